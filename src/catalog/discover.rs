@@ -1,0 +1,228 @@
+//! Discovery: the catalog of every stream, with schemas from `schemas/`, the site's fields typed
+//! into the `issues` schema, and Singer metadata.
+
+use futures::TryStreamExt;
+use serde_json::{Map, Value, json};
+
+use super::fields::field_schema;
+use super::{Catalog, CatalogEntry, MetadataEntry};
+use crate::client::{ApiRequest, JiraClient, pages};
+use crate::config::Deployment;
+use crate::error::{Error, Result};
+use crate::streams::{FIELDS_ENDPOINT, Replication, STREAMS, Source, StreamDef};
+
+/// Metadata keys of our own, prefixed as Singer asks.
+pub const FIELD_NAME: &str = "tap-jira.field-name";
+pub const FIELD_TYPE: &str = "tap-jira.field-type";
+pub const CUSTOM_TYPE: &str = "tap-jira.custom-type";
+
+pub async fn discover(client: &JiraClient) -> Result<Catalog> {
+    let fields = fetch_fields(client).await?;
+    tracing::info!(fields = fields.len(), "read the site's fields");
+    let streams = STREAMS
+        .iter()
+        .map(|def| build_entry(def, client.deployment(), &fields))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Catalog { streams })
+}
+
+/// Every field of the site (`/field`), system and custom.
+pub async fn fetch_fields(client: &JiraClient) -> Result<Vec<Value>> {
+    let request = ApiRequest::get(client.api_path(FIELDS_ENDPOINT.path));
+    let pages: Vec<_> = pages(client, request, FIELDS_ENDPOINT.pagination, 1000)
+        .try_collect()
+        .await?;
+    Ok(pages.into_iter().flat_map(|p| p.items).collect())
+}
+
+/// The catalog entry of one stream; pure, so it can be tested without a server.
+pub fn build_entry(
+    def: &StreamDef,
+    deployment: Deployment,
+    fields: &[Value],
+) -> Result<CatalogEntry> {
+    let mut schema: Value = serde_json::from_str(def.schema).map_err(|e| {
+        Error::Catalog(format!(
+            "built-in schema of `{}` is not JSON: {e}",
+            def.name
+        ))
+    })?;
+    let keys: Vec<String> = def
+        .keys
+        .for_deployment(deployment)
+        .iter()
+        .map(|k| k.to_string())
+        .collect();
+    let (method, replication_key) = match def.replication {
+        Replication::Full => ("FULL_TABLE", None),
+        Replication::Incremental { key } => ("INCREMENTAL", Some(key.to_string())),
+    };
+
+    let mut stream_metadata = Map::new();
+    stream_metadata.insert("inclusion".into(), json!("available"));
+    stream_metadata.insert("selected-by-default".into(), json!(true));
+    stream_metadata.insert("table-key-properties".into(), json!(keys));
+    stream_metadata.insert("forced-replication-method".into(), json!(method));
+    if let Some(key) = &replication_key {
+        stream_metadata.insert("valid-replication-keys".into(), json!([key]));
+        stream_metadata.insert("replication-key".into(), json!(key));
+    }
+    stream_metadata.insert("replication-method".into(), json!(method));
+    let mut metadata = vec![MetadataEntry {
+        breadcrumb: vec![],
+        metadata: stream_metadata,
+    }];
+
+    if let Some(properties) = schema.get("properties").and_then(Value::as_object) {
+        for name in properties.keys() {
+            let automatic = keys.contains(name) || replication_key.as_ref() == Some(name);
+            metadata.push(MetadataEntry {
+                breadcrumb: vec!["properties".into(), name.clone()],
+                metadata: property_metadata(automatic),
+            });
+        }
+    }
+
+    if matches!(def.source, Source::IssueSearch) {
+        let issue_fields = add_site_fields(&mut schema, deployment, fields);
+        metadata.extend(issue_fields);
+    }
+
+    Ok(CatalogEntry {
+        tap_stream_id: def.name.into(),
+        stream: def.name.into(),
+        schema,
+        key_properties: Some(keys),
+        replication_method: Some(method.into()),
+        replication_key,
+        metadata,
+        extra: Map::new(),
+    })
+}
+
+fn property_metadata(automatic: bool) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert(
+        "inclusion".into(),
+        json!(if automatic { "automatic" } else { "available" }),
+    );
+    m.insert("selected-by-default".into(), json!(true));
+    m
+}
+
+/// Adds one property per site field to `fields` (keeping the richer built-in schema of system
+/// fields) and returns their metadata, which carries each field's display name and Jira type.
+fn add_site_fields(
+    schema: &mut Value,
+    deployment: Deployment,
+    fields: &[Value],
+) -> Vec<MetadataEntry> {
+    let Some(properties) = schema
+        .pointer_mut("/properties/fields/properties")
+        .and_then(Value::as_object_mut)
+    else {
+        return Vec::new();
+    };
+    let mut metadata: Vec<MetadataEntry> = Vec::new();
+    let mut described: Map<String, Value> = Map::new();
+    for field in fields {
+        let Some(id) = field.get("id").and_then(Value::as_str) else {
+            continue;
+        };
+        if !properties.contains_key(id) {
+            properties.insert(id.to_string(), field_schema(field, deployment));
+        }
+        let mut m = property_metadata(false);
+        if let Some(name) = field.get("name").and_then(Value::as_str) {
+            m.insert(FIELD_NAME.into(), json!(name));
+        }
+        if let Some(kind) = field.pointer("/schema/type").and_then(Value::as_str) {
+            m.insert(FIELD_TYPE.into(), json!(kind));
+        }
+        if let Some(custom) = field.pointer("/schema/custom").and_then(Value::as_str) {
+            m.insert(CUSTOM_TYPE.into(), json!(custom));
+        }
+        described.insert(id.to_string(), Value::Object(m));
+    }
+    for id in properties.keys() {
+        let m = match described.remove(id) {
+            Some(Value::Object(m)) => m,
+            _ => property_metadata(false),
+        };
+        metadata.push(MetadataEntry {
+            breadcrumb: vec![
+                "properties".into(),
+                "fields".into(),
+                "properties".into(),
+                id.clone(),
+            ],
+            metadata: m,
+        });
+    }
+    metadata
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn issues_entry(fields: Value) -> CatalogEntry {
+        let def = StreamDef::find("issues").unwrap();
+        build_entry(def, Deployment::Cloud, fields.as_array().unwrap()).unwrap()
+    }
+
+    #[test]
+    fn issues_gain_one_typed_property_per_site_field() {
+        let entry = issues_entry(json!([
+            {"id": "summary", "name": "Summary", "schema": {"type": "string", "system": "summary"}},
+            {"id": "customfield_10016", "name": "Story Points",
+             "schema": {"type": "number", "custom": "com.atlassian.jira.plugin.system.customfieldtypes:float", "customId": 10016}},
+            {"id": "customfield_10099", "name": "Mood", "schema": {"type": "mood", "custom": "com.example:mood"}}
+        ]));
+        let fields = &entry.schema["properties"]["fields"]["properties"];
+        assert_eq!(
+            fields["customfield_10016"],
+            json!({"type": ["null", "number"]})
+        );
+        assert!(
+            fields["customfield_10099"]["type"]
+                .as_array()
+                .unwrap()
+                .len()
+                > 3
+        );
+        let crumb: Vec<String> = ["properties", "fields", "properties", "customfield_10016"]
+            .map(String::from)
+            .into();
+        let m = entry.metadata_at(&crumb).unwrap();
+        assert_eq!(m[FIELD_NAME], json!("Story Points"));
+        assert_eq!(m["inclusion"], json!("available"));
+    }
+
+    #[test]
+    fn keys_and_replication_key_are_automatic() {
+        let entry = issues_entry(json!([]));
+        let top = entry.metadata_at(&[]).unwrap();
+        assert_eq!(top["forced-replication-method"], json!("INCREMENTAL"));
+        assert_eq!(top["valid-replication-keys"], json!(["updated"]));
+        for (name, inclusion) in [
+            ("id", "automatic"),
+            ("updated", "automatic"),
+            ("key", "available"),
+        ] {
+            let m = entry
+                .metadata_at(&["properties".into(), name.into()])
+                .unwrap();
+            assert_eq!(m["inclusion"], json!(inclusion), "{name}");
+        }
+    }
+
+    #[test]
+    fn users_are_keyed_per_deployment() {
+        let def = StreamDef::find("users").unwrap();
+        let cloud = build_entry(def, Deployment::Cloud, &[]).unwrap();
+        let server = build_entry(def, Deployment::Server, &[]).unwrap();
+        assert_eq!(cloud.key_properties, Some(vec!["accountId".to_string()]));
+        assert_eq!(server.key_properties, Some(vec!["key".to_string()]));
+    }
+}

@@ -1,0 +1,233 @@
+//! Types the site's own fields: a `/field` entry becomes the JSON schema of its value in an issue's
+//! `fields`. A type it cannot map becomes a permissive nullable schema, never an error.
+
+use serde_json::{Value, json};
+
+use crate::config::Deployment;
+
+/// Any JSON value: for fields whose shape Jira does not declare.
+pub fn permissive() -> Value {
+    json!({"type": ["null", "boolean", "integer", "number", "string", "object", "array"]})
+}
+
+fn nullable(kind: &str) -> Value {
+    json!({"type": ["null", kind]})
+}
+
+fn date_time() -> Value {
+    json!({"type": ["null", "string"], "format": "date-time"})
+}
+
+fn object(properties: Value) -> Value {
+    json!({"type": ["null", "object"], "properties": properties})
+}
+
+fn avatar_urls() -> Value {
+    object(json!({
+        "16x16": nullable("string"), "24x24": nullable("string"),
+        "32x32": nullable("string"), "48x48": nullable("string")
+    }))
+}
+
+fn user() -> Value {
+    object(json!({
+        "self": nullable("string"), "accountId": nullable("string"), "accountType": nullable("string"),
+        "name": nullable("string"), "key": nullable("string"), "emailAddress": nullable("string"),
+        "displayName": nullable("string"), "active": nullable("boolean"), "timeZone": nullable("string"),
+        "locale": nullable("string"), "avatarUrls": avatar_urls()
+    }))
+}
+
+fn option() -> Value {
+    object(json!({
+        "self": nullable("string"), "id": nullable("string"), "value": nullable("string"),
+        "disabled": nullable("boolean")
+    }))
+}
+
+fn option_with_child() -> Value {
+    let mut schema = option();
+    schema["properties"]["child"] = option();
+    schema
+}
+
+fn group() -> Value {
+    object(
+        json!({"self": nullable("string"), "name": nullable("string"), "groupId": nullable("string")}),
+    )
+}
+
+/// Projects, versions, priorities, statuses, …: objects identified by id and name.
+fn named_object() -> Value {
+    object(json!({
+        "self": nullable("string"), "id": nullable("string"), "key": nullable("string"),
+        "name": nullable("string"), "description": nullable("string"), "iconUrl": nullable("string"),
+        "archived": nullable("boolean"), "released": nullable("boolean"),
+        "releaseDate": {"type": ["null", "string"], "format": "date"}, "avatarUrls": avatar_urls()
+    }))
+}
+
+/// Sprint values are objects on Cloud and recent Server, Java `toString` strings on Server 7.
+fn sprint() -> Value {
+    json!({
+        "type": ["null", "object", "string"],
+        "properties": {
+            "id": nullable("integer"), "name": nullable("string"), "state": nullable("string"),
+            "boardId": nullable("integer"), "goal": nullable("string"), "startDate": date_time(),
+            "endDate": date_time(), "completeDate": date_time(), "createdDate": date_time()
+        }
+    })
+}
+
+/// Rich text: ADF documents on Cloud (REST v3), wiki-markup strings on Server/DC.
+fn rich_text(deployment: Deployment) -> Value {
+    match deployment {
+        Deployment::Cloud => json!({"type": ["null", "string", "object"]}),
+        Deployment::Server => nullable("string"),
+    }
+}
+
+const CUSTOM_PREFIX: &str = "com.atlassian.jira.plugin.system.customfieldtypes:";
+
+/// The schema of one field's value, from its `/field` entry.
+pub fn field_schema(field: &Value, deployment: Deployment) -> Value {
+    let Some(schema) = field.get("schema").filter(|s| s.is_object()) else {
+        return permissive();
+    };
+    let kind = schema.get("type").and_then(Value::as_str).unwrap_or("");
+    let custom = schema.get("custom").and_then(Value::as_str).unwrap_or("");
+    let system = schema.get("system").and_then(Value::as_str).unwrap_or("");
+
+    match custom {
+        "com.pyxis.greenhopper.jira:gh-sprint" => {
+            return json!({"type": ["null", "array"], "items": sprint()});
+        }
+        "com.pyxis.greenhopper.jira:gh-epic-link" | "com.pyxis.greenhopper.jira:gh-lexo-rank" => {
+            return nullable("string");
+        }
+        c if c == format!("{CUSTOM_PREFIX}textarea") => return rich_text(deployment),
+        _ => {}
+    }
+    if matches!(system, "description" | "environment") {
+        return rich_text(deployment);
+    }
+    if kind == "array" {
+        let items = schema.get("items").and_then(Value::as_str).unwrap_or("");
+        let item_schema = match items {
+            "json" if custom.contains("sprint") => sprint(),
+            other => value_schema(other, deployment).unwrap_or_else(permissive),
+        };
+        return json!({"type": ["null", "array"], "items": item_schema});
+    }
+    value_schema(kind, deployment).unwrap_or_else(permissive)
+}
+
+fn value_schema(kind: &str, _deployment: Deployment) -> Option<Value> {
+    Some(match kind {
+        "string" => nullable("string"),
+        "number" => nullable("number"),
+        "integer" => nullable("integer"),
+        "boolean" => nullable("boolean"),
+        "date" => json!({"type": ["null", "string"], "format": "date"}),
+        "datetime" => date_time(),
+        "option" | "option2" => option(),
+        "option-with-child" => option_with_child(),
+        "user" => user(),
+        "group" => group(),
+        "project" | "version" | "priority" | "issuetype" | "status" | "resolution"
+        | "securitylevel" | "component" | "statusCategory" => named_object(),
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn schema_of(field_schema_json: Value) -> Value {
+        field_schema(
+            &json!({"id": "customfield_1", "schema": field_schema_json}),
+            Deployment::Cloud,
+        )
+    }
+
+    #[test]
+    fn maps_common_custom_types() {
+        let custom = |t: &str| format!("{CUSTOM_PREFIX}{t}");
+        assert_eq!(
+            schema_of(json!({"type": "number", "custom": custom("float")})),
+            nullable("number")
+        );
+        assert_eq!(
+            schema_of(json!({"type": "datetime", "custom": custom("datetime")})),
+            date_time()
+        );
+        assert_eq!(
+            schema_of(json!({"type": "date", "custom": custom("datepicker")}))["format"],
+            json!("date")
+        );
+        assert_eq!(
+            schema_of(json!({"type": "option", "custom": custom("select")})),
+            option()
+        );
+        let multi =
+            schema_of(json!({"type": "array", "items": "option", "custom": custom("multiselect")}));
+        assert_eq!(multi["items"], option());
+        let cascading =
+            schema_of(json!({"type": "option-with-child", "custom": custom("cascadingselect")}));
+        assert_eq!(cascading["properties"]["child"], option());
+        let users = schema_of(
+            json!({"type": "array", "items": "user", "custom": custom("multiuserpicker")}),
+        );
+        assert_eq!(
+            users["items"]["properties"]["accountId"],
+            nullable("string")
+        );
+        let sprints = schema_of(
+            json!({"type": "array", "items": "json", "custom": "com.pyxis.greenhopper.jira:gh-sprint"}),
+        );
+        assert_eq!(
+            sprints["items"]["properties"]["boardId"],
+            nullable("integer")
+        );
+        assert_eq!(
+            schema_of(json!({"type": "any", "custom": "com.pyxis.greenhopper.jira:gh-epic-link"})),
+            nullable("string")
+        );
+        assert_eq!(
+            schema_of(json!({"type": "string", "custom": custom("textarea")}))["type"],
+            json!(["null", "string", "object"])
+        );
+    }
+
+    #[test]
+    fn unknown_or_missing_types_are_permissive() {
+        assert_eq!(
+            schema_of(json!({"type": "mood", "custom": "com.example.app:mood"})),
+            permissive()
+        );
+        assert_eq!(schema_of(json!({"type": "any"})), permissive());
+        assert_eq!(
+            field_schema(&json!({"id": "parent"}), Deployment::Cloud),
+            permissive()
+        );
+        assert_eq!(
+            schema_of(json!({"type": "array", "items": "weird"}))["items"],
+            permissive()
+        );
+    }
+
+    #[test]
+    fn rich_text_depends_on_the_deployment() {
+        let description =
+            json!({"id": "description", "schema": {"type": "string", "system": "description"}});
+        assert_eq!(
+            field_schema(&description, Deployment::Server),
+            nullable("string")
+        );
+        assert_eq!(
+            field_schema(&description, Deployment::Cloud)["type"],
+            json!(["null", "string", "object"])
+        );
+    }
+}

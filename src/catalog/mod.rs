@@ -1,0 +1,113 @@
+//! The Singer catalog: its types, reading a user's catalog (lenient, round-trip safe), and building
+//! one by discovery.
+
+mod discover;
+mod fields;
+mod selection;
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+pub use discover::discover;
+pub use fields::field_schema;
+pub use selection::{Projection, SelectedStream, selected_streams};
+
+use crate::error::{Error, Result};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Catalog {
+    pub streams: Vec<CatalogEntry>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CatalogEntry {
+    #[serde(default)]
+    pub tap_stream_id: String,
+    #[serde(default)]
+    pub stream: String,
+    pub schema: Value,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_properties: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replication_method: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replication_key: Option<String>,
+    #[serde(default)]
+    pub metadata: Vec<MetadataEntry>,
+    /// Keys other tools add (`table_name`, `database_name`, …), kept on a round trip.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MetadataEntry {
+    pub breadcrumb: Vec<String>,
+    pub metadata: Map<String, Value>,
+}
+
+impl CatalogEntry {
+    /// The stream's name, from whichever of the two id fields the catalog filled in.
+    pub fn name(&self) -> &str {
+        if self.tap_stream_id.is_empty() {
+            &self.stream
+        } else {
+            &self.tap_stream_id
+        }
+    }
+
+    pub fn metadata_at(&self, breadcrumb: &[String]) -> Option<&Map<String, Value>> {
+        self.metadata
+            .iter()
+            .find(|m| m.breadcrumb == breadcrumb)
+            .map(|m| &m.metadata)
+    }
+}
+
+impl Catalog {
+    /// Reads a catalog given with `--catalog` or `--properties`.
+    pub fn load(path: &Path) -> Result<Catalog> {
+        let object = crate::config::read_json_object(path, "catalog file")?;
+        let streams = match object.get("streams") {
+            Some(Value::Array(streams)) => streams,
+            _ => {
+                return Err(Error::Catalog(format!(
+                    "{} has no `streams` list; pass a catalog written by `tap-jira --discover`",
+                    path.display()
+                )));
+            }
+        };
+        let mut entries = Vec::with_capacity(streams.len());
+        for (i, stream) in streams.iter().enumerate() {
+            let entry: CatalogEntry = serde_json::from_value(stream.clone()).map_err(|e| {
+                let name = stream
+                    .get("tap_stream_id")
+                    .or_else(|| stream.get("stream"))
+                    .and_then(Value::as_str)
+                    .unwrap_or("?");
+                Error::Catalog(format!(
+                    "stream #{} ({name}) in {}: {e}",
+                    i + 1,
+                    path.display()
+                ))
+            })?;
+            if entry.name().is_empty() {
+                return Err(Error::Catalog(format!(
+                    "stream #{} in {} has neither `tap_stream_id` nor `stream`",
+                    i + 1,
+                    path.display()
+                )));
+            }
+            if !entry.schema.is_object() {
+                return Err(Error::Catalog(format!(
+                    "stream `{}` in {}: `schema` must be a JSON object",
+                    entry.name(),
+                    path.display()
+                )));
+            }
+            entries.push(entry);
+        }
+        Ok(Catalog { streams: entries })
+    }
+}

@@ -1,0 +1,291 @@
+//! The one place that decides what is selected: streams, and fields at any depth, from Singer
+//! metadata (`selected`, `inclusion`, `selected-by-default`) or legacy `selected` flags in schemas.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value};
+
+use super::{Catalog, CatalogEntry};
+use crate::config::Deployment;
+use crate::streams::{Replication, STREAMS, StreamDef};
+
+/// Which keys of a record survive. A key mapped to `None` keeps its whole value; `Some` projects
+/// inside it too (only where something below was deselected, so unknown nested keys are not lost).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Projection {
+    keep: BTreeMap<String, Option<Projection>>,
+}
+
+impl Projection {
+    pub fn apply(&self, record: &mut Map<String, Value>) {
+        record.retain(|key, value| match self.keep.get(key) {
+            None => false,
+            Some(None) => true,
+            Some(Some(inner)) => {
+                if let Value::Object(map) = value {
+                    inner.apply(map);
+                }
+                true
+            }
+        });
+    }
+
+    /// Narrows a schema to the same properties the records will have.
+    pub fn apply_to_schema(&self, schema: &mut Value) {
+        if let Some(properties) = schema.get_mut("properties").and_then(Value::as_object_mut) {
+            properties.retain(|key, sub| match self.keep.get(key) {
+                None => false,
+                Some(None) => true,
+                Some(Some(inner)) => {
+                    inner.apply_to_schema(sub);
+                    true
+                }
+            });
+        }
+    }
+
+    /// The kept keys at this level.
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.keep.keys().map(String::as_str)
+    }
+
+    /// The projection inside `key`, if the key is kept and projected further.
+    pub fn inner(&self, key: &str) -> Option<&Projection> {
+        self.keep.get(key).and_then(Option::as_ref)
+    }
+
+    pub fn keeps(&self, key: &str) -> bool {
+        self.keep.contains_key(key)
+    }
+}
+
+/// A stream the catalog selects, ready to sync.
+#[derive(Debug)]
+pub struct SelectedStream {
+    pub def: &'static StreamDef,
+    /// The catalog's schema narrowed to the selected fields: what SCHEMA carries.
+    pub schema: Value,
+    pub projection: Projection,
+    pub key_properties: Vec<String>,
+    pub bookmark_properties: Vec<String>,
+}
+
+/// The selected streams in the tap's stream order. Streams the tap does not know are named in a
+/// warning and skipped, so a catalog from another tap version still runs.
+pub fn selected_streams(catalog: &Catalog, deployment: Deployment) -> Vec<SelectedStream> {
+    for entry in &catalog.streams {
+        if StreamDef::find(entry.name()).is_none() {
+            tracing::warn!(
+                stream = entry.name(),
+                "the catalog names a stream tap-jira does not have; ignored"
+            );
+        }
+    }
+    STREAMS
+        .iter()
+        .filter_map(|def| {
+            let entry = catalog.streams.iter().find(|e| e.name() == def.name)?;
+            if !stream_selected(entry) {
+                return None;
+            }
+            let key_properties: Vec<String> = def
+                .keys
+                .for_deployment(deployment)
+                .iter()
+                .map(|k| k.to_string())
+                .collect();
+            let bookmark_properties: Vec<String> = match def.replication {
+                Replication::Incremental { key } => vec![key.to_string()],
+                Replication::Full => vec![],
+            };
+            let forced: Vec<&str> = key_properties
+                .iter()
+                .chain(&bookmark_properties)
+                .map(String::as_str)
+                .collect();
+            let index = MetadataIndex::new(entry);
+            let (projection, _) = build(&entry.schema, &mut Vec::new(), &index, &forced);
+            let mut schema = entry.schema.clone();
+            strip_legacy_selected(&mut schema);
+            projection.apply_to_schema(&mut schema);
+            Some(SelectedStream {
+                def,
+                schema,
+                projection,
+                key_properties,
+                bookmark_properties,
+            })
+        })
+        .collect()
+}
+
+fn stream_selected(entry: &CatalogEntry) -> bool {
+    let m = entry.metadata_at(&[]);
+    let flag = |key: &str| m.and_then(|m| m.get(key)).and_then(Value::as_bool);
+    flag("selected")
+        .or_else(|| entry.schema.get("selected").and_then(Value::as_bool))
+        .or_else(|| flag("selected-by-default"))
+        .unwrap_or(false)
+}
+
+struct MetadataIndex<'a> {
+    by_breadcrumb: BTreeMap<&'a [String], &'a Map<String, Value>>,
+}
+
+impl<'a> MetadataIndex<'a> {
+    fn new(entry: &'a CatalogEntry) -> Self {
+        MetadataIndex {
+            by_breadcrumb: entry
+                .metadata
+                .iter()
+                .map(|m| (m.breadcrumb.as_slice(), &m.metadata))
+                .collect(),
+        }
+    }
+
+    fn selected(&self, breadcrumb: &[String], schema: &Value) -> bool {
+        let m = self.by_breadcrumb.get(breadcrumb);
+        let get = |key: &str| m.and_then(|m| m.get(key));
+        match get("inclusion").and_then(Value::as_str) {
+            Some("automatic") => return true,
+            Some("unsupported") => return false,
+            _ => {}
+        }
+        get("selected")
+            .and_then(Value::as_bool)
+            .or_else(|| schema.get("selected").and_then(Value::as_bool))
+            .or_else(|| get("selected-by-default").and_then(Value::as_bool))
+            .unwrap_or(true)
+    }
+}
+
+/// Builds the projection of an object schema; also says whether everything in it was kept, in
+/// which case the parent keeps the value whole.
+fn build(
+    schema: &Value,
+    path: &mut Vec<String>,
+    index: &MetadataIndex<'_>,
+    forced: &[&str],
+) -> (Projection, bool) {
+    let mut projection = Projection::default();
+    let mut complete = true;
+    let Some(properties) = schema.get("properties").and_then(Value::as_object) else {
+        return (projection, true);
+    };
+    for (name, sub) in properties {
+        path.push("properties".into());
+        path.push(name.clone());
+        if forced.contains(&name.as_str()) || index.selected(path, sub) {
+            let (inner, inner_complete) = build(sub, path, index, &[]);
+            projection
+                .keep
+                .insert(name.clone(), (!inner_complete).then_some(inner));
+            complete &= inner_complete;
+        } else {
+            complete = false;
+        }
+        path.truncate(path.len() - 2);
+    }
+    (projection, complete)
+}
+
+/// Legacy catalogs carry `selected` inside schemas; it is not part of the schema a target reads.
+fn strip_legacy_selected(schema: &mut Value) {
+    if let Value::Object(map) = schema {
+        map.remove("selected");
+        map.remove("inclusion");
+        if let Some(Value::Object(properties)) = map.get_mut("properties") {
+            properties.values_mut().for_each(strip_legacy_selected);
+        }
+        if let Some(items) = map.get_mut("items") {
+            strip_legacy_selected(items);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn catalog(entry: Value) -> Catalog {
+        serde_json::from_value(json!({"streams": [entry]})).unwrap()
+    }
+
+    fn schema() -> Value {
+        json!({"type": "object", "properties": {
+            "id": {"type": "string"}, "key": {"type": ["null", "string"]}, "updated": {"type": ["null", "string"]},
+            "fields": {"type": ["null", "object"], "properties": {
+                "summary": {"type": ["null", "string"]}, "status": {"type": ["null", "object"], "properties": {"name": {}}},
+                "customfield_1": {"type": ["null", "number"]}}}}})
+    }
+
+    fn crumb(parts: &[&str]) -> Value {
+        json!(parts)
+    }
+
+    #[test]
+    fn honours_field_metadata_and_always_keeps_keys() {
+        let c = catalog(
+            json!({"tap_stream_id": "issues", "schema": schema(), "metadata": [
+                {"breadcrumb": [], "metadata": {"selected": true}},
+                {"breadcrumb": crumb(&["properties", "id"]), "metadata": {"selected": false}},
+                {"breadcrumb": crumb(&["properties", "key"]), "metadata": {"selected": false}},
+                {"breadcrumb": crumb(&["properties", "fields", "properties", "customfield_1"]), "metadata": {"selected": false}},
+                {"breadcrumb": crumb(&["properties", "fields", "properties", "status", "properties", "name"]), "metadata": {"selected": true}},
+                {"breadcrumb": crumb(&["properties", "nope", "properties", "x"]), "metadata": {"selected": true}}
+            ]}),
+        );
+        let streams = selected_streams(&c, Deployment::Cloud);
+        assert_eq!(streams.len(), 1);
+        let mut record = json!({"id": "1", "key": "A-1", "updated": "t", "extra": 1,
+            "fields": {"summary": "s", "customfield_1": 3, "status": {"name": "Done", "id": "3"}}});
+        streams[0].projection.apply(record.as_object_mut().unwrap());
+        assert_eq!(
+            record,
+            json!({"id": "1", "updated": "t",
+            "fields": {"summary": "s", "status": {"name": "Done", "id": "3"}}})
+        );
+        let fields = &streams[0].schema["properties"]["fields"]["properties"];
+        assert!(fields.get("customfield_1").is_none() && fields.get("summary").is_some());
+    }
+
+    #[test]
+    fn selected_by_default_applies_when_selected_is_absent() {
+        let c = catalog(
+            json!({"tap_stream_id": "issues", "schema": schema(), "metadata": [
+                {"breadcrumb": [], "metadata": {"selected-by-default": true}},
+                {"breadcrumb": crumb(&["properties", "key"]), "metadata": {"selected-by-default": false}}
+            ]}),
+        );
+        let streams = selected_streams(&c, Deployment::Cloud);
+        assert!(!streams[0].projection.keeps("key"));
+        assert!(streams[0].projection.keeps("fields"));
+        let unselected = catalog(
+            json!({"tap_stream_id": "issues", "schema": schema(), "metadata": [
+            {"breadcrumb": [], "metadata": {"selected-by-default": true, "selected": false}}]}),
+        );
+        assert!(selected_streams(&unselected, Deployment::Cloud).is_empty());
+    }
+
+    #[test]
+    fn legacy_selected_in_schemas_works() {
+        let mut s = schema();
+        s["selected"] = json!(true);
+        s["properties"]["key"]["selected"] = json!(false);
+        let c = catalog(json!({"stream": "issues", "tap_stream_id": "issues", "schema": s}));
+        let streams = selected_streams(&c, Deployment::Cloud);
+        assert_eq!(streams.len(), 1);
+        assert!(!streams[0].projection.keeps("key"));
+        assert!(streams[0].schema.get("selected").is_none());
+    }
+
+    #[test]
+    fn unknown_streams_are_ignored() {
+        let c = catalog(
+            json!({"tap_stream_id": "tickets", "schema": {}, "metadata": [
+            {"breadcrumb": [], "metadata": {"selected": true}}]}),
+        );
+        assert!(selected_streams(&c, Deployment::Cloud).is_empty());
+    }
+}

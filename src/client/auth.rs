@@ -1,0 +1,254 @@
+//! Credentials on requests: Basic (API token or password), Bearer PAT, and OAuth 2.0 with refresh
+//! before expiry and on 401. Atlassian rotates the refresh token on every refresh, so the new one is
+//! written back, atomically, to the config file it came from: losing it would lock the user out.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tokio::sync::Mutex;
+
+use crate::config::{Auth, OAuthConfig};
+use crate::error::{Error, Result};
+use crate::secret::Secret;
+
+/// Refresh this long before the access token expires, so a request never races its expiry.
+const EXPIRY_MARGIN: Duration = Duration::from_secs(120);
+
+pub struct Authenticator {
+    auth: Auth,
+    oauth: Option<Mutex<OAuthSession>>,
+}
+
+struct OAuthSession {
+    access_token: Option<Secret>,
+    expires_at: Option<Instant>,
+    refresh_token: Secret,
+    /// Bumped on every refresh, so concurrent 401s trigger one refresh, not one each.
+    generation: u64,
+}
+
+#[derive(Deserialize)]
+struct TokenResponse {
+    access_token: String,
+    #[serde(default)]
+    refresh_token: Option<String>,
+    #[serde(default)]
+    expires_in: Option<u64>,
+}
+
+impl Authenticator {
+    pub fn new(auth: Auth) -> Self {
+        let oauth = match &auth {
+            Auth::OAuth(o) => Some(Mutex::new(OAuthSession {
+                access_token: o.access_token.clone(),
+                expires_at: None,
+                refresh_token: o.refresh_token.clone(),
+                generation: 0,
+            })),
+            _ => None,
+        };
+        Authenticator { auth, oauth }
+    }
+
+    pub fn method_name(&self) -> &'static str {
+        self.auth.method_name()
+    }
+
+    /// Adds the credentials to a request; returns the OAuth generation they belong to.
+    pub async fn apply(
+        &self,
+        http: &reqwest::Client,
+        request: reqwest::RequestBuilder,
+    ) -> Result<(reqwest::RequestBuilder, u64)> {
+        Ok(match &self.auth {
+            Auth::ApiToken { email, token } => (request.basic_auth(email, Some(token.expose())), 0),
+            Auth::Basic { username, password } => {
+                (request.basic_auth(username, Some(password.expose())), 0)
+            }
+            Auth::Pat { token } => (request.bearer_auth(token.expose()), 0),
+            Auth::OAuth(config) => {
+                let Some(session) = &self.oauth else {
+                    return Err(Error::OAuth("no OAuth session".into()));
+                };
+                let mut session = session.lock().await;
+                let fresh = match (&session.access_token, session.expires_at) {
+                    (None, _) => false,
+                    (Some(_), None) => true,
+                    (Some(_), Some(at)) => Instant::now() + EXPIRY_MARGIN < at,
+                };
+                if !fresh {
+                    refresh(http, config, &mut session).await?;
+                }
+                let token = session
+                    .access_token
+                    .clone()
+                    .unwrap_or_else(|| Secret::new(""));
+                (request.bearer_auth(token.expose()), session.generation)
+            }
+        })
+    }
+
+    /// After a 401: refresh the OAuth token (unless another request already did) and say whether a
+    /// retry may succeed. Other methods cannot recover.
+    pub async fn recover_from_401(&self, http: &reqwest::Client, generation: u64) -> Result<bool> {
+        let (Auth::OAuth(config), Some(session)) = (&self.auth, &self.oauth) else {
+            return Ok(false);
+        };
+        let mut session = session.lock().await;
+        if session.generation == generation {
+            refresh(http, config, &mut session).await?;
+        }
+        Ok(true)
+    }
+}
+
+async fn refresh(
+    http: &reqwest::Client,
+    config: &OAuthConfig,
+    session: &mut OAuthSession,
+) -> Result<()> {
+    tracing::info!("refreshing the OAuth 2.0 access token");
+    let body = json!({
+        "grant_type": "refresh_token",
+        "client_id": config.client_id,
+        "client_secret": config.client_secret.expose(),
+        "refresh_token": session.refresh_token.expose(),
+    });
+    let response = http
+        .post(config.token_url.clone())
+        .header("Accept", "application/json")
+        .json(&body)
+        .send()
+        .await
+        .map_err(|e| {
+            Error::OAuth(format!(
+                "{} unreachable: {}",
+                config.token_url,
+                e.without_url()
+            ))
+        })?;
+    let status = response.status();
+    let text = response.text().await.unwrap_or_default();
+    if !status.is_success() {
+        let why = serde_json::from_str::<Value>(&text)
+            .ok()
+            .and_then(|v| {
+                let error = v.get("error")?.as_str()?.to_string();
+                let detail = v
+                    .get("error_description")
+                    .and_then(Value::as_str)
+                    .unwrap_or("");
+                Some(format!("{error} {detail}").trim().to_string())
+            })
+            .unwrap_or_else(|| "no error description".into());
+        return Err(Error::OAuth(format!(
+            "HTTP {} from {}: {why}. Check oauth_client_id and oauth_client_secret; if the refresh token \
+             was used elsewhere or revoked, authorize the app again to get a new one",
+            status.as_u16(),
+            config.token_url
+        )));
+    }
+    let token: TokenResponse = serde_json::from_str(&text)
+        .map_err(|e| Error::OAuth(format!("unexpected answer from {}: {e}", config.token_url)))?;
+    session.access_token = Some(Secret::new(token.access_token));
+    session.expires_at = token
+        .expires_in
+        .map(|secs| Instant::now() + Duration::from_secs(secs));
+    session.generation += 1;
+    if let Some(rotated) = token
+        .refresh_token
+        .filter(|t| t != session.refresh_token.expose())
+    {
+        session.refresh_token = Secret::new(rotated);
+        match &config.refresh_token_file {
+            Some(path) => {
+                save_refresh_token(path, &session.refresh_token)?;
+                tracing::info!(file = %path.display(), "OAuth refresh token rotated; the new one is saved to the config file");
+            }
+            None => tracing::warn!(
+                "OAuth refresh token rotated but it did not come from a config file, so it cannot be saved; \
+                 the old one no longer works"
+            ),
+        }
+    }
+    Ok(())
+}
+
+/// Replaces `refresh_token` in the JSON file, keeping every other key: write a sibling file, flush
+/// it to disk, then rename it over the original, so a crash leaves the old file or the new one.
+pub fn save_refresh_token(path: &Path, token: &Secret) -> Result<()> {
+    let fail = |e: &dyn std::fmt::Display| {
+        Error::OAuth(format!(
+            "could not save the rotated refresh token to {}: {e}. The token in that file no longer works: \
+             make the file writable and authorize the app again",
+            path.display()
+        ))
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| fail(&e))?;
+    let mut config: serde_json::Map<String, Value> =
+        serde_json::from_str(&text).map_err(|e| fail(&e))?;
+    config.insert(
+        "refresh_token".into(),
+        Value::String(token.expose().to_string()),
+    );
+    let mut rendered = serde_json::to_string_pretty(&config).map_err(|e| fail(&e))?;
+    rendered.push('\n');
+    let temp = sibling_temp_path(path);
+    let write = || -> std::io::Result<()> {
+        use std::io::Write;
+        let mut file = std::fs::File::create(&temp)?;
+        if let Ok(meta) = std::fs::metadata(path) {
+            file.set_permissions(meta.permissions())?;
+        }
+        file.write_all(rendered.as_bytes())?;
+        file.sync_all()?;
+        std::fs::rename(&temp, path)?;
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+            && let Ok(dir) = std::fs::File::open(dir)
+        {
+            let _ = dir.sync_all();
+        }
+        Ok(())
+    };
+    write().map_err(|e| {
+        let _ = std::fs::remove_file(&temp);
+        fail(&e)
+    })
+}
+
+fn sibling_temp_path(path: &Path) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "config.json".into());
+    path.with_file_name(format!(".{name}.{}.tmp", std::process::id()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn saving_keeps_other_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.json");
+        std::fs::write(
+            &path,
+            r#"{"cloud_id": "c", "refresh_token": "old", "start_date": "2024-01-01"}"#,
+        )
+        .unwrap();
+        save_refresh_token(&path, &Secret::new("new")).unwrap();
+        let saved: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        assert_eq!(
+            saved,
+            json!({"cloud_id": "c", "refresh_token": "new", "start_date": "2024-01-01"})
+        );
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no temp file left behind"
+        );
+    }
+}

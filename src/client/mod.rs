@@ -1,0 +1,521 @@
+//! The Jira HTTP client: one place that sends requests, applies credentials, retries, slows the
+//! whole tap down on 429, and turns Jira's answers into JSON or a clear error.
+
+mod auth;
+mod pages;
+mod retry;
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use rand::RngExt;
+use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderValue};
+use serde_json::Value;
+use url::Url;
+
+pub use auth::save_refresh_token;
+pub use pages::{Page, Pagination, pages};
+pub use retry::{Decision, Outcome, RetryPolicy};
+
+use crate::config::{Config, Deployment};
+use crate::error::{Error, Result};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Post,
+}
+
+/// One request, relative to the site root; pagination adds its parameters to the query (GET) or
+/// to the JSON body (POST).
+#[derive(Debug, Clone)]
+pub struct ApiRequest {
+    pub method: Method,
+    pub path: String,
+    pub query: Vec<(String, String)>,
+    pub body: Option<Value>,
+}
+
+impl ApiRequest {
+    pub fn get(path: impl Into<String>) -> Self {
+        ApiRequest {
+            method: Method::Get,
+            path: path.into(),
+            query: Vec::new(),
+            body: None,
+        }
+    }
+
+    pub fn post(path: impl Into<String>, body: Value) -> Self {
+        ApiRequest {
+            method: Method::Post,
+            path: path.into(),
+            query: Vec::new(),
+            body: Some(body),
+        }
+    }
+
+    pub fn query(mut self, key: &str, value: impl Into<String>) -> Self {
+        self.query.push((key.into(), value.into()));
+        self
+    }
+
+    /// Sets a parameter, replacing an earlier value: in the body for POST, in the query for GET.
+    pub fn set_param(&mut self, key: &str, value: Value) {
+        match &mut self.body {
+            Some(Value::Object(body)) => {
+                body.insert(key.into(), value);
+            }
+            _ => {
+                let text = match value {
+                    Value::String(s) => s,
+                    other => other.to_string(),
+                };
+                self.query.retain(|(k, _)| k != key);
+                self.query.push((key.into(), text));
+            }
+        }
+    }
+
+    /// How requests are counted: method and path, without the query.
+    fn label(&self) -> String {
+        let method = match self.method {
+            Method::Get => "GET",
+            Method::Post => "POST",
+        };
+        format!("{method} /{}", self.path)
+    }
+}
+
+/// Requests and time spent, per endpoint, for the summary at the end of a run.
+#[derive(Debug, Default, Clone)]
+pub struct EndpointStats {
+    pub requests: u64,
+    pub retries: u64,
+    pub total_time: Duration,
+}
+
+pub struct JiraClient {
+    http: reqwest::Client,
+    base: Url,
+    auth: auth::Authenticator,
+    policy: RetryPolicy,
+    deployment: Deployment,
+    /// When Jira said "slow down", every request waits until then, not only the one that was told.
+    paused_until: Mutex<Option<Instant>>,
+    stats: Mutex<BTreeMap<String, EndpointStats>>,
+}
+
+impl JiraClient {
+    /// Builds the client and learns the deployment (from config, or from /serverInfo).
+    pub async fn connect(config: &Config) -> Result<JiraClient> {
+        let mut client = JiraClient::new(config, config.deployment.unwrap_or(Deployment::Cloud))?;
+        match config.deployment {
+            Some(deployment) => tracing::info!(?deployment, "deployment set in config"),
+            None => {
+                let info = client
+                    .get_json(ApiRequest::get("rest/api/2/serverInfo"))
+                    .await?;
+                client.deployment = detect_deployment(&info);
+                let version = info.get("version").and_then(Value::as_str).unwrap_or("?");
+                tracing::info!(deployment = ?client.deployment, version, "detected the Jira deployment from /serverInfo");
+            }
+        }
+        Ok(client)
+    }
+
+    fn new(config: &Config, deployment: Deployment) -> Result<JiraClient> {
+        let mut headers = HeaderMap::new();
+        headers.insert("Accept", HeaderValue::from_static("application/json"));
+        // English error strings, so messages can be matched and read.
+        headers.insert("Accept-Language", HeaderValue::from_static("en"));
+        headers.insert("X-Force-Accept-Language", HeaderValue::from_static("true"));
+        // Server/DC otherwise rejects some requests as XSRF; harmless on Cloud.
+        headers.insert("X-Atlassian-Token", HeaderValue::from_static("no-check"));
+        let mut builder = reqwest::Client::builder()
+            .default_headers(headers)
+            .user_agent(config.user_agent.clone())
+            .timeout(config.request_timeout)
+            .connect_timeout(Duration::from_secs(30).min(config.request_timeout))
+            // Redirects could carry the Authorization header to another host: follow none.
+            .redirect(reqwest::redirect::Policy::none());
+        if let Some(path) = &config.ca_bundle {
+            let pem = std::fs::read(path).map_err(|e| {
+                Error::config(
+                    "ca_bundle",
+                    format!("{} cannot be read: {e}", path.display()),
+                    "",
+                )
+            })?;
+            let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+                Error::config(
+                    "ca_bundle",
+                    format!("{} is not a PEM bundle: {e}", path.display()),
+                    "",
+                )
+            })?;
+            builder = builder.tls_certs_merge(certs);
+        }
+        let http = builder.build().map_err(|e| {
+            Error::config("base_url", format!("HTTP client could not start: {e}"), "")
+        })?;
+        Ok(JiraClient {
+            http,
+            base: config.base_url.clone(),
+            auth: auth::Authenticator::new(config.auth.clone()),
+            policy: RetryPolicy::new(config.max_retries, config.retry_budget),
+            deployment,
+            paused_until: Mutex::new(None),
+            stats: Mutex::new(BTreeMap::new()),
+        })
+    }
+
+    pub fn deployment(&self) -> Deployment {
+        self.deployment
+    }
+
+    /// `rest/api/{2|3}/{path}` for this deployment.
+    pub fn api_path(&self, path: &str) -> String {
+        format!("rest/api/{}/{path}", self.deployment.api_version())
+    }
+
+    pub fn stats(&self) -> BTreeMap<String, EndpointStats> {
+        self.stats.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    /// Sends the request until it succeeds or the retry policy gives up.
+    pub async fn get_json(&self, request: ApiRequest) -> Result<Value> {
+        let url = self.url(&request)?;
+        let label = request.label();
+        let started = Instant::now();
+        let mut retries = 0u32;
+        let mut refreshed = false;
+        loop {
+            self.wait_if_paused().await;
+            let attempt_started = Instant::now();
+            let result = self.attempt(&request, &url).await;
+            let failed = !matches!(result, Ok(_) | Err(Failure::Fatal(_)));
+            self.record(&label, attempt_started.elapsed(), failed);
+            let outcome = match result {
+                Ok(value) => return Ok(value),
+                Err(Failure::Fatal(e)) => return Err(e),
+                Err(Failure::Unauthorized(generation)) => {
+                    if !refreshed && self.auth.recover_from_401(&self.http, generation).await? {
+                        refreshed = true;
+                        continue;
+                    }
+                    return Err(self.auth_error(&url, 401));
+                }
+                Err(Failure::Transient(outcome)) => outcome,
+            };
+            let jitter = rand::rng().random::<f64>();
+            match self
+                .policy
+                .decide(retries, &outcome, started.elapsed(), jitter)
+            {
+                Decision::Retry { after, reason } => {
+                    tracing::warn!(endpoint = %label, retry_in_ms = after.as_millis() as u64, "{reason}; retrying");
+                    if let Outcome::Status {
+                        status: 429 | 503, ..
+                    } = outcome
+                    {
+                        self.pause_all(after);
+                    } else {
+                        tokio::time::sleep(after).await;
+                    }
+                    retries += 1;
+                }
+                Decision::GiveUp { reason } => {
+                    return Err(Error::GaveUp {
+                        url: display_url(&url),
+                        attempts: retries + 1,
+                        reason,
+                    });
+                }
+            }
+        }
+    }
+
+    async fn attempt(&self, request: &ApiRequest, url: &Url) -> Result<Value, Failure> {
+        let builder = match request.method {
+            Method::Get => self.http.get(url.clone()),
+            Method::Post => self.http.post(url.clone()),
+        };
+        let builder = if request.query.is_empty() {
+            builder
+        } else {
+            builder.query(&request.query)
+        };
+        let builder = match &request.body {
+            Some(body) => builder.json(body),
+            None => builder,
+        };
+        let (builder, generation) = self
+            .auth
+            .apply(&self.http, builder)
+            .await
+            .map_err(Failure::Fatal)?;
+        let response = match builder.send().await {
+            Ok(response) => response,
+            Err(e) if e.is_timeout() => return Err(Failure::Transient(Outcome::Timeout)),
+            Err(e) => {
+                return Err(Failure::Transient(Outcome::Connection(error_chain(
+                    &e.without_url(),
+                ))));
+            }
+        };
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body = match response.bytes().await {
+            Ok(body) => body,
+            Err(e) if e.is_timeout() => return Err(Failure::Transient(Outcome::Timeout)),
+            Err(e) => {
+                return Err(Failure::Transient(Outcome::BrokenBody(error_chain(
+                    &e.without_url(),
+                ))));
+            }
+        };
+        if status == 401 {
+            return Err(Failure::Unauthorized(generation));
+        }
+        // Server/DC after too many failed logins: every request is refused with this header.
+        if headers
+            .get("X-Seraph-LoginReason")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("AUTHENTICATION_DENIED"))
+        {
+            return Err(Failure::Fatal(self.auth_error(url, status)));
+        }
+        if retry::is_transient_status(status) {
+            let retry_after = headers
+                .get("Retry-After")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| retry::parse_retry_after(v, Utc::now()));
+            return Err(Failure::Transient(Outcome::Status {
+                status,
+                retry_after,
+            }));
+        }
+        if !(200..300).contains(&status) {
+            return Err(Failure::Fatal(Error::Http {
+                status,
+                url: display_url(url),
+                excerpt: error_excerpt(&body),
+            }));
+        }
+        let content_type = headers
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        if !content_type.contains("json") {
+            return Err(Failure::Fatal(Error::NotJson {
+                url: display_url(url),
+                content_type: if content_type.is_empty() {
+                    "no content type".into()
+                } else {
+                    content_type
+                },
+                hint: "Server/Data Center answers a login page like this when the credentials are refused \
+                       or the base_url (context path) is wrong: check both",
+            }));
+        }
+        serde_json::from_slice(&body)
+            .map_err(|e| Failure::Transient(Outcome::BrokenBody(format!("invalid JSON: {e}"))))
+    }
+
+    fn auth_error(&self, url: &Url, status: u16) -> Error {
+        let hint = match self.deployment {
+            Deployment::Cloud => {
+                "check the credentials: Cloud wants email + api_token (or OAuth 2.0); passwords and \
+                 personal access tokens do not work there"
+            }
+            Deployment::Server => {
+                "check the credentials: Server/Data Center wants a personal_access_token or username + \
+                 password (after repeated failures Jira may demand a CAPTCHA login in the browser first)"
+            }
+        };
+        Error::Auth {
+            method: self.auth.method_name(),
+            endpoint: url.path().to_string(),
+            status,
+            hint: hint.into(),
+        }
+    }
+
+    fn url(&self, request: &ApiRequest) -> Result<Url> {
+        self.base.join(&request.path).map_err(|e| Error::Shape {
+            url: request.path.clone(),
+            problem: format!("cannot build a URL: {e}"),
+        })
+    }
+
+    fn pause_all(&self, wait: Duration) {
+        let until = Instant::now() + wait;
+        if let Ok(mut paused) = self.paused_until.lock() {
+            *paused = Some(paused.map_or(until, |p| p.max(until)));
+        }
+    }
+
+    async fn wait_if_paused(&self) {
+        let until = self.paused_until.lock().ok().and_then(|p| *p);
+        if let Some(until) = until {
+            tokio::time::sleep_until(until.into()).await;
+        }
+    }
+
+    fn record(&self, label: &str, elapsed: Duration, failed: bool) {
+        if let Ok(mut stats) = self.stats.lock() {
+            let entry = stats.entry(label.to_string()).or_default();
+            entry.requests += 1;
+            entry.retries += u64::from(failed);
+            entry.total_time += elapsed;
+        }
+    }
+}
+
+/// Why one attempt did not produce JSON.
+enum Failure {
+    Transient(Outcome),
+    /// A 401, with the OAuth generation whose token was refused.
+    Unauthorized(u64),
+    Fatal(Error),
+}
+
+/// `deploymentType`, with fallbacks for old servers that do not send it (Cloud versions start at 1000).
+pub fn detect_deployment(server_info: &Value) -> Deployment {
+    match server_info.get("deploymentType").and_then(Value::as_str) {
+        Some(t) if t.eq_ignore_ascii_case("cloud") => Deployment::Cloud,
+        Some(_) => Deployment::Server,
+        None => {
+            let major = server_info
+                .get("versionNumbers")
+                .and_then(|v| v.get(0))
+                .and_then(Value::as_u64)
+                .unwrap_or(0);
+            if major >= 1000 {
+                Deployment::Cloud
+            } else {
+                Deployment::Server
+            }
+        }
+    }
+}
+
+/// The URL as shown in messages: no credentials, no query (JQL can be long).
+fn display_url(url: &Url) -> String {
+    let mut shown = url.clone();
+    let _ = shown.set_username("");
+    let _ = shown.set_password(None);
+    shown.set_query(None);
+    shown.to_string()
+}
+
+/// Jira's error messages in any of the shapes it uses, or the start of the body; at most 512 chars.
+fn error_excerpt(body: &[u8]) -> String {
+    let text = match serde_json::from_slice::<Value>(body) {
+        Ok(json) => {
+            let mut parts: Vec<String> = Vec::new();
+            for key in ["errorMessages", "warningMessages"] {
+                if let Some(list) = json.get(key).and_then(Value::as_array) {
+                    parts.extend(list.iter().filter_map(Value::as_str).map(String::from));
+                }
+            }
+            if let Some(errors) = json.get("errors").and_then(Value::as_object) {
+                parts.extend(
+                    errors
+                        .iter()
+                        .map(|(k, v)| format!("{k}: {}", v.as_str().unwrap_or(""))),
+                );
+            }
+            for key in ["message", "error_description", "error"] {
+                if let Some(m) = json.get(key).and_then(Value::as_str) {
+                    parts.push(m.to_string());
+                }
+            }
+            if parts.is_empty() {
+                json.to_string()
+            } else {
+                parts.join("; ")
+            }
+        }
+        Err(_) => {
+            let text = String::from_utf8_lossy(body);
+            if text.trim_start().starts_with('<') {
+                "an HTML page instead of JSON".to_string()
+            } else {
+                text.split_whitespace().collect::<Vec<_>>().join(" ")
+            }
+        }
+    };
+    if text.chars().count() > 512 {
+        text.chars().take(509).collect::<String>() + "..."
+    } else {
+        text
+    }
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut message = e.to_string();
+    let mut source = e.source();
+    while let Some(inner) = source {
+        message.push_str(": ");
+        message.push_str(&inner.to_string());
+        source = inner.source();
+    }
+    message
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn reads_every_jira_error_shape() {
+        let excerpt = |v: Value| error_excerpt(v.to_string().as_bytes());
+        assert_eq!(
+            excerpt(json!({"errorMessages": ["bad jql"], "errors": {}})),
+            "bad jql"
+        );
+        assert_eq!(
+            excerpt(json!({"errorMessages": [], "errors": {"jql": "nope"}})),
+            "jql: nope"
+        );
+        assert_eq!(
+            excerpt(json!({"code": 401, "message": "Unauthorized"})),
+            "Unauthorized"
+        );
+        assert_eq!(
+            excerpt(json!({"message": "Client must be authenticated", "status-code": 401})),
+            "Client must be authenticated"
+        );
+        assert_eq!(
+            error_excerpt(b"<html><body>Login</body></html>"),
+            "an HTML page instead of JSON"
+        );
+        assert_eq!(error_excerpt("x".repeat(2000).as_bytes()).len(), 512);
+    }
+
+    #[test]
+    fn detects_the_deployment_with_fallbacks() {
+        assert_eq!(
+            detect_deployment(&json!({"deploymentType": "Cloud"})),
+            Deployment::Cloud
+        );
+        assert_eq!(
+            detect_deployment(&json!({"deploymentType": "DataCenter"})),
+            Deployment::Server
+        );
+        assert_eq!(
+            detect_deployment(&json!({"versionNumbers": [1000, 1323, 0]})),
+            Deployment::Cloud
+        );
+        assert_eq!(
+            detect_deployment(&json!({"version": "4.2"})),
+            Deployment::Server
+        );
+    }
+}

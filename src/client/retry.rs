@@ -1,0 +1,188 @@
+//! The one retry policy, decided purely: given what happened and how long we have tried, wait how
+//! long or give up. Clock and randomness come from the caller, so tests never sleep.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+/// What a failed attempt looked like.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Status {
+        status: u16,
+        retry_after: Option<Duration>,
+    },
+    Timeout,
+    Connection(String),
+    /// The body broke off or was not the JSON its content type promised.
+    BrokenBody(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Decision {
+    Retry { after: Duration, reason: String },
+    GiveUp { reason: String },
+}
+
+#[derive(Debug, Clone)]
+pub struct RetryPolicy {
+    pub max_retries: u32,
+    /// Wall-clock time one request may spend retrying.
+    pub budget: Duration,
+    pub base_backoff: Duration,
+    pub max_backoff: Duration,
+    /// A `Retry-After` longer than this is cut to it.
+    pub max_retry_after: Duration,
+}
+
+impl RetryPolicy {
+    pub fn new(max_retries: u32, budget: Duration) -> Self {
+        RetryPolicy {
+            max_retries,
+            budget,
+            base_backoff: Duration::from_millis(500),
+            max_backoff: Duration::from_secs(60),
+            max_retry_after: Duration::from_secs(600),
+        }
+    }
+
+    /// `retries` is how many retries were already made; `jitter` is uniform in [0, 1).
+    pub fn decide(
+        &self,
+        retries: u32,
+        outcome: &Outcome,
+        elapsed: Duration,
+        jitter: f64,
+    ) -> Decision {
+        let reason = describe(outcome);
+        let retry_after = match outcome {
+            Outcome::Status {
+                status,
+                retry_after,
+            } if is_transient_status(*status) => *retry_after,
+            Outcome::Status { .. } => return Decision::GiveUp { reason },
+            Outcome::Timeout | Outcome::Connection(_) | Outcome::BrokenBody(_) => None,
+        };
+        if retries >= self.max_retries {
+            return Decision::GiveUp {
+                reason: format!("{reason} (after {} retries)", retries),
+            };
+        }
+        let after = match retry_after {
+            Some(wait) => wait.min(self.max_retry_after),
+            None => {
+                let exp = self.base_backoff.saturating_mul(1u32 << retries.min(16));
+                exp.min(self.max_backoff)
+                    .mul_f64(0.5 + jitter.clamp(0.0, 1.0) / 2.0)
+            }
+        };
+        if elapsed + after > self.budget {
+            return Decision::GiveUp {
+                reason: format!(
+                    "{reason} (retry budget of {}s spent)",
+                    self.budget.as_secs()
+                ),
+            };
+        }
+        Decision::Retry { after, reason }
+    }
+}
+
+pub fn is_transient_status(status: u16) -> bool {
+    matches!(status, 408 | 429 | 500 | 502 | 503 | 504)
+}
+
+fn describe(outcome: &Outcome) -> String {
+    match outcome {
+        Outcome::Status { status, .. } => format!("HTTP {status}"),
+        Outcome::Timeout => "timed out".into(),
+        Outcome::Connection(e) => format!("connection failed: {e}"),
+        Outcome::BrokenBody(e) => format!("response body broken: {e}"),
+    }
+}
+
+/// `Retry-After` as seconds or as an HTTP date.
+pub fn parse_retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<f64>() {
+        return (secs.is_finite() && secs >= 0.0)
+            .then(|| Duration::from_secs_f64(secs.min(86_400.0)));
+    }
+    let at = DateTime::parse_from_rfc2822(value)
+        .ok()?
+        .with_timezone(&Utc);
+    Some((at - now).to_std().unwrap_or(Duration::ZERO))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy() -> RetryPolicy {
+        RetryPolicy::new(3, Duration::from_secs(100))
+    }
+
+    fn status(status: u16, retry_after: Option<u64>) -> Outcome {
+        Outcome::Status {
+            status,
+            retry_after: retry_after.map(Duration::from_secs),
+        }
+    }
+
+    #[test]
+    fn honours_retry_after() {
+        let d = policy().decide(0, &status(429, Some(7)), Duration::ZERO, 0.9);
+        assert_eq!(
+            d,
+            Decision::Retry {
+                after: Duration::from_secs(7),
+                reason: "HTTP 429".into()
+            }
+        );
+    }
+
+    #[test]
+    fn backs_off_exponentially_with_jitter() {
+        let p = policy();
+        let after =
+            |retries, jitter| match p.decide(retries, &Outcome::Timeout, Duration::ZERO, jitter) {
+                Decision::Retry { after, .. } => after,
+                other => panic!("{other:?}"),
+            };
+        assert_eq!(after(0, 0.0), Duration::from_millis(250));
+        assert_eq!(after(0, 1.0), Duration::from_millis(500));
+        assert_eq!(after(2, 1.0), Duration::from_secs(2));
+    }
+
+    #[test]
+    fn gives_up_on_client_errors_retries_and_budget() {
+        let p = policy();
+        assert!(matches!(
+            p.decide(0, &status(400, None), Duration::ZERO, 0.0),
+            Decision::GiveUp { .. }
+        ));
+        assert!(matches!(
+            p.decide(0, &status(404, None), Duration::ZERO, 0.0),
+            Decision::GiveUp { .. }
+        ));
+        assert!(matches!(
+            p.decide(3, &status(503, None), Duration::ZERO, 0.0),
+            Decision::GiveUp { .. }
+        ));
+        let d = p.decide(0, &status(429, Some(30)), Duration::from_secs(80), 0.0);
+        assert!(matches!(d, Decision::GiveUp { reason } if reason.contains("budget")));
+    }
+
+    #[test]
+    fn reads_both_retry_after_forms() {
+        let now = DateTime::parse_from_rfc3339("2015-10-21T07:28:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(parse_retry_after("5", now), Some(Duration::from_secs(5)));
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:28:30 GMT", now),
+            Some(Duration::from_secs(30))
+        );
+        assert_eq!(parse_retry_after("soon", now), None);
+    }
+}

@@ -1,0 +1,854 @@
+//! The tap's settings: read from one or more JSON files, validated once before any request, with
+//! secrets wrapped. `SETTINGS` is the documentation of every key; `--about` renders it.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde_json::{Map, Value};
+use url::Url;
+
+use crate::error::{ConfigProblem, Error, Result};
+use crate::secret::Secret;
+
+/// What a setting holds, for `--about` and Meltano's plugin definition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    String,
+    Integer,
+    Boolean,
+    DateTime,
+    Secret,
+}
+
+impl Kind {
+    pub fn json_type(self) -> &'static str {
+        match self {
+            Kind::Integer => "integer",
+            Kind::Boolean => "boolean",
+            Kind::String | Kind::DateTime | Kind::Secret => "string",
+        }
+    }
+}
+
+/// One documented configuration key.
+#[derive(Debug)]
+pub struct Setting {
+    pub name: &'static str,
+    pub kind: Kind,
+    pub description: &'static str,
+    pub default: Option<&'static str>,
+}
+
+impl Setting {
+    pub fn is_secret(&self) -> bool {
+        self.kind == Kind::Secret
+    }
+}
+
+const fn setting(name: &'static str, kind: Kind, description: &'static str) -> Setting {
+    Setting {
+        name,
+        kind,
+        description,
+        default: None,
+    }
+}
+
+const fn with_default(mut s: Setting, default: &'static str) -> Setting {
+    s.default = Some(default);
+    s
+}
+
+pub const DEFAULT_REQUEST_TIMEOUT_SECS: u64 = 300;
+pub const DEFAULT_PAGE_SIZE: u32 = 100;
+pub const DEFAULT_MAX_RETRIES: u32 = 8;
+pub const DEFAULT_RETRY_BUDGET_SECS: u64 = 900;
+pub const DEFAULT_OAUTH_TOKEN_URL: &str = "https://auth.atlassian.com/oauth/token";
+pub const DEFAULT_OAUTH_GATEWAY_URL: &str = "https://api.atlassian.com";
+
+/// Every key the tap reads. Anything else in a config file draws a warning.
+pub const SETTINGS: &[Setting] = &[
+    setting(
+        "base_url",
+        Kind::String,
+        "Your Jira site: `https://your-site.atlassian.net` (Cloud) or `https://jira.example.com:8443/jira` \
+         (Server/Data Center; port and context path allowed). Not needed with OAuth, which goes through \
+         Atlassian's API gateway.",
+    ),
+    setting(
+        "deployment",
+        Kind::String,
+        "`cloud` or `server` (Server and Data Center). Detected from /serverInfo when absent.",
+    ),
+    setting(
+        "auth_type",
+        Kind::String,
+        "`api_token`, `pat`, `basic` or `oauth2`. Inferred from the credential keys present when absent.",
+    ),
+    setting(
+        "email",
+        Kind::String,
+        "Cloud: the Atlassian account email that owns `api_token`.",
+    ),
+    setting(
+        "api_token",
+        Kind::Secret,
+        "Cloud: an API token (id.atlassian.com → Security → API tokens).",
+    ),
+    setting(
+        "personal_access_token",
+        Kind::Secret,
+        "Server/Data Center 8.14+: a personal access token, sent as a Bearer token.",
+    ),
+    setting(
+        "username",
+        Kind::String,
+        "Basic auth user name (Server/Data Center). On Cloud: the account email (Stitch-compatible).",
+    ),
+    setting(
+        "password",
+        Kind::Secret,
+        "Basic auth password (Server/Data Center). On Cloud: an API token (Stitch-compatible).",
+    ),
+    setting(
+        "oauth_client_id",
+        Kind::String,
+        "OAuth 2.0 (3LO) app client id.",
+    ),
+    setting(
+        "oauth_client_secret",
+        Kind::Secret,
+        "OAuth 2.0 (3LO) app client secret.",
+    ),
+    setting(
+        "refresh_token",
+        Kind::Secret,
+        "OAuth 2.0 refresh token (needs the offline_access scope). Atlassian rotates it on every refresh: \
+         the tap writes the new one back into the config file it came from.",
+    ),
+    setting(
+        "access_token",
+        Kind::Secret,
+        "OAuth 2.0 access token to start with (optional; refreshed when it expires).",
+    ),
+    setting(
+        "cloud_id",
+        Kind::String,
+        "OAuth 2.0: the site's cloud id (from /oauth/token/accessible-resources).",
+    ),
+    with_default(
+        setting("oauth_token_url", Kind::String, "OAuth 2.0 token endpoint."),
+        DEFAULT_OAUTH_TOKEN_URL,
+    ),
+    with_default(
+        setting(
+            "oauth_gateway_url",
+            Kind::String,
+            "OAuth 2.0 API gateway; requests go to `{this}/ex/jira/{cloud_id}`.",
+        ),
+        DEFAULT_OAUTH_GATEWAY_URL,
+    ),
+    with_default(
+        setting(
+            "start_date",
+            Kind::DateTime,
+            "Sync issues updated at or after this instant (RFC 3339 or `YYYY-MM-DD`, UTC) on the first run.",
+        ),
+        "1970-01-01T00:00:00Z",
+    ),
+    with_default(
+        setting(
+            "lookback_minutes",
+            Kind::Integer,
+            "Re-read issues updated up to this many minutes before the bookmark on every incremental run \
+             (duplicates are harmless to targets that upsert; guards against Jira's delayed search index).",
+        ),
+        "0",
+    ),
+    with_default(
+        setting(
+            "request_timeout",
+            Kind::Integer,
+            "Seconds to wait for one HTTP response (0 or empty: the default).",
+        ),
+        "300",
+    ),
+    with_default(
+        setting(
+            "page_size",
+            Kind::Integer,
+            "Records asked for per page (1–1000; Jira may return fewer).",
+        ),
+        "100",
+    ),
+    with_default(
+        setting(
+            "max_retries",
+            Kind::Integer,
+            "Retries of one request on 429, 5xx, timeouts and connection errors.",
+        ),
+        "8",
+    ),
+    with_default(
+        setting(
+            "retry_budget_seconds",
+            Kind::Integer,
+            "Longest time spent retrying one request before giving up.",
+        ),
+        "900",
+    ),
+    setting(
+        "user_agent",
+        Kind::String,
+        "User-Agent header sent with every request.",
+    ),
+    with_default(
+        setting(
+            "allow_http",
+            Kind::Boolean,
+            "Allow a plain `http://` base URL (credentials then cross the network in clear).",
+        ),
+        "false",
+    ),
+    setting(
+        "ca_bundle",
+        Kind::String,
+        "Path of a PEM file of extra CA certificates, for self-hosted sites signed by a private CA.",
+    ),
+    setting(
+        "groups",
+        Kind::String,
+        "Comma-separated group names: when set, the `users` stream holds the members of these groups \
+         (Stitch's behaviour) instead of every user of the site.",
+    ),
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Deployment {
+    Cloud,
+    Server,
+}
+
+impl Deployment {
+    /// The REST API version the tap speaks to this deployment.
+    pub fn api_version(self) -> u8 {
+        match self {
+            Deployment::Cloud => 3,
+            Deployment::Server => 2,
+        }
+    }
+}
+
+/// How the tap proves who it is.
+#[derive(Debug, Clone)]
+pub enum Auth {
+    /// Cloud: Basic `email:api_token`.
+    ApiToken { email: String, token: Secret },
+    /// Server/DC: `Authorization: Bearer <pat>`.
+    Pat { token: Secret },
+    /// Basic `username:password` (on Cloud: email and API token).
+    Basic { username: String, password: Secret },
+    /// Cloud OAuth 2.0 (3LO) with refresh-token rotation.
+    OAuth(OAuthConfig),
+}
+
+impl Auth {
+    pub fn method_name(&self) -> &'static str {
+        match self {
+            Auth::ApiToken { .. } => "API token (email + api_token)",
+            Auth::Pat { .. } => "personal access token",
+            Auth::Basic { .. } => "basic auth (username + password)",
+            Auth::OAuth(_) => "OAuth 2.0",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct OAuthConfig {
+    pub client_id: String,
+    pub client_secret: Secret,
+    pub refresh_token: Secret,
+    pub access_token: Option<Secret>,
+    pub token_url: Url,
+    /// The config file that holds `refresh_token`: the rotated token is written back there.
+    pub refresh_token_file: Option<PathBuf>,
+}
+
+/// The validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The site root (or the OAuth gateway's `/ex/jira/{cloud_id}`), always ending in `/`.
+    pub base_url: Url,
+    pub deployment: Option<Deployment>,
+    pub auth: Auth,
+    pub start_date: DateTime<Utc>,
+    pub lookback: chrono::Duration,
+    pub request_timeout: Duration,
+    pub page_size: u32,
+    pub max_retries: u32,
+    pub retry_budget: Duration,
+    pub user_agent: String,
+    pub ca_bundle: Option<PathBuf>,
+    pub groups: Option<Vec<String>>,
+}
+
+/// Config files merged in order (later keys win), remembering which file each key came from.
+#[derive(Debug, Default)]
+pub struct RawConfig {
+    values: Map<String, Value>,
+    origin: HashMap<String, PathBuf>,
+}
+
+impl RawConfig {
+    pub fn load(paths: &[PathBuf]) -> Result<RawConfig> {
+        let mut raw = RawConfig::default();
+        for path in paths {
+            let object = read_json_object(path, "config file")?;
+            for (key, value) in object {
+                raw.origin.insert(key.clone(), path.clone());
+                raw.values.insert(key, value);
+            }
+        }
+        Ok(raw)
+    }
+
+    pub fn from_map(values: Map<String, Value>) -> RawConfig {
+        RawConfig {
+            values,
+            origin: HashMap::new(),
+        }
+    }
+
+    /// Keys no setting documents: probably a typo, worth a warning.
+    pub fn unknown_keys(&self) -> Vec<&str> {
+        self.values
+            .keys()
+            .filter(|k| !SETTINGS.iter().any(|s| s.name == k.as_str()))
+            .map(String::as_str)
+            .collect()
+    }
+}
+
+/// Reads a JSON file that must hold an object; one clear error otherwise.
+pub fn read_json_object(path: &Path, what: &'static str) -> Result<Map<String, Value>> {
+    let fail = |problem: String| Error::InputFile {
+        what,
+        path: path.display().to_string(),
+        problem,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| fail(format!("cannot be read: {e}")))?;
+    if text.trim().is_empty() {
+        return Err(fail("is empty; it must hold a JSON object".into()));
+    }
+    match serde_json::from_str::<Value>(&text) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err(fail("must hold a JSON object ({...})".into())),
+        Err(e) => Err(fail(format!("is not valid JSON: {e}"))),
+    }
+}
+
+/// Collects every problem before failing, so one run shows them all.
+struct Reader<'a> {
+    raw: &'a RawConfig,
+    problems: Vec<ConfigProblem>,
+}
+
+impl<'a> Reader<'a> {
+    fn problem(&mut self, key: &str, problem: impl Into<String>, hint: impl Into<String>) {
+        self.problems.push(ConfigProblem {
+            key: key.into(),
+            problem: problem.into(),
+            hint: hint.into(),
+        });
+    }
+
+    /// A string setting; empty strings and nulls count as absent (Stitch configs use "" for unset).
+    fn string(&mut self, key: &str) -> Option<String> {
+        match self.raw.values.get(key) {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) if s.trim().is_empty() => None,
+            Some(Value::String(s)) => Some(s.trim().to_string()),
+            Some(Value::Number(n)) => Some(n.to_string()),
+            Some(_) => {
+                self.problem(key, "must be a string", "");
+                None
+            }
+        }
+    }
+
+    fn secret(&mut self, key: &str) -> Option<Secret> {
+        match self.raw.values.get(key) {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) if s.is_empty() => None,
+            Some(Value::String(s)) => Some(Secret::new(s.clone())),
+            Some(_) => {
+                self.problem(key, "must be a string", "");
+                None
+            }
+        }
+    }
+
+    /// A non-negative integer, given as a number or a numeric string.
+    fn integer(&mut self, key: &str) -> Option<u64> {
+        let parsed = match self.raw.values.get(key) {
+            None | Some(Value::Null) => return None,
+            Some(Value::String(s)) if s.trim().is_empty() => return None,
+            Some(Value::String(s)) => s.trim().parse::<u64>().ok(),
+            Some(Value::Number(n)) => n.as_u64().or_else(|| {
+                n.as_f64()
+                    .filter(|f| f.fract() == 0.0 && *f >= 0.0)
+                    .map(|f| f as u64)
+            }),
+            Some(_) => None,
+        };
+        if parsed.is_none() {
+            self.problem(key, "must be a whole number of 0 or more", "");
+        }
+        parsed
+    }
+
+    fn boolean(&mut self, key: &str) -> Option<bool> {
+        match self.raw.values.get(key) {
+            None | Some(Value::Null) => None,
+            Some(Value::Bool(b)) => Some(*b),
+            Some(Value::String(s)) if s.eq_ignore_ascii_case("true") => Some(true),
+            Some(Value::String(s)) if s.eq_ignore_ascii_case("false") => Some(false),
+            Some(_) => {
+                self.problem(key, "must be true or false", "");
+                None
+            }
+        }
+    }
+
+    fn url(&mut self, key: &str, value: &str, allow_http: bool) -> Option<Url> {
+        let mut url = match Url::parse(value) {
+            Ok(url) => url,
+            Err(e) => {
+                self.problem(
+                    key,
+                    format!("`{value}` is not a URL ({e})"),
+                    "write it in full, e.g. https://your-site.atlassian.net",
+                );
+                return None;
+            }
+        };
+        match url.scheme() {
+            "https" => {}
+            "http" if allow_http => {}
+            "http" => {
+                self.problem(
+                    key,
+                    "uses http://, which would send credentials in clear",
+                    "use https://, or set allow_http: true for a test server",
+                );
+                return None;
+            }
+            other => {
+                self.problem(key, format!("has scheme `{other}`"), "use https://");
+                return None;
+            }
+        }
+        if url.host_str().is_none_or(str::is_empty) {
+            self.problem(key, "has no host", "e.g. https://your-site.atlassian.net");
+            return None;
+        }
+        if url.query().is_some() || url.fragment().is_some() {
+            self.problem(key, "must not have a query (?…) or fragment (#…)", "");
+            return None;
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            self.problem(
+                key,
+                "must not carry credentials",
+                "put them in the auth keys instead",
+            );
+            return None;
+        }
+        if url.path().contains("/rest/") {
+            self.problem(
+                key,
+                "includes a /rest/ path",
+                "give the site root only, e.g. https://jira.example.com/jira",
+            );
+            return None;
+        }
+        if !url.path().ends_with('/') {
+            let path = format!("{}/", url.path());
+            url.set_path(&path);
+        }
+        Some(url)
+    }
+}
+
+impl Config {
+    /// Validates the merged files. Every problem is reported, each on its own line.
+    pub fn from_raw(raw: &RawConfig) -> Result<Config> {
+        let mut r = Reader {
+            raw,
+            problems: Vec::new(),
+        };
+        let allow_http = r.boolean("allow_http").unwrap_or(false);
+        let auth = read_auth(&mut r, allow_http);
+
+        let base_url = match &auth {
+            Some(Auth::OAuth(_)) => {
+                let gateway = r
+                    .string("oauth_gateway_url")
+                    .unwrap_or_else(|| DEFAULT_OAUTH_GATEWAY_URL.into());
+                let cloud_id = r.string("cloud_id");
+                match (r.url("oauth_gateway_url", &gateway, allow_http), cloud_id) {
+                    (Some(gateway), Some(cloud_id)) => {
+                        gateway.join(&format!("ex/jira/{cloud_id}/")).ok()
+                    }
+                    (_, None) => {
+                        r.problem(
+                            "cloud_id",
+                            "is required with OAuth 2.0",
+                            "find it at https://api.atlassian.com/oauth/token/accessible-resources",
+                        );
+                        None
+                    }
+                    _ => None,
+                }
+            }
+            _ => match r.string("base_url") {
+                Some(value) => r.url("base_url", &value, allow_http),
+                None => {
+                    r.problem(
+                        "base_url",
+                        "is required",
+                        "e.g. https://your-site.atlassian.net or https://jira.example.com/jira",
+                    );
+                    None
+                }
+            },
+        };
+
+        let deployment = match r.string("deployment").map(|s| s.to_ascii_lowercase()) {
+            None => None,
+            Some(d) if d == "cloud" => Some(Deployment::Cloud),
+            Some(d) if ["server", "datacenter", "data_center", "dc"].contains(&d.as_str()) => {
+                Some(Deployment::Server)
+            }
+            Some(other) => {
+                r.problem(
+                    "deployment",
+                    format!("`{other}` is not known"),
+                    "use cloud or server",
+                );
+                None
+            }
+        };
+        let deployment = match (&auth, deployment) {
+            (Some(Auth::OAuth(_)), _) => Some(Deployment::Cloud),
+            (_, d) => d,
+        };
+        if let (Some(Auth::Pat { .. }), Some(Deployment::Cloud)) = (&auth, deployment) {
+            r.problem(
+                "personal_access_token",
+                "is a Server/Data Center credential and Cloud refuses it",
+                "on Cloud use email + api_token",
+            );
+        }
+
+        let start_date = match r.string("start_date") {
+            None => DateTime::<Utc>::UNIX_EPOCH,
+            Some(s) => parse_start_date(&s).unwrap_or_else(|| {
+                r.problem(
+                    "start_date",
+                    format!("`{s}` is not a date"),
+                    "use RFC 3339 (2024-01-31T00:00:00Z) or YYYY-MM-DD",
+                );
+                DateTime::<Utc>::UNIX_EPOCH
+            }),
+        };
+        let lookback = r.integer("lookback_minutes").unwrap_or(0);
+        let request_timeout = match r.integer("request_timeout") {
+            None | Some(0) => DEFAULT_REQUEST_TIMEOUT_SECS,
+            Some(secs) => secs,
+        };
+        let page_size = r.integer("page_size").unwrap_or(DEFAULT_PAGE_SIZE as u64);
+        if !(1..=1000).contains(&page_size) {
+            r.problem(
+                "page_size",
+                format!("{page_size} is out of range"),
+                "use 1 to 1000",
+            );
+        }
+        let max_retries = r
+            .integer("max_retries")
+            .unwrap_or(DEFAULT_MAX_RETRIES as u64);
+        let retry_budget = r
+            .integer("retry_budget_seconds")
+            .unwrap_or(DEFAULT_RETRY_BUDGET_SECS);
+        let user_agent = r
+            .string("user_agent")
+            .unwrap_or_else(|| format!("tap-jira/{}", env!("CARGO_PKG_VERSION")));
+        let ca_bundle = r.string("ca_bundle").map(PathBuf::from);
+        if let Some(path) = &ca_bundle
+            && !path.is_file()
+        {
+            r.problem(
+                "ca_bundle",
+                format!("{} is not a readable file", path.display()),
+                "give the path of a PEM file",
+            );
+        }
+        let groups = read_groups(&mut r);
+
+        if !r.problems.is_empty() {
+            return Err(Error::Config(r.problems));
+        }
+        let (Some(auth), Some(base_url)) = (auth, base_url) else {
+            return Err(Error::config("auth", "could not be read", ""));
+        };
+        Ok(Config {
+            base_url,
+            deployment,
+            auth,
+            start_date,
+            lookback: chrono::Duration::minutes(lookback.min(60 * 24 * 365) as i64),
+            request_timeout: Duration::from_secs(request_timeout),
+            page_size: page_size as u32,
+            max_retries: max_retries.min(100) as u32,
+            retry_budget: Duration::from_secs(retry_budget),
+            user_agent,
+            ca_bundle,
+            groups,
+        })
+    }
+}
+
+fn read_auth(r: &mut Reader<'_>, allow_http: bool) -> Option<Auth> {
+    let email = r.string("email");
+    let api_token = r.secret("api_token");
+    let pat = r.secret("personal_access_token");
+    let username = r.string("username");
+    let password = r.secret("password");
+    let client_id = r.string("oauth_client_id");
+    let client_secret = r.secret("oauth_client_secret");
+    let refresh_token = r.secret("refresh_token");
+    let access_token = r.secret("access_token");
+
+    let chosen = match r.string("auth_type").map(|s| s.to_ascii_lowercase()) {
+        Some(t) => t,
+        None if client_id.is_some() || refresh_token.is_some() => "oauth2".into(),
+        None if pat.is_some() => "pat".into(),
+        None if api_token.is_some() || email.is_some() => "api_token".into(),
+        None if username.is_some() || password.is_some() => "basic".into(),
+        None => {
+            r.problem(
+                "auth_type",
+                "no credentials found",
+                "give email + api_token (Cloud), personal_access_token (Server/DC), username + password, \
+                 or oauth_client_id + oauth_client_secret + refresh_token + cloud_id",
+            );
+            return None;
+        }
+    };
+    let need = |r: &mut Reader<'_>, key: &str, present: bool, why: &str| {
+        if !present {
+            r.problem(key, format!("is required for {why}"), "");
+        }
+    };
+    match chosen.as_str() {
+        "api_token" | "token" => {
+            need(r, "email", email.is_some(), "API token auth");
+            need(r, "api_token", api_token.is_some(), "API token auth");
+            Some(Auth::ApiToken {
+                email: email?,
+                token: api_token?,
+            })
+        }
+        "pat" | "personal_access_token" | "bearer" => {
+            need(
+                r,
+                "personal_access_token",
+                pat.is_some(),
+                "personal access token auth",
+            );
+            Some(Auth::Pat { token: pat? })
+        }
+        "basic" => {
+            need(r, "username", username.is_some(), "basic auth");
+            need(r, "password", password.is_some(), "basic auth");
+            Some(Auth::Basic {
+                username: username?,
+                password: password?,
+            })
+        }
+        "oauth2" | "oauth" => {
+            need(r, "oauth_client_id", client_id.is_some(), "OAuth 2.0");
+            need(
+                r,
+                "oauth_client_secret",
+                client_secret.is_some(),
+                "OAuth 2.0",
+            );
+            need(r, "refresh_token", refresh_token.is_some(), "OAuth 2.0");
+            let token_url = r
+                .string("oauth_token_url")
+                .unwrap_or_else(|| DEFAULT_OAUTH_TOKEN_URL.into());
+            let token_url = r
+                .url("oauth_token_url", &token_url, allow_http)
+                .map(|mut u| {
+                    // The token endpoint is a full URL, not a site root: drop the slash `url` added.
+                    let path = u.path().trim_end_matches('/').to_string();
+                    u.set_path(&path);
+                    u
+                });
+            Some(Auth::OAuth(OAuthConfig {
+                client_id: client_id?,
+                client_secret: client_secret?,
+                refresh_token: refresh_token?,
+                access_token,
+                token_url: token_url?,
+                refresh_token_file: r.raw.origin.get("refresh_token").cloned(),
+            }))
+        }
+        other => {
+            r.problem(
+                "auth_type",
+                format!("`{other}` is not known"),
+                "use api_token, pat, basic or oauth2",
+            );
+            None
+        }
+    }
+}
+
+fn read_groups(r: &mut Reader<'_>) -> Option<Vec<String>> {
+    let groups: Vec<String> = match r.raw.values.get("groups") {
+        None | Some(Value::Null) => return None,
+        Some(Value::String(s)) => s.split(',').map(|g| g.trim().to_string()).collect(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .filter_map(|v| v.as_str().map(|s| s.trim().to_string()))
+            .collect(),
+        Some(_) => {
+            r.problem(
+                "groups",
+                "must be a comma-separated string",
+                "e.g. \"jira-users, jira-administrators\"",
+            );
+            return None;
+        }
+    };
+    let groups: Vec<String> = groups.into_iter().filter(|g| !g.is_empty()).collect();
+    (!groups.is_empty()).then_some(groups)
+}
+
+/// RFC 3339 with any offset, or a bare date taken as midnight UTC.
+pub fn parse_start_date(s: &str) -> Option<DateTime<Utc>> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Some(t.with_timezone(&Utc));
+    }
+    if let Some(t) = crate::timestamp::parse_jira(s) {
+        return Some(t);
+    }
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| t.and_utc())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn config(value: Value) -> Result<Config> {
+        let Value::Object(map) = value else {
+            unreachable!()
+        };
+        Config::from_raw(&RawConfig::from_map(map))
+    }
+
+    fn problems(value: Value) -> String {
+        match config(value) {
+            Err(e) => e.to_string(),
+            Ok(c) => panic!("expected an error, got {c:?}"),
+        }
+    }
+
+    #[test]
+    fn every_setting_is_documented() {
+        for s in SETTINGS {
+            assert!(s.description.len() > 10, "{} has no description", s.name);
+        }
+    }
+
+    #[test]
+    fn infers_api_token_auth_and_normalises_the_url() {
+        let c = config(
+            json!({"base_url": "https://x.atlassian.net", "email": "a@b.c", "api_token": "t"}),
+        )
+        .unwrap();
+        assert!(matches!(c.auth, Auth::ApiToken { .. }));
+        assert_eq!(c.base_url.as_str(), "https://x.atlassian.net/");
+        assert_eq!(c.request_timeout, Duration::from_secs(300));
+    }
+
+    #[test]
+    fn keeps_a_server_context_path_and_port() {
+        let c = config(
+            json!({"base_url": "https://jira.example.com:8443/jira", "personal_access_token": "p"}),
+        )
+        .unwrap();
+        assert_eq!(c.base_url.as_str(), "https://jira.example.com:8443/jira/");
+        assert!(matches!(c.auth, Auth::Pat { .. }));
+    }
+
+    #[test]
+    fn refuses_http_unless_allowed() {
+        let e = problems(json!({"base_url": "http://x.example", "username": "u", "password": "p"}));
+        assert!(e.contains("allow_http"), "{e}");
+        assert!(config(json!({"base_url": "http://x.example", "username": "u", "password": "p", "allow_http": true})).is_ok());
+    }
+
+    #[test]
+    fn reports_every_problem_on_its_own_line() {
+        let e = problems(json!({"email": "a@b.c", "page_size": 0, "start_date": "yesterday"}));
+        assert!(e.contains("config `api_token`: is required"), "{e}");
+        assert!(e.contains("config `base_url`: is required"), "{e}");
+        assert!(e.contains("config `page_size`"), "{e}");
+        assert!(e.contains("config `start_date`"), "{e}");
+        assert!(e.lines().count() >= 4);
+    }
+
+    #[test]
+    fn stitch_config_keys_work() {
+        let c = config(json!({"base_url": "https://x.atlassian.net", "username": "a@b.c", "password": "token",
+            "start_date": "2024-01-01T00:00:00Z", "request_timeout": "", "user_agent": "me", "groups": "a, b"}))
+        .unwrap();
+        assert!(matches!(c.auth, Auth::Basic { .. }));
+        assert_eq!(c.groups, Some(vec!["a".to_string(), "b".to_string()]));
+        assert_eq!(c.user_agent, "me");
+    }
+
+    #[test]
+    fn oauth_goes_through_the_gateway() {
+        let c = config(
+            json!({"oauth_client_id": "id", "oauth_client_secret": "s", "refresh_token": "r",
+            "cloud_id": "abc", "start_date": "2024-01-01"}),
+        )
+        .unwrap();
+        assert_eq!(
+            c.base_url.as_str(),
+            "https://api.atlassian.com/ex/jira/abc/"
+        );
+        assert_eq!(c.deployment, Some(Deployment::Cloud));
+        let e = problems(
+            json!({"oauth_client_id": "id", "oauth_client_secret": "s", "refresh_token": "r"}),
+        );
+        assert!(e.contains("cloud_id"), "{e}");
+    }
+
+    #[test]
+    fn secrets_stay_out_of_debug_output() {
+        let c = config(json!({"base_url": "https://x.atlassian.net", "email": "a@b.c", "api_token": "SECRET-123"})).unwrap();
+        assert!(!format!("{c:?}").contains("SECRET-123"));
+    }
+}

@@ -1,0 +1,134 @@
+//! A small typed JQL builder: the tap never glues query strings from fragments elsewhere. Also the
+//! conversion of a UTC instant into the minute-granular local time that JQL date clauses are read in.
+
+use chrono::{DateTime, Duration, LocalResult, NaiveDateTime, TimeZone, Timelike, Utc};
+use chrono_tz::Tz;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Order {
+    Asc,
+    Desc,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Jql {
+    clauses: Vec<String>,
+    order: Vec<(&'static str, Order)>,
+}
+
+impl Jql {
+    pub fn new() -> Self {
+        Jql::default()
+    }
+
+    /// `field >= "yyyy/MM/dd HH:mm"`, a time in the Jira user's zone.
+    pub fn at_or_after(mut self, field: &'static str, local: NaiveDateTime) -> Self {
+        self.clauses
+            .push(format!("{field} >= \"{}\"", local.format("%Y/%m/%d %H:%M")));
+        self
+    }
+
+    /// `project in ("A", "B")`.
+    pub fn project_in(mut self, keys: &[String]) -> Self {
+        if !keys.is_empty() {
+            let list: Vec<String> = keys.iter().map(|k| quote(k)).collect();
+            self.clauses
+                .push(format!("project in ({})", list.join(", ")));
+        }
+        self
+    }
+
+    pub fn order_by(mut self, field: &'static str, order: Order) -> Self {
+        self.order.push((field, order));
+        self
+    }
+
+    pub fn render(&self) -> String {
+        let mut jql = self.clauses.join(" AND ");
+        if !self.order.is_empty() {
+            let order: Vec<String> = self
+                .order
+                .iter()
+                .map(|(field, order)| {
+                    let dir = if *order == Order::Asc { "ASC" } else { "DESC" };
+                    format!("{field} {dir}")
+                })
+                .collect();
+            if !jql.is_empty() {
+                jql.push(' ');
+            }
+            jql.push_str("ORDER BY ");
+            jql.push_str(&order.join(", "));
+        }
+        jql
+    }
+}
+
+/// A JQL string literal.
+fn quote(s: &str) -> String {
+    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+/// The latest local minute, in `tz`, that is certainly not after `t` however Jira resolves it.
+/// JQL dates are minute-granular and read in the user's zone; in the hour a DST change repeats,
+/// a local time has two meanings, so step back an hour to a minute whose both meanings are safe.
+pub fn local_minute_at_or_before(t: DateTime<Utc>, tz: Tz) -> NaiveDateTime {
+    let floor = |t: DateTime<Utc>| {
+        let local = t.with_timezone(&tz).naive_local();
+        local
+            .with_second(0)
+            .and_then(|l| l.with_nanosecond(0))
+            .unwrap_or(local)
+    };
+    let local = floor(t);
+    match tz.from_local_datetime(&local) {
+        LocalResult::Single(_) => local,
+        _ => floor(t - Duration::hours(1)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn utc(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn renders_restriction_and_order() {
+        let jql = Jql::new()
+            .at_or_after("updated", utc("2024-01-31T13:05:59Z").naive_utc())
+            .project_in(&["AB".into(), "C\"D".into()])
+            .order_by("updated", Order::Asc)
+            .order_by("key", Order::Asc)
+            .render();
+        assert_eq!(
+            jql,
+            r#"updated >= "2024/01/31 13:05" AND project in ("AB", "C\"D") ORDER BY updated ASC, key ASC"#
+        );
+    }
+
+    #[test]
+    fn converts_to_the_users_zone_and_floors_to_the_minute() {
+        let t = utc("2024-01-31T13:05:42.500Z");
+        let at = |tz: Tz| {
+            local_minute_at_or_before(t, tz)
+                .format("%Y/%m/%d %H:%M")
+                .to_string()
+        };
+        assert_eq!(at(chrono_tz::Asia::Kolkata), "2024/01/31 18:35");
+        assert_eq!(at(chrono_tz::America::Los_Angeles), "2024/01/31 05:05");
+        assert_eq!(at(chrono_tz::Pacific::Chatham), "2024/02/01 02:50");
+    }
+
+    #[test]
+    fn steps_back_in_a_repeated_dst_hour() {
+        // 2024-11-03 01:30 happens twice in Los Angeles; 08:30Z is the first, 09:30Z the second.
+        let tz = chrono_tz::America::Los_Angeles;
+        let local = local_minute_at_or_before(utc("2024-11-03T09:30:00Z"), tz);
+        let earliest = tz.from_local_datetime(&local).earliest().unwrap();
+        let latest = tz.from_local_datetime(&local).latest().unwrap();
+        assert!(latest <= utc("2024-11-03T09:30:00Z") && earliest <= latest);
+    }
+}

@@ -1,0 +1,112 @@
+//! tap-jira: a Singer tap for Jira Cloud, Server and Data Center.
+//!
+//! `run` is the whole program: arguments in, Singer messages out, an error to report otherwise.
+
+pub mod about;
+pub mod catalog;
+pub mod cli;
+pub mod client;
+pub mod config;
+pub mod error;
+pub mod jql;
+pub mod secret;
+pub mod singer;
+pub mod streams;
+pub mod sync;
+pub mod timestamp;
+
+use std::io::Write;
+
+use crate::catalog::Catalog;
+use crate::cli::Cli;
+use crate::client::JiraClient;
+use crate::config::{Config, RawConfig};
+use crate::error::{Error, Result};
+use crate::singer::SingerWriter;
+use crate::sync::State;
+
+/// Runs discover or sync, writing Singer messages to `out`. Every input file is read and checked
+/// before the first request.
+pub async fn run(cli: &Cli, out: impl Write) -> Result<()> {
+    if cli.config.is_empty() {
+        return Err(Error::config(
+            "--config",
+            "no config file given",
+            "run `tap-jira --config config.json --discover`; see README.md for the keys",
+        ));
+    }
+    let raw = RawConfig::load(&cli.config)?;
+    for key in raw.unknown_keys() {
+        tracing::warn!(
+            key,
+            "config key is not a tap-jira setting; ignored (see `tap-jira --about`)"
+        );
+    }
+    let config = Config::from_raw(&raw)?;
+    let catalog = match (cli.discover, cli.catalog_path()) {
+        (false, Some(path)) => Some(Catalog::load(path)?),
+        _ => None,
+    };
+    let state = match &cli.state {
+        Some(path) => State::load(path)?,
+        None => State::default(),
+    };
+
+    let client = JiraClient::connect(&config).await?;
+    let mut writer = SingerWriter::new(out);
+    let outcome = match catalog {
+        _ if cli.discover => discover(&client, &mut writer).await,
+        Some(catalog) => sync(&client, &config, &catalog, state, &mut writer).await,
+        None => {
+            tracing::info!(
+                "no catalog given: discovering, then syncing every stream selected by default"
+            );
+            let catalog = catalog::discover(&client).await?;
+            sync(&client, &config, &catalog, state, &mut writer).await
+        }
+    };
+    log_requests(&client);
+    outcome
+}
+
+async fn discover(client: &JiraClient, writer: &mut SingerWriter<impl Write>) -> Result<()> {
+    let catalog = catalog::discover(client).await?;
+    let text = serde_json::to_string_pretty(&catalog).map_err(std::io::Error::from)?;
+    writer.write_raw_line(&text)?;
+    writer.flush()
+}
+
+async fn sync(
+    client: &JiraClient,
+    config: &Config,
+    catalog: &Catalog,
+    state: State,
+    writer: &mut SingerWriter<impl Write>,
+) -> Result<()> {
+    let summary = sync::run(client, config, catalog, state, writer).await?;
+    for (stream, records) in &summary.records {
+        tracing::info!(stream, records, "records emitted");
+    }
+    if !summary.skipped.is_empty() {
+        tracing::warn!(
+            count = summary.skipped.len(),
+            "streams skipped (see the warnings above)"
+        );
+        for (stream, why) in &summary.skipped {
+            tracing::warn!(stream, "skipped: {why}");
+        }
+    }
+    Ok(())
+}
+
+fn log_requests(client: &JiraClient) {
+    for (endpoint, stats) in client.stats() {
+        tracing::info!(
+            endpoint,
+            requests = stats.requests,
+            retried = stats.retries,
+            seconds = format!("{:.2}", stats.total_time.as_secs_f64()),
+            "requests"
+        );
+    }
+}

@@ -1,0 +1,69 @@
+//! The `users` stream's source: every user of the site, or, when `groups` is configured (Stitch's
+//! behaviour), the members of those groups, each user once.
+
+use std::collections::HashSet;
+
+use futures::{Stream, TryStreamExt};
+use serde_json::Value;
+
+use crate::client::{ApiRequest, JiraClient, Page, Pagination, pages};
+use crate::config::Deployment;
+use crate::error::{Error, Result};
+
+pub fn user_pages<'a>(
+    client: &'a JiraClient,
+    groups: Option<&'a [String]>,
+    page_size: u32,
+) -> impl Stream<Item = Result<Page>> + 'a {
+    async_stream::try_stream! {
+        match groups {
+            None => {
+                let request = match client.deployment() {
+                    Deployment::Cloud => ApiRequest::get(client.api_path("users/search")),
+                    // Server/DC lists users only through a search; "." matches every user name.
+                    Deployment::Server => ApiRequest::get(client.api_path("user/search"))
+                        .query("username", ".")
+                        .query("includeInactive", "true"),
+                };
+                let mut all = std::pin::pin!(pages(client, request, Pagination::Offset { items: None }, page_size.max(100)));
+                while let Some(page) = all.try_next().await? {
+                    yield page;
+                }
+            }
+            Some(groups) => {
+                let key = match client.deployment() {
+                    Deployment::Cloud => "accountId",
+                    Deployment::Server => "key",
+                };
+                let mut seen: HashSet<String> = HashSet::new();
+                for group in groups {
+                    let request = ApiRequest::get(client.api_path("group/member"))
+                        .query("groupname", group.as_str())
+                        .query("includeInactiveUsers", "true");
+                    let members = pages(client, request, Pagination::Offset { items: Some("values") }, page_size.min(50));
+                    let mut members = std::pin::pin!(members);
+                    loop {
+                        let page = match members.try_next().await {
+                            Ok(Some(page)) => page,
+                            Ok(None) => break,
+                            Err(Error::Http { status: 404, .. }) => {
+                                tracing::warn!(group = %group, "group not found; its members are skipped");
+                                break;
+                            }
+                            Err(e) => Err(e)?,
+                        };
+                        let items: Vec<Value> = page
+                            .items
+                            .into_iter()
+                            .filter(|user| match user.get(key).and_then(Value::as_str) {
+                                Some(id) => seen.insert(id.to_string()),
+                                None => true,
+                            })
+                            .collect();
+                        yield Page { items };
+                    }
+                }
+            }
+        }
+    }
+}
