@@ -35,7 +35,9 @@ impl FromStr for Deployment {
         match s.to_ascii_lowercase().as_str() {
             "cloud" => Ok(Deployment::Cloud),
             "server" | "datacenter" | "dc" => Ok(Deployment::Server),
-            other => Err(format!("unknown deployment '{other}': expected cloud or server")),
+            other => Err(format!(
+                "unknown deployment '{other}': expected cloud or server"
+            )),
         }
     }
 }

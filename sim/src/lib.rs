@@ -1,1 +1,157 @@
-//! placeholder
+//! A deterministic Jira simulator for tap-jira's tests, benchmarks and demo.
+//!
+//! [`Sim::new`] generates a Jira site from a [`SimConfig`] (seed and sizes) and
+//! [`Sim::router`] serves it over HTTP in Cloud shapes (REST v3 and v2, `/search/jql` with page
+//! tokens, OAuth gateway) or Server / Data Center shapes (REST v2, offset search). [`spawn`]
+//! runs it on a background thread for plain `#[test]` functions. Tests steer it with
+//! [`Sim::touch_issues`], [`Sim::add_issues`], [`Sim::push_fault`] and
+//! [`Sim::expire_access_tokens`], and check what the client did with [`Sim::requests`].
+//!
+//! What a client can count on:
+//! - Credentials are in [`creds`]. Cloud takes Basic `EMAIL:API_TOKEN` on `/rest/api/{2,3}`
+//!   and OAuth access tokens (from `POST /oauth/token`, refresh tokens rotating) on the gateway
+//!   `/ex/jira/{CLOUD_ID}/rest/api/{2,3}`; Server takes Basic `USERNAME:PASSWORD` or
+//!   `Bearer PAT` on `/rest/api/2`.
+//! - Issues are created and updated between [`HISTORY_START_MS`] and [`HISTORY_END_MS`] (a fixed
+//!   window, so a seed always gives the same bytes); only touched or added issues are later.
+//!   A few groups of issues share the exact same `updated` millisecond.
+//! - JQL: clauses joined by `AND` on `project` (`=`, `!=`, `in`, `not in`; key, id or name),
+//!   `key`/`issuekey`/`id` (same operators), `created`/`updated` (`= != > >= < <=` against
+//!   `"yyyy/MM/dd HH:mm"`, `"yyyy-MM-dd HH:mm"`, `"yyyy/MM/dd"`, `"yyyy-MM-dd"` read in the
+//!   configured time zone, epoch milliseconds, or `-5d`-style periods), then
+//!   `ORDER BY updated|created|key|id [ASC|DESC], ...`. Without ORDER BY: `key DESC`. Ties are
+//!   broken by issue id. `OR`, parentheses, functions and other fields are refused with a 400.
+//! - `/search/jql` tokens hold the query and the last row's sort values (keyset paging): an
+//!   issue touched mid-sync is seen again at its new place, and no other issue is skipped.
+
+mod auth;
+mod config;
+pub mod creds;
+mod faults;
+mod handlers;
+mod jql;
+mod render;
+mod requests;
+mod rng;
+mod search;
+mod select;
+mod server;
+mod site;
+mod state;
+mod times;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+pub use config::{Deployment, SimConfig};
+pub use faults::Fault;
+pub use requests::{AuthSeen, RequestRecord};
+pub use server::{RunningSim, spawn};
+pub use times::{HISTORY_END_MS, HISTORY_START_MS, parse_timestamp};
+
+use state::Shared;
+
+/// A simulated Jira site. Cheap to clone: clones share the same site and request log.
+#[derive(Clone)]
+pub struct Sim {
+    shared: Arc<Shared>,
+}
+
+impl Sim {
+    /// Generates the site described by `cfg`.
+    pub fn new(cfg: SimConfig) -> Sim {
+        Sim {
+            shared: Arc::new(Shared::new(cfg)),
+        }
+    }
+
+    pub fn config(&self) -> &SimConfig {
+        &self.shared.cfg
+    }
+
+    /// The HTTP routes: `/rest/api/{2,3}/...`, the Cloud gateway `/ex/jira/{cloudId}/...`,
+    /// `/oauth/token`, and the admin endpoints `/_sim/stats` and `/_sim/touch`.
+    pub fn router(&self) -> axum::Router {
+        axum::Router::new()
+            .fallback(handlers::handle)
+            .with_state(self.shared.clone())
+    }
+
+    pub fn issue_count(&self) -> usize {
+        self.shared.site().issues.len()
+    }
+
+    pub fn project_count(&self) -> usize {
+        self.shared.site().projects.len()
+    }
+
+    /// Records `/users/search` (Cloud: humans, the app user and the former user) or
+    /// `/user/search?username=.` (Server) returns in total.
+    pub fn user_count(&self) -> usize {
+        self.shared.site().users().len()
+    }
+
+    /// Entries of `/field`.
+    pub fn field_count(&self) -> usize {
+        self.shared.site().fields.len()
+    }
+
+    /// Members of `group`, inactive ones included (what `includeInactiveUsers=true` pages
+    /// through); 0 for an unknown group. Groups: `jira-users` (every human account, and on
+    /// Cloud the inactive former user), `jira-administrators`, `jira-software-users`.
+    pub fn group_member_count(&self, group: &str) -> usize {
+        let site = self.shared.site();
+        site.people
+            .groups
+            .iter()
+            .find(|g| g.name == group)
+            .map_or(0, |g| g.members.len())
+    }
+
+    /// Picks `n` distinct issues (deterministically), sets their `updated` to now (UTC, ms
+    /// precision) and changes their summary. Returns their ids.
+    pub fn touch_issues(&self, n: usize) -> Vec<String> {
+        self.shared.site_mut().touch(n)
+    }
+
+    /// Appends `n` new issues, created and updated now, to a project (by key or id). Returns
+    /// their ids. Panics when there is no such project.
+    pub fn add_issues(&self, project_key: &str, n: usize) -> Vec<String> {
+        self.shared
+            .site_mut()
+            .add_issues(project_key, n)
+            .unwrap_or_else(|| panic!("the simulated site has no project '{project_key}'"))
+    }
+
+    /// Requests per endpoint, keyed like `"GET /rest/api/3/search/jql"` with ids, keys and
+    /// UUIDs in paths folded to `{id}`. Admin endpoints are not counted.
+    pub fn request_counts(&self) -> BTreeMap<String, u64> {
+        self.shared.log().counts()
+    }
+
+    /// Every request answered so far (the latest 200,000), oldest first.
+    pub fn requests(&self) -> Vec<RequestRecord> {
+        self.shared.log().records()
+    }
+
+    /// Forgets the requests and counts recorded so far.
+    pub fn reset_requests(&self) {
+        self.shared.log().clear();
+    }
+
+    /// Every OAuth access token issued so far stops working (the next call gets 401).
+    pub fn expire_access_tokens(&self) {
+        self.shared.oauth().expire_all();
+    }
+
+    /// The refresh token that `POST /oauth/token` accepts now.
+    pub fn current_refresh_token(&self) -> String {
+        self.shared.oauth().current_refresh()
+    }
+
+    /// Answers the next `fault.times` requests whose path contains `fault.path_contains` with
+    /// the fault's response instead of the real one.
+    pub fn push_fault(&self, fault: Fault) {
+        self.shared.faults().push(fault);
+    }
+}

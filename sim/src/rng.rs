@@ -24,8 +24,8 @@ pub(crate) fn stream(seed: u64, parts: &[u64]) -> Rng {
 }
 
 /// One element of a non-empty slice.
-pub(crate) fn pick<'a, T>(rng: &mut Rng, items: &'a [T]) -> &'a T {
-    &items[rng.random_range(0..items.len())]
+pub(crate) fn pick<T: Copy>(rng: &mut Rng, items: &[T]) -> T {
+    items[rng.random_range(0..items.len())]
 }
 
 /// Names of the streams, so that two kinds of values never share one.

@@ -81,13 +81,10 @@ pub(crate) fn parse_jql_date(text: &str, tz: Tz) -> Option<i64> {
 /// Wall-clock time in a zone to an instant: the earlier instant when the clock repeats (DST
 /// ends), and the time one hour later when the clock skips it (DST starts).
 fn local_to_ms(naive: NaiveDateTime, tz: Tz) -> Option<i64> {
-    let local = tz
-        .from_local_datetime(&naive)
-        .earliest()
-        .or_else(|| {
-            tz.from_local_datetime(&(naive + chrono::Duration::hours(1)))
-                .earliest()
-        })?;
+    let local = tz.from_local_datetime(&naive).earliest().or_else(|| {
+        tz.from_local_datetime(&(naive + chrono::Duration::hours(1)))
+            .earliest()
+    })?;
     Some(local.timestamp_millis())
 }
 
@@ -97,16 +94,28 @@ mod tests {
 
     #[test]
     fn history_window_constants_match_their_dates() {
-        assert_eq!(timestamp(HISTORY_START_MS, Offset::Utc), "2024-04-01T00:00:00.000+0000");
-        assert_eq!(timestamp(HISTORY_END_MS, Offset::Utc), "2025-10-01T00:00:00.000+0000");
+        assert_eq!(
+            timestamp(HISTORY_START_MS, Offset::Utc),
+            "2024-04-01T00:00:00.000+0000"
+        );
+        assert_eq!(
+            timestamp(HISTORY_END_MS, Offset::Utc),
+            "2025-10-01T00:00:00.000+0000"
+        );
     }
 
     #[test]
     fn timestamps_use_jira_format_with_offsets() {
         let ms = parse_timestamp("2024-01-31T13:05:00.123+0000").unwrap();
-        assert_eq!(timestamp(ms, Offset::Fixed(-8 * 3600)), "2024-01-31T05:05:00.123-0800");
+        assert_eq!(
+            timestamp(ms, Offset::Fixed(-8 * 3600)),
+            "2024-01-31T05:05:00.123-0800"
+        );
         let la = zone("America/Los_Angeles");
-        assert_eq!(timestamp(ms, Offset::Zone(la)), "2024-01-31T05:05:00.123-0800");
+        assert_eq!(
+            timestamp(ms, Offset::Zone(la)),
+            "2024-01-31T05:05:00.123-0800"
+        );
         assert_eq!(date(ms), "2024-01-31");
     }
 
@@ -115,9 +124,15 @@ mod tests {
         let la = zone("America/Los_Angeles");
         let kolkata = zone("Asia/Kolkata");
         let winter = parse_jql_date("2024/01/31 13:05", la).unwrap();
-        assert_eq!(timestamp(winter, Offset::Utc), "2024-01-31T21:05:00.000+0000");
+        assert_eq!(
+            timestamp(winter, Offset::Utc),
+            "2024-01-31T21:05:00.000+0000"
+        );
         let summer = parse_jql_date("2024-07-01 09:30", la).unwrap();
-        assert_eq!(timestamp(summer, Offset::Utc), "2024-07-01T16:30:00.000+0000");
+        assert_eq!(
+            timestamp(summer, Offset::Utc),
+            "2024-07-01T16:30:00.000+0000"
+        );
         let day = parse_jql_date("2024-07-01", kolkata).unwrap();
         assert_eq!(timestamp(day, Offset::Utc), "2024-06-30T18:30:00.000+0000");
         assert!(parse_jql_date("31/01/2024", la).is_none());
@@ -132,6 +147,9 @@ mod tests {
         assert_eq!(timestamp(gap, Offset::Utc), "2024-03-10T10:30:00.000+0000");
         // 2024-11-03 01:30 happens twice: the first (PDT) is taken.
         let overlap = parse_jql_date("2024/11/03 01:30", la).unwrap();
-        assert_eq!(timestamp(overlap, Offset::Utc), "2024-11-03T08:30:00.000+0000");
+        assert_eq!(
+            timestamp(overlap, Offset::Utc),
+            "2024-11-03T08:30:00.000+0000"
+        );
     }
 }

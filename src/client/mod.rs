@@ -103,6 +103,8 @@ pub struct JiraClient {
     auth: auth::Authenticator,
     policy: RetryPolicy,
     deployment: Deployment,
+    /// False until the config or /serverInfo said which deployment this is.
+    deployment_known: bool,
     /// When Jira said "slow down", every request waits until then, not only the one that was told.
     paused_until: Mutex<Option<Instant>>,
     stats: Mutex<BTreeMap<String, EndpointStats>>,
@@ -112,6 +114,7 @@ impl JiraClient {
     /// Builds the client and learns the deployment (from config, or from /serverInfo).
     pub async fn connect(config: &Config) -> Result<JiraClient> {
         let mut client = JiraClient::new(config, config.deployment.unwrap_or(Deployment::Cloud))?;
+        client.deployment_known = config.deployment.is_some();
         match config.deployment {
             Some(deployment) => tracing::info!(?deployment, "deployment set in config"),
             None => {
@@ -119,6 +122,7 @@ impl JiraClient {
                     .get_json(ApiRequest::get("rest/api/2/serverInfo"))
                     .await?;
                 client.deployment = detect_deployment(&info);
+                client.deployment_known = true;
                 let version = info.get("version").and_then(Value::as_str).unwrap_or("?");
                 tracing::info!(deployment = ?client.deployment, version, "detected the Jira deployment from /serverInfo");
             }
@@ -167,6 +171,7 @@ impl JiraClient {
             auth: auth::Authenticator::new(config.auth.clone()),
             policy: RetryPolicy::new(config.max_retries, config.retry_budget),
             deployment,
+            deployment_known: false,
             paused_until: Mutex::new(None),
             stats: Mutex::new(BTreeMap::new()),
         })
@@ -327,12 +332,16 @@ impl JiraClient {
     }
 
     fn auth_error(&self, url: &Url, status: u16) -> Error {
-        let hint = match self.deployment {
-            Deployment::Cloud => {
+        let hint = match (self.deployment_known, self.deployment) {
+            (false, _) => {
+                "check the credentials: Cloud wants email + api_token (or OAuth 2.0); Server/Data Center \
+                 wants a personal_access_token or username + password"
+            }
+            (true, Deployment::Cloud) => {
                 "check the credentials: Cloud wants email + api_token (or OAuth 2.0); passwords and \
                  personal access tokens do not work there"
             }
-            Deployment::Server => {
+            (true, Deployment::Server) => {
                 "check the credentials: Server/Data Center wants a personal_access_token or username + \
                  password (after repeated failures Jira may demand a CAPTCHA login in the browser first)"
             }

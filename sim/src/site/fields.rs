@@ -390,7 +390,10 @@ mod tests {
         assert_eq!(customs.len(), CUSTOM_FIELDS.len() + 45);
         assert_eq!(customs[0].id, "customfield_10000");
         let last = customs.last().unwrap();
-        assert_eq!(last.id, format!("customfield_{}", 10000 + CUSTOM_FIELDS.len() + 44));
+        assert_eq!(
+            last.id,
+            format!("customfield_{}", 10000 + CUSTOM_FIELDS.len() + 44)
+        );
         for fixed in ["parent", "issuekey", "statusCategory"] {
             let f = fields.iter().find(|f| f.id == fixed).unwrap();
             assert!(f.schema.is_none(), "{fixed} has no schema in Jira");

@@ -1,10 +1,13 @@
-//! Issues, kept compact: the few facts that searches filter and sort on, plus a seed from which
-//! everything else (custom field values, comments, worklogs, history) is derived when rendered.
+//! Issues, kept compact: the few facts that searches filter and sort on. Everything else (custom
+//! field values, comments, worklogs, history) is derived from the site seed and the issue's
+//! index when rendered.
 
 use crate::rng::{Rng, RngExt, stream, topic};
 use crate::site::people::People;
 use crate::site::projects::Project;
-use crate::site::reference::{BUG, DONE, EPIC, IN_PROGRESS, IN_REVIEW, LINK_TYPES, STORY, SUBTASK, TASK, TO_DO};
+use crate::site::reference::{
+    BUG, DONE, EPIC, IN_PROGRESS, IN_REVIEW, LINK_TYPES, STORY, SUBTASK, TASK, TO_DO,
+};
 use crate::times::{HISTORY_END_MS, HISTORY_START_MS};
 
 const HOUR_MS: i64 = 3_600_000;
@@ -54,13 +57,23 @@ impl Issue {
 }
 
 /// Generates every project's issues, fills `Project::issues`, and returns them in index order.
-pub(crate) fn generate(seed: u64, projects: &mut [Project], per_project: usize, people: &People) -> Vec<Issue> {
+pub(crate) fn generate(
+    seed: u64,
+    projects: &mut [Project],
+    per_project: usize,
+    people: &People,
+) -> Vec<Issue> {
     let mut issues: Vec<Issue> = Vec::with_capacity(projects.len() * per_project);
     for (p, project) in projects.iter_mut().enumerate() {
         let mut family = Family::default();
         for n in 0..per_project {
             let index = issues.len();
-            let slot = Slot { project: p, number: n, per_project, index };
+            let slot = Slot {
+                project: p,
+                number: n,
+                per_project,
+                index,
+            };
             let issue = generated_issue(seed, slot, &family, people);
             family.note(&issue, index);
             project.issues.push(index as u32);
@@ -180,7 +193,11 @@ fn add_ties(seed: u64, issues: &mut [Issue]) {
     let mut rng = stream(seed, &[topic::TIES]);
     let groups = (issues.len() / 25).max(1);
     for g in 0..groups {
-        let size = if g % 2 == 0 && issues.len() >= 3 { 3 } else { 2 };
+        let size = if g % 2 == 0 && issues.len() >= 3 {
+            3
+        } else {
+            2
+        };
         let mut members: Vec<usize> = Vec::with_capacity(size);
         while members.len() < size {
             let i = rng.random_range(0..issues.len());
@@ -189,7 +206,11 @@ fn add_ties(seed: u64, issues: &mut [Issue]) {
             }
         }
         // The latest of the group is after every member's creation.
-        let shared = members.iter().map(|&i| issues[i].updated).max().unwrap_or_default();
+        let shared = members
+            .iter()
+            .map(|&i| issues[i].updated)
+            .max()
+            .unwrap_or_default();
         for &i in &members {
             issues[i].updated = shared;
             issues[i].activity_until = shared;

@@ -77,7 +77,9 @@ impl People {
     }
 
     pub fn former_user(&self) -> Option<usize> {
-        self.users.iter().position(|u| u.kind == AccountKind::Former)
+        self.users
+            .iter()
+            .position(|u| u.kind == AccountKind::Former)
     }
 }
 
@@ -142,8 +144,8 @@ pub(crate) fn generate(seed: u64, deployment: Deployment, humans: usize, my_zone
 
 fn human(seed: u64, deployment: Deployment, i: usize, my_zone: &str) -> User {
     let mut rng = stream(seed, &[topic::USER, i as u64]);
-    let first = FIRST_NAMES[(i + rng.random_range(0..3)) % FIRST_NAMES.len()];
-    let last = *pick(&mut rng, LAST_NAMES);
+    let first = FIRST_NAMES[i % FIRST_NAMES.len()];
+    let last = pick(&mut rng, LAST_NAMES);
     let mut display_name = format!("{first} {last}");
     let login = format!("{}.{}", ascii_lower(first), ascii_lower(last));
     let mut name = if i < FIRST_NAMES.len() {
@@ -197,7 +199,11 @@ fn human(seed: u64, deployment: Deployment, i: usize, my_zone: &str) -> User {
         key,
         email,
         time_zone: Some(time_zone),
-        locale: if i % 5 == 4 { Some("de_DE") } else { Some("en_US") },
+        locale: if i % 5 == 4 {
+            Some("de_DE")
+        } else {
+            Some("en_US")
+        },
         active: true,
         avatar_hash,
     }

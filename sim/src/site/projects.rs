@@ -101,7 +101,7 @@ fn project(seed: u64, i: usize, humans: usize) -> Project {
                 description: (k != 1).then(|| words::sentence(&mut rng)),
                 released: release < HISTORY_END_MS - 30 * DAY_MS,
                 archived: k == 0,
-                release_date: (k != 2 || i % 2 == 0).then_some(release),
+                release_date: (k != 2 || i.is_multiple_of(2)).then_some(release),
             }
         })
         .collect();
@@ -124,7 +124,11 @@ fn project(seed: u64, i: usize, humans: usize) -> Project {
                 name: format!("{key} Sprint {}", k + 1),
                 state,
                 board_id,
-                goal: if k == 0 { words::phrase(&mut rng) } else { String::new() },
+                goal: if k == 0 {
+                    words::phrase(&mut rng)
+                } else {
+                    String::new()
+                },
                 start: dated.then_some(start),
                 end: dated.then_some(start + 14 * DAY_MS),
                 complete: (*state == "closed").then_some(start + 14 * DAY_MS + 3_600_000),

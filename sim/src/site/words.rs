@@ -4,8 +4,8 @@ use crate::rng::{Rng, RngExt, pick};
 
 pub(crate) const FIRST_NAMES: &[&str] = &[
     "Alice", "Bruno", "Chen", "Dalia", "Emeka", "Farah", "Gustavo", "Hana", "Ivan", "Jonas",
-    "Keiko", "Liam", "Maya", "Nikhil", "Olga", "Pedro", "Quinn", "Rosa", "Sven", "Tariq",
-    "Uma", "Victor", "Wen", "Ximena", "Yusuf", "Zoë",
+    "Keiko", "Liam", "Maya", "Nikhil", "Olga", "Pedro", "Quinn", "Rosa", "Sven", "Tariq", "Uma",
+    "Victor", "Wen", "Ximena", "Yusuf", "Zoë",
 ];
 
 pub(crate) const LAST_NAMES: &[&str] = &[
@@ -23,30 +23,65 @@ pub(crate) const TIME_ZONES: &[&str] = &[
 ];
 
 const VERBS: &[&str] = &[
-    "Fix", "Add", "Remove", "Refactor", "Investigate", "Document", "Speed up", "Migrate",
-    "Validate", "Retry", "Cache", "Localise",
+    "Fix",
+    "Add",
+    "Remove",
+    "Refactor",
+    "Investigate",
+    "Document",
+    "Speed up",
+    "Migrate",
+    "Validate",
+    "Retry",
+    "Cache",
+    "Localise",
 ];
 
 const OBJECTS: &[&str] = &[
-    "login timeout", "CSV export", "billing webhook", "search index", "audit trail",
-    "password reset flow", "dashboard widgets", "rate limiter", "mobile push", "invoice PDF",
-    "SSO callback", "user avatars", "report scheduler", "API pagination",
+    "login timeout",
+    "CSV export",
+    "billing webhook",
+    "search index",
+    "audit trail",
+    "password reset flow",
+    "dashboard widgets",
+    "rate limiter",
+    "mobile push",
+    "invoice PDF",
+    "SSO callback",
+    "user avatars",
+    "report scheduler",
+    "API pagination",
 ];
 
 const QUALIFIERS: &[&str] = &[
-    "on Safari", "for large tenants", "after upgrade", "in the EU region", "when offline",
-    "under load", "for new users", "behind the proxy", "on Android 14", "in dark mode",
+    "on Safari",
+    "for large tenants",
+    "after upgrade",
+    "in the EU region",
+    "when offline",
+    "under load",
+    "for new users",
+    "behind the proxy",
+    "on Android 14",
+    "in dark mode",
 ];
 
 const WORDS: &[&str] = &[
     "the", "service", "returns", "an", "error", "when", "users", "open", "their", "settings",
-    "page", "after", "midnight", "and", "retries", "do", "not", "help", "we", "should",
-    "check", "logs", "queue", "latency", "grows", "steadily", "customer", "reported", "it",
-    "twice", "this", "week", "deploy", "rollback", "worked", "café", "naïve", "façade",
+    "page", "after", "midnight", "and", "retries", "do", "not", "help", "we", "should", "check",
+    "logs", "queue", "latency", "grows", "steadily", "customer", "reported", "it", "twice", "this",
+    "week", "deploy", "rollback", "worked", "café", "naïve", "façade",
 ];
 
 pub(crate) const LABELS: &[&str] = &[
-    "backend", "frontend", "customer-reported", "tech-debt", "security", "performance", "ux",
+    "backend",
+    "frontend",
+    "customer-reported",
+    "tech-debt",
+    "security",
+    "performance",
+    "ux",
     "needs_triage",
 ];
 
@@ -63,7 +98,7 @@ pub(crate) fn summary(rng: &mut Rng) -> String {
 /// A plain sentence of a few words, capitalised and ending with a full stop.
 pub(crate) fn sentence(rng: &mut Rng) -> String {
     let count = rng.random_range(4..12);
-    let mut words: Vec<&str> = (0..count).map(|_| *pick(rng, WORDS)).collect();
+    let mut words: Vec<&str> = (0..count).map(|_| pick(rng, WORDS)).collect();
     let mut text = String::new();
     if let Some(first) = words.first_mut() {
         let mut chars = first.chars();

@@ -1,0 +1,257 @@
+//! The HTTP front: one entry point that records each request, applies latency and injected
+//! faults, checks credentials, and dispatches to the endpoint handlers by path.
+
+mod admin;
+mod issues;
+mod meta;
+mod oauth;
+mod projects;
+pub(crate) mod respond;
+mod search;
+mod users;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::{Bytes, to_bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, Method, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::Value;
+
+use crate::auth::{self, Door};
+use crate::config::Deployment;
+use crate::creds;
+use crate::render::{Api, Ctx};
+use crate::requests::{AuthSeen, RequestRecord};
+use crate::site::Site;
+use crate::state::Shared;
+use respond::{gateway_error, not_found, unauthenticated};
+
+/// Largest request body read (search bodies with long JQL fit easily).
+const MAX_BODY: usize = 8 * 1024 * 1024;
+
+/// A request, read once and handed to the handlers.
+pub(crate) struct Req {
+    pub method: Method,
+    pub path: String,
+    pub raw_query: String,
+    pub query: Vec<(String, String)>,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+    /// `http://host:port`, as the client addressed the simulator.
+    pub origin: String,
+}
+
+impl Req {
+    /// The first value of a query parameter.
+    pub fn param(&self, name: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Every value of a repeatable query parameter (`fields=a&fields=b`).
+    pub fn params(&self, name: &str) -> Vec<String> {
+        self.query
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .collect()
+    }
+
+    pub fn number(&self, name: &str) -> Option<i64> {
+        self.param(name).and_then(|v| v.trim().parse().ok())
+    }
+
+    /// The body as JSON, when it is JSON.
+    pub fn json(&self) -> Option<Value> {
+        serde_json::from_slice(&self.body).ok()
+    }
+
+    pub fn uri(&self) -> String {
+        if self.raw_query.is_empty() {
+            format!("{}{}", self.origin, self.path)
+        } else {
+            format!("{}{}?{}", self.origin, self.path, self.raw_query)
+        }
+    }
+}
+
+/// A request that passed authentication, with what the handler needs to answer it.
+pub(crate) struct Call<'a> {
+    pub shared: &'a Shared,
+    pub req: &'a Req,
+    pub api: Api,
+    /// Root of `self` links: the site origin, or the gateway's `/ex/jira/{cloudId}` root.
+    pub base: String,
+    /// The authenticated user (index into the site's users).
+    pub user: usize,
+}
+
+impl Call<'_> {
+    pub fn ctx<'s>(&self, site: &'s Site) -> Ctx<'s> {
+        Ctx::new(site, self.base.clone(), self.req.origin.clone(), self.api)
+    }
+
+    pub fn cloud(&self) -> bool {
+        self.shared.cfg.deployment == Deployment::Cloud
+    }
+
+    /// `startAt` and `maxResults` (default `default_max`, capped at `cap`), as page beans take.
+    pub fn page(&self, default_max: usize, cap: usize) -> (usize, usize) {
+        let start_at = self.req.number("startAt").unwrap_or(0).max(0) as usize;
+        let max = self
+            .req
+            .number("maxResults")
+            .map_or(default_max, |m| m.max(0) as usize);
+        (start_at, max.min(cap))
+    }
+}
+
+/// The single axum handler behind every path.
+pub(crate) async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let body = to_bytes(body, MAX_BODY).await.unwrap_or_default();
+    let host = parts
+        .headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost")
+        .to_string();
+    let raw_query = parts.uri.query().unwrap_or("").to_string();
+    let req = Req {
+        method: parts.method,
+        path: parts.uri.path().to_string(),
+        query: form_urlencoded::parse(raw_query.as_bytes())
+            .into_owned()
+            .collect(),
+        raw_query,
+        headers: parts.headers,
+        body,
+        origin: format!("http://{host}"),
+    };
+    if req.path.starts_with("/_sim/") {
+        // Admin endpoints are for people and tests: not logged, never delayed or faulted.
+        return admin::route(&shared, &req);
+    }
+    if shared.cfg.latency_ms > 0 {
+        tokio::time::sleep(Duration::from_millis(shared.cfg.latency_ms)).await;
+    }
+    // The OAuth endpoints judge bearer tokens as the gateway does.
+    let door = if req.path.starts_with("/ex/jira/") || req.path.starts_with("/oauth/") {
+        Door::Gateway
+    } else {
+        Door::Site
+    };
+    let header = req
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|h| h.to_str().ok());
+    let auth = auth::judge(shared.cfg.deployment, door, header, &shared.oauth());
+    let fault = shared.faults().take(&req.path);
+    let response = match fault {
+        Some(fault) => respond::fault(fault),
+        None => route(&shared, &req, &auth),
+    };
+    shared.log().record(RequestRecord {
+        method: req.method.to_string(),
+        path: req.path.clone(),
+        query: req.raw_query.clone(),
+        body: if req.method == Method::POST {
+            String::from_utf8_lossy(&req.body).into_owned()
+        } else {
+            String::new()
+        },
+        auth,
+        status: response.status().as_u16(),
+    });
+    response
+}
+
+fn route(shared: &Shared, req: &Req, auth: &AuthSeen) -> Response {
+    let segments: Vec<&str> = req
+        .path
+        .trim_start_matches('/')
+        .trim_end_matches('/')
+        .split('/')
+        .collect();
+    let cloud = shared.cfg.deployment == Deployment::Cloud;
+    match segments.as_slice() {
+        ["oauth", "token"] if cloud => oauth::token(shared, req),
+        ["oauth", "token", "accessible-resources"] if cloud => {
+            oauth::accessible_resources(req, auth)
+        }
+        ["ex", "jira", cloud_id, "rest", "api", version, rest @ ..] if cloud => {
+            if *cloud_id != creds::CLOUD_ID {
+                return gateway_error(404, "Not Found");
+            }
+            if *auth != AuthSeen::BearerOAuth {
+                return gateway_error(401, "Unauthorized");
+            }
+            let base = format!("{}/ex/jira/{cloud_id}", req.origin);
+            api(shared, req, version, rest, base)
+        }
+        ["rest", "api", version, rest @ ..] => match auth {
+            AuthSeen::None | AuthSeen::Invalid => {
+                let realm = if cloud {
+                    "Basic realm=\"protected-area\"".to_string()
+                } else {
+                    format!(
+                        "OAuth realm=\"{}\"",
+                        req.origin.replace(':', "%3A").replace('/', "%2F")
+                    )
+                };
+                unauthenticated(&realm, *auth == AuthSeen::Invalid && !cloud)
+            }
+            _ => api(shared, req, version, rest, req.origin.clone()),
+        },
+        _ => not_found(&req.uri()),
+    }
+}
+
+/// The REST API proper, below `/rest/api/{version}/`.
+fn api(shared: &Shared, req: &Req, version: &str, rest: &[&str], base: String) -> Response {
+    let cloud = shared.cfg.deployment == Deployment::Cloud;
+    let api = match (version, cloud) {
+        ("3", true) => Api::V3,
+        ("2" | "latest", _) => Api::V2,
+        _ => return not_found(&req.uri()),
+    };
+    let call = Call {
+        shared,
+        req,
+        api,
+        base,
+        user: 0,
+    };
+    let get = req.method == Method::GET;
+    let post = req.method == Method::POST;
+    match rest {
+        ["serverInfo"] if get => meta::server_info(&call),
+        ["myself"] if get => meta::myself(&call),
+        ["field"] if get => meta::fields(&call),
+        ["project", "search"] if get && cloud => projects::search(&call),
+        ["project"] if get => projects::list(&call),
+        ["project", id_or_key] if get => projects::one(&call, id_or_key),
+        ["users", "search"] | ["users"] if get && cloud => users::cloud_list(&call),
+        ["user", "search"] if get && !cloud => users::server_search(&call),
+        ["user"] if get => users::one(&call),
+        ["group", "member"] if get => users::group_member(&call),
+        ["search", "jql"] if (get || post) && cloud => search::token_search(&call).into_response(),
+        ["search"] if (get || post) && cloud => search::removed(),
+        ["search"] if get || post => search::offset_search(&call).into_response(),
+        ["issue", id_or_key] if get => issues::one(&call, id_or_key).into_response(),
+        ["issue", id_or_key, "comment"] if get => {
+            issues::comments(&call, id_or_key).into_response()
+        }
+        ["issue", id_or_key, "worklog"] if get => {
+            issues::worklogs(&call, id_or_key).into_response()
+        }
+        ["issue", id_or_key, "changelog"] if get && cloud => {
+            issues::changelog(&call, id_or_key).into_response()
+        }
+        _ => not_found(&req.uri()),
+    }
+}

@@ -1,0 +1,180 @@
+//! Projects: Cloud's paged `project/search`, the unpaged `project` list, and one project.
+
+use axum::response::Response;
+use serde_json::{Value, json};
+
+use super::Call;
+use super::respond::{error1, ok};
+use crate::render::{self as r, Ctx, object};
+use crate::site::reference::ISSUE_TYPES;
+use crate::times::{self, Offset};
+
+/// The `expand` options of project endpoints.
+#[derive(Default)]
+struct ProjectExpand {
+    description: bool,
+    lead: bool,
+    url: bool,
+    project_keys: bool,
+    issue_types: bool,
+    insight: bool,
+}
+
+impl ProjectExpand {
+    fn from(call: &Call) -> ProjectExpand {
+        let mut e = ProjectExpand::default();
+        for item in call.req.params("expand").iter().flat_map(|v| v.split(',')) {
+            match item.trim() {
+                "description" => e.description = true,
+                "lead" => e.lead = true,
+                "url" => e.url = true,
+                "projectKeys" => e.project_keys = true,
+                "issueTypes" => e.issue_types = true,
+                "insight" => e.insight = true,
+                _ => {}
+            }
+        }
+        e
+    }
+}
+
+fn project_json(ctx: &Ctx, index: usize, expand: &ProjectExpand) -> Value {
+    let site = ctx.site;
+    let project = &site.projects[index];
+    let cloud = ctx.cloud();
+    let issue_types = expand.issue_types.then(|| {
+        json!(
+            (0..ISSUE_TYPES.len() as u8)
+                .map(|t| r::issue_type(ctx, t))
+                .collect::<Vec<_>>()
+        )
+    });
+    let insight = (expand.insight && cloud).then(|| {
+        let last = project
+            .issues
+            .iter()
+            .map(|&i| site.issues[i as usize].updated)
+            .max();
+        object([
+            ("totalIssueCount", Some(json!(project.issues.len()))),
+            (
+                "lastIssueUpdateTime",
+                last.map(|t| json!(times::timestamp(t, Offset::Utc))),
+            ),
+        ])
+    });
+    object([
+        (
+            "expand",
+            Some(json!(
+                "description,lead,issueTypes,url,projectKeys,permissions,insight"
+            )),
+        ),
+        (
+            "self",
+            Some(json!(ctx.rest(&format!("project/{}", project.id)))),
+        ),
+        ("id", Some(json!(project.id.to_string()))),
+        ("key", Some(json!(project.key))),
+        (
+            "description",
+            expand.description.then(|| json!(project.description)),
+        ),
+        ("lead", expand.lead.then(|| r::user(ctx, project.lead))),
+        ("issueTypes", issue_types),
+        ("name", Some(json!(project.name))),
+        ("avatarUrls", Some(r::project_avatars(ctx, project))),
+        (
+            "projectKeys",
+            expand.project_keys.then(|| json!([project.key])),
+        ),
+        (
+            "url",
+            expand.url.then(|| {
+                json!(format!(
+                    "https://{}.example.com",
+                    project.key.to_lowercase()
+                ))
+            }),
+        ),
+        ("projectCategory", r::project_category(ctx, project)),
+        ("projectTypeKey", Some(json!(project.type_key))),
+        ("simplified", cloud.then(|| json!(project.simplified))),
+        (
+            "style",
+            cloud.then(|| {
+                json!(if project.simplified {
+                    "next-gen"
+                } else {
+                    "classic"
+                })
+            }),
+        ),
+        ("isPrivate", cloud.then(|| json!(false))),
+        ("properties", cloud.then(|| json!({}))),
+        ("insight", insight),
+    ])
+}
+
+/// Cloud: `GET project/search`, a page bean of at most 50 projects.
+pub(crate) fn search(call: &Call) -> Response {
+    let site = call.shared.site();
+    let ctx = call.ctx(&site);
+    let expand = ProjectExpand::from(call);
+    let (start_at, max_results) = call.page(50, 50);
+    let total = site.projects.len();
+    let values: Vec<Value> = (start_at.min(total)..total)
+        .take(max_results)
+        .map(|i| project_json(&ctx, i, &expand))
+        .collect();
+    let is_last = start_at + values.len() >= total;
+    let page_url = |start: usize| {
+        ctx.rest(&format!(
+            "project/search?startAt={start}&maxResults={max_results}"
+        ))
+    };
+    ok(&object([
+        ("self", Some(json!(page_url(start_at)))),
+        (
+            "nextPage",
+            (!is_last).then(|| json!(page_url(start_at + values.len()))),
+        ),
+        ("maxResults", Some(json!(max_results))),
+        ("startAt", Some(json!(start_at))),
+        ("total", Some(json!(total))),
+        ("isLast", Some(json!(is_last))),
+        ("values", Some(json!(values))),
+    ]))
+}
+
+/// `GET project`: every project in one bare array (Server's way; Cloud still answers it).
+pub(crate) fn list(call: &Call) -> Response {
+    let site = call.shared.site();
+    let ctx = call.ctx(&site);
+    let expand = ProjectExpand::from(call);
+    let all: Vec<Value> = (0..site.projects.len())
+        .map(|i| project_json(&ctx, i, &expand))
+        .collect();
+    ok(&Value::Array(all))
+}
+
+/// `GET project/{idOrKey}`: one project, with description, lead and issue types.
+pub(crate) fn one(call: &Call, id_or_key: &str) -> Response {
+    let site = call.shared.site();
+    let ctx = call.ctx(&site);
+    match site.find_project(id_or_key) {
+        Some(index) => {
+            let expand = ProjectExpand {
+                description: true,
+                lead: true,
+                issue_types: true,
+                ..ProjectExpand::from(call)
+            };
+            ok(&project_json(&ctx, index, &expand))
+        }
+        None => error1(
+            404,
+            &format!("No project could be found with key '{id_or_key}'."),
+        ),
+    }
+}

@@ -1,0 +1,146 @@
+//! Users and groups: Cloud's `users/search`, Server's `user/search`, one `user`, and the
+//! paged members of a group.
+
+use axum::response::Response;
+use serde_json::{Value, json};
+
+use super::Call;
+use super::respond::{error1, ok};
+use crate::render::{object, user, user_listing};
+use crate::site::people::Email;
+
+/// Cloud: `GET users/search` (and `users`): every account, humans, apps and former users alike.
+pub(crate) fn cloud_list(call: &Call) -> Response {
+    let site = call.shared.site();
+    let ctx = call.ctx(&site);
+    let (start_at, max_results) = call.page(50, 1000);
+    let users: Vec<Value> = (0..site.users().len())
+        .skip(start_at)
+        .take(max_results)
+        .map(|i| user_listing(&ctx, i))
+        .collect();
+    ok(&Value::Array(users))
+}
+
+/// Server: `GET user/search?username=.`: users whose name, display name or email contain the
+/// text; `.` matches everyone.
+pub(crate) fn server_search(call: &Call) -> Response {
+    let Some(wanted) = call.req.param("username") else {
+        return error1(400, "The username query parameter was not provided");
+    };
+    let wanted = wanted.to_lowercase();
+    let site = call.shared.site();
+    let ctx = call.ctx(&site);
+    let (start_at, max_results) = call.page(50, 1000);
+    let users: Vec<Value> = site
+        .users()
+        .iter()
+        .enumerate()
+        .filter(|(_, u)| {
+            let email = match &u.email {
+                Email::Address(a) => a.to_lowercase(),
+                _ => String::new(),
+            };
+            wanted == "."
+                || u.name.to_lowercase().contains(&wanted)
+                || u.display_name.to_lowercase().contains(&wanted)
+                || email.contains(&wanted)
+        })
+        .skip(start_at)
+        .take(max_results)
+        .map(|(i, _)| user_listing(&ctx, i))
+        .collect();
+    ok(&Value::Array(users))
+}
+
+/// `GET user?accountId=` (Cloud) or `user?username=` / `user?key=` (Server).
+pub(crate) fn one(call: &Call) -> Response {
+    let site = call.shared.site();
+    let ctx = call.ctx(&site);
+    let found = if call.cloud() {
+        call.req
+            .param("accountId")
+            .and_then(|id| site.users().iter().position(|u| u.account_id == id))
+    } else {
+        let by_name = call
+            .req
+            .param("username")
+            .and_then(|n| site.users().iter().position(|u| u.name == n));
+        by_name.or_else(|| {
+            call.req
+                .param("key")
+                .and_then(|k| site.users().iter().position(|u| u.key == k))
+        })
+    };
+    match found {
+        Some(index) => ok(&user_listing(&ctx, index)),
+        None if call.cloud() => error1(
+            404,
+            "Specified user does not exist or you do not have required permissions",
+        ),
+        None => error1(
+            404,
+            &format!(
+                "The user named '{}' does not exist",
+                call.req
+                    .param("username")
+                    .or(call.req.param("key"))
+                    .unwrap_or_default()
+            ),
+        ),
+    }
+}
+
+/// `GET group/member?groupname=|groupId=&includeInactiveUsers=&startAt=&maxResults=`: a page
+/// bean of at most 50 members. Inactive members are left out unless asked for.
+pub(crate) fn group_member(call: &Call) -> Response {
+    let site = call.shared.site();
+    let ctx = call.ctx(&site);
+    let by_name = call.req.param("groupname");
+    let by_id = call.req.param("groupId").filter(|_| call.cloud());
+    let group = site
+        .people
+        .groups
+        .iter()
+        .find(|g| Some(g.name) == by_name || Some(g.group_id.as_str()) == by_id);
+    let Some(group) = group else {
+        return match by_name.or(by_id) {
+            Some(name) => error1(404, &format!("The group '{name}' does not exist.")),
+            None => error1(400, "You must specify a group name or id."),
+        };
+    };
+    let include_inactive = call.req.param("includeInactiveUsers") == Some("true");
+    let members: Vec<usize> = group
+        .members
+        .iter()
+        .copied()
+        .filter(|&u| include_inactive || site.users()[u].active)
+        .collect();
+    let (start_at, max_results) = call.page(50, 50);
+    let values: Vec<Value> = members
+        .iter()
+        .skip(start_at)
+        .take(max_results)
+        .map(|&u| user(&ctx, u))
+        .collect();
+    let total = members.len();
+    let is_last = start_at + values.len() >= total;
+    let page_url = |start: usize| {
+        ctx.rest(&format!(
+            "group/member?groupname={}&includeInactiveUsers={include_inactive}&startAt={start}&maxResults={max_results}",
+            group.name
+        ))
+    };
+    ok(&object([
+        ("self", Some(json!(page_url(start_at)))),
+        (
+            "nextPage",
+            (!is_last).then(|| json!(page_url(start_at + values.len()))),
+        ),
+        ("maxResults", Some(json!(max_results))),
+        ("startAt", Some(json!(start_at))),
+        ("total", Some(json!(total))),
+        ("isLast", Some(json!(is_last))),
+        ("values", Some(json!(values))),
+    ]))
+}

@@ -1,0 +1,145 @@
+//! The generated Jira site: people, projects, fields and issues, built once from the seed and
+//! changed only by `touch_issues` / `add_issues`.
+
+pub(crate) mod activity;
+pub(crate) mod fields;
+pub(crate) mod issues;
+pub(crate) mod people;
+pub(crate) mod projects;
+pub(crate) mod reference;
+pub(crate) mod words;
+
+use chrono_tz::Tz;
+
+use crate::config::{Deployment, SimConfig};
+use crate::rng::{RngExt, stream, topic};
+use crate::times;
+use fields::FieldDef;
+use issues::{FIRST_ISSUE_ID, Issue};
+use people::{People, User};
+use projects::Project;
+
+pub(crate) struct Site {
+    pub seed: u64,
+    pub deployment: Deployment,
+    /// Zone of the authenticated user: JQL dates are read in it, some timestamps written in it.
+    pub tz: Tz,
+    pub people: People,
+    pub projects: Vec<Project>,
+    pub fields: Vec<FieldDef>,
+    pub issues: Vec<Issue>,
+    /// Bumped on every change, so cached search results know they are stale.
+    pub version: u64,
+    /// How many times issues were touched: seeds the choice of the next ones.
+    touches: u64,
+}
+
+impl Site {
+    pub fn generate(cfg: &SimConfig) -> Site {
+        let people = people::generate(cfg.seed, cfg.deployment, cfg.users, &cfg.time_zone);
+        let mut projects = projects::generate(cfg.seed, cfg.projects, people.humans);
+        let issues = issues::generate(cfg.seed, &mut projects, cfg.issues_per_project, &people);
+        Site {
+            seed: cfg.seed,
+            deployment: cfg.deployment,
+            tz: times::zone(&cfg.time_zone),
+            people,
+            projects,
+            fields: fields::catalog(cfg.deployment, cfg.extra_custom_fields),
+            issues,
+            version: 0,
+            touches: 0,
+        }
+    }
+
+    pub fn is_cloud(&self) -> bool {
+        self.deployment == Deployment::Cloud
+    }
+
+    pub fn users(&self) -> &[User] {
+        &self.people.users
+    }
+
+    /// The account the simulator's credentials log in as.
+    pub fn myself(&self) -> usize {
+        0
+    }
+
+    pub fn issue_key(&self, index: usize) -> String {
+        let issue = &self.issues[index];
+        format!(
+            "{}-{}",
+            self.projects[issue.project as usize].key, issue.number
+        )
+    }
+
+    /// Finds an issue by numeric id or by key (case-insensitive), as Jira paths accept both.
+    pub fn find_issue(&self, id_or_key: &str) -> Option<usize> {
+        if let Ok(id) = id_or_key.parse::<u64>() {
+            let index = id.checked_sub(FIRST_ISSUE_ID)? as usize;
+            return (index < self.issues.len()).then_some(index);
+        }
+        let (key, number) = id_or_key.rsplit_once('-')?;
+        let number: usize = number.parse().ok()?;
+        let project = self.find_project_by_key(key)?;
+        let index = *self.projects[project].issues.get(number.checked_sub(1)?)?;
+        Some(index as usize)
+    }
+
+    fn find_project_by_key(&self, key: &str) -> Option<usize> {
+        self.projects
+            .iter()
+            .position(|p| p.key.eq_ignore_ascii_case(key))
+    }
+
+    /// Finds a project by id or key, as Jira paths and JQL accept both.
+    pub fn find_project(&self, id_or_key: &str) -> Option<usize> {
+        self.projects
+            .iter()
+            .position(|p| p.id.to_string() == id_or_key)
+            .or_else(|| self.find_project_by_key(id_or_key))
+    }
+
+    /// Picks `n` distinct issues (deterministically from the seed and how many touches came
+    /// before), sets their `updated` to now and changes their summary. Returns their ids.
+    pub fn touch(&mut self, n: usize) -> Vec<String> {
+        let total = self.issues.len();
+        let n = n.min(total);
+        let mut rng = stream(self.seed, &[topic::TOUCH, self.touches]);
+        self.touches += 1;
+        let mut order: Vec<u32> = (0..total as u32).collect();
+        for i in 0..n {
+            let j = rng.random_range(i..total);
+            order.swap(i, j);
+        }
+        let now = times::now_ms();
+        let touched: Vec<String> = order[..n]
+            .iter()
+            .map(|&index| {
+                let issue = &mut self.issues[index as usize];
+                issue.updated = now;
+                issue.revision += 1;
+                issue.id.to_string()
+            })
+            .collect();
+        self.version += 1;
+        touched
+    }
+
+    /// Appends `n` new tasks, created and updated now, to the project with this key or id.
+    /// Returns their ids, or `None` when there is no such project.
+    pub fn add_issues(&mut self, project_key: &str, n: usize) -> Option<Vec<String>> {
+        let project = self.find_project(project_key)?;
+        let mut ids = Vec::with_capacity(n);
+        for _ in 0..n {
+            let index = self.issues.len();
+            let number = self.projects[project].issues.len() as u32 + 1;
+            let issue = issues::new_issue(index, project as u32, number, 0, times::now_ms());
+            ids.push(issue.id.to_string());
+            self.projects[project].issues.push(index as u32);
+            self.issues.push(issue);
+        }
+        self.version += 1;
+        Some(ids)
+    }
+}

@@ -1,0 +1,55 @@
+//! The simulator's shared state: the site and everything that changes while it serves.
+
+use std::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use crate::auth::OAuthTokens;
+use crate::config::SimConfig;
+use crate::faults::FaultQueue;
+use crate::requests::RequestLog;
+use crate::search::ResultCache;
+use crate::site::Site;
+
+pub(crate) struct Shared {
+    pub cfg: SimConfig,
+    pub site: RwLock<Site>,
+    pub results: Mutex<ResultCache>,
+    pub oauth: Mutex<OAuthTokens>,
+    pub log: Mutex<RequestLog>,
+    pub faults: Mutex<FaultQueue>,
+}
+
+impl Shared {
+    pub fn new(cfg: SimConfig) -> Shared {
+        Shared {
+            site: RwLock::new(Site::generate(&cfg)),
+            results: Mutex::new(ResultCache::default()),
+            oauth: Mutex::new(OAuthTokens::new(cfg.seed, cfg.access_token_ttl_secs)),
+            log: Mutex::new(RequestLog::default()),
+            faults: Mutex::new(FaultQueue::default()),
+            cfg,
+        }
+    }
+
+    // A panic while holding a lock must not take the whole simulator down with it: the data
+    // behind these locks stays consistent between statements, so poisoning is ignored.
+
+    pub fn site(&self) -> RwLockReadGuard<'_, Site> {
+        self.site.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn site_mut(&self) -> RwLockWriteGuard<'_, Site> {
+        self.site.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn oauth(&self) -> MutexGuard<'_, OAuthTokens> {
+        self.oauth.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn log(&self) -> MutexGuard<'_, RequestLog> {
+        self.log.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn faults(&self) -> MutexGuard<'_, FaultQueue> {
+        self.faults.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}

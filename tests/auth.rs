@@ -1,0 +1,154 @@
+//! Each auth method sends the right credentials; OAuth refreshes and saves the rotated token.
+
+mod common;
+
+use common::{Site, tap};
+use jira_sim::{AuthSeen, Deployment, SimConfig, creds};
+use serde_json::{Value, json};
+
+fn discover_with(site: &Site, config: Value) -> common::Run {
+    let config = site.file("config.json", &config);
+    tap(&[&"--config", &config, &"--discover"])
+}
+
+fn auth_seen(site: &Site) -> Vec<AuthSeen> {
+    site.sim
+        .sim
+        .requests()
+        .into_iter()
+        .map(|r| r.auth)
+        .collect()
+}
+
+#[test]
+fn api_token_is_basic_auth_with_the_email() {
+    let site = Site::cloud();
+    discover_with(&site, site.cloud_config()).assert_success();
+    let seen = auth_seen(&site);
+    assert!(!seen.is_empty());
+    assert!(
+        seen.iter().all(|a| *a
+            == AuthSeen::Basic {
+                user: creds::EMAIL.into()
+            }),
+        "{seen:?}"
+    );
+}
+
+#[test]
+fn personal_access_token_is_a_bearer_token() {
+    let site = Site::server();
+    discover_with(&site, site.server_config()).assert_success();
+    assert!(auth_seen(&site).iter().all(|a| *a == AuthSeen::BearerPat));
+}
+
+#[test]
+fn basic_auth_with_username_and_password_on_server() {
+    let site = Site::server();
+    let config = json!({"base_url": site.sim.url, "allow_http": true, "username": creds::USERNAME,
+        "password": creds::PASSWORD});
+    discover_with(&site, config).assert_success();
+    assert!(auth_seen(&site).iter().all(|a| *a
+        == AuthSeen::Basic {
+            user: creds::USERNAME.into()
+        }));
+}
+
+fn oauth_config(site: &Site) -> Value {
+    json!({
+        "oauth_client_id": creds::OAUTH_CLIENT_ID,
+        "oauth_client_secret": creds::OAUTH_CLIENT_SECRET,
+        "refresh_token": creds::INITIAL_REFRESH_TOKEN,
+        "cloud_id": creds::CLOUD_ID,
+        "oauth_token_url": format!("{}/oauth/token", site.sim.url),
+        "oauth_gateway_url": site.sim.url,
+        "allow_http": true,
+        "start_date": "2000-01-01"
+    })
+}
+
+#[test]
+fn oauth_refreshes_uses_the_new_token_and_saves_the_rotated_refresh_token() {
+    let site = Site::cloud();
+    let config = site.file("config.json", &oauth_config(&site));
+    let run = tap(&[&"--config", &config, &"--discover"]);
+    run.assert_success();
+
+    let requests = site.sim.sim.requests();
+    assert!(
+        requests.iter().any(|r| r.path == "/oauth/token"),
+        "the token endpoint was called"
+    );
+    let api: Vec<_> = requests
+        .iter()
+        .filter(|r| r.path.starts_with("/ex/jira/"))
+        .collect();
+    assert!(
+        !api.is_empty() && api.iter().all(|r| r.auth == AuthSeen::BearerOAuth),
+        "{api:?}"
+    );
+
+    // The rotated refresh token is in the config file, the rest of the file unchanged.
+    let saved: Value = serde_json::from_str(&std::fs::read_to_string(&config).unwrap()).unwrap();
+    assert_eq!(
+        saved["refresh_token"],
+        json!(site.sim.sim.current_refresh_token())
+    );
+    assert_ne!(saved["refresh_token"], json!(creds::INITIAL_REFRESH_TOKEN));
+    assert_eq!(saved["cloud_id"], json!(creds::CLOUD_ID));
+    assert!(
+        run.stderr.contains("rotated"),
+        "the log says the token was saved"
+    );
+    assert!(
+        !run.stderr.contains(creds::OAUTH_CLIENT_SECRET)
+            && !run.stderr.contains(&site.sim.sim.current_refresh_token())
+    );
+
+    // A second run works with what was saved, and an expired access token is refreshed on 401.
+    let run = tap(&[&"--config", &config, &"--discover"]);
+    run.assert_success();
+    site.sim.sim.expire_access_tokens();
+    let with_access = {
+        let mut c: Value =
+            serde_json::from_str(&std::fs::read_to_string(&config).unwrap()).unwrap();
+        c["access_token"] = json!("stale-token");
+        site.file("config-stale.json", &c)
+    };
+    let run = tap(&[&"--config", &with_access, &"--discover"]);
+    run.assert_success();
+}
+
+#[test]
+fn a_refused_refresh_token_is_a_clear_error() {
+    let site = Site::cloud();
+    let mut config = oauth_config(&site);
+    config["refresh_token"] = json!("revoked-token");
+    let run = discover_with(&site, config);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.contains("OAuth token refresh failed"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("revoked-token"));
+}
+
+#[test]
+fn wrong_credentials_name_the_method_tried() {
+    let site = Site::new(SimConfig {
+        deployment: Deployment::Cloud,
+        ..SimConfig::default()
+    });
+    let mut config = site.cloud_config();
+    config["api_token"] = json!("wrong-secret-value");
+    let run = discover_with(&site, config);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.contains("authentication failed: HTTP 401"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("API token"), "{}", run.stderr);
+    assert!(!run.stderr.contains("wrong-secret-value") && run.stdout.is_empty());
+}

@@ -1,0 +1,185 @@
+//! Shared helpers of the black-box tests: run the real binary against the simulator over HTTP and
+//! read back what it printed.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use jira_sim::{Deployment, RunningSim, SimConfig, creds};
+use serde_json::{Value, json};
+use tempfile::TempDir;
+
+/// What one run of the tap printed.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    /// stdout as Singer messages; fails the test on a line that is not JSON.
+    pub fn messages(&self) -> Vec<Value> {
+        self.stdout
+            .lines()
+            .map(|line| {
+                serde_json::from_str(line)
+                    .unwrap_or_else(|e| panic!("stdout line is not JSON ({e}): {line}"))
+            })
+            .collect()
+    }
+
+    pub fn records(&self, stream: &str) -> Vec<Value> {
+        self.messages()
+            .into_iter()
+            .filter(|m| m["type"] == "RECORD" && m["stream"] == stream)
+            .map(|m| m["record"].clone())
+            .collect()
+    }
+
+    pub fn states(&self) -> Vec<Value> {
+        self.messages()
+            .into_iter()
+            .filter(|m| m["type"] == "STATE")
+            .map(|m| m["value"].clone())
+            .collect()
+    }
+
+    pub fn last_state(&self) -> Value {
+        self.states().pop().expect("the run emitted a STATE")
+    }
+
+    pub fn assert_success(&self) -> &Self {
+        assert_eq!(self.code, 0, "tap failed.\nstderr:\n{}", self.stderr);
+        self
+    }
+}
+
+pub fn tap(args: &[&dyn AsRef<std::ffi::OsStr>]) -> Run {
+    let output = Command::new(env!("CARGO_BIN_EXE_tap-jira"))
+        .args(args.iter().map(|a| a.as_ref()))
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .output()
+        .expect("the tap binary runs");
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8(output.stdout).expect("stdout is UTF-8"),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// A simulator plus a scratch directory for the config, catalog and state files.
+pub struct Site {
+    pub sim: RunningSim,
+    pub dir: TempDir,
+}
+
+impl Site {
+    pub fn new(config: SimConfig) -> Site {
+        Site {
+            sim: jira_sim::spawn(config),
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    pub fn cloud() -> Site {
+        Site::new(SimConfig::default())
+    }
+
+    pub fn server() -> Site {
+        Site::new(SimConfig {
+            deployment: Deployment::Server,
+            ..SimConfig::default()
+        })
+    }
+
+    pub fn file(&self, name: &str, value: &Value) -> PathBuf {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, serde_json::to_string_pretty(value).unwrap()).unwrap();
+        path
+    }
+
+    /// Cloud API-token config, over plain HTTP to the local simulator.
+    pub fn cloud_config(&self) -> Value {
+        json!({"base_url": self.sim.url, "allow_http": true, "email": creds::EMAIL, "api_token": creds::API_TOKEN,
+               "start_date": "2000-01-01T00:00:00Z"})
+    }
+
+    pub fn server_config(&self) -> Value {
+        json!({"base_url": self.sim.url, "allow_http": true, "personal_access_token": creds::PAT,
+               "start_date": "2000-01-01T00:00:00Z"})
+    }
+
+    pub fn discover(&self, config: &Path) -> Value {
+        let run = tap(&[&"--config", &config, &"--discover"]);
+        run.assert_success();
+        serde_json::from_str(&run.stdout).expect("discover prints one JSON catalog")
+    }
+}
+
+/// Checks the Singer rules every run must keep: SCHEMA before a stream's RECORDs, every RECORD
+/// valid against its stream's SCHEMA (formats included) and carrying its keys, a STATE last.
+pub fn assert_valid_singer_output(run: &Run) {
+    let messages = run.messages();
+    let mut validators: HashMap<String, (jsonschema::Validator, Vec<String>)> = HashMap::new();
+    for message in &messages {
+        let stream = message["stream"].as_str().unwrap_or("").to_string();
+        match message["type"].as_str() {
+            Some("SCHEMA") => {
+                let validator = jsonschema::options()
+                    .should_validate_formats(true)
+                    .build(&message["schema"])
+                    .unwrap_or_else(|e| {
+                        panic!("SCHEMA of {stream} is not a valid JSON schema: {e}")
+                    });
+                let keys = message["key_properties"]
+                    .as_array()
+                    .expect("key_properties")
+                    .iter()
+                    .map(|k| k.as_str().unwrap().to_string())
+                    .collect();
+                validators.insert(stream, (validator, keys));
+            }
+            Some("RECORD") => {
+                let (validator, keys) = validators
+                    .get(&stream)
+                    .unwrap_or_else(|| panic!("RECORD of {stream} before its SCHEMA"));
+                let record = &message["record"];
+                if let Some(error) = validator.iter_errors(record).next() {
+                    panic!(
+                        "RECORD of {stream} does not match its SCHEMA: {error} at {}\n{record}",
+                        error.instance_path()
+                    );
+                }
+                for key in keys {
+                    assert!(
+                        !record[key].is_null(),
+                        "RECORD of {stream} lacks key {key}: {record}"
+                    );
+                }
+            }
+            Some("STATE") | Some("ACTIVATE_VERSION") => {}
+            other => panic!("unknown message type {other:?}"),
+        }
+    }
+    assert_eq!(
+        messages.last().map(|m| m["type"].clone()),
+        Some(json!("STATE")),
+        "a run ends with a STATE"
+    );
+    assert!(
+        !run.stdout.contains("+0000"),
+        "a Jira-style offset left the tap"
+    );
+}
+
+/// Every distinct `id` among records.
+pub fn ids(records: &[Value]) -> Vec<String> {
+    let mut ids: Vec<String> = records
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_string())
+        .collect();
+    ids.sort();
+    ids
+}

@@ -1,0 +1,124 @@
+//! discover against the simulator: every stream, the site's fields typed, Singer metadata.
+
+mod common;
+
+use common::Site;
+use serde_json::{Value, json};
+
+fn stream<'a>(catalog: &'a Value, name: &str) -> &'a Value {
+    catalog["streams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["tap_stream_id"] == name)
+        .unwrap_or_else(|| panic!("no stream {name}"))
+}
+
+fn metadata(stream: &Value, breadcrumb: Value) -> &Value {
+    &stream["metadata"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["breadcrumb"] == breadcrumb)
+        .unwrap_or_else(|| panic!("no metadata at {breadcrumb}"))["metadata"]
+}
+
+#[test]
+fn cloud_catalog_has_every_stream_with_metadata_and_typed_custom_fields() {
+    let site = Site::cloud();
+    let config = site.file("config.json", &site.cloud_config());
+    let catalog = site.discover(&config);
+
+    let names: Vec<&str> = catalog["streams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["tap_stream_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["projects", "fields", "users", "issues"]);
+
+    let issues = stream(&catalog, "issues");
+    let top = metadata(issues, json!([]));
+    assert_eq!(top["table-key-properties"], json!(["id"]));
+    assert_eq!(top["forced-replication-method"], json!("INCREMENTAL"));
+    assert_eq!(top["valid-replication-keys"], json!(["updated"]));
+    assert_eq!(top["selected-by-default"], json!(true));
+    assert_eq!(
+        metadata(issues, json!(["properties", "id"]))["inclusion"],
+        json!("automatic")
+    );
+    assert_eq!(
+        metadata(issues, json!(["properties", "updated"]))["inclusion"],
+        json!("automatic")
+    );
+    assert_eq!(
+        metadata(issues, json!(["properties", "key"]))["inclusion"],
+        json!("available")
+    );
+
+    // Every field of the site is a typed property, its display name in metadata.
+    let fields = issues["schema"]["properties"]["fields"]["properties"]
+        .as_object()
+        .unwrap();
+    let named = issues["metadata"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["metadata"].get("tap-jira.field-name").is_some())
+        .count();
+    assert_eq!(
+        named,
+        site.sim.sim.field_count(),
+        "every field of /field is described"
+    );
+    let custom: Vec<(&String, &Value)> = fields
+        .iter()
+        .filter(|(id, _)| id.starts_with("customfield_"))
+        .collect();
+    assert!(custom.len() >= 20, "custom fields of every common type");
+    let by_name = |name: &str| {
+        let (id, schema) = custom
+            .iter()
+            .find(|(id, _)| {
+                metadata(issues, json!(["properties", "fields", "properties", id]))["tap-jira.field-name"] == name
+            })
+            .unwrap_or_else(|| panic!("no custom field named {name}"));
+        (id.to_string(), (*schema).clone())
+    };
+    assert_eq!(
+        by_name("Story Points").1,
+        json!({"type": ["null", "number"]})
+    );
+    assert_eq!(by_name("Sprint").1["type"], json!(["null", "array"]));
+    let (_, mood) = by_name("Mood");
+    assert!(
+        mood["type"].as_array().unwrap().len() >= 6,
+        "an unknown type is permissive: {mood}"
+    );
+
+    assert_eq!(
+        metadata(stream(&catalog, "users"), json!([]))["table-key-properties"],
+        json!(["accountId"])
+    );
+    assert_eq!(
+        metadata(stream(&catalog, "projects"), json!([]))["forced-replication-method"],
+        json!("FULL_TABLE")
+    );
+}
+
+#[test]
+fn server_catalog_keys_users_by_key() {
+    let site = Site::server();
+    let config = site.file("config.json", &site.server_config());
+    let catalog = site.discover(&config);
+    let users = stream(&catalog, "users");
+    assert_eq!(users["key_properties"], json!(["key"]));
+    let description =
+        &stream(&catalog, "issues")["schema"]["properties"]["fields"]["properties"]["description"];
+    assert!(
+        description["type"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("string"))
+    );
+}

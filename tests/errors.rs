@@ -1,0 +1,262 @@
+//! Mistakes a user can make, and what Jira can throw at the tap: one clear line, the right exit.
+
+mod common;
+
+use common::{Site, assert_valid_singer_output, tap};
+use jira_sim::Fault;
+use serde_json::json;
+
+fn error_lines(run: &common::Run) -> Vec<&str> {
+    run.stderr.lines().filter(|l| l.contains("ERROR")).collect()
+}
+
+#[test]
+fn config_mistakes_each_give_their_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    let cases = [
+        (write("empty.json", ""), "is empty"),
+        (write("broken.json", "{\"base_url\": "), "is not valid JSON"),
+        (write("list.json", "[]"), "must hold a JSON object"),
+        (
+            write(
+                "no-url.json",
+                r#"{"email": "a@b.c", "api_token": "SECRET-TOKEN-1"}"#,
+            ),
+            "config `base_url`: is required",
+        ),
+        (
+            write(
+                "http.json",
+                r#"{"base_url": "http://jira.example.com", "personal_access_token": "SECRET-TOKEN-1"}"#,
+            ),
+            "allow_http",
+        ),
+        (
+            write(
+                "bad-url.json",
+                r#"{"base_url": "jira.example.com", "personal_access_token": "SECRET-TOKEN-1"}"#,
+            ),
+            "is not a URL",
+        ),
+        (
+            write("no-auth.json", r#"{"base_url": "https://x.atlassian.net"}"#),
+            "no credentials found",
+        ),
+        (
+            write(
+                "half-oauth.json",
+                r#"{"oauth_client_id": "x", "refresh_token": "SECRET-TOKEN-1"}"#,
+            ),
+            "config `oauth_client_secret`: is required",
+        ),
+        (
+            write(
+                "pat-cloud.json",
+                r#"{"base_url": "https://x.atlassian.net", "deployment": "cloud", "personal_access_token": "SECRET-TOKEN-1"}"#,
+            ),
+            "Cloud refuses it",
+        ),
+        (
+            write(
+                "timeout.json",
+                r#"{"base_url": "https://x.atlassian.net", "email": "a", "api_token": "SECRET-TOKEN-1", "request_timeout": "soon"}"#,
+            ),
+            "config `request_timeout`",
+        ),
+    ];
+    for (path, expected) in &cases {
+        let run = tap(&[&"--config", path, &"--discover"]);
+        assert_eq!(run.code, 1, "{expected}: {}", run.stderr);
+        assert!(
+            run.stderr.contains(expected),
+            "expected `{expected}` in:\n{}",
+            run.stderr
+        );
+        assert!(
+            !run.stderr.contains("SECRET-TOKEN-1"),
+            "a secret leaked:\n{}",
+            run.stderr
+        );
+        assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+        assert!(run.stdout.is_empty());
+    }
+    let missing = tap(&[&"--config", &dir.path().join("nope.json"), &"--discover"]);
+    assert_eq!(missing.code, 1);
+    assert!(missing.stderr.contains("cannot be read"));
+    let none = tap(&[&"--discover"]);
+    assert_eq!(none.code, 1);
+    assert!(none.stderr.contains("no config file given"));
+}
+
+#[test]
+fn later_config_files_override_earlier_ones_and_unknown_keys_warn() {
+    let site = Site::cloud();
+    let mut base = site.cloud_config();
+    base["api_token"] = json!("wrong");
+    let base = site.file("base.json", &base);
+    let secrets = site.file(
+        "secrets.json",
+        &json!({"api_token": jira_sim::creds::API_TOKEN, "colour": "blue"}),
+    );
+    let run = tap(&[&"--config", &base, &"--config", &secrets, &"--discover"]);
+    run.assert_success();
+    assert!(
+        run.stderr.contains("colour"),
+        "unknown key named in a warning"
+    );
+}
+
+#[test]
+fn bad_catalog_and_state_files_are_refused_before_any_request() {
+    let site = Site::cloud();
+    let config = site.file("config.json", &site.cloud_config());
+    let catalog = site.file(
+        "catalog.json",
+        &json!({"streams": [{"tap_stream_id": "issues"}]}),
+    );
+    let run = tap(&[&"--config", &config, &"--catalog", &catalog]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.contains("catalog: stream #1 (issues)"),
+        "{}",
+        run.stderr
+    );
+    let catalog = site.file("catalog2.json", &site.discover(&config));
+    site.sim.sim.reset_requests();
+    let state = site.file(
+        "state.json",
+        &json!({"bookmarks": {"issues": {"updated": "last tuesday"}}}),
+    );
+    let run = tap(&[
+        &"--config",
+        &config,
+        &"--catalog",
+        &catalog,
+        &"--state",
+        &state,
+    ]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.contains("state: bookmarks.issues.updated"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        error_lines(&run).len(),
+        1,
+        "one clear line:\n{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn rate_limits_and_server_errors_are_retried() {
+    let site = Site::cloud();
+    let config = site.file("config.json", &site.cloud_config());
+    let catalog = site.file("catalog.json", &site.discover(&config));
+    site.sim.sim.push_fault(Fault {
+        path_contains: "/search/jql".into(),
+        status: 429,
+        body: r#"{"errorMessages":["Rate limit exceeded."],"status":429}"#.into(),
+        content_type: "application/json".into(),
+        headers: vec![("Retry-After".into(), "1".into())],
+        times: 2,
+    });
+    site.sim.sim.push_fault(Fault {
+        path_contains: "/project/search".into(),
+        status: 503,
+        body: "<html>busy</html>".into(),
+        content_type: "text/html".into(),
+        headers: vec![],
+        times: 1,
+    });
+    let started = std::time::Instant::now();
+    let run = tap(&[&"--config", &config, &"--catalog", &catalog]);
+    run.assert_success();
+    assert_valid_singer_output(&run);
+    assert_eq!(run.records("issues").len(), site.sim.sim.issue_count());
+    assert!(
+        started.elapsed() >= std::time::Duration::from_secs(2),
+        "Retry-After was honoured"
+    );
+    assert!(run.stderr.contains("HTTP 429"), "{}", run.stderr);
+}
+
+#[test]
+fn a_forbidden_stream_is_skipped_and_the_sync_goes_on() {
+    let site = Site::cloud();
+    let config = site.file("config.json", &site.cloud_config());
+    let catalog = site.file("catalog.json", &site.discover(&config));
+    site.sim.sim.push_fault(Fault {
+        path_contains: "/users/search".into(),
+        status: 403,
+        body: r#"{"errorMessages":["You do not have permission to browse users."],"errors":{}}"#
+            .into(),
+        content_type: "application/json".into(),
+        headers: vec![],
+        times: 1,
+    });
+    let run = tap(&[&"--config", &config, &"--catalog", &catalog]);
+    run.assert_success();
+    assert_valid_singer_output(&run);
+    assert_eq!(run.records("users").len(), 0);
+    assert_eq!(run.records("issues").len(), site.sim.sim.issue_count());
+    assert!(
+        run.stderr.contains("permission to browse users"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn an_html_login_page_is_a_clear_error_not_a_parse_panic() {
+    let site = Site::server();
+    let config = site.file("config.json", &site.server_config());
+    site.sim.sim.push_fault(Fault {
+        path_contains: "/serverInfo".into(),
+        status: 200,
+        body: "<html><head><title>Log in - Jira</title></head><body>login</body></html>".into(),
+        content_type: "text/html;charset=UTF-8".into(),
+        headers: vec![],
+        times: 1,
+    });
+    let run = tap(&[&"--config", &config, &"--discover"]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.contains("where JSON was expected"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("panicked"));
+}
+
+#[test]
+fn about_works_with_any_flags_meltano_passes() {
+    let run = tap(&[
+        &"--about",
+        &"--format",
+        &"json",
+        &"--config",
+        &"does-not-matter.json",
+    ]);
+    run.assert_success();
+    let about: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(about["name"], "tap-jira");
+    assert!(
+        about["capabilities"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("discover"))
+    );
+    assert_eq!(
+        about["settings"]["properties"]["api_token"]["secret"],
+        json!(true)
+    );
+    let markdown = tap(&[&"--format=markdown", &"--about"]);
+    assert!(markdown.stdout.contains("| `base_url` |"));
+}

@@ -1,0 +1,315 @@
+//! sync against the simulator: counts, Singer rules, incremental runs, resume, selection.
+
+mod common;
+
+use common::{Site, assert_valid_singer_output, ids, tap};
+use jira_sim::{Deployment, SimConfig};
+use serde_json::{Value, json};
+
+fn full_sync(site: &Site, config: &Value) -> common::Run {
+    let config = site.file("config.json", config);
+    let catalog = site.discover(&config);
+    let catalog = site.file("catalog.json", &catalog);
+    tap(&[&"--config", &config, &"--catalog", &catalog])
+}
+
+fn assert_counts(site: &Site, run: &common::Run) {
+    let sim = &site.sim.sim;
+    assert_eq!(run.records("projects").len(), sim.project_count());
+    assert_eq!(run.records("fields").len(), sim.field_count());
+    assert_eq!(run.records("users").len(), sim.user_count());
+    let issues = run.records("issues");
+    assert_eq!(issues.len(), sim.issue_count());
+    let mut unique = ids(&issues);
+    unique.dedup();
+    assert_eq!(unique.len(), sim.issue_count(), "no issue twice");
+}
+
+#[test]
+fn cloud_full_sync_emits_every_record_valid_against_its_schema() {
+    let site = Site::new(SimConfig {
+        issues_per_project: 45,
+        ..SimConfig::default()
+    });
+    let run = full_sync(&site, &site.cloud_config());
+    run.assert_success();
+    assert_valid_singer_output(&run);
+    assert_counts(&site, &run);
+
+    let issue = &run.records("issues")[0];
+    assert!(
+        issue["updated"].as_str().unwrap().ends_with('Z'),
+        "replication key at top level, in UTC: {issue}"
+    );
+    assert!(issue["fields"]["summary"].is_string());
+    // Cloud searches through /search/jql with tokens, never the removed /search.
+    let counts = site.sim.sim.request_counts();
+    assert!(
+        counts.keys().any(|k| k.ends_with("/rest/api/3/search/jql")),
+        "{counts:?}"
+    );
+    assert!(
+        !counts
+            .keys()
+            .any(|k| k.ends_with("/rest/api/3/search") || k.ends_with("/rest/api/2/search"))
+    );
+    // A STATE follows every page of issues: 135 issues at 100 a page → at least two.
+    let issue_states = run
+        .states()
+        .iter()
+        .filter(|s| s["bookmarks"]["issues"].is_object())
+        .count();
+    assert!(issue_states >= 2, "STATE after each page of issues");
+}
+
+#[test]
+fn server_full_sync_uses_rest_v2_and_offset_search() {
+    let site = Site::new(SimConfig {
+        deployment: Deployment::Server,
+        issues_per_project: 45,
+        max_page_size: 40,
+        ..SimConfig::default()
+    });
+    let run = full_sync(&site, &site.server_config());
+    run.assert_success();
+    assert_valid_singer_output(&run);
+    assert_counts(&site, &run);
+    let counts = site.sim.sim.request_counts();
+    assert!(
+        counts.keys().all(|k| !k.contains("/rest/api/3/")),
+        "Server speaks v2 only: {counts:?}"
+    );
+    let searches = counts
+        .iter()
+        .find(|(k, _)| k.ends_with("/rest/api/2/search"))
+        .map(|(_, n)| *n);
+    assert_eq!(
+        searches,
+        Some(4),
+        "135 issues in pages capped at 40: advance by what came back"
+    );
+    assert!(run.records("users").iter().all(|u| u["key"].is_string()));
+}
+
+#[test]
+fn incremental_run_emits_exactly_the_changed_issues() {
+    let site = Site::cloud();
+    let first = full_sync(&site, &site.cloud_config());
+    first.assert_success();
+    let state = site.file("state.json", &first.last_state());
+    let config = site.dir.path().join("config.json");
+    let catalog = site.dir.path().join("catalog.json");
+
+    let unchanged = tap(&[
+        &"--config",
+        &config,
+        &"--catalog",
+        &catalog,
+        &"--state",
+        &state,
+    ]);
+    unchanged.assert_success();
+    assert_eq!(
+        unchanged.records("issues").len(),
+        0,
+        "nothing changed, nothing emitted"
+    );
+
+    let mut touched = site.sim.sim.touch_issues(5);
+    touched.sort();
+    let second = tap(&[
+        &"--state",
+        &state,
+        &"--catalog",
+        &catalog,
+        &"--config",
+        &config,
+    ]);
+    second.assert_success();
+    assert_valid_singer_output(&second);
+    assert_eq!(ids(&second.records("issues")), touched);
+
+    // The bookmark moved to the newest change, and the next run is empty again.
+    let state = site.file("state2.json", &second.last_state());
+    let third = tap(&[&"-c", &config, &"-p", &catalog, &"-s", &state]);
+    third.assert_success();
+    assert_eq!(third.records("issues").len(), 0);
+}
+
+#[test]
+fn resuming_from_a_mid_sync_state_emits_the_rest() {
+    let site = Site::new(SimConfig {
+        issues_per_project: 50,
+        max_page_size: 25,
+        ..SimConfig::default()
+    });
+    let first = full_sync(&site, &site.cloud_config());
+    first.assert_success();
+    let all = ids(&first.records("issues"));
+
+    // Cut the run after its second STATE of issues, as if the tap had been killed there.
+    let messages = first.messages();
+    let mut issue_states = 0;
+    let mut cut = 0;
+    for (i, m) in messages.iter().enumerate() {
+        if m["type"] == "STATE" && m["value"]["bookmarks"]["issues"].is_object() {
+            issue_states += 1;
+            if issue_states == 2 {
+                cut = i;
+                break;
+            }
+        }
+    }
+    assert!(cut > 0);
+    let before: Vec<Value> = messages[..cut]
+        .iter()
+        .filter(|m| m["type"] == "RECORD" && m["stream"] == "issues")
+        .map(|m| m["record"].clone())
+        .collect();
+    let state = site.file("state.json", &messages[cut]["value"]);
+    let config = site.dir.path().join("config.json");
+    let catalog = site.dir.path().join("catalog.json");
+    let resumed = tap(&[
+        &"--config",
+        &config,
+        &"--catalog",
+        &catalog,
+        &"--state",
+        &state,
+    ]);
+    resumed.assert_success();
+    let after = resumed.records("issues");
+    let mut union = ids(&before);
+    union.extend(ids(&after));
+    union.sort();
+    assert_eq!(union, all, "every issue exactly once across the cut");
+}
+
+#[test]
+fn catalog_selection_is_honoured_in_records_schema_and_request() {
+    let site = Site::cloud();
+    let config = site.file("config.json", &site.cloud_config());
+    let mut catalog = site.discover(&config);
+    let story_points = find_field(&catalog, "Story Points");
+    for stream in catalog["streams"].as_array_mut().unwrap() {
+        let name = stream["tap_stream_id"].as_str().unwrap().to_string();
+        for m in stream["metadata"].as_array_mut().unwrap() {
+            let crumb: Vec<String> = serde_json::from_value(m["breadcrumb"].clone()).unwrap();
+            let deselect = (crumb.is_empty() && name != "issues")
+                || crumb == ["properties", "key"]
+                || crumb == ["properties", "fields", "properties", "description"]
+                || crumb == ["properties", "fields", "properties", story_points.as_str()]
+                || crumb == ["properties", "id"];
+            if deselect {
+                m["metadata"]["selected"] = json!(false);
+            } else if crumb.is_empty() {
+                m["metadata"]["selected"] = json!(true);
+            }
+        }
+    }
+    let catalog = site.file("catalog.json", &catalog);
+    let run = tap(&[&"--config", &config, &"--catalog", &catalog]);
+    run.assert_success();
+    assert_valid_singer_output(&run);
+    let streams: std::collections::BTreeSet<String> = run
+        .messages()
+        .iter()
+        .filter_map(|m| m["stream"].as_str().map(String::from))
+        .collect();
+    assert_eq!(streams.into_iter().collect::<Vec<_>>(), ["issues"]);
+    for issue in run.records("issues") {
+        assert!(
+            issue.get("key").is_none(),
+            "deselected top-level field: {issue}"
+        );
+        assert!(issue["id"].is_string(), "keys are automatic, never dropped");
+        assert!(issue["fields"].get("description").is_none());
+        assert!(issue["fields"].get(story_points.as_str()).is_none());
+        assert!(issue["fields"].get("summary").is_some());
+    }
+    let schema = run
+        .messages()
+        .into_iter()
+        .find(|m| m["type"] == "SCHEMA")
+        .unwrap();
+    assert!(
+        schema["schema"]["properties"]["fields"]["properties"]
+            .get("description")
+            .is_none()
+    );
+    // Jira is asked only for the selected fields.
+    let search = site
+        .sim
+        .sim
+        .requests()
+        .into_iter()
+        .find(|r| r.path.ends_with("/search/jql"))
+        .unwrap();
+    let body: Value = serde_json::from_str(&search.body).unwrap();
+    let asked: Vec<&str> = body["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap())
+        .collect();
+    assert!(asked.contains(&"summary") && asked.contains(&"updated"));
+    assert!(!asked.contains(&"description") && !asked.contains(&story_points.as_str()));
+}
+
+fn find_field(catalog: &Value, name: &str) -> String {
+    let issues = catalog["streams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["tap_stream_id"] == "issues")
+        .unwrap();
+    let m = issues["metadata"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["metadata"]["tap-jira.field-name"] == name)
+        .unwrap();
+    m["breadcrumb"][3].as_str().unwrap().to_string()
+}
+
+#[test]
+fn legacy_properties_catalog_with_selected_in_schemas() {
+    let site = Site::cloud();
+    let config = site.file("config.json", &site.cloud_config());
+    let mut catalog = site.discover(&config);
+    for stream in catalog["streams"].as_array_mut().unwrap() {
+        stream.as_object_mut().unwrap().remove("metadata");
+        stream["schema"]["selected"] = json!(stream["tap_stream_id"] == "projects");
+    }
+    let catalog = site.file("properties.json", &catalog);
+    let run = tap(&[&"--config", &config, &"--properties", &catalog]);
+    run.assert_success();
+    assert_valid_singer_output(&run);
+    assert_eq!(run.records("projects").len(), site.sim.sim.project_count());
+    assert_eq!(run.records("issues").len(), 0);
+}
+
+#[test]
+fn full_table_streams_are_versioned_and_activated() {
+    let site = Site::cloud();
+    let run = full_sync(&site, &site.cloud_config());
+    run.assert_success();
+    let messages = run.messages();
+    let projects: Vec<&Value> = messages
+        .iter()
+        .filter(|m| m["stream"] == "projects")
+        .collect();
+    assert_eq!(projects[0]["type"], "SCHEMA");
+    assert_eq!(
+        projects[1]["type"], "ACTIVATE_VERSION",
+        "first-ever full sync announces the version"
+    );
+    let version = projects[1]["version"].clone();
+    assert!(
+        projects
+            .iter()
+            .filter(|m| m["type"] == "RECORD")
+            .all(|m| m["version"] == version)
+    );
+    assert_eq!(projects.last().unwrap()["type"], "ACTIVATE_VERSION");
+}
