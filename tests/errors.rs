@@ -68,6 +68,20 @@ fn config_mistakes_each_give_their_message() {
             ),
             "config `request_timeout`",
         ),
+        (
+            write(
+                "ca.json",
+                r#"{"base_url": "https://jira.example.com", "personal_access_token": "SECRET-TOKEN-1", "ca_bundle": "/no/such/ca.pem"}"#,
+            ),
+            "config `ca_bundle`: /no/such/ca.pem is not a readable file",
+        ),
+        (
+            write(
+                "auth-type.json",
+                r#"{"base_url": "https://jira.example.com", "auth_type": "kerberos", "password": "SECRET-TOKEN-1"}"#,
+            ),
+            "config `auth_type`: `kerberos` is not known",
+        ),
     ];
     for (path, expected) in &cases {
         let run = tap(&[&"--config", path, &"--discover"]);
@@ -259,4 +273,29 @@ fn about_works_with_any_flags_meltano_passes() {
     );
     let markdown = tap(&[&"--format=markdown", &"--about"]);
     assert!(markdown.stdout.contains("| `base_url` |"));
+}
+
+#[test]
+fn a_target_that_stops_reading_is_not_a_failure() {
+    use std::io::{BufRead, BufReader};
+    let site = Site::new(jira_sim::SimConfig {
+        issues_per_project: 400,
+        ..Default::default()
+    });
+    let config = site.file("config.json", &site.cloud_config());
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tap-jira"))
+        .args(["--config".as_ref(), config.as_os_str()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    assert!(first.contains("\"type\""));
+    drop(stdout);
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
 }

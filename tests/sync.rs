@@ -313,3 +313,135 @@ fn full_table_streams_are_versioned_and_activated() {
     );
     assert_eq!(projects.last().unwrap()["type"], "ACTIVATE_VERSION");
 }
+
+#[test]
+fn issues_updated_just_after_the_bookmark_are_found_in_any_user_time_zone() {
+    for zone in ["America/Los_Angeles", "Asia/Kolkata", "Pacific/Chatham"] {
+        let site = Site::new(SimConfig {
+            time_zone: zone.into(),
+            ..SimConfig::default()
+        });
+        let first = full_sync(&site, &site.cloud_config());
+        first.assert_success();
+        let config = site.dir.path().join("config.json");
+        let catalog = site.dir.path().join("catalog.json");
+        let mut state = site.file("state.json", &first.last_state());
+        // Each round changes issues seconds after the previous bookmark, usually within its
+        // minute; touched issues share one millisecond, so the bookmark holds a tie.
+        for (round, n) in [3, 2, 4].into_iter().enumerate() {
+            let mut touched = site.sim.sim.touch_issues(n);
+            touched.sort();
+            let run = tap(&[
+                &"--config",
+                &config,
+                &"--catalog",
+                &catalog,
+                &"--state",
+                &state,
+            ]);
+            run.assert_success();
+            assert_eq!(
+                ids(&run.records("issues")),
+                touched,
+                "{zone}, round {round}"
+            );
+            state = site.file(&format!("state{round}.json"), &run.last_state());
+        }
+    }
+}
+
+#[test]
+fn stitch_state_is_read_as_is() {
+    let site = Site::cloud();
+    let first = full_sync(&site, &site.cloud_config());
+    first.assert_success();
+    let issues = first.records("issues");
+    let middle = issues[issues.len() / 2]["updated"]
+        .as_str()
+        .unwrap()
+        .replace(".000Z", "+00:00");
+    let cutoff = chrono::DateTime::parse_from_rfc3339(&middle).unwrap();
+    let expected = issues
+        .iter()
+        .filter(|i| {
+            chrono::DateTime::parse_from_rfc3339(i["updated"].as_str().unwrap()).unwrap() >= cutoff
+        })
+        .count();
+    let state = site.file(
+        "stitch-state.json",
+        &json!({"currently_syncing": "issues",
+        "bookmarks": {"issues": {"updated": middle, "offset": {"page_num": null}}}}),
+    );
+    let config = site.dir.path().join("config.json");
+    let catalog = site.dir.path().join("catalog.json");
+    let run = tap(&[
+        &"--config",
+        &config,
+        &"--properties",
+        &catalog,
+        &"--state",
+        &state,
+    ]);
+    run.assert_success();
+    assert_eq!(run.records("issues").len(), expected);
+}
+
+#[test]
+fn meltano_catalogs_with_every_breadcrumb_selected_are_accepted() {
+    let site = Site::cloud();
+    let config = site.file("config.json", &site.cloud_config());
+    let mut catalog = site.discover(&config);
+    for stream in catalog["streams"].as_array_mut().unwrap() {
+        let metadata = stream["metadata"].as_array_mut().unwrap();
+        for m in metadata.iter_mut() {
+            m["metadata"]["selected"] = json!(true);
+        }
+        // Breadcrumbs the tap never emitted, as Meltano writes them for nested properties.
+        metadata.push(json!({"breadcrumb": ["properties", "fields", "properties", "status", "properties", "name"],
+            "metadata": {"selected": true, "inclusion": "available"}}));
+        metadata.push(json!({"breadcrumb": ["properties", "no_such_property"], "metadata": {"selected": true}}));
+    }
+    let catalog = site.file("catalog.json", &catalog);
+    let run = tap(&[&"--catalog", &catalog, &"--config", &config]);
+    run.assert_success();
+    assert_valid_singer_output(&run);
+    assert_counts(&site, &run);
+    assert!(
+        run.records("issues")
+            .iter()
+            .all(|i| i["fields"]["status"]["id"].is_string()),
+        "nested values kept whole"
+    );
+}
+
+#[test]
+fn users_from_configured_groups_once_each_like_stitch() {
+    let site = Site::cloud();
+    let mut config = site.cloud_config();
+    config["groups"] = json!("jira-users, jira-administrators, no-such-group");
+    let run = full_sync(&site, &config);
+    run.assert_success();
+    assert_valid_singer_output(&run);
+    let users = run.records("users");
+    let mut account_ids: Vec<&str> = users
+        .iter()
+        .map(|u| u["accountId"].as_str().unwrap())
+        .collect();
+    account_ids.sort();
+    account_ids.dedup();
+    assert_eq!(
+        account_ids.len(),
+        users.len(),
+        "each user once, though admins are in both groups"
+    );
+    assert_eq!(users.len(), site.sim.sim.group_member_count("jira-users"));
+    assert!(
+        run.stderr.contains("no-such-group"),
+        "an unknown group is named in a warning"
+    );
+    let counts = site.sim.sim.request_counts();
+    assert!(
+        counts.keys().any(|k| k.ends_with("/group/member"))
+            && !counts.keys().any(|k| k.ends_with("/users/search"))
+    );
+}

@@ -10,7 +10,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-pub use discover::discover;
+pub use discover::{build_entry, discover};
 pub use fields::field_schema;
 pub use selection::{Projection, SelectedStream, selected_streams};
 
