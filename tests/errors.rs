@@ -299,3 +299,33 @@ fn a_target_that_stops_reading_is_not_a_failure() {
     assert_eq!(output.status.code(), Some(0), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+#[test]
+fn a_redirect_is_not_followed_and_says_where_to_point_base_url() {
+    let site = Site::server();
+    let config = site.file("config.json", &site.server_config());
+    site.sim.sim.push_fault(Fault {
+        path_contains: "/serverInfo".into(),
+        status: 301,
+        body: String::new(),
+        content_type: "text/html".into(),
+        headers: vec![(
+            "Location".into(),
+            "https://jira.example.com/jira/rest/api/2/serverInfo".into(),
+        )],
+        times: 1,
+    });
+    let run = tap(&[&"--config", &config, &"--discover"]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr
+            .contains("redirected to https://jira.example.com/jira/rest/api/2/serverInfo"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        site.sim.sim.requests().len(),
+        1,
+        "the redirect was not followed"
+    );
+}

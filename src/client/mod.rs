@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use rand::RngExt;
-use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderValue};
+use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderValue, LOCATION};
 use serde_json::Value;
 use url::Url;
 
@@ -301,6 +301,21 @@ impl JiraClient {
             return Err(Failure::Transient(Outcome::Status {
                 status,
                 retry_after,
+            }));
+        }
+        if (300..400).contains(&status) {
+            let location = headers
+                .get(LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| url.join(v).ok())
+                .map_or_else(|| "elsewhere".to_string(), |to| display_url(&to));
+            return Err(Failure::Fatal(Error::Http {
+                status,
+                url: display_url(url),
+                excerpt: format!(
+                    "redirected to {location}; set base_url to the address Jira answers on \
+                     (redirects are not followed, so credentials never travel to another host)"
+                ),
             }));
         }
         if !(200..300).contains(&status) {

@@ -52,6 +52,17 @@ pub enum Source {
     IssueSearch,
 }
 
+impl Source {
+    /// The endpoint this deployment reads, for plain endpoint streams.
+    pub fn endpoint(&self, deployment: Deployment) -> Option<Endpoint> {
+        match (self, deployment) {
+            (Source::Endpoint { cloud, .. }, Deployment::Cloud) => Some(*cloud),
+            (Source::Endpoint { server, .. }, Deployment::Server) => Some(*server),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Debug)]
 pub struct StreamDef {
     /// Stitch-compatible stream name.

@@ -59,16 +59,8 @@ pub async fn run<W: Write>(
         };
         let result = match stream.def.source {
             Source::IssueSearch => sync_issues(client, config, &mut emitter, &mut state).await,
-            Source::Endpoint { cloud, server } => {
-                let endpoint = match client.deployment() {
-                    crate::config::Deployment::Cloud => cloud,
-                    crate::config::Deployment::Server => server,
-                };
-                let mut request = ApiRequest::get(client.api_path(endpoint.path));
-                for (k, v) in endpoint.query {
-                    request = request.query(k, *v);
-                }
-                let source = pages(client, request, endpoint.pagination, config.page_size);
+            Source::Endpoint { .. } => {
+                let source = endpoint_pages(client, config, stream.def.source);
                 sync_full_table(source, &mut emitter, &mut state).await
             }
             Source::Users => {
@@ -98,6 +90,29 @@ pub async fn run<W: Write>(
     })?;
     writer.flush()?;
     Ok(summary)
+}
+
+/// Every page of a plain endpoint stream.
+fn endpoint_pages<'a>(
+    client: &'a JiraClient,
+    config: &Config,
+    source: Source,
+) -> impl Stream<Item = Result<Page>> + 'a {
+    let endpoint = source.endpoint(client.deployment());
+    let page_size = config.page_size;
+    async_stream::try_stream! {
+        let Some(endpoint) = endpoint else {
+            return;
+        };
+        let mut request = ApiRequest::get(client.api_path(endpoint.path));
+        for (key, value) in endpoint.query {
+            request = request.query(key, *value);
+        }
+        let mut all = pin!(pages(client, request, endpoint.pagination, page_size));
+        while let Some(page) = all.try_next().await? {
+            yield page;
+        }
+    }
 }
 
 /// Writes one stream's records: dates to UTC, fields to the selection, keys checked.
