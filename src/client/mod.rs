@@ -119,7 +119,7 @@ impl JiraClient {
             Some(deployment) => tracing::info!(?deployment, "deployment set in config"),
             None => {
                 let info = client
-                    .get_json(ApiRequest::get("rest/api/2/serverInfo"))
+                    .send_json(ApiRequest::get("rest/api/2/serverInfo"))
                     .await?;
                 client.deployment = detect_deployment(&info);
                 client.deployment_known = true;
@@ -191,7 +191,7 @@ impl JiraClient {
     }
 
     /// Sends the request until it succeeds or the retry policy gives up.
-    pub async fn get_json(&self, request: ApiRequest) -> Result<Value> {
+    pub async fn send_json(&self, request: ApiRequest) -> Result<Value> {
         let url = self.url(&request)?;
         let label = request.label();
         let started = Instant::now();

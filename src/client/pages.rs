@@ -60,7 +60,7 @@ pub fn pages(
                 }
             }
             let path = request.path.clone();
-            let body = client.get_json(request).await?;
+            let body = client.send_json(request).await?;
             let n = count_items(body_items_key(pagination), &body);
             let next = next_cursor(pagination, &cursor, &body, n);
             let items = take_items(body_items_key(pagination), body, &path)?;

@@ -109,7 +109,7 @@ pub fn search_request(
 /// The Jira user's time zone, in which JQL dates are read (`/myself` → `timeZone`).
 pub async fn user_time_zone(client: &JiraClient) -> Result<Tz> {
     let myself = client
-        .get_json(ApiRequest::get(client.api_path("myself")))
+        .send_json(ApiRequest::get(client.api_path("myself")))
         .await?;
     let zone = myself.get("timeZone").and_then(Value::as_str);
     Ok(match zone.map(str::parse::<Tz>) {

@@ -12,7 +12,7 @@ use futures::{Stream, TryStreamExt};
 use serde_json::{Value, json};
 
 use crate::catalog::{Catalog, SelectedStream, selected_streams};
-use crate::client::{ApiRequest, JiraClient, Page, pages};
+use crate::client::{ApiRequest, JiraClient, Page, Pagination, pages};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::singer::{Message, SingerWriter, time_extracted};
@@ -59,10 +59,13 @@ pub async fn run<W: Write>(
         };
         let result = match stream.def.source {
             Source::IssueSearch => sync_issues(client, config, &mut emitter, &mut state).await,
-            Source::Endpoint { .. } => {
-                let source = endpoint_pages(client, config, stream.def.source);
-                sync_full_table(source, &mut emitter, &mut state).await
-            }
+            Source::Endpoint { .. } => match endpoint_request(client, stream.def.source) {
+                Some((request, pagination)) => {
+                    let source = pages(client, request, pagination, config.page_size);
+                    sync_full_table(source, &mut emitter, &mut state).await
+                }
+                None => Ok(()),
+            },
             Source::Users => {
                 let source = users::user_pages(client, config.groups.as_deref(), config.page_size);
                 sync_full_table(source, &mut emitter, &mut state).await
@@ -92,27 +95,14 @@ pub async fn run<W: Write>(
     Ok(summary)
 }
 
-/// Every page of a plain endpoint stream.
-fn endpoint_pages<'a>(
-    client: &'a JiraClient,
-    config: &Config,
-    source: Source,
-) -> impl Stream<Item = Result<Page>> + 'a {
-    let endpoint = source.endpoint(client.deployment());
-    let page_size = config.page_size;
-    async_stream::try_stream! {
-        let Some(endpoint) = endpoint else {
-            return;
-        };
-        let mut request = ApiRequest::get(client.api_path(endpoint.path));
-        for (key, value) in endpoint.query {
-            request = request.query(key, *value);
-        }
-        let mut all = pin!(pages(client, request, endpoint.pagination, page_size));
-        while let Some(page) = all.try_next().await? {
-            yield page;
-        }
+/// The request of a plain endpoint stream on this deployment.
+fn endpoint_request(client: &JiraClient, source: Source) -> Option<(ApiRequest, Pagination)> {
+    let endpoint = source.endpoint(client.deployment())?;
+    let mut request = ApiRequest::get(client.api_path(endpoint.path));
+    for (key, value) in endpoint.query {
+        request = request.query(key, *value);
     }
+    Some((request, endpoint.pagination))
 }
 
 /// Writes one stream's records: dates to UTC, fields to the selection, keys checked.
