@@ -98,31 +98,60 @@ pub fn field_schema(field: &Value, deployment: Deployment) -> Value {
     let custom = schema.get("custom").and_then(Value::as_str).unwrap_or("");
     let system = schema.get("system").and_then(Value::as_str).unwrap_or("");
 
-    match custom {
-        "com.pyxis.greenhopper.jira:gh-sprint" => {
-            return json!({"type": ["null", "array"], "items": sprint()});
-        }
-        "com.pyxis.greenhopper.jira:gh-epic-link" | "com.pyxis.greenhopper.jira:gh-lexo-rank" => {
-            return nullable("string");
-        }
-        c if c == format!("{CUSTOM_PREFIX}textarea") => return rich_text(deployment),
-        _ => {}
+    // The custom type says what the values look like more reliably than `schema.type`: old Servers
+    // declare select lists and radio buttons as "string" and send option objects.
+    if let Some(known) = custom_type_schema(custom, deployment) {
+        return known;
     }
     if matches!(system, "description" | "environment") {
         return rich_text(deployment);
     }
     if kind == "array" {
         let items = schema.get("items").and_then(Value::as_str).unwrap_or("");
-        let item_schema = match items {
-            "json" if custom.contains("sprint") => sprint(),
-            other => value_schema(other, deployment).unwrap_or_else(permissive),
-        };
-        return json!({"type": ["null", "array"], "items": item_schema});
+        let items = value_schema(items).unwrap_or_else(permissive);
+        return json!({"type": ["null", "array"], "items": items});
     }
-    value_schema(kind, deployment).unwrap_or_else(permissive)
+    value_schema(kind).unwrap_or_else(permissive)
 }
 
-fn value_schema(kind: &str, _deployment: Deployment) -> Option<Value> {
+/// Schemas of the custom field types Jira and Jira Software ship, by their type key.
+fn custom_type_schema(custom: &str, deployment: Deployment) -> Option<Value> {
+    let array = |items: Value| json!({"type": ["null", "array"], "items": items});
+    if let Some(kind) = custom.strip_prefix(CUSTOM_PREFIX) {
+        return Some(match kind {
+            "select" | "radiobuttons" => option(),
+            "multiselect" | "multicheckboxes" => array(option()),
+            "cascadingselect" => option_with_child(),
+            "textarea" => rich_text(deployment),
+            "textfield" | "url" | "readonlyfield" => nullable("string"),
+            "float" => nullable("number"),
+            "datepicker" => json!({"type": ["null", "string"], "format": "date"}),
+            "datetime" => date_time(),
+            "labels" => array(nullable("string")),
+            "userpicker" => user(),
+            "multiuserpicker" => array(user()),
+            "grouppicker" => group(),
+            "multigrouppicker" => array(group()),
+            "version" | "project" => named_object(),
+            "multiversion" => array(named_object()),
+            _ => return None,
+        });
+    }
+    Some(match custom {
+        "com.pyxis.greenhopper.jira:gh-sprint" => array(sprint()),
+        "com.pyxis.greenhopper.jira:gh-epic-link"
+        | "com.pyxis.greenhopper.jira:gh-epic-label"
+        | "com.pyxis.greenhopper.jira:gh-epic-color"
+        | "com.pyxis.greenhopper.jira:gh-lexo-rank" => nullable("string"),
+        "com.pyxis.greenhopper.jira:gh-epic-status" => option(),
+        // Declared an array of strings, sent as one string: take whatever comes.
+        "com.pyxis.greenhopper.jira:gh-global-rank" => permissive(),
+        _ => return None,
+    })
+}
+
+/// Schemas by the declared `schema.type`, for fields no known custom type describes.
+fn value_schema(kind: &str) -> Option<Value> {
     Some(match kind {
         "string" => nullable("string"),
         "number" => nullable("number"),
