@@ -1,6 +1,6 @@
 //! argv → run → exit code. A target that stops reading is not a failure of the tap.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -13,7 +13,12 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.log_level.as_deref());
     if cli.about {
-        println!("{}", tap_jira::about::render(cli.format));
+        // A closed pipe (`--about | head`) is not an error worth reporting.
+        let _ = writeln!(
+            std::io::stdout().lock(),
+            "{}",
+            tap_jira::about::render(cli.format)
+        );
         return ExitCode::SUCCESS;
     }
     // reqwest is built without a default TLS provider; install ring's before the first client.

@@ -100,14 +100,7 @@ fn incremental_run_emits_exactly_the_changed_issues() {
     let config = site.dir.path().join("config.json");
     let catalog = site.dir.path().join("catalog.json");
 
-    let unchanged = tap(&[
-        &"--config",
-        &config,
-        &"--catalog",
-        &catalog,
-        &"--state",
-        &state,
-    ]);
+    let unchanged = site.sync_from(&state);
     unchanged.assert_success();
     assert_eq!(
         unchanged.records("issues").len(),
@@ -167,16 +160,7 @@ fn resuming_from_a_mid_sync_state_emits_the_rest() {
         .map(|m| m["record"].clone())
         .collect();
     let state = site.file("state.json", &messages[cut]["value"]);
-    let config = site.dir.path().join("config.json");
-    let catalog = site.dir.path().join("catalog.json");
-    let resumed = tap(&[
-        &"--config",
-        &config,
-        &"--catalog",
-        &catalog,
-        &"--state",
-        &state,
-    ]);
+    let resumed = site.sync_from(&state);
     resumed.assert_success();
     let after = resumed.records("issues");
     let mut union = ids(&before);
@@ -323,22 +307,13 @@ fn issues_updated_just_after_the_bookmark_are_found_in_any_user_time_zone() {
         });
         let first = full_sync(&site, &site.cloud_config());
         first.assert_success();
-        let config = site.dir.path().join("config.json");
-        let catalog = site.dir.path().join("catalog.json");
         let mut state = site.file("state.json", &first.last_state());
         // Each round changes issues seconds after the previous bookmark, usually within its
         // minute; touched issues share one millisecond, so the bookmark holds a tie.
         for (round, n) in [3, 2, 4].into_iter().enumerate() {
             let mut touched = site.sim.sim.touch_issues(n);
             touched.sort();
-            let run = tap(&[
-                &"--config",
-                &config,
-                &"--catalog",
-                &catalog,
-                &"--state",
-                &state,
-            ]);
+            let run = site.sync_from(&state);
             run.assert_success();
             assert_eq!(
                 ids(&run.records("issues")),

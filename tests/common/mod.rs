@@ -111,6 +111,20 @@ impl Site {
                "start_date": "2000-01-01T00:00:00Z"})
     }
 
+    /// A sync from `state`, with the `config.json` and `catalog.json` already in this site's directory.
+    pub fn sync_from(&self, state: &Path) -> Run {
+        let config = self.dir.path().join("config.json");
+        let catalog = self.dir.path().join("catalog.json");
+        tap(&[
+            &"--config",
+            &config,
+            &"--catalog",
+            &catalog,
+            &"--state",
+            &state,
+        ])
+    }
+
     pub fn discover(&self, config: &Path) -> Value {
         let run = tap(&[&"--config", &config, &"--discover"]);
         run.assert_success();
