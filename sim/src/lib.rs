@@ -149,6 +149,27 @@ impl Sim {
         self.shared.oauth().current_refresh()
     }
 
+    /// Changes the issues with these ids (`updated` = now) just before answering the request
+    /// whose path contains `path_contains` after `requests_before` such requests: an edit made
+    /// while a sync is paging.
+    pub fn touch_issues_before_request(
+        &self,
+        path_contains: &str,
+        requests_before: u32,
+        ids: Vec<String>,
+    ) {
+        let touch = state::ScheduledTouch {
+            path_contains: path_contains.to_string(),
+            requests_before,
+            ids,
+        };
+        self.shared
+            .scheduled
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(touch);
+    }
+
     /// Answers the next `fault.times` requests whose path contains `fault.path_contains` with
     /// the fault's response instead of the real one.
     pub fn push_fault(&self, fault: Fault) {

@@ -16,6 +16,16 @@ pub(crate) struct Shared {
     pub oauth: Mutex<OAuthTokens>,
     pub log: Mutex<RequestLog>,
     pub faults: Mutex<FaultQueue>,
+    pub scheduled: Mutex<Vec<ScheduledTouch>>,
+}
+
+/// Issues to change when a given request arrives: how Jira looks to a sync when people keep
+/// working while it pages.
+pub(crate) struct ScheduledTouch {
+    pub path_contains: String,
+    /// Matching requests still answered before the change happens.
+    pub requests_before: u32,
+    pub ids: Vec<String>,
 }
 
 impl Shared {
@@ -26,6 +36,7 @@ impl Shared {
             oauth: Mutex::new(OAuthTokens::new(cfg.seed, cfg.access_token_ttl_secs)),
             log: Mutex::new(RequestLog::default()),
             faults: Mutex::new(FaultQueue::default()),
+            scheduled: Mutex::new(Vec::new()),
             cfg,
         }
     }
@@ -51,5 +62,28 @@ impl Shared {
 
     pub fn faults(&self) -> MutexGuard<'_, FaultQueue> {
         self.faults.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Applies the scheduled changes due before answering a request to `path`.
+    pub fn run_scheduled_touches(&self, path: &str) {
+        let due: Vec<Vec<String>> = {
+            let mut scheduled = self.scheduled.lock().unwrap_or_else(|e| e.into_inner());
+            let mut due = Vec::new();
+            scheduled.retain_mut(|touch| {
+                if !path.contains(&touch.path_contains) {
+                    return true;
+                }
+                if touch.requests_before == 0 {
+                    due.push(std::mem::take(&mut touch.ids));
+                    return false;
+                }
+                touch.requests_before -= 1;
+                true
+            });
+            due
+        };
+        for ids in due {
+            self.site_mut().touch_ids(&ids);
+        }
     }
 }

@@ -1,11 +1,14 @@
 //! The `issues` stream: JQL search in `updated` order (Cloud `/search/jql` with `nextPageToken`,
 //! Server/DC `/search` with `startAt`), and the bookmark that makes it incremental and resumable.
 
-use chrono::{DateTime, Duration, Utc};
+use std::pin::pin;
+
+use chrono::{DateTime, Duration, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Tz;
+use futures::{Stream, TryStreamExt};
 use serde_json::{Value, json};
 
-use crate::client::{ApiRequest, JiraClient, Pagination};
+use crate::client::{ApiRequest, JiraClient, Page, Pagination, pages};
 use crate::config::Deployment;
 use crate::error::{Error, Result};
 use crate::jql::{Jql, Order, local_minute_at_or_before};
@@ -77,33 +80,141 @@ impl Bookmark {
 
 /// The JQL for issues updated since the bookmark (less the look-back), in the user's zone.
 pub fn incremental_jql(bookmark: &Bookmark, lookback: Duration, tz: Tz) -> String {
-    let since = local_minute_at_or_before(bookmark.updated - lookback, tz);
+    updated_since_jql(local_minute_at_or_before(bookmark.updated - lookback, tz))
+}
+
+/// Rows a restarted Server page reads again, in case edits moved rows up since the last page.
+const REREAD_ROWS: u64 = 5;
+
+/// Pages of the issues updated since `since` (less the look-back), oldest first.
+///
+/// Cloud's `nextPageToken` carries the last row's sort values, so its pages never shift. Server's
+/// `startAt` counts rows of a result that changes while it is read: an issue edited mid-sync
+/// leaves its place and every later row moves up one, so plain offsets would skip rows. There each
+/// page restarts the query at the minute of the newest issue read so far, a few rows early; the
+/// caller drops the rows it has already emitted.
+pub fn issue_pages<'a>(
+    client: &'a JiraClient,
+    since: &Bookmark,
+    lookback: Duration,
+    tz: Tz,
+    fields: &'a [String],
+    page_size: u32,
+) -> impl Stream<Item = Result<Page>> + 'a {
+    let start_from = since.updated - lookback;
+    async_stream::try_stream! {
+        match client.deployment() {
+            Deployment::Cloud => {
+                let jql = updated_since_jql(local_minute_at_or_before(start_from, tz));
+                let request = ApiRequest::post(client.api_path("search/jql"), json!({"jql": jql, "fields": fields}));
+                let mut all = pin!(pages(client, request, Pagination::Token { items: "issues" }, page_size));
+                while let Some(page) = all.try_next().await? {
+                    yield page;
+                }
+            }
+            Deployment::Server => {
+                let mut window = Window::starting_at(start_from, tz);
+                loop {
+                    let start = window.next_start();
+                    let body = json!({
+                        "jql": updated_since_jql(window.local_minute),
+                        "fields": fields,
+                        "startAt": start,
+                        "maxResults": page_size,
+                    });
+                    let request = ApiRequest::post(client.api_path("search"), body);
+                    let mut response = client.send_json(request).await?;
+                    let total = response.get("total").and_then(Value::as_u64);
+                    let items = match response.get_mut("issues").map(Value::take) {
+                        Some(Value::Array(items)) => items,
+                        None | Some(Value::Null) => Vec::new(),
+                        Some(_) => Err(Error::Shape {
+                            url: client.api_path("search"),
+                            problem: "expected a list under `issues`".into(),
+                        })?,
+                    };
+                    let n = items.len() as u64;
+                    // The end: Jira's total reached, or a page with nothing not read before.
+                    let nothing_new = start + n <= window.rows_read;
+                    let last = nothing_new || total.is_some_and(|t| start + n >= t);
+                    window.advance(start, &items, tz);
+                    yield Page { items };
+                    if last {
+                        break;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `updated >= "<local minute>" ORDER BY updated ASC, key ASC`.
+fn updated_since_jql(local_minute: NaiveDateTime) -> String {
     Jql::new()
-        .at_or_after("updated", since)
+        .at_or_after("updated", local_minute)
         .order_by("updated", Order::Asc)
         .order_by("key", Order::Asc)
         .render()
 }
 
-/// The search request: POST, so a long field list never makes the URL too long.
-pub fn search_request(
-    client: &JiraClient,
-    jql: &str,
-    fields: &[String],
-) -> (ApiRequest, Pagination) {
-    let body = json!({"jql": jql, "fields": fields});
-    match client.deployment() {
-        Deployment::Cloud => (
-            ApiRequest::post(client.api_path("search/jql"), body),
-            Pagination::Token { items: "issues" },
-        ),
-        Deployment::Server => (
-            ApiRequest::post(client.api_path("search"), body),
-            Pagination::Offset {
-                items: Some("issues"),
-            },
-        ),
+/// Where the next Server page starts: a query from the minute of the newest issue read, and how
+/// many of its rows were already read.
+struct Window {
+    local_minute: NaiveDateTime,
+    /// The instant `local_minute` stands for: rows at or after it are in this query.
+    starts_at: DateTime<Utc>,
+    rows_read: u64,
+    last_page_len: u64,
+}
+
+impl Window {
+    fn starting_at(t: DateTime<Utc>, tz: Tz) -> Window {
+        let local_minute = local_minute_at_or_before(t, tz);
+        Window {
+            local_minute,
+            starts_at: instant_of(local_minute, tz),
+            rows_read: 0,
+            last_page_len: 0,
+        }
     }
+
+    /// Re-reads a few rows, but always moves on by at least one.
+    fn next_start(&self) -> u64 {
+        let reread = REREAD_ROWS.min(self.last_page_len.saturating_sub(1));
+        self.rows_read.saturating_sub(reread)
+    }
+
+    fn advance(&mut self, start: u64, items: &[Value], tz: Tz) {
+        self.last_page_len = items.len() as u64;
+        let newest = items
+            .iter()
+            .filter_map(cursor_of)
+            .map(|(_, updated)| updated)
+            .max();
+        let moved = newest
+            .map(|t| Window::starting_at(t, tz))
+            .filter(|w| w.starts_at > self.starts_at);
+        match moved {
+            Some(mut next) => {
+                // Rows of the new window already read: the page's tail in that minute or later.
+                next.rows_read = items
+                    .iter()
+                    .filter_map(cursor_of)
+                    .filter(|(_, updated)| *updated >= next.starts_at)
+                    .count() as u64;
+                next.last_page_len = next.rows_read;
+                *self = next;
+            }
+            None => self.rows_read = start + items.len() as u64,
+        }
+    }
+}
+
+/// The earliest instant a local minute names (it exists: it came from an instant).
+fn instant_of(local_minute: NaiveDateTime, tz: Tz) -> DateTime<Utc> {
+    tz.from_local_datetime(&local_minute)
+        .earliest()
+        .map_or_else(|| local_minute.and_utc(), |t| t.with_timezone(&Utc))
 }
 
 /// The Jira user's time zone, in which JQL dates are read (`/myself` → `timeZone`).
@@ -233,5 +344,32 @@ mod tests {
             incremental_jql(&b, Duration::minutes(10), Tz::UTC),
             r#"updated >= "2024/01/31 12:55" ORDER BY updated ASC, key ASC"#
         );
+    }
+
+    fn issue(id: &str, updated: &str) -> Value {
+        json!({"id": id, "fields": {"updated": updated}})
+    }
+
+    #[test]
+    fn a_server_window_rereads_a_few_rows_and_always_moves_on() {
+        let tz = Tz::UTC;
+        let mut w = Window::starting_at(utc("2024-05-01T10:00:30Z"), tz);
+        assert_eq!(w.next_start(), 0);
+        // A page all inside the first minute: the same query goes on, a few rows early.
+        let minute: Vec<Value> = (0..20)
+            .map(|i| issue(&i.to_string(), "2024-05-01T10:00:40.000+0000"))
+            .collect();
+        w.advance(0, &minute, tz);
+        assert_eq!((w.rows_read, w.next_start()), (20, 15));
+        // A page reaching a later minute: the query restarts there; its two rows were read.
+        let mut later = minute.clone();
+        later.push(issue("a", "2024-05-01T10:07:01.000+0000"));
+        later.push(issue("b", "2024-05-01T10:07:02.000+0000"));
+        w.advance(15, &later, tz);
+        assert_eq!(w.local_minute.to_string(), "2024-05-01 10:07:00");
+        assert_eq!((w.rows_read, w.next_start()), (2, 1));
+        // Tiny pages still progress.
+        w.advance(1, &[issue("c", "2024-05-01T10:07:03.000+0000")], tz);
+        assert_eq!(w.next_start(), 2);
     }
 }

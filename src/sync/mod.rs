@@ -193,9 +193,18 @@ async fn sync_issues<W: Write>(
     let jql = issues::incremental_jql(&since, config.lookback, tz);
     let fields = requested_fields(emitter.stream);
     tracing::info!(%jql, time_zone = %tz, fields = fields.len(), "searching issues");
-    let (request, pagination) = issues::search_request(client, &jql, &fields);
+    // What STATE claims, and what this run wrote (a restarted page may read rows again).
     let mut bookmark = since.clone();
-    let mut source = pin!(pages(client, request, pagination, config.page_size));
+    let mut written: Option<issues::Bookmark> = None;
+    let source = issues::issue_pages(
+        client,
+        &since,
+        config.lookback,
+        tz,
+        &fields,
+        config.page_size,
+    );
+    let mut source = pin!(source);
     while let Some(page) = source.try_next().await? {
         let extracted = time_extracted(Utc::now());
         for mut issue in page.items {
@@ -206,12 +215,21 @@ async fn sync_issues<W: Write>(
                 );
                 continue;
             };
-            if since.covers(updated, &id, config.lookback) {
+            let rewritten = written
+                .as_ref()
+                .is_some_and(|w| w.covers(updated, &id, chrono::Duration::zero()));
+            if rewritten || since.covers(updated, &id, config.lookback) {
                 continue;
             }
             issues::hoist_timestamps(&mut issue);
             emitter.emit(issue, None, &extracted)?;
             bookmark.advance(updated, &id);
+            written
+                .get_or_insert_with(|| issues::Bookmark {
+                    updated,
+                    ids: Vec::new(),
+                })
+                .advance(updated, &id);
         }
         state.set_bookmark(name, bookmark.to_value());
         emitter.writer.write(&Message::State {

@@ -150,6 +150,7 @@ pub(crate) async fn handle(State(shared): State<Arc<Shared>>, request: Request) 
         .get(header::AUTHORIZATION)
         .and_then(|h| h.to_str().ok());
     let auth = auth::judge(shared.cfg.deployment, door, header, &shared.oauth());
+    shared.run_scheduled_touches(&req.path);
     let fault = shared.faults().take(&req.path);
     let response = match fault {
         Some(fault) => respond::fault(fault),

@@ -100,6 +100,24 @@ impl Site {
             .or_else(|| self.find_project_by_key(id_or_key))
     }
 
+    /// Sets `updated` to now on the issues with these ids (a change made while a sync reads).
+    /// Returns how many were found.
+    pub fn touch_ids(&mut self, ids: &[String]) -> usize {
+        let now = times::now_ms();
+        let mut found = 0;
+        for issue in self
+            .issues
+            .iter_mut()
+            .filter(|i| ids.contains(&i.id.to_string()))
+        {
+            issue.updated = now;
+            issue.revision += 1;
+            found += 1;
+        }
+        self.version += 1;
+        found
+    }
+
     /// Picks `n` distinct issues (deterministically from the seed and how many touches came
     /// before), sets their `updated` to now and changes their summary. Returns their ids.
     pub fn touch(&mut self, n: usize) -> Vec<String> {
