@@ -202,7 +202,7 @@ impl Window {
                     .filter_map(cursor_of)
                     .filter(|(_, updated)| *updated >= next.starts_at)
                     .count() as u64;
-                next.last_page_len = next.rows_read;
+                next.last_page_len = self.last_page_len;
                 *self = next;
             }
             None => self.rows_read = start + items.len() as u64,
@@ -210,10 +210,11 @@ impl Window {
     }
 }
 
-/// The earliest instant a local minute names (it exists: it came from an instant).
+/// The instant a local minute names (it exists: it came from an instant).
 fn instant_of(local_minute: NaiveDateTime, tz: Tz) -> DateTime<Utc> {
+    // In a repeated DST hour Jira may read the later meaning; counting from it only re-reads.
     tz.from_local_datetime(&local_minute)
-        .earliest()
+        .latest()
         .map_or_else(|| local_minute.and_utc(), |t| t.with_timezone(&Utc))
 }
 
@@ -367,7 +368,7 @@ mod tests {
         later.push(issue("b", "2024-05-01T10:07:02.000+0000"));
         w.advance(15, &later, tz);
         assert_eq!(w.local_minute.to_string(), "2024-05-01 10:07:00");
-        assert_eq!((w.rows_read, w.next_start()), (2, 1));
+        assert_eq!((w.rows_read, w.next_start()), (2, 0));
         // Tiny pages still progress.
         w.advance(1, &[issue("c", "2024-05-01T10:07:03.000+0000")], tz);
         assert_eq!(w.next_start(), 2);
