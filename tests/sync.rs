@@ -452,7 +452,7 @@ fn issues_edited_while_the_sync_pages_do_not_push_others_out_of_it() {
         };
         site.sim
             .sim
-            .touch_issues_before_request(search, 2, already_read);
+            .touch_issues_before_request(search, 1, already_read);
         let run = full_sync(&site, &config_of(&site));
         run.assert_success();
         assert_valid_singer_output(&run);
