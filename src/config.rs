@@ -62,6 +62,7 @@ const fn with_default(mut s: Setting, default: &'static str) -> Setting {
 }
 
 pub const DEFAULT_REQUEST_TIMEOUT_SECS: u64 = 300;
+pub const DEFAULT_LOOKBACK_MINUTES: u64 = 5;
 pub const DEFAULT_PAGE_SIZE: u32 = 100;
 pub const DEFAULT_MAX_RETRIES: u32 = 8;
 pub const DEFAULT_RETRY_BUDGET_SECS: u64 = 900;
@@ -162,10 +163,10 @@ pub const SETTINGS: &[Setting] = &[
         setting(
             "lookback_minutes",
             Kind::Integer,
-            "Re-read issues updated up to this many minutes before the bookmark on every incremental run \
-             (duplicates are harmless to targets that upsert; guards against Jira's delayed search index).",
+            "Minutes behind the bookmark each incremental run reads again, to catch issues Jira's search \
+             index showed late; versions already written are not written again.",
         ),
-        "0",
+        "5",
     ),
     with_default(
         setting(
@@ -295,10 +296,17 @@ pub struct Config {
 }
 
 /// Config files merged in order (later keys win), remembering which file each key came from.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct RawConfig {
     values: Map<String, Value>,
     origin: HashMap<String, PathBuf>,
+}
+
+/// Keys only: the values hold secrets.
+impl std::fmt::Debug for RawConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_set().entries(self.values.keys()).finish()
+    }
 }
 
 impl RawConfig {
@@ -428,7 +436,7 @@ impl<'a> Reader<'a> {
             Err(e) => {
                 self.problem(
                     key,
-                    format!("`{value}` is not a URL ({e})"),
+                    format!("`{}` is not a URL ({e})", without_userinfo(value)),
                     "write it in full, e.g. https://your-site.atlassian.net",
                 );
                 return None;
@@ -564,7 +572,9 @@ impl Config {
                 DateTime::<Utc>::UNIX_EPOCH
             }),
         };
-        let lookback = r.integer("lookback_minutes").unwrap_or(0);
+        let lookback = r
+            .integer("lookback_minutes")
+            .unwrap_or(DEFAULT_LOOKBACK_MINUTES);
         let request_timeout = match r.integer("request_timeout") {
             None | Some(0) => DEFAULT_REQUEST_TIMEOUT_SECS,
             Some(secs) => secs,
@@ -740,6 +750,18 @@ fn read_groups(r: &mut Reader<'_>) -> Option<Vec<String>> {
     (!groups.is_empty()).then_some(groups)
 }
 
+/// A URL as typed, with any `user:password@` replaced, for messages.
+fn without_userinfo(value: &str) -> String {
+    let rest_at = value.find("://").map_or(0, |i| i + 3);
+    let authority_end = value[rest_at..]
+        .find(['/', '?', '#'])
+        .map_or(value.len(), |i| rest_at + i);
+    match value[rest_at..authority_end].rfind('@') {
+        Some(at) => format!("{}****{}", &value[..rest_at], &value[rest_at + at..]),
+        None => value.to_string(),
+    }
+}
+
 /// RFC 3339 with any offset, or a bare date taken as midnight UTC.
 pub fn parse_start_date(s: &str) -> Option<DateTime<Utc>> {
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
@@ -844,6 +866,28 @@ mod tests {
             json!({"oauth_client_id": "id", "oauth_client_secret": "s", "refresh_token": "r"}),
         );
         assert!(e.contains("cloud_id"), "{e}");
+    }
+
+    #[test]
+    fn urls_in_messages_lose_their_credentials() {
+        let e = problems(
+            json!({"base_url": "https://bob:hunter2@jira example.com/x", "personal_access_token": "p"}),
+        );
+        assert!(
+            !e.contains("hunter2") && e.contains("https://****@jira example.com/x"),
+            "{e}"
+        );
+        assert_eq!(
+            without_userinfo("https://jira.example.com/a@b"),
+            "https://jira.example.com/a@b"
+        );
+        let raw = RawConfig::from_map(
+            json!({"api_token": "SECRET-1"})
+                .as_object()
+                .unwrap()
+                .clone(),
+        );
+        assert_eq!(format!("{raw:?}"), r#"{"api_token"}"#);
     }
 
     #[test]

@@ -81,6 +81,12 @@ pub enum Error {
         reason: String,
     },
 
+    /// Every selected stream was refused: the account sees nothing, or the site is not Jira.
+    #[error(
+        "every selected stream was refused ({0}); check the account's permissions and base_url"
+    )]
+    NothingSynced(String),
+
     /// The target stopped reading stdout: not a failure of the tap.
     #[error("the target closed its input")]
     BrokenPipe,
@@ -100,14 +106,6 @@ impl Error {
             problem: problem.into(),
             hint: hint.into(),
         }])
-    }
-
-    /// The HTTP status behind this error, when Jira answered with one.
-    pub fn status(&self) -> Option<u16> {
-        match self {
-            Error::Http { status, .. } | Error::Auth { status, .. } => Some(*status),
-            _ => None,
-        }
     }
 }
 

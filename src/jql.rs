@@ -28,16 +28,6 @@ impl Jql {
         self
     }
 
-    /// `project in ("A", "B")`.
-    pub fn project_in(mut self, keys: &[String]) -> Self {
-        if !keys.is_empty() {
-            let list: Vec<String> = keys.iter().map(|k| quote(k)).collect();
-            self.clauses
-                .push(format!("project in ({})", list.join(", ")));
-        }
-        self
-    }
-
     pub fn order_by(mut self, field: &'static str, order: Order) -> Self {
         self.order.push((field, order));
         self
@@ -62,11 +52,6 @@ impl Jql {
         }
         jql
     }
-}
-
-/// A JQL string literal.
-fn quote(s: &str) -> String {
-    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
 }
 
 /// The latest local minute, in `tz`, that is certainly not after `t` however Jira resolves it.
@@ -99,13 +84,12 @@ mod tests {
     fn renders_restriction_and_order() {
         let jql = Jql::new()
             .at_or_after("updated", utc("2024-01-31T13:05:59Z").naive_utc())
-            .project_in(&["AB".into(), "C\"D".into()])
             .order_by("updated", Order::Asc)
             .order_by("key", Order::Asc)
             .render();
         assert_eq!(
             jql,
-            r#"updated >= "2024/01/31 13:05" AND project in ("AB", "C\"D") ORDER BY updated ASC, key ASC"#
+            r#"updated >= "2024/01/31 13:05" ORDER BY updated ASC, key ASC"#
         );
     }
 

@@ -51,6 +51,8 @@ pub async fn run(cli: &Cli, out: impl Write) -> Result<()> {
         Some(path) => State::load(path)?,
         None => State::default(),
     };
+    // A broken bookmark should stop the run before it syncs anything, not halfway.
+    streams::issues::Bookmark::from_state(state.bookmark("issues"), config.start_date)?;
 
     let client = JiraClient::connect(&config).await?;
     let mut writer = SingerWriter::new(out);

@@ -38,24 +38,20 @@ pub enum Message<'a> {
 /// Owns stdout (or any sink, for tests and the demo).
 pub struct SingerWriter<W: Write> {
     out: BufWriter<W>,
-    records_written: u64,
 }
 
 impl<W: Write> SingerWriter<W> {
     pub fn new(sink: W) -> Self {
         SingerWriter {
             out: BufWriter::with_capacity(1 << 16, sink),
-            records_written: 0,
         }
     }
 
     pub fn write(&mut self, message: &Message<'_>) -> Result<()> {
         serde_json::to_writer(&mut self.out, message).map_err(std::io::Error::from)?;
         self.out.write_all(b"\n")?;
-        match message {
-            Message::Record { .. } => self.records_written += 1,
-            Message::State { .. } => self.out.flush()?,
-            _ => {}
+        if let Message::State { .. } = message {
+            self.out.flush()?;
         }
         Ok(())
     }
@@ -65,10 +61,6 @@ impl<W: Write> SingerWriter<W> {
         self.out.write_all(line.as_bytes())?;
         self.out.write_all(b"\n")?;
         Ok(())
-    }
-
-    pub fn records_written(&self) -> u64 {
-        self.records_written
     }
 
     pub fn flush(&mut self) -> Result<()> {

@@ -36,6 +36,18 @@ fn api_token_is_basic_auth_with_the_email() {
 }
 
 #[test]
+fn stitch_username_and_password_on_cloud_are_the_email_and_api_token() {
+    let site = Site::cloud();
+    let config = json!({"base_url": site.sim.url, "allow_http": true, "username": creds::EMAIL,
+        "password": creds::API_TOKEN, "start_date": "2024-01-01T00:00:00Z", "request_timeout": ""});
+    discover_with(&site, config).assert_success();
+    assert!(auth_seen(&site).iter().all(|a| *a
+        == AuthSeen::Basic {
+            user: creds::EMAIL.into()
+        }));
+}
+
+#[test]
 fn personal_access_token_is_a_bearer_token() {
     let site = Site::server();
     discover_with(&site, site.server_config()).assert_success();
@@ -117,6 +129,33 @@ fn oauth_refreshes_uses_the_new_token_and_saves_the_rotated_refresh_token() {
     };
     let run = tap(&[&"--config", &with_access, &"--discover"]);
     run.assert_success();
+}
+
+#[test]
+fn oauth_refreshes_before_the_access_token_expires() {
+    // Tokens that live three seconds, and a sync slowed down to outlive several of them.
+    let site = Site::new(SimConfig {
+        access_token_ttl_secs: 3,
+        latency_ms: 300,
+        ..SimConfig::default()
+    });
+    let mut config = oauth_config(&site);
+    config["page_size"] = json!(5);
+    let config = site.file("config.json", &config);
+    let run = tap(&[&"--config", &config]);
+    run.assert_success();
+    let requests = site.sim.sim.requests();
+    let refreshes = requests.iter().filter(|r| r.path == "/oauth/token").count();
+    assert!(refreshes >= 2, "refreshed along the way: {refreshes}");
+    assert!(
+        requests.iter().all(|r| r.status != 401),
+        "no request went out with an expired token"
+    );
+    let saved: Value = serde_json::from_str(&std::fs::read_to_string(&config).unwrap()).unwrap();
+    assert_eq!(
+        saved["refresh_token"],
+        json!(site.sim.sim.current_refresh_token())
+    );
 }
 
 #[test]

@@ -156,6 +156,10 @@ fn bad_catalog_and_state_files_are_refused_before_any_request() {
     ]);
     assert_eq!(run.code, 1);
     assert!(
+        site.sim.sim.requests().is_empty(),
+        "refused before any request"
+    );
+    assert!(
         run.stderr.contains("state: bookmarks.issues.updated"),
         "{}",
         run.stderr
@@ -327,5 +331,66 @@ fn a_redirect_is_not_followed_and_says_where_to_point_base_url() {
         site.sim.sim.requests().len(),
         1,
         "the redirect was not followed"
+    );
+}
+
+#[test]
+fn a_wrong_deployment_or_context_path_is_a_clear_error_not_an_empty_success() {
+    let site = Site::server();
+    let mut config = site.server_config();
+    config["deployment"] = json!("cloud");
+    config["personal_access_token"] = json!(null);
+    config["username"] = json!(jira_sim::creds::USERNAME);
+    config["password"] = json!(jira_sim::creds::PASSWORD);
+    let config = site.file("config.json", &config);
+    let run = tap(&[&"--config", &config]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("/rest/api/3/myself does not exist"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("context path"), "{}", run.stderr);
+}
+
+#[test]
+fn a_missing_stream_is_skipped_but_a_run_where_every_stream_is_refused_fails() {
+    let site = Site::cloud();
+    let config = site.file("config.json", &site.cloud_config());
+    let catalog = site.file("catalog.json", &site.discover(&config));
+    site.sim.sim.push_fault(Fault {
+        path_contains: "/rest/api/3/field".into(),
+        status: 404,
+        body: r#"{"errorMessages":["Not found"],"errors":{}}"#.into(),
+        content_type: "application/json".into(),
+        headers: vec![],
+        times: 1,
+    });
+    let run = tap(&[&"--config", &config, &"--catalog", &catalog]);
+    run.assert_success();
+    assert_eq!(run.records("fields").len(), 0);
+    assert_eq!(run.records("issues").len(), site.sim.sim.issue_count());
+
+    for path in [
+        "/project/search",
+        "/rest/api/3/field",
+        "/users/search",
+        "/search/jql",
+    ] {
+        site.sim.sim.push_fault(Fault {
+            path_contains: path.into(),
+            status: 403,
+            body: r#"{"errorMessages":["You do not have permission."],"errors":{}}"#.into(),
+            content_type: "application/json".into(),
+            headers: vec![],
+            times: 1,
+        });
+    }
+    let run = tap(&[&"--config", &config, &"--catalog", &catalog]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("every selected stream was refused"),
+        "{}",
+        run.stderr
     );
 }

@@ -149,6 +149,12 @@ impl Sim {
         self.shared.oauth().current_refresh()
     }
 
+    /// Gives one issue a new version updated at `at_ms` (epoch ms), possibly in the past: how an
+    /// edit looks that Jira's search index showed late. Returns false for an unknown id.
+    pub fn set_issue_updated(&self, id: &str, at_ms: i64) -> bool {
+        self.shared.site_mut().set_updated(id, at_ms)
+    }
+
     /// Changes the issues with these ids (`updated` = now) just before answering the request
     /// whose path contains `path_contains` after `requests_before` such requests: an edit made
     /// while a sync is paging.

@@ -44,16 +44,6 @@ impl Projection {
         }
     }
 
-    /// The kept keys at this level.
-    pub fn keys(&self) -> impl Iterator<Item = &str> {
-        self.keep.keys().map(String::as_str)
-    }
-
-    /// The projection inside `key`, if the key is kept and projected further.
-    pub fn inner(&self, key: &str) -> Option<&Projection> {
-        self.keep.get(key).and_then(Option::as_ref)
-    }
-
     pub fn keeps(&self, key: &str) -> bool {
         self.keep.contains_key(key)
     }
@@ -104,7 +94,11 @@ pub fn selected_streams(catalog: &Catalog, deployment: Deployment) -> Vec<Select
                 .map(String::as_str)
                 .collect();
             let index = MetadataIndex::new(entry);
-            let (projection, _) = build(&entry.schema, &mut Vec::new(), &index, &forced);
+            let (mut projection, _) = build(&entry.schema, &mut Vec::new(), &index, &forced);
+            // Keys and the replication key are emitted even when an old catalog's schema lacks them.
+            for key in &forced {
+                projection.keep.entry(key.to_string()).or_insert(None);
+            }
             let mut schema = entry.schema.clone();
             strip_legacy_selected(&mut schema);
             projection.apply_to_schema(&mut schema);

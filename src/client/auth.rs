@@ -13,7 +13,8 @@ use crate::config::{Auth, OAuthConfig};
 use crate::error::{Error, Result};
 use crate::secret::Secret;
 
-/// Refresh this long before the access token expires, so a request never races its expiry.
+/// Refresh this long before the access token expires (a third of its life if that is shorter), so
+/// a request never races its expiry.
 const EXPIRY_MARGIN: Duration = Duration::from_secs(120);
 
 pub struct Authenticator {
@@ -23,7 +24,8 @@ pub struct Authenticator {
 
 struct OAuthSession {
     access_token: Option<Secret>,
-    expires_at: Option<Instant>,
+    /// When to refresh: shortly before the access token expires.
+    refresh_at: Option<Instant>,
     refresh_token: Secret,
     /// Bumped on every refresh, so concurrent 401s trigger one refresh, not one each.
     generation: u64,
@@ -43,7 +45,7 @@ impl Authenticator {
         let oauth = match &auth {
             Auth::OAuth(o) => Some(Mutex::new(OAuthSession {
                 access_token: o.access_token.clone(),
-                expires_at: None,
+                refresh_at: None,
                 refresh_token: o.refresh_token.clone(),
                 generation: 0,
             })),
@@ -73,10 +75,10 @@ impl Authenticator {
                     return Err(Error::OAuth("no OAuth session".into()));
                 };
                 let mut session = session.lock().await;
-                let fresh = match (&session.access_token, session.expires_at) {
+                let fresh = match (&session.access_token, session.refresh_at) {
                     (None, _) => false,
                     (Some(_), None) => true,
-                    (Some(_), Some(at)) => Instant::now() + EXPIRY_MARGIN < at,
+                    (Some(_), Some(at)) => Instant::now() < at,
                 };
                 if !fresh {
                     refresh(http, config, &mut session).await?;
@@ -153,9 +155,10 @@ async fn refresh(
     let token: TokenResponse = serde_json::from_str(&text)
         .map_err(|e| Error::OAuth(format!("unexpected answer from {}: {e}", config.token_url)))?;
     session.access_token = Some(Secret::new(token.access_token));
-    session.expires_at = token
-        .expires_in
-        .map(|secs| Instant::now() + Duration::from_secs(secs));
+    session.refresh_at = token.expires_in.and_then(|secs| {
+        let life = Duration::from_secs(secs);
+        Instant::now().checked_add(life - EXPIRY_MARGIN.min(life / 3))
+    });
     session.generation += 1;
     if let Some(rotated) = token
         .refresh_token

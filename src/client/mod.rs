@@ -105,6 +105,9 @@ pub struct JiraClient {
     deployment: Deployment,
     /// False until the config or /serverInfo said which deployment this is.
     deployment_known: bool,
+    /// The account the tap runs as (`/myself`): proves the base URL and credentials, and gives the
+    /// time zone JQL dates are read in.
+    myself: Value,
     /// When Jira said "slow down", every request waits until then, not only the one that was told.
     paused_until: Mutex<Option<Instant>>,
     stats: Mutex<BTreeMap<String, EndpointStats>>,
@@ -127,6 +130,21 @@ impl JiraClient {
                 tracing::info!(deployment = ?client.deployment, version, "detected the Jira deployment from /serverInfo");
             }
         }
+        let myself = ApiRequest::get(client.api_path("myself"));
+        client.myself = match client.send_json(myself).await {
+            Ok(myself) => myself,
+            Err(Error::Http {
+                status: 404, url, ..
+            }) => {
+                return Err(Error::config(
+                    "base_url",
+                    format!("{url} does not exist"),
+                    "check base_url (a Server/Data Center context path such as /jira) and `deployment` \
+                     (Cloud speaks REST v3, Server/Data Center REST v2)",
+                ));
+            }
+            Err(e) => return Err(e),
+        };
         Ok(client)
     }
 
@@ -172,6 +190,7 @@ impl JiraClient {
             policy: RetryPolicy::new(config.max_retries, config.retry_budget),
             deployment,
             deployment_known: false,
+            myself: Value::Null,
             paused_until: Mutex::new(None),
             stats: Mutex::new(BTreeMap::new()),
         })
@@ -179,6 +198,11 @@ impl JiraClient {
 
     pub fn deployment(&self) -> Deployment {
         self.deployment
+    }
+
+    /// `/myself`, as read when connecting.
+    pub fn myself(&self) -> &Value {
+        &self.myself
     }
 
     /// `rest/api/{2|3}/{path}` for this deployment.

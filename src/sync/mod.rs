@@ -92,6 +92,10 @@ pub async fn run<W: Write>(
         value: &state.to_value(),
     })?;
     writer.flush()?;
+    if !streams.is_empty() && summary.skipped.len() == streams.len() {
+        let names: Vec<&str> = summary.skipped.iter().map(|(name, _)| *name).collect();
+        return Err(Error::NothingSynced(names.join(", ")));
+    }
     Ok(summary)
 }
 
@@ -188,22 +192,12 @@ async fn sync_issues<W: Write>(
     state: &mut State,
 ) -> Result<()> {
     let name = emitter.stream.def.name;
-    let since = issues::Bookmark::from_state(state.bookmark(name), config.start_date)?;
-    let tz = issues::user_time_zone(client).await?;
-    let jql = issues::incremental_jql(&since, config.lookback, tz);
+    let mut bookmark = issues::Bookmark::from_state(state.bookmark(name), config.start_date)?;
+    let zone = issues::user_time_zone(client.myself());
+    let from = bookmark.window_start - zone.slack;
     let fields = requested_fields(emitter.stream);
-    tracing::info!(%jql, time_zone = %tz, fields = fields.len(), "searching issues");
-    // What STATE claims, and what this run wrote (a restarted page may read rows again).
-    let mut bookmark = since.clone();
-    let mut written: Option<issues::Bookmark> = None;
-    let source = issues::issue_pages(
-        client,
-        &since,
-        config.lookback,
-        tz,
-        &fields,
-        config.page_size,
-    );
+    tracing::info!(jql = %issues::jql_from(from, zone.tz), time_zone = %zone.tz, fields = fields.len(), "searching issues");
+    let source = issues::issue_pages(client, from, zone.tz, &fields, config.page_size);
     let mut source = pin!(source);
     while let Some(page) = source.try_next().await? {
         let extracted = time_extracted(Utc::now());
@@ -215,21 +209,12 @@ async fn sync_issues<W: Write>(
                 );
                 continue;
             };
-            let rewritten = written
-                .as_ref()
-                .is_some_and(|w| w.covers(updated, &id, chrono::Duration::zero()));
-            if rewritten || since.covers(updated, &id, config.lookback) {
+            if bookmark.already_written(&id, updated) {
                 continue;
             }
             issues::hoist_timestamps(&mut issue);
             emitter.emit(issue, None, &extracted)?;
-            bookmark.advance(updated, &id);
-            written
-                .get_or_insert_with(|| issues::Bookmark {
-                    updated,
-                    ids: Vec::new(),
-                })
-                .advance(updated, &id);
+            bookmark.record(&id, updated, config.lookback);
         }
         state.set_bookmark(name, bookmark.to_value());
         emitter.writer.write(&Message::State {
@@ -239,11 +224,22 @@ async fn sync_issues<W: Write>(
     Ok(())
 }
 
-/// The issue fields to ask Jira for: the selected ones, plus what the bookmark needs.
+/// The issue fields to ask Jira for: the selected ones, plus what the bookmark needs. A catalog
+/// whose `fields` schema is open (Stitch's: `patternProperties`) selects them all.
 fn requested_fields(stream: &SelectedStream) -> Vec<String> {
-    let mut fields: Vec<String> = stream
-        .schema
-        .pointer("/properties/fields/properties")
+    let Some(schema) = stream.schema.pointer("/properties/fields") else {
+        return vec!["updated".into(), "created".into()];
+    };
+    let open = schema.get("patternProperties").is_some()
+        || schema
+            .get("additionalProperties")
+            .is_some_and(|a| a.as_bool() != Some(false))
+        || schema.get("properties").is_none();
+    if open {
+        return vec!["*all".into()];
+    }
+    let mut fields: Vec<String> = schema
+        .get("properties")
         .and_then(Value::as_object)
         .map(|f| f.keys().cloned().collect())
         .unwrap_or_default();

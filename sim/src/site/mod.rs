@@ -118,6 +118,17 @@ impl Site {
         found
     }
 
+    /// Sets one issue's `updated` to `at_ms` (epoch ms), as an edit that search shows only late.
+    pub fn set_updated(&mut self, id: &str, at_ms: i64) -> bool {
+        let Some(issue) = self.issues.iter_mut().find(|i| i.id.to_string() == id) else {
+            return false;
+        };
+        issue.updated = at_ms;
+        issue.revision += 1;
+        self.version += 1;
+        true
+    }
+
     /// Picks `n` distinct issues (deterministically from the seed and how many touches came
     /// before), sets their `updated` to now and changes their summary. Returns their ids.
     pub fn touch(&mut self, n: usize) -> Vec<String> {

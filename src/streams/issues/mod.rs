@@ -12,81 +12,20 @@ use crate::client::{ApiRequest, JiraClient, Page, Pagination, pages};
 use crate::config::Deployment;
 use crate::error::{Error, Result};
 use crate::jql::{Jql, Order, local_minute_at_or_before};
-use crate::timestamp::{format_utc, parse_jira};
+use crate::timestamp::parse_jira;
 
-/// How far the issues stream got: the greatest `updated` emitted, and the ids emitted at exactly
-/// that instant. JQL is minute-granular, so a rerun sees that minute again; the ids let it skip
-/// what it already emitted without dropping another issue updated in the same millisecond.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Bookmark {
-    pub updated: DateTime<Utc>,
-    pub ids: Vec<String>,
-}
+mod bookmark;
+pub use bookmark::Bookmark;
 
-impl Bookmark {
-    /// Reads our state, or Stitch's (`{"updated": "...+00:00", "offset": {...}}`); the start date
-    /// when there is none.
-    pub fn from_state(value: Option<&Value>, start_date: DateTime<Utc>) -> Result<Bookmark> {
-        let Some(value) = value else {
-            return Ok(Bookmark {
-                updated: start_date,
-                ids: Vec::new(),
-            });
-        };
-        let updated = value.get("updated").and_then(Value::as_str).ok_or_else(|| {
-            Error::State("bookmarks.issues has no `updated` timestamp; remove it to start from start_date".into())
-        })?;
-        let updated = parse_jira(updated).ok_or_else(|| {
-            Error::State(format!(
-                "bookmarks.issues.updated `{updated}` is not an RFC 3339 timestamp"
-            ))
-        })?;
-        let ids = value
-            .get("ids_at_updated")
-            .and_then(Value::as_array)
-            .map(|ids| {
-                ids.iter()
-                    .filter_map(Value::as_str)
-                    .map(String::from)
-                    .collect()
-            })
-            .unwrap_or_default();
-        Ok(Bookmark { updated, ids })
-    }
-
-    pub fn to_value(&self) -> Value {
-        json!({"updated": format_utc(self.updated), "ids_at_updated": self.ids})
-    }
-
-    /// Whether an earlier run already emitted this issue version. With a look-back, everything
-    /// inside the look-back window is emitted again.
-    pub fn covers(&self, updated: DateTime<Utc>, id: &str, lookback: Duration) -> bool {
-        if lookback > Duration::zero() {
-            updated < self.updated - lookback
-        } else {
-            updated < self.updated || (updated == self.updated && self.ids.iter().any(|i| i == id))
-        }
-    }
-
-    pub fn advance(&mut self, updated: DateTime<Utc>, id: &str) {
-        if updated > self.updated {
-            self.updated = updated;
-            self.ids = vec![id.to_string()];
-        } else if updated == self.updated && !self.ids.iter().any(|i| i == id) {
-            self.ids.push(id.to_string());
-        }
-    }
-}
-
-/// The JQL for issues updated since the bookmark (less the look-back), in the user's zone.
-pub fn incremental_jql(bookmark: &Bookmark, lookback: Duration, tz: Tz) -> String {
-    updated_since_jql(local_minute_at_or_before(bookmark.updated - lookback, tz))
+/// The JQL of the first page: issues updated from `from` on, in the user's zone.
+pub fn jql_from(from: DateTime<Utc>, tz: Tz) -> String {
+    updated_since_jql(local_minute_at_or_before(from, tz))
 }
 
 /// Rows a restarted Server page reads again, in case edits moved rows up since the last page.
 const REREAD_ROWS: u64 = 5;
 
-/// Pages of the issues updated since `since` (less the look-back), oldest first.
+/// Pages of the issues updated from `from` on, oldest first.
 ///
 /// Cloud's `nextPageToken` carries the last row's sort values, so its pages never shift. Server's
 /// `startAt` counts rows of a result that changes while it is read: an issue edited mid-sync
@@ -95,17 +34,15 @@ const REREAD_ROWS: u64 = 5;
 /// caller drops the rows it has already emitted.
 pub fn issue_pages<'a>(
     client: &'a JiraClient,
-    since: &Bookmark,
-    lookback: Duration,
+    from: DateTime<Utc>,
     tz: Tz,
     fields: &'a [String],
     page_size: u32,
 ) -> impl Stream<Item = Result<Page>> + 'a {
-    let start_from = since.updated - lookback;
     async_stream::try_stream! {
         match client.deployment() {
             Deployment::Cloud => {
-                let jql = updated_since_jql(local_minute_at_or_before(start_from, tz));
+                let jql = jql_from(from, tz);
                 let request = ApiRequest::post(client.api_path("search/jql"), json!({"jql": jql, "fields": fields}));
                 let mut all = pin!(pages(client, request, Pagination::Token { items: "issues" }, page_size));
                 while let Some(page) = all.try_next().await? {
@@ -113,7 +50,7 @@ pub fn issue_pages<'a>(
                 }
             }
             Deployment::Server => {
-                let mut window = Window::starting_at(start_from, tz);
+                let mut window = Window::starting_at(from, tz);
                 loop {
                     let start = window.next_start();
                     let body = json!({
@@ -218,19 +155,29 @@ fn instant_of(local_minute: NaiveDateTime, tz: Tz) -> DateTime<Utc> {
         .map_or_else(|| local_minute.and_utc(), |t| t.with_timezone(&Utc))
 }
 
-/// The Jira user's time zone, in which JQL dates are read (`/myself` → `timeZone`).
-pub async fn user_time_zone(client: &JiraClient) -> Result<Tz> {
-    let myself = client
-        .send_json(ApiRequest::get(client.api_path("myself")))
-        .await?;
+/// The zone JQL dates are read in, and how far to widen a date bound because of it.
+pub struct JqlZone {
+    pub tz: Tz,
+    pub slack: Duration,
+}
+
+/// The Jira user's time zone (`/myself` → `timeZone`). When Jira does not say, dates are written
+/// in UTC and bounds widened by the largest UTC offset, so no zone can make them start late.
+pub fn user_time_zone(myself: &Value) -> JqlZone {
     let zone = myself.get("timeZone").and_then(Value::as_str);
-    Ok(match zone.map(str::parse::<Tz>) {
-        Some(Ok(tz)) => tz,
+    match zone.map(str::parse::<Tz>) {
+        Some(Ok(tz)) => JqlZone {
+            tz,
+            slack: Duration::zero(),
+        },
         _ => {
-            tracing::warn!(time_zone = ?zone, "the Jira user's time zone is unknown; JQL dates are taken as UTC");
-            Tz::UTC
+            tracing::warn!(time_zone = ?zone, "the Jira user's time zone is unknown; searching from 14 hours early");
+            JqlZone {
+                tz: Tz::UTC,
+                slack: Duration::hours(14),
+            }
         }
-    })
+    }
 }
 
 /// The issue's id and `updated` instant, which order and bookmark the stream.
@@ -265,86 +212,26 @@ mod tests {
     }
 
     #[test]
-    fn reads_our_state_and_stitchs() {
-        let ours = Bookmark::from_state(
-            Some(&json!({"updated": "2024-05-01T10:00:00.000Z", "ids_at_updated": ["7"]})),
-            utc("2020-01-01T00:00:00Z"),
-        )
-        .unwrap();
+    fn jql_starts_at_the_minute_in_the_users_zone() {
+        let from = utc("2024-01-31T13:05:42Z");
         assert_eq!(
-            ours,
-            Bookmark {
-                updated: utc("2024-05-01T10:00:00Z"),
-                ids: vec!["7".into()]
-            }
-        );
-        let stitch = Bookmark::from_state(
-            Some(&json!({"updated": "2024-05-01T10:00:00+00:00", "offset": {"page_num": null}})),
-            utc("2020-01-01T00:00:00Z"),
-        )
-        .unwrap();
-        assert_eq!(stitch.updated, utc("2024-05-01T10:00:00Z"));
-        assert!(
-            Bookmark::from_state(
-                Some(&json!({"updated": "yesterday"})),
-                utc("2020-01-01T00:00:00Z")
-            )
-            .is_err()
-        );
-    }
-
-    #[test]
-    fn skips_exactly_what_was_emitted() {
-        let b = Bookmark {
-            updated: utc("2024-05-01T10:00:00.500Z"),
-            ids: vec!["1".into()],
-        };
-        let none = Duration::zero();
-        assert!(b.covers(utc("2024-05-01T10:00:00.100Z"), "9", none));
-        assert!(b.covers(utc("2024-05-01T10:00:00.500Z"), "1", none));
-        assert!(
-            !b.covers(utc("2024-05-01T10:00:00.500Z"), "2", none),
-            "a tie not yet emitted"
-        );
-        assert!(
-            !b.covers(utc("2024-05-01T10:00:00.600Z"), "1", none),
-            "a newer version"
-        );
-        assert!(!b.covers(utc("2024-05-01T09:58:00Z"), "9", Duration::minutes(5)));
-    }
-
-    #[test]
-    fn advances_and_tracks_ties() {
-        let mut b = Bookmark {
-            updated: utc("2024-05-01T10:00:00Z"),
-            ids: vec![],
-        };
-        b.advance(utc("2024-05-01T11:00:00Z"), "1");
-        b.advance(utc("2024-05-01T11:00:00Z"), "2");
-        b.advance(utc("2024-05-01T09:00:00Z"), "3");
-        assert_eq!(
-            b,
-            Bookmark {
-                updated: utc("2024-05-01T11:00:00Z"),
-                ids: vec!["1".into(), "2".into()]
-            }
-        );
-    }
-
-    #[test]
-    fn jql_starts_at_the_bookmarks_minute_in_the_users_zone() {
-        let b = Bookmark {
-            updated: utc("2024-01-31T13:05:42Z"),
-            ids: vec![],
-        };
-        assert_eq!(
-            incremental_jql(&b, Duration::zero(), chrono_tz::Asia::Kolkata),
+            jql_from(from, chrono_tz::Asia::Kolkata),
             r#"updated >= "2024/01/31 18:35" ORDER BY updated ASC, key ASC"#
         );
         assert_eq!(
-            incremental_jql(&b, Duration::minutes(10), Tz::UTC),
+            jql_from(from - Duration::minutes(10), Tz::UTC),
             r#"updated >= "2024/01/31 12:55" ORDER BY updated ASC, key ASC"#
         );
+    }
+
+    #[test]
+    fn an_unknown_user_zone_widens_the_bound() {
+        assert_eq!(
+            user_time_zone(&json!({"timeZone": "Asia/Kolkata"})).slack,
+            Duration::zero()
+        );
+        let unknown = user_time_zone(&json!({"timeZone": "Mars/Olympus"}));
+        assert_eq!((unknown.tz, unknown.slack), (Tz::UTC, Duration::hours(14)));
     }
 
     fn issue(id: &str, updated: &str) -> Value {

@@ -1,0 +1,232 @@
+//! The issues bookmark: how far the stream got, and which recent issue versions were already
+//! written, so a rerun re-reads a window behind the bookmark without emitting anything twice.
+
+use std::collections::{HashMap, VecDeque};
+
+use chrono::{DateTime, Duration, Utc};
+use serde_json::{Map, Value, json};
+
+use crate::error::{Error, Result};
+use crate::timestamp::{format_utc, parse_jira};
+
+/// Most issue versions a bookmark remembers; past it the oldest are taken as written (a rerun may
+/// then write a few again, never skip one).
+const MAX_REMEMBERED: usize = 1000;
+
+/// Every issue updated before `window_start` was written; inside `[window_start, updated]` exactly
+/// the versions in `seen` were. Each run reads again from `window_start` (JQL dates are
+/// minute-granular, and Cloud's search index shows some changes late), and writes only what
+/// `seen` lacks.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Bookmark {
+    /// The newest `updated` written.
+    pub updated: DateTime<Utc>,
+    pub window_start: DateTime<Utc>,
+    /// (updated, id), oldest first.
+    seen: VecDeque<(DateTime<Utc>, String)>,
+    /// id → the version of it that was written.
+    by_id: HashMap<String, DateTime<Utc>>,
+}
+
+impl Bookmark {
+    /// Nothing written yet: everything from `t` on is to be read.
+    pub fn starting_at(t: DateTime<Utc>) -> Bookmark {
+        Bookmark {
+            updated: t,
+            window_start: t,
+            seen: VecDeque::new(),
+            by_id: HashMap::new(),
+        }
+    }
+
+    /// Reads our state, or Stitch's (`{"updated": "...+00:00", "offset": {...}}`); starts at
+    /// `start_date` when there is none.
+    pub fn from_state(value: Option<&Value>, start_date: DateTime<Utc>) -> Result<Bookmark> {
+        let Some(value) = value else {
+            return Ok(Bookmark::starting_at(start_date));
+        };
+        let instant = |key: &str| -> Result<Option<DateTime<Utc>>> {
+            match value.get(key) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::String(s)) => parse_jira(s).map(Some).ok_or_else(|| {
+                    Error::State(format!(
+                        "bookmarks.issues.{key} `{s}` is not an RFC 3339 timestamp"
+                    ))
+                }),
+                Some(other) => Err(Error::State(format!(
+                    "bookmarks.issues.{key} must be a timestamp string, not {other}"
+                ))),
+            }
+        };
+        let updated = instant("updated")?.ok_or_else(|| {
+            Error::State(
+                "bookmarks.issues has no `updated` timestamp; remove it to start from start_date"
+                    .into(),
+            )
+        })?;
+        let mut bookmark = Bookmark::starting_at(updated);
+        bookmark.window_start = instant("window_start")?.unwrap_or(updated).min(updated);
+        if let Some(seen) = value.get("seen").and_then(Value::as_object) {
+            let mut entries: Vec<(DateTime<Utc>, String)> = seen
+                .iter()
+                .filter_map(|(id, t)| Some((parse_jira(t.as_str()?)?, id.clone())))
+                .filter(|(t, _)| *t >= bookmark.window_start)
+                .collect();
+            entries.sort();
+            for (t, id) in entries {
+                bookmark.by_id.insert(id.clone(), t);
+                bookmark.seen.push_back((t, id));
+            }
+        }
+        Ok(bookmark)
+    }
+
+    pub fn to_value(&self) -> Value {
+        let seen: Map<String, Value> = self
+            .seen
+            .iter()
+            .filter(|(t, id)| self.by_id.get(id) == Some(t))
+            .map(|(t, id)| (id.clone(), json!(format_utc(*t))))
+            .collect();
+        json!({
+            "updated": format_utc(self.updated),
+            "window_start": format_utc(self.window_start),
+            "seen": seen,
+        })
+    }
+
+    /// Whether this version of the issue was already written.
+    pub fn already_written(&self, id: &str, updated: DateTime<Utc>) -> bool {
+        updated < self.window_start || self.by_id.get(id) == Some(&updated)
+    }
+
+    /// Notes a written issue version; the window trails the newest by `lookback`.
+    pub fn record(&mut self, id: &str, updated: DateTime<Utc>, lookback: Duration) {
+        self.updated = self.updated.max(updated);
+        let at = self.seen.partition_point(|(t, _)| *t <= updated);
+        self.seen.insert(at, (updated, id.to_string()));
+        self.by_id.insert(id.to_string(), updated);
+        self.window_start = self.window_start.max(self.updated - lookback);
+        while let Some((t, _)) = self.seen.front() {
+            if *t >= self.window_start && self.seen.len() <= MAX_REMEMBERED {
+                break;
+            }
+            if let Some((t, id)) = self.seen.pop_front() {
+                // Forgotten versions count as written: the window starts at them.
+                self.window_start = self.window_start.max(t);
+                if self.by_id.get(&id) == Some(&t) {
+                    self.by_id.remove(&id);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn utc(s: &str) -> DateTime<Utc> {
+        parse_jira(s).unwrap()
+    }
+
+    #[test]
+    fn reads_stitchs_state() {
+        let stitch = Bookmark::from_state(
+            Some(&json!({"updated": "2024-05-01T10:00:00+00:00", "offset": {"page_num": null}})),
+            utc("2020-01-01T00:00:00Z"),
+        )
+        .unwrap();
+        assert_eq!(stitch, Bookmark::starting_at(utc("2024-05-01T10:00:00Z")));
+        let bad = Bookmark::from_state(
+            Some(&json!({"updated": "yesterday"})),
+            utc("2020-01-01T00:00:00Z"),
+        );
+        assert!(
+            bad.unwrap_err()
+                .to_string()
+                .contains("bookmarks.issues.updated")
+        );
+        assert!(
+            Bookmark::from_state(Some(&json!({"updated": 5})), utc("2020-01-01T00:00:00Z"))
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn round_trips_through_state() {
+        let mut b = Bookmark::starting_at(utc("2024-05-01T10:00:00Z"));
+        b.record("1", utc("2024-05-01T10:01:00Z"), Duration::minutes(5));
+        b.record("2", utc("2024-05-01T10:02:00Z"), Duration::minutes(5));
+        let value = b.to_value();
+        assert_eq!(
+            value["seen"],
+            json!({"1": "2024-05-01T10:01:00.000Z", "2": "2024-05-01T10:02:00.000Z"})
+        );
+        assert_eq!(
+            Bookmark::from_state(Some(&value), utc("2020-01-01T00:00:00Z")).unwrap(),
+            b
+        );
+    }
+
+    #[test]
+    fn without_lookback_only_ties_at_the_bookmark_are_remembered() {
+        let mut b = Bookmark::starting_at(utc("2024-05-01T10:00:00Z"));
+        for (id, t) in [
+            ("1", "2024-05-01T11:00:00Z"),
+            ("2", "2024-05-01T11:00:00.500Z"),
+            ("3", "2024-05-01T11:00:00.500Z"),
+        ] {
+            b.record(id, utc(t), Duration::zero());
+        }
+        assert_eq!(b.window_start, utc("2024-05-01T11:00:00.500Z"));
+        assert_eq!(
+            b.to_value()["seen"],
+            json!({"2": "2024-05-01T11:00:00.500Z", "3": "2024-05-01T11:00:00.500Z"})
+        );
+        assert!(b.already_written("1", utc("2024-05-01T11:00:00Z")));
+        assert!(b.already_written("2", utc("2024-05-01T11:00:00.500Z")));
+        assert!(
+            !b.already_written("4", utc("2024-05-01T11:00:00.500Z")),
+            "a tie not yet written"
+        );
+        assert!(
+            !b.already_written("2", utc("2024-05-01T11:00:01Z")),
+            "a newer version"
+        );
+    }
+
+    #[test]
+    fn a_late_issue_inside_the_window_is_written_once() {
+        let lookback = Duration::minutes(5);
+        let mut b = Bookmark::starting_at(utc("2024-05-01T10:00:00Z"));
+        b.record("1", utc("2024-05-01T10:10:00Z"), lookback);
+        b.record("3", utc("2024-05-01T10:12:00Z"), lookback);
+        assert_eq!(b.window_start, utc("2024-05-01T10:07:00Z"));
+        // Issue 2, updated at 10:11, shows up in search only after 3 was read.
+        assert!(!b.already_written("2", utc("2024-05-01T10:11:00Z")));
+        b.record("2", utc("2024-05-01T10:11:00Z"), lookback);
+        assert!(b.already_written("2", utc("2024-05-01T10:11:00Z")));
+        assert_eq!(b.updated, utc("2024-05-01T10:12:00Z"));
+        assert!(
+            b.already_written("0", utc("2024-05-01T10:06:59Z")),
+            "before the window: written"
+        );
+    }
+
+    #[test]
+    fn memory_is_bounded_and_forgetting_never_skips() {
+        let mut b = Bookmark::starting_at(utc("2024-05-01T00:00:00Z"));
+        let t = utc("2024-05-01T10:00:00Z");
+        for i in 0..(MAX_REMEMBERED + 10) {
+            b.record(&i.to_string(), t, Duration::minutes(5));
+        }
+        assert_eq!(
+            b.to_value()["seen"].as_object().unwrap().len(),
+            MAX_REMEMBERED
+        );
+        assert_eq!(b.window_start, t);
+        // A forgotten tie at the window's start is written again rather than skipped.
+        assert!(!b.already_written("0", t));
+    }
+}
