@@ -127,7 +127,13 @@ pub const SETTINGS: &[Setting] = &[
         "refresh_token",
         Kind::Secret,
         "OAuth 2.0 refresh token (needs the offline_access scope). Atlassian rotates it on every refresh: \
-         the tap writes the new one back into the config file it came from.",
+         the tap writes the new one back into the config file it came from (or `oauth_token_file`).",
+    ),
+    setting(
+        "oauth_token_file",
+        Kind::String,
+        "OAuth 2.0: a JSON file the tap keeps the rotated refresh token in, read before the config's \
+         `refresh_token`. Use it when the config file is generated for each run (Meltano) or read-only.",
     ),
     setting(
         "access_token",
@@ -697,6 +703,12 @@ fn read_auth(r: &mut Reader<'_>, allow_http: bool) -> Option<Auth> {
                 client_secret.is_some(),
                 "OAuth 2.0",
             );
+            // A token file, once written, holds the newest refresh token: it wins over the config.
+            let token_file = r.string("oauth_token_file").map(PathBuf::from);
+            let saved = token_file
+                .as_deref()
+                .and_then(|path| saved_refresh_token(r, path));
+            let refresh_token = saved.or(refresh_token);
             need(r, "refresh_token", refresh_token.is_some(), "OAuth 2.0");
             let token_url = r
                 .string("oauth_token_url")
@@ -715,7 +727,8 @@ fn read_auth(r: &mut Reader<'_>, allow_http: bool) -> Option<Auth> {
                 refresh_token: refresh_token?,
                 access_token,
                 token_url: token_url?,
-                refresh_token_file: r.raw.origin.get("refresh_token").cloned(),
+                refresh_token_file: token_file
+                    .or_else(|| r.raw.origin.get("refresh_token").cloned()),
             }))
         }
         other => {
@@ -724,6 +737,30 @@ fn read_auth(r: &mut Reader<'_>, allow_http: bool) -> Option<Auth> {
                 format!("`{other}` is not known"),
                 "use api_token, pat, basic or oauth2",
             );
+            None
+        }
+    }
+}
+
+/// The refresh token saved in `oauth_token_file` by an earlier run, if there is one.
+fn saved_refresh_token(r: &mut Reader<'_>, path: &Path) -> Option<Secret> {
+    if !path.exists() {
+        return None;
+    }
+    match read_json_object(path, "OAuth token file") {
+        Ok(saved) => match saved.get("refresh_token") {
+            Some(Value::String(token)) if !token.is_empty() => Some(Secret::new(token.clone())),
+            _ => {
+                r.problem(
+                    "oauth_token_file",
+                    format!("{} has no refresh_token", path.display()),
+                    "",
+                );
+                None
+            }
+        },
+        Err(e) => {
+            r.problem("oauth_token_file", e.to_string(), "");
             None
         }
     }

@@ -191,3 +191,35 @@ fn wrong_credentials_name_the_method_tried() {
     assert!(run.stderr.contains("API token"), "{}", run.stderr);
     assert!(!run.stderr.contains("wrong-secret-value") && run.stdout.is_empty());
 }
+
+/// Meltano writes a fresh config file for every run: the rotated token must live elsewhere.
+#[test]
+fn a_token_file_keeps_the_rotated_refresh_token_across_generated_configs() {
+    let site = Site::cloud();
+    let token_file = site.dir.path().join("tokens").with_extension("json");
+    let mut config = oauth_config(&site);
+    config["oauth_token_file"] = json!(token_file);
+    // Each run gets a config regenerated from the same settings, holding the first refresh token.
+    for run in 0..3 {
+        let path = site.file(&format!("generated-{run}.json"), &config);
+        let result = tap(&[&"--config", &path, &"--discover"]);
+        result.assert_success();
+        let saved: Value =
+            serde_json::from_str(&std::fs::read_to_string(&token_file).unwrap()).unwrap();
+        assert_eq!(
+            saved["refresh_token"],
+            json!(site.sim.sim.current_refresh_token()),
+            "run {run}"
+        );
+        let generated: Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        assert_eq!(
+            generated["refresh_token"],
+            json!(creds::INITIAL_REFRESH_TOKEN),
+            "the config is left alone"
+        );
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&token_file).unwrap().permissions().mode();
+    assert_eq!(mode & 0o077, 0, "the token file is private to its owner");
+}

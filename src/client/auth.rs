@@ -189,9 +189,12 @@ pub fn save_refresh_token(path: &Path, token: &Secret) -> Result<()> {
             path.display()
         ))
     };
-    let text = std::fs::read_to_string(path).map_err(|e| fail(&e))?;
-    let mut config: serde_json::Map<String, Value> =
-        serde_json::from_str(&text).map_err(|e| fail(&e))?;
+    // A token file the tap has not written yet starts empty.
+    let mut config: serde_json::Map<String, Value> = match std::fs::read_to_string(path) {
+        Ok(text) => serde_json::from_str(&text).map_err(|e| fail(&e))?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => serde_json::Map::new(),
+        Err(e) => return Err(fail(&e)),
+    };
     config.insert(
         "refresh_token".into(),
         Value::String(token.expose().to_string()),
@@ -202,8 +205,9 @@ pub fn save_refresh_token(path: &Path, token: &Secret) -> Result<()> {
     let write = || -> std::io::Result<()> {
         use std::io::Write;
         let mut file = std::fs::File::create(&temp)?;
-        if let Ok(meta) = std::fs::metadata(path) {
-            file.set_permissions(meta.permissions())?;
+        match std::fs::metadata(path) {
+            Ok(meta) => file.set_permissions(meta.permissions())?,
+            Err(_) => restrict_to_owner(&file)?,
         }
         file.write_all(rendered.as_bytes())?;
         file.sync_all()?;
@@ -219,6 +223,18 @@ pub fn save_refresh_token(path: &Path, token: &Secret) -> Result<()> {
         let _ = std::fs::remove_file(&temp);
         fail(&e)
     })
+}
+
+/// A new file of secrets is readable by its owner only.
+#[cfg(unix)]
+fn restrict_to_owner(file: &std::fs::File) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    file.set_permissions(std::fs::Permissions::from_mode(0o600))
+}
+
+#[cfg(not(unix))]
+fn restrict_to_owner(_file: &std::fs::File) -> std::io::Result<()> {
+    Ok(())
 }
 
 fn sibling_temp_path(path: &Path) -> PathBuf {
