@@ -538,3 +538,77 @@ fn a_stitch_catalog_with_open_issue_fields_gets_every_field() {
             .all(|i| i["fields"]["summary"].is_string())
     );
 }
+
+/// A bulk edit while a Server sync reads a busy minute: more rows leave the minute than a page
+/// reads again, so `startAt` alone would jump past rows. The tap notices and reads the minute again.
+#[test]
+fn a_bulk_edit_inside_the_minute_being_read_does_not_skip_rows_on_server() {
+    let sim_config = SimConfig {
+        deployment: Deployment::Server,
+        max_page_size: 20,
+        ..SimConfig::default()
+    };
+    // 30 issues share one millisecond and are read last; learn their order from a twin site.
+    let twin = Site::new(sim_config.clone());
+    twin.sim.sim.touch_issues(30);
+    let order: Vec<String> = ids_in_order(&full_sync(&twin, &twin.server_config()));
+    let site = Site::new(sim_config);
+    let mut busy = site.sim.sim.touch_issues(30);
+    busy.sort();
+    let mut last_30 = order[30..].to_vec();
+    last_30.sort();
+    assert_eq!(last_30, busy, "the twin reads the same site");
+    // The second page ends inside the busy minute; before the third, eight of its rows change.
+    site.sim
+        .sim
+        .touch_issues_before_request("/rest/api/2/search", 2, order[30..38].to_vec());
+    let run = full_sync(&site, &site.server_config());
+    run.assert_success();
+    let mut seen = ids(&run.records("issues"));
+    seen.dedup();
+    assert_eq!(
+        seen.len(),
+        site.sim.sim.issue_count(),
+        "every issue at least once"
+    );
+}
+
+fn ids_in_order(run: &common::Run) -> Vec<String> {
+    run.records("issues")
+        .iter()
+        .map(|i| i["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// When Jira does not say the user's zone, every query (first and restarted) starts 14 hours
+/// early, so a zone west of UTC cannot make one start late.
+#[test]
+fn an_unknown_user_time_zone_loses_nothing_on_server() {
+    let site = Site::new(SimConfig {
+        deployment: Deployment::Server,
+        projects: 9,
+        max_page_size: 20,
+        time_zone: "America/Los_Angeles".into(),
+        ..SimConfig::default()
+    });
+    let config = site.file("config.json", &site.server_config());
+    let catalog = site.file("catalog.json", &site.discover(&config));
+    site.sim.sim.push_fault(jira_sim::Fault {
+        path_contains: "/myself".into(),
+        status: 200,
+        body: r#"{"name": "sim.admin", "key": "JIRAUSER10000", "displayName": "Sim Admin"}"#.into(),
+        content_type: "application/json".into(),
+        headers: vec![],
+        times: 1,
+    });
+    let run = tap(&[&"--config", &config, &"--catalog", &catalog]);
+    run.assert_success();
+    assert!(
+        run.stderr.contains("time zone is unknown"),
+        "{}",
+        run.stderr
+    );
+    let mut seen = ids(&run.records("issues"));
+    seen.dedup();
+    assert_eq!(seen.len(), site.sim.sim.issue_count());
+}

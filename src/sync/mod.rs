@@ -194,10 +194,11 @@ async fn sync_issues<W: Write>(
     let name = emitter.stream.def.name;
     let mut bookmark = issues::Bookmark::from_state(state.bookmark(name), config.start_date)?;
     let zone = issues::user_time_zone(client.myself());
-    let from = bookmark.window_start - zone.slack;
+    let from = bookmark.window_start;
     let fields = requested_fields(emitter.stream);
-    tracing::info!(jql = %issues::jql_from(from, zone.tz), time_zone = %zone.tz, fields = fields.len(), "searching issues");
-    let source = issues::issue_pages(client, from, zone.tz, &fields, config.page_size);
+    let jql = issues::jql_from(from - zone.slack, zone.tz);
+    tracing::info!(%jql, time_zone = %zone.tz, fields = fields.len(), "searching issues");
+    let source = issues::issue_pages(client, from, zone, &fields, config.page_size);
     let mut source = pin!(source);
     while let Some(page) = source.try_next().await? {
         let extracted = time_extracted(Utc::now());

@@ -3,18 +3,19 @@
 
 use std::pin::pin;
 
-use chrono::{DateTime, Duration, NaiveDateTime, TimeZone, Utc};
+use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use chrono_tz::Tz;
 use futures::{Stream, TryStreamExt};
 use serde_json::{Value, json};
 
 use crate::client::{ApiRequest, JiraClient, Page, Pagination, pages};
 use crate::config::Deployment;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::jql::{Jql, Order, local_minute_at_or_before};
 use crate::timestamp::parse_jira;
 
 mod bookmark;
+mod offset_paging;
 pub use bookmark::Bookmark;
 
 /// The JQL of the first page: issues updated from `from` on, in the user's zone.
@@ -22,27 +23,20 @@ pub fn jql_from(from: DateTime<Utc>, tz: Tz) -> String {
     updated_since_jql(local_minute_at_or_before(from, tz))
 }
 
-/// Rows a restarted Server page reads again, in case edits moved rows up since the last page.
-const REREAD_ROWS: u64 = 5;
-
-/// Pages of the issues updated from `from` on, oldest first.
-///
-/// Cloud's `nextPageToken` carries the last row's sort values, so its pages never shift. Server's
-/// `startAt` counts rows of a result that changes while it is read: an issue edited mid-sync
-/// leaves its place and every later row moves up one, so plain offsets would skip rows. There each
-/// page restarts the query at the minute of the newest issue read so far, a few rows early; the
-/// caller drops the rows it has already emitted.
+/// Pages of the issues updated from `from` on (widened by the zone's slack), oldest first; the
+/// caller drops rows it has already written. Cloud's `nextPageToken` carries the last row's sort
+/// values, so its pages never shift; Server's `startAt` offsets do (see `offset_paging`).
 pub fn issue_pages<'a>(
     client: &'a JiraClient,
     from: DateTime<Utc>,
-    tz: Tz,
+    zone: JqlZone,
     fields: &'a [String],
     page_size: u32,
 ) -> impl Stream<Item = Result<Page>> + 'a {
     async_stream::try_stream! {
         match client.deployment() {
             Deployment::Cloud => {
-                let jql = jql_from(from, tz);
+                let jql = jql_from(from - zone.slack, zone.tz);
                 let request = ApiRequest::post(client.api_path("search/jql"), json!({"jql": jql, "fields": fields}));
                 let mut all = pin!(pages(client, request, Pagination::Token { items: "issues" }, page_size));
                 while let Some(page) = all.try_next().await? {
@@ -50,35 +44,9 @@ pub fn issue_pages<'a>(
                 }
             }
             Deployment::Server => {
-                let mut window = Window::starting_at(from, tz);
-                loop {
-                    let start = window.next_start();
-                    let body = json!({
-                        "jql": updated_since_jql(window.local_minute),
-                        "fields": fields,
-                        "startAt": start,
-                        "maxResults": page_size,
-                    });
-                    let request = ApiRequest::post(client.api_path("search"), body);
-                    let mut response = client.send_json(request).await?;
-                    let total = response.get("total").and_then(Value::as_u64);
-                    let items = match response.get_mut("issues").map(Value::take) {
-                        Some(Value::Array(items)) => items,
-                        None | Some(Value::Null) => Vec::new(),
-                        Some(_) => Err(Error::Shape {
-                            url: client.api_path("search"),
-                            problem: "expected a list under `issues`".into(),
-                        })?,
-                    };
-                    let n = items.len() as u64;
-                    // The end: Jira's total reached, or a page with nothing not read before.
-                    let nothing_new = start + n <= window.rows_read;
-                    let last = nothing_new || total.is_some_and(|t| start + n >= t);
-                    window.advance(start, &items, tz);
-                    yield Page { items };
-                    if last {
-                        break;
-                    }
+                let mut all = pin!(offset_paging::server_pages(client, from, zone, fields, page_size));
+                while let Some(page) = all.try_next().await? {
+                    yield page;
                 }
             }
         }
@@ -94,68 +62,8 @@ fn updated_since_jql(local_minute: NaiveDateTime) -> String {
         .render()
 }
 
-/// Where the next Server page starts: a query from the minute of the newest issue read, and how
-/// many of its rows were already read.
-struct Window {
-    local_minute: NaiveDateTime,
-    /// The instant `local_minute` stands for: rows at or after it are in this query.
-    starts_at: DateTime<Utc>,
-    rows_read: u64,
-    last_page_len: u64,
-}
-
-impl Window {
-    fn starting_at(t: DateTime<Utc>, tz: Tz) -> Window {
-        let local_minute = local_minute_at_or_before(t, tz);
-        Window {
-            local_minute,
-            starts_at: instant_of(local_minute, tz),
-            rows_read: 0,
-            last_page_len: 0,
-        }
-    }
-
-    /// Re-reads a few rows, but always moves on by at least one.
-    fn next_start(&self) -> u64 {
-        let reread = REREAD_ROWS.min(self.last_page_len.saturating_sub(1));
-        self.rows_read.saturating_sub(reread)
-    }
-
-    fn advance(&mut self, start: u64, items: &[Value], tz: Tz) {
-        self.last_page_len = items.len() as u64;
-        let newest = items
-            .iter()
-            .filter_map(cursor_of)
-            .map(|(_, updated)| updated)
-            .max();
-        let moved = newest
-            .map(|t| Window::starting_at(t, tz))
-            .filter(|w| w.starts_at > self.starts_at);
-        match moved {
-            Some(mut next) => {
-                // Rows of the new window already read: the page's tail in that minute or later.
-                next.rows_read = items
-                    .iter()
-                    .filter_map(cursor_of)
-                    .filter(|(_, updated)| *updated >= next.starts_at)
-                    .count() as u64;
-                next.last_page_len = self.last_page_len;
-                *self = next;
-            }
-            None => self.rows_read = start + items.len() as u64,
-        }
-    }
-}
-
-/// The instant a local minute names (it exists: it came from an instant).
-fn instant_of(local_minute: NaiveDateTime, tz: Tz) -> DateTime<Utc> {
-    // In a repeated DST hour Jira may read the later meaning; counting from it only re-reads.
-    tz.from_local_datetime(&local_minute)
-        .latest()
-        .map_or_else(|| local_minute.and_utc(), |t| t.with_timezone(&Utc))
-}
-
 /// The zone JQL dates are read in, and how far to widen a date bound because of it.
+#[derive(Debug, Clone, Copy)]
 pub struct JqlZone {
     pub tz: Tz,
     pub slack: Duration,
@@ -232,32 +140,5 @@ mod tests {
         );
         let unknown = user_time_zone(&json!({"timeZone": "Mars/Olympus"}));
         assert_eq!((unknown.tz, unknown.slack), (Tz::UTC, Duration::hours(14)));
-    }
-
-    fn issue(id: &str, updated: &str) -> Value {
-        json!({"id": id, "fields": {"updated": updated}})
-    }
-
-    #[test]
-    fn a_server_window_rereads_a_few_rows_and_always_moves_on() {
-        let tz = Tz::UTC;
-        let mut w = Window::starting_at(utc("2024-05-01T10:00:30Z"), tz);
-        assert_eq!(w.next_start(), 0);
-        // A page all inside the first minute: the same query goes on, a few rows early.
-        let minute: Vec<Value> = (0..20)
-            .map(|i| issue(&i.to_string(), "2024-05-01T10:00:40.000+0000"))
-            .collect();
-        w.advance(0, &minute, tz);
-        assert_eq!((w.rows_read, w.next_start()), (20, 15));
-        // A page reaching a later minute: the query restarts there; its two rows were read.
-        let mut later = minute.clone();
-        later.push(issue("a", "2024-05-01T10:07:01.000+0000"));
-        later.push(issue("b", "2024-05-01T10:07:02.000+0000"));
-        w.advance(15, &later, tz);
-        assert_eq!(w.local_minute.to_string(), "2024-05-01 10:07:00");
-        assert_eq!((w.rows_read, w.next_start()), (2, 0));
-        // Tiny pages still progress.
-        w.advance(1, &[issue("c", "2024-05-01T10:07:03.000+0000")], tz);
-        assert_eq!(w.next_start(), 2);
     }
 }

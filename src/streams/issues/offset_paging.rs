@@ -1,0 +1,222 @@
+//! Server/Data Center issue search, paged by `startAt` without losing rows to edits.
+//!
+//! `startAt` counts rows of a result that changes while it is read: an issue edited mid-sync
+//! leaves its place in `ORDER BY updated` and every later row moves up, so plain offsets would skip
+//! rows. So each page restarts the query at the minute of the newest issue read, a few rows before
+//! where it stopped, and checks that the last row read is among those few; when it is not, rows
+//! moved further than that, and the minute is read again from its start. The caller drops rows it
+//! has already written.
+
+use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
+use chrono_tz::Tz;
+use futures::Stream;
+use serde_json::{Value, json};
+
+use super::{JqlZone, cursor_of, updated_since_jql};
+use crate::client::{ApiRequest, JiraClient, Page};
+use crate::error::{Error, Result};
+use crate::jql::local_minute_at_or_before;
+
+/// Rows each page reads again, to find the last row read among them.
+const REREAD_ROWS: u64 = 5;
+
+/// Times a sync may go back to a minute's start because rows moved, before it gives up.
+const MAX_REREADS: u32 = 100;
+
+pub(super) fn server_pages<'a>(
+    client: &'a JiraClient,
+    from: DateTime<Utc>,
+    zone: JqlZone,
+    fields: &'a [String],
+    page_size: u32,
+) -> impl Stream<Item = Result<Page>> + 'a {
+    async_stream::try_stream! {
+        let path = client.api_path("search");
+        let mut window = Window::starting_at(from, zone);
+        let mut rereads = 0u32;
+        loop {
+            let (start, reread) = window.next_request();
+            let body = json!({
+                "jql": updated_since_jql(window.local_minute),
+                "fields": fields,
+                "startAt": start,
+                "maxResults": page_size,
+            });
+            let mut response = client.send_json(ApiRequest::post(path.clone(), body)).await?;
+            let total = response.get("total").and_then(Value::as_u64);
+            let items = match response.get_mut("issues").map(Value::take) {
+                Some(Value::Array(items)) => items,
+                None | Some(Value::Null) => Vec::new(),
+                Some(_) => Err(Error::Shape { url: path.clone(), problem: "expected a list under `issues`".into() })?,
+            };
+            if window.rows_moved(reread, &items) {
+                rereads += 1;
+                if rereads > MAX_REREADS {
+                    Err(Error::Shape {
+                        url: path.clone(),
+                        problem: "the search result kept moving under edits; run the sync again".into(),
+                    })?;
+                }
+                tracing::debug!("rows moved while paging; reading the minute again from its start");
+                window.read_again();
+                continue;
+            }
+            let n = items.len() as u64;
+            // The end: Jira's total reached, or a page with nothing not read before.
+            let nothing_new = start + n <= window.rows_read;
+            let last = nothing_new || total.is_some_and(|t| start + n >= t);
+            window.advance(start, &items, zone);
+            yield Page { items };
+            if last {
+                break;
+            }
+        }
+    }
+}
+
+/// Where the next page starts: a query from the minute of the newest issue read, how many of its
+/// rows were read, and the last of them.
+#[derive(Debug)]
+struct Window {
+    local_minute: NaiveDateTime,
+    /// The instant `local_minute` stands for: rows at or after it are in this query.
+    starts_at: DateTime<Utc>,
+    rows_read: u64,
+    last_row: Option<String>,
+}
+
+impl Window {
+    fn starting_at(t: DateTime<Utc>, zone: JqlZone) -> Window {
+        let local_minute = local_minute_at_or_before(t - zone.slack, zone.tz);
+        Window {
+            local_minute,
+            starts_at: instant_of(local_minute, zone.tz),
+            rows_read: 0,
+            last_row: None,
+        }
+    }
+
+    /// `startAt`, and how many rows before it were read already.
+    fn next_request(&self) -> (u64, u64) {
+        let reread = REREAD_ROWS.min(self.rows_read);
+        (self.rows_read - reread, reread)
+    }
+
+    /// Whether the last row read is missing from the rows read again: rows before it left the
+    /// result (edited, deleted) and the offsets no longer mean what they did.
+    fn rows_moved(&self, reread: u64, items: &[Value]) -> bool {
+        let Some(last_row) = &self.last_row else {
+            return false;
+        };
+        reread > 0
+            && !items
+                .iter()
+                .take(reread as usize)
+                .any(|item| cursor_of(item).is_some_and(|(id, _)| &id == last_row))
+    }
+
+    fn read_again(&mut self) {
+        self.rows_read = 0;
+        self.last_row = None;
+    }
+
+    fn advance(&mut self, start: u64, items: &[Value], zone: JqlZone) {
+        let rows: Vec<(String, DateTime<Utc>)> = items.iter().filter_map(cursor_of).collect();
+        let newest = rows.iter().map(|(_, updated)| *updated).max();
+        let moved = newest
+            .map(|t| Window::starting_at(t, zone))
+            .filter(|w| w.starts_at > self.starts_at);
+        match moved {
+            Some(mut next) => {
+                // The page's tail in the new minute opens the new query: those rows are read.
+                // With an unknown zone Jira reads the minute elsewhere: count nothing as read.
+                if zone.slack.is_zero() {
+                    next.rows_read =
+                        rows.iter().filter(|(_, u)| *u >= next.starts_at).count() as u64;
+                }
+                *self = next;
+            }
+            None => self.rows_read = start + items.len() as u64,
+        }
+        if self.rows_read > 0 {
+            self.last_row = rows.last().map(|(id, _)| id.clone());
+        }
+    }
+}
+
+/// The instant a local minute names (it exists: it came from an instant).
+fn instant_of(local_minute: NaiveDateTime, tz: Tz) -> DateTime<Utc> {
+    // In a repeated DST hour Jira may read the later meaning; counting from it only re-reads.
+    tz.from_local_datetime(&local_minute)
+        .latest()
+        .map_or_else(|| local_minute.and_utc(), |t| t.with_timezone(&Utc))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::timestamp::parse_jira;
+    use chrono::Duration;
+
+    const UTC: JqlZone = JqlZone {
+        tz: Tz::UTC,
+        slack: Duration::zero(),
+    };
+
+    fn issue(id: &str, updated: &str) -> Value {
+        json!({"id": id, "fields": {"updated": updated}})
+    }
+
+    fn minute_of(n: usize, at: &str) -> Vec<Value> {
+        (0..n).map(|i| issue(&format!("m{i}"), at)).collect()
+    }
+
+    #[test]
+    fn pages_reread_a_few_rows_and_restart_at_the_newest_minute() {
+        let mut w = Window::starting_at(parse_jira("2024-05-01T10:00:30Z").unwrap(), UTC);
+        assert_eq!(w.next_request(), (0, 0));
+        // A page inside the first minute: the same query goes on, five rows early.
+        let page = minute_of(20, "2024-05-01T10:00:40.000+0000");
+        w.advance(0, &page, UTC);
+        assert_eq!(w.next_request(), (15, 5));
+        assert!(!w.rows_moved(5, &page[15..]));
+        // A page reaching a later minute: the query restarts there, its two rows read.
+        let mut later = page[15..].to_vec();
+        later.push(issue("a", "2024-05-01T10:07:01.000+0000"));
+        later.push(issue("b", "2024-05-01T10:07:02.000+0000"));
+        w.advance(15, &later, UTC);
+        assert_eq!(w.local_minute.to_string(), "2024-05-01 10:07:00");
+        assert_eq!(w.next_request(), (0, 2));
+        assert_eq!(w.last_row.as_deref(), Some("b"));
+    }
+
+    #[test]
+    fn a_missing_last_row_means_rows_moved() {
+        let mut w = Window::starting_at(parse_jira("2024-05-01T10:00:00Z").unwrap(), UTC);
+        let result = minute_of(40, "2024-05-01T10:00:40.000+0000");
+        w.advance(0, &result[..20], UTC);
+        let (start, reread) = w.next_request();
+        assert_eq!((start, reread), (15, 5));
+        // Six rows before the last one read were edited away: row 15 is now what was row 21,
+        // and the five re-read rows no longer hold the last row read.
+        assert!(w.rows_moved(reread, &result[21..]));
+        w.read_again();
+        assert_eq!(w.next_request(), (0, 0));
+        // Four rows moving still leaves the last row read among the re-read ones.
+        w.advance(0, &result[..20], UTC);
+        assert!(!w.rows_moved(reread, &result[19..]));
+    }
+
+    #[test]
+    fn with_an_unknown_zone_a_new_window_counts_nothing_as_read() {
+        let slack = JqlZone {
+            tz: Tz::UTC,
+            slack: Duration::hours(14),
+        };
+        let mut w = Window::starting_at(parse_jira("2024-05-01T10:00:00Z").unwrap(), slack);
+        assert_eq!(w.local_minute.to_string(), "2024-04-30 20:00:00");
+        w.advance(0, &[issue("a", "2024-05-02T10:00:00.000+0000")], slack);
+        assert_eq!(w.local_minute.to_string(), "2024-05-01 20:00:00");
+        assert_eq!(w.next_request(), (0, 0));
+    }
+}
