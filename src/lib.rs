@@ -54,6 +54,11 @@ pub async fn run(cli: &Cli, out: impl Write) -> Result<()> {
     // A broken bookmark should stop the run before it syncs anything, not halfway.
     streams::issues::Bookmark::from_state(state.bookmark("issues"), config.start_date)?;
 
+    if let config::Auth::OAuth(oauth) = &config.auth
+        && let Some(path) = &oauth.refresh_token_file
+    {
+        client::check_token_file_writable(path)?;
+    }
     let client = JiraClient::connect(&config).await?;
     let mut writer = SingerWriter::new(out);
     let outcome = match catalog {

@@ -223,3 +223,28 @@ fn a_token_file_keeps_the_rotated_refresh_token_across_generated_configs() {
     let mode = std::fs::metadata(&token_file).unwrap().permissions().mode();
     assert_eq!(mode & 0o077, 0, "the token file is private to its owner");
 }
+
+/// A refresh spends the old token: if the new one could not be saved, the user would be locked
+/// out. So an unwritable place is refused before any request.
+#[test]
+fn an_unwritable_token_file_is_refused_before_the_token_is_spent() {
+    let site = Site::cloud();
+    let mut config = oauth_config(&site);
+    config["oauth_token_file"] = json!(site.dir.path().join("no-such-dir").join("tokens.json"));
+    let config = site.file("config.json", &config);
+    let run = tap(&[&"--config", &config, &"--discover"]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.contains("cannot save rotated refresh tokens"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        site.sim.sim.requests().is_empty(),
+        "no request, so the refresh token is not spent"
+    );
+    assert_eq!(
+        site.sim.sim.current_refresh_token(),
+        creds::INITIAL_REFRESH_TOKEN
+    );
+}

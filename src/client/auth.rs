@@ -118,21 +118,7 @@ async fn refresh(
         "client_secret": config.client_secret.expose(),
         "refresh_token": session.refresh_token.expose(),
     });
-    let response = http
-        .post(config.token_url.clone())
-        .header("Accept", "application/json")
-        .json(&body)
-        .send()
-        .await
-        .map_err(|e| {
-            Error::OAuth(format!(
-                "{} unreachable: {}",
-                config.token_url,
-                e.without_url()
-            ))
-        })?;
-    let status = response.status();
-    let text = response.text().await.unwrap_or_default();
+    let (status, text) = post_with_retries(http, config, &body).await?;
     if !status.is_success() {
         let why = serde_json::from_str::<Value>(&text)
             .ok()
@@ -145,9 +131,14 @@ async fn refresh(
                 Some(format!("{error} {detail}").trim().to_string())
             })
             .unwrap_or_else(|| "no error description".into());
+        let source = config
+            .refresh_token_file
+            .as_ref()
+            .map(|f| format!(" (the refresh token was read from {})", f.display()))
+            .unwrap_or_default();
         return Err(Error::OAuth(format!(
             "HTTP {} from {}: {why}. Check oauth_client_id and oauth_client_secret; if the refresh token \
-             was used elsewhere or revoked, authorize the app again to get a new one",
+             was used elsewhere or revoked, authorize the app again to get a new one{source}",
             status.as_u16(),
             config.token_url
         )));
@@ -179,6 +170,60 @@ async fn refresh(
     Ok(())
 }
 
+/// The token request, retried a few times when the token endpoint is briefly unavailable: the
+/// refresh token is only spent when an answer comes back, so retrying is safe.
+async fn post_with_retries(
+    http: &reqwest::Client,
+    config: &OAuthConfig,
+    body: &Value,
+) -> Result<(reqwest::StatusCode, String)> {
+    let mut wait = Duration::from_secs(1);
+    for attempt in 1..=4 {
+        let sent = http
+            .post(config.token_url.clone())
+            .header("Accept", "application/json")
+            .json(body)
+            .send()
+            .await;
+        let transient = match sent {
+            Ok(response) if !super::retry::is_transient_status(response.status().as_u16()) => {
+                let status = response.status();
+                return Ok((status, response.text().await.unwrap_or_default()));
+            }
+            Ok(response) => format!("HTTP {}", response.status().as_u16()),
+            Err(e) => e.without_url().to_string(),
+        };
+        if attempt == 4 {
+            return Err(Error::OAuth(format!(
+                "{} unavailable: {transient}",
+                config.token_url
+            )));
+        }
+        tracing::warn!(
+            "OAuth token endpoint: {transient}; retrying in {}s",
+            wait.as_secs()
+        );
+        tokio::time::sleep(wait).await;
+        wait *= 2;
+    }
+    Err(Error::OAuth(format!("{} unavailable", config.token_url)))
+}
+
+/// Fails unless the rotated refresh token could be saved to `path`: checked before any request,
+/// since a refresh spends the old token and a token that cannot be saved locks the user out.
+pub fn check_token_file_writable(path: &Path) -> Result<()> {
+    let temp = sibling_temp_path(path);
+    create_private(&temp)
+        .and_then(|_| std::fs::remove_file(&temp))
+        .map_err(|e| {
+            Error::OAuth(format!(
+                "cannot save rotated refresh tokens next to {}: {e}. Make that directory writable, or set \
+                 oauth_token_file to a writable path",
+                path.display()
+            ))
+        })
+}
+
 /// Replaces `refresh_token` in the JSON file, keeping every other key: write a sibling file, flush
 /// it to disk, then rename it over the original, so a crash leaves the old file or the new one.
 pub fn save_refresh_token(path: &Path, token: &Secret) -> Result<()> {
@@ -204,10 +249,9 @@ pub fn save_refresh_token(path: &Path, token: &Secret) -> Result<()> {
     let temp = sibling_temp_path(path);
     let write = || -> std::io::Result<()> {
         use std::io::Write;
-        let mut file = std::fs::File::create(&temp)?;
-        match std::fs::metadata(path) {
-            Ok(meta) => file.set_permissions(meta.permissions())?,
-            Err(_) => restrict_to_owner(&file)?,
+        let mut file = create_private(&temp)?;
+        if let Ok(meta) = std::fs::metadata(path) {
+            file.set_permissions(meta.permissions())?;
         }
         file.write_all(rendered.as_bytes())?;
         file.sync_all()?;
@@ -225,16 +269,17 @@ pub fn save_refresh_token(path: &Path, token: &Secret) -> Result<()> {
     })
 }
 
-/// A new file of secrets is readable by its owner only.
-#[cfg(unix)]
-fn restrict_to_owner(file: &std::fs::File) -> std::io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    file.set_permissions(std::fs::Permissions::from_mode(0o600))
-}
-
-#[cfg(not(unix))]
-fn restrict_to_owner(_file: &std::fs::File) -> std::io::Result<()> {
-    Ok(())
+/// A new file for secrets: readable by its owner only from the start, and never an existing file
+/// or a link someone planted at that name.
+fn create_private(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)
 }
 
 fn sibling_temp_path(path: &Path) -> PathBuf {

@@ -15,7 +15,7 @@ use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderValue, LOCATION};
 use serde_json::Value;
 use url::Url;
 
-pub use auth::save_refresh_token;
+pub use auth::{check_token_file_writable, save_refresh_token};
 pub use pages::{Page, Pagination, pages};
 pub use retry::{Decision, Outcome, RetryPolicy};
 

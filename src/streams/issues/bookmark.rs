@@ -9,8 +9,8 @@ use serde_json::{Map, Value, json};
 use crate::error::{Error, Result};
 use crate::timestamp::{format_utc, parse_jira};
 
-/// Most issue versions a bookmark remembers; past it the oldest are taken as written (a rerun may
-/// then write a few again, never skip one).
+/// Most issue versions a bookmark remembers; past it the oldest are forgotten, and a rerun may write
+/// those again (never skip them).
 const MAX_REMEMBERED: usize = 1000;
 
 /// Every issue updated before `window_start` was written; inside `[window_start, updated]` exactly
@@ -26,6 +26,8 @@ pub struct Bookmark {
     seen: VecDeque<(DateTime<Utc>, String)>,
     /// id → the version of it that was written.
     by_id: HashMap<String, DateTime<Utc>>,
+    /// Whether versions inside the window had to be forgotten (said once in the log).
+    overflowed: bool,
 }
 
 impl Bookmark {
@@ -36,6 +38,7 @@ impl Bookmark {
             window_start: t,
             seen: VecDeque::new(),
             by_id: HashMap::new(),
+            overflowed: false,
         }
     }
 
@@ -70,7 +73,7 @@ impl Bookmark {
             let mut entries: Vec<(DateTime<Utc>, String)> = seen
                 .iter()
                 .filter_map(|(id, t)| Some((parse_jira(t.as_str()?)?, id.clone())))
-                .filter(|(t, _)| *t >= bookmark.window_start)
+                .filter(|(t, _)| *t >= bookmark.window_start && *t <= updated)
                 .collect();
             entries.sort();
             for (t, id) in entries {
@@ -108,15 +111,21 @@ impl Bookmark {
         self.by_id.insert(id.to_string(), updated);
         self.window_start = self.window_start.max(self.updated - lookback);
         while let Some((t, _)) = self.seen.front() {
-            if *t >= self.window_start && self.seen.len() <= MAX_REMEMBERED {
+            let outside = *t < self.window_start;
+            if !outside && self.seen.len() <= MAX_REMEMBERED {
                 break;
             }
-            if let Some((t, id)) = self.seen.pop_front() {
-                // Forgotten versions count as written: the window starts at them.
-                self.window_start = self.window_start.max(t);
-                if self.by_id.get(&id) == Some(&t) {
-                    self.by_id.remove(&id);
-                }
+            if !outside && !self.overflowed {
+                self.overflowed = true;
+                tracing::warn!(
+                    "more than {MAX_REMEMBERED} issue versions inside the look-back window; the oldest \
+                     may be written again on the next run"
+                );
+            }
+            if let Some((t, id)) = self.seen.pop_front()
+                && self.by_id.get(&id) == Some(&t)
+            {
+                self.by_id.remove(&id);
             }
         }
     }
@@ -225,8 +234,11 @@ mod tests {
             b.to_value()["seen"].as_object().unwrap().len(),
             MAX_REMEMBERED
         );
-        assert_eq!(b.window_start, t);
-        // A forgotten tie at the window's start is written again rather than skipped.
+        // A forgotten version is written again rather than skipped, and the window stays put, so
+        // a late edit inside it is still caught.
         assert!(!b.already_written("0", t));
+        assert!(b.already_written("1009", t));
+        assert_eq!(b.window_start, t - Duration::minutes(5));
+        assert!(!b.already_written("late", t - Duration::minutes(2)));
     }
 }
