@@ -564,6 +564,7 @@ fn a_bulk_edit_inside_the_minute_being_read_does_not_skip_rows_on_server() {
         .touch_issues_before_request("/rest/api/2/search", 2, order[30..38].to_vec());
     let run = full_sync(&site, &site.server_config());
     run.assert_success();
+    assert_valid_singer_output(&run);
     let mut seen = ids(&run.records("issues"));
     seen.dedup();
     assert_eq!(
@@ -603,6 +604,7 @@ fn an_unknown_user_time_zone_loses_nothing_on_server() {
     });
     let run = tap(&[&"--config", &config, &"--catalog", &catalog]);
     run.assert_success();
+    assert_valid_singer_output(&run);
     assert!(
         run.stderr.contains("time zone is unknown"),
         "{}",

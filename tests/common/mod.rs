@@ -182,6 +182,21 @@ pub fn assert_valid_singer_output(run: &Run) {
         Some(json!("STATE")),
         "a run ends with a STATE"
     );
+    // No issue version is written twice within a run.
+    let mut versions = std::collections::HashSet::new();
+    for m in messages
+        .iter()
+        .filter(|m| m["type"] == "RECORD" && m["stream"] == "issues")
+    {
+        let version = (
+            m["record"]["id"].to_string(),
+            m["record"]["updated"].to_string(),
+        );
+        assert!(
+            versions.insert(version.clone()),
+            "issue version written twice: {version:?}"
+        );
+    }
     assert!(
         !run.stdout.contains("+0000"),
         "a Jira-style offset left the tap"
