@@ -437,11 +437,7 @@ fn issues_edited_while_the_sync_pages_do_not_push_others_out_of_it() {
         };
         // The same seed gives the same site: learn the order issues are read in from a twin.
         let twin = Site::new(sim_config.clone());
-        let order: Vec<String> = full_sync(&twin, &config_of(&twin))
-            .records("issues")
-            .iter()
-            .map(|i| i["id"].as_str().unwrap().to_string())
-            .collect();
+        let order = ids_in_order(&full_sync(&twin, &config_of(&twin)));
 
         let site = Site::new(sim_config);
         // Early rows, and the newest row read, which a restarted page starts from.

@@ -4,7 +4,7 @@ use axum::response::Response;
 use serde_json::{Value, json};
 
 use super::Call;
-use super::respond::{error1, ok};
+use super::respond::{error1, ok, page_bean};
 use crate::render::{self as r, Ctx, object};
 use crate::site::reference::ISSUE_TYPES;
 use crate::times::{self, Offset};
@@ -127,24 +127,11 @@ pub(crate) fn search(call: &Call) -> Response {
         .take(max_results)
         .map(|i| project_json(&ctx, i, &expand))
         .collect();
-    let is_last = start_at + values.len() >= total;
-    let page_url = |start: usize| {
+    page_bean(values, start_at, max_results, total, |start| {
         ctx.rest(&format!(
             "project/search?startAt={start}&maxResults={max_results}"
         ))
-    };
-    ok(&object([
-        ("self", Some(json!(page_url(start_at)))),
-        (
-            "nextPage",
-            (!is_last).then(|| json!(page_url(start_at + values.len()))),
-        ),
-        ("maxResults", Some(json!(max_results))),
-        ("startAt", Some(json!(start_at))),
-        ("total", Some(json!(total))),
-        ("isLast", Some(json!(is_last))),
-        ("values", Some(json!(values))),
-    ]))
+    })
 }
 
 /// `GET project`: every project in one bare array (Server's way; Cloud still answers it).

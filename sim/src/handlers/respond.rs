@@ -22,6 +22,28 @@ pub(crate) fn ok(body: &Value) -> Response {
 }
 
 /// Jira's usual error body: `{"errorMessages": [...], "errors": {}}`.
+/// An offset "page bean" (`/project/search`, `/group/member`): `self`, `nextPage` while there is
+/// more, and the page's position; `page_url` gives the URL of the page at a start index.
+pub(crate) fn page_bean(
+    values: Vec<Value>,
+    start_at: usize,
+    max_results: usize,
+    total: usize,
+    page_url: impl Fn(usize) -> String,
+) -> Response {
+    let is_last = start_at + values.len() >= total;
+    let next_page = (!is_last).then(|| json!(page_url(start_at + values.len())));
+    ok(&crate::render::object([
+        ("self", Some(json!(page_url(start_at)))),
+        ("nextPage", next_page),
+        ("maxResults", Some(json!(max_results))),
+        ("startAt", Some(json!(start_at))),
+        ("total", Some(json!(total))),
+        ("isLast", Some(json!(is_last))),
+        ("values", Some(json!(values))),
+    ]))
+}
+
 pub(crate) fn error(status: u16, messages: &[String]) -> Response {
     json(status, &json!({ "errorMessages": messages, "errors": {} }))
 }

@@ -2,11 +2,11 @@
 //! paged members of a group.
 
 use axum::response::Response;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::Call;
-use super::respond::{error1, ok};
-use crate::render::{object, user, user_listing};
+use super::respond::{error1, ok, page_bean};
+use crate::render::{user, user_listing};
 use crate::site::people::Email;
 
 /// Cloud: `GET users/search` (and `users`): every account, humans, apps and former users alike.
@@ -124,23 +124,10 @@ pub(crate) fn group_member(call: &Call) -> Response {
         .map(|&u| user(&ctx, u))
         .collect();
     let total = members.len();
-    let is_last = start_at + values.len() >= total;
-    let page_url = |start: usize| {
+    page_bean(values, start_at, max_results, total, |start| {
         ctx.rest(&format!(
             "group/member?groupname={}&includeInactiveUsers={include_inactive}&startAt={start}&maxResults={max_results}",
             group.name
         ))
-    };
-    ok(&object([
-        ("self", Some(json!(page_url(start_at)))),
-        (
-            "nextPage",
-            (!is_last).then(|| json!(page_url(start_at + values.len()))),
-        ),
-        ("maxResults", Some(json!(max_results))),
-        ("startAt", Some(json!(start_at))),
-        ("total", Some(json!(total))),
-        ("isLast", Some(json!(is_last))),
-        ("values", Some(json!(values))),
-    ]))
+    })
 }

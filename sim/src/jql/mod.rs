@@ -157,17 +157,21 @@ impl Parser {
         Ok(Query { clauses, order })
     }
 
-    fn sort_key(&mut self) -> Result<SortKey, String> {
-        let field = match self.next() {
+    fn field_name(&mut self) -> Result<String, String> {
+        match self.next() {
             Some(Spanned {
                 tok: Tok::Word(w) | Tok::Quoted(w),
                 ..
-            }) => w,
+            }) => Ok(w),
             _ => {
                 self.pos -= 1;
-                return Err(self.expecting("a field name"));
+                Err(self.expecting("a field name"))
             }
-        };
+        }
+    }
+
+    fn sort_key(&mut self) -> Result<SortKey, String> {
+        let field = self.field_name()?;
         let field = match field.to_ascii_lowercase().as_str() {
             "updated" | "updateddate" => SortField::Updated,
             "created" | "createddate" => SortField::Created,
@@ -188,16 +192,7 @@ impl Parser {
     }
 
     fn clause(&mut self) -> Result<Clause, String> {
-        let field = match self.next() {
-            Some(Spanned {
-                tok: Tok::Word(w) | Tok::Quoted(w),
-                ..
-            }) => w,
-            _ => {
-                self.pos -= 1;
-                return Err(self.expecting("a field name"));
-            }
-        };
+        let field = self.field_name()?;
         let operator = self.operator()?;
         let lower = field.to_ascii_lowercase();
         match lower.as_str() {
