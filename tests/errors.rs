@@ -358,14 +358,9 @@ fn a_missing_stream_is_skipped_but_a_run_where_every_stream_is_refused_fails() {
     let site = Site::cloud();
     let config = site.file("config.json", &site.cloud_config());
     let catalog = site.file("catalog.json", &site.discover(&config));
-    site.sim.sim.push_fault(Fault {
-        path_contains: "/rest/api/3/field".into(),
-        status: 404,
-        body: r#"{"errorMessages":["Not found"],"errors":{}}"#.into(),
-        content_type: "application/json".into(),
-        headers: vec![],
-        times: 1,
-    });
+    site.sim
+        .sim
+        .push_fault(Fault::status("/rest/api/3/field", 404));
     let run = tap(&[&"--config", &config, &"--catalog", &catalog]);
     run.assert_success();
     assert_eq!(run.records("fields").len(), 0);
@@ -377,14 +372,7 @@ fn a_missing_stream_is_skipped_but_a_run_where_every_stream_is_refused_fails() {
         "/users/search",
         "/search/jql",
     ] {
-        site.sim.sim.push_fault(Fault {
-            path_contains: path.into(),
-            status: 403,
-            body: r#"{"errorMessages":["You do not have permission."],"errors":{}}"#.into(),
-            content_type: "application/json".into(),
-            headers: vec![],
-            times: 1,
-        });
+        site.sim.sim.push_fault(Fault::status(path, 403));
     }
     let run = tap(&[&"--config", &config, &"--catalog", &catalog]);
     assert_eq!(run.code, 1, "{}", run.stderr);

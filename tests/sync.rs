@@ -222,14 +222,7 @@ fn catalog_selection_is_honoured_in_records_schema_and_request() {
             .is_none()
     );
     // Jira is asked only for the selected fields.
-    let search = site
-        .sim
-        .sim
-        .requests()
-        .into_iter()
-        .find(|r| r.path.ends_with("/search/jql"))
-        .unwrap();
-    let body: Value = serde_json::from_str(&search.body).unwrap();
+    let body = site.first_search_body();
     let asked: Vec<&str> = body["fields"]
         .as_array()
         .unwrap()
@@ -519,14 +512,7 @@ fn a_stitch_catalog_with_open_issue_fields_gets_every_field() {
     let run = tap(&[&"--config", &config, &"--properties", &catalog]);
     run.assert_success();
     assert_valid_singer_output(&run);
-    let search = site
-        .sim
-        .sim
-        .requests()
-        .into_iter()
-        .find(|r| r.path.ends_with("/search/jql"))
-        .unwrap();
-    let body: Value = serde_json::from_str(&search.body).unwrap();
+    let body = site.first_search_body();
     assert_eq!(body["fields"], json!(["*all"]));
     assert!(
         run.records("issues")

@@ -125,6 +125,18 @@ impl Site {
         ])
     }
 
+    /// The JSON body of the first issue search the simulator received.
+    pub fn first_search_body(&self) -> Value {
+        let search = self
+            .sim
+            .sim
+            .requests()
+            .into_iter()
+            .find(|r| r.path.ends_with("/search/jql") || r.path.ends_with("/rest/api/2/search"))
+            .expect("an issue search was sent");
+        serde_json::from_str(&search.body).expect("the search body is JSON")
+    }
+
     pub fn discover(&self, config: &Path) -> Value {
         let run = tap(&[&"--config", &config, &"--discover"]);
         run.assert_success();
