@@ -246,6 +246,14 @@ impl Deployment {
             Deployment::Server => 2,
         }
     }
+
+    /// As config and metadata spell it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Deployment::Cloud => "cloud",
+            Deployment::Server => "server",
+        }
+    }
 }
 
 /// How the tap proves who it is.

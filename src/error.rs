@@ -87,6 +87,10 @@ pub enum Error {
     )]
     NothingSynced(String),
 
+    /// A stream table entry the engine cannot run: a bug in tap-jira, not in the input.
+    #[error("tap-jira bug, please report it: {0}")]
+    Internal(String),
+
     /// The target stopped reading stdout: not a failure of the tap.
     #[error("the target closed its input")]
     BrokenPipe,

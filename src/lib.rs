@@ -52,7 +52,7 @@ pub async fn run(cli: &Cli, out: impl Write) -> Result<()> {
         None => State::default(),
     };
     // A broken bookmark should stop the run before it syncs anything, not halfway.
-    streams::issues::Bookmark::from_state(state.bookmark("issues"), config.start_date)?;
+    sync::check_state(&state, config.start_date)?;
 
     if let config::Auth::OAuth(oauth) = &config.auth
         && let Some(path) = &oauth.refresh_token_file

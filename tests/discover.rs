@@ -4,6 +4,8 @@ mod common;
 
 use common::Site;
 use serde_json::{Value, json};
+use tap_jira::config::Deployment;
+use tap_jira::streams::streams_on;
 
 fn stream<'a>(catalog: &'a Value, name: &str) -> &'a Value {
     catalog["streams"]
@@ -35,7 +37,18 @@ fn cloud_catalog_has_every_stream_with_metadata_and_typed_custom_fields() {
         .iter()
         .map(|s| s["tap_stream_id"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["projects", "fields", "users", "issues"]);
+    let table: Vec<&str> = streams_on(Deployment::Cloud).map(|s| s.name).collect();
+    assert_eq!(names, table, "every stream of the table, in its order");
+    for def in streams_on(Deployment::Cloud) {
+        let top = metadata(stream(&catalog, def.name), json!([]));
+        assert_eq!(
+            top["parent-tap-stream-id"].as_str(),
+            def.source.parent(),
+            "{}",
+            def.name
+        );
+        assert_eq!(top["selected-by-default"], json!(def.selected_by_default));
+    }
 
     let issues = stream(&catalog, "issues");
     let top = metadata(issues, json!([]));

@@ -4,7 +4,7 @@ mod common;
 
 use common::{Site, assert_valid_singer_output, tap};
 use jira_sim::Fault;
-use serde_json::json;
+use serde_json::{Value, json};
 
 fn error_lines(run: &common::Run) -> Vec<&str> {
     run.stderr.lines().filter(|l| l.contains("ERROR")).collect()
@@ -337,6 +337,7 @@ fn a_redirect_is_not_followed_and_says_where_to_point_base_url() {
 #[test]
 fn a_wrong_deployment_or_context_path_is_a_clear_error_not_an_empty_success() {
     let site = Site::server();
+    site.expect_unserved_paths();
     let mut config = site.server_config();
     config["deployment"] = json!("cloud");
     config["personal_access_token"] = json!(null);
@@ -366,6 +367,15 @@ fn a_missing_stream_is_skipped_but_a_run_where_every_stream_is_refused_fails() {
     assert_eq!(run.records("fields").len(), 0);
     assert_eq!(run.records("issues").len(), site.sim.sim.issue_count());
 
+    // Only the streams these paths feed are selected; every one of them is refused.
+    let mut narrow: Value =
+        serde_json::from_str(&std::fs::read_to_string(&catalog).unwrap()).unwrap();
+    for stream in narrow["streams"].as_array_mut().unwrap() {
+        let keep = ["projects", "fields", "users", "issues"]
+            .contains(&stream["tap_stream_id"].as_str().unwrap());
+        stream["metadata"][0]["metadata"]["selected"] = json!(keep);
+    }
+    let catalog = site.file("narrow.json", &narrow);
     for path in [
         "/project/search",
         "/rest/api/3/field",

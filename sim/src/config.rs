@@ -65,6 +65,10 @@ pub struct SimConfig {
     pub max_page_size: usize,
     /// Lifetime of OAuth access tokens, in seconds.
     pub access_token_ttl_secs: u64,
+    /// Every issue whose index `i` (0-based, across projects) has `i % busy_every ==
+    /// busy_every / 2` is "busy": about 60 comments, 45 worklogs and 130 change histories, more
+    /// than Jira embeds in an issue. 0 means no busy issues.
+    pub busy_every: usize,
 }
 
 impl Default for SimConfig {
@@ -80,6 +84,7 @@ impl Default for SimConfig {
             latency_ms: 0,
             max_page_size: 100,
             access_token_ttl_secs: 3600,
+            busy_every: 20,
         }
     }
 }

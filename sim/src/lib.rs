@@ -5,7 +5,8 @@
 //! tokens, OAuth gateway) or Server / Data Center shapes (REST v2, offset search). [`spawn`]
 //! runs it on a background thread for plain `#[test]` functions. Tests steer it with
 //! [`Sim::touch_issues`], [`Sim::add_issues`], [`Sim::push_fault`] and
-//! [`Sim::expire_access_tokens`], and check what the client did with [`Sim::requests`].
+//! [`Sim::expire_access_tokens`], check what the client did with [`Sim::requests`] and
+//! [`Sim::unserved`], and what a complete sync holds with [`Sim::expected_records`].
 //!
 //! What a client can count on:
 //! - Credentials are in [`creds`]. Cloud takes Basic `EMAIL:API_TOKEN` on `/rest/api/{2,3}`
@@ -23,6 +24,19 @@
 //!   broken by issue id. `OR`, parentheses, functions and other fields are refused with a 400.
 //! - `/search/jql` tokens hold the query and the last row's sort values (keyset paging): an
 //!   issue touched mid-sync is seen again at its new place, and no other issue is skipped.
+//! - Busy issues ([`SimConfig::busy_every`], [`Sim::busy_issue_ids`]) have more children than
+//!   Jira embeds. Embedded lists are cut as Jira cuts them, `total` telling the truth:
+//!   `fields.worklog` the first 20 (`maxResults: 20`), `fields.comment` the first 50,
+//!   `expand=changelog` the first 40 histories in `/search/jql`, 100 in offset `/search` and
+//!   Cloud's `issue/{key}`, all of them in Server's `issue/{key}`. The child endpoints page
+//!   through all: `issue/{key}/comment` and `/worklog` (5000 a page on Cloud, 50 on Server),
+//!   Cloud's `issue/{key}/changelog` (100) and `changelog/bulkfetch` (1000, up to 10000).
+//! - `worklog/updated` pages (1000 at most) restart at `since = until`, so worklogs sharing the
+//!   boundary millisecond come again on the next page; a page whose 1000 rows all share one
+//!   millisecond grows to hold all of it and the next starts a millisecond later. Worklogs
+//!   updated in the minute before the request are left out, as Jira does.
+//! - Issues added at run time have no comments, worklogs, attachments, remote links or history
+//!   (beyond later touches) yet.
 
 mod auth;
 mod config;
@@ -96,6 +110,72 @@ impl Sim {
         self.shared.site().fields.len()
     }
 
+    /// How many records a complete sync of this site emits for the stream the tap names
+    /// `stream`, or `None` for a stream the simulator knows nothing of (so that a new stream
+    /// without simulator support fails its test). Site-wide streams: `projects`, `fields`,
+    /// `users` (see [`Sim::user_count`]), `issues`, `versions`, `components`, `project_types`,
+    /// `project_categories`, `resolutions`, `roles`. Per issue: `worklogs`, `issue_comments`,
+    /// `changelogs` (histories), `issue_field_history` (one per item of every history),
+    /// `issue_transitions` (transitions offered), `issue_links` (each issue's `issuelinks`
+    /// entries, so a link counts once at each end), `issue_remote_links`, `issue_watchers`,
+    /// `issue_votes` (voters) and `attachments`.
+    ///
+    /// With `issue_ids` (ids or keys), per-issue streams count only those issues' children and
+    /// `issues` counts those that exist; site-wide streams ignore it. `None` means every issue.
+    pub fn expected_records(&self, stream: &str, issue_ids: Option<&[String]>) -> Option<usize> {
+        use site::reference::{RESOLUTIONS, ROLES, STATUSES, project_types_of};
+        let site = self.shared.site();
+        let indexes: Vec<usize> = match issue_ids {
+            None => (0..site.issues.len()).collect(),
+            Some(ids) => {
+                let mut found: Vec<usize> =
+                    ids.iter().filter_map(|id| site.find_issue(id)).collect();
+                found.sort_unstable();
+                found.dedup();
+                found
+            }
+        };
+        let per_issue = |count: &dyn Fn(usize) -> usize| indexes.iter().map(|&i| count(i)).sum();
+        let projects = &site.projects;
+        let count = match stream {
+            "projects" => projects.len(),
+            "fields" => site.fields.len(),
+            "users" => site.users().len(),
+            "issues" => indexes.len(),
+            "versions" => projects.iter().map(|p| p.versions.len()).sum(),
+            "components" => projects.iter().map(|p| p.components.len()).sum(),
+            "project_types" => project_types_of(site.is_cloud()).count(),
+            "project_categories" => site::projects::CATEGORIES.len(),
+            "resolutions" => RESOLUTIONS.len(),
+            "roles" => ROLES.len(),
+            "worklogs" => per_issue(&|i| site.worklogs(i).len()),
+            "issue_comments" => per_issue(&|i| site.comments(i).len()),
+            "changelogs" => per_issue(&|i| site.history(i).len()),
+            "issue_field_history" => {
+                per_issue(&|i| site.history(i).iter().map(|h| h.changes.len()).sum())
+            }
+            "issue_transitions" => per_issue(&|_| STATUSES.len() - 1),
+            "issue_links" => per_issue(&|i| site.issues[i].links.len()),
+            "issue_remote_links" => per_issue(&|i| site.remote_links(i).len()),
+            "issue_watchers" => per_issue(&|i| site.watchers(i).len()),
+            "issue_votes" => per_issue(&|i| site.voters(i).len()),
+            "attachments" => per_issue(&|i| site.attachments(i).len()),
+            _ => return None,
+        };
+        Some(count)
+    }
+
+    /// Ids of the busy issues: those with more comments, worklogs and histories than Jira
+    /// embeds in an issue (see [`SimConfig::busy_every`]).
+    pub fn busy_issue_ids(&self) -> Vec<String> {
+        let site = self.shared.site();
+        site.issues
+            .iter()
+            .filter(|i| i.busy)
+            .map(|i| i.id.to_string())
+            .collect()
+    }
+
     /// Members of `group`, inactive ones included (what `includeInactiveUsers=true` pages
     /// through); 0 for an unknown group. Groups: `jira-users` (every human account, and on
     /// Cloud the inactive former user), `jira-administrators`, `jira-software-users`.
@@ -134,7 +214,14 @@ impl Sim {
         self.shared.log().records()
     }
 
-    /// Forgets the requests and counts recorded so far.
+    /// Every request that matched no route of the simulator, as `"GET /rest/api/3/xyz"` (the
+    /// raw path, without the query), oldest first: a client calling an endpoint the simulator
+    /// does not serve. A 404 for an unknown issue or project is a served answer, not listed.
+    pub fn unserved(&self) -> Vec<String> {
+        self.shared.log().unserved()
+    }
+
+    /// Forgets the requests, counts and unserved requests recorded so far.
     pub fn reset_requests(&self) {
         self.shared.log().clear();
     }

@@ -42,6 +42,9 @@ struct Args {
     /// Lifetime of OAuth access tokens, in seconds.
     #[arg(long, default_value_t = SimConfig::default().access_token_ttl_secs)]
     access_token_ttl_secs: u64,
+    /// Every n-th issue is busy (about 60 comments, 45 worklogs, 130 histories); 0 for none.
+    #[arg(long, default_value_t = SimConfig::default().busy_every)]
+    busy_every: usize,
 }
 
 fn parse_deployment(text: &str) -> Result<Deployment, String> {
@@ -62,6 +65,7 @@ async fn main() -> std::io::Result<()> {
         latency_ms: args.latency_ms,
         max_page_size: args.max_page_size,
         access_token_ttl_secs: args.access_token_ttl_secs,
+        busy_every: args.busy_every,
     });
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.port)).await?;
     let mut stdout = std::io::stdout().lock();

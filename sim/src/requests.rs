@@ -39,6 +39,8 @@ const MAX_RECORDS: usize = 200_000;
 pub(crate) struct RequestLog {
     records: VecDeque<RequestRecord>,
     counts: BTreeMap<String, u64>,
+    /// `"GET /rest/api/3/xyz"` for each request no route matched (the latest 200,000).
+    unserved: VecDeque<String>,
 }
 
 impl RequestLog {
@@ -53,6 +55,17 @@ impl RequestLog {
         self.records.push_back(record);
     }
 
+    pub fn record_unserved(&mut self, request: String) {
+        if self.unserved.len() == MAX_RECORDS {
+            self.unserved.pop_front();
+        }
+        self.unserved.push_back(request);
+    }
+
+    pub fn unserved(&self) -> Vec<String> {
+        self.unserved.iter().cloned().collect()
+    }
+
     pub fn records(&self) -> Vec<RequestRecord> {
         self.records.iter().cloned().collect()
     }
@@ -64,6 +77,7 @@ impl RequestLog {
     pub fn clear(&mut self) {
         self.records.clear();
         self.counts.clear();
+        self.unserved.clear();
     }
 }
 

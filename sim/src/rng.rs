@@ -42,4 +42,6 @@ pub(crate) mod topic {
     pub const TIES: u64 = 10;
     pub const ATTACHMENT: u64 = 11;
     pub const TOKEN: u64 = 12;
+    pub const REMOTE_LINK: u64 = 13;
+    pub const SOCIAL: u64 = 14;
 }

@@ -7,7 +7,8 @@ use crate::site::Site;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Selection {
     pub fields: Vec<usize>,
-    /// Nothing but the id: `/search/jql`'s default, where issues come back as `{"id": "..."}`.
+    /// Nothing but the id: `/search/jql`'s default, where issues come back as `{"id": "..."}`
+    /// (unless an expansion asks for more). Other endpoints always write the envelope.
     pub bare: bool,
 }
 
@@ -69,7 +70,7 @@ pub(crate) fn fields(site: &Site, values: &[String], default: DefaultFields) -> 
         .filter(|&i| chosen[i] && !excluded[i])
         .collect();
     Selection {
-        bare: fields.is_empty() && !asked_for_key,
+        bare: default == DefaultFields::IdOnly && fields.is_empty() && !asked_for_key,
         fields,
     }
 }
@@ -82,9 +83,24 @@ pub(crate) struct Expand {
     pub schema: bool,
     pub transitions: bool,
     pub rendered_fields: bool,
+    /// How many histories `changelog` embeds; `None` for all. Set by the endpoint, not the
+    /// client: Jira embeds 40 in Cloud's `/search/jql`, 100 in offset search and Cloud's issue.
+    pub changelog_cap: Option<usize>,
 }
 
 impl Expand {
+    /// Whether the issue needs its envelope even when no field was asked for.
+    pub fn adds_to_issue(&self) -> bool {
+        self.changelog || self.transitions || self.rendered_fields
+    }
+
+    pub fn with_changelog_cap(self, cap: Option<usize>) -> Expand {
+        Expand {
+            changelog_cap: cap,
+            ..self
+        }
+    }
+
     pub fn parse(values: &[String]) -> Expand {
         let mut expand = Expand::default();
         for item in values.iter().flat_map(|v| v.split(',')).map(str::trim) {
@@ -127,6 +143,9 @@ mod tests {
         assert!(!sel.bare && sel.fields.is_empty());
         let sel = fields(&site, &["nonexistent".into()], DefaultFields::IdOnly);
         assert!(sel.bare);
+        // Only `/search/jql` answers with bare ids.
+        assert!(!fields(&site, &["id".into()], DefaultFields::All).bare);
+        assert!(!fields(&site, &["id".into()], DefaultFields::Navigable).bare);
     }
 
     #[test]

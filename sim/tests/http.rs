@@ -470,3 +470,679 @@ fn latency_delays_every_answer() {
     get(&sim, "/rest/api/3/serverInfo");
     assert!(started.elapsed() >= std::time::Duration::from_millis(60));
 }
+
+/// GET with the credentials of the simulator's deployment; asserts a 200.
+fn fetch(sim: &RunningSim, path: &str) -> Value {
+    let request = client().get(format!("{}{path}", sim.url));
+    let response = match sim.sim.config().deployment {
+        Deployment::Cloud => cloud(request),
+        Deployment::Server => server(request),
+    }
+    .send()
+    .unwrap();
+    assert_eq!(response.status(), 200, "GET {path}");
+    body(response)
+}
+
+/// POST a JSON body with the deployment's credentials; the status and the body.
+fn post(sim: &RunningSim, path: &str, json_body: &Value) -> (u16, Value) {
+    let request = client().post(format!("{}{path}", sim.url)).json(json_body);
+    let response = match sim.sim.config().deployment {
+        Deployment::Cloud => cloud(request),
+        Deployment::Server => server(request),
+    }
+    .send()
+    .unwrap();
+    (response.status().as_u16(), body(response))
+}
+
+fn server_sim() -> RunningSim {
+    spawn(SimConfig {
+        deployment: Deployment::Server,
+        ..SimConfig::default()
+    })
+}
+
+fn expected(sim: &RunningSim, stream: &str) -> usize {
+    sim.sim
+        .expected_records(stream, None)
+        .unwrap_or_else(|| panic!("the simulator knows {stream}"))
+}
+
+fn len(value: &Value) -> usize {
+    value.as_array().map_or(0, Vec::len)
+}
+
+/// Every issue key of the default site.
+fn keys() -> Vec<String> {
+    ["WEB", "OPS", "MOB"]
+        .iter()
+        .flat_map(|p| (1..=20).map(move |n| format!("{p}-{n}")))
+        .collect()
+}
+
+#[test]
+fn project_and_reference_lists_answer_in_jira_shapes_on_both_deployments() {
+    for (sim, api) in [(spawn(SimConfig::default()), 3), (server_sim(), 2)] {
+        let cloud = sim.sim.config().deployment == Deployment::Cloud;
+        let root = format!("/rest/api/{api}");
+        let (mut versions, mut components) = (0, 0);
+        for project in ["WEB", "10001", "MOB"] {
+            let page = fetch(
+                &sim,
+                &format!("{root}/project/{project}/version?orderBy=name"),
+            );
+            assert_eq!(
+                (page["startAt"].as_u64(), page["maxResults"].as_u64()),
+                (Some(0), Some(50))
+            );
+            assert_eq!(page["isLast"], true);
+            let values = page["values"].as_array().unwrap();
+            assert_eq!(page["total"].as_u64(), Some(values.len() as u64));
+            assert!(values[0]["id"].is_string() && values[0]["projectId"].is_u64());
+            assert!(
+                values
+                    .iter()
+                    .all(|v| v["projectId"] == values[0]["projectId"])
+            );
+            versions += values.len();
+            let list = fetch(&sim, &format!("{root}/project/{project}/components"));
+            for c in list.as_array().unwrap() {
+                assert!(c["id"].is_string() && c["projectId"].is_u64() && c["project"].is_string());
+                for key in [
+                    "self",
+                    "name",
+                    "assigneeType",
+                    "realAssigneeType",
+                    "isAssigneeTypeValid",
+                ] {
+                    assert!(c.get(key).is_some(), "component {key}");
+                }
+            }
+            components += len(&list);
+        }
+        assert_eq!(versions, expected(&sim, "versions"));
+        assert_eq!(components, expected(&sim, "components"));
+        let small = fetch(&sim, &format!("{root}/project/WEB/version?maxResults=2"));
+        assert_eq!(small["isLast"], false);
+        assert!(small["nextPage"].as_str().unwrap().contains("startAt=2"));
+
+        let paged = client().get(format!("{}{root}/project/WEB/component", sim.url));
+        let paged = if cloud {
+            self::cloud(paged)
+        } else {
+            server(paged)
+        }
+        .send()
+        .unwrap();
+        if cloud {
+            let paged = body(paged);
+            assert_eq!(paged["total"], 2);
+            assert!(paged["values"][0]["issueCount"].is_u64());
+        } else {
+            assert_eq!(paged.status(), 404, "the paged component list is Cloud's");
+        }
+
+        let types = fetch(&sim, &format!("{root}/project/type"));
+        assert_eq!(len(&types), expected(&sim, "project_types"));
+        assert_eq!(len(&types), if cloud { 3 } else { 2 });
+        for t in types.as_array().unwrap() {
+            for key in ["key", "formattedKey", "descriptionI18nKey", "icon", "color"] {
+                assert!(t[key].is_string(), "project type {key}");
+            }
+        }
+        let categories = fetch(&sim, &format!("{root}/projectCategory"));
+        assert_eq!(len(&categories), expected(&sim, "project_categories"));
+        assert!(categories[0]["id"].is_string() && categories[0]["self"].is_string());
+        let resolutions = fetch(&sim, &format!("{root}/resolution"));
+        assert_eq!(len(&resolutions), expected(&sim, "resolutions"));
+        assert!(resolutions[0]["id"].is_string() && resolutions[0]["description"].is_string());
+        let roles = fetch(&sim, &format!("{root}/role"));
+        assert_eq!(len(&roles), expected(&sim, "roles"));
+        let actor = &roles[0]["actors"][0];
+        assert!(roles[0]["id"].is_u64() && actor["id"].is_u64());
+        assert_eq!(actor["type"], "atlassian-group-role-actor");
+        assert_eq!(actor["actorGroup"]["groupId"].is_string(), cloud);
+
+        let missing = client().get(format!("{}{root}/project/NOPE/version", sim.url));
+        let missing = if cloud {
+            self::cloud(missing)
+        } else {
+            server(missing)
+        }
+        .send()
+        .unwrap();
+        assert_eq!(missing.status(), 404);
+        let unserved = sim.sim.unserved();
+        assert_eq!(unserved.len(), usize::from(!cloud), "{unserved:?}");
+    }
+}
+
+#[test]
+fn issue_children_agree_with_what_issues_embed() {
+    for (sim, api) in [(spawn(SimConfig::default()), 3), (server_sim(), 2)] {
+        let root = format!("/rest/api/{api}");
+        let mut counts = std::collections::BTreeMap::<&str, usize>::new();
+        for key in keys() {
+            let issue = fetch(
+                &sim,
+                &format!("{root}/issue/{key}?fields=watches,votes,issuelinks&expand=transitions"),
+            );
+            let fields = &issue["fields"];
+            let watchers = fetch(&sim, &format!("{root}/issue/{key}/watchers"));
+            assert_eq!(
+                watchers["watchCount"], fields["watches"]["watchCount"],
+                "{key}"
+            );
+            assert_eq!(
+                watchers["watchCount"].as_u64(),
+                Some(len(&watchers["watchers"]) as u64)
+            );
+            assert_eq!(watchers["isWatching"], fields["watches"]["isWatching"]);
+            let votes = fetch(&sim, &format!("{root}/issue/{key}/votes"));
+            assert_eq!(votes["votes"], fields["votes"]["votes"], "{key}");
+            assert_eq!(votes["votes"].as_u64(), Some(len(&votes["voters"]) as u64));
+            let transitions = fetch(&sim, &format!("{root}/issue/{key}/transitions"));
+            assert_eq!(transitions["expand"], "transitions");
+            assert_eq!(transitions["transitions"], issue["transitions"]);
+            let links = fetch(&sim, &format!("{root}/issue/{key}/remotelink"));
+            for link in links.as_array().unwrap() {
+                assert!(link["id"].is_u64() && link["globalId"].is_string());
+                assert!(link["application"]["type"].is_string());
+                assert!(link["object"]["status"]["resolved"].is_boolean());
+                assert!(link["object"]["icon"]["url16x16"].is_string());
+            }
+            *counts.entry("issue_watchers").or_default() += len(&watchers["watchers"]);
+            *counts.entry("issue_votes").or_default() += len(&votes["voters"]);
+            *counts.entry("issue_transitions").or_default() += len(&transitions["transitions"]);
+            *counts.entry("issue_remote_links").or_default() += len(&links);
+            *counts.entry("issue_links").or_default() += len(&fields["issuelinks"]);
+        }
+        for (stream, count) in counts {
+            assert_eq!(count, expected(&sim, stream), "{stream}");
+        }
+        let remote = expected(&sim, "issue_remote_links");
+        assert!(
+            (5..=60).contains(&remote),
+            "a third of the issues have remote links: {remote}"
+        );
+        let missing = client().get(format!("{}{root}/issue/NOPE-1/watchers", sim.url));
+        let missing = if api == 3 {
+            cloud(missing)
+        } else {
+            server(missing)
+        }
+        .send()
+        .unwrap();
+        assert_eq!(missing.status(), 404);
+        assert!(
+            sim.sim.unserved().is_empty(),
+            "an unknown issue is a served 404"
+        );
+    }
+}
+
+/// `(maxResults, total, embedded)` of an embedded list.
+fn cut(page: &Value, items: &str) -> (u64, u64, usize) {
+    (
+        page["maxResults"].as_u64().unwrap(),
+        page["total"].as_u64().unwrap(),
+        len(&page[items]),
+    )
+}
+
+/// Every item of a child endpoint, following `startAt`.
+fn all_children(sim: &RunningSim, path: &str, items: &str) -> Vec<Value> {
+    let mut all = Vec::new();
+    loop {
+        let page = fetch(sim, &format!("{path}?startAt={}", all.len()));
+        let got = page[items].as_array().unwrap().clone();
+        let total = page["total"].as_u64().unwrap() as usize;
+        all.extend(got.iter().cloned());
+        if got.is_empty() || all.len() >= total {
+            assert_eq!(all.len(), total);
+            return all;
+        }
+    }
+}
+
+#[test]
+fn busy_issues_embed_what_jira_embeds_and_children_page_through_the_rest() {
+    let cloud_sim = spawn(SimConfig::default());
+    let busy = cloud_sim.sim.busy_issue_ids();
+    assert_eq!(busy.len(), 3, "issues 10, 30 and 50 of 60");
+    let one = |stream: &str, id: &str| {
+        cloud_sim
+            .sim
+            .expected_records(stream, Some(&[id.to_string()]))
+            .unwrap()
+    };
+    for id in &busy {
+        let (comments, worklogs, histories) = (
+            one("issue_comments", id),
+            one("worklogs", id),
+            one("changelogs", id),
+        );
+        assert!(
+            comments > 50 && worklogs > 20 && histories > 100,
+            "{id} is busy"
+        );
+        let jql =
+            format!("/rest/api/3/search/jql?jql=id%3D{id}&fields=comment,worklog&expand=changelog");
+        let found = &fetch(&cloud_sim, &jql)["issues"][0];
+        let (c, w, n) = (comments as u64, worklogs as u64, histories as u64);
+        assert_eq!(cut(&found["fields"]["comment"], "comments"), (50, c, 50));
+        assert_eq!(cut(&found["fields"]["worklog"], "worklogs"), (20, w, 20));
+        assert_eq!(cut(&found["changelog"], "histories"), (40, n, 40));
+        let issue = fetch(
+            &cloud_sim,
+            &format!("/rest/api/3/issue/{id}?expand=changelog"),
+        );
+        assert_eq!(cut(&issue["changelog"], "histories"), (100, n, 100));
+        assert_eq!(cut(&issue["fields"]["comment"], "comments"), (50, c, 50));
+        let comment_path = format!("/rest/api/3/issue/{id}/comment");
+        assert_eq!(
+            all_children(&cloud_sim, &comment_path, "comments").len(),
+            comments
+        );
+        let worklog_path = format!("/rest/api/3/issue/{id}/worklog");
+        assert_eq!(
+            all_children(&cloud_sim, &worklog_path, "worklogs").len(),
+            worklogs
+        );
+        let changelog_path = format!("/rest/api/3/issue/{id}/changelog");
+        let paged = all_children(&cloud_sim, &changelog_path, "values");
+        assert_eq!(paged.len(), histories);
+        assert_eq!(
+            paged[..40],
+            found["changelog"]["histories"].as_array().unwrap()[..]
+        );
+    }
+    // A quiet issue embeds everything, with `maxResults` its count (comments) or 20 (worklogs).
+    let quiet = &fetch(
+        &cloud_sim,
+        "/rest/api/3/issue/WEB-2?fields=comment,worklog&expand=changelog",
+    );
+    let comments = cut(&quiet["fields"]["comment"], "comments");
+    assert_eq!(
+        (comments.0, comments.1),
+        (comments.2 as u64, comments.2 as u64)
+    );
+    assert_eq!(quiet["fields"]["worklog"]["maxResults"], 20);
+
+    let server_sim = server_sim();
+    let id = &server_sim.sim.busy_issue_ids()[0];
+    let histories = server_sim
+        .sim
+        .expected_records("changelogs", Some(std::slice::from_ref(id)))
+        .unwrap() as u64;
+    let search = fetch(
+        &server_sim,
+        &format!("/rest/api/2/search?jql=id%3D{id}&fields=comment&expand=changelog"),
+    );
+    assert_eq!(
+        cut(&search["issues"][0]["changelog"], "histories"),
+        (100, histories, 100)
+    );
+    for fields in ["", "&fields=created", "&fields=key"] {
+        let issue = fetch(
+            &server_sim,
+            &format!("/rest/api/2/issue/{id}?expand=changelog{fields}"),
+        );
+        let full = (histories, histories, histories as usize);
+        assert_eq!(
+            cut(&issue["changelog"], "histories"),
+            full,
+            "fields: {fields}"
+        );
+        assert_eq!(issue["id"], json!(id));
+    }
+    let comments = all_children(
+        &server_sim,
+        &format!("/rest/api/2/issue/{id}/comment"),
+        "comments",
+    );
+    assert_eq!(
+        comments.len(),
+        server_sim
+            .sim
+            .expected_records("issue_comments", Some(std::slice::from_ref(id)))
+            .unwrap()
+    );
+}
+
+/// Pages `worklog/updated` from `since=0` to `lastPage`; the ids in order, and each page's
+/// `(first, last)` updatedTime.
+fn updated_worklogs(sim: &RunningSim, root: &str) -> (Vec<u64>, Vec<(i64, i64)>) {
+    let mut ids = Vec::new();
+    let mut bounds = Vec::new();
+    let mut path = format!("{root}/worklog/updated?since=0");
+    for _ in 0..100 {
+        let page = fetch(sim, &path);
+        let values = page["values"].as_array().unwrap();
+        assert!(values.len() <= 1000);
+        let times: Vec<i64> = values
+            .iter()
+            .map(|v| v["updatedTime"].as_i64().unwrap())
+            .collect();
+        assert!(
+            times.windows(2).all(|w| w[0] <= w[1]),
+            "ascending updatedTime"
+        );
+        assert_eq!(page["until"].as_i64(), times.last().copied());
+        bounds.push((times[0], *times.last().unwrap()));
+        ids.extend(values.iter().map(|v| v["worklogId"].as_u64().unwrap()));
+        if page["lastPage"] == true {
+            assert!(page.get("nextPage").is_none());
+            return (ids, bounds);
+        }
+        let next = page["nextPage"].as_str().unwrap();
+        assert!(next.ends_with(&format!("since={}", page["until"])));
+        path = next.trim_start_matches(&sim.url).to_string();
+    }
+    panic!("worklog/updated never reached its last page");
+}
+
+#[test]
+fn worklog_updated_pages_cover_every_worklog_and_worklog_list_returns_them() {
+    // Every issue busy: about 2,700 worklogs, three pages, ties in every issue.
+    for deployment in [Deployment::Cloud, Deployment::Server] {
+        let sim = spawn(SimConfig {
+            deployment,
+            busy_every: 1,
+            ..SimConfig::default()
+        });
+        let root = if deployment == Deployment::Cloud {
+            "/rest/api/3"
+        } else {
+            "/rest/api/2"
+        };
+        let (ids, bounds) = updated_worklogs(&sim, root);
+        assert!(bounds.len() >= 3, "{bounds:?}");
+        let unique: HashSet<u64> = ids.iter().copied().collect();
+        assert_eq!(unique.len(), expected(&sim, "worklogs"));
+        // Only the rows of a boundary millisecond may come twice.
+        let repeats = ids.len() - unique.len();
+        let boundaries = bounds.windows(2).filter(|w| w[0].1 == w[1].0).count();
+        assert!(
+            repeats >= boundaries,
+            "each boundary repeats its millisecond"
+        );
+        assert!(repeats <= 3 * (bounds.len() - 1), "{repeats} repeats");
+
+        let sorted: Vec<u64> = {
+            let mut v: Vec<u64> = unique.into_iter().collect();
+            v.sort_unstable();
+            v
+        };
+        let mut listed = 0;
+        for chunk in sorted.chunks(1000) {
+            let (status, worklogs) = post(
+                &sim,
+                &format!("{root}/worklog/list"),
+                &json!({ "ids": chunk }),
+            );
+            assert_eq!(status, 200);
+            for (w, id) in worklogs.as_array().unwrap().iter().zip(chunk) {
+                assert_eq!(w["id"], json!(id.to_string()));
+                assert!(w["issueId"].is_string() && w["timeSpentSeconds"].is_u64());
+            }
+            listed += len(&worklogs);
+        }
+        assert_eq!(listed, sorted.len());
+        let (status, some) = post(
+            &sim,
+            &format!("{root}/worklog/list"),
+            &json!({ "ids": [sorted[0], 1, "nope"] }),
+        );
+        assert_eq!((status, len(&some)), (200, 1), "unknown ids are left out");
+        let (status, refused) = post(
+            &sim,
+            &format!("{root}/worklog/list"),
+            &json!({ "ids": sorted[..1001] }),
+        );
+        assert_eq!(status, 400);
+        assert!(refused["errorMessages"][0].is_string());
+    }
+}
+
+#[test]
+fn changelog_bulkfetch_pages_cover_every_history() {
+    let sim = spawn(SimConfig::default());
+    let ids: Vec<String> = (10000..10060).map(|i| i.to_string()).collect();
+    let mut token: Option<String> = None;
+    let mut seen: Vec<(String, String)> = Vec::new();
+    let mut pages = 0;
+    loop {
+        let mut request = json!({ "issueIdsOrKeys": ids, "maxResults": 50 });
+        if let Some(token) = &token {
+            request["nextPageToken"] = json!(token);
+        }
+        let (status, page) = post(&sim, "/rest/api/3/changelog/bulkfetch", &request);
+        assert_eq!(status, 200);
+        let in_page: usize = page["issueChangeLogs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|log| {
+                for h in log["changeHistories"].as_array().unwrap() {
+                    assert!(h["items"].as_array().is_some_and(|i| !i.is_empty()));
+                    seen.push((
+                        log["issueId"].as_str().unwrap().into(),
+                        h["id"].as_str().unwrap().into(),
+                    ));
+                }
+                len(&log["changeHistories"])
+            })
+            .sum();
+        pages += 1;
+        match page["nextPageToken"].as_str() {
+            Some(next) => {
+                assert_eq!(in_page, 50);
+                token = Some(next.to_string());
+            }
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), expected(&sim, "changelogs"));
+    assert_eq!(seen.iter().collect::<HashSet<_>>().len(), seen.len());
+    assert!(pages > 3);
+    // Issue by issue, in id order, each issue's histories as its own changelog lists them.
+    let busy = &sim.sim.busy_issue_ids()[0];
+    let own: Vec<String> = all_children(
+        &sim,
+        &format!("/rest/api/3/issue/{busy}/changelog"),
+        "values",
+    )
+    .iter()
+    .map(|h| h["id"].as_str().unwrap().to_string())
+    .collect();
+    let fetched: Vec<String> = seen
+        .iter()
+        .filter(|(i, _)| i == busy)
+        .map(|(_, h)| h.clone())
+        .collect();
+    assert_eq!(fetched, own);
+
+    // `fieldIds` keeps only those fields' items (a busy issue has many priority moves).
+    let (status, only_priority) = post(
+        &sim,
+        "/rest/api/3/changelog/bulkfetch",
+        &json!({ "issueIdsOrKeys": [busy], "fieldIds": ["priority"] }),
+    );
+    assert_eq!(status, 200);
+    let histories = only_priority["issueChangeLogs"][0]["changeHistories"]
+        .as_array()
+        .unwrap();
+    assert!(!histories.is_empty() && histories.len() < own.len());
+    for h in histories {
+        let items = h["items"].as_array().unwrap();
+        assert!(items.iter().all(|i| i["fieldId"] == "priority"));
+    }
+    let too_many: Vec<String> = (0..1001).map(|i| (10000 + i).to_string()).collect();
+    let (status, _) = post(
+        &sim,
+        "/rest/api/3/changelog/bulkfetch",
+        &json!({ "issueIdsOrKeys": too_many }),
+    );
+    assert_eq!(status, 400);
+    let (status, _) = post(
+        &sim,
+        "/rest/api/3/changelog/bulkfetch",
+        &json!({ "issueIdsOrKeys": ["WEB-1"], "nextPageToken": "garbage" }),
+    );
+    assert_eq!(status, 400);
+
+    let server = server_sim();
+    let (status, _) = post(
+        &server,
+        "/rest/api/2/changelog/bulkfetch",
+        &json!({ "issueIdsOrKeys": ["WEB-1"] }),
+    );
+    assert_eq!(status, 404, "bulkfetch is Cloud's");
+    assert_eq!(
+        server.sim.unserved(),
+        ["POST /rest/api/2/changelog/bulkfetch"]
+    );
+}
+
+#[test]
+fn unserved_lists_requests_no_route_matched() {
+    let sim = spawn(SimConfig::default());
+    get(&sim, "/rest/api/3/serverInfo");
+    let typo = cloud(client().get(format!("{}/rest/api/3/projekt/WEB/versions?x=1", sim.url)))
+        .send()
+        .unwrap();
+    assert_eq!(typo.status(), 404);
+    let unknown_issue = cloud(client().get(format!("{}/rest/api/3/issue/WEB-999", sim.url)))
+        .send()
+        .unwrap();
+    assert_eq!(unknown_issue.status(), 404);
+    let wrong_method = cloud(client().delete(format!("{}/rest/api/3/issue/WEB-1/votes", sim.url)))
+        .send()
+        .unwrap();
+    assert_eq!(wrong_method.status(), 404);
+    assert_eq!(
+        sim.sim.unserved(),
+        [
+            "GET /rest/api/3/projekt/WEB/versions",
+            "DELETE /rest/api/3/issue/WEB-1/votes"
+        ]
+    );
+    sim.sim.reset_requests();
+    assert!(sim.sim.unserved().is_empty());
+}
+
+#[test]
+fn expected_records_names_the_taps_streams_and_filters_by_issue() {
+    let sim = spawn(SimConfig::default());
+    assert_eq!(sim.sim.expected_records("no_such_stream", None), None);
+    assert_eq!(expected(&sim, "issues"), sim.sim.issue_count());
+    assert_eq!(expected(&sim, "projects"), sim.sim.project_count());
+    assert_eq!(expected(&sim, "users"), sim.sim.user_count());
+    assert_eq!(expected(&sim, "fields"), sim.sim.field_count());
+    let some: Vec<String> = vec![
+        "10000".into(),
+        "WEB-1".into(),
+        "OPS-3".into(),
+        "NOPE-1".into(),
+    ];
+    assert_eq!(sim.sim.expected_records("issues", Some(&some)), Some(2));
+    assert_eq!(
+        sim.sim.expected_records("issue_transitions", Some(&some)),
+        Some(6)
+    );
+    let all = expected(&sim, "issue_field_history");
+    assert!(
+        all > expected(&sim, "changelogs"),
+        "histories hold one or more items"
+    );
+    // What the embedded pages of every issue add up to.
+    let mut attachments = 0;
+    for key in keys() {
+        let issue = fetch(&sim, &format!("/rest/api/3/issue/{key}?fields=attachment"));
+        attachments += len(&issue["fields"]["attachment"]);
+    }
+    assert_eq!(attachments, expected(&sim, "attachments"));
+    let added = sim.sim.add_issues("WEB", 2);
+    assert_eq!(sim.sim.expected_records("worklogs", Some(&added)), Some(0));
+    assert_eq!(
+        sim.sim.expected_records("issue_watchers", Some(&added)),
+        Some(2)
+    );
+}
+
+#[test]
+fn new_endpoints_answer_on_cloud_v2_and_through_the_oauth_gateway() {
+    let sim = spawn(SimConfig::default());
+    let token = body(
+        client()
+            .post(format!("{}/oauth/token", sim.url))
+            .form(&[
+                ("grant_type", "refresh_token"),
+                ("client_id", creds::OAUTH_CLIENT_ID),
+                ("client_secret", creds::OAUTH_CLIENT_SECRET),
+                ("refresh_token", creds::INITIAL_REFRESH_TOKEN),
+            ])
+            .send()
+            .unwrap(),
+    );
+    let access = token["access_token"].as_str().unwrap();
+    let paths = [
+        "project/WEB/version",
+        "project/WEB/components",
+        "project/WEB/component",
+        "project/type",
+        "projectCategory",
+        "resolution",
+        "role",
+        "issue/WEB-3/transitions",
+        "issue/WEB-3/remotelink",
+        "issue/WEB-3/watchers",
+        "issue/WEB-3/votes",
+        "worklog/updated?since=0",
+    ];
+    for path in paths {
+        let through_gateway = client()
+            .get(format!("{}/rest/api/3/{path}", sim.gateway_url()))
+            .bearer_auth(access)
+            .send()
+            .unwrap();
+        assert_eq!(through_gateway.status(), 200, "gateway {path}");
+        let v2 = get(&sim, &format!("/rest/api/2/{path}"));
+        // Same body on v2 but for the links, which name their API version.
+        let text = serde_json::to_string(&body(through_gateway)).unwrap();
+        let gateway_root = format!("{}/rest/api/3/", sim.gateway_url());
+        let site_root = format!("{}/rest/api/2/", sim.url);
+        assert_eq!(
+            text.replace(&gateway_root, &site_root),
+            serde_json::to_string(&v2).unwrap(),
+            "{path}"
+        );
+    }
+    // Worklog comments: ADF on v3, wiki markup on v2.
+    let ids: Vec<u64> = get(&sim, "/rest/api/3/worklog/updated?since=0")["values"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["worklogId"].as_u64().unwrap())
+        .collect();
+    let comments = |api: u8| {
+        let (status, listed) = post(
+            &sim,
+            &format!("/rest/api/{api}/worklog/list"),
+            &json!({ "ids": ids }),
+        );
+        assert_eq!((status, len(&listed)), (200, ids.len()));
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|w| w.get("comment").cloned())
+            .collect::<Vec<_>>()
+    };
+    assert!(comments(3).iter().all(|c| c["type"] == "doc"));
+    let wiki = comments(2);
+    assert!(!wiki.is_empty() && wiki.iter().all(Value::is_string));
+    assert!(sim.sim.unserved().is_empty());
+}

@@ -9,18 +9,19 @@ use super::{Catalog, CatalogEntry, MetadataEntry};
 use crate::client::{ApiRequest, JiraClient, pages};
 use crate::config::Deployment;
 use crate::error::{Error, Result};
-use crate::streams::{FIELDS_ENDPOINT, Replication, STREAMS, Source, StreamDef};
+use crate::streams::{FIELDS_ENDPOINT, Source, StreamDef, streams_on};
 
 /// Metadata keys of our own, prefixed as Singer asks.
 pub const FIELD_NAME: &str = "tap-jira.field-name";
 pub const FIELD_TYPE: &str = "tap-jira.field-type";
 pub const CUSTOM_TYPE: &str = "tap-jira.custom-type";
+/// On a stream that one deployment only has: `cloud` or `server`.
+pub const ONLY_ON: &str = "tap-jira.only-on";
 
 pub async fn discover(client: &JiraClient) -> Result<Catalog> {
     let fields = fetch_fields(client).await?;
     tracing::info!(fields = fields.len(), "read the site's fields");
-    let streams = STREAMS
-        .iter()
+    let streams = streams_on(client.deployment())
         .map(|def| build_entry(def, client.deployment(), &fields))
         .collect::<Result<Vec<_>>>()?;
     Ok(Catalog { streams })
@@ -53,14 +54,12 @@ pub fn build_entry(
         .iter()
         .map(|k| k.to_string())
         .collect();
-    let (method, replication_key) = match def.replication {
-        Replication::Full => ("FULL_TABLE", None),
-        Replication::Incremental { key } => ("INCREMENTAL", Some(key.to_string())),
-    };
+    let method = def.replication.method();
+    let replication_key = def.replication.key().map(String::from);
 
     let mut stream_metadata = Map::new();
     stream_metadata.insert("inclusion".into(), json!("available"));
-    stream_metadata.insert("selected-by-default".into(), json!(true));
+    stream_metadata.insert("selected-by-default".into(), json!(def.selected_by_default));
     stream_metadata.insert("table-key-properties".into(), json!(keys));
     stream_metadata.insert("forced-replication-method".into(), json!(method));
     if let Some(key) = &replication_key {
@@ -68,6 +67,12 @@ pub fn build_entry(
         stream_metadata.insert("replication-key".into(), json!(key));
     }
     stream_metadata.insert("replication-method".into(), json!(method));
+    if let Some(parent) = def.source.parent() {
+        stream_metadata.insert("parent-tap-stream-id".into(), json!(parent));
+    }
+    if let Some(only) = def.only_on {
+        stream_metadata.insert(ONLY_ON.into(), json!(only.name()));
+    }
     let mut metadata = vec![MetadataEntry {
         breadcrumb: vec![],
         metadata: stream_metadata,

@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 
 use super::{Catalog, CatalogEntry};
 use crate::config::Deployment;
-use crate::streams::{Replication, STREAMS, StreamDef};
+use crate::streams::{StreamDef, streams_on};
 
 /// Which keys of a record survive. A key mapped to `None` keeps its whole value; `Some` projects
 /// inside it too (only where something below was deselected, so unknown nested keys are not lost).
@@ -71,8 +71,7 @@ pub fn selected_streams(catalog: &Catalog, deployment: Deployment) -> Vec<Select
             );
         }
     }
-    STREAMS
-        .iter()
+    streams_on(deployment)
         .filter_map(|def| {
             let entry = catalog.streams.iter().find(|e| e.name() == def.name)?;
             if !stream_selected(entry) {
@@ -84,10 +83,12 @@ pub fn selected_streams(catalog: &Catalog, deployment: Deployment) -> Vec<Select
                 .iter()
                 .map(|k| k.to_string())
                 .collect();
-            let bookmark_properties: Vec<String> = match def.replication {
-                Replication::Incremental { key } => vec![key.to_string()],
-                Replication::Full => vec![],
-            };
+            let bookmark_properties: Vec<String> = def
+                .replication
+                .key()
+                .map(String::from)
+                .into_iter()
+                .collect();
             let forced: Vec<&str> = key_properties
                 .iter()
                 .chain(&bookmark_properties)
@@ -102,6 +103,10 @@ pub fn selected_streams(catalog: &Catalog, deployment: Deployment) -> Vec<Select
             let mut schema = entry.schema.clone();
             strip_legacy_selected(&mut schema);
             projection.apply_to_schema(&mut schema);
+            if let Ok(builtin) = serde_json::from_str::<Value>(def.schema) {
+                declare_forced(&mut schema, &builtin, &forced);
+                widen(&mut schema, &builtin);
+            }
             Some(SelectedStream {
                 def,
                 schema,
@@ -181,6 +186,71 @@ fn build(
         path.truncate(path.len() - 2);
     }
     (projection, complete)
+}
+
+/// Keys and the replication key are always emitted, so the SCHEMA declares them even when an old
+/// catalog's schema does not (Stitch's issues schema lacks the top-level `updated`).
+fn declare_forced(schema: &mut Value, builtin: &Value, forced: &[&str]) {
+    let Some(properties) = schema.get_mut("properties").and_then(Value::as_object_mut) else {
+        return;
+    };
+    for key in forced {
+        if !properties.contains_key(*key)
+            && let Some(declared) = builtin.pointer(&format!("/properties/{key}"))
+        {
+            properties.insert(key.to_string(), declared.clone());
+        }
+    }
+}
+
+/// A catalog written by another tap (Stitch's) may type a property narrower than what tap-jira
+/// emits: a comment body as a string where Cloud sends an ADF object, a Jira date as a date-time.
+/// Such a property takes the built-in schema, so every record matches the SCHEMA it is sent with.
+fn widen(schema: &mut Value, builtin: &Value) {
+    let (Some(properties), Some(ours)) = (
+        schema.get_mut("properties").and_then(Value::as_object_mut),
+        builtin.get("properties").and_then(Value::as_object),
+    ) else {
+        return;
+    };
+    for (name, theirs) in properties.iter_mut() {
+        let Some(ours) = ours.get(name) else {
+            continue;
+        };
+        if accepts_more(ours, theirs) {
+            *theirs = ours.clone();
+        } else {
+            widen(theirs, ours);
+            if let (Some(items), Some(our_items)) = (theirs.get_mut("items"), ours.get("items")) {
+                if accepts_more(our_items, items) {
+                    *items = our_items.clone();
+                } else {
+                    widen(items, our_items);
+                }
+            }
+        }
+    }
+}
+
+/// Whether schema `a` accepts values `b` refuses: more JSON types, or no `format` where `b` has one.
+fn accepts_more(a: &Value, b: &Value) -> bool {
+    let types = |s: &Value| -> Vec<String> {
+        match s.get("type") {
+            Some(Value::String(t)) => vec![t.clone()],
+            Some(Value::Array(ts)) => ts
+                .iter()
+                .filter_map(|t| t.as_str().map(String::from))
+                .collect(),
+            _ => Vec::new(),
+        }
+    };
+    let (ta, tb) = (types(a), types(b));
+    if ta.is_empty() || tb.is_empty() {
+        return false;
+    }
+    let more_types = ta.iter().any(|t| !tb.contains(t)) && tb.iter().all(|t| ta.contains(t));
+    let looser_format = ta == tb && a.get("format").is_none() && b.get("format").is_some();
+    more_types || looser_format
 }
 
 /// Legacy catalogs carry `selected` inside schemas; it is not part of the schema a target reads.
@@ -272,6 +342,35 @@ mod tests {
         assert_eq!(streams.len(), 1);
         assert!(!streams[0].projection.keeps("key"));
         assert!(streams[0].schema.get("selected").is_none());
+    }
+
+    #[test]
+    fn a_narrower_foreign_schema_is_widened_to_what_the_tap_emits() {
+        let mut theirs = json!({"properties": {
+            "body": {"type": ["null", "string"]},
+            "releaseDate": {"type": ["null", "string"], "format": "date-time"},
+            "id": {"type": ["null", "string"]},
+            "author": {"type": ["null", "object"], "properties": {"name": {"type": ["null", "string"]}}}}});
+        let ours = json!({"properties": {
+            "body": {"type": ["null", "string", "object"]},
+            "releaseDate": {"type": ["null", "string"]},
+            "id": {"type": "string"},
+            "author": {"type": ["null", "object"], "properties": {"name": {"type": ["null", "string", "integer"]}}}}});
+        widen(&mut theirs, &ours);
+        assert_eq!(theirs["properties"]["body"], ours["properties"]["body"]);
+        assert_eq!(
+            theirs["properties"]["releaseDate"],
+            json!({"type": ["null", "string"]})
+        );
+        assert_eq!(
+            theirs["properties"]["id"],
+            json!({"type": ["null", "string"]}),
+            "wider stays"
+        );
+        assert_eq!(
+            theirs["properties"]["author"]["properties"]["name"]["type"],
+            json!(["null", "string", "integer"])
+        );
     }
 
     #[test]

@@ -8,7 +8,8 @@ use serde_json::{Value, json};
 use super::{ApiRequest, JiraClient};
 use crate::error::{Error, Result};
 
-/// How an endpoint pages. The records sit under `items`, or the body is a bare array when `None`.
+/// How an endpoint pages. The records sit under `items` (a key, or a JSON pointer when it starts
+/// with `/`), or the body is a bare array when `None`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pagination {
     /// One response holds everything.
@@ -40,8 +41,20 @@ pub fn pages(
     pagination: Pagination,
     page_size: u32,
 ) -> impl Stream<Item = Result<Page>> + '_ {
+    pages_from(client, request, pagination, page_size, 0)
+}
+
+/// Like [`pages`], starting at offset `start` of an offset-paged list (the rest of a list whose
+/// first items came embedded in the parent).
+pub fn pages_from(
+    client: &JiraClient,
+    request: ApiRequest,
+    pagination: Pagination,
+    page_size: u32,
+    start: u64,
+) -> impl Stream<Item = Result<Page>> + '_ {
     async_stream::try_stream! {
-        let mut cursor = Cursor::Start;
+        let mut cursor = if start > 0 { Cursor::Offset(start) } else { Cursor::Start };
         let mut seen_tokens: HashSet<String> = HashSet::new();
         loop {
             let mut request = request.clone();
@@ -93,6 +106,9 @@ fn body_items_key(pagination: Pagination) -> Option<&'static str> {
 fn count_items(key: Option<&str>, body: &Value) -> u64 {
     let list = match key {
         None => body.as_array(),
+        Some(pointer) if pointer.starts_with('/') => {
+            body.pointer(pointer).and_then(Value::as_array)
+        }
         Some(key) => body.get(key).and_then(Value::as_array),
     };
     list.map_or(0, |l| l.len() as u64)
@@ -103,6 +119,10 @@ fn take_items(key: Option<&str>, mut body: Value, path: &str) -> Result<Vec<Valu
     let list = match key {
         None => body.take(),
         // A missing key means an empty page (Jira omits empty lists on some endpoints).
+        Some(pointer) if pointer.starts_with('/') => match body.pointer_mut(pointer) {
+            None | Some(Value::Null) => return Ok(Vec::new()),
+            Some(list) => list.take(),
+        },
         Some(key) => match body.as_object_mut() {
             Some(map) => match map.get_mut(key) {
                 None | Some(Value::Null) => return Ok(Vec::new()),
@@ -208,6 +228,16 @@ mod tests {
         );
         assert_eq!(take_items(Some("values"), json!({}), "p").unwrap().len(), 0);
         assert_eq!(take_items(None, json!([1]), "p").unwrap().len(), 1);
+        assert_eq!(
+            take_items(
+                Some("/changelog/histories"),
+                json!({"changelog": {"histories": [1, 2, 3]}}),
+                "p"
+            )
+            .unwrap()
+            .len(),
+            3
+        );
         assert!(take_items(None, json!({"a": 1}), "p").is_err());
     }
 }

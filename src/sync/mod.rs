@@ -1,23 +1,25 @@
-//! The sync loop: for each selected stream, SCHEMA, then RECORDs, then STATE, through the one
-//! writer. A bookmark is emitted only after the records it covers.
+//! The sync engine: the catalog's selection becomes a plan of tasks in stream-table order, and each
+//! task is dispatched by its streams' declared replication. Every message goes through the one
+//! writer; a bookmark is emitted only after the records it covers.
 
+mod emit;
+mod full_table;
+mod issues;
 pub mod state;
+mod worklogs;
 
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::pin::pin;
 
-use chrono::Utc;
-use futures::{Stream, TryStreamExt};
-use serde_json::{Value, json};
+use chrono::{DateTime, Utc};
 
 use crate::catalog::{Catalog, SelectedStream, selected_streams};
-use crate::client::{ApiRequest, JiraClient, Page, Pagination, pages};
+use crate::client::JiraClient;
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::singer::{Message, SingerWriter, time_extracted};
-use crate::streams::{Source, issues, users};
-use crate::timestamp::normalize;
+use crate::singer::{Message, SingerWriter};
+use crate::streams::{self, Replication, STREAMS, Source};
+use emit::Emitter;
 pub use state::State;
 
 /// What a run did, for the closing log lines.
@@ -27,71 +29,152 @@ pub struct Summary {
     pub skipped: Vec<(&'static str, String)>,
 }
 
+/// One unit of work: a stream alone, or the issue search with the children read from it.
+#[derive(Debug)]
+enum Task<'a> {
+    Stream(&'a SelectedStream),
+    IssueFamily {
+        issues: Option<&'a SelectedStream>,
+        children: Vec<&'a SelectedStream>,
+    },
+}
+
+impl Task<'_> {
+    fn names(&self) -> Vec<&'static str> {
+        match self {
+            Task::Stream(s) => vec![s.def.name],
+            Task::IssueFamily { issues, children } => {
+                issues.iter().chain(children).map(|s| s.def.name).collect()
+            }
+        }
+    }
+}
+
+/// The selected streams as tasks, in table order; the issues and their children are one task,
+/// since one search feeds them all.
+fn plan(streams: &[SelectedStream]) -> Vec<Task<'_>> {
+    let mut tasks: Vec<Task> = Vec::new();
+    let mut family: Option<usize> = None;
+    for stream in streams {
+        if !matches!(
+            stream.def.source,
+            Source::IssueSearch | Source::IssueChild { .. }
+        ) {
+            tasks.push(Task::Stream(stream));
+            continue;
+        }
+        let at = *family.get_or_insert_with(|| {
+            tasks.push(Task::IssueFamily {
+                issues: None,
+                children: Vec::new(),
+            });
+            tasks.len() - 1
+        });
+        if let Task::IssueFamily { issues, children } = &mut tasks[at] {
+            match stream.def.source {
+                Source::IssueSearch => *issues = Some(stream),
+                _ => children.push(stream),
+            }
+        }
+    }
+    tasks
+}
+
+/// Checks every incremental stream's bookmark, so a broken state stops the run before any request.
+pub fn check_state(state: &State, start_date: DateTime<Utc>) -> Result<()> {
+    for def in STREAMS {
+        match def.source {
+            Source::IssueSearch => {
+                streams::issues::Bookmark::from_state(state.bookmark(def.name), start_date)?;
+            }
+            Source::WorklogUpdates => {
+                streams::worklogs::Bookmark::from_state(state.bookmark(def.name), start_date)?;
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// What every task needs: the client, the settings, the writer and the state.
+struct Run<'a, W: Write> {
+    client: &'a JiraClient,
+    config: &'a Config,
+    writer: &'a mut SingerWriter<W>,
+    state: State,
+    /// Ids of the parent projects, read once per run by the first per-project stream.
+    project_ids: Option<Vec<String>>,
+}
+
+impl<W: Write> Run<'_, W> {
+    fn write_state(&mut self) -> Result<()> {
+        self.writer.write(&Message::State {
+            value: &self.state.to_value(),
+        })
+    }
+}
+
 pub async fn run<W: Write>(
     client: &JiraClient,
     config: &Config,
     catalog: &Catalog,
-    mut state: State,
+    state: State,
     writer: &mut SingerWriter<W>,
 ) -> Result<Summary> {
     let streams = selected_streams(catalog, client.deployment());
     if streams.is_empty() {
         tracing::warn!("no stream is selected in the catalog; nothing to sync");
     }
+    let mut run = Run {
+        client,
+        config,
+        writer,
+        state,
+        project_ids: None,
+    };
     let mut summary = Summary::default();
-    for stream in &streams {
-        let name = stream.def.name;
-        tracing::info!(stream = name, "syncing");
-        state.set_currently_syncing(Some(name));
-        writer.write(&Message::State {
-            value: &state.to_value(),
-        })?;
-        writer.write(&Message::Schema {
-            stream: name,
-            schema: &stream.schema,
-            key_properties: &stream.key_properties,
-            bookmark_properties: &stream.bookmark_properties,
-        })?;
-        let mut emitter = Emitter {
-            writer: &mut *writer,
-            stream,
-            count: 0,
-        };
-        let result = match stream.def.source {
-            Source::IssueSearch => sync_issues(client, config, &mut emitter, &mut state).await,
-            Source::Endpoint { .. } => match endpoint_request(client, stream.def.source) {
-                Some((request, pagination)) => {
-                    let source = pages(client, request, pagination, config.page_size);
-                    sync_full_table(source, &mut emitter, &mut state).await
-                }
-                None => Ok(()),
-            },
-            Source::Users => {
-                let source = users::user_pages(client, config.groups.as_deref(), config.page_size);
-                sync_full_table(source, &mut emitter, &mut state).await
+    for task in plan(&streams) {
+        let names = task.names();
+        tracing::info!(streams = ?names, "syncing");
+        run.state.set_currently_syncing(names.first().copied());
+        run.write_state()?;
+        let (counts, result) = match &task {
+            Task::Stream(stream) => {
+                let mut emitter = Emitter::new(stream);
+                emitter.write_schema(run.writer)?;
+                let result = sync_stream(&mut run, &mut emitter).await;
+                (vec![(emitter.name(), emitter.count)], result)
+            }
+            Task::IssueFamily { issues, children } => {
+                issues::sync_family(&mut run, *issues, children).await
             }
         };
-        let count = emitter.count;
-        summary.records.insert(name, count);
+        for (name, count) in &counts {
+            summary.records.insert(name, *count);
+        }
         match result {
-            Ok(()) => tracing::info!(stream = name, records = count, "stream done"),
-            // Jira hides what the account may not see: skip that stream, say so, go on.
+            Ok(()) => {
+                for (name, count) in &counts {
+                    tracing::info!(stream = name, records = count, "stream done");
+                }
+            }
+            // Jira hides what the account may not see: skip that task, say so, go on.
             Err(
                 e @ Error::Http {
                     status: 403 | 404, ..
                 },
             ) => {
-                tracing::warn!(stream = name, records = count, "skipped: {e}");
-                summary.skipped.push((name, e.to_string()));
+                for name in names {
+                    tracing::warn!(stream = name, "skipped: {e}");
+                    summary.skipped.push((name, e.to_string()));
+                }
             }
             Err(e) => return Err(e),
         }
     }
-    state.set_currently_syncing(None);
-    writer.write(&Message::State {
-        value: &state.to_value(),
-    })?;
-    writer.flush()?;
+    run.state.set_currently_syncing(None);
+    run.write_state()?;
+    run.writer.flush()?;
     if !streams.is_empty() && summary.skipped.len() == streams.len() {
         let names: Vec<&str> = summary.skipped.iter().map(|(name, _)| *name).collect();
         return Err(Error::NothingSynced(names.join(", ")));
@@ -99,155 +182,17 @@ pub async fn run<W: Write>(
     Ok(summary)
 }
 
-/// The request of a plain endpoint stream on this deployment.
-fn endpoint_request(client: &JiraClient, source: Source) -> Option<(ApiRequest, Pagination)> {
-    let endpoint = source.endpoint(client.deployment())?;
-    let mut request = ApiRequest::get(client.api_path(endpoint.path));
-    for (key, value) in endpoint.query {
-        request = request.query(key, *value);
-    }
-    Some((request, endpoint.pagination))
-}
-
-/// Writes one stream's records: dates to UTC, fields to the selection, keys checked.
-struct Emitter<'a, W: Write> {
-    writer: &'a mut SingerWriter<W>,
-    stream: &'a SelectedStream,
-    count: u64,
-}
-
-impl<W: Write> Emitter<'_, W> {
-    fn emit(&mut self, mut record: Value, version: Option<i64>, extracted: &str) -> Result<()> {
-        let Value::Object(map) = &mut record else {
-            tracing::warn!(
-                stream = self.stream.def.name,
-                "skipped a record that is not a JSON object"
-            );
-            return Ok(());
-        };
-        self.stream.projection.apply(map);
-        if let Some(missing) = self
-            .stream
-            .key_properties
-            .iter()
-            .find(|k| map.get(k.as_str()).is_none_or(Value::is_null))
-        {
-            tracing::warn!(stream = self.stream.def.name, key = %missing, "skipped a record without its key property");
-            return Ok(());
+/// A stream synced on its own, dispatched by its declared replication.
+async fn sync_stream<W: Write>(run: &mut Run<'_, W>, emitter: &mut Emitter<'_>) -> Result<()> {
+    let def = emitter.stream.def;
+    match (def.replication, def.source) {
+        (Replication::Full, _) => full_table::sync(run, emitter).await,
+        (Replication::Incremental { .. }, Source::WorklogUpdates) => {
+            worklogs::sync(run, emitter).await
         }
-        normalize(&mut record);
-        self.writer.write(&Message::Record {
-            stream: self.stream.def.name,
-            record: &record,
-            version,
-            time_extracted: extracted,
-        })?;
-        self.count += 1;
-        Ok(())
+        _ => Err(Error::Internal(format!(
+            "stream `{}` declares {:?} replication, which its source cannot give",
+            def.name, def.replication
+        ))),
     }
-}
-
-/// A full pass, versioned: targets that honour ACTIVATE_VERSION replace the table once the pass is
-/// complete; a pass cut short activates nothing.
-async fn sync_full_table<W: Write>(
-    source: impl Stream<Item = Result<Page>>,
-    emitter: &mut Emitter<'_, W>,
-    state: &mut State,
-) -> Result<()> {
-    let name = emitter.stream.def.name;
-    let version = Utc::now().timestamp_millis();
-    let first_ever = state
-        .bookmark(name)
-        .and_then(|b| b.get("version"))
-        .is_none();
-    if first_ever {
-        emitter.writer.write(&Message::ActivateVersion {
-            stream: name,
-            version,
-        })?;
-    }
-    let mut source = pin!(source);
-    while let Some(page) = source.try_next().await? {
-        let extracted = time_extracted(Utc::now());
-        for record in page.items {
-            emitter.emit(record, Some(version), &extracted)?;
-        }
-    }
-    emitter.writer.write(&Message::ActivateVersion {
-        stream: name,
-        version,
-    })?;
-    state.set_bookmark(name, json!({"version": version}));
-    emitter.writer.write(&Message::State {
-        value: &state.to_value(),
-    })?;
-    Ok(())
-}
-
-/// Issues updated since the bookmark, in `updated` order, with a STATE after every page.
-async fn sync_issues<W: Write>(
-    client: &JiraClient,
-    config: &Config,
-    emitter: &mut Emitter<'_, W>,
-    state: &mut State,
-) -> Result<()> {
-    let name = emitter.stream.def.name;
-    let mut bookmark = issues::Bookmark::from_state(state.bookmark(name), config.start_date)?;
-    let zone = issues::user_time_zone(client.myself());
-    let from = bookmark.window_start;
-    let fields = requested_fields(emitter.stream);
-    let jql = issues::jql_from(from - zone.slack, zone.tz);
-    tracing::info!(%jql, time_zone = %zone.tz, fields = fields.len(), "searching issues");
-    let source = issues::issue_pages(client, from, zone, &fields, config.page_size);
-    let mut source = pin!(source);
-    while let Some(page) = source.try_next().await? {
-        let extracted = time_extracted(Utc::now());
-        for mut issue in page.items {
-            let Some((id, updated)) = issues::cursor_of(&issue) else {
-                tracing::warn!(
-                    stream = name,
-                    "skipped an issue without id or fields.updated"
-                );
-                continue;
-            };
-            if bookmark.already_written(&id, updated) {
-                continue;
-            }
-            issues::hoist_timestamps(&mut issue);
-            emitter.emit(issue, None, &extracted)?;
-            bookmark.record(&id, updated, config.lookback);
-        }
-        state.set_bookmark(name, bookmark.to_value());
-        emitter.writer.write(&Message::State {
-            value: &state.to_value(),
-        })?;
-    }
-    Ok(())
-}
-
-/// The issue fields to ask Jira for: the selected ones, plus what the bookmark needs. A catalog
-/// whose `fields` schema is open (Stitch's: `patternProperties`) selects them all.
-fn requested_fields(stream: &SelectedStream) -> Vec<String> {
-    let Some(schema) = stream.schema.pointer("/properties/fields") else {
-        return vec!["updated".into(), "created".into()];
-    };
-    let open = schema.get("patternProperties").is_some()
-        || schema
-            .get("additionalProperties")
-            .is_some_and(|a| a.as_bool() != Some(false))
-        || schema.get("properties").is_none();
-    if open {
-        return vec!["*all".into()];
-    }
-    let mut fields: Vec<String> = schema
-        .get("properties")
-        .and_then(Value::as_object)
-        .map(|f| f.keys().cloned().collect())
-        .unwrap_or_default();
-    for always in ["updated", "created"] {
-        if !fields.iter().any(|f| f == always) {
-            fields.push(always.into());
-        }
-    }
-    fields
 }

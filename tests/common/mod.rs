@@ -69,10 +69,22 @@ pub fn tap(args: &[&dyn AsRef<std::ffi::OsStr>]) -> Run {
     }
 }
 
-/// A simulator plus a scratch directory for the config, catalog and state files.
+/// A simulator plus a scratch directory for the config, catalog and state files. When it is
+/// dropped, the test fails if the tap called a path the simulator does not serve (a mistyped
+/// endpoint), unless the test said it means to.
 pub struct Site {
     pub sim: RunningSim,
     pub dir: TempDir,
+    unserved_expected: std::cell::Cell<bool>,
+}
+
+impl Drop for Site {
+    fn drop(&mut self) {
+        let unserved = self.sim.sim.unserved();
+        if !self.unserved_expected.get() && !unserved.is_empty() && !std::thread::panicking() {
+            panic!("the tap called paths the simulator does not serve: {unserved:?}");
+        }
+    }
 }
 
 impl Site {
@@ -80,7 +92,13 @@ impl Site {
         Site {
             sim: jira_sim::spawn(config),
             dir: tempfile::tempdir().expect("temp dir"),
+            unserved_expected: std::cell::Cell::new(false),
         }
+    }
+
+    /// For tests that point the tap at a wrong path on purpose.
+    pub fn expect_unserved_paths(&self) {
+        self.unserved_expected.set(true);
     }
 
     pub fn cloud() -> Site {

@@ -1,11 +1,13 @@
-//! One issue and its children: `issue/{key}`, its comments, worklogs and (Cloud) changelog.
+//! One issue and its children: `issue/{key}`, its comments, worklogs, (Cloud) changelog,
+//! transitions, remote links, watchers and votes.
 
 use serde_json::{Value, json};
 
 use super::Call;
 use super::respond::{Rejection, Reply, ok};
-use crate::render::history::changelog_page;
-use crate::render::issue::{comment, issue, worklog};
+use crate::render::history::{changelog_page, transitions as transition_list};
+use crate::render::issue::{comment, issue, remote_link, worklog};
+use crate::render::user;
 use crate::select::{self, DefaultFields, Expand};
 use crate::site::Site;
 
@@ -30,7 +32,9 @@ pub(crate) fn one(call: &Call, id_or_key: &str) -> Reply {
     let index = find(&site, id_or_key)?;
     let ctx = call.ctx(&site);
     let selection = select::fields(&site, &call.req.params("fields"), DefaultFields::All);
-    let expand = Expand::parse(&call.req.params("expand"));
+    // Server embeds the whole changelog here; Cloud the first 100 (the rest is paged).
+    let cap = call.cloud().then_some(100);
+    let expand = Expand::parse(&call.req.params("expand")).with_changelog_cap(cap);
     Ok(ok(&issue(&ctx, index, &selection, &expand)))
 }
 
@@ -84,4 +88,55 @@ pub(crate) fn changelog(call: &Call, id_or_key: &str) -> Reply {
         max_results,
         self_url,
     )))
+}
+
+/// `GET issue/{key}/transitions`: the transitions `expand=transitions` embeds.
+pub(crate) fn transitions(call: &Call, id_or_key: &str) -> Reply {
+    let site = call.shared.site();
+    let index = find(&site, id_or_key)?;
+    let ctx = call.ctx(&site);
+    Ok(ok(
+        &json!({ "expand": "transitions", "transitions": transition_list(&ctx, index) }),
+    ))
+}
+
+/// `GET issue/{key}/remotelink`: a bare array, empty for most issues.
+pub(crate) fn remote_links(call: &Call, id_or_key: &str) -> Reply {
+    let site = call.shared.site();
+    let index = find(&site, id_or_key)?;
+    let ctx = call.ctx(&site);
+    let links: Vec<Value> = site
+        .remote_links(index)
+        .iter()
+        .map(|l| remote_link(&ctx, index, l))
+        .collect();
+    Ok(ok(&Value::Array(links)))
+}
+
+/// `GET issue/{key}/watchers`: everyone `fields.watches.watchCount` counts.
+pub(crate) fn watchers(call: &Call, id_or_key: &str) -> Reply {
+    let site = call.shared.site();
+    let index = find(&site, id_or_key)?;
+    let ctx = call.ctx(&site);
+    let watchers = site.watchers(index);
+    Ok(ok(&json!({
+        "self": ctx.rest(&format!("issue/{}/watchers", site.issue_key(index))),
+        "isWatching": watchers.contains(&site.myself()),
+        "watchCount": watchers.len(),
+        "watchers": watchers.iter().map(|&u| user(&ctx, u)).collect::<Vec<_>>(),
+    })))
+}
+
+/// `GET issue/{key}/votes`: everyone `fields.votes.votes` counts.
+pub(crate) fn votes(call: &Call, id_or_key: &str) -> Reply {
+    let site = call.shared.site();
+    let index = find(&site, id_or_key)?;
+    let ctx = call.ctx(&site);
+    let voters = site.voters(index);
+    Ok(ok(&json!({
+        "self": ctx.rest(&format!("issue/{}/votes", site.issue_key(index))),
+        "votes": voters.len(),
+        "hasVoted": voters.contains(&site.myself()),
+        "voters": voters.iter().map(|&u| user(&ctx, u)).collect::<Vec<_>>(),
+    })))
 }

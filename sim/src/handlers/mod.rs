@@ -2,13 +2,16 @@
 //! faults, checks credentials, and dispatches to the endpoint handlers by path.
 
 mod admin;
+mod changelogs;
 mod issues;
 mod meta;
 mod oauth;
 mod projects;
+mod reference;
 pub(crate) mod respond;
 mod search;
 mod users;
+mod worklogs;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,7 +29,7 @@ use crate::render::{Api, Ctx};
 use crate::requests::{AuthSeen, RequestRecord};
 use crate::site::Site;
 use crate::state::Shared;
-use respond::{gateway_error, not_found, unauthenticated};
+use respond::{Unserved, gateway_error, unauthenticated, unserved};
 
 /// Largest request body read (search bodies with long JQL fit easily).
 const MAX_BODY: usize = 8 * 1024 * 1024;
@@ -156,6 +159,11 @@ pub(crate) async fn handle(State(shared): State<Arc<Shared>>, request: Request) 
         Some(fault) => respond::fault(fault),
         None => route(&shared, &req, &auth),
     };
+    if response.extensions().get::<Unserved>().is_some() {
+        shared
+            .log()
+            .record_unserved(format!("{} {}", req.method, req.path));
+    }
     shared.log().record(RequestRecord {
         method: req.method.to_string(),
         path: req.path.clone(),
@@ -208,7 +216,7 @@ fn route(shared: &Shared, req: &Req, auth: &AuthSeen) -> Response {
             }
             _ => api(shared, req, version, rest, req.origin.clone()),
         },
-        _ => not_found(&req.uri()),
+        _ => unserved(&req.uri()),
     }
 }
 
@@ -218,7 +226,7 @@ fn api(shared: &Shared, req: &Req, version: &str, rest: &[&str], base: String) -
     let api = match (version, cloud) {
         ("3", true) => Api::V3,
         ("2" | "latest", _) => Api::V2,
-        _ => return not_found(&req.uri()),
+        _ => return unserved(&req.uri()),
     };
     let call = Call {
         shared,
@@ -234,8 +242,24 @@ fn api(shared: &Shared, req: &Req, version: &str, rest: &[&str], base: String) -
         ["myself"] if get => meta::myself(&call),
         ["field"] if get => meta::fields(&call),
         ["project", "search"] if get && cloud => projects::search(&call),
+        ["project", "type"] if get => reference::project_types(&call),
         ["project"] if get => projects::list(&call),
         ["project", id_or_key] if get => projects::one(&call, id_or_key),
+        ["project", id_or_key, "version"] if get => {
+            projects::versions_page(&call, id_or_key).into_response()
+        }
+        ["project", id_or_key, "versions"] if get => {
+            projects::versions_list(&call, id_or_key).into_response()
+        }
+        ["project", id_or_key, "components"] if get => {
+            projects::components_list(&call, id_or_key).into_response()
+        }
+        ["project", id_or_key, "component"] if get && cloud => {
+            projects::components_page(&call, id_or_key).into_response()
+        }
+        ["projectCategory"] if get => reference::project_categories(&call),
+        ["resolution"] if get => reference::resolutions(&call),
+        ["role"] if get => reference::roles(&call),
         ["users", "search"] | ["users"] if get && cloud => users::cloud_list(&call),
         ["user", "search"] if get && !cloud => users::server_search(&call),
         ["user"] if get => users::one(&call),
@@ -253,6 +277,21 @@ fn api(shared: &Shared, req: &Req, version: &str, rest: &[&str], base: String) -
         ["issue", id_or_key, "changelog"] if get && cloud => {
             issues::changelog(&call, id_or_key).into_response()
         }
-        _ => not_found(&req.uri()),
+        ["issue", id_or_key, "transitions"] if get => {
+            issues::transitions(&call, id_or_key).into_response()
+        }
+        ["issue", id_or_key, "remotelink"] if get => {
+            issues::remote_links(&call, id_or_key).into_response()
+        }
+        ["issue", id_or_key, "watchers"] if get => {
+            issues::watchers(&call, id_or_key).into_response()
+        }
+        ["issue", id_or_key, "votes"] if get => issues::votes(&call, id_or_key).into_response(),
+        ["worklog", "updated"] if get => worklogs::updated(&call),
+        ["worklog", "list"] if post => worklogs::list(&call).into_response(),
+        ["changelog", "bulkfetch"] if post && cloud => {
+            changelogs::bulk_fetch(&call).into_response()
+        }
+        _ => unserved(&req.uri()),
     }
 }

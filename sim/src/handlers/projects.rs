@@ -1,10 +1,12 @@
-//! Projects: Cloud's paged `project/search`, the unpaged `project` list, and one project.
+//! Projects: Cloud's paged `project/search`, the unpaged `project` list, one project, and its
+//! versions and components.
 
 use axum::response::Response;
 use serde_json::{Value, json};
 
 use super::Call;
-use super::respond::{error1, ok, page_bean};
+use super::respond::{Rejection, Reply, error1, ok, page_bean};
+use crate::render::issue::component_count;
 use crate::render::{self as r, Ctx, object};
 use crate::site::reference::ISSUE_TYPES;
 use crate::times::{self, Offset};
@@ -145,6 +147,13 @@ pub(crate) fn list(call: &Call) -> Response {
     ok(&Value::Array(all))
 }
 
+fn missing(id_or_key: &str) -> Rejection {
+    Rejection::new(
+        404,
+        format!("No project could be found with key '{id_or_key}'."),
+    )
+}
+
 /// `GET project/{idOrKey}`: one project, with description, lead and issue types.
 pub(crate) fn one(call: &Call, id_or_key: &str) -> Response {
     let site = call.shared.site();
@@ -164,4 +173,97 @@ pub(crate) fn one(call: &Call, id_or_key: &str) -> Response {
             &format!("No project could be found with key '{id_or_key}'."),
         ),
     }
+}
+
+/// `GET project/{idOrKey}/version`: a page bean of the project's versions (50 a page at most).
+/// `orderBy`, `query` and `status` are accepted and ignored: versions come in creation order.
+pub(crate) fn versions_page(call: &Call, id_or_key: &str) -> Reply {
+    let site = call.shared.site();
+    let index = site
+        .find_project(id_or_key)
+        .ok_or_else(|| missing(id_or_key))?;
+    let ctx = call.ctx(&site);
+    let project = &site.projects[index];
+    let (start_at, max_results) = call.page(50, 50);
+    let total = project.versions.len();
+    let values: Vec<Value> = project
+        .versions
+        .iter()
+        .skip(start_at)
+        .take(max_results)
+        .map(|v| r::project_version(&ctx, project, v))
+        .collect();
+    Ok(page_bean(values, start_at, max_results, total, |start| {
+        ctx.rest(&format!(
+            "project/{id_or_key}/version?startAt={start}&maxResults={max_results}"
+        ))
+    }))
+}
+
+/// `GET project/{idOrKey}/versions`: every version in one bare array.
+pub(crate) fn versions_list(call: &Call, id_or_key: &str) -> Reply {
+    let site = call.shared.site();
+    let index = site
+        .find_project(id_or_key)
+        .ok_or_else(|| missing(id_or_key))?;
+    let ctx = call.ctx(&site);
+    let project = &site.projects[index];
+    let all: Vec<Value> = project
+        .versions
+        .iter()
+        .map(|v| r::project_version(&ctx, project, v))
+        .collect();
+    Ok(ok(&Value::Array(all)))
+}
+
+/// `GET project/{idOrKey}/components`: every component in one bare array.
+pub(crate) fn components_list(call: &Call, id_or_key: &str) -> Reply {
+    let site = call.shared.site();
+    let index = site
+        .find_project(id_or_key)
+        .ok_or_else(|| missing(id_or_key))?;
+    let ctx = call.ctx(&site);
+    let project = &site.projects[index];
+    let all: Vec<Value> = project
+        .components
+        .iter()
+        .map(|c| r::project_component(&ctx, project, c))
+        .collect();
+    Ok(ok(&Value::Array(all)))
+}
+
+/// Cloud: `GET project/{idOrKey}/component`, a page bean of the components with their issue
+/// counts (50 a page at most).
+pub(crate) fn components_page(call: &Call, id_or_key: &str) -> Reply {
+    let site = call.shared.site();
+    let index = site
+        .find_project(id_or_key)
+        .ok_or_else(|| missing(id_or_key))?;
+    let ctx = call.ctx(&site);
+    let project = &site.projects[index];
+    // Issues are in the first `component_count` components of their project.
+    let counts: Vec<usize> = project
+        .issues
+        .iter()
+        .map(|&i| component_count(&ctx, i as usize))
+        .collect();
+    let (start_at, max_results) = call.page(50, 50);
+    let total = project.components.len();
+    let values: Vec<Value> = project
+        .components
+        .iter()
+        .enumerate()
+        .skip(start_at)
+        .take(max_results)
+        .map(|(k, c)| {
+            let mut value = r::project_component(&ctx, project, c);
+            value["issueCount"] = json!(counts.iter().filter(|&&n| n > k).count());
+            value
+        })
+        .collect();
+    Ok(page_bean(values, start_at, max_results, total, |start| {
+        ctx.rest(&format!(
+            "project/{id_or_key}/component?startAt={start}&maxResults={max_results}"
+        ))
+    }))
 }

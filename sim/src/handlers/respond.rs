@@ -83,6 +83,18 @@ pub(crate) fn not_found(uri: &str) -> Response {
     error1(404, &format!("null for uri: {uri}"))
 }
 
+/// Marks a response to a request that matched no route (see `Sim::unserved`).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Unserved;
+
+/// `not_found` for a path the simulator has no route for, marked so the request is logged as
+/// unserved (a 404 for an unknown issue is a served answer, and is not marked).
+pub(crate) fn unserved(uri: &str) -> Response {
+    let mut response = not_found(uri);
+    response.extensions_mut().insert(Unserved);
+    response
+}
+
 pub(crate) fn with_header(mut response: Response, name: &'static str, value: &str) -> Response {
     if let Ok(value) = HeaderValue::from_str(value) {
         response

@@ -144,7 +144,7 @@ pub(crate) fn token_search(call: &Call) -> Reply {
 
     let ctx = call.ctx(&site);
     let selection = select::fields(&site, &input.fields, DefaultFields::IdOnly);
-    let expand = Expand::parse(&input.expand);
+    let expand = Expand::parse(&input.expand).with_changelog_cap(Some(40));
     let issues: Vec<Value> = page
         .iter()
         .map(|&i| issue(&ctx, i as usize, &selection, &expand))
@@ -177,7 +177,7 @@ pub(crate) fn offset_search(call: &Call) -> Reply {
         .clamp(0, call.shared.cfg.max_page_size as i64) as usize;
     let ctx = call.ctx(&site);
     let selection = select::fields(&site, &input.fields, DefaultFields::Navigable);
-    let expand = Expand::parse(&input.expand);
+    let expand = Expand::parse(&input.expand).with_changelog_cap(Some(100));
     let issues: Vec<Value> = all
         .iter()
         .skip(start_at)

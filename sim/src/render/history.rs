@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use crate::render::{self as r, Ctx, object};
 use crate::site::activity::{Change, HistoryFacts};
 use crate::site::people::AccountKind;
-use crate::site::reference::{RESOLUTIONS, STATUSES};
+use crate::site::reference::{PRIORITIES, RESOLUTIONS, STATUSES};
 use crate::times;
 
 fn item(
@@ -88,30 +88,53 @@ fn change_item(ctx: &Ctx, change: &Change) -> Value {
             None,
             Some(to.to_string()),
         ),
+        Change::Priority { from, to } => {
+            let (from, to) = (&PRIORITIES[*from as usize], &PRIORITIES[*to as usize]);
+            item(
+                "priority",
+                Some(from.id.into()),
+                Some(from.name.into()),
+                Some(to.id.into()),
+                Some(to.name.into()),
+            )
+        }
     }
 }
 
-fn history(ctx: &Ctx, h: &HistoryFacts) -> Value {
+/// One history `{id, author, created, items}`, as every changelog shape holds it; with
+/// `only_fields`, just the items of those field ids.
+pub(crate) fn history_filtered(ctx: &Ctx, h: &HistoryFacts, only_fields: &[String]) -> Value {
+    let items: Vec<Value> = h
+        .changes
+        .iter()
+        .filter(|c| only_fields.is_empty() || only_fields.iter().any(|f| f == c.field_id()))
+        .map(|c| change_item(ctx, c))
+        .collect();
     json!({
         "id": h.id.to_string(),
         "author": r::user(ctx, h.author),
         "created": times::timestamp(h.created, ctx.local()),
-        "items": h.changes.iter().map(|c| change_item(ctx, c)).collect::<Vec<_>>(),
+        "items": items,
     })
 }
 
-/// `expand=changelog`: every history, oldest first.
-pub(crate) fn changelog_embedded(ctx: &Ctx, index: usize) -> Value {
-    let histories: Vec<Value> = ctx
-        .site
-        .history(index)
+fn history(ctx: &Ctx, h: &HistoryFacts) -> Value {
+    history_filtered(ctx, h, &[])
+}
+
+/// `expand=changelog`: the oldest `cap` histories (all of them for `None`), with `total`
+/// telling how many there are; below the cap `maxResults` is the count, as Jira writes it.
+pub(crate) fn changelog_embedded(ctx: &Ctx, index: usize, cap: Option<usize>) -> Value {
+    let all = ctx.site.history(index);
+    let histories: Vec<Value> = all
         .iter()
+        .take(cap.unwrap_or(usize::MAX))
         .map(|h| history(ctx, h))
         .collect();
     json!({
         "startAt": 0,
-        "maxResults": histories.len(),
-        "total": histories.len(),
+        "maxResults": cap.map_or(all.len(), |cap| cap.min(all.len())),
+        "total": all.len(),
         "histories": histories,
     })
 }

@@ -14,6 +14,11 @@ use crate::times::{self, Offset};
 
 const DAY_MS: i64 = 86_400_000;
 
+/// Comments an issue embeds in its `comment` field; the rest are paged by `issue/{key}/comment`.
+pub(crate) const EMBEDDED_COMMENTS: usize = 50;
+/// Worklogs an issue embeds in its `worklog` field (always `maxResults: 20`).
+pub(crate) const EMBEDDED_WORKLOGS: usize = 20;
+
 /// What Jira lists in each issue's `expand` attribute.
 const CLOUD_EXPAND: &str =
     "renderedFields,names,schema,operations,editmeta,changelog,versionedRepresentations";
@@ -27,7 +32,6 @@ mod salt {
     pub const VERSIONS: u64 = 1_000_004;
     pub const DUE: u64 = 1_000_005;
     pub const ESTIMATE: u64 = 1_000_006;
-    pub const SOCIAL: u64 = 1_000_007;
 }
 
 pub(crate) fn issue_self(ctx: &Ctx, index: usize) -> String {
@@ -44,7 +48,7 @@ pub(crate) fn issue_self(ctx: &Ctx, index: usize) -> String {
 pub(crate) fn issue(ctx: &Ctx, index: usize, selection: &Selection, expand: &Expand) -> Value {
     let site = ctx.site;
     let id = site.issues[index].id.to_string();
-    if selection.bare {
+    if selection.bare && !expand.adds_to_issue() {
         return json!({ "id": id });
     }
     let mut out = Map::new();
@@ -74,7 +78,10 @@ pub(crate) fn issue(ctx: &Ctx, index: usize, selection: &Selection, expand: &Exp
         out.insert("transitions".into(), history::transitions(ctx, index));
     }
     if expand.changelog {
-        out.insert("changelog".into(), history::changelog_embedded(ctx, index));
+        out.insert(
+            "changelog".into(),
+            history::changelog_embedded(ctx, index, expand.changelog_cap),
+        );
     }
     let mut fields = Map::new();
     for &f in &selection.fields {
@@ -177,8 +184,7 @@ fn system_value(ctx: &Ctx, index: usize, system: System) -> Option<Value> {
             json!(labels)
         }
         System::Components => {
-            let mut rng = rng_for(ctx, index, salt::VERSIONS);
-            let count = rng.random_range(0..=project.components.len());
+            let count = component_count(ctx, index);
             json!(
                 project.components[..count]
                     .iter()
@@ -250,27 +256,37 @@ fn system_value(ctx: &Ctx, index: usize, system: System) -> Option<Value> {
                 json!({ "progress": 0, "total": 0 })
             }
         }
+        // The same people `issue/{key}/watchers` and `issue/{key}/votes` list.
         System::Watches => {
-            let mut rng = rng_for(ctx, index, salt::SOCIAL);
+            let watchers = site.watchers(index);
             json!({
                 "self": ctx.rest(&format!("issue/{}/watchers", site.issue_key(index))),
-                "watchCount": rng.random_range(0..5),
-                "isWatching": rng.random_bool(0.3),
+                "watchCount": watchers.len(),
+                "isWatching": watchers.contains(&site.myself()),
             })
         }
-        System::Votes => json!({
-            "self": ctx.rest(&format!("issue/{}/votes", site.issue_key(index))),
-            "votes": (issue.number % 3) as u64,
-            "hasVoted": false,
-        }),
+        System::Votes => {
+            let voters = site.voters(index);
+            json!({
+                "self": ctx.rest(&format!("issue/{}/votes", site.issue_key(index))),
+                "votes": voters.len(),
+                "hasVoted": voters.contains(&site.myself()),
+            })
+        }
         System::Comment => comment_page_embedded(ctx, index),
         System::Worklog => {
-            let worklogs: Vec<Value> = site
-                .worklogs(index)
+            let all = site.worklogs(index);
+            let worklogs: Vec<Value> = all
                 .iter()
+                .take(EMBEDDED_WORKLOGS)
                 .map(|w| worklog(ctx, index, w))
                 .collect();
-            json!({ "startAt": 0, "maxResults": 20, "total": worklogs.len(), "worklogs": worklogs })
+            json!({
+                "startAt": 0,
+                "maxResults": EMBEDDED_WORKLOGS,
+                "total": all.len(),
+                "worklogs": worklogs,
+            })
         }
         System::IssueLinks => json!(issue.links.iter().map(|l| link(ctx, l)).collect::<Vec<_>>()),
         System::Attachment => json!(
@@ -299,6 +315,13 @@ fn system_value(ctx: &Ctx, index: usize, system: System) -> Option<Value> {
         System::IssueKey | System::Thumbnail => return None,
     };
     Some(value)
+}
+
+/// How many of its project's components an issue is in (the first ones).
+pub(crate) fn component_count(ctx: &Ctx, index: usize) -> usize {
+    let project = &ctx.site.projects[ctx.site.issues[index].project as usize];
+    let mut rng = rng_for(ctx, index, salt::VERSIONS);
+    rng.random_range(0..=project.components.len())
 }
 
 fn opt_number(n: Option<u64>) -> Value {
@@ -360,15 +383,16 @@ pub(crate) fn duration(seconds: u64) -> String {
     }
 }
 
-/// The comment page embedded in an issue's `comment` field.
+/// The comment page embedded in an issue's `comment` field: the oldest 50, with `total` and
+/// `maxResults` as Jira writes them (`maxResults` is the count below the cap).
 pub(crate) fn comment_page_embedded(ctx: &Ctx, index: usize) -> Value {
-    let comments: Vec<Value> = ctx
-        .site
-        .comments(index)
+    let all = ctx.site.comments(index);
+    let comments: Vec<Value> = all
         .iter()
+        .take(EMBEDDED_COMMENTS)
         .map(|c| comment(ctx, index, c))
         .collect();
-    let total = comments.len();
+    let (total, embedded) = (all.len(), comments.len());
     object([
         ("comments", Some(json!(comments))),
         (
@@ -376,7 +400,7 @@ pub(crate) fn comment_page_embedded(ctx: &Ctx, index: usize) -> Value {
             ctx.cloud()
                 .then(|| json!(ctx.rest(&format!("issue/{}/comment", ctx.site.issues[index].id)))),
         ),
-        ("maxResults", Some(json!(total))),
+        ("maxResults", Some(json!(embedded))),
         ("total", Some(json!(total))),
         ("startAt", Some(json!(0))),
     ])
@@ -446,6 +470,31 @@ pub(crate) fn worklog(ctx: &Ctx, index: usize, w: &crate::site::activity::Worklo
         ("id", Some(json!(w.id.to_string()))),
         ("issueId", Some(json!(issue_id.to_string()))),
     ])
+}
+
+/// A remote issue link as `issue/{key}/remotelink` lists it.
+pub(crate) fn remote_link(
+    ctx: &Ctx,
+    index: usize,
+    link: &crate::site::activity::RemoteLinkFacts,
+) -> Value {
+    let kind = link.kind;
+    let number = link.number.to_string();
+    let url = kind.url.replace("{n}", &number);
+    json!({
+        "id": link.id,
+        "self": ctx.rest(&format!("issue/{}/remotelink/{}", ctx.site.issue_key(index), link.id)),
+        "globalId": format!("system={}&id={number}", kind.app_type),
+        "application": { "type": kind.app_type, "name": kind.app_name },
+        "relationship": kind.relationship,
+        "object": {
+            "url": url,
+            "title": kind.title.replace("{n}", &number),
+            "summary": kind.summary,
+            "icon": { "url16x16": kind.icon_url, "title": kind.icon_title },
+            "status": { "resolved": link.resolved, "icon": {} },
+        },
+    })
 }
 
 fn attachment(ctx: &Ctx, a: &crate::site::activity::AttachmentFacts) -> Value {

@@ -340,6 +340,39 @@ pub(crate) fn component(ctx: &Ctx, component: &Component) -> Value {
     ])
 }
 
+/// A version as its project lists it (`project/{key}/version[s]`): with the project's id.
+pub(crate) fn project_version(ctx: &Ctx, project: &Project, v: &Version) -> Value {
+    let mut value = version(ctx, v);
+    value["projectId"] = json!(project.id);
+    value
+}
+
+/// A component as its project lists it (`project/{key}/component[s]`): who issues go to, and
+/// whose project it is. A component with a lead assigns to the lead; the others to the
+/// project's default assignee, which Jira reports as not a valid assignee type.
+pub(crate) fn project_component(ctx: &Ctx, project: &Project, c: &Component) -> Value {
+    let mut value = component(ctx, c);
+    let (assignee_type, valid) = match c.lead {
+        Some(_) => ("COMPONENT_LEAD", true),
+        None => ("PROJECT_DEFAULT", false),
+    };
+    let lead = c.lead.map(|u| user(ctx, u));
+    let extra = object([
+        ("lead", lead.clone()),
+        ("assigneeType", Some(json!(assignee_type))),
+        ("assignee", lead.clone()),
+        ("realAssigneeType", Some(json!(assignee_type))),
+        ("realAssignee", lead),
+        ("isAssigneeTypeValid", Some(json!(valid))),
+        ("project", Some(json!(project.key))),
+        ("projectId", Some(json!(project.id))),
+    ]);
+    if let (Value::Object(map), Value::Object(extra)) = (&mut value, extra) {
+        map.extend(extra);
+    }
+    value
+}
+
 pub(crate) fn group(ctx: &Ctx, index: usize) -> Value {
     let group = &ctx.site.people.groups[index];
     object([

@@ -1,5 +1,6 @@
 //! What happened on an issue, derived on demand from its seed: summary, comments, worklogs,
-//! attachments and change history. Nothing here is stored, so 100k issues stay small.
+//! attachments, change history, remote links, watchers and voters. Nothing here is stored, so
+//! 100k issues stay small.
 
 use crate::rng::{Rng, RngExt, stream, topic};
 use crate::site::Site;
@@ -7,6 +8,20 @@ use crate::site::reference::{DONE, IN_PROGRESS, IN_REVIEW, TO_DO};
 use crate::site::words;
 
 const MINUTE_MS: i64 = 60_000;
+
+/// Ids of a busy issue's comments, worklogs and histories: `BUSY_IDS + index * 1000 + k`, far
+/// above the ids of ordinary issues (`10000 + index * 4..6 + k`), which leave no room for 60.
+const BUSY_IDS: u64 = 500_000_000;
+
+/// The id of the `k`-th comment, worklog or history of an issue; `stride` is the most an
+/// ordinary issue has.
+fn child_id(busy: bool, index: usize, stride: u64, k: usize) -> u64 {
+    if busy {
+        BUSY_IDS + index as u64 * 1000 + k as u64
+    } else {
+        10000 + index as u64 * stride + k as u64
+    }
+}
 
 pub(crate) struct CommentFacts {
     pub id: u64,
@@ -59,6 +74,24 @@ pub(crate) enum Change {
     Labels {
         to: &'static str,
     },
+    Priority {
+        from: u8,
+        to: u8,
+    },
+}
+
+impl Change {
+    /// The `fieldId` of the history item this change is written as.
+    pub fn field_id(&self) -> &'static str {
+        match self {
+            Change::Status { .. } => "status",
+            Change::Resolution { .. } => "resolution",
+            Change::Assignee { .. } => "assignee",
+            Change::Summary { .. } => "summary",
+            Change::Labels { .. } => "labels",
+            Change::Priority { .. } => "priority",
+        }
+    }
 }
 
 pub(crate) struct HistoryFacts {
@@ -67,6 +100,61 @@ pub(crate) struct HistoryFacts {
     pub created: i64,
     pub changes: Vec<Change>,
 }
+
+/// A link from an issue to something outside Jira (a wiki page, a pull request, a ticket).
+pub(crate) struct RemoteLinkFacts {
+    pub id: u64,
+    pub kind: &'static RemoteKind,
+    /// Number of the remote object in its application (page id, pull request number...).
+    pub number: u64,
+    pub resolved: bool,
+}
+
+/// What a remote link points at, and how the application that made it describes it.
+pub(crate) struct RemoteKind {
+    pub app_type: &'static str,
+    pub app_name: &'static str,
+    pub relationship: &'static str,
+    /// URL of the object, with `{n}` standing for its number.
+    pub url: &'static str,
+    pub title: &'static str,
+    pub summary: &'static str,
+    pub icon_url: &'static str,
+    pub icon_title: &'static str,
+}
+
+pub(crate) const REMOTE_KINDS: &[RemoteKind] = &[
+    RemoteKind {
+        app_type: "com.atlassian.confluence",
+        app_name: "Confluence",
+        relationship: "Wiki Page",
+        url: "https://wiki.example.com/pages/viewpage.action?pageId={n}",
+        title: "Design notes {n}",
+        summary: "Decisions and open questions",
+        icon_url: "https://wiki.example.com/images/icons/favicon.png",
+        icon_title: "Page",
+    },
+    RemoteKind {
+        app_type: "com.github.integration",
+        app_name: "GitHub",
+        relationship: "links to",
+        url: "https://github.example.com/acme/shop/pull/{n}",
+        title: "Pull request #{n}",
+        summary: "Fixes the reported behaviour",
+        icon_url: "https://github.example.com/favicon.ico",
+        icon_title: "Pull request",
+    },
+    RemoteKind {
+        app_type: "com.acme.tracker",
+        app_name: "Acme Support",
+        relationship: "causes",
+        url: "https://support.example.com/tickets/{n}",
+        title: "TSTSUP-{n}",
+        summary: "Customer support ticket",
+        icon_url: "https://support.example.com/ticket.png",
+        icon_title: "Support Ticket",
+    },
+];
 
 /// Times spread evenly (with jitter) between `from` and `to`, oldest first.
 fn spread(rng: &mut Rng, from: i64, to: i64, count: usize) -> Vec<i64> {
@@ -100,8 +188,14 @@ impl Site {
 
     pub fn comments(&self, index: usize) -> Vec<CommentFacts> {
         let issue = &self.issues[index];
+        if issue.quiet {
+            return Vec::new();
+        }
         let mut rng = stream(self.seed, &[topic::COMMENT, index as u64]);
-        let count = [0, 0, 1, 1, 2, 3, 4][rng.random_range(0..7)];
+        let mut count = [0, 0, 1, 1, 2, 3, 4][rng.random_range(0..7)];
+        if issue.busy {
+            count = rng.random_range(56..=64);
+        }
         let times = spread(&mut rng, issue.created, issue.activity_until, count);
         times
             .into_iter()
@@ -110,7 +204,7 @@ impl Site {
                 let author = self.someone(&mut rng);
                 let edited = rng.random_bool(0.25) && created < issue.activity_until;
                 CommentFacts {
-                    id: 10000 + index as u64 * 5 + k as u64,
+                    id: child_id(issue.busy, index, 5, k),
                     author,
                     update_author: if edited && rng.random_bool(0.3) {
                         self.someone(&mut rng)
@@ -132,16 +226,29 @@ impl Site {
 
     pub fn worklogs(&self, index: usize) -> Vec<WorklogFacts> {
         let issue = &self.issues[index];
+        if issue.quiet {
+            return Vec::new();
+        }
         let mut rng = stream(self.seed, &[topic::WORKLOG, index as u64]);
-        let count = [0, 0, 0, 1, 1, 2, 3][rng.random_range(0..7)];
-        let times = spread(&mut rng, issue.created, issue.activity_until, count);
+        let mut count = [0, 0, 0, 1, 1, 2, 3][rng.random_range(0..7)];
+        if issue.busy {
+            count = rng.random_range(42..=48);
+        }
+        let mut times = spread(&mut rng, issue.created, issue.activity_until, count);
+        if issue.busy {
+            // Logged in bulk: every seventh worklog shares the previous one's millisecond, so
+            // `worklog/updated` has ties at its page boundaries.
+            for k in (7..times.len()).step_by(7) {
+                times[k] = times[k - 1];
+            }
+        }
         times
             .into_iter()
             .enumerate()
             .map(|(k, created)| {
                 let seconds = 900 * rng.random_range(1..=40u64);
                 WorklogFacts {
-                    id: 10000 + index as u64 * 4 + k as u64,
+                    id: child_id(issue.busy, index, 4, k),
                     author: rng.random_range(0..self.people.humans),
                     created,
                     updated: created,
@@ -153,6 +260,21 @@ impl Site {
             .collect()
     }
 
+    /// The worklog with this id and the index of its issue, when there is one.
+    pub fn worklog_by_id(&self, id: u64) -> Option<(usize, WorklogFacts)> {
+        // Ids encode the issue (see `child_id`).
+        let index = if id >= BUSY_IDS {
+            (id - BUSY_IDS) / 1000
+        } else {
+            id.checked_sub(10000)? / 4
+        };
+        let index = usize::try_from(index)
+            .ok()
+            .filter(|&i| i < self.issues.len())?;
+        let worklog = self.worklogs(index).into_iter().find(|w| w.id == id)?;
+        Some((index, worklog))
+    }
+
     pub fn attachments(&self, index: usize) -> Vec<AttachmentFacts> {
         const FILES: &[(&str, &str)] = &[
             ("screenshot.png", "image/png"),
@@ -162,6 +284,9 @@ impl Site {
             ("voice-note.mp3", "audio/mpeg"),
         ];
         let issue = &self.issues[index];
+        if issue.quiet {
+            return Vec::new();
+        }
         let mut rng = stream(self.seed, &[topic::ATTACHMENT, index as u64]);
         let count = [0, 0, 0, 1, 2][rng.random_range(0..5)];
         let times = spread(&mut rng, issue.created, issue.activity_until, count);
@@ -182,9 +307,32 @@ impl Site {
             .collect()
     }
 
-    /// The status path to the current status, with the last change at `activity_until`;
-    /// plus the summary change of the latest touch.
+    /// The status path to the current status, with the last change at `activity_until`; on a
+    /// busy issue about 125 summary, label and priority edits before it; plus the summary change
+    /// of the latest touch. Oldest first.
     pub fn history(&self, index: usize) -> Vec<HistoryFacts> {
+        let issue = &self.issues[index];
+        let mut history = if issue.quiet {
+            Vec::new()
+        } else {
+            self.generated_history(index)
+        };
+        if issue.revision > 0 {
+            let before = self.summary_at(index, issue.revision - 1);
+            history.push(HistoryFacts {
+                id: 1_000_000_000 + index as u64 * 1000 + u64::from(issue.revision % 1000),
+                author: self.myself(),
+                created: issue.updated,
+                changes: vec![Change::Summary {
+                    from: before,
+                    to: self.summary(index),
+                }],
+            });
+        }
+        history
+    }
+
+    fn generated_history(&self, index: usize) -> Vec<HistoryFacts> {
         let issue = &self.issues[index];
         let mut rng = stream(self.seed, &[topic::HISTORY, index as u64]);
         let path: &[u8] = match issue.status {
@@ -223,30 +371,136 @@ impl Site {
             }
             entries.push((at, changes));
         }
+        if issue.busy {
+            entries.extend(self.busy_edits(index));
+        }
+        // Stable: at the same millisecond a status change stays before a busy edit.
         entries.sort_by_key(|(at, _)| *at);
-        let mut history: Vec<HistoryFacts> = entries
+        entries
             .into_iter()
             .enumerate()
             .map(|(k, (created, changes))| HistoryFacts {
-                id: 10000 + index as u64 * 6 + k as u64,
+                id: child_id(issue.busy, index, 6, k),
                 author: self.someone(&mut rng),
                 created,
                 changes,
             })
-            .collect();
-        if issue.revision > 0 {
-            let before = self.summary_at(index, issue.revision - 1);
-            history.push(HistoryFacts {
-                id: 1_000_000_000 + index as u64 * 1000 + u64::from(issue.revision % 1000),
-                author: self.myself(),
-                created: issue.updated,
-                changes: vec![Change::Summary {
-                    from: before,
-                    to: self.summary(index),
-                }],
-            });
+            .collect()
+    }
+
+    /// A busy issue's extra edits, before its last status change: summary drafts ending in the
+    /// current summary, labels added, and priority moves ending in the current priority.
+    fn busy_edits(&self, index: usize) -> Vec<(i64, Vec<Change>)> {
+        let issue = &self.issues[index];
+        let mut rng = stream(self.seed, &[topic::HISTORY, index as u64, 1]);
+        let count = rng.random_range(122..=130);
+        let times = spread(
+            &mut rng,
+            issue.created,
+            (issue.activity_until - 1).max(issue.created),
+            count,
+        );
+        let kinds: Vec<u8> = (0..count).map(|_| rng.random_range(0..3)).collect();
+        let summaries = kinds.iter().filter(|&&k| k == 0).count();
+        let priorities = kinds.iter().filter(|&&k| k == 2).count();
+        // The priority before each move, walking back from the current one.
+        let mut chain = vec![issue.priority; priorities + 1];
+        for j in (0..priorities).rev() {
+            chain[j] = (chain[j + 1] + 1 + rng.random_range(0..4)) % 5;
         }
-        history
+        let base = self.summary_at(index, 0);
+        let draft = |j: usize| {
+            if j == summaries {
+                base.clone()
+            } else {
+                format!("{base} (draft {})", j + 1)
+            }
+        };
+        let (mut s, mut p) = (0, 0);
+        times
+            .into_iter()
+            .zip(kinds)
+            .map(|(at, kind)| {
+                let change = match kind {
+                    0 => {
+                        s += 1;
+                        Change::Summary {
+                            from: draft(s - 1),
+                            to: draft(s),
+                        }
+                    }
+                    1 => Change::Labels {
+                        to: words::LABELS[rng.random_range(0..words::LABELS.len())],
+                    },
+                    _ => {
+                        p += 1;
+                        Change::Priority {
+                            from: chain[p - 1],
+                            to: chain[p],
+                        }
+                    }
+                };
+                (at, vec![change])
+            })
+            .collect()
+    }
+
+    /// About a third of the issues link to one to three things outside Jira.
+    pub fn remote_links(&self, index: usize) -> Vec<RemoteLinkFacts> {
+        if self.issues[index].quiet {
+            return Vec::new();
+        }
+        let mut rng = stream(self.seed, &[topic::REMOTE_LINK, index as u64]);
+        let count = match rng.random_range(0..9) {
+            0 | 1 => 1,
+            2 => rng.random_range(2..=3),
+            _ => 0,
+        };
+        (0..count)
+            .map(|k| RemoteLinkFacts {
+                id: 10000 + index as u64 * 3 + k as u64,
+                kind: &REMOTE_KINDS[rng.random_range(0..REMOTE_KINDS.len())],
+                number: rng.random_range(100..100_000),
+                resolved: rng.random_bool(0.4),
+            })
+            .collect()
+    }
+
+    /// Who watches the issue: its reporter (Jira adds them) and up to three other people.
+    pub fn watchers(&self, index: usize) -> Vec<usize> {
+        let issue = &self.issues[index];
+        let mut rng = stream(self.seed, &[topic::SOCIAL, index as u64, 0]);
+        let mut watchers = vec![issue.reporter as usize];
+        let extra = if issue.quiet {
+            0
+        } else {
+            rng.random_range(0..=3)
+        };
+        for _ in 0..extra {
+            let user = rng.random_range(0..self.people.humans);
+            if !watchers.contains(&user) {
+                watchers.push(user);
+            }
+        }
+        watchers
+    }
+
+    /// Who voted for the issue: `number % 3` people, never the reporter (Jira forbids it).
+    pub fn voters(&self, index: usize) -> Vec<usize> {
+        let issue = &self.issues[index];
+        let mut rng = stream(self.seed, &[topic::SOCIAL, index as u64, 1]);
+        let candidates: Vec<usize> = (0..self.people.humans)
+            .filter(|&u| u != issue.reporter as usize)
+            .collect();
+        let wanted = (issue.number % 3) as usize;
+        let mut voters: Vec<usize> = Vec::new();
+        while voters.len() < wanted.min(candidates.len()) {
+            let user = candidates[rng.random_range(0..candidates.len())];
+            if !voters.contains(&user) {
+                voters.push(user);
+            }
+        }
+        voters
     }
 
     fn summary_at(&self, index: usize, revision: u32) -> String {

@@ -48,6 +48,11 @@ pub(crate) struct Issue {
     pub parent: Option<u32>,
     pub children: Vec<u32>,
     pub links: Vec<Link>,
+    /// Has more comments, worklogs and histories than Jira embeds (see `SimConfig::busy_every`).
+    pub busy: bool,
+    /// Added at run time: no comments, worklogs, attachments, remote links or history of its
+    /// own yet (nothing a since-query could miss for being a few seconds old).
+    pub quiet: bool,
 }
 
 impl Issue {
@@ -61,6 +66,7 @@ pub(crate) fn generate(
     seed: u64,
     projects: &mut [Project],
     per_project: usize,
+    busy_every: usize,
     people: &People,
 ) -> Vec<Issue> {
     let mut issues: Vec<Issue> = Vec::with_capacity(projects.len() * per_project);
@@ -74,7 +80,8 @@ pub(crate) fn generate(
                 per_project,
                 index,
             };
-            let issue = generated_issue(seed, slot, &family, people);
+            let busy = busy_every > 0 && index % busy_every == busy_every / 2;
+            let issue = generated_issue(seed, slot, busy, &family, people);
             family.note(&issue, index);
             project.issues.push(index as u32);
             issues.push(issue);
@@ -120,7 +127,7 @@ fn any_of(rng: &mut Rng, candidates: &[u32]) -> Option<u32> {
     (!candidates.is_empty()).then(|| candidates[rng.random_range(0..candidates.len())])
 }
 
-fn generated_issue(seed: u64, slot: Slot, family: &Family, people: &People) -> Issue {
+fn generated_issue(seed: u64, slot: Slot, busy: bool, family: &Family, people: &People) -> Issue {
     let mut rng = stream(seed, &[topic::ISSUE, slot.index as u64]);
     let roll = rng.random_range(0..100);
     let (issue_type, parent) = if slot.number == 0 || roll < 8 {
@@ -145,7 +152,11 @@ fn generated_issue(seed: u64, slot: Slot, family: &Family, people: &People) -> I
     let step = span / slot.per_project.max(1) as i64;
     let created = HISTORY_START_MS + step * slot.number as i64 + rng.random_range(0..step.max(1));
     let r: f64 = rng.random_range(0.0..1.0);
-    let updated = created + ((HISTORY_END_MS - HOUR_MS - created) as f64 * r * r * r) as i64;
+    let mut updated = created + ((HISTORY_END_MS - HOUR_MS - created) as f64 * r * r * r) as i64;
+    if busy {
+        // A month or more of activity, so that a hundred-odd events do not share a few minutes.
+        updated = updated.max((created + 30 * 24 * HOUR_MS).min(HISTORY_END_MS - HOUR_MS));
+    }
 
     let status = match rng.random_range(0..100) {
         0..20 => TO_DO,
@@ -181,6 +192,8 @@ fn generated_issue(seed: u64, slot: Slot, family: &Family, people: &People) -> I
         parent,
         children: Vec::new(),
         links: Vec::new(),
+        busy,
+        quiet: false,
     }
 }
 
@@ -265,5 +278,7 @@ pub(crate) fn new_issue(index: usize, project: u32, number: u32, reporter: u32, 
         parent: None,
         children: Vec::new(),
         links: Vec::new(),
+        busy: false,
+        quiet: true,
     }
 }

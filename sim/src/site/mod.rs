@@ -9,6 +9,8 @@ pub(crate) mod projects;
 pub(crate) mod reference;
 pub(crate) mod words;
 
+use std::sync::OnceLock;
+
 use chrono_tz::Tz;
 
 use crate::config::{Deployment, SimConfig};
@@ -32,13 +34,31 @@ pub(crate) struct Site {
     pub version: u64,
     /// How many times issues were touched: seeds the choice of the next ones.
     touches: u64,
+    /// Every worklog, ordered as `worklog/updated` lists them; built on first use. Worklogs
+    /// never change after generation (touches leave them alone, added issues have none).
+    worklog_index: OnceLock<Vec<WorklogEntry>>,
+}
+
+/// One worklog as `worklog/updated` lists it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct WorklogEntry {
+    pub updated: i64,
+    pub id: u64,
+    /// Index of the worklog's issue.
+    pub issue: u32,
 }
 
 impl Site {
     pub fn generate(cfg: &SimConfig) -> Site {
         let people = people::generate(cfg.seed, cfg.deployment, cfg.users, &cfg.time_zone);
         let mut projects = projects::generate(cfg.seed, cfg.projects, people.humans);
-        let issues = issues::generate(cfg.seed, &mut projects, cfg.issues_per_project, &people);
+        let issues = issues::generate(
+            cfg.seed,
+            &mut projects,
+            cfg.issues_per_project,
+            cfg.busy_every,
+            &people,
+        );
         Site {
             seed: cfg.seed,
             deployment: cfg.deployment,
@@ -49,7 +69,25 @@ impl Site {
             issues,
             version: 0,
             touches: 0,
+            worklog_index: OnceLock::new(),
         }
+    }
+
+    /// Every worklog of the site, ascending by `updated` then id.
+    pub fn worklog_index(&self) -> &[WorklogEntry] {
+        self.worklog_index.get_or_init(|| {
+            let mut all: Vec<WorklogEntry> = (0..self.issues.len())
+                .flat_map(|index| {
+                    self.worklogs(index).into_iter().map(move |w| WorklogEntry {
+                        updated: w.updated,
+                        id: w.id,
+                        issue: index as u32,
+                    })
+                })
+                .collect();
+            all.sort_unstable();
+            all
+        })
     }
 
     pub fn is_cloud(&self) -> bool {

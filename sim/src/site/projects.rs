@@ -50,6 +50,8 @@ pub(crate) struct Component {
     pub id: u64,
     pub name: String,
     pub description: Option<String>,
+    /// Component lead (index into the site's users); issues of a led component go to the lead.
+    pub lead: Option<usize>,
 }
 
 pub(crate) struct Sprint {
@@ -110,6 +112,7 @@ fn project(seed: u64, i: usize, humans: usize) -> Project {
             id: 10000 + id * 10 + k,
             name: ["API", "UI", "Storage", "Jobs"][((i as u64 + k) % 4) as usize].to_string(),
             description: (k == 0).then(|| words::sentence(&mut rng)),
+            lead: (k == 0).then_some((i + 1) % humans.max(1)),
         })
         .collect();
     let board_id = i as u64 + 1;

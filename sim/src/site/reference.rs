@@ -1,5 +1,5 @@
 //! Reference data every issue points at: issue types, statuses and their categories,
-//! priorities, resolutions and issue link types.
+//! priorities, resolutions and issue link types; and the site's project roles and types.
 
 pub(crate) struct IssueType {
     pub id: &'static str,
@@ -227,3 +227,67 @@ pub(crate) const LINK_TYPES: &[LinkType] = &[
         outward: "relates to",
     },
 ];
+
+/// A project role, with the group Jira lists as its default actor.
+pub(crate) struct Role {
+    pub id: u64,
+    pub name: &'static str,
+    pub description: &'static str,
+    /// Name of the site group that holds the role (see `people::groups`).
+    pub group: &'static str,
+}
+
+pub(crate) const ROLES: &[Role] = &[
+    Role {
+        id: 10002,
+        name: "Administrators",
+        description: "A project role that represents administrators in a project",
+        group: "jira-administrators",
+    },
+    Role {
+        id: 10001,
+        name: "Developers",
+        description: "A project role that represents developers in a project",
+        group: "jira-software-users",
+    },
+    Role {
+        id: 10000,
+        name: "Viewers",
+        description: "A project role that represents viewers in a project",
+        group: "jira-users",
+    },
+];
+
+pub(crate) struct ProjectType {
+    pub key: &'static str,
+    pub formatted_key: &'static str,
+    pub color: &'static str,
+    /// Only Cloud has Jira Service Management installed.
+    pub cloud_only: bool,
+}
+
+pub(crate) const PROJECT_TYPES: &[ProjectType] = &[
+    ProjectType {
+        key: "software",
+        formatted_key: "Software",
+        color: "#AAAAAA",
+        cloud_only: false,
+    },
+    ProjectType {
+        key: "business",
+        formatted_key: "Business",
+        color: "#FFFFFF",
+        cloud_only: false,
+    },
+    ProjectType {
+        key: "service_desk",
+        formatted_key: "Service management",
+        color: "#67AB49",
+        cloud_only: true,
+    },
+];
+
+/// The project types of a deployment (Server has no Service Management installed).
+pub(crate) fn project_types_of(cloud: bool) -> impl Iterator<Item = &'static ProjectType> {
+    PROJECT_TYPES.iter().filter(move |t| cloud || !t.cloud_only)
+}

@@ -30,27 +30,39 @@ pub fn issue_pages<'a>(
     client: &'a JiraClient,
     from: DateTime<Utc>,
     zone: JqlZone,
-    fields: &'a [String],
+    query: &'a IssueQuery,
     page_size: u32,
 ) -> impl Stream<Item = Result<Page>> + 'a {
     async_stream::try_stream! {
         match client.deployment() {
             Deployment::Cloud => {
                 let jql = jql_from(from - zone.slack, zone.tz);
-                let request = ApiRequest::post(client.api_path("search/jql"), json!({"jql": jql, "fields": fields}));
+                let mut body = json!({"jql": jql, "fields": query.fields});
+                if !query.expand.is_empty() {
+                    // `/search/jql` takes expansions as one comma-separated string.
+                    body["expand"] = json!(query.expand.join(","));
+                }
+                let request = ApiRequest::post(client.api_path("search/jql"), body);
                 let mut all = pin!(pages(client, request, Pagination::Token { items: "issues" }, page_size));
                 while let Some(page) = all.try_next().await? {
                     yield page;
                 }
             }
             Deployment::Server => {
-                let mut all = pin!(offset_paging::server_pages(client, from, zone, fields, page_size));
+                let mut all = pin!(offset_paging::server_pages(client, from, zone, query, page_size));
                 while let Some(page) = all.try_next().await? {
                     yield page;
                 }
             }
         }
     }
+}
+
+/// What each issue of a search brings: its fields (`fields=`) and expansions (`expand=`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IssueQuery {
+    pub fields: Vec<String>,
+    pub expand: Vec<String>,
 }
 
 /// `updated >= "<local minute>" ORDER BY updated ASC, key ASC`.

@@ -12,7 +12,7 @@ use chrono_tz::Tz;
 use futures::Stream;
 use serde_json::{Value, json};
 
-use super::{JqlZone, cursor_of, updated_since_jql};
+use super::{IssueQuery, JqlZone, cursor_of, updated_since_jql};
 use crate::client::{ApiRequest, JiraClient, Page};
 use crate::error::{Error, Result};
 use crate::jql::local_minute_at_or_before;
@@ -27,7 +27,7 @@ pub(super) fn server_pages<'a>(
     client: &'a JiraClient,
     from: DateTime<Utc>,
     zone: JqlZone,
-    fields: &'a [String],
+    query: &'a IssueQuery,
     page_size: u32,
 ) -> impl Stream<Item = Result<Page>> + 'a {
     async_stream::try_stream! {
@@ -36,12 +36,15 @@ pub(super) fn server_pages<'a>(
         let mut rereads = 0u32;
         loop {
             let (start, reread) = window.next_request();
-            let body = json!({
+            let mut body = json!({
                 "jql": updated_since_jql(window.local_minute),
-                "fields": fields,
+                "fields": query.fields,
                 "startAt": start,
                 "maxResults": page_size,
             });
+            if !query.expand.is_empty() {
+                body["expand"] = json!(query.expand);
+            }
             let mut response = client.send_json(ApiRequest::post(path.clone(), body)).await?;
             let total = response.get("total").and_then(Value::as_u64);
             let items = match response.get_mut("issues").map(Value::take) {

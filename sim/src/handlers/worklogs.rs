@@ -1,0 +1,148 @@
+//! Worklogs across issues: `worklog/updated` (ids changed since a time, paged by `since`) and
+//! `worklog/list` (the worklogs with given ids).
+
+use std::collections::HashSet;
+
+use axum::response::Response;
+use serde_json::{Value, json};
+
+use super::Call;
+use super::respond::{Rejection, Reply, ok};
+use crate::render::issue::worklog;
+use crate::render::object;
+use crate::site::WorklogEntry;
+use crate::times;
+
+/// Most entries a `worklog/updated` page holds, and most ids `worklog/list` takes.
+const PAGE: usize = 1000;
+/// Jira leaves out worklogs updated in the minute before the request.
+const SETTLING_MS: i64 = 60_000;
+
+/// Where a page of `rows` (ordered, all at or after `since`) ends, and the `since` of the next
+/// page (`None` on the last page).
+///
+/// A page holds the first 1000 rows and the next one starts at `since = until`, so the rows
+/// sharing the boundary millisecond come again (Jira pages by `since` alone: the client
+/// dedupes). When all 1000 rows share one millisecond, that would give the same page forever:
+/// then the page grows to hold every row of that millisecond and the next one starts a
+/// millisecond later (`until + 1`), which skips nothing.
+pub(crate) fn page_end(rows: &[WorklogEntry]) -> (usize, Option<i64>) {
+    if rows.len() <= PAGE {
+        return (rows.len(), None);
+    }
+    let first = rows[0].updated;
+    let last = rows[PAGE - 1].updated;
+    if first != last {
+        return (PAGE, Some(last));
+    }
+    let end = rows.partition_point(|e| e.updated <= first);
+    (end, (end < rows.len()).then_some(first + 1))
+}
+
+/// `GET worklog/updated?since=<epoch ms>`: `{values, since, until, self, nextPage?, lastPage}`.
+pub(crate) fn updated(call: &Call) -> Response {
+    let since = call.req.number("since").unwrap_or(0);
+    let cutoff = times::now_ms() - SETTLING_MS;
+    let site = call.shared.site();
+    let ctx = call.ctx(&site);
+    let all = site.worklog_index();
+    let start = all.partition_point(|e| e.updated < since);
+    let end = all.partition_point(|e| e.updated < cutoff).max(start);
+    let rows = &all[start..end];
+    let (taken, next_since) = page_end(rows);
+    let page = &rows[..taken];
+    let values: Vec<Value> = page
+        .iter()
+        .map(|e| json!({ "worklogId": e.id, "updatedTime": e.updated, "properties": [] }))
+        .collect();
+    let until = page.last().map_or(since, |e| e.updated);
+    let url = |since: i64| ctx.rest(&format!("worklog/updated?since={since}"));
+    ok(&object([
+        ("values", Some(json!(values))),
+        ("since", Some(json!(since))),
+        ("until", Some(json!(until))),
+        ("self", Some(json!(url(since)))),
+        ("nextPage", next_since.map(|s| json!(url(s)))),
+        ("lastPage", Some(json!(next_since.is_none()))),
+    ]))
+}
+
+/// A worklog id as a client may send it: a number, or a number in a string.
+fn worklog_id(value: &Value) -> Option<u64> {
+    match value {
+        Value::Number(n) => n.as_u64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// `POST worklog/list` with `{"ids": [...]}`: the worklogs with those ids, in the order asked,
+/// unknown ids left out. At most 1000 ids.
+pub(crate) fn list(call: &Call) -> Reply {
+    let ids = call
+        .req
+        .json()
+        .and_then(|body| body.get("ids").and_then(Value::as_array).cloned())
+        .ok_or_else(|| {
+            Rejection::new(
+                400,
+                "Can not deserialize the request: a JSON object with an \"ids\" array is expected.",
+            )
+        })?;
+    if ids.is_empty() {
+        return Err(Rejection::new(
+            400,
+            "The list of worklog ids must not be empty.",
+        ));
+    }
+    if ids.len() > PAGE {
+        return Err(Rejection::new(
+            400,
+            format!("The number of worklog ids must not exceed {PAGE}."),
+        ));
+    }
+    let site = call.shared.site();
+    let ctx = call.ctx(&site);
+    let mut seen = HashSet::new();
+    let worklogs: Vec<Value> = ids
+        .iter()
+        .filter_map(worklog_id)
+        .filter(|id| seen.insert(*id))
+        .filter_map(|id| site.worklog_by_id(id))
+        .map(|(index, w)| worklog(&ctx, index, &w))
+        .collect();
+    Ok(ok(&Value::Array(worklogs)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rows(times: &[i64]) -> Vec<WorklogEntry> {
+        times
+            .iter()
+            .enumerate()
+            .map(|(k, &updated)| WorklogEntry {
+                updated,
+                id: k as u64,
+                issue: 0,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn pages_end_at_1000_rows_and_restart_at_their_last_millisecond() {
+        assert_eq!(page_end(&rows(&[1, 2, 2])), (3, None));
+        let mut times: Vec<i64> = (0..999).collect();
+        times.extend([999, 999, 1000]);
+        assert_eq!(page_end(&rows(&times)), (PAGE, Some(999)));
+    }
+
+    #[test]
+    fn a_page_of_one_millisecond_takes_all_of_it_and_moves_on() {
+        let mut times = vec![5; 1500];
+        times.push(6);
+        assert_eq!(page_end(&rows(&times)), (1500, Some(6)));
+        assert_eq!(page_end(&rows(&vec![5; 1500])), (1500, None));
+    }
+}

@@ -1,0 +1,204 @@
+//! The `worklogs` stream's source: `/worklog/updated` lists the ids of worklogs changed since the
+//! bookmark (oldest first, 1000 a page), `/worklog/list` gives their bodies; and the bookmark,
+//! which reads and writes Stitch's `{"updated": …}`.
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, Utc};
+use futures::Stream;
+use serde_json::{Value, json};
+
+use crate::client::{ApiRequest, JiraClient};
+use crate::error::{Error, Result};
+use crate::timestamp::{format_utc, parse_jira};
+
+/// Most ids `/worklog/list` takes at once.
+const LIST_BATCH: usize = 1000;
+
+/// The newest `updated` written, and the worklogs written at exactly that millisecond: Jira pages
+/// by `since` alone, so the next request returns them again, and they are not written twice.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Bookmark {
+    pub updated: DateTime<Utc>,
+    pub at_updated: Vec<String>,
+}
+
+impl Bookmark {
+    /// Reads our state or Stitch's (`{"updated": "…+00:00"}`); starts at `start_date` when none.
+    pub fn from_state(value: Option<&Value>, start_date: DateTime<Utc>) -> Result<Bookmark> {
+        let Some(value) = value else {
+            return Ok(Bookmark {
+                updated: start_date,
+                at_updated: Vec::new(),
+            });
+        };
+        let updated = match value.get("updated") {
+            Some(Value::String(s)) => parse_jira(s).ok_or_else(|| {
+                Error::State(format!(
+                    "bookmarks.worklogs.updated `{s}` is not an RFC 3339 timestamp"
+                ))
+            })?,
+            _ => {
+                return Err(Error::State(
+                    "bookmarks.worklogs has no `updated` timestamp; remove it to start from start_date"
+                        .into(),
+                ));
+            }
+        };
+        let at_updated = value
+            .get("at_updated")
+            .and_then(Value::as_array)
+            .map(|ids| ids.iter().filter_map(id_text).collect())
+            .unwrap_or_default();
+        Ok(Bookmark {
+            updated,
+            at_updated,
+        })
+    }
+
+    pub fn to_value(&self) -> Value {
+        let mut value = json!({"updated": format_utc(self.updated)});
+        if !self.at_updated.is_empty() {
+            value["at_updated"] = json!(self.at_updated);
+        }
+        value
+    }
+
+    fn already_written(&self, id: &str, updated_ms: i64) -> bool {
+        updated_ms < self.updated.timestamp_millis()
+            || (updated_ms == self.updated.timestamp_millis()
+                && self.at_updated.iter().any(|seen| seen == id))
+    }
+
+    /// Notes one written worklog; the bookmark only moves forward.
+    pub fn record(&mut self, id: &str, updated_ms: i64) {
+        let current = self.updated.timestamp_millis();
+        if updated_ms > current {
+            if let Some(t) = DateTime::from_timestamp_millis(updated_ms) {
+                self.updated = t;
+                self.at_updated = vec![id.to_string()];
+            }
+        } else if updated_ms == current && !self.at_updated.iter().any(|seen| seen == id) {
+            self.at_updated.push(id.to_string());
+        }
+    }
+}
+
+/// Ids are numbers in `/worklog/updated` and strings in worklog bodies.
+fn id_text(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// One page of changed worklogs: their bodies, and each one's id and `updatedTime` (epoch ms) as
+/// `/worklog/updated` gave them, oldest first.
+#[derive(Debug, Default)]
+pub struct WorklogPage {
+    pub worklogs: Vec<Value>,
+    pub changes: Vec<(String, i64)>,
+}
+
+/// Pages of worklogs changed since the bookmark, without those it says were written.
+pub fn changed_worklogs<'a>(
+    client: &'a JiraClient,
+    bookmark: &'a Bookmark,
+) -> impl Stream<Item = Result<WorklogPage>> + 'a {
+    async_stream::try_stream! {
+        let path = client.api_path("worklog/updated");
+        let mut since = bookmark.updated.timestamp_millis();
+        let mut seen_pages: HashSet<i64> = HashSet::new();
+        loop {
+            let request = ApiRequest::get(path.clone()).query("since", since.to_string());
+            let body = client.send_json(request).await?;
+            let changes: Vec<(String, i64)> = body
+                .get("values")
+                .and_then(Value::as_array)
+                .map(|values| {
+                    values
+                        .iter()
+                        .filter_map(|v| Some((id_text(v.get("worklogId")?)?, v.get("updatedTime")?.as_i64()?)))
+                        .filter(|(id, at)| !bookmark.already_written(id, *at))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let mut worklogs = Vec::with_capacity(changes.len());
+            for batch in changes.chunks(LIST_BATCH) {
+                let ids: Vec<Value> = batch
+                    .iter()
+                    .map(|(id, _)| id.parse::<u64>().map_or_else(|_| json!(id), |n| json!(n)))
+                    .collect();
+                let list = ApiRequest::post(client.api_path("worklog/list"), json!({"ids": ids}));
+                match client.send_json(list).await? {
+                    Value::Array(items) => worklogs.extend(items),
+                    _ => Err(Error::Shape {
+                        url: client.api_path("worklog/list"),
+                        problem: "expected a JSON array of worklogs".into(),
+                    })?,
+                }
+            }
+            let last_page = body.get("lastPage").and_then(Value::as_bool).unwrap_or(true);
+            let until = body.get("until").and_then(Value::as_i64);
+            yield WorklogPage { worklogs, changes };
+            match until {
+                Some(until) if !last_page => {
+                    // Jira pages by `since` alone: a page that does not move it would repeat forever.
+                    if until < since || !seen_pages.insert(until) {
+                        Err(Error::Shape {
+                            url: path.clone(),
+                            problem: format!(
+                                "worklog paging did not advance past {until}; more than 1000 worklogs \
+                                 share one millisecond"
+                            ),
+                        })?;
+                    }
+                    since = until;
+                }
+                _ => break,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(ms: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp_millis(ms).unwrap()
+    }
+
+    #[test]
+    fn reads_stitch_state_and_round_trips_ours() {
+        let stitch = json!({"updated": "2024-05-01T10:00:00+00:00"});
+        let b = Bookmark::from_state(Some(&stitch), at(0)).unwrap();
+        assert_eq!(b.updated, parse_jira("2024-05-01T10:00:00Z").unwrap());
+        assert!(b.at_updated.is_empty());
+        let mut ours = b.clone();
+        ours.record("7", b.updated.timestamp_millis());
+        assert_eq!(
+            Bookmark::from_state(Some(&ours.to_value()), at(0)).unwrap(),
+            ours
+        );
+        assert!(Bookmark::from_state(Some(&json!({"updated": "yesterday"})), at(0)).is_err());
+        assert!(Bookmark::from_state(Some(&json!({})), at(0)).is_err());
+    }
+
+    #[test]
+    fn the_bookmark_moves_forward_and_remembers_its_millisecond() {
+        let mut b = Bookmark::from_state(None, at(1000)).unwrap();
+        b.record("1", 2000);
+        b.record("2", 2000);
+        b.record("0", 1500);
+        assert_eq!(
+            (b.updated, b.at_updated.clone()),
+            (at(2000), vec!["1".into(), "2".into()])
+        );
+        assert!(b.already_written("1", 2000) && b.already_written("9", 1999));
+        assert!(!b.already_written("3", 2000) && !b.already_written("1", 2001));
+        b.record("4", 3000);
+        assert_eq!(b.at_updated, vec!["4".to_string()]);
+    }
+}

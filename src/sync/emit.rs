@@ -1,0 +1,72 @@
+//! Turning one record into a RECORD message: the catalog's field selection applied, keys checked,
+//! date-times in UTC.
+
+use std::io::Write;
+
+use serde_json::Value;
+
+use crate::catalog::SelectedStream;
+use crate::error::Result;
+use crate::singer::{Message, SingerWriter};
+use crate::timestamp::normalize;
+
+/// Writes one stream's records and counts them.
+pub struct Emitter<'a> {
+    pub stream: &'a SelectedStream,
+    pub count: u64,
+}
+
+impl<'a> Emitter<'a> {
+    pub fn new(stream: &'a SelectedStream) -> Self {
+        Emitter { stream, count: 0 }
+    }
+
+    pub fn name(&self) -> &'static str {
+        self.stream.def.name
+    }
+
+    /// The stream's SCHEMA message, which comes before its first RECORD.
+    pub fn write_schema(&self, writer: &mut SingerWriter<impl Write>) -> Result<()> {
+        writer.write(&Message::Schema {
+            stream: self.name(),
+            schema: &self.stream.schema,
+            key_properties: &self.stream.key_properties,
+            bookmark_properties: &self.stream.bookmark_properties,
+        })
+    }
+
+    pub fn emit(
+        &mut self,
+        writer: &mut SingerWriter<impl Write>,
+        mut record: Value,
+        version: Option<i64>,
+        extracted: &str,
+    ) -> Result<()> {
+        let Value::Object(map) = &mut record else {
+            tracing::warn!(
+                stream = self.name(),
+                "skipped a record that is not a JSON object"
+            );
+            return Ok(());
+        };
+        self.stream.projection.apply(map);
+        if let Some(missing) = self
+            .stream
+            .key_properties
+            .iter()
+            .find(|k| map.get(k.as_str()).is_none_or(Value::is_null))
+        {
+            tracing::warn!(stream = self.name(), key = %missing, "skipped a record without its key property");
+            return Ok(());
+        }
+        normalize(&mut record);
+        writer.write(&Message::Record {
+            stream: self.name(),
+            record: &record,
+            version,
+            time_extracted: extracted,
+        })?;
+        self.count += 1;
+        Ok(())
+    }
+}

@@ -1,0 +1,241 @@
+//! The issue family: one search, in `updated` order from the issues bookmark, feeds the `issues`
+//! stream and every selected child. Each issue's children are written before the issue, and the
+//! STATE after a page covers both; lists Jira cut short are completed from their endpoints.
+
+use std::io::Write;
+use std::pin::pin;
+
+use chrono::Utc;
+use futures::TryStreamExt;
+use serde_json::Value;
+
+use super::full_table::request;
+use super::{Emitter, Run};
+use crate::catalog::SelectedStream;
+use crate::client::pages;
+use crate::error::{Error, Result};
+use crate::singer::time_extracted;
+use crate::streams::children::IssueRef;
+use crate::streams::issues::{self, IssueQuery};
+use crate::streams::{Ask, IssueList, Rows, Source, When};
+
+/// Page size asked of child endpoints: Jira caps it (Cloud at 5000, Server lower), and the caps
+/// are followed.
+const CHILD_PAGE_SIZE: u32 = 1000;
+
+/// A selected child stream and the list it is made from.
+struct Child<'a> {
+    emitter: Emitter<'a>,
+    list: &'static IssueList,
+    rows: Rows,
+}
+
+pub(super) async fn sync_family<W: Write>(
+    run: &mut Run<'_, W>,
+    issues: Option<&SelectedStream>,
+    children: &[&SelectedStream],
+) -> (Vec<(&'static str, u64)>, Result<()>) {
+    let mut issue_emitter = issues.map(Emitter::new);
+    let mut child_streams: Vec<Child> = children
+        .iter()
+        .filter_map(|stream| match stream.def.source {
+            Source::IssueChild { list, rows } => Some(Child {
+                emitter: Emitter::new(stream),
+                list,
+                rows,
+            }),
+            _ => None,
+        })
+        .collect();
+    let result = read(run, issue_emitter.as_mut(), &mut child_streams).await;
+    let counts = issue_emitter
+        .iter()
+        .chain(child_streams.iter().map(|c| &c.emitter))
+        .map(|e| (e.name(), e.count))
+        .collect();
+    (counts, result)
+}
+
+async fn read<W: Write>(
+    run: &mut Run<'_, W>,
+    mut issue_emitter: Option<&mut Emitter<'_>>,
+    children: &mut [Child<'_>],
+) -> Result<()> {
+    // The search is bookmarked under the issues stream, whether or not it is emitted.
+    let bookmark_name = issue_emitter
+        .as_ref()
+        .map(|e| e.name())
+        .or_else(|| {
+            children
+                .first()
+                .and_then(|c| c.emitter.stream.def.source.parent())
+        })
+        .ok_or_else(|| Error::Internal("an issue family with no stream".into()))?;
+    if let Some(emitter) = &issue_emitter {
+        emitter.write_schema(run.writer)?;
+    }
+    for child in children.iter() {
+        child.emitter.write_schema(run.writer)?;
+    }
+    let lists = distinct_lists(children);
+    let query = issue_query(issue_emitter.as_deref().map(|e| e.stream), &lists);
+    let client = run.client;
+    let config = run.config;
+    let mut bookmark =
+        issues::Bookmark::from_state(run.state.bookmark(bookmark_name), config.start_date)?;
+    let zone = issues::user_time_zone(client.myself());
+    let from = bookmark.window_start;
+    let jql = issues::jql_from(from - zone.slack, zone.tz);
+    tracing::info!(%jql, time_zone = %zone.tz, fields = query.fields.len(), expand = ?query.expand, "searching issues");
+    let mut source = pin!(issues::issue_pages(
+        client,
+        from,
+        zone,
+        &query,
+        config.page_size
+    ));
+    while let Some(page) = source.try_next().await? {
+        let extracted = time_extracted(Utc::now());
+        for mut issue in page.items {
+            let Some((id, updated)) = issues::cursor_of(&issue) else {
+                tracing::warn!("skipped an issue without id or fields.updated");
+                continue;
+            };
+            if bookmark.already_written(&id, updated) {
+                continue;
+            }
+            let key = issue.get("key").and_then(Value::as_str).map(String::from);
+            let issue_ref = IssueRef {
+                id: &id,
+                key: key.as_deref(),
+            };
+            for list in &lists {
+                let items = list_items(run, list, &issue, &id).await?;
+                for child in children.iter_mut().filter(|c| std::ptr::eq(c.list, *list)) {
+                    for item in &items {
+                        for row in child.rows.of(&issue_ref, item.clone()) {
+                            child.emitter.emit(run.writer, row, None, &extracted)?;
+                        }
+                    }
+                }
+                // The child stream has the list: the issue record need not carry it twice.
+                list.remove_from(&mut issue);
+            }
+            if let Some(emitter) = issue_emitter.as_deref_mut() {
+                issues::hoist_timestamps(&mut issue);
+                emitter.emit(run.writer, issue, None, &extracted)?;
+            }
+            bookmark.record(&id, updated, config.lookback);
+        }
+        run.state.set_bookmark(bookmark_name, bookmark.to_value());
+        run.write_state()?;
+    }
+    Ok(())
+}
+
+/// The lists the selected children are made from, each once (changelogs and field history share one).
+fn distinct_lists(children: &[Child<'_>]) -> Vec<&'static IssueList> {
+    let mut lists: Vec<&'static IssueList> = Vec::new();
+    for child in children {
+        if !lists.iter().any(|l| std::ptr::eq(*l, child.list)) {
+            lists.push(child.list);
+        }
+    }
+    lists
+}
+
+/// What the search must bring: the issue fields selected, plus what each child list needs.
+fn issue_query(issues: Option<&SelectedStream>, lists: &[&'static IssueList]) -> IssueQuery {
+    let mut fields = match issues {
+        Some(stream) => requested_fields(stream),
+        None => vec!["updated".into(), "created".into()],
+    };
+    let mut expand: Vec<String> = Vec::new();
+    let add = |list: &mut Vec<String>, name: &str| {
+        if !list.iter().any(|f| f == name || f == "*all") {
+            list.push(name.to_string());
+        }
+    };
+    for list in lists {
+        match list.embedded.map(|e| e.ask) {
+            Some(Ask::Field(field)) => add(&mut fields, field),
+            Some(Ask::Expand(name)) => add(&mut expand, name),
+            None => {}
+        }
+        if let Some(When::CountAbove0 { field, .. }) = list.rest.map(|r| r.when) {
+            add(&mut fields, field);
+        }
+    }
+    IssueQuery { fields, expand }
+}
+
+/// One issue's list, whole: the embedded items, or the child endpoint's when the issue says there
+/// is more (or says nothing).
+async fn list_items<W: Write>(
+    run: &mut Run<'_, W>,
+    list: &'static IssueList,
+    issue: &Value,
+    id: &str,
+) -> Result<Vec<Value>> {
+    let (embedded, truncated) = list.embedded_items(issue);
+    let Some(rest) = list.rest.filter(|_| list.needs_rest(issue, truncated)) else {
+        return Ok(embedded);
+    };
+    let client = run.client;
+    let (request, pagination) = request(
+        client,
+        rest.endpoint.on(client.deployment()),
+        &[("issueId", id)],
+    );
+    // Jira does not say which slice it embedded (the changelog is "most recent first" on some
+    // versions): the whole list is read again rather than stitched.
+    let mut all = Vec::new();
+    let mut source = pin!(pages(client, request, pagination, CHILD_PAGE_SIZE));
+    loop {
+        match source.try_next().await {
+            Ok(Some(page)) => all.extend(page.items),
+            Ok(None) => return Ok(all),
+            // Deleted or hidden since the search: what was embedded is all there is to see.
+            Err(
+                e @ Error::Http {
+                    status: 403 | 404, ..
+                },
+            ) => {
+                tracing::warn!(
+                    issue = id,
+                    list = list.name,
+                    "kept the embedded items only: {e}"
+                );
+                return Ok(embedded);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// The issue fields to ask Jira for: the selected ones, plus what the bookmark needs. A catalog
+/// whose `fields` schema is open (Stitch's: `patternProperties`) selects them all.
+fn requested_fields(stream: &SelectedStream) -> Vec<String> {
+    let Some(schema) = stream.schema.pointer("/properties/fields") else {
+        return vec!["updated".into(), "created".into()];
+    };
+    let open = schema.get("patternProperties").is_some()
+        || schema
+            .get("additionalProperties")
+            .is_some_and(|a| a.as_bool() != Some(false))
+        || schema.get("properties").is_none();
+    if open {
+        return vec!["*all".into()];
+    }
+    let mut fields: Vec<String> = schema
+        .get("properties")
+        .and_then(Value::as_object)
+        .map(|f| f.keys().cloned().collect())
+        .unwrap_or_default();
+    for always in ["updated", "created"] {
+        if !fields.iter().any(|f| f == always) {
+            fields.push(always.into());
+        }
+    }
+    fields
+}

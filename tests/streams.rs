@@ -1,0 +1,414 @@
+//! The stream table against the simulator: every stream of every deployment syncs complete, its
+//! discovered metadata agrees with how it syncs, children are complete in few requests, and
+//! incremental runs read exactly the changed issues' children.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use common::{Run, Site, assert_valid_singer_output, tap};
+use jira_sim::{Deployment, SimConfig};
+use serde_json::{Value, json};
+use tap_jira::config::Deployment as TapDeployment;
+use tap_jira::streams::{Source, streams_on};
+
+fn tap_deployment(deployment: Deployment) -> TapDeployment {
+    match deployment {
+        Deployment::Cloud => TapDeployment::Cloud,
+        Deployment::Server => TapDeployment::Server,
+    }
+}
+
+fn site_for(deployment: Deployment) -> Site {
+    Site::new(SimConfig {
+        deployment,
+        ..SimConfig::default()
+    })
+}
+
+fn config_for(site: &Site) -> Value {
+    match site.sim.sim.config().deployment {
+        Deployment::Cloud => site.cloud_config(),
+        Deployment::Server => site.server_config(),
+    }
+}
+
+/// The discovered catalog with exactly the named streams selected (all of them when `None`).
+fn select(catalog: &mut Value, only: Option<&[&str]>) {
+    for stream in catalog["streams"].as_array_mut().unwrap() {
+        let name = stream["tap_stream_id"].as_str().unwrap().to_string();
+        let on = only.is_none_or(|names| names.contains(&name.as_str()));
+        for m in stream["metadata"].as_array_mut().unwrap() {
+            if m["breadcrumb"] == json!([]) {
+                m["metadata"]["selected"] = json!(on);
+            }
+        }
+    }
+}
+
+/// Discovers, selects, and writes `config.json` and `catalog.json` into the site's directory.
+fn prepare(site: &Site, only: Option<&[&str]>) -> Value {
+    let config = site.file("config.json", &config_for(site));
+    let mut catalog = site.discover(&config);
+    select(&mut catalog, only);
+    site.file("catalog.json", &catalog);
+    catalog
+}
+
+fn sync(site: &Site) -> Run {
+    let state = site.file("empty-state.json", &json!({}));
+    site.sync_from(&state)
+}
+
+fn stream_metadata<'a>(catalog: &'a Value, name: &str) -> &'a Value {
+    let stream = catalog["streams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["tap_stream_id"] == name)
+        .unwrap_or_else(|| panic!("{name} is not in the catalog"));
+    &stream["metadata"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["breadcrumb"] == json!([]))
+        .unwrap()["metadata"]
+}
+
+fn activations(run: &Run, stream: &str) -> usize {
+    run.messages()
+        .iter()
+        .filter(|m| m["type"] == "ACTIVATE_VERSION" && m["stream"] == stream)
+        .count()
+}
+
+fn versioned_records(run: &Run, stream: &str) -> usize {
+    run.messages()
+        .iter()
+        .filter(|m| m["type"] == "RECORD" && m["stream"] == stream && m.get("version").is_some())
+        .count()
+}
+
+/// Every stream of the table, on both deployments: records from each, as many as the site has;
+/// then a second run from the saved state, where full-table streams read everything again and
+/// incremental ones nothing, as their discovered metadata says.
+#[test]
+fn every_stream_in_the_table_syncs_complete_and_as_its_metadata_says() {
+    for deployment in [Deployment::Cloud, Deployment::Server] {
+        let site = site_for(deployment);
+        let catalog = prepare(&site, None);
+        let run = sync(&site);
+        run.assert_success();
+        assert_valid_singer_output(&run);
+        let sim = &site.sim.sim;
+        let streams: Vec<_> = streams_on(tap_deployment(deployment)).collect();
+        for def in &streams {
+            let expected = sim.expected_records(def.name, None).unwrap_or_else(|| {
+                panic!(
+                    "the simulator does not know stream {} ({deployment})",
+                    def.name
+                )
+            });
+            let got = run.records(def.name).len();
+            assert!(
+                expected > 0,
+                "{deployment}: the simulator has no {} to sync",
+                def.name
+            );
+            assert_eq!(got, expected, "{deployment}: records of {}", def.name);
+        }
+        let state = site.file("state.json", &run.last_state());
+        let again = site.sync_from(&state);
+        again.assert_success();
+        assert_valid_singer_output(&again);
+        for def in &streams {
+            let metadata = stream_metadata(&catalog, def.name);
+            let first = run.records(def.name).len();
+            match metadata["forced-replication-method"].as_str() {
+                Some("FULL_TABLE") => {
+                    assert_eq!(
+                        again.records(def.name).len(),
+                        first,
+                        "{}: a full pass again",
+                        def.name
+                    );
+                    assert!(
+                        activations(&run, def.name) >= 1,
+                        "{} is activated",
+                        def.name
+                    );
+                    assert_eq!(
+                        versioned_records(&run, def.name),
+                        first,
+                        "{}: versioned",
+                        def.name
+                    );
+                }
+                Some("INCREMENTAL") => {
+                    assert_eq!(
+                        again.records(def.name).len(),
+                        0,
+                        "{}: nothing new",
+                        def.name
+                    );
+                    assert_eq!(
+                        activations(&run, def.name),
+                        0,
+                        "{} is not activated",
+                        def.name
+                    );
+                    assert_eq!(versioned_records(&run, def.name), 0, "{}", def.name);
+                    match metadata["replication-key"].as_str() {
+                        // Its own bookmark, on its replication key.
+                        Some(key) => assert!(
+                            again.last_state()["bookmarks"][def.name][key].is_string(),
+                            "{}: bookmark on {key}",
+                            def.name
+                        ),
+                        // A child: read with its parent, under the parent's bookmark.
+                        None => {
+                            let parent = metadata["parent-tap-stream-id"].as_str().unwrap();
+                            assert!(again.last_state()["bookmarks"][parent].is_object());
+                            assert!(again.last_state()["bookmarks"].get(def.name).is_none());
+                        }
+                    }
+                }
+                other => panic!("{}: replication method {other:?}", def.name),
+            }
+        }
+    }
+}
+
+/// Child requests: the ids of the issues each child endpoint was called for.
+fn child_calls(site: &Site, path_end: &str) -> Vec<String> {
+    site.sim
+        .sim
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with(path_end) && r.path.contains("/issue/"))
+        .map(|r| r.path.split('/').rev().nth(1).unwrap_or("").to_string())
+        .collect()
+}
+
+#[test]
+fn children_are_complete_in_a_search_page_plus_the_truncated_lists() {
+    for deployment in [Deployment::Cloud, Deployment::Server] {
+        let site = Site::new(SimConfig {
+            deployment,
+            issues_per_project: 40,
+            ..SimConfig::default()
+        });
+        let children = [
+            "issue_comments",
+            "changelogs",
+            "issue_transitions",
+            "issue_field_history",
+        ];
+        prepare(&site, Some(&children));
+        let run = sync(&site);
+        run.assert_success();
+        assert_valid_singer_output(&run);
+        let sim = &site.sim.sim;
+        for name in children {
+            assert_eq!(
+                run.records(name).len(),
+                sim.expected_records(name, None).unwrap(),
+                "{deployment}: {name}"
+            );
+        }
+        assert!(run.records("issues").is_empty(), "issues read, not emitted");
+        let counts = sim.request_counts();
+        let searches: u64 = counts
+            .iter()
+            .filter(|(k, _)| k.ends_with("/search/jql") || k.ends_with("/rest/api/2/search"))
+            .map(|(_, n)| n)
+            .sum();
+        let pages = sim.issue_count().div_ceil(100) as u64;
+        assert!(
+            searches <= pages + 1,
+            "{deployment}: {searches} searches for {} issues",
+            sim.issue_count()
+        );
+        // Only issues whose embedded lists were cut short cost more requests, one list each.
+        let busy: BTreeSet<String> = sim.busy_issue_ids().into_iter().collect();
+        assert!(!busy.is_empty());
+        let comment_calls = child_calls(&site, "/comment");
+        assert_eq!(
+            comment_calls.iter().cloned().collect::<BTreeSet<_>>(),
+            busy,
+            "{deployment}: comments fetched for the truncated issues only"
+        );
+        let per_issue: u64 = counts
+            .iter()
+            .filter(|(k, _)| k.contains("/issue/{id}"))
+            .map(|(_, n)| n)
+            .sum();
+        assert!(
+            per_issue <= busy.len() as u64 * 4,
+            "{deployment}: {per_issue} child requests for {} truncated issues: {counts:?}",
+            busy.len()
+        );
+        assert!(site.sim.sim.unserved().is_empty());
+    }
+}
+
+#[test]
+fn watchers_and_votes_are_asked_only_for_issues_that_have_some() {
+    let site = site_for(Deployment::Cloud);
+    prepare(&site, Some(&["issue_watchers", "issue_votes"]));
+    let run = sync(&site);
+    run.assert_success();
+    let sim = &site.sim.sim;
+    for (stream, path) in [("issue_watchers", "/watchers"), ("issue_votes", "/votes")] {
+        let rows = run.records(stream);
+        assert_eq!(rows.len(), sim.expected_records(stream, None).unwrap());
+        let with_rows: BTreeSet<String> = rows
+            .iter()
+            .map(|r| r["issueId"].as_str().unwrap().to_string())
+            .collect();
+        let asked: BTreeSet<String> = child_calls(&site, path).into_iter().collect();
+        assert_eq!(
+            asked, with_rows,
+            "{stream}: asked exactly where the count is above 0"
+        );
+    }
+}
+
+#[test]
+fn a_selected_child_takes_its_list_out_of_the_issue_record() {
+    let site = site_for(Deployment::Cloud);
+    prepare(
+        &site,
+        Some(&[
+            "issues",
+            "issue_comments",
+            "changelogs",
+            "issue_transitions",
+        ]),
+    );
+    let run = sync(&site);
+    run.assert_success();
+    let issues = run.records("issues");
+    assert_eq!(issues.len(), site.sim.sim.issue_count());
+    for issue in &issues {
+        assert!(
+            issue.pointer("/fields/comment/comments").is_none(),
+            "{issue}"
+        );
+        assert!(issue.get("changelog").is_none() && issue.get("transitions").is_none());
+        assert!(issue.pointer("/fields/summary").is_some(), "the rest stays");
+    }
+    // Every child row names its issue, which was synced in the same run.
+    let ids: BTreeSet<&str> = issues.iter().map(|i| i["id"].as_str().unwrap()).collect();
+    for stream in ["issue_comments", "changelogs", "issue_transitions"] {
+        for row in run.records(stream) {
+            assert!(
+                ids.contains(row["issueId"].as_str().unwrap()),
+                "{stream}: {row}"
+            );
+        }
+    }
+}
+
+#[test]
+fn an_incremental_run_emits_exactly_the_changed_issues_children() {
+    for deployment in [Deployment::Cloud, Deployment::Server] {
+        let site = site_for(deployment);
+        prepare(&site, None);
+        let first = sync(&site);
+        first.assert_success();
+        let state = site.file("state.json", &first.last_state());
+        // A few issues, and one whose lists Jira cuts short.
+        let mut touched = site.sim.sim.touch_issues(3);
+        let busy = site.sim.sim.busy_issue_ids()[0].clone();
+        assert!(
+            site.sim
+                .sim
+                .set_issue_updated(&busy, chrono::Utc::now().timestamp_millis())
+        );
+        if !touched.contains(&busy) {
+            touched.push(busy);
+        }
+        let second = site.sync_from(&state);
+        second.assert_success();
+        assert_valid_singer_output(&second);
+        let touched_set: BTreeSet<&str> = touched.iter().map(String::as_str).collect();
+        for def in streams_on(tap_deployment(deployment)) {
+            if !matches!(def.source, Source::IssueChild { .. }) {
+                continue;
+            }
+            let rows = second.records(def.name);
+            let expected = site
+                .sim
+                .sim
+                .expected_records(def.name, Some(&touched))
+                .unwrap();
+            assert_eq!(
+                rows.len(),
+                expected,
+                "{deployment}: {} of the changed issues",
+                def.name
+            );
+            for row in &rows {
+                assert!(
+                    touched_set.contains(row["issueId"].as_str().unwrap()),
+                    "{}: {row}",
+                    def.name
+                );
+            }
+        }
+        // Each child row comes before the STATE that covers its issue.
+        let messages = second.messages();
+        let last_child = messages
+            .iter()
+            .rposition(|m| m["type"] == "RECORD" && m["record"].get("issueId").is_some())
+            .unwrap();
+        assert!(messages[last_child..].iter().any(|m| m["type"] == "STATE"));
+    }
+}
+
+/// A Stitch user's `--properties` catalog (singer-io tap-jira 2.6.0's shape, `selected` inside
+/// schemas) syncs every stream it selects, under the same names and keys, and every property of a
+/// record is declared in the SCHEMA the tap emits.
+#[test]
+fn a_stitch_properties_catalog_syncs_every_stream_it_selects() {
+    let catalog: Value = serde_json::from_str(include_str!("../fixtures/stitch/properties.json"))
+        .expect("the Stitch catalog fixture is JSON");
+    for deployment in [Deployment::Cloud, Deployment::Server] {
+        let site = site_for(deployment);
+        let config = site.file("config.json", &config_for(&site));
+        let properties = site.file("properties.json", &catalog);
+        let run = tap(&[&"--config", &config, &"--properties", &properties]);
+        run.assert_success();
+        assert_valid_singer_output(&run);
+        let schemas: BTreeMap<String, Value> = run
+            .messages()
+            .into_iter()
+            .filter(|m| m["type"] == "SCHEMA")
+            .map(|m| (m["stream"].as_str().unwrap().to_string(), m))
+            .collect();
+        for entry in catalog["streams"].as_array().unwrap() {
+            let name = entry["tap_stream_id"].as_str().unwrap();
+            let schema = schemas
+                .get(name)
+                .unwrap_or_else(|| panic!("{deployment}: no SCHEMA for Stitch's {name}"));
+            if name != "users" {
+                assert_eq!(schema["key_properties"], entry["key_properties"], "{name}");
+            }
+            let records = run.records(name);
+            assert!(
+                !records.is_empty(),
+                "{deployment}: no records for Stitch's {name}"
+            );
+            let declared = schema["schema"]["properties"].as_object().unwrap();
+            for record in &records {
+                for property in record.as_object().unwrap().keys() {
+                    assert!(
+                        declared.contains_key(property),
+                        "{deployment}: {name} record has `{property}`, which its SCHEMA lacks"
+                    );
+                }
+            }
+        }
+    }
+}
