@@ -137,6 +137,6 @@ fn print_counts(messages: &[Value]) {
             .or_default() += 1;
     }
     for (stream, n) in counts {
-        eprintln!("  {stream:<10} {n:>6} records");
+        eprintln!("  {stream:<20} {n:>6} records");
     }
 }

@@ -5,6 +5,7 @@ use serde_json::{Map, Value, json};
 
 use super::{Endpoint, PerDeployment};
 use crate::client::Pagination;
+use crate::streams::bulk::Bulk;
 
 /// How the issue search is asked to embed a list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,6 +54,8 @@ pub struct IssueList {
     pub name: &'static str,
     pub embedded: Option<Embedded>,
     pub rest: Option<Rest>,
+    /// An endpoint that gives this list for many issues at once, preferred where it exists.
+    pub bulk: Option<Bulk>,
 }
 
 /// How a list's items become rows of a stream.
@@ -83,6 +86,7 @@ pub static COMMENTS: IssueList = IssueList {
         }),
         when: When::Truncated,
     }),
+    bulk: None,
 };
 
 pub static CHANGELOG: IssueList = IssueList {
@@ -112,6 +116,7 @@ pub static CHANGELOG: IssueList = IssueList {
         },
         when: When::Truncated,
     }),
+    bulk: Some(Bulk::CloudChangelogs),
 };
 
 pub static TRANSITIONS: IssueList = IssueList {
@@ -122,6 +127,7 @@ pub static TRANSITIONS: IssueList = IssueList {
         page: None,
     }),
     rest: None,
+    bulk: None,
 };
 
 pub static LINKS: IssueList = IssueList {
@@ -132,6 +138,7 @@ pub static LINKS: IssueList = IssueList {
         page: None,
     }),
     rest: None,
+    bulk: None,
 };
 
 pub static ATTACHMENTS: IssueList = IssueList {
@@ -142,6 +149,7 @@ pub static ATTACHMENTS: IssueList = IssueList {
         page: None,
     }),
     rest: None,
+    bulk: None,
 };
 
 pub static WATCHERS: IssueList = IssueList {
@@ -160,6 +168,7 @@ pub static WATCHERS: IssueList = IssueList {
             pointer: "/fields/watches/watchCount",
         },
     }),
+    bulk: None,
 };
 
 pub static VOTES: IssueList = IssueList {
@@ -178,6 +187,7 @@ pub static VOTES: IssueList = IssueList {
             pointer: "/fields/votes/votes",
         },
     }),
+    bulk: None,
 };
 
 pub static REMOTE_LINKS: IssueList = IssueList {
@@ -191,6 +201,7 @@ pub static REMOTE_LINKS: IssueList = IssueList {
         }),
         when: When::Always,
     }),
+    bulk: None,
 };
 
 impl IssueList {

@@ -2,6 +2,7 @@
 //! (name, schema, keys, replication) and where its records come from (source, parent). The sync
 //! engine is driven by it; adding a stream touches this table, one schema file and a test.
 
+pub mod bulk;
 pub mod children;
 pub mod issues;
 pub mod users;
@@ -357,13 +358,17 @@ pub static STREAMS: &[StreamDef] = &[
         &children::ATTACHMENTS,
         Rows::AsIs,
     ),
-    issue_child(
-        "issue_watchers",
-        include_str!("../../schemas/issue_watchers.json"),
-        PEOPLE_KEYS,
-        &children::WATCHERS,
-        Rows::AsIs,
-    ),
+    StreamDef {
+        // Jira makes the reporter a watcher, so nearly every issue costs a request: opt-in.
+        selected_by_default: false,
+        ..issue_child(
+            "issue_watchers",
+            include_str!("../../schemas/issue_watchers.json"),
+            PEOPLE_KEYS,
+            &children::WATCHERS,
+            Rows::AsIs,
+        )
+    },
     issue_child(
         "issue_votes",
         include_str!("../../schemas/issue_votes.json"),

@@ -2,6 +2,7 @@
 //! stream and every selected child. Each issue's children are written before the issue, and the
 //! STATE after a page covers both; lists Jira cut short are completed from their endpoints.
 
+use std::collections::HashMap;
 use std::io::Write;
 use std::pin::pin;
 
@@ -96,21 +97,28 @@ async fn read<W: Write>(
     ));
     while let Some(page) = source.try_next().await? {
         let extracted = time_extracted(Utc::now());
-        for mut issue in page.items {
-            let Some((id, updated)) = issues::cursor_of(&issue) else {
-                tracing::warn!("skipped an issue without id or fields.updated");
-                continue;
-            };
-            if bookmark.already_written(&id, updated) {
-                continue;
+        let mut fresh: Vec<(Value, String, chrono::DateTime<Utc>)> = Vec::new();
+        for issue in page.items {
+            match issues::cursor_of(&issue) {
+                Some((id, updated)) if !bookmark.already_written(&id, updated) => {
+                    fresh.push((issue, id, updated));
+                }
+                Some(_) => {}
+                None => tracing::warn!("skipped an issue without id or fields.updated"),
             }
+        }
+        let mut from_bulk = bulk_lists(run, &lists, &fresh).await?;
+        for (mut issue, id, updated) in fresh {
             let key = issue.get("key").and_then(Value::as_str).map(String::from);
             let issue_ref = IssueRef {
                 id: &id,
                 key: key.as_deref(),
             };
-            for list in &lists {
-                let items = list_items(run, list, &issue, &id).await?;
+            for (at, list) in lists.iter().enumerate() {
+                let items = match from_bulk[at].as_mut().and_then(|lists| lists.remove(&id)) {
+                    Some(items) => items,
+                    None => list_items(run, list, &issue, &id).await?,
+                };
                 for child in children.iter_mut().filter(|c| std::ptr::eq(c.list, *list)) {
                     for item in &items {
                         for row in child.rows.of(&issue_ref, item.clone()) {
@@ -131,6 +139,54 @@ async fn read<W: Write>(
         run.write_state()?;
     }
     Ok(())
+}
+
+/// For each list with a bulk endpoint on this deployment, the whole lists of the page's issues
+/// that need more than was embedded, fetched together; `None` where there is no bulk endpoint
+/// (or it refused), so those issues are read one by one.
+async fn bulk_lists<W: Write>(
+    run: &mut Run<'_, W>,
+    lists: &[&'static IssueList],
+    issues: &[(Value, String, chrono::DateTime<Utc>)],
+) -> Result<Vec<Option<HashMap<String, Vec<Value>>>>> {
+    let deployment = run.client.deployment();
+    let mut out = Vec::with_capacity(lists.len());
+    for list in lists {
+        let Some(bulk) = list.bulk.filter(|b| b.available_on(deployment)) else {
+            out.push(None);
+            continue;
+        };
+        let wanted: Vec<String> = issues
+            .iter()
+            .filter(|(issue, _, _)| {
+                let (_, truncated) = list.embedded_items(issue);
+                list.needs_rest(issue, truncated)
+            })
+            .map(|(_, id, _)| id.clone())
+            .collect();
+        if wanted.is_empty() {
+            out.push(None);
+            continue;
+        }
+        match bulk.fetch(run.client, &wanted).await {
+            Ok(found) => out.push(Some(found)),
+            // An older site without the bulk endpoint: the issues are read one by one.
+            Err(
+                e @ Error::Http {
+                    status: 400 | 403 | 404 | 405,
+                    ..
+                },
+            ) => {
+                tracing::warn!(
+                    list = list.name,
+                    "bulk endpoint refused, reading issue by issue: {e}"
+                );
+                out.push(None);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(out)
 }
 
 /// The lists the selected children are made from, each once (changelogs and field history share one).

@@ -1,0 +1,99 @@
+//! Lists of many issues in one request: Cloud's `POST /changelog/bulkfetch` gives the changelogs
+//! of up to 1000 issues, paged by `nextPageToken` across their histories, so a page of issues
+//! whose embedded changelogs were cut short costs one request instead of one (or more) each.
+
+use std::collections::{HashMap, HashSet};
+
+use serde_json::{Value, json};
+
+use crate::client::{ApiRequest, JiraClient};
+use crate::config::Deployment;
+use crate::error::{Error, Result};
+
+/// A bulk endpoint for one of an issue's lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bulk {
+    /// Cloud's `POST changelog/bulkfetch`.
+    CloudChangelogs,
+}
+
+/// Most issues one bulk request takes.
+const MAX_ISSUES: usize = 1000;
+/// Histories asked for per page (Jira's default; it caps at 10,000).
+const PAGE_SIZE: u32 = 1000;
+
+impl Bulk {
+    pub fn available_on(self, deployment: Deployment) -> bool {
+        match self {
+            Bulk::CloudChangelogs => deployment == Deployment::Cloud,
+        }
+    }
+
+    /// Every list item of these issues, by issue id.
+    pub async fn fetch(
+        self,
+        client: &JiraClient,
+        issue_ids: &[String],
+    ) -> Result<HashMap<String, Vec<Value>>> {
+        let mut lists: HashMap<String, Vec<Value>> = HashMap::new();
+        let path = client.api_path("changelog/bulkfetch");
+        for batch in issue_ids.chunks(MAX_ISSUES) {
+            let mut token: Option<String> = None;
+            let mut seen_tokens: HashSet<String> = HashSet::new();
+            loop {
+                let mut body = json!({"issueIdsOrKeys": batch, "maxResults": PAGE_SIZE});
+                if let Some(token) = &token {
+                    body["nextPageToken"] = json!(token);
+                }
+                let mut page = client
+                    .send_json(ApiRequest::post(path.clone(), body))
+                    .await?;
+                let changelogs = match page.get_mut("issueChangeLogs").map(Value::take) {
+                    Some(Value::Array(changelogs)) => changelogs,
+                    None | Some(Value::Null) => Vec::new(),
+                    Some(_) => {
+                        return Err(Error::Shape {
+                            url: path,
+                            problem: "expected a list under `issueChangeLogs`".into(),
+                        });
+                    }
+                };
+                for mut changelog in changelogs {
+                    let Some(id) = changelog.get("issueId").and_then(id_text) else {
+                        continue;
+                    };
+                    if let Some(Value::Array(histories)) =
+                        changelog.get_mut("changeHistories").map(Value::take)
+                    {
+                        // One issue's histories may continue on the next page.
+                        lists.entry(id).or_default().extend(histories);
+                    }
+                }
+                token = page
+                    .get("nextPageToken")
+                    .and_then(Value::as_str)
+                    .filter(|t| !t.is_empty())
+                    .map(String::from);
+                match &token {
+                    None => break,
+                    Some(t) if !seen_tokens.insert(t.clone()) => {
+                        return Err(Error::Shape {
+                            url: path,
+                            problem: "Jira returned a nextPageToken it had already returned".into(),
+                        });
+                    }
+                    Some(_) => {}
+                }
+            }
+        }
+        Ok(lists)
+    }
+}
+
+fn id_text(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
