@@ -170,6 +170,29 @@ fn bad_catalog_and_state_files_are_refused_before_any_request() {
         "one clear line:\n{}",
         run.stderr
     );
+    // Every incremental stream's bookmark is checked up front, not only the first one synced.
+    let state = site.file(
+        "state2.json",
+        &json!({"bookmarks": {"issues": {"updated": "2024-01-01T00:00:00Z"}, "worklogs": {"updated": 17}}}),
+    );
+    let run = tap(&[
+        &"--config",
+        &config,
+        &"--catalog",
+        &catalog,
+        &"--state",
+        &state,
+    ]);
+    assert_eq!(run.code, 1);
+    assert!(
+        site.sim.sim.requests().is_empty(),
+        "refused before any request"
+    );
+    assert!(
+        run.stderr.contains("state: bookmarks.worklogs"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]

@@ -251,8 +251,14 @@ fn children_are_complete_in_a_search_page_plus_the_truncated_lists() {
         if deployment == Deployment::Cloud {
             // Cut-short changelogs of a whole page come in one bulk request, not one per issue.
             assert!(child_calls(&site, "/changelog").is_empty(), "{counts:?}");
-            let bulk = counts.get("POST /rest/api/3/changelog/bulkfetch").copied().unwrap_or(0);
-            assert!((1..=pages).contains(&bulk), "{bulk} bulk requests for {pages} pages");
+            let bulk = counts
+                .get("POST /rest/api/3/changelog/bulkfetch")
+                .copied()
+                .unwrap_or(0);
+            assert!(
+                (1..=pages).contains(&bulk),
+                "{bulk} bulk requests for {pages} pages"
+            );
         }
     }
 }

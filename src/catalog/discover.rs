@@ -223,6 +223,28 @@ mod tests {
     }
 
     #[test]
+    fn children_name_their_parent_and_one_deployment_streams_say_which() {
+        let comments = StreamDef::find("issue_comments").unwrap();
+        let entry = build_entry(comments, Deployment::Server, &[]).unwrap();
+        let top = entry.metadata_at(&[]).unwrap();
+        assert_eq!(top["parent-tap-stream-id"], json!("issues"));
+        assert_eq!(top["forced-replication-method"], json!("INCREMENTAL"));
+        assert!(
+            top.get("replication-key").is_none(),
+            "no fake replication key"
+        );
+        let cloud_only = StreamDef {
+            only_on: Some(Deployment::Cloud),
+            ..*StreamDef::find("roles").unwrap()
+        };
+        assert!(
+            cloud_only.exists_on(Deployment::Cloud) && !cloud_only.exists_on(Deployment::Server)
+        );
+        let entry = build_entry(&cloud_only, Deployment::Cloud, &[]).unwrap();
+        assert_eq!(entry.metadata_at(&[]).unwrap()[ONLY_ON], json!("cloud"));
+    }
+
+    #[test]
     fn users_are_keyed_per_deployment() {
         let def = StreamDef::find("users").unwrap();
         let cloud = build_entry(def, Deployment::Cloud, &[]).unwrap();

@@ -64,11 +64,17 @@ pub struct SelectedStream {
 /// warning and skipped, so a catalog from another tap version still runs.
 pub fn selected_streams(catalog: &Catalog, deployment: Deployment) -> Vec<SelectedStream> {
     for entry in &catalog.streams {
-        if StreamDef::find(entry.name()).is_none() {
-            tracing::warn!(
+        match StreamDef::find(entry.name()) {
+            None => tracing::warn!(
                 stream = entry.name(),
                 "the catalog names a stream tap-jira does not have; ignored"
-            );
+            ),
+            Some(def) if !def.exists_on(deployment) => tracing::warn!(
+                stream = entry.name(),
+                only_on = ?def.only_on,
+                "the catalog names a stream this deployment does not have; ignored"
+            ),
+            Some(_) => {}
         }
     }
     streams_on(deployment)

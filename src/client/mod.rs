@@ -79,13 +79,43 @@ impl ApiRequest {
         }
     }
 
-    /// How requests are counted: method and path, without the query.
+    /// How requests are counted: method and path, without the query, with ids and issue keys
+    /// folded to `{id}` so that per-issue endpoints count as one.
     fn label(&self) -> String {
         let method = match self.method {
             Method::Get => "GET",
             Method::Post => "POST",
         };
-        format!("{method} /{}", self.path)
+        let segments: Vec<&str> = self.path.split('/').collect();
+        let path: Vec<&str> = segments
+            .iter()
+            .enumerate()
+            .map(|(i, &segment)| {
+                // The number after `api/` is the API version.
+                let version = i > 0 && segments[i - 1] == "api";
+                if !version && is_identifier(segment) {
+                    "{id}"
+                } else {
+                    segment
+                }
+            })
+            .collect();
+        format!("{method} /{}", path.join("/"))
+    }
+}
+
+/// A path segment that names one record: a number, or an issue key such as `WEB-12`.
+fn is_identifier(segment: &str) -> bool {
+    let number = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    match segment.rsplit_once('-') {
+        Some((project, n)) => {
+            number(n)
+                && project.starts_with(|c: char| c.is_ascii_uppercase())
+                && project
+                    .bytes()
+                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+        }
+        None => number(segment),
     }
 }
 
@@ -545,6 +575,24 @@ mod tests {
             "an HTML page instead of JSON"
         );
         assert_eq!(error_excerpt("x".repeat(2000).as_bytes()).len(), 512);
+    }
+
+    #[test]
+    fn requests_are_counted_per_endpoint_not_per_record() {
+        let label = |path: &str| ApiRequest::get(path).label();
+        assert_eq!(
+            label("rest/api/3/issue/10010/comment"),
+            "GET /rest/api/3/issue/{id}/comment"
+        );
+        assert_eq!(
+            label("rest/api/2/issue/WEB-12/votes"),
+            "GET /rest/api/2/issue/{id}/votes"
+        );
+        assert_eq!(
+            label("rest/api/3/project/type"),
+            "GET /rest/api/3/project/type"
+        );
+        assert_eq!(label("rest/api/3/search/jql"), "GET /rest/api/3/search/jql");
     }
 
     #[test]

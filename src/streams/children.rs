@@ -207,21 +207,30 @@ pub static REMOTE_LINKS: IssueList = IssueList {
 impl IssueList {
     /// The embedded items, and whether Jira cut the list short (its `total` says more).
     pub fn embedded_items(&self, issue: &Value) -> (Vec<Value>, bool) {
-        let Some(embedded) = &self.embedded else {
-            return (Vec::new(), false);
-        };
-        let items = issue
-            .pointer(embedded.list)
+        let items = self
+            .embedded
+            .and_then(|e| issue.pointer(e.list))
             .and_then(Value::as_array)
             .cloned()
             .unwrap_or_default();
-        let total = embedded
+        (items, self.truncated(issue))
+    }
+
+    /// Whether the embedded list is shorter than the `total` of the page around it.
+    pub fn truncated(&self, issue: &Value) -> bool {
+        let Some(embedded) = &self.embedded else {
+            return false;
+        };
+        let embedded_len = issue
+            .pointer(embedded.list)
+            .and_then(Value::as_array)
+            .map_or(0, Vec::len);
+        embedded
             .page
             .and_then(|page| issue.pointer(page))
             .and_then(|page| page.get("total"))
-            .and_then(Value::as_u64);
-        let truncated = total.is_some_and(|total| total > items.len() as u64);
-        (items, truncated)
+            .and_then(Value::as_u64)
+            .is_some_and(|total| total > embedded_len as u64)
     }
 
     /// Whether the child endpoint must be read for this issue.

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::pin::pin;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
 use serde_json::Value;
 
@@ -23,6 +23,13 @@ use crate::streams::{Ask, IssueList, Rows, Source, When};
 /// Page size asked of child endpoints: Jira caps it (Cloud at 5000, Server lower), and the caps
 /// are followed.
 const CHILD_PAGE_SIZE: u32 = 1000;
+
+/// An issue of the page not written before, with its cursor.
+struct Fresh {
+    issue: Value,
+    id: String,
+    updated: DateTime<Utc>,
+}
 
 /// A selected child stream and the list it is made from.
 struct Child<'a> {
@@ -97,18 +104,23 @@ async fn read<W: Write>(
     ));
     while let Some(page) = source.try_next().await? {
         let extracted = time_extracted(Utc::now());
-        let mut fresh: Vec<(Value, String, chrono::DateTime<Utc>)> = Vec::new();
+        let mut fresh: Vec<Fresh> = Vec::new();
         for issue in page.items {
             match issues::cursor_of(&issue) {
                 Some((id, updated)) if !bookmark.already_written(&id, updated) => {
-                    fresh.push((issue, id, updated));
+                    fresh.push(Fresh { issue, id, updated });
                 }
                 Some(_) => {}
                 None => tracing::warn!("skipped an issue without id or fields.updated"),
             }
         }
         let mut from_bulk = bulk_lists(run, &lists, &fresh).await?;
-        for (mut issue, id, updated) in fresh {
+        for Fresh {
+            mut issue,
+            id,
+            updated,
+        } in fresh
+        {
             let key = issue.get("key").and_then(Value::as_str).map(String::from);
             let issue_ref = IssueRef {
                 id: &id,
@@ -147,7 +159,7 @@ async fn read<W: Write>(
 async fn bulk_lists<W: Write>(
     run: &mut Run<'_, W>,
     lists: &[&'static IssueList],
-    issues: &[(Value, String, chrono::DateTime<Utc>)],
+    issues: &[Fresh],
 ) -> Result<Vec<Option<HashMap<String, Vec<Value>>>>> {
     let deployment = run.client.deployment();
     let mut out = Vec::with_capacity(lists.len());
@@ -158,11 +170,8 @@ async fn bulk_lists<W: Write>(
         };
         let wanted: Vec<String> = issues
             .iter()
-            .filter(|(issue, _, _)| {
-                let (_, truncated) = list.embedded_items(issue);
-                list.needs_rest(issue, truncated)
-            })
-            .map(|(_, id, _)| id.clone())
+            .filter(|fresh| list.needs_rest(&fresh.issue, list.truncated(&fresh.issue)))
+            .map(|fresh| fresh.id.clone())
             .collect();
         if wanted.is_empty() {
             out.push(None);
