@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 use crate::client::{ApiRequest, JiraClient};
 use crate::config::Deployment;
 use crate::error::{Error, Result};
+use crate::streams::id_text;
 
 /// A bulk endpoint for one of an issue's lists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,13 +88,5 @@ impl Bulk {
             }
         }
         Ok(lists)
-    }
-}
-
-fn id_text(value: &Value) -> Option<String> {
-    match value {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
     }
 }

@@ -149,6 +149,16 @@ impl StreamDef {
     }
 }
 
+/// A Jira id as text: Jira writes the same ids as strings in some places and numbers in others
+/// (worklog ids, project ids).
+pub fn id_text(value: &serde_json::Value) -> Option<String> {
+    match value {
+        serde_json::Value::String(s) => Some(s.clone()),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
 /// The streams a deployment has, in table order.
 pub fn streams_on(deployment: Deployment) -> impl Iterator<Item = &'static StreamDef> {
     STREAMS.iter().filter(move |s| s.exists_on(deployment))

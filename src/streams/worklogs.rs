@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 
 use crate::client::{ApiRequest, JiraClient};
 use crate::error::{Error, Result};
+use crate::streams::id_text;
 use crate::timestamp::{format_utc, parse_jira};
 
 /// Most ids `/worklog/list` takes at once.
@@ -81,15 +82,6 @@ impl Bookmark {
         } else if updated_ms == current && !self.at_updated.iter().any(|seen| seen == id) {
             self.at_updated.push(id.to_string());
         }
-    }
-}
-
-/// Ids are numbers in `/worklog/updated` and strings in worklog bodies.
-fn id_text(value: &Value) -> Option<String> {
-    match value {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
     }
 }
 

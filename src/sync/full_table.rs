@@ -7,13 +7,13 @@ use std::pin::pin;
 
 use chrono::Utc;
 use futures::{Stream, TryStreamExt};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::{Emitter, Run};
 use crate::client::{ApiRequest, JiraClient, Page, pages};
 use crate::error::{Error, Result};
 use crate::singer::{Message, time_extracted};
-use crate::streams::{Endpoint, Source, StreamDef, users};
+use crate::streams::{Endpoint, Source, StreamDef, id_text, users};
 
 pub(super) async fn sync<W: Write>(run: &mut Run<'_, W>, emitter: &mut Emitter<'_>) -> Result<()> {
     let name = emitter.name();
@@ -127,11 +127,7 @@ async fn project_ids<W: Write>(run: &mut Run<'_, W>, child: &StreamDef) -> Resul
     let mut ids = Vec::new();
     let mut source = pin!(pages(client, request, pagination, run.config.page_size));
     while let Some(page) = source.try_next().await? {
-        ids.extend(page.items.iter().filter_map(|p| match p.get("id")? {
-            Value::String(s) => Some(s.clone()),
-            Value::Number(n) => Some(n.to_string()),
-            _ => None,
-        }));
+        ids.extend(page.items.iter().filter_map(|p| id_text(p.get("id")?)));
     }
     tracing::info!(
         parent = parent.name,

@@ -102,11 +102,7 @@ pub fn user_time_zone(myself: &Value) -> JqlZone {
 
 /// The issue's id and `updated` instant, which order and bookmark the stream.
 pub fn cursor_of(issue: &Value) -> Option<(String, DateTime<Utc>)> {
-    let id = match issue.get("id")? {
-        Value::String(s) => s.clone(),
-        Value::Number(n) => n.to_string(),
-        _ => return None,
-    };
+    let id = crate::streams::id_text(issue.get("id")?)?;
     let updated = parse_jira(issue.pointer("/fields/updated")?.as_str()?)?;
     Some((id, updated))
 }
