@@ -205,17 +205,6 @@ pub static REMOTE_LINKS: IssueList = IssueList {
 };
 
 impl IssueList {
-    /// The embedded items, and whether Jira cut the list short (its `total` says more).
-    pub fn embedded_items(&self, issue: &Value) -> (Vec<Value>, bool) {
-        let items = self
-            .embedded
-            .and_then(|e| issue.pointer(e.list))
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
-        (items, self.truncated(issue))
-    }
-
     /// Whether the embedded list is shorter than the `total` of the page around it.
     pub fn truncated(&self, issue: &Value) -> bool {
         let Some(embedded) = &self.embedded else {
@@ -249,10 +238,11 @@ impl IssueList {
         }
     }
 
-    /// Takes the list out of the issue record, so the issue does not carry it twice.
-    pub fn remove_from(&self, issue: &mut Value) {
+    /// Moves the embedded items out of the issue record (no copy), so the issue does not carry
+    /// them twice once a child stream has them.
+    pub fn take_from(&self, issue: &mut Value) -> Vec<Value> {
         let Some(embedded) = &self.embedded else {
-            return;
+            return Vec::new();
         };
         let (parent, key) = embedded
             .list
@@ -263,8 +253,12 @@ impl IssueList {
         } else {
             issue.pointer_mut(parent)
         };
-        if let Some(Value::Object(map)) = parent {
-            map.remove(key);
+        match parent {
+            Some(Value::Object(map)) => match map.remove(key) {
+                Some(Value::Array(items)) => items,
+                _ => Vec::new(),
+            },
+            _ => Vec::new(),
         }
     }
 }
@@ -371,12 +365,13 @@ mod tests {
 
     #[test]
     fn a_list_short_of_its_total_is_truncated() {
-        let issue = json!({"fields": {"comment": {"comments": [{"id": "1"}], "total": 3, "maxResults": 1}}});
-        let (items, truncated) = COMMENTS.embedded_items(&issue);
-        assert_eq!((items.len(), truncated), (1, true));
+        let mut issue = json!({"fields": {"comment": {"comments": [{"id": "1"}], "total": 3, "maxResults": 1}}});
+        let truncated = COMMENTS.truncated(&issue);
+        assert!(truncated);
         assert!(COMMENTS.needs_rest(&issue, truncated));
+        assert_eq!(COMMENTS.take_from(&mut issue).len(), 1);
         let whole = json!({"fields": {"comment": {"comments": [{"id": "1"}], "total": 1}}});
-        let (_, truncated) = COMMENTS.embedded_items(&whole);
+        let truncated = COMMENTS.truncated(&whole);
         assert!(!COMMENTS.needs_rest(&whole, truncated));
     }
 
@@ -392,8 +387,8 @@ mod tests {
     fn lists_are_taken_out_of_the_issue() {
         let mut issue = json!({"id": "1", "changelog": {"histories": []}, "transitions": [],
                                "fields": {"comment": {"comments": [], "total": 0}}});
-        COMMENTS.remove_from(&mut issue);
-        TRANSITIONS.remove_from(&mut issue);
+        assert!(COMMENTS.take_from(&mut issue).is_empty());
+        assert!(TRANSITIONS.take_from(&mut issue).is_empty());
         assert_eq!(
             issue,
             json!({"id": "1", "changelog": {"histories": []}, "fields": {"comment": {"total": 0}}})

@@ -127,9 +127,12 @@ async fn read<W: Write>(
                 key: key.as_deref(),
             };
             for (at, list) in lists.iter().enumerate() {
+                // The child stream has the list: the issue record need not carry it twice.
+                let truncated = list.truncated(&issue);
+                let embedded = list.take_from(&mut issue);
                 let items = match from_bulk[at].as_mut().and_then(|lists| lists.remove(&id)) {
                     Some(items) => items,
-                    None => list_items(run, list, &issue, &id).await?,
+                    None => list_items(run, list, &issue, &id, embedded, truncated).await?,
                 };
                 for child in children.iter_mut().filter(|c| std::ptr::eq(c.list, *list)) {
                     for item in &items {
@@ -138,8 +141,6 @@ async fn read<W: Write>(
                         }
                     }
                 }
-                // The child stream has the list: the issue record need not carry it twice.
-                list.remove_from(&mut issue);
             }
             if let Some(emitter) = issue_emitter.as_deref_mut() {
                 issues::hoist_timestamps(&mut issue);
@@ -241,8 +242,9 @@ async fn list_items<W: Write>(
     list: &'static IssueList,
     issue: &Value,
     id: &str,
+    embedded: Vec<Value>,
+    truncated: bool,
 ) -> Result<Vec<Value>> {
-    let (embedded, truncated) = list.embedded_items(issue);
     let Some(rest) = list.rest.filter(|_| list.needs_rest(issue, truncated)) else {
         return Ok(embedded);
     };
