@@ -6,7 +6,7 @@ use serde_json::{Map, Value, json};
 
 use super::fields::field_schema;
 use super::{Catalog, CatalogEntry, MetadataEntry};
-use crate::client::{ApiRequest, JiraClient, pages};
+use crate::client::{JiraClient, pages};
 use crate::config::Deployment;
 use crate::error::{Error, Result};
 use crate::streams::{FIELDS_ENDPOINT, Source, StreamDef, streams_on};
@@ -29,8 +29,8 @@ pub async fn discover(client: &JiraClient) -> Result<Catalog> {
 
 /// Every field of the site (`/field`), system and custom.
 pub async fn fetch_fields(client: &JiraClient) -> Result<Vec<Value>> {
-    let request = ApiRequest::get(client.api_path(FIELDS_ENDPOINT.path));
-    let pages: Vec<_> = pages(client, request, FIELDS_ENDPOINT.pagination, 1000)
+    let (request, pagination) = FIELDS_ENDPOINT.request(client, &[]);
+    let pages: Vec<_> = pages(client, request, pagination, 1000)
         .try_collect()
         .await?;
     Ok(pages.into_iter().flat_map(|p| p.items).collect())

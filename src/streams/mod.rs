@@ -8,7 +8,7 @@ pub mod issues;
 pub mod users;
 pub mod worklogs;
 
-use crate::client::Pagination;
+use crate::client::{ApiRequest, JiraClient, Pagination};
 use crate::config::Deployment;
 pub use children::{Ask, Embedded, IssueList, Rest, Rows, When};
 
@@ -66,6 +66,21 @@ pub struct Endpoint {
     pub path: &'static str,
     pub query: &'static [(&'static str, &'static str)],
     pub pagination: Pagination,
+}
+
+impl Endpoint {
+    /// The request on this client's API version, with the parent's ids bound into the path.
+    pub fn request(&self, client: &JiraClient, bind: &[(&str, &str)]) -> (ApiRequest, Pagination) {
+        let mut path = self.path.to_string();
+        for (name, value) in bind {
+            path = path.replace(&format!("{{{name}}}"), value);
+        }
+        let mut request = ApiRequest::get(client.api_path(&path));
+        for (key, value) in self.query {
+            request = request.query(key, *value);
+        }
+        (request, self.pagination)
+    }
 }
 
 /// A value that may differ per deployment.

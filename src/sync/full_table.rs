@@ -10,10 +10,10 @@ use futures::{Stream, TryStreamExt};
 use serde_json::json;
 
 use super::{Emitter, Run};
-use crate::client::{ApiRequest, JiraClient, Page, pages};
+use crate::client::{Page, pages};
 use crate::error::{Error, Result};
 use crate::singer::{Message, time_extracted};
-use crate::streams::{Endpoint, Source, StreamDef, id_text, users};
+use crate::streams::{Source, StreamDef, id_text, users};
 
 pub(super) async fn sync<W: Write>(run: &mut Run<'_, W>, emitter: &mut Emitter<'_>) -> Result<()> {
     let name = emitter.name();
@@ -34,14 +34,14 @@ pub(super) async fn sync<W: Write>(run: &mut Run<'_, W>, emitter: &mut Emitter<'
     let page_size = run.config.page_size;
     match emitter.stream.def.source {
         Source::Endpoint(endpoint) => {
-            let (request, pagination) = request(client, endpoint.on(deployment), &[]);
+            let (request, pagination) = endpoint.on(deployment).request(client, &[]);
             let source = pages(client, request, pagination, page_size);
             write_pages(run, emitter, source, version).await?;
         }
         Source::PerProject(endpoint) => {
             let endpoint = endpoint.on(deployment);
             for project in project_ids(run, emitter.stream.def).await? {
-                let (request, pagination) = request(client, endpoint, &[("projectId", &project)]);
+                let (request, pagination) = endpoint.request(client, &[("projectId", &project)]);
                 let source = pages(client, request, pagination, page_size);
                 match write_pages(run, emitter, source, version).await {
                     Ok(()) => {}
@@ -89,23 +89,6 @@ async fn write_pages<W: Write>(
     Ok(())
 }
 
-/// The request of an endpoint on this deployment, with the parent's ids bound into its path.
-pub(super) fn request(
-    client: &JiraClient,
-    endpoint: Endpoint,
-    bind: &[(&str, &str)],
-) -> (ApiRequest, crate::client::Pagination) {
-    let mut path = endpoint.path.to_string();
-    for (name, value) in bind {
-        path = path.replace(&format!("{{{name}}}"), value);
-    }
-    let mut request = ApiRequest::get(client.api_path(&path));
-    for (key, value) in endpoint.query {
-        request = request.query(key, *value);
-    }
-    (request, endpoint.pagination)
-}
-
 /// The ids of the parent stream's records (the projects), read once per run.
 async fn project_ids<W: Write>(run: &mut Run<'_, W>, child: &StreamDef) -> Result<Vec<String>> {
     if let Some(ids) = &run.project_ids {
@@ -123,7 +106,7 @@ async fn project_ids<W: Write>(run: &mut Run<'_, W>, child: &StreamDef) -> Resul
         )));
     };
     let client = run.client;
-    let (request, pagination) = request(client, endpoint.on(client.deployment()), &[]);
+    let (request, pagination) = endpoint.on(client.deployment()).request(client, &[]);
     let mut ids = Vec::new();
     let mut source = pin!(pages(client, request, pagination, run.config.page_size));
     while let Some(page) = source.try_next().await? {

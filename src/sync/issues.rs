@@ -10,7 +10,6 @@ use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
 use serde_json::Value;
 
-use super::full_table::request;
 use super::{Emitter, Run};
 use crate::catalog::SelectedStream;
 use crate::client::pages;
@@ -249,11 +248,10 @@ async fn list_items<W: Write>(
         return Ok(embedded);
     };
     let client = run.client;
-    let (request, pagination) = request(
-        client,
-        rest.endpoint.on(client.deployment()),
-        &[("issueId", id)],
-    );
+    let (request, pagination) = rest
+        .endpoint
+        .on(client.deployment())
+        .request(client, &[("issueId", id)]);
     // Jira does not say which slice it embedded (the changelog is "most recent first" on some
     // versions): the whole list is read again rather than stitched.
     let mut all = Vec::new();
