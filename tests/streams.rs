@@ -424,3 +424,25 @@ fn a_stitch_properties_catalog_syncs_every_stream_it_selects() {
         }
     }
 }
+
+/// More worklogs than one `/worklog/updated` page: Jira returns the boundary millisecond's
+/// worklogs again on the next page, and none is written twice.
+#[test]
+fn worklogs_across_pages_are_written_once_each() {
+    let site = Site::new(SimConfig {
+        busy_every: 1,
+        ..SimConfig::default()
+    });
+    prepare(&site, Some(&["worklogs"]));
+    let run = sync(&site);
+    run.assert_success();
+    assert_valid_singer_output(&run);
+    let worklogs = run.records("worklogs");
+    assert!(worklogs.len() > 2000, "several pages: {}", worklogs.len());
+    assert_eq!(
+        worklogs.len(),
+        site.sim.sim.expected_records("worklogs", None).unwrap()
+    );
+    let unique: BTreeSet<&str> = worklogs.iter().map(|w| w["id"].as_str().unwrap()).collect();
+    assert_eq!(unique.len(), worklogs.len(), "a worklog written twice");
+}

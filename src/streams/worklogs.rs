@@ -85,19 +85,19 @@ impl Bookmark {
     }
 }
 
-/// One page of changed worklogs: their bodies, and each one's id and `updatedTime` (epoch ms) as
-/// `/worklog/updated` gave them, oldest first.
-#[derive(Debug, Default)]
+/// One page of changed worklogs, and the bookmark that covers them and every page before.
+#[derive(Debug)]
 pub struct WorklogPage {
     pub worklogs: Vec<Value>,
-    pub changes: Vec<(String, i64)>,
+    pub bookmark: Bookmark,
 }
 
-/// Pages of worklogs changed since the bookmark, without those it says were written.
-pub fn changed_worklogs<'a>(
-    client: &'a JiraClient,
-    bookmark: &'a Bookmark,
-) -> impl Stream<Item = Result<WorklogPage>> + 'a {
+/// Pages of worklogs changed since the bookmark, each without those already written, in this run
+/// or before it (Jira repeats a page's last millisecond at the start of the next).
+pub fn changed_worklogs(
+    client: &JiraClient,
+    mut bookmark: Bookmark,
+) -> impl Stream<Item = Result<WorklogPage>> + '_ {
     async_stream::try_stream! {
         let path = client.api_path("worklog/updated");
         let mut since = bookmark.updated.timestamp_millis();
@@ -131,9 +131,13 @@ pub fn changed_worklogs<'a>(
                     })?,
                 }
             }
+            // Worklogs deleted since they were listed are not in the bodies; they are still covered.
+            for (id, at) in &changes {
+                bookmark.record(id, *at);
+            }
             let last_page = body.get("lastPage").and_then(Value::as_bool).unwrap_or(true);
             let until = body.get("until").and_then(Value::as_i64);
-            yield WorklogPage { worklogs, changes };
+            yield WorklogPage { worklogs, bookmark: bookmark.clone() };
             match until {
                 Some(until) if !last_page => {
                     // Jira pages by `since` alone: a page that does not move it would repeat forever.
