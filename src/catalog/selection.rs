@@ -212,29 +212,23 @@ fn declare_forced(schema: &mut Value, builtin: &Value, forced: &[&str]) {
 /// A catalog written by another tap (Stitch's) may type a property narrower than what tap-jira
 /// emits: a comment body as a string where Cloud sends an ADF object, a Jira date as a date-time.
 /// Such a property takes the built-in schema, so every record matches the SCHEMA it is sent with.
-fn widen(schema: &mut Value, builtin: &Value) {
-    let (Some(properties), Some(ours)) = (
-        schema.get_mut("properties").and_then(Value::as_object_mut),
-        builtin.get("properties").and_then(Value::as_object),
-    ) else {
+fn widen(theirs: &mut Value, ours: &Value) {
+    if accepts_more(ours, theirs) {
+        *theirs = ours.clone();
         return;
-    };
-    for (name, theirs) in properties.iter_mut() {
-        let Some(ours) = ours.get(name) else {
-            continue;
-        };
-        if accepts_more(ours, theirs) {
-            *theirs = ours.clone();
-        } else {
-            widen(theirs, ours);
-            if let (Some(items), Some(our_items)) = (theirs.get_mut("items"), ours.get("items")) {
-                if accepts_more(our_items, items) {
-                    *items = our_items.clone();
-                } else {
-                    widen(items, our_items);
-                }
+    }
+    if let (Some(properties), Some(our_properties)) = (
+        theirs.get_mut("properties").and_then(Value::as_object_mut),
+        ours.get("properties").and_then(Value::as_object),
+    ) {
+        for (name, property) in properties.iter_mut() {
+            if let Some(ours) = our_properties.get(name) {
+                widen(property, ours);
             }
         }
+    }
+    if let (Some(items), Some(our_items)) = (theirs.get_mut("items"), ours.get("items")) {
+        widen(items, our_items);
     }
 }
 

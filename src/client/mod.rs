@@ -16,7 +16,7 @@ use serde_json::Value;
 use url::Url;
 
 pub use auth::{check_token_file_writable, save_refresh_token};
-pub use pages::{Page, Pagination, pages, pages_from};
+pub use pages::{Page, Pagination, pages};
 pub use retry::{Decision, Outcome, RetryPolicy};
 
 use crate::config::{Config, Deployment};

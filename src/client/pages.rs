@@ -41,20 +41,8 @@ pub fn pages(
     pagination: Pagination,
     page_size: u32,
 ) -> impl Stream<Item = Result<Page>> + '_ {
-    pages_from(client, request, pagination, page_size, 0)
-}
-
-/// Like [`pages`], starting at offset `start` of an offset-paged list (the rest of a list whose
-/// first items came embedded in the parent).
-pub fn pages_from(
-    client: &JiraClient,
-    request: ApiRequest,
-    pagination: Pagination,
-    page_size: u32,
-    start: u64,
-) -> impl Stream<Item = Result<Page>> + '_ {
     async_stream::try_stream! {
-        let mut cursor = if start > 0 { Cursor::Offset(start) } else { Cursor::Start };
+        let mut cursor = Cursor::Start;
         let mut seen_tokens: HashSet<String> = HashSet::new();
         loop {
             let mut request = request.clone();
