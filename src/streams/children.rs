@@ -30,7 +30,7 @@ pub struct Embedded {
 /// When the child endpoint is called for an issue.
 #[derive(Debug, Clone, Copy)]
 pub enum When {
-    /// When the embedded list is shorter than its `total`; the endpoint is read from there on.
+    /// When the embedded list is shorter than its `total`; the whole list is then read again.
     Truncated,
     /// When a count the issue carries (a field, at a pointer) is above zero.
     CountAbove0 {
