@@ -103,6 +103,13 @@ async fn sync(
             tracing::warn!(stream, "skipped: {why}");
         }
     }
+    for (stream, objects) in &summary.refused {
+        tracing::warn!(
+            stream,
+            objects,
+            "parent objects whose children Jira refused (see the warnings above)"
+        );
+    }
     Ok(())
 }
 

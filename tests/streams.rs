@@ -446,3 +446,35 @@ fn worklogs_across_pages_are_written_once_each() {
     let unique: BTreeSet<&str> = worklogs.iter().map(|w| w["id"].as_str().unwrap()).collect();
     assert_eq!(unique.len(), worklogs.len(), "a worklog written twice");
 }
+
+/// Meltano discovers before every run: discover reads the site's fields and who it is talking
+/// to, never the streams' endpoints, so its requests do not grow with the stream table or the
+/// number of custom fields.
+#[test]
+fn discover_costs_the_same_few_requests_however_many_streams_and_fields() {
+    for deployment in [Deployment::Cloud, Deployment::Server] {
+        let site = Site::new(SimConfig {
+            deployment,
+            extra_custom_fields: 200,
+            ..SimConfig::default()
+        });
+        let config = site.file("config.json", &config_for(&site));
+        let catalog = site.discover(&config);
+        let streams = catalog["streams"].as_array().unwrap().len();
+        assert_eq!(streams, streams_on(tap_deployment(deployment)).count());
+        let counts = site.sim.sim.request_counts();
+        let total: u64 = counts.values().sum();
+        assert!(
+            total <= 3,
+            "{deployment}: discover sent {total} requests for {streams} streams: {counts:?}"
+        );
+        for endpoint in counts.keys() {
+            assert!(
+                ["/serverInfo", "/myself", "/field"]
+                    .iter()
+                    .any(|end| endpoint.ends_with(end)),
+                "{deployment}: discover called {endpoint}"
+            );
+        }
+    }
+}

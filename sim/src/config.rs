@@ -69,6 +69,13 @@ pub struct SimConfig {
     /// busy_every / 2` is "busy": about 60 comments, 45 worklogs and 130 change histories, more
     /// than Jira embeds in an issue. 0 means no busy issues.
     pub busy_every: usize,
+    /// Jira Software is installed: boards, sprints and epics under `/rest/agile/1.0/`. Without
+    /// it every `/rest/agile/` path answers 404 (a served answer, not an unserved path), and the
+    /// `jira-software` application role is gone.
+    pub jira_software: bool,
+    /// The account the simulator's credentials log in as holds the *Administer Jira* global
+    /// permission. Without it `/auditing/record` answers 403, as Jira does.
+    pub admin: bool,
 }
 
 impl Default for SimConfig {
@@ -85,6 +92,8 @@ impl Default for SimConfig {
             max_page_size: 100,
             access_token_ttl_secs: 3600,
             busy_every: 20,
+            jira_software: true,
+            admin: true,
         }
     }
 }

@@ -6,7 +6,8 @@
 //! runs it on a background thread for plain `#[test]` functions. Tests steer it with
 //! [`Sim::touch_issues`], [`Sim::add_issues`], [`Sim::push_fault`] and
 //! [`Sim::expire_access_tokens`], check what the client did with [`Sim::requests`] and
-//! [`Sim::unserved`], and what a complete sync holds with [`Sim::expected_records`].
+//! [`Sim::unserved`], and what a complete sync holds with [`Sim::expected_records`] (and who
+//! may see an issue with [`Sim::who_may_browse`]).
 //!
 //! What a client can count on:
 //! - Credentials are in [`creds`]. Cloud takes Basic `EMAIL:API_TOKEN` on `/rest/api/{2,3}`
@@ -37,6 +38,19 @@
 //!   updated in the minute before the request are left out, as Jira does.
 //! - Issues added at run time have no comments, worklogs, attachments, remote links or history
 //!   (beyond later touches) yet.
+//! - Beyond issues: reference lists (`issuetype`, `status`, `statuscategory`, `priority`,
+//!   Cloud's `priority/search` and `label`, `issueLinkType`, `configuration`,
+//!   `applicationrole`), setup lists (`workflow` on Server, Cloud's `workflow/search`,
+//!   `workflowscheme`, `screens`, `screenscheme`, `issuetypescheme`, `issuetypescreenscheme`,
+//!   `fieldconfiguration`, `fieldconfigurationscheme`, `priorityscheme`, `filter/search` and
+//!   `field/{id}/context[/{id}/option]`; `notificationscheme` and `dashboard` on both), groups
+//!   (Cloud's `group/bulk`, Server's `groups/picker`), per project `statuses`, `role[/{id}]`
+//!   and `permissionscheme`, `permissionscheme[/{id}/permission]`, `issuesecurityschemes[/{id}]`
+//!   and Cloud's `issuesecurityschemes/level/member`, `auditing/record` (403 without
+//!   [`SimConfig::admin`]), and Jira Software's `/rest/agile/1.0/` boards, configurations,
+//!   sprints (400 for kanban boards), board and sprint issues and epics (404 everywhere without
+//!   [`SimConfig::jira_software`]). Page beans honour `startAt` / `maxResults` and cap pages as
+//!   Jira does (agile 50, `group/member` 50, the others 50 to 1000).
 
 mod auth;
 mod config;
@@ -54,7 +68,7 @@ mod site;
 mod state;
 mod times;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 pub use config::{Deployment, SimConfig};
@@ -112,19 +126,58 @@ impl Sim {
 
     /// How many records a complete sync of this site emits for the stream the tap names
     /// `stream`, or `None` for a stream the simulator knows nothing of (so that a new stream
-    /// without simulator support fails its test). Site-wide streams: `projects`, `fields`,
-    /// `users` (see [`Sim::user_count`]), `issues`, `versions`, `components`, `project_types`,
-    /// `project_categories`, `resolutions`, `roles`. Per issue: `worklogs`, `issue_comments`,
-    /// `changelogs` (histories), `issue_field_history` (one per item of every history),
-    /// `issue_transitions` (transitions offered), `issue_links` (each issue's `issuelinks`
-    /// entries, so a link counts once at each end), `issue_remote_links`, `issue_watchers`,
-    /// `issue_votes` (voters) and `attachments`.
+    /// without simulator support fails its test), or that this deployment does not have (the
+    /// Cloud-only streams on Server: `labels`, `custom_field_contexts`,
+    /// `custom_field_options`, `workflow_schemes`, `screens`, `screen_schemes`,
+    /// `issue_type_schemes`, `issue_type_screen_schemes`, `field_configurations`,
+    /// `field_configuration_schemes`, `priority_schemes`, `filters`,
+    /// `issue_security_level_members`).
+    ///
+    /// Site-wide streams: `projects`, `fields`, `users` (see [`Sim::user_count`]), `issues`,
+    /// `versions`, `components`, `project_types`, `project_categories`, `resolutions`, `roles`.
+    /// Per issue: `worklogs`, `issue_comments`, `changelogs` (histories),
+    /// `issue_field_history` (one per item of every history), `issue_transitions` (transitions
+    /// offered), `issue_links` (each issue's `issuelinks` entries, so a link counts once at each
+    /// end), `issue_remote_links`, `issue_watchers`, `issue_votes` (voters) and `attachments`.
+    ///
+    /// Reference and setup lists, one row per item: `issue_types`, `statuses`,
+    /// `status_categories` (the four, "No Category" included), `priorities`, `labels` (the
+    /// distinct labels issues carry), `issue_link_types`, `workflows`, `workflow_schemes`,
+    /// `screens`, `screen_schemes`, `issue_type_schemes`, `issue_type_screen_schemes`,
+    /// `field_configurations`, `field_configuration_schemes`, `notification_schemes`,
+    /// `priority_schemes`, `filters` (one per board, then personal ones), `dashboards`,
+    /// `application_roles`, `permission_schemes`, `issue_security_schemes`, `groups`; one row
+    /// each: `time_tracking` (`configuration`) and `server_info`.
+    ///
+    /// Rows after the tap's row rules:
+    /// - `custom_field_contexts`: the contexts of the custom fields only (each has its global
+    ///   one; single selects also a second);
+    /// - `custom_field_options`: the options of every context of the custom fields whose
+    ///   `schema.custom` ends in `:select`, `:multiselect`, `:radiobuttons`, `:multicheckboxes`
+    ///   or `:cascadingselect` (a cascading select's children are rows too);
+    /// - `project_statuses`: projects × issue types; `project_roles`: projects × roles;
+    ///   `project_role_actors`: the sum of every project role's actors in every project;
+    ///   `project_permission_schemes`: one per project;
+    /// - `group_members`: the sum over groups of their members, inactive users included;
+    /// - `permission_grants`: the grants of every scheme; `issue_security_levels`: the levels of
+    ///   every scheme; `issue_security_level_members`: the members of every level;
+    /// - `boards` and `board_configurations`: one per board; `sprints`: the boards' sprints, each
+    ///   once though one sprint is on two boards; `sprint_issues`: (sprint, issue) memberships,
+    ///   from the issues' Sprint field, over those distinct sprints; `board_issues`: the sum over
+    ///   boards of their issues; `epics`: the boards' epics, each once (kanban and team boards
+    ///   list their project's epics too). All 0 with `jira_software: false`;
+    /// - `audit_records`: every audit record (0 with `admin: false`).
     ///
     /// With `issue_ids` (ids or keys), per-issue streams count only those issues' children and
     /// `issues` counts those that exist; site-wide streams ignore it. `None` means every issue.
     pub fn expected_records(&self, stream: &str, issue_ids: Option<&[String]>) -> Option<usize> {
-        use site::reference::{RESOLUTIONS, ROLES, STATUSES, project_types_of};
+        use site::reference::{
+            ISSUE_TYPES, LINK_TYPES, PRIORITIES, RESOLUTIONS, ROLES, STATUS_CATEGORIES, STATUSES,
+            application_roles, project_types_of,
+        };
         let site = self.shared.site();
+        let cfg = &self.shared.cfg;
+        let cloud = site.is_cloud();
         let indexes: Vec<usize> = match issue_ids {
             None => (0..site.issues.len()).collect(),
             Some(ids) => {
@@ -137,6 +190,15 @@ impl Sim {
         };
         let per_issue = |count: &dyn Fn(usize) -> usize| indexes.iter().map(|&i| count(i)).sum();
         let projects = &site.projects;
+        let access = &site.access;
+        let agile = |count: &dyn Fn() -> usize| if cfg.jira_software { count() } else { 0 };
+        const OPTION_TYPES: &[&str] = &[
+            ":select",
+            ":multiselect",
+            ":radiobuttons",
+            ":multicheckboxes",
+            ":cascadingselect",
+        ];
         let count = match stream {
             "projects" => projects.len(),
             "fields" => site.fields.len(),
@@ -144,7 +206,7 @@ impl Sim {
             "issues" => indexes.len(),
             "versions" => projects.iter().map(|p| p.versions.len()).sum(),
             "components" => projects.iter().map(|p| p.components.len()).sum(),
-            "project_types" => project_types_of(site.is_cloud()).count(),
+            "project_types" => project_types_of(cloud).count(),
             "project_categories" => site::projects::CATEGORIES.len(),
             "resolutions" => RESOLUTIONS.len(),
             "roles" => ROLES.len(),
@@ -160,9 +222,129 @@ impl Sim {
             "issue_watchers" => per_issue(&|i| site.watchers(i).len()),
             "issue_votes" => per_issue(&|i| site.voters(i).len()),
             "attachments" => per_issue(&|i| site.attachments(i).len()),
+            "issue_types" => ISSUE_TYPES.len(),
+            "statuses" => STATUSES.len(),
+            "status_categories" => STATUS_CATEGORIES.len(),
+            "priorities" => PRIORITIES.len(),
+            "labels" if cloud => site.all_labels().len(),
+            "issue_link_types" => LINK_TYPES.len(),
+            "custom_field_contexts" if cloud => site
+                .fields
+                .iter()
+                .filter(|f| f.is_custom())
+                .map(|f| f.contexts().len())
+                .sum(),
+            "custom_field_options" if cloud => site
+                .fields
+                .iter()
+                .filter(|f| {
+                    f.schema
+                        .as_ref()
+                        .and_then(|s| s.custom)
+                        .is_some_and(|c| OPTION_TYPES.iter().any(|t| c.ends_with(t)))
+                })
+                .flat_map(|f| f.contexts())
+                .map(|c| c.options.len())
+                .sum(),
+            "workflows" => site.workflows().len(),
+            "workflow_schemes" if cloud => site.workflow_schemes().len(),
+            "screens" if cloud => site.screens().len(),
+            "screen_schemes" if cloud => site.screen_schemes().len(),
+            "issue_type_schemes" if cloud => site.issue_type_schemes().len(),
+            "issue_type_screen_schemes" if cloud => site.issue_type_screen_schemes().len(),
+            "field_configurations" if cloud => site.field_configurations().len(),
+            "field_configuration_schemes" if cloud => site.field_configuration_schemes().len(),
+            "notification_schemes" => site.notification_schemes().len(),
+            "priority_schemes" if cloud => site.priority_schemes().len(),
+            "time_tracking" | "server_info" => 1,
+            "filters" if cloud => site.filters().len(),
+            "dashboards" => site.dashboards().len(),
+            "project_statuses" => projects.len() * ISSUE_TYPES.len(),
+            "groups" => site.people.groups.len(),
+            "group_members" => site.people.groups.iter().map(|g| g.members.len()).sum(),
+            "project_roles" => projects.len() * ROLES.len(),
+            "project_role_actors" => projects
+                .iter()
+                .flat_map(|p| p.role_actors.iter())
+                .map(Vec::len)
+                .sum(),
+            "permission_schemes" => access.permission_schemes.len(),
+            "permission_grants" => access
+                .permission_schemes
+                .iter()
+                .map(|s| s.grants.len())
+                .sum(),
+            "project_permission_schemes" => projects.len(),
+            "issue_security_schemes" => access.security_schemes.len(),
+            "issue_security_levels" => access.security_schemes.iter().map(|s| s.levels.len()).sum(),
+            "issue_security_level_members" if cloud => access
+                .security_schemes
+                .iter()
+                .flat_map(|s| s.levels.iter())
+                .map(|l| l.members.len())
+                .sum(),
+            "application_roles" => application_roles(cloud, cfg.jira_software).len(),
+            "boards" | "board_configurations" => agile(&|| site.boards.len()),
+            "sprints" => agile(&|| site.distinct_board_sprints().len()),
+            "sprint_issues" => agile(&|| {
+                site.distinct_board_sprints()
+                    .into_iter()
+                    .map(|s| site.sprint_issues(s).len())
+                    .sum()
+            }),
+            "board_issues" => {
+                agile(&|| site.boards.iter().map(|b| site.board_issues(b).len()).sum())
+            }
+            "epics" => agile(&|| {
+                let mut epics: Vec<usize> = site
+                    .boards
+                    .iter()
+                    .flat_map(|b| site.board_epics(b))
+                    .collect();
+                epics.sort_unstable();
+                epics.dedup();
+                epics.len()
+            }),
+            "audit_records" => {
+                if cfg.admin {
+                    site.audit.len()
+                } else {
+                    0
+                }
+            }
             _ => return None,
         };
         Some(count)
+    }
+
+    /// Who may see an issue (by id or key): the Cloud account ids (on Server the user keys) of
+    /// the active human users who hold `BROWSE_PROJECTS` in the permission scheme of the
+    /// issue's project and, when the issue has a security level (`fields.security`), are also
+    /// members of that level. Grants and level members count as Jira counts them: a group
+    /// means its members; a project role the role's actors in the issue's project (user
+    /// actors, and the members of group actors); `projectLead` the project's lead; `reporter`
+    /// the issue's reporter; `user` that user. Grants to `anyone` and to application roles
+    /// are not counted (they name nobody in particular). Empty for an unknown issue.
+    ///
+    /// On the default site the authenticated user may browse every issue; others may not see
+    /// the issues of the projects with the restricted scheme (even project indexes) or the
+    /// issues with a security level.
+    pub fn who_may_browse(&self, issue_id_or_key: &str) -> BTreeSet<String> {
+        let site = self.shared.site();
+        let Some(index) = site.find_issue(issue_id_or_key) else {
+            return BTreeSet::new();
+        };
+        site.may_browse(index)
+            .into_iter()
+            .map(|u| {
+                let user = &site.users()[u];
+                if site.is_cloud() {
+                    user.account_id.clone()
+                } else {
+                    user.key.clone()
+                }
+            })
+            .collect()
     }
 
     /// Ids of the busy issues: those with more comments, worklogs and histories than Jira
@@ -178,7 +360,8 @@ impl Sim {
 
     /// Members of `group`, inactive ones included (what `includeInactiveUsers=true` pages
     /// through); 0 for an unknown group. Groups: `jira-users` (every human account, and on
-    /// Cloud the inactive former user), `jira-administrators`, `jira-software-users`.
+    /// Cloud the inactive former user), `jira-administrators`, `jira-software-users`,
+    /// `security-team`.
     pub fn group_member_count(&self, group: &str) -> usize {
         let site = self.shared.site();
         site.people

@@ -45,6 +45,12 @@ struct Args {
     /// Every n-th issue is busy (about 60 comments, 45 worklogs, 130 histories); 0 for none.
     #[arg(long, default_value_t = SimConfig::default().busy_every)]
     busy_every: usize,
+    /// Imitate a site without Jira Software: every `/rest/agile/` path answers 404.
+    #[arg(long)]
+    no_jira_software: bool,
+    /// Log in as an account without the Administer Jira permission (audit records answer 403).
+    #[arg(long)]
+    not_admin: bool,
 }
 
 fn parse_deployment(text: &str) -> Result<Deployment, String> {
@@ -66,6 +72,8 @@ async fn main() -> std::io::Result<()> {
         max_page_size: args.max_page_size,
         access_token_ttl_secs: args.access_token_ttl_secs,
         busy_every: args.busy_every,
+        jira_software: !args.no_jira_software,
+        admin: !args.not_admin,
     });
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.port)).await?;
     let mut stdout = std::io::stdout().lock();

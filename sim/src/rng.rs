@@ -44,4 +44,7 @@ pub(crate) mod topic {
     pub const TOKEN: u64 = 12;
     pub const REMOTE_LINK: u64 = 13;
     pub const SOCIAL: u64 = 14;
+    pub const SECURITY: u64 = 15;
+    pub const AUDIT: u64 = 16;
+    pub const SETUP: u64 = 17;
 }

@@ -14,9 +14,13 @@ use crate::error::{Error, Result};
 pub enum Pagination {
     /// One response holds everything.
     Single { items: Option<&'static str> },
+    /// The body is a single object: one record.
+    One,
     /// `startAt`/`maxResults`, ending on `isLast`, on `startAt + n >= total`, or on an empty page —
     /// never on a short page, since Jira caps pages below what was asked.
     Offset { items: Option<&'static str> },
+    /// `offset`/`limit` (the audit log), ending like `Offset`.
+    OffsetLimit { items: &'static str },
     /// `nextPageToken`, ending when the token is absent or `isLast` is true.
     Token { items: &'static str },
 }
@@ -47,11 +51,16 @@ pub fn pages(
         loop {
             let mut request = request.clone();
             match (&pagination, &cursor) {
-                (Pagination::Single { .. }, _) => {}
+                (Pagination::Single { .. } | Pagination::One, _) => {}
                 (Pagination::Offset { .. }, cursor) => {
                     let start = match cursor { Cursor::Offset(n) => *n, _ => 0 };
                     request.set_param("startAt", json!(start));
                     request.set_param("maxResults", json!(page_size));
+                }
+                (Pagination::OffsetLimit { .. }, cursor) => {
+                    let start = match cursor { Cursor::Offset(n) => *n, _ => 0 };
+                    request.set_param("offset", json!(start));
+                    request.set_param("limit", json!(page_size));
                 }
                 (Pagination::Token { .. }, cursor) => {
                     request.set_param("maxResults", json!(page_size));
@@ -62,6 +71,10 @@ pub fn pages(
             }
             let path = request.path.clone();
             let body = client.send_json(request).await?;
+            if pagination == Pagination::One {
+                yield Page { items: vec![body] };
+                break;
+            }
             let n = count_items(body_items_key(pagination), &body);
             let next = next_cursor(pagination, &cursor, &body, n);
             let items = take_items(body_items_key(pagination), body, &path)?;
@@ -87,7 +100,8 @@ pub fn pages(
 fn body_items_key(pagination: Pagination) -> Option<&'static str> {
     match pagination {
         Pagination::Single { items } | Pagination::Offset { items } => items,
-        Pagination::Token { items } => Some(items),
+        Pagination::Token { items } | Pagination::OffsetLimit { items } => Some(items),
+        Pagination::One => None,
     }
 }
 
@@ -133,11 +147,11 @@ fn take_items(key: Option<&str>, mut body: Value, path: &str) -> Result<Vec<Valu
 
 fn next_cursor(pagination: Pagination, cursor: &Cursor, body: &Value, n: u64) -> Option<Cursor> {
     match pagination {
-        Pagination::Single { .. } => None,
-        Pagination::Offset { .. } => {
+        Pagination::Single { .. } | Pagination::One => None,
+        Pagination::Offset { .. } | Pagination::OffsetLimit { .. } => {
             let start = match cursor {
                 Cursor::Offset(s) => *s,
-                _ => body.get("startAt").and_then(Value::as_u64).unwrap_or(0),
+                _ => 0,
             };
             let is_last = body.get("isLast").and_then(Value::as_bool);
             let total = body.get("total").and_then(Value::as_u64);

@@ -5,12 +5,14 @@
 pub mod bulk;
 pub mod children;
 pub mod issues;
+pub mod shape;
 pub mod users;
 pub mod worklogs;
 
 use crate::client::{ApiRequest, JiraClient, Pagination};
 use crate::config::Deployment;
 pub use children::{Ask, Embedded, IssueList, Rest, Rows, When};
+pub use shape::{Bound, Shape};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Replication {
@@ -59,8 +61,8 @@ impl Keys {
     }
 }
 
-/// One API endpoint, under `rest/api/{2|3}/`. `{projectId}` and `{issueId}` in the path are
-/// bound to the parent's id.
+/// One API endpoint, under `rest/api/{2|3}/` unless its path starts with `rest/` (the agile API).
+/// `{name}` in the path or a query value is bound to the parent's value of that name.
 #[derive(Debug, Clone, Copy)]
 pub struct Endpoint {
     pub path: &'static str,
@@ -71,13 +73,20 @@ pub struct Endpoint {
 impl Endpoint {
     /// The request on this client's API version, with the parent's ids bound into the path.
     pub fn request(&self, client: &JiraClient, bind: &[(&str, &str)]) -> (ApiRequest, Pagination) {
-        let mut path = self.path.to_string();
-        for (name, value) in bind {
-            path = path.replace(&format!("{{{name}}}"), value);
-        }
-        let mut request = ApiRequest::get(client.api_path(&path));
+        let bound = |text: &str| {
+            bind.iter().fold(text.to_string(), |text, (name, value)| {
+                text.replace(&format!("{{{name}}}"), value)
+            })
+        };
+        let path = bound(self.path);
+        let path = if path.starts_with("rest/") {
+            path
+        } else {
+            client.api_path(&path)
+        };
+        let mut request = ApiRequest::get(path);
         for (key, value) in self.query {
-            request = request.query(key, *value);
+            request = request.query(key, bound(value));
         }
         (request, self.pagination)
     }
@@ -106,13 +115,48 @@ impl<T: Copy> PerDeployment<T> {
     }
 }
 
+/// A parent stream whose records a child's requests are made for.
+#[derive(Debug, Clone, Copy)]
+pub struct Parent {
+    pub stream: &'static str,
+    /// Values taken from each parent record, `(name, JSON pointer)`: bound into the child's
+    /// path and query as `{name}`, and what `stamp` may write into the child's rows.
+    pub binds: &'static [(&'static str, &'static str)],
+    /// Which parent records have children at all.
+    pub only: Only,
+}
+
+/// A test on the values bound from a parent record (those of its own parents included).
+#[derive(Debug, Clone, Copy)]
+pub enum Only {
+    All,
+    /// The named value is `true`.
+    True(&'static str),
+    /// The named value is a string ending in one of these.
+    EndsWith(&'static str, &'static [&'static str]),
+}
+
+/// One request (or paged list) per parent record, or per pair of records of two parents.
+#[derive(Debug, Clone, Copy)]
+pub struct PerParent {
+    pub parents: &'static [Parent],
+    pub endpoint: PerDeployment<Endpoint>,
+    /// Bound values written into every row under their name, with the parent's JSON type.
+    pub stamp: &'static [&'static str],
+}
+
 /// Where a stream's records come from.
 #[derive(Debug, Clone, Copy)]
 pub enum Source {
     /// A list endpoint, read whole.
     Endpoint(PerDeployment<Endpoint>),
-    /// One list per project (`{projectId}` in the path); the parent is `projects`.
-    PerProject(PerDeployment<Endpoint>),
+    /// One list per record of a parent stream.
+    PerParent(&'static PerParent),
+    /// A list newest first, asked for what was created since the bookmark (`param`).
+    Since {
+        endpoint: PerDeployment<Endpoint>,
+        param: &'static str,
+    },
     /// Every user of the site, or the members of the configured groups.
     Users,
     /// JQL search, incremental on `updated`.
@@ -130,7 +174,7 @@ impl Source {
     /// The stream whose records this one hangs off (`parent-tap-stream-id`).
     pub fn parent(&self) -> Option<&'static str> {
         match self {
-            Source::PerProject(_) => Some("projects"),
+            Source::PerParent(per) => per.parents.first().map(|p| p.stream),
             Source::IssueChild { .. } => Some("issues"),
             _ => None,
         }
@@ -152,6 +196,9 @@ pub struct StreamDef {
     /// Whether discover marks it selected by default; streams that cost a request per record
     /// are not.
     pub selected_by_default: bool,
+    pub shape: Shape,
+    /// What the site or the account needs for this stream, said when Jira refuses it.
+    pub needs: Option<&'static str>,
 }
 
 impl StreamDef {
@@ -161,6 +208,23 @@ impl StreamDef {
 
     pub fn exists_on(&self, deployment: Deployment) -> bool {
         self.only_on.is_none_or(|only| only == deployment)
+    }
+
+    /// The values this stream's children bind from its records, `(name, JSON pointer)`, each once.
+    pub fn child_binds(&self) -> Vec<(&'static str, &'static str)> {
+        let mut binds: Vec<(&'static str, &'static str)> = Vec::new();
+        for child in STREAMS {
+            if let Source::PerParent(per) = child.source {
+                for parent in per.parents.iter().filter(|p| p.stream == self.name) {
+                    for bind in parent.binds {
+                        if !binds.contains(bind) {
+                            binds.push(*bind);
+                        }
+                    }
+                }
+            }
+        }
+        binds
     }
 }
 
@@ -213,6 +277,8 @@ const fn full_table(
         source,
         only_on: None,
         selected_by_default: true,
+        shape: Shape::AS_IS,
+        needs: None,
     }
 }
 
@@ -231,7 +297,146 @@ const fn issue_child(
         source: Source::IssueChild { list, rows },
         only_on: None,
         selected_by_default: true,
+        shape: Shape::AS_IS,
+        needs: None,
     }
+}
+
+const ONE: Pagination = Pagination::One;
+
+/// Under a key of the response object, unpaged.
+const fn under(key: &'static str) -> Pagination {
+    Pagination::Single { items: Some(key) }
+}
+
+/// What Jira asks of the account or the site for some streams, named when it refuses them.
+const ADMIN: Option<&str> = Some("the account needs the Administer Jira global permission");
+const SOFTWARE: Option<&str> = Some("the site needs Jira Software (the agile API)");
+
+const PROJECTS: Parent = Parent {
+    stream: "projects",
+    binds: &[("projectId", "/id")],
+    only: Only::All,
+};
+
+const BOARDS: Parent = Parent {
+    stream: "boards",
+    binds: &[("boardId", "/id")],
+    only: Only::All,
+};
+
+/// A reference list read whole, from the same endpoint everywhere.
+const fn reference(
+    name: &'static str,
+    schema: &'static str,
+    keys: &'static [&'static str],
+    path: &'static str,
+    pagination: Pagination,
+) -> StreamDef {
+    full_table(name, schema, keys, everywhere(path, pagination))
+}
+
+/// A Cloud-only list that needs an administrator, keyed by `id`.
+const fn cloud_admin_list(
+    name: &'static str,
+    schema: &'static str,
+    path: &'static str,
+) -> StreamDef {
+    StreamDef {
+        only_on: Some(Deployment::Cloud),
+        needs: ADMIN,
+        ..reference(name, schema, &["id"], path, VALUES)
+    }
+}
+
+/// An agile stream read per board.
+const fn per_board(
+    name: &'static str,
+    schema: &'static str,
+    keys: &'static [&'static str],
+    per: &'static PerParent,
+) -> StreamDef {
+    StreamDef {
+        needs: SOFTWARE,
+        ..full_table(name, schema, keys, Source::PerParent(per))
+    }
+}
+
+/// An issue of an agile list, as membership: its id and key.
+const ISSUE_MEMBERSHIP: Shape = Shape {
+    pick: &[("issueId", "/id"), ("issueKey", "/key")],
+    ..Shape::AS_IS
+};
+
+/// Grants and security-level members hold their holder flat, so SQL joins need no JSON.
+const HOLDER: Shape = Shape {
+    lift: &[
+        ("holderType", "/holder/type"),
+        ("holderParameter", "/holder/parameter"),
+        ("holderValue", "/holder/value"),
+    ],
+    ..Shape::AS_IS
+};
+
+/// The custom field types whose values are options.
+const OPTION_TYPES: &[&str] = &[
+    ":select",
+    ":multiselect",
+    ":radiobuttons",
+    ":multicheckboxes",
+    ":cascadingselect",
+];
+
+/// Every project with every role: the role's actors in that project.
+const PROJECT_ROLE: PerParent = PerParent {
+    parents: &[
+        PROJECTS,
+        Parent {
+            stream: "roles",
+            binds: &[("roleId", "/id")],
+            only: Only::All,
+        },
+    ],
+    endpoint: PerDeployment::same(endpoint("project/{projectId}/role/{roleId}", ONE)),
+    stamp: &["projectId"],
+};
+
+const SECURITY_SCHEMES: Parent = Parent {
+    stream: "issue_security_schemes",
+    binds: &[("schemeId", "/id")],
+    only: Only::All,
+};
+
+const DEDUPE: Shape = Shape {
+    dedupe: true,
+    ..Shape::AS_IS
+};
+
+/// An agile issue list asked for the issue keys only: membership rows need no more.
+const AGILE_ISSUES_OF_SPRINT: Endpoint = Endpoint {
+    path: "rest/agile/1.0/sprint/{sprintId}/issue",
+    query: &[("fields", "key")],
+    pagination: Pagination::Offset {
+        items: Some("issues"),
+    },
+};
+
+const AGILE_ISSUES_OF_BOARD: Endpoint = Endpoint {
+    path: "rest/agile/1.0/board/{boardId}/issue",
+    ..AGILE_ISSUES_OF_SPRINT
+};
+
+/// A stream read whole from one endpoint with a query, the same everywhere.
+const fn everywhere_with(
+    path: &'static str,
+    query: &'static [(&'static str, &'static str)],
+    pagination: Pagination,
+) -> Source {
+    Source::Endpoint(PerDeployment::same(Endpoint {
+        path,
+        query,
+        pagination,
+    }))
 }
 
 /// Watchers and voters are users, keyed like `users` plus the issue.
@@ -265,20 +470,28 @@ pub static STREAMS: &[StreamDef] = &[
         "versions",
         include_str!("../../schemas/versions.json"),
         &["id"],
-        Source::PerProject(PerDeployment::same(Endpoint {
-            path: "project/{projectId}/version",
-            query: &[("orderBy", "sequence")],
-            pagination: VALUES,
-        })),
+        Source::PerParent(&PerParent {
+            parents: &[PROJECTS],
+            endpoint: PerDeployment::same(Endpoint {
+                path: "project/{projectId}/version",
+                query: &[("orderBy", "sequence")],
+                pagination: VALUES,
+            }),
+            stamp: &[],
+        }),
     ),
     full_table(
         "components",
         include_str!("../../schemas/components.json"),
         &["id"],
-        Source::PerProject(PerDeployment {
-            cloud: endpoint("project/{projectId}/component", VALUES),
-            // Server/DC lists a project's components unpaged.
-            server: endpoint("project/{projectId}/components", ARRAY),
+        Source::PerParent(&PerParent {
+            parents: &[PROJECTS],
+            endpoint: PerDeployment {
+                cloud: endpoint("project/{projectId}/component", VALUES),
+                // Server/DC lists a project's components unpaged.
+                server: endpoint("project/{projectId}/components", ARRAY),
+            },
+            stamp: &[],
         }),
     ),
     full_table(
@@ -322,6 +535,8 @@ pub static STREAMS: &[StreamDef] = &[
         source: Source::Users,
         only_on: None,
         selected_by_default: true,
+        shape: Shape::AS_IS,
+        needs: None,
     },
     StreamDef {
         name: "issues",
@@ -331,6 +546,8 @@ pub static STREAMS: &[StreamDef] = &[
         source: Source::IssueSearch,
         only_on: None,
         selected_by_default: true,
+        shape: Shape::AS_IS,
+        needs: None,
     },
     issue_child(
         "issue_comments",
@@ -361,6 +578,8 @@ pub static STREAMS: &[StreamDef] = &[
         source: Source::WorklogUpdates,
         only_on: None,
         selected_by_default: true,
+        shape: Shape::AS_IS,
+        needs: None,
     },
     issue_child(
         "issue_field_history",
@@ -412,6 +631,499 @@ pub static STREAMS: &[StreamDef] = &[
             Rows::AsIs,
         )
     },
+    reference(
+        "issue_types",
+        include_str!("../../schemas/issue_types.json"),
+        &["id"],
+        "issuetype",
+        ARRAY,
+    ),
+    reference(
+        "statuses",
+        include_str!("../../schemas/statuses.json"),
+        &["id"],
+        "status",
+        ARRAY,
+    ),
+    reference(
+        "status_categories",
+        include_str!("../../schemas/status_categories.json"),
+        &["id"],
+        "statuscategory",
+        ARRAY,
+    ),
+    full_table(
+        "priorities",
+        include_str!("../../schemas/priorities.json"),
+        &["id"],
+        Source::Endpoint(PerDeployment {
+            cloud: endpoint("priority/search", VALUES),
+            server: endpoint("priority", ARRAY),
+        }),
+    ),
+    StreamDef {
+        only_on: Some(Deployment::Cloud),
+        // Jira lists labels as bare strings.
+        shape: Shape {
+            pick: &[("label", "")],
+            ..Shape::AS_IS
+        },
+        ..reference(
+            "labels",
+            include_str!("../../schemas/labels.json"),
+            &["label"],
+            "label",
+            VALUES,
+        )
+    },
+    reference(
+        "issue_link_types",
+        include_str!("../../schemas/issue_link_types.json"),
+        &["id"],
+        "issueLinkType",
+        under("issueLinkTypes"),
+    ),
+    StreamDef {
+        only_on: Some(Deployment::Cloud),
+        needs: ADMIN,
+        ..full_table(
+            "custom_field_contexts",
+            include_str!("../../schemas/custom_field_contexts.json"),
+            &["id"],
+            Source::PerParent(&PerParent {
+                parents: &[Parent {
+                    stream: "fields",
+                    binds: &[
+                        ("fieldId", "/id"),
+                        ("custom", "/custom"),
+                        ("fieldType", "/schema/custom"),
+                    ],
+                    only: Only::True("custom"),
+                }],
+                endpoint: PerDeployment::same(endpoint("field/{fieldId}/context", VALUES)),
+                stamp: &["fieldId"],
+            }),
+        )
+    },
+    StreamDef {
+        only_on: Some(Deployment::Cloud),
+        needs: ADMIN,
+        ..full_table(
+            "custom_field_options",
+            include_str!("../../schemas/custom_field_options.json"),
+            &["id"],
+            Source::PerParent(&PerParent {
+                parents: &[Parent {
+                    stream: "custom_field_contexts",
+                    binds: &[("contextId", "/id")],
+                    only: Only::EndsWith("fieldType", OPTION_TYPES),
+                }],
+                endpoint: PerDeployment::same(endpoint(
+                    "field/{fieldId}/context/{contextId}/option",
+                    VALUES,
+                )),
+                stamp: &["fieldId", "contextId"],
+            }),
+        )
+    },
+    StreamDef {
+        needs: ADMIN,
+        // Cloud's workflow id is an object; its name is the key on both deployments.
+        shape: Shape {
+            lift: &[("name", "/id/name"), ("entityId", "/id/entityId")],
+            ..Shape::AS_IS
+        },
+        ..full_table(
+            "workflows",
+            include_str!("../../schemas/workflows.json"),
+            &["name"],
+            Source::Endpoint(PerDeployment {
+                cloud: Endpoint {
+                    path: "workflow/search",
+                    query: &[("expand", "statuses,transitions")],
+                    pagination: VALUES,
+                },
+                server: endpoint("workflow", ARRAY),
+            }),
+        )
+    },
+    cloud_admin_list(
+        "workflow_schemes",
+        include_str!("../../schemas/workflow_schemes.json"),
+        "workflowscheme",
+    ),
+    cloud_admin_list(
+        "screens",
+        include_str!("../../schemas/screens.json"),
+        "screens",
+    ),
+    cloud_admin_list(
+        "screen_schemes",
+        include_str!("../../schemas/screen_schemes.json"),
+        "screenscheme",
+    ),
+    cloud_admin_list(
+        "issue_type_schemes",
+        include_str!("../../schemas/issue_type_schemes.json"),
+        "issuetypescheme",
+    ),
+    cloud_admin_list(
+        "issue_type_screen_schemes",
+        include_str!("../../schemas/issue_type_screen_schemes.json"),
+        "issuetypescreenscheme",
+    ),
+    cloud_admin_list(
+        "field_configurations",
+        include_str!("../../schemas/field_configurations.json"),
+        "fieldconfiguration",
+    ),
+    cloud_admin_list(
+        "field_configuration_schemes",
+        include_str!("../../schemas/field_configuration_schemes.json"),
+        "fieldconfigurationscheme",
+    ),
+    reference(
+        "notification_schemes",
+        include_str!("../../schemas/notification_schemes.json"),
+        &["id"],
+        "notificationscheme",
+        VALUES,
+    ),
+    cloud_admin_list(
+        "priority_schemes",
+        include_str!("../../schemas/priority_schemes.json"),
+        "priorityscheme",
+    ),
+    reference(
+        "time_tracking",
+        include_str!("../../schemas/time_tracking.json"),
+        // One record of site settings: nothing to key it by.
+        &[],
+        "configuration",
+        ONE,
+    ),
+    StreamDef {
+        only_on: Some(Deployment::Cloud),
+        ..full_table(
+            "filters",
+            include_str!("../../schemas/filters.json"),
+            &["id"],
+            everywhere_with(
+                "filter/search",
+                &[(
+                    "expand",
+                    "description,owner,jql,viewUrl,searchUrl,favourite,favouritedCount,\
+                     sharePermissions,editPermissions",
+                )],
+                VALUES,
+            ),
+        )
+    },
+    reference(
+        "dashboards",
+        include_str!("../../schemas/dashboards.json"),
+        &["id"],
+        "dashboard",
+        Pagination::Offset {
+            items: Some("dashboards"),
+        },
+    ),
+    reference(
+        "server_info",
+        include_str!("../../schemas/server_info.json"),
+        &["baseUrl"],
+        "serverInfo",
+        ONE,
+    ),
+    full_table(
+        "project_statuses",
+        include_str!("../../schemas/project_statuses.json"),
+        &["projectId", "id"],
+        Source::PerParent(&PerParent {
+            parents: &[PROJECTS],
+            endpoint: PerDeployment::same(endpoint("project/{projectId}/statuses", ARRAY)),
+            stamp: &["projectId"],
+        }),
+    ),
+    full_table(
+        "groups",
+        include_str!("../../schemas/groups.json"),
+        &["name"],
+        Source::Endpoint(PerDeployment {
+            cloud: endpoint("group/bulk", VALUES),
+            // Server/DC has no list of groups but the picker, which takes a limit and no offset.
+            server: Endpoint {
+                path: "groups/picker",
+                query: &[("maxResults", "100000")],
+                pagination: under("groups"),
+            },
+        }),
+    ),
+    StreamDef {
+        keys: Keys::PerDeployment {
+            cloud: &["groupId", "accountId"],
+            server: &["groupName", "key"],
+        },
+        // A request per group: opt-in.
+        selected_by_default: false,
+        ..full_table(
+            "group_members",
+            include_str!("../../schemas/group_members.json"),
+            &[],
+            Source::PerParent(&PerParent {
+                parents: &[Parent {
+                    stream: "groups",
+                    binds: &[("groupName", "/name"), ("groupId", "/groupId")],
+                    only: Only::All,
+                }],
+                endpoint: PerDeployment {
+                    cloud: Endpoint {
+                        path: "group/member",
+                        query: &[("groupId", "{groupId}"), ("includeInactiveUsers", "true")],
+                        pagination: VALUES,
+                    },
+                    server: Endpoint {
+                        path: "group/member",
+                        query: &[
+                            ("groupname", "{groupName}"),
+                            ("includeInactiveUsers", "true"),
+                        ],
+                        pagination: VALUES,
+                    },
+                },
+                stamp: &["groupName", "groupId"],
+            }),
+        )
+    },
+    StreamDef {
+        // A request per project and role: opt-in.
+        selected_by_default: false,
+        ..full_table(
+            "project_roles",
+            include_str!("../../schemas/project_roles.json"),
+            &["projectId", "id"],
+            Source::PerParent(&PROJECT_ROLE),
+        )
+    },
+    StreamDef {
+        selected_by_default: false,
+        shape: Shape {
+            lift: &[
+                ("actorAccountId", "/actorUser/accountId"),
+                ("actorGroupName", "/actorGroup/name"),
+                ("actorGroupId", "/actorGroup/groupId"),
+            ],
+            ..Shape::AS_IS
+        },
+        ..full_table(
+            "project_role_actors",
+            include_str!("../../schemas/project_role_actors.json"),
+            &["projectId", "roleId", "id"],
+            Source::PerParent(&PerParent {
+                endpoint: PerDeployment::same(endpoint(
+                    "project/{projectId}/role/{roleId}",
+                    under("actors"),
+                )),
+                stamp: &["projectId", "roleId"],
+                ..PROJECT_ROLE
+            }),
+        )
+    },
+    reference(
+        "permission_schemes",
+        include_str!("../../schemas/permission_schemes.json"),
+        &["id"],
+        "permissionscheme",
+        under("permissionSchemes"),
+    ),
+    StreamDef {
+        shape: HOLDER,
+        ..full_table(
+            "permission_grants",
+            include_str!("../../schemas/permission_grants.json"),
+            &["id"],
+            Source::PerParent(&PerParent {
+                parents: &[Parent {
+                    stream: "permission_schemes",
+                    binds: &[("schemeId", "/id")],
+                    only: Only::All,
+                }],
+                endpoint: PerDeployment::same(endpoint(
+                    "permissionscheme/{schemeId}/permission",
+                    under("permissions"),
+                )),
+                stamp: &["schemeId"],
+            }),
+        )
+    },
+    full_table(
+        "project_permission_schemes",
+        include_str!("../../schemas/project_permission_schemes.json"),
+        &["projectId"],
+        Source::PerParent(&PerParent {
+            parents: &[PROJECTS],
+            endpoint: PerDeployment::same(endpoint("project/{projectId}/permissionscheme", ONE)),
+            stamp: &["projectId"],
+        }),
+    ),
+    StreamDef {
+        needs: ADMIN,
+        ..reference(
+            "issue_security_schemes",
+            include_str!("../../schemas/issue_security_schemes.json"),
+            &["id"],
+            "issuesecurityschemes",
+            under("issueSecuritySchemes"),
+        )
+    },
+    StreamDef {
+        needs: ADMIN,
+        ..full_table(
+            "issue_security_levels",
+            include_str!("../../schemas/issue_security_levels.json"),
+            &["id"],
+            Source::PerParent(&PerParent {
+                parents: &[SECURITY_SCHEMES],
+                endpoint: PerDeployment::same(endpoint(
+                    "issuesecurityschemes/{schemeId}",
+                    under("levels"),
+                )),
+                stamp: &["schemeId"],
+            }),
+        )
+    },
+    StreamDef {
+        only_on: Some(Deployment::Cloud),
+        needs: ADMIN,
+        shape: HOLDER,
+        ..full_table(
+            "issue_security_level_members",
+            include_str!("../../schemas/issue_security_level_members.json"),
+            &["id"],
+            Source::PerParent(&PerParent {
+                parents: &[SECURITY_SCHEMES],
+                endpoint: PerDeployment::same(Endpoint {
+                    path: "issuesecurityschemes/level/member",
+                    query: &[("schemeId", "{schemeId}")],
+                    pagination: VALUES,
+                }),
+                stamp: &[],
+            }),
+        )
+    },
+    reference(
+        "application_roles",
+        include_str!("../../schemas/application_roles.json"),
+        &["key"],
+        "applicationrole",
+        ARRAY,
+    ),
+    StreamDef {
+        needs: SOFTWARE,
+        ..reference(
+            "boards",
+            include_str!("../../schemas/boards.json"),
+            &["id"],
+            "rest/agile/1.0/board",
+            VALUES,
+        )
+    },
+    per_board(
+        "board_configurations",
+        include_str!("../../schemas/board_configurations.json"),
+        &["id"],
+        &PerParent {
+            parents: &[BOARDS],
+            endpoint: PerDeployment::same(endpoint(
+                "rest/agile/1.0/board/{boardId}/configuration",
+                ONE,
+            )),
+            stamp: &[],
+        },
+    ),
+    StreamDef {
+        shape: DEDUPE,
+        ..per_board(
+            "sprints",
+            include_str!("../../schemas/sprints.json"),
+            &["id"],
+            &PerParent {
+                parents: &[BOARDS],
+                endpoint: PerDeployment::same(endpoint(
+                    "rest/agile/1.0/board/{boardId}/sprint",
+                    VALUES,
+                )),
+                stamp: &[],
+            },
+        )
+    },
+    StreamDef {
+        shape: ISSUE_MEMBERSHIP,
+        // A request per sprint: opt-in.
+        selected_by_default: false,
+        ..per_board(
+            "sprint_issues",
+            include_str!("../../schemas/sprint_issues.json"),
+            &["sprintId", "issueId"],
+            &PerParent {
+                parents: &[Parent {
+                    stream: "sprints",
+                    binds: &[("sprintId", "/id")],
+                    only: Only::All,
+                }],
+                endpoint: PerDeployment::same(AGILE_ISSUES_OF_SPRINT),
+                stamp: &["sprintId"],
+            },
+        )
+    },
+    StreamDef {
+        shape: ISSUE_MEMBERSHIP,
+        selected_by_default: false,
+        ..per_board(
+            "board_issues",
+            include_str!("../../schemas/board_issues.json"),
+            &["boardId", "issueId"],
+            &PerParent {
+                parents: &[BOARDS],
+                endpoint: PerDeployment::same(AGILE_ISSUES_OF_BOARD),
+                stamp: &["boardId"],
+            },
+        )
+    },
+    StreamDef {
+        shape: DEDUPE,
+        ..per_board(
+            "epics",
+            include_str!("../../schemas/epics.json"),
+            &["id"],
+            &PerParent {
+                parents: &[BOARDS],
+                endpoint: PerDeployment::same(endpoint(
+                    "rest/agile/1.0/board/{boardId}/epic",
+                    VALUES,
+                )),
+                stamp: &[],
+            },
+        )
+    },
+    StreamDef {
+        name: "audit_records",
+        schema: include_str!("../../schemas/audit_records.json"),
+        keys: Keys::Same(&["id"]),
+        replication: Replication::Incremental { key: "created" },
+        source: Source::Since {
+            endpoint: PerDeployment::same(endpoint(
+                "auditing/record",
+                Pagination::OffsetLimit { items: "records" },
+            )),
+            param: "from",
+        },
+        only_on: None,
+        // Administrators only: opt-in.
+        selected_by_default: false,
+        shape: Shape::AS_IS,
+        needs: ADMIN,
+    },
 ];
 
 #[cfg(test)]
@@ -426,23 +1138,39 @@ mod tests {
             .collect()
     }
 
-    /// The placeholders a source's paths may use: its parent's id, nothing else.
-    fn allowed_placeholders(source: &Source) -> &'static [&'static str] {
+    /// The names a stream's requests may bind: those its parents (and theirs) give.
+    fn bound_names(source: &Source) -> Vec<&'static str> {
         match source {
-            Source::PerProject(_) => &["projectId"],
-            Source::IssueChild { .. } => &["issueId"],
-            _ => &[],
+            Source::PerParent(per) => per
+                .parents
+                .iter()
+                .flat_map(|parent| {
+                    let grandparents = StreamDef::find(parent.stream)
+                        .map(|p| bound_names(&p.source))
+                        .unwrap_or_default();
+                    grandparents
+                        .into_iter()
+                        .chain(parent.binds.iter().map(|(name, _)| *name))
+                })
+                .collect(),
+            Source::IssueChild { .. } => vec!["issueId"],
+            _ => vec![],
         }
     }
 
-    fn paths(source: &Source) -> Vec<&'static str> {
-        let both = |e: &PerDeployment<Endpoint>| vec![e.cloud.path, e.server.path];
+    fn texts(source: &Source) -> Vec<&'static str> {
+        let all = |e: &PerDeployment<Endpoint>| {
+            [e.cloud, e.server]
+                .into_iter()
+                .flat_map(|e| std::iter::once(e.path).chain(e.query.iter().map(|(_, v)| *v)))
+                .collect()
+        };
         match source {
-            Source::Endpoint(e) | Source::PerProject(e) => both(e),
-            Source::IssueChild { list, .. } => list
-                .rest
-                .map(|r| vec![r.endpoint.cloud.path, r.endpoint.server.path])
-                .unwrap_or_default(),
+            Source::Endpoint(e) | Source::Since { endpoint: e, .. } => all(e),
+            Source::PerParent(per) => all(&per.endpoint),
+            Source::IssueChild { list, .. } => {
+                list.rest.map(|r| all(&r.endpoint)).unwrap_or_default()
+            }
             _ => vec![],
         }
     }
@@ -487,14 +1215,62 @@ mod tests {
                 "{}: children, and only children, replicate with their parent",
                 stream.name
             );
-            for path in paths(&stream.source) {
-                for name in placeholders(path) {
+            assert_eq!(
+                matches!(
+                    stream.source,
+                    Source::IssueSearch | Source::WorklogUpdates | Source::Since { .. }
+                ),
+                matches!(stream.replication, Replication::Incremental { .. }),
+                "{}: incremental sources, and only those, replicate incrementally",
+                stream.name
+            );
+            let bound = bound_names(&stream.source);
+            for text in texts(&stream.source) {
+                for name in placeholders(text) {
                     assert!(
-                        allowed_placeholders(&stream.source).contains(&name),
-                        "{}: {path} binds {{{name}}}, which its parent does not give",
+                        bound.contains(&name),
+                        "{}: {text} binds {{{name}}}, which its parent does not give",
                         stream.name
                     );
                 }
+            }
+            if let Source::PerParent(per) = stream.source {
+                for name in per.stamp {
+                    assert!(
+                        bound.contains(name),
+                        "{}: stamps unbound {name}",
+                        stream.name
+                    );
+                    assert!(
+                        properties.contains_key(*name),
+                        "{}: stamped {name} not in schema",
+                        stream.name
+                    );
+                }
+                match per.parents[0].only {
+                    Only::All => {}
+                    Only::True(name) | Only::EndsWith(name, _) => assert!(
+                        bound.contains(&name),
+                        "{}: filters on unbound {name}",
+                        stream.name
+                    ),
+                }
+            }
+            for (name, _) in stream.shape.pick.iter().chain(stream.shape.lift) {
+                assert!(
+                    properties.contains_key(*name),
+                    "{}: {name} not in schema",
+                    stream.name
+                );
+            }
+            // Siblings bind a name from the same place in their parent's records.
+            let binds = stream.child_binds();
+            for (name, pointer) in &binds {
+                assert!(
+                    binds.iter().all(|(n, p)| n != name || p == pointer),
+                    "{}: children bind {name} differently",
+                    stream.name
+                );
             }
             assert_eq!(
                 StreamDef::find(stream.name).map(|s| s.name),
@@ -507,8 +1283,11 @@ mod tests {
     #[test]
     fn the_readme_stream_table_lists_every_stream_with_its_keys() {
         let readme = include_str!("../../README.md");
+        let (_, streams_section) = readme
+            .split_once("## Streams")
+            .expect("README.md has a Streams section");
         for stream in STREAMS {
-            let row = readme
+            let row = streams_section
                 .lines()
                 .find(|line| line.starts_with(&format!("| `{}` |", stream.name)))
                 .unwrap_or_else(|| panic!("README.md has no stream-table row for {}", stream.name));

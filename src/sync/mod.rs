@@ -5,6 +5,8 @@
 mod emit;
 mod full_table;
 mod issues;
+mod rows;
+mod since;
 pub mod state;
 mod worklogs;
 
@@ -18,7 +20,7 @@ use crate::client::JiraClient;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::singer::{Message, SingerWriter};
-use crate::streams::{self, Replication, STREAMS, Source};
+use crate::streams::{self, Replication, STREAMS, Source, StreamDef};
 use emit::Emitter;
 pub use state::State;
 
@@ -27,6 +29,8 @@ pub use state::State;
 pub struct Summary {
     pub records: BTreeMap<&'static str, u64>,
     pub skipped: Vec<(&'static str, String)>,
+    /// Per stream, the parent objects whose children Jira refused.
+    pub refused: BTreeMap<&'static str, u64>,
 }
 
 /// One unit of work: a stream alone, or the issue search with the children read from it.
@@ -90,6 +94,9 @@ pub fn check_state(state: &State, start_date: DateTime<Utc>) -> Result<()> {
             Source::WorklogUpdates => {
                 streams::worklogs::Bookmark::from_state(state.bookmark(def.name), start_date)?;
             }
+            Source::Since { .. } => {
+                since::bookmark(def, state.bookmark(def.name), start_date)?;
+            }
             _ => {}
         }
     }
@@ -102,8 +109,8 @@ struct Run<'a, W: Write> {
     config: &'a Config,
     writer: &'a mut SingerWriter<W>,
     state: State,
-    /// Ids of the parent projects, read once per run by the first per-project stream.
-    project_ids: Option<Vec<String>>,
+    /// What parents' records bind for their children, read once per run.
+    parents: rows::Parents,
 }
 
 impl<W: Write> Run<'_, W> {
@@ -130,7 +137,7 @@ pub async fn run<W: Write>(
         config,
         writer,
         state,
-        project_ids: None,
+        parents: rows::Parents::default(),
     };
     let mut summary = Summary::default();
     for task in plan(&streams) {
@@ -165,8 +172,12 @@ pub async fn run<W: Write>(
                 },
             ) => {
                 for name in names {
-                    tracing::warn!(stream = name, "skipped: {e}");
-                    summary.skipped.push((name, e.to_string()));
+                    let why = match StreamDef::find(name).and_then(|def| def.needs) {
+                        Some(needs) => format!("{e} ({needs})"),
+                        None => e.to_string(),
+                    };
+                    tracing::warn!(stream = name, "skipped: {why}");
+                    summary.skipped.push((name, why));
                 }
             }
             Err(e) => return Err(e),
@@ -175,6 +186,7 @@ pub async fn run<W: Write>(
     run.state.set_currently_syncing(None);
     run.write_state()?;
     run.writer.flush()?;
+    summary.refused = std::mem::take(&mut run.parents.refused);
     if !streams.is_empty() && summary.skipped.len() == streams.len() {
         let names: Vec<&str> = summary.skipped.iter().map(|(name, _)| *name).collect();
         return Err(Error::NothingSynced(names.join(", ")));
@@ -190,6 +202,7 @@ async fn sync_stream<W: Write>(run: &mut Run<'_, W>, emitter: &mut Emitter<'_>) 
         (Replication::Incremental { .. }, Source::WorklogUpdates) => {
             worklogs::sync(run, emitter).await
         }
+        (Replication::Incremental { .. }, Source::Since { .. }) => since::sync(run, emitter).await,
         _ => Err(Error::Internal(format!(
             "stream `{}` declares {:?} replication, which its source cannot give",
             def.name, def.replication

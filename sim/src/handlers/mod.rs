@@ -1,7 +1,10 @@
 //! The HTTP front: one entry point that records each request, applies latency and injected
 //! faults, checks credentials, and dispatches to the endpoint handlers by path.
 
+mod access;
 mod admin;
+mod agile;
+mod audit;
 mod changelogs;
 mod issues;
 mod meta;
@@ -10,6 +13,7 @@ mod projects;
 mod reference;
 pub(crate) mod respond;
 mod search;
+mod setup;
 mod users;
 mod worklogs;
 
@@ -102,6 +106,41 @@ impl Call<'_> {
         self.shared.cfg.deployment == Deployment::Cloud
     }
 
+    /// A page bean (`self`, `nextPage`, `startAt`, `maxResults`, `total`, `isLast`,
+    /// `values`) of `items` at `startAt`, `maxResults` defaulting to `default_max` and capped at
+    /// `cap`. `path` is the list's path below the REST root; page links keep the request's
+    /// other query parameters.
+    pub fn paged<T>(
+        &self,
+        items: &[T],
+        default_max: usize,
+        cap: usize,
+        path: &str,
+        render: impl Fn(&T) -> Value,
+    ) -> Response {
+        let (start_at, max_results) = self.page(default_max, cap);
+        let values: Vec<Value> = items
+            .iter()
+            .skip(start_at)
+            .take(max_results)
+            .map(render)
+            .collect();
+        let kept: String = self
+            .req
+            .query
+            .iter()
+            .filter(|(k, _)| k != "startAt" && k != "maxResults")
+            .map(|(k, v)| {
+                let v: String = form_urlencoded::byte_serialize(v.as_bytes()).collect();
+                format!("{k}={v}&")
+            })
+            .collect();
+        let root = format!("{}/rest/api/{}/", self.base, self.api.number());
+        respond::page_bean(values, start_at, max_results, items.len(), |start| {
+            format!("{root}{path}?{kept}startAt={start}&maxResults={max_results}")
+        })
+    }
+
     /// `startAt` and `maxResults` (default `default_max`, capped at `cap`), as page beans take.
     pub fn page(&self, default_max: usize, cap: usize) -> (usize, usize) {
         let start_at = self.req.number("startAt").unwrap_or(0).max(0) as usize;
@@ -192,7 +231,15 @@ fn route(shared: &Shared, req: &Req, auth: &AuthSeen) -> Response {
         ["oauth", "token", "accessible-resources"] if cloud => {
             oauth::accessible_resources(req, auth)
         }
-        ["ex", "jira", cloud_id, "rest", "api", version, rest @ ..] if cloud => {
+        [
+            "ex",
+            "jira",
+            cloud_id,
+            "rest",
+            family @ ("api" | "agile"),
+            version,
+            rest @ ..,
+        ] if cloud => {
             if *cloud_id != creds::CLOUD_ID {
                 return gateway_error(404, "Not Found");
             }
@@ -200,9 +247,12 @@ fn route(shared: &Shared, req: &Req, auth: &AuthSeen) -> Response {
                 return gateway_error(401, "Unauthorized");
             }
             let base = format!("{}/ex/jira/{cloud_id}", req.origin);
-            api(shared, req, version, rest, base)
+            match *family {
+                "api" => api(shared, req, version, rest, base),
+                _ => agile_api(shared, req, version, rest, base),
+            }
         }
-        ["rest", "api", version, rest @ ..] => match auth {
+        ["rest", family @ ("api" | "agile"), version, rest @ ..] => match auth {
             AuthSeen::None | AuthSeen::Invalid => {
                 let realm = if cloud {
                     "Basic realm=\"protected-area\"".to_string()
@@ -214,8 +264,38 @@ fn route(shared: &Shared, req: &Req, auth: &AuthSeen) -> Response {
                 };
                 unauthenticated(&realm, *auth == AuthSeen::Invalid && !cloud)
             }
-            _ => api(shared, req, version, rest, req.origin.clone()),
+            _ if *family == "api" => api(shared, req, version, rest, req.origin.clone()),
+            _ => agile_api(shared, req, version, rest, req.origin.clone()),
         },
+        _ => unserved(&req.uri()),
+    }
+}
+
+/// Jira Software's API, below `/rest/agile/1.0/`. Without Jira Software every path is a
+/// plain 404 (served: the site simply has no such API).
+fn agile_api(shared: &Shared, req: &Req, version: &str, rest: &[&str], base: String) -> Response {
+    if !shared.cfg.jira_software {
+        return respond::not_found(&req.uri());
+    }
+    if version != "1.0" || req.method != Method::GET {
+        return unserved(&req.uri());
+    }
+    let call = Call {
+        shared,
+        req,
+        api: Api::V2,
+        base,
+        user: 0,
+    };
+    match rest {
+        ["board"] => agile::boards(&call),
+        ["board", id] => agile::board(&call, id).into_response(),
+        ["board", id, "configuration"] => agile::configuration(&call, id).into_response(),
+        ["board", id, "sprint"] => agile::board_sprints(&call, id).into_response(),
+        ["board", id, "issue"] => agile::board_issues(&call, id).into_response(),
+        ["board", id, "epic"] => agile::board_epics(&call, id).into_response(),
+        ["sprint", id] => agile::sprint(&call, id).into_response(),
+        ["sprint", id, "issue"] => agile::sprint_issues(&call, id).into_response(),
         _ => unserved(&req.uri()),
     }
 }
@@ -241,6 +321,45 @@ fn api(shared: &Shared, req: &Req, version: &str, rest: &[&str], base: String) -
         ["serverInfo"] if get => meta::server_info(&call),
         ["myself"] if get => meta::myself(&call),
         ["field"] if get => meta::fields(&call),
+        ["field", field, "context"] if get && cloud => {
+            setup::field_contexts(&call, field).into_response()
+        }
+        ["field", field, "context", context, "option"] if get && cloud => {
+            setup::field_options(&call, field, context).into_response()
+        }
+        ["issuetype"] if get => reference::issue_types(&call),
+        ["status"] if get => reference::statuses(&call),
+        ["statuscategory"] if get => reference::status_categories(&call),
+        ["priority"] if get => reference::priorities(&call),
+        ["priority", "search"] if get && cloud => reference::priority_search(&call),
+        ["label"] if get && cloud => reference::labels(&call),
+        ["issueLinkType"] if get => reference::link_types(&call),
+        ["configuration"] if get => reference::configuration(&call),
+        ["applicationrole"] if get => reference::application_roles_list(&call),
+        ["workflow", "search"] if get && cloud => setup::workflow_search(&call),
+        ["workflow"] if get => setup::workflow_list(&call),
+        ["workflowscheme"] if get && cloud => setup::workflow_schemes(&call),
+        ["screens"] if get && cloud => setup::screens(&call),
+        ["screenscheme"] if get && cloud => setup::screen_schemes(&call),
+        ["issuetypescheme"] if get && cloud => setup::issue_type_schemes(&call),
+        ["issuetypescreenscheme"] if get && cloud => setup::issue_type_screen_schemes(&call),
+        ["fieldconfiguration"] if get && cloud => setup::field_configurations(&call),
+        ["fieldconfigurationscheme"] if get && cloud => setup::field_configuration_schemes(&call),
+        ["notificationscheme"] if get => setup::notification_schemes(&call),
+        ["priorityscheme"] if get && cloud => setup::priority_schemes(&call),
+        ["filter", "search"] if get && cloud => setup::filter_search(&call),
+        ["dashboard"] if get => setup::dashboards(&call),
+        ["permissionscheme"] if get => access::permission_schemes(&call),
+        ["permissionscheme", id] if get => access::permission_scheme(&call, id).into_response(),
+        ["permissionscheme", id, "permission"] if get => {
+            access::permission_grants(&call, id).into_response()
+        }
+        ["issuesecurityschemes"] if get => access::security_schemes(&call),
+        ["issuesecurityschemes", "level", "member"] if get && cloud => {
+            access::security_level_members(&call)
+        }
+        ["issuesecurityschemes", id] if get => access::security_scheme(&call, id).into_response(),
+        ["auditing", "record"] if get => audit::records(&call).into_response(),
         ["project", "search"] if get && cloud => projects::search(&call),
         ["project", "type"] if get => reference::project_types(&call),
         ["project"] if get => projects::list(&call),
@@ -257,6 +376,18 @@ fn api(shared: &Shared, req: &Req, version: &str, rest: &[&str], base: String) -
         ["project", id_or_key, "component"] if get && cloud => {
             projects::components_page(&call, id_or_key).into_response()
         }
+        ["project", id_or_key, "statuses"] if get => {
+            projects::statuses(&call, id_or_key).into_response()
+        }
+        ["project", id_or_key, "role"] if get => {
+            access::project_roles(&call, id_or_key).into_response()
+        }
+        ["project", id_or_key, "role", role] if get => {
+            access::project_role(&call, id_or_key, role).into_response()
+        }
+        ["project", id_or_key, "permissionscheme"] if get => {
+            access::project_permission_scheme(&call, id_or_key).into_response()
+        }
         ["projectCategory"] if get => reference::project_categories(&call),
         ["resolution"] if get => reference::resolutions(&call),
         ["role"] if get => reference::roles(&call),
@@ -264,6 +395,8 @@ fn api(shared: &Shared, req: &Req, version: &str, rest: &[&str], base: String) -
         ["user", "search"] if get && !cloud => users::server_search(&call),
         ["user"] if get => users::one(&call),
         ["group", "member"] if get => users::group_member(&call),
+        ["group", "bulk"] if get && cloud => users::group_bulk(&call),
+        ["groups", "picker"] if get => users::groups_picker(&call),
         ["search", "jql"] if (get || post) && cloud => search::token_search(&call).into_response(),
         ["search"] if (get || post) && cloud => search::removed(),
         ["search"] if get || post => search::offset_search(&call).into_response(),

@@ -267,3 +267,28 @@ pub(crate) fn components_page(call: &Call, id_or_key: &str) -> Reply {
         ))
     }))
 }
+
+/// `GET project/{idOrKey}/statuses`: each issue type of the project with the statuses its
+/// workflow has: `[{self, id, name, subtask, statuses}]`.
+pub(crate) fn statuses(call: &Call, id_or_key: &str) -> Reply {
+    let site = call.shared.site();
+    site.find_project(id_or_key)
+        .ok_or_else(|| missing(id_or_key))?;
+    let ctx = call.ctx(&site);
+    let statuses: Vec<Value> = (0..crate::site::reference::STATUSES.len() as u8)
+        .map(|s| r::status_listing(&ctx, s))
+        .collect();
+    let list: Vec<Value> = ISSUE_TYPES
+        .iter()
+        .map(|t| {
+            json!({
+                "self": ctx.rest(&format!("issuetype/{}", t.id)),
+                "id": t.id,
+                "name": t.name,
+                "subtask": t.subtask,
+                "statuses": statuses,
+            })
+        })
+        .collect();
+    Ok(ok(&Value::Array(list)))
+}

@@ -1,8 +1,8 @@
-//! Users and groups: Cloud's `users/search`, Server's `user/search`, one `user`, and the
-//! paged members of a group.
+//! Users and groups: Cloud's `users/search`, Server's `user/search`, one `user`, the paged
+//! members of a group, and the group lists (Cloud's `group/bulk`, Server's `groups/picker`).
 
 use axum::response::Response;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use super::Call;
 use super::respond::{error1, ok, page_bean};
@@ -130,4 +130,67 @@ pub(crate) fn group_member(call: &Call) -> Response {
             group.name
         ))
     })
+}
+
+/// Cloud: `GET group/bulk`, a page bean of `{name, groupId}` (50 a page at most); `groupName`
+/// and `groupId` narrow it.
+pub(crate) fn group_bulk(call: &Call) -> Response {
+    let site = call.shared.site();
+    let names = call.req.params("groupName");
+    let ids = call.req.params("groupId");
+    let groups: Vec<&crate::site::people::Group> = site
+        .people
+        .groups
+        .iter()
+        .filter(|g| names.is_empty() || names.iter().any(|n| n == g.name))
+        .filter(|g| ids.is_empty() || ids.contains(&g.group_id))
+        .collect();
+    call.paged(
+        &groups,
+        50,
+        50,
+        "group/bulk",
+        |g| json!({ "name": g.name, "groupId": g.group_id }),
+    )
+}
+
+/// `GET groups/picker?query=&maxResults=`: groups whose name contains the query (all without
+/// one), `{header, total, groups: [{name, html, labels}]}`, the match in bold; 20 unless
+/// `maxResults` says otherwise.
+pub(crate) fn groups_picker(call: &Call) -> Response {
+    let site = call.shared.site();
+    let query = call.req.param("query").unwrap_or_default().to_lowercase();
+    let excluded = call.req.params("exclude");
+    let max_results = call
+        .req
+        .number("maxResults")
+        .map_or(20, |n| n.max(0) as usize);
+    let matching: Vec<&crate::site::people::Group> = site
+        .people
+        .groups
+        .iter()
+        .filter(|g| g.name.to_lowercase().contains(&query))
+        .filter(|g| !excluded.iter().any(|e| e == g.name))
+        .collect();
+    let shown: Vec<Value> = matching
+        .iter()
+        .take(max_results)
+        .map(|g| {
+            let html = match g.name.to_lowercase().find(&query) {
+                Some(at) if !query.is_empty() => format!(
+                    "{}<b>{}</b>{}",
+                    &g.name[..at],
+                    &g.name[at..at + query.len()],
+                    &g.name[at + query.len()..]
+                ),
+                _ => g.name.to_string(),
+            };
+            json!({ "name": g.name, "html": html, "labels": [] })
+        })
+        .collect();
+    ok(&json!({
+        "header": format!("Showing {} of {} matching groups", shown.len(), matching.len()),
+        "total": matching.len(),
+        "groups": shown,
+    }))
 }

@@ -7,28 +7,11 @@ use serde_json::{Value, json};
 use crate::render::issue::rng_for;
 use crate::render::{self as r, Ctx};
 use crate::rng::{Rng, RngExt, pick};
-use crate::site::fields::{Custom, FieldDef};
+use crate::site::fields::{Custom, FieldDef, REGIONS, option_values};
 use crate::site::reference::EPIC;
 use crate::times::{self, Offset};
 
 const DAY_MS: i64 = 86_400_000;
-
-/// Option values of the select-like types; option ids are unique per field.
-fn option_values(kind: Custom) -> &'static [&'static str] {
-    match kind {
-        Custom::Select => &["Low", "Medium", "High", "Critical"],
-        Custom::MultiSelect => &["Web", "iOS", "Android", "Desktop"],
-        Custom::RadioButtons => &["Minor", "Major", "Blocker"],
-        Custom::MultiCheckboxes => &["Impediment"],
-        _ => &[],
-    }
-}
-
-const REGIONS: &[(&str, [&str; 2])] = &[
-    ("Europe", ["France", "Germany"]),
-    ("Americas", ["Costa Rica", "Canada"]),
-    ("Asia", ["Japan", "India"]),
-];
 
 const CUSTOMERS: &[&str] = &[
     "Acme Corp",
@@ -38,10 +21,6 @@ const CUSTOMERS: &[&str] = &[
     "Société Générale des Tests",
     "Stark Industries",
 ];
-
-fn option_id(field: &FieldDef, k: usize) -> u64 {
-    20000 + (field.custom_number() - crate::site::fields::FIRST_CUSTOM_ID) * 20 + k as u64
-}
 
 /// A non-empty subset of `0..n`, in order.
 fn subset(rng: &mut Rng, n: usize) -> Vec<usize> {
@@ -71,6 +50,18 @@ pub(super) fn value(ctx: &Ctx, index: usize, field: &FieldDef, kind: Custom) -> 
                 }
             });
         }
+        Custom::Sprint => {
+            let sprints = site.sprint_membership(index);
+            if sprints.is_empty() {
+                return Value::Null;
+            }
+            return json!(
+                sprints
+                    .into_iter()
+                    .map(|k| r::sprint(ctx, &project.sprints[k]))
+                    .collect::<Vec<_>>()
+            );
+        }
         Custom::EpicLink => {
             return match issue.parent {
                 Some(p) if site.issues[p as usize].issue_type == EPIC => {
@@ -91,24 +82,24 @@ pub(super) fn value(ctx: &Ctx, index: usize, field: &FieldDef, kind: Custom) -> 
         Custom::Select | Custom::RadioButtons => {
             let values = option_values(kind);
             let k = rng.random_range(0..values.len());
-            r::option(ctx, option_id(field, k), values[k])
+            r::option(ctx, field.option_id(k), values[k])
         }
         Custom::MultiSelect | Custom::MultiCheckboxes => {
             let values = option_values(kind);
             json!(
                 subset(&mut rng, values.len())
                     .into_iter()
-                    .map(|k| r::option(ctx, option_id(field, k), values[k]))
+                    .map(|k| r::option(ctx, field.option_id(k), values[k]))
                     .collect::<Vec<_>>()
             )
         }
         Custom::Cascading => {
             let k = rng.random_range(0..REGIONS.len());
             let (parent, children) = REGIONS[k];
-            let mut value = r::option(ctx, option_id(field, k), parent);
+            let mut value = r::option(ctx, field.option_id(k), parent);
             if rng.random_bool(0.8) {
                 let c = rng.random_range(0..2);
-                value["child"] = r::option(ctx, option_id(field, 3 + k * 2 + c), children[c]);
+                value["child"] = r::option(ctx, field.option_id(3 + k * 2 + c), children[c]);
             }
             value
         }
@@ -162,33 +153,17 @@ pub(super) fn value(ctx: &Ctx, index: usize, field: &FieldDef, kind: Custom) -> 
                 .collect::<Vec<_>>()
         ),
         Custom::Project => r::project_ref(ctx, rng.random_range(0..site.projects.len())),
-        Custom::Sprint => {
-            if issue.issue_type == EPIC {
-                return Value::Null;
-            }
-            let sprints = &project.sprints;
-            let chosen: Vec<&crate::site::projects::Sprint> = if issue.is_done() {
-                sprints
-                    .iter()
-                    .take(if rng.random_bool(0.3) { 2 } else { 1 })
-                    .collect()
-            } else {
-                vec![&sprints[rng.random_range(1..sprints.len())]]
-            };
-            json!(
-                chosen
-                    .into_iter()
-                    .map(|s| r::sprint(ctx, s))
-                    .collect::<Vec<_>>()
-            )
-        }
         Custom::AppMood => {
             const MOODS: &[(&str, &str)] = &[("happy", "😄"), ("meh", "😐"), ("grumpy", "😠")];
             let (label, emoji) = pick(&mut rng, MOODS);
             json!({ "label": label, "emoji": emoji, "score": rng.random_range(1..=5) })
         }
         // Rich text is written by `rich_doc`; the rest returned above.
-        Custom::TextArea | Custom::ParentLink | Custom::Rank | Custom::EpicLink => Value::Null,
+        Custom::TextArea
+        | Custom::ParentLink
+        | Custom::Rank
+        | Custom::EpicLink
+        | Custom::Sprint => Value::Null,
     }
 }
 

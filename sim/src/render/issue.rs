@@ -6,7 +6,7 @@ use serde_json::{Map, Value, json};
 use crate::render::richtext::{Doc, Size};
 use crate::render::{self as r, Ctx, object};
 use crate::render::{custom, history};
-use crate::rng::{Rng, RngExt, pick, stream, topic};
+use crate::rng::{Rng, RngExt, stream, topic};
 use crate::select::{Expand, Selection};
 use crate::site::fields::{Custom, FieldDef, Kind, System};
 use crate::site::reference::{BUG, LINK_TYPES};
@@ -28,7 +28,6 @@ const SERVER_EXPAND: &str = "operations,versionedRepresentations,editmeta,change
 mod salt {
     pub const DESCRIPTION: u64 = 1_000_001;
     pub const ENVIRONMENT: u64 = 1_000_002;
-    pub const LABELS: u64 = 1_000_003;
     pub const VERSIONS: u64 = 1_000_004;
     pub const DUE: u64 = 1_000_005;
     pub const ESTIMATE: u64 = 1_000_006;
@@ -173,16 +172,7 @@ fn system_value(ctx: &Ctx, index: usize, system: System) -> Option<Value> {
             )),
             false => Value::Null,
         },
-        System::Labels => {
-            let mut rng = rng_for(ctx, index, salt::LABELS);
-            let count = [0, 0, 1, 1, 2, 3][rng.random_range(0..6)];
-            let mut labels: Vec<&str> = (0..count)
-                .map(|_| pick(&mut rng, crate::site::words::LABELS))
-                .collect();
-            labels.sort_unstable();
-            labels.dedup();
-            json!(labels)
-        }
+        System::Labels => json!(site.labels(index)),
         System::Components => {
             let count = component_count(ctx, index);
             json!(
@@ -302,7 +292,10 @@ fn system_value(ctx: &Ctx, index: usize, system: System) -> Option<Value> {
                 .map(|&c| linked_issue(ctx, c as usize))
                 .collect::<Vec<_>>()
         ),
-        System::Security => Value::Null,
+        System::Security => issue
+            .security
+            .and_then(|id| site.access.security_level(id))
+            .map_or(Value::Null, |(_, level)| r::security_level(ctx, level)),
         System::LastViewed => match issue.number % 4 {
             0 => json!(times::timestamp(
                 issue.activity_until + 3_600_000,

@@ -61,6 +61,11 @@ impl<'a> Ctx<'a> {
         format!("{}/rest/api/{}/{}", self.base, self.api.number(), path)
     }
 
+    /// A Jira Software REST URL: `{base}/rest/agile/1.0/{path}`.
+    pub fn agile(&self, path: &str) -> String {
+        format!("{}/rest/agile/1.0/{}", self.base, path)
+    }
+
     /// Whether rich text is written as ADF documents (v3) rather than wiki markup (v2).
     pub fn adf(&self) -> bool {
         self.api == Api::V3
@@ -255,6 +260,57 @@ pub(crate) fn status(ctx: &Ctx, index: u8) -> Value {
         "name": status.name,
         "id": status.id,
         "statusCategory": status_category(ctx, status.category),
+    })
+}
+
+/// A status as the status lists give it (`status`, `project/{key}/statuses`): Cloud adds the
+/// untranslated name.
+pub(crate) fn status_listing(ctx: &Ctx, index: u8) -> Value {
+    let mut value = status(ctx, index);
+    if ctx.cloud() {
+        value["untranslatedName"] = json!(STATUSES[index as usize].name);
+    }
+    value
+}
+
+/// An issue type as `issuetype` lists it: Cloud adds the untranslated name.
+pub(crate) fn issue_type_listing(ctx: &Ctx, index: u8) -> Value {
+    let mut value = issue_type(ctx, index);
+    if ctx.cloud() {
+        value["untranslatedName"] = json!(ISSUE_TYPES[index as usize].name);
+    }
+    value
+}
+
+/// A priority as `priority` and `priority/search` list it: with its colour and description
+/// (and on Cloud whether it is the default).
+pub(crate) fn priority_listing(ctx: &Ctx, index: u8) -> Value {
+    let p = &PRIORITIES[index as usize];
+    object([
+        ("self", Some(json!(ctx.rest(&format!("priority/{}", p.id))))),
+        ("statusColor", Some(json!(p.color))),
+        ("description", Some(json!(p.description))),
+        (
+            "iconUrl",
+            Some(json!(format!(
+                "{}/images/icons/priorities/{}",
+                ctx.host, p.icon
+            ))),
+        ),
+        ("name", Some(json!(p.name))),
+        ("id", Some(json!(p.id))),
+        ("isDefault", ctx.cloud().then(|| json!(index == 2))),
+    ])
+}
+
+/// An issue security level `{self, id, name, description}`, as the issue's `security` field
+/// and a scheme's `levels` hold it.
+pub(crate) fn security_level(ctx: &Ctx, level: &crate::site::access::SecurityLevel) -> Value {
+    json!({
+        "self": ctx.rest(&format!("securitylevel/{}", level.id)),
+        "id": level.id.to_string(),
+        "description": level.description,
+        "name": level.name,
     })
 }
 

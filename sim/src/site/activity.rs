@@ -8,6 +8,8 @@ use crate::site::reference::{DONE, IN_PROGRESS, IN_REVIEW, TO_DO};
 use crate::site::words;
 
 const MINUTE_MS: i64 = 60_000;
+/// Salt of the `labels` field's random stream (the renderer's field streams use the same key).
+const LABELS_SALT: u64 = 1_000_003;
 
 /// Ids of a busy issue's comments, worklogs and histories: `BUSY_IDS + index * 1000 + k`, far
 /// above the ids of ordinary issues (`10000 + index * 4..6 + k`), which leave no room for 60.
@@ -179,6 +181,28 @@ impl Site {
             Some(app) if rng.random_bool(0.12) => app,
             _ => rng.random_range(0..self.people.humans),
         }
+    }
+
+    /// The issue's labels (the `labels` field), sorted, without repeats.
+    pub fn labels(&self, index: usize) -> Vec<&'static str> {
+        let mut rng = stream(self.seed, &[topic::FIELD, index as u64, LABELS_SALT]);
+        let count = [0, 0, 1, 1, 2, 3][rng.random_range(0..6)];
+        let mut labels: Vec<&'static str> = (0..count)
+            .map(|_| crate::rng::pick(&mut rng, words::LABELS))
+            .collect();
+        labels.sort_unstable();
+        labels.dedup();
+        labels
+    }
+
+    /// Every label some issue carries, sorted (what `label` lists).
+    pub fn all_labels(&self) -> Vec<&'static str> {
+        let mut all: Vec<&'static str> = (0..self.issues.len())
+            .flat_map(|i| self.labels(i))
+            .collect();
+        all.sort_unstable();
+        all.dedup();
+        all
     }
 
     /// The issue's summary now; each touch appends a revision mark.

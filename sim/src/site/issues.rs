@@ -53,6 +53,8 @@ pub(crate) struct Issue {
     /// Added at run time: no comments, worklogs, attachments, remote links or history of its
     /// own yet (nothing a since-query could miss for being a few seconds old).
     pub quiet: bool,
+    /// Id of the issue's security level (one of its project's security scheme), if any.
+    pub security: Option<u64>,
 }
 
 impl Issue {
@@ -194,6 +196,7 @@ fn generated_issue(seed: u64, slot: Slot, busy: bool, family: &Family, people: &
         links: Vec::new(),
         busy,
         quiet: false,
+        security: None,
     }
 }
 
@@ -280,5 +283,6 @@ pub(crate) fn new_issue(index: usize, project: u32, number: u32, reporter: u32, 
         links: Vec::new(),
         busy: false,
         quiet: true,
+        security: None,
     }
 }

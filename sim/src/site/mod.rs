@@ -1,12 +1,15 @@
 //! The generated Jira site: people, projects, fields and issues, built once from the seed and
 //! changed only by `touch_issues` / `add_issues`.
 
+pub(crate) mod access;
 pub(crate) mod activity;
+pub(crate) mod agile;
 pub(crate) mod fields;
 pub(crate) mod issues;
 pub(crate) mod people;
 pub(crate) mod projects;
 pub(crate) mod reference;
+pub(crate) mod setup;
 pub(crate) mod words;
 
 use std::sync::OnceLock;
@@ -30,6 +33,12 @@ pub(crate) struct Site {
     pub projects: Vec<Project>,
     pub fields: Vec<FieldDef>,
     pub issues: Vec<Issue>,
+    /// Permission schemes and issue security schemes (projects point into them).
+    pub access: access::Access,
+    /// Jira Software boards.
+    pub boards: Vec<agile::Board>,
+    /// The audit log, oldest first; fixed at generation.
+    pub audit: Vec<setup::AuditRecord>,
     /// Bumped on every change, so cached search results know they are stale.
     pub version: u64,
     /// How many times issues were touched: seeds the choice of the next ones.
@@ -52,13 +61,16 @@ impl Site {
     pub fn generate(cfg: &SimConfig) -> Site {
         let people = people::generate(cfg.seed, cfg.deployment, cfg.users, &cfg.time_zone);
         let mut projects = projects::generate(cfg.seed, cfg.projects, people.humans);
-        let issues = issues::generate(
+        let mut issues = issues::generate(
             cfg.seed,
             &mut projects,
             cfg.issues_per_project,
             cfg.busy_every,
             &people,
         );
+        let access = access::generate(cfg.seed, &people, &mut projects, &mut issues);
+        let boards = agile::generate(&projects);
+        let audit = setup::audit_log(cfg.seed, cfg.deployment, &people, &projects);
         Site {
             seed: cfg.seed,
             deployment: cfg.deployment,
@@ -67,6 +79,9 @@ impl Site {
             projects,
             fields: fields::catalog(cfg.deployment, cfg.extra_custom_fields),
             issues,
+            access,
+            boards,
+            audit,
             version: 0,
             touches: 0,
             worklog_index: OnceLock::new(),

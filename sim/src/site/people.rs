@@ -1,5 +1,5 @@
 //! Users and groups: human users, Cloud's app user and inactive "Former user", and the groups
-//! `jira-users`, `jira-administrators` and `jira-software-users`.
+//! `jira-users`, `jira-administrators`, `jira-software-users` and `security-team`.
 
 use crate::config::Deployment;
 use crate::creds;
@@ -72,6 +72,11 @@ pub(crate) struct People {
 }
 
 impl People {
+    /// The group with this name (the site's groups are fixed, so callers may rely on it).
+    pub fn group(&self, name: &str) -> Option<usize> {
+        self.groups.iter().position(|g| g.name == name)
+    }
+
     pub fn app_user(&self) -> Option<usize> {
         self.users.iter().position(|u| u.kind == AccountKind::App)
     }
@@ -83,13 +88,13 @@ impl People {
     }
 }
 
-fn hex(rng: &mut Rng, len: usize) -> String {
+pub(crate) fn hex(rng: &mut Rng, len: usize) -> String {
     (0..len)
         .map(|_| char::from_digit(rng.random_range(0..16), 16).unwrap_or('0'))
         .collect()
 }
 
-fn uuid(rng: &mut Rng) -> String {
+pub(crate) fn uuid(rng: &mut Rng) -> String {
     format!(
         "{}-{}-4{}-{}{}-{}",
         hex(rng, 8),
@@ -244,6 +249,11 @@ fn groups(seed: u64, users: &[User], humans: usize) -> Vec<Group> {
             name: "jira-software-users",
             group_id: uuid(&mut rng),
             members: (0..humans).filter(|i| i % 2 == 0).collect(),
+        },
+        Group {
+            name: "security-team",
+            group_id: uuid(&mut rng),
+            members: (0..humans).filter(|i| i % 3 == 1).collect(),
         },
     ]
 }

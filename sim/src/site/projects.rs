@@ -81,6 +81,12 @@ pub(crate) struct Project {
     pub sprints: Vec<Sprint>,
     /// Indexes of the project's issues, in key-number order (`KEY-1` first).
     pub issues: Vec<u32>,
+    /// Index into the site's permission schemes (set by `access::generate`).
+    pub permission_scheme: usize,
+    /// Index into the site's issue security schemes, when the project uses one.
+    pub security_scheme: Option<usize>,
+    /// The actors of each project role, parallel to `reference::ROLES`.
+    pub role_actors: Vec<Vec<crate::site::access::RoleActor>>,
 }
 
 pub(crate) fn generate(seed: u64, count: usize, humans: usize) -> Vec<Project> {
@@ -155,5 +161,8 @@ fn project(seed: u64, i: usize, humans: usize) -> Project {
         components,
         sprints,
         issues: Vec::new(),
+        permission_scheme: 0,
+        security_scheme: None,
+        role_actors: Vec::new(),
     }
 }

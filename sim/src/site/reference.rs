@@ -72,6 +72,12 @@ pub(crate) struct StatusCategory {
     pub name: &'static str,
 }
 
+pub(crate) const CATEGORY_UNDEFINED: StatusCategory = StatusCategory {
+    id: 1,
+    key: "undefined",
+    color: "medium-gray",
+    name: "No Category",
+};
 pub(crate) const CATEGORY_NEW: StatusCategory = StatusCategory {
     id: 2,
     key: "new",
@@ -90,6 +96,14 @@ pub(crate) const CATEGORY_DONE: StatusCategory = StatusCategory {
     color: "green",
     name: "Done",
 };
+
+/// Every status category, as `statuscategory` lists them (no status uses "No Category").
+pub(crate) const STATUS_CATEGORIES: &[&StatusCategory] = &[
+    &CATEGORY_UNDEFINED,
+    &CATEGORY_NEW,
+    &CATEGORY_IN_PROGRESS,
+    &CATEGORY_DONE,
+];
 
 pub(crate) struct Status {
     pub id: &'static str,
@@ -140,6 +154,8 @@ pub(crate) struct Priority {
     pub id: &'static str,
     pub name: &'static str,
     pub icon: &'static str,
+    pub color: &'static str,
+    pub description: &'static str,
 }
 
 pub(crate) const PRIORITIES: &[Priority] = &[
@@ -147,26 +163,36 @@ pub(crate) const PRIORITIES: &[Priority] = &[
         id: "1",
         name: "Highest",
         icon: "highest.svg",
+        color: "#d04437",
+        description: "This problem will block progress.",
     },
     Priority {
         id: "2",
         name: "High",
         icon: "high.svg",
+        color: "#f15C75",
+        description: "Serious problem that could block progress.",
     },
     Priority {
         id: "3",
         name: "Medium",
         icon: "medium.svg",
+        color: "#f79232",
+        description: "Has the potential to affect progress.",
     },
     Priority {
         id: "4",
         name: "Low",
         icon: "low.svg",
+        color: "#707070",
+        description: "Minor problem or easily worked around.",
     },
     Priority {
         id: "5",
         name: "Lowest",
         icon: "lowest.svg",
+        color: "#999999",
+        description: "Trivial problem with little or no impact on progress.",
     },
 ];
 
@@ -290,4 +316,52 @@ pub(crate) const PROJECT_TYPES: &[ProjectType] = &[
 /// The project types of a deployment (Server has no Service Management installed).
 pub(crate) fn project_types_of(cloud: bool) -> impl Iterator<Item = &'static ProjectType> {
     PROJECT_TYPES.iter().filter(move |t| cloud || !t.cloud_only)
+}
+
+/// An application (product) installed on the site, as `applicationrole` lists it.
+pub(crate) struct ApplicationRole {
+    pub key: &'static str,
+    pub name: &'static str,
+    /// Names of the groups granting access.
+    pub groups: &'static [&'static str],
+    pub default_groups: &'static [&'static str],
+    pub platform: bool,
+    pub seats: i64,
+}
+
+/// The applications of a deployment: Cloud has Jira Software and Jira Service Management,
+/// Server the Jira platform and Jira Software; a site without Jira Software lacks it.
+pub(crate) fn application_roles(cloud: bool, software: bool) -> Vec<ApplicationRole> {
+    let mut roles = Vec::new();
+    if !cloud {
+        roles.push(ApplicationRole {
+            key: "jira-core",
+            name: "Jira Core",
+            groups: &["jira-users"],
+            default_groups: &["jira-users"],
+            platform: true,
+            seats: -1,
+        });
+    }
+    if software {
+        roles.push(ApplicationRole {
+            key: "jira-software",
+            name: "Jira Software",
+            groups: &["jira-software-users", "jira-administrators"],
+            default_groups: &["jira-software-users"],
+            platform: false,
+            seats: 35,
+        });
+    }
+    if cloud {
+        roles.push(ApplicationRole {
+            key: "jira-servicedesk",
+            name: "Jira Service Management",
+            groups: &["jira-administrators"],
+            default_groups: &["jira-administrators"],
+            platform: false,
+            seats: 3,
+        });
+    }
+    roles
 }

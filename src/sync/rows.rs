@@ -1,0 +1,238 @@
+//! Reading a table stream's rows, page by page: from its endpoint, or once per record of its
+//! parents, whose values are read once per run and kept (the few values children bind, not the
+//! records). What happens to the rows is the caller's.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::future::Future;
+use std::pin::{Pin, pin};
+use std::rc::Rc;
+
+use futures::{Stream, TryStreamExt};
+use serde_json::Value;
+
+use crate::client::{JiraClient, Page, pages};
+use crate::config::Config;
+use crate::error::{Error, Result};
+pub(super) use crate::streams::Bound;
+use crate::streams::{Only, Parent, PerParent, Source, StreamDef, id_text, users};
+
+/// The parents' values read so far in this run, and what Jira refused object by object.
+#[derive(Debug, Default)]
+pub(super) struct Parents {
+    /// Per parent stream, one entry per record: the values its children bind.
+    read: HashMap<&'static str, Rc<Vec<Bound>>>,
+    /// Per stream, the parent objects whose children Jira refused (a kanban board's sprints).
+    pub refused: BTreeMap<&'static str, u64>,
+}
+
+impl Parents {
+    /// Keeps what a complete pass over `parent` bound, for its children later in the run.
+    pub fn store(&mut self, parent: &'static str, bound: Vec<Bound>) {
+        self.read.insert(parent, Rc::new(bound));
+    }
+}
+
+/// What reading needs: the client and the settings.
+#[derive(Clone, Copy)]
+pub(super) struct Reader<'a> {
+    pub client: &'a JiraClient,
+    pub config: &'a Config,
+}
+
+/// A page of rows, with the values bound from their parents.
+pub(super) type OnPage<'f> = dyn FnMut(&Bound, Vec<Value>) -> Result<()> + 'f;
+
+/// The values a record binds for `def`'s children: those of its own parents, then its own.
+pub(super) fn bound_by(def: &StreamDef, parent: &Bound, row: &Value) -> Bound {
+    let mut bound = parent.clone();
+    for (name, pointer) in def.child_binds() {
+        let value = row.pointer(pointer).cloned().unwrap_or(Value::Null);
+        bound.retain(|(n, _)| *n != name);
+        bound.push((name, value));
+    }
+    bound
+}
+
+/// Calls `on_page` with every page of `def`'s rows, shaped as the table says.
+pub(super) fn walk<'a>(
+    reader: Reader<'a>,
+    parents: &'a mut Parents,
+    def: &'static StreamDef,
+    on_page: &'a mut OnPage<'_>,
+) -> Pin<Box<dyn Future<Output = Result<()>> + 'a>> {
+    Box::pin(async move {
+        let client = reader.client;
+        let deployment = client.deployment();
+        let page_size = reader.config.page_size;
+        let mut dedupe = Dedupe::new(def, deployment);
+        let mut on_rows = |bound: &Bound, stamp: &[&str], page: Page| {
+            let rows = page
+                .items
+                .into_iter()
+                .map(|item| def.shape.row(item, bound, stamp))
+                .filter(|row| dedupe.first_time(row))
+                .collect();
+            on_page(bound, rows)
+        };
+        match def.source {
+            Source::Endpoint(endpoint) => {
+                let (request, pagination) = endpoint.on(deployment).request(client, &[]);
+                let source = pages(client, request, pagination, page_size);
+                each_page(source, |page| on_rows(&Vec::new(), &[], page)).await
+            }
+            Source::Users => {
+                let source = users::user_pages(client, reader.config.groups.as_deref(), page_size);
+                each_page(source, |page| on_rows(&Vec::new(), &[], page)).await
+            }
+            Source::PerParent(per) => {
+                let endpoint = per.endpoint.on(deployment);
+                for bound in parent_values(reader, parents, def, per).await? {
+                    let texts: Vec<(&str, String)> = bound
+                        .iter()
+                        .filter_map(|(name, value)| Some((*name, id_text(value)?)))
+                        .collect();
+                    let bind: Vec<(&str, &str)> =
+                        texts.iter().map(|(n, v)| (*n, v.as_str())).collect();
+                    let (request, pagination) = endpoint.request(client, &bind);
+                    let source = pages(client, request, pagination, page_size);
+                    match each_page(source, |page| on_rows(&bound, per.stamp, page)).await {
+                        Ok(()) => {}
+                        Err(e) if refused_object(&e) => {
+                            tracing::warn!(stream = def.name, parent = ?texts, "skipped: {e}");
+                            *parents.refused.entry(def.name).or_default() += 1;
+                        }
+                        Err(e) => return Err(e),
+                    }
+                }
+                Ok(())
+            }
+            Source::IssueSearch
+            | Source::IssueChild { .. }
+            | Source::WorklogUpdates
+            | Source::Since { .. } => Err(Error::Internal(format!(
+                "stream `{}` is not read as a list of rows",
+                def.name
+            ))),
+        }
+    })
+}
+
+async fn each_page(
+    source: impl Stream<Item = Result<Page>>,
+    mut on_page: impl FnMut(Page) -> Result<()>,
+) -> Result<()> {
+    let mut source = pin!(source);
+    while let Some(page) = source.try_next().await? {
+        on_page(page)?;
+    }
+    Ok(())
+}
+
+/// A parent object Jira will not list children of: hidden or deleted since it was listed (403,
+/// 404), or of a kind that has none ("The board does not support sprints").
+fn refused_object(e: &Error) -> bool {
+    match e {
+        Error::Http {
+            status: 403 | 404, ..
+        } => true,
+        Error::Http {
+            status: 400,
+            excerpt,
+            ..
+        } => {
+            let excerpt = excerpt.to_ascii_lowercase();
+            excerpt.contains("does not support") || excerpt.contains("doesn't support")
+        }
+        _ => false,
+    }
+}
+
+/// The values of every parent record `def` is read for: one parent's records, or every pair of
+/// two parents' records; those its parents' `only` rule out are left out.
+async fn parent_values(
+    reader: Reader<'_>,
+    parents: &mut Parents,
+    def: &'static StreamDef,
+    per: &PerParent,
+) -> Result<Vec<Bound>> {
+    let mut combined: Vec<Bound> = vec![Vec::new()];
+    for parent in per.parents {
+        let records = records_of(reader, parents, def, parent).await?;
+        combined = combined
+            .iter()
+            .flat_map(|left| {
+                records.iter().filter_map(move |right| {
+                    let bound: Bound = left.iter().chain(right.iter()).cloned().collect();
+                    admits(parent.only, &bound).then_some(bound)
+                })
+            })
+            .collect();
+    }
+    Ok(combined)
+}
+
+/// The bound values of `parent`'s records, read now unless this run already has them.
+async fn records_of(
+    reader: Reader<'_>,
+    parents: &mut Parents,
+    child: &StreamDef,
+    parent: &Parent,
+) -> Result<Rc<Vec<Bound>>> {
+    if let Some(read) = parents.read.get(parent.stream) {
+        return Ok(read.clone());
+    }
+    let def = StreamDef::find(parent.stream).ok_or_else(|| {
+        Error::Internal(format!(
+            "parent `{}` of `{}` is no stream",
+            parent.stream, child.name
+        ))
+    })?;
+    let mut read: Vec<Bound> = Vec::new();
+    let mut on_page = |bound: &Bound, rows: Vec<Value>| {
+        read.extend(rows.iter().map(|row| bound_by(def, bound, row)));
+        Ok(())
+    };
+    walk(reader, parents, def, &mut on_page).await?;
+    tracing::info!(
+        parent = def.name,
+        count = read.len(),
+        "read the parent records"
+    );
+    parents.store(def.name, read);
+    Ok(parents.read[def.name].clone())
+}
+
+fn admits(only: Only, bound: &Bound) -> bool {
+    let value = |name: &str| bound.iter().rev().find(|(n, _)| *n == name).map(|(_, v)| v);
+    match only {
+        Only::All => true,
+        Only::True(name) => value(name) == Some(&Value::Bool(true)),
+        Only::EndsWith(name, ends) => value(name)
+            .and_then(Value::as_str)
+            .is_some_and(|text| ends.iter().any(|end| text.ends_with(end))),
+    }
+}
+
+/// The keys of the rows already written, for streams whose rows several parents list.
+struct Dedupe {
+    keys: Option<(&'static [&'static str], HashSet<String>)>,
+}
+
+impl Dedupe {
+    fn new(def: &StreamDef, deployment: crate::config::Deployment) -> Self {
+        Dedupe {
+            keys: def
+                .shape
+                .dedupe
+                .then(|| (def.keys.for_deployment(deployment), HashSet::new())),
+        }
+    }
+
+    fn first_time(&mut self, row: &Value) -> bool {
+        let Some((keys, seen)) = &mut self.keys else {
+            return true;
+        };
+        let key: Vec<&Value> = keys.iter().map(|k| &row[*k]).collect();
+        seen.insert(serde_json::to_string(&key).unwrap_or_default())
+    }
+}

@@ -1,0 +1,201 @@
+//! The streams beyond issues: parents read once however many children are selected, the agile
+//! streams on a site without Jira Software, the audit log without admin rights, and kanban
+//! boards that have no sprints.
+
+mod common;
+
+use common::{Run, Site, assert_valid_singer_output};
+use jira_sim::{Deployment, SimConfig};
+use serde_json::{Value, json};
+use tap_jira::config::Deployment as TapDeployment;
+use tap_jira::streams::{STREAMS, Source, StreamDef};
+
+fn config_for(site: &Site) -> Value {
+    match site.sim.sim.config().deployment {
+        Deployment::Cloud => site.cloud_config(),
+        Deployment::Server => site.server_config(),
+    }
+}
+
+/// Syncs the named streams of the discovered catalog.
+fn sync_only(site: &Site, names: &[&str]) -> Run {
+    let config = site.file("config.json", &config_for(site));
+    let mut catalog = site.discover(&config);
+    for stream in catalog["streams"].as_array_mut().unwrap() {
+        let on = names.contains(&stream["tap_stream_id"].as_str().unwrap());
+        for m in stream["metadata"].as_array_mut().unwrap() {
+            if m["breadcrumb"] == json!([]) {
+                m["metadata"]["selected"] = json!(on);
+            }
+        }
+    }
+    site.file("catalog.json", &catalog);
+    site.sync_from(&site.file("state.json", &json!({})))
+}
+
+/// Requests to endpoints whose label ends with `end`.
+fn requests_to(site: &Site, end: &str) -> u64 {
+    site.sim
+        .sim
+        .request_counts()
+        .iter()
+        .filter(|(endpoint, _)| endpoint.ends_with(end))
+        .map(|(_, n)| n)
+        .sum()
+}
+
+/// Streams of the table whose first parent is `parent` and that exist on the deployment.
+fn children_of(parent: &str, deployment: TapDeployment) -> Vec<&'static str> {
+    STREAMS
+        .iter()
+        .filter(|s| s.exists_on(deployment))
+        .filter(|s| matches!(s.source, Source::PerParent(_)) && s.source.parent() == Some(parent))
+        .map(|s| s.name)
+        .collect()
+}
+
+#[test]
+fn each_parent_is_read_once_per_run_whatever_its_children() {
+    let site = Site::cloud();
+    let mut names = children_of("projects", TapDeployment::Cloud);
+    names.extend(children_of("boards", TapDeployment::Cloud));
+    names.extend(["sprint_issues", "roles", "projects"]);
+    assert!(names.len() > 8, "{names:?}");
+    let run = sync_only(&site, &names);
+    run.assert_success();
+    assert_valid_singer_output(&run);
+    for name in &names {
+        let expected = site.sim.sim.expected_records(name, None).unwrap();
+        assert_eq!(run.records(name).len(), expected, "records of {name}");
+    }
+    assert_eq!(
+        requests_to(&site, "/project/search"),
+        1,
+        "projects read once"
+    );
+    assert_eq!(requests_to(&site, "/role"), 1, "roles read once");
+    assert_eq!(
+        requests_to(&site, "/agile/1.0/board"),
+        1,
+        "boards read once"
+    );
+    let boards = site.sim.sim.expected_records("boards", None).unwrap() as u64;
+    assert_eq!(
+        requests_to(&site, "/board/{id}/sprint"),
+        boards,
+        "sprints read once per board, for its children too"
+    );
+}
+
+#[test]
+fn without_jira_software_the_agile_streams_are_skipped_with_a_warning() {
+    let site = Site::new(SimConfig {
+        jira_software: false,
+        ..SimConfig::default()
+    });
+    let agile: Vec<&str> = STREAMS
+        .iter()
+        .filter(|s| s.needs.is_some_and(|n| n.contains("Jira Software")))
+        .map(|s| s.name)
+        .collect();
+    assert!(agile.contains(&"boards") && agile.contains(&"sprint_issues"));
+    let mut names = agile.clone();
+    names.push("statuses");
+    let run = sync_only(&site, &names);
+    run.assert_success();
+    assert_eq!(
+        run.records("statuses").len(),
+        site.sim.sim.expected_records("statuses", None).unwrap()
+    );
+    for name in agile {
+        assert!(run.records(name).is_empty(), "{name}");
+        assert!(
+            run.stderr
+                .lines()
+                .any(|l| l.contains("WARN") && l.contains(name) && l.contains("Jira Software")),
+            "{name}: a warning naming Jira Software\n{}",
+            run.stderr
+        );
+    }
+}
+
+#[test]
+fn the_audit_log_refused_to_a_non_admin_is_one_warning_and_the_run_goes_on() {
+    for deployment in [Deployment::Cloud, Deployment::Server] {
+        let site = Site::new(SimConfig {
+            deployment,
+            admin: false,
+            ..SimConfig::default()
+        });
+        let run = sync_only(&site, &["audit_records", "priorities"]);
+        run.assert_success();
+        assert!(run.records("audit_records").is_empty());
+        assert!(!run.records("priorities").is_empty());
+        let warnings: Vec<&str> = run
+            .stderr
+            .lines()
+            .filter(|l| l.contains("WARN") && l.contains("Administer Jira"))
+            .collect();
+        assert!(!warnings.is_empty(), "{}", run.stderr);
+        assert!(
+            run.last_state()["bookmarks"].get("audit_records").is_none(),
+            "no bookmark claims an audit log that was not read"
+        );
+    }
+}
+
+#[test]
+fn kanban_boards_without_sprints_are_counted_not_failed() {
+    let site = Site::cloud();
+    let run = sync_only(&site, &["sprints"]);
+    run.assert_success();
+    assert_eq!(
+        run.records("sprints").len(),
+        site.sim.sim.expected_records("sprints", None).unwrap()
+    );
+    assert!(
+        run.stderr.contains("does not support sprints")
+            && run
+                .stderr
+                .contains("parent objects whose children Jira refused"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn audit_records_since_the_bookmark_only() {
+    let site = Site::cloud();
+    let first = sync_only(&site, &["audit_records"]);
+    first.assert_success();
+    let all = first.records("audit_records");
+    assert_eq!(
+        all.len(),
+        site.sim
+            .sim
+            .expected_records("audit_records", None)
+            .unwrap()
+    );
+    let bookmark = first.last_state()["bookmarks"]["audit_records"]["created"].clone();
+    let newest = all
+        .iter()
+        .filter_map(|r| r["created"].as_str())
+        .max()
+        .unwrap();
+    assert_eq!(bookmark, json!(newest), "the bookmark is the newest record");
+    // From a bookmark in the middle: only what was created after it.
+    let mut created: Vec<&str> = all.iter().filter_map(|r| r["created"].as_str()).collect();
+    created.sort_unstable();
+    let middle = created[created.len() / 2];
+    let state = site.file(
+        "middle.json",
+        &json!({"bookmarks": {"audit_records": {"created": middle}}}),
+    );
+    let again = site.sync_from(&state);
+    again.assert_success();
+    assert_eq!(
+        again.records("audit_records").len(),
+        created.iter().filter(|c| **c > middle).count()
+    );
+    assert!(StreamDef::find("audit_records").is_some());
+}
