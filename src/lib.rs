@@ -95,13 +95,11 @@ async fn sync(
         tracing::info!(stream, records, "records emitted");
     }
     if !summary.skipped.is_empty() {
+        let names: Vec<&str> = summary.skipped.iter().map(|(name, _)| *name).collect();
         tracing::warn!(
-            count = summary.skipped.len(),
-            "streams skipped (see the warnings above)"
+            streams = names.join(", "),
+            "streams skipped (the warnings above say why)"
         );
-        for (stream, why) in &summary.skipped {
-            tracing::warn!(stream, "skipped: {why}");
-        }
     }
     for (stream, objects) in &summary.refused {
         tracing::warn!(
