@@ -17,6 +17,7 @@ use crate::secret::Secret;
 pub enum Kind {
     String,
     Integer,
+    Number,
     Boolean,
     DateTime,
     Secret,
@@ -26,6 +27,7 @@ impl Kind {
     pub fn json_type(self) -> &'static str {
         match self {
             Kind::Integer => "integer",
+            Kind::Number => "number",
             Kind::Boolean => "boolean",
             Kind::String | Kind::DateTime | Kind::Secret => "string",
         }
@@ -64,6 +66,7 @@ const fn with_default(mut s: Setting, default: &'static str) -> Setting {
 pub const DEFAULT_REQUEST_TIMEOUT_SECS: u64 = 300;
 pub const DEFAULT_LOOKBACK_MINUTES: u64 = 5;
 pub const DEFAULT_PAGE_SIZE: u32 = 100;
+pub const DEFAULT_MAX_CONCURRENCY: usize = 8;
 pub const DEFAULT_MAX_RETRIES: u32 = 8;
 pub const DEFAULT_RETRY_BUDGET_SECS: u64 = 900;
 pub const DEFAULT_OAUTH_TOKEN_URL: &str = "https://auth.atlassian.com/oauth/token";
@@ -192,6 +195,19 @@ pub const SETTINGS: &[Setting] = &[
     ),
     with_default(
         setting(
+            "max_concurrency",
+            Kind::Integer,
+            "Requests in flight at once, across the whole tap (1–64; 1 is one at a time).",
+        ),
+        "8",
+    ),
+    setting(
+        "max_requests_per_second",
+        Kind::Number,
+        "Most requests started per second (none: as fast as max_concurrency and Jira allow).",
+    ),
+    with_default(
+        setting(
             "max_retries",
             Kind::Integer,
             "Retries of one request on 429, 5xx, timeouts and connection errors.",
@@ -302,6 +318,8 @@ pub struct Config {
     pub lookback: chrono::Duration,
     pub request_timeout: Duration,
     pub page_size: u32,
+    pub max_concurrency: usize,
+    pub max_requests_per_second: Option<f64>,
     pub max_retries: u32,
     pub retry_budget: Duration,
     pub user_agent: String,
@@ -410,6 +428,22 @@ impl<'a> Reader<'a> {
                 None
             }
         }
+    }
+
+    /// A number (fractions allowed), given as a number or a numeric string.
+    fn number(&mut self, key: &str) -> Option<f64> {
+        let parsed = match self.raw.values.get(key) {
+            None | Some(Value::Null) => return None,
+            Some(Value::String(s)) if s.trim().is_empty() => return None,
+            Some(Value::String(s)) => s.trim().parse::<f64>().ok(),
+            Some(Value::Number(n)) => n.as_f64(),
+            Some(_) => None,
+        };
+        let parsed = parsed.filter(|n| n.is_finite());
+        if parsed.is_none() {
+            self.problem(key, "must be a number", "");
+        }
+        parsed
     }
 
     /// A non-negative integer, given as a number or a numeric string.
@@ -601,6 +635,24 @@ impl Config {
                 "use 1 to 1000",
             );
         }
+        let max_concurrency = r
+            .integer("max_concurrency")
+            .unwrap_or(DEFAULT_MAX_CONCURRENCY as u64);
+        if !(1..=64).contains(&max_concurrency) {
+            r.problem(
+                "max_concurrency",
+                format!("{max_concurrency} is out of range"),
+                "use 1 to 64 (Jira Cloud suits about 8)",
+            );
+        }
+        let max_requests_per_second = r.number("max_requests_per_second");
+        if max_requests_per_second.is_some_and(|rate| rate <= 0.0) {
+            r.problem(
+                "max_requests_per_second",
+                "must be above 0",
+                "leave it out for no limit of the tap's own",
+            );
+        }
         let max_retries = r
             .integer("max_retries")
             .unwrap_or(DEFAULT_MAX_RETRIES as u64);
@@ -636,6 +688,8 @@ impl Config {
             lookback: chrono::Duration::minutes(lookback.min(60 * 24 * 365) as i64),
             request_timeout: Duration::from_secs(request_timeout),
             page_size: page_size as u32,
+            max_concurrency: max_concurrency as usize,
+            max_requests_per_second,
             max_retries: max_retries.min(100) as u32,
             retry_budget: Duration::from_secs(retry_budget),
             user_agent,

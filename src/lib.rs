@@ -121,4 +121,8 @@ fn log_requests(client: &JiraClient) {
             "requests"
         );
     }
+    tracing::info!(
+        peak = client.peak_in_flight(),
+        "most requests in flight at once"
+    );
 }

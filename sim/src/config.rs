@@ -67,7 +67,9 @@ pub struct SimConfig {
     pub access_token_ttl_secs: u64,
     /// Every issue whose index `i` (0-based, across projects) has `i % busy_every ==
     /// busy_every / 2` is "busy": about 60 comments, 45 worklogs and 130 change histories, more
-    /// than Jira embeds in an issue. 0 means no busy issues.
+    /// than Jira embeds in an issue. 0 means no busy issues. Per issue on average (busy ones
+    /// included, without the `*_mean` settings): 20 gives about 4.5 comments, 3.2 worklogs and
+    /// 8 histories; 40 about 3, 2 and 5; 0 about 1.6, 1 and 1.75.
     pub busy_every: usize,
     /// Jira Software is installed: boards, sprints and epics under `/rest/agile/1.0/`. Without
     /// it every `/rest/agile/` path answers 404 (a served answer, not an unserved path), and the
@@ -76,6 +78,27 @@ pub struct SimConfig {
     /// The account the simulator's credentials log in as holds the *Administer Jira* global
     /// permission. Without it `/auditing/record` answers 403, as Jira does.
     pub admin: bool,
+    /// Requests a second the site admits (`None`: no limit). One token bucket for the whole
+    /// site holds `max(1, R)` tokens (a one-second burst) and refills at `R` a second; every
+    /// request but `/oauth/token` ones takes a token (after the `latency_ms` sleep, when the
+    /// answer is made), and one that finds none is answered 429 as Jira does (see the crate
+    /// documentation). Not a positive number: no limit.
+    pub rate_limit_per_second: Option<f64>,
+    /// Average comments of the issues that are not busy. `None` keeps the generator's own
+    /// spread (0 to 4, about 1.6 on average); a value `m` draws each issue's count evenly from
+    /// 0 to `2m`, capped at the 50 Jira embeds, so only busy issues go beyond. Busy issues keep
+    /// their 56 to 64.
+    pub comments_mean: Option<f64>,
+    /// Average worklogs of the issues that are not busy. `None` keeps the generator's own
+    /// spread (0 to 3, 1 on average); a value `m` draws each count evenly from 0 to `2m`, capped
+    /// at the 20 Jira embeds. Busy issues keep their 42 to 48.
+    pub worklogs_mean: Option<f64>,
+    /// Average change histories of the issues that are not busy. `None` keeps the generator's
+    /// own: the status path (0 to 2 entries) and now and then a label, about 1.75 on average; a
+    /// value `m` above that adds summary, label and priority edits, `m - 1.75` on average
+    /// (evenly from 0 to twice that), up to 40 histories an issue (what `/search/jql` embeds).
+    /// Busy issues keep their 122 to 130 edits.
+    pub histories_mean: Option<f64>,
 }
 
 impl Default for SimConfig {
@@ -94,6 +117,10 @@ impl Default for SimConfig {
             busy_every: 20,
             jira_software: true,
             admin: true,
+            rate_limit_per_second: None,
+            comments_mean: None,
+            worklogs_mean: None,
+            histories_mean: None,
         }
     }
 }

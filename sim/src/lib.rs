@@ -5,8 +5,8 @@
 //! tokens, OAuth gateway) or Server / Data Center shapes (REST v2, offset search). [`spawn`]
 //! runs it on a background thread for plain `#[test]` functions. Tests steer it with
 //! [`Sim::touch_issues`], [`Sim::add_issues`], [`Sim::push_fault`] and
-//! [`Sim::expire_access_tokens`], check what the client did with [`Sim::requests`] and
-//! [`Sim::unserved`], and what a complete sync holds with [`Sim::expected_records`] (and who
+//! [`Sim::expire_access_tokens`], check what the client did with [`Sim::requests`],
+//! [`Sim::unserved`] and [`Sim::load_stats`], and what a complete sync holds with [`Sim::expected_records`] (and who
 //! may see an issue with [`Sim::who_may_browse`]).
 //!
 //! What a client can count on:
@@ -36,6 +36,15 @@
 //!   boundary millisecond come again on the next page; a page whose 1000 rows all share one
 //!   millisecond grows to hold all of it and the next starts a millisecond later. Worklogs
 //!   updated in the minute before the request are left out, as Jira does.
+//! - With [`SimConfig::rate_limit_per_second`] every request but OAuth's `/oauth/token` ones
+//!   takes a token from one bucket for the site (a one-second burst, refilled at the rate); a
+//!   request that finds none gets Jira's 429 (Cloud: JSON, `Retry-After`, `X-RateLimit-Limit`,
+//!   `X-RateLimit-Remaining: 0`, `X-RateLimit-Reset`, `RateLimit-Reason: jira-burst-based`;
+//!   Server: Tomcat's HTML page, `Retry-After` and `X-RateLimit-Limit`, `-Remaining`,
+//!   `-Interval-Seconds`, `-FillRate`). Admitted answers carry `X-RateLimit-Limit` and
+//!   `X-RateLimit-Remaining` (Cloud also `X-RateLimit-Reset`, when the bucket is full again, and
+//!   `X-RateLimit-NearLimit: true` below a fifth; Server the fill rate and interval).
+//!   [`Sim::load_stats`] tells how many were refused and how many were in flight at most.
 //! - Issues added at run time have no comments, worklogs, attachments, remote links or history
 //!   (beyond later touches) yet.
 //! - Beyond issues: reference lists (`issuetype`, `status`, `statuscategory`, `priority`,
@@ -58,6 +67,7 @@ pub mod creds;
 mod faults;
 mod handlers;
 mod jql;
+mod load;
 mod render;
 mod requests;
 mod rng;
@@ -73,6 +83,7 @@ use std::sync::Arc;
 
 pub use config::{Deployment, SimConfig};
 pub use faults::Fault;
+pub use load::LoadStats;
 pub use requests::{AuthSeen, RequestRecord};
 pub use server::{RunningSim, spawn};
 pub use times::{HISTORY_END_MS, HISTORY_START_MS, parse_timestamp};
@@ -98,7 +109,7 @@ impl Sim {
     }
 
     /// The HTTP routes: `/rest/api/{2,3}/...`, the Cloud gateway `/ex/jira/{cloudId}/...`,
-    /// `/oauth/token`, and the admin endpoints `/_sim/stats` and `/_sim/touch`.
+    /// `/oauth/token`, and the admin endpoints `/_sim/stats`, `/_sim/load` and `/_sim/touch`.
     pub fn router(&self) -> axum::Router {
         axum::Router::new()
             .fallback(handlers::handle)
@@ -404,9 +415,29 @@ impl Sim {
         self.shared.log().unserved()
     }
 
-    /// Forgets the requests, counts and unserved requests recorded so far.
+    /// Forgets the requests, counts and unserved requests recorded so far, and restarts the
+    /// [`Sim::load_stats`] (the peak in flight from the requests in flight now).
     pub fn reset_requests(&self) {
         self.shared.log().clear();
+        self.shared.meter.reset();
+    }
+
+    /// The most requests (admin endpoints aside) handled at the same moment so far, counting
+    /// the time each spends in the configured latency sleep.
+    pub fn peak_in_flight(&self) -> usize {
+        self.shared.meter.stats().peak_in_flight
+    }
+
+    /// Requests the rate limiter ([`SimConfig::rate_limit_per_second`]) answered with 429.
+    /// Injected faults are not counted.
+    pub fn rejected_429(&self) -> u64 {
+        self.shared.meter.stats().rejected_429
+    }
+
+    /// Requests received, requests refused by the rate limiter, the peak in flight, and the time
+    /// spent handling requests without the latency sleep (also served as `GET /_sim/load`).
+    pub fn load_stats(&self) -> LoadStats {
+        self.shared.meter.stats()
     }
 
     /// Every OAuth access token issued so far stops working (the next call gets 401).

@@ -1,6 +1,10 @@
-//! `jira-sim`: serves a generated Jira site until killed; prints its base URL first.
+//! `jira-sim`: serves a generated Jira site until killed; prints its base URL first. On
+//! SIGTERM or SIGINT it prints its load statistics on stderr (and writes them to
+//! `--stats-file`) before it stops.
 
 use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use clap::Parser;
 use jira_sim::{Deployment, Sim, SimConfig};
@@ -43,6 +47,8 @@ struct Args {
     #[arg(long, default_value_t = SimConfig::default().access_token_ttl_secs)]
     access_token_ttl_secs: u64,
     /// Every n-th issue is busy (about 60 comments, 45 worklogs, 130 histories); 0 for none.
+    /// Per issue on average, 20 gives about 4.5 comments, 3.2 worklogs and 8 histories; 40
+    /// about 3, 2 and 5.
     #[arg(long, default_value_t = SimConfig::default().busy_every)]
     busy_every: usize,
     /// Imitate a site without Jira Software: every `/rest/agile/` path answers 404.
@@ -51,10 +57,144 @@ struct Args {
     /// Log in as an account without the Administer Jira permission (audit records answer 403).
     #[arg(long)]
     not_admin: bool,
+    /// Requests a second the site admits (a token bucket with a one-second burst); beyond it
+    /// requests are answered 429 as Jira does. No limit without it.
+    #[arg(long, value_name = "R", value_parser = parse_rate)]
+    rate_limit: Option<f64>,
+    /// Average comments of the issues that are not busy (each drawn evenly from 0 to twice it,
+    /// at most 50). Without it: 0 to 4, about 1.6 on average.
+    #[arg(long, value_name = "MEAN", value_parser = parse_mean)]
+    comments_mean: Option<f64>,
+    /// Average worklogs of the issues that are not busy (each drawn evenly from 0 to twice it,
+    /// at most 20). Without it: 0 to 3, 1 on average.
+    #[arg(long, value_name = "MEAN", value_parser = parse_mean)]
+    worklogs_mean: Option<f64>,
+    /// Average change histories of the issues that are not busy (at most 40); from 1.75 up,
+    /// extra edits are added to the status changes. Without it: about 1.75 on average.
+    #[arg(long, value_name = "MEAN", value_parser = parse_mean)]
+    histories_mean: Option<f64>,
+    /// Write the load seen so far to this file every second and on SIGTERM / SIGINT, as JSON:
+    /// `{"requests": N, "rejected_429": N, "peak_in_flight": N, "busy_seconds": F}` (replaced
+    /// whole each time, never half-written).
+    #[arg(long, value_name = "PATH")]
+    stats_file: Option<PathBuf>,
 }
 
 fn parse_deployment(text: &str) -> Result<Deployment, String> {
     text.parse()
+}
+
+fn parse_number(text: &str) -> Result<f64, String> {
+    text.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|n| n.is_finite())
+        .ok_or_else(|| format!("'{text}' is not a number"))
+}
+
+fn parse_rate(text: &str) -> Result<f64, String> {
+    let rate = parse_number(text)?;
+    if rate > 0.0 {
+        Ok(rate)
+    } else {
+        Err("the rate limit is a positive number of requests a second".to_string())
+    }
+}
+
+fn parse_mean(text: &str) -> Result<f64, String> {
+    let mean = parse_number(text)?;
+    if mean >= 0.0 {
+        Ok(mean)
+    } else {
+        Err("an average count cannot be negative".to_string())
+    }
+}
+
+/// SIGTERM and SIGINT, noted by a handler so that the simulator can write its statistics
+/// before it stops (std has no signal API, and this crate takes no dependency for one).
+#[cfg(unix)]
+mod signals {
+    use std::ffi::c_int;
+    use std::sync::atomic::{AtomicI32, Ordering};
+
+    const SIGINT: c_int = 2;
+    const SIGTERM: c_int = 15;
+
+    static RECEIVED: AtomicI32 = AtomicI32::new(0);
+
+    unsafe extern "C" {
+        /// POSIX `signal`; glibc and musl give it BSD semantics (the handler stays installed,
+        /// interrupted system calls restart).
+        fn signal(signum: c_int, handler: extern "C" fn(c_int)) -> usize;
+    }
+
+    extern "C" fn note(signum: c_int) {
+        RECEIVED.store(signum, Ordering::SeqCst);
+    }
+
+    pub fn install() {
+        for signum in [SIGINT, SIGTERM] {
+            // SAFETY: `note` only stores to an atomic, which is async-signal-safe.
+            unsafe {
+                signal(signum, note);
+            }
+        }
+    }
+
+    /// The name of the first signal received, if any yet.
+    pub fn received() -> Option<&'static str> {
+        match RECEIVED.load(Ordering::SeqCst) {
+            0 => None,
+            SIGINT => Some("SIGINT"),
+            _ => Some("SIGTERM"),
+        }
+    }
+}
+
+/// Resolves when SIGTERM or SIGINT arrives, with its name.
+async fn stop_signal() -> &'static str {
+    #[cfg(unix)]
+    {
+        signals::install();
+        loop {
+            if let Some(name) = signals::received() {
+                return name;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    #[cfg(not(unix))]
+    std::future::pending().await
+}
+
+/// The load statistics as one line of JSON.
+fn stats_json(sim: &Sim) -> String {
+    serde_json::to_string(&sim.load_stats()).unwrap_or_default()
+}
+
+/// Replaces the stats file: written beside it, then renamed over it, so that a reader never
+/// sees half a file.
+fn write_stats(path: &Path, sim: &Sim) -> std::io::Result<()> {
+    let mut temporary = path.as_os_str().to_owned();
+    temporary.push(".tmp");
+    let temporary = PathBuf::from(temporary);
+    std::fs::write(&temporary, stats_json(sim) + "\n")?;
+    std::fs::rename(&temporary, path)
+}
+
+/// Writes the stats file every second, forever; a failed write is reported once.
+async fn keep_writing_stats(path: PathBuf, sim: Sim) {
+    let mut reported = false;
+    let mut every_second = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        every_second.tick().await;
+        if let Err(error) = write_stats(&path, &sim)
+            && !reported
+        {
+            eprintln!("jira-sim: cannot write {}: {error}", path.display());
+            reported = true;
+        }
+    }
 }
 
 #[tokio::main]
@@ -74,11 +214,39 @@ async fn main() -> std::io::Result<()> {
         busy_every: args.busy_every,
         jira_software: !args.no_jira_software,
         admin: !args.not_admin,
+        rate_limit_per_second: args.rate_limit,
+        comments_mean: args.comments_mean,
+        worklogs_mean: args.worklogs_mean,
+        histories_mean: args.histories_mean,
     });
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.port)).await?;
+    let stats_writer = {
+        let (path, sim) = (args.stats_file.clone(), sim.clone());
+        async move {
+            match path {
+                Some(path) => keep_writing_stats(path, sim).await,
+                None => std::future::pending().await,
+            }
+        }
+    };
     let mut stdout = std::io::stdout().lock();
     writeln!(stdout, "http://{}", listener.local_addr()?)?;
     stdout.flush()?;
     drop(stdout);
-    axum::serve(listener, sim.router()).await
+    let signal = tokio::select! {
+        served = axum::serve(listener, sim.router()) => {
+            served?;
+            None
+        }
+        signal = stop_signal() => Some(signal),
+        () = stats_writer => None,
+    };
+    let why = signal.map_or("server stopped".to_string(), |s| format!("{s} received"));
+    eprintln!("jira-sim: {why}; stats: {}", stats_json(&sim));
+    if let Some(path) = &args.stats_file
+        && let Err(error) = write_stats(path, &sim)
+    {
+        eprintln!("jira-sim: cannot write {}: {error}", path.display());
+    }
+    Ok(())
 }

@@ -5,6 +5,7 @@ use std::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use crate::auth::OAuthTokens;
 use crate::config::SimConfig;
 use crate::faults::FaultQueue;
+use crate::load::{Meter, TokenBucket};
 use crate::requests::RequestLog;
 use crate::search::ResultCache;
 use crate::site::Site;
@@ -17,6 +18,10 @@ pub(crate) struct Shared {
     pub log: Mutex<RequestLog>,
     pub faults: Mutex<FaultQueue>,
     pub scheduled: Mutex<Vec<ScheduledTouch>>,
+    /// The site's rate limit, when `rate_limit_per_second` sets one.
+    pub limiter: Option<TokenBucket>,
+    /// Requests received, refused, in flight and the time spent on them.
+    pub meter: Meter,
 }
 
 /// Issues to change when a given request arrives: how Jira looks to a sync when people keep
@@ -37,6 +42,8 @@ impl Shared {
             log: Mutex::new(RequestLog::default()),
             faults: Mutex::new(FaultQueue::default()),
             scheduled: Mutex::new(Vec::new()),
+            limiter: cfg.rate_limit_per_second.and_then(TokenBucket::new),
+            meter: Meter::default(),
             cfg,
         }
     }

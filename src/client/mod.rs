@@ -2,6 +2,7 @@
 //! whole tap down on 429, and turns Jira's answers into JSON or a clear error.
 
 mod auth;
+mod limits;
 mod pages;
 mod retry;
 
@@ -138,8 +139,8 @@ pub struct JiraClient {
     /// The account the tap runs as (`/myself`): proves the base URL and credentials, and gives the
     /// time zone JQL dates are read in.
     myself: Value,
-    /// When Jira said "slow down", every request waits until then, not only the one that was told.
-    paused_until: Mutex<Option<Instant>>,
+    /// The request budget, and the pauses Jira asked for.
+    limits: limits::Limits,
     stats: Mutex<BTreeMap<String, EndpointStats>>,
 }
 
@@ -221,7 +222,7 @@ impl JiraClient {
             deployment,
             deployment_known: false,
             myself: Value::Null,
-            paused_until: Mutex::new(None),
+            limits: limits::Limits::new(config.max_concurrency, config.max_requests_per_second),
             stats: Mutex::new(BTreeMap::new()),
         })
     }
@@ -240,6 +241,11 @@ impl JiraClient {
         format!("rest/api/{}/{path}", self.deployment.api_version())
     }
 
+    /// The most requests that were in flight at once in this run.
+    pub fn peak_in_flight(&self) -> usize {
+        self.limits.peak_in_flight()
+    }
+
     pub fn stats(&self) -> BTreeMap<String, EndpointStats> {
         self.stats.lock().map(|s| s.clone()).unwrap_or_default()
     }
@@ -252,9 +258,10 @@ impl JiraClient {
         let mut retries = 0u32;
         let mut refreshed = false;
         loop {
-            self.wait_if_paused().await;
+            let slot = self.limits.slot(&label).await;
             let attempt_started = Instant::now();
             let result = self.attempt(&request, &url).await;
+            drop(slot);
             let failed = !matches!(result, Ok(_) | Err(Failure::Fatal(_)));
             self.record(&label, attempt_started.elapsed(), failed);
             let outcome = match result {
@@ -276,11 +283,16 @@ impl JiraClient {
             {
                 Decision::Retry { after, reason } => {
                     tracing::warn!(endpoint = %label, retry_in_ms = after.as_millis() as u64, "{reason}; retrying");
+                    // Jira's "slow down" holds every request it covers, not only the one told.
                     if let Outcome::Status {
-                        status: 429 | 503, ..
+                        status: 429 | 503,
+                        burst,
+                        ..
                     } = outcome
                     {
-                        self.pause_all(after);
+                        let scope = burst.then_some(label.as_str());
+                        self.limits
+                            .pause(scope, tokio::time::Instant::now() + after);
                     } else {
                         tokio::time::sleep(after).await;
                     }
@@ -347,14 +359,17 @@ impl JiraClient {
         {
             return Err(Failure::Fatal(self.auth_error(url, status)));
         }
+        let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+        self.limits
+            .observe(&limits::RateHeaders::read(header, Utc::now()));
         if retry::is_transient_status(status) {
-            let retry_after = headers
-                .get("Retry-After")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| retry::parse_retry_after(v, Utc::now()));
+            let retry_after =
+                header("Retry-After").and_then(|v| retry::parse_retry_after(v, Utc::now()));
+            let burst = header("RateLimit-Reason").is_some_and(|r| r.contains("burst"));
             return Err(Failure::Transient(Outcome::Status {
                 status,
                 retry_after,
+                burst,
             }));
         }
         if (300..400).contains(&status) {
@@ -428,20 +443,6 @@ impl JiraClient {
             url: request.path.clone(),
             problem: format!("cannot build a URL: {e}"),
         })
-    }
-
-    fn pause_all(&self, wait: Duration) {
-        let until = Instant::now() + wait;
-        if let Ok(mut paused) = self.paused_until.lock() {
-            *paused = Some(paused.map_or(until, |p| p.max(until)));
-        }
-    }
-
-    async fn wait_if_paused(&self) {
-        let until = self.paused_until.lock().ok().and_then(|p| *p);
-        if let Some(until) = until {
-            tokio::time::sleep_until(until.into()).await;
-        }
     }
 
     fn record(&self, label: &str, elapsed: Duration, failed: bool) {

@@ -11,6 +11,9 @@ pub enum Outcome {
     Status {
         status: u16,
         retry_after: Option<Duration>,
+        /// Jira's burst limit, which is per endpoint (`RateLimit-Reason: jira-burst-based`):
+        /// slowing that endpoint is enough.
+        burst: bool,
     },
     Timeout,
     Connection(String),
@@ -59,6 +62,7 @@ impl RetryPolicy {
             Outcome::Status {
                 status,
                 retry_after,
+                ..
             } if is_transient_status(*status) => *retry_after,
             Outcome::Status { .. } => return Decision::GiveUp { reason },
             Outcome::Timeout | Outcome::Connection(_) | Outcome::BrokenBody(_) => None,
@@ -126,6 +130,7 @@ mod tests {
         Outcome::Status {
             status,
             retry_after: retry_after.map(Duration::from_secs),
+            burst: false,
         }
     }
 

@@ -7,7 +7,7 @@ use std::io::Write;
 use std::pin::pin;
 
 use chrono::{DateTime, Utc};
-use futures::TryStreamExt;
+use futures::{StreamExt, TryStreamExt};
 use serde_json::Value;
 
 use super::{Emitter, Run};
@@ -17,7 +17,7 @@ use crate::error::{Error, Result};
 use crate::singer::time_extracted;
 use crate::streams::children::IssueRef;
 use crate::streams::issues::{self, IssueQuery};
-use crate::streams::{Ask, IssueList, Rows, Source, When};
+use crate::streams::{Ask, Endpoint, IssueList, Rows, Source, When};
 
 /// Page size asked of child endpoints: Jira caps it (Cloud at 5000, Server lower), and the caps
 /// are followed.
@@ -101,54 +101,62 @@ async fn read<W: Write>(
         &query,
         config.page_size
     ));
-    while let Some(page) = source.try_next().await? {
-        let extracted = time_extracted(Utc::now());
-        let mut fresh: Vec<Fresh> = Vec::new();
-        for issue in page.items {
-            match issues::cursor_of(&issue) {
-                Some((id, updated)) if !bookmark.already_written(&id, updated) => {
-                    fresh.push(Fresh { issue, id, updated });
+    // The next search page is read while this one's children are fetched and its records written.
+    let mut next = source.try_next().await?;
+    while let Some(page) = next {
+        let work = async {
+            let extracted = time_extracted(Utc::now());
+            let mut fresh: Vec<Fresh> = Vec::new();
+            for issue in page.items {
+                match issues::cursor_of(&issue) {
+                    Some((id, updated)) if !bookmark.already_written(&id, updated) => {
+                        fresh.push(Fresh { issue, id, updated });
+                    }
+                    Some(_) => {}
+                    None => tracing::warn!("skipped an issue without id or fields.updated"),
                 }
-                Some(_) => {}
-                None => tracing::warn!("skipped an issue without id or fields.updated"),
             }
-        }
-        let mut from_bulk = bulk_lists(run, &lists, &fresh).await?;
-        for Fresh {
-            mut issue,
-            id,
-            updated,
-        } in fresh
-        {
-            let key = issue.get("key").and_then(Value::as_str).map(String::from);
-            let issue_ref = IssueRef {
-                id: &id,
-                key: key.as_deref(),
-            };
-            for (at, list) in lists.iter().enumerate() {
-                // The child stream has the list: the issue record need not carry it twice.
-                let truncated = list.truncated(&issue);
-                let embedded = list.take_from(&mut issue);
-                let items = match from_bulk[at].as_mut().and_then(|lists| lists.remove(&id)) {
-                    Some(items) => items,
-                    None => list_items(run, list, &issue, &id, embedded, truncated).await?,
+            let mut whole = bulk_lists(run, &lists, &fresh).await?;
+            let mut one_by_one = rest_lists(run, &lists, &fresh, &whole).await?;
+            for Fresh {
+                mut issue,
+                id,
+                updated,
+            } in fresh
+            {
+                let key = issue.get("key").and_then(Value::as_str).map(String::from);
+                let issue_ref = IssueRef {
+                    id: &id,
+                    key: key.as_deref(),
                 };
-                for child in children.iter_mut().filter(|c| std::ptr::eq(c.list, *list)) {
-                    for item in &items {
-                        for row in child.rows.of(&issue_ref, item.clone()) {
-                            child.emitter.emit(run.writer, row, None, &extracted)?;
+                for (at, list) in lists.iter().enumerate() {
+                    // The child stream has the list: the issue record need not carry it twice.
+                    let embedded = list.take_from(&mut issue);
+                    let items = whole[at]
+                        .as_mut()
+                        .and_then(|lists| lists.remove(&id))
+                        .or_else(|| one_by_one.remove(&(at, id.clone())))
+                        .unwrap_or(embedded);
+                    for child in children.iter_mut().filter(|c| std::ptr::eq(c.list, *list)) {
+                        for item in &items {
+                            for row in child.rows.of(&issue_ref, item.clone()) {
+                                child.emitter.emit(run.writer, row, None, &extracted)?;
+                            }
                         }
                     }
                 }
+                if let Some(emitter) = issue_emitter.as_deref_mut() {
+                    issues::hoist_timestamps(&mut issue);
+                    emitter.emit(run.writer, issue, None, &extracted)?;
+                }
+                bookmark.record(&id, updated, config.lookback);
             }
-            if let Some(emitter) = issue_emitter.as_deref_mut() {
-                issues::hoist_timestamps(&mut issue);
-                emitter.emit(run.writer, issue, None, &extracted)?;
-            }
-            bookmark.record(&id, updated, config.lookback);
-        }
-        run.state.set_bookmark(bookmark_name, bookmark.to_value());
-        run.write_state()?;
+            run.state.set_bookmark(bookmark_name, bookmark.to_value());
+            run.write_state()
+        };
+        let (written, following) = futures::join!(work, source.try_next());
+        written?;
+        next = following?;
     }
     Ok(())
 }
@@ -234,33 +242,37 @@ fn issue_query(issues: Option<&SelectedStream>, lists: &[&'static IssueList]) ->
     IssueQuery { fields, expand }
 }
 
-/// One issue's list, whole: the embedded items, or the child endpoint's when the issue says there
-/// is more (or says nothing).
-async fn list_items<W: Write>(
-    run: &mut Run<'_, W>,
-    list: &'static IssueList,
-    issue: &Value,
-    id: &str,
-    embedded: Vec<Value>,
-    truncated: bool,
-) -> Result<Vec<Value>> {
-    let Some(rest) = list.rest.filter(|_| list.needs_rest(issue, truncated)) else {
-        return Ok(embedded);
-    };
+/// The whole lists of the page's issues that need their child endpoint and did not come in
+/// bulk, read concurrently (within the client's budget), by list and issue. An issue hidden or
+/// deleted since the search keeps what was embedded.
+async fn rest_lists<W: Write>(
+    run: &Run<'_, W>,
+    lists: &[&'static IssueList],
+    issues: &[Fresh],
+    bulk: &[Option<HashMap<String, Vec<Value>>>],
+) -> Result<HashMap<(usize, String), Vec<Value>>> {
     let client = run.client;
-    let (request, pagination) = rest
-        .endpoint
-        .on(client.deployment())
-        .request(client, &[("issueId", id)]);
-    // Jira does not say which slice it embedded (the changelog is "most recent first" on some
-    // versions): the whole list is read again rather than stitched.
-    let mut all = Vec::new();
-    let mut source = pin!(pages(client, request, pagination, CHILD_PAGE_SIZE));
-    loop {
-        match source.try_next().await {
-            Ok(Some(page)) => all.extend(page.items),
-            Ok(None) => return Ok(all),
-            // Deleted or hidden since the search: what was embedded is all there is to see.
+    let deployment = client.deployment();
+    let mut wanted: Vec<(usize, &str, Endpoint)> = Vec::new();
+    for (at, list) in lists.iter().enumerate() {
+        let Some(rest) = list.rest else { continue };
+        for fresh in issues {
+            let in_bulk = bulk[at].as_ref().is_some_and(|b| b.contains_key(&fresh.id));
+            if !in_bulk && list.needs_rest(&fresh.issue, list.truncated(&fresh.issue)) {
+                wanted.push((at, &fresh.id, rest.endpoint.on(deployment)));
+            }
+        }
+    }
+    let read = wanted.into_iter().map(|(at, id, endpoint)| async move {
+        let (request, pagination) = endpoint.request(client, &[("issueId", id)]);
+        // Jira does not say which slice it embedded (the changelog is "most recent first" on
+        // some versions): the whole list is read again rather than stitched.
+        let whole: Result<Vec<Value>> = pages(client, request, pagination, CHILD_PAGE_SIZE)
+            .map_ok(|page| page.items)
+            .try_concat()
+            .await;
+        match whole {
+            Ok(items) => Ok(Some(((at, id.to_string()), items))),
             Err(
                 e @ Error::Http {
                     status: 403 | 404, ..
@@ -268,14 +280,19 @@ async fn list_items<W: Write>(
             ) => {
                 tracing::warn!(
                     issue = id,
-                    list = list.name,
+                    list = lists[at].name,
                     "kept the embedded items only: {e}"
                 );
-                return Ok(embedded);
+                Ok(None)
             }
-            Err(e) => return Err(e),
+            Err(e) => Err(e),
         }
-    }
+    });
+    let found: Vec<_> = futures::stream::iter(read)
+        .buffer_unordered(run.config.max_concurrency)
+        .try_collect()
+        .await?;
+    Ok(found.into_iter().flatten().collect())
 }
 
 /// The issue fields to ask Jira for: the selected ones, plus what the bookmark needs. A catalog

@@ -7,7 +7,7 @@ use std::future::Future;
 use std::pin::{Pin, pin};
 use std::rc::Rc;
 
-use futures::{Stream, TryStreamExt};
+use futures::{Stream, StreamExt, TryStreamExt};
 use serde_json::Value;
 
 use crate::client::{JiraClient, Page, pages};
@@ -86,16 +86,32 @@ pub(super) fn walk<'a>(
             }
             Source::PerParent(per) => {
                 let endpoint = per.endpoint.on(deployment);
-                for bound in parent_values(reader, parents, def, per).await? {
-                    let texts: Vec<(&str, String)> = bound
-                        .iter()
-                        .filter_map(|(name, value)| Some((*name, id_text(value)?)))
-                        .collect();
-                    let bind: Vec<(&str, &str)> =
-                        texts.iter().map(|(n, v)| (*n, v.as_str())).collect();
-                    let (request, pagination) = endpoint.request(client, &bind);
-                    let source = pages(client, request, pagination, page_size);
-                    match each_page(source, |page| on_rows(&bound, per.stamp, page)).await {
+                let each_parent = parent_values(reader, parents, def, per).await?;
+                // The parents' first pages are read concurrently, in parent order; a parent's
+                // further pages follow its first.
+                let mut firsts = futures::stream::iter(&each_parent)
+                    .map(|bound| {
+                        let texts = bound_texts(bound);
+                        let bind: Vec<(&str, &str)> =
+                            texts.iter().map(|(n, v)| (*n, v.as_str())).collect();
+                        let (request, pagination) = endpoint.request(client, &bind);
+                        let mut source = Box::pin(pages(client, request, pagination, page_size));
+                        async move {
+                            let first = source.try_next().await;
+                            (bound, texts, first, source)
+                        }
+                    })
+                    .buffered(reader.config.max_concurrency);
+                while let Some((bound, texts, first, rest)) = firsts.next().await {
+                    let result = match first {
+                        Ok(Some(page)) => match on_rows(bound, per.stamp, page) {
+                            Ok(()) => each_page(rest, |page| on_rows(bound, per.stamp, page)).await,
+                            Err(e) => Err(e),
+                        },
+                        Ok(None) => Ok(()),
+                        Err(e) => Err(e),
+                    };
+                    match result {
                         Ok(()) => {}
                         Err(e) if refused_object(&e) => {
                             tracing::warn!(stream = def.name, parent = ?texts, "skipped: {e}");
@@ -126,6 +142,14 @@ async fn each_page(
         on_page(page)?;
     }
     Ok(())
+}
+
+/// The bound values as text, for a path or a query.
+fn bound_texts(bound: &Bound) -> Vec<(&'static str, String)> {
+    bound
+        .iter()
+        .filter_map(|(name, value)| Some((*name, id_text(value)?)))
+        .collect()
 }
 
 /// A parent object Jira will not list children of: hidden or deleted since it was listed (403,

@@ -1,5 +1,5 @@
-//! The HTTP front: one entry point that records each request, applies latency and injected
-//! faults, checks credentials, and dispatches to the endpoint handlers by path.
+//! The HTTP front: one entry point that records each request, applies latency, the rate limit
+//! and injected faults, checks credentials, and dispatches to the endpoint handlers by path.
 
 mod access;
 mod admin;
@@ -7,6 +7,7 @@ mod agile;
 mod audit;
 mod changelogs;
 mod issues;
+mod limit;
 mod meta;
 mod oauth;
 mod projects;
@@ -18,7 +19,7 @@ mod users;
 mod worklogs;
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::body::{Bytes, to_bytes};
 use axum::extract::{Request, State};
@@ -29,6 +30,7 @@ use serde_json::Value;
 use crate::auth::{self, Door};
 use crate::config::Deployment;
 use crate::creds;
+use crate::load::Admission;
 use crate::render::{Api, Ctx};
 use crate::requests::{AuthSeen, RequestRecord};
 use crate::site::Site;
@@ -154,6 +156,7 @@ impl Call<'_> {
 
 /// The single axum handler behind every path.
 pub(crate) async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response {
+    let started = Instant::now();
     let (parts, body) = request.into_parts();
     let body = to_bytes(body, MAX_BODY).await.unwrap_or_default();
     let host = parts
@@ -175,12 +178,26 @@ pub(crate) async fn handle(State(shared): State<Arc<Shared>>, request: Request) 
         origin: format!("http://{host}"),
     };
     if req.path.starts_with("/_sim/") {
-        // Admin endpoints are for people and tests: not logged, never delayed or faulted.
+        // Admin endpoints are for people and tests: not logged, never delayed, limited or faulted.
         return admin::route(&shared, &req);
     }
+    let _in_flight = shared.meter.enter();
+    let mut slept = Duration::ZERO;
     if shared.cfg.latency_ms > 0 {
+        let before = Instant::now();
         tokio::time::sleep(Duration::from_millis(shared.cfg.latency_ms)).await;
+        slept = before.elapsed();
     }
+    let response = answer(&shared, &req);
+    shared
+        .meter
+        .add_busy(started.elapsed().saturating_sub(slept));
+    response
+}
+
+/// Answers a request after its latency: credentials, the rate limiter, injected faults, the
+/// route; logs the answer.
+fn answer(shared: &Shared, req: &Req) -> Response {
     // The OAuth endpoints judge bearer tokens as the gateway does.
     let door = if req.path.starts_with("/ex/jira/") || req.path.starts_with("/oauth/") {
         Door::Gateway
@@ -192,12 +209,36 @@ pub(crate) async fn handle(State(shared): State<Arc<Shared>>, request: Request) 
         .get(header::AUTHORIZATION)
         .and_then(|h| h.to_str().ok());
     let auth = auth::judge(shared.cfg.deployment, door, header, &shared.oauth());
-    shared.run_scheduled_touches(&req.path);
-    let fault = shared.faults().take(&req.path);
-    let response = match fault {
-        Some(fault) => respond::fault(fault),
-        None => route(&shared, &req, &auth),
+    // The limit is the site's: OAuth's token endpoints are Atlassian's, not the site's.
+    let limiter = shared
+        .limiter
+        .as_ref()
+        .filter(|_| !req.path.starts_with("/oauth/"));
+    let response = match limiter.map(|bucket| (bucket, bucket.take(Instant::now()))) {
+        Some((bucket, Admission::Refused { wait })) => {
+            shared.meter.rejected();
+            limit::refused(shared.cfg.deployment, bucket, wait)
+        }
+        Some((bucket, Admission::Admitted { remaining, full_in })) => {
+            let response = serve(shared, req, &auth);
+            limit::admitted(shared.cfg.deployment, bucket, remaining, full_in, response)
+        }
+        None => serve(shared, req, &auth),
     };
+    log(shared, req, auth, &response);
+    response
+}
+
+/// What an admitted request gets: an injected fault, or the route's answer.
+fn serve(shared: &Shared, req: &Req, auth: &AuthSeen) -> Response {
+    shared.run_scheduled_touches(&req.path);
+    match shared.faults().take(&req.path) {
+        Some(fault) => respond::fault(fault),
+        None => route(shared, req, auth),
+    }
+}
+
+fn log(shared: &Shared, req: &Req, auth: AuthSeen, response: &Response) {
     if response.extensions().get::<Unserved>().is_some() {
         shared
             .log()
@@ -215,7 +256,6 @@ pub(crate) async fn handle(State(shared): State<Arc<Shared>>, request: Request) 
         auth,
         status: response.status().as_u16(),
     });
-    response
 }
 
 fn route(shared: &Shared, req: &Req, auth: &AuthSeen) -> Response {

@@ -16,9 +16,10 @@ const LABELS_SALT: u64 = 1_000_003;
 const BUSY_IDS: u64 = 500_000_000;
 
 /// The id of the `k`-th comment, worklog or history of an issue; `stride` is the most an
-/// ordinary issue has.
-fn child_id(busy: bool, index: usize, stride: u64, k: usize) -> u64 {
-    if busy {
+/// ordinary issue has. `wide`: the issue may have up to 1000 of them (busy issues, and every
+/// issue when the configuration sets an average for the kind).
+fn child_id(wide: bool, index: usize, stride: u64, k: usize) -> u64 {
+    if wide {
         BUSY_IDS + index as u64 * 1000 + k as u64
     } else {
         10000 + index as u64 * stride + k as u64
@@ -158,6 +159,27 @@ pub(crate) const REMOTE_KINDS: &[RemoteKind] = &[
     },
 ];
 
+/// The average histories of an issue that is not busy as generated without
+/// `SimConfig::histories_mean`: a label with probability 0.4, and the status path (0 steps in
+/// To Do, 20% of issues; 1 in In Progress, 25%; 2 in In Review, 10%, or Done, 45%).
+const GENERATED_HISTORIES_MEAN: f64 = 1.75;
+
+/// Jira's embed caps, which the children of issues that are not busy stay within.
+const COMMENTS_EMBEDDED: usize = 50;
+const WORKLOGS_EMBEDDED: usize = 20;
+const HISTORIES_EMBEDDED: usize = 40;
+
+/// A count drawn evenly from 0 to `2 * mean` (rounded at random, so `mean` is its average),
+/// at most `cap`.
+fn count_with_mean(rng: &mut Rng, mean: f64, cap: usize) -> usize {
+    if mean.is_nan() || mean <= 0.0 {
+        return 0;
+    }
+    let x = rng.random_range(0.0..=2.0 * mean);
+    let count = x.floor() as usize + usize::from(rng.random_bool(x.fract()));
+    count.min(cap)
+}
+
 /// Times spread evenly (with jitter) between `from` and `to`, oldest first.
 fn spread(rng: &mut Rng, from: i64, to: i64, count: usize) -> Vec<i64> {
     let span = (to - from).max(0);
@@ -217,9 +239,13 @@ impl Site {
         }
         let mut rng = stream(self.seed, &[topic::COMMENT, index as u64]);
         let mut count = [0, 0, 1, 1, 2, 3, 4][rng.random_range(0..7)];
+        let mean = self.shape.comments;
         if issue.busy {
             count = rng.random_range(56..=64);
+        } else if let Some(mean) = mean {
+            count = count_with_mean(&mut rng, mean, COMMENTS_EMBEDDED);
         }
+        let wide = issue.busy || mean.is_some();
         let times = spread(&mut rng, issue.created, issue.activity_until, count);
         times
             .into_iter()
@@ -228,7 +254,7 @@ impl Site {
                 let author = self.someone(&mut rng);
                 let edited = rng.random_bool(0.25) && created < issue.activity_until;
                 CommentFacts {
-                    id: child_id(issue.busy, index, 5, k),
+                    id: child_id(wide, index, 5, k),
                     author,
                     update_author: if edited && rng.random_bool(0.3) {
                         self.someone(&mut rng)
@@ -255,9 +281,13 @@ impl Site {
         }
         let mut rng = stream(self.seed, &[topic::WORKLOG, index as u64]);
         let mut count = [0, 0, 0, 1, 1, 2, 3][rng.random_range(0..7)];
+        let mean = self.shape.worklogs;
         if issue.busy {
             count = rng.random_range(42..=48);
+        } else if let Some(mean) = mean {
+            count = count_with_mean(&mut rng, mean, WORKLOGS_EMBEDDED);
         }
+        let wide = issue.busy || mean.is_some();
         let mut times = spread(&mut rng, issue.created, issue.activity_until, count);
         if issue.busy {
             // Logged in bulk: every seventh worklog shares the previous one's millisecond, so
@@ -272,7 +302,7 @@ impl Site {
             .map(|(k, created)| {
                 let seconds = 900 * rng.random_range(1..=40u64);
                 WorklogFacts {
-                    id: child_id(issue.busy, index, 4, k),
+                    id: child_id(wide, index, 4, k),
                     author: rng.random_range(0..self.people.humans),
                     created,
                     updated: created,
@@ -332,8 +362,9 @@ impl Site {
     }
 
     /// The status path to the current status, with the last change at `activity_until`; on a
-    /// busy issue about 125 summary, label and priority edits before it; plus the summary change
-    /// of the latest touch. Oldest first.
+    /// busy issue about 125 summary, label and priority edits before it (on others as many as
+    /// `SimConfig::histories_mean` asks for); plus the summary change of the latest touch.
+    /// Oldest first.
     pub fn history(&self, index: usize) -> Vec<HistoryFacts> {
         let issue = &self.issues[index];
         let mut history = if issue.quiet {
@@ -397,14 +428,23 @@ impl Site {
         }
         if issue.busy {
             entries.extend(self.busy_edits(index));
+        } else if let Some(mean) = self.shape.histories {
+            let mut rng = stream(self.seed, &[topic::HISTORY, index as u64, 2]);
+            let extra = count_with_mean(
+                &mut rng,
+                mean - GENERATED_HISTORIES_MEAN,
+                HISTORIES_EMBEDDED.saturating_sub(entries.len()),
+            );
+            entries.extend(self.edits(index, rng, extra));
         }
+        let wide = issue.busy || self.shape.histories.is_some();
         // Stable: at the same millisecond a status change stays before a busy edit.
         entries.sort_by_key(|(at, _)| *at);
         entries
             .into_iter()
             .enumerate()
             .map(|(k, (created, changes))| HistoryFacts {
-                id: child_id(issue.busy, index, 6, k),
+                id: child_id(wide, index, 6, k),
                 author: self.someone(&mut rng),
                 created,
                 changes,
@@ -412,12 +452,17 @@ impl Site {
             .collect()
     }
 
-    /// A busy issue's extra edits, before its last status change: summary drafts ending in the
-    /// current summary, labels added, and priority moves ending in the current priority.
+    /// A busy issue's extra edits (see `edits`).
     fn busy_edits(&self, index: usize) -> Vec<(i64, Vec<Change>)> {
-        let issue = &self.issues[index];
         let mut rng = stream(self.seed, &[topic::HISTORY, index as u64, 1]);
         let count = rng.random_range(122..=130);
+        self.edits(index, rng, count)
+    }
+
+    /// `count` edits before the issue's last status change: summary drafts ending in the
+    /// current summary, labels added, and priority moves ending in the current priority.
+    fn edits(&self, index: usize, mut rng: Rng, count: usize) -> Vec<(i64, Vec<Change>)> {
+        let issue = &self.issues[index];
         let times = spread(
             &mut rng,
             issue.created,

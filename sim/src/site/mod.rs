@@ -41,11 +41,34 @@ pub(crate) struct Site {
     pub audit: Vec<setup::AuditRecord>,
     /// Bumped on every change, so cached search results know they are stale.
     pub version: u64,
+    /// Average children of the issues that are not busy, where the configuration sets them.
+    pub shape: Shape,
     /// How many times issues were touched: seeds the choice of the next ones.
     touches: u64,
     /// Every worklog, ordered as `worklog/updated` lists them; built on first use. Worklogs
     /// never change after generation (touches leave them alone, added issues have none).
     worklog_index: OnceLock<Vec<WorklogEntry>>,
+}
+
+/// The configured averages of comments, worklogs and histories of the issues that are not
+/// busy (`SimConfig::comments_mean` and the others); `None` keeps the generator's own spread.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Shape {
+    pub comments: Option<f64>,
+    pub worklogs: Option<f64>,
+    pub histories: Option<f64>,
+}
+
+impl Shape {
+    fn of(cfg: &SimConfig) -> Shape {
+        // A mean that is not a finite number, or is negative, counts as 0.
+        let sane = |mean: Option<f64>| mean.map(|m| if m.is_finite() { m.max(0.0) } else { 0.0 });
+        Shape {
+            comments: sane(cfg.comments_mean),
+            worklogs: sane(cfg.worklogs_mean),
+            histories: sane(cfg.histories_mean),
+        }
+    }
 }
 
 /// One worklog as `worklog/updated` lists it.
@@ -83,6 +106,7 @@ impl Site {
             boards,
             audit,
             version: 0,
+            shape: Shape::of(cfg),
             touches: 0,
             worklog_index: OnceLock::new(),
         }

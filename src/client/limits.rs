@@ -1,0 +1,263 @@
+//! The tap's request budget: how many requests may be in flight at once (`max_concurrency`), how
+//! fast they may start (`max_requests_per_second`), and when Jira said to wait. Every attempt
+//! takes a slot; the slot is given back when the response has been read.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::{Semaphore, SemaphorePermit};
+use tokio::time::Instant;
+
+pub struct Limits {
+    permits: Semaphore,
+    max_concurrency: usize,
+    /// The least time between two request starts, from `max_requests_per_second`.
+    spacing: Option<Duration>,
+    /// The spacing Jira's own rate headers call for while its bucket is nearly empty.
+    paced: Mutex<Option<Duration>>,
+    next_start: Mutex<Instant>,
+    /// Until when Jira asked everything (`None` key) or one endpoint to wait.
+    paused: Mutex<HashMap<Option<String>, Instant>>,
+    in_flight: AtomicUsize,
+    peak: AtomicUsize,
+}
+
+/// A request's place in the budget; dropping it frees the place.
+pub struct Slot<'a> {
+    _permit: Option<SemaphorePermit<'a>>,
+    limits: &'a Limits,
+}
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        self.limits.in_flight.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+impl Limits {
+    pub fn new(max_concurrency: usize, max_per_second: Option<f64>) -> Limits {
+        Limits {
+            permits: Semaphore::new(max_concurrency.max(1)),
+            max_concurrency: max_concurrency.max(1),
+            paced: Mutex::new(None),
+            spacing: max_per_second
+                .filter(|r| *r > 0.0)
+                .map(|r| Duration::from_secs_f64(1.0 / r)),
+            next_start: Mutex::new(Instant::now()),
+            paused: Mutex::new(HashMap::new()),
+            in_flight: AtomicUsize::new(0),
+            peak: AtomicUsize::new(0),
+        }
+    }
+
+    /// Waits for a place: a free slot, the end of any pause that covers `endpoint`, and this
+    /// request's turn under the rate.
+    pub async fn slot(&self, endpoint: &str) -> Slot<'_> {
+        // The semaphore is never closed; without a permit the request simply goes.
+        let permit = self.permits.acquire().await.ok();
+        // A pause can be extended while a request waits: look again after each wait.
+        while let Some(until) = self.paused_until(endpoint) {
+            tokio::time::sleep_until(until).await;
+        }
+        let paced = self.paced.lock().ok().and_then(|p| *p);
+        if let Some(spacing) = self.spacing.max(paced) {
+            let start = match self.next_start.lock() {
+                Ok(mut next) => {
+                    let start = (*next).max(Instant::now());
+                    *next = start + spacing;
+                    start
+                }
+                Err(_) => Instant::now(),
+            };
+            tokio::time::sleep_until(start).await;
+        }
+        let now = self.in_flight.fetch_add(1, Ordering::Relaxed) + 1;
+        self.peak.fetch_max(now, Ordering::Relaxed);
+        Slot {
+            _permit: permit,
+            limits: self,
+        }
+    }
+
+    /// Every request waits until `until`, or only those to `endpoint`.
+    pub fn pause(&self, endpoint: Option<&str>, until: Instant) {
+        if let Ok(mut paused) = self.paused.lock() {
+            let entry = paused.entry(endpoint.map(String::from)).or_insert(until);
+            *entry = (*entry).max(until);
+        }
+    }
+
+    fn paused_until(&self, endpoint: &str) -> Option<Instant> {
+        let now = Instant::now();
+        let mut paused = self.paused.lock().ok()?;
+        paused.retain(|_, until| *until > now);
+        let all = paused.get(&None).copied();
+        let this = paused.get(&Some(endpoint.to_string())).copied();
+        all.max(this)
+    }
+
+    /// Paces requests to Jira's refill rate while its bucket is nearly empty, so that the tap slows
+    /// before it is refused; full speed again once the bucket has filled.
+    pub fn observe(&self, rate: &RateHeaders) {
+        let Some(remaining) = rate.remaining else {
+            return;
+        };
+        let low = self.max_concurrency as f64;
+        if let Ok(mut paced) = self.paced.lock() {
+            if remaining <= low {
+                if let Some(per_second) = rate.refill_per_second.filter(|r| *r > 0.0) {
+                    *paced = Some(Duration::from_secs_f64(1.0 / per_second));
+                }
+            } else if remaining > 2.0 * low {
+                *paced = None;
+            }
+        }
+    }
+
+    /// The most requests that were in flight at once.
+    pub fn peak_in_flight(&self) -> usize {
+        self.peak.load(Ordering::Relaxed)
+    }
+}
+
+/// What Jira's rate-limit headers say: tokens left, and how fast they come back — Data Center
+/// gives the fill rate, Cloud the instant the bucket is full again.
+#[derive(Debug, Default, PartialEq)]
+pub struct RateHeaders {
+    pub remaining: Option<f64>,
+    pub refill_per_second: Option<f64>,
+}
+
+impl RateHeaders {
+    pub fn read<'h>(header: impl Fn(&str) -> Option<&'h str>, now: DateTime<Utc>) -> RateHeaders {
+        let number = |name: &str| header(name).and_then(|v| v.trim().parse::<f64>().ok());
+        let remaining = number("X-RateLimit-Remaining");
+        let refill_per_second = match (
+            number("X-RateLimit-FillRate"),
+            number("X-RateLimit-Interval-Seconds"),
+        ) {
+            (Some(fill), Some(interval)) if interval > 0.0 => Some(fill / interval),
+            _ => {
+                let limit = number("X-RateLimit-Limit");
+                let full_at = header("X-RateLimit-Reset")
+                    .and_then(|v| DateTime::parse_from_rfc3339(v.trim()).ok());
+                match (limit, remaining, full_at) {
+                    (Some(limit), Some(remaining), Some(full_at)) if remaining < limit => {
+                        let seconds =
+                            (full_at.with_timezone(&Utc) - now).num_milliseconds() as f64 / 1000.0;
+                        (seconds > 0.0).then(|| (limit - remaining) / seconds)
+                    }
+                    _ => None,
+                }
+            }
+        };
+        RateHeaders {
+            remaining,
+            refill_per_second,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn rate_spaces_starts_and_concurrency_caps_slots() {
+        let limits = Limits::new(2, Some(10.0));
+        let started = Instant::now();
+        let a = limits.slot("GET /a").await;
+        let b = limits.slot("GET /a").await;
+        assert_eq!(limits.peak_in_flight(), 2);
+        assert!(
+            started.elapsed() >= Duration::from_millis(100),
+            "10 per second"
+        );
+        drop(a);
+        let _c = limits.slot("GET /a").await;
+        assert_eq!(
+            limits.peak_in_flight(),
+            2,
+            "never more than max_concurrency"
+        );
+        drop(b);
+    }
+
+    #[test]
+    fn refill_rate_from_data_center_or_cloud_headers() {
+        let now = DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let read = |pairs: &[(&'static str, &'static str)]| {
+            RateHeaders::read(
+                |name| pairs.iter().find(|(n, _)| *n == name).map(|(_, v)| *v),
+                now,
+            )
+        };
+        let dc = read(&[
+            ("X-RateLimit-Remaining", "3"),
+            ("X-RateLimit-FillRate", "10"),
+            ("X-RateLimit-Interval-Seconds", "2"),
+        ]);
+        assert_eq!((dc.remaining, dc.refill_per_second), (Some(3.0), Some(5.0)));
+        let cloud = read(&[
+            ("X-RateLimit-Remaining", "0"),
+            ("X-RateLimit-Limit", "20"),
+            ("X-RateLimit-Reset", "2026-01-01T00:00:02Z"),
+        ]);
+        assert_eq!(cloud.refill_per_second, Some(10.0));
+        assert_eq!(read(&[]), RateHeaders::default());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_emptying_bucket_paces_requests_until_it_fills() {
+        let limits = Limits::new(2, None);
+        let low = RateHeaders {
+            remaining: Some(1.0),
+            refill_per_second: Some(4.0),
+        };
+        limits.observe(&low);
+        let started = Instant::now();
+        drop(limits.slot("GET /a").await);
+        drop(limits.slot("GET /a").await);
+        drop(limits.slot("GET /a").await);
+        assert!(
+            started.elapsed() >= Duration::from_millis(500),
+            "4 per second"
+        );
+        limits.observe(&RateHeaders {
+            remaining: Some(50.0),
+            refill_per_second: Some(4.0),
+        });
+        let fast = Instant::now();
+        drop(limits.slot("GET /a").await);
+        drop(limits.slot("GET /a").await);
+        assert!(
+            fast.elapsed() <= Duration::from_millis(250),
+            "full speed again"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_pause_holds_its_endpoint_or_everything() {
+        let limits = Limits::new(4, None);
+        let started = Instant::now();
+        limits.pause(Some("GET /slow"), started + Duration::from_secs(2));
+        drop(limits.slot("GET /other").await);
+        assert!(
+            started.elapsed() < Duration::from_millis(10),
+            "other endpoints go on"
+        );
+        drop(limits.slot("GET /slow").await);
+        assert!(started.elapsed() >= Duration::from_secs(2));
+        limits.pause(None, Instant::now() + Duration::from_secs(3));
+        drop(limits.slot("GET /other").await);
+        assert!(
+            started.elapsed() >= Duration::from_secs(5),
+            "a global pause holds all"
+        );
+    }
+}
