@@ -1,11 +1,24 @@
 #!/usr/bin/env bash
-# A full sync of a simulated Cloud site, measured: wall time, CPU time, peak memory, requests.
-# Usage: bench/run.sh [issues-per-project] [projects] [latency-ms]   (defaults: 1000 10 0)
+# A full then an incremental sync of a simulated Cloud site, measured: wall and CPU time, peak
+# memory, records per second, requests per endpoint, peak requests in flight, 429s, and the lower
+# bound requests x latency / max_concurrency.
+#
+# Usage: bench/run.sh [issues-per-project] [projects] [latency-ms] [rate-limit-per-second]
+#   defaults: 1000 10 0 (no limit). Environment: MAX_CONCURRENCY (tap, default 8),
+#   CUSTOM_FIELDS (default 50), BUSY_EVERY (one issue in N far above Jira's embed caps, default 40:
+#   about 3 comments, 2 worklogs and 5 changelog entries per issue on average), TOUCH (issues
+#   changed before the incremental run, default 1% of them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 per_project=${1:-1000}
 projects=${2:-10}
 latency=${3:-0}
+rate=${4:-}
+concurrency=${MAX_CONCURRENCY:-8}
+custom_fields=${CUSTOM_FIELDS:-50}
+busy_every=${BUSY_EVERY:-40}
+issues=$((per_project * projects))
+touch_n=${TOUCH:-$(((issues + 99) / 100))}
 cargo build --release --quiet -p tap-jira -p jira-sim
 work=$(mktemp -d)
 sim_pid=""
@@ -14,19 +27,60 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-target/release/jira-sim --projects "$projects" --issues-per-project "$per_project" --users 200 \
-  --latency-ms "$latency" > "$work/sim.out" 2> "$work/sim.err" &
+sim_args=(--projects "$projects" --issues-per-project "$per_project" --users 200
+  --extra-custom-fields "$custom_fields" --busy-every "$busy_every" --latency-ms "$latency")
+if [ -n "$rate" ]; then sim_args+=(--rate-limit "$rate"); fi
+target/release/jira-sim "${sim_args[@]}" > "$work/sim.out" 2> "$work/sim.err" &
 sim_pid=$!
-for _ in $(seq 50); do [ -s "$work/sim.out" ] && break; sleep 0.1; done
+for _ in $(seq 100); do [ -s "$work/sim.out" ] && break; sleep 0.1; done
 url=$(head -1 "$work/sim.out")
 cat > "$work/config.json" <<JSON
-{"base_url": "$url", "allow_http": true, "email": "sim-user@example.com", "api_token": "sim-api-token"}
+{"base_url": "$url", "allow_http": true, "email": "sim-user@example.com", "api_token": "sim-api-token",
+ "max_concurrency": $concurrency}
 JSON
 target/release/tap-jira --config "$work/config.json" --discover > "$work/catalog.json" 2> /dev/null
-/usr/bin/time -v target/release/tap-jira --config "$work/config.json" --catalog "$work/catalog.json" \
-  2> "$work/tap.err" | wc -lc > "$work/lines"
-echo "site: $projects projects x $per_project issues, latency ${latency} ms"
-read -r lines bytes < "$work/lines"
-echo "output: $lines messages, $((bytes / 1024 / 1024)) MiB"
-grep -E "Elapsed|Maximum resident|User time|System time" "$work/tap.err" | sed 's/^\t*/  /'
-grep " requests " "$work/tap.err" | sed -E 's/.*endpoint="([^"]*)" requests=([0-9]+).*/  \2 × \1/'
+
+# The simulator's counters: requests, rejected_429, peak_in_flight, busy_seconds.
+load() { curl -s "$url/_sim/load"; }
+field() { grep -o "\"$1\":[0-9.]*" <<< "$2" | cut -d: -f2; }
+
+# One sync, measured. $1: name, $2: state file or "" for none.
+measure() {
+  local name=$1 state=$2 before after
+  before=$(load)
+  local args=(--config "$work/config.json" --catalog "$work/catalog.json")
+  if [ -n "$state" ]; then args+=(--state "$state"); fi
+  /usr/bin/time -v target/release/tap-jira "${args[@]}" 2> "$work/$name.err" > "$work/$name.out"
+  after=$(load)
+  local requests rejected busy wall user sys rss records lines
+  requests=$(($(field requests "$after") - $(field requests "$before")))
+  rejected=$(($(field rejected_429 "$after") - $(field rejected_429 "$before")))
+  busy=$(awk -v a="$(field busy_seconds "$after")" -v b="$(field busy_seconds "$before")" \
+    'BEGIN { printf "%.1f", a - b }')
+  wall=$(grep "Elapsed" "$work/$name.err" | awk '{print $NF}' | awk -F: '{ if (NF == 3) print $1 * 3600 + $2 * 60 + $3; else print $1 * 60 + $2 }')
+  user=$(grep "User time" "$work/$name.err" | awk '{print $NF}')
+  sys=$(grep "System time" "$work/$name.err" | awk '{print $NF}')
+  rss=$(grep "Maximum resident" "$work/$name.err" | awk '{print $NF}')
+  lines=$(wc -l < "$work/$name.out")
+  records=$(grep -c '"type":"RECORD"' "$work/$name.out" || true)
+  echo "$name sync:"
+  awk -v w="$wall" -v u="$user" -v s="$sys" -v r="$rss" -v n="$records" -v m="$lines" \
+    -v q="$requests" -v x="$rejected" -v l="$latency" -v c="$concurrency" -v b="$busy" -v i="$issues" '
+    BEGIN {
+      printf "  wall %.2f s, tap CPU %.2f s (%.0f us per issue), peak RSS %.0f MiB\n", w, u + s, (u + s) * 1e6 / i, r / 1024
+      printf "  %d messages, %d records, %.0f records/s\n", m, n, (w > 0 ? n / w : 0)
+      printf "  %d requests (%.1f/s), %d answered 429 (%.2f%%); simulator busy %.1f s\n", q, (w > 0 ? q / w : 0), x, (q > 0 ? 100 * x / q : 0), b
+      printf "  lower bound requests x latency / max_concurrency = %.2f s\n", q * l / 1000 / c
+    }'
+  grep -o 'peak=[0-9]*' "$work/$name.err" | tail -1 | sed 's/peak=/  peak requests in flight (tap): /'
+  grep "endpoint=" "$work/$name.err" | sed -E 's/.*endpoint="([^"]*)" requests=([0-9]+).*/    \2 × \1/'
+}
+
+echo "site: $projects projects x $per_project issues, $custom_fields custom fields, busy 1 in $busy_every;" \
+  "latency ${latency} ms; rate limit ${rate:-none}; max_concurrency $concurrency"
+measure full ""
+grep '"type":"STATE"' "$work/full.out" | tail -1 | sed -E 's/^\{"type":"STATE","value":(.*)\}$/\1/' \
+  > "$work/state.json"
+curl -s -X POST "$url/_sim/touch?n=$touch_n" > /dev/null
+echo "($touch_n issues changed)"
+measure incremental "$work/state.json"

@@ -82,6 +82,27 @@ fn config_mistakes_each_give_their_message() {
             ),
             "config `auth_type`: `kerberos` is not known",
         ),
+        (
+            write(
+                "concurrency.json",
+                r#"{"base_url": "https://x.atlassian.net", "email": "a", "api_token": "SECRET-TOKEN-1", "max_concurrency": 0}"#,
+            ),
+            "config `max_concurrency`: 0 is out of range",
+        ),
+        (
+            write(
+                "rate.json",
+                r#"{"base_url": "https://x.atlassian.net", "email": "a", "api_token": "SECRET-TOKEN-1", "max_requests_per_second": -2}"#,
+            ),
+            "config `max_requests_per_second`: must be above 0",
+        ),
+        (
+            write(
+                "rate-text.json",
+                r#"{"base_url": "https://x.atlassian.net", "email": "a", "api_token": "SECRET-TOKEN-1", "max_requests_per_second": "fast"}"#,
+            ),
+            "config `max_requests_per_second`: must be a number",
+        ),
     ];
     for (path, expected) in &cases {
         let run = tap(&[&"--config", path, &"--discover"]);

@@ -2,7 +2,7 @@
 //! stream and every selected child. Each issue's children are written before the issue, and the
 //! STATE after a page covers both; lists Jira cut short are completed from their endpoints.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::io::Write;
 use std::pin::pin;
 
@@ -12,12 +12,16 @@ use serde_json::Value;
 
 use super::{Emitter, Run};
 use crate::catalog::SelectedStream;
-use crate::client::pages;
+use crate::client::{Page, pages};
 use crate::error::{Error, Result};
 use crate::singer::time_extracted;
 use crate::streams::children::IssueRef;
 use crate::streams::issues::{self, IssueQuery};
 use crate::streams::{Ask, Endpoint, IssueList, Rows, Source, When};
+
+/// Search pages held beyond the one being written: enough to keep the search going, few enough
+/// that memory stays a few pages.
+const READ_AHEAD: usize = 2;
 
 /// Page size asked of child endpoints: Jira caps it (Cloud at 5000, Server lower), and the caps
 /// are followed.
@@ -101,9 +105,19 @@ async fn read<W: Write>(
         &query,
         config.page_size
     ));
-    // The next search page is read while this one's children are fetched and its records written.
-    let mut next = source.try_next().await?;
-    while let Some(page) = next {
+    // Search pages are read ahead (up to READ_AHEAD) while a page's children are fetched and its
+    // records written: the search, a chain of one request after another, never waits on them.
+    let mut ahead: VecDeque<Page> = VecDeque::new();
+    let mut searched_all = false;
+    loop {
+        let page = match ahead.pop_front() {
+            Some(page) => page,
+            None if searched_all => break,
+            None => match source.try_next().await? {
+                Some(page) => page,
+                None => break,
+            },
+        };
         let work = async {
             let extracted = time_extracted(Utc::now());
             let mut fresh: Vec<Fresh> = Vec::new();
@@ -154,9 +168,24 @@ async fn read<W: Write>(
             run.state.set_bookmark(bookmark_name, bookmark.to_value());
             run.write_state()
         };
-        let (written, following) = futures::join!(work, source.try_next());
-        written?;
-        next = following?;
+        let mut work = pin!(work);
+        loop {
+            if searched_all || ahead.len() >= READ_AHEAD {
+                work.await?;
+                break;
+            }
+            // A page request cut off here resumes at the next poll: the stream keeps its state.
+            tokio::select! {
+                written = &mut work => {
+                    written?;
+                    break;
+                }
+                read = source.try_next() => match read? {
+                    Some(page) => ahead.push_back(page),
+                    None => searched_all = true,
+                },
+            }
+        }
     }
     Ok(())
 }

@@ -1,0 +1,117 @@
+//! Requests within the budget: never more in flight than `max_concurrency`, never faster than
+//! `max_requests_per_second`, and a rate-limited Jira synced whole with few refusals, on both
+//! deployments. The records are the same whatever the concurrency.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use common::{Run, Site, assert_valid_singer_output};
+use jira_sim::{Deployment, SimConfig};
+use serde_json::{Value, json};
+
+fn config_for(site: &Site, extra: Value) -> Value {
+    let mut config = match site.sim.sim.config().deployment {
+        Deployment::Cloud => site.cloud_config(),
+        Deployment::Server => site.server_config(),
+    };
+    for (key, value) in extra.as_object().unwrap() {
+        config[key] = value.clone();
+    }
+    config
+}
+
+/// A sync of every stream selected by default, with these extra settings.
+fn sync_with(site: &Site, extra: Value) -> Run {
+    let config = site.file("config.json", &config_for(site, extra));
+    let catalog = site.discover(&config);
+    site.file("catalog.json", &catalog);
+    site.sim.sim.reset_requests();
+    site.sync_from(&site.file("state.json", &json!({})))
+}
+
+fn counts(run: &Run) -> BTreeMap<String, usize> {
+    let mut counts = BTreeMap::new();
+    for m in run.messages() {
+        if m["type"] == "RECORD" {
+            *counts
+                .entry(m["stream"].as_str().unwrap().to_string())
+                .or_default() += 1;
+        }
+    }
+    counts
+}
+
+#[test]
+fn requests_in_flight_stay_within_max_concurrency_and_records_do_not_change() {
+    let site = Site::new(SimConfig {
+        latency_ms: 20,
+        ..SimConfig::default()
+    });
+    let sequential = sync_with(&site, json!({"max_concurrency": 1}));
+    sequential.assert_success();
+    assert_eq!(site.sim.sim.peak_in_flight(), 1, "1 means one at a time");
+    let concurrent = sync_with(&site, json!({"max_concurrency": 3}));
+    concurrent.assert_success();
+    assert_valid_singer_output(&concurrent);
+    let peak = site.sim.sim.peak_in_flight();
+    assert!(
+        (2..=3).contains(&peak),
+        "at most 3 in flight, and more than one used: {peak}"
+    );
+    assert_eq!(counts(&concurrent), counts(&sequential));
+    assert!(
+        concurrent
+            .stderr
+            .contains("most requests in flight at once peak="),
+        "{}",
+        concurrent.stderr
+    );
+}
+
+#[test]
+fn max_requests_per_second_spaces_the_requests() {
+    let site = Site::cloud();
+    let started = Instant::now();
+    let run = sync_with(
+        &site,
+        json!({"max_requests_per_second": 50, "max_concurrency": 8}),
+    );
+    let elapsed = started.elapsed().as_secs_f64();
+    run.assert_success();
+    let requests: u64 = site.sim.sim.request_counts().values().sum();
+    assert!(requests > 100, "{requests}");
+    assert!(
+        elapsed >= (requests - 1) as f64 / 50.0,
+        "{requests} requests in {elapsed:.2} s is faster than 50 per second"
+    );
+}
+
+#[test]
+fn a_rate_limited_site_is_synced_whole_with_few_refusals() {
+    for deployment in [Deployment::Cloud, Deployment::Server] {
+        let free = Site::new(SimConfig {
+            deployment,
+            ..SimConfig::default()
+        });
+        let expected = sync_with(&free, json!({}));
+        expected.assert_success();
+        let limited = Site::new(SimConfig {
+            deployment,
+            rate_limit_per_second: Some(40.0),
+            ..SimConfig::default()
+        });
+        let run = sync_with(&limited, json!({}));
+        run.assert_success();
+        assert_valid_singer_output(&run);
+        assert_eq!(counts(&run), counts(&expected), "{deployment}");
+        let stats = limited.sim.sim.load_stats();
+        assert!(
+            stats.rejected_429 * 100 <= stats.requests * 5,
+            "{deployment}: {} of {} requests refused",
+            stats.rejected_429,
+            stats.requests
+        );
+    }
+}
