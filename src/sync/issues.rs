@@ -2,37 +2,31 @@
 //! stream and every selected child. Each issue's children are written before the issue, and the
 //! STATE after a page covers both; lists Jira cut short are completed from their endpoints.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::io::Write;
 use std::pin::pin;
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use futures::{StreamExt, TryStreamExt};
 use serde_json::Value;
 
 use super::{Emitter, Run};
 use crate::catalog::SelectedStream;
-use crate::client::{Page, pages};
+use crate::client::{JiraClient, Page, pages};
+use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::singer::time_extracted;
 use crate::streams::children::IssueRef;
 use crate::streams::issues::{self, IssueQuery};
-use crate::streams::{Ask, Endpoint, IssueList, Rows, Source, When};
+use crate::streams::{Ask, Endpoint, IssueList, Rows, Source, When, id_text};
 
-/// Search pages held beyond the one being written: enough to keep the search going, few enough
-/// that memory stays a few pages.
-const READ_AHEAD: usize = 2;
+/// Search pages whose children are fetched at once: enough to keep the search and the children
+/// going while a page is written, few enough that memory stays a few pages.
+const PAGES_AHEAD: usize = 3;
 
 /// Page size asked of child endpoints: Jira caps it (Cloud at 5000, Server lower), and the caps
 /// are followed.
 const CHILD_PAGE_SIZE: u32 = 1000;
-
-/// An issue of the page not written before, with its cursor.
-struct Fresh {
-    issue: Value,
-    id: String,
-    updated: DateTime<Utc>,
-}
 
 /// A selected child stream and the list it is made from.
 struct Child<'a> {
@@ -98,107 +92,106 @@ async fn read<W: Write>(
     let from = bookmark.window_start;
     let jql = issues::jql_from(from - zone.slack, zone.tz);
     tracing::info!(%jql, time_zone = %zone.tz, fields = query.fields.len(), expand = ?query.expand, "searching issues");
-    let mut source = pin!(issues::issue_pages(
-        client,
-        from,
-        zone,
-        &query,
-        config.page_size
-    ));
-    // Search pages are read ahead (up to READ_AHEAD) while a page's children are fetched and its
-    // records written: the search, a chain of one request after another, never waits on them.
-    let mut ahead: VecDeque<Page> = VecDeque::new();
-    let mut searched_all = false;
-    loop {
-        let page = match ahead.pop_front() {
-            Some(page) => page,
-            None if searched_all => break,
-            None => match source.try_next().await? {
-                Some(page) => page,
-                None => break,
-            },
-        };
-        let work = async {
-            let extracted = time_extracted(Utc::now());
-            let mut fresh: Vec<Fresh> = Vec::new();
-            for issue in page.items {
-                match issues::cursor_of(&issue) {
-                    Some((id, updated)) if !bookmark.already_written(&id, updated) => {
-                        fresh.push(Fresh { issue, id, updated });
-                    }
-                    Some(_) => {}
-                    None => tracing::warn!("skipped an issue without id or fields.updated"),
-                }
+    let source = issues::issue_pages(client, from, zone, &query, config.page_size);
+    // The children a page lacks are fetched for up to PAGES_AHEAD pages at once, while the search
+    // goes on and the page before is written; pages are written in order. An issue is judged
+    // fresh only when its page is written (the page before may have written it).
+    let mut prepared = pin!(
+        source
+            .map_ok(|page| prepare(client, config, &lists, page))
+            .try_buffered(PAGES_AHEAD)
+    );
+    while let Some(page) = prepared.try_next().await? {
+        let extracted = time_extracted(Utc::now());
+        let Prepared {
+            items,
+            mut whole,
+            mut one_by_one,
+        } = page;
+        for mut issue in items {
+            let Some((id, updated)) = issues::cursor_of(&issue) else {
+                tracing::warn!("skipped an issue without id or fields.updated");
+                continue;
+            };
+            if bookmark.already_written(&id, updated) {
+                continue;
             }
-            let mut whole = bulk_lists(run, &lists, &fresh).await?;
-            let mut one_by_one = rest_lists(run, &lists, &fresh, &whole).await?;
-            for Fresh {
-                mut issue,
-                id,
-                updated,
-            } in fresh
-            {
-                let key = issue.get("key").and_then(Value::as_str).map(String::from);
-                let issue_ref = IssueRef {
-                    id: &id,
-                    key: key.as_deref(),
-                };
-                for (at, list) in lists.iter().enumerate() {
-                    // The child stream has the list: the issue record need not carry it twice.
-                    let embedded = list.take_from(&mut issue);
-                    let items = whole[at]
-                        .as_mut()
-                        .and_then(|lists| lists.remove(&id))
-                        .or_else(|| one_by_one.remove(&(at, id.clone())))
-                        .unwrap_or(embedded);
-                    for child in children.iter_mut().filter(|c| std::ptr::eq(c.list, *list)) {
-                        for item in &items {
-                            for row in child.rows.of(&issue_ref, item.clone()) {
-                                child.emitter.emit(run.writer, row, None, &extracted)?;
-                            }
+            let key = issue.get("key").and_then(Value::as_str).map(String::from);
+            let issue_ref = IssueRef {
+                id: &id,
+                key: key.as_deref(),
+            };
+            for (at, list) in lists.iter().enumerate() {
+                // The child stream has the list: the issue record need not carry it twice.
+                let embedded = list.take_from(&mut issue);
+                let items = whole[at]
+                    .as_mut()
+                    .and_then(|lists| lists.remove(&id))
+                    .or_else(|| one_by_one.remove(&(at, id.clone())))
+                    .unwrap_or(embedded);
+                for child in children.iter_mut().filter(|c| std::ptr::eq(c.list, *list)) {
+                    for item in &items {
+                        for row in child.rows.of(&issue_ref, item.clone()) {
+                            child.emitter.emit(run.writer, row, None, &extracted)?;
                         }
                     }
                 }
-                if let Some(emitter) = issue_emitter.as_deref_mut() {
-                    issues::hoist_timestamps(&mut issue);
-                    emitter.emit(run.writer, issue, None, &extracted)?;
-                }
-                bookmark.record(&id, updated, config.lookback);
             }
-            run.state.set_bookmark(bookmark_name, bookmark.to_value());
-            run.write_state()
-        };
-        let mut work = pin!(work);
-        loop {
-            if searched_all || ahead.len() >= READ_AHEAD {
-                work.await?;
-                break;
+            if let Some(emitter) = issue_emitter.as_deref_mut() {
+                issues::hoist_timestamps(&mut issue);
+                emitter.emit(run.writer, issue, None, &extracted)?;
             }
-            // A page request cut off here resumes at the next poll: the stream keeps its state.
-            tokio::select! {
-                written = &mut work => {
-                    written?;
-                    break;
-                }
-                read = source.try_next() => match read? {
-                    Some(page) => ahead.push_back(page),
-                    None => searched_all = true,
-                },
-            }
+            bookmark.record(&id, updated, config.lookback);
         }
+        run.state.set_bookmark(bookmark_name, bookmark.to_value());
+        run.write_state()?;
     }
     Ok(())
+}
+
+/// A search page with the whole lists its issues need beyond what was embedded.
+struct Prepared {
+    items: Vec<Value>,
+    /// Per list, the lists read in bulk, by issue id (`None`: no bulk endpoint, or it refused).
+    whole: Vec<Option<HashMap<String, Vec<Value>>>>,
+    /// The lists read issue by issue, by list and issue id.
+    one_by_one: HashMap<(usize, String), Vec<Value>>,
+}
+
+/// Reads what the page's issues need beyond what was embedded: the bulk endpoints and the
+/// per-issue endpoints at once, and per issue what a refused bulk endpoint did not give.
+async fn prepare(
+    client: &JiraClient,
+    config: &Config,
+    lists: &[&'static IssueList],
+    page: Page,
+) -> Result<Prepared> {
+    let deployment = client.deployment();
+    let in_bulk = |list: &IssueList| list.bulk.is_some_and(|b| b.available_on(deployment));
+    let (whole, mut one_by_one) = futures::try_join!(
+        bulk_lists(client, lists, &page.items),
+        rest_lists(client, config, lists, &page.items, |at| !in_bulk(lists[at])),
+    )?;
+    let refused = |at: usize| in_bulk(lists[at]) && whole[at].is_none();
+    if (0..lists.len()).any(refused) {
+        one_by_one.extend(rest_lists(client, config, lists, &page.items, refused).await?);
+    }
+    Ok(Prepared {
+        items: page.items,
+        whole,
+        one_by_one,
+    })
 }
 
 /// For each list with a bulk endpoint on this deployment, the whole lists of the page's issues
 /// that need more than was embedded, fetched together; `None` where there is no bulk endpoint
 /// (or it refused), so those issues are read one by one.
-async fn bulk_lists<W: Write>(
-    run: &mut Run<'_, W>,
+async fn bulk_lists(
+    client: &JiraClient,
     lists: &[&'static IssueList],
-    issues: &[Fresh],
+    issues: &[Value],
 ) -> Result<Vec<Option<HashMap<String, Vec<Value>>>>> {
-    let deployment = run.client.deployment();
+    let deployment = client.deployment();
     let mut out = Vec::with_capacity(lists.len());
     for list in lists {
         let Some(bulk) = list.bulk.filter(|b| b.available_on(deployment)) else {
@@ -207,14 +200,14 @@ async fn bulk_lists<W: Write>(
         };
         let wanted: Vec<String> = issues
             .iter()
-            .filter(|fresh| list.needs_rest(&fresh.issue, list.truncated(&fresh.issue)))
-            .map(|fresh| fresh.id.clone())
+            .filter(|issue| list.needs_rest(issue, list.truncated(issue)))
+            .filter_map(|issue| id_text(issue.get("id")?))
             .collect();
         if wanted.is_empty() {
-            out.push(None);
+            out.push(Some(HashMap::new()));
             continue;
         }
-        match bulk.fetch(run.client, &wanted).await {
+        match bulk.fetch(client, &wanted).await {
             Ok(found) => out.push(Some(found)),
             // An older site without the bulk endpoint: the issues are read one by one.
             Err(
@@ -271,29 +264,30 @@ fn issue_query(issues: Option<&SelectedStream>, lists: &[&'static IssueList]) ->
     IssueQuery { fields, expand }
 }
 
-/// The whole lists of the page's issues that need their child endpoint and did not come in
-/// bulk, read concurrently (within the client's budget), by list and issue. An issue hidden or
-/// deleted since the search keeps what was embedded.
-async fn rest_lists<W: Write>(
-    run: &Run<'_, W>,
+/// The whole lists of the page's issues that need their child endpoint, for the lists `which`
+/// picks (by index), read concurrently within the client's budget, by list and issue. An issue
+/// hidden or deleted since the search keeps what was embedded.
+async fn rest_lists(
+    client: &JiraClient,
+    config: &Config,
     lists: &[&'static IssueList],
-    issues: &[Fresh],
-    bulk: &[Option<HashMap<String, Vec<Value>>>],
+    issues: &[Value],
+    which: impl Fn(usize) -> bool,
 ) -> Result<HashMap<(usize, String), Vec<Value>>> {
-    let client = run.client;
     let deployment = client.deployment();
-    let mut wanted: Vec<(usize, &str, Endpoint)> = Vec::new();
-    for (at, list) in lists.iter().enumerate() {
+    let mut wanted: Vec<(usize, String, Endpoint)> = Vec::new();
+    for (at, list) in lists.iter().enumerate().filter(|(at, _)| which(*at)) {
         let Some(rest) = list.rest else { continue };
-        for fresh in issues {
-            let in_bulk = bulk[at].as_ref().is_some_and(|b| b.contains_key(&fresh.id));
-            if !in_bulk && list.needs_rest(&fresh.issue, list.truncated(&fresh.issue)) {
-                wanted.push((at, &fresh.id, rest.endpoint.on(deployment)));
+        for issue in issues {
+            if list.needs_rest(issue, list.truncated(issue))
+                && let Some(id) = issue.get("id").and_then(id_text)
+            {
+                wanted.push((at, id, rest.endpoint.on(deployment)));
             }
         }
     }
     let read = wanted.into_iter().map(|(at, id, endpoint)| async move {
-        let (request, pagination) = endpoint.request(client, &[("issueId", id)]);
+        let (request, pagination) = endpoint.request(client, &[("issueId", &id)]);
         // Jira does not say which slice it embedded (the changelog is "most recent first" on
         // some versions): the whole list is read again rather than stitched.
         let whole: Result<Vec<Value>> = pages(client, request, pagination, CHILD_PAGE_SIZE)
@@ -301,7 +295,7 @@ async fn rest_lists<W: Write>(
             .try_concat()
             .await;
         match whole {
-            Ok(items) => Ok(Some(((at, id.to_string()), items))),
+            Ok(items) => Ok(Some(((at, id), items))),
             Err(
                 e @ Error::Http {
                     status: 403 | 404, ..
@@ -318,7 +312,7 @@ async fn rest_lists<W: Write>(
         }
     });
     let found: Vec<_> = futures::stream::iter(read)
-        .buffer_unordered(run.config.max_concurrency)
+        .buffer_unordered(config.max_concurrency)
         .try_collect()
         .await?;
     Ok(found.into_iter().flatten().collect())
