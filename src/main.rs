@@ -23,8 +23,9 @@ fn main() -> ExitCode {
     }
     // reqwest is built without a default TLS provider; install ring's before the first client.
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+    // One thread: the tap's work is one task (its requests overlap on it), and responses read on
+    // other threads would spread memory over several allocator arenas.
+    let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {

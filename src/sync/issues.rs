@@ -22,7 +22,7 @@ use crate::streams::{Ask, Endpoint, IssueList, Rows, Source, When, id_text};
 
 /// Search pages whose children are fetched at once: enough to keep the search and the children
 /// going while a page is written, few enough that memory stays a few pages.
-const PAGES_AHEAD: usize = 3;
+const PAGES_AHEAD: usize = 2;
 
 /// Page size asked of child endpoints: Jira caps it (Cloud at 5000, Server lower), and the caps
 /// are followed.

@@ -142,6 +142,7 @@ pub async fn run<W: Write>(
     let mut summary = Summary::default();
     for task in plan(&streams) {
         let names = task.names();
+        let started = std::time::Instant::now();
         tracing::info!(streams = ?names, "syncing");
         run.state.set_currently_syncing(names.first().copied());
         run.write_state()?;
@@ -162,7 +163,8 @@ pub async fn run<W: Write>(
         match result {
             Ok(()) => {
                 for (name, count) in &counts {
-                    tracing::info!(stream = name, records = count, "stream done");
+                    let seconds = format!("{:.2}", started.elapsed().as_secs_f64());
+                    tracing::info!(stream = name, records = count, seconds, "stream done");
                 }
             }
             // Jira hides what the account may not see: skip that task, say so, go on.
