@@ -116,7 +116,8 @@ fn is_identifier(segment: &str) -> bool {
                     .bytes()
                     .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
         }
-        None => number(segment),
+        // Custom field ids (`customfield_10020`) name one field of many, like an issue key.
+        None => number(segment) || segment.strip_prefix("customfield_").is_some_and(number),
     }
 }
 
@@ -584,6 +585,10 @@ mod tests {
         assert_eq!(
             label("rest/api/3/issue/10010/comment"),
             "GET /rest/api/3/issue/{id}/comment"
+        );
+        assert_eq!(
+            label("rest/api/3/field/customfield_10020/context/10031/option"),
+            "GET /rest/api/3/field/{id}/context/{id}/option"
         );
         assert_eq!(
             label("rest/api/2/issue/WEB-12/votes"),
