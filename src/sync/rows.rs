@@ -103,15 +103,14 @@ pub(super) fn walk<'a>(
                     })
                     .buffered(reader.config.max_concurrency);
                 while let Some((bound, texts, first, rest)) = firsts.next().await {
-                    let result = match first {
-                        Ok(Some(page)) => match on_rows(bound, per.stamp, page) {
-                            Ok(()) => each_page(rest, |page| on_rows(bound, per.stamp, page)).await,
-                            Err(e) => Err(e),
-                        },
-                        Ok(None) => Ok(()),
-                        Err(e) => Err(e),
+                    let result = async {
+                        if let Some(page) = first? {
+                            on_rows(bound, per.stamp, page)?;
+                            each_page(rest, |page| on_rows(bound, per.stamp, page)).await?;
+                        }
+                        Ok(())
                     };
-                    match result {
+                    match result.await {
                         Ok(()) => {}
                         Err(e) if refused_object(&e) => {
                             tracing::warn!(stream = def.name, parent = ?texts, "skipped: {e}");
