@@ -12,17 +12,19 @@ use super::{Emitter, Run};
 use crate::error::Result;
 use crate::singer::{Message, time_extracted};
 
-pub(super) async fn sync<W: Write>(run: &mut Run<'_, W>, emitter: &mut Emitter<'_>) -> Result<()> {
+pub(super) async fn sync<W: Write>(
+    run: &mut Run<'_, '_, W>,
+    emitter: &mut Emitter<'_>,
+) -> Result<()> {
     let name = emitter.name();
     let def = emitter.stream.def;
     let version = Utc::now().timestamp_millis();
     let first_ever = run
-        .state
         .bookmark(name)
-        .and_then(|b| b.get("version"))
+        .and_then(|b| b.get("version").cloned())
         .is_none();
     if first_ever {
-        run.writer.write(&Message::ActivateVersion {
+        run.write(&Message::ActivateVersion {
             stream: name,
             version,
         })?;
@@ -34,14 +36,15 @@ pub(super) async fn sync<W: Write>(run: &mut Run<'_, W>, emitter: &mut Emitter<'
         client: run.client,
         config: run.config,
     };
-    let writer = &mut *run.writer;
+    let out = run.out;
     let mut on_page = |bound: &Bound, rows: Vec<Value>| {
         let extracted = time_extracted(Utc::now());
+        let mut out = out.borrow_mut();
         for row in rows {
             if is_parent {
                 children_bind.push(bound_by(def, bound, &row));
             }
-            emitter.emit(writer, row, Some(version), &extracted)?;
+            out.emit(emitter, row, Some(version), &extracted)?;
         }
         Ok(())
     };
@@ -49,10 +52,9 @@ pub(super) async fn sync<W: Write>(run: &mut Run<'_, W>, emitter: &mut Emitter<'
     if is_parent {
         run.parents.store(name, children_bind);
     }
-    run.writer.write(&Message::ActivateVersion {
+    run.write(&Message::ActivateVersion {
         stream: name,
         version,
     })?;
-    run.state.set_bookmark(name, json!({"version": version}));
-    run.write_state()
+    run.commit_bookmark(name, json!({"version": version}))
 }

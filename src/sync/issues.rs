@@ -36,7 +36,7 @@ struct Child<'a> {
 }
 
 pub(super) async fn sync_family<W: Write>(
-    run: &mut Run<'_, W>,
+    run: &mut Run<'_, '_, W>,
     issues: Option<&SelectedStream>,
     children: &[&SelectedStream],
 ) -> (Vec<(&'static str, u64)>, Result<()>) {
@@ -62,7 +62,7 @@ pub(super) async fn sync_family<W: Write>(
 }
 
 async fn read<W: Write>(
-    run: &mut Run<'_, W>,
+    run: &mut Run<'_, '_, W>,
     mut issue_emitter: Option<&mut Emitter<'_>>,
     children: &mut [Child<'_>],
 ) -> Result<()> {
@@ -77,17 +77,17 @@ async fn read<W: Write>(
         })
         .ok_or_else(|| Error::Internal("an issue family with no stream".into()))?;
     if let Some(emitter) = &issue_emitter {
-        emitter.write_schema(run.writer)?;
+        emitter.write_schema(run.out.borrow_mut().writer)?;
     }
     for child in children.iter() {
-        child.emitter.write_schema(run.writer)?;
+        child.emitter.write_schema(run.out.borrow_mut().writer)?;
     }
     let lists = distinct_lists(children);
     let query = issue_query(issue_emitter.as_deref().map(|e| e.stream), &lists);
     let client = run.client;
     let config = run.config;
     let mut bookmark =
-        issues::Bookmark::from_state(run.state.bookmark(bookmark_name), config.start_date)?;
+        issues::Bookmark::from_state(run.bookmark(bookmark_name).as_ref(), config.start_date)?;
     let zone = issues::user_time_zone(client.myself());
     let from = bookmark.window_start;
     let jql = issues::jql_from(from - zone.slack, zone.tz);
@@ -108,6 +108,8 @@ async fn read<W: Write>(
             mut whole,
             mut one_by_one,
         } = page;
+        // Held while the page is written: there is no await until its STATE.
+        let mut out = run.out.borrow_mut();
         for mut issue in items {
             let Some((id, updated)) = issues::cursor_of(&issue) else {
                 tracing::warn!("skipped an issue without id or fields.updated");
@@ -132,19 +134,19 @@ async fn read<W: Write>(
                 for child in children.iter_mut().filter(|c| std::ptr::eq(c.list, *list)) {
                     for item in &items {
                         for row in child.rows.of(&issue_ref, item.clone()) {
-                            child.emitter.emit(run.writer, row, None, &extracted)?;
+                            out.emit(&mut child.emitter, row, None, &extracted)?;
                         }
                     }
                 }
             }
             if let Some(emitter) = issue_emitter.as_deref_mut() {
                 issues::hoist_timestamps(&mut issue);
-                emitter.emit(run.writer, issue, None, &extracted)?;
+                out.emit(emitter, issue, None, &extracted)?;
             }
             bookmark.record(&id, updated, config.lookback);
         }
-        run.state.set_bookmark(bookmark_name, bookmark.to_value());
-        run.write_state()?;
+        drop(out);
+        run.commit_bookmark(bookmark_name, bookmark.to_value())?;
     }
     Ok(())
 }

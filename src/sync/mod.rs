@@ -10,6 +10,7 @@ mod since;
 pub mod state;
 mod worklogs;
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::io::Write;
 
@@ -103,21 +104,55 @@ pub fn check_state(state: &State, start_date: DateTime<Utc>) -> Result<()> {
     Ok(())
 }
 
-/// What every task needs: the client, the settings, the writer and the state.
-struct Run<'a, W: Write> {
-    client: &'a JiraClient,
-    config: &'a Config,
-    writer: &'a mut SingerWriter<W>,
+/// The one writer of stdout and the state, shared by the tasks that run at once. It is borrowed
+/// only between awaits, one message at a time, so a bookmark is written after the records it
+/// covers whatever else is running.
+struct Output<'w, W: Write> {
+    writer: &'w mut SingerWriter<W>,
     state: State,
-    /// What parents' records bind for their children, read once per run.
-    parents: rows::Parents,
 }
 
-impl<W: Write> Run<'_, W> {
+impl<W: Write> Output<'_, W> {
+    fn emit(
+        &mut self,
+        emitter: &mut Emitter<'_>,
+        record: serde_json::Value,
+        version: Option<i64>,
+        extracted: &str,
+    ) -> Result<()> {
+        emitter.emit(self.writer, record, version, extracted)
+    }
+
     fn write_state(&mut self) -> Result<()> {
         self.writer.write(&Message::State {
             value: &self.state.to_value(),
         })
+    }
+}
+
+/// What every task needs: the client, the settings, and the shared output.
+struct Run<'a, 'w, W: Write> {
+    client: &'a JiraClient,
+    config: &'a Config,
+    out: &'a RefCell<Output<'w, W>>,
+    /// What parents' records bind for their children, read once per run.
+    parents: rows::Parents,
+}
+
+impl<W: Write> Run<'_, '_, W> {
+    fn write(&self, message: &Message<'_>) -> Result<()> {
+        self.out.borrow_mut().writer.write(message)
+    }
+
+    fn bookmark(&self, stream: &str) -> Option<serde_json::Value> {
+        self.out.borrow().state.bookmark(stream).cloned()
+    }
+
+    /// Sets a stream's bookmark and writes the STATE that carries it.
+    fn commit_bookmark(&self, stream: &str, bookmark: serde_json::Value) -> Result<()> {
+        let mut out = self.out.borrow_mut();
+        out.state.set_bookmark(stream, bookmark);
+        out.write_state()
     }
 }
 
@@ -132,24 +167,57 @@ pub async fn run<W: Write>(
     if streams.is_empty() {
         tracing::warn!("no stream is selected in the catalog; nothing to sync");
     }
+    let out = RefCell::new(Output { writer, state });
+    // The issue search and its children run beside the other streams, which run one after
+    // another: their requests share the client's budget, their messages the one writer.
+    let (family, others): (Vec<Task>, Vec<Task>) = plan(&streams)
+        .into_iter()
+        .partition(|task| matches!(task, Task::IssueFamily { .. }));
+    let (mut summary, other) = futures::try_join!(
+        run_tasks(client, config, &out, family),
+        run_tasks(client, config, &out, others)
+    )?;
+    summary.records.extend(other.records);
+    summary.skipped.extend(other.skipped);
+    summary.refused.extend(other.refused);
+    let mut out = out.into_inner();
+    out.state.set_currently_syncing(None);
+    out.write_state()?;
+    out.writer.flush()?;
+    if !streams.is_empty() && summary.skipped.len() == streams.len() {
+        let names: Vec<&str> = summary.skipped.iter().map(|(name, _)| *name).collect();
+        return Err(Error::NothingSynced(names.join(", ")));
+    }
+    Ok(summary)
+}
+
+/// Runs tasks one after another.
+async fn run_tasks<W: Write>(
+    client: &JiraClient,
+    config: &Config,
+    out: &RefCell<Output<'_, W>>,
+    tasks: Vec<Task<'_>>,
+) -> Result<Summary> {
     let mut run = Run {
         client,
         config,
-        writer,
-        state,
+        out,
         parents: rows::Parents::default(),
     };
     let mut summary = Summary::default();
-    for task in plan(&streams) {
+    for task in tasks {
         let names = task.names();
         let started = std::time::Instant::now();
         tracing::info!(streams = ?names, "syncing");
-        run.state.set_currently_syncing(names.first().copied());
-        run.write_state()?;
+        {
+            let mut out = out.borrow_mut();
+            out.state.set_currently_syncing(names.first().copied());
+            out.write_state()?;
+        }
         let (counts, result) = match &task {
             Task::Stream(stream) => {
                 let mut emitter = Emitter::new(stream);
-                emitter.write_schema(run.writer)?;
+                emitter.write_schema(out.borrow_mut().writer)?;
                 let result = sync_stream(&mut run, &mut emitter).await;
                 (vec![(emitter.name(), emitter.count)], result)
             }
@@ -185,19 +253,12 @@ pub async fn run<W: Write>(
             Err(e) => return Err(e),
         }
     }
-    run.state.set_currently_syncing(None);
-    run.write_state()?;
-    run.writer.flush()?;
     summary.refused = std::mem::take(&mut run.parents.refused);
-    if !streams.is_empty() && summary.skipped.len() == streams.len() {
-        let names: Vec<&str> = summary.skipped.iter().map(|(name, _)| *name).collect();
-        return Err(Error::NothingSynced(names.join(", ")));
-    }
     Ok(summary)
 }
 
 /// A stream synced on its own, dispatched by its declared replication.
-async fn sync_stream<W: Write>(run: &mut Run<'_, W>, emitter: &mut Emitter<'_>) -> Result<()> {
+async fn sync_stream<W: Write>(run: &mut Run<'_, '_, W>, emitter: &mut Emitter<'_>) -> Result<()> {
     let def = emitter.stream.def;
     match (def.replication, def.source) {
         (Replication::Full, _) => full_table::sync(run, emitter).await,

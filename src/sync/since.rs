@@ -16,7 +16,10 @@ use crate::singer::time_extracted;
 use crate::streams::{Source, StreamDef};
 use crate::timestamp::{format_utc, parse_jira};
 
-pub(super) async fn sync<W: Write>(run: &mut Run<'_, W>, emitter: &mut Emitter<'_>) -> Result<()> {
+pub(super) async fn sync<W: Write>(
+    run: &mut Run<'_, '_, W>,
+    emitter: &mut Emitter<'_>,
+) -> Result<()> {
     let def = emitter.stream.def;
     let (Source::Since { endpoint, param }, Some(key)) = (def.source, def.replication.key()) else {
         return Err(Error::Internal(format!(
@@ -24,7 +27,7 @@ pub(super) async fn sync<W: Write>(run: &mut Run<'_, W>, emitter: &mut Emitter<'
             def.name
         )));
     };
-    let since = bookmark(def, run.state.bookmark(def.name), run.config.start_date)?;
+    let since = bookmark(def, run.bookmark(def.name).as_ref(), run.config.start_date)?;
     tracing::info!(stream = def.name, %since, "reading what was created since the bookmark");
     let client = run.client;
     let (request, pagination) = endpoint.on(client.deployment()).request(client, &[]);
@@ -50,12 +53,10 @@ pub(super) async fn sync<W: Write>(run: &mut Run<'_, W>, emitter: &mut Emitter<'
                 continue;
             }
             newest = newest.max(at);
-            emitter.emit(run.writer, row, None, &extracted)?;
+            run.out.borrow_mut().emit(emitter, row, None, &extracted)?;
         }
     }
-    run.state
-        .set_bookmark(def.name, json!({ key: format_utc(newest) }));
-    run.write_state()
+    run.commit_bookmark(def.name, json!({ key: format_utc(newest) }))
 }
 
 /// Where a since-bookmark stream starts: its bookmark, or `start_date` on its first run.
