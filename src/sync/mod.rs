@@ -1,6 +1,7 @@
 //! The sync engine: the catalog's selection becomes a plan of tasks in stream-table order, and each
-//! task is dispatched by its streams' declared replication. Every message goes through the one
-//! writer; a bookmark is emitted only after the records it covers.
+//! task is dispatched by its streams' declared replication. The issue search and its children run
+//! beside the other tasks, which run one after another. Every message goes through the one writer;
+//! a bookmark is emitted only after the records it covers.
 
 mod emit;
 mod full_table;
