@@ -169,18 +169,22 @@ pub async fn run<W: Write>(
         tracing::warn!("no stream is selected in the catalog; nothing to sync");
     }
     let out = RefCell::new(Output { writer, state });
-    // The issue search and its children run beside the other streams, which run one after
-    // another: their requests share the client's budget, their messages the one writer.
-    let (family, others): (Vec<Task>, Vec<Task>) = plan(&streams)
-        .into_iter()
-        .partition(|task| matches!(task, Task::IssueFamily { .. }));
-    let (mut summary, other) = futures::try_join!(
-        run_tasks(client, config, &out, family),
-        run_tasks(client, config, &out, others)
-    )?;
-    summary.records.extend(other.records);
-    summary.skipped.extend(other.skipped);
-    summary.refused.extend(other.refused);
+    // The issue search and its children run beside lanes of the other streams; a lane runs its
+    // streams one after another, and a stream shares its lane with its parents and their other
+    // children, so each parent is read once. All share the client's budget and the one writer.
+    let lanes = lanes(plan(&streams), LANES);
+    let summaries = futures::future::try_join_all(
+        lanes
+            .into_iter()
+            .map(|tasks| run_tasks(client, config, &out, tasks)),
+    )
+    .await?;
+    let mut summary = Summary::default();
+    for lane in summaries {
+        summary.records.extend(lane.records);
+        summary.skipped.extend(lane.skipped);
+        summary.refused.extend(lane.refused);
+    }
     let mut out = out.into_inner();
     out.state.set_currently_syncing(None);
     out.write_state()?;
@@ -190,6 +194,60 @@ pub async fn run<W: Write>(
         return Err(Error::NothingSynced(names.join(", ")));
     }
     Ok(summary)
+}
+
+/// Lanes of streams other than the issue family, run beside it and beside each other.
+const LANES: usize = 3;
+
+/// The issue family alone, then the other tasks dealt into `count` lanes, in table order within
+/// each. Streams linked by a parent go in one lane: the parents' values are kept per lane.
+fn lanes(tasks: Vec<Task<'_>>, count: usize) -> Vec<Vec<Task<'_>>> {
+    let (family, others): (Vec<Task>, Vec<Task>) = tasks
+        .into_iter()
+        .partition(|task| matches!(task, Task::IssueFamily { .. }));
+    let mut lanes: Vec<Vec<Task>> = vec![family];
+    lanes.resize_with(count + 1, Vec::new);
+    let mut lane_of_root: Vec<(&'static str, usize)> = Vec::new();
+    let mut next = 0;
+    for task in others {
+        let Task::Stream(stream) = &task else {
+            continue;
+        };
+        let root = root_of(stream.def);
+        let lane = match lane_of_root.iter().find(|(r, _)| *r == root) {
+            Some((_, lane)) => *lane,
+            None => {
+                next = next % count + 1;
+                lane_of_root.push((root, next));
+                next
+            }
+        };
+        lanes[lane].push(task);
+    }
+    lanes.retain(|lane| !lane.is_empty());
+    lanes
+}
+
+/// The stream a stream's parents lead back to, through every parent (a stream with two parents
+/// ties both to the first one's root).
+fn root_of(def: &'static StreamDef) -> &'static str {
+    let roots = |def: &'static StreamDef| -> Vec<&'static str> {
+        match def.source {
+            Source::PerParent(per) => per.parents.iter().map(|p| p.stream).collect(),
+            _ => Vec::new(),
+        }
+    };
+    // Streams with two parents (projects × roles) make their second parent follow the first.
+    for other in STREAMS {
+        let parents = roots(other);
+        if parents.len() > 1 && parents[1..].contains(&def.name) {
+            return StreamDef::find(parents[0]).map_or(def.name, root_of);
+        }
+    }
+    match roots(def).first().and_then(|p| StreamDef::find(p)) {
+        Some(parent) => root_of(parent),
+        None => def.name,
+    }
 }
 
 /// Runs tasks one after another.
@@ -271,5 +329,29 @@ async fn sync_stream<W: Write>(run: &mut Run<'_, '_, W>, emitter: &mut Emitter<'
             "stream `{}` declares {:?} replication, which its source cannot give",
             def.name, def.replication
         ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn root(name: &str) -> &'static str {
+        root_of(StreamDef::find(name).unwrap())
+    }
+
+    #[test]
+    fn streams_linked_by_a_parent_share_a_root_and_so_a_lane() {
+        assert_eq!(root("versions"), "projects");
+        assert_eq!(root("project_role_actors"), "projects");
+        assert_eq!(
+            root("roles"),
+            "projects",
+            "the second parent of project roles"
+        );
+        assert_eq!(root("custom_field_options"), "fields");
+        assert_eq!(root("sprint_issues"), "boards");
+        assert_eq!(root("group_members"), "groups");
+        assert_eq!(root("statuses"), "statuses");
     }
 }
