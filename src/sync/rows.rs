@@ -87,8 +87,9 @@ pub(super) fn walk<'a>(
             Source::PerParent(per) => {
                 let endpoint = per.endpoint.on(deployment);
                 let each_parent = parent_values(reader, parents, def, per).await?;
-                // The parents' first pages are read concurrently, in parent order; a parent's
-                // further pages follow its first.
+                // The parents' first pages are read concurrently (half the request budget, the
+                // rest left to the issue family and the other lanes), in parent order; a
+                // parent's further pages follow its first.
                 let mut firsts = futures::stream::iter(&each_parent)
                     .map(|bound| {
                         let texts = bound_texts(bound);
@@ -101,7 +102,7 @@ pub(super) fn walk<'a>(
                             (bound, texts, first, source)
                         }
                     })
-                    .buffered(reader.config.max_concurrency);
+                    .buffered(reader.config.max_concurrency.div_ceil(2));
                 while let Some((bound, texts, first, rest)) = firsts.next().await {
                     let result = async {
                         if let Some(page) = first? {
