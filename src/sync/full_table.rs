@@ -30,7 +30,8 @@ pub(super) async fn sync<W: Write>(
         })?;
     }
     // A parent of other streams keeps what its children bind, so they need not read it again.
-    let is_parent = !def.child_binds().is_empty();
+    let binds = def.child_binds();
+    let is_parent = !binds.is_empty();
     let mut children_bind: Vec<Bound> = Vec::new();
     let reader = Reader {
         client: run.client,
@@ -42,7 +43,7 @@ pub(super) async fn sync<W: Write>(
         let mut out = out.borrow_mut();
         for row in rows {
             if is_parent {
-                children_bind.push(bound_by(def, bound, &row));
+                children_bind.push(bound_by(&binds, bound, &row));
             }
             out.emit(emitter, row, Some(version), &extracted)?;
         }

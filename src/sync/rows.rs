@@ -42,10 +42,11 @@ pub(super) struct Reader<'a> {
 /// A page of rows, with the values bound from their parents.
 pub(super) type OnPage<'f> = dyn FnMut(&Bound, Vec<Value>) -> Result<()> + 'f;
 
-/// The values a record binds for `def`'s children: those of its own parents, then its own.
-pub(super) fn bound_by(def: &StreamDef, parent: &Bound, row: &Value) -> Bound {
+/// The values a record binds for its stream's children (`binds`, from
+/// [`StreamDef::child_binds`]): those of its own parents, then its own.
+pub(super) fn bound_by(binds: &[(&'static str, &str)], parent: &Bound, row: &Value) -> Bound {
     let mut bound = parent.clone();
-    for (name, pointer) in def.child_binds() {
+    for &(name, pointer) in binds {
         let value = row.pointer(pointer).cloned().unwrap_or(Value::Null);
         bound.retain(|(n, _)| *n != name);
         bound.push((name, value));
@@ -211,9 +212,10 @@ async fn records_of(
             parent.stream, child.name
         ))
     })?;
+    let binds = def.child_binds();
     let mut read: Vec<Bound> = Vec::new();
     let mut on_page = |bound: &Bound, rows: Vec<Value>| {
-        read.extend(rows.iter().map(|row| bound_by(def, bound, row)));
+        read.extend(rows.iter().map(|row| bound_by(&binds, bound, row)));
         Ok(())
     };
     walk(reader, parents, def, &mut on_page).await?;
