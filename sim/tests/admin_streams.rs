@@ -3,27 +3,13 @@
 //! and checked against `Sim::expected_records`; then the switches (no Jira Software, not an
 //! administrator), the kanban 400, the audit log's filters and `Sim::who_may_browse`.
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
 
+use common::{client, send};
 use jira_sim::{Deployment, RunningSim, SimConfig, creds, spawn};
-use reqwest::blocking::{Client, Response};
 use serde_json::Value;
-
-fn client() -> Client {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    Client::new()
-}
-
-/// GET with the deployment's credentials.
-fn send(sim: &RunningSim, path: &str) -> Response {
-    let request = client().get(format!("{}{path}", sim.url));
-    match sim.sim.config().deployment {
-        Deployment::Cloud => request.basic_auth(creds::EMAIL, Some(creds::API_TOKEN)),
-        Deployment::Server => request.basic_auth(creds::USERNAME, Some(creds::PASSWORD)),
-    }
-    .send()
-    .unwrap()
-}
 
 fn fetch(sim: &RunningSim, path: &str) -> Value {
     let response = send(sim, path);

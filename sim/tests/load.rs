@@ -1,29 +1,16 @@
 //! Load: the rate limiter's 429s and headers on both deployments, the accounting of requests
 //! in flight, the `jira-sim` binary's stats file, and the generator's per-issue averages.
 
+mod common;
+
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
+use common::{client, send};
 use jira_sim::{Deployment, RunningSim, SimConfig, creds, spawn};
-use reqwest::blocking::{Client, Response};
+use reqwest::blocking::Response;
 use serde_json::{Value, json};
-
-fn client() -> Client {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    Client::new()
-}
-
-/// GET with the deployment's credentials.
-fn send(sim: &RunningSim, path: &str) -> Response {
-    let request = client().get(format!("{}{path}", sim.url));
-    match sim.sim.config().deployment {
-        Deployment::Cloud => request.basic_auth(creds::EMAIL, Some(creds::API_TOKEN)),
-        Deployment::Server => request.basic_auth(creds::USERNAME, Some(creds::PASSWORD)),
-    }
-    .send()
-    .unwrap()
-}
 
 fn header<'r>(response: &'r Response, name: &str) -> &'r str {
     response

@@ -42,13 +42,7 @@ fn page(
 }
 
 fn paged<T>(call: &Call, items: &[T], with_total: bool, render: impl Fn(&T) -> Value) -> Response {
-    let (start_at, max_results) = call.page(CAP, CAP);
-    let values: Vec<Value> = items
-        .iter()
-        .skip(start_at)
-        .take(max_results)
-        .map(render)
-        .collect();
+    let (values, start_at, max_results) = call.slice(items, CAP, CAP, render);
     page(values, start_at, max_results, items.len(), with_total)
 }
 
@@ -287,19 +281,13 @@ pub(crate) fn board_epics(call: &Call, id: &str) -> Reply {
 /// their `self` on the agile API.
 fn issue_page(call: &Call, site: &Site, all: &[usize]) -> Response {
     let ctx = call.ctx(site);
-    let (start_at, max_results) = call.page(CAP, CAP);
     let selection = select::fields(site, &call.req.params("fields"), DefaultFields::Navigable);
     let expand = Expand::parse(&call.req.params("expand")).with_changelog_cap(Some(100));
-    let issues: Vec<Value> = all
-        .iter()
-        .skip(start_at)
-        .take(max_results)
-        .map(|&i| {
-            let mut value = issue(&ctx, i, &selection, &expand);
-            value["self"] = json!(ctx.agile(&format!("issue/{}", site.issues[i].id)));
-            value
-        })
-        .collect();
+    let (issues, start_at, max_results) = call.slice(all, CAP, CAP, |&i| {
+        let mut value = issue(&ctx, i, &selection, &expand);
+        value["self"] = json!(ctx.agile(&format!("issue/{}", site.issues[i].id)));
+        value
+    });
     ok(&json!({
         "expand": "schema,names",
         "startAt": start_at,

@@ -120,13 +120,7 @@ impl Call<'_> {
         path: &str,
         render: impl Fn(&T) -> Value,
     ) -> Response {
-        let (start_at, max_results) = self.page(default_max, cap);
-        let values: Vec<Value> = items
-            .iter()
-            .skip(start_at)
-            .take(max_results)
-            .map(render)
-            .collect();
+        let (values, start_at, max_results) = self.slice(items, default_max, cap, render);
         let kept: String = self
             .req
             .query
@@ -141,6 +135,24 @@ impl Call<'_> {
         respond::page_bean(values, start_at, max_results, items.len(), |start| {
             format!("{root}{path}?{kept}startAt={start}&maxResults={max_results}")
         })
+    }
+
+    /// The page of `items` this request asks for, rendered, with its `startAt` and `maxResults`.
+    pub fn slice<T>(
+        &self,
+        items: &[T],
+        default_max: usize,
+        cap: usize,
+        render: impl Fn(&T) -> Value,
+    ) -> (Vec<Value>, usize, usize) {
+        let (start_at, max_results) = self.page(default_max, cap);
+        let values = items
+            .iter()
+            .skip(start_at)
+            .take(max_results)
+            .map(render)
+            .collect();
+        (values, start_at, max_results)
     }
 
     /// `startAt` and `maxResults` (default `default_max`, capped at `cap`), as page beans take.
