@@ -19,25 +19,11 @@ custom_fields=${CUSTOM_FIELDS:-50}
 busy_every=${BUSY_EVERY:-40}
 issues=$((per_project * projects))
 touch_n=${TOUCH:-$(((issues + 99) / 100))}
-cargo build --release --quiet -p tap-jira -p jira-sim
-work=$(mktemp -d)
-sim_pid=""
-cleanup() {
-  if [ -n "$sim_pid" ]; then kill "$sim_pid" 2>/dev/null || true; fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
+source bench/sim.sh
 sim_args=(--projects "$projects" --issues-per-project "$per_project" --users 200
   --extra-custom-fields "$custom_fields" --busy-every "$busy_every" --latency-ms "$latency")
 if [ -n "$rate" ]; then sim_args+=(--rate-limit "$rate"); fi
-target/release/jira-sim "${sim_args[@]}" > "$work/sim.out" 2> "$work/sim.err" &
-sim_pid=$!
-for _ in $(seq 100); do [ -s "$work/sim.out" ] && break; sleep 0.1; done
-url=$(head -1 "$work/sim.out")
-cat > "$work/config.json" <<JSON
-{"base_url": "$url", "allow_http": true, "email": "sim-user@example.com", "api_token": "sim-api-token",
- "max_concurrency": $concurrency}
-JSON
+CONFIG_EXTRA=", \"max_concurrency\": $concurrency" start_sim "${sim_args[@]}"
 target/release/tap-jira --config "$work/config.json" --discover > "$work/catalog.json" 2> /dev/null
 
 # The simulator's counters: requests, rejected_429, peak_in_flight, busy_seconds.

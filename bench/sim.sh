@@ -1,0 +1,21 @@
+# Sourced by the benchmarks: builds release binaries, makes a scratch directory `$work` removed
+# at exit, and `start_sim ARGS...` starts the simulator with ARGS, sets `$url` and writes a tap
+# config for it to `$work/config.json` (extra JSON members in `$CONFIG_EXTRA`).
+cargo build --release --quiet -p tap-jira -p jira-sim
+work=$(mktemp -d)
+sim_pid=""
+cleanup() {
+  if [ -n "$sim_pid" ]; then kill "$sim_pid" 2>/dev/null || true; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+start_sim() {
+  target/release/jira-sim "$@" > "$work/sim.out" 2> "$work/sim.err" &
+  sim_pid=$!
+  for _ in $(seq 100); do [ -s "$work/sim.out" ] && break; sleep 0.1; done
+  url=$(head -1 "$work/sim.out")
+  cat > "$work/config.json" <<JSON
+{"base_url": "$url", "allow_http": true, "email": "sim-user@example.com", "api_token": "sim-api-token"${CONFIG_EXTRA:-}}
+JSON
+}
