@@ -28,6 +28,18 @@ impl Jql {
         self
     }
 
+    /// `project in (…)`, or `project not in (…)` when `negated`; ids are quoted.
+    pub fn project_in(mut self, ids: &[String], negated: bool) -> Self {
+        let quoted: Vec<String> = ids
+            .iter()
+            .map(|id| format!("\"{}\"", id.replace('\\', "\\\\").replace('"', "\\\"")))
+            .collect();
+        let not = if negated { "not " } else { "" };
+        self.clauses
+            .push(format!("project {not}in ({})", quoted.join(", ")));
+        self
+    }
+
     pub fn order_by(mut self, field: &'static str, order: Order) -> Self {
         self.order.push((field, order));
         self
@@ -90,6 +102,14 @@ mod tests {
         assert_eq!(
             jql,
             r#"updated >= "2024/01/31 13:05" ORDER BY updated ASC, key ASC"#
+        );
+        let scoped = Jql::new()
+            .project_in(&["10000".into(), "a\"b".into()], true)
+            .order_by("key", Order::Asc)
+            .render();
+        assert_eq!(
+            scoped,
+            r#"project not in ("10000", "a\"b") ORDER BY key ASC"#
         );
     }
 

@@ -420,12 +420,11 @@ fn a_missing_stream_is_skipped_but_a_run_where_every_stream_is_refused_fails() {
         stream["metadata"][0]["metadata"]["selected"] = json!(keep);
     }
     let catalog = site.file("narrow.json", &narrow);
-    for path in [
-        "/project/search",
-        "/rest/api/3/field",
-        "/users/search",
-        "/search/jql",
-    ] {
+    // The project list is read twice: by the issue search, to partition it, and as a stream.
+    site.sim
+        .sim
+        .push_fault(Fault::status("/project/search", 403).times(2));
+    for path in ["/rest/api/3/field", "/users/search", "/search/jql"] {
         site.sim.sim.push_fault(Fault::status(path, 403));
     }
     let run = tap(&[&"--config", &config, &"--catalog", &catalog]);

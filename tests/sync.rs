@@ -85,8 +85,9 @@ fn server_full_sync_uses_rest_v2_and_offset_search() {
         .map(|(_, n)| *n);
     assert_eq!(
         searches,
-        Some(4),
-        "135 issues in pages capped at 40: advance by what came back"
+        Some(3 * 2 + 1),
+        "3 projects of 45 issues in pages capped at 40, and the projects not listed: advance \
+         by what came back"
     );
     assert!(run.records("users").iter().all(|u| u["key"].is_string()));
 }
@@ -140,33 +141,43 @@ fn resuming_from_a_mid_sync_state_emits_the_rest() {
     first.assert_success();
     let all = ids(&first.records("issues"));
 
-    // Cut the run after its second STATE of issues, as if the tap had been killed there.
+    // A first sync reads each project in its own search, several at once, each bookmarked.
+    // Cut the run after an early and a late STATE of issues, as if the tap had been killed there.
     let messages = first.messages();
-    let mut issue_states = 0;
-    let mut cut = 0;
-    for (i, m) in messages.iter().enumerate() {
-        if m["type"] == "STATE" && m["value"]["bookmarks"]["issues"].is_object() {
-            issue_states += 1;
-            if issue_states == 2 {
-                cut = i;
-                break;
-            }
-        }
-    }
-    assert!(cut > 0);
-    let before: Vec<Value> = messages[..cut]
-        .iter()
-        .filter(|m| m["type"] == "RECORD" && m["stream"] == "issues")
-        .map(|m| m["record"].clone())
+    let issue_states: Vec<usize> = (0..messages.len())
+        .filter(|&i| {
+            messages[i]["type"] == "STATE"
+                && messages[i]["value"]["bookmarks"]["issues"].is_object()
+        })
         .collect();
-    let state = site.file("state.json", &messages[cut]["value"]);
-    let resumed = site.sync_from(&state);
-    resumed.assert_success();
-    let after = resumed.records("issues");
-    let mut union = ids(&before);
-    union.extend(ids(&after));
-    union.sort();
-    assert_eq!(union, all, "every issue exactly once across the cut");
+    let partitioned: Vec<usize> = issue_states
+        .iter()
+        .copied()
+        .filter(|&i| messages[i]["value"]["bookmarks"]["issues"]["partitions"].is_object())
+        .collect();
+    assert!(partitioned.len() > 4, "a STATE after every page");
+    let last = &messages[*issue_states.last().unwrap()]["value"]["bookmarks"]["issues"];
+    assert!(
+        last.get("partitions").is_none() && last["updated"].is_string(),
+        "once every partition is read, one bookmark: {last}"
+    );
+    for cut in [partitioned[1], partitioned[partitioned.len() - 2]] {
+        let before: Vec<Value> = messages[..cut]
+            .iter()
+            .filter(|m| m["type"] == "RECORD" && m["stream"] == "issues")
+            .map(|m| m["record"].clone())
+            .collect();
+        let state = site.file("state.json", &messages[cut]["value"]);
+        let resumed = site.sync_from(&state);
+        resumed.assert_success();
+        let after = resumed.records("issues");
+        let mut union = ids(&before);
+        union.extend(ids(&after));
+        union.sort();
+        assert_eq!(union, all, "every issue exactly once across the cut");
+        let end = &resumed.last_state()["bookmarks"]["issues"];
+        assert!(end.get("partitions").is_none(), "{end}");
+    }
 }
 
 #[test]
@@ -533,7 +544,7 @@ fn a_bulk_edit_inside_the_minute_being_read_does_not_skip_rows_on_server() {
     // 30 issues share one millisecond and are read last; learn their order from a twin site.
     let twin = Site::new(sim_config.clone());
     twin.sim.sim.touch_issues(30);
-    let order: Vec<String> = ids_in_order(&full_sync(&twin, &twin.server_config()));
+    let order: Vec<String> = ids_in_order(&one_search_sync(&twin));
     let site = Site::new(sim_config);
     let mut busy = site.sim.sim.touch_issues(30);
     busy.sort();
@@ -544,7 +555,7 @@ fn a_bulk_edit_inside_the_minute_being_read_does_not_skip_rows_on_server() {
     site.sim
         .sim
         .touch_issues_before_request("/rest/api/2/search", 2, order[30..38].to_vec());
-    let run = full_sync(&site, &site.server_config());
+    let run = one_search_sync(&site);
     run.assert_success();
     assert_valid_singer_output(&run);
     let mut seen = ids(&run.records("issues"));
@@ -554,6 +565,14 @@ fn a_bulk_edit_inside_the_minute_being_read_does_not_skip_rows_on_server() {
         site.sim.sim.issue_count(),
         "every issue at least once"
     );
+}
+
+/// A Server sync from an old bookmark: one search of the whole site, not one per project.
+fn one_search_sync(site: &Site) -> common::Run {
+    let config = site.file("config.json", &site.server_config());
+    site.file("catalog.json", &site.discover(&config));
+    let state = json!({"bookmarks": {"issues": {"updated": "2000-01-01T00:00:00Z"}}});
+    site.sync_from(&site.file("state.json", &state))
 }
 
 fn ids_in_order(run: &common::Run) -> Vec<String> {

@@ -258,6 +258,12 @@ const VALUES: Pagination = Pagination::Offset {
 
 pub const FIELDS_ENDPOINT: Endpoint = endpoint("field", ARRAY);
 
+/// The projects, without the expansions the `projects` stream asks for: for their ids.
+pub const PROJECT_IDS_ENDPOINT: PerDeployment<Endpoint> = PerDeployment {
+    cloud: endpoint("project/search", VALUES),
+    server: endpoint("project", ARRAY),
+};
+
 /// A stream read whole, from the same endpoint everywhere.
 const fn everywhere(path: &'static str, pagination: Pagination) -> Source {
     Source::Endpoint(PerDeployment::same(endpoint(path, pagination)))

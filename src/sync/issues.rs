@@ -17,12 +17,15 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::singer::time_extracted;
 use crate::streams::children::IssueRef;
-use crate::streams::issues::{self, IssueQuery};
+use crate::streams::issues::{self, IssueQuery, Plan};
 use crate::streams::{Ask, Endpoint, IssueList, Rows, Source, When, id_text};
 
-/// Search pages whose children are fetched at once: enough to keep the search and the children
-/// going while a page is written, few enough that memory stays a few pages.
+/// Pages of one search whose children are fetched at once: enough to keep the search and the
+/// children going while a page is written, few enough that memory stays a few pages.
 const PAGES_AHEAD: usize = 2;
+
+/// Searches (partitions) read at once; each holds up to PAGES_AHEAD pages.
+const SEARCHES_AT_ONCE: usize = 3;
 
 /// Page size asked of child endpoints: Jira caps it (Cloud at 5000, Server lower), and the caps
 /// are followed.
@@ -86,67 +89,107 @@ async fn read<W: Write>(
     let query = issue_query(issue_emitter.as_deref().map(|e| e.stream), &lists);
     let client = run.client;
     let config = run.config;
-    let mut bookmark =
-        issues::Bookmark::from_state(run.bookmark(bookmark_name).as_ref(), config.start_date)?;
+    let saved = run.bookmark(bookmark_name);
+    let Plan {
+        scopes,
+        mut progress,
+    } = Plan::new(client, saved.as_ref(), config.start_date, config.lookback).await?;
     let zone = issues::user_time_zone(client.myself());
-    let from = bookmark.window_start;
-    let jql = issues::jql_from(from - zone.slack, zone.tz);
-    tracing::info!(%jql, time_zone = %zone.tz, fields = query.fields.len(), expand = ?query.expand, "searching issues");
-    let source = issues::issue_pages(client, from, zone, &query, config.page_size);
-    // The children a page lacks are fetched for up to PAGES_AHEAD pages at once, while the search
-    // goes on and the page before is written; pages are written in order. An issue is judged
-    // fresh only when its page is written (the page before may have written it).
-    let mut prepared = pin!(
-        source
-            .map_ok(|page| prepare(client, config, &lists, page))
-            .try_buffered(PAGES_AHEAD)
+    let froms: Vec<_> = (0..scopes.len())
+        .map(|at| progress.bookmark(at).window_start)
+        .collect();
+    tracing::info!(
+        searches = scopes.len(),
+        first = %issues::jql_from(froms[0] - zone.slack, zone.tz, &scopes[0]),
+        time_zone = %zone.tz,
+        fields = query.fields.len(),
+        expand = ?query.expand,
+        "searching issues"
     );
-    while let Some(page) = prepared.try_next().await? {
-        let extracted = time_extracted(Utc::now());
-        let Prepared {
-            items,
-            mut whole,
-            mut one_by_one,
-        } = page;
-        // Held while the page is written: there is no await until its STATE.
-        let mut out = run.out.borrow_mut();
-        for mut issue in items {
-            let Some((id, updated)) = issues::cursor_of(&issue) else {
-                tracing::warn!("skipped an issue without id or fields.updated");
-                continue;
-            };
-            if bookmark.already_written(&id, updated) {
-                continue;
-            }
-            let key = issue.get("key").and_then(Value::as_str).map(String::from);
-            let issue_ref = IssueRef {
-                id: &id,
-                key: key.as_deref(),
-            };
-            for (at, list) in lists.iter().enumerate() {
-                // The child stream has the list: the issue record need not carry it twice.
-                let embedded = list.take_from(&mut issue);
-                let items = whole[at]
-                    .as_mut()
-                    .and_then(|lists| lists.remove(&id))
-                    .or_else(|| one_by_one.remove(&(at, id.clone())))
-                    .unwrap_or(embedded);
-                for child in children.iter_mut().filter(|c| std::ptr::eq(c.list, *list)) {
-                    for item in &items {
-                        for row in child.rows.of(&issue_ref, item.clone()) {
-                            out.emit(&mut child.emitter, row, None, &extracted)?;
-                        }
+    // Each search's pages have their missing children fetched up to PAGES_AHEAD at once while the
+    // search goes on, and SEARCHES_AT_ONCE searches run together; a search's pages are written in
+    // its order. An issue is judged fresh only when its page is written (the page before may have
+    // written it).
+    let searches = scopes
+        .iter()
+        .zip(froms)
+        .enumerate()
+        .map(|(at, (scope, from))| {
+            issues::issue_pages(client, scope, from, zone, &query, config.page_size)
+                .map_ok(|page| prepare(client, config, &lists, page))
+                .try_buffered(PAGES_AHEAD)
+                .map_ok(move |page| (at, page))
+                .boxed_local()
+        });
+    let mut pages = pin!(futures::stream::iter(searches).flatten_unordered(SEARCHES_AT_ONCE));
+    while let Some((at, page)) = pages.try_next().await? {
+        write_page(
+            run,
+            page,
+            &mut issue_emitter,
+            children,
+            &lists,
+            progress.bookmark(at),
+        )?;
+        run.commit_bookmark(bookmark_name, progress.to_value())?;
+    }
+    if progress.is_partitioned() {
+        run.commit_bookmark(bookmark_name, progress.finished())?;
+    }
+    Ok(())
+}
+
+/// Writes a prepared page: each fresh issue's children, then the issue, noted in `bookmark`.
+fn write_page<W: Write>(
+    run: &Run<'_, '_, W>,
+    page: Prepared,
+    issue_emitter: &mut Option<&mut Emitter<'_>>,
+    children: &mut [Child<'_>],
+    lists: &[&'static IssueList],
+    bookmark: &mut issues::Bookmark,
+) -> Result<()> {
+    let extracted = time_extracted(Utc::now());
+    let Prepared {
+        items,
+        mut whole,
+        mut one_by_one,
+    } = page;
+    // Held while the page is written: there is no await until its STATE.
+    let mut out = run.out.borrow_mut();
+    for mut issue in items {
+        let Some((id, updated)) = issues::cursor_of(&issue) else {
+            tracing::warn!("skipped an issue without id or fields.updated");
+            continue;
+        };
+        if bookmark.already_written(&id, updated) {
+            continue;
+        }
+        let key = issue.get("key").and_then(Value::as_str).map(String::from);
+        let issue_ref = IssueRef {
+            id: &id,
+            key: key.as_deref(),
+        };
+        for (at, list) in lists.iter().enumerate() {
+            // The child stream has the list: the issue record need not carry it twice.
+            let embedded = list.take_from(&mut issue);
+            let items = whole[at]
+                .as_mut()
+                .and_then(|lists| lists.remove(&id))
+                .or_else(|| one_by_one.remove(&(at, id.clone())))
+                .unwrap_or(embedded);
+            for child in children.iter_mut().filter(|c| std::ptr::eq(c.list, *list)) {
+                for item in &items {
+                    for row in child.rows.of(&issue_ref, item.clone()) {
+                        out.emit(&mut child.emitter, row, None, &extracted)?;
                     }
                 }
             }
-            if let Some(emitter) = issue_emitter.as_deref_mut() {
-                issues::hoist_timestamps(&mut issue);
-                out.emit(emitter, issue, None, &extracted)?;
-            }
-            bookmark.record(&id, updated, config.lookback);
         }
-        drop(out);
-        run.commit_bookmark(bookmark_name, bookmark.to_value())?;
+        if let Some(emitter) = issue_emitter.as_deref_mut() {
+            issues::hoist_timestamps(&mut issue);
+            out.emit(emitter, issue, None, &extracted)?;
+        }
+        bookmark.record(&id, updated, run.config.lookback);
     }
     Ok(())
 }

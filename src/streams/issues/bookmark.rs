@@ -28,6 +28,9 @@ pub struct Bookmark {
     by_id: HashMap<String, DateTime<Utc>>,
     /// Whether versions inside the window had to be forgotten (said once in the log).
     overflowed: bool,
+    /// Versions from this instant on are remembered even once the window has passed them (up to
+    /// the same bound), so partitions can fold into one bookmark (see `Bookmark::fold`).
+    remember_from: Option<DateTime<Utc>>,
 }
 
 impl Bookmark {
@@ -39,33 +42,94 @@ impl Bookmark {
             seen: VecDeque::new(),
             by_id: HashMap::new(),
             overflowed: false,
+            remember_from: None,
+        }
+    }
+
+    /// Keeps the versions written from `t` on, for `fold`.
+    pub fn remember_from(mut self, t: DateTime<Utc>) -> Bookmark {
+        self.remember_from = Some(t);
+        self
+    }
+
+    /// Claims less: only what was written before `t` counts as written outside `seen`.
+    pub fn widen_to(&mut self, t: DateTime<Utc>) {
+        self.window_start = self.window_start.min(t);
+    }
+
+    /// One bookmark for the whole site from partitions that were all read to their end, each
+    /// from `origin` or from where it got to in an earlier run, its first search made after
+    /// `started`: every issue updated before `started - lookback` was written by its partition,
+    /// and so was every version in the partitions' `seen`. The window trails the newest version
+    /// by `lookback`, as a single search's would.
+    pub fn fold<'a>(
+        origin: &Bookmark,
+        partitions: impl IntoIterator<Item = &'a Bookmark>,
+        started: DateTime<Utc>,
+        lookback: Duration,
+    ) -> Bookmark {
+        let partitions: Vec<&Bookmark> = partitions.into_iter().collect();
+        let updated = partitions
+            .iter()
+            .map(|p| p.updated)
+            .fold(origin.updated, DateTime::max);
+        let mut folded = Bookmark::starting_at(updated);
+        folded.window_start = (started.min(updated) - lookback)
+            .max(origin.window_start)
+            .min(updated);
+        let mut versions: HashMap<&str, DateTime<Utc>> = HashMap::new();
+        for (id, t) in std::iter::once(origin)
+            .chain(partitions)
+            .flat_map(|b| b.by_id.iter())
+        {
+            let newest = versions.entry(id).or_insert(*t);
+            *newest = (*newest).max(*t);
+        }
+        let mut entries: Vec<(DateTime<Utc>, String)> = versions
+            .into_iter()
+            .filter(|(_, t)| *t >= folded.window_start)
+            .map(|(id, t)| (t, id.to_string()))
+            .collect();
+        entries.sort();
+        folded.remember(entries);
+        folded
+    }
+
+    /// Takes versions (oldest first) into `seen`, keeping the newest `MAX_REMEMBERED`.
+    fn remember(&mut self, entries: Vec<(DateTime<Utc>, String)>) {
+        let skip = entries.len().saturating_sub(MAX_REMEMBERED);
+        for (t, id) in entries.into_iter().skip(skip) {
+            self.by_id.insert(id.clone(), t);
+            self.seen.push_back((t, id));
         }
     }
 
     /// Reads our state, or Stitch's (`{"updated": "...+00:00", "offset": {...}}`); starts at
     /// `start_date` when there is none.
     pub fn from_state(value: Option<&Value>, start_date: DateTime<Utc>) -> Result<Bookmark> {
-        let Some(value) = value else {
-            return Ok(Bookmark::starting_at(start_date));
-        };
+        match value {
+            None => Ok(Bookmark::starting_at(start_date)),
+            Some(value) => Bookmark::parse(value, "bookmarks.issues"),
+        }
+    }
+
+    /// Reads one bookmark; `at` names where it sits in the state, for error messages.
+    pub fn parse(value: &Value, at: &str) -> Result<Bookmark> {
         let instant = |key: &str| -> Result<Option<DateTime<Utc>>> {
             match value.get(key) {
                 None | Some(Value::Null) => Ok(None),
                 Some(Value::String(s)) => parse_jira(s).map(Some).ok_or_else(|| {
-                    Error::State(format!(
-                        "bookmarks.issues.{key} `{s}` is not an RFC 3339 timestamp"
-                    ))
+                    Error::State(format!("{at}.{key} `{s}` is not an RFC 3339 timestamp"))
                 }),
                 Some(other) => Err(Error::State(format!(
-                    "bookmarks.issues.{key} must be a timestamp string, not {other}"
+                    "{at}.{key} must be a timestamp string, not {other}"
                 ))),
             }
         };
         let updated = instant("updated")?.ok_or_else(|| {
-            Error::State(
-                "bookmarks.issues has no `updated` timestamp; remove it to start from start_date"
-                    .into(),
-            )
+            Error::State(format!(
+                "{at} has no `updated` timestamp; remove bookmarks.issues to start from start_date"
+            ))
         })?;
         let mut bookmark = Bookmark::starting_at(updated);
         bookmark.window_start = instant("window_start")?.unwrap_or(updated).min(updated);
@@ -73,13 +137,11 @@ impl Bookmark {
             let mut entries: Vec<(DateTime<Utc>, String)> = seen
                 .iter()
                 .filter_map(|(id, t)| Some((parse_jira(t.as_str()?)?, id.clone())))
-                .filter(|(t, _)| *t >= bookmark.window_start && *t <= updated)
+                // Versions before the window are kept: a partition remembers them (`fold`).
+                .filter(|(t, _)| *t <= updated)
                 .collect();
             entries.sort();
-            for (t, id) in entries {
-                bookmark.by_id.insert(id.clone(), t);
-                bookmark.seen.push_back((t, id));
-            }
+            bookmark.remember(entries);
         }
         Ok(bookmark)
     }
@@ -110,8 +172,9 @@ impl Bookmark {
         self.seen.insert(at, (updated, id.to_string()));
         self.by_id.insert(id.to_string(), updated);
         self.window_start = self.window_start.max(self.updated - lookback);
+        let keep_from = self.remember_from.unwrap_or(self.window_start);
         while let Some((t, _)) = self.seen.front() {
-            let outside = *t < self.window_start;
+            let outside = *t < self.window_start.min(keep_from);
             if !outside && self.seen.len() <= MAX_REMEMBERED {
                 break;
             }
@@ -221,6 +284,35 @@ mod tests {
             b.already_written("0", utc("2024-05-01T10:06:59Z")),
             "before the window: written"
         );
+    }
+
+    #[test]
+    fn partitions_fold_into_one_bookmark_that_claims_no_more_than_they_read() {
+        let lookback = Duration::minutes(5);
+        let origin = Bookmark::starting_at(utc("2024-05-01T00:00:00Z"));
+        let started = utc("2024-05-01T10:18:00Z");
+        let mut a = origin.clone().remember_from(started - lookback);
+        let mut b = origin.clone().remember_from(started - lookback);
+        a.record("1", utc("2024-05-01T10:10:00Z"), lookback);
+        a.record("2", utc("2024-05-01T10:14:00Z"), lookback);
+        b.record("3", utc("2024-05-01T10:16:00Z"), lookback);
+        // Edited while the run went on: read by b after a had finished.
+        b.record("4", utc("2024-05-01T10:30:00Z"), lookback);
+        let folded = Bookmark::fold(&origin, [&a, &b], started, lookback);
+        assert_eq!(folded.updated, utc("2024-05-01T10:30:00Z"));
+        // Partition a stopped reading before 10:30: only what came before its start is claimed.
+        assert_eq!(folded.window_start, utc("2024-05-01T10:13:00Z"));
+        for (id, t) in [("2", "10:14"), ("3", "10:16"), ("4", "10:30")] {
+            let t = utc(&format!("2024-05-01T{t}:00Z"));
+            assert!(folded.already_written(id, t), "{id} is in seen");
+        }
+        assert!(!folded.already_written("5", utc("2024-05-01T10:20:00Z")));
+        assert!(folded.already_written("1", utc("2024-05-01T10:10:00Z")));
+
+        // A site whose newest issue is older than the run: the window trails that issue.
+        let old = Bookmark::fold(&origin, [&a], utc("2024-06-01T00:00:00Z"), lookback);
+        assert_eq!(old.window_start, utc("2024-05-01T10:09:00Z"));
+        assert!(!old.already_written("late", utc("2024-05-01T10:12:00Z")));
     }
 
     #[test]

@@ -16,11 +16,25 @@ use crate::timestamp::parse_jira;
 
 mod bookmark;
 mod offset_paging;
+mod partitions;
 pub use bookmark::Bookmark;
+pub use partitions::{Plan, Progress};
 
-/// The JQL of the first page: issues updated from `from` on, in the user's zone.
-pub fn jql_from(from: DateTime<Utc>, tz: Tz) -> String {
-    updated_since_jql(local_minute_at_or_before(from, tz))
+/// The JQL of the first page: issues in `scope` updated from `from` on, in the user's zone.
+pub fn jql_from(from: DateTime<Utc>, tz: Tz, scope: &Scope) -> String {
+    updated_since_jql(local_minute_at_or_before(from, tz), scope)
+}
+
+/// Which issues a search covers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// Every issue the account may browse.
+    Site,
+    /// The issues of one project, by id.
+    Project(String),
+    /// The issues of every project but these: projects created after the list was read, and any
+    /// the project list does not show.
+    OtherThan(Vec<String>),
 }
 
 /// Pages of the issues updated from `from` on (widened by the zone's slack), oldest first; the
@@ -28,6 +42,7 @@ pub fn jql_from(from: DateTime<Utc>, tz: Tz) -> String {
 /// values, so its pages never shift; Server's `startAt` offsets do (see `offset_paging`).
 pub fn issue_pages<'a>(
     client: &'a JiraClient,
+    scope: &'a Scope,
     from: DateTime<Utc>,
     zone: JqlZone,
     query: &'a IssueQuery,
@@ -36,7 +51,7 @@ pub fn issue_pages<'a>(
     async_stream::try_stream! {
         match client.deployment() {
             Deployment::Cloud => {
-                let jql = jql_from(from - zone.slack, zone.tz);
+                let jql = jql_from(from - zone.slack, zone.tz, scope);
                 let mut body = json!({"jql": jql, "fields": query.fields});
                 if !query.expand.is_empty() {
                     // `/search/jql` takes expansions as one comma-separated string.
@@ -49,7 +64,7 @@ pub fn issue_pages<'a>(
                 }
             }
             Deployment::Server => {
-                let mut all = pin!(offset_paging::server_pages(client, from, zone, query, page_size));
+                let mut all = pin!(offset_paging::server_pages(client, scope, from, zone, query, page_size));
                 while let Some(page) = all.try_next().await? {
                     yield page;
                 }
@@ -65,10 +80,15 @@ pub struct IssueQuery {
     pub expand: Vec<String>,
 }
 
-/// `updated >= "<local minute>" ORDER BY updated ASC, key ASC`.
-fn updated_since_jql(local_minute: NaiveDateTime) -> String {
-    Jql::new()
-        .at_or_after("updated", local_minute)
+/// `[project …] AND updated >= "<local minute>" ORDER BY updated ASC, key ASC`.
+fn updated_since_jql(local_minute: NaiveDateTime, scope: &Scope) -> String {
+    let jql = match scope {
+        Scope::Site => Jql::new(),
+        Scope::Project(id) => Jql::new().project_in(std::slice::from_ref(id), false),
+        Scope::OtherThan(ids) if ids.is_empty() => Jql::new(),
+        Scope::OtherThan(ids) => Jql::new().project_in(ids, true),
+    };
+    jql.at_or_after("updated", local_minute)
         .order_by("updated", Order::Asc)
         .order_by("key", Order::Asc)
         .render()
@@ -131,11 +151,11 @@ mod tests {
     fn jql_starts_at_the_minute_in_the_users_zone() {
         let from = utc("2024-01-31T13:05:42Z");
         assert_eq!(
-            jql_from(from, chrono_tz::Asia::Kolkata),
+            jql_from(from, chrono_tz::Asia::Kolkata, &Scope::Site),
             r#"updated >= "2024/01/31 18:35" ORDER BY updated ASC, key ASC"#
         );
         assert_eq!(
-            jql_from(from - Duration::minutes(10), Tz::UTC),
+            jql_from(from - Duration::minutes(10), Tz::UTC, &Scope::Site),
             r#"updated >= "2024/01/31 12:55" ORDER BY updated ASC, key ASC"#
         );
     }

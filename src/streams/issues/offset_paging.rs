@@ -12,7 +12,7 @@ use chrono_tz::Tz;
 use futures::Stream;
 use serde_json::{Value, json};
 
-use super::{IssueQuery, JqlZone, cursor_of, updated_since_jql};
+use super::{IssueQuery, JqlZone, Scope, cursor_of, updated_since_jql};
 use crate::client::{ApiRequest, JiraClient, Page};
 use crate::error::{Error, Result};
 use crate::jql::local_minute_at_or_before;
@@ -25,6 +25,7 @@ const MAX_REREADS: u32 = 100;
 
 pub(super) fn server_pages<'a>(
     client: &'a JiraClient,
+    scope: &'a Scope,
     from: DateTime<Utc>,
     zone: JqlZone,
     query: &'a IssueQuery,
@@ -37,7 +38,7 @@ pub(super) fn server_pages<'a>(
         loop {
             let (start, reread) = window.next_request();
             let mut body = json!({
-                "jql": updated_since_jql(window.local_minute),
+                "jql": updated_since_jql(window.local_minute, scope),
                 "fields": query.fields,
                 "startAt": start,
                 "maxResults": page_size,

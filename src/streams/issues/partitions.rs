@@ -1,0 +1,185 @@
+//! A first sync reads the issues project by project: one search per project, several at once, and
+//! one for the issues of any project the list does not show, each with its own bookmark. Once every
+//! partition is read to its end they fold into one bookmark, and later runs search the whole site
+//! with one query (few issues change between runs). A sync stopped half way resumes each partition
+//! where it stopped.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Duration, Utc};
+use futures::TryStreamExt;
+use serde_json::{Map, Value};
+
+use super::{Bookmark, Scope};
+use crate::client::{JiraClient, pages};
+use crate::error::{Error, Result};
+use crate::streams::{PROJECT_IDS_ENDPOINT, id_text};
+
+/// The state key of the partition of projects the list did not show.
+const OTHER_PROJECTS: &str = "*";
+
+/// Projects listed per request.
+const PROJECT_PAGE_SIZE: u32 = 100;
+
+/// The searches of a run, each with the bookmark it starts from.
+pub struct Plan {
+    pub scopes: Vec<Scope>,
+    pub progress: Progress,
+}
+
+/// How far each search of a run got, and the state that says so.
+pub struct Progress {
+    /// The site's bookmark as the run found it; what the state claims for the whole site until
+    /// every partition is read.
+    origin: Bookmark,
+    /// Each search's state key; empty when the run makes one search of the whole site.
+    keys: Vec<String>,
+    bookmarks: Vec<Bookmark>,
+    started: DateTime<Utc>,
+    lookback: Duration,
+}
+
+impl Plan {
+    /// Partitions when there is no bookmark yet, or when the state holds a partitioned sync that
+    /// stopped half way; otherwise one search of the site from its bookmark.
+    pub async fn new(
+        client: &JiraClient,
+        state: Option<&Value>,
+        start_date: DateTime<Utc>,
+        lookback: Duration,
+    ) -> Result<Plan> {
+        let started = Utc::now();
+        let origin = Bookmark::from_state(state, start_date)?;
+        let saved = saved_partitions(state)?;
+        let mut progress = Progress {
+            origin: origin.clone(),
+            keys: Vec::new(),
+            bookmarks: Vec::new(),
+            started,
+            lookback,
+        };
+        let one_search = |mut progress: Progress| {
+            progress.bookmarks.push(origin.clone());
+            Plan {
+                scopes: vec![Scope::Site],
+                progress,
+            }
+        };
+        if state.is_some() && saved.is_none() {
+            return Ok(one_search(progress));
+        }
+        let projects = match project_ids(client).await {
+            Ok(projects) => projects,
+            // Partitions only make the search faster; without the list, one search reads it all
+            // from the site's bookmark, which no partition is behind.
+            Err(
+                e @ Error::Http {
+                    status: 403 | 404, ..
+                },
+            ) => {
+                tracing::warn!(
+                    "could not list the projects, so the issues are read in one search: {e}"
+                );
+                return Ok(one_search(progress));
+            }
+            Err(e) => return Err(e),
+        };
+        let mut saved = saved.unwrap_or_default();
+        let mut scopes = Vec::with_capacity(projects.len() + 1);
+        let mut start = |key: &str, scope: Scope, saved: Option<Bookmark>| {
+            let bookmark = saved.unwrap_or_else(|| origin.clone());
+            progress.keys.push(key.to_string());
+            progress
+                .bookmarks
+                .push(bookmark.remember_from(started - lookback));
+            scopes.push(scope);
+        };
+        for id in &projects {
+            let bookmark = saved.remove(id);
+            start(id, Scope::Project(id.clone()), bookmark);
+        }
+        // A project read in an earlier run but no longer listed has its issues searched with the
+        // other projects' now, from where its own search had got to if that is earlier.
+        let mut other = saved
+            .remove(OTHER_PROJECTS)
+            .unwrap_or_else(|| origin.clone());
+        for gone in saved.values() {
+            other.widen_to(gone.window_start);
+        }
+        start(OTHER_PROJECTS, Scope::OtherThan(projects), Some(other));
+        Ok(Plan { scopes, progress })
+    }
+}
+
+impl Progress {
+    pub fn bookmark(&mut self, search: usize) -> &mut Bookmark {
+        &mut self.bookmarks[search]
+    }
+
+    /// The bookmark to write mid-run: the site's, with every partition's under `partitions`.
+    pub fn to_value(&self) -> Value {
+        if self.keys.is_empty() {
+            return self.bookmarks[0].to_value();
+        }
+        let partitions: Map<String, Value> = self
+            .keys
+            .iter()
+            .zip(&self.bookmarks)
+            .map(|(key, bookmark)| (key.clone(), bookmark.to_value()))
+            .collect();
+        let mut value = self.origin.to_value();
+        value["partitions"] = Value::Object(partitions);
+        value
+    }
+
+    /// The bookmark once every search was read to its end: one for the whole site.
+    pub fn finished(&self) -> Value {
+        if self.keys.is_empty() {
+            return self.bookmarks[0].to_value();
+        }
+        Bookmark::fold(&self.origin, &self.bookmarks, self.started, self.lookback).to_value()
+    }
+
+    pub fn is_partitioned(&self) -> bool {
+        !self.keys.is_empty()
+    }
+}
+
+/// The partitions of a sync that stopped half way, by key.
+fn saved_partitions(state: Option<&Value>) -> Result<Option<HashMap<String, Bookmark>>> {
+    let Some(partitions) = state.and_then(|s| s.get("partitions")) else {
+        return Ok(None);
+    };
+    let Some(partitions) = partitions.as_object() else {
+        return Err(Error::State(
+            "bookmarks.issues.partitions must be an object; remove it to read every partition \
+             from bookmarks.issues.updated"
+                .into(),
+        ));
+    };
+    partitions
+        .iter()
+        .map(|(key, value)| {
+            let bookmark = Bookmark::parse(value, &format!("bookmarks.issues.partitions.{key}"))?;
+            Ok((key.clone(), bookmark))
+        })
+        .collect::<Result<_>>()
+        .map(Some)
+}
+
+/// The ids of the projects the account may browse.
+async fn project_ids(client: &JiraClient) -> Result<Vec<String>> {
+    let (request, pagination) = PROJECT_IDS_ENDPOINT
+        .on(client.deployment())
+        .request(client, &[]);
+    let ids: Vec<Vec<String>> = pages(client, request, pagination, PROJECT_PAGE_SIZE)
+        .map_ok(|page| {
+            page.items
+                .iter()
+                .filter_map(|project| id_text(project.get("id")?))
+                .collect()
+        })
+        .try_collect()
+        .await?;
+    Ok(ids.into_iter().flatten().collect())
+}
