@@ -20,11 +20,12 @@ use crate::streams::children::IssueRef;
 use crate::streams::issues::{self, IssueQuery, Plan};
 use crate::streams::{Ask, Endpoint, IssueList, Rows, Source, When, id_text};
 
-/// Pages of one search whose children are fetched at once: enough to keep the search and the
-/// children going while a page is written, few enough that memory stays a few pages.
-const PAGES_AHEAD: usize = 2;
+/// Search pages whose children are fetched at once, across the searches that run together:
+/// enough to keep the searches and the children going while a page is written, few enough that
+/// memory stays a few pages.
+const PAGES_PREPARED: usize = 3;
 
-/// Searches (partitions) read at once; each holds up to PAGES_AHEAD pages.
+/// Searches (partitions) read at once.
 const SEARCHES_AT_ONCE: usize = 3;
 
 /// Page size asked of child endpoints: Jira caps it (Cloud at 5000, Server lower), and the caps
@@ -106,10 +107,11 @@ async fn read<W: Write>(
         expand = ?query.expand,
         "searching issues"
     );
-    // Each search's pages have their missing children fetched up to PAGES_AHEAD at once while the
-    // search goes on, and SEARCHES_AT_ONCE searches run together; a search's pages are written in
-    // its order. An issue is judged fresh only when its page is written (the page before may have
-    // written it).
+    // SEARCHES_AT_ONCE searches run together, each with its share of PAGES_PREPARED pages having
+    // their missing children fetched while it goes on; a search's pages are written in its order.
+    // An issue is judged fresh only when its page is written (the page before may have written it).
+    let at_once = scopes.len().min(SEARCHES_AT_ONCE);
+    let ahead = (PAGES_PREPARED / at_once).max(1);
     let searches = scopes
         .iter()
         .zip(froms)
@@ -117,11 +119,11 @@ async fn read<W: Write>(
         .map(|(at, (scope, from))| {
             issues::issue_pages(client, scope, from, zone, &query, config.page_size)
                 .map_ok(|page| prepare(client, config, &lists, page))
-                .try_buffered(PAGES_AHEAD)
+                .try_buffered(ahead)
                 .map_ok(move |page| (at, page))
                 .boxed_local()
         });
-    let mut pages = pin!(futures::stream::iter(searches).flatten_unordered(SEARCHES_AT_ONCE));
+    let mut pages = pin!(futures::stream::iter(searches).flatten_unordered(at_once));
     while let Some((at, page)) = pages.try_next().await? {
         write_page(
             run,
