@@ -26,18 +26,22 @@ if [ -n "$rate" ]; then sim_args+=(--rate-limit "$rate"); fi
 CONFIG_EXTRA=", \"max_concurrency\": $concurrency" start_sim "${sim_args[@]}"
 target/release/tap-jira --config "$work/config.json" --discover > "$work/catalog.json" 2> /dev/null
 
-# The simulator's counters: requests, rejected_429, peak_in_flight, busy_seconds.
+# The simulator's counters: requests, rejected_429, peak_in_flight, busy_seconds (time spent
+# answering, waiting for a CPU included); and its CPU time in clock ticks.
 load() { curl -s "$url/_sim/load"; }
+sim_cpu() { awk '{ print $14 + $15 }' "/proc/$sim_pid/stat"; }
 field() { grep -o "\"$1\":[0-9.]*" <<< "$2" | cut -d: -f2; }
 
 # One sync, measured. $1: name, $2: state file or "" for none.
 measure() {
-  local name=$1 state=$2 before after
+  local name=$1 state=$2 before after sim_cpu_before sim_cpu_after
   before=$(load)
+  sim_cpu_before=$(sim_cpu)
   local args=(--config "$work/config.json" --catalog "$work/catalog.json")
   if [ -n "$state" ]; then args+=(--state "$state"); fi
   /usr/bin/time -v target/release/tap-jira "${args[@]}" 2> "$work/$name.err" > "$work/$name.out"
   after=$(load)
+  sim_cpu_after=$(sim_cpu)
   local requests rejected busy wall user sys rss records lines
   requests=$(($(field requests "$after") - $(field requests "$before")))
   rejected=$(($(field rejected_429 "$after") - $(field rejected_429 "$before")))
@@ -51,11 +55,12 @@ measure() {
   records=$(grep -c '"type":"RECORD"' "$work/$name.out" || true)
   echo "$name sync:"
   awk -v w="$wall" -v u="$user" -v s="$sys" -v r="$rss" -v n="$records" -v m="$lines" \
-    -v q="$requests" -v x="$rejected" -v l="$latency" -v c="$concurrency" -v b="$busy" -v i="$issues" '
+    -v q="$requests" -v x="$rejected" -v l="$latency" -v c="$concurrency" -v b="$busy" -v i="$issues" \
+    -v sc="$((sim_cpu_after - sim_cpu_before))" -v hz="$(getconf CLK_TCK)" '
     BEGIN {
       printf "  wall %.2f s, tap CPU %.2f s (%.0f us per issue), peak RSS %.0f MiB\n", w, u + s, (u + s) * 1e6 / i, r / 1024
       printf "  %d messages, %d records, %.0f records/s\n", m, n, (w > 0 ? n / w : 0)
-      printf "  %d requests (%.1f/s), %d answered 429 (%.2f%%); simulator busy %.1f s\n", q, (w > 0 ? q / w : 0), x, (q > 0 ? 100 * x / q : 0), b
+      printf "  %d requests (%.1f/s), %d answered 429 (%.2f%%); simulator busy %.1f s, its CPU %.1f s\n", q, (w > 0 ? q / w : 0), x, (q > 0 ? 100 * x / q : 0), b, sc / hz
       printf "  lower bound requests x latency / max_concurrency = %.2f s\n", q * l / 1000 / c
     }'
   grep -o 'peak=[0-9]*' "$work/$name.err" | tail -1 | sed 's/peak=/  peak requests in flight (tap): /'
