@@ -222,10 +222,10 @@ impl IssueList {
     }
 
     /// Whether the child endpoint must be read for this issue.
-    pub fn needs_rest(&self, issue: &RawObject<'_>, truncated: bool) -> bool {
+    pub fn needs_rest(&self, issue: &RawObject<'_>) -> bool {
         match self.rest.map(|r| r.when) {
             None => false,
-            Some(When::Truncated) => truncated,
+            Some(When::Truncated) => self.truncated(issue),
             Some(When::CountAbove0 { pointer, .. }) => {
                 // No count in the issue (a field hidden from the account): ask, to be safe.
                 issue
@@ -388,20 +388,19 @@ mod tests {
             &json!({"fields": {"comment": {"comments": [{"id": "1"}], "total": 3, "maxResults": 1}}}),
         );
         let mut issue = RawObject::parse(&issue).unwrap();
-        let truncated = COMMENTS.truncated(&issue);
-        assert!(truncated);
-        assert!(COMMENTS.needs_rest(&issue, truncated));
+        assert!(COMMENTS.truncated(&issue));
+        assert!(COMMENTS.needs_rest(&issue));
         assert_eq!(COMMENTS.take_from(&mut issue).len(), 1);
         let whole = parse(&json!({"fields": {"comment": {"comments": [{"id": "1"}], "total": 1}}}));
         let whole = RawObject::parse(&whole).unwrap();
-        let truncated = COMMENTS.truncated(&whole);
-        assert!(!COMMENTS.needs_rest(&whole, truncated));
+        assert!(!COMMENTS.truncated(&whole));
+        assert!(!COMMENTS.needs_rest(&whole));
     }
 
     #[test]
     fn counts_decide_whether_watchers_are_asked_for() {
         let needs = |list: &IssueList, issue: Value| {
-            list.needs_rest(&RawObject::parse(&parse(&issue)).unwrap(), false)
+            list.needs_rest(&RawObject::parse(&parse(&issue)).unwrap())
         };
         assert!(!needs(
             &WATCHERS,

@@ -200,13 +200,12 @@ struct Wants {
 
 impl Wants {
     fn of(lists: &[&'static IssueList], item: &RawValue) -> Option<Wants> {
-        let issue = RawObject::parse(item.get())?;
+        let mut issue = RawObject::parse(item.get())?;
+        // Most lists sit in the fields: taken apart once, not scanned for each.
+        issue.object_mut("fields");
         Some(Wants {
             id: raw::id_text(issue.get("id")?.text()?)?,
-            lists: lists
-                .iter()
-                .map(|list| list.needs_rest(&issue, list.truncated(&issue)))
-                .collect(),
+            lists: lists.iter().map(|list| list.needs_rest(&issue)).collect(),
         })
     }
 }
