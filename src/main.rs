@@ -9,11 +9,6 @@ use tracing_subscriber::EnvFilter;
 use tap_jira::cli::Cli;
 use tap_jira::error::Error;
 
-// Records are many short-lived buffers: mimalloc's thread-local free lists cost a fraction of
-// glibc's malloc/free, and it returns freed pages to the system.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.log_level.as_deref());
