@@ -53,10 +53,10 @@ impl<'a> Node<'a> {
         }
     }
 
-    fn write_to(&self, out: &mut String) {
+    fn write_with(&self, out: &mut String, text: &impl Fn(&str, &mut String)) {
         match self {
-            Node::Text(t) => out.push_str(t),
-            Node::Object(o) => o.write_to(out),
+            Node::Text(t) => text(t, out),
+            Node::Object(o) => o.write_with(out, text),
             Node::Owned(s) => out.push_str(s),
         }
     }
@@ -170,6 +170,12 @@ impl<'a> RawObject<'a> {
 
     /// The object's JSON text.
     pub fn write_to(&self, out: &mut String) {
+        self.write_with(out, &|text, out| out.push_str(text));
+    }
+
+    /// The object's JSON text, the text that came with it passed through `text` on the way (the
+    /// keys and what the tap built are written as they are).
+    pub fn write_with(&self, out: &mut String, text: &impl Fn(&str, &mut String)) {
         out.push('{');
         for (at, (key, value)) in self.entries.iter().enumerate() {
             if at > 0 {
@@ -177,7 +183,7 @@ impl<'a> RawObject<'a> {
             }
             out.push_str(key);
             out.push(':');
-            value.write_to(out);
+            value.write_with(out, text);
         }
         out.push('}');
     }

@@ -2,8 +2,6 @@
 //! (`2024-01-31T21:05:00.000Z`) that targets need, in records built as values or passed through
 //! as JSON text.
 
-use std::borrow::Cow;
-
 use chrono::{DateTime, Datelike, NaiveDate, SecondsFormat, Timelike, Utc};
 use memchr::{memchr2, memchr3};
 use serde_json::Value;
@@ -120,11 +118,10 @@ pub fn normalize(value: &mut Value) {
 
 /// `normalize` on JSON text: every string value (not key) that is a date-time with an offset
 /// other than `Z` is rewritten. Line breaks outside strings are dropped on the way, so the text
-/// fits on one Singer line. Text with nothing to change is not copied.
-pub fn normalize_json(text: &str) -> Cow<'_, str> {
+/// fits on one Singer line. The result is appended to `out`, so a record is copied once.
+pub fn normalize_json(text: &str, out: &mut String) {
     let b = text.as_bytes();
-    let mut out = String::new();
-    // Up to where `text` has been copied to `out`, once anything changed.
+    // Up to where `text` has been copied to `out`.
     let mut copied = 0;
     let mut at = 0;
     while let Some(found) = b
@@ -157,11 +154,7 @@ pub fn normalize_json(text: &str) -> Cow<'_, str> {
             copied = end + 1;
         }
     }
-    if copied == 0 {
-        return Cow::Borrowed(text);
-    }
     out.push_str(&text[copied..]);
-    Cow::Owned(out)
 }
 
 /// The index of the quote that closes a string whose content starts at `from`, and whether the
@@ -244,8 +237,7 @@ mod tests {
         let text = r#"{"a":"2024-01-31T13:05:00.000+0000","b":["2024-01-31T13:05:00.123-0800",{"c":"2015-06-18T09:00:00.000-07:00"}],"2024-01-31T13:05:00.000+0000":1,"d":"2024-01-31","e":"x \"2024-01-31T13:05:00.000+0000","f":"2024-01-31T13:05:00.000\u002b0000","g":"2024-13-31T13:05:00.000+0000","h":5}"#;
         let mut value: Value = serde_json::from_str(text).unwrap();
         normalize(&mut value);
-        let raw = normalize_json(text);
-        assert!(matches!(raw, Cow::Owned(_)));
+        let raw = normalized_text(text);
         assert_eq!(serde_json::from_str::<Value>(&raw).unwrap(), value);
         assert!(
             raw.contains(r#""2024-01-31T13:05:00.000+0000":1"#),
@@ -262,14 +254,23 @@ mod tests {
     }
 
     #[test]
-    fn json_text_without_changes_is_not_copied_and_line_breaks_go() {
+    fn json_text_without_changes_stays_and_line_breaks_go() {
         let text = r#"{"a":"2024-01-31T13:05:00.000Z","b":[1,"x\n"]}"#;
-        assert!(matches!(normalize_json(text), Cow::Borrowed(t) if t == text));
-        assert_eq!(normalize_json("{\"a\":\r\n [1,\n2]}"), r#"{"a": [1,2]}"#);
+        assert_eq!(normalized_text(text), text);
+        assert_eq!(normalized_text("{\"a\":\r\n [1,\n2]}"), r#"{"a": [1,2]}"#);
         assert_eq!(
-            normalize_json(r#"{"a":"unterminated"#),
+            normalized_text(r#"{"a":"unterminated"#),
             r#"{"a":"unterminated"#
         );
+        let mut out = String::from("x");
+        normalize_json(r#""2024-01-31T13:05:00.000+0100""#, &mut out);
+        assert_eq!(out, r#"x"2024-01-31T12:05:00.000Z""#, "appended");
+    }
+
+    fn normalized_text(text: &str) -> String {
+        let mut out = String::new();
+        normalize_json(text, &mut out);
+        out
     }
 
     #[test]

@@ -296,8 +296,8 @@ fn hoisted_and_normalized(issue: &Value) -> Value {
     let mut record = RawObject::parse(&text).expect("an issue is an object");
     hoist_timestamps(&mut record);
     let mut out = String::new();
-    record.write_to(&mut out);
-    serde_json::from_str(&normalize_json(&out)).expect("the record is JSON")
+    record.write_with(&mut out, &normalize_json);
+    serde_json::from_str(&out).expect("the record is JSON")
 }
 
 /// What the sync loop does to one issue of a search page before it becomes a RECORD, then checks

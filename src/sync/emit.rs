@@ -97,8 +97,8 @@ impl<'a> Emitter<'a> {
             return Ok(());
         }
         self.text.clear();
-        record.write_to(&mut self.text);
-        writer.write_record(self.name(), &normalize_json(&self.text), version, extracted)?;
+        record.write_with(&mut self.text, &normalize_json);
+        writer.write_record(self.name(), &self.text, version, extracted)?;
         self.count += 1;
         Ok(())
     }
