@@ -189,6 +189,49 @@ impl<'a> RawObject<'a> {
     }
 }
 
+/// Where a taken-apart object's entries sit in its text, kept apart from the text: a record
+/// taken apart once can be put back together later without scanning it again.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Layout {
+    entries: Vec<(Span, Span, Option<Layout>)>,
+}
+
+type Span = (usize, usize);
+
+impl Layout {
+    /// The layout of `object`, whose text all lies in `base`; `None` when some of it was built.
+    pub fn of(object: &RawObject<'_>, base: &str) -> Option<Layout> {
+        let span = |part: &str| {
+            let start = (part.as_ptr() as usize).checked_sub(base.as_ptr() as usize)?;
+            (start + part.len() <= base.len()).then_some((start, start + part.len()))
+        };
+        let mut entries = Vec::with_capacity(object.entries.len());
+        for (key, value) in &object.entries {
+            let key = span(key)?;
+            entries.push(match value {
+                Node::Text(text) => (key, span(text)?, None),
+                Node::Object(inner) => (key, (0, 0), Some(Layout::of(inner, base)?)),
+                Node::Owned(_) => return None,
+            });
+        }
+        Some(Layout { entries })
+    }
+
+    /// The object back from its text; `None` when the layout is not of this text.
+    pub fn apply<'a>(&self, base: &'a str) -> Option<RawObject<'a>> {
+        let mut entries = Vec::with_capacity(self.entries.len());
+        for ((k0, k1), (v0, v1), inner) in &self.entries {
+            let key = base.get(*k0..*k1)?;
+            let value = match inner {
+                Some(inner) => Node::Object(inner.apply(base)?),
+                None => Node::Text(base.get(*v0..*v1)?),
+            };
+            entries.push((key, value));
+        }
+        Some(RawObject { entries })
+    }
+}
+
 /// The value of `key` in an object's text, scanning no further than that entry.
 fn find<'a>(object: &'a str, key: &str) -> Option<&'a str> {
     let b = object.as_bytes();
@@ -396,6 +439,20 @@ mod tests {
         assert_eq!(o.pointer("/fields/x"), Some("2"));
         assert!(o.pointer("/fields/nope/total").is_none());
         assert!(o.pointer_mut("/id").is_none(), "a string is not an object");
+    }
+
+    #[test]
+    fn a_layout_puts_an_object_back_without_scanning() {
+        let s = r#"{"id":"1","fields":{"a":{"b":2},"c":[3]},"x":null}"#;
+        let mut o = RawObject::parse(s).unwrap();
+        o.object_mut("fields");
+        let layout = Layout::of(&o, s).unwrap();
+        assert_eq!(layout.apply(s).unwrap(), o);
+        assert_eq!(text(&layout.apply(s).unwrap()), s);
+        assert_eq!(layout.apply("{}"), None, "not its text");
+        o.insert("\"y\"", Node::string("built"));
+        assert_eq!(Layout::of(&o, s), None);
+        assert_eq!(Layout::of(&o, "other"), None);
     }
 
     #[test]

@@ -16,7 +16,7 @@ use crate::catalog::SelectedStream;
 use crate::client::{JiraClient, Page, pages};
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::raw::{self, Node, RawObject};
+use crate::raw::{self, Layout, Node, RawObject};
 use crate::singer::{SingerWriter, time_extracted};
 use crate::streams::children::IssueRef;
 use crate::streams::issues::{self, IssueQuery};
@@ -135,11 +135,13 @@ fn write_page<W: Write>(
     let extracted = time_extracted(Utc::now());
     let Prepared {
         items,
+        layouts,
         mut whole,
         mut one_by_one,
     } = page;
-    for item in &items {
-        let Some(mut issue) = RawObject::parse(item.get()) else {
+    for (item, layout) in items.iter().zip(&layouts) {
+        let taken_apart = layout.as_ref().and_then(|l| l.apply(item.get()));
+        let Some(mut issue) = taken_apart.or_else(|| RawObject::parse(item.get())) else {
             tracing::warn!("skipped an issue that is not a JSON object");
             continue;
         };
@@ -186,6 +188,8 @@ type Lists = HashMap<String, Vec<Box<RawValue>>>;
 /// A search page with the whole lists its issues need beyond what was embedded.
 struct Prepared {
     items: Vec<Box<RawValue>>,
+    /// Per item, how it was taken apart to see what it needs, so it is not scanned again.
+    layouts: Vec<Option<Layout>>,
     /// Per list, the lists read in bulk, by issue id (`None`: no bulk endpoint, or it refused).
     whole: Vec<Option<Lists>>,
     /// The lists read issue by issue, by list and issue id.
@@ -199,14 +203,22 @@ struct Wants {
 }
 
 impl Wants {
-    fn of(lists: &[&'static IssueList], item: &RawValue) -> Option<Wants> {
-        let mut issue = RawObject::parse(item.get())?;
+    /// What the issue needs, and its layout.
+    fn of(lists: &[&'static IssueList], item: &RawValue) -> (Option<Wants>, Option<Layout>) {
+        let Some(mut issue) = RawObject::parse(item.get()) else {
+            return (None, None);
+        };
         // Most lists sit in the fields: taken apart once, not scanned for each.
         issue.object_mut("fields");
-        Some(Wants {
-            id: raw::id_text(issue.get("id")?.text()?)?,
-            lists: lists.iter().map(|list| list.needs_rest(&issue)).collect(),
-        })
+        let wants = issue
+            .get("id")
+            .and_then(Node::text)
+            .and_then(raw::id_text)
+            .map(|id| Wants {
+                id,
+                lists: lists.iter().map(|list| list.needs_rest(&issue)).collect(),
+            });
+        (wants, Layout::of(&issue, item.get()))
     }
 }
 
@@ -220,11 +232,9 @@ async fn prepare(
 ) -> Result<Prepared> {
     let deployment = client.deployment();
     let in_bulk = |list: &IssueList| list.bulk.is_some_and(|b| b.available_on(deployment));
-    let wants: Vec<Wants> = page
-        .items
-        .iter()
-        .filter_map(|item| Wants::of(lists, item))
-        .collect();
+    let (wants, layouts): (Vec<Option<Wants>>, Vec<Option<Layout>>) =
+        page.items.iter().map(|item| Wants::of(lists, item)).unzip();
+    let wants: Vec<Wants> = wants.into_iter().flatten().collect();
     let (whole, mut one_by_one) = futures::try_join!(
         bulk_lists(client, lists, &wants),
         rest_lists(client, config, lists, &wants, |at| !in_bulk(lists[at])),
@@ -235,6 +245,7 @@ async fn prepare(
     }
     Ok(Prepared {
         items: page.items,
+        layouts,
         whole,
         one_by_one,
     })
