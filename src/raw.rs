@@ -65,15 +65,19 @@ impl<'a> Node<'a> {
 impl<'a> RawObject<'a> {
     /// The entries of a JSON object's text; `None` when it is not an object.
     pub fn parse(text: &'a str) -> Option<RawObject<'a>> {
+        Some(RawObject::parse_at(text, skip_ws(text.as_bytes(), 0))?.0)
+    }
+
+    /// The object starting at `at`, and the index just past it.
+    fn parse_at(text: &'a str, mut at: usize) -> Option<(RawObject<'a>, usize)> {
         let b = text.as_bytes();
-        let mut at = skip_ws(b, 0);
         if b.get(at) != Some(&b'{') {
             return None;
         }
         let mut entries = Vec::new();
         at = skip_ws(b, at + 1);
         if b.get(at) == Some(&b'}') {
-            return Some(RawObject { entries });
+            return Some((RawObject { entries }, at + 1));
         }
         loop {
             if b.get(at) != Some(&b'"') {
@@ -91,7 +95,7 @@ impl<'a> RawObject<'a> {
             at = skip_ws(b, value_end);
             match b.get(at) {
                 Some(b',') => at = skip_ws(b, at + 1),
-                Some(b'}') => return Some(RawObject { entries }),
+                Some(b'}') => return Some((RawObject { entries }, at + 1)),
                 _ => return None,
             }
         }
@@ -284,6 +288,36 @@ pub fn array_items(text: &str) -> Option<Vec<&str>> {
     }
 }
 
+/// The objects of a JSON array's text, taken apart as the array is read; items that are not
+/// objects are left out. `None` when the text is not an array.
+pub fn array_objects(text: &str) -> Option<Vec<RawObject<'_>>> {
+    let b = text.as_bytes();
+    let mut at = skip_ws(b, 0);
+    if b.get(at) != Some(&b'[') {
+        return None;
+    }
+    let mut objects = Vec::new();
+    at = skip_ws(b, at + 1);
+    if b.get(at) == Some(&b']') {
+        return Some(objects);
+    }
+    loop {
+        let end = if b.get(at) == Some(&b'{') {
+            let (object, end) = RawObject::parse_at(text, at)?;
+            objects.push(object);
+            end
+        } else {
+            value_end(b, at)?
+        };
+        at = skip_ws(b, end);
+        match b.get(at) {
+            Some(b',') => at = skip_ws(b, at + 1),
+            Some(b']') => return Some(objects),
+            _ => return None,
+        }
+    }
+}
+
 /// The value of `key` in an object's text (`None` when the text is not an object).
 pub fn field<'a>(object: &'a str, key: &str) -> Option<&'a str> {
     find(object, key)
@@ -312,9 +346,12 @@ pub fn id_text(text: &str) -> Option<String> {
     crate::streams::id_text(&serde_json::from_str(text).ok()?)
 }
 
-/// Raw texts of a list of JSON values, borrowed.
-pub fn texts(items: &[Box<RawValue>]) -> Vec<&str> {
-    items.iter().map(|item| item.get()).collect()
+/// The objects of a list of JSON values, taken apart; values that are not objects are left out.
+pub fn objects(items: &[Box<RawValue>]) -> Vec<RawObject<'_>> {
+    items
+        .iter()
+        .filter_map(|item| RawObject::parse(item.get()))
+        .collect()
 }
 
 /// Whether a key token (quotes included) names `key`.
@@ -487,5 +524,11 @@ mod tests {
         assert_eq!(array_items("[]").unwrap(), Vec::<&str>::new());
         assert_eq!(array_items("{}"), None);
         assert_eq!(array_items("[1,"), None);
+        let objects = array_objects(r#"[{"a":[1]}, 2, {}, "{"]"#).unwrap();
+        assert_eq!(objects.len(), 2);
+        assert_eq!(text(&objects[0]), r#"{"a":[1]}"#);
+        assert_eq!(text(&objects[1]), "{}");
+        assert_eq!(array_objects("[{},"), None);
+        assert_eq!(array_objects("{}"), None);
     }
 }

@@ -164,7 +164,7 @@ fn write_page<W: Write>(
                 .as_mut()
                 .and_then(|lists| lists.remove(&id))
                 .or_else(|| one_by_one.remove(&(at, id.clone())));
-            let items = fetched.as_deref().map_or(embedded, raw::texts);
+            let items = fetched.as_deref().map_or(embedded, raw::objects);
             for child in children.iter_mut().filter(|c| std::ptr::eq(c.list, *list)) {
                 for item in &items {
                     for row in child.rows.of(&issue_ref, item) {
