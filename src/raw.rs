@@ -83,7 +83,7 @@ impl<'a> RawObject<'a> {
             if b.get(at) != Some(&b'"') {
                 return None;
             }
-            let key_end = string_end(b, at + 1)? + 1;
+            let key_end = string_end(b, at + 1)?.0 + 1;
             let key = text.get(at..key_end)?;
             at = skip_ws(b, key_end);
             if b.get(at) != Some(&b':') {
@@ -245,7 +245,7 @@ fn find<'a>(object: &'a str, key: &str) -> Option<&'a str> {
     }
     at = skip_ws(b, at + 1);
     while b.get(at) == Some(&b'"') {
-        let key_end = string_end(b, at + 1)? + 1;
+        let key_end = string_end(b, at + 1)?.0 + 1;
         let this = object.get(at..key_end)?;
         at = skip_ws(b, key_end);
         if b.get(at) != Some(&b':') {
@@ -377,13 +377,16 @@ fn skip_ws(b: &[u8], mut at: usize) -> usize {
     at
 }
 
-/// The index of the quote closing a string whose content starts at `from`.
-fn string_end(b: &[u8], mut from: usize) -> Option<usize> {
+/// The index of the quote closing a string whose content starts at `from`, and whether the
+/// string has escapes.
+pub(crate) fn string_end(b: &[u8], mut from: usize) -> Option<(usize, bool)> {
+    let mut escaped = false;
     loop {
         let found = from + memchr2(b'"', b'\\', b.get(from..)?)?;
         if b[found] == b'"' {
-            return Some(found);
+            return Some((found, escaped));
         }
+        escaped = true;
         from = found + 2;
     }
 }
@@ -391,13 +394,13 @@ fn string_end(b: &[u8], mut from: usize) -> Option<usize> {
 /// The index just past the value starting at `at`.
 fn value_end(b: &[u8], at: usize) -> Option<usize> {
     match b.get(at)? {
-        b'"' => Some(string_end(b, at + 1)? + 1),
+        b'"' => Some(string_end(b, at + 1)?.0 + 1),
         b'{' | b'[' => {
             let mut depth = 0usize;
             let mut i = at;
             loop {
                 match b.get(i)? {
-                    b'"' => i = string_end(b, i + 1)?,
+                    b'"' => i = string_end(b, i + 1)?.0,
                     b'{' | b'[' => depth += 1,
                     b'}' | b']' => {
                         depth -= 1;

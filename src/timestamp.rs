@@ -3,8 +3,10 @@
 //! as JSON text.
 
 use chrono::{DateTime, Datelike, NaiveDate, SecondsFormat, Timelike, Utc};
-use memchr::{memchr2, memchr3};
+use memchr::memchr3;
 use serde_json::Value;
+
+use crate::raw::string_end;
 
 /// Parses any timestamp Jira sends: RFC 3339, or its own offset without a colon.
 pub fn parse_jira(s: &str) -> Option<DateTime<Utc>> {
@@ -155,20 +157,6 @@ pub fn normalize_json(text: &str, out: &mut String) {
         }
     }
     out.push_str(&text[copied..]);
-}
-
-/// The index of the quote that closes a string whose content starts at `from`, and whether the
-/// string has escapes.
-fn string_end(b: &[u8], mut from: usize) -> Option<(usize, bool)> {
-    let mut escaped = false;
-    loop {
-        let found = from + memchr2(b'"', b'\\', b.get(from..)?)?;
-        if b[found] == b'"' {
-            return Some((found, escaped));
-        }
-        escaped = true;
-        from = found + 2;
-    }
 }
 
 /// The UTC form of a JSON string token (quotes included), when it is a date-time to normalise.
