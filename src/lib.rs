@@ -9,6 +9,7 @@ pub mod client;
 pub mod config;
 pub mod error;
 pub mod jql;
+pub mod raw;
 pub mod secret;
 pub mod singer;
 pub mod streams;

@@ -56,6 +56,29 @@ impl<W: Write> SingerWriter<W> {
         Ok(())
     }
 
+    /// A RECORD whose record is JSON text already, laid out as `write` lays out
+    /// `Message::Record`.
+    pub fn write_record(
+        &mut self,
+        stream: &str,
+        record: &str,
+        version: Option<i64>,
+        time_extracted: &str,
+    ) -> Result<()> {
+        let out = &mut self.out;
+        out.write_all(br#"{"type":"RECORD","stream":"#)?;
+        serde_json::to_writer(&mut *out, stream).map_err(std::io::Error::from)?;
+        out.write_all(br#","record":"#)?;
+        out.write_all(record.as_bytes())?;
+        if let Some(version) = version {
+            write!(out, r#","version":{version}"#)?;
+        }
+        out.write_all(br#","time_extracted":"#)?;
+        serde_json::to_writer(&mut *out, time_extracted).map_err(std::io::Error::from)?;
+        out.write_all(b"}\n")?;
+        Ok(())
+    }
+
     /// A line that is not a Singer message: the discovered catalog.
     pub fn write_raw_line(&mut self, line: &str) -> Result<()> {
         self.out.write_all(line.as_bytes())?;
@@ -125,5 +148,25 @@ mod tests {
             json!({"type": "ACTIVATE_VERSION", "stream": "s", "version": 7})
         );
         assert_eq!(lines[3], json!({"type": "STATE", "value": {}}));
+    }
+
+    #[test]
+    fn raw_records_are_laid_out_like_records() {
+        let record = json!({"id": 1, "a": ["x"]});
+        for version in [None, Some(7)] {
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            SingerWriter::new(&mut a)
+                .write(&Message::Record {
+                    stream: "s\"",
+                    record: &record,
+                    version,
+                    time_extracted: "t",
+                })
+                .unwrap();
+            SingerWriter::new(&mut b)
+                .write_record("s\"", &record.to_string(), version, "t")
+                .unwrap();
+            assert_eq!(String::from_utf8(a).unwrap(), String::from_utf8(b).unwrap());
+        }
     }
 }

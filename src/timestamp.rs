@@ -1,20 +1,104 @@
 //! Jira's timestamps (`2024-01-31T13:05:00.000+0000`, `-0800`, `-07:00`) and the RFC 3339 UTC form
-//! (`2024-01-31T21:05:00.000Z`) that targets need.
+//! (`2024-01-31T21:05:00.000Z`) that targets need, in records built as values or passed through
+//! as JSON text.
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, SecondsFormat, Timelike, Utc};
+use memchr::memchr3;
 use serde_json::Value;
+
+use crate::raw::string_end;
 
 /// Parses any timestamp Jira sends: RFC 3339, or its own offset without a colon.
 pub fn parse_jira(s: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f%z")
-        .or_else(|_| DateTime::parse_from_rfc3339(s))
-        .ok()
-        .map(|t| t.with_timezone(&Utc))
+    parse_millis_offset(s).or_else(|| {
+        DateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f%z")
+            .or_else(|_| DateTime::parse_from_rfc3339(s))
+            .ok()
+            .map(|t| t.with_timezone(&Utc))
+    })
+}
+
+/// Jira's own shape, `YYYY-MM-DDTHH:MM:SS.mmm±hhmm` (or `±hh:mm`), read without chrono's format
+/// interpreter: nearly every timestamp of a sync has it. Anything else is left to `parse_jira`.
+fn parse_millis_offset(s: &str) -> Option<DateTime<Utc>> {
+    let b = s.as_bytes();
+    let offset = match b.len() {
+        28 => [b.get(24)?, b.get(25)?, b.get(26)?, b.get(27)?],
+        29 if b.get(26) == Some(&b':') => [b.get(24)?, b.get(25)?, b.get(27)?, b.get(28)?],
+        _ => return None,
+    };
+    let punctuation = [
+        (4, b'-'),
+        (7, b'-'),
+        (10, b'T'),
+        (13, b':'),
+        (16, b':'),
+        (19, b'.'),
+    ];
+    if punctuation.iter().any(|&(at, c)| b[at] != c) {
+        return None;
+    }
+    let digits = |from: usize, n: usize| -> Option<u32> {
+        b.get(from..from + n)?.iter().try_fold(0u32, |acc, &c| {
+            c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0'))
+        })
+    };
+    let sign: i64 = match b[23] {
+        b'+' => 1,
+        b'-' => -1,
+        _ => return None,
+    };
+    let digit = |c: &u8| c.is_ascii_digit().then(|| i64::from(c - b'0'));
+    let (oh, om) = (
+        digit(offset[0])? * 10 + digit(offset[1])?,
+        digit(offset[2])? * 10 + digit(offset[3])?,
+    );
+    let (second, milli) = (digits(17, 2)?, digits(20, 3)?);
+    // Leap seconds and odd offsets: chrono's rules decide.
+    if oh > 23 || om > 59 || second > 59 {
+        return None;
+    }
+    let local = NaiveDate::from_ymd_opt(digits(0, 4)? as i32, digits(5, 2)?, digits(8, 2)?)?
+        .and_hms_milli_opt(digits(11, 2)?, digits(14, 2)?, second, milli)?;
+    let utc = local.checked_sub_signed(chrono::Duration::seconds(sign * (oh * 3600 + om * 60)))?;
+    Some(utc.and_utc())
 }
 
 /// The one format timestamps leave the tap in.
 pub fn format_utc(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+    let year = t.year();
+    let (second, nanos) = (t.second(), t.nanosecond());
+    if !(0..=9999).contains(&year) || nanos >= 1_000_000_000 {
+        return t.to_rfc3339_opts(SecondsFormat::Millis, true);
+    }
+    // `YYYY-MM-DDTHH:MM:SS.mmmZ` written by hand: chrono's formatter is a fifth of a sync's time.
+    let mut out = [0u8; 24];
+    let mut put = |at: usize, n: u32, width: usize| {
+        let mut n = n;
+        for i in (at..at + width).rev() {
+            out[i] = b'0' + (n % 10) as u8;
+            n /= 10;
+        }
+    };
+    put(0, year as u32, 4);
+    put(5, t.month(), 2);
+    put(8, t.day(), 2);
+    put(11, t.hour(), 2);
+    put(14, t.minute(), 2);
+    put(17, second, 2);
+    put(20, nanos / 1_000_000, 3);
+    for (at, c) in [
+        (4, b'-'),
+        (7, b'-'),
+        (10, b'T'),
+        (13, b':'),
+        (16, b':'),
+        (19, b'.'),
+        (23, b'Z'),
+    ] {
+        out[at] = c;
+    }
+    out.iter().map(|&c| char::from(c)).collect()
 }
 
 /// Rewrites, anywhere in a record, every date-time string that carries an offset other than `Z`.
@@ -32,6 +116,66 @@ pub fn normalize(value: &mut Value) {
         Value::Object(map) => map.values_mut().for_each(normalize),
         _ => {}
     }
+}
+
+/// `normalize` on JSON text: every string value (not key) that is a date-time with an offset
+/// other than `Z` is rewritten. Line breaks outside strings are dropped on the way, so the text
+/// fits on one Singer line. The result is appended to `out`, so a record is copied once.
+pub fn normalize_json(text: &str, out: &mut String) {
+    let b = text.as_bytes();
+    // Up to where `text` has been copied to `out`.
+    let mut copied = 0;
+    let mut at = 0;
+    while let Some(found) = b
+        .get(at..)
+        .and_then(|rest| memchr3(b'"', b'\n', b'\r', rest))
+    {
+        let start = at + found;
+        if b[start] != b'"' {
+            out.push_str(&text[copied..start]);
+            copied = start + 1;
+            at = start + 1;
+            continue;
+        }
+        let Some((end, escaped)) = string_end(b, start + 1) else {
+            break;
+        };
+        at = end + 1;
+        let is_key = b[at..]
+            .iter()
+            .find(|c| !c.is_ascii_whitespace())
+            .is_some_and(|&c| c == b':');
+        if is_key {
+            continue;
+        }
+        if let Some(utc) = normalized(&text[start..=end], escaped) {
+            out.push_str(&text[copied..start]);
+            out.push('"');
+            out.push_str(&utc);
+            out.push('"');
+            copied = end + 1;
+        }
+    }
+    out.push_str(&text[copied..]);
+}
+
+/// The UTC form of a JSON string token (quotes included), when it is a date-time to normalise.
+fn normalized(token: &str, escaped: bool) -> Option<String> {
+    let content = token.get(1..token.len() - 1)?;
+    if content.len() < 24 {
+        return None;
+    }
+    let decoded;
+    let s = if escaped {
+        decoded = serde_json::from_str::<String>(token).ok()?;
+        decoded.as_str()
+    } else {
+        content
+    };
+    if !has_offset_to_normalize(s) {
+        return None;
+    }
+    parse_jira(s).map(format_utc)
 }
 
 /// A cheap shape check before parsing: `YYYY-MM-DDTHH:MM:SS…±hhmm` or `…±hh:mm`.
@@ -74,6 +218,77 @@ mod tests {
                 "f": 5
             })
         );
+    }
+
+    #[test]
+    fn json_text_is_normalised_like_values() {
+        let text = r#"{"a":"2024-01-31T13:05:00.000+0000","b":["2024-01-31T13:05:00.123-0800",{"c":"2015-06-18T09:00:00.000-07:00"}],"2024-01-31T13:05:00.000+0000":1,"d":"2024-01-31","e":"x \"2024-01-31T13:05:00.000+0000","f":"2024-01-31T13:05:00.000\u002b0000","g":"2024-13-31T13:05:00.000+0000","h":5}"#;
+        let mut value: Value = serde_json::from_str(text).unwrap();
+        normalize(&mut value);
+        let raw = normalized_text(text);
+        assert_eq!(serde_json::from_str::<Value>(&raw).unwrap(), value);
+        assert!(
+            raw.contains(r#""2024-01-31T13:05:00.000+0000":1"#),
+            "keys stay"
+        );
+        assert!(
+            raw.contains(r#""f":"2024-01-31T13:05:00.000Z""#),
+            "escaped strings too"
+        );
+        assert!(
+            raw.contains(r#""g":"2024-13-31T13:05:00.000+0000""#),
+            "unparsable stays"
+        );
+    }
+
+    #[test]
+    fn json_text_without_changes_stays_and_line_breaks_go() {
+        let text = r#"{"a":"2024-01-31T13:05:00.000Z","b":[1,"x\n"]}"#;
+        assert_eq!(normalized_text(text), text);
+        assert_eq!(normalized_text("{\"a\":\r\n [1,\n2]}"), r#"{"a": [1,2]}"#);
+        assert_eq!(
+            normalized_text(r#"{"a":"unterminated"#),
+            r#"{"a":"unterminated"#
+        );
+        let mut out = String::from("x");
+        normalize_json(r#""2024-01-31T13:05:00.000+0100""#, &mut out);
+        assert_eq!(out, r#"x"2024-01-31T12:05:00.000Z""#, "appended");
+    }
+
+    fn normalized_text(text: &str) -> String {
+        let mut out = String::new();
+        normalize_json(text, &mut out);
+        out
+    }
+
+    #[test]
+    fn fast_paths_agree_with_chrono() {
+        for s in [
+            "2024-01-31T13:05:00.000+0000",
+            "2024-01-01T00:30:00.999+0100",
+            "2024-12-31T23:59:59.001-1130",
+            "2015-06-18T09:00:00.000-07:00",
+            "2024-02-29T12:00:00.500+05:30",
+        ] {
+            let slow = DateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f%z")
+                .or_else(|_| DateTime::parse_from_rfc3339(s))
+                .unwrap()
+                .with_timezone(&Utc);
+            assert_eq!(parse_millis_offset(s), Some(slow), "{s}");
+            assert_eq!(
+                format_utc(slow),
+                slow.to_rfc3339_opts(SecondsFormat::Millis, true)
+            );
+        }
+        for s in [
+            "2023-02-29T12:00:00.000+0000",
+            "2024-01-31T13:05:60.000+0000",
+            "2024-01-31 13:05:00.000+0000",
+        ] {
+            assert_eq!(parse_millis_offset(s), None, "{s}");
+        }
+        let t = parse_jira("2024-01-31T13:05:00.123456789Z").unwrap();
+        assert_eq!(format_utc(t), "2024-01-31T13:05:00.123Z");
     }
 
     #[test]

@@ -30,7 +30,7 @@ pub async fn discover(client: &JiraClient) -> Result<Catalog> {
 /// Every field of the site (`/field`), system and custom.
 pub async fn fetch_fields(client: &JiraClient) -> Result<Vec<Value>> {
     let (request, pagination) = FIELDS_ENDPOINT.request(client, &[]);
-    let pages: Vec<_> = pages(client, request, pagination, 1000)
+    let pages: Vec<_> = pages::<Value>(client, request, pagination, 1000)
         .try_collect()
         .await?;
     Ok(pages.into_iter().flat_map(|p| p.items).collect())

@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 
 use super::{Catalog, CatalogEntry};
 use crate::config::Deployment;
+use crate::raw::RawObject;
 use crate::streams::{StreamDef, streams_on};
 
 /// Which keys of a record survive. A key mapped to `None` keeps its whole value; `Some` projects
@@ -24,6 +25,21 @@ impl Projection {
             Some(Some(inner)) => {
                 if let Value::Object(map) = value {
                     inner.apply(map);
+                }
+                true
+            }
+        });
+    }
+
+    /// `apply` on JSON text taken apart: objects are taken apart only where something inside
+    /// them is dropped.
+    pub fn apply_raw(&self, record: &mut RawObject<'_>) {
+        record.retain(|key, value| match self.keep.get(key) {
+            None => false,
+            Some(None) => true,
+            Some(Some(inner)) => {
+                if let Some(map) = value.object_mut() {
+                    inner.apply_raw(map);
                 }
                 true
             }

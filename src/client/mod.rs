@@ -17,7 +17,7 @@ use serde_json::Value;
 use url::Url;
 
 pub use auth::{check_token_file_writable, save_refresh_token};
-pub use pages::{Page, Pagination, pages};
+pub use pages::{List, Page, Pagination, pages, read_page};
 pub use retry::{Decision, Outcome, RetryPolicy};
 
 use crate::config::{Config, Deployment};
@@ -253,6 +253,17 @@ impl JiraClient {
 
     /// Sends the request until it succeeds or the retry policy gives up.
     pub async fn send_json(&self, request: ApiRequest) -> Result<Value> {
+        self.send_with(request, |body| serde_json::from_slice(body))
+            .await
+    }
+
+    /// Sends `request` like `send_json`, reading the body with `parse`; a body it refuses counts
+    /// as a broken response, retried like one.
+    pub async fn send_with<T>(
+        &self,
+        request: ApiRequest,
+        parse: impl Fn(&[u8]) -> serde_json::Result<T>,
+    ) -> Result<T> {
         let url = self.url(&request)?;
         let label = request.label();
         let started = Instant::now();
@@ -261,7 +272,7 @@ impl JiraClient {
         loop {
             let slot = self.limits.slot(&label).await;
             let attempt_started = Instant::now();
-            let result = self.attempt(&request, &url).await;
+            let result = self.attempt(&request, &url, &parse).await;
             drop(slot);
             let failed = !matches!(result, Ok(_) | Err(Failure::Fatal(_)));
             self.record(&label, attempt_started.elapsed(), failed);
@@ -310,7 +321,12 @@ impl JiraClient {
         }
     }
 
-    async fn attempt(&self, request: &ApiRequest, url: &Url) -> Result<Value, Failure> {
+    async fn attempt<T>(
+        &self,
+        request: &ApiRequest,
+        url: &Url,
+        parse: &impl Fn(&[u8]) -> serde_json::Result<T>,
+    ) -> Result<T, Failure> {
         let builder = match request.method {
             Method::Get => self.http.get(url.clone()),
             Method::Post => self.http.post(url.clone()),
@@ -412,7 +428,7 @@ impl JiraClient {
                        or the base_url (context path) is wrong: check both",
             }));
         }
-        serde_json::from_slice(&body)
+        parse(&body)
             .map_err(|e| Failure::Transient(Outcome::BrokenBody(format!("invalid JSON: {e}"))))
     }
 

@@ -1,9 +1,14 @@
 //! Jira's pagination styles, and one function that walks any of them as a stream of pages.
 
 use std::collections::HashSet;
+use std::fmt;
+use std::marker::PhantomData;
 
 use futures::Stream;
-use serde_json::{Value, json};
+use serde::de::{DeserializeOwned, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer};
+use serde_json::value::RawValue;
+use serde_json::{Map, Value, json};
 
 use super::{ApiRequest, JiraClient};
 use crate::error::{Error, Result};
@@ -25,10 +30,11 @@ pub enum Pagination {
     Token { items: &'static str },
 }
 
-/// One page of records.
+/// One page of records: as JSON text by default, so a page held costs about its size in the
+/// body; or as values, for streams that look inside every record.
 #[derive(Debug)]
-pub struct Page {
-    pub items: Vec<Value>,
+pub struct Page<T = Box<RawValue>> {
+    pub items: Vec<T>,
 }
 
 enum Cursor {
@@ -39,12 +45,12 @@ enum Cursor {
 
 /// Walks every page of `request`. A page is fetched only when the previous one has been consumed,
 /// so memory holds one page at a time.
-pub fn pages(
+pub fn pages<T: DeserializeOwned + 'static>(
     client: &JiraClient,
     request: ApiRequest,
     pagination: Pagination,
     page_size: u32,
-) -> impl Stream<Item = Result<Page>> + '_ {
+) -> impl Stream<Item = Result<Page<T>>> + '_ {
     async_stream::try_stream! {
         let mut cursor = Cursor::Start;
         let mut seen_tokens: HashSet<String> = HashSet::new();
@@ -69,15 +75,16 @@ pub fn pages(
                     }
                 }
             }
-            let path = request.path.clone();
-            let body = client.send_json(request).await?;
             if pagination == Pagination::One {
+                let body = client.send_with(request, |body| serde_json::from_slice(body)).await?;
                 yield Page { items: vec![body] };
                 break;
             }
-            let n = count_items(body_items_key(pagination), &body);
-            let next = next_cursor(pagination, &cursor, &body, n);
-            let items = take_items(body_items_key(pagination), body, &path)?;
+            let path = request.path.clone();
+            let key = body_items_key(pagination);
+            let body = client.send_with(request, |body| read_body(body, key)).await?;
+            let items = body.items.into_items(key, &path)?;
+            let next = next_cursor(pagination, &cursor, &body.rest, items.len() as u64);
             yield Page { items };
             match next {
                 None => break,
@@ -105,43 +112,230 @@ fn body_items_key(pagination: Pagination) -> Option<&'static str> {
     }
 }
 
-fn count_items(key: Option<&str>, body: &Value) -> u64 {
-    let list = match key {
-        None => body.as_array(),
-        Some(pointer) if pointer.starts_with('/') => {
-            body.pointer(pointer).and_then(Value::as_array)
-        }
-        Some(key) => body.get(key).and_then(Value::as_array),
-    };
-    list.map_or(0, |l| l.len() as u64)
+/// One request's page: the records under `items` (see `Pagination`), and the body's other
+/// top-level keys (`total`, `isLast`, `nextPageToken`, …).
+pub async fn read_page<T: DeserializeOwned>(
+    client: &JiraClient,
+    request: ApiRequest,
+    items: &str,
+) -> Result<(Value, Vec<T>)> {
+    let path = request.path.clone();
+    let body = client
+        .send_with(request, |body| read_body(body, Some(items)))
+        .await?;
+    Ok((body.rest, body.items.into_items(Some(items), &path)?))
 }
 
-/// Moves the records out of the body (no copy).
-fn take_items(key: Option<&str>, mut body: Value, path: &str) -> Result<Vec<Value>> {
-    let list = match key {
-        None => body.take(),
-        // A missing key means an empty page (Jira omits empty lists on some endpoints).
-        Some(pointer) if pointer.starts_with('/') => match body.pointer_mut(pointer) {
-            None | Some(Value::Null) => return Ok(Vec::new()),
-            Some(list) => list.take(),
+/// A body read in one pass: the records deserialised straight from the text (as `T`), the other
+/// top-level keys as values.
+struct Body<T> {
+    rest: Value,
+    items: List<T>,
+}
+
+fn read_body<T: DeserializeOwned>(body: &[u8], items: Option<&str>) -> serde_json::Result<Body<T>> {
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let body = match items {
+        None => Body {
+            rest: Value::Null,
+            items: List::deserialize(&mut de)?,
         },
-        Some(key) => match body.as_object_mut() {
-            Some(map) => match map.get_mut(key) {
-                None | Some(Value::Null) => return Ok(Vec::new()),
-                Some(list) => list.take(),
-            },
-            None => Value::Null,
-        },
+        Some(key) => {
+            let path: Vec<&str> = match key.strip_prefix('/') {
+                Some(pointer) => pointer.split('/').collect(),
+                None => vec![key],
+            };
+            BodySeed {
+                path: &path,
+                top: true,
+                items: PhantomData,
+            }
+            .deserialize(&mut de)?
+        }
     };
-    match list {
-        Value::Array(items) => Ok(items),
-        _ => Err(Error::Shape {
-            url: path.to_string(),
-            problem: match key {
-                None => "expected a JSON array".into(),
-                Some(key) => format!("expected a list under `{key}`"),
+    de.end()?;
+    Ok(body)
+}
+
+/// A list of records as the body has it: a list, nothing (absent or `null`), or something else.
+#[derive(Debug, Default)]
+pub enum List<T> {
+    Items(Vec<T>),
+    #[default]
+    Absent,
+    NotAList,
+}
+
+impl<T> List<T> {
+    /// The records; a missing list is an empty page (Jira omits empty lists on some endpoints).
+    fn into_items(self, key: Option<&str>, path: &str) -> Result<Vec<T>> {
+        match (self, key) {
+            (List::Items(items), _) => Ok(items),
+            (List::Absent, Some(_)) => Ok(Vec::new()),
+            (List::Absent | List::NotAList, _) => Err(Error::Shape {
+                url: path.to_string(),
+                problem: match key {
+                    None => "expected a JSON array".into(),
+                    Some(key) => format!("expected a list under `{key}`"),
+                },
+            }),
+        }
+    }
+
+    /// The records, or none when the body has no list there.
+    pub fn or_empty(self) -> Vec<T> {
+        match self {
+            List::Items(items) => items,
+            List::Absent | List::NotAList => Vec::new(),
+        }
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for List<T> {
+    fn deserialize<D: Deserializer<'de>>(de: D) -> std::result::Result<Self, D::Error> {
+        de.deserialize_any(ListVisitor(PhantomData))
+    }
+}
+
+struct ListVisitor<T>(PhantomData<T>);
+
+impl<'de, T: Deserialize<'de>> Visitor<'de> for ListVisitor<T> {
+    type Value = List<T>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a list")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<List<T>, A::Error> {
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+        while let Some(item) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(List::Items(items))
+    }
+
+    fn visit_unit<E>(self) -> std::result::Result<List<T>, E> {
+        Ok(List::Absent)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<List<T>, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(List::NotAList)
+    }
+
+    fn visit_bool<E>(self, _: bool) -> std::result::Result<List<T>, E> {
+        Ok(List::NotAList)
+    }
+
+    fn visit_i64<E>(self, _: i64) -> std::result::Result<List<T>, E> {
+        Ok(List::NotAList)
+    }
+
+    fn visit_u64<E>(self, _: u64) -> std::result::Result<List<T>, E> {
+        Ok(List::NotAList)
+    }
+
+    fn visit_f64<E>(self, _: f64) -> std::result::Result<List<T>, E> {
+        Ok(List::NotAList)
+    }
+
+    fn visit_str<E>(self, _: &str) -> std::result::Result<List<T>, E> {
+        Ok(List::NotAList)
+    }
+}
+
+/// Reads an object body, going down `path` to the records; the top level's other keys are kept.
+/// Below the top, a level that is not an object means there are no records.
+struct BodySeed<'p, T> {
+    path: &'p [&'p str],
+    top: bool,
+    items: PhantomData<T>,
+}
+
+impl<'de, T: Deserialize<'de>> DeserializeSeed<'de> for BodySeed<'_, T> {
+    type Value = Body<T>;
+
+    fn deserialize<D: Deserializer<'de>>(self, de: D) -> std::result::Result<Body<T>, D::Error> {
+        de.deserialize_any(self)
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Visitor<'de> for BodySeed<'_, T> {
+    type Value = Body<T>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<Body<T>, A::Error> {
+        let mut rest = Map::new();
+        let mut items = List::Absent;
+        while let Some(key) = map.next_key::<String>()? {
+            match self.path {
+                [only] if key == *only => items = map.next_value()?,
+                [first, deeper @ ..] if key == *first => {
+                    items = map
+                        .next_value_seed(BodySeed {
+                            path: deeper,
+                            top: false,
+                            items: PhantomData,
+                        })?
+                        .items;
+                }
+                _ if self.top => {
+                    rest.insert(key, map.next_value()?);
+                }
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(Body {
+            rest: Value::Object(rest),
+            items,
+        })
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<Body<T>, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(self.not_an_object())
+    }
+
+    fn visit_unit<E>(self) -> std::result::Result<Body<T>, E> {
+        Ok(self.not_an_object())
+    }
+
+    fn visit_bool<E>(self, _: bool) -> std::result::Result<Body<T>, E> {
+        Ok(self.not_an_object())
+    }
+
+    fn visit_i64<E>(self, _: i64) -> std::result::Result<Body<T>, E> {
+        Ok(self.not_an_object())
+    }
+
+    fn visit_u64<E>(self, _: u64) -> std::result::Result<Body<T>, E> {
+        Ok(self.not_an_object())
+    }
+
+    fn visit_f64<E>(self, _: f64) -> std::result::Result<Body<T>, E> {
+        Ok(self.not_an_object())
+    }
+
+    fn visit_str<E>(self, _: &str) -> std::result::Result<Body<T>, E> {
+        Ok(self.not_an_object())
+    }
+}
+
+impl<T> BodySeed<'_, T> {
+    fn not_an_object(&self) -> Body<T> {
+        Body {
+            rest: Value::Null,
+            items: if self.top {
+                List::NotAList
+            } else {
+                List::Absent
             },
-        }),
+        }
     }
 }
 
@@ -220,26 +414,55 @@ mod tests {
         assert_eq!(token(json!({"isLast": false})), None);
     }
 
+    fn items(key: Option<&str>, body: &str) -> Result<Vec<Value>> {
+        read_body::<Value>(body.as_bytes(), key)
+            .unwrap()
+            .items
+            .into_items(key, "p")
+    }
+
     #[test]
     fn items_under_a_key_or_bare() {
         assert_eq!(
-            take_items(Some("values"), json!({"values": [1, 2]}), "p")
+            items(Some("values"), r#"{"values": [1, 2]}"#)
                 .unwrap()
                 .len(),
             2
         );
-        assert_eq!(take_items(Some("values"), json!({}), "p").unwrap().len(), 0);
-        assert_eq!(take_items(None, json!([1]), "p").unwrap().len(), 1);
+        assert_eq!(items(Some("values"), "{}").unwrap().len(), 0);
         assert_eq!(
-            take_items(
-                Some("/changelog/histories"),
-                json!({"changelog": {"histories": [1, 2, 3]}}),
-                "p"
-            )
-            .unwrap()
-            .len(),
-            3
+            items(Some("values"), r#"{"values": null}"#).unwrap().len(),
+            0
         );
-        assert!(take_items(None, json!({"a": 1}), "p").is_err());
+        assert_eq!(items(None, "[1]").unwrap().len(), 1);
+        assert_eq!(
+            items(
+                Some("/changelog/histories"),
+                r#"{"changelog": {"x": {"histories": [0]}, "histories": [1, 2, 3]}}"#
+            )
+            .unwrap(),
+            vec![json!(1), json!(2), json!(3)]
+        );
+        assert_eq!(
+            items(Some("/changelog/histories"), r#"{"changelog": 5}"#)
+                .unwrap()
+                .len(),
+            0
+        );
+        assert!(items(None, r#"{"a": 1}"#).is_err());
+        assert!(items(Some("values"), r#"{"values": {"a": 1}}"#).is_err());
+        assert!(items(Some("values"), "[1]").is_err());
+        assert!(read_body::<Value>(br#"{"values": [1}"#, Some("values")).is_err());
+    }
+
+    #[test]
+    fn records_stay_text_and_the_rest_is_kept() {
+        let body =
+            br#"{"startAt": 0, "issues": [{"id": "1", "f": [1, 2]}, {"id": "2"}], "isLast": true}"#;
+        let body = read_body::<Box<RawValue>>(body, Some("issues")).unwrap();
+        assert_eq!(body.rest, json!({"startAt": 0, "isLast": true}));
+        let items = body.items.into_items(Some("issues"), "p").unwrap();
+        let texts: Vec<&str> = items.iter().map(|i| i.get()).collect();
+        assert_eq!(texts, vec![r#"{"id": "1", "f": [1, 2]}"#, r#"{"id": "2"}"#]);
     }
 }

@@ -4,9 +4,11 @@
 
 use std::collections::{HashMap, HashSet};
 
+use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
-use crate::client::{ApiRequest, JiraClient};
+use crate::client::{ApiRequest, JiraClient, List, read_page};
 use crate::config::Deployment;
 use crate::error::{Error, Result};
 use crate::streams::id_text;
@@ -16,6 +18,15 @@ use crate::streams::id_text;
 pub enum Bulk {
     /// Cloud's `POST changelog/bulkfetch`.
     CloudChangelogs,
+}
+
+/// One issue's part of a bulk page; its histories stay JSON text.
+#[derive(Deserialize)]
+struct IssueChangelog {
+    #[serde(rename = "issueId", default)]
+    issue_id: Value,
+    #[serde(rename = "changeHistories", default)]
+    histories: List<Box<RawValue>>,
 }
 
 /// Most issues one bulk request takes.
@@ -35,8 +46,8 @@ impl Bulk {
         self,
         client: &JiraClient,
         issue_ids: &[String],
-    ) -> Result<HashMap<String, Vec<Value>>> {
-        let mut lists: HashMap<String, Vec<Value>> = HashMap::new();
+    ) -> Result<HashMap<String, Vec<Box<RawValue>>>> {
+        let mut lists: HashMap<String, Vec<Box<RawValue>>> = HashMap::new();
         let path = client.api_path("changelog/bulkfetch");
         for batch in issue_ids.chunks(MAX_ISSUES) {
             let mut token: Option<String> = None;
@@ -46,26 +57,17 @@ impl Bulk {
                 if let Some(token) = &token {
                     body["nextPageToken"] = json!(token);
                 }
-                let mut page = client
-                    .send_json(ApiRequest::post(path.clone(), body))
-                    .await?;
-                let changelogs = match page.get_mut("issueChangeLogs").map(Value::take) {
-                    Some(Value::Array(changelogs)) => changelogs,
-                    None | Some(Value::Null) => Vec::new(),
-                    Some(_) => {
-                        return Err(Error::Shape {
-                            url: path,
-                            problem: "expected a list under `issueChangeLogs`".into(),
-                        });
-                    }
-                };
-                for mut changelog in changelogs {
-                    let Some(id) = changelog.get("issueId").and_then(id_text) else {
+                let (page, changelogs) = read_page::<IssueChangelog>(
+                    client,
+                    ApiRequest::post(path.clone(), body),
+                    "issueChangeLogs",
+                )
+                .await?;
+                for changelog in changelogs {
+                    let Some(id) = id_text(&changelog.issue_id) else {
                         continue;
                     };
-                    if let Some(Value::Array(histories)) =
-                        changelog.get_mut("changeHistories").map(Value::take)
-                    {
+                    if let List::Items(histories) = changelog.histories {
                         // One issue's histories may continue on the next page.
                         lists.entry(id).or_default().extend(histories);
                     }

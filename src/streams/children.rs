@@ -1,10 +1,9 @@
 //! The lists an issue has (comments, changelog, transitions, links, …): where each sits in the
 //! search result, how to get what Jira left out of it, and how its items become child rows.
 
-use serde_json::{Map, Value, json};
-
 use super::{Endpoint, PerDeployment};
 use crate::client::Pagination;
+use crate::raw::{self, Node, RawObject};
 use crate::streams::bulk::Bulk;
 
 /// How the issue search is asked to embed a list.
@@ -206,41 +205,41 @@ pub static REMOTE_LINKS: IssueList = IssueList {
 
 impl IssueList {
     /// Whether the embedded list is shorter than the `total` of the page around it.
-    pub fn truncated(&self, issue: &Value) -> bool {
+    pub fn truncated(&self, issue: &RawObject<'_>) -> bool {
         let Some(embedded) = &self.embedded else {
             return false;
         };
         let embedded_len = issue
             .pointer(embedded.list)
-            .and_then(Value::as_array)
-            .map_or(0, Vec::len);
+            .and_then(raw::array_items)
+            .map_or(0, |items| items.len());
         embedded
             .page
             .and_then(|page| issue.pointer(page))
-            .and_then(|page| page.get("total"))
-            .and_then(Value::as_u64)
+            .and_then(|page| raw::field(page, "total"))
+            .and_then(raw::as_u64)
             .is_some_and(|total| total > embedded_len as u64)
     }
 
     /// Whether the child endpoint must be read for this issue.
-    pub fn needs_rest(&self, issue: &Value, truncated: bool) -> bool {
+    pub fn needs_rest(&self, issue: &RawObject<'_>) -> bool {
         match self.rest.map(|r| r.when) {
             None => false,
-            Some(When::Truncated) => truncated,
+            Some(When::Truncated) => self.truncated(issue),
             Some(When::CountAbove0 { pointer, .. }) => {
                 // No count in the issue (a field hidden from the account): ask, to be safe.
                 issue
                     .pointer(pointer)
-                    .and_then(Value::as_u64)
+                    .and_then(raw::as_u64)
                     .is_none_or(|n| n > 0)
             }
             Some(When::Always) => true,
         }
     }
 
-    /// Moves the embedded items out of the issue record (no copy), so the issue does not carry
-    /// them twice once a child stream has them.
-    pub fn take_from(&self, issue: &mut Value) -> Vec<Value> {
+    /// Moves the embedded items out of the issue record, so the issue does not carry them twice
+    /// once a child stream has them.
+    pub fn take_from<'a>(&self, issue: &mut RawObject<'a>) -> Vec<RawObject<'a>> {
         let Some(embedded) = &self.embedded else {
             return Vec::new();
         };
@@ -249,15 +248,12 @@ impl IssueList {
             .rsplit_once('/')
             .unwrap_or(("", embedded.list));
         let parent = if parent.is_empty() {
-            Some(&mut *issue)
+            Some(issue)
         } else {
             issue.pointer_mut(parent)
         };
-        match parent {
-            Some(Value::Object(map)) => match map.remove(key) {
-                Some(Value::Array(items)) => items,
-                _ => Vec::new(),
-            },
+        match parent.and_then(|p| p.remove(key)) {
+            Some(Node::Text(list)) => raw::array_objects(list).unwrap_or_default(),
             _ => Vec::new(),
         }
     }
@@ -270,86 +266,96 @@ pub struct IssueRef<'a> {
 }
 
 impl Rows {
-    /// The rows one list item gives.
-    pub fn of(self, issue: &IssueRef<'_>, item: Value) -> Vec<Value> {
-        let Value::Object(mut map) = item else {
-            return Vec::new();
-        };
+    /// The rows one list item gives, as JSON objects to write.
+    pub fn of<'a>(self, issue: &IssueRef<'_>, item: &RawObject<'a>) -> Vec<RawObject<'a>> {
         match self {
             Rows::AsIs => {
-                map.insert("issueId".into(), json!(issue.id));
-                vec![Value::Object(map)]
+                let mut row = item.clone();
+                row.insert("\"issueId\"", Node::string(issue.id));
+                vec![row]
             }
-            Rows::Links => vec![link_row(issue, map)],
-            Rows::FieldHistory => field_history_rows(issue, &map),
+            Rows::Links => vec![link_row(issue, item.clone())],
+            Rows::FieldHistory => field_history_rows(issue, item),
         }
     }
 }
 
 /// A link as the issue lists it: the other issue sits under `outwardIssue` when this issue is
 /// the link's source, under `inwardIssue` otherwise.
-fn link_row(issue: &IssueRef<'_>, mut link: Map<String, Value>) -> Value {
-    let (direction, other) = if link.contains_key("outwardIssue") {
-        ("outward", link.get("outwardIssue"))
-    } else {
-        ("inward", link.get("inwardIssue"))
+fn link_row<'a>(issue: &IssueRef<'_>, mut link: RawObject<'a>) -> RawObject<'a> {
+    let (direction, other) = match link.get("outwardIssue") {
+        Some(other) => ("outward", Some(other)),
+        None => ("inward", link.get("inwardIssue")),
     };
-    let other_id = other.and_then(|o| o.get("id")).cloned();
-    let other_key = other.and_then(|o| o.get("key")).cloned();
-    link.insert("issueId".into(), json!(issue.id));
-    link.insert("issueKey".into(), json!(issue.key));
-    link.insert("direction".into(), json!(direction));
-    link.insert("otherIssueId".into(), other_id.unwrap_or(Value::Null));
-    link.insert("otherIssueKey".into(), other_key.unwrap_or(Value::Null));
-    Value::Object(link)
+    let other = other.and_then(Node::text);
+    let other_of = |key| {
+        other
+            .and_then(|o| raw::field(o, key))
+            .map_or(Node::Text("null"), Node::Text)
+    };
+    let (other_id, other_key) = (other_of("id"), other_of("key"));
+    link.insert("\"issueId\"", Node::string(issue.id));
+    link.insert(
+        "\"issueKey\"",
+        issue.key.map_or(Node::Text("null"), Node::string),
+    );
+    link.insert("\"direction\"", Node::string(direction));
+    link.insert("\"otherIssueId\"", other_id);
+    link.insert("\"otherIssueKey\"", other_key);
+    link
 }
 
+/// The keys of a changed item a field history row carries, in its order.
+const ITEM_KEYS: [(&str, &str); 9] = [
+    ("field", "\"field\""),
+    ("fieldId", "\"fieldId\""),
+    ("fieldtype", "\"fieldtype\""),
+    ("from", "\"from\""),
+    ("fromString", "\"fromString\""),
+    ("to", "\"to\""),
+    ("toString", "\"toString\""),
+    ("tmpFromAccountId", "\"tmpFromAccountId\""),
+    ("tmpToAccountId", "\"tmpToAccountId\""),
+];
+
 /// One row per changed item of a changelog history: the table analysts otherwise build by hand.
-fn field_history_rows(issue: &IssueRef<'_>, history: &Map<String, Value>) -> Vec<Value> {
-    let Some(items) = history.get("items").and_then(Value::as_array) else {
+fn field_history_rows<'a>(issue: &IssueRef<'_>, history: &RawObject<'a>) -> Vec<RawObject<'a>> {
+    let Some(items) = history
+        .get("items")
+        .and_then(Node::text)
+        .and_then(raw::array_items)
+    else {
         return Vec::new();
     };
-    let author = history.get("author").cloned().unwrap_or(Value::Null);
-    let author_account_id = author.get("accountId").cloned();
-    let author_key = author.get("key").cloned();
+    let text_or_null = |node: Option<&Node<'a>>| node.and_then(Node::text).unwrap_or("null");
+    let author = text_or_null(history.get("author"));
+    let author_account_id = raw::field(author, "accountId");
+    let author_key = raw::field(author, "key");
+    let history_id = text_or_null(history.get("id"));
+    let created = text_or_null(history.get("created"));
     items
-        .iter()
+        .into_iter()
         .enumerate()
         .map(|(index, item)| {
-            let mut row = Map::new();
-            row.insert("issueId".into(), json!(issue.id));
-            row.insert(
-                "historyId".into(),
-                history.get("id").cloned().unwrap_or(Value::Null),
-            );
-            row.insert("itemIndex".into(), json!(index));
-            row.insert("author".into(), author.clone());
-            if let Some(id) = &author_account_id {
-                row.insert("authorAccountId".into(), id.clone());
+            let mut row = RawObject::default();
+            row.push("\"issueId\"", Node::string(issue.id));
+            row.push("\"historyId\"", Node::Text(history_id));
+            row.push("\"itemIndex\"", Node::Owned(index.to_string()));
+            row.push("\"author\"", Node::Text(author));
+            if let Some(id) = author_account_id {
+                row.push("\"authorAccountId\"", Node::Text(id));
             }
-            if let Some(key) = &author_key {
-                row.insert("authorKey".into(), key.clone());
+            if let Some(key) = author_key {
+                row.push("\"authorKey\"", Node::Text(key));
             }
-            row.insert(
-                "created".into(),
-                history.get("created").cloned().unwrap_or(Value::Null),
-            );
-            for key in [
-                "field",
-                "fieldId",
-                "fieldtype",
-                "from",
-                "fromString",
-                "to",
-                "toString",
-                "tmpFromAccountId",
-                "tmpToAccountId",
-            ] {
-                if let Some(value) = item.get(key) {
-                    row.insert(key.into(), value.clone());
+            row.push("\"created\"", Node::Text(created));
+            let item = RawObject::parse(item).unwrap_or_default();
+            for (name, key) in ITEM_KEYS {
+                if let Some(value) = item.get(name).and_then(Node::text) {
+                    row.push(key, Node::Text(value));
                 }
             }
-            Value::Object(row)
+            row
         })
         .collect()
 }
@@ -357,6 +363,17 @@ fn field_history_rows(issue: &IssueRef<'_>, history: &Map<String, Value>) -> Vec
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::{Value, json};
+
+    fn parse(value: &Value) -> String {
+        value.to_string()
+    }
+
+    fn text(o: &RawObject<'_>) -> Value {
+        let mut out = String::new();
+        o.write_to(&mut out);
+        serde_json::from_str(&out).unwrap()
+    }
 
     const ISSUE: IssueRef<'static> = IssueRef {
         id: "10001",
@@ -365,44 +382,59 @@ mod tests {
 
     #[test]
     fn a_list_short_of_its_total_is_truncated() {
-        let mut issue = json!({"fields": {"comment": {"comments": [{"id": "1"}], "total": 3, "maxResults": 1}}});
-        let truncated = COMMENTS.truncated(&issue);
-        assert!(truncated);
-        assert!(COMMENTS.needs_rest(&issue, truncated));
+        let issue = parse(
+            &json!({"fields": {"comment": {"comments": [{"id": "1"}], "total": 3, "maxResults": 1}}}),
+        );
+        let mut issue = RawObject::parse(&issue).unwrap();
+        assert!(COMMENTS.truncated(&issue));
+        assert!(COMMENTS.needs_rest(&issue));
         assert_eq!(COMMENTS.take_from(&mut issue).len(), 1);
-        let whole = json!({"fields": {"comment": {"comments": [{"id": "1"}], "total": 1}}});
-        let truncated = COMMENTS.truncated(&whole);
-        assert!(!COMMENTS.needs_rest(&whole, truncated));
+        let whole = parse(&json!({"fields": {"comment": {"comments": [{"id": "1"}], "total": 1}}}));
+        let whole = RawObject::parse(&whole).unwrap();
+        assert!(!COMMENTS.truncated(&whole));
+        assert!(!COMMENTS.needs_rest(&whole));
     }
 
     #[test]
     fn counts_decide_whether_watchers_are_asked_for() {
-        assert!(!WATCHERS.needs_rest(&json!({"fields": {"watches": {"watchCount": 0}}}), false));
-        assert!(WATCHERS.needs_rest(&json!({"fields": {"watches": {"watchCount": 2}}}), false));
-        assert!(WATCHERS.needs_rest(&json!({"fields": {}}), false));
-        assert!(REMOTE_LINKS.needs_rest(&json!({}), false));
+        let needs = |list: &IssueList, issue: Value| {
+            list.needs_rest(&RawObject::parse(&parse(&issue)).unwrap())
+        };
+        assert!(!needs(
+            &WATCHERS,
+            json!({"fields": {"watches": {"watchCount": 0}}})
+        ));
+        assert!(needs(
+            &WATCHERS,
+            json!({"fields": {"watches": {"watchCount": 2}}})
+        ));
+        assert!(needs(&WATCHERS, json!({"fields": {}})));
+        assert!(needs(&REMOTE_LINKS, json!({})));
     }
 
     #[test]
     fn lists_are_taken_out_of_the_issue() {
-        let mut issue = json!({"id": "1", "changelog": {"histories": []}, "transitions": [],
-                               "fields": {"comment": {"comments": [], "total": 0}}});
+        let issue = parse(
+            &json!({"id": "1", "changelog": {"histories": []}, "transitions": [],
+                               "fields": {"comment": {"comments": [], "total": 0}}}),
+        );
+        let mut issue = RawObject::parse(&issue).unwrap();
         assert!(COMMENTS.take_from(&mut issue).is_empty());
         assert!(TRANSITIONS.take_from(&mut issue).is_empty());
         assert_eq!(
-            issue,
+            text(&issue),
             json!({"id": "1", "changelog": {"histories": []}, "fields": {"comment": {"total": 0}}})
         );
     }
 
     #[test]
     fn links_name_their_direction_and_the_other_issue() {
-        let row = Rows::Links.of(
-            &ISSUE,
-            json!({"id": "5", "type": {"name": "Blocks"}, "inwardIssue": {"id": "10009", "key": "WEB-9"}}),
+        let link = parse(
+            &json!({"id": "5", "type": {"name": "Blocks"}, "inwardIssue": {"id": "10009", "key": "WEB-9"}}),
         );
+        let row = Rows::Links.of(&ISSUE, &RawObject::parse(&link).unwrap());
         assert_eq!(row.len(), 1);
-        let row = &row[0];
+        let row = &text(&row[0]);
         assert_eq!(
             (
                 &row["issueId"],
@@ -427,7 +459,12 @@ mod tests {
             {"field": "status", "fieldtype": "jira", "fieldId": "status", "from": "1", "fromString": "To Do", "to": "3", "toString": "In Progress"},
             {"field": "assignee", "fieldtype": "jira", "tmpFromAccountId": null, "tmpToAccountId": "abc"}
         ]});
-        let rows = Rows::FieldHistory.of(&ISSUE, history);
+        let history = parse(&history);
+        let rows: Vec<Value> = Rows::FieldHistory
+            .of(&ISSUE, &RawObject::parse(&history).unwrap())
+            .iter()
+            .map(text)
+            .collect();
         assert_eq!(rows.len(), 2);
         assert_eq!(rows[0]["historyId"], json!("77"));
         assert_eq!(rows[0]["itemIndex"], json!(0));
@@ -435,5 +472,36 @@ mod tests {
         assert_eq!(rows[1]["authorAccountId"], json!("abc"));
         assert_eq!(rows[1]["tmpToAccountId"], json!("abc"));
         assert_eq!(rows[1]["itemIndex"], json!(1));
+        assert_eq!(
+            rows[0].as_object().unwrap().keys().collect::<Vec<_>>(),
+            [
+                "issueId",
+                "historyId",
+                "itemIndex",
+                "author",
+                "authorAccountId",
+                "created",
+                "field",
+                "fieldId",
+                "fieldtype",
+                "from",
+                "fromString",
+                "to",
+                "toString"
+            ]
+        );
+    }
+
+    #[test]
+    fn as_is_rows_carry_the_issue_id_in_place_or_last() {
+        let as_is = |item| Rows::AsIs.of(&ISSUE, &RawObject::parse(item).unwrap());
+        let rows = as_is(r#"{"id":"1","issueId":10001,"x":2}"#);
+        assert_eq!(
+            text(&rows[0]),
+            json!({"id": "1", "issueId": "10001", "x": 2})
+        );
+        let mut out = String::new();
+        as_is(r#"{"id":"1"}"#)[0].write_to(&mut out);
+        assert_eq!(out, r#"{"id":"1","issueId":"10001"}"#);
     }
 }

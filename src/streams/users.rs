@@ -14,7 +14,7 @@ pub fn user_pages<'a>(
     client: &'a JiraClient,
     groups: Option<&'a [String]>,
     page_size: u32,
-) -> impl Stream<Item = Result<Page>> + 'a {
+) -> impl Stream<Item = Result<Page<Value>>> + 'a {
     async_stream::try_stream! {
         match groups {
             None => {
@@ -40,7 +40,7 @@ pub fn user_pages<'a>(
                     let request = ApiRequest::get(client.api_path("group/member"))
                         .query("groupname", group.as_str())
                         .query("includeInactiveUsers", "true");
-                    let members = pages(client, request, Pagination::Offset { items: Some("values") }, page_size.min(50));
+                    let members = pages::<Value>(client, request, Pagination::Offset { items: Some("values") }, page_size.min(50));
                     let mut members = std::pin::pin!(members);
                     loop {
                         let page = match members.try_next().await {

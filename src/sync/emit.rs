@@ -7,18 +7,25 @@ use serde_json::Value;
 
 use crate::catalog::SelectedStream;
 use crate::error::Result;
+use crate::raw::{Node, RawObject};
 use crate::singer::{Message, SingerWriter};
-use crate::timestamp::normalize;
+use crate::timestamp::{normalize, normalize_json};
 
 /// Writes one stream's records and counts them.
 pub struct Emitter<'a> {
     pub stream: &'a SelectedStream,
     pub count: u64,
+    /// The record being written, as text; kept to reuse its allocation.
+    text: String,
 }
 
 impl<'a> Emitter<'a> {
     pub fn new(stream: &'a SelectedStream) -> Self {
-        Emitter { stream, count: 0 }
+        Emitter {
+            stream,
+            count: 0,
+            text: String::new(),
+        }
     }
 
     pub fn name(&self) -> &'static str {
@@ -66,6 +73,32 @@ impl<'a> Emitter<'a> {
             version,
             time_extracted: extracted,
         })?;
+        self.count += 1;
+        Ok(())
+    }
+
+    /// `emit` for a record that is JSON text taken apart: only what the projection narrows is
+    /// looked into, and the text is written as it came but for its date-times.
+    pub fn emit_raw(
+        &mut self,
+        writer: &mut SingerWriter<impl Write>,
+        mut record: RawObject<'_>,
+        version: Option<i64>,
+        extracted: &str,
+    ) -> Result<()> {
+        self.stream.projection.apply_raw(&mut record);
+        if let Some(missing) = self
+            .stream
+            .key_properties
+            .iter()
+            .find(|k| record.get(k).is_none_or(Node::is_null))
+        {
+            tracing::warn!(stream = self.name(), key = %missing, "skipped a record without its key property");
+            return Ok(());
+        }
+        self.text.clear();
+        record.write_with(&mut self.text, &normalize_json);
+        writer.write_record(self.name(), &self.text, version, extracted)?;
         self.count += 1;
         Ok(())
     }

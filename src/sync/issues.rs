@@ -1,5 +1,5 @@
-//! The issue family: one search, in `updated` order from the issues bookmark, feeds the `issues`
-//! stream and every selected child. Each issue's children are written before the issue, and the
+//! The issue family: the issue search (in partitions on a first sync), in `updated` order from
+//! the issues bookmark, feeds the `issues` stream and every selected child. Each issue's children are written before the issue, and the
 //! STATE after a page covers both; lists Jira cut short are completed from their endpoints.
 
 use std::collections::HashMap;
@@ -9,16 +9,18 @@ use std::pin::pin;
 use chrono::Utc;
 use futures::{StreamExt, TryStreamExt};
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use super::{Emitter, Run};
 use crate::catalog::SelectedStream;
 use crate::client::{JiraClient, Page, pages};
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::singer::time_extracted;
+use crate::raw::{self, Layout, Node, RawObject};
+use crate::singer::{SingerWriter, time_extracted};
 use crate::streams::children::IssueRef;
 use crate::streams::issues::{self, IssueQuery, Plan};
-use crate::streams::{Ask, Endpoint, IssueList, Rows, Source, When, id_text};
+use crate::streams::{Ask, Endpoint, IssueList, Rows, Source, When};
 
 /// Search pages whose children are fetched at once, across the searches that run together:
 /// enough to keep the searches and the children going while a page is written, few enough that
@@ -125,14 +127,18 @@ async fn read<W: Write>(
         });
     let mut pages = pin!(futures::stream::iter(searches).flatten_unordered(at_once));
     while let Some((at, page)) = pages.try_next().await? {
+        // Held while the page is written: there is no await until its STATE.
+        let mut out = run.out.borrow_mut();
         write_page(
-            run,
+            out.writer,
             page,
-            &mut issue_emitter,
-            children,
             &lists,
+            issue_emitter.as_deref_mut(),
+            children,
             progress.bookmark(at),
+            config,
         )?;
+        drop(out);
         run.commit_bookmark(bookmark_name, progress.to_value())?;
     }
     if progress.is_partitioned() {
@@ -141,24 +147,30 @@ async fn read<W: Write>(
     Ok(())
 }
 
-/// Writes a prepared page: each fresh issue's children, then the issue, noted in `bookmark`.
+/// Writes a page's issues not written before, in search order: each issue's children, then the
+/// issue, all passed through as JSON text.
 fn write_page<W: Write>(
-    run: &Run<'_, '_, W>,
+    writer: &mut SingerWriter<W>,
     page: Prepared,
-    issue_emitter: &mut Option<&mut Emitter<'_>>,
-    children: &mut [Child<'_>],
     lists: &[&'static IssueList],
+    mut issue_emitter: Option<&mut Emitter<'_>>,
+    children: &mut [Child<'_>],
     bookmark: &mut issues::Bookmark,
+    config: &Config,
 ) -> Result<()> {
     let extracted = time_extracted(Utc::now());
     let Prepared {
         items,
+        layouts,
         mut whole,
         mut one_by_one,
     } = page;
-    // Held while the page is written: there is no await until its STATE.
-    let mut out = run.out.borrow_mut();
-    for mut issue in items {
+    for (item, layout) in items.iter().zip(&layouts) {
+        let taken_apart = layout.as_ref().and_then(|l| l.apply(item.get()));
+        let Some(mut issue) = taken_apart.or_else(|| RawObject::parse(item.get())) else {
+            tracing::warn!("skipped an issue that is not a JSON object");
+            continue;
+        };
         let Some((id, updated)) = issues::cursor_of(&issue) else {
             tracing::warn!("skipped an issue without id or fields.updated");
             continue;
@@ -166,7 +178,7 @@ fn write_page<W: Write>(
         if bookmark.already_written(&id, updated) {
             continue;
         }
-        let key = issue.get("key").and_then(Value::as_str).map(String::from);
+        let key = issue.get("key").and_then(Node::text).and_then(raw::as_str);
         let issue_ref = IssueRef {
             id: &id,
             key: key.as_deref(),
@@ -174,35 +186,66 @@ fn write_page<W: Write>(
         for (at, list) in lists.iter().enumerate() {
             // The child stream has the list: the issue record need not carry it twice.
             let embedded = list.take_from(&mut issue);
-            let items = whole[at]
+            let fetched = whole[at]
                 .as_mut()
                 .and_then(|lists| lists.remove(&id))
-                .or_else(|| one_by_one.remove(&(at, id.clone())))
-                .unwrap_or(embedded);
+                .or_else(|| one_by_one.remove(&(at, id.clone())));
+            let items = fetched.as_deref().map_or(embedded, raw::objects);
             for child in children.iter_mut().filter(|c| std::ptr::eq(c.list, *list)) {
                 for item in &items {
-                    for row in child.rows.of(&issue_ref, item.clone()) {
-                        out.emit(&mut child.emitter, row, None, &extracted)?;
+                    for row in child.rows.of(&issue_ref, item) {
+                        child.emitter.emit_raw(writer, row, None, &extracted)?;
                     }
                 }
             }
         }
         if let Some(emitter) = issue_emitter.as_deref_mut() {
             issues::hoist_timestamps(&mut issue);
-            out.emit(emitter, issue, None, &extracted)?;
+            emitter.emit_raw(writer, issue, None, &extracted)?;
         }
-        bookmark.record(&id, updated, run.config.lookback);
+        bookmark.record(&id, updated, config.lookback);
     }
     Ok(())
 }
 
+/// Lists of JSON texts, by issue id.
+type Lists = HashMap<String, Vec<Box<RawValue>>>;
+
 /// A search page with the whole lists its issues need beyond what was embedded.
 struct Prepared {
-    items: Vec<Value>,
+    items: Vec<Box<RawValue>>,
+    /// Per item, how it was taken apart to see what it needs, so it is not scanned again.
+    layouts: Vec<Option<Layout>>,
     /// Per list, the lists read in bulk, by issue id (`None`: no bulk endpoint, or it refused).
-    whole: Vec<Option<HashMap<String, Vec<Value>>>>,
+    whole: Vec<Option<Lists>>,
     /// The lists read issue by issue, by list and issue id.
-    one_by_one: HashMap<(usize, String), Vec<Value>>,
+    one_by_one: HashMap<(usize, String), Vec<Box<RawValue>>>,
+}
+
+/// An issue of a search page, and which of the lists it needs read from their endpoints.
+struct Wants {
+    id: String,
+    lists: Vec<bool>,
+}
+
+impl Wants {
+    /// What the issue needs, and its layout.
+    fn of(lists: &[&'static IssueList], item: &RawValue) -> (Option<Wants>, Option<Layout>) {
+        let Some(mut issue) = RawObject::parse(item.get()) else {
+            return (None, None);
+        };
+        // Most lists sit in the fields: taken apart once, not scanned for each.
+        issue.object_mut("fields");
+        let wants = issue
+            .get("id")
+            .and_then(Node::text)
+            .and_then(raw::id_text)
+            .map(|id| Wants {
+                id,
+                lists: lists.iter().map(|list| list.needs_rest(&issue)).collect(),
+            });
+        (wants, Layout::of(&issue, item.get()))
+    }
 }
 
 /// Reads what the page's issues need beyond what was embedded: the bulk endpoints and the
@@ -215,16 +258,20 @@ async fn prepare(
 ) -> Result<Prepared> {
     let deployment = client.deployment();
     let in_bulk = |list: &IssueList| list.bulk.is_some_and(|b| b.available_on(deployment));
+    let (wants, layouts): (Vec<Option<Wants>>, Vec<Option<Layout>>) =
+        page.items.iter().map(|item| Wants::of(lists, item)).unzip();
+    let wants: Vec<Wants> = wants.into_iter().flatten().collect();
     let (whole, mut one_by_one) = futures::try_join!(
-        bulk_lists(client, lists, &page.items),
-        rest_lists(client, config, lists, &page.items, |at| !in_bulk(lists[at])),
+        bulk_lists(client, lists, &wants),
+        rest_lists(client, config, lists, &wants, |at| !in_bulk(lists[at])),
     )?;
     let refused = |at: usize| in_bulk(lists[at]) && whole[at].is_none();
     if (0..lists.len()).any(refused) {
-        one_by_one.extend(rest_lists(client, config, lists, &page.items, refused).await?);
+        one_by_one.extend(rest_lists(client, config, lists, &wants, refused).await?);
     }
     Ok(Prepared {
         items: page.items,
+        layouts,
         whole,
         one_by_one,
     })
@@ -236,19 +283,19 @@ async fn prepare(
 async fn bulk_lists(
     client: &JiraClient,
     lists: &[&'static IssueList],
-    issues: &[Value],
-) -> Result<Vec<Option<HashMap<String, Vec<Value>>>>> {
+    issues: &[Wants],
+) -> Result<Vec<Option<Lists>>> {
     let deployment = client.deployment();
     let mut out = Vec::with_capacity(lists.len());
-    for list in lists {
+    for (at, list) in lists.iter().enumerate() {
         let Some(bulk) = list.bulk.filter(|b| b.available_on(deployment)) else {
             out.push(None);
             continue;
         };
         let wanted: Vec<String> = issues
             .iter()
-            .filter(|issue| list.needs_rest(issue, list.truncated(issue)))
-            .filter_map(|issue| id_text(issue.get("id")?))
+            .filter(|issue| issue.lists[at])
+            .map(|issue| issue.id.clone())
             .collect();
         if wanted.is_empty() {
             out.push(Some(HashMap::new()));
@@ -318,26 +365,22 @@ async fn rest_lists(
     client: &JiraClient,
     config: &Config,
     lists: &[&'static IssueList],
-    issues: &[Value],
+    issues: &[Wants],
     which: impl Fn(usize) -> bool,
-) -> Result<HashMap<(usize, String), Vec<Value>>> {
+) -> Result<HashMap<(usize, String), Vec<Box<RawValue>>>> {
     let deployment = client.deployment();
     let mut wanted: Vec<(usize, String, Endpoint)> = Vec::new();
     for (at, list) in lists.iter().enumerate().filter(|(at, _)| which(*at)) {
         let Some(rest) = list.rest else { continue };
-        for issue in issues {
-            if list.needs_rest(issue, list.truncated(issue))
-                && let Some(id) = issue.get("id").and_then(id_text)
-            {
-                wanted.push((at, id, rest.endpoint.on(deployment)));
-            }
+        for issue in issues.iter().filter(|issue| issue.lists[at]) {
+            wanted.push((at, issue.id.clone(), rest.endpoint.on(deployment)));
         }
     }
     let read = wanted.into_iter().map(|(at, id, endpoint)| async move {
         let (request, pagination) = endpoint.request(client, &[("issueId", &id)]);
         // Jira does not say which slice it embedded (the changelog is "most recent first" on
         // some versions): the whole list is read again rather than stitched.
-        let whole: Result<Vec<Value>> = pages(client, request, pagination, CHILD_PAGE_SIZE)
+        let whole: Result<Vec<Box<RawValue>>> = pages(client, request, pagination, CHILD_PAGE_SIZE)
             .map_ok(|page| page.items)
             .try_concat()
             .await;

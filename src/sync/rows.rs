@@ -66,7 +66,7 @@ pub(super) fn walk<'a>(
         let deployment = client.deployment();
         let page_size = reader.config.page_size;
         let mut dedupe = Dedupe::new(def, deployment);
-        let mut on_rows = |bound: &Bound, stamp: &[&str], page: Page| {
+        let mut on_rows = |bound: &Bound, stamp: &[&str], page: Page<Value>| {
             let rows = page
                 .items
                 .into_iter()
@@ -135,8 +135,8 @@ pub(super) fn walk<'a>(
 }
 
 async fn each_page(
-    source: impl Stream<Item = Result<Page>>,
-    mut on_page: impl FnMut(Page) -> Result<()>,
+    source: impl Stream<Item = Result<Page<Value>>>,
+    mut on_page: impl FnMut(Page<Value>) -> Result<()>,
 ) -> Result<()> {
     let mut source = pin!(source);
     while let Some(page) = source.try_next().await? {

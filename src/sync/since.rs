@@ -37,7 +37,12 @@ pub(super) async fn sync<W: Write>(
         since.format("%Y-%m-%dT%H:%M:%S%.3f+0000").to_string(),
     );
     let mut newest = since;
-    let mut source = pin!(pages(client, request, pagination, run.config.page_size));
+    let mut source = pin!(pages::<Value>(
+        client,
+        request,
+        pagination,
+        run.config.page_size
+    ));
     while let Some(page) = source.try_next().await? {
         let extracted = time_extracted(Utc::now());
         for row in page.items {

@@ -12,6 +12,7 @@ use crate::client::{ApiRequest, JiraClient, Page, Pagination, pages};
 use crate::config::Deployment;
 use crate::error::Result;
 use crate::jql::{Jql, Order, local_minute_at_or_before};
+use crate::raw::{self, Node, RawObject};
 use crate::timestamp::parse_jira;
 
 mod bookmark;
@@ -121,20 +122,21 @@ pub fn user_time_zone(myself: &Value) -> JqlZone {
 }
 
 /// The issue's id and `updated` instant, which order and bookmark the stream.
-pub fn cursor_of(issue: &Value) -> Option<(String, DateTime<Utc>)> {
-    let id = crate::streams::id_text(issue.get("id")?)?;
-    let updated = parse_jira(issue.pointer("/fields/updated")?.as_str()?)?;
+pub fn cursor_of(issue: &RawObject<'_>) -> Option<(String, DateTime<Utc>)> {
+    let id = raw::id_text(issue.get("id")?.text()?)?;
+    let updated = parse_jira(&raw::as_str(issue.pointer("/fields/updated")?)?)?;
     Some((id, updated))
 }
 
 /// Copies `fields.updated` and `fields.created` to the top level, where Singer expects the
 /// replication key.
-pub fn hoist_timestamps(issue: &mut Value) {
-    for key in ["updated", "created"] {
-        if let Some(value) = issue.pointer(&format!("/fields/{key}")).cloned()
-            && let Some(map) = issue.as_object_mut()
-        {
-            map.insert(key.into(), value);
+pub fn hoist_timestamps(issue: &mut RawObject<'_>) {
+    for (pointer, key) in [
+        ("/fields/updated", "\"updated\""),
+        ("/fields/created", "\"created\""),
+    ] {
+        if let Some(value) = issue.pointer(pointer) {
+            issue.insert(key, Node::Text(value));
         }
     }
 }

@@ -12,10 +12,13 @@ use chrono_tz::Tz;
 use futures::Stream;
 use serde_json::{Value, json};
 
-use super::{IssueQuery, JqlZone, Scope, cursor_of, updated_since_jql};
-use crate::client::{ApiRequest, JiraClient, Page};
+use serde_json::value::RawValue;
+
+use super::{IssueQuery, JqlZone, Scope, updated_since_jql};
+use crate::client::{ApiRequest, JiraClient, Page, read_page};
 use crate::error::{Error, Result};
 use crate::jql::local_minute_at_or_before;
+use crate::raw::RawObject;
 
 /// Rows each page reads again, to find the last row read among them.
 const REREAD_ROWS: u64 = 5;
@@ -46,13 +49,8 @@ pub(super) fn server_pages<'a>(
             if !query.expand.is_empty() {
                 body["expand"] = json!(query.expand);
             }
-            let mut response = client.send_json(ApiRequest::post(path.clone(), body)).await?;
+            let (response, items) = read_page::<Box<RawValue>>(client, ApiRequest::post(path.clone(), body), "issues").await?;
             let total = response.get("total").and_then(Value::as_u64);
-            let items = match response.get_mut("issues").map(Value::take) {
-                Some(Value::Array(items)) => items,
-                None | Some(Value::Null) => Vec::new(),
-                Some(_) => Err(Error::Shape { url: path.clone(), problem: "expected a list under `issues`".into() })?,
-            };
             if window.rows_moved(reread, &items) {
                 rereads += 1;
                 if rereads > MAX_REREADS {
@@ -108,7 +106,7 @@ impl Window {
 
     /// Whether the last row read is missing from the rows read again: rows before it left the
     /// result (edited, deleted) and the offsets no longer mean what they did.
-    fn rows_moved(&self, reread: u64, items: &[Value]) -> bool {
+    fn rows_moved(&self, reread: u64, items: &[Box<RawValue>]) -> bool {
         let Some(last_row) = &self.last_row else {
             return false;
         };
@@ -124,8 +122,9 @@ impl Window {
         self.last_row = None;
     }
 
-    fn advance(&mut self, start: u64, items: &[Value], zone: JqlZone) {
-        let rows: Vec<(String, DateTime<Utc>)> = items.iter().filter_map(cursor_of).collect();
+    fn advance(&mut self, start: u64, items: &[Box<RawValue>], zone: JqlZone) {
+        let rows: Vec<(String, DateTime<Utc>)> =
+            items.iter().filter_map(|item| cursor_of(item)).collect();
         let newest = rows.iter().map(|(_, updated)| *updated).max();
         let moved = newest
             .map(|t| Window::starting_at(t, zone))
@@ -149,6 +148,10 @@ impl Window {
 }
 
 /// The instant a local minute names (it exists: it came from an instant).
+fn cursor_of(item: &RawValue) -> Option<(String, DateTime<Utc>)> {
+    super::cursor_of(&RawObject::parse(item.get())?)
+}
+
 fn instant_of(local_minute: NaiveDateTime, tz: Tz) -> DateTime<Utc> {
     // In a repeated DST hour Jira may read the later meaning; counting from it only re-reads.
     tz.from_local_datetime(&local_minute)
@@ -167,11 +170,11 @@ mod tests {
         slack: Duration::zero(),
     };
 
-    fn issue(id: &str, updated: &str) -> Value {
-        json!({"id": id, "fields": {"updated": updated}})
+    fn issue(id: &str, updated: &str) -> Box<RawValue> {
+        serde_json::value::to_raw_value(&json!({"id": id, "fields": {"updated": updated}})).unwrap()
     }
 
-    fn minute_of(n: usize, at: &str) -> Vec<Value> {
+    fn minute_of(n: usize, at: &str) -> Vec<Box<RawValue>> {
         (0..n).map(|i| issue(&format!("m{i}"), at)).collect()
     }
 

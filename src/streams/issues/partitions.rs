@@ -172,7 +172,7 @@ async fn project_ids(client: &JiraClient) -> Result<Vec<String>> {
     let (request, pagination) = PROJECT_IDS_ENDPOINT
         .on(client.deployment())
         .request(client, &[]);
-    let ids: Vec<Vec<String>> = pages(client, request, pagination, PROJECT_PAGE_SIZE)
+    let ids: Vec<Vec<String>> = pages::<Value>(client, request, pagination, PROJECT_PAGE_SIZE)
         .map_ok(|page| {
             page.items
                 .iter()

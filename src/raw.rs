@@ -1,0 +1,537 @@
+//! JSON text taken apart one object level at a time and put back together, without building
+//! `serde_json::Value`s: issues and their lists pass through the tap as Jira wrote them.
+//!
+//! The text comes from `serde_json::value::RawValue`s, so it is valid JSON; the scanner still
+//! answers `None` rather than panicking on text that is not.
+
+use std::borrow::Cow;
+
+use memchr::memchr2;
+use serde_json::Value;
+use serde_json::value::RawValue;
+
+/// One level of a JSON object, in its order. Keys are kept as their JSON tokens (quotes included).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RawObject<'a> {
+    entries: Vec<(&'a str, Node<'a>)>,
+}
+
+/// A value of a `RawObject`: text as it came, an object taken apart, or text built by the tap.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Node<'a> {
+    Text(&'a str),
+    Object(RawObject<'a>),
+    Owned(String),
+}
+
+impl<'a> Node<'a> {
+    /// A JSON string.
+    pub fn string(s: &str) -> Node<'a> {
+        Node::Owned(Value::from(s).to_string())
+    }
+
+    /// The value's text when it was not built or taken apart.
+    pub fn text(&self) -> Option<&'a str> {
+        match self {
+            Node::Text(t) => Some(t),
+            _ => None,
+        }
+    }
+
+    pub fn is_null(&self) -> bool {
+        matches!(self, Node::Text("null"))
+    }
+
+    /// The object this value is, taken apart (once) so it can be changed.
+    pub fn object_mut(&mut self) -> Option<&mut RawObject<'a>> {
+        if let Node::Text(text) = self {
+            *self = Node::Object(RawObject::parse(text)?);
+        }
+        match self {
+            Node::Object(o) => Some(o),
+            _ => None,
+        }
+    }
+
+    fn write_with(&self, out: &mut String, text: &impl Fn(&str, &mut String)) {
+        match self {
+            Node::Text(t) => text(t, out),
+            Node::Object(o) => o.write_with(out, text),
+            Node::Owned(s) => out.push_str(s),
+        }
+    }
+}
+
+impl<'a> RawObject<'a> {
+    /// The entries of a JSON object's text; `None` when it is not an object.
+    pub fn parse(text: &'a str) -> Option<RawObject<'a>> {
+        Some(RawObject::parse_at(text, skip_ws(text.as_bytes(), 0))?.0)
+    }
+
+    /// The object starting at `at`, and the index just past it.
+    fn parse_at(text: &'a str, mut at: usize) -> Option<(RawObject<'a>, usize)> {
+        let b = text.as_bytes();
+        if b.get(at) != Some(&b'{') {
+            return None;
+        }
+        let mut entries = Vec::new();
+        at = skip_ws(b, at + 1);
+        if b.get(at) == Some(&b'}') {
+            return Some((RawObject { entries }, at + 1));
+        }
+        loop {
+            if b.get(at) != Some(&b'"') {
+                return None;
+            }
+            let key_end = string_end(b, at + 1)?.0 + 1;
+            let key = text.get(at..key_end)?;
+            at = skip_ws(b, key_end);
+            if b.get(at) != Some(&b':') {
+                return None;
+            }
+            at = skip_ws(b, at + 1);
+            let value_end = value_end(b, at)?;
+            entries.push((key, Node::Text(text.get(at..value_end)?)));
+            at = skip_ws(b, value_end);
+            match b.get(at) {
+                Some(b',') => at = skip_ws(b, at + 1),
+                Some(b'}') => return Some((RawObject { entries }, at + 1)),
+                _ => return None,
+            }
+        }
+    }
+
+    pub fn get(&self, key: &str) -> Option<&Node<'a>> {
+        self.entries
+            .iter()
+            .find(|(k, _)| key_is(k, key))
+            .map(|(_, v)| v)
+    }
+
+    /// Adds an entry last; for objects the tap builds, whose keys are known to differ.
+    pub fn push(&mut self, key: &'a str, value: Node<'a>) {
+        self.entries.push((key, value));
+    }
+
+    /// Takes an entry out; the last entry takes its place, as with `serde_json::Map::remove`,
+    /// so records keep the key order they had when they were built as values.
+    pub fn remove(&mut self, key: &str) -> Option<Node<'a>> {
+        let at = self.entries.iter().position(|(k, _)| key_is(k, key))?;
+        Some(self.entries.swap_remove(at).1)
+    }
+
+    /// Sets `key` (a JSON string token, quotes included): in its place when present, last when not.
+    pub fn insert(&mut self, key: &'a str, value: Node<'a>) {
+        let name = key.get(1..key.len().saturating_sub(1)).unwrap_or("");
+        match self.entries.iter_mut().find(|(k, _)| key_is(k, name)) {
+            Some((_, v)) => *v = value,
+            None => self.entries.push((key, value)),
+        }
+    }
+
+    /// The object under `key`, taken apart (once) so it can be changed; `None` when there is no
+    /// such key or its value is not an object.
+    pub fn object_mut(&mut self, key: &str) -> Option<&mut RawObject<'a>> {
+        self.entries
+            .iter_mut()
+            .find(|(k, _)| key_is(k, key))?
+            .1
+            .object_mut()
+    }
+
+    /// The object at a JSON pointer (`/fields/comment`), taken apart level by level.
+    pub fn pointer_mut(&mut self, pointer: &str) -> Option<&mut RawObject<'a>> {
+        let mut at = self;
+        for key in pointer.split('/').skip(1) {
+            at = at.object_mut(key)?;
+        }
+        Some(at)
+    }
+
+    /// The text at a JSON pointer (`/fields/comment/total`), reading nested text without
+    /// keeping it apart.
+    pub fn pointer(&self, pointer: &str) -> Option<&'a str> {
+        let mut keys = pointer.split('/').skip(1);
+        let mut object = self;
+        let mut text = loop {
+            match object.get(keys.next()?)? {
+                Node::Object(inner) => object = inner,
+                Node::Text(t) => break *t,
+                Node::Owned(_) => return None,
+            }
+        };
+        for key in keys {
+            text = find(text, key)?;
+        }
+        Some(text)
+    }
+
+    /// Keeps the entries `keep` says yes to, by key name.
+    pub fn retain(&mut self, mut keep: impl FnMut(&str, &mut Node<'a>) -> bool) {
+        self.entries
+            .retain_mut(|(key, value)| keep(&key_name(key), value));
+    }
+
+    /// The object's JSON text.
+    pub fn write_to(&self, out: &mut String) {
+        self.write_with(out, &|text, out| out.push_str(text));
+    }
+
+    /// The object's JSON text, the text that came with it passed through `text` on the way (the
+    /// keys and what the tap built are written as they are).
+    pub fn write_with(&self, out: &mut String, text: &impl Fn(&str, &mut String)) {
+        out.push('{');
+        for (at, (key, value)) in self.entries.iter().enumerate() {
+            if at > 0 {
+                out.push(',');
+            }
+            out.push_str(key);
+            out.push(':');
+            value.write_with(out, text);
+        }
+        out.push('}');
+    }
+}
+
+/// Where a taken-apart object's entries sit in its text, kept apart from the text: a record
+/// taken apart once can be put back together later without scanning it again.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Layout {
+    entries: Vec<(Span, Span, Option<Layout>)>,
+}
+
+type Span = (usize, usize);
+
+impl Layout {
+    /// The layout of `object`, whose text all lies in `base`; `None` when some of it was built.
+    pub fn of(object: &RawObject<'_>, base: &str) -> Option<Layout> {
+        let span = |part: &str| {
+            let start = (part.as_ptr() as usize).checked_sub(base.as_ptr() as usize)?;
+            (start + part.len() <= base.len()).then_some((start, start + part.len()))
+        };
+        let mut entries = Vec::with_capacity(object.entries.len());
+        for (key, value) in &object.entries {
+            let key = span(key)?;
+            entries.push(match value {
+                Node::Text(text) => (key, span(text)?, None),
+                Node::Object(inner) => (key, (0, 0), Some(Layout::of(inner, base)?)),
+                Node::Owned(_) => return None,
+            });
+        }
+        Some(Layout { entries })
+    }
+
+    /// The object back from its text; `None` when the layout is not of this text.
+    pub fn apply<'a>(&self, base: &'a str) -> Option<RawObject<'a>> {
+        let mut entries = Vec::with_capacity(self.entries.len());
+        for ((k0, k1), (v0, v1), inner) in &self.entries {
+            let key = base.get(*k0..*k1)?;
+            let value = match inner {
+                Some(inner) => Node::Object(inner.apply(base)?),
+                None => Node::Text(base.get(*v0..*v1)?),
+            };
+            entries.push((key, value));
+        }
+        Some(RawObject { entries })
+    }
+}
+
+/// The value of `key` in an object's text, scanning no further than that entry.
+fn find<'a>(object: &'a str, key: &str) -> Option<&'a str> {
+    let b = object.as_bytes();
+    let mut at = skip_ws(b, 0);
+    if b.get(at) != Some(&b'{') {
+        return None;
+    }
+    at = skip_ws(b, at + 1);
+    while b.get(at) == Some(&b'"') {
+        let key_end = string_end(b, at + 1)?.0 + 1;
+        let this = object.get(at..key_end)?;
+        at = skip_ws(b, key_end);
+        if b.get(at) != Some(&b':') {
+            return None;
+        }
+        at = skip_ws(b, at + 1);
+        let value_end = value_end(b, at)?;
+        if key_is(this, key) {
+            return object.get(at..value_end);
+        }
+        at = skip_ws(b, value_end);
+        if b.get(at) == Some(&b',') {
+            at = skip_ws(b, at + 1);
+        }
+    }
+    None
+}
+
+/// The items of a JSON array's text; `None` when it is not an array.
+pub fn array_items(text: &str) -> Option<Vec<&str>> {
+    let b = text.as_bytes();
+    let mut at = skip_ws(b, 0);
+    if b.get(at) != Some(&b'[') {
+        return None;
+    }
+    let mut items = Vec::new();
+    at = skip_ws(b, at + 1);
+    if b.get(at) == Some(&b']') {
+        return Some(items);
+    }
+    loop {
+        let end = value_end(b, at)?;
+        items.push(text.get(at..end)?);
+        at = skip_ws(b, end);
+        match b.get(at) {
+            Some(b',') => at = skip_ws(b, at + 1),
+            Some(b']') => return Some(items),
+            _ => return None,
+        }
+    }
+}
+
+/// The objects of a JSON array's text, taken apart as the array is read; items that are not
+/// objects are left out. `None` when the text is not an array.
+pub fn array_objects(text: &str) -> Option<Vec<RawObject<'_>>> {
+    let b = text.as_bytes();
+    let mut at = skip_ws(b, 0);
+    if b.get(at) != Some(&b'[') {
+        return None;
+    }
+    let mut objects = Vec::new();
+    at = skip_ws(b, at + 1);
+    if b.get(at) == Some(&b']') {
+        return Some(objects);
+    }
+    loop {
+        let end = if b.get(at) == Some(&b'{') {
+            let (object, end) = RawObject::parse_at(text, at)?;
+            objects.push(object);
+            end
+        } else {
+            value_end(b, at)?
+        };
+        at = skip_ws(b, end);
+        match b.get(at) {
+            Some(b',') => at = skip_ws(b, at + 1),
+            Some(b']') => return Some(objects),
+            _ => return None,
+        }
+    }
+}
+
+/// The value of `key` in an object's text (`None` when the text is not an object).
+pub fn field<'a>(object: &'a str, key: &str) -> Option<&'a str> {
+    find(object, key)
+}
+
+/// A JSON string's text, unescaped (`Value::as_str`).
+pub fn as_str(text: &str) -> Option<Cow<'_, str>> {
+    let inner = text.strip_prefix('"')?.strip_suffix('"')?;
+    if inner.contains('\\') {
+        serde_json::from_str(text).ok().map(Cow::Owned)
+    } else {
+        Some(Cow::Borrowed(inner))
+    }
+}
+
+/// A JSON number's text as a `u64` (`Value::as_u64`: no sign, fraction or exponent).
+pub fn as_u64(text: &str) -> Option<u64> {
+    text.parse().ok()
+}
+
+/// An id Jira writes as a string or a number, as text (`streams::id_text`).
+pub fn id_text(text: &str) -> Option<String> {
+    if text.starts_with('"') {
+        return as_str(text).map(Cow::into_owned);
+    }
+    crate::streams::id_text(&serde_json::from_str(text).ok()?)
+}
+
+/// The objects of a list of JSON values, taken apart; values that are not objects are left out.
+pub fn objects(items: &[Box<RawValue>]) -> Vec<RawObject<'_>> {
+    items
+        .iter()
+        .filter_map(|item| RawObject::parse(item.get()))
+        .collect()
+}
+
+/// Whether a key token (quotes included) names `key`.
+fn key_is(token: &str, key: &str) -> bool {
+    match token.get(1..token.len().saturating_sub(1)) {
+        Some(inner) if !inner.contains('\\') => inner == key,
+        _ => key_name(token) == key,
+    }
+}
+
+/// A key token's name, unescaped.
+fn key_name(token: &str) -> Cow<'_, str> {
+    match token.get(1..token.len().saturating_sub(1)) {
+        Some(inner) if !inner.contains('\\') => Cow::Borrowed(inner),
+        _ => Cow::Owned(serde_json::from_str(token).unwrap_or_default()),
+    }
+}
+
+fn skip_ws(b: &[u8], mut at: usize) -> usize {
+    while b.get(at).is_some_and(u8::is_ascii_whitespace) {
+        at += 1;
+    }
+    at
+}
+
+/// The index of the quote closing a string whose content starts at `from`, and whether the
+/// string has escapes.
+pub(crate) fn string_end(b: &[u8], mut from: usize) -> Option<(usize, bool)> {
+    let mut escaped = false;
+    loop {
+        let found = from + memchr2(b'"', b'\\', b.get(from..)?)?;
+        if b[found] == b'"' {
+            return Some((found, escaped));
+        }
+        escaped = true;
+        from = found + 2;
+    }
+}
+
+/// The index just past the value starting at `at`.
+fn value_end(b: &[u8], at: usize) -> Option<usize> {
+    match b.get(at)? {
+        b'"' => Some(string_end(b, at + 1)?.0 + 1),
+        b'{' | b'[' => {
+            let mut depth = 0usize;
+            let mut i = at;
+            loop {
+                match b.get(i)? {
+                    b'"' => i = string_end(b, i + 1)?.0,
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            return Some(i + 1);
+                        }
+                    }
+                    _ => {}
+                }
+                i += 1;
+            }
+        }
+        _ => {
+            let len = b
+                .get(at..)?
+                .iter()
+                .position(|c| matches!(c, b',' | b'}' | b']') || c.is_ascii_whitespace())
+                .unwrap_or(b.len() - at);
+            (len > 0).then_some(at + len)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(o: &RawObject<'_>) -> String {
+        let mut out = String::new();
+        o.write_to(&mut out);
+        out
+    }
+
+    #[test]
+    fn an_object_comes_apart_and_back_in_order() {
+        let s = r#" { "a" : 1, "b":{"c":[1,{"d":"}]\"x"}]},"e":null ,"f":-1.5e3,"g":"x\\"} "#;
+        let o = RawObject::parse(s).unwrap();
+        assert_eq!(
+            text(&o),
+            r#"{"a":1,"b":{"c":[1,{"d":"}]\"x"}]},"e":null,"f":-1.5e3,"g":"x\\"}"#
+        );
+        assert!(o.get("e").unwrap().is_null());
+        assert_eq!(o.get("f").unwrap().text(), Some("-1.5e3"));
+        assert_eq!(RawObject::parse("{}").unwrap(), RawObject::default());
+        for bad in [
+            "[1]",
+            "{\"a\" 1}",
+            "{\"a\":1",
+            "{\"a\":\"x}",
+            "",
+            "{\"a\":}",
+        ] {
+            assert_eq!(RawObject::parse(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn entries_are_removed_inserted_and_reached_by_pointer() {
+        let s = r#"{"id":"1","fields":{"comment":{"comments":[{"id":"5"}],"total":3,"y":0},"x":2},"issueId":9}"#;
+        let mut o = RawObject::parse(s).unwrap();
+        let comment = o.pointer_mut("/fields/comment").unwrap();
+        let list = comment.remove("comments").unwrap();
+        assert_eq!(
+            array_items(list.text().unwrap()).unwrap(),
+            vec![r#"{"id":"5"}"#]
+        );
+        o.insert("\"issueId\"", Node::string("1"));
+        o.insert("\"updated\"", Node::Text("2"));
+        assert_eq!(
+            text(&o),
+            r#"{"id":"1","fields":{"comment":{"y":0,"total":3},"x":2},"issueId":"1","updated":2}"#
+        );
+        let untouched = RawObject::parse(s).unwrap();
+        assert_eq!(untouched.pointer("/fields/comment/total"), Some("3"));
+        assert_eq!(o.pointer("/fields/comment/total"), Some("3"));
+        assert_eq!(o.pointer("/fields/x"), Some("2"));
+        assert!(o.pointer("/fields/nope/total").is_none());
+        assert!(o.pointer_mut("/id").is_none(), "a string is not an object");
+    }
+
+    #[test]
+    fn a_layout_puts_an_object_back_without_scanning() {
+        let s = r#"{"id":"1","fields":{"a":{"b":2},"c":[3]},"x":null}"#;
+        let mut o = RawObject::parse(s).unwrap();
+        o.object_mut("fields");
+        let layout = Layout::of(&o, s).unwrap();
+        assert_eq!(layout.apply(s).unwrap(), o);
+        assert_eq!(text(&layout.apply(s).unwrap()), s);
+        assert_eq!(layout.apply("{}"), None, "not its text");
+        o.insert("\"y\"", Node::string("built"));
+        assert_eq!(Layout::of(&o, s), None);
+        assert_eq!(Layout::of(&o, "other"), None);
+    }
+
+    #[test]
+    fn escaped_keys_are_matched_by_name() {
+        let mut o = RawObject::parse(r#"{"a\u0062":1,"c":2}"#).unwrap();
+        assert_eq!(o.get("ab").unwrap().text(), Some("1"));
+        o.retain(|key, _| key == "ab");
+        assert_eq!(text(&o), r#"{"a\u0062":1}"#);
+    }
+
+    #[test]
+    fn scalars_read_like_values() {
+        assert_eq!(as_str(r#""a\"b""#).unwrap(), "a\"b");
+        assert_eq!(as_str(r#""ab""#).unwrap(), "ab");
+        assert_eq!(as_str("1"), None);
+        assert_eq!(as_u64("12"), Some(12));
+        assert_eq!(as_u64("1.0"), None);
+        assert_eq!(as_u64("-1"), None);
+        assert_eq!(id_text(r#""10001""#).as_deref(), Some("10001"));
+        assert_eq!(id_text("10001").as_deref(), Some("10001"));
+        assert_eq!(id_text("null"), None);
+        assert_eq!(field(r#"{"a":{"b":1},"c":[2]}"#, "c"), Some("[2]"));
+        assert_eq!(field("[1]", "c"), None);
+    }
+
+    #[test]
+    fn arrays_split_into_items() {
+        assert_eq!(
+            array_items(r#"[ 1 , "a,]" ,{"b":[2]}, null]"#).unwrap(),
+            vec!["1", r#""a,]""#, r#"{"b":[2]}"#, "null"]
+        );
+        assert_eq!(array_items("[]").unwrap(), Vec::<&str>::new());
+        assert_eq!(array_items("{}"), None);
+        assert_eq!(array_items("[1,"), None);
+        let objects = array_objects(r#"[{"a":[1]}, 2, {}, "{"]"#).unwrap();
+        assert_eq!(objects.len(), 2);
+        assert_eq!(text(&objects[0]), r#"{"a":[1]}"#);
+        assert_eq!(text(&objects[1]), "{}");
+        assert_eq!(array_objects("[{},"), None);
+        assert_eq!(array_objects("{}"), None);
+    }
+}
