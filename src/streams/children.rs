@@ -213,28 +213,42 @@ impl IssueList {
             .pointer(embedded.list)
             .and_then(raw::array_items)
             .map_or(0, |items| items.len());
-        embedded
-            .page
-            .and_then(|page| issue.pointer(page))
-            .and_then(|page| raw::field(page, "total"))
-            .and_then(raw::as_u64)
+        self.total(issue)
             .is_some_and(|total| total > embedded_len as u64)
     }
 
     /// Whether the child endpoint must be read for this issue.
     pub fn needs_rest(&self, issue: &RawObject<'_>) -> bool {
+        self.rest_items(issue).is_some()
+    }
+
+    /// When the child endpoint must be read for this issue, how many items it will give, as far
+    /// as the issue says (at least 1).
+    pub fn rest_items(&self, issue: &RawObject<'_>) -> Option<u64> {
         match self.rest.map(|r| r.when) {
-            None => false,
-            Some(When::Truncated) => self.truncated(issue),
+            None => None,
+            Some(When::Truncated) => self
+                .truncated(issue)
+                .then(|| self.total(issue).unwrap_or(1)),
             Some(When::CountAbove0 { pointer, .. }) => {
                 // No count in the issue (a field hidden from the account): ask, to be safe.
-                issue
-                    .pointer(pointer)
-                    .and_then(raw::as_u64)
-                    .is_none_or(|n| n > 0)
+                match issue.pointer(pointer).and_then(raw::as_u64) {
+                    Some(0) => None,
+                    Some(n) => Some(n),
+                    None => Some(1),
+                }
             }
-            Some(When::Always) => true,
+            Some(When::Always) => Some(1),
         }
+    }
+
+    /// The `total` of the page object around the embedded list.
+    fn total(&self, issue: &RawObject<'_>) -> Option<u64> {
+        self.embedded?
+            .page
+            .and_then(|page| issue.pointer(page))
+            .and_then(|page| raw::field(page, "total"))
+            .and_then(raw::as_u64)
     }
 
     /// Moves the embedded items out of the issue record, so the issue does not carry them twice

@@ -1,6 +1,7 @@
 //! The issue family: the issue search (in partitions on a first sync), in `updated` order from
 //! the issues bookmark, feeds the `issues` stream and every selected child. Each issue's children are written before the issue, and the
-//! STATE after a page covers both; lists Jira cut short are completed from their endpoints.
+//! STATE after a chunk of a page covers both; lists Jira cut short are completed from their
+//! endpoints.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -22,10 +23,10 @@ use crate::streams::children::IssueRef;
 use crate::streams::issues::{self, IssueQuery, Plan};
 use crate::streams::{Ask, Endpoint, IssueList, Rows, Source, When};
 
-/// Search pages whose children are fetched at once, across the searches that run together:
-/// enough to keep the searches and the children going while a page is written, few enough that
-/// memory stays a few pages.
-const PAGES_PREPARED: usize = 3;
+/// Chunks of search pages whose children are fetched at once, across the searches that run
+/// together: enough to keep the searches and the children going while a chunk is written, few
+/// enough that memory stays a few chunks.
+const CHUNKS_PREPARED: usize = 3;
 
 /// Searches (partitions) read at once.
 const SEARCHES_AT_ONCE: usize = 3;
@@ -109,29 +110,32 @@ async fn read<W: Write>(
         expand = ?query.expand,
         "searching issues"
     );
-    // SEARCHES_AT_ONCE searches run together, each with its share of PAGES_PREPARED pages having
-    // their missing children fetched while it goes on; a search's pages are written in its order.
-    // An issue is judged fresh only when its page is written (the page before may have written it).
+    // SEARCHES_AT_ONCE searches run together, each with its share of CHUNKS_PREPARED chunks of its
+    // pages having their missing children fetched while it goes on; a search's chunks are written
+    // in its order. An issue is judged fresh only when its chunk is written (the one before may
+    // have written it).
     let at_once = scopes.len().min(SEARCHES_AT_ONCE);
-    let ahead = (PAGES_PREPARED / at_once).max(1);
+    let ahead = (CHUNKS_PREPARED / at_once).max(1);
     let searches = scopes
         .iter()
         .zip(froms)
         .enumerate()
         .map(|(at, (scope, from))| {
             issues::issue_pages(client, scope, from, zone, &query, config.page_size)
-                .map_ok(|page| prepare(client, config, &lists, page))
+                .map_ok(|page| futures::stream::iter(chunks(&lists, page)).map(Ok))
+                .try_flatten()
+                .map_ok(|chunk| prepare(client, config, &lists, chunk))
                 .try_buffered(ahead)
-                .map_ok(move |page| (at, page))
+                .map_ok(move |chunk| (at, chunk))
                 .boxed_local()
         });
-    let mut pages = pin!(futures::stream::iter(searches).flatten_unordered(at_once));
-    while let Some((at, page)) = pages.try_next().await? {
-        // Held while the page is written: there is no await until its STATE.
+    let mut prepared = pin!(futures::stream::iter(searches).flatten_unordered(at_once));
+    while let Some((at, chunk)) = prepared.try_next().await? {
+        // Held while the chunk is written: there is no await until its STATE.
         let mut out = run.out.borrow_mut();
-        write_page(
+        write_chunk(
             out.writer,
-            page,
+            chunk,
             &lists,
             issue_emitter.as_deref_mut(),
             children,
@@ -147,11 +151,11 @@ async fn read<W: Write>(
     Ok(())
 }
 
-/// Writes a page's issues not written before, in search order: each issue's children, then the
+/// Writes a chunk's issues not written before, in search order: each issue's children, then the
 /// issue, all passed through as JSON text.
-fn write_page<W: Write>(
+fn write_chunk<W: Write>(
     writer: &mut SingerWriter<W>,
-    page: Prepared,
+    chunk: Prepared,
     lists: &[&'static IssueList],
     mut issue_emitter: Option<&mut Emitter<'_>>,
     children: &mut [Child<'_>],
@@ -164,7 +168,7 @@ fn write_page<W: Write>(
         layouts,
         mut whole,
         mut one_by_one,
-    } = page;
+    } = chunk;
     for (item, layout) in items.iter().zip(&layouts) {
         let taken_apart = layout.as_ref().and_then(|l| l.apply(item.get()));
         let Some(mut issue) = taken_apart.or_else(|| RawObject::parse(item.get())) else {
@@ -211,7 +215,7 @@ fn write_page<W: Write>(
 /// Lists of JSON texts, by issue id.
 type Lists = HashMap<String, Vec<Box<RawValue>>>;
 
-/// A search page with the whole lists its issues need beyond what was embedded.
+/// A chunk with the whole lists its issues need beyond what was embedded.
 struct Prepared {
     items: Vec<Box<RawValue>>,
     /// Per item, how it was taken apart to see what it needs, so it is not scanned again.
@@ -222,10 +226,49 @@ struct Prepared {
     one_by_one: HashMap<(usize, String), Vec<Box<RawValue>>>,
 }
 
-/// An issue of a search page, and which of the lists it needs read from their endpoints.
+/// Child records a chunk of a search page is expected to bring, by the counts its issues carry:
+/// a page of busy issues is prepared and written a few issues at a time, so memory holds a few
+/// thousand records whatever the issues hold.
+const CHUNK_RECORDS: u64 = 2000;
+
+/// Consecutive issues of a search page, prepared and written together.
+#[derive(Default)]
+struct Chunk {
+    items: Vec<Box<RawValue>>,
+    layouts: Vec<Option<Layout>>,
+    wants: Vec<Wants>,
+}
+
+/// Splits a search page into chunks whose issues need at most CHUNK_RECORDS items read from the
+/// child endpoints (an issue needing more is a chunk of its own).
+fn chunks(lists: &[&'static IssueList], page: Page) -> Vec<Chunk> {
+    let mut all = Vec::new();
+    let mut chunk = Chunk::default();
+    let mut records = 0;
+    for item in page.items {
+        let (wants, layout) = Wants::of(lists, &item);
+        let needs = wants.as_ref().map_or(0, |w| w.records);
+        if records > 0 && records + needs > CHUNK_RECORDS {
+            all.push(std::mem::take(&mut chunk));
+            records = 0;
+        }
+        records += needs;
+        chunk.items.push(item);
+        chunk.layouts.push(layout);
+        chunk.wants.extend(wants);
+    }
+    if !chunk.items.is_empty() {
+        all.push(chunk);
+    }
+    all
+}
+
+/// An issue of a search page, which of the lists it needs read from their endpoints, and how
+/// many items those will give, by the issue's counts.
 struct Wants {
     id: String,
     lists: Vec<bool>,
+    records: u64,
 }
 
 impl Wants {
@@ -240,27 +283,34 @@ impl Wants {
             .get("id")
             .and_then(Node::text)
             .and_then(raw::id_text)
-            .map(|id| Wants {
-                id,
-                lists: lists.iter().map(|list| list.needs_rest(&issue)).collect(),
+            .map(|id| {
+                let items: Vec<Option<u64>> =
+                    lists.iter().map(|list| list.rest_items(&issue)).collect();
+                Wants {
+                    id,
+                    lists: items.iter().map(Option::is_some).collect(),
+                    records: items.iter().flatten().sum(),
+                }
             });
         (wants, Layout::of(&issue, item.get()))
     }
 }
 
-/// Reads what the page's issues need beyond what was embedded: the bulk endpoints and the
+/// Reads what the chunk's issues need beyond what was embedded: the bulk endpoints and the
 /// per-issue endpoints at once, and per issue what a refused bulk endpoint did not give.
 async fn prepare(
     client: &JiraClient,
     config: &Config,
     lists: &[&'static IssueList],
-    page: Page,
+    chunk: Chunk,
 ) -> Result<Prepared> {
     let deployment = client.deployment();
     let in_bulk = |list: &IssueList| list.bulk.is_some_and(|b| b.available_on(deployment));
-    let (wants, layouts): (Vec<Option<Wants>>, Vec<Option<Layout>>) =
-        page.items.iter().map(|item| Wants::of(lists, item)).unzip();
-    let wants: Vec<Wants> = wants.into_iter().flatten().collect();
+    let Chunk {
+        items,
+        layouts,
+        wants,
+    } = chunk;
     let (whole, mut one_by_one) = futures::try_join!(
         bulk_lists(client, lists, &wants),
         rest_lists(client, config, lists, &wants, |at| !in_bulk(lists[at])),
@@ -270,14 +320,14 @@ async fn prepare(
         one_by_one.extend(rest_lists(client, config, lists, &wants, refused).await?);
     }
     Ok(Prepared {
-        items: page.items,
+        items,
         layouts,
         whole,
         one_by_one,
     })
 }
 
-/// For each list with a bulk endpoint on this deployment, the whole lists of the page's issues
+/// For each list with a bulk endpoint on this deployment, the whole lists of the chunk's issues
 /// that need more than was embedded, fetched together; `None` where there is no bulk endpoint
 /// (or it refused), so those issues are read one by one.
 async fn bulk_lists(
@@ -358,7 +408,7 @@ fn issue_query(issues: Option<&SelectedStream>, lists: &[&'static IssueList]) ->
     IssueQuery { fields, expand }
 }
 
-/// The whole lists of the page's issues that need their child endpoint, for the lists `which`
+/// The whole lists of the chunk's issues that need their child endpoint, for the lists `which`
 /// picks (by index), read concurrently within the client's budget, by list and issue. An issue
 /// hidden or deleted since the search keeps what was embedded.
 async fn rest_lists(
@@ -433,4 +483,39 @@ fn requested_fields(stream: &SelectedStream) -> Vec<String> {
         }
     }
     fields
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::streams::children::COMMENTS;
+
+    /// An issue whose embedded comments are cut short of `total`.
+    fn issue(id: u32, total: u64) -> Box<RawValue> {
+        let text = format!(
+            r#"{{"id":"{id}","fields":{{"updated":"2024-01-01T00:00:00.000+0000","comment":{{"comments":[],"total":{total}}}}}}}"#
+        );
+        RawValue::from_string(text).unwrap()
+    }
+
+    #[test]
+    fn a_page_of_busy_issues_is_split_into_chunks_of_a_few_thousand_records() {
+        let sizes = [0, 10, 1500, 600, 1999, 0, 3000, 5];
+        let page = Page {
+            items: sizes
+                .iter()
+                .enumerate()
+                .map(|(id, total)| issue(id as u32, *total))
+                .collect(),
+        };
+        let chunks = chunks(&[&COMMENTS], page);
+        let split: Vec<Vec<&str>> = chunks
+            .iter()
+            .map(|c| c.wants.iter().map(|w| w.id.as_str()).collect())
+            .collect();
+        assert_eq!(
+            split,
+            [vec!["0", "1", "2"], vec!["3"], vec!["4", "5"], vec!["6"], vec!["7"]]
+        );
+    }
 }
