@@ -17,7 +17,7 @@ use serde_json::Value;
 use url::Url;
 
 pub use auth::{check_token_file_writable, save_refresh_token};
-pub use pages::{List, Page, Pagination, pages, read_page};
+pub use pages::{List, Page, PageSize, Pagination, pages, read_page};
 pub use retry::{Decision, Outcome, RetryPolicy};
 
 use crate::config::{Config, Deployment};

@@ -43,6 +43,43 @@ enum Cursor {
     Token(String),
 }
 
+/// A page body above this is heavy: the next page is asked half as large.
+const HEAVY_PAGE_BYTES: usize = 4 << 20;
+
+/// Fewest records a page is asked for however heavy the pages before.
+const SMALLEST_PAGE: u32 = 20;
+
+/// The page size to ask for: the configured one, halved after a heavy page (busy issues carry
+/// long lists, and pages are held while their children are read) and grown back after light
+/// ones, so a run of heavy pages costs the memory of a few light ones.
+#[derive(Debug, Clone, Copy)]
+pub struct PageSize {
+    largest: u32,
+    now: u32,
+}
+
+impl PageSize {
+    pub fn new(largest: u32) -> PageSize {
+        PageSize {
+            largest,
+            now: largest,
+        }
+    }
+
+    pub fn get(&self) -> u32 {
+        self.now
+    }
+
+    /// Takes the size of the page just read into account.
+    pub fn after(&mut self, bytes: usize) {
+        if bytes > HEAVY_PAGE_BYTES {
+            self.now = (self.now / 2).max(SMALLEST_PAGE.min(self.largest));
+        } else if bytes < HEAVY_PAGE_BYTES / 4 {
+            self.now = self.now.saturating_mul(2).min(self.largest);
+        }
+    }
+}
+
 /// Walks every page of `request`. A page is fetched only when the previous one has been consumed,
 /// so memory holds one page at a time.
 pub fn pages<T: DeserializeOwned + 'static>(
@@ -54,7 +91,9 @@ pub fn pages<T: DeserializeOwned + 'static>(
     async_stream::try_stream! {
         let mut cursor = Cursor::Start;
         let mut seen_tokens: HashSet<String> = HashSet::new();
+        let mut size = PageSize::new(page_size);
         loop {
+            let page_size = size.get();
             let mut request = request.clone();
             match (&pagination, &cursor) {
                 (Pagination::Single { .. } | Pagination::One, _) => {}
@@ -82,7 +121,10 @@ pub fn pages<T: DeserializeOwned + 'static>(
             }
             let path = request.path.clone();
             let key = body_items_key(pagination);
-            let body = client.send_with(request, |body| read_body(body, key)).await?;
+            let (bytes, body) = client
+                .send_with(request, |body| Ok((body.len(), read_body(body, key)?)))
+                .await?;
+            size.after(bytes);
             let items = body.items.into_items(key, &path)?;
             let next = next_cursor(pagination, &cursor, &body.rest, items.len() as u64);
             yield Page { items };
@@ -397,6 +439,24 @@ mod tests {
             None,
             "empty bare page ends"
         );
+    }
+
+    #[test]
+    fn heavy_pages_make_the_next_ones_smaller_until_pages_are_light_again() {
+        let mut size = PageSize::new(100);
+        size.after(HEAVY_PAGE_BYTES + 1);
+        assert_eq!(size.get(), 50);
+        for _ in 0..5 {
+            size.after(HEAVY_PAGE_BYTES * 3);
+        }
+        assert_eq!(size.get(), SMALLEST_PAGE);
+        size.after(HEAVY_PAGE_BYTES / 2);
+        assert_eq!(size.get(), SMALLEST_PAGE, "a middling page keeps the size");
+        size.after(1000);
+        size.after(1000);
+        assert_eq!(size.get(), 80);
+        size.after(1000);
+        assert_eq!(size.get(), 100, "never above what was configured");
     }
 
     #[test]

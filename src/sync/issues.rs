@@ -515,7 +515,13 @@ mod tests {
             .collect();
         assert_eq!(
             split,
-            [vec!["0", "1", "2"], vec!["3"], vec!["4", "5"], vec!["6"], vec!["7"]]
+            [
+                vec!["0", "1", "2"],
+                vec!["3"],
+                vec!["4", "5"],
+                vec!["6"],
+                vec!["7"]
+            ]
         );
     }
 }

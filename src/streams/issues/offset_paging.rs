@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use serde_json::value::RawValue;
 
 use super::{IssueQuery, JqlZone, Scope, updated_since_jql};
-use crate::client::{ApiRequest, JiraClient, Page, read_page};
+use crate::client::{ApiRequest, JiraClient, Page, PageSize, read_page};
 use crate::error::{Error, Result};
 use crate::jql::local_minute_at_or_before;
 use crate::raw::RawObject;
@@ -38,18 +38,20 @@ pub(super) fn server_pages<'a>(
         let path = client.api_path("search");
         let mut window = Window::starting_at(from, zone);
         let mut rereads = 0u32;
+        let mut size = PageSize::new(page_size);
         loop {
             let (start, reread) = window.next_request();
             let mut body = json!({
                 "jql": updated_since_jql(window.local_minute, scope),
                 "fields": query.fields,
                 "startAt": start,
-                "maxResults": page_size,
+                "maxResults": size.get(),
             });
             if !query.expand.is_empty() {
                 body["expand"] = json!(query.expand);
             }
             let (response, items) = read_page::<Box<RawValue>>(client, ApiRequest::post(path.clone(), body), "issues").await?;
+            size.after(items.iter().map(|item| item.get().len()).sum());
             let total = response.get("total").and_then(Value::as_u64);
             if window.rows_moved(reread, &items) {
                 rereads += 1;
