@@ -18,6 +18,16 @@ pub fn parse_jira(s: &str) -> Option<DateTime<Utc>> {
     })
 }
 
+/// Where `YYYY-MM-DDTHH:MM:SS.mmm` has its separators.
+const PUNCTUATION: [(usize, u8); 6] = [
+    (4, b'-'),
+    (7, b'-'),
+    (10, b'T'),
+    (13, b':'),
+    (16, b':'),
+    (19, b'.'),
+];
+
 /// Jira's own shape, `YYYY-MM-DDTHH:MM:SS.mmm±hhmm` (or `±hh:mm`), read without chrono's format
 /// interpreter: nearly every timestamp of a sync has it. Anything else is left to `parse_jira`.
 fn parse_millis_offset(s: &str) -> Option<DateTime<Utc>> {
@@ -27,15 +37,7 @@ fn parse_millis_offset(s: &str) -> Option<DateTime<Utc>> {
         29 if b.get(26) == Some(&b':') => [b.get(24)?, b.get(25)?, b.get(27)?, b.get(28)?],
         _ => return None,
     };
-    let punctuation = [
-        (4, b'-'),
-        (7, b'-'),
-        (10, b'T'),
-        (13, b':'),
-        (16, b':'),
-        (19, b'.'),
-    ];
-    if punctuation.iter().any(|&(at, c)| b[at] != c) {
+    if PUNCTUATION.iter().any(|&(at, c)| b[at] != c) {
         return None;
     }
     let digits = |from: usize, n: usize| -> Option<u32> {
@@ -87,17 +89,10 @@ pub fn format_utc(t: DateTime<Utc>) -> String {
     put(14, t.minute(), 2);
     put(17, second, 2);
     put(20, nanos / 1_000_000, 3);
-    for (at, c) in [
-        (4, b'-'),
-        (7, b'-'),
-        (10, b'T'),
-        (13, b':'),
-        (16, b':'),
-        (19, b'.'),
-        (23, b'Z'),
-    ] {
+    for (at, c) in PUNCTUATION {
         out[at] = c;
     }
+    out[23] = b'Z';
     out.iter().map(|&c| char::from(c)).collect()
 }
 
