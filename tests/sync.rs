@@ -180,6 +180,48 @@ fn resuming_from_a_mid_sync_state_emits_the_rest() {
     }
 }
 
+/// A project deleted while a first sync runs: Jira refuses the JQL that names it. That search ends
+/// with a warning, the run exits 0 without folding the partitions into one bookmark, and the next
+/// run finishes them: every issue exactly once across the two.
+#[test]
+fn a_project_deleted_mid_sync_ends_its_search_and_the_next_run_finishes_the_rest() {
+    let site = Site::cloud();
+    site.sim.sim.push_fault(jira_sim::Fault {
+        path_contains: "/search/jql".into(),
+        status: 400,
+        body: r#"{"errorMessages": ["The value '10000' does not exist for the field 'project'."], "errors": {}}"#.into(),
+        content_type: "application/json".into(),
+        headers: vec![],
+        times: 1,
+    });
+    let first = full_sync(&site, &site.cloud_config());
+    first.assert_success();
+    assert!(
+        first.stderr.contains("a project was deleted"),
+        "{}",
+        first.stderr
+    );
+    assert!(
+        first.records("issues").len() < site.sim.sim.issue_count(),
+        "one search ended early"
+    );
+    let bookmark = &first.last_state()["bookmarks"]["issues"];
+    assert!(bookmark["partitions"].is_object(), "{bookmark}");
+
+    let state = site.file("state.json", &first.last_state());
+    let second = site.sync_from(&state);
+    second.assert_success();
+    let mut union = ids(&first.records("issues"));
+    union.extend(ids(&second.records("issues")));
+    union.sort();
+    let count = union.len();
+    union.dedup();
+    assert_eq!(count, union.len(), "no issue twice");
+    assert_eq!(count, site.sim.sim.issue_count(), "every issue");
+    let end = &second.last_state()["bookmarks"]["issues"];
+    assert!(end.get("partitions").is_none(), "{end}");
+}
+
 #[test]
 fn catalog_selection_is_honoured_in_records_schema_and_request() {
     let site = Site::cloud();

@@ -1,8 +1,9 @@
 //! The issue family: the issue search (in partitions on a first sync), in `updated` order from
-//! the issues bookmark, feeds the `issues` stream and every selected child. Each issue's children are written before the issue, and the
-//! STATE after a chunk of a page covers both; lists Jira cut short are completed from their
-//! endpoints.
+//! the issues bookmark, feeds the `issues` stream and every selected child. Each issue's children
+//! are written before the issue, and the STATE after a chunk of a page covers both; lists Jira cut
+//! short are completed from their endpoints.
 
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::io::Write;
 use std::pin::pin;
@@ -116,12 +117,29 @@ async fn read<W: Write>(
     // have written it).
     let at_once = scopes.len().min(SEARCHES_AT_ONCE);
     let ahead = (CHUNKS_PREPARED / at_once).max(1);
+    let cut_short = Cell::new(false);
+    let cut_short = &cut_short;
     let searches = scopes
         .iter()
         .zip(froms)
         .enumerate()
         .map(|(at, (scope, from))| {
             issues::issue_pages(client, scope, from, zone, &query, config.page_size)
+                // A project deleted since the list was read: Jira refuses the JQL that names it.
+                // The search ends there, and the partitions stay for the next run to finish.
+                .map(move |page| match page {
+                    Err(e) if project_vanished(&e) => {
+                        tracing::warn!(
+                            "a project was deleted while the sync ran; the next run finishes \
+                             the partitioned search: {e}"
+                        );
+                        cut_short.set(true);
+                        None
+                    }
+                    page => Some(page),
+                })
+                .take_while(|page| futures::future::ready(page.is_some()))
+                .filter_map(futures::future::ready)
                 .map_ok(|page| futures::stream::iter(chunks(&lists, page)).map(Ok))
                 .try_flatten()
                 .map_ok(|chunk| prepare(client, config, &lists, chunk))
@@ -145,10 +163,16 @@ async fn read<W: Write>(
         drop(out);
         run.commit_bookmark(bookmark_name, progress.to_value())?;
     }
-    if progress.is_partitioned() {
+    if progress.is_partitioned() && !cut_short.get() {
         run.commit_bookmark(bookmark_name, progress.finished())?;
     }
     Ok(())
+}
+
+/// Jira's answer to JQL naming a project that no longer exists.
+fn project_vanished(e: &Error) -> bool {
+    matches!(e, Error::Http { status: 400, excerpt, .. }
+        if excerpt.contains("does not exist for the field 'project'"))
 }
 
 /// Writes a chunk's issues not written before, in search order: each issue's children, then the
