@@ -63,7 +63,8 @@ measure() {
       printf "  %d requests (%.1f/s), %d answered 429 (%.2f%%); simulator busy %.1f s, its CPU %.1f s\n", q, (w > 0 ? q / w : 0), x, (q > 0 ? 100 * x / q : 0), b, sc / hz
       printf "  lower bound requests x latency / max_concurrency = %.2f s\n", q * l / 1000 / c
     }'
-  grep -o 'peak=[0-9]*' "$work/$name.err" | tail -1 | sed 's/peak=/  peak requests in flight (tap): /'
+  grep -o 'peak=[0-9]* on_average="[0-9.]*"' "$work/$name.err" | tail -1 |
+    sed -E 's/peak=([0-9]+) on_average="([0-9.]+)"/  requests in flight (tap): at most \1, on average \2/'
   grep "endpoint=" "$work/$name.err" | sed -E 's/.*endpoint="([^"]*)" requests=([0-9]+).*/    \2 × \1/'
 }
 

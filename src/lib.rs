@@ -124,6 +124,7 @@ fn log_requests(client: &JiraClient) {
     }
     tracing::info!(
         peak = client.peak_in_flight(),
+        on_average = format!("{:.1}", client.mean_in_flight()),
         "most requests in flight at once"
     );
 }

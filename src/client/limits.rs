@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -23,17 +23,24 @@ pub struct Limits {
     paused: Mutex<HashMap<Option<String>, Instant>>,
     in_flight: AtomicUsize,
     peak: AtomicUsize,
+    /// The time slots were held, summed over requests, and since when: their ratio is how many
+    /// requests were in flight on average.
+    held_nanos: AtomicU64,
+    since: Instant,
 }
 
 /// A request's place in the budget; dropping it frees the place.
 pub struct Slot<'a> {
     _permit: Option<SemaphorePermit<'a>>,
     limits: &'a Limits,
+    taken: Instant,
 }
 
 impl Drop for Slot<'_> {
     fn drop(&mut self) {
         self.limits.in_flight.fetch_sub(1, Ordering::Relaxed);
+        let held = u64::try_from(self.taken.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        self.limits.held_nanos.fetch_add(held, Ordering::Relaxed);
     }
 }
 
@@ -50,6 +57,8 @@ impl Limits {
             paused: Mutex::new(HashMap::new()),
             in_flight: AtomicUsize::new(0),
             peak: AtomicUsize::new(0),
+            held_nanos: AtomicU64::new(0),
+            since: Instant::now(),
         }
     }
 
@@ -79,6 +88,7 @@ impl Limits {
         Slot {
             _permit: permit,
             limits: self,
+            taken: Instant::now(),
         }
     }
 
@@ -118,6 +128,13 @@ impl Limits {
     }
 
     /// The most requests that were in flight at once.
+    /// Requests in flight on average since the limits were made.
+    pub fn mean_in_flight(&self) -> f64 {
+        let held = self.held_nanos.load(Ordering::Relaxed) as f64;
+        let wall = self.since.elapsed().as_nanos() as f64;
+        if wall > 0.0 { held / wall } else { 0.0 }
+    }
+
     pub fn peak_in_flight(&self) -> usize {
         self.peak.load(Ordering::Relaxed)
     }
@@ -184,6 +201,17 @@ mod tests {
             "never more than max_concurrency"
         );
         drop(b);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_mean_in_flight_weighs_each_slot_by_how_long_it_was_held() {
+        let limits = Limits::new(8, None);
+        let a = limits.slot("GET /a").await;
+        let b = limits.slot("GET /b").await;
+        tokio::time::advance(Duration::from_millis(100)).await;
+        drop((a, b));
+        tokio::time::advance(Duration::from_millis(100)).await;
+        assert!((limits.mean_in_flight() - 1.0).abs() < 0.01);
     }
 
     #[test]

@@ -243,6 +243,10 @@ impl JiraClient {
     }
 
     /// The most requests that were in flight at once in this run.
+    pub fn mean_in_flight(&self) -> f64 {
+        self.limits.mean_in_flight()
+    }
+
     pub fn peak_in_flight(&self) -> usize {
         self.limits.peak_in_flight()
     }
