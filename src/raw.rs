@@ -267,52 +267,48 @@ fn find<'a>(object: &'a str, key: &str) -> Option<&'a str> {
 /// The items of a JSON array's text; `None` when it is not an array.
 pub fn array_items(text: &str) -> Option<Vec<&str>> {
     let b = text.as_bytes();
-    let mut at = skip_ws(b, 0);
-    if b.get(at) != Some(&b'[') {
-        return None;
-    }
     let mut items = Vec::new();
-    at = skip_ws(b, at + 1);
-    if b.get(at) == Some(&b']') {
-        return Some(items);
-    }
-    loop {
+    walk_array(text, |at| {
         let end = value_end(b, at)?;
         items.push(text.get(at..end)?);
-        at = skip_ws(b, end);
-        match b.get(at) {
-            Some(b',') => at = skip_ws(b, at + 1),
-            Some(b']') => return Some(items),
-            _ => return None,
-        }
-    }
+        Some(end)
+    })?;
+    Some(items)
 }
 
 /// The objects of a JSON array's text, taken apart as the array is read; items that are not
 /// objects are left out. `None` when the text is not an array.
 pub fn array_objects(text: &str) -> Option<Vec<RawObject<'_>>> {
     let b = text.as_bytes();
+    let mut objects = Vec::new();
+    walk_array(text, |at| {
+        if b.get(at) != Some(&b'{') {
+            return value_end(b, at);
+        }
+        let (object, end) = RawObject::parse_at(text, at)?;
+        objects.push(object);
+        Some(end)
+    })?;
+    Some(objects)
+}
+
+/// Walks a JSON array's text: `item` reads the value starting at an index and answers the index
+/// just past it. `None` when the text is not an array.
+fn walk_array(text: &str, mut item: impl FnMut(usize) -> Option<usize>) -> Option<()> {
+    let b = text.as_bytes();
     let mut at = skip_ws(b, 0);
     if b.get(at) != Some(&b'[') {
         return None;
     }
-    let mut objects = Vec::new();
     at = skip_ws(b, at + 1);
     if b.get(at) == Some(&b']') {
-        return Some(objects);
+        return Some(());
     }
     loop {
-        let end = if b.get(at) == Some(&b'{') {
-            let (object, end) = RawObject::parse_at(text, at)?;
-            objects.push(object);
-            end
-        } else {
-            value_end(b, at)?
-        };
-        at = skip_ws(b, end);
+        at = skip_ws(b, item(at)?);
         match b.get(at) {
             Some(b',') => at = skip_ws(b, at + 1),
-            Some(b']') => return Some(objects),
+            Some(b']') => return Some(()),
             _ => return None,
         }
     }
