@@ -69,36 +69,13 @@ impl<'a> RawObject<'a> {
     }
 
     /// The object starting at `at`, and the index just past it.
-    fn parse_at(text: &'a str, mut at: usize) -> Option<(RawObject<'a>, usize)> {
-        let b = text.as_bytes();
-        if b.get(at) != Some(&b'{') {
-            return None;
-        }
+    fn parse_at(text: &'a str, at: usize) -> Option<(RawObject<'a>, usize)> {
         let mut entries = Vec::new();
-        at = skip_ws(b, at + 1);
-        if b.get(at) == Some(&b'}') {
-            return Some((RawObject { entries }, at + 1));
-        }
-        loop {
-            if b.get(at) != Some(&b'"') {
-                return None;
-            }
-            let key_end = string_end(b, at + 1)?.0 + 1;
-            let key = text.get(at..key_end)?;
-            at = skip_ws(b, key_end);
-            if b.get(at) != Some(&b':') {
-                return None;
-            }
-            at = skip_ws(b, at + 1);
-            let value_end = value_end(b, at)?;
-            entries.push((key, Node::Text(text.get(at..value_end)?)));
-            at = skip_ws(b, value_end);
-            match b.get(at) {
-                Some(b',') => at = skip_ws(b, at + 1),
-                Some(b'}') => return Some((RawObject { entries }, at + 1)),
-                _ => return None,
-            }
-        }
+        let end = walk_object(text, at, |key, value| {
+            entries.push((key, Node::Text(value)));
+            true
+        })?;
+        Some((RawObject { entries }, end?))
     }
 
     pub fn get(&self, key: &str) -> Option<&Node<'a>> {
@@ -238,30 +215,54 @@ impl Layout {
 
 /// The value of `key` in an object's text, scanning no further than that entry.
 fn find<'a>(object: &'a str, key: &str) -> Option<&'a str> {
-    let b = object.as_bytes();
-    let mut at = skip_ws(b, 0);
+    let mut found = None;
+    walk_object(object, skip_ws(object.as_bytes(), 0), |this, value| {
+        if key_is(this, key) {
+            found = Some(value);
+        }
+        found.is_none()
+    })?;
+    found
+}
+
+/// Walks a JSON object's text from `at` (its `{`): `entry` sees each key (its JSON token, quotes
+/// included) and value text, and answers whether to go on. `None` when the text is not an
+/// object; `Some(None)` when `entry` stopped the walk; otherwise the index just past the object.
+fn walk_object<'a>(
+    text: &'a str,
+    mut at: usize,
+    mut entry: impl FnMut(&'a str, &'a str) -> bool,
+) -> Option<Option<usize>> {
+    let b = text.as_bytes();
     if b.get(at) != Some(&b'{') {
         return None;
     }
     at = skip_ws(b, at + 1);
-    while b.get(at) == Some(&b'"') {
+    if b.get(at) == Some(&b'}') {
+        return Some(Some(at + 1));
+    }
+    loop {
+        if b.get(at) != Some(&b'"') {
+            return None;
+        }
         let key_end = string_end(b, at + 1)?.0 + 1;
-        let this = object.get(at..key_end)?;
+        let key = text.get(at..key_end)?;
         at = skip_ws(b, key_end);
         if b.get(at) != Some(&b':') {
             return None;
         }
         at = skip_ws(b, at + 1);
         let value_end = value_end(b, at)?;
-        if key_is(this, key) {
-            return object.get(at..value_end);
+        if !entry(key, text.get(at..value_end)?) {
+            return Some(None);
         }
         at = skip_ws(b, value_end);
-        if b.get(at) == Some(&b',') {
-            at = skip_ws(b, at + 1);
+        match b.get(at) {
+            Some(b',') => at = skip_ws(b, at + 1),
+            Some(b'}') => return Some(Some(at + 1)),
+            _ => return None,
         }
     }
-    None
 }
 
 /// The items of a JSON array's text; `None` when it is not an array.

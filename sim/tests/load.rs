@@ -21,6 +21,16 @@ fn header<'r>(response: &'r Response, name: &str) -> &'r str {
         .unwrap()
 }
 
+/// The simulator's load counters (`/_sim/load`).
+fn load(sim: &RunningSim) -> Value {
+    client()
+        .get(format!("{}/_sim/load", sim.url))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap()
+}
+
 fn instant(text: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(text)
         .unwrap_or_else(|e| panic!("{text} is not ISO 8601: {e}"))
@@ -93,12 +103,7 @@ fn cloud_refuses_with_429_once_the_burst_is_spent_and_recovers_after_retry_after
         .unwrap();
     assert_eq!(token.status(), 200);
     assert!(token.headers().get("x-ratelimit-limit").is_none());
-    let load: Value = client()
-        .get(format!("{}/_sim/load", sim.url))
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
+    let load = load(&sim);
     assert_eq!(load["rejected_429"], 1);
 
     std::thread::sleep(Duration::from_secs(1));
@@ -181,12 +186,7 @@ fn peak_in_flight_counts_concurrent_requests_and_busy_time_leaves_out_latency() 
         "four 200 ms sleeps are not busy time: {}",
         stats.busy_seconds
     );
-    let load: Value = client()
-        .get(format!("{}/_sim/load", sim.url))
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
+    let load = load(&sim);
     assert_eq!(load["peak_in_flight"], 4);
     assert_eq!(load["requests"], 4);
 
