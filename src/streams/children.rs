@@ -217,13 +217,8 @@ impl IssueList {
             .is_some_and(|total| total > embedded_len as u64)
     }
 
-    /// Whether the child endpoint must be read for this issue.
-    pub fn needs_rest(&self, issue: &RawObject<'_>) -> bool {
-        self.rest_items(issue).is_some()
-    }
-
-    /// When the child endpoint must be read for this issue, how many items it will give, as far
-    /// as the issue says (at least 1).
+    /// Whether the child endpoint must be read for this issue (`Some`), and how many items it will
+    /// give, as far as the issue says (at least 1).
     pub fn rest_items(&self, issue: &RawObject<'_>) -> Option<u64> {
         match self.rest.map(|r| r.when) {
             None => None,
@@ -401,18 +396,19 @@ mod tests {
         );
         let mut issue = RawObject::parse(&issue).unwrap();
         assert!(COMMENTS.truncated(&issue));
-        assert!(COMMENTS.needs_rest(&issue));
+        assert!(COMMENTS.rest_items(&issue).is_some());
         assert_eq!(COMMENTS.take_from(&mut issue).len(), 1);
         let whole = parse(&json!({"fields": {"comment": {"comments": [{"id": "1"}], "total": 1}}}));
         let whole = RawObject::parse(&whole).unwrap();
         assert!(!COMMENTS.truncated(&whole));
-        assert!(!COMMENTS.needs_rest(&whole));
+        assert!(COMMENTS.rest_items(&whole).is_none());
     }
 
     #[test]
     fn counts_decide_whether_watchers_are_asked_for() {
         let needs = |list: &IssueList, issue: Value| {
-            list.needs_rest(&RawObject::parse(&parse(&issue)).unwrap())
+            list.rest_items(&RawObject::parse(&parse(&issue)).unwrap())
+                .is_some()
         };
         assert!(!needs(
             &WATCHERS,
