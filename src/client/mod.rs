@@ -7,7 +7,7 @@ mod pages;
 mod retry;
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
@@ -141,7 +141,7 @@ pub struct JiraClient {
     /// time zone JQL dates are read in.
     myself: Value,
     /// The request budget, and the pauses Jira asked for.
-    limits: limits::Limits,
+    limits: Arc<limits::Limits>,
     stats: Mutex<BTreeMap<String, EndpointStats>>,
 }
 
@@ -223,7 +223,10 @@ impl JiraClient {
             deployment,
             deployment_known: false,
             myself: Value::Null,
-            limits: limits::Limits::new(config.max_concurrency, config.max_requests_per_second),
+            limits: Arc::new(limits::Limits::new(
+                config.max_concurrency,
+                config.max_requests_per_second,
+            )),
             stats: Mutex::new(BTreeMap::new()),
         })
     }
@@ -274,10 +277,8 @@ impl JiraClient {
         let mut retries = 0u32;
         let mut refreshed = false;
         loop {
-            let slot = self.limits.slot(&label).await;
             let attempt_started = Instant::now();
-            let result = self.attempt(&request, &url, &parse).await;
-            drop(slot);
+            let result = self.attempt(&request, &url, &label, &parse).await;
             let failed = !matches!(result, Ok(_) | Err(Failure::Fatal(_)));
             self.record(&label, attempt_started.elapsed(), failed);
             let outcome = match result {
@@ -329,6 +330,7 @@ impl JiraClient {
         &self,
         request: &ApiRequest,
         url: &Url,
+        label: &str,
         parse: &impl Fn(&[u8]) -> serde_json::Result<T>,
     ) -> Result<T, Failure> {
         let builder = match request.method {
@@ -349,26 +351,12 @@ impl JiraClient {
             .apply(&self.http, builder)
             .await
             .map_err(Failure::Fatal)?;
-        let response = match builder.send().await {
-            Ok(response) => response,
-            Err(e) if e.is_timeout() => return Err(Failure::Transient(Outcome::Timeout)),
-            Err(e) => {
-                return Err(Failure::Transient(Outcome::Connection(error_chain(
-                    &e.without_url(),
-                ))));
-            }
-        };
-        let status = response.status().as_u16();
-        let headers = response.headers().clone();
-        let body = match response.bytes().await {
-            Ok(body) => body,
-            Err(e) if e.is_timeout() => return Err(Failure::Transient(Outcome::Timeout)),
-            Err(e) => {
-                return Err(Failure::Transient(Outcome::BrokenBody(error_chain(
-                    &e.without_url(),
-                ))));
-            }
-        };
+        let exchange = Exchange(tokio::spawn(exchange(
+            Arc::clone(&self.limits),
+            label.to_string(),
+            builder,
+        )));
+        let (status, headers, body) = exchange.await?;
         if status == 401 {
             return Err(Failure::Unauthorized(generation));
         }
@@ -381,8 +369,6 @@ impl JiraClient {
             return Err(Failure::Fatal(self.auth_error(url, status)));
         }
         let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-        self.limits
-            .observe(&limits::RateHeaders::read(header, Utc::now()));
         if retry::is_transient_status(status) {
             let retry_after =
                 header("Retry-After").and_then(|v| retry::parse_retry_after(v, Utc::now()));
@@ -473,6 +459,66 @@ impl JiraClient {
             entry.retries += u64::from(failed);
             entry.total_time += elapsed;
         }
+    }
+}
+
+/// What came back for one request: status, headers and the whole body.
+type Answer = (u16, HeaderMap, bytes::Bytes);
+
+/// One request sent and its whole body read, on the runtime's workers: the request's slot is
+/// given back as soon as the body is in, however busy the task that asked for it is.
+async fn exchange(
+    limits: Arc<limits::Limits>,
+    label: String,
+    builder: reqwest::RequestBuilder,
+) -> Result<Answer, Failure> {
+    let _slot = limits.slot(&label).await;
+    let response = match builder.send().await {
+        Ok(response) => response,
+        Err(e) if e.is_timeout() => return Err(Failure::Transient(Outcome::Timeout)),
+        Err(e) => {
+            return Err(Failure::Transient(Outcome::Connection(error_chain(
+                &e.without_url(),
+            ))));
+        }
+    };
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    // Jira's rate headers pace the requests that follow, before this body is read.
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    limits.observe(&limits::RateHeaders::read(header, Utc::now()));
+    match response.bytes().await {
+        Ok(body) => Ok((status, headers, body)),
+        Err(e) if e.is_timeout() => Err(Failure::Transient(Outcome::Timeout)),
+        Err(e) => Err(Failure::Transient(Outcome::BrokenBody(error_chain(
+            &e.without_url(),
+        )))),
+    }
+}
+
+/// A spawned exchange, stopped when the request that waits for it is dropped.
+struct Exchange(tokio::task::JoinHandle<Result<Answer, Failure>>);
+
+impl std::future::Future for Exchange {
+    type Output = Result<Answer, Failure>;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        std::pin::Pin::new(&mut self.0).poll(cx).map(|joined| {
+            joined.unwrap_or_else(|e| {
+                Err(Failure::Fatal(Error::Internal(format!(
+                    "a request's task ended early: {e}"
+                ))))
+            })
+        })
+    }
+}
+
+impl Drop for Exchange {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 
