@@ -10,6 +10,7 @@ use serde_json::{Map, Value};
 use url::Url;
 
 use crate::error::{ConfigProblem, Error, Result};
+use crate::hashing::HashSettings;
 use crate::secret::Secret;
 
 /// What a setting holds, for `--about` and Meltano's plugin definition.
@@ -246,6 +247,22 @@ pub const SETTINGS: &[Setting] = &[
         "Comma-separated group names: when set, the `users` stream holds the members of these groups \
          (Stitch's behaviour) instead of every user of the site.",
     ),
+    setting(
+        "hash_salt",
+        Kind::Secret,
+        "Secret salt (16 characters or more) for hashed fields: a field whose catalog metadata has \
+         `\"tap-jira.hash\": true` leaves the tap as the hex SHA-256 of this salt followed by the \
+         value's canonical JSON. Keep it to keep hashes stable across runs.",
+    ),
+    with_default(
+        setting(
+            "hash_pii",
+            Kind::Boolean,
+            "Hash every `emailAddress` and `displayName`, at any depth of every stream (reporters, \
+             assignees, authors, user custom fields, `users`). Needs `hash_salt`.",
+        ),
+        "false",
+    ),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -325,6 +342,8 @@ pub struct Config {
     pub user_agent: String,
     pub ca_bundle: Option<PathBuf>,
     pub groups: Option<Vec<String>>,
+    /// The salt and `hash_pii`, for fields hashed before they leave the process.
+    pub hashing: HashSettings,
 }
 
 /// Config files merged in order (later keys win), remembering which file each key came from.
@@ -673,6 +692,17 @@ impl Config {
             );
         }
         let groups = read_groups(&mut r);
+        let hashing = HashSettings {
+            salt: r.secret("hash_salt"),
+            pii: r.boolean("hash_pii").unwrap_or(false),
+        };
+        if hashing.salt.as_ref().is_some_and(|s| s.expose().len() < 16) {
+            r.problem(
+                "hash_salt",
+                "is shorter than 16 characters",
+                "a short salt lets anyone guess hashed emails and names by trying them: use a long random secret",
+            );
+        }
 
         if !r.problems.is_empty() {
             return Err(Error::Config(r.problems));
@@ -695,6 +725,7 @@ impl Config {
             user_agent,
             ca_bundle,
             groups,
+            hashing,
         })
     }
 }

@@ -8,6 +8,7 @@ pub mod cli;
 pub mod client;
 pub mod config;
 pub mod error;
+pub mod hashing;
 pub mod jql;
 pub mod raw;
 pub mod secret;
@@ -54,6 +55,9 @@ pub async fn run(cli: &Cli, out: impl Write) -> Result<()> {
     };
     // A broken bookmark should stop the run before it syncs anything, not halfway.
     sync::check_state(&state, config.start_date)?;
+    if let Some(catalog) = &catalog {
+        catalog::check_hashing(catalog, &config.hashing)?;
+    }
 
     if let config::Auth::OAuth(oauth) = &config.auth
         && let Some(path) = &oauth.refresh_token_file

@@ -53,6 +53,11 @@ impl<'a> Node<'a> {
         }
     }
 
+    /// The value's JSON text, as it came or was built.
+    pub fn write_to(&self, out: &mut String) {
+        self.write_with(out, &|text, out| out.push_str(text));
+    }
+
     fn write_with(&self, out: &mut String, text: &impl Fn(&str, &mut String)) {
         match self {
             Node::Text(t) => text(t, out),

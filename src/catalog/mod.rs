@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 
 pub use discover::{build_entry, discover};
 pub use fields::field_schema;
-pub use selection::{Projection, SelectedStream, selected_streams};
+pub use selection::{Projection, SelectedStream, check_hashing, selected_streams};
 
 use crate::error::{Error, Result};
 

@@ -7,6 +7,8 @@ use serde_json::{Map, Value};
 
 use super::{Catalog, CatalogEntry};
 use crate::config::Deployment;
+use crate::error::{Error, Result};
+use crate::hashing::{HASH_METADATA, HashSettings, Hashing, Masks};
 use crate::raw::RawObject;
 use crate::streams::{StreamDef, streams_on};
 
@@ -74,11 +76,17 @@ pub struct SelectedStream {
     pub projection: Projection,
     pub key_properties: Vec<String>,
     pub bookmark_properties: Vec<String>,
+    /// The fields hashed before records leave the process, if any.
+    pub hashing: Option<Hashing>,
 }
 
 /// The selected streams in the tap's stream order. Streams the tap does not know are named in a
 /// warning and skipped, so a catalog from another tap version still runs.
-pub fn selected_streams(catalog: &Catalog, deployment: Deployment) -> Vec<SelectedStream> {
+pub fn selected_streams(
+    catalog: &Catalog,
+    deployment: Deployment,
+    hash: &HashSettings,
+) -> Result<Vec<SelectedStream>> {
     for entry in &catalog.streams {
         match StreamDef::find(entry.name()) {
             None => tracing::warn!(
@@ -129,15 +137,92 @@ pub fn selected_streams(catalog: &Catalog, deployment: Deployment) -> Vec<Select
                 declare_forced(&mut schema, &builtin, &forced);
                 widen(&mut schema, &builtin);
             }
-            Some(SelectedStream {
+            let hashing = match hashing_of(entry, def, hash) {
+                Ok(hashing) => hashing,
+                Err(e) => return Some(Err(e)),
+            };
+            if let Some(hashing) = &hashing {
+                hashing.masks.apply_to_schema(&mut schema);
+            }
+            Some(Ok(SelectedStream {
                 def,
                 schema,
                 projection,
                 key_properties,
                 bookmark_properties,
-            })
+                hashing,
+            }))
         })
         .collect()
+}
+
+/// Refuses, before any request, hashing that cannot be done: a key or replication key marked,
+/// a mark on something that is not a value, or no salt to hash with.
+pub fn check_hashing(catalog: &Catalog, hash: &HashSettings) -> Result<()> {
+    for entry in &catalog.streams {
+        if let Some(def) = StreamDef::find(entry.name()) {
+            hashing_of(entry, def, hash)?;
+        }
+    }
+    Ok(())
+}
+
+/// A stream's masks from its `tap-jira.hash` metadata and `hash_pii`, with the salt.
+fn hashing_of(
+    entry: &CatalogEntry,
+    def: &StreamDef,
+    hash: &HashSettings,
+) -> Result<Option<Hashing>> {
+    let mut masks = Masks::new(hash.pii);
+    let marked = entry.metadata.iter().filter(|m| {
+        matches!(m.metadata.get(HASH_METADATA), Some(Value::Bool(true)))
+            || matches!(m.metadata.get(HASH_METADATA), Some(Value::String(s)) if s == "true")
+    });
+    for m in marked {
+        let stream = entry.name();
+        let top = masks.add(&m.breadcrumb).map_err(|_| {
+            Error::Catalog(format!(
+                "stream `{stream}`: \"{HASH_METADATA}\" is set on breadcrumb {:?}, which is not \
+                 a field; set it on a field's breadcrumb, such as [\"properties\", \"fields\", \
+                 \"properties\", \"reporter\"]",
+                m.breadcrumb
+            ))
+        })?;
+        let is_key = [Deployment::Cloud, Deployment::Server]
+            .iter()
+            .any(|d| def.keys.for_deployment(*d).contains(&top.as_str()));
+        if is_key || def.replication.key() == Some(top.as_str()) {
+            let role = if is_key {
+                "a key property"
+            } else {
+                "the replication key"
+            };
+            return Err(Error::Catalog(format!(
+                "stream `{stream}`: `{top}` is {role} and cannot be hashed (targets match and \
+                 order rows on it); remove \"{HASH_METADATA}\" from its metadata"
+            )));
+        }
+    }
+    if masks.is_empty() {
+        return Ok(None);
+    }
+    let Some(salt) = hash.salt.clone() else {
+        let why = if hash.pii {
+            "hash_pii is on".to_string()
+        } else {
+            format!(
+                "the catalog marks fields of `{}` with \"{HASH_METADATA}\"",
+                entry.name()
+            )
+        };
+        return Err(Error::config(
+            "hash_salt",
+            format!("is needed to hash fields: {why}"),
+            "set hash_salt to a long random secret, and keep it: the same salt gives the same \
+             hashes run after run",
+        ));
+    };
+    Ok(Some(Hashing { masks, salt }))
 }
 
 fn stream_selected(entry: &CatalogEntry) -> bool {
@@ -316,7 +401,7 @@ mod tests {
                 {"breadcrumb": crumb(&["properties", "nope", "properties", "x"]), "metadata": {"selected": true}}
             ]}),
         );
-        let streams = selected_streams(&c, Deployment::Cloud);
+        let streams = selected_streams(&c, Deployment::Cloud, &HashSettings::default()).unwrap();
         assert_eq!(streams.len(), 1);
         let mut record = json!({"id": "1", "key": "A-1", "updated": "t", "extra": 1,
             "fields": {"summary": "s", "customfield_1": 3, "status": {"name": "Done", "id": "3"}}});
@@ -338,14 +423,18 @@ mod tests {
                 {"breadcrumb": crumb(&["properties", "key"]), "metadata": {"selected-by-default": false}}
             ]}),
         );
-        let streams = selected_streams(&c, Deployment::Cloud);
+        let streams = selected_streams(&c, Deployment::Cloud, &HashSettings::default()).unwrap();
         assert!(!streams[0].projection.keeps("key"));
         assert!(streams[0].projection.keeps("fields"));
         let unselected = catalog(
             json!({"tap_stream_id": "issues", "schema": schema(), "metadata": [
             {"breadcrumb": [], "metadata": {"selected-by-default": true, "selected": false}}]}),
         );
-        assert!(selected_streams(&unselected, Deployment::Cloud).is_empty());
+        assert!(
+            selected_streams(&unselected, Deployment::Cloud, &HashSettings::default())
+                .unwrap()
+                .is_empty()
+        );
     }
 
     #[test]
@@ -354,7 +443,7 @@ mod tests {
         s["selected"] = json!(true);
         s["properties"]["key"]["selected"] = json!(false);
         let c = catalog(json!({"stream": "issues", "tap_stream_id": "issues", "schema": s}));
-        let streams = selected_streams(&c, Deployment::Cloud);
+        let streams = selected_streams(&c, Deployment::Cloud, &HashSettings::default()).unwrap();
         assert_eq!(streams.len(), 1);
         assert!(!streams[0].projection.keeps("key"));
         assert!(streams[0].schema.get("selected").is_none());
@@ -395,6 +484,10 @@ mod tests {
             json!({"tap_stream_id": "tickets", "schema": {}, "metadata": [
             {"breadcrumb": [], "metadata": {"selected": true}}]}),
         );
-        assert!(selected_streams(&c, Deployment::Cloud).is_empty());
+        assert!(
+            selected_streams(&c, Deployment::Cloud, &HashSettings::default())
+                .unwrap()
+                .is_empty()
+        );
     }
 }

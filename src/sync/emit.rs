@@ -1,5 +1,5 @@
 //! Turning one record into a RECORD message: the catalog's field selection applied, keys checked,
-//! date-times in UTC.
+//! date-times in UTC, hashed fields hashed.
 
 use std::io::Write;
 
@@ -67,6 +67,9 @@ impl<'a> Emitter<'a> {
             return Ok(());
         }
         normalize(&mut record);
+        if let (Some(hashing), Value::Object(map)) = (&self.stream.hashing, &mut record) {
+            hashing.apply(map);
+        }
         writer.write(&Message::Record {
             stream: self.name(),
             record: &record,
@@ -95,6 +98,9 @@ impl<'a> Emitter<'a> {
         {
             tracing::warn!(stream = self.name(), key = %missing, "skipped a record without its key property");
             return Ok(());
+        }
+        if let Some(hashing) = &self.stream.hashing {
+            hashing.apply_raw(&mut record);
         }
         self.text.clear();
         record.write_with(&mut self.text, &normalize_json);

@@ -164,7 +164,7 @@ pub async fn run<W: Write>(
     state: State,
     writer: &mut SingerWriter<W>,
 ) -> Result<Summary> {
-    let streams = selected_streams(catalog, client.deployment());
+    let streams = selected_streams(catalog, client.deployment(), &config.hashing)?;
     if streams.is_empty() {
         tracing::warn!("no stream is selected in the catalog; nothing to sync");
     }

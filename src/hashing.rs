@@ -1,0 +1,432 @@
+//! Field hashing: values the catalog marks with `tap-jira.hash`, or that `hash_pii` names, are
+//! replaced before they leave the process by the hex SHA-256 of the secret salt followed by the
+//! value's canonical JSON (object keys sorted, no spaces, date-times as the tap emits them). Null
+//! stays null, so a hashed column still says whether there was a value.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+
+use crate::raw::{Node, RawObject};
+use crate::secret::Secret;
+use crate::timestamp::normalize;
+
+/// The catalog metadata key that asks for a field to be hashed.
+pub const HASH_METADATA: &str = "tap-jira.hash";
+
+/// What `hash_pii` hashes: these keys at any depth, in every stream (users' emails and names
+/// wherever a user appears: reporter, assignee, comment authors, user custom fields, `users`).
+pub const PII_KEYS: &[&str] = &["emailAddress", "displayName"];
+
+/// The schema of a hashed value.
+fn hashed_schema() -> Value {
+    serde_json::json!({"type": ["null", "string"]})
+}
+
+/// What the config says about hashing: the salt, and whether `hash_pii` is on.
+#[derive(Debug, Clone, Default)]
+pub struct HashSettings {
+    pub salt: Option<Secret>,
+    pub pii: bool,
+}
+
+/// A stream's masks and the salt they hash with.
+#[derive(Debug, Clone)]
+pub struct Hashing {
+    pub masks: Masks,
+    pub salt: Secret,
+}
+
+impl Hashing {
+    pub fn apply(&self, record: &mut Map<String, Value>) {
+        self.masks.apply(record, &self.salt);
+    }
+
+    pub fn apply_raw(&self, record: &mut RawObject<'_>) {
+        self.masks.apply_raw(record, &self.salt);
+    }
+}
+
+/// Where to hash inside one record (or one object of it).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Masks {
+    at: BTreeMap<String, Mask>,
+    /// Keys hashed wherever they appear.
+    anywhere: &'static [&'static str],
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Mask {
+    Whole,
+    /// Inside an object.
+    Inside(Masks),
+    /// In each element of an array.
+    Items(Box<Mask>),
+}
+
+/// A breadcrumb `tap-jira.hash` cannot be set on: only properties and array items are values.
+#[derive(Debug, PartialEq)]
+pub struct NotAValue;
+
+impl Masks {
+    /// Masks with `PII_KEYS` hashed everywhere when `pii` is set.
+    pub fn new(pii: bool) -> Masks {
+        Masks {
+            at: BTreeMap::new(),
+            anywhere: if pii { PII_KEYS } else { &[] },
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.at.is_empty() && self.anywhere.is_empty()
+    }
+
+    /// Hashes the value at a Singer breadcrumb (`properties/fields/properties/reporter`, with
+    /// `items` for the elements of an array). Returns the top-level property it lies under.
+    pub fn add(&mut self, breadcrumb: &[String]) -> Result<String, NotAValue> {
+        let (top, rest) = match breadcrumb {
+            [p, name, rest @ ..] if p == "properties" => (name, rest),
+            _ => return Err(NotAValue),
+        };
+        let mask = Mask::at(rest)?;
+        let merged = match self.at.remove(top) {
+            Some(old) => old.merge(mask),
+            None => mask,
+        };
+        self.at.insert(top.clone(), merged);
+        Ok(top.clone())
+    }
+
+    /// Hashes what the masks name in a record built as a value; date-times must already be as
+    /// emitted.
+    pub fn apply(&self, record: &mut Map<String, Value>, salt: &Secret) {
+        for (key, mask) in &self.at {
+            if let Some(value) = record.get_mut(key) {
+                mask.apply(value, salt);
+            }
+        }
+        if !self.anywhere.is_empty() {
+            for (key, value) in record.iter_mut() {
+                hash_keys_anywhere(key, value, self.anywhere, salt);
+            }
+        }
+    }
+
+    /// `apply` on a record that is JSON text taken apart: only the entries masked are read as
+    /// values (and written back with their date-times as emitted).
+    pub fn apply_raw(&self, record: &mut RawObject<'_>, salt: &Secret) {
+        let anywhere = self.anywhere;
+        record.retain(|key, node| {
+            if let Some(mask) = self.at.get(key) {
+                mask.apply_node(node, salt);
+            }
+            if !anywhere.is_empty() && mentions_any(node, anywhere) {
+                let mut value = node_value(node);
+                hash_keys_anywhere(key, &mut value, anywhere, salt);
+                *node = Node::Owned(value.to_string());
+            }
+            true
+        });
+    }
+
+    /// The record schema with every hashed value typed as a nullable string.
+    pub fn apply_to_schema(&self, schema: &mut Value) {
+        if let Some(properties) = schema.get_mut("properties").and_then(Value::as_object_mut) {
+            for (key, mask) in &self.at {
+                if let Some(property) = properties.get_mut(key) {
+                    mask.apply_to_schema(property);
+                }
+            }
+        }
+        if !self.anywhere.is_empty() {
+            retype_keys_anywhere(schema, self.anywhere);
+        }
+    }
+}
+
+impl Mask {
+    fn at(breadcrumb: &[String]) -> Result<Mask, NotAValue> {
+        match breadcrumb {
+            [] => Ok(Mask::Whole),
+            [p, name, rest @ ..] if p == "properties" => {
+                let mut inside = Masks::default();
+                inside.at.insert(name.clone(), Mask::at(rest)?);
+                Ok(Mask::Inside(inside))
+            }
+            [items, rest @ ..] if items == "items" => Ok(Mask::Items(Box::new(Mask::at(rest)?))),
+            _ => Err(NotAValue),
+        }
+    }
+
+    fn merge(self, other: Mask) -> Mask {
+        match (self, other) {
+            (Mask::Whole, _) | (_, Mask::Whole) => Mask::Whole,
+            (Mask::Inside(mut a), Mask::Inside(b)) => {
+                for (key, mask) in b.at {
+                    let merged = match a.at.remove(&key) {
+                        Some(old) => old.merge(mask),
+                        None => mask,
+                    };
+                    a.at.insert(key, merged);
+                }
+                Mask::Inside(a)
+            }
+            (Mask::Items(a), Mask::Items(b)) => Mask::Items(Box::new(a.merge(*b))),
+            // A value cannot be both an object and an array: the schema decides, hash it whole.
+            _ => Mask::Whole,
+        }
+    }
+
+    fn apply(&self, value: &mut Value, salt: &Secret) {
+        match (self, value) {
+            (_, Value::Null) => {}
+            (Mask::Whole, value) => *value = Value::String(digest(value, salt)),
+            (Mask::Inside(masks), Value::Object(map)) => masks.apply(map, salt),
+            (Mask::Items(mask), Value::Array(items)) => {
+                items.iter_mut().for_each(|item| mask.apply(item, salt));
+            }
+            // The value is not the shape the breadcrumb describes: nothing of it may leak.
+            (_, value) => *value = Value::String(digest(value, salt)),
+        }
+    }
+
+    fn apply_node(&self, node: &mut Node<'_>, salt: &Secret) {
+        if node.is_null() {
+            return;
+        }
+        if let Mask::Inside(masks) = self
+            && let Some(object) = node.object_mut()
+        {
+            masks.apply_raw(object, salt);
+            return;
+        }
+        let mut value = node_value(node);
+        self.apply(&mut value, salt);
+        *node = Node::Owned(value.to_string());
+    }
+
+    fn apply_to_schema(&self, schema: &mut Value) {
+        match self {
+            Mask::Whole => *schema = hashed_schema(),
+            Mask::Inside(masks) => masks.apply_to_schema(schema),
+            Mask::Items(mask) => {
+                if let Some(items) = schema.get_mut("items") {
+                    mask.apply_to_schema(items);
+                }
+            }
+        }
+    }
+}
+
+/// The hex SHA-256 of the salt followed by the value's canonical JSON.
+pub fn digest(value: &Value, salt: &Secret) -> String {
+    let mut text = String::new();
+    canonical(value, &mut text);
+    let mut hasher = Sha256::new();
+    hasher.update(salt.expose().as_bytes());
+    hasher.update(text.as_bytes());
+    hasher
+        .finalize()
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
+/// JSON with object keys sorted and no spaces: the same value always gives the same text.
+fn canonical(value: &Value, out: &mut String) {
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(b.0));
+            out.push('{');
+            for (at, (key, value)) in entries.into_iter().enumerate() {
+                if at > 0 {
+                    out.push(',');
+                }
+                out.push_str(&Value::from(key.as_str()).to_string());
+                out.push(':');
+                canonical(value, out);
+            }
+            out.push('}');
+        }
+        Value::Array(items) => {
+            out.push('[');
+            for (at, item) in items.iter().enumerate() {
+                if at > 0 {
+                    out.push(',');
+                }
+                canonical(item, out);
+            }
+            out.push(']');
+        }
+        scalar => out.push_str(&scalar.to_string()),
+    }
+}
+
+/// A node read as a value, its date-times as the tap emits them (what is hashed, and what is
+/// written back as built text, which is not normalised again).
+fn node_value(node: &Node<'_>) -> Value {
+    let mut text = String::new();
+    node.write_to(&mut text);
+    let mut value = serde_json::from_str(&text).unwrap_or(Value::Null);
+    normalize(&mut value);
+    value
+}
+
+/// Whether a node's text may hold one of `keys` as an object key (a cheap look before parsing).
+fn mentions_any(node: &Node<'_>, keys: &[&str]) -> bool {
+    let text = match node {
+        Node::Text(text) => *text,
+        Node::Owned(text) => text.as_str(),
+        // Taken apart by the projection or a mask: read it whole.
+        Node::Object(_) => return true,
+    };
+    keys.iter().any(|key| text.contains(&format!("\"{key}\"")))
+}
+
+fn hash_keys_anywhere(key: &str, value: &mut Value, keys: &[&str], salt: &Secret) {
+    if keys.contains(&key) {
+        if !value.is_null() {
+            *value = Value::String(digest(value, salt));
+        }
+        return;
+    }
+    match value {
+        Value::Object(map) => {
+            for (key, value) in map.iter_mut() {
+                hash_keys_anywhere(key, value, keys, salt);
+            }
+        }
+        Value::Array(items) => {
+            for item in items {
+                hash_keys_anywhere("", item, keys, salt);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn retype_keys_anywhere(schema: &mut Value, keys: &[&str]) {
+    let Value::Object(schema) = schema else {
+        return;
+    };
+    if let Some(Value::Object(properties)) = schema.get_mut("properties") {
+        for (key, property) in properties.iter_mut() {
+            if keys.contains(&key.as_str()) {
+                *property = hashed_schema();
+            } else {
+                retype_keys_anywhere(property, keys);
+            }
+        }
+    }
+    for nested in ["items", "additionalProperties"] {
+        if let Some(inner) = schema.get_mut(nested) {
+            retype_keys_anywhere(inner, keys);
+        }
+    }
+    for list in ["anyOf", "oneOf", "allOf"] {
+        if let Some(Value::Array(options)) = schema.get_mut(list) {
+            options
+                .iter_mut()
+                .for_each(|o| retype_keys_anywhere(o, keys));
+        }
+    }
+    if let Some(Value::Object(patterns)) = schema.get_mut("patternProperties") {
+        patterns
+            .values_mut()
+            .for_each(|p| retype_keys_anywhere(p, keys));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn crumb(path: &str) -> Vec<String> {
+        path.split('/').map(String::from).collect()
+    }
+
+    fn salt() -> Secret {
+        Secret::new("pepper")
+    }
+
+    #[test]
+    fn the_digest_is_the_salted_sha256_of_canonical_json() {
+        // printf 'pepper"a@b.c"' | sha256sum
+        assert_eq!(
+            digest(&json!("a@b.c"), &salt()),
+            "eedb84f096048f0e4c6f12ca3b1e0bc9189282ab3eac16ad23b7451ab457ab18"
+        );
+        assert_eq!(
+            digest(&json!({"b": 1, "a": [true, null]}), &salt()),
+            digest(&json!({"a": [true, null], "b": 1}), &salt()),
+            "key order does not change the hash"
+        );
+    }
+
+    #[test]
+    fn nested_and_array_values_are_hashed_in_values_and_text_alike() {
+        let mut masks = Masks::new(false);
+        masks
+            .add(&crumb(
+                "properties/fields/properties/reporter/properties/emailAddress",
+            ))
+            .unwrap();
+        masks
+            .add(&crumb("properties/fields/properties/watchers/items"))
+            .unwrap();
+        masks.add(&crumb("properties/author")).unwrap();
+        let record = json!({"id": "1", "author": null, "fields": {
+            "reporter": {"emailAddress": "a@b.c", "accountId": "x"},
+            "watchers": ["u1", "u2"], "summary": "s"}});
+        let mut as_value = record.as_object().unwrap().clone();
+        masks.apply(&mut as_value, &salt());
+        let text = record.to_string();
+        let mut raw = RawObject::parse(&text).unwrap();
+        masks.apply_raw(&mut raw, &salt());
+        let mut written = String::new();
+        raw.write_to(&mut written);
+        let from_text: Value = serde_json::from_str(&written).unwrap();
+        assert_eq!(from_text, Value::Object(as_value.clone()));
+        assert_eq!(as_value["author"], Value::Null, "null stays null");
+        assert_eq!(
+            as_value["fields"]["reporter"]["emailAddress"],
+            json!(digest(&json!("a@b.c"), &salt()))
+        );
+        assert_eq!(as_value["fields"]["reporter"]["accountId"], json!("x"));
+        assert_eq!(
+            as_value["fields"]["watchers"][1],
+            json!(digest(&json!("u2"), &salt()))
+        );
+        assert_eq!(as_value["fields"]["summary"], json!("s"));
+    }
+
+    #[test]
+    fn pii_keys_are_hashed_at_any_depth_and_typed_as_strings() {
+        let masks = Masks::new(true);
+        let text = r#"{"id":"1","fields":{"assignee":{"displayName":"Ann","emailAddress":"a@b.c"},"customfield_1":[{"displayName":"Bo"}]},"body":"displayName"}"#;
+        let mut raw = RawObject::parse(text).unwrap();
+        masks.apply_raw(&mut raw, &salt());
+        let mut written = String::new();
+        raw.write_to(&mut written);
+        assert!(!written.contains("Ann") && !written.contains("a@b.c") && !written.contains("Bo"));
+        assert!(written.contains(r#""body":"displayName""#), "{written}");
+        let mut schema = json!({"properties": {"fields": {"properties": {"assignee": {"properties": {
+            "displayName": {"type": "string"}}}}}}});
+        masks.apply_to_schema(&mut schema);
+        assert_eq!(
+            schema.pointer("/properties/fields/properties/assignee/properties/displayName"),
+            Some(&hashed_schema())
+        );
+    }
+
+    #[test]
+    fn a_breadcrumb_that_is_not_a_value_is_refused() {
+        let mut masks = Masks::default();
+        assert_eq!(masks.add(&[]), Err(NotAValue));
+        assert_eq!(masks.add(&crumb("properties/fields/anyOf")), Err(NotAValue));
+        assert_eq!(masks.add(&crumb("properties/fields")), Ok("fields".into()));
+    }
+}
