@@ -10,6 +10,7 @@ use serde_json::{Map, Value};
 use url::Url;
 
 use crate::error::{ConfigProblem, Error, Result};
+use crate::filters::{Filters, Window};
 use crate::hashing::HashSettings;
 use crate::secret::Secret;
 
@@ -248,6 +249,43 @@ pub const SETTINGS: &[Setting] = &[
          (Stitch's behaviour) instead of every user of the site.",
     ),
     setting(
+        "projects",
+        Kind::String,
+        "Project keys to sync (a list or comma-separated; default: all). Applies to issues, their \
+         children, `worklogs` and the project-level streams.",
+    ),
+    setting(
+        "exclude_projects",
+        Kind::String,
+        "Project keys to leave out (a list or comma-separated).",
+    ),
+    setting(
+        "created_after",
+        Kind::DateTime,
+        "Only issues created at or after this instant (RFC 3339 or `YYYY-MM-DD`, UTC).",
+    ),
+    setting(
+        "created_before",
+        Kind::DateTime,
+        "Only issues created before this instant.",
+    ),
+    setting(
+        "updated_after",
+        Kind::DateTime,
+        "Only issues updated at or after this instant, on every run (`start_date` only sets where \
+         the first run starts).",
+    ),
+    setting(
+        "updated_before",
+        Kind::DateTime,
+        "Only issues last updated before this instant.",
+    ),
+    setting(
+        "jql",
+        Kind::String,
+        "JQL of your own, ANDed with the tap's clauses (no ORDER BY); Jira checks it before the sync starts.",
+    ),
+    setting(
         "hash_salt",
         Kind::Secret,
         "Secret salt (16 characters or more) for hashed fields: a field whose catalog metadata has \
@@ -344,6 +382,8 @@ pub struct Config {
     pub groups: Option<Vec<String>>,
     /// The salt and `hash_pii`, for fields hashed before they leave the process.
     pub hashing: HashSettings,
+    /// Which projects and issues a sync covers.
+    pub filters: Filters,
 }
 
 /// Config files merged in order (later keys win), remembering which file each key came from.
@@ -692,6 +732,7 @@ impl Config {
             );
         }
         let groups = read_groups(&mut r);
+        let filters = read_filters(&mut r);
         let hashing = HashSettings {
             salt: r.secret("hash_salt"),
             pii: r.boolean("hash_pii").unwrap_or(false),
@@ -726,6 +767,7 @@ impl Config {
             ca_bundle,
             groups,
             hashing,
+            filters,
         })
     }
 }
@@ -856,6 +898,83 @@ fn saved_refresh_token(r: &mut Reader<'_>, path: &Path) -> Option<Secret> {
             r.problem("oauth_token_file", e.to_string(), "");
             None
         }
+    }
+}
+
+fn read_filters(r: &mut Reader<'_>) -> Filters {
+    let mut keys = |key: &str| -> Vec<String> {
+        match r.raw.values.get(key) {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::String(s)) => s
+                .split(',')
+                .map(|k| k.trim().to_ascii_uppercase())
+                .filter(|k| !k.is_empty())
+                .collect(),
+            Some(Value::Array(items)) if items.iter().all(Value::is_string) => items
+                .iter()
+                .filter_map(|k| k.as_str().map(|k| k.trim().to_ascii_uppercase()))
+                .filter(|k| !k.is_empty())
+                .collect(),
+            Some(_) => {
+                r.problem(
+                    key,
+                    "must be project keys, as a list or comma-separated",
+                    "e.g. [\"WEB\", \"OPS\"] or \"WEB, OPS\"",
+                );
+                Vec::new()
+            }
+        }
+    };
+    let projects = keys("projects");
+    let exclude_projects = keys("exclude_projects");
+    let mut window = |name: &str| {
+        let mut bound = |end: &str| {
+            let key = format!("{name}_{end}");
+            let text = r.string(&key)?;
+            let parsed = parse_start_date(&text);
+            if parsed.is_none() {
+                r.problem(
+                    &key,
+                    format!("`{text}` is not a date"),
+                    "use RFC 3339 (2024-01-31T00:00:00Z) or YYYY-MM-DD",
+                );
+            }
+            parsed
+        };
+        let window = Window {
+            after: bound("after"),
+            before: bound("before"),
+        };
+        if let (Some(after), Some(before)) = (window.after, window.before)
+            && after >= before
+        {
+            r.problem(
+                &format!("{name}_before"),
+                format!("is not after {name}_after"),
+                "the window is [after, before)",
+            );
+        }
+        window
+    };
+    let created = window("created");
+    let updated = window("updated");
+    let jql = r.string("jql");
+    if jql
+        .as_deref()
+        .is_some_and(|j| j.to_ascii_lowercase().contains("order by"))
+    {
+        r.problem(
+            "jql",
+            "has an ORDER BY",
+            "leave ordering to the tap, which reads issues in `updated` order for its bookmark",
+        );
+    }
+    Filters {
+        projects,
+        exclude_projects,
+        created,
+        updated,
+        jql,
     }
 }
 

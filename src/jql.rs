@@ -28,16 +28,40 @@ impl Jql {
         self
     }
 
-    /// `project in (…)`, or `project not in (…)` when `negated`; ids are quoted.
-    pub fn project_in(mut self, ids: &[String], negated: bool) -> Self {
-        let quoted: Vec<String> = ids
+    /// `field < "yyyy/MM/dd HH:mm"`, a time in the Jira user's zone.
+    pub fn before(mut self, field: &'static str, local: NaiveDateTime) -> Self {
+        self.clauses
+            .push(format!("{field} < \"{}\"", local.format("%Y/%m/%d %H:%M")));
+        self
+    }
+
+    /// The user's own JQL, in parentheses so that its `OR`s stay inside it.
+    pub fn users(mut self, jql: &str) -> Self {
+        self.clauses.push(format!("({jql})"));
+        self
+    }
+
+    /// Every clause of `other` too.
+    pub fn and(mut self, other: &Jql) -> Self {
+        self.clauses.extend(other.clauses.iter().cloned());
+        self
+    }
+
+    /// `field in (…)`, or `field not in (…)` when `negated`; values are quoted.
+    pub fn field_in(mut self, field: &'static str, values: &[String], negated: bool) -> Self {
+        let quoted: Vec<String> = values
             .iter()
-            .map(|id| format!("\"{}\"", id.replace('\\', "\\\\").replace('"', "\\\"")))
+            .map(|v| format!("\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\"")))
             .collect();
         let not = if negated { "not " } else { "" };
         self.clauses
-            .push(format!("project {not}in ({})", quoted.join(", ")));
+            .push(format!("{field} {not}in ({})", quoted.join(", ")));
         self
+    }
+
+    /// `project in (…)`, or `project not in (…)` when `negated`; ids are quoted.
+    pub fn project_in(self, ids: &[String], negated: bool) -> Self {
+        self.field_in("project", ids, negated)
     }
 
     pub fn order_by(mut self, field: &'static str, order: Order) -> Self {

@@ -8,6 +8,7 @@ pub mod cli;
 pub mod client;
 pub mod config;
 pub mod error;
+pub mod filters;
 pub mod hashing;
 pub mod jql;
 pub mod raw;

@@ -325,3 +325,274 @@ fn hashing_a_key_or_without_a_salt_is_refused_before_any_request() {
         );
     }
 }
+
+/// The project key of an issue record, from its issue key.
+fn project_of(issue: &Value) -> String {
+    let key = issue["key"].as_str().unwrap();
+    key.rsplit_once('-').unwrap().0.to_string()
+}
+
+fn ids_of(records: &[Value], field: &str) -> BTreeSet<String> {
+    records
+        .iter()
+        .map(|r| match &r[field] {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        })
+        .collect()
+}
+
+const FILTERED: [&str; 5] = [
+    "projects",
+    "versions",
+    "issues",
+    "issue_comments",
+    "worklogs",
+];
+
+#[test]
+fn project_filters_narrow_issues_children_worklogs_and_project_streams_on_both_deployments() {
+    for deployment in [Deployment::Cloud, Deployment::Server] {
+        let site = site_for(deployment);
+        let catalog = catalog_hashing(&site, &FILTERED, &[]);
+        let all = sync(&site, config_for(&site, json!({})), &catalog);
+        all.assert_success();
+        let keys: BTreeSet<String> = all
+            .records("projects")
+            .iter()
+            .map(|p| p["key"].as_str().unwrap().to_string())
+            .collect();
+        assert!(keys.len() >= 2, "{deployment}: {keys:?}");
+        let kept_key = keys.iter().next().unwrap().clone();
+        for (filter, keeps) in [
+            (json!({"projects": [kept_key.to_lowercase()]}), true),
+            (json!({"exclude_projects": kept_key.clone()}), false),
+        ] {
+            site.sim.sim.reset_requests();
+            let run = sync(&site, config_for(&site, filter.clone()), &catalog);
+            run.assert_success();
+            assert_valid_singer_output(&run);
+            let wanted = |key: &str| (key == kept_key) == keeps;
+            let projects = run.records("projects");
+            assert!(
+                projects.iter().all(|p| wanted(p["key"].as_str().unwrap())),
+                "{deployment} {filter}"
+            );
+            let project_ids: BTreeSet<String> = all
+                .records("projects")
+                .iter()
+                .filter(|p| wanted(p["key"].as_str().unwrap()))
+                .map(|p| p["id"].as_str().unwrap().to_string())
+                .collect();
+            assert_eq!(
+                ids_of(&projects, "id"),
+                project_ids,
+                "{deployment} {filter}"
+            );
+            let expected_versions: Vec<Value> = all
+                .records("versions")
+                .into_iter()
+                .filter(|v| {
+                    project_ids.contains(&v["projectId"].to_string())
+                        || project_ids.contains(v["projectId"].as_str().unwrap_or(""))
+                })
+                .collect();
+            assert_eq!(
+                run.records("versions").len(),
+                expected_versions.len(),
+                "{deployment} {filter}: versions"
+            );
+            let expected_issues: Vec<Value> = all
+                .records("issues")
+                .into_iter()
+                .filter(|i| wanted(&project_of(i)))
+                .collect();
+            assert!(!expected_issues.is_empty());
+            let issue_ids = ids_of(&expected_issues, "id");
+            assert_eq!(
+                ids_of(&run.records("issues"), "id"),
+                issue_ids,
+                "{deployment} {filter}: issues"
+            );
+            for child in ["issue_comments", "worklogs"] {
+                let expected: Vec<Value> = all
+                    .records(child)
+                    .into_iter()
+                    .filter(|c| issue_ids.contains(c["issueId"].as_str().unwrap()))
+                    .collect();
+                assert!(!expected.is_empty(), "{deployment}: {child}");
+                assert_eq!(
+                    ids_of(&run.records(child), "id"),
+                    ids_of(&expected, "id"),
+                    "{deployment} {filter}: {child}"
+                );
+            }
+            // What is filtered out is never fetched: every search names the projects.
+            let searches: Vec<String> = site
+                .sim
+                .sim
+                .requests()
+                .into_iter()
+                .filter(|r| {
+                    r.path.ends_with("/search/jql") || r.path.ends_with("/rest/api/2/search")
+                })
+                .map(|r| r.body)
+                .collect();
+            assert!(!searches.is_empty());
+            let clause = if keeps {
+                format!("project in (\\\"{}\\\")", kept_key.to_uppercase())
+            } else {
+                format!("project not in (\\\"{}\\\")", kept_key.to_uppercase())
+            };
+            assert!(
+                searches.iter().all(|body| body.contains(&clause)),
+                "{deployment}: {clause} in {searches:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn date_windows_and_own_jql_keep_exactly_the_issues_inside_them() {
+    let site = Site::cloud();
+    let catalog = catalog_hashing(&site, &["issues", "issue_comments"], &[]);
+    let all = sync(&site, config_for(&site, json!({})), &catalog);
+    all.assert_success();
+    let issues = all.records("issues");
+    let mut created: Vec<String> = issues
+        .iter()
+        .map(|i| i["created"].as_str().unwrap().to_string())
+        .collect();
+    created.sort();
+    let mut updated: Vec<String> = issues
+        .iter()
+        .map(|i| i["updated"].as_str().unwrap().to_string())
+        .collect();
+    updated.sort();
+    let (c_after, c_before) = (&created[created.len() / 4], &created[created.len() * 3 / 4]);
+    let u_before = &updated[updated.len() / 2];
+    let first_keys: Vec<String> = issues
+        .iter()
+        .take(3)
+        .map(|i| i["key"].as_str().unwrap().to_string())
+        .collect();
+    let cases = [
+        (
+            json!({"created_after": c_after, "created_before": c_before}),
+            Box::new(|i: &Value| {
+                i["created"].as_str().unwrap() >= c_after.as_str()
+                    && i["created"].as_str().unwrap() < c_before.as_str()
+            }) as Box<dyn Fn(&Value) -> bool>,
+        ),
+        (
+            json!({"updated_before": u_before}),
+            Box::new(|i: &Value| i["updated"].as_str().unwrap() < u_before.as_str()),
+        ),
+        (
+            json!({"jql": format!("key in ({})", first_keys.join(", "))}),
+            Box::new(|i: &Value| first_keys.contains(&i["key"].as_str().unwrap().to_string())),
+        ),
+    ];
+    for (filter, keeps) in cases {
+        let run = sync(&site, config_for(&site, filter.clone()), &catalog);
+        run.assert_success();
+        let expected: Vec<Value> = issues.iter().filter(|i| keeps(i)).cloned().collect();
+        assert!(
+            !expected.is_empty() && expected.len() < issues.len(),
+            "{filter}"
+        );
+        let expected_ids = ids_of(&expected, "id");
+        assert_eq!(
+            ids_of(&run.records("issues"), "id"),
+            expected_ids,
+            "{filter}"
+        );
+        let comments = run.records("issue_comments");
+        assert!(
+            comments
+                .iter()
+                .all(|c| expected_ids.contains(c["issueId"].as_str().unwrap())),
+            "{filter}"
+        );
+    }
+}
+
+#[test]
+fn jql_jira_refuses_stops_the_sync_before_any_record() {
+    let site = Site::cloud();
+    let catalog = catalog_hashing(&site, &["projects", "issues"], &[]);
+    let run = sync(
+        &site,
+        config_for(&site, json!({"jql": "nosuchfield = 1"})),
+        &catalog,
+    );
+    assert_ne!(run.code, 0);
+    assert!(run.stdout.is_empty(), "{}", run.stdout);
+    assert!(
+        run.stderr.contains("config `jql`: Jira refused the search"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("nosuchfield"), "{}", run.stderr);
+    let ordered = sync(
+        &site,
+        config_for(&site, json!({"jql": "project = WEB ORDER BY key"})),
+        &catalog,
+    );
+    assert_ne!(ordered.code, 0);
+    assert!(ordered.stderr.contains("ORDER BY"), "{}", ordered.stderr);
+}
+
+#[test]
+fn a_change_of_filters_syncs_the_narrowed_streams_again() {
+    let site = Site::server();
+    let catalog = catalog_hashing(&site, &["projects", "issues", "worklogs"], &[]);
+    let all = sync(&site, config_for(&site, json!({})), &catalog);
+    let keys: BTreeSet<String> = all.records("issues").iter().map(project_of).collect();
+    let first = keys.iter().next().unwrap().clone();
+    let one = sync(
+        &site,
+        config_for(&site, json!({"projects": first})),
+        &catalog,
+    );
+    one.assert_success();
+    let state = site.file("state.json", &one.last_state());
+    assert_eq!(one.last_state()["filters"]["projects"], json!([first]));
+    let config = site.file("config.json", &config_for(&site, json!({})));
+    let catalog_path = site.file("catalog.json", &catalog);
+    let widened = tap(&[
+        &"--config",
+        &config,
+        &"--catalog",
+        &catalog_path,
+        &"--state",
+        &state,
+    ]);
+    widened.assert_success();
+    assert!(
+        widened.stderr.contains("the filters differ"),
+        "{}",
+        widened.stderr
+    );
+    assert_eq!(
+        ids_of(&widened.records("issues"), "id"),
+        ids_of(&all.records("issues"), "id")
+    );
+    assert_eq!(
+        widened.records("worklogs").len(),
+        all.records("worklogs").len()
+    );
+    assert!(widened.last_state().get("filters").is_none());
+    // The same filters again: an incremental run with nothing new.
+    let state = site.file("state.json", &widened.last_state());
+    let again = tap(&[
+        &"--config",
+        &config,
+        &"--catalog",
+        &catalog_path,
+        &"--state",
+        &state,
+    ]);
+    again.assert_success();
+    assert!(again.records("issues").is_empty() && !again.stderr.contains("the filters differ"));
+}

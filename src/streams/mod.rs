@@ -319,8 +319,12 @@ const fn under(key: &'static str) -> Pagination {
 const ADMIN: Option<&str> = Some("the account needs the Administer Jira global permission");
 const SOFTWARE: Option<&str> = Some("the site needs Jira Software (the agile API)");
 
+/// The `projects` stream: the parent of the project-level streams, and what the `projects` and
+/// `exclude_projects` filters narrow.
+pub const PROJECTS_STREAM: &str = "projects";
+
 const PROJECTS: Parent = Parent {
-    stream: "projects",
+    stream: PROJECTS_STREAM,
     binds: &[("projectId", "/id")],
     only: Only::All,
 };
@@ -453,7 +457,7 @@ const PEOPLE_KEYS: Keys = Keys::PerDeployment {
 
 pub static STREAMS: &[StreamDef] = &[
     full_table(
-        "projects",
+        PROJECTS_STREAM,
         include_str!("../../schemas/projects.json"),
         &["id"],
         Source::Endpoint(PerDeployment {

@@ -18,11 +18,13 @@ use crate::catalog::SelectedStream;
 use crate::client::{JiraClient, Page, pages};
 use crate::config::Config;
 use crate::error::{Error, Result};
+use crate::filters::Filters;
 use crate::raw::{self, Layout, Node, RawObject};
 use crate::singer::{SingerWriter, time_extracted};
 use crate::streams::children::IssueRef;
 use crate::streams::issues::{self, IssueQuery, Plan};
 use crate::streams::{Ask, Endpoint, IssueList, Rows, Source, When};
+use crate::timestamp::parse_jira;
 
 /// Chunks of search pages whose children are fetched at once, across the searches that run
 /// together: enough to keep the searches and the children going while a chunk is written, few
@@ -98,14 +100,15 @@ async fn read<W: Write>(
     let Plan {
         scopes,
         mut progress,
-    } = Plan::new(client, saved.as_ref(), config.start_date, config.lookback).await?;
+    } = Plan::new(client, saved.as_ref(), config).await?;
     let zone = issues::user_time_zone(client.myself());
+    let filter = &config.filters.jql(zone);
     let froms: Vec<_> = (0..scopes.len())
         .map(|at| progress.bookmark(at).window_start)
         .collect();
     tracing::info!(
         searches = scopes.len(),
-        first = %issues::jql_from(froms[0] - zone.slack, zone.tz, &scopes[0]),
+        first = %issues::jql_from(froms[0] - zone.slack, zone.tz, &scopes[0], filter),
         time_zone = %zone.tz,
         fields = query.fields.len(),
         expand = ?query.expand,
@@ -124,7 +127,7 @@ async fn read<W: Write>(
         .zip(froms)
         .enumerate()
         .map(|(at, (scope, from))| {
-            issues::issue_pages(client, scope, from, zone, &query, config.page_size)
+            issues::issue_pages(client, scope, filter, from, zone, &query, config.page_size)
                 // A project deleted since the list was read: Jira refuses the JQL that names it.
                 // The search ends there, and the partitions stay for the next run to finish.
                 .map(move |page| match page {
@@ -140,7 +143,7 @@ async fn read<W: Write>(
                 })
                 .take_while(|page| futures::future::ready(page.is_some()))
                 .filter_map(futures::future::ready)
-                .map_ok(|page| futures::stream::iter(chunks(&lists, page)).map(Ok))
+                .map_ok(|page| futures::stream::iter(chunks(&lists, page, &config.filters)).map(Ok))
                 .try_flatten()
                 .map_ok(|chunk| prepare(client, config, &lists, chunk))
                 .try_buffered(ahead)
@@ -265,11 +268,14 @@ struct Chunk {
 
 /// Splits a search page into chunks whose issues need at most CHUNK_RECORDS items read from the
 /// child endpoints (an issue needing more is a chunk of its own).
-fn chunks(lists: &[&'static IssueList], page: Page) -> Vec<Chunk> {
+fn chunks(lists: &[&'static IssueList], page: Page, filters: &Filters) -> Vec<Chunk> {
     let mut all = Vec::new();
     let mut chunk = Chunk::default();
     let mut records = 0;
     for item in page.items {
+        if filters.has_windows() && !in_windows(filters, &item) {
+            continue;
+        }
         let (wants, layout) = Wants::of(lists, &item);
         let needs = wants.as_ref().map_or(0, |w| w.records);
         if records > 0 && records + needs > CHUNK_RECORDS {
@@ -285,6 +291,25 @@ fn chunks(lists: &[&'static IssueList], page: Page) -> Vec<Chunk> {
         all.push(chunk);
     }
     all
+}
+
+/// Whether an issue was created and updated inside the configured windows, to the millisecond
+/// (the search was only as exact as JQL's minutes).
+fn in_windows(filters: &Filters, item: &RawValue) -> bool {
+    let Some(issue) = RawObject::parse(item.get()) else {
+        return true;
+    };
+    let instant = |pointer: &str| {
+        issue
+            .pointer(pointer)
+            .and_then(raw::as_str)
+            .and_then(|t| parse_jira(&t))
+    };
+    match instant("/fields/updated") {
+        Some(updated) => filters.keeps_issue(instant("/fields/created"), updated),
+        // Judged, and skipped with a warning, where it is written.
+        None => true,
+    }
 }
 
 /// An issue of a search page, which of the lists it needs read from their endpoints, and how
@@ -532,7 +557,7 @@ mod tests {
                 .map(|(id, total)| issue(id as u32, *total))
                 .collect(),
         };
-        let chunks = chunks(&[&COMMENTS], page);
+        let chunks = chunks(&[&COMMENTS], page, &Filters::default());
         let split: Vec<Vec<&str>> = chunks
             .iter()
             .map(|c| c.wants.iter().map(|w| w.id.as_str()).collect())

@@ -21,7 +21,9 @@ use crate::catalog::{Catalog, SelectedStream, selected_streams};
 use crate::client::JiraClient;
 use crate::config::Config;
 use crate::error::{Error, Result};
+use crate::filters::Filters;
 use crate::singer::{Message, SingerWriter};
+use crate::streams::issues as issues_search;
 use crate::streams::{self, Replication, STREAMS, Source, StreamDef};
 use emit::Emitter;
 pub use state::State;
@@ -165,6 +167,12 @@ pub async fn run<W: Write>(
     writer: &mut SingerWriter<W>,
 ) -> Result<Summary> {
     let streams = selected_streams(catalog, client.deployment(), &config.hashing)?;
+    if config.filters.jql.is_some() {
+        let zone = issues_search::user_time_zone(client.myself());
+        issues_search::check_filter(client, &config.filters.jql(zone)).await?;
+    }
+    let mut state = state;
+    start_over_if_filters_changed(&mut state, &config.filters);
     if streams.is_empty() {
         tracing::warn!("no stream is selected in the catalog; nothing to sync");
     }
@@ -194,6 +202,28 @@ pub async fn run<W: Write>(
         return Err(Error::NothingSynced(names.join(", ")));
     }
     Ok(summary)
+}
+
+/// The streams the filters narrow that keep a bookmark: a sync made with other filters covered
+/// other issues, so they start over (their children are bookmarked with the issues).
+fn start_over_if_filters_changed(state: &mut State, filters: &Filters) {
+    let now = (!filters.is_empty()).then(|| filters.to_value());
+    if state.filters() == now.as_ref() {
+        return;
+    }
+    let narrowed = STREAMS
+        .iter()
+        .filter(|def| matches!(def.source, Source::IssueSearch | Source::WorklogUpdates));
+    let restarted: Vec<&str> = narrowed
+        .filter_map(|def| state.remove_bookmark(def.name).map(|_| def.name))
+        .collect();
+    if !restarted.is_empty() {
+        tracing::warn!(
+            streams = restarted.join(", "),
+            "the filters differ from those the state was written with: these streams are synced again from start_date"
+        );
+    }
+    state.set_filters(now);
 }
 
 /// Lanes of streams other than the issue family, run beside it and beside each other. Six: an

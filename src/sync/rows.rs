@@ -14,7 +14,7 @@ use crate::client::{JiraClient, Page, pages};
 use crate::config::Config;
 use crate::error::{Error, Result};
 pub(super) use crate::streams::Bound;
-use crate::streams::{Only, Parent, PerParent, Source, StreamDef, id_text, users};
+use crate::streams::{Only, PROJECTS_STREAM, Parent, PerParent, Source, StreamDef, id_text, users};
 
 /// The parents' values read so far in this run, and what Jira refused object by object.
 #[derive(Debug, Default)]
@@ -66,12 +66,18 @@ pub(super) fn walk<'a>(
         let deployment = client.deployment();
         let page_size = reader.config.page_size;
         let mut dedupe = Dedupe::new(def, deployment);
+        let filters = &reader.config.filters;
+        // Projects the filters leave out are neither emitted nor parents of anything.
+        let in_scope = |row: &Value| {
+            def.name != PROJECTS_STREAM
+                || filters.keeps_project(row.get("key").and_then(Value::as_str).unwrap_or(""))
+        };
         let mut on_rows = |bound: &Bound, stamp: &[&str], page: Page<Value>| {
             let rows = page
                 .items
                 .into_iter()
                 .map(|item| def.shape.row(item, bound, stamp))
-                .filter(|row| dedupe.first_time(row))
+                .filter(|row| in_scope(row) && dedupe.first_time(row))
                 .collect();
             on_page(bound, rows)
         };

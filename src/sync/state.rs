@@ -46,6 +46,25 @@ impl State {
         }
     }
 
+    /// What the state says the filters were when it was written (`None`: no filters).
+    pub fn filters(&self) -> Option<&Value> {
+        self.value.get("filters")
+    }
+
+    pub fn set_filters(&mut self, filters: Option<Value>) {
+        match filters {
+            Some(filters) => self.value.insert("filters".into(), filters),
+            None => self.value.remove("filters"),
+        };
+    }
+
+    pub fn remove_bookmark(&mut self, stream: &str) -> Option<Value> {
+        self.value
+            .get_mut("bookmarks")?
+            .as_object_mut()?
+            .remove(stream)
+    }
+
     pub fn set_currently_syncing(&mut self, stream: Option<&str>) {
         self.value.insert(
             "currently_syncing".into(),

@@ -115,20 +115,39 @@ impl Parser {
     fn query(mut self) -> Result<Query, String> {
         let mut clauses = Vec::new();
         if self.peek().is_some() && !self.peek_keyword("order") {
-            loop {
-                clauses.push(self.clause()?);
-                if self.peek_keyword("and") {
-                    self.pos += 1;
-                } else if self.peek_keyword("or") {
-                    let at = self.peek().map_or(0, |s| s.at);
-                    return Err(format!(
-                        "Error in the JQL Query: the simulator supports only AND between clauses, not 'OR'. (line 1, character {at})"
-                    ));
-                } else {
-                    break;
+            self.and_clauses(&mut clauses)?;
+        }
+        self.order_by(clauses)
+    }
+
+    /// `clause AND clause …`, where a clause may be an AND-group in parentheses (as a tap wraps
+    /// a user's own JQL).
+    fn and_clauses(&mut self, clauses: &mut Vec<Clause>) -> Result<(), String> {
+        loop {
+            if matches!(self.peek().map(|s| &s.tok), Some(Tok::LParen)) {
+                self.pos += 1;
+                self.and_clauses(clauses)?;
+                if !matches!(self.next().map(|s| s.tok), Some(Tok::RParen)) {
+                    self.pos -= 1;
+                    return Err(self.expecting("')'"));
                 }
+            } else {
+                clauses.push(self.clause()?);
+            }
+            if self.peek_keyword("and") {
+                self.pos += 1;
+            } else if self.peek_keyword("or") {
+                let at = self.peek().map_or(0, |s| s.at);
+                return Err(format!(
+                    "Error in the JQL Query: the simulator supports only AND between clauses, not 'OR'. (line 1, character {at})"
+                ));
+            } else {
+                return Ok(());
             }
         }
+    }
+
+    fn order_by(mut self, clauses: Vec<Clause>) -> Result<Query, String> {
         let mut order = Vec::new();
         if self.peek_keyword("order") {
             self.pos += 1;
@@ -351,6 +370,21 @@ mod tests {
 
     fn la() -> Tz {
         zone("America/Los_Angeles")
+    }
+
+    #[test]
+    fn a_parenthesised_group_of_and_clauses_is_one_more_restriction() {
+        let q = parse(
+            r#"project = WEB AND (key in (WEB-1, WEB-2) AND created >= "2024/01/31") ORDER BY key"#,
+            la(),
+        )
+        .unwrap();
+        assert_eq!(q.clauses.len(), 3);
+        assert!(
+            parse("(project = WEB", la())
+                .unwrap_err()
+                .contains("Expecting ')'")
+        );
     }
 
     #[test]

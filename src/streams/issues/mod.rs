@@ -1,6 +1,7 @@
 //! The `issues` stream: JQL search in `updated` order (Cloud `/search/jql` with `nextPageToken`,
 //! Server/DC `/search` with `startAt`), and the bookmark that makes it incremental and resumable.
 
+use std::collections::HashSet;
 use std::pin::pin;
 
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
@@ -10,7 +11,8 @@ use serde_json::{Value, json};
 
 use crate::client::{ApiRequest, JiraClient, Page, Pagination, pages};
 use crate::config::Deployment;
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::filters::Filters;
 use crate::jql::{Jql, Order, local_minute_at_or_before};
 use crate::raw::{self, Node, RawObject};
 use crate::timestamp::parse_jira;
@@ -22,8 +24,8 @@ pub use bookmark::Bookmark;
 pub use partitions::{Plan, Progress};
 
 /// The JQL of the first page: issues in `scope` updated from `from` on, in the user's zone.
-pub fn jql_from(from: DateTime<Utc>, tz: Tz, scope: &Scope) -> String {
-    updated_since_jql(local_minute_at_or_before(from, tz), scope)
+pub fn jql_from(from: DateTime<Utc>, tz: Tz, scope: &Scope, filter: &Jql) -> String {
+    updated_since_jql(local_minute_at_or_before(from, tz), scope, filter)
 }
 
 /// Which issues a search covers.
@@ -44,6 +46,7 @@ pub enum Scope {
 pub fn issue_pages<'a>(
     client: &'a JiraClient,
     scope: &'a Scope,
+    filter: &'a Jql,
     from: DateTime<Utc>,
     zone: JqlZone,
     query: &'a IssueQuery,
@@ -52,7 +55,7 @@ pub fn issue_pages<'a>(
     async_stream::try_stream! {
         match client.deployment() {
             Deployment::Cloud => {
-                let jql = jql_from(from - zone.slack, zone.tz, scope);
+                let jql = jql_from(from - zone.slack, zone.tz, scope, filter);
                 let mut body = json!({"jql": jql, "fields": query.fields});
                 if !query.expand.is_empty() {
                     // `/search/jql` takes expansions as one comma-separated string.
@@ -65,12 +68,100 @@ pub fn issue_pages<'a>(
                 }
             }
             Deployment::Server => {
-                let mut all = pin!(offset_paging::server_pages(client, scope, from, zone, query, page_size));
+                let mut all = pin!(offset_paging::server_pages(client, scope, filter, from, zone, query, page_size));
                 while let Some(page) = all.try_next().await? {
                     yield page;
                 }
             }
         }
+    }
+}
+
+/// Which of the issues `ids` the filters keep, by one search a hundred ids: for rows read apart
+/// from the issue search, such as worklogs, that belong to an issue.
+pub async fn ids_matching(
+    client: &JiraClient,
+    ids: &[String],
+    filters: &Filters,
+    zone: JqlZone,
+) -> Result<HashSet<String>> {
+    let filter = filters.jql(zone);
+    let mut kept = HashSet::new();
+    for batch in ids.chunks(ID_BATCH) {
+        let jql = Jql::new()
+            .field_in("id", batch, false)
+            .and(&filter)
+            .render();
+        let fields = ["id", "created", "updated"];
+        let mut found = pin!(search(client, jql, &fields, ID_BATCH as u32));
+        while let Some(page) = found.try_next().await? {
+            for issue in page.items.iter().filter_map(|i| RawObject::parse(i.get())) {
+                let instant = |p: &str| {
+                    issue
+                        .pointer(p)
+                        .and_then(raw::as_str)
+                        .and_then(|t| parse_jira(&t))
+                };
+                let inside = match instant("/fields/updated") {
+                    Some(updated) => filters.keeps_issue(instant("/fields/created"), updated),
+                    None => !filters.has_windows(),
+                };
+                if let Some(id) = issue.get("id").and_then(Node::text).and_then(raw::id_text)
+                    && inside
+                {
+                    kept.insert(id);
+                }
+            }
+        }
+    }
+    Ok(kept)
+}
+
+/// Issue ids asked about in one search.
+const ID_BATCH: usize = 100;
+
+/// Pages of a search for `jql` bringing `fields`, on either deployment.
+pub fn search<'a>(
+    client: &'a JiraClient,
+    jql: String,
+    fields: &[&str],
+    page_size: u32,
+) -> impl Stream<Item = Result<Page>> + 'a {
+    let body = json!({"jql": jql, "fields": fields});
+    let (path, pagination) = match client.deployment() {
+        Deployment::Cloud => ("search/jql", Pagination::Token { items: "issues" }),
+        Deployment::Server => (
+            "search",
+            Pagination::Offset {
+                items: Some("issues"),
+            },
+        ),
+    };
+    pages(
+        client,
+        ApiRequest::post(client.api_path(path), body),
+        pagination,
+        page_size,
+    )
+}
+
+/// Asks Jira to judge the filter's JQL before anything is synced: a mistake is one clear line,
+/// not a failure halfway through the issues.
+pub async fn check_filter(client: &JiraClient, filter: &Jql) -> Result<()> {
+    let jql = filter.render();
+    let mut probe = pin!(search(client, jql.clone(), &["id"], 1));
+    match probe.try_next().await {
+        Ok(_) => Ok(()),
+        Err(Error::Http {
+            status: 400,
+            excerpt,
+            ..
+        }) => Err(Error::config(
+            "jql",
+            format!("Jira refused the search `{jql}`: {excerpt}"),
+            "fix the JQL; it is ANDed with the tap's own clauses and the project and date filters",
+        )),
+        Err(e) => Err(e),
     }
 }
 
@@ -81,15 +172,17 @@ pub struct IssueQuery {
     pub expand: Vec<String>,
 }
 
-/// `[project …] AND updated >= "<local minute>" ORDER BY updated ASC, key ASC`.
-fn updated_since_jql(local_minute: NaiveDateTime, scope: &Scope) -> String {
+/// `[project …] AND [the user's filters] AND updated >= "<local minute>" ORDER BY updated ASC,
+/// key ASC`.
+fn updated_since_jql(local_minute: NaiveDateTime, scope: &Scope, filter: &Jql) -> String {
     let jql = match scope {
         Scope::Site => Jql::new(),
         Scope::Project(id) => Jql::new().project_in(std::slice::from_ref(id), false),
         Scope::OtherThan(ids) if ids.is_empty() => Jql::new(),
         Scope::OtherThan(ids) => Jql::new().project_in(ids, true),
     };
-    jql.at_or_after("updated", local_minute)
+    jql.and(filter)
+        .at_or_after("updated", local_minute)
         .order_by("updated", Order::Asc)
         .order_by("key", Order::Asc)
         .render()
@@ -153,11 +246,16 @@ mod tests {
     fn jql_starts_at_the_minute_in_the_users_zone() {
         let from = utc("2024-01-31T13:05:42Z");
         assert_eq!(
-            jql_from(from, chrono_tz::Asia::Kolkata, &Scope::Site),
+            jql_from(from, chrono_tz::Asia::Kolkata, &Scope::Site, &Jql::new()),
             r#"updated >= "2024/01/31 18:35" ORDER BY updated ASC, key ASC"#
         );
         assert_eq!(
-            jql_from(from - Duration::minutes(10), Tz::UTC, &Scope::Site),
+            jql_from(
+                from - Duration::minutes(10),
+                Tz::UTC,
+                &Scope::Site,
+                &Jql::new()
+            ),
             r#"updated >= "2024/01/31 12:55" ORDER BY updated ASC, key ASC"#
         );
     }

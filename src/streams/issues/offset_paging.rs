@@ -17,7 +17,7 @@ use serde_json::value::RawValue;
 use super::{IssueQuery, JqlZone, Scope, updated_since_jql};
 use crate::client::{ApiRequest, JiraClient, Page, PageSize, read_page};
 use crate::error::{Error, Result};
-use crate::jql::local_minute_at_or_before;
+use crate::jql::{Jql, local_minute_at_or_before};
 use crate::raw::RawObject;
 
 /// Rows each page reads again, to find the last row read among them.
@@ -29,6 +29,7 @@ const MAX_REREADS: u32 = 100;
 pub(super) fn server_pages<'a>(
     client: &'a JiraClient,
     scope: &'a Scope,
+    filter: &'a Jql,
     from: DateTime<Utc>,
     zone: JqlZone,
     query: &'a IssueQuery,
@@ -42,7 +43,7 @@ pub(super) fn server_pages<'a>(
         loop {
             let (start, reread) = window.next_request();
             let mut body = json!({
-                "jql": updated_since_jql(window.local_minute, scope),
+                "jql": updated_since_jql(window.local_minute, scope, filter),
                 "fields": query.fields,
                 "startAt": start,
                 "maxResults": size.get(),

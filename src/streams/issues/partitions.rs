@@ -12,7 +12,9 @@ use serde_json::{Map, Value};
 
 use super::{Bookmark, Scope};
 use crate::client::{JiraClient, pages};
+use crate::config::Config;
 use crate::error::{Error, Result};
+use crate::filters::Filters;
 use crate::streams::{PROJECT_IDS_ENDPOINT, id_text};
 
 /// The state key of the partition of projects the list did not show.
@@ -42,12 +44,8 @@ pub struct Progress {
 impl Plan {
     /// Partitions when there is no bookmark yet, or when the state holds a partitioned sync that
     /// stopped half way; otherwise one search of the site from its bookmark.
-    pub async fn new(
-        client: &JiraClient,
-        state: Option<&Value>,
-        start_date: DateTime<Utc>,
-        lookback: Duration,
-    ) -> Result<Plan> {
+    pub async fn new(client: &JiraClient, state: Option<&Value>, config: &Config) -> Result<Plan> {
+        let (start_date, lookback) = (config.start_date, config.lookback);
         let started = Utc::now();
         let origin = Bookmark::from_state(state, start_date)?;
         let saved = saved_partitions(state)?;
@@ -68,7 +66,7 @@ impl Plan {
         if state.is_some() && saved.is_none() {
             return Ok(one_search(progress));
         }
-        let projects = match project_ids(client).await {
+        let projects = match project_ids(client, &config.filters).await {
             Ok(projects) => projects,
             // Partitions only make the search faster; without the list, one search reads it all
             // from the site's bookmark, which no partition is behind.
@@ -168,7 +166,8 @@ fn saved_partitions(state: Option<&Value>) -> Result<Option<HashMap<String, Book
 }
 
 /// The ids of the projects the account may browse.
-async fn project_ids(client: &JiraClient) -> Result<Vec<String>> {
+/// The ids of the projects the filters keep.
+async fn project_ids(client: &JiraClient, filters: &Filters) -> Result<Vec<String>> {
     let (request, pagination) = PROJECT_IDS_ENDPOINT
         .on(client.deployment())
         .request(client, &[]);
@@ -176,6 +175,10 @@ async fn project_ids(client: &JiraClient) -> Result<Vec<String>> {
         .map_ok(|page| {
             page.items
                 .iter()
+                .filter(|project| {
+                    let key = project.get("key").and_then(Value::as_str).unwrap_or("");
+                    filters.keeps_project(key)
+                })
                 .filter_map(|project| id_text(project.get("id")?))
                 .collect()
         })

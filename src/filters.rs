@@ -1,0 +1,153 @@
+//! The user's filters: which projects (`projects`, `exclude_projects`), which issues by when they
+//! were created and updated (`created_after`, `created_before`, `updated_after`,
+//! `updated_before`), and any JQL of their own (`jql`). They narrow the issue search, so what is
+//! filtered out is never fetched, and they apply to the issues' children, to `worklogs`, and to
+//! the project-level streams.
+
+use chrono::{DateTime, Duration, Utc};
+use serde_json::{Value, json};
+
+use crate::jql::{Jql, local_minute_at_or_before};
+use crate::streams::issues::JqlZone;
+use crate::timestamp::format_utc;
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Filters {
+    /// Project keys to keep (all when empty), upper-cased.
+    pub projects: Vec<String>,
+    /// Project keys to leave out, upper-cased.
+    pub exclude_projects: Vec<String>,
+    pub created: Window,
+    pub updated: Window,
+    pub jql: Option<String>,
+}
+
+/// `[after, before)`: either end may be open.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Window {
+    pub after: Option<DateTime<Utc>>,
+    pub before: Option<DateTime<Utc>>,
+}
+
+impl Window {
+    pub fn contains(&self, t: DateTime<Utc>) -> bool {
+        self.after.is_none_or(|after| t >= after) && self.before.is_none_or(|before| t < before)
+    }
+
+    fn is_open(&self) -> bool {
+        self.after.is_none() && self.before.is_none()
+    }
+
+    fn to_value(self) -> Value {
+        json!({"after": self.after.map(format_utc), "before": self.before.map(format_utc)})
+    }
+}
+
+impl Filters {
+    pub fn is_empty(&self) -> bool {
+        *self == Filters::default()
+    }
+
+    /// Whether a project, by key, is synced.
+    pub fn keeps_project(&self, key: &str) -> bool {
+        let key = key.to_ascii_uppercase();
+        (self.projects.is_empty() || self.projects.contains(&key))
+            && !self.exclude_projects.contains(&key)
+    }
+
+    /// Whether issues are judged by when they were created or updated.
+    pub fn has_windows(&self) -> bool {
+        !(self.created.is_open() && self.updated.is_open())
+    }
+
+    /// Whether the windows keep an issue. JQL dates are minute-granular in the user's zone and
+    /// the search is widened to be safe, so the exact bounds are checked here.
+    pub fn keeps_issue(&self, created: Option<DateTime<Utc>>, updated: DateTime<Utc>) -> bool {
+        self.updated.contains(updated)
+            && (self.created.is_open() || created.is_some_and(|c| self.created.contains(c)))
+    }
+
+    /// The clauses every issue search is ANDed with, dates in the user's zone: a lower bound at
+    /// the minute at or before it, an upper bound a minute after it (the exact check is
+    /// `keeps_issue`), both widened by the zone's slack.
+    pub fn jql(&self, zone: JqlZone) -> Jql {
+        let mut jql = Jql::new();
+        if !self.projects.is_empty() {
+            jql = jql.project_in(&self.projects, false);
+        }
+        if !self.exclude_projects.is_empty() {
+            jql = jql.project_in(&self.exclude_projects, true);
+        }
+        for (field, window) in [("created", self.created), ("updated", self.updated)] {
+            if let Some(after) = window.after {
+                jql = jql.at_or_after(
+                    field,
+                    local_minute_at_or_before(after - zone.slack, zone.tz),
+                );
+            }
+            if let Some(before) = window.before {
+                let bound = before + zone.slack + Duration::minutes(1);
+                jql = jql.before(field, local_minute_at_or_before(bound, zone.tz));
+            }
+        }
+        if let Some(own) = &self.jql {
+            jql = jql.users(own);
+        }
+        jql
+    }
+
+    /// What the state remembers of the filters a sync was made with, to notice a change.
+    pub fn to_value(&self) -> Value {
+        json!({
+            "projects": self.projects,
+            "exclude_projects": self.exclude_projects,
+            "created": self.created.to_value(),
+            "updated": self.updated.to_value(),
+            "jql": self.jql,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn utc(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn projects_windows_and_own_jql_make_one_restriction() {
+        let filters = Filters {
+            projects: vec!["WEB".into(), "OPS".into()],
+            exclude_projects: vec!["OPS".into()],
+            created: Window {
+                after: Some(utc("2024-01-31T13:05:42Z")),
+                before: None,
+            },
+            updated: Window {
+                after: None,
+                before: Some(utc("2024-03-01T00:00:00Z")),
+            },
+            jql: Some("labels = x OR priority = High".into()),
+        };
+        let zone = JqlZone {
+            tz: chrono_tz::Tz::UTC,
+            slack: Duration::zero(),
+        };
+        assert_eq!(
+            filters.jql(zone).render(),
+            r#"project in ("WEB", "OPS") AND project not in ("OPS") AND created >= "2024/01/31 13:05" AND updated < "2024/03/01 00:01" AND (labels = x OR priority = High)"#
+        );
+        assert!(filters.keeps_project("web") && !filters.keeps_project("OPS"));
+        assert!(!filters.keeps_project("HR"));
+        let inside = utc("2024-02-01T00:00:00Z");
+        assert!(filters.keeps_issue(Some(inside), inside));
+        assert!(!filters.keeps_issue(Some(utc("2024-01-31T13:05:10Z")), inside));
+        assert!(
+            !filters.keeps_issue(None, inside),
+            "no created date: not known to be inside"
+        );
+        assert!(!filters.keeps_issue(Some(inside), utc("2024-03-01T00:00:00Z")));
+    }
+}
