@@ -4,10 +4,11 @@
 //! [`Sim::router`] serves it over HTTP in Cloud shapes (REST v3 and v2, `/search/jql` with page
 //! tokens, OAuth gateway) or Server / Data Center shapes (REST v2, offset search). [`spawn`]
 //! runs it on a background thread for plain `#[test]` functions. Tests steer it with
-//! [`Sim::touch_issues`], [`Sim::add_issues`], [`Sim::push_fault`] and
-//! [`Sim::expire_access_tokens`], check what the client did with [`Sim::requests`],
-//! [`Sim::unserved`] and [`Sim::load_stats`], and what a complete sync holds with [`Sim::expected_records`] (and who
-//! may see an issue with [`Sim::who_may_browse`]).
+//! [`Sim::touch_issues`], [`Sim::add_issues`], [`Sim::delete_issues`],
+//! [`Sim::delete_worklogs`], [`Sim::add_custom_field`] (and its removal and retyping),
+//! [`Sim::push_fault`] and [`Sim::expire_access_tokens`], check what the client did with
+//! [`Sim::requests`], [`Sim::unserved`] and [`Sim::load_stats`], and what a complete sync holds
+//! with [`Sim::expected_records`] (and who may see an issue with [`Sim::who_may_browse`]).
 //!
 //! What a client can count on:
 //! - Credentials are in [`creds`]. Cloud takes Basic `EMAIL:API_TOKEN` on `/rest/api/{2,3}`
@@ -47,6 +48,22 @@
 //!   [`Sim::load_stats`] tells how many were refused and how many were in flight at most.
 //! - Issues added at run time have no comments, worklogs, attachments, remote links or history
 //!   (beyond later touches) yet.
+//! - A deleted issue is gone as in Jira: from both searches (JQL naming its key or id is a
+//!   400), `issue/{key}` and its child endpoints (404, "Issue does not exist or you do not have
+//!   permission to see it."), `changelog/bulkfetch`, boards, sprints and epics, and the other
+//!   issues' `issuelinks`; its sub-tasks are deleted with it, its epic's issues lose their
+//!   parent, its worklogs are listed by `worklog/deleted`. Each deletion adds an audit record
+//!   (`summary` "Issue deleted", `category` "issue management", `objectItem` `{id, name: key,
+//!   typeName: "ISSUE"}`, the project in `associatedItems`). Other issues keep their `updated`.
+//! - A deleted worklog is gone from its issue (embedded and `issue/{key}/worklog`),
+//!   `worklog/updated` and `worklog/list`, and listed by `worklog/deleted` (paged as
+//!   `worklog/updated`, `updatedTime` the deletion time). Its issue keeps its `updated`.
+//!   Both lists leave out the last minute's changes, as Jira does
+//!   ([`Sim::set_worklog_settling_ms`]).
+//! - Custom fields added, removed or retyped at run time show at once in `/field`, contexts
+//!   and options, issues (a new field has values on about two issues in three), and the
+//!   `names` / `schema` expansions; each change adds Jira's audit record (category "fields").
+//!   Issues keep their `updated`.
 //! - Beyond issues: reference lists (`issuetype`, `status`, `statuscategory`, `priority`,
 //!   Cloud's `priority/search` and `label`, `issueLinkType`, `configuration`,
 //!   `applicationrole`), setup lists (`workflow` on Server, Cloud's `workflow/search`,
@@ -86,6 +103,8 @@ pub use faults::Fault;
 pub use load::LoadStats;
 pub use requests::{AuthSeen, RequestRecord};
 pub use server::{RunningSim, spawn};
+pub use site::deletion::{DeletedIssue, DeletedWorklog};
+pub use site::fields::CustomFieldType;
 pub use times::{HISTORY_END_MS, HISTORY_START_MS, parse_timestamp};
 
 use state::Shared;
@@ -109,15 +128,17 @@ impl Sim {
     }
 
     /// The HTTP routes: `/rest/api/{2,3}/...`, the Cloud gateway `/ex/jira/{cloudId}/...`,
-    /// `/oauth/token`, and the admin endpoints `/_sim/stats`, `/_sim/load` and `/_sim/touch`.
+    /// `/oauth/token`, and the admin endpoints `/_sim/stats`, `/_sim/load`, `/_sim/touch`,
+    /// `/_sim/delete-issues`, `/_sim/delete-worklogs` and `/_sim/fields[/{id}]`.
     pub fn router(&self) -> axum::Router {
         axum::Router::new()
             .fallback(handlers::handle)
             .with_state(self.shared.clone())
     }
 
+    /// Issues on the site now (deleted ones not counted).
     pub fn issue_count(&self) -> usize {
-        self.shared.site().issues.len()
+        self.shared.site().live_issues().count()
     }
 
     pub fn project_count(&self) -> usize {
@@ -130,7 +151,7 @@ impl Sim {
         self.shared.site().users().len()
     }
 
-    /// Entries of `/field`.
+    /// Entries of `/field` (custom fields added or removed at run time counted).
     pub fn field_count(&self) -> usize {
         self.shared.site().fields.len()
     }
@@ -181,6 +202,8 @@ impl Sim {
     ///
     /// With `issue_ids` (ids or keys), per-issue streams count only those issues' children and
     /// `issues` counts those that exist; site-wide streams ignore it. `None` means every issue.
+    /// Deleted issues and worklogs count nowhere (a deleted issue's links are gone from the
+    /// other end too); run-time audit records and custom fields count.
     pub fn expected_records(&self, stream: &str, issue_ids: Option<&[String]>) -> Option<usize> {
         use site::reference::{
             ISSUE_TYPES, LINK_TYPES, PRIORITIES, RESOLUTIONS, ROLES, STATUS_CATEGORIES, STATUSES,
@@ -190,7 +213,7 @@ impl Sim {
         let cfg = &self.shared.cfg;
         let cloud = site.is_cloud();
         let indexes: Vec<usize> = match issue_ids {
-            None => (0..site.issues.len()).collect(),
+            None => site.live_issues().collect(),
             Some(ids) => {
                 let mut found: Vec<usize> =
                     ids.iter().filter_map(|id| site.find_issue(id)).collect();
@@ -364,7 +387,7 @@ impl Sim {
         let site = self.shared.site();
         site.issues
             .iter()
-            .filter(|i| i.busy)
+            .filter(|i| i.busy && i.is_live())
             .map(|i| i.id.to_string())
             .collect()
     }
@@ -395,6 +418,70 @@ impl Sim {
             .site_mut()
             .add_issues(project_key, n)
             .unwrap_or_else(|| panic!("the simulated site has no project '{project_key}'"))
+    }
+
+    /// Deletes `n` issues (fewer when the site runs out): one in each project in turn, from a
+    /// project picked by the seed, each an issue without sub-tasks picked by the seed; a given
+    /// seed and history of calls deletes the same ones. Their worklogs go to
+    /// `worklog/deleted`, their links leave the other issues, each writes an "Issue deleted"
+    /// audit record at the deletion time (now).
+    pub fn delete_issues(&self, n: usize) -> Vec<DeletedIssue> {
+        self.shared.site_mut().delete_issues(n)
+    }
+
+    /// Deletes one issue by id or key, and with it its sub-tasks (each a deletion of its own,
+    /// listed by [`Sim::deleted_issues`]). Returns the issue asked for; `None` when there is no
+    /// such issue, or it is already deleted.
+    pub fn delete_issue(&self, id_or_key: &str) -> Option<DeletedIssue> {
+        self.shared
+            .site_mut()
+            .delete_issue(id_or_key)
+            .and_then(|mut deleted| deleted.pop())
+    }
+
+    /// Every issue deleted so far, in the order they went.
+    pub fn deleted_issues(&self) -> Vec<DeletedIssue> {
+        self.shared.site().deleted_issues.clone()
+    }
+
+    /// Deletes `n` worklogs (fewer when the site has fewer) picked by the seed among all the
+    /// site's worklogs. `worklog/deleted` lists them once the settling minute has passed (see
+    /// [`Sim::set_worklog_settling_ms`]).
+    pub fn delete_worklogs(&self, n: usize) -> Vec<DeletedWorklog> {
+        self.shared.site_mut().delete_worklogs(n)
+    }
+
+    /// Every worklog deleted so far, on its own or with its issue, as `worklog/deleted` lists
+    /// them: by deletion time, then id.
+    pub fn deleted_worklogs(&self) -> Vec<DeletedWorklog> {
+        self.shared.site().deleted_worklog_list()
+    }
+
+    /// How long `worklog/updated` and `worklog/deleted` leave changes out: Jira, and the
+    /// simulator by default, the minute before the request. A test that cannot wait sets 0.
+    pub fn set_worklog_settling_ms(&self, ms: u64) {
+        self.shared.set_worklog_settling_ms(ms);
+    }
+
+    /// Adds a custom field of type `kind` named `name` with the next unused id
+    /// (`customfield_<n>`, never one a removed field had). Returns the id. Issues have values
+    /// for it at once (null on about a third), and keep their `updated`.
+    pub fn add_custom_field(&self, name: &str, kind: CustomFieldType) -> String {
+        self.shared.site_mut().add_custom_field(name, kind)
+    }
+
+    /// Deletes a custom field: gone from `/field`, its contexts and options, and issues.
+    /// False for an unknown id, a system field, or a field Jira Software manages (Sprint,
+    /// Epic Link, Story Points, Rank, Parent Link).
+    pub fn remove_custom_field(&self, id: &str) -> bool {
+        self.shared.site_mut().remove_custom_field(id).is_ok()
+    }
+
+    /// Gives a custom field another type, keeping its id and name: `/field` shows the new
+    /// schema and issues hold values of the new type. False as for
+    /// [`Sim::remove_custom_field`].
+    pub fn retype_custom_field(&self, id: &str, kind: CustomFieldType) -> bool {
+        self.shared.site_mut().retype_custom_field(id, kind).is_ok()
     }
 
     /// Requests per endpoint, keyed like `"GET /rest/api/3/search/jql"` with ids, keys and

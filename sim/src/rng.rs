@@ -47,4 +47,5 @@ pub(crate) mod topic {
     pub const SECURITY: u64 = 15;
     pub const AUDIT: u64 = 16;
     pub const SETUP: u64 = 17;
+    pub const DELETION: u64 = 18;
 }

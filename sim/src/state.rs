@@ -1,5 +1,6 @@
 //! The simulator's shared state: the site and everything that changes while it serves.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use crate::auth::OAuthTokens;
@@ -22,7 +23,13 @@ pub(crate) struct Shared {
     pub limiter: Option<TokenBucket>,
     /// Requests received, refused, in flight and the time spent on them.
     pub meter: Meter,
+    /// How long `worklog/updated` and `worklog/deleted` hold changes back (Jira: a minute).
+    worklog_settling_ms: AtomicU64,
 }
+
+/// Jira leaves out of `worklog/updated` and `worklog/deleted` what changed in the minute
+/// before the request.
+const WORKLOG_SETTLING_MS: u64 = 60_000;
 
 /// Issues to change when a given request arrives: how Jira looks to a sync when people keep
 /// working while it pages.
@@ -44,6 +51,7 @@ impl Shared {
             scheduled: Mutex::new(Vec::new()),
             limiter: cfg.rate_limit_per_second.and_then(TokenBucket::new),
             meter: Meter::default(),
+            worklog_settling_ms: AtomicU64::new(WORKLOG_SETTLING_MS),
             cfg,
         }
     }
@@ -69,6 +77,14 @@ impl Shared {
 
     pub fn faults(&self) -> MutexGuard<'_, FaultQueue> {
         self.faults.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn worklog_settling_ms(&self) -> u64 {
+        self.worklog_settling_ms.load(Ordering::Relaxed)
+    }
+
+    pub fn set_worklog_settling_ms(&self, ms: u64) {
+        self.worklog_settling_ms.store(ms, Ordering::Relaxed);
     }
 
     /// Applies the scheduled changes due before answering a request to `path`.

@@ -473,6 +473,7 @@ fn api(shared: &Shared, req: &Req, version: &str, rest: &[&str], base: String) -
         }
         ["issue", id_or_key, "votes"] if get => issues::votes(&call, id_or_key).into_response(),
         ["worklog", "updated"] if get => worklogs::updated(&call),
+        ["worklog", "deleted"] if get => worklogs::deleted(&call),
         ["worklog", "list"] if post => worklogs::list(&call).into_response(),
         ["changelog", "bulkfetch"] if post && cloud => {
             changelogs::bulk_fetch(&call).into_response()

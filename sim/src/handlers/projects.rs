@@ -52,13 +52,10 @@ fn project_json(ctx: &Ctx, index: usize, expand: &ProjectExpand) -> Value {
         )
     });
     let insight = (expand.insight && cloud).then(|| {
-        let last = project
-            .issues
-            .iter()
-            .map(|&i| site.issues[i as usize].updated)
-            .max();
+        let live: Vec<usize> = site.live_project_issues(index).collect();
+        let last = live.iter().map(|&i| site.issues[i].updated).max();
         object([
-            ("totalIssueCount", Some(json!(project.issues.len()))),
+            ("totalIssueCount", Some(json!(live.len()))),
             (
                 "lastIssueUpdateTime",
                 last.map(|t| json!(times::timestamp(t, Offset::Utc))),
@@ -242,10 +239,9 @@ pub(crate) fn components_page(call: &Call, id_or_key: &str) -> Reply {
     let ctx = call.ctx(&site);
     let project = &site.projects[index];
     // Issues are in the first `component_count` components of their project.
-    let counts: Vec<usize> = project
-        .issues
-        .iter()
-        .map(|&i| component_count(&ctx, i as usize))
+    let counts: Vec<usize> = site
+        .live_project_issues(index)
+        .map(|i| component_count(&ctx, i))
         .collect();
     let (start_at, max_results) = call.page(50, 50);
     let total = project.components.len();

@@ -1,5 +1,5 @@
-//! Worklogs across issues: `worklog/updated` (ids changed since a time, paged by `since`) and
-//! `worklog/list` (the worklogs with given ids).
+//! Worklogs across issues: `worklog/updated` and `worklog/deleted` (ids changed or deleted
+//! since a time, paged by `since`) and `worklog/list` (the worklogs with given ids).
 
 use std::collections::HashSet;
 
@@ -10,13 +10,12 @@ use super::Call;
 use super::respond::{Rejection, Reply, ok};
 use crate::render::issue::worklog;
 use crate::render::object;
-use crate::site::WorklogEntry;
+use crate::site::{Site, WorklogEntry};
 use crate::times;
 
-/// Most entries a `worklog/updated` page holds, and most ids `worklog/list` takes.
+/// Most entries a `worklog/updated` or `worklog/deleted` page holds, and most ids
+/// `worklog/list` takes.
 const PAGE: usize = 1000;
-/// Jira leaves out worklogs updated in the minute before the request.
-const SETTLING_MS: i64 = 60_000;
 
 /// Where a page of `rows` (ordered, all at or after `since`) ends, and the `since` of the next
 /// page (`None` on the last page).
@@ -41,13 +40,27 @@ pub(crate) fn page_end(rows: &[WorklogEntry]) -> (usize, Option<i64>) {
 
 /// `GET worklog/updated?since=<epoch ms>`: `{values, since, until, self, nextPage?, lastPage}`.
 pub(crate) fn updated(call: &Call) -> Response {
-    let since = call.req.number("since").unwrap_or(0);
-    let cutoff = times::now_ms() - SETTLING_MS;
     let site = call.shared.site();
-    let ctx = call.ctx(&site);
-    let all = site.worklog_index();
+    changes(call, &site, site.worklog_index(), "worklog/updated")
+}
+
+/// `GET worklog/deleted?since=<epoch ms>`: the worklogs deleted since then, on their own or
+/// with their issue, `updatedTime` being the deletion time; paged as `worklog/updated`.
+pub(crate) fn deleted(call: &Call) -> Response {
+    let site = call.shared.site();
+    changes(call, &site, &site.worklog_deletions, "worklog/deleted")
+}
+
+/// A page of `all` (ascending) from `since`, as `worklog/updated` and `worklog/deleted` give
+/// it. Changes in the settling time before the request are left out, as Jira does.
+fn changes(call: &Call, site: &Site, all: &[WorklogEntry], path: &str) -> Response {
+    let since = call.req.number("since").unwrap_or(0);
+    let settling = i64::try_from(call.shared.worklog_settling_ms()).unwrap_or(i64::MAX);
+    let cutoff = times::now_ms().saturating_sub(settling);
+    let ctx = call.ctx(site);
     let start = all.partition_point(|e| e.updated < since);
-    let end = all.partition_point(|e| e.updated < cutoff).max(start);
+    // "During the minute preceding the request": up to and with the cutoff millisecond.
+    let end = all.partition_point(|e| e.updated <= cutoff).max(start);
     let rows = &all[start..end];
     let (taken, next_since) = page_end(rows);
     let page = &rows[..taken];
@@ -56,7 +69,7 @@ pub(crate) fn updated(call: &Call) -> Response {
         .map(|e| json!({ "worklogId": e.id, "updatedTime": e.updated, "properties": [] }))
         .collect();
     let until = page.last().map_or(since, |e| e.updated);
-    let url = |since: i64| ctx.rest(&format!("worklog/updated?since={since}"));
+    let url = |since: i64| ctx.rest(&format!("{path}?since={since}"));
     ok(&object([
         ("values", Some(json!(values))),
         ("since", Some(json!(since))),

@@ -159,7 +159,8 @@ impl Plan {
 
     /// Indexes of the matching issues, in order.
     pub fn run(&self, site: &Site) -> Vec<u32> {
-        let mut hits: Vec<u32> = (0..site.issues.len())
+        let mut hits: Vec<u32> = site
+            .live_issues()
             .filter(|&i| self.matches(site, i))
             .map(|i| i as u32)
             .collect();

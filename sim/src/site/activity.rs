@@ -219,9 +219,7 @@ impl Site {
 
     /// Every label some issue carries, sorted (what `label` lists).
     pub fn all_labels(&self) -> Vec<&'static str> {
-        let mut all: Vec<&'static str> = (0..self.issues.len())
-            .flat_map(|i| self.labels(i))
-            .collect();
+        let mut all: Vec<&'static str> = self.live_issues().flat_map(|i| self.labels(i)).collect();
         all.sort_unstable();
         all.dedup();
         all
@@ -274,9 +272,20 @@ impl Site {
             .collect()
     }
 
+    /// The issue's worklogs, oldest first; none once the issue is deleted, and without the
+    /// worklogs deleted at run time.
     pub fn worklogs(&self, index: usize) -> Vec<WorklogFacts> {
+        let mut worklogs = self.generated_worklogs(index);
+        if !self.deleted_worklogs.is_empty() {
+            worklogs.retain(|w| !self.deleted_worklogs.contains(&w.id));
+        }
+        worklogs
+    }
+
+    /// The worklogs the issue was generated with.
+    fn generated_worklogs(&self, index: usize) -> Vec<WorklogFacts> {
         let issue = &self.issues[index];
-        if issue.quiet {
+        if issue.quiet || !issue.is_live() {
             return Vec::new();
         }
         let mut rng = stream(self.seed, &[topic::WORKLOG, index as u64]);

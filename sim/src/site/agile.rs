@@ -134,24 +134,21 @@ impl Site {
         let Some((p, _)) = self.sprint(sprint_id) else {
             return Vec::new();
         };
-        let project = &self.projects[p];
-        let Some(k) = project.sprints.iter().position(|s| s.id == sprint_id) else {
+        let Some(k) = self.projects[p]
+            .sprints
+            .iter()
+            .position(|s| s.id == sprint_id)
+        else {
             return Vec::new();
         };
-        project
-            .issues
-            .iter()
-            .map(|&i| i as usize)
+        self.live_project_issues(p)
             .filter(|&i| self.sprint_membership(i).contains(&k))
             .collect()
     }
 
     /// Indexes of the issues on a board, in key order.
     pub fn board_issues(&self, board: &Board) -> Vec<usize> {
-        self.projects[board.project]
-            .issues
-            .iter()
-            .map(|&i| i as usize)
+        self.live_project_issues(board.project)
             .filter(|&i| {
                 board
                     .issue_types
@@ -162,10 +159,7 @@ impl Site {
 
     /// Indexes of the epics a board lists: its project's, kanban boards included.
     pub fn board_epics(&self, board: &Board) -> Vec<usize> {
-        self.projects[board.project]
-            .issues
-            .iter()
-            .map(|&i| i as usize)
+        self.live_project_issues(board.project)
             .filter(|&i| self.issues[i].issue_type == EPIC)
             .collect()
     }

@@ -1,6 +1,9 @@
 //! The field catalog `/field` returns: system fields, custom fields of every common type, and
 //! `extra_custom_fields` more that cycle through those types.
 
+use std::fmt;
+use std::str::FromStr;
+
 use crate::config::Deployment;
 
 /// The system fields the simulator knows how to fill.
@@ -81,6 +84,168 @@ pub(crate) enum Custom {
     ParentLink,
     /// A type defined by a Marketplace app, unknown to any schema mapping.
     AppMood,
+}
+
+impl Custom {
+    /// Fields Jira Software and Advanced Roadmaps manage themselves (locked in Jira): boards,
+    /// sprints and epics depend on them, so they are neither removed nor retyped.
+    pub fn is_locked(self) -> bool {
+        matches!(
+            self,
+            Custom::Sprint
+                | Custom::EpicLink
+                | Custom::StoryPoints
+                | Custom::Rank
+                | Custom::ParentLink
+        )
+    }
+
+    /// The type's key, as `schema.custom` gives it.
+    pub fn key(self) -> &'static str {
+        spec_of(self).plugin
+    }
+
+    /// The type's name in Jira's administration (and in audit records).
+    pub fn label(self) -> &'static str {
+        match self {
+            Custom::Float | Custom::StoryPoints => "Number Field",
+            Custom::TextField => "Text Field (single line)",
+            Custom::TextArea => "Text Field (multi-line)",
+            Custom::Select => "Select List (single choice)",
+            Custom::MultiSelect => "Select List (multiple choices)",
+            Custom::RadioButtons => "Radio Buttons",
+            Custom::MultiCheckboxes => "Checkboxes",
+            Custom::Cascading => "Select List (cascading)",
+            Custom::DatePicker => "Date Picker",
+            Custom::DateTime => "Date Time Picker",
+            Custom::UserPicker => "User Picker (single user)",
+            Custom::MultiUserPicker => "User Picker (multiple users)",
+            Custom::GroupPicker => "Group Picker (single group)",
+            Custom::MultiGroupPicker => "Group Picker (multiple groups)",
+            Custom::Labels => "Labels",
+            Custom::Url => "URL Field",
+            Custom::Version => "Version Picker (single version)",
+            Custom::MultiVersion => "Version Picker (multiple versions)",
+            Custom::Project => "Project Picker (single project)",
+            Custom::Sprint => "Jira Sprint Field",
+            Custom::EpicLink => "Epic Link Relationship",
+            Custom::Rank => "Global Rank",
+            Custom::ParentLink => "Parent Link",
+            Custom::AppMood => "Mood",
+        }
+    }
+}
+
+/// A custom field type a test may add a field of, or turn a field into, at run time: Jira's
+/// generic types and one defined by an app (not the one-per-site Jira Software fields).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum CustomFieldType {
+    /// Number (`float`).
+    Float,
+    TextField,
+    /// Multi-line rich text (ADF on v3, wiki markup on v2).
+    TextArea,
+    Select,
+    MultiSelect,
+    RadioButtons,
+    MultiCheckboxes,
+    CascadingSelect,
+    DatePicker,
+    DateTime,
+    UserPicker,
+    MultiUserPicker,
+    GroupPicker,
+    MultiGroupPicker,
+    Labels,
+    Url,
+    Version,
+    MultiVersion,
+    Project,
+    /// A Marketplace app's type (`com.example.app:mood`), unknown to any schema mapping.
+    AppMood,
+}
+
+impl CustomFieldType {
+    pub const ALL: [CustomFieldType; 20] = [
+        CustomFieldType::Float,
+        CustomFieldType::TextField,
+        CustomFieldType::TextArea,
+        CustomFieldType::Select,
+        CustomFieldType::MultiSelect,
+        CustomFieldType::RadioButtons,
+        CustomFieldType::MultiCheckboxes,
+        CustomFieldType::CascadingSelect,
+        CustomFieldType::DatePicker,
+        CustomFieldType::DateTime,
+        CustomFieldType::UserPicker,
+        CustomFieldType::MultiUserPicker,
+        CustomFieldType::GroupPicker,
+        CustomFieldType::MultiGroupPicker,
+        CustomFieldType::Labels,
+        CustomFieldType::Url,
+        CustomFieldType::Version,
+        CustomFieldType::MultiVersion,
+        CustomFieldType::Project,
+        CustomFieldType::AppMood,
+    ];
+
+    pub(crate) fn kind(self) -> Custom {
+        match self {
+            CustomFieldType::Float => Custom::Float,
+            CustomFieldType::TextField => Custom::TextField,
+            CustomFieldType::TextArea => Custom::TextArea,
+            CustomFieldType::Select => Custom::Select,
+            CustomFieldType::MultiSelect => Custom::MultiSelect,
+            CustomFieldType::RadioButtons => Custom::RadioButtons,
+            CustomFieldType::MultiCheckboxes => Custom::MultiCheckboxes,
+            CustomFieldType::CascadingSelect => Custom::Cascading,
+            CustomFieldType::DatePicker => Custom::DatePicker,
+            CustomFieldType::DateTime => Custom::DateTime,
+            CustomFieldType::UserPicker => Custom::UserPicker,
+            CustomFieldType::MultiUserPicker => Custom::MultiUserPicker,
+            CustomFieldType::GroupPicker => Custom::GroupPicker,
+            CustomFieldType::MultiGroupPicker => Custom::MultiGroupPicker,
+            CustomFieldType::Labels => Custom::Labels,
+            CustomFieldType::Url => Custom::Url,
+            CustomFieldType::Version => Custom::Version,
+            CustomFieldType::MultiVersion => Custom::MultiVersion,
+            CustomFieldType::Project => Custom::Project,
+            CustomFieldType::AppMood => Custom::AppMood,
+        }
+    }
+
+    /// The type's key, as `schema.custom` gives it
+    /// (`com.atlassian.jira.plugin.system.customfieldtypes:float`).
+    pub fn key(self) -> &'static str {
+        self.kind().key()
+    }
+}
+
+impl fmt::Display for CustomFieldType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.key())
+    }
+}
+
+impl FromStr for CustomFieldType {
+    type Err = String;
+
+    /// The type's key, or its last part (`float`, `select`, `cascadingselect`, `mood`...),
+    /// case-insensitively.
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let text = text.trim();
+        let short = |t: &CustomFieldType| t.key().rsplit(':').next().unwrap_or_default();
+        CustomFieldType::ALL
+            .into_iter()
+            .find(|t| t.key().eq_ignore_ascii_case(text) || short(t).eq_ignore_ascii_case(text))
+            .ok_or_else(|| {
+                let known: Vec<&str> = CustomFieldType::ALL.iter().map(short).collect();
+                format!(
+                    "unknown custom field type '{text}': expected one of {}",
+                    known.join(", ")
+                )
+            })
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -411,31 +576,6 @@ const CUSTOM_FIELDS: &[CustomSpec] = &[
     custom!(AppMood, "com.example.app:mood", "mood", None, "Mood"),
 ];
 
-/// Types the extra numbered fields cycle through: every generic type, not the one-per-site
-/// Jira Software fields (sprint, epic link, rank, ...).
-const EXTRA_KINDS: &[Custom] = &[
-    Custom::Float,
-    Custom::TextField,
-    Custom::TextArea,
-    Custom::Select,
-    Custom::MultiSelect,
-    Custom::RadioButtons,
-    Custom::MultiCheckboxes,
-    Custom::Cascading,
-    Custom::DatePicker,
-    Custom::DateTime,
-    Custom::UserPicker,
-    Custom::MultiUserPicker,
-    Custom::GroupPicker,
-    Custom::MultiGroupPicker,
-    Custom::Labels,
-    Custom::Url,
-    Custom::Version,
-    Custom::MultiVersion,
-    Custom::Project,
-    Custom::AppMood,
-];
-
 pub(crate) const FIRST_CUSTOM_ID: u64 = 10000;
 
 pub(crate) fn catalog(deployment: Deployment, extra: usize) -> Vec<FieldDef> {
@@ -465,36 +605,57 @@ pub(crate) fn catalog(deployment: Deployment, extra: usize) -> Vec<FieldDef> {
         .iter()
         .map(|spec| (spec, spec.name.to_string()))
         .chain((0..extra).map(|n| {
-            let kind = EXTRA_KINDS[n % EXTRA_KINDS.len()];
-            let spec = spec_of(kind);
-            (spec, format!("{} {}", spec.name, n / EXTRA_KINDS.len() + 2))
+            // Every generic type in turn, not the one-per-site Jira Software fields.
+            let types = CustomFieldType::ALL;
+            let spec = spec_of(types[n % types.len()].kind());
+            (spec, format!("{} {}", spec.name, n / types.len() + 2))
         }));
     for (offset, (spec, name)) in specs.enumerate() {
-        let number = FIRST_CUSTOM_ID + offset as u64;
-        // Server's legacy sprint field holds strings, and says so.
-        let items = match (spec.kind, deployment) {
-            (Custom::Sprint, Deployment::Server) => Some("string"),
-            _ => spec.items,
-        };
-        fields.push(FieldDef {
-            id: format!("customfield_{number}"),
-            clause_names: vec![format!("cf[{number}]"), name.clone()],
+        fields.push(custom_field(
+            FIRST_CUSTOM_ID + offset as u64,
             name,
-            kind: Kind::Custom(spec.kind),
-            navigable: true,
-            orderable: true,
-            searchable: true,
-            schema: Some(Schema {
-                type_: spec.type_,
-                items,
-                system: None,
-                custom: Some(spec.plugin),
-                custom_id: Some(number),
-            }),
-            in_issue: true,
-        });
+            spec.kind,
+            deployment,
+        ));
     }
     fields
+}
+
+/// The custom field `customfield_{number}` of type `kind`.
+pub(crate) fn custom_field(
+    number: u64,
+    name: String,
+    kind: Custom,
+    deployment: Deployment,
+) -> FieldDef {
+    FieldDef {
+        id: format!("customfield_{number}"),
+        clause_names: vec![format!("cf[{number}]"), name.clone()],
+        name,
+        kind: Kind::Custom(kind),
+        navigable: true,
+        orderable: true,
+        searchable: true,
+        schema: Some(custom_schema(number, kind, deployment)),
+        in_issue: true,
+    }
+}
+
+/// The schema of a custom field of type `kind`.
+pub(crate) fn custom_schema(number: u64, kind: Custom, deployment: Deployment) -> Schema {
+    let spec = spec_of(kind);
+    // Server's legacy sprint field holds strings, and says so.
+    let items = match (kind, deployment) {
+        (Custom::Sprint, Deployment::Server) => Some("string"),
+        _ => spec.items,
+    };
+    Schema {
+        type_: spec.type_,
+        items,
+        system: None,
+        custom: Some(spec.plugin),
+        custom_id: Some(number),
+    }
 }
 
 fn spec_of(kind: Custom) -> &'static CustomSpec {

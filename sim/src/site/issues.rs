@@ -55,11 +55,19 @@ pub(crate) struct Issue {
     pub quiet: bool,
     /// Id of the issue's security level (one of its project's security scheme), if any.
     pub security: Option<u64>,
+    /// When the issue was deleted (epoch ms). A deleted issue keeps its index, so that the
+    /// ids and seeds of every other issue's children stay as they were, but is gone from
+    /// every answer.
+    pub deleted: Option<i64>,
 }
 
 impl Issue {
     pub fn is_done(&self) -> bool {
         self.status == DONE
+    }
+
+    pub fn is_live(&self) -> bool {
+        self.deleted.is_none()
     }
 }
 
@@ -197,6 +205,7 @@ fn generated_issue(seed: u64, slot: Slot, busy: bool, family: &Family, people: &
         busy,
         quiet: false,
         security: None,
+        deleted: None,
     }
 }
 
@@ -284,5 +293,6 @@ pub(crate) fn new_issue(index: usize, project: u32, number: u32, reporter: u32, 
         busy: false,
         quiet: true,
         security: None,
+        deleted: None,
     }
 }

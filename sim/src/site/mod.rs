@@ -1,9 +1,12 @@
 //! The generated Jira site: people, projects, fields and issues, built once from the seed and
-//! changed only by `touch_issues` / `add_issues`.
+//! changed only by the `Sim` methods that touch, add or delete issues, delete worklogs and
+//! change custom fields.
 
 pub(crate) mod access;
 pub(crate) mod activity;
 pub(crate) mod agile;
+pub(crate) mod deletion;
+pub(crate) mod drift;
 pub(crate) mod fields;
 pub(crate) mod issues;
 pub(crate) mod people;
@@ -12,6 +15,7 @@ pub(crate) mod reference;
 pub(crate) mod setup;
 pub(crate) mod words;
 
+use std::collections::HashSet;
 use std::sync::OnceLock;
 
 use chrono_tz::Tz;
@@ -37,7 +41,7 @@ pub(crate) struct Site {
     pub access: access::Access,
     /// Jira Software boards.
     pub boards: Vec<agile::Board>,
-    /// The audit log, oldest first; fixed at generation.
+    /// The audit log, oldest first: generated, then appended to by run-time changes.
     pub audit: Vec<setup::AuditRecord>,
     /// Bumped on every change, so cached search results know they are stale.
     pub version: u64,
@@ -45,9 +49,20 @@ pub(crate) struct Site {
     pub shape: Shape,
     /// How many times issues were touched: seeds the choice of the next ones.
     touches: u64,
-    /// Every worklog, ordered as `worklog/updated` lists them; built on first use. Worklogs
-    /// never change after generation (touches leave them alone, added issues have none).
+    /// Every worklog, ordered as `worklog/updated` lists them; built on first use and again
+    /// after a deletion (touches leave worklogs alone, added issues have none).
     worklog_index: OnceLock<Vec<WorklogEntry>>,
+    /// Ids of the worklogs deleted at run time on their own (a deleted issue's worklogs go
+    /// with it).
+    pub deleted_worklogs: HashSet<u64>,
+    /// The same as `worklog/deleted` lists them: `updated` is the deletion time; ascending.
+    pub worklog_deletions: Vec<WorklogEntry>,
+    /// Issues deleted at run time, in the order they went.
+    pub deleted_issues: Vec<deletion::DeletedIssue>,
+    /// How many times issues or worklogs were picked for deletion: seeds the next choice.
+    deletions: u64,
+    /// Number of the next custom field, `customfield_<n>`: Jira never reuses one.
+    next_custom_number: u64,
 }
 
 /// The configured averages of comments, worklogs and histories of the issues that are not
@@ -94,13 +109,20 @@ impl Site {
         let access = access::generate(cfg.seed, &people, &mut projects, &mut issues);
         let boards = agile::generate(&projects);
         let audit = setup::audit_log(cfg.seed, cfg.deployment, &people, &projects);
+        let fields = fields::catalog(cfg.deployment, cfg.extra_custom_fields);
+        let next_custom_number = fields
+            .iter()
+            .map(|f| f.custom_number() + 1)
+            .max()
+            .unwrap_or(0)
+            .max(fields::FIRST_CUSTOM_ID);
         Site {
             seed: cfg.seed,
             deployment: cfg.deployment,
             tz: times::zone(&cfg.time_zone),
             people,
             projects,
-            fields: fields::catalog(cfg.deployment, cfg.extra_custom_fields),
+            fields,
             issues,
             access,
             boards,
@@ -109,6 +131,11 @@ impl Site {
             shape: Shape::of(cfg),
             touches: 0,
             worklog_index: OnceLock::new(),
+            deleted_worklogs: HashSet::new(),
+            worklog_deletions: Vec::new(),
+            deleted_issues: Vec::new(),
+            deletions: 0,
+            next_custom_number,
         }
     }
 
@@ -151,16 +178,32 @@ impl Site {
     }
 
     /// Finds an issue by numeric id or by key (case-insensitive), as Jira paths accept both.
+    /// A deleted issue is not found.
     pub fn find_issue(&self, id_or_key: &str) -> Option<usize> {
-        if let Ok(id) = id_or_key.parse::<u64>() {
+        let index = if let Ok(id) = id_or_key.parse::<u64>() {
             let index = id.checked_sub(FIRST_ISSUE_ID)? as usize;
-            return (index < self.issues.len()).then_some(index);
-        }
-        let (key, number) = id_or_key.rsplit_once('-')?;
-        let number: usize = number.parse().ok()?;
-        let project = self.find_project_by_key(key)?;
-        let index = *self.projects[project].issues.get(number.checked_sub(1)?)?;
-        Some(index as usize)
+            (index < self.issues.len()).then_some(index)?
+        } else {
+            let (key, number) = id_or_key.rsplit_once('-')?;
+            let number: usize = number.parse().ok()?;
+            let project = self.find_project_by_key(key)?;
+            *self.projects[project].issues.get(number.checked_sub(1)?)? as usize
+        };
+        self.issues[index].is_live().then_some(index)
+    }
+
+    /// Indexes of the issues that are not deleted, in index order.
+    pub fn live_issues(&self) -> impl Iterator<Item = usize> + '_ {
+        (0..self.issues.len()).filter(|&i| self.issues[i].is_live())
+    }
+
+    /// Indexes of a project's issues that are not deleted, in key order.
+    pub fn live_project_issues(&self, project: usize) -> impl Iterator<Item = usize> + '_ {
+        self.projects[project]
+            .issues
+            .iter()
+            .map(|&i| i as usize)
+            .filter(|&i| self.issues[i].is_live())
     }
 
     fn find_project_by_key(&self, key: &str) -> Option<usize> {
@@ -185,7 +228,7 @@ impl Site {
         for issue in self
             .issues
             .iter_mut()
-            .filter(|i| ids.contains(&i.id.to_string()))
+            .filter(|i| i.is_live() && ids.contains(&i.id.to_string()))
         {
             issue.updated = now;
             issue.revision += 1;
@@ -197,7 +240,11 @@ impl Site {
 
     /// Sets one issue's `updated` to `at_ms` (epoch ms), as an edit that search shows only late.
     pub fn set_updated(&mut self, id: &str, at_ms: i64) -> bool {
-        let Some(issue) = self.issues.iter_mut().find(|i| i.id.to_string() == id) else {
+        let Some(issue) = self
+            .issues
+            .iter_mut()
+            .find(|i| i.is_live() && i.id.to_string() == id)
+        else {
             return false;
         };
         issue.updated = at_ms;
@@ -209,11 +256,12 @@ impl Site {
     /// Picks `n` distinct issues (deterministically from the seed and how many touches came
     /// before), sets their `updated` to now and changes their summary. Returns their ids.
     pub fn touch(&mut self, n: usize) -> Vec<String> {
-        let total = self.issues.len();
+        // Without deletions, every index in order: the same picks as before deletions existed.
+        let mut order: Vec<u32> = self.live_issues().map(|i| i as u32).collect();
+        let total = order.len();
         let n = n.min(total);
         let mut rng = stream(self.seed, &[topic::TOUCH, self.touches]);
         self.touches += 1;
-        let mut order: Vec<u32> = (0..total as u32).collect();
         for i in 0..n {
             let j = rng.random_range(i..total);
             order.swap(i, j);

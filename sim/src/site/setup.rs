@@ -4,7 +4,8 @@
 //!
 //! Everything but the audit log follows from the projects (a Jira Software project brings its
 //! own simplified workflow, screens and schemes), so it is built when asked for. The audit log
-//! is generated once, dated inside the history window, and never changes.
+//! is generated once, dated inside the history window; only run-time changes (deleted issues,
+//! custom field drift) add records to it, dated when they happen.
 
 use crate::config::Deployment;
 use crate::rng::{RngExt, stream, topic};
@@ -445,6 +446,33 @@ impl Site {
             list[0].name = "System Dashboard".to_string();
         }
         list
+    }
+
+    /// Appends a record of something done at run time, by the simulator's user from a
+    /// documentation address; ids go on from the generated ones.
+    pub fn add_audit_record(
+        &mut self,
+        summary: &'static str,
+        category: &'static str,
+        created: i64,
+        object: AuditItem,
+        changed: Vec<(&'static str, Option<String>, String)>,
+        associated: Vec<AuditItem>,
+    ) {
+        let id = self.audit.iter().map(|r| r.id + 1).max().unwrap_or(10000);
+        let mut rng = stream(self.seed, &[topic::AUDIT, 2, id]);
+        self.audit.push(AuditRecord {
+            id,
+            summary,
+            category,
+            created,
+            author: Some(self.myself()),
+            remote_address: Some(format!("203.0.113.{}", rng.random_range(1..255))),
+            description: None,
+            object,
+            changed,
+            associated,
+        });
     }
 }
 
