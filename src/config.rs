@@ -9,6 +9,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::{Map, Value};
 use url::Url;
 
+use crate::catalog::DriftPolicy;
 use crate::error::{ConfigProblem, Error, Result};
 use crate::filters::{Filters, Window};
 use crate::hashing::HashSettings;
@@ -248,6 +249,17 @@ pub const SETTINGS: &[Setting] = &[
         "Comma-separated group names: when set, the `users` stream holds the members of these groups \
          (Stitch's behaviour) instead of every user of the site.",
     ),
+    with_default(
+        setting(
+            "schema_drift",
+            Kind::String,
+            "A sync from a saved catalog reads the site's fields again: `auto` adds fields that \
+             appeared since discovery to the SCHEMA and syncs them, `block` keeps the catalog's \
+             fields only. Either way a field whose type changed has its schema widened, and every \
+             change is logged.",
+        ),
+        "auto",
+    ),
     setting(
         "projects",
         Kind::String,
@@ -384,6 +396,8 @@ pub struct Config {
     pub hashing: HashSettings,
     /// Which projects and issues a sync covers.
     pub filters: Filters,
+    /// What a sync from a saved catalog does with fields that appeared on the site since.
+    pub schema_drift: DriftPolicy,
 }
 
 /// Config files merged in order (later keys win), remembering which file each key came from.
@@ -733,6 +747,18 @@ impl Config {
         }
         let groups = read_groups(&mut r);
         let filters = read_filters(&mut r);
+        let schema_drift = match r.string("schema_drift").as_deref() {
+            None | Some("auto") => DriftPolicy::Auto,
+            Some("block") => DriftPolicy::Block,
+            Some(other) => {
+                r.problem(
+                    "schema_drift",
+                    format!("`{other}` is not a policy"),
+                    "use auto (sync fields that appear) or block (keep the catalog's fields only)",
+                );
+                DriftPolicy::Auto
+            }
+        };
         let hashing = HashSettings {
             salt: r.secret("hash_salt"),
             pii: r.boolean("hash_pii").unwrap_or(false),
@@ -768,6 +794,7 @@ impl Config {
             groups,
             hashing,
             filters,
+            schema_drift,
         })
     }
 }

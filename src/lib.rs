@@ -69,7 +69,10 @@ pub async fn run(cli: &Cli, out: impl Write) -> Result<()> {
     let mut writer = SingerWriter::new(out);
     let outcome = match catalog {
         _ if cli.discover => discover(&client, &mut writer).await,
-        Some(catalog) => sync(&client, &config, &catalog, state, &mut writer).await,
+        Some(mut catalog) => {
+            catalog::reconcile(&client, &mut catalog, config.schema_drift).await?;
+            sync(&client, &config, &catalog, state, &mut writer).await
+        }
         None => {
             tracing::info!(
                 "no catalog given: discovering, then syncing every stream selected by default"

@@ -596,3 +596,119 @@ fn a_change_of_filters_syncs_the_narrowed_streams_again() {
     again.assert_success();
     assert!(again.records("issues").is_empty() && !again.stderr.contains("the filters differ"));
 }
+
+/// A custom field of the catalog by its Jira custom type's last part (`float`, `textfield`).
+fn custom_field_of_type(catalog: &Value, kind: &str) -> String {
+    let issues = catalog["streams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["tap_stream_id"] == "issues")
+        .unwrap();
+    issues["metadata"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| {
+            m["breadcrumb"][3]
+                .as_str()
+                .is_some_and(|id| id.starts_with("customfield_"))
+                && m["metadata"]["tap-jira.custom-type"]
+                    .as_str()
+                    .is_some_and(|t| t.ends_with(&format!(":{kind}")))
+        })
+        .map(|m| m["breadcrumb"][3].as_str().unwrap().to_string())
+        .unwrap_or_else(|| panic!("no {kind} field"))
+}
+
+fn issues_schema(run: &Run) -> Value {
+    run.messages()
+        .into_iter()
+        .find(|m| m["type"] == "SCHEMA" && m["stream"] == "issues")
+        .unwrap()["schema"]["properties"]["fields"]["properties"]
+        .clone()
+}
+
+#[test]
+fn fields_that_appear_vanish_or_change_type_are_synced_or_blocked_and_never_break_a_sync() {
+    use jira_sim::CustomFieldType;
+    for deployment in [Deployment::Cloud, Deployment::Server] {
+        let site = site_for(deployment);
+        let catalog = catalog_hashing(&site, &["issues"], &[]);
+        let retyped = custom_field_of_type(&catalog, "float");
+        let removed = custom_field_of_type(&catalog, "textfield");
+        let added = site
+            .sim
+            .sim
+            .add_custom_field("Drift Score", CustomFieldType::Float);
+        assert!(site.sim.sim.remove_custom_field(&removed));
+        assert!(
+            site.sim
+                .sim
+                .retype_custom_field(&retyped, CustomFieldType::TextField)
+        );
+
+        let auto = sync(&site, config_for(&site, json!({})), &catalog);
+        auto.assert_success();
+        assert_valid_singer_output(&auto);
+        for id in [&added, &removed, &retyped] {
+            assert!(
+                auto.stderr.contains(id.as_str()),
+                "{deployment}: {id} not in the log:\n{}",
+                auto.stderr
+            );
+        }
+        let schema = issues_schema(&auto);
+        assert_eq!(
+            schema[&added],
+            json!({"type": ["null", "number"]}),
+            "{deployment}"
+        );
+        let types = schema[&retyped]["type"].as_array().unwrap();
+        assert!(
+            types.contains(&json!("number")) && types.contains(&json!("string")),
+            "{deployment}: {types:?}"
+        );
+        let issues = auto.records("issues");
+        assert!(
+            issues.iter().any(|i| i["fields"][&added].is_number()),
+            "{deployment}: the new field is synced"
+        );
+        assert!(
+            issues.iter().any(|i| i["fields"][&retyped].is_string()),
+            "{deployment}: values of the new type"
+        );
+        assert!(issues.iter().all(|i| i["fields"].get(&removed).is_none()));
+
+        site.sim.sim.reset_requests();
+        let block = sync(
+            &site,
+            config_for(&site, json!({"schema_drift": "block"})),
+            &catalog,
+        );
+        block.assert_success();
+        assert_valid_singer_output(&block);
+        assert!(block.stderr.contains(added.as_str()), "{}", block.stderr);
+        assert!(issues_schema(&block).get(&added).is_none(), "{deployment}");
+        assert!(
+            block
+                .records("issues")
+                .iter()
+                .all(|i| i["fields"].get(&added).is_none())
+        );
+        // Blocked fields are not even asked for.
+        let asked: Vec<String> = site
+            .sim
+            .sim
+            .requests()
+            .into_iter()
+            .filter(|r| r.path.contains("/search"))
+            .map(|r| r.body)
+            .collect();
+        assert!(!asked.is_empty());
+        assert!(
+            asked.iter().all(|body| !body.contains(&added)),
+            "{deployment}"
+        );
+    }
+}

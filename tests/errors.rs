@@ -404,9 +404,10 @@ fn a_missing_stream_is_skipped_but_a_run_where_every_stream_is_refused_fails() {
     let site = Site::cloud();
     let config = site.file("config.json", &site.cloud_config());
     let catalog = site.file("catalog.json", &site.discover(&config));
+    // `/field` is read twice: to compare with the catalog (schema drift), and as a stream.
     site.sim
         .sim
-        .push_fault(Fault::status("/rest/api/3/field", 404));
+        .push_fault(Fault::status("/rest/api/3/field", 404).times(2));
     let run = tap(&[&"--config", &config, &"--catalog", &catalog]);
     run.assert_success();
     assert_eq!(run.records("fields").len(), 0);
@@ -425,7 +426,10 @@ fn a_missing_stream_is_skipped_but_a_run_where_every_stream_is_refused_fails() {
     site.sim
         .sim
         .push_fault(Fault::status("/project/search", 403).times(2));
-    for path in ["/rest/api/3/field", "/users/search", "/search/jql"] {
+    site.sim
+        .sim
+        .push_fault(Fault::status("/rest/api/3/field", 403).times(2));
+    for path in ["/users/search", "/search/jql"] {
         site.sim.sim.push_fault(Fault::status(path, 403));
     }
     let run = tap(&[&"--config", &config, &"--catalog", &catalog]);

@@ -2,6 +2,7 @@
 //! one by discovery.
 
 mod discover;
+mod drift;
 mod fields;
 mod selection;
 
@@ -11,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 pub use discover::{build_entry, discover};
+pub use drift::{Drift, DriftPolicy, reconcile};
 pub use fields::field_schema;
 pub use selection::{Projection, SelectedStream, check_hashing, selected_streams};
 

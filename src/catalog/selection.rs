@@ -225,7 +225,7 @@ fn hashing_of(
     Ok(Some(Hashing { masks, salt }))
 }
 
-fn stream_selected(entry: &CatalogEntry) -> bool {
+pub(super) fn stream_selected(entry: &CatalogEntry) -> bool {
     let m = entry.metadata_at(&[]);
     let flag = |key: &str| m.and_then(|m| m.get(key)).and_then(Value::as_bool);
     flag("selected")

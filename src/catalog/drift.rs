@@ -1,0 +1,278 @@
+//! Schema drift: when a sync runs from a saved catalog, the site's fields (`/field`) are read
+//! again and compared with the catalog's `issues` schema. Fields that appeared are added and
+//! synced (`schema_drift: auto`) or left out (`block`); a field whose type changed has its schema
+//! widened to take both, so neither the sync nor a target breaks on it. Every change is logged.
+
+use serde_json::{Map, Value, json};
+
+use super::discover::{CUSTOM_TYPE, FIELD_NAME, FIELD_TYPE, fetch_fields};
+use super::fields::{field_schema, permissive};
+use super::selection::stream_selected;
+use super::{Catalog, CatalogEntry, MetadataEntry};
+use crate::client::JiraClient;
+use crate::config::Deployment;
+use crate::error::{Error, Result};
+use crate::streams::{Source, StreamDef};
+
+/// What to do with fields the catalog does not have.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum DriftPolicy {
+    /// Add them to the SCHEMA and sync them.
+    #[default]
+    Auto,
+    /// Keep the catalog's schema exactly: they are not synced.
+    Block,
+}
+
+/// How the site's fields differ from the catalog's.
+#[derive(Debug, Default, PartialEq)]
+pub struct Drift {
+    /// `(id, name)`.
+    pub appeared: Vec<(String, String)>,
+    pub disappeared: Vec<String>,
+    /// `(id, type in the catalog, type now)`.
+    pub retyped: Vec<(String, String, String)>,
+}
+
+/// Reads the site's fields again and brings the catalog's `issues` schema in line with them, as
+/// `policy` says. Nothing is read when `issues` is not selected or takes every field
+/// (an open `fields` schema, as in Stitch's catalogs).
+pub async fn reconcile(
+    client: &JiraClient,
+    catalog: &mut Catalog,
+    policy: DriftPolicy,
+) -> Result<()> {
+    let Some(entry) = catalog
+        .streams
+        .iter_mut()
+        .find(|e| is_issue_search(e) && stream_selected(e))
+    else {
+        return Ok(());
+    };
+    if fields_of(entry).is_none() {
+        return Ok(());
+    }
+    let site = match fetch_fields(client).await {
+        Ok(site) => site,
+        // The `fields` stream may be refused while issues are not: sync as the catalog says.
+        Err(
+            e @ Error::Http {
+                status: 400..=499, ..
+            },
+        ) => {
+            tracing::warn!("could not read the site's fields to compare with the catalog: {e}");
+            return Ok(());
+        }
+        Err(e) => return Err(e),
+    };
+    let drift = apply(entry, &site, client.deployment(), policy);
+    for (id, name) in &drift.appeared {
+        let outcome = match policy {
+            DriftPolicy::Auto => "added to the issues SCHEMA and synced",
+            DriftPolicy::Block => "not synced (schema_drift: block)",
+        };
+        tracing::warn!(field = %id, name = %name, "a field appeared on the site since discovery; {outcome}");
+    }
+    for id in &drift.disappeared {
+        tracing::warn!(field = %id, "a field of the catalog is gone from the site; its column gets no more values");
+    }
+    for (id, from, to) in &drift.retyped {
+        tracing::warn!(field = %id, from = %from, to = %to, "a field changed type since discovery; its schema is widened to take both");
+    }
+    Ok(())
+}
+
+fn is_issue_search(entry: &CatalogEntry) -> bool {
+    StreamDef::find(entry.name()).is_some_and(|def| matches!(def.source, Source::IssueSearch))
+}
+
+/// The typed properties of `fields`, unless the schema leaves them open.
+fn fields_of(entry: &CatalogEntry) -> Option<&Map<String, Value>> {
+    let fields = entry.schema.pointer("/properties/fields")?;
+    if fields.get("patternProperties").is_some() {
+        return None;
+    }
+    fields.get("properties")?.as_object()
+}
+
+/// The comparison and the change to the entry, without a server.
+pub fn apply(
+    entry: &mut CatalogEntry,
+    site: &[Value],
+    deployment: Deployment,
+    policy: DriftPolicy,
+) -> Drift {
+    let mut drift = Drift::default();
+    let Some(known) = fields_of(entry).cloned() else {
+        return drift;
+    };
+    let crumb = |id: &str| -> Vec<String> {
+        ["properties", "fields", "properties", id]
+            .map(String::from)
+            .to_vec()
+    };
+    let mut site_ids = Vec::with_capacity(site.len());
+    for field in site {
+        let Some(id) = field.get("id").and_then(Value::as_str) else {
+            continue;
+        };
+        site_ids.push(id.to_string());
+        let name = field.get("name").and_then(Value::as_str).unwrap_or(id);
+        let now = field_schema(field, deployment);
+        let Some(before) = known.get(id) else {
+            drift.appeared.push((id.to_string(), name.to_string()));
+            if policy == DriftPolicy::Auto {
+                set_property(entry, id, now);
+                entry.metadata.push(MetadataEntry {
+                    breadcrumb: crumb(id),
+                    metadata: described(field),
+                });
+            }
+            continue;
+        };
+        // Compared by the Jira types discovery recorded, so catalogs typed elsewhere do not
+        // look changed.
+        let recorded = entry.metadata_at(&crumb(id)).map(|m| {
+            let get = |k: &str| m.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+            (get(FIELD_TYPE), get(CUSTOM_TYPE))
+        });
+        let current = (
+            text_at(field, "/schema/type"),
+            text_at(field, "/schema/custom"),
+        );
+        if let Some(recorded) = recorded
+            && !recorded.0.is_empty()
+            && recorded != current
+        {
+            let label = |(kind, custom): &(String, String)| {
+                if custom.is_empty() {
+                    kind.clone()
+                } else {
+                    format!("{kind} ({custom})")
+                }
+            };
+            drift
+                .retyped
+                .push((id.to_string(), label(&recorded), label(&current)));
+            set_property(entry, id, widened(before, &now));
+        }
+    }
+    drift.disappeared = known
+        .keys()
+        .filter(|id| id.starts_with("customfield_") && !site_ids.contains(id))
+        .cloned()
+        .collect();
+    drift
+}
+
+fn text_at(field: &Value, pointer: &str) -> String {
+    field
+        .pointer(pointer)
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string()
+}
+
+fn described(field: &Value) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert("inclusion".into(), json!("available"));
+    m.insert("selected-by-default".into(), json!(true));
+    for (key, pointer) in [
+        (FIELD_NAME, "/name"),
+        (FIELD_TYPE, "/schema/type"),
+        (CUSTOM_TYPE, "/schema/custom"),
+    ] {
+        if let Some(text) = field.pointer(pointer).and_then(Value::as_str) {
+            m.insert(key.into(), json!(text));
+        }
+    }
+    m
+}
+
+fn set_property(entry: &mut CatalogEntry, id: &str, schema: Value) {
+    if let Some(properties) = entry
+        .schema
+        .pointer_mut("/properties/fields/properties")
+        .and_then(Value::as_object_mut)
+    {
+        properties.insert(id.to_string(), schema);
+    }
+}
+
+/// A schema that takes the values of both: the union of two plain types, or any value.
+fn widened(before: &Value, now: &Value) -> Value {
+    let plain = |s: &Value| -> Option<Vec<String>> {
+        let object = s.as_object()?;
+        if object.keys().any(|k| k != "type" && k != "format") {
+            return None;
+        }
+        match object.get("type")? {
+            Value::String(t) => Some(vec![t.clone()]),
+            Value::Array(ts) => ts.iter().map(|t| t.as_str().map(String::from)).collect(),
+            _ => None,
+        }
+    };
+    match (plain(before), plain(now)) {
+        (Some(mut types), Some(more)) => {
+            for t in more {
+                if !types.contains(&t) {
+                    types.push(t);
+                }
+            }
+            let mut schema = json!({"type": types});
+            // A format both agree on still holds.
+            if before.get("format").is_some() && before.get("format") == now.get("format") {
+                schema["format"] = before["format"].clone();
+            }
+            schema
+        }
+        _ => permissive(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::build_entry;
+
+    fn field(id: &str, kind: &str, custom: &str) -> Value {
+        json!({"id": id, "name": id, "custom": true,
+               "schema": {"type": kind, "custom": format!("com.atlassian.jira.plugin.system.customfieldtypes:{custom}")}})
+    }
+
+    #[test]
+    fn appeared_gone_and_retyped_fields_by_policy() {
+        let before = [
+            field("customfield_1", "number", "float"),
+            field("customfield_2", "string", "textfield"),
+        ];
+        let now = [
+            field("customfield_1", "string", "textfield"),
+            field("customfield_3", "number", "float"),
+        ];
+        let def = StreamDef::find("issues").unwrap();
+        for policy in [DriftPolicy::Auto, DriftPolicy::Block] {
+            let mut entry = build_entry(def, Deployment::Cloud, &before).unwrap();
+            let drift = apply(&mut entry, &now, Deployment::Cloud, policy);
+            assert_eq!(
+                drift.appeared,
+                [("customfield_3".into(), "customfield_3".into())]
+            );
+            assert_eq!(drift.disappeared, ["customfield_2"]);
+            assert_eq!(drift.retyped.len(), 1);
+            let fields = &entry.schema["properties"]["fields"]["properties"];
+            assert_eq!(
+                fields["customfield_1"],
+                json!({"type": ["null", "number", "string"]}),
+                "widened either way"
+            );
+            assert_eq!(
+                fields.get("customfield_3").is_some(),
+                policy == DriftPolicy::Auto
+            );
+            // The next comparison against the same site finds nothing new to add.
+            let again = apply(&mut entry, &now, Deployment::Cloud, policy);
+            assert_eq!(again.appeared.is_empty(), policy == DriftPolicy::Auto);
+        }
+    }
+}
