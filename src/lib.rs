@@ -3,6 +3,7 @@
 //! `run` is the whole program: arguments in, Singer messages out, an error to report otherwise.
 
 pub mod about;
+pub mod adf;
 pub mod catalog;
 pub mod cli;
 pub mod client;

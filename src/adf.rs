@@ -1,0 +1,1633 @@
+//! Atlassian Document Format (ADF), the JSON documents Jira Cloud sends for rich text (issue
+//! description and environment, comment bodies, worklog comments, textarea custom fields),
+//! rendered as Markdown or as plain text.
+//!
+//! Markdown is CommonMark with GitHub's tables, task lists and strikethrough. Where ADF has no
+//! Markdown counterpart:
+//! - panels are block quotes opened by a bold label (`> **Warning:** …`); a custom panel opens
+//!   with its emoji instead;
+//! - expands are a bold title followed by their content;
+//! - decision items are bullet items;
+//! - a media file is `[attachment: NAME]`, NAME being its `alt` (the file name Jira puts
+//!   there) or else its id; an external image is `![alt](url)`;
+//! - a status is its text in brackets (`[IN REVIEW]`), a date `YYYY-MM-DD` in UTC, a mention
+//!   `@Name`, an emoji its character (or its short name), a card a link to its URL;
+//! - underline is `<u>…</u>`, sub- and superscript `<sub>`/`<sup>`; colours, alignment,
+//!   indentation, borders, breakout, annotations and the other presentational marks are dropped;
+//! - inside a table cell, line breaks and the breaks between blocks are `<br>` and a code block
+//!   is inline code, so that every row stays on one line.
+//!
+//! Text is escaped so that it reads back as the same text, whatever characters it holds; a bare
+//! `http(s)://` URL in it is written `<url>`, an autolink, because GitHub would link it with
+//! its escapes. Bold, italic and strikethrough use `**`, `*` and `~~`, or `<strong>`, `<em>` and
+//! `<del>` where the characters around a run would keep CommonMark from reading its delimiters
+//! (`a**(b)**c`).
+//!
+//! Plain text is the same layout without markup: list items keep their `- ` / `1. ` / `- [x] `
+//! prefixes, table cells are joined by ` | ` (one row a line), a panel keeps its label (`Note:`),
+//! a file keeps its `[attachment: NAME]` and an external image is `[image: URL]`; mentions,
+//! emoji, dates and statuses are their text, cards their URL, and a rule is left out.
+//!
+//! Documents come from users and from other apps through the API, so nothing in them is
+//! trusted: a node of an unknown type is rendered as its content, wrong or missing attributes
+//! fall back to defaults, and past `MAX_DEPTH` levels a node is reduced to its text, gathered
+//! without recursion.
+
+use std::borrow::Cow;
+
+use chrono::DateTime;
+use serde_json::Value;
+
+/// How `render` writes a document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TextStyle {
+    /// CommonMark with GitHub's extensions; see the module documentation for the conventions.
+    Markdown,
+    /// The text alone, laid out in lines, without markup.
+    Plain,
+}
+
+/// Every node type the renderer knows: Atlassian's documented ADF nodes. Any other type is
+/// rendered as its content.
+pub const NODE_TYPES: &[&str] = &[
+    "doc",
+    "paragraph",
+    "text",
+    "heading",
+    "bulletList",
+    "orderedList",
+    "listItem",
+    "taskList",
+    "taskItem",
+    "blockTaskItem",
+    "decisionList",
+    "decisionItem",
+    "blockquote",
+    "codeBlock",
+    "rule",
+    "panel",
+    "table",
+    "tableRow",
+    "tableHeader",
+    "tableCell",
+    "media",
+    "mediaSingle",
+    "mediaGroup",
+    "mediaInline",
+    "caption",
+    "hardBreak",
+    "mention",
+    "emoji",
+    "date",
+    "status",
+    "inlineCard",
+    "blockCard",
+    "embedCard",
+    "expand",
+    "nestedExpand",
+    "extension",
+    "bodiedExtension",
+    "inlineExtension",
+    "multiBodiedExtension",
+    "extensionFrame",
+    "placeholder",
+    "layoutSection",
+    "layoutColumn",
+    "syncBlock",
+    "bodiedSyncBlock",
+];
+
+/// Every mark type the renderer knows. The ones without a Markdown form (colours, layout,
+/// annotations) are known in order to be dropped; unknown marks are dropped too.
+pub const MARK_TYPES: &[&str] = &[
+    "strong",
+    "em",
+    "strike",
+    "code",
+    "link",
+    "underline",
+    "subsup",
+    "textColor",
+    "backgroundColor",
+    "alignment",
+    "indentation",
+    "breakout",
+    "border",
+    "annotation",
+    "dataConsumer",
+    "fragment",
+];
+
+/// Nesting deeper than this is reduced to text. Real documents stay far below; each level costs
+/// a few stack frames (under 5 KiB in a debug build), well within a runtime thread's 2 MiB.
+const MAX_DEPTH: usize = 100;
+
+/// Inline nodes: in a run of blocks, they are gathered into a paragraph.
+const INLINE_TYPES: &[&str] = &[
+    "text",
+    "hardBreak",
+    "mention",
+    "emoji",
+    "date",
+    "status",
+    "inlineCard",
+    "mediaInline",
+    "placeholder",
+    "inlineExtension",
+];
+
+/// The nodes a list holds its items in.
+const ITEM_TYPES: &[&str] = &["listItem", "taskItem", "blockTaskItem", "decisionItem"];
+
+/// CommonMark reads at most nine digits as a list number.
+const MAX_ORDER: u64 = 999_999_999;
+
+/// Empty cells a table may gain from spans and from filling out short rows: plenty for a real
+/// table, and a bound on what a crafted one can make the output grow to.
+const MAX_PADDING: usize = 100_000;
+
+/// The document rendered, or None when `doc` is not an ADF document (not an object with
+/// "type": "doc").
+pub fn render(doc: &Value, style: TextStyle) -> Option<String> {
+    if kind(doc) != "doc" {
+        return None;
+    }
+    let renderer = Renderer {
+        style,
+        in_table: false,
+    };
+    let text = renderer.join_blocks(children(doc), 0, false);
+    Some(tidy(&text))
+}
+
+/// Each line without its trailing whitespace, and no trailing line break.
+fn tidy(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for line in text.lines() {
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out.truncate(out.trim_end().len());
+    out
+}
+
+fn kind(node: &Value) -> &str {
+    node.get("type").and_then(Value::as_str).unwrap_or("")
+}
+
+fn children(node: &Value) -> &[Value] {
+    node.get("content")
+        .and_then(Value::as_array)
+        .map_or(&[], Vec::as_slice)
+}
+
+fn attr<'a>(node: &'a Value, key: &str) -> Option<&'a Value> {
+    node.get("attrs")?.get(key)
+}
+
+fn attr_str<'a>(node: &'a Value, key: &str) -> Option<&'a str> {
+    attr(node, key)?.as_str()
+}
+
+/// A non-negative whole number, however it was written.
+fn attr_u64(node: &Value, key: &str) -> Option<u64> {
+    let value = attr(node, key)?;
+    value
+        .as_u64()
+        .or_else(|| {
+            value
+                .as_f64()
+                .filter(|f| f.is_finite() && *f >= 0.0)
+                .map(|f| f as u64)
+        })
+        .or_else(|| value.as_str()?.trim().parse().ok())
+}
+
+fn is_inline(node: &Value) -> bool {
+    let k = kind(node);
+    INLINE_TYPES.contains(&k)
+        || (!NODE_TYPES.contains(&k) && node.get("text").is_some_and(Value::is_string))
+}
+
+fn is_list(kind: &str) -> bool {
+    matches!(
+        kind,
+        "bulletList" | "orderedList" | "taskList" | "decisionList"
+    )
+}
+
+/// Lists of one family, written one after the other, would be read as one list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Family {
+    Bullet,
+    Ordered,
+}
+
+fn family(kind: &str) -> Option<Family> {
+    match kind {
+        "orderedList" => Some(Family::Ordered),
+        k if is_list(k) => Some(Family::Bullet),
+        _ => None,
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    Paragraph,
+    /// `alt`: written with the other marker (`*`, `1)`) so that it does not join the list
+    /// before it. `interrupts`: it may follow a paragraph without a blank line.
+    List {
+        family: Family,
+        alt: bool,
+        interrupts: bool,
+    },
+    Other,
+}
+
+/// A rendered block: its lines, without a trailing line break.
+struct Block {
+    text: String,
+    shape: Shape,
+}
+
+fn push_block(out: &mut Vec<Block>, text: String, shape: Shape) {
+    if !text.is_empty() {
+        out.push(Block { text, shape });
+    }
+}
+
+/// Blocks one after the other: a blank line between them, except before a list that goes on
+/// from a paragraph of the same list item.
+fn join(blocks: &[Block], in_item: bool) -> String {
+    let mut out = String::new();
+    let mut before: Option<Shape> = None;
+    for block in blocks {
+        if let Some(shape) = before {
+            let tight = in_item
+                && shape == Shape::Paragraph
+                && matches!(
+                    block.shape,
+                    Shape::List {
+                        interrupts: true,
+                        ..
+                    }
+                );
+            out.push_str(if tight { "\n" } else { "\n\n" });
+        }
+        out.push_str(&block.text);
+        before = Some(block.shape);
+    }
+    out
+}
+
+/// `text` with `first` before its first line and `rest` before the others. A blank line gets
+/// the prefix without its trailing spaces.
+fn prefix_lines(text: &str, first: &str, rest: &str) -> String {
+    let mut out = String::with_capacity(text.len() + first.len());
+    for (i, line) in text.split('\n').enumerate() {
+        let prefix = if i == 0 { first } else { rest };
+        if i > 0 {
+            out.push('\n');
+        }
+        if line.is_empty() {
+            out.push_str(prefix.trim_end());
+        } else {
+            out.push_str(prefix);
+            out.push_str(line);
+        }
+    }
+    out
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Renderer {
+    style: TextStyle,
+    /// Inside a table cell, where a row must stay on one line.
+    in_table: bool,
+}
+
+impl Renderer {
+    fn markdown(self) -> bool {
+        self.style == TextStyle::Markdown
+    }
+
+    fn join_blocks(self, nodes: &[Value], depth: usize, in_item: bool) -> String {
+        let mut blocks = Vec::new();
+        self.blocks_into(nodes, depth, &mut blocks);
+        join(&blocks, in_item)
+    }
+
+    /// Renders `nodes` as blocks; runs of inline nodes among them make paragraphs.
+    fn blocks_into(self, nodes: &[Value], depth: usize, out: &mut Vec<Block>) {
+        let mut run_start = None;
+        for (i, node) in nodes.iter().enumerate() {
+            if is_inline(node) {
+                run_start.get_or_insert(i);
+                continue;
+            }
+            if let Some(run) = run_start.take().and_then(|start| nodes.get(start..i)) {
+                self.paragraph_into(run, depth, out);
+            }
+            self.block_into(node, depth, out);
+        }
+        if let Some(run) = run_start.and_then(|start| nodes.get(start..)) {
+            self.paragraph_into(run, depth, out);
+        }
+    }
+
+    fn block_into(self, node: &Value, depth: usize, out: &mut Vec<Block>) {
+        if depth > MAX_DEPTH {
+            let mut w = self.writer(Mode::Flow);
+            w.text(&[], &flat_text(node));
+            push_block(out, w.finish(), Shape::Paragraph);
+            return;
+        }
+        let depth = depth + 1;
+        let k = kind(node);
+        match k {
+            "paragraph" | "caption" => self.paragraph_into(children(node), depth, out),
+            "heading" => push_block(out, self.heading(node, depth), Shape::Other),
+            k if is_list(k) => {
+                let alt = match (family(k), out.last().map(|b| b.shape)) {
+                    (Some(f), Some(Shape::List { family, alt, .. })) => f == family && !alt,
+                    _ => false,
+                };
+                if let Some(block) = self.list(node, depth, alt) {
+                    out.push(block);
+                }
+            }
+            "blockquote" => {
+                let text = self.join_blocks(children(node), depth, false);
+                push_block(out, self.quoted(&text), Shape::Other);
+            }
+            "panel" => push_block(out, self.panel(node, depth), Shape::Other),
+            "codeBlock" => push_block(out, self.code_block(node), Shape::Other),
+            "rule" if self.markdown() => push_block(out, "---".to_owned(), Shape::Other),
+            "rule" | "syncBlock" => {}
+            "table" => push_block(out, self.table(node, depth), Shape::Other),
+            "media" | "blockCard" | "embedCard" | "extension" => {
+                self.paragraph_into(std::slice::from_ref(node), depth, out);
+            }
+            "expand" | "nestedExpand" => {
+                if let Some(title) = attr_str(node, "title").map(str::trim)
+                    && !title.is_empty()
+                {
+                    let text = if self.markdown() {
+                        format!("**{}**", escape_linking(title))
+                    } else {
+                        title.to_owned()
+                    };
+                    push_block(out, text, Shape::Paragraph);
+                }
+                self.blocks_into(children(node), depth, out);
+            }
+            // doc, items and table parts out of place, layouts, bodied extensions and sync
+            // blocks, media groups, and every type not known: their content.
+            _ => self.blocks_into(children(node), depth, out),
+        }
+    }
+
+    fn writer(self, mode: Mode) -> Inline {
+        let mode = if self.in_table { Mode::Cell } else { mode };
+        Inline::new(self.markdown(), mode, self.in_table)
+    }
+
+    fn paragraph_into(self, nodes: &[Value], depth: usize, out: &mut Vec<Block>) {
+        let mut w = self.writer(Mode::Flow);
+        for node in nodes {
+            self.inline_node(&mut w, node, depth);
+        }
+        push_block(out, w.finish(), Shape::Paragraph);
+    }
+
+    fn heading(self, node: &Value, depth: usize) -> String {
+        let mut w = self.writer(Mode::Heading);
+        for child in children(node) {
+            self.inline_node(&mut w, child, depth);
+        }
+        let text = w.finish();
+        if !self.markdown() || self.in_table || text.is_empty() {
+            return text;
+        }
+        let level = attr_u64(node, "level").unwrap_or(1).clamp(1, 6) as usize;
+        // `#`s at the end, after a space, would be read as the heading's closing sequence.
+        let before = text.trim_end_matches('#');
+        let hashes = text.len() - before.len();
+        let text = if hashes > 0 && (before.is_empty() || before.ends_with(' ')) {
+            format!("{before}\\{}", "#".repeat(hashes))
+        } else {
+            text
+        };
+        format!("{} {text}", "#".repeat(level))
+    }
+
+    fn quoted(self, text: &str) -> String {
+        if self.markdown() && !text.is_empty() {
+            prefix_lines(text, "> ", "> ")
+        } else {
+            text.to_owned()
+        }
+    }
+
+    fn panel(self, node: &Value, depth: usize) -> String {
+        let label = match attr_str(node, "panelType") {
+            Some("info") => "Info",
+            Some("note") => "Note",
+            Some("tip") => "Tip",
+            Some("warning") => "Warning",
+            Some("error") => "Error",
+            Some("success") => "Success",
+            _ => "Note",
+        };
+        let icon = attr_str(node, "panelIconText")
+            .map(str::trim)
+            .filter(|icon| !icon.is_empty() && attr_str(node, "panelType") == Some("custom"));
+        let label = match (icon, self.markdown()) {
+            (Some(icon), true) => escape_linking(icon),
+            (Some(icon), false) => icon.to_owned(),
+            (None, true) => format!("**{label}:**"),
+            (None, false) => format!("{label}:"),
+        };
+        let mut blocks = Vec::new();
+        self.blocks_into(children(node), depth, &mut blocks);
+        if blocks.is_empty() {
+            return String::new();
+        }
+        match blocks.first_mut() {
+            Some(first) if first.shape == Shape::Paragraph => {
+                first.text = format!("{label} {}", first.text);
+            }
+            _ => blocks.insert(
+                0,
+                Block {
+                    text: label,
+                    shape: Shape::Paragraph,
+                },
+            ),
+        }
+        self.quoted(&join(&blocks, false))
+    }
+
+    fn code_block(self, node: &Value) -> String {
+        let text = code_text(node);
+        let text = text.trim_end_matches('\n');
+        if text.trim().is_empty() {
+            return String::new();
+        }
+        if !self.markdown() {
+            return text.to_owned();
+        }
+        if self.in_table {
+            return code_span(text, true);
+        }
+        let fence = "`".repeat(longest_run(text, '`').max(2) + 1);
+        // An info string can hold neither backticks nor, usefully, spaces.
+        let language = attr_str(node, "language")
+            .filter(|l| {
+                !l.chars()
+                    .any(|c| c == '`' || c.is_whitespace() || c.is_control())
+            })
+            .unwrap_or("");
+        format!("{fence}{language}\n{text}\n{fence}")
+    }
+
+    fn list(self, node: &Value, depth: usize, alt: bool) -> Option<Block> {
+        let list = kind(node);
+        let markdown = self.markdown();
+        let ordered = list == "orderedList";
+        let tasks = list == "taskList";
+        let start = if ordered {
+            attr_u64(node, "order").unwrap_or(1).min(MAX_ORDER)
+        } else {
+            1
+        };
+        let (bullet, delimiter) = if markdown && alt {
+            ('*', ')')
+        } else {
+            ('-', '.')
+        };
+        let mut number = start;
+        let mut items: Vec<String> = Vec::new();
+        let mut width = 2;
+        let mut first_empty = None;
+        for child in children(node) {
+            if is_list(kind(child)) {
+                // A list right inside a list (tasks nest this way) belongs to the item before.
+                let nested = self.join_blocks(std::slice::from_ref(child), depth, false);
+                if nested.is_empty() {
+                    continue;
+                }
+                let pad = " ".repeat(width);
+                let nested = prefix_lines(&nested, &pad, &pad);
+                match items.last_mut() {
+                    Some(last) => {
+                        last.push('\n');
+                        last.push_str(&nested);
+                    }
+                    None => items.push(nested),
+                }
+                continue;
+            }
+            let marker = if ordered {
+                format!("{number}{delimiter} ")
+            } else if tasks {
+                let done = attr_str(child, "state") == Some("DONE");
+                format!("{bullet} [{}] ", if done { 'x' } else { ' ' })
+            } else {
+                format!("{bullet} ")
+            };
+            // A task's checkbox is the start of its paragraph: what follows aligns after `- `.
+            width = if tasks { 2 } else { marker.len() };
+            let content = if ITEM_TYPES.contains(&kind(child)) {
+                children(child)
+            } else {
+                std::slice::from_ref(child)
+            };
+            let body = self.join_blocks(content, depth, true);
+            first_empty.get_or_insert(body.is_empty());
+            items.push(prefix_lines(&body, &marker, &" ".repeat(width)));
+            number = number.saturating_add(1).min(MAX_ORDER);
+        }
+        if items.is_empty() {
+            return None;
+        }
+        // CommonMark lets a list break into a paragraph only if it starts with a non-empty
+        // item, and with 1 when it is ordered.
+        let interrupts = !markdown || ((!ordered || start == 1) && first_empty == Some(false));
+        Some(Block {
+            text: items.join("\n"),
+            shape: Shape::List {
+                family: if ordered {
+                    Family::Ordered
+                } else {
+                    Family::Bullet
+                },
+                alt,
+                interrupts,
+            },
+        })
+    }
+
+    fn table(self, node: &Value, depth: usize) -> String {
+        let cells = Renderer {
+            in_table: true,
+            ..self
+        };
+        if !self.markdown() {
+            let mut lines = Vec::new();
+            for row in children(node) {
+                let texts: Vec<String> =
+                    children(row).iter().map(|c| cells.cell(c, depth)).collect();
+                if texts.iter().any(|t| !t.is_empty()) {
+                    lines.push(texts.join(" | ").trim().to_owned());
+                }
+            }
+            return lines.join("\n");
+        }
+        let (mut rows, padding) = cells.grid(node, depth);
+        let width = rows.iter().map(Vec::len).max().unwrap_or(0);
+        if width == 0 {
+            return String::new();
+        }
+        if self.in_table {
+            // A table in a cell: its rows, as one escaped line each.
+            let lines: Vec<String> = rows.iter().map(|row| row.join(" \\| ")).collect();
+            return lines.join("\n");
+        }
+        // Short rows are filled out when the budget allows; GitHub fills them anyway.
+        let short: usize = rows.iter().map(|row| width - row.len()).sum();
+        if short <= padding {
+            for row in &mut rows {
+                row.resize(width, String::new());
+            }
+        }
+        let header = children(node)
+            .first()
+            .is_some_and(|row| children(row).iter().any(|c| kind(c) == "tableHeader"));
+        let mut body = rows.iter();
+        let head = if header { body.next() } else { None };
+        let mut out = String::new();
+        write_row(&mut out, head.map_or(&[][..], Vec::as_slice), width);
+        out.push_str("\n|");
+        for _ in 0..width {
+            out.push_str(" --- |");
+        }
+        for row in body {
+            out.push('\n');
+            write_row(&mut out, row, row.len().max(1));
+        }
+        out
+    }
+
+    /// The table's cells laid out in columns: a cell spanning columns is followed by empty
+    /// cells, a column that a cell above spans is skipped with an empty cell. Also what is left
+    /// of the padding budget.
+    fn grid(self, node: &Value, depth: usize) -> (Vec<Vec<String>>, usize) {
+        let mut padding = MAX_PADDING;
+        let mut rows = Vec::new();
+        // For each column, the first row that a cell above no longer covers.
+        let mut covered_until: Vec<u64> = Vec::new();
+        for (r, row) in (0u64..).zip(children(node)) {
+            let mut line: Vec<String> = Vec::new();
+            for cell in children(row) {
+                while padding > 0 && covered_until.get(line.len()).is_some_and(|&u| u > r) {
+                    line.push(String::new());
+                    padding -= 1;
+                }
+                let col = line.len();
+                line.push(self.cell(cell, depth));
+                let extra = usize::try_from(attr_u64(cell, "colspan").unwrap_or(1))
+                    .unwrap_or(usize::MAX)
+                    .saturating_sub(1)
+                    .min(padding);
+                padding -= extra;
+                line.resize(col + 1 + extra, String::new());
+                let rows_down = attr_u64(cell, "rowspan").unwrap_or(1);
+                if rows_down > 1 {
+                    if covered_until.len() < line.len() {
+                        covered_until.resize(line.len(), 0);
+                    }
+                    for until in covered_until.iter_mut().skip(col).take(1 + extra) {
+                        *until = r.saturating_add(rows_down);
+                    }
+                }
+            }
+            rows.push(line);
+        }
+        (rows, padding)
+    }
+
+    /// A cell's content on one line.
+    fn cell(self, cell: &Value, depth: usize) -> String {
+        let text = self.join_blocks(children(cell), depth, false);
+        let separator = if self.markdown() { "<br>" } else { " " };
+        let lines: Vec<&str> = text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect();
+        lines.join(separator)
+    }
+
+    fn inline_node(self, w: &mut Inline, node: &Value, depth: usize) {
+        if depth > MAX_DEPTH {
+            w.text(&[], &flat_text(node));
+            return;
+        }
+        let depth = depth + 1;
+        let (marks, code) = marks_of(node);
+        match kind(node) {
+            "text" => {
+                if let Some(text) = node.get("text").and_then(Value::as_str) {
+                    if code {
+                        w.code(&marks, text);
+                    } else {
+                        w.text(&marks, text);
+                    }
+                }
+            }
+            "hardBreak" => w.line_break(),
+            "status" if self.markdown() => {
+                if let Some(text) = label(node) {
+                    w.atom(&marks, &format!("[{}]", escape_linking(text.trim())));
+                }
+            }
+            "mention" | "emoji" | "date" | "status" | "placeholder" | "inlineExtension"
+            | "extension" => {
+                if let Some(text) = label(node) {
+                    w.text(&marks, &text);
+                }
+            }
+            "inlineCard" | "blockCard" | "embedCard" => self.card(w, node, &marks),
+            "media" | "mediaInline" => w.atom(&marks, &self.media(node)),
+            "codeBlock" => w.code(&marks, &code_text(node)),
+            k if NODE_TYPES.contains(&k) => {
+                // A block where inline content belongs: its text, set apart by spaces.
+                w.space(" ");
+                for child in children(node) {
+                    self.inline_node(w, child, depth);
+                }
+                w.space(" ");
+            }
+            _ => {
+                if let Some(text) = node.get("text").and_then(Value::as_str) {
+                    w.text(&marks, text);
+                }
+                for child in children(node) {
+                    self.inline_node(w, child, depth);
+                }
+            }
+        }
+    }
+
+    fn card(self, w: &mut Inline, node: &Value, marks: &[Mark]) {
+        let data = attr(node, "data");
+        let url = attr_str(node, "url")
+            .or_else(|| data?.get("url")?.as_str())
+            .map(str::trim)
+            .filter(|u| !u.is_empty());
+        let name = data
+            .and_then(|d| d.get("name"))
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|n| !n.is_empty());
+        match (url, self.markdown()) {
+            (Some(url), true) => {
+                let text = escape_str(name.unwrap_or(url));
+                w.atom(marks, &format!("[{text}]({})", destination(url)));
+            }
+            (Some(url), false) => w.text(marks, url),
+            (None, _) => w.text(marks, name.unwrap_or("")),
+        }
+    }
+
+    fn media(self, node: &Value) -> String {
+        let alt = attr_str(node, "alt")
+            .map(str::trim)
+            .filter(|a| !a.is_empty());
+        let id = attr_str(node, "id").filter(|i| !i.is_empty());
+        let url = attr_str(node, "url").filter(|u| !u.is_empty());
+        let external = attr_str(node, "type") == Some("external") || id.is_none();
+        match (url, self.markdown()) {
+            (Some(url), true) if external => {
+                format!("![{}]({})", escape_str(alt.unwrap_or("")), destination(url))
+            }
+            (Some(url), false) if external => format!("[image: {url}]"),
+            _ => match (alt.or(id), self.markdown()) {
+                (Some(name), true) => format!("[attachment: {}]", escape_linking(name)),
+                (Some(name), false) => format!("[attachment: {name}]"),
+                (None, _) => "[attachment]".to_owned(),
+            },
+        }
+    }
+}
+
+/// One row of a pipe table, `width` cells wide.
+fn write_row(out: &mut String, cells: &[String], width: usize) {
+    out.push('|');
+    for i in 0..width {
+        match cells.get(i).map(String::as_str) {
+            Some(text) if !text.is_empty() => {
+                out.push(' ');
+                out.push_str(text);
+                out.push_str(" |");
+            }
+            _ => out.push_str(" |"),
+        }
+    }
+}
+
+/// The text an inline atom stands for: a mention's name, an emoji, a date, a status.
+fn label(node: &Value) -> Option<Cow<'_, str>> {
+    let nonempty = |s: &&str| !s.trim().is_empty();
+    let text: Cow<'_, str> = match kind(node) {
+        "mention" => {
+            let name = attr_str(node, "text")
+                .filter(nonempty)
+                .or_else(|| attr_str(node, "id").filter(nonempty))?;
+            if name.starts_with('@') {
+                Cow::Borrowed(name)
+            } else {
+                Cow::Owned(format!("@{name}"))
+            }
+        }
+        "emoji" => Cow::Borrowed(
+            attr_str(node, "text")
+                .filter(nonempty)
+                .or_else(|| attr_str(node, "shortName"))?,
+        ),
+        "date" => date(node)?,
+        "status" | "placeholder" | "inlineExtension" | "extension" => {
+            Cow::Borrowed(attr_str(node, "text")?)
+        }
+        _ => return None,
+    };
+    (!text.trim().is_empty()).then_some(text)
+}
+
+/// A date node's day in UTC; a timestamp that is not one is kept as it was written.
+fn date(node: &Value) -> Option<Cow<'_, str>> {
+    let timestamp = attr(node, "timestamp")?;
+    let millis = match timestamp {
+        Value::String(s) => s.trim().parse::<i64>().ok(),
+        Value::Number(n) => n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)),
+        _ => None,
+    };
+    match millis.and_then(DateTime::from_timestamp_millis) {
+        Some(t) => Some(Cow::Owned(t.date_naive().to_string())),
+        None => timestamp.as_str().map(Cow::Borrowed),
+    }
+}
+
+fn code_text(node: &Value) -> String {
+    children(node)
+        .iter()
+        .filter_map(|n| n.get("text")?.as_str())
+        .collect::<String>()
+        .replace("\r\n", "\n")
+        .replace('\r', "\n")
+}
+
+/// The text of `node` and everything under it, on one line, gathered without recursion: for
+/// nesting too deep to render.
+fn flat_text(node: &Value) -> String {
+    let mut out = String::new();
+    let mut stack = vec![node];
+    while let Some(n) = stack.pop() {
+        let k = kind(n);
+        if let Some(text) = label(n) {
+            out.push_str(&text);
+        } else if k == "text" || !NODE_TYPES.contains(&k) {
+            out.push_str(n.get("text").and_then(Value::as_str).unwrap_or(""));
+        }
+        if !INLINE_TYPES.contains(&k) || k == "hardBreak" {
+            out.push(' ');
+        }
+        stack.extend(children(n).iter().rev());
+    }
+    out.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// A mark Markdown can show, in nesting order: outermost first. HTML tags go outside the
+/// delimiters, so that a delimiter touches the text it marks (`a<u>*b*</u>`, where `a*<u>b`
+/// would not open). Code is apart: a code span holds no other markup.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Mark {
+    Link(String),
+    Underline,
+    Sub,
+    Sup,
+    Strong,
+    Em,
+    Strike,
+}
+
+impl Mark {
+    fn rank(&self) -> u8 {
+        match self {
+            Mark::Link(_) => 0,
+            Mark::Underline => 1,
+            Mark::Sub => 2,
+            Mark::Sup => 3,
+            Mark::Strong => 4,
+            Mark::Em => 5,
+            Mark::Strike => 6,
+        }
+    }
+
+    /// The HTML form of a delimiter mark, for where its delimiters would not be read as such.
+    fn html(&self) -> Option<(&'static str, &'static str)> {
+        match self {
+            Mark::Strong => Some(("<strong>", "</strong>")),
+            Mark::Em => Some(("<em>", "</em>")),
+            Mark::Strike => Some(("<del>", "</del>")),
+            _ => None,
+        }
+    }
+
+    fn opener(&self) -> &'static str {
+        match self {
+            Mark::Link(_) => "[",
+            Mark::Strong => "**",
+            Mark::Em => "*",
+            Mark::Strike => "~~",
+            Mark::Underline => "<u>",
+            Mark::Sub => "<sub>",
+            Mark::Sup => "<sup>",
+        }
+    }
+
+    fn closer(&self) -> Cow<'static, str> {
+        match self {
+            Mark::Link(href) => Cow::Owned(format!("]({})", destination(href))),
+            Mark::Strong => Cow::Borrowed("**"),
+            Mark::Em => Cow::Borrowed("*"),
+            Mark::Strike => Cow::Borrowed("~~"),
+            Mark::Underline => Cow::Borrowed("</u>"),
+            Mark::Sub => Cow::Borrowed("</sub>"),
+            Mark::Sup => Cow::Borrowed("</sup>"),
+        }
+    }
+}
+
+/// The marks of `node` that Markdown can show, outermost first, and whether its text is code.
+fn marks_of(node: &Value) -> (Vec<Mark>, bool) {
+    let mut marks: Vec<Mark> = Vec::new();
+    let mut code = false;
+    let listed = node.get("marks").and_then(Value::as_array);
+    for m in listed.into_iter().flatten() {
+        let mark = match kind(m) {
+            "strong" => Mark::Strong,
+            "em" => Mark::Em,
+            "strike" => Mark::Strike,
+            "underline" => Mark::Underline,
+            "code" => {
+                code = true;
+                continue;
+            }
+            "subsup" => match attr_str(m, "type") {
+                Some("sub") => Mark::Sub,
+                Some("sup") => Mark::Sup,
+                _ => continue,
+            },
+            // Links do not nest: the first one wins.
+            "link" if !marks.iter().any(|m| matches!(m, Mark::Link(_))) => {
+                match attr_str(m, "href").map(str::trim) {
+                    Some(href) if !href.is_empty() => Mark::Link(href.to_owned()),
+                    _ => continue,
+                }
+            }
+            _ => continue,
+        };
+        if !marks.contains(&mark) {
+            marks.push(mark);
+        }
+    }
+    marks.sort_by_key(Mark::rank);
+    (marks, code)
+}
+
+/// A link destination: characters that would end it or break the line are escaped or
+/// percent-encoded, and so is `|`, which would split a table cell.
+fn destination(href: &str) -> String {
+    let mut out = String::with_capacity(href.len());
+    for c in href.chars() {
+        match c {
+            '(' | ')' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '<' | '>' | '|' | ' ' => out.push_str(&format!("%{:02X}", c as u32)),
+            c if c.is_control() || c.is_whitespace() => {
+                let mut buf = [0; 4];
+                for b in c.encode_utf8(&mut buf).bytes() {
+                    out.push_str(&format!("%{b:02X}"));
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn longest_run(text: &str, of: char) -> usize {
+    let (mut longest, mut run) = (0, 0);
+    for c in text.chars() {
+        run = if c == of { run + 1 } else { 0 };
+        longest = longest.max(run);
+    }
+    longest
+}
+
+/// Inline code: a fence longer than any run of backticks inside, and spaces where the content
+/// would otherwise touch the fence or lose its edges.
+fn code_span(text: &str, in_table: bool) -> String {
+    let mut flat: String = text
+        .chars()
+        .map(|c| if matches!(c, '\n' | '\r') { ' ' } else { c })
+        .collect();
+    if flat.is_empty() {
+        return flat;
+    }
+    if in_table {
+        // GitHub splits a row at every unescaped `|`, code or not.
+        flat = flat.replace('|', "\\|");
+    }
+    let fence = "`".repeat(longest_run(&flat, '`') + 1);
+    let pad = flat.starts_with('`')
+        || flat.ends_with('`')
+        || (flat.starts_with(' ') && flat.ends_with(' ') && flat.chars().any(|c| c != ' '));
+    let space = if pad { " " } else { "" };
+    format!("{fence}{space}{flat}{space}{fence}")
+}
+
+/// Where inline text stands in its line: Markdown reads some characters as syntax only at the
+/// start of a line (`#`, `>`, `-`, `1.`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Line {
+    Start,
+    /// Digits only so far, so `.` or `)` would make an ordered list item.
+    Digits(u8),
+    Mid,
+}
+
+/// `s` escaped as text in the middle of a line, for a link's text.
+fn escape_str(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    escape_into(&mut out, s, &mut Line::Mid);
+    out
+}
+
+/// `s` escaped as text in the middle of a line, outside a link.
+fn escape_linking(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    escape_linking_into(&mut out, s, &mut Line::Mid);
+    out
+}
+
+/// `escape_into` for text outside a link. GitHub links a bare URL as it stands in the source,
+/// escapes and all, so URLs are written as autolinks, inside which nothing is escaped.
+fn escape_linking_into(out: &mut String, s: &str, line: &mut Line) {
+    let mut at = 0;
+    while let Some((start, end)) = next_url(s, at) {
+        escape_into(out, s.get(at..start).unwrap_or(""), line);
+        out.push('<');
+        out.push_str(s.get(start..end).unwrap_or(""));
+        out.push('>');
+        *line = Line::Mid;
+        at = end;
+    }
+    escape_into(out, s.get(at..).unwrap_or(""), line);
+}
+
+/// Appends `s` to `out` with every character that Markdown could read as syntax escaped.
+/// `line` is where `out` stands and follows `s`.
+fn escape_into(out: &mut String, s: &str, line: &mut Line) {
+    // Right after a bracketed atom (`[IN REVIEW]`), `(` would make a link and `:` a link
+    // reference definition.
+    let after_bracket = out.ends_with(']');
+    let mut prev = out.chars().next_back();
+    let mut chars = s.char_indices().peekable();
+    let mut first = true;
+    while let Some((at, c)) = chars.next() {
+        let next = chars.peek().map(|&(_, n)| n);
+        let blank_next = next.is_none_or(|n| n == ' ' || n == '\t');
+        let escape = match (*line, c) {
+            (Line::Start, '#') => blank_next || next == Some('#'),
+            // `---`, `- item`, `===`, and `-:` or `:-`, which would make the line before it
+            // a table's header.
+            (Line::Start, '-' | '=') => blank_next || next == Some(c) || next == Some(':'),
+            (Line::Start, ':') => next == Some('-'),
+            (Line::Start, '+') => blank_next,
+            (Line::Start, '>') => true,
+            (Line::Digits(_), '.' | ')') => blank_next,
+            (_, '\\' | '`' | '*' | '[' | ']' | '<' | '~' | '|') => true,
+            // `_` inside a word is never emphasis; `snake_case` reads better unescaped.
+            (_, '_') => {
+                !(prev.is_some_and(char::is_alphanumeric)
+                    && next.is_some_and(char::is_alphanumeric))
+            }
+            (_, '&') => entity_follows(s.get(at + 1..).unwrap_or("")),
+            (_, '(' | ':') => first && after_bracket,
+            _ => false,
+        };
+        *line = match (*line, c) {
+            (Line::Start, d) if d.is_ascii_digit() => Line::Digits(1),
+            (Line::Digits(n), d) if d.is_ascii_digit() && n < 9 => Line::Digits(n + 1),
+            _ => Line::Mid,
+        };
+        // Text reaching here holds no line breaks but attributes might: one would end the line.
+        let c = if matches!(c, '\n' | '\r') { ' ' } else { c };
+        if escape {
+            out.push('\\');
+        }
+        out.push(c);
+        prev = Some(c);
+        first = false;
+    }
+}
+
+/// Where the next `http://` or `https://` URL in `text` after `from` starts and ends. Like
+/// GitHub's autolinks, it ends before whitespace and `<`, and without trailing punctuation or
+/// unbalanced closing brackets; also before `>`, `"`, `` ` `` and `|`, which an autolink cannot
+/// hold or a table would split at.
+fn next_url(text: &str, from: usize) -> Option<(usize, usize)> {
+    let mut search = from;
+    loop {
+        let colon = search + text.get(search..)?.find("://")?;
+        search = colon + 3;
+        let scheme = |name: &str| {
+            colon.checked_sub(name.len()).filter(|&start| {
+                text.get(start..colon)
+                    .is_some_and(|s| s.eq_ignore_ascii_case(name))
+            })
+        };
+        let Some(start) = scheme("https").or_else(|| scheme("http")) else {
+            continue;
+        };
+        let rest = text.get(search..)?;
+        // An autolink's text decodes entities: one in the URL is left to be escaped.
+        let mut end = search
+            + rest
+                .char_indices()
+                .find(|&(i, c)| {
+                    c.is_whitespace()
+                        || c.is_control()
+                        || matches!(c, '<' | '>' | '"' | '`' | '|')
+                        || (c == '&' && entity_follows(rest.get(i + 1..).unwrap_or("")))
+                })
+                .map_or(rest.len(), |(i, _)| i);
+        let url = text.get(start..end)?;
+        let mut parens = url.matches('(').count() as i64 - url.matches(')').count() as i64;
+        let mut brackets = url.matches('[').count() as i64 - url.matches(']').count() as i64;
+        while let Some(last) = text.get(search..end).and_then(|u| u.chars().next_back()) {
+            let strip = match last {
+                '.' | ',' | ':' | ';' | '!' | '?' | '\'' | '*' | '_' | '~' => true,
+                ')' if parens < 0 => {
+                    parens += 1;
+                    true
+                }
+                ']' if brackets < 0 => {
+                    brackets += 1;
+                    true
+                }
+                _ => false,
+            };
+            if !strip {
+                break;
+            }
+            end -= last.len_utf8();
+        }
+        if end > search {
+            return Some((start, end));
+        }
+    }
+}
+
+/// Whether `&` before `rest` could start an entity (`&amp;`, `&#169;`), which Markdown would
+/// decode. A name running to the end of `rest` might be finished by the next text node.
+fn entity_follows(rest: &str) -> bool {
+    let name = rest
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '#'))
+        .unwrap_or(rest.len());
+    name > 0
+        && rest
+            .get(name..)
+            .is_none_or(|r| r.is_empty() || r.starts_with(';'))
+}
+
+/// Whether CommonMark reads a run's delimiters as an opener and a closer: the opener must be
+/// left-flanking, the closer right-flanking, and inside another `*` run neither may be read the
+/// other way round, or it could pair with the outer run. Delimiters of other runs next to it
+/// join its delimiter run, so the characters that count are the ones past them, unless those
+/// delimiters turn into HTML tags: both must pass. Where readers differ, the cautious reading:
+/// a symbol outside ASCII may or may not be punctuation (the spec's versions disagree), and
+/// GitHub's parser does not count `~` as punctuation.
+fn delimits(out: &str, run: &Run) -> bool {
+    let len = run.mark.opener().len();
+    let d = if run.mark == Mark::Strike { '~' } else { '*' };
+    let before = char_before(out, run.open, d);
+    let first = char_after(out, run.open + len, d);
+    let last = char_before(out, run.close, d);
+    let after = char_after(out, run.close + len, d);
+    let space = |c: Option<char>| c.is_none_or(char::is_whitespace);
+    let punct = |c: Option<char>| c.is_some_and(|c| c.is_ascii_punctuation() && c != '~');
+    // Neither whitespace nor punctuation in any reading: letters and digits, mostly.
+    let word = |c: Option<char>| {
+        c.is_some_and(|c| {
+            (c.is_alphanumeric() || c.is_ascii()) && !c.is_ascii_punctuation() && !c.is_whitespace()
+        })
+    };
+    // Left-flanking for certain, and not for certain, with `b` before the delimiter and `a`
+    // after it; right-flanking is left-flanking seen from the other side.
+    let left = |b, a| !space(a) && (word(a) || space(b) || punct(b));
+    let not_left = |b, a| space(a) || (punct(a) && word(b));
+    let all = |bs: [Option<char>; 2],
+               as_: [Option<char>; 2],
+               f: &dyn Fn(Option<char>, Option<char>) -> bool| {
+        bs.iter().all(|&b| as_.iter().all(|&a| f(b, a)))
+    };
+    all(before, first, &left)
+        && all(after, last, &left)
+        && (!run.nested || (all(first, before, &not_left) && all(last, after, &not_left)))
+}
+
+/// The character before `at` past delimiters `d` (an escaped one is a character), and if there
+/// were any, `>`: the end of the tag they may become.
+fn char_before(out: &str, at: usize, d: char) -> [Option<char>; 2] {
+    let mut chars = out.get(..at).unwrap_or("").chars().rev().peekable();
+    let mut skipped = false;
+    while let Some(c) = chars.next() {
+        if c != d || chars.peek() == Some(&'\\') {
+            return [Some(c), if skipped { Some('>') } else { Some(c) }];
+        }
+        skipped = true;
+    }
+    [None, if skipped { Some('>') } else { None }]
+}
+
+/// The character from `at` on past delimiters `d` (an escaped one starts with `\`), and if
+/// there were any, `<`: the start of the tag they may become.
+fn char_after(out: &str, at: usize, d: char) -> [Option<char>; 2] {
+    let rest = out.get(at..).unwrap_or("");
+    let next = rest.chars().find(|&c| c != d);
+    let skipped = rest.starts_with(d);
+    [next, if skipped { Some('<') } else { next }]
+}
+
+/// What a line break turns into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// A paragraph: a real line break.
+    Flow,
+    /// A heading: a space.
+    Heading,
+    /// A table cell: `<br>` (a space in plain text).
+    Cell,
+}
+
+/// Whitespace and line breaks held back until the next content: whitespace at the edge of a
+/// marked run goes outside its delimiters (`**bold** text`, not `**bold **text`), and none is
+/// written at the end of a paragraph.
+#[derive(Debug)]
+enum Gap {
+    None,
+    Space(String),
+    Breaks(usize),
+}
+
+/// Text marked with delimiters (`**`, `*`, `~~`): where its opener and its closer start in
+/// the output.
+struct Run {
+    mark: Mark,
+    open: usize,
+    close: usize,
+    /// Inside another `*` run.
+    nested: bool,
+}
+
+/// Writes a run of inline nodes: text, atoms and the marks around them.
+struct Inline {
+    markdown: bool,
+    mode: Mode,
+    in_table: bool,
+    out: String,
+    /// Marks whose opener is written, outermost first, with where the opener starts.
+    open: Vec<(Mark, usize)>,
+    /// Delimited runs written, to check once the text on both sides of them is known.
+    runs: Vec<Run>,
+    gap: Gap,
+    line: Line,
+    /// Code text gathered across adjacent text nodes, written as one code span.
+    code: Option<(Vec<Mark>, String)>,
+}
+
+impl Inline {
+    fn new(markdown: bool, mode: Mode, in_table: bool) -> Inline {
+        Inline {
+            markdown,
+            mode,
+            in_table,
+            out: String::new(),
+            open: Vec::new(),
+            runs: Vec::new(),
+            gap: Gap::None,
+            line: if mode == Mode::Flow {
+                Line::Start
+            } else {
+                Line::Mid
+            },
+            code: None,
+        }
+    }
+
+    fn text(&mut self, marks: &[Mark], text: &str) {
+        let text = if text.contains('\r') {
+            Cow::Owned(text.replace("\r\n", "\n").replace('\r', "\n"))
+        } else {
+            Cow::Borrowed(text)
+        };
+        for (i, line) in text.split('\n').enumerate() {
+            if i > 0 {
+                self.line_break();
+            }
+            self.words(marks, line);
+        }
+    }
+
+    /// Text of one line: its edges' whitespace goes to the gap.
+    fn words(&mut self, marks: &[Mark], text: &str) {
+        self.flush_code();
+        let core = text.trim();
+        if core.is_empty() {
+            self.space(text);
+            return;
+        }
+        let start = text.len() - text.trim_start().len();
+        self.space(text.get(..start).unwrap_or(""));
+        self.begin(marks);
+        if !self.markdown {
+            self.out.push_str(core);
+        } else if marks.iter().any(|m| matches!(m, Mark::Link(_))) {
+            // Link text is never an autolink: escapes work in it.
+            escape_into(&mut self.out, core, &mut self.line);
+        } else {
+            escape_linking_into(&mut self.out, core, &mut self.line);
+        }
+        self.space(text.get(start + core.len()..).unwrap_or(""));
+    }
+
+    fn space(&mut self, ws: &str) {
+        if ws.is_empty() {
+            return;
+        }
+        self.flush_code();
+        if self.out.is_empty() {
+            return;
+        }
+        match &mut self.gap {
+            Gap::None => self.gap = Gap::Space(ws.to_owned()),
+            Gap::Space(s) => s.push_str(ws),
+            Gap::Breaks(_) => {}
+        }
+    }
+
+    fn line_break(&mut self) {
+        self.flush_code();
+        if self.out.is_empty() {
+            return;
+        }
+        self.gap = match self.gap {
+            Gap::Breaks(n) => Gap::Breaks(n + 1),
+            _ => Gap::Breaks(1),
+        };
+    }
+
+    /// Before content: closes the marks it does not have, writes the gap, opens its new marks.
+    fn begin(&mut self, marks: &[Mark]) {
+        let keep = self
+            .open
+            .iter()
+            .take_while(|(m, _)| marks.contains(m))
+            .count();
+        while self.open.len() > keep {
+            self.close_last();
+        }
+        match std::mem::replace(&mut self.gap, Gap::None) {
+            Gap::None => {}
+            Gap::Space(s) => self.out.push_str(&s),
+            Gap::Breaks(n) => {
+                let text = match (self.mode, self.markdown) {
+                    (Mode::Flow, true) => "\\\n",
+                    (Mode::Flow, false) => "\n",
+                    (Mode::Cell, true) => "<br>",
+                    _ => " ",
+                };
+                for _ in 0..n {
+                    self.out.push_str(text);
+                }
+                if self.mode == Mode::Flow {
+                    self.line = Line::Start;
+                }
+            }
+        }
+        if !self.markdown {
+            return;
+        }
+        for mark in marks {
+            if !self.open.iter().any(|(m, _)| m == mark) {
+                if matches!(mark, Mark::Link(_)) {
+                    self.guard_bang();
+                }
+                self.open.push((mark.clone(), self.out.len()));
+                self.out.push_str(mark.opener());
+                self.line = Line::Mid;
+            }
+        }
+    }
+
+    fn close_last(&mut self) {
+        if let Some((mark, open)) = self.open.pop() {
+            let close = self.out.len();
+            self.out.push_str(&mark.closer());
+            if mark.html().is_some() {
+                let stars = |m: &Mark| matches!(m, Mark::Strong | Mark::Em);
+                let nested = stars(&mark) && self.open.iter().any(|(m, _)| stars(m));
+                self.runs.push(Run {
+                    mark,
+                    open,
+                    close,
+                    nested,
+                });
+            }
+        }
+    }
+
+    /// A `!` right before `[` would turn a link into an image.
+    fn guard_bang(&mut self) {
+        if self.out.ends_with('!') {
+            self.out.pop();
+            self.out.push_str("\\!");
+        }
+    }
+
+    /// Content written as it is: already escaped, or plain text.
+    fn atom(&mut self, marks: &[Mark], raw: &str) {
+        self.flush_code();
+        self.atom_now(marks, raw);
+    }
+
+    fn atom_now(&mut self, marks: &[Mark], raw: &str) {
+        if raw.is_empty() {
+            return;
+        }
+        self.begin(marks);
+        if self.markdown && raw.starts_with('[') {
+            self.guard_bang();
+        }
+        self.out.push_str(raw);
+        self.line = Line::Mid;
+    }
+
+    fn code(&mut self, marks: &[Mark], text: &str) {
+        // In a link's text, a `]` in code would let a paragraph starting with the link read as
+        // a link reference definition (`[`a]: b`](url)`), since those ignore code spans.
+        let in_link = marks.iter().any(|m| matches!(m, Mark::Link(_)));
+        if !self.markdown || (in_link && text.contains(']')) {
+            self.text(marks, text);
+            return;
+        }
+        match &mut self.code {
+            Some((open, buf)) if open.as_slice() == marks => buf.push_str(text),
+            _ => {
+                self.flush_code();
+                self.code = Some((marks.to_vec(), text.to_owned()));
+            }
+        }
+    }
+
+    fn flush_code(&mut self) {
+        if let Some((marks, text)) = self.code.take() {
+            let span = code_span(&text, self.in_table);
+            self.atom_now(&marks, &span);
+        }
+    }
+
+    fn finish(mut self) -> String {
+        self.flush_code();
+        while !self.open.is_empty() {
+            self.close_last();
+        }
+        // Delimiters that CommonMark would not read as such, for the characters around them
+        // (`a**(b)**c`), are replaced by HTML tags.
+        let mut edits = Vec::new();
+        for run in &self.runs {
+            if let Some((open_tag, close_tag)) = run.mark.html()
+                && !delimits(&self.out, run)
+            {
+                edits.push((run.open, run.mark.opener().len(), open_tag));
+                edits.push((run.close, run.mark.opener().len(), close_tag));
+            }
+        }
+        if edits.is_empty() {
+            return self.out;
+        }
+        edits.sort_by_key(|&(at, _, _)| at);
+        let mut out = String::with_capacity(self.out.len() + 8 * edits.len());
+        let mut copied = 0;
+        for (at, len, tag) in edits {
+            if let Some(kept) = self.out.get(copied..at) {
+                out.push_str(kept);
+                out.push_str(tag);
+                copied = at + len;
+            }
+        }
+        out.push_str(self.out.get(copied..).unwrap_or(""));
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn md(content: Value) -> String {
+        render(
+            &json!({"type": "doc", "version": 1, "content": content}),
+            TextStyle::Markdown,
+        )
+        .unwrap_or_default()
+    }
+
+    fn text(s: &str) -> Value {
+        json!({"type": "paragraph", "content": [{"type": "text", "text": s}]})
+    }
+
+    #[test]
+    fn only_documents_render() {
+        assert_eq!(
+            render(&json!({"type": "paragraph"}), TextStyle::Plain),
+            None
+        );
+        assert_eq!(render(&json!("doc"), TextStyle::Plain), None);
+        assert_eq!(
+            render(&json!({"type": "doc"}), TextStyle::Plain),
+            Some(String::new())
+        );
+    }
+
+    #[test]
+    fn line_start_syntax_is_escaped() {
+        assert_eq!(md(json!([text("# not heading")])), "\\# not heading");
+        assert_eq!(md(json!([text("1. not a list")])), "1\\. not a list");
+        assert_eq!(md(json!([text("1.5 hours")])), "1.5 hours");
+        assert_eq!(md(json!([text("- not an item")])), "\\- not an item");
+        assert_eq!(md(json!([text("-5 degrees")])), "-5 degrees");
+        assert_eq!(
+            md(json!([text(":-: a table's delimiter row")])),
+            "\\:-: a table's delimiter row"
+        );
+        assert_eq!(
+            md(json!([text("-: too, but not -: here")])),
+            "\\-: too, but not -: here"
+        );
+        assert_eq!(md(json!([text("> not quoted")])), "\\> not quoted");
+        assert_eq!(md(json!([text("C# and F#")])), "C# and F#");
+    }
+
+    #[test]
+    fn inline_syntax_is_escaped() {
+        assert_eq!(
+            md(json!([text("*not bold* [x](y)")])),
+            "\\*not bold\\* \\[x\\](y)"
+        );
+        assert_eq!(md(json!([text("snake_case _x_")])), "snake_case \\_x\\_");
+        assert_eq!(
+            md(json!([text("a <b> &amp; c & d AT&T")])),
+            "a \\<b> \\&amp; c & d AT\\&T"
+        );
+        assert_eq!(
+            md(json!([text("AT&T stays, &#169; does not")])),
+            "AT&T stays, \\&#169; does not"
+        );
+        assert_eq!(
+            md(json!([text("~~x~~ `y` a|b \\")])),
+            "\\~\\~x\\~\\~ \\`y\\` a\\|b \\\\"
+        );
+    }
+
+    #[test]
+    fn code_spans_fit_their_content() {
+        assert_eq!(code_span("a", false), "`a`");
+        assert_eq!(code_span("a `b` c", false), "``a `b` c``");
+        assert_eq!(code_span("`x", false), "`` `x ``");
+        assert_eq!(code_span(" x ", false), "`  x  `");
+        assert_eq!(code_span("   ", false), "`   `");
+        assert_eq!(code_span("a|b", true), "`a\\|b`");
+    }
+
+    #[test]
+    fn destinations_stay_one_token() {
+        assert_eq!(
+            destination("https://x/a b(c)|d"),
+            "https://x/a%20b\\(c\\)%7Cd"
+        );
+        assert_eq!(destination("x\ny"), "x%0Ay");
+    }
+
+    #[test]
+    fn bare_urls_become_autolinks() {
+        assert_eq!(
+            md(json!([text(
+                "see https://x.com/_layouts/a~b_(c)). or HTTP://y.org/*x*, then"
+            )])),
+            "see <https://x.com/_layouts/a~b_(c)>). or <HTTP://y.org/*x>\\*, then"
+        );
+        assert_eq!(
+            md(json!([text("http:// alone, ftp://x")])),
+            "http:// alone, ftp://x"
+        );
+    }
+
+    fn marked(pieces: &[(&str, &[&str])]) -> Value {
+        let content: Vec<Value> = pieces
+            .iter()
+            .map(|(text, marks)| {
+                let marks: Vec<Value> = marks.iter().map(|m| json!({"type": m})).collect();
+                json!({"type": "text", "text": text, "marks": marks})
+            })
+            .collect();
+        json!([{"type": "paragraph", "content": content}])
+    }
+
+    #[test]
+    fn delimiters_that_would_not_parse_become_tags() {
+        let doc = marked(&[("a", &[]), ("(b)", &["strong"]), ("c", &[])]);
+        assert_eq!(md(doc), "a<strong>(b)</strong>c");
+        let doc = marked(&[("a ", &[]), ("(b)", &["strong"]), (", c", &[])]);
+        assert_eq!(md(doc), "a **(b)**, c");
+        let doc = marked(&[
+            ("bold ", &["strong"]),
+            ("both", &["strong", "em"]),
+            ("!", &[]),
+        ]);
+        assert_eq!(md(doc), "**bold *both***!");
+    }
+
+    #[test]
+    fn code_with_a_bracket_in_link_text_is_text() {
+        let doc = json!([{"type": "paragraph", "content": [{"type": "text", "text": "a]: b",
+            "marks": [{"type": "code"}, {"type": "link", "attrs": {"href": "https://x"}}]}]}]);
+        assert_eq!(md(doc), "[a\\]: b](https://x)");
+    }
+
+    #[test]
+    fn whitespace_moves_out_of_marks() {
+        let doc = json!([{"type": "paragraph", "content": [
+            {"type": "text", "text": "bold ", "marks": [{"type": "strong"}]},
+            {"type": "text", "text": "text"}
+        ]}]);
+        assert_eq!(md(doc), "**bold** text");
+    }
+}

@@ -1,0 +1,384 @@
+//! The ADF renderer against its corpus and against hostile input.
+//!
+//! `fixtures/adf/NAME.json` is a document, `NAME.md` and `NAME.txt` its expected Markdown and
+//! plain renderings (compared exactly, less one final line break); a new fixture is a new case.
+//! `ADF_BLESS=1 cargo test --test adf` writes the renderings out instead, to be read and
+//! checked by hand before they are committed.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use serde_json::{Value, json};
+use tap_jira::adf::{MARK_TYPES, NODE_TYPES, TextStyle, render};
+
+fn corpus_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/adf")
+}
+
+/// Every fixture document, by name, in name order.
+fn corpus() -> Vec<(String, Value)> {
+    let mut docs = Vec::new();
+    let entries = std::fs::read_dir(corpus_dir()).expect("fixtures/adf is readable");
+    for entry in entries {
+        let path = entry.expect("fixtures/adf lists").path();
+        if path.extension().is_some_and(|e| e == "json") {
+            let name = path
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .expect("fixture names are UTF-8")
+                .to_owned();
+            let text = std::fs::read_to_string(&path)
+                .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+            let doc = serde_json::from_str(&text)
+                .unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()));
+            docs.push((name, doc));
+        }
+    }
+    docs.sort_by(|a, b| a.0.cmp(&b.0));
+    docs
+}
+
+#[test]
+fn corpus_renders_as_expected() {
+    let bless = std::env::var_os("ADF_BLESS").is_some();
+    let docs = corpus();
+    assert!(docs.len() >= 15, "the corpus has {} documents", docs.len());
+    let mut failures = Vec::new();
+    for (name, doc) in &docs {
+        for (style, ext) in [(TextStyle::Markdown, "md"), (TextStyle::Plain, "txt")] {
+            let got = render(doc, style).unwrap_or_else(|| panic!("{name} is not a document"));
+            let path = corpus_dir().join(format!("{name}.{ext}"));
+            if bless {
+                std::fs::write(&path, format!("{got}\n")).expect("fixture written");
+                continue;
+            }
+            let expected = std::fs::read_to_string(&path)
+                .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+            let expected = expected.strip_suffix('\n').unwrap_or(&expected);
+            if got != expected {
+                failures.push(format!(
+                    "{name}.{ext}\n--- expected\n{expected}\n--- got\n{got}\n"
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Node and mark types used anywhere in `doc`.
+fn types_in(doc: &Value, nodes: &mut BTreeSet<String>, marks: &mut BTreeSet<String>) {
+    let mut stack = vec![doc];
+    while let Some(node) = stack.pop() {
+        if let Some(t) = node.get("type").and_then(Value::as_str) {
+            nodes.insert(t.to_owned());
+        }
+        for mark in node
+            .get("marks")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(t) = mark.get("type").and_then(Value::as_str) {
+                marks.insert(t.to_owned());
+            }
+        }
+        stack.extend(
+            node.get("content")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten(),
+        );
+    }
+}
+
+#[test]
+fn corpus_uses_every_known_type() {
+    let (mut nodes, mut marks) = (BTreeSet::new(), BTreeSet::new());
+    for (_, doc) in corpus() {
+        types_in(&doc, &mut nodes, &mut marks);
+    }
+    let missing: Vec<_> = NODE_TYPES
+        .iter()
+        .filter(|t| !nodes.contains(**t))
+        .chain(MARK_TYPES.iter().filter(|t| !marks.contains(**t)))
+        .collect();
+    assert!(missing.is_empty(), "no fixture uses {missing:?}");
+}
+
+fn doc(content: Value) -> Value {
+    json!({"type": "doc", "version": 1, "content": content})
+}
+
+fn both(doc: &Value) -> [String; 2] {
+    [TextStyle::Markdown, TextStyle::Plain].map(|style| render(doc, style).unwrap_or_default())
+}
+
+#[test]
+fn unknown_nodes_keep_their_text() {
+    let cases = [
+        // A block type from the future, holding paragraphs.
+        doc(
+            json!([{"type": "futureBlock", "attrs": {"x": 1}, "content": [
+                {"type": "paragraph", "content": [{"type": "text", "text": "kept inside"}]}
+            ]}]),
+        ),
+        // An inline wrapper within a paragraph.
+        doc(json!([{"type": "paragraph", "content": [
+            {"type": "text", "text": "before "},
+            {"type": "futureInline", "content": [{"type": "text", "text": "kept inside"}]},
+            {"type": "text", "text": " after"}
+        ]}])),
+        // An unknown node with its own text, straight in the document.
+        doc(json!([{"type": "futureText", "text": "kept inside"}])),
+        // Unknown nodes nested in unknown nodes, in a list item.
+        doc(
+            json!([{"type": "bulletList", "content": [{"type": "listItem", "content": [
+                {"type": "a", "content": [{"type": "b", "content": [{"type": "c", "text": "kept inside"}]}]}
+            ]}]}]),
+        ),
+        // Unknown marks are dropped, their text kept.
+        doc(json!([{"type": "paragraph", "content": [
+            {"type": "text", "text": "kept inside", "marks": [{"type": "sparkle"}, {"type": 5}, 7]}
+        ]}])),
+        // Known nodes where they do not belong.
+        doc(json!([{"type": "paragraph", "content": [
+            {"type": "paragraph", "content": [{"type": "text", "text": "kept inside"}]}
+        ]}])),
+        doc(json!([{"type": "tableCell", "content": [{"type": "text", "text": "kept inside"}]}])),
+    ];
+    for case in &cases {
+        for text in both(case) {
+            assert!(text.contains("kept inside"), "{case} gave {text:?}");
+        }
+    }
+}
+
+#[test]
+fn non_documents_are_refused() {
+    for value in [
+        json!(null),
+        json!("doc"),
+        json!(["doc"]),
+        json!({"type": "paragraph", "content": []}),
+        json!({"type": 1}),
+        json!({"content": []}),
+    ] {
+        assert_eq!(render(&value, TextStyle::Markdown), None, "{value}");
+        assert_eq!(render(&value, TextStyle::Plain), None, "{value}");
+    }
+}
+
+/// Values of every JSON type, and objects with wrong-typed versions of the attributes the
+/// renderer reads.
+fn odd_values() -> Vec<Value> {
+    vec![
+        json!(null),
+        json!(true),
+        json!(-1),
+        json!(1e300),
+        json!("x"),
+        json!(""),
+        json!([]),
+        json!([null, 1, "x"]),
+        json!({}),
+        json!({
+            "level": "x", "order": -5, "timestamp": {}, "text": 5, "url": [], "state": 1,
+            "panelType": null, "colspan": 1e300, "rowspan": -1, "language": "a`b c",
+            "title": {}, "href": 7, "type": 3, "alt": false, "id": [], "shortName": 9,
+            "data": "x", "panelIconText": 1
+        }),
+        json!({
+            "level": 99, "order": 1e300, "timestamp": "-99999999999999999999", "text": "",
+            "url": " ", "state": "DONE", "panelType": "custom", "colspan": 100000,
+            "rowspan": 0, "language": "", "title": "", "href": "", "type": "external",
+            "alt": "", "id": "", "shortName": "", "data": {"url": 1, "name": []}
+        }),
+        json!({"timestamp": 1.5e20, "order": "12", "colspan": "3", "text": "\n\r\n", "url": "a b"}),
+    ]
+}
+
+fn odd_contents() -> Vec<Option<Value>> {
+    vec![
+        None,
+        Some(json!(null)),
+        Some(json!("text")),
+        Some(json!(5)),
+        Some(json!({"type": "text", "text": "x"})),
+        Some(json!([1, "a", null, [], {}])),
+        Some(json!([{"type": "text", "text": 5}, {"type": "text"}, {"type": null}])),
+        Some(json!([{"type": "text", "text": " *a* \n", "marks": [{"type": "strong"}]}])),
+        Some(json!([{"type": "paragraph", "content": [{"type": "text", "text": "p"}]}])),
+        Some(
+            json!([{"type": "listItem"}, {"type": "tableRow", "content": [{"type": "tableCell"}]}]),
+        ),
+        Some(json!([{"type": "hardBreak"}, {"type": "hardBreak"}, {"type": "text", "text": "`"}])),
+    ]
+}
+
+fn odd_marks() -> Vec<Option<Value>> {
+    vec![
+        None,
+        Some(json!(5)),
+        Some(json!([1, null, "strong"])),
+        Some(json!([{"type": "link"}, {"type": "link", "attrs": {"href": 5}}])),
+        Some(json!([{"type": "subsup", "attrs": {}}, {"type": "subsup", "attrs": "sub"}])),
+        Some(
+            json!([{"type": "strong"}, {"type": "code"}, {"type": "link", "attrs": {"href": "a)b"}}]),
+        ),
+        Some(json!([{"type": "em"}, {"type": "em"}, {"type": "strike"}, {"type": "underline"}])),
+    ]
+}
+
+fn odd_texts() -> Vec<Option<Value>> {
+    vec![
+        None,
+        Some(json!(5)),
+        Some(json!("")),
+        Some(json!("x *y* _z_ \n` | # 1. [a](b)")),
+    ]
+}
+
+/// Every node type (and one unknown) with every odd attribute set and content, marks and text
+/// in turn, inside each kind of parent: nothing may panic, and no line may end in whitespace.
+#[test]
+fn malformed_documents_do_not_panic() {
+    let mut types: Vec<&str> = NODE_TYPES.to_vec();
+    types.push("somethingNew");
+    let (values, contents, marks, texts) = (odd_values(), odd_contents(), odd_marks(), odd_texts());
+    let mut count = 0usize;
+    for (t, kind) in types.iter().enumerate() {
+        for (a, attrs) in values.iter().enumerate() {
+            for (c, content) in contents.iter().enumerate() {
+                let mut node = json!({"type": kind, "attrs": attrs});
+                let i = t + a + c;
+                if let Some(content) = content {
+                    node["content"] = content.clone();
+                }
+                if let Some(m) = &marks[i % marks.len()] {
+                    node["marks"] = m.clone();
+                }
+                if let Some(text) = &texts[i % texts.len()] {
+                    node["text"] = text.clone();
+                }
+                let parents = [
+                    doc(json!([node.clone()])),
+                    doc(json!([{"type": "paragraph", "content": [node.clone()]}])),
+                    doc(
+                        json!([{"type": "table", "content": [{"type": "tableRow", "content": [
+                        {"type": "tableHeader", "content": [node.clone()]}]}]}]),
+                    ),
+                    doc(json!([{"type": "orderedList", "content": [
+                        {"type": "listItem", "content": [node.clone()]}]}])),
+                    doc(json!([{"type": "blockquote", "content": [node.clone(), node.clone()]}])),
+                ];
+                for parent in &parents {
+                    for text in both(parent) {
+                        assert!(!text.ends_with('\n'), "{parent}");
+                        assert!(
+                            text.lines().all(|l| l.trim_end() == l),
+                            "{parent} gave a line ending in whitespace: {text:?}"
+                        );
+                        count += 1;
+                    }
+                }
+            }
+        }
+    }
+    assert!(count > 10_000, "{count} renderings");
+}
+
+/// A node built without `json!`, which would copy `content` by serialising it (recursively).
+fn node(kind: &str, attrs: Value, content: Vec<Value>) -> Value {
+    let mut map = serde_json::Map::new();
+    map.insert("type".to_owned(), Value::from(kind));
+    map.insert("attrs".to_owned(), attrs);
+    map.insert("content".to_owned(), Value::Array(content));
+    Value::Object(map)
+}
+
+/// A document nested 10,000 levels deep, built without recursion: `wrap` puts a node inside
+/// its parent.
+fn nested(wrap: impl Fn(Value, usize) -> Value) -> Value {
+    let mut inner = json!({"type": "text", "text": "bottom"});
+    for level in 0..10_000 {
+        inner = wrap(inner, level);
+    }
+    node("doc", json!({}), vec![inner])
+}
+
+/// Takes a value apart without recursion: dropping 10,000 nested levels would overflow the
+/// stack.
+fn dismantle(value: Value) {
+    let mut stack = vec![value];
+    while let Some(value) = stack.pop() {
+        match value {
+            Value::Array(items) => stack.extend(items),
+            Value::Object(map) => stack.extend(map.into_iter().map(|(_, v)| v)),
+            _ => {}
+        }
+    }
+}
+
+type Wrap = fn(Value, usize) -> Value;
+
+#[test]
+fn deep_nesting_keeps_the_text() {
+    let shapes: [(&str, Wrap); 6] = [
+        ("quotes", |n, _| node("blockquote", json!({}), vec![n])),
+        ("lists", |n, _| {
+            let item = node("listItem", json!({}), vec![n]);
+            node("bulletList", json!({}), vec![item])
+        }),
+        ("tasks", |n, _| {
+            let step = json!({"type": "taskItem", "attrs": {"state": "DONE"},
+                "content": [{"type": "text", "text": "step"}]});
+            node("taskList", json!({}), vec![step, n])
+        }),
+        ("tables", |n, _| {
+            let cell = node("tableCell", json!({}), vec![n]);
+            let row = node("tableRow", json!({}), vec![cell]);
+            node("table", json!({}), vec![row])
+        }),
+        ("unknown", |n, level| {
+            node(["x", "y", "z"][level % 3], json!(null), vec![n])
+        }),
+        ("mixed", |n, level| match level % 4 {
+            0 => node("paragraph", json!({}), vec![n]),
+            1 => node("panel", json!({"panelType": "tip"}), vec![n]),
+            2 => node("expand", json!({"title": "t"}), vec![n]),
+            _ => node("layoutColumn", json!({}), vec![n]),
+        }),
+    ];
+    // On a thread with half the stack of a runtime worker (2 MiB), so that the depth limit
+    // keeps a margin.
+    let run = move || {
+        for (name, wrap) in shapes {
+            let deep = nested(wrap);
+            for text in both(&deep) {
+                assert!(text.contains("bottom"), "{name}: the text is lost");
+            }
+            dismantle(deep);
+        }
+    };
+    std::thread::Builder::new()
+        .stack_size(1024 * 1024)
+        .spawn(run)
+        .expect("thread starts")
+        .join()
+        .expect("no panic");
+}
+
+/// Spans claiming millions of columns and rows, over many rows: the padding has a budget, so
+/// the output stays proportional to the input.
+#[test]
+fn huge_spans_stay_bounded() {
+    let wide = json!({"type": "tableCell", "attrs": {"colspan": 1_000_000_000u64, "rowspan": 1e12},
+        "content": [{"type": "paragraph", "content": [{"type": "text", "text": "x"}]}]});
+    let rows: Vec<Value> = (0..2_000)
+        .map(|_| node("tableRow", json!({}), vec![wide.clone(), wide.clone()]))
+        .collect();
+    let table = doc(json!([node("table", json!({}), rows)]));
+    let [markdown, plain] = both(&table);
+    assert!(markdown.len() < 2_000_000, "{} bytes", markdown.len());
+    assert_eq!(plain.lines().count(), 2_000);
+}
