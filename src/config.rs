@@ -13,6 +13,7 @@ use crate::catalog::DriftPolicy;
 use crate::error::{ConfigProblem, Error, Result};
 use crate::filters::{Filters, Window};
 use crate::hashing::HashSettings;
+use crate::readable::RenderText;
 use crate::secret::Secret;
 
 /// What a setting holds, for `--about` and Meltano's plugin definition.
@@ -260,6 +261,17 @@ pub const SETTINGS: &[Setting] = &[
         ),
         "auto",
     ),
+    with_default(
+        setting(
+            "render_text",
+            Kind::String,
+            "Cloud's rich text (descriptions, environments, comment and worklog bodies, rich-text \
+             custom fields) arrives as ADF: it is kept, and `markdown` adds a Markdown rendering \
+             beside it (`description_markdown`), `plain` a plain-text one (`description_text`), \
+             `none` nothing.",
+        ),
+        "markdown",
+    ),
     setting(
         "projects",
         Kind::String,
@@ -398,6 +410,8 @@ pub struct Config {
     pub filters: Filters,
     /// What a sync from a saved catalog does with fields that appeared on the site since.
     pub schema_drift: DriftPolicy,
+    /// The rendering added beside Cloud's rich text.
+    pub render_text: RenderText,
 }
 
 /// Config files merged in order (later keys win), remembering which file each key came from.
@@ -747,6 +761,19 @@ impl Config {
         }
         let groups = read_groups(&mut r);
         let filters = read_filters(&mut r);
+        let render_text = match r.string("render_text").as_deref() {
+            None | Some("markdown") => RenderText::Markdown,
+            Some("plain") => RenderText::Plain,
+            Some("none") => RenderText::None,
+            Some(other) => {
+                r.problem(
+                    "render_text",
+                    format!("`{other}` is not a rendering"),
+                    "use markdown, plain or none",
+                );
+                RenderText::Markdown
+            }
+        };
         let schema_drift = match r.string("schema_drift").as_deref() {
             None | Some("auto") => DriftPolicy::Auto,
             Some("block") => DriftPolicy::Block,
@@ -795,6 +822,7 @@ impl Config {
             hashing,
             filters,
             schema_drift,
+            render_text,
         })
     }
 }

@@ -13,6 +13,7 @@ pub mod filters;
 pub mod hashing;
 pub mod jql;
 pub mod raw;
+pub mod readable;
 pub mod secret;
 pub mod singer;
 pub mod streams;

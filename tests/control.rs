@@ -712,3 +712,80 @@ fn fields_that_appear_vanish_or_change_type_are_synced_or_blocked_and_never_brea
         );
     }
 }
+
+#[test]
+fn cloud_rich_text_gains_a_markdown_or_plain_rendering_and_server_text_stays_as_it_is() {
+    use tap_jira::adf::{TextStyle, render};
+    let streams = ["issues", "issue_comments", "worklogs"];
+    let site = Site::cloud();
+    let catalog = catalog_hashing(&site, &streams, &[]);
+    let textarea = custom_field_of_type(&catalog, "textarea");
+    for (setting, suffix, style) in [
+        (json!({}), "markdown", Some(TextStyle::Markdown)),
+        (
+            json!({"render_text": "plain"}),
+            "text",
+            Some(TextStyle::Plain),
+        ),
+        (json!({"render_text": "none"}), "markdown", None),
+    ] {
+        let run = sync(&site, config_for(&site, setting.clone()), &catalog);
+        run.assert_success();
+        assert_valid_singer_output(&run);
+        let mut rendered = 0;
+        let mut check = |holder: &Value, key: &str| {
+            let sibling = holder.get(format!("{key}_{suffix}"));
+            match (style, &holder[key]) {
+                (Some(style), doc @ Value::Object(_)) => {
+                    assert_eq!(
+                        sibling,
+                        Some(&json!(render(doc, style).unwrap())),
+                        "{setting} {key}"
+                    );
+                    rendered += 1;
+                }
+                _ => assert!(sibling.is_none(), "{setting} {key}"),
+            }
+        };
+        for issue in run.records("issues") {
+            check(&issue["fields"], "description");
+            check(&issue["fields"], "environment");
+            check(&issue["fields"], &textarea);
+        }
+        for comment in run.records("issue_comments") {
+            check(&comment, "body");
+        }
+        for worklog in run.records("worklogs") {
+            check(&worklog, "comment");
+        }
+        assert_eq!(
+            rendered > 100,
+            style.is_some(),
+            "{setting}: {rendered} renderings"
+        );
+    }
+
+    // A hashed document has no rendering to leak it.
+    let description = crumb(&["properties", "fields", "properties", "description"]);
+    let hashed = catalog_hashing(&site, &["issues"], &[("issues", description)]);
+    let run = sync(
+        &site,
+        config_for(&site, json!({"hash_salt": SALT})),
+        &hashed,
+    );
+    run.assert_success();
+    assert!(
+        run.records("issues")
+            .iter()
+            .all(|i| i["fields"].get("description_markdown").is_none())
+    );
+
+    let server = Site::server();
+    let catalog = catalog_hashing(&server, &streams, &[]);
+    let run = sync(&server, config_for(&server, json!({})), &catalog);
+    run.assert_success();
+    assert!(
+        !run.stdout.contains("_markdown\""),
+        "wiki markup is left as it is"
+    );
+}

@@ -5,11 +5,13 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
+use super::discover::CUSTOM_TYPE;
 use super::{Catalog, CatalogEntry};
 use crate::config::Deployment;
 use crate::error::{Error, Result};
 use crate::hashing::{HASH_METADATA, HashSettings, Hashing, Masks};
 use crate::raw::RawObject;
+use crate::readable::{RenderText, Renderings, TEXTAREA};
 use crate::streams::{StreamDef, streams_on};
 
 /// Which keys of a record survive. A key mapped to `None` keeps its whole value; `Some` projects
@@ -78,6 +80,8 @@ pub struct SelectedStream {
     pub bookmark_properties: Vec<String>,
     /// The fields hashed before records leave the process, if any.
     pub hashing: Option<Hashing>,
+    /// Readable renderings added beside rich text, if any.
+    pub renderings: Option<Renderings>,
 }
 
 /// The selected streams in the tap's stream order. Streams the tap does not know are named in a
@@ -86,6 +90,7 @@ pub fn selected_streams(
     catalog: &Catalog,
     deployment: Deployment,
     hash: &HashSettings,
+    render: RenderText,
 ) -> Result<Vec<SelectedStream>> {
     for entry in &catalog.streams {
         match StreamDef::find(entry.name()) {
@@ -141,6 +146,15 @@ pub fn selected_streams(
                 Ok(hashing) => hashing,
                 Err(e) => return Some(Err(e)),
             };
+            // Cloud's rich text is ADF; Server's is wiki markup, readable as it is.
+            let render = match deployment {
+                Deployment::Cloud => render,
+                Deployment::Server => RenderText::None,
+            };
+            let renderings = Renderings::new(render, def.name, &schema, &textarea_fields(entry));
+            if let Some(renderings) = &renderings {
+                renderings.apply_to_schema(&mut schema);
+            }
             if let Some(hashing) = &hashing {
                 hashing.masks.apply_to_schema(&mut schema);
             }
@@ -151,7 +165,23 @@ pub fn selected_streams(
                 key_properties,
                 bookmark_properties,
                 hashing,
+                renderings,
             }))
+        })
+        .collect()
+}
+
+/// The ids of the rich-text custom fields of the issues entry, by the type discovery recorded.
+fn textarea_fields(entry: &CatalogEntry) -> Vec<String> {
+    entry
+        .metadata
+        .iter()
+        .filter(|m| m.metadata.get(CUSTOM_TYPE).and_then(Value::as_str) == Some(TEXTAREA))
+        .filter_map(|m| match m.breadcrumb.as_slice() {
+            [p, f, p2, id] if p == "properties" && f == "fields" && p2 == "properties" => {
+                Some(id.clone())
+            }
+            _ => None,
         })
         .collect()
 }
@@ -401,7 +431,13 @@ mod tests {
                 {"breadcrumb": crumb(&["properties", "nope", "properties", "x"]), "metadata": {"selected": true}}
             ]}),
         );
-        let streams = selected_streams(&c, Deployment::Cloud, &HashSettings::default()).unwrap();
+        let streams = selected_streams(
+            &c,
+            Deployment::Cloud,
+            &HashSettings::default(),
+            RenderText::None,
+        )
+        .unwrap();
         assert_eq!(streams.len(), 1);
         let mut record = json!({"id": "1", "key": "A-1", "updated": "t", "extra": 1,
             "fields": {"summary": "s", "customfield_1": 3, "status": {"name": "Done", "id": "3"}}});
@@ -423,7 +459,13 @@ mod tests {
                 {"breadcrumb": crumb(&["properties", "key"]), "metadata": {"selected-by-default": false}}
             ]}),
         );
-        let streams = selected_streams(&c, Deployment::Cloud, &HashSettings::default()).unwrap();
+        let streams = selected_streams(
+            &c,
+            Deployment::Cloud,
+            &HashSettings::default(),
+            RenderText::None,
+        )
+        .unwrap();
         assert!(!streams[0].projection.keeps("key"));
         assert!(streams[0].projection.keeps("fields"));
         let unselected = catalog(
@@ -431,9 +473,14 @@ mod tests {
             {"breadcrumb": [], "metadata": {"selected-by-default": true, "selected": false}}]}),
         );
         assert!(
-            selected_streams(&unselected, Deployment::Cloud, &HashSettings::default())
-                .unwrap()
-                .is_empty()
+            selected_streams(
+                &unselected,
+                Deployment::Cloud,
+                &HashSettings::default(),
+                RenderText::None
+            )
+            .unwrap()
+            .is_empty()
         );
     }
 
@@ -443,7 +490,13 @@ mod tests {
         s["selected"] = json!(true);
         s["properties"]["key"]["selected"] = json!(false);
         let c = catalog(json!({"stream": "issues", "tap_stream_id": "issues", "schema": s}));
-        let streams = selected_streams(&c, Deployment::Cloud, &HashSettings::default()).unwrap();
+        let streams = selected_streams(
+            &c,
+            Deployment::Cloud,
+            &HashSettings::default(),
+            RenderText::None,
+        )
+        .unwrap();
         assert_eq!(streams.len(), 1);
         assert!(!streams[0].projection.keeps("key"));
         assert!(streams[0].schema.get("selected").is_none());
@@ -485,9 +538,14 @@ mod tests {
             {"breadcrumb": [], "metadata": {"selected": true}}]}),
         );
         assert!(
-            selected_streams(&c, Deployment::Cloud, &HashSettings::default())
-                .unwrap()
-                .is_empty()
+            selected_streams(
+                &c,
+                Deployment::Cloud,
+                &HashSettings::default(),
+                RenderText::None
+            )
+            .unwrap()
+            .is_empty()
         );
     }
 }

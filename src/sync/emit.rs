@@ -67,8 +67,14 @@ impl<'a> Emitter<'a> {
             return Ok(());
         }
         normalize(&mut record);
-        if let (Some(hashing), Value::Object(map)) = (&self.stream.hashing, &mut record) {
-            hashing.apply(map);
+        if let Value::Object(map) = &mut record {
+            // Hashed first: a hashed document is a string, with no rendering to leak it.
+            if let Some(hashing) = &self.stream.hashing {
+                hashing.apply(map);
+            }
+            if let Some(renderings) = &self.stream.renderings {
+                renderings.apply(map);
+            }
         }
         writer.write(&Message::Record {
             stream: self.name(),
@@ -99,8 +105,15 @@ impl<'a> Emitter<'a> {
             tracing::warn!(stream = self.name(), key = %missing, "skipped a record without its key property");
             return Ok(());
         }
-        if let Some(hashing) = &self.stream.hashing {
+        let stream = self.stream;
+        // The renderings' keys are the stream's: the record may borrow them while it is written.
+        let mut record: RawObject<'_> = record;
+        // Hashed first: a hashed document is a string, with no rendering to leak it.
+        if let Some(hashing) = &stream.hashing {
             hashing.apply_raw(&mut record);
+        }
+        if let Some(renderings) = &stream.renderings {
+            renderings.apply_raw(&mut record);
         }
         self.text.clear();
         record.write_with(&mut self.text, &normalize_json);

@@ -166,7 +166,12 @@ pub async fn run<W: Write>(
     state: State,
     writer: &mut SingerWriter<W>,
 ) -> Result<Summary> {
-    let streams = selected_streams(catalog, client.deployment(), &config.hashing)?;
+    let streams = selected_streams(
+        catalog,
+        client.deployment(),
+        &config.hashing,
+        config.render_text,
+    )?;
     if config.filters.jql.is_some() {
         let zone = issues_search::user_time_zone(client.myself());
         issues_search::check_filter(client, &config.filters.jql(zone)).await?;
