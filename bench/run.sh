@@ -5,7 +5,7 @@
 #
 # Usage: bench/run.sh [issues-per-project] [projects] [latency-ms] [rate-limit-per-second]
 #   defaults: 1000 10 0 (no limit). Environment: MAX_CONCURRENCY (tap, default 8),
-#   CUSTOM_FIELDS (default 50), BUSY_EVERY (one issue in N far above Jira's embed caps, default 40:
+#   RENDER_TEXT (tap's render_text, default markdown), CUSTOM_FIELDS (default 50), BUSY_EVERY (one issue in N far above Jira's embed caps, default 40:
 #   about 3 comments, 2 worklogs and 5 changelog entries per issue on average), TOUCH (issues
 #   changed before the incremental run, default 1% of them).
 set -euo pipefail
@@ -23,7 +23,8 @@ source bench/sim.sh
 sim_args=(--projects "$projects" --issues-per-project "$per_project" --users 200
   --extra-custom-fields "$custom_fields" --busy-every "$busy_every" --latency-ms "$latency")
 if [ -n "$rate" ]; then sim_args+=(--rate-limit "$rate"); fi
-CONFIG_EXTRA=", \"max_concurrency\": $concurrency" start_sim "${sim_args[@]}"
+CONFIG_EXTRA=", \"max_concurrency\": $concurrency${RENDER_TEXT:+, \"render_text\": \"$RENDER_TEXT\"}" \
+  start_sim "${sim_args[@]}"
 target/release/tap-jira --config "$work/config.json" --discover > "$work/catalog.json" 2> /dev/null
 
 # The simulator's counters: requests, rejected_429, peak_in_flight, busy_seconds (time spent
