@@ -11,20 +11,9 @@ use common::{Run, Site, assert_valid_singer_output};
 use jira_sim::{Deployment, SimConfig};
 use serde_json::{Value, json};
 
-fn config_for(site: &Site, extra: Value) -> Value {
-    let mut config = match site.sim.sim.config().deployment {
-        Deployment::Cloud => site.cloud_config(),
-        Deployment::Server => site.server_config(),
-    };
-    for (key, value) in extra.as_object().unwrap() {
-        config[key] = value.clone();
-    }
-    config
-}
-
 /// A sync of every stream selected by default, with these extra settings.
 fn sync_with(site: &Site, extra: Value) -> Run {
-    let config = site.file("config.json", &config_for(site, extra));
+    let config = site.file("config.json", &site.config_with(extra));
     let catalog = site.discover(&config);
     site.file("catalog.json", &catalog);
     site.sim.sim.reset_requests();

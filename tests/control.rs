@@ -19,21 +19,10 @@ fn site_for(deployment: Deployment) -> Site {
     })
 }
 
-fn config_for(site: &Site, extra: Value) -> Value {
-    let mut config = match site.sim.sim.config().deployment {
-        Deployment::Cloud => site.cloud_config(),
-        Deployment::Server => site.server_config(),
-    };
-    for (key, value) in extra.as_object().unwrap() {
-        config[key] = value.clone();
-    }
-    config
-}
-
 /// The discovered catalog with `streams` selected, and `tap-jira.hash` set on each
 /// `(stream, breadcrumb)` of `hashed`.
 fn catalog_hashing(site: &Site, streams: &[&str], hashed: &[(&str, Vec<String>)]) -> Value {
-    let config = site.file("discover.json", &config_for(site, json!({})));
+    let config = site.file("discover.json", &site.config_with(json!({})));
     let mut catalog = site.discover(&config);
     for stream in catalog["streams"].as_array_mut().unwrap() {
         let name = stream["tap_stream_id"].as_str().unwrap().to_string();
@@ -123,7 +112,7 @@ fn fields_marked_in_the_catalog_leave_as_stable_salted_hashes_on_both_deployment
         let streams = ["issues", "issue_comments"];
         let clear = sync(
             &site,
-            config_for(&site, json!({})),
+            site.config_with(json!({})),
             &catalog_hashing(&site, &streams, &[]),
         );
         clear.assert_success();
@@ -137,7 +126,7 @@ fn fields_marked_in_the_catalog_leave_as_stable_salted_hashes_on_both_deployment
                 ("issue_comments", author.clone()),
             ],
         );
-        let config = config_for(&site, json!({"hash_salt": SALT}));
+        let config = site.config_with(json!({"hash_salt": SALT}));
         let hashed = sync(&site, config.clone(), &catalog);
         hashed.assert_success();
         assert_valid_singer_output(&hashed);
@@ -216,7 +205,7 @@ fn hash_pii_leaves_no_email_or_display_name_in_clear_anywhere() {
         "changelogs",
     ];
     let catalog = catalog_hashing(&site, &streams, &[]);
-    let clear = sync(&site, config_for(&site, json!({})), &catalog);
+    let clear = sync(&site, site.config_with(json!({})), &catalog);
     clear.assert_success();
     let mut emails = Vec::new();
     for message in clear.messages() {
@@ -230,7 +219,7 @@ fn hash_pii_leaves_no_email_or_display_name_in_clear_anywhere() {
 
     let hashed = sync(
         &site,
-        config_for(&site, json!({"hash_salt": SALT, "hash_pii": true})),
+        site.config_with(json!({"hash_salt": SALT, "hash_pii": true})),
         &catalog,
     );
     hashed.assert_success();
@@ -315,7 +304,7 @@ fn hashing_a_key_or_without_a_salt_is_refused_before_any_request() {
     ];
     for (catalog, extra, message) in cases {
         site.sim.sim.reset_requests();
-        let run = sync(&site, config_for(&site, extra), &catalog);
+        let run = sync(&site, site.config_with(extra), &catalog);
         assert_ne!(run.code, 0, "{message}");
         assert!(run.stdout.is_empty(), "{message}: {}", run.stdout);
         assert!(run.stderr.contains(message), "{message}: {}", run.stderr);
@@ -355,7 +344,7 @@ fn project_filters_narrow_issues_children_worklogs_and_project_streams_on_both_d
     for deployment in [Deployment::Cloud, Deployment::Server] {
         let site = site_for(deployment);
         let catalog = catalog_hashing(&site, &FILTERED, &[]);
-        let all = sync(&site, config_for(&site, json!({})), &catalog);
+        let all = sync(&site, site.config_with(json!({})), &catalog);
         all.assert_success();
         let keys: BTreeSet<String> = all
             .records("projects")
@@ -369,7 +358,7 @@ fn project_filters_narrow_issues_children_worklogs_and_project_streams_on_both_d
             (json!({"exclude_projects": kept_key.clone()}), false),
         ] {
             site.sim.sim.reset_requests();
-            let run = sync(&site, config_for(&site, filter.clone()), &catalog);
+            let run = sync(&site, site.config_with(filter.clone()), &catalog);
             run.assert_success();
             assert_valid_singer_output(&run);
             let wanted = |key: &str| (key == kept_key) == keeps;
@@ -456,7 +445,7 @@ fn project_filters_narrow_issues_children_worklogs_and_project_streams_on_both_d
 fn date_windows_and_own_jql_keep_exactly_the_issues_inside_them() {
     let site = Site::cloud();
     let catalog = catalog_hashing(&site, &["issues", "issue_comments"], &[]);
-    let all = sync(&site, config_for(&site, json!({})), &catalog);
+    let all = sync(&site, site.config_with(json!({})), &catalog);
     all.assert_success();
     let issues = all.records("issues");
     let mut created: Vec<String> = issues
@@ -494,7 +483,7 @@ fn date_windows_and_own_jql_keep_exactly_the_issues_inside_them() {
         ),
     ];
     for (filter, keeps) in cases {
-        let run = sync(&site, config_for(&site, filter.clone()), &catalog);
+        let run = sync(&site, site.config_with(filter.clone()), &catalog);
         run.assert_success();
         let expected: Vec<Value> = issues.iter().filter(|i| keeps(i)).cloned().collect();
         assert!(
@@ -523,7 +512,7 @@ fn jql_jira_refuses_stops_the_sync_before_any_record() {
     let catalog = catalog_hashing(&site, &["projects", "issues"], &[]);
     let run = sync(
         &site,
-        config_for(&site, json!({"jql": "nosuchfield = 1"})),
+        site.config_with(json!({"jql": "nosuchfield = 1"})),
         &catalog,
     );
     assert_ne!(run.code, 0);
@@ -536,7 +525,7 @@ fn jql_jira_refuses_stops_the_sync_before_any_record() {
     assert!(run.stderr.contains("nosuchfield"), "{}", run.stderr);
     let ordered = sync(
         &site,
-        config_for(&site, json!({"jql": "project = WEB ORDER BY key"})),
+        site.config_with(json!({"jql": "project = WEB ORDER BY key"})),
         &catalog,
     );
     assert_ne!(ordered.code, 0);
@@ -547,18 +536,18 @@ fn jql_jira_refuses_stops_the_sync_before_any_record() {
 fn a_change_of_filters_syncs_the_narrowed_streams_again() {
     let site = Site::server();
     let catalog = catalog_hashing(&site, &["projects", "issues", "worklogs"], &[]);
-    let all = sync(&site, config_for(&site, json!({})), &catalog);
+    let all = sync(&site, site.config_with(json!({})), &catalog);
     let keys: BTreeSet<String> = all.records("issues").iter().map(project_of).collect();
     let first = keys.iter().next().unwrap().clone();
     let one = sync(
         &site,
-        config_for(&site, json!({"projects": first})),
+        site.config_with(json!({"projects": first})),
         &catalog,
     );
     one.assert_success();
     let state = site.file("state.json", &one.last_state());
     assert_eq!(one.last_state()["filters"]["projects"], json!([first]));
-    let config = site.file("config.json", &config_for(&site, json!({})));
+    let config = site.file("config.json", &site.config_with(json!({})));
     let catalog_path = site.file("catalog.json", &catalog);
     let widened = tap(&[
         &"--config",
@@ -648,7 +637,7 @@ fn fields_that_appear_vanish_or_change_type_are_synced_or_blocked_and_never_brea
                 .retype_custom_field(&retyped, CustomFieldType::TextField)
         );
 
-        let auto = sync(&site, config_for(&site, json!({})), &catalog);
+        let auto = sync(&site, site.config_with(json!({})), &catalog);
         auto.assert_success();
         assert_valid_singer_output(&auto);
         for id in [&added, &removed, &retyped] {
@@ -683,7 +672,7 @@ fn fields_that_appear_vanish_or_change_type_are_synced_or_blocked_and_never_brea
         site.sim.sim.reset_requests();
         let block = sync(
             &site,
-            config_for(&site, json!({"schema_drift": "block"})),
+            site.config_with(json!({"schema_drift": "block"})),
             &catalog,
         );
         block.assert_success();
@@ -729,7 +718,7 @@ fn cloud_rich_text_gains_a_markdown_or_plain_rendering_and_server_text_stays_as_
         ),
         (json!({"render_text": "none"}), "markdown", None),
     ] {
-        let run = sync(&site, config_for(&site, setting.clone()), &catalog);
+        let run = sync(&site, site.config_with(setting.clone()), &catalog);
         run.assert_success();
         assert_valid_singer_output(&run);
         let mut rendered = 0;
@@ -768,11 +757,7 @@ fn cloud_rich_text_gains_a_markdown_or_plain_rendering_and_server_text_stays_as_
     // A hashed document has no rendering to leak it.
     let description = crumb(&["properties", "fields", "properties", "description"]);
     let hashed = catalog_hashing(&site, &["issues"], &[("issues", description)]);
-    let run = sync(
-        &site,
-        config_for(&site, json!({"hash_salt": SALT})),
-        &hashed,
-    );
+    let run = sync(&site, site.config_with(json!({"hash_salt": SALT})), &hashed);
     run.assert_success();
     assert!(
         run.records("issues")
@@ -782,7 +767,7 @@ fn cloud_rich_text_gains_a_markdown_or_plain_rendering_and_server_text_stays_as_
 
     let server = Site::server();
     let catalog = catalog_hashing(&server, &streams, &[]);
-    let run = sync(&server, config_for(&server, json!({})), &catalog);
+    let run = sync(&server, server.config_with(json!({})), &catalog);
     run.assert_success();
     assert!(
         !run.stdout.contains("_markdown\""),

@@ -415,6 +415,17 @@ mod tests {
                 "customfield_1": {"type": ["null", "number"]}}}}})
     }
 
+    /// The selection alone: no hashing, no renderings.
+    fn plain_selection(catalog: &Catalog) -> Vec<SelectedStream> {
+        selected_streams(
+            catalog,
+            Deployment::Cloud,
+            &HashSettings::default(),
+            RenderText::None,
+        )
+        .unwrap()
+    }
+
     fn crumb(parts: &[&str]) -> Value {
         json!(parts)
     }
@@ -431,13 +442,7 @@ mod tests {
                 {"breadcrumb": crumb(&["properties", "nope", "properties", "x"]), "metadata": {"selected": true}}
             ]}),
         );
-        let streams = selected_streams(
-            &c,
-            Deployment::Cloud,
-            &HashSettings::default(),
-            RenderText::None,
-        )
-        .unwrap();
+        let streams = plain_selection(&c);
         assert_eq!(streams.len(), 1);
         let mut record = json!({"id": "1", "key": "A-1", "updated": "t", "extra": 1,
             "fields": {"summary": "s", "customfield_1": 3, "status": {"name": "Done", "id": "3"}}});
@@ -459,29 +464,14 @@ mod tests {
                 {"breadcrumb": crumb(&["properties", "key"]), "metadata": {"selected-by-default": false}}
             ]}),
         );
-        let streams = selected_streams(
-            &c,
-            Deployment::Cloud,
-            &HashSettings::default(),
-            RenderText::None,
-        )
-        .unwrap();
+        let streams = plain_selection(&c);
         assert!(!streams[0].projection.keeps("key"));
         assert!(streams[0].projection.keeps("fields"));
         let unselected = catalog(
             json!({"tap_stream_id": "issues", "schema": schema(), "metadata": [
             {"breadcrumb": [], "metadata": {"selected-by-default": true, "selected": false}}]}),
         );
-        assert!(
-            selected_streams(
-                &unselected,
-                Deployment::Cloud,
-                &HashSettings::default(),
-                RenderText::None
-            )
-            .unwrap()
-            .is_empty()
-        );
+        assert!(plain_selection(&unselected).is_empty());
     }
 
     #[test]
@@ -490,13 +480,7 @@ mod tests {
         s["selected"] = json!(true);
         s["properties"]["key"]["selected"] = json!(false);
         let c = catalog(json!({"stream": "issues", "tap_stream_id": "issues", "schema": s}));
-        let streams = selected_streams(
-            &c,
-            Deployment::Cloud,
-            &HashSettings::default(),
-            RenderText::None,
-        )
-        .unwrap();
+        let streams = plain_selection(&c);
         assert_eq!(streams.len(), 1);
         assert!(!streams[0].projection.keeps("key"));
         assert!(streams[0].schema.get("selected").is_none());
@@ -537,15 +521,6 @@ mod tests {
             json!({"tap_stream_id": "tickets", "schema": {}, "metadata": [
             {"breadcrumb": [], "metadata": {"selected": true}}]}),
         );
-        assert!(
-            selected_streams(
-                &c,
-                Deployment::Cloud,
-                &HashSettings::default(),
-                RenderText::None
-            )
-            .unwrap()
-            .is_empty()
-        );
+        assert!(plain_selection(&c).is_empty());
     }
 }

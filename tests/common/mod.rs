@@ -129,6 +129,18 @@ impl Site {
                "start_date": "2000-01-01T00:00:00Z"})
     }
 
+    /// The deployment's usual config, with `extra`'s keys added or replaced.
+    pub fn config_with(&self, extra: Value) -> Value {
+        let mut config = match self.sim.sim.config().deployment {
+            Deployment::Cloud => self.cloud_config(),
+            Deployment::Server => self.server_config(),
+        };
+        for (key, value) in extra.as_object().into_iter().flatten() {
+            config[key] = value.clone();
+        }
+        config
+    }
+
     /// A sync from `state`, with the `config.json` and `catalog.json` already in this site's directory.
     pub fn sync_from(&self, state: &Path) -> Run {
         let config = self.dir.path().join("config.json");
