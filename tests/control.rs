@@ -774,3 +774,62 @@ fn cloud_rich_text_gains_a_markdown_or_plain_rendering_and_server_text_stays_as_
         "wiki markup is left as it is"
     );
 }
+
+#[test]
+fn deleted_worklogs_are_records_with_sdc_deleted_at_once_each() {
+    for deployment in [Deployment::Cloud, Deployment::Server] {
+        let site = site_for(deployment);
+        site.sim.sim.set_worklog_settling_ms(0);
+        let catalog = catalog_hashing(&site, &["worklogs"], &[]);
+        let first = sync(&site, site.config_with(json!({})), &catalog);
+        first.assert_success();
+        assert!(
+            first
+                .records("worklogs")
+                .iter()
+                .all(|w| w.get("_sdc_deleted_at").is_none()),
+            "{deployment}: a first sync reports no deletions"
+        );
+        let deleted: BTreeSet<String> = site
+            .sim
+            .sim
+            .delete_worklogs(3)
+            .iter()
+            .map(|d| d.worklog_id.to_string())
+            .collect();
+        let state = site.file("state.json", &first.last_state());
+        let config = site.dir.path().join("config.json");
+        let catalog_path = site.dir.path().join("catalog.json");
+        let next = tap(&[
+            &"--config",
+            &config,
+            &"--catalog",
+            &catalog_path,
+            &"--state",
+            &state,
+        ]);
+        next.assert_success();
+        assert_valid_singer_output(&next);
+        let gone: Vec<Value> = next
+            .records("worklogs")
+            .into_iter()
+            .filter(|w| w.get("_sdc_deleted_at").is_some_and(Value::is_string))
+            .collect();
+        assert_eq!(ids_of(&gone, "id"), deleted, "{deployment}");
+        assert_eq!(gone.len(), deleted.len(), "{deployment}: once each");
+        let state = site.file("state.json", &next.last_state());
+        let again = tap(&[
+            &"--config",
+            &config,
+            &"--catalog",
+            &catalog_path,
+            &"--state",
+            &state,
+        ]);
+        again.assert_success();
+        assert!(
+            again.records("worklogs").is_empty(),
+            "{deployment}: nothing new"
+        );
+    }
+}

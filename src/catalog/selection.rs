@@ -84,6 +84,9 @@ pub struct SelectedStream {
     pub renderings: Option<Renderings>,
 }
 
+/// The Singer column that marks a record as deleted at the source.
+pub const DELETED_AT: &str = "_sdc_deleted_at";
+
 /// The selected streams in the tap's stream order. Streams the tap does not know are named in a
 /// warning and skipped, so a catalog from another tap version still runs.
 pub fn selected_streams(
@@ -124,11 +127,15 @@ pub fn selected_streams(
                 .map(String::from)
                 .into_iter()
                 .collect();
-            let forced: Vec<&str> = key_properties
+            let mut forced: Vec<&str> = key_properties
                 .iter()
                 .chain(&bookmark_properties)
                 .map(String::as_str)
                 .collect();
+            // A stream that reports deletions says so in every catalog, Stitch's included.
+            if def.schema.contains(&format!("\"{DELETED_AT}\"")) {
+                forced.push(DELETED_AT);
+            }
             let index = MetadataIndex::new(entry);
             let (mut projection, _) = build(&entry.schema, &mut Vec::new(), &index, &forced);
             // Keys and the replication key are emitted even when an old catalog's schema lacks them.

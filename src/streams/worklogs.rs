@@ -1,11 +1,12 @@
 //! The `worklogs` stream's source: `/worklog/updated` lists the ids of worklogs changed since the
-//! bookmark (oldest first, 1000 a page), `/worklog/list` gives their bodies; and the bookmark,
-//! which reads and writes Stitch's `{"updated": …}`.
+//! bookmark (oldest first, 1000 a page), `/worklog/list` gives their bodies, `/worklog/deleted`
+//! lists those deleted; and the bookmark, which reads and writes Stitch's `{"updated": …}`.
 
 use std::collections::HashSet;
+use std::pin::pin;
 
 use chrono::{DateTime, Utc};
-use futures::Stream;
+use futures::{Stream, TryStreamExt};
 use serde_json::{Value, json};
 
 use crate::client::{ApiRequest, JiraClient};
@@ -99,23 +100,13 @@ pub fn changed_worklogs(
     mut bookmark: Bookmark,
 ) -> impl Stream<Item = Result<WorklogPage>> + '_ {
     async_stream::try_stream! {
-        let path = client.api_path("worklog/updated");
-        let mut since = bookmark.updated.timestamp_millis();
-        let mut seen_pages: HashSet<i64> = HashSet::new();
-        loop {
-            let request = ApiRequest::get(path.clone()).query("since", since.to_string());
-            let body = client.send_json(request).await?;
-            let changes: Vec<(String, i64)> = body
-                .get("values")
-                .and_then(Value::as_array)
-                .map(|values| {
-                    values
-                        .iter()
-                        .filter_map(|v| Some((id_text(v.get("worklogId")?)?, v.get("updatedTime")?.as_i64()?)))
-                        .filter(|(id, at)| !bookmark.already_written(id, *at))
-                        .collect()
-                })
-                .unwrap_or_default();
+        let since = bookmark.updated.timestamp_millis();
+        let mut pages = pin!(changes(client, "worklog/updated", since));
+        while let Some(page) = pages.try_next().await? {
+            let changes: Vec<(String, i64)> = page
+                .into_iter()
+                .filter(|(id, at)| !bookmark.already_written(id, *at))
+                .collect();
             let mut worklogs = Vec::with_capacity(changes.len());
             for batch in changes.chunks(LIST_BATCH) {
                 let ids: Vec<Value> = batch
@@ -135,12 +126,61 @@ pub fn changed_worklogs(
             for (id, at) in &changes {
                 bookmark.record(id, *at);
             }
+            yield WorklogPage { worklogs, bookmark: bookmark.clone() };
+        }
+    }
+}
+
+/// Pages of the ids of worklogs deleted since the bookmark, with when, and the bookmark that
+/// covers them.
+pub fn deleted_worklogs(
+    client: &JiraClient,
+    mut bookmark: Bookmark,
+) -> impl Stream<Item = Result<(Vec<(String, i64)>, Bookmark)>> + '_ {
+    async_stream::try_stream! {
+        let since = bookmark.updated.timestamp_millis();
+        let mut pages = pin!(changes(client, "worklog/deleted", since));
+        while let Some(page) = pages.try_next().await? {
+            let deleted: Vec<(String, i64)> = page
+                .into_iter()
+                .filter(|(id, at)| !bookmark.already_written(id, *at))
+                .collect();
+            for (id, at) in &deleted {
+                bookmark.record(id, *at);
+            }
+            yield (deleted, bookmark.clone());
+        }
+    }
+}
+
+/// `(worklogId, updatedTime)` pages of `/worklog/updated` or `/worklog/deleted` from `since` on.
+/// Jira pages them by `since` alone, so a page that does not move it is an error, not a loop.
+fn changes<'a>(
+    client: &'a JiraClient,
+    endpoint: &'static str,
+    mut since: i64,
+) -> impl Stream<Item = Result<Vec<(String, i64)>>> + 'a {
+    async_stream::try_stream! {
+        let path = client.api_path(endpoint);
+        let mut seen_pages: HashSet<i64> = HashSet::new();
+        loop {
+            let request = ApiRequest::get(path.clone()).query("since", since.to_string());
+            let body = client.send_json(request).await?;
+            let changes: Vec<(String, i64)> = body
+                .get("values")
+                .and_then(Value::as_array)
+                .map(|values| {
+                    values
+                        .iter()
+                        .filter_map(|v| Some((id_text(v.get("worklogId")?)?, v.get("updatedTime")?.as_i64()?)))
+                        .collect()
+                })
+                .unwrap_or_default();
             let last_page = body.get("lastPage").and_then(Value::as_bool).unwrap_or(true);
             let until = body.get("until").and_then(Value::as_i64);
-            yield WorklogPage { worklogs, bookmark: bookmark.clone() };
+            yield changes;
             match until {
                 Some(until) if !last_page => {
-                    // Jira pages by `since` alone: a page that does not move it would repeat forever.
                     if until < since || !seen_pages.insert(until) {
                         Err(Error::Shape {
                             url: path.clone(),

@@ -1,26 +1,35 @@
-//! The `worklogs` stream: worklogs changed since its bookmark, page by page, a STATE after each.
+//! The `worklogs` stream: worklogs changed since its bookmark, page by page, a STATE after each;
+//! then those deleted since, as records that say so.
 
 use std::io::Write;
 use std::pin::pin;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use super::{Emitter, Run};
 use crate::error::Result;
 use crate::singer::time_extracted;
 use crate::streams::id_text;
 use crate::streams::issues;
-use crate::streams::worklogs::{Bookmark, changed_worklogs};
+use crate::streams::worklogs::{Bookmark, changed_worklogs, deleted_worklogs};
+use crate::timestamp::format_utc;
 
 pub(super) async fn sync<W: Write>(
     run: &mut Run<'_, '_, W>,
     emitter: &mut Emitter<'_>,
 ) -> Result<()> {
     let name = emitter.name();
-    let bookmark = Bookmark::from_state(run.bookmark(name).as_ref(), run.config.start_date)?;
+    let saved = run.bookmark(name);
+    let bookmark = Bookmark::from_state(saved.as_ref(), run.config.start_date)?;
+    // Deletions are followed from the first sync on: before it there was nothing to delete.
+    let deleted = match saved.as_ref().and_then(|b| b.get("deleted")) {
+        Some(value) => Bookmark::from_state(Some(value), run.config.start_date)?,
+        None => Bookmark::from_state(None, Utc::now())?,
+    };
     tracing::info!(since = %bookmark.updated, "reading worklogs changed since the bookmark");
+    let mut last = bookmark.clone();
     let mut pages = pin!(changed_worklogs(run.client, bookmark));
     let filters = &run.config.filters;
     let zone = issues::user_time_zone(run.client.myself());
@@ -41,7 +50,31 @@ pub(super) async fn sync<W: Write>(
             out.emit(emitter, worklog, None, &extracted)?;
         }
         drop(out);
-        run.commit_bookmark(name, page.bookmark.to_value())?;
+        last = page.bookmark;
+        run.commit_bookmark(name, with_deleted(&last, &deleted))?;
+    }
+    // A deleted worklog is a record with its key and `_sdc_deleted_at`: targets that honour
+    // deletions drop or flag the row.
+    let mut gone = pin!(deleted_worklogs(run.client, deleted.clone()));
+    while let Some((ids, bookmark)) = gone.try_next().await? {
+        let extracted = time_extracted(Utc::now());
+        let mut out = run.out.borrow_mut();
+        for (id, at) in ids {
+            let Some(at) = DateTime::from_timestamp_millis(at) else {
+                continue;
+            };
+            let record = json!({"id": id, "_sdc_deleted_at": format_utc(at)});
+            out.emit(emitter, record, None, &extracted)?;
+        }
+        drop(out);
+        run.commit_bookmark(name, with_deleted(&last, &bookmark))?;
     }
     Ok(())
+}
+
+/// The stream's bookmark: Stitch's `updated` (and ours), with the deletions' own under `deleted`.
+fn with_deleted(changed: &Bookmark, deleted: &Bookmark) -> Value {
+    let mut value = changed.to_value();
+    value["deleted"] = deleted.to_value();
+    value
 }
