@@ -97,16 +97,11 @@ pub struct WorklogPage {
 /// or before it (Jira repeats a page's last millisecond at the start of the next).
 pub fn changed_worklogs(
     client: &JiraClient,
-    mut bookmark: Bookmark,
+    bookmark: Bookmark,
 ) -> impl Stream<Item = Result<WorklogPage>> + '_ {
     async_stream::try_stream! {
-        let since = bookmark.updated.timestamp_millis();
-        let mut pages = pin!(changes(client, "worklog/updated", since));
-        while let Some(page) = pages.try_next().await? {
-            let changes: Vec<(String, i64)> = page
-                .into_iter()
-                .filter(|(id, at)| !bookmark.already_written(id, *at))
-                .collect();
+        let mut pages = pin!(fresh_changes(client, "worklog/updated", bookmark));
+        while let Some((changes, bookmark)) = pages.try_next().await? {
             let mut worklogs = Vec::with_capacity(changes.len());
             for batch in changes.chunks(LIST_BATCH) {
                 let ids: Vec<Value> = batch
@@ -123,10 +118,7 @@ pub fn changed_worklogs(
                 }
             }
             // Worklogs deleted since they were listed are not in the bodies; they are still covered.
-            for (id, at) in &changes {
-                bookmark.record(id, *at);
-            }
-            yield WorklogPage { worklogs, bookmark: bookmark.clone() };
+            yield WorklogPage { worklogs, bookmark };
         }
     }
 }
@@ -135,20 +127,30 @@ pub fn changed_worklogs(
 /// covers them.
 pub fn deleted_worklogs(
     client: &JiraClient,
-    mut bookmark: Bookmark,
+    bookmark: Bookmark,
 ) -> impl Stream<Item = Result<(Vec<(String, i64)>, Bookmark)>> + '_ {
+    fresh_changes(client, "worklog/deleted", bookmark)
+}
+
+/// `changes` since the bookmark without those already written (Jira repeats a page's last
+/// millisecond at the start of the next), each page with the bookmark that covers it.
+fn fresh_changes<'a>(
+    client: &'a JiraClient,
+    endpoint: &'static str,
+    mut bookmark: Bookmark,
+) -> impl Stream<Item = Result<(Vec<(String, i64)>, Bookmark)>> + 'a {
     async_stream::try_stream! {
         let since = bookmark.updated.timestamp_millis();
-        let mut pages = pin!(changes(client, "worklog/deleted", since));
+        let mut pages = pin!(changes(client, endpoint, since));
         while let Some(page) = pages.try_next().await? {
-            let deleted: Vec<(String, i64)> = page
+            let fresh: Vec<(String, i64)> = page
                 .into_iter()
                 .filter(|(id, at)| !bookmark.already_written(id, *at))
                 .collect();
-            for (id, at) in &deleted {
+            for (id, at) in &fresh {
                 bookmark.record(id, *at);
             }
-            yield (deleted, bookmark.clone());
+            yield (fresh, bookmark.clone());
         }
     }
 }

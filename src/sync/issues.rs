@@ -24,7 +24,6 @@ use crate::singer::{SingerWriter, time_extracted};
 use crate::streams::children::IssueRef;
 use crate::streams::issues::{self, IssueQuery, Plan};
 use crate::streams::{Ask, Endpoint, IssueList, Rows, Source, When};
-use crate::timestamp::parse_jira;
 
 /// Chunks of search pages whose children are fetched at once, across the searches that run
 /// together: enough to keep the searches and the children going while a chunk is written, few
@@ -296,20 +295,11 @@ fn chunks(lists: &[&'static IssueList], page: Page, filters: &Filters) -> Vec<Ch
 /// Whether an issue was created and updated inside the configured windows, to the millisecond
 /// (the search was only as exact as JQL's minutes).
 fn in_windows(filters: &Filters, item: &RawValue) -> bool {
-    let Some(issue) = RawObject::parse(item.get()) else {
-        return true;
-    };
-    let instant = |pointer: &str| {
-        issue
-            .pointer(pointer)
-            .and_then(raw::as_str)
-            .and_then(|t| parse_jira(&t))
-    };
-    match instant("/fields/updated") {
-        Some(updated) => filters.keeps_issue(instant("/fields/created"), updated),
-        // Judged, and skipped with a warning, where it is written.
-        None => true,
-    }
+    // An issue that is not an object, or has no `updated`, is judged (and skipped with a
+    // warning) where it is written.
+    RawObject::parse(item.get())
+        .and_then(|issue| issues::windows_keep(filters, &issue))
+        .unwrap_or(true)
 }
 
 /// An issue of a search page, which of the lists it needs read from their endpoints, and how

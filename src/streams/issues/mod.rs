@@ -96,16 +96,7 @@ pub async fn ids_matching(
         let mut found = pin!(search(client, jql, &fields, ID_BATCH as u32));
         while let Some(page) = found.try_next().await? {
             for issue in page.items.iter().filter_map(|i| RawObject::parse(i.get())) {
-                let instant = |p: &str| {
-                    issue
-                        .pointer(p)
-                        .and_then(raw::as_str)
-                        .and_then(|t| parse_jira(&t))
-                };
-                let inside = match instant("/fields/updated") {
-                    Some(updated) => filters.keeps_issue(instant("/fields/created"), updated),
-                    None => !filters.has_windows(),
-                };
+                let inside = windows_keep(filters, &issue).unwrap_or(!filters.has_windows());
                 if let Some(id) = issue.get("id").and_then(Node::text).and_then(raw::id_text)
                     && inside
                 {
@@ -115,6 +106,19 @@ pub async fn ids_matching(
         }
     }
     Ok(kept)
+}
+
+/// Whether the filters' windows keep an issue, by its `fields.created` and `fields.updated`;
+/// `None` when it has no `updated` to judge by.
+pub fn windows_keep(filters: &Filters, issue: &RawObject<'_>) -> Option<bool> {
+    let instant = |pointer: &str| {
+        issue
+            .pointer(pointer)
+            .and_then(raw::as_str)
+            .and_then(|t| parse_jira(&t))
+    };
+    let updated = instant("/fields/updated")?;
+    Some(filters.keeps_issue(instant("/fields/created"), updated))
 }
 
 /// Issue ids asked about in one search.
