@@ -272,6 +272,16 @@ pub const SETTINGS: &[Setting] = &[
         ),
         "markdown",
     ),
+    with_default(
+        setting(
+            "rich_text",
+            Kind::String,
+            "How Cloud's rich text is read: `adf` (REST v3: ADF objects, with the `render_text` \
+             rendering beside them) or `wiki` (REST v2: wiki-markup strings, as Stitch's tap \
+             read them). Server/Data Center always sends wiki markup.",
+        ),
+        "adf",
+    ),
     setting(
         "projects",
         Kind::String,
@@ -412,6 +422,16 @@ pub struct Config {
     pub schema_drift: DriftPolicy,
     /// The rendering added beside Cloud's rich text.
     pub render_text: RenderText,
+    /// How Cloud's rich text is read.
+    pub rich_text: RichText,
+}
+
+/// Config `rich_text`: Cloud's rich text as ADF (REST v3) or wiki markup (REST v2).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum RichText {
+    #[default]
+    Adf,
+    Wiki,
 }
 
 /// Config files merged in order (later keys win), remembering which file each key came from.
@@ -774,6 +794,18 @@ impl Config {
                 RenderText::Markdown
             }
         };
+        let rich_text = match r.string("rich_text").as_deref() {
+            None | Some("adf") => RichText::Adf,
+            Some("wiki") => RichText::Wiki,
+            Some(other) => {
+                r.problem(
+                    "rich_text",
+                    format!("`{other}` is not a form of rich text"),
+                    "use adf or wiki",
+                );
+                RichText::Adf
+            }
+        };
         let schema_drift = match r.string("schema_drift").as_deref() {
             None | Some("auto") => DriftPolicy::Auto,
             Some("block") => DriftPolicy::Block,
@@ -823,6 +855,7 @@ impl Config {
             filters,
             schema_drift,
             render_text,
+            rich_text,
         })
     }
 }

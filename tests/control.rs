@@ -775,6 +775,102 @@ fn cloud_rich_text_gains_a_markdown_or_plain_rendering_and_server_text_stays_as_
     );
 }
 
+/// The rich-text properties of a SCHEMA message or a discovered entry's schema, by stream.
+fn rich_text_types(stream: &str, schema: &Value, textarea: &str) -> Vec<Value> {
+    let pointers: Vec<String> = match stream {
+        "issues" => vec![
+            "/properties/fields/properties/description".into(),
+            "/properties/fields/properties/environment".into(),
+            format!("/properties/fields/properties/{textarea}"),
+        ],
+        "issue_comments" => vec!["/properties/body".into()],
+        _ => vec!["/properties/comment".into()],
+    };
+    pointers
+        .iter()
+        .map(|p| schema.pointer(p).unwrap_or(&Value::Null)["type"].clone())
+        .collect()
+}
+
+#[test]
+fn rich_text_is_adf_objects_or_wiki_strings_on_cloud_never_both_and_wiki_reads_rest_v2() {
+    let streams = ["issues", "issue_comments", "worklogs"];
+    let site = Site::cloud();
+    let adf_catalog = catalog_hashing(&site, &streams, &[]);
+    let textarea = custom_field_of_type(&adf_catalog, "textarea");
+    let wiki_config = site.file("wiki.json", &site.config_with(json!({"rich_text": "wiki"})));
+    let wiki_catalog = site.discover(&wiki_config);
+    for (catalog, expected) in [
+        (&adf_catalog, json!(["null", "object"])),
+        (&wiki_catalog, json!(["null", "string"])),
+    ] {
+        for entry in catalog["streams"].as_array().unwrap() {
+            let name = entry["stream"].as_str().unwrap();
+            if streams.contains(&name) {
+                for found in rich_text_types(name, &entry["schema"], &textarea) {
+                    assert_eq!(found, expected, "{name} in discovery");
+                }
+            }
+        }
+    }
+
+    // Either catalog syncs either way: the SCHEMA says what the site sends.
+    for catalog in [&adf_catalog, &wiki_catalog] {
+        for (setting, expected) in [
+            (json!({}), json!(["null", "object"])),
+            (json!({"rich_text": "wiki"}), json!(["null", "string"])),
+        ] {
+            site.sim.sim.reset_requests();
+            let run = sync(&site, site.config_with(setting.clone()), catalog);
+            run.assert_success();
+            assert_valid_singer_output(&run);
+            for message in run.messages().iter().filter(|m| m["type"] == "SCHEMA") {
+                let name = message["stream"].as_str().unwrap();
+                if !streams.contains(&name) {
+                    continue;
+                }
+                for found in rich_text_types(name, &message["schema"], &textarea) {
+                    assert_eq!(found, expected, "{setting} {name}");
+                }
+            }
+            let wiki = setting.get("rich_text").is_some();
+            let texts: Vec<Value> = run
+                .records("issues")
+                .iter()
+                .map(|i| i["fields"]["description"].clone())
+                .chain(
+                    run.records("issue_comments")
+                        .iter()
+                        .map(|c| c["body"].clone()),
+                )
+                .filter(|t| !t.is_null())
+                .collect();
+            assert!(texts.len() > 100, "{setting}");
+            assert!(
+                texts
+                    .iter()
+                    .all(|t| t.is_string() == wiki && t.is_object() != wiki),
+                "{setting}"
+            );
+            let version = if wiki { "/rest/api/2/" } else { "/rest/api/3/" };
+            let requests = site.sim.sim.requests();
+            assert!(
+                requests
+                    .iter()
+                    // Which deployment this is gets asked before the client knows.
+                    .filter(|r| r.path.contains("/rest/api/") && !r.path.ends_with("/serverInfo"))
+                    .all(|r| r.path.contains(version)),
+                "{setting}: every request reads {version}"
+            );
+            assert_eq!(
+                run.stdout.contains("_markdown\""),
+                !wiki,
+                "wiki markup gets no rendering"
+            );
+        }
+    }
+}
+
 #[test]
 fn deleted_worklogs_are_records_with_sdc_deleted_at_once_each() {
     for deployment in [Deployment::Cloud, Deployment::Server] {

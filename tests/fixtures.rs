@@ -7,9 +7,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde_json::Value;
-use tap_jira::catalog::{CatalogEntry, build_entry};
+use tap_jira::catalog::{CatalogEntry, TextForm, build_entry};
 use tap_jira::client::detect_deployment;
-use tap_jira::config::{Auth, Config, DEFAULT_PAGE_SIZE, Deployment, RawConfig};
+use tap_jira::config::{Auth, Config, DEFAULT_PAGE_SIZE, Deployment, RawConfig, RichText};
 use tap_jira::raw::RawObject;
 use tap_jira::streams::StreamDef;
 use tap_jira::streams::issues::{cursor_of, hoist_timestamps};
@@ -159,7 +159,8 @@ fn site_fields(relative: &str) -> Vec<Value> {
 }
 
 fn issues_entry(fields: &[Value], deployment: Deployment) -> CatalogEntry {
-    build_entry(StreamDef::find("issues").unwrap(), deployment, fields).unwrap()
+    let text = TextForm::of(deployment, RichText::Adf);
+    build_entry(StreamDef::find("issues").unwrap(), deployment, text, fields).unwrap()
 }
 
 fn field_metadata<'a>(entry: &'a CatalogEntry, id: &str) -> &'a serde_json::Map<String, Value> {

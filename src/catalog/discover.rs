@@ -5,7 +5,7 @@ use futures::TryStreamExt;
 use serde_json::{Map, Value, json};
 
 use super::fields::field_schema;
-use super::{Catalog, CatalogEntry, MetadataEntry};
+use super::{Catalog, CatalogEntry, MetadataEntry, TextForm, type_rich_text};
 use crate::client::{JiraClient, pages};
 use crate::config::Deployment;
 use crate::error::{Error, Result};
@@ -22,7 +22,7 @@ pub async fn discover(client: &JiraClient) -> Result<Catalog> {
     let fields = fetch_fields(client).await?;
     tracing::info!(fields = fields.len(), "read the site's fields");
     let streams = streams_on(client.deployment())
-        .map(|def| build_entry(def, client.deployment(), &fields))
+        .map(|def| build_entry(def, client.deployment(), client.text_form(), &fields))
         .collect::<Result<Vec<_>>>()?;
     Ok(Catalog { streams })
 }
@@ -40,14 +40,10 @@ pub async fn fetch_fields(client: &JiraClient) -> Result<Vec<Value>> {
 pub fn build_entry(
     def: &StreamDef,
     deployment: Deployment,
+    text: TextForm,
     fields: &[Value],
 ) -> Result<CatalogEntry> {
-    let mut schema: Value = serde_json::from_str(def.schema).map_err(|e| {
-        Error::Catalog(format!(
-            "built-in schema of `{}` is not JSON: {e}",
-            def.name
-        ))
-    })?;
+    let mut schema = builtin_schema(def, text)?;
     let keys: Vec<String> = def
         .keys
         .for_deployment(deployment)
@@ -89,7 +85,7 @@ pub fn build_entry(
     }
 
     if matches!(def.source, Source::IssueSearch) {
-        let issue_fields = add_site_fields(&mut schema, deployment, fields);
+        let issue_fields = add_site_fields(&mut schema, text, fields);
         metadata.extend(issue_fields);
     }
 
@@ -105,6 +101,18 @@ pub fn build_entry(
     })
 }
 
+/// A stream's built-in schema, its rich text typed as the site sends it.
+pub(super) fn builtin_schema(def: &StreamDef, text: TextForm) -> Result<Value> {
+    let mut schema: Value = serde_json::from_str(def.schema).map_err(|e| {
+        Error::Catalog(format!(
+            "built-in schema of `{}` is not JSON: {e}",
+            def.name
+        ))
+    })?;
+    type_rich_text(&mut schema, def.name, &[], text);
+    Ok(schema)
+}
+
 fn property_metadata(automatic: bool) -> Map<String, Value> {
     let mut m = Map::new();
     m.insert(
@@ -117,11 +125,7 @@ fn property_metadata(automatic: bool) -> Map<String, Value> {
 
 /// Adds one property per site field to `fields` (keeping the richer built-in schema of system
 /// fields) and returns their metadata, which carries each field's display name and Jira type.
-fn add_site_fields(
-    schema: &mut Value,
-    deployment: Deployment,
-    fields: &[Value],
-) -> Vec<MetadataEntry> {
+fn add_site_fields(schema: &mut Value, text: TextForm, fields: &[Value]) -> Vec<MetadataEntry> {
     let Some(properties) = schema
         .pointer_mut("/properties/fields/properties")
         .and_then(Value::as_object_mut)
@@ -135,7 +139,7 @@ fn add_site_fields(
             continue;
         };
         if !properties.contains_key(id) {
-            properties.insert(id.to_string(), field_schema(field, deployment));
+            properties.insert(id.to_string(), field_schema(field, text));
         }
         let mut m = property_metadata(false);
         if let Some(name) = field.get("name").and_then(Value::as_str) {
@@ -173,7 +177,13 @@ mod tests {
 
     fn issues_entry(fields: Value) -> CatalogEntry {
         let def = StreamDef::find("issues").unwrap();
-        build_entry(def, Deployment::Cloud, fields.as_array().unwrap()).unwrap()
+        build_entry(
+            def,
+            Deployment::Cloud,
+            TextForm::Adf,
+            fields.as_array().unwrap(),
+        )
+        .unwrap()
     }
 
     #[test]
@@ -225,7 +235,7 @@ mod tests {
     #[test]
     fn children_name_their_parent_and_one_deployment_streams_say_which() {
         let comments = StreamDef::find("issue_comments").unwrap();
-        let entry = build_entry(comments, Deployment::Server, &[]).unwrap();
+        let entry = build_entry(comments, Deployment::Server, TextForm::Wiki, &[]).unwrap();
         let top = entry.metadata_at(&[]).unwrap();
         assert_eq!(top["parent-tap-stream-id"], json!("issues"));
         assert_eq!(top["forced-replication-method"], json!("INCREMENTAL"));
@@ -240,15 +250,15 @@ mod tests {
         assert!(
             cloud_only.exists_on(Deployment::Cloud) && !cloud_only.exists_on(Deployment::Server)
         );
-        let entry = build_entry(&cloud_only, Deployment::Cloud, &[]).unwrap();
+        let entry = build_entry(&cloud_only, Deployment::Cloud, TextForm::Adf, &[]).unwrap();
         assert_eq!(entry.metadata_at(&[]).unwrap()[ONLY_ON], json!("cloud"));
     }
 
     #[test]
     fn users_are_keyed_per_deployment() {
         let def = StreamDef::find("users").unwrap();
-        let cloud = build_entry(def, Deployment::Cloud, &[]).unwrap();
-        let server = build_entry(def, Deployment::Server, &[]).unwrap();
+        let cloud = build_entry(def, Deployment::Cloud, TextForm::Adf, &[]).unwrap();
+        let server = build_entry(def, Deployment::Server, TextForm::Wiki, &[]).unwrap();
         assert_eq!(cloud.key_properties, Some(vec!["accountId".to_string()]));
         assert_eq!(server.key_properties, Some(vec!["key".to_string()]));
     }

@@ -8,9 +8,8 @@ use serde_json::{Map, Value, json};
 use super::discover::{CUSTOM_TYPE, FIELD_NAME, FIELD_TYPE, fetch_fields};
 use super::fields::{field_schema, permissive};
 use super::selection::stream_selected;
-use super::{Catalog, CatalogEntry, MetadataEntry};
+use super::{Catalog, CatalogEntry, MetadataEntry, TextForm};
 use crate::client::JiraClient;
-use crate::config::Deployment;
 use crate::error::{Error, Result};
 use crate::streams::{Source, StreamDef};
 
@@ -65,7 +64,7 @@ pub async fn reconcile(
         }
         Err(e) => return Err(e),
     };
-    let drift = apply(entry, &site, client.deployment(), policy);
+    let drift = apply(entry, &site, client.text_form(), policy);
     for (id, name) in &drift.appeared {
         let outcome = match policy {
             DriftPolicy::Auto => "added to the issues SCHEMA and synced",
@@ -99,7 +98,7 @@ fn fields_of(entry: &CatalogEntry) -> Option<&Map<String, Value>> {
 pub fn apply(
     entry: &mut CatalogEntry,
     site: &[Value],
-    deployment: Deployment,
+    text: TextForm,
     policy: DriftPolicy,
 ) -> Drift {
     let mut drift = Drift::default();
@@ -118,7 +117,7 @@ pub fn apply(
         };
         site_ids.push(id.to_string());
         let name = field.get("name").and_then(Value::as_str).unwrap_or(id);
-        let now = field_schema(field, deployment);
+        let now = field_schema(field, text);
         let Some(before) = known.get(id) else {
             drift.appeared.push((id.to_string(), name.to_string()));
             if policy == DriftPolicy::Auto {
@@ -234,6 +233,7 @@ fn widened(before: &Value, now: &Value) -> Value {
 mod tests {
     use super::*;
     use crate::catalog::build_entry;
+    use crate::config::Deployment;
 
     fn field(id: &str, kind: &str, custom: &str) -> Value {
         json!({"id": id, "name": id, "custom": true,
@@ -252,8 +252,8 @@ mod tests {
         ];
         let def = StreamDef::find("issues").unwrap();
         for policy in [DriftPolicy::Auto, DriftPolicy::Block] {
-            let mut entry = build_entry(def, Deployment::Cloud, &before).unwrap();
-            let drift = apply(&mut entry, &now, Deployment::Cloud, policy);
+            let mut entry = build_entry(def, Deployment::Cloud, TextForm::Adf, &before).unwrap();
+            let drift = apply(&mut entry, &now, TextForm::Adf, policy);
             assert_eq!(
                 drift.appeared,
                 [("customfield_3".into(), "customfield_3".into())]
@@ -271,7 +271,7 @@ mod tests {
                 policy == DriftPolicy::Auto
             );
             // The next comparison against the same site finds nothing new to add.
-            let again = apply(&mut entry, &now, Deployment::Cloud, policy);
+            let again = apply(&mut entry, &now, TextForm::Adf, policy);
             assert_eq!(again.appeared.is_empty(), policy == DriftPolicy::Auto);
         }
     }

@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::config::Deployment;
+use super::TextForm;
 
 /// Any JSON value: for fields whose shape Jira does not declare.
 pub fn permissive() -> Value {
@@ -79,18 +79,10 @@ fn sprint() -> Value {
     })
 }
 
-/// Rich text: ADF documents on Cloud (REST v3), wiki-markup strings on Server/DC.
-fn rich_text(deployment: Deployment) -> Value {
-    match deployment {
-        Deployment::Cloud => json!({"type": ["null", "string", "object"]}),
-        Deployment::Server => nullable("string"),
-    }
-}
-
 const CUSTOM_PREFIX: &str = "com.atlassian.jira.plugin.system.customfieldtypes:";
 
 /// The schema of one field's value, from its `/field` entry.
-pub fn field_schema(field: &Value, deployment: Deployment) -> Value {
+pub fn field_schema(field: &Value, text: TextForm) -> Value {
     let Some(schema) = field.get("schema").filter(|s| s.is_object()) else {
         return permissive();
     };
@@ -100,11 +92,11 @@ pub fn field_schema(field: &Value, deployment: Deployment) -> Value {
 
     // The custom type says what the values look like more reliably than `schema.type`: old Servers
     // declare select lists and radio buttons as "string" and send option objects.
-    if let Some(known) = custom_type_schema(custom, deployment) {
+    if let Some(known) = custom_type_schema(custom, text) {
         return known;
     }
     if matches!(system, "description" | "environment") {
-        return rich_text(deployment);
+        return text.schema();
     }
     if kind == "array" {
         let items = schema.get("items").and_then(Value::as_str).unwrap_or("");
@@ -115,14 +107,14 @@ pub fn field_schema(field: &Value, deployment: Deployment) -> Value {
 }
 
 /// Schemas of the custom field types Jira and Jira Software ship, by their type key.
-fn custom_type_schema(custom: &str, deployment: Deployment) -> Option<Value> {
+fn custom_type_schema(custom: &str, text: TextForm) -> Option<Value> {
     let array = |items: Value| json!({"type": ["null", "array"], "items": items});
     if let Some(kind) = custom.strip_prefix(CUSTOM_PREFIX) {
         return Some(match kind {
             "select" | "radiobuttons" => option(),
             "multiselect" | "multicheckboxes" => array(option()),
             "cascadingselect" => option_with_child(),
-            "textarea" => rich_text(deployment),
+            "textarea" => text.schema(),
             "textfield" | "url" | "readonlyfield" => nullable("string"),
             "float" => nullable("number"),
             "datepicker" => json!({"type": ["null", "string"], "format": "date"}),
@@ -176,7 +168,7 @@ mod tests {
     fn schema_of(field_schema_json: Value) -> Value {
         field_schema(
             &json!({"id": "customfield_1", "schema": field_schema_json}),
-            Deployment::Cloud,
+            TextForm::Adf,
         )
     }
 
@@ -225,7 +217,7 @@ mod tests {
         );
         assert_eq!(
             schema_of(json!({"type": "string", "custom": custom("textarea")}))["type"],
-            json!(["null", "string", "object"])
+            json!(["null", "object"])
         );
     }
 
@@ -237,7 +229,7 @@ mod tests {
         );
         assert_eq!(schema_of(json!({"type": "any"})), permissive());
         assert_eq!(
-            field_schema(&json!({"id": "parent"}), Deployment::Cloud),
+            field_schema(&json!({"id": "parent"}), TextForm::Adf),
             permissive()
         );
         assert_eq!(
@@ -247,16 +239,16 @@ mod tests {
     }
 
     #[test]
-    fn rich_text_depends_on_the_deployment() {
+    fn rich_text_is_typed_by_what_the_site_sends() {
         let description =
             json!({"id": "description", "schema": {"type": "string", "system": "description"}});
         assert_eq!(
-            field_schema(&description, Deployment::Server),
+            field_schema(&description, TextForm::Wiki),
             nullable("string")
         );
         assert_eq!(
-            field_schema(&description, Deployment::Cloud)["type"],
-            json!(["null", "string", "object"])
+            field_schema(&description, TextForm::Adf)["type"],
+            json!(["null", "object"])
         );
     }
 }

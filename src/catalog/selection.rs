@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
-use super::discover::CUSTOM_TYPE;
-use super::{Catalog, CatalogEntry};
+use super::discover::{CUSTOM_TYPE, builtin_schema};
+use super::{Catalog, CatalogEntry, TextForm, type_rich_text};
 use crate::config::Deployment;
 use crate::error::{Error, Result};
 use crate::hashing::{HASH_METADATA, HashSettings, Hashing, Masks};
@@ -92,6 +92,7 @@ pub const DELETED_AT: &str = "_sdc_deleted_at";
 pub fn selected_streams(
     catalog: &Catalog,
     deployment: Deployment,
+    text: TextForm,
     hash: &HashSettings,
     render: RenderText,
 ) -> Result<Vec<SelectedStream>> {
@@ -145,20 +146,24 @@ pub fn selected_streams(
             let mut schema = entry.schema.clone();
             strip_legacy_selected(&mut schema);
             projection.apply_to_schema(&mut schema);
-            if let Ok(builtin) = serde_json::from_str::<Value>(def.schema) {
+            if let Ok(builtin) = builtin_schema(def, text) {
                 declare_forced(&mut schema, &builtin, &forced);
                 widen(&mut schema, &builtin);
             }
+            // What the site sends, whatever the catalog was made from (Stitch's types comment
+            // bodies as strings; a Cloud catalog made with `rich_text: wiki` does too).
+            let textareas = textarea_fields(entry);
+            type_rich_text(&mut schema, def.name, &textareas, text);
             let hashing = match hashing_of(entry, def, hash) {
                 Ok(hashing) => hashing,
                 Err(e) => return Some(Err(e)),
             };
-            // Cloud's rich text is ADF; Server's is wiki markup, readable as it is.
-            let render = match deployment {
-                Deployment::Cloud => render,
-                Deployment::Server => RenderText::None,
+            // ADF gets a rendering; wiki markup is readable as it is.
+            let render = match text {
+                TextForm::Adf => render,
+                TextForm::Wiki => RenderText::None,
             };
-            let renderings = Renderings::new(render, def.name, &schema, &textarea_fields(entry));
+            let renderings = Renderings::new(render, def.name, &schema, &textareas);
             if let Some(renderings) = &renderings {
                 renderings.apply_to_schema(&mut schema);
             }
@@ -427,6 +432,7 @@ mod tests {
         selected_streams(
             catalog,
             Deployment::Cloud,
+            TextForm::Adf,
             &HashSettings::default(),
             RenderText::None,
         )

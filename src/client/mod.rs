@@ -20,7 +20,8 @@ pub use auth::{check_token_file_writable, save_refresh_token};
 pub use pages::{List, Page, PageSize, Pagination, pages, read_page};
 pub use retry::{Decision, Outcome, RetryPolicy};
 
-use crate::config::{Config, Deployment};
+use crate::catalog::TextForm;
+use crate::config::{Config, Deployment, RichText};
 use crate::error::{Error, Result};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -137,6 +138,8 @@ pub struct JiraClient {
     deployment: Deployment,
     /// False until the config or /serverInfo said which deployment this is.
     deployment_known: bool,
+    /// Config `rich_text`: on Cloud, `wiki` reads through REST v2.
+    rich_text: RichText,
     /// The account the tap runs as (`/myself`): proves the base URL and credentials, and gives the
     /// time zone JQL dates are read in.
     myself: Value,
@@ -222,6 +225,7 @@ impl JiraClient {
             policy: RetryPolicy::new(config.max_retries, config.retry_budget),
             deployment,
             deployment_known: false,
+            rich_text: config.rich_text,
             myself: Value::Null,
             limits: Arc::new(limits::Limits::new(
                 config.max_concurrency,
@@ -240,9 +244,19 @@ impl JiraClient {
         &self.myself
     }
 
-    /// `rest/api/{2|3}/{path}` for this deployment.
+    /// `rest/api/{2|3}/{path}`: v3 on Cloud, v2 on Server/DC and on Cloud when rich text is read
+    /// as wiki markup (v2 and v3 differ in nothing else).
     pub fn api_path(&self, path: &str) -> String {
-        format!("rest/api/{}/{path}", self.deployment.api_version())
+        let version = match self.text_form() {
+            TextForm::Wiki => 2,
+            TextForm::Adf => self.deployment.api_version(),
+        };
+        format!("rest/api/{version}/{path}")
+    }
+
+    /// What rich text the site sends this client.
+    pub fn text_form(&self) -> TextForm {
+        TextForm::of(self.deployment, self.rich_text)
     }
 
     /// The most requests that were in flight at once in this run.

@@ -169,6 +169,7 @@ pub async fn run<W: Write>(
     let streams = selected_streams(
         catalog,
         client.deployment(),
+        client.text_form(),
         &config.hashing,
         config.render_text,
     )?;
