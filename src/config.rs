@@ -274,6 +274,17 @@ pub const SETTINGS: &[Setting] = &[
     ),
     with_default(
         setting(
+            "deleted_issues",
+            Kind::String,
+            "How issues deleted from Jira are found, each becoming an `issues` record with \
+             `_sdc_deleted_at`: `audit` reads the audit log (needs Administer Jira), `reconcile` \
+             lists every issue id each run and asks after those that went (no admin needed; \
+             keeps the ids in the state), `off` does neither.",
+        ),
+        "audit",
+    ),
+    with_default(
+        setting(
             "rich_text",
             Kind::String,
             "How Cloud's rich text is read: `adf` (REST v3: ADF objects, with the `render_text` \
@@ -424,6 +435,19 @@ pub struct Config {
     pub render_text: RenderText,
     /// How Cloud's rich text is read.
     pub rich_text: RichText,
+    /// How deleted issues are found.
+    pub deleted_issues: DeletedIssues,
+}
+
+/// Config `deleted_issues`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum DeletedIssues {
+    /// From the audit log's "Issue deleted" records.
+    #[default]
+    Audit,
+    /// By listing the ids Jira still has and comparing with the last run's.
+    Reconcile,
+    Off,
 }
 
 /// Config `rich_text`: Cloud's rich text as ADF (REST v3) or wiki markup (REST v2).
@@ -806,6 +830,19 @@ impl Config {
                 RichText::Adf
             }
         };
+        let deleted_issues = match r.string("deleted_issues").as_deref() {
+            None | Some("audit") => DeletedIssues::Audit,
+            Some("reconcile") => DeletedIssues::Reconcile,
+            Some("off") => DeletedIssues::Off,
+            Some(other) => {
+                r.problem(
+                    "deleted_issues",
+                    format!("`{other}` is not a way to find deleted issues"),
+                    "use audit, reconcile or off",
+                );
+                DeletedIssues::Audit
+            }
+        };
         let schema_drift = match r.string("schema_drift").as_deref() {
             None | Some("auto") => DriftPolicy::Auto,
             Some("block") => DriftPolicy::Block,
@@ -856,6 +893,7 @@ impl Config {
             schema_drift,
             render_text,
             rich_text,
+            deleted_issues,
         })
     }
 }

@@ -11,6 +11,7 @@ pub mod config;
 pub mod error;
 pub mod filters;
 pub mod hashing;
+pub mod id_runs;
 pub mod jql;
 pub mod raw;
 pub mod readable;

@@ -929,3 +929,131 @@ fn deleted_worklogs_are_records_with_sdc_deleted_at_once_each() {
         );
     }
 }
+
+/// The records of `run` that say their row was deleted, by id; each id once.
+fn deletions(run: &Run, stream: &str) -> BTreeMap<String, Value> {
+    let gone: Vec<Value> = run
+        .records(stream)
+        .into_iter()
+        .filter(|r| r.get("_sdc_deleted_at").is_some_and(Value::is_string))
+        .collect();
+    let by_id = by_id(gone.clone());
+    assert_eq!(by_id.len(), gone.len(), "each deletion once");
+    by_id
+}
+
+#[test]
+fn deleted_issues_become_records_with_sdc_deleted_at_from_the_audit_log_or_by_reconciling() {
+    for deployment in [Deployment::Cloud, Deployment::Server] {
+        for (mode, admin) in [("audit", true), ("reconcile", false)] {
+            let what = format!("{deployment} {mode}");
+            let site = Site::new(SimConfig {
+                deployment,
+                admin,
+                ..SimConfig::default()
+            });
+            let catalog = catalog_hashing(&site, &["issues"], &[]);
+            let config = site.config_with(json!({"deleted_issues": mode}));
+            let first = sync(&site, config, &catalog);
+            first.assert_success();
+            assert!(deletions(&first, "issues").is_empty(), "{what}: first sync");
+            assert!(
+                first.last_state()["bookmarks"]["issues"]["deleted"].is_object(),
+                "{what}: deletions are followed from the first sync on"
+            );
+            let live_before = first.records("issues").len();
+
+            site.sim.sim.delete_issues(4);
+            let deleted: BTreeMap<String, String> = site
+                .sim
+                .sim
+                .deleted_issues()
+                .into_iter()
+                .map(|d| (d.id, d.key))
+                .collect();
+            assert!(deleted.len() >= 4);
+            let next = site.sync_from(&site.file("state.json", &first.last_state()));
+            next.assert_success();
+            assert_valid_singer_output(&next);
+            let gone = deletions(&next, "issues");
+            assert_eq!(
+                gone.keys().collect::<Vec<_>>(),
+                deleted.keys().collect::<Vec<_>>(),
+                "{what}: exactly the deleted issues"
+            );
+            for (id, record) in &gone {
+                if mode == "audit" {
+                    assert_eq!(record["key"], json!(deleted[id]), "{what}");
+                }
+                assert!(
+                    record["_sdc_deleted_at"].as_str().unwrap().ends_with('Z'),
+                    "{what}"
+                );
+            }
+
+            let again = site.sync_from(&site.file("state.json", &next.last_state()));
+            again.assert_success();
+            assert!(deletions(&again, "issues").is_empty(), "{what}: once");
+            if mode == "reconcile" {
+                // The ids the state keeps are those Jira still has.
+                let ids = again.last_state()["bookmarks"]["issues"]["deleted"]["ids"]
+                    .as_str()
+                    .unwrap()
+                    .to_string();
+                let kept = tap_jira::id_runs::decode(&ids).unwrap();
+                assert_eq!(kept.len(), live_before - deleted.len(), "{what}");
+            }
+        }
+    }
+}
+
+#[test]
+fn without_audit_permission_deletions_are_one_warning_and_with_filters_only_kept_projects() {
+    let site = Site::new(SimConfig {
+        admin: false,
+        ..SimConfig::default()
+    });
+    let catalog = catalog_hashing(&site, &["issues"], &[]);
+    let run = sync(&site, site.config_with(json!({})), &catalog);
+    run.assert_success();
+    let warnings = run
+        .stderr
+        .lines()
+        .filter(|l| l.contains("WARN") && l.contains("deleted_issues"))
+        .count();
+    assert_eq!(warnings, 1, "{}", run.stderr);
+    assert!(
+        run.last_state()["bookmarks"]["issues"]
+            .get("deleted")
+            .is_none(),
+        "no bookmark claims an audit log that was not read"
+    );
+
+    for (mode, admin) in [("audit", true), ("reconcile", false)] {
+        let site = Site::new(SimConfig {
+            admin,
+            ..SimConfig::default()
+        });
+        let catalog = catalog_hashing(&site, &["issues"], &[]);
+        let first = sync(&site, site.config_with(json!({})), &catalog);
+        let kept = project_of(&first.records("issues")[0]);
+        let config = json!({"deleted_issues": mode, "projects": [kept]});
+        let first = sync(&site, site.config_with(config), &catalog);
+        first.assert_success();
+        // Spread over the projects: some in the kept one, some elsewhere.
+        site.sim.sim.delete_issues(6);
+        let expected: BTreeSet<String> = site
+            .sim
+            .sim
+            .deleted_issues()
+            .into_iter()
+            .filter(|d| d.key.starts_with(&format!("{kept}-")))
+            .map(|d| d.id)
+            .collect();
+        assert!(!expected.is_empty() && expected.len() < 6, "{mode}");
+        let next = site.sync_from(&site.file("state.json", &first.last_state()));
+        next.assert_success();
+        let gone: BTreeSet<String> = deletions(&next, "issues").into_keys().collect();
+        assert_eq!(gone, expected, "{mode}: only the kept project's");
+    }
+}

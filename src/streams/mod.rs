@@ -4,6 +4,7 @@
 
 pub mod bulk;
 pub mod children;
+pub mod deletions;
 pub mod issues;
 pub mod shape;
 pub mod users;
@@ -252,6 +253,12 @@ const fn endpoint(path: &'static str, pagination: Pagination) -> Endpoint {
 }
 
 const ARRAY: Pagination = Pagination::Single { items: None };
+
+/// The audit log (administrators only): newest first, `from=` a time.
+pub const AUDIT_LOG: Endpoint = endpoint(
+    "auditing/record",
+    Pagination::OffsetLimit { items: "records" },
+);
 const VALUES: Pagination = Pagination::Offset {
     items: Some("values"),
 };
@@ -1122,10 +1129,7 @@ pub static STREAMS: &[StreamDef] = &[
         keys: Keys::Same(&["id"]),
         replication: Replication::Incremental { key: "created" },
         source: Source::Since {
-            endpoint: PerDeployment::same(endpoint(
-                "auditing/record",
-                Pagination::OffsetLimit { items: "records" },
-            )),
+            endpoint: PerDeployment::same(AUDIT_LOG),
             param: "from",
         },
         only_on: None,

@@ -13,7 +13,7 @@ use futures::{StreamExt, TryStreamExt};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use super::{Emitter, Run};
+use super::{Emitter, Run, deletions};
 use crate::catalog::SelectedStream;
 use crate::client::{JiraClient, Page, pages};
 use crate::config::Config;
@@ -95,7 +95,8 @@ async fn read<W: Write>(
     let query = issue_query(issue_emitter.as_deref().map(|e| e.stream), &lists);
     let client = run.client;
     let config = run.config;
-    let saved = run.bookmark(bookmark_name);
+    let started = Utc::now();
+    let (saved, mut deleted) = split_deleted(run.bookmark(bookmark_name));
     let Plan {
         scopes,
         mut progress,
@@ -163,12 +164,39 @@ async fn read<W: Write>(
             config,
         )?;
         drop(out);
-        run.commit_bookmark(bookmark_name, progress.to_value())?;
+        run.commit_bookmark(
+            bookmark_name,
+            with_deleted(progress.to_value(), deleted.as_ref()),
+        )?;
     }
-    if progress.is_partitioned() && !cut_short.get() {
-        run.commit_bookmark(bookmark_name, progress.finished())?;
+    let searched = if progress.is_partitioned() && !cut_short.get() {
+        progress.finished()
+    } else {
+        progress.to_value()
+    };
+    if let Some(emitter) = issue_emitter {
+        deleted = deletions::sync(run, emitter, deleted.as_ref(), started).await?;
     }
-    Ok(())
+    run.commit_bookmark(bookmark_name, with_deleted(searched, deleted.as_ref()))
+}
+
+/// The search's bookmark and, apart, the deletions' (`deleted`).
+fn split_deleted(saved: Option<Value>) -> (Option<Value>, Option<Value>) {
+    match saved {
+        Some(Value::Object(mut map)) => {
+            let deleted = map.remove("deleted");
+            ((!map.is_empty()).then_some(Value::Object(map)), deleted)
+        }
+        other => (other, None),
+    }
+}
+
+/// The search's bookmark with the deletions' beside it.
+pub(super) fn with_deleted(mut searched: Value, deleted: Option<&Value>) -> Value {
+    if let (Value::Object(map), Some(deleted)) = (&mut searched, deleted) {
+        map.insert("deleted".into(), deleted.clone());
+    }
+    searched
 }
 
 /// Jira's answer to JQL naming a project that no longer exists.

@@ -3,6 +3,7 @@
 //! beside the other tasks, which run one after another. Every message goes through the one writer;
 //! a bookmark is emitted only after the records it covers.
 
+mod deletions;
 mod emit;
 mod full_table;
 mod issues;
@@ -220,9 +221,17 @@ fn start_over_if_filters_changed(state: &mut State, filters: &Filters) {
     let narrowed = STREAMS
         .iter()
         .filter(|def| matches!(def.source, Source::IssueSearch | Source::WorklogUpdates));
-    let restarted: Vec<&str> = narrowed
-        .filter_map(|def| state.remove_bookmark(def.name).map(|_| def.name))
-        .collect();
+    let mut restarted: Vec<&str> = Vec::new();
+    for def in narrowed {
+        let Some(old) = state.remove_bookmark(def.name) else {
+            continue;
+        };
+        restarted.push(def.name);
+        // The audit log's deletions do not depend on the filters; listed ids do.
+        if let Some(audit) = old.get("deleted").filter(|d| d.get("created").is_some()) {
+            state.set_bookmark(def.name, serde_json::json!({ "deleted": audit }));
+        }
+    }
     if !restarted.is_empty() {
         tracing::warn!(
             streams = restarted.join(", "),

@@ -1,0 +1,144 @@
+//! Deleted issues, after the issue search: each becomes an `issues` record with its id (and key,
+//! when known) and `_sdc_deleted_at`, so targets that honour deletions drop or flag the row. What
+//! was looked at is kept under the issues bookmark's `deleted`: the audit log's newest time, or
+//! the ids Jira had (see `id_runs`).
+
+use std::io::Write;
+use std::pin::pin;
+
+use chrono::{DateTime, Utc};
+use futures::TryStreamExt;
+use serde_json::{Value, json};
+
+use super::{Emitter, Run};
+use crate::config::DeletedIssues;
+use crate::error::{Error, Result};
+use crate::id_runs;
+use crate::singer::time_extracted;
+use crate::streams::deletions::{audit_pages, confirm_gone, live_issue_ids, project_of};
+use crate::streams::issues;
+use crate::timestamp::{format_utc, parse_jira};
+
+/// Emits the issues deleted since `saved` (the bookmark's `deleted`), and returns what the
+/// bookmark's `deleted` becomes: `None` when deletions are not tracked. `started` is when this
+/// run began: on the first run, deletions are looked for from then on.
+pub(super) async fn sync<W: Write>(
+    run: &Run<'_, '_, W>,
+    emitter: &mut Emitter<'_>,
+    saved: Option<&Value>,
+    started: DateTime<Utc>,
+) -> Result<Option<Value>> {
+    match run.config.deleted_issues {
+        DeletedIssues::Off => Ok(None),
+        DeletedIssues::Audit => from_audit_log(run, emitter, saved, started).await,
+        DeletedIssues::Reconcile => by_reconciling(run, emitter, saved).await,
+    }
+}
+
+async fn from_audit_log<W: Write>(
+    run: &Run<'_, '_, W>,
+    emitter: &mut Emitter<'_>,
+    saved: Option<&Value>,
+    started: DateTime<Utc>,
+) -> Result<Option<Value>> {
+    let since = match saved.and_then(|d| d.get("created")) {
+        None => started,
+        Some(value) => value.as_str().and_then(parse_jira).ok_or_else(|| {
+            Error::State(format!(
+                "bookmarks.issues.deleted.created `{value}` is not an RFC 3339 timestamp; \
+                 remove it to look for deletions from now on"
+            ))
+        })?,
+    };
+    let filters = &run.config.filters;
+    let mut newest = since;
+    let mut unusable = 0;
+    let mut pages = pin!(audit_pages(run.client, since));
+    loop {
+        let page = match pages.try_next().await {
+            Ok(Some(page)) => page,
+            Ok(None) => break,
+            Err(
+                e @ Error::Http {
+                    status: 401 | 403 | 404,
+                    ..
+                },
+            ) => {
+                tracing::warn!(
+                    "deleted issues are not tracked: the audit log needs the Administer Jira \
+                     permission ({e}); set `deleted_issues` to `reconcile` to find them without \
+                     it, or to `off`"
+                );
+                return Ok(None);
+            }
+            Err(e) => return Err(e),
+        };
+        newest = newest.max(page.newest.unwrap_or(newest));
+        unusable += page.unusable;
+        let extracted = time_extracted(Utc::now());
+        let mut out = run.out.borrow_mut();
+        for deleted in page.deleted {
+            // Only the key tells the project of an issue that is gone; the other filters cannot
+            // be judged, so their deletions are reported.
+            let project = deleted.key.as_deref().and_then(project_of);
+            if project.is_some_and(|p| !filters.keeps_project(p)) {
+                continue;
+            }
+            let record = json!({
+                "id": deleted.id,
+                "key": deleted.key,
+                "_sdc_deleted_at": format_utc(deleted.at),
+            });
+            out.emit(emitter, record, None, &extracted)?;
+        }
+    }
+    if unusable > 0 {
+        tracing::warn!(
+            records = unusable,
+            "audit records of issue deletions named no issue id; those deletions are not reported"
+        );
+    }
+    Ok(Some(json!({ "created": format_utc(newest) })))
+}
+
+async fn by_reconciling<W: Write>(
+    run: &Run<'_, '_, W>,
+    emitter: &mut Emitter<'_>,
+    saved: Option<&Value>,
+) -> Result<Option<Value>> {
+    let before = match saved.and_then(|d| d.get("ids")) {
+        None => None,
+        Some(value) => Some(value.as_str().and_then(id_runs::decode).ok_or_else(|| {
+            Error::State(
+                "bookmarks.issues.deleted.ids is not a list of issue id runs; remove it to \
+                 start reconciling again"
+                    .into(),
+            )
+        })?),
+    };
+    let zone = issues::user_time_zone(run.client.myself());
+    let now = live_issue_ids(run.client, &run.config.filters.jql(zone), zone).await?;
+    let checked = Utc::now();
+    let Some(before) = before else {
+        tracing::info!(
+            issues = now.len(),
+            "listed the issue ids; the next run reports those that went"
+        );
+        return Ok(Some(json!({ "ids": id_runs::encode(&now) })));
+    };
+    let missing = id_runs::missing(&before, &now);
+    let gone = confirm_gone(run.client, missing.clone()).await?;
+    tracing::info!(
+        issues = now.len(),
+        missing = missing.len(),
+        deleted = gone.len(),
+        "reconciled the issue ids with the last run's"
+    );
+    let extracted = time_extracted(checked);
+    let mut out = run.out.borrow_mut();
+    for id in gone {
+        let record = json!({"id": id.to_string(), "_sdc_deleted_at": format_utc(checked)});
+        out.emit(emitter, record, None, &extracted)?;
+    }
+    Ok(Some(json!({ "ids": id_runs::encode(&now) })))
+}
