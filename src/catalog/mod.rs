@@ -4,6 +4,7 @@
 mod discover;
 mod drift;
 mod fields;
+mod names;
 mod selection;
 
 use std::path::Path;
@@ -14,6 +15,7 @@ use serde_json::{Map, Value};
 pub use discover::{build_entry, discover};
 pub use drift::{Drift, DriftPolicy, reconcile};
 pub use fields::field_schema;
+pub use names::{Columns, FIELD_ID, FieldNames, snake};
 pub use selection::{Projection, SelectedStream, check_hashing, selected_streams};
 
 use crate::error::{Error, Result};
