@@ -9,7 +9,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::{Map, Value};
 use url::Url;
 
-use crate::catalog::DriftPolicy;
+use crate::catalog::{DriftPolicy, FieldNames};
 use crate::error::{ConfigProblem, Error, Result};
 use crate::filters::{Filters, Window};
 use crate::hashing::HashSettings;
@@ -293,6 +293,19 @@ pub const SETTINGS: &[Setting] = &[
         ),
         "adf",
     ),
+    with_default(
+        setting(
+            "custom_field_names",
+            Kind::String,
+            "How discovery names custom fields in `issues` → `fields`: `id` (`customfield_10016`, \
+             as Stitch's tap) or `name`, the snake_case of the display name (`story_points`; a \
+             name that collides with another takes the field id after it, \
+             `team_customfield_10001`), with the id in the property's metadata \
+             (`tap-jira.field-id`). A sync keeps the names of the catalog it is given; fields \
+             that appeared since discovery are named by this setting.",
+        ),
+        "id",
+    ),
     setting(
         "projects",
         Kind::String,
@@ -433,6 +446,8 @@ pub struct Config {
     pub schema_drift: DriftPolicy,
     /// The rendering added beside Cloud's rich text.
     pub render_text: RenderText,
+    /// How discovery (and schema drift) names custom fields.
+    pub custom_field_names: FieldNames,
     /// How Cloud's rich text is read.
     pub rich_text: RichText,
     /// How deleted issues are found.
@@ -855,6 +870,18 @@ impl Config {
                 DriftPolicy::Auto
             }
         };
+        let custom_field_names = match r.string("custom_field_names").as_deref() {
+            None | Some("id") => FieldNames::Id,
+            Some("name") => FieldNames::Name,
+            Some(other) => {
+                r.problem(
+                    "custom_field_names",
+                    format!("`{other}` is not a naming"),
+                    "use id (customfield_10016) or name (story_points)",
+                );
+                FieldNames::Id
+            }
+        };
         let hashing = HashSettings {
             salt: r.secret("hash_salt"),
             pii: r.boolean("hash_pii").unwrap_or(false),
@@ -894,6 +921,7 @@ impl Config {
             render_text,
             rich_text,
             deleted_issues,
+            custom_field_names,
         })
     }
 }

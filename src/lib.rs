@@ -71,16 +71,22 @@ pub async fn run(cli: &Cli, out: impl Write) -> Result<()> {
     let client = JiraClient::connect(&config).await?;
     let mut writer = SingerWriter::new(out);
     let outcome = match catalog {
-        _ if cli.discover => discover(&client, &mut writer).await,
+        _ if cli.discover => discover(&client, &config, &mut writer).await,
         Some(mut catalog) => {
-            catalog::reconcile(&client, &mut catalog, config.schema_drift).await?;
+            catalog::reconcile(
+                &client,
+                &mut catalog,
+                config.schema_drift,
+                config.custom_field_names,
+            )
+            .await?;
             sync(&client, &config, &catalog, state, &mut writer).await
         }
         None => {
             tracing::info!(
                 "no catalog given: discovering, then syncing every stream selected by default"
             );
-            let catalog = catalog::discover(&client).await?;
+            let catalog = catalog::discover(&client, config.custom_field_names).await?;
             sync(&client, &config, &catalog, state, &mut writer).await
         }
     };
@@ -88,8 +94,12 @@ pub async fn run(cli: &Cli, out: impl Write) -> Result<()> {
     outcome
 }
 
-async fn discover(client: &JiraClient, writer: &mut SingerWriter<impl Write>) -> Result<()> {
-    let catalog = catalog::discover(client).await?;
+async fn discover(
+    client: &JiraClient,
+    config: &Config,
+    writer: &mut SingerWriter<impl Write>,
+) -> Result<()> {
+    let catalog = catalog::discover(client, config.custom_field_names).await?;
     let text = serde_json::to_string_pretty(&catalog).map_err(std::io::Error::from)?;
     writer.write_raw_line(&text)?;
     writer.flush()

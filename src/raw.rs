@@ -148,6 +148,16 @@ impl<'a> RawObject<'a> {
         Some(text)
     }
 
+    /// Gives entries another key: `to` answers, for a key name, the new key as a JSON string
+    /// token (quotes included), or `None` to leave it.
+    pub fn rename_keys(&mut self, to: impl Fn(&str) -> Option<&'a str>) {
+        for (key, _) in &mut self.entries {
+            if let Some(token) = to(&key_name(key)) {
+                *key = token;
+            }
+        }
+    }
+
     /// Keeps the entries `keep` says yes to, by key name.
     pub fn retain(&mut self, mut keep: impl FnMut(&str, &mut Node<'a>) -> bool) {
         self.entries

@@ -16,6 +16,13 @@ const RICH_TEXT: &[(&str, &[&str])] = &[
     ("worklogs", &["comment"]),
 ];
 
+/// Whether the built-in `issues` schema has rich text under `fields` → `key`.
+pub fn is_issue_rich_text(key: &str) -> bool {
+    RICH_TEXT
+        .iter()
+        .any(|(stream, path)| *stream == "issues" && path == &["fields", key])
+}
+
 /// The custom type of rich-text custom fields.
 pub const TEXTAREA: &str = "com.atlassian.jira.plugin.system.customfieldtypes:textarea";
 

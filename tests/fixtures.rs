@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde_json::Value;
-use tap_jira::catalog::{CatalogEntry, TextForm, build_entry};
+use tap_jira::catalog::{CatalogEntry, FieldNames, TextForm, build_entry};
 use tap_jira::client::detect_deployment;
 use tap_jira::config::{Auth, Config, DEFAULT_PAGE_SIZE, Deployment, RawConfig, RichText};
 use tap_jira::raw::RawObject;
@@ -159,8 +159,14 @@ fn site_fields(relative: &str) -> Vec<Value> {
 }
 
 fn issues_entry(fields: &[Value], deployment: Deployment) -> CatalogEntry {
-    let text = TextForm::of(deployment, RichText::Adf);
-    build_entry(StreamDef::find("issues").unwrap(), deployment, text, fields).unwrap()
+    build_entry(
+        StreamDef::find("issues").unwrap(),
+        deployment,
+        TextForm::of(deployment, RichText::Adf),
+        fields,
+        FieldNames::Id,
+    )
+    .unwrap()
 }
 
 fn field_metadata<'a>(entry: &'a CatalogEntry, id: &str) -> &'a serde_json::Map<String, Value> {

@@ -5,7 +5,7 @@
 //! tokens, OAuth gateway) or Server / Data Center shapes (REST v2, offset search). [`spawn`]
 //! runs it on a background thread for plain `#[test]` functions. Tests steer it with
 //! [`Sim::touch_issues`], [`Sim::add_issues`], [`Sim::delete_issues`],
-//! [`Sim::delete_worklogs`], [`Sim::add_custom_field`] (and its removal and retyping),
+//! [`Sim::delete_worklogs`], [`Sim::add_custom_field`] (and its removal, retyping and renaming),
 //! [`Sim::push_fault`] and [`Sim::expire_access_tokens`], check what the client did with
 //! [`Sim::requests`], [`Sim::unserved`] and [`Sim::load_stats`], and what a complete sync holds
 //! with [`Sim::expected_records`] (and who may see an issue with [`Sim::who_may_browse`]).
@@ -482,6 +482,12 @@ impl Sim {
     /// [`Sim::remove_custom_field`].
     pub fn retype_custom_field(&self, id: &str, kind: CustomFieldType) -> bool {
         self.shared.site_mut().retype_custom_field(id, kind).is_ok()
+    }
+
+    /// Gives a custom field another display name, keeping its id, type and values: `/field`
+    /// shows the new name. False as for [`Sim::remove_custom_field`].
+    pub fn rename_custom_field(&self, id: &str, name: &str) -> bool {
+        self.shared.site_mut().rename_custom_field(id, name).is_ok()
     }
 
     /// Requests per endpoint, keyed like `"GET /rest/api/3/search/jql"` with ids, keys and

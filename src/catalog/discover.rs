@@ -5,10 +5,12 @@ use futures::TryStreamExt;
 use serde_json::{Map, Value, json};
 
 use super::fields::field_schema;
+use super::names::{self, FIELD_ID, FieldNames};
 use super::{Catalog, CatalogEntry, MetadataEntry, TextForm, type_rich_text};
 use crate::client::{JiraClient, pages};
 use crate::config::Deployment;
 use crate::error::{Error, Result};
+use crate::readable::{self, TEXTAREA};
 use crate::streams::{FIELDS_ENDPOINT, Source, StreamDef, streams_on};
 
 /// Metadata keys of our own, prefixed as Singer asks.
@@ -18,11 +20,11 @@ pub const CUSTOM_TYPE: &str = "tap-jira.custom-type";
 /// On a stream that one deployment only has: `cloud` or `server`.
 pub const ONLY_ON: &str = "tap-jira.only-on";
 
-pub async fn discover(client: &JiraClient) -> Result<Catalog> {
+pub async fn discover(client: &JiraClient, names: FieldNames) -> Result<Catalog> {
     let fields = fetch_fields(client).await?;
     tracing::info!(fields = fields.len(), "read the site's fields");
     let streams = streams_on(client.deployment())
-        .map(|def| build_entry(def, client.deployment(), client.text_form(), &fields))
+        .map(|def| build_entry(def, client.deployment(), client.text_form(), &fields, names))
         .collect::<Result<Vec<_>>>()?;
     Ok(Catalog { streams })
 }
@@ -42,6 +44,7 @@ pub fn build_entry(
     deployment: Deployment,
     text: TextForm,
     fields: &[Value],
+    names: FieldNames,
 ) -> Result<CatalogEntry> {
     let mut schema = builtin_schema(def, text)?;
     let keys: Vec<String> = def
@@ -85,7 +88,7 @@ pub fn build_entry(
     }
 
     if matches!(def.source, Source::IssueSearch) {
-        let issue_fields = add_site_fields(&mut schema, text, fields);
+        let issue_fields = add_site_fields(&mut schema, text, fields, names);
         metadata.extend(issue_fields);
     }
 
@@ -125,12 +128,23 @@ fn property_metadata(automatic: bool) -> Map<String, Value> {
 
 /// Adds one property per site field to `fields` (keeping the richer built-in schema of system
 /// fields) and returns their metadata, which carries each field's display name and Jira type.
-fn add_site_fields(schema: &mut Value, text: TextForm, fields: &[Value]) -> Vec<MetadataEntry> {
+/// With `FieldNames::Name`, custom fields are named after their display names (see
+/// [`names::columns`]) and their metadata carries their id.
+fn add_site_fields(
+    schema: &mut Value,
+    text: TextForm,
+    fields: &[Value],
+    names: FieldNames,
+) -> Vec<MetadataEntry> {
     let Some(properties) = schema
         .pointer_mut("/properties/fields/properties")
         .and_then(Value::as_object_mut)
     else {
         return Vec::new();
+    };
+    let columns = match names {
+        FieldNames::Id => Default::default(),
+        FieldNames::Name => custom_columns(properties, fields),
     };
     let mut metadata: Vec<MetadataEntry> = Vec::new();
     let mut described: Map<String, Value> = Map::new();
@@ -138,10 +152,14 @@ fn add_site_fields(schema: &mut Value, text: TextForm, fields: &[Value]) -> Vec<
         let Some(id) = field.get("id").and_then(Value::as_str) else {
             continue;
         };
-        if !properties.contains_key(id) {
-            properties.insert(id.to_string(), field_schema(field, text));
+        let key = columns.get(id).map_or(id, String::as_str);
+        if !properties.contains_key(key) {
+            properties.insert(key.to_string(), field_schema(field, text));
         }
         let mut m = property_metadata(false);
+        if names == FieldNames::Name {
+            m.insert(FIELD_ID.into(), json!(id));
+        }
         if let Some(name) = field.get("name").and_then(Value::as_str) {
             m.insert(FIELD_NAME.into(), json!(name));
         }
@@ -151,7 +169,7 @@ fn add_site_fields(schema: &mut Value, text: TextForm, fields: &[Value]) -> Vec<
         if let Some(custom) = field.pointer("/schema/custom").and_then(Value::as_str) {
             m.insert(CUSTOM_TYPE.into(), json!(custom));
         }
-        described.insert(id.to_string(), Value::Object(m));
+        described.insert(key.to_string(), Value::Object(m));
     }
     for id in properties.keys() {
         let m = match described.remove(id) {
@@ -171,6 +189,39 @@ fn add_site_fields(schema: &mut Value, text: TextForm, fields: &[Value]) -> Vec<
     metadata
 }
 
+/// The names of the site's custom fields, by id, next to the built-in properties and the
+/// system fields, which keep their ids.
+fn custom_columns(
+    properties: &Map<String, Value>,
+    fields: &[Value],
+) -> std::collections::BTreeMap<String, String> {
+    fn id_of(field: &Value) -> Option<&str> {
+        field.get("id").and_then(Value::as_str)
+    }
+    let mut taken: Vec<(String, bool)> = properties
+        .keys()
+        .map(String::as_str)
+        .chain(fields.iter().filter_map(id_of))
+        .filter(|id| !names::is_custom(id))
+        .map(|id| (id.to_string(), readable::is_issue_rich_text(id)))
+        .collect();
+    taken.sort();
+    taken.dedup();
+    let custom: Vec<names::Field> = fields
+        .iter()
+        .filter_map(|field| {
+            let id = id_of(field).filter(|id| names::is_custom(id))?;
+            Some(names::Field {
+                id,
+                name: field.get("name").and_then(Value::as_str).unwrap_or(""),
+                rich_text: field.pointer("/schema/custom").and_then(Value::as_str)
+                    == Some(TEXTAREA),
+            })
+        })
+        .collect();
+    names::columns(&custom, &taken)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -182,6 +233,7 @@ mod tests {
             Deployment::Cloud,
             TextForm::Adf,
             fields.as_array().unwrap(),
+            FieldNames::Id,
         )
         .unwrap()
     }
@@ -215,6 +267,53 @@ mod tests {
     }
 
     #[test]
+    fn with_names_custom_fields_take_their_display_names_and_keep_their_ids_in_metadata() {
+        let fields = json!([
+            {"id": "summary", "name": "Summary", "schema": {"type": "string", "system": "summary"}},
+            {"id": "customfield_10016", "name": "Story Points",
+             "schema": {"type": "number", "custom": "com.atlassian.jira.plugin.system.customfieldtypes:float"}},
+            {"id": "customfield_10002", "name": "Team", "schema": {"type": "string"}},
+            {"id": "customfield_10001", "name": "team", "schema": {"type": "string"}},
+            {"id": "customfield_10003", "name": "Summary", "schema": {"type": "string"}}
+        ]);
+        let def = StreamDef::find("issues").unwrap();
+        let entry = build_entry(
+            def,
+            Deployment::Cloud,
+            TextForm::Adf,
+            fields.as_array().unwrap(),
+            FieldNames::Name,
+        )
+        .unwrap();
+        let properties = entry.schema["properties"]["fields"]["properties"]
+            .as_object()
+            .unwrap();
+        for (column, id) in [
+            ("story_points", "customfield_10016"),
+            ("team_customfield_10001", "customfield_10001"),
+            ("team_customfield_10002", "customfield_10002"),
+            ("summary_customfield_10003", "customfield_10003"),
+            ("summary", "summary"),
+        ] {
+            assert!(properties.contains_key(column), "{column}");
+            let crumb = ["properties", "fields", "properties", column].map(String::from);
+            assert_eq!(entry.metadata_at(&crumb).unwrap()[FIELD_ID], json!(id));
+        }
+        assert!(properties.keys().all(|k| !k.starts_with("customfield_")));
+        assert_eq!(
+            properties["story_points"],
+            json!({"type": ["null", "number"]})
+        );
+        let by_id = issues_entry(fields);
+        assert!(
+            by_id
+                .metadata
+                .iter()
+                .all(|m| m.metadata.get(FIELD_ID).is_none())
+        );
+    }
+
+    #[test]
     fn keys_and_replication_key_are_automatic() {
         let entry = issues_entry(json!([]));
         let top = entry.metadata_at(&[]).unwrap();
@@ -235,7 +334,14 @@ mod tests {
     #[test]
     fn children_name_their_parent_and_one_deployment_streams_say_which() {
         let comments = StreamDef::find("issue_comments").unwrap();
-        let entry = build_entry(comments, Deployment::Server, TextForm::Wiki, &[]).unwrap();
+        let entry = build_entry(
+            comments,
+            Deployment::Server,
+            TextForm::Wiki,
+            &[],
+            FieldNames::Id,
+        )
+        .unwrap();
         let top = entry.metadata_at(&[]).unwrap();
         assert_eq!(top["parent-tap-stream-id"], json!("issues"));
         assert_eq!(top["forced-replication-method"], json!("INCREMENTAL"));
@@ -250,15 +356,24 @@ mod tests {
         assert!(
             cloud_only.exists_on(Deployment::Cloud) && !cloud_only.exists_on(Deployment::Server)
         );
-        let entry = build_entry(&cloud_only, Deployment::Cloud, TextForm::Adf, &[]).unwrap();
+        let entry = build_entry(
+            &cloud_only,
+            Deployment::Cloud,
+            TextForm::Adf,
+            &[],
+            FieldNames::Id,
+        )
+        .unwrap();
         assert_eq!(entry.metadata_at(&[]).unwrap()[ONLY_ON], json!("cloud"));
     }
 
     #[test]
     fn users_are_keyed_per_deployment() {
         let def = StreamDef::find("users").unwrap();
-        let cloud = build_entry(def, Deployment::Cloud, TextForm::Adf, &[]).unwrap();
-        let server = build_entry(def, Deployment::Server, TextForm::Wiki, &[]).unwrap();
+        let cloud =
+            build_entry(def, Deployment::Cloud, TextForm::Adf, &[], FieldNames::Id).unwrap();
+        let server =
+            build_entry(def, Deployment::Server, TextForm::Wiki, &[], FieldNames::Id).unwrap();
         assert_eq!(cloud.key_properties, Some(vec!["accountId".to_string()]));
         assert_eq!(server.key_properties, Some(vec!["key".to_string()]));
     }

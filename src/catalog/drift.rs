@@ -7,10 +7,12 @@ use serde_json::{Map, Value, json};
 
 use super::discover::{CUSTOM_TYPE, FIELD_NAME, FIELD_TYPE, fetch_fields};
 use super::fields::{field_schema, permissive};
+use super::names::{self, Columns, FIELD_ID, FieldNames};
 use super::selection::stream_selected;
 use super::{Catalog, CatalogEntry, MetadataEntry, TextForm};
 use crate::client::JiraClient;
 use crate::error::{Error, Result};
+use crate::readable::{self, TEXTAREA};
 use crate::streams::{Source, StreamDef};
 
 /// What to do with fields the catalog does not have.
@@ -28,18 +30,25 @@ pub enum DriftPolicy {
 pub struct Drift {
     /// `(id, name)`.
     pub appeared: Vec<(String, String)>,
+    /// `(id, column)` of the fields that appeared and were added under a name of their own
+    /// (`custom_field_names: name`).
+    pub named: Vec<(String, String)>,
+    /// Fields that appeared with an id the catalog already uses as another field's column:
+    /// left out.
+    pub clashing: Vec<String>,
     pub disappeared: Vec<String>,
     /// `(id, type in the catalog, type now)`.
     pub retyped: Vec<(String, String, String)>,
 }
 
 /// Reads the site's fields again and brings the catalog's `issues` schema in line with them, as
-/// `policy` says. Nothing is read when `issues` is not selected or takes every field
-/// (an open `fields` schema, as in Stitch's catalogs).
+/// `policy` says; fields it adds are named as `names` says. Nothing is read when `issues` is not
+/// selected or takes every field (an open `fields` schema, as in Stitch's catalogs).
 pub async fn reconcile(
     client: &JiraClient,
     catalog: &mut Catalog,
     policy: DriftPolicy,
+    names: FieldNames,
 ) -> Result<()> {
     let Some(entry) = catalog
         .streams
@@ -64,11 +73,20 @@ pub async fn reconcile(
         }
         Err(e) => return Err(e),
     };
-    let drift = apply(entry, &site, client.text_form(), policy);
+    let drift = apply(entry, &site, client.text_form(), policy, names);
     for (id, name) in &drift.appeared {
-        let outcome = match policy {
-            DriftPolicy::Auto => "added to the issues SCHEMA and synced",
-            DriftPolicy::Block => "not synced (schema_drift: block)",
+        let column = drift.named.iter().find(|(named, _)| named == id);
+        let outcome = match (policy, column) {
+            _ if drift.clashing.contains(id) => {
+                "not synced: its id is the column of another field in the catalog (run \
+                 --discover again)"
+                    .to_string()
+            }
+            (DriftPolicy::Auto, Some((_, column))) => {
+                format!("added to the issues SCHEMA as `{column}` and synced")
+            }
+            (DriftPolicy::Auto, None) => "added to the issues SCHEMA and synced".to_string(),
+            (DriftPolicy::Block, _) => "not synced (schema_drift: block)".to_string(),
         };
         tracing::warn!(field = %id, name = %name, "a field appeared on the site since discovery; {outcome}");
     }
@@ -100,38 +118,36 @@ pub fn apply(
     site: &[Value],
     text: TextForm,
     policy: DriftPolicy,
+    names: FieldNames,
 ) -> Drift {
     let mut drift = Drift::default();
     let Some(known) = fields_of(entry).cloned() else {
         return drift;
     };
-    let crumb = |id: &str| -> Vec<String> {
-        ["properties", "fields", "properties", id]
+    let crumb = |column: &str| -> Vec<String> {
+        ["properties", "fields", "properties", column]
             .map(String::from)
             .to_vec()
     };
+    // The catalog's columns: a field's column is its id unless the catalog renamed it.
+    let columns = Columns::of(entry).unwrap_or_default();
+    let owner = |column: &str| columns.id_of(column).unwrap_or(column).to_string();
     let mut site_ids = Vec::with_capacity(site.len());
+    let mut appeared: Vec<&Value> = Vec::new();
     for field in site {
         let Some(id) = field.get("id").and_then(Value::as_str) else {
             continue;
         };
         site_ids.push(id.to_string());
-        let name = field.get("name").and_then(Value::as_str).unwrap_or(id);
+        let column = columns.column(id).unwrap_or(id);
         let now = field_schema(field, text);
-        let Some(before) = known.get(id) else {
-            drift.appeared.push((id.to_string(), name.to_string()));
-            if policy == DriftPolicy::Auto {
-                set_property(entry, id, now);
-                entry.metadata.push(MetadataEntry {
-                    breadcrumb: crumb(id),
-                    metadata: described(field),
-                });
-            }
+        let Some(before) = known.get(column).filter(|_| owner(column) == id) else {
+            appeared.push(field);
             continue;
         };
         // Compared by the Jira types discovery recorded, so catalogs typed elsewhere do not
         // look changed.
-        let recorded = entry.metadata_at(&crumb(id)).map(|m| {
+        let recorded = entry.metadata_at(&crumb(column)).map(|m| {
             let get = |k: &str| m.get(k).and_then(Value::as_str).unwrap_or("").to_string();
             (get(FIELD_TYPE), get(CUSTOM_TYPE))
         });
@@ -153,15 +169,94 @@ pub fn apply(
             drift
                 .retyped
                 .push((id.to_string(), label(&recorded), label(&current)));
-            set_property(entry, id, widened(before, &now));
+            set_property(entry, column, widened(before, &now));
         }
+    }
+    let named = match names {
+        FieldNames::Id => Default::default(),
+        FieldNames::Name => new_columns(entry, &known, &appeared),
+    };
+    for field in appeared {
+        let id = field.get("id").and_then(Value::as_str).unwrap_or("");
+        let name = field.get("name").and_then(Value::as_str).unwrap_or(id);
+        drift.appeared.push((id.to_string(), name.to_string()));
+        if policy == DriftPolicy::Block {
+            continue;
+        }
+        let column = match named.get(id) {
+            Some(column) => column.as_str(),
+            None => id,
+        };
+        // A system field keeps its id, which a custom field's column may already be.
+        if known.contains_key(column) {
+            drift.clashing.push(id.to_string());
+            continue;
+        }
+        if column != id {
+            drift.named.push((id.to_string(), column.to_string()));
+        }
+        set_property(entry, column, field_schema(field, text));
+        let mut metadata = described(field);
+        if names == FieldNames::Name {
+            metadata.insert(FIELD_ID.into(), json!(id));
+        }
+        entry.metadata.push(MetadataEntry {
+            breadcrumb: crumb(column),
+            metadata,
+        });
     }
     drift.disappeared = known
         .keys()
-        .filter(|id| id.starts_with("customfield_") && !site_ids.contains(id))
-        .cloned()
+        .map(|column| owner(column))
+        .filter(|id| names::is_custom(id) && !site_ids.contains(id))
         .collect();
     drift
+}
+
+/// Names for the custom fields that appeared, beside every column of the catalog and the ids
+/// of the system fields that appeared, as discovery would name them.
+fn new_columns(
+    entry: &CatalogEntry,
+    known: &Map<String, Value>,
+    appeared: &[&Value],
+) -> std::collections::BTreeMap<String, String> {
+    fn id_of<'v>(field: &&'v Value) -> Option<&'v str> {
+        field.get("id").and_then(Value::as_str)
+    }
+    let textarea = |metadata: Option<&Map<String, Value>>| {
+        metadata
+            .and_then(|m| m.get(CUSTOM_TYPE))
+            .and_then(Value::as_str)
+            == Some(TEXTAREA)
+    };
+    let mut taken: Vec<(String, bool)> = known
+        .keys()
+        .map(|column| {
+            let crumb = ["properties", "fields", "properties", column].map(String::from);
+            let rich = readable::is_issue_rich_text(column) || textarea(entry.metadata_at(&crumb));
+            (column.clone(), rich)
+        })
+        .collect();
+    taken.extend(
+        appeared
+            .iter()
+            .filter_map(id_of)
+            .filter(|id| !names::is_custom(id))
+            .map(|id| (id.to_string(), readable::is_issue_rich_text(id))),
+    );
+    let custom: Vec<names::Field> = appeared
+        .iter()
+        .filter_map(|field| {
+            let id = id_of(field).filter(|id| names::is_custom(id))?;
+            Some(names::Field {
+                id,
+                name: field.get("name").and_then(Value::as_str).unwrap_or(""),
+                rich_text: field.pointer("/schema/custom").and_then(Value::as_str)
+                    == Some(TEXTAREA),
+            })
+        })
+        .collect();
+    names::columns(&custom, &taken)
 }
 
 fn text_at(field: &Value, pointer: &str) -> String {
@@ -252,8 +347,15 @@ mod tests {
         ];
         let def = StreamDef::find("issues").unwrap();
         for policy in [DriftPolicy::Auto, DriftPolicy::Block] {
-            let mut entry = build_entry(def, Deployment::Cloud, TextForm::Adf, &before).unwrap();
-            let drift = apply(&mut entry, &now, TextForm::Adf, policy);
+            let mut entry = build_entry(
+                def,
+                Deployment::Cloud,
+                TextForm::Adf,
+                &before,
+                FieldNames::Id,
+            )
+            .unwrap();
+            let drift = apply(&mut entry, &now, TextForm::Adf, policy, FieldNames::Id);
             assert_eq!(
                 drift.appeared,
                 [("customfield_3".into(), "customfield_3".into())]
@@ -271,8 +373,83 @@ mod tests {
                 policy == DriftPolicy::Auto
             );
             // The next comparison against the same site finds nothing new to add.
-            let again = apply(&mut entry, &now, TextForm::Adf, policy);
+            let again = apply(&mut entry, &now, TextForm::Adf, policy, FieldNames::Id);
             assert_eq!(again.appeared.is_empty(), policy == DriftPolicy::Auto);
         }
+    }
+
+    fn named(id: &str, name: &str, kind: &str, custom: &str) -> Value {
+        let mut f = field(id, kind, custom);
+        f["name"] = json!(name);
+        f
+    }
+
+    #[test]
+    fn with_names_drift_follows_the_catalog_columns_and_names_new_fields_apart_from_them() {
+        let before = [
+            named("customfield_1", "Budget", "number", "float"),
+            named("customfield_2", "Customer", "string", "textfield"),
+            named("customfield_5", "Notes", "string", "textarea"),
+        ];
+        // Renamed in Jira, retyped, removed, and new fields whose names meet the catalog's.
+        let now = [
+            named("customfield_1", "Spend", "string", "textfield"),
+            named("customfield_3", "Budget", "number", "float"),
+            named("customfield_4", "Risk", "number", "float"),
+            named("customfield_5", "Notes", "string", "textarea"),
+            named("customfield_6", "Notes markdown", "string", "textfield"),
+        ];
+        let def = StreamDef::find("issues").unwrap();
+        let mut entry = build_entry(
+            def,
+            Deployment::Cloud,
+            TextForm::Adf,
+            &before,
+            FieldNames::Name,
+        )
+        .unwrap();
+        let drift = apply(
+            &mut entry,
+            &now,
+            TextForm::Adf,
+            DriftPolicy::Auto,
+            FieldNames::Name,
+        );
+        assert_eq!(drift.disappeared, ["customfield_2"]);
+        assert_eq!(drift.retyped.len(), 1);
+        assert_eq!(drift.retyped[0].0, "customfield_1");
+        assert_eq!(drift.appeared.len(), 3);
+        assert_eq!(
+            drift.named,
+            [
+                ("customfield_3".into(), "budget_customfield_3".into()),
+                ("customfield_4".into(), "risk".into()),
+                (
+                    "customfield_6".into(),
+                    "notes_markdown_customfield_6".into()
+                ),
+            ]
+        );
+        let fields = &entry.schema["properties"]["fields"]["properties"];
+        assert_eq!(
+            fields["budget"],
+            json!({"type": ["null", "number", "string"]}),
+            "the column keeps its name"
+        );
+        assert_eq!(
+            fields["budget_customfield_3"],
+            json!({"type": ["null", "number"]})
+        );
+        let columns = Columns::of(&entry).unwrap();
+        assert_eq!(columns.column("customfield_4"), Some("risk"));
+        assert_eq!(columns.column("customfield_1"), Some("budget"));
+        let again = apply(
+            &mut entry,
+            &now,
+            TextForm::Adf,
+            DriftPolicy::Auto,
+            FieldNames::Name,
+        );
+        assert!(again.appeared.is_empty() && again.named.is_empty());
     }
 }

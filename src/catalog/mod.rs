@@ -4,6 +4,7 @@
 mod discover;
 mod drift;
 mod fields;
+mod names;
 mod rich_text;
 mod selection;
 
@@ -15,6 +16,7 @@ use serde_json::{Map, Value};
 pub use discover::{build_entry, discover};
 pub use drift::{Drift, DriftPolicy, reconcile};
 pub use fields::field_schema;
+pub use names::{Columns, FIELD_ID, FieldNames, snake};
 pub use rich_text::{TextForm, type_rich_text};
 pub use selection::{Projection, SelectedStream, check_hashing, selected_streams};
 

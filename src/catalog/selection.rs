@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value};
 
 use super::discover::{CUSTOM_TYPE, builtin_schema};
+use super::names::Columns;
 use super::{Catalog, CatalogEntry, TextForm, type_rich_text};
 use crate::config::Deployment;
 use crate::error::{Error, Result};
@@ -82,6 +83,8 @@ pub struct SelectedStream {
     pub hashing: Option<Hashing>,
     /// Readable renderings added beside rich text, if any.
     pub renderings: Option<Renderings>,
+    /// Issue fields the catalog names otherwise than their Jira ids, if any.
+    pub columns: Option<Columns>,
 }
 
 /// The Singer column that marks a record as deleted at the source.
@@ -178,6 +181,7 @@ pub fn selected_streams(
                 bookmark_properties,
                 hashing,
                 renderings,
+                columns: Columns::of(entry),
             }))
         })
         .collect()
@@ -525,6 +529,76 @@ mod tests {
         assert_eq!(
             theirs["properties"]["author"]["properties"]["name"]["type"],
             json!(["null", "string", "integer"])
+        );
+    }
+
+    #[test]
+    fn renamed_custom_fields_are_selected_hashed_and_rendered_under_their_columns() {
+        use crate::catalog::FIELD_ID;
+        use crate::secret::Secret;
+        let mut s = schema();
+        let fields = s["properties"]["fields"]["properties"]
+            .as_object_mut()
+            .unwrap();
+        fields.insert("story_points".into(), json!({"type": ["null", "number"]}));
+        fields.insert(
+            "notes".into(),
+            json!({"type": ["null", "string", "object"]}),
+        );
+        let c = catalog(json!({"tap_stream_id": "issues", "schema": s, "metadata": [
+            {"breadcrumb": [], "metadata": {"selected": true}},
+            {"breadcrumb": crumb(&["properties", "fields", "properties", "story_points"]),
+             "metadata": {FIELD_ID: "customfield_10016", "tap-jira.hash": true}},
+            {"breadcrumb": crumb(&["properties", "fields", "properties", "notes"]),
+             "metadata": {FIELD_ID: "customfield_10009", CUSTOM_TYPE: TEXTAREA}}
+        ]}));
+        let salt = Secret::new("a-long-random-test-salt");
+        let hash = HashSettings {
+            salt: Some(salt.clone()),
+            pii: false,
+        };
+        let streams = selected_streams(
+            &c,
+            Deployment::Cloud,
+            TextForm::Adf,
+            &hash,
+            RenderText::Markdown,
+        )
+        .unwrap();
+        let stream = &streams[0];
+        let declared = &stream.schema["properties"]["fields"]["properties"];
+        assert_eq!(
+            declared["story_points"],
+            json!({"type": ["null", "string"]})
+        );
+        assert_eq!(
+            declared["notes_markdown"],
+            json!({"type": ["null", "string"]})
+        );
+        let columns = stream.columns.as_ref().unwrap();
+        assert_eq!(columns.id_of("notes"), Some("customfield_10009"));
+
+        // What the emitter does to an issue, in its order.
+        let text = r#"{"id":"1","updated":"t","fields":{"summary":"s","customfield_10016":3.5,"customfield_10009":{"type":"doc","version":1,"content":[{"type":"paragraph","content":[{"type":"text","text":"Hi"}]}]},"customfield_1":1}}"#;
+        let mut record = RawObject::parse(text).unwrap();
+        columns.apply_raw(&mut record);
+        stream.projection.apply_raw(&mut record);
+        stream.hashing.as_ref().unwrap().apply_raw(&mut record);
+        stream.renderings.as_ref().unwrap().apply_raw(&mut record);
+        let mut written = String::new();
+        record.write_to(&mut written);
+        let record: Value = serde_json::from_str(&written).unwrap();
+        let fields = record["fields"].as_object().unwrap();
+        assert_eq!(
+            fields["story_points"],
+            json!(crate::hashing::digest(&json!(3.5), &salt))
+        );
+        assert_eq!(fields["notes_markdown"], json!("Hi"));
+        assert_eq!(fields["notes"]["type"], json!("doc"));
+        assert!(
+            fields.keys().all(|k| !k.starts_with("customfield_10016")
+                && !k.starts_with("customfield_10009")),
+            "{written}"
         );
     }
 

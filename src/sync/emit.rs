@@ -1,5 +1,5 @@
-//! Turning one record into a RECORD message: the catalog's field selection applied, keys checked,
-//! date-times in UTC, hashed fields hashed.
+//! Turning one record into a RECORD message: issue fields under the catalog's column names, the
+//! catalog's field selection applied, keys checked, date-times in UTC, hashed fields hashed.
 
 use std::io::Write;
 
@@ -56,6 +56,9 @@ impl<'a> Emitter<'a> {
             );
             return Ok(());
         };
+        if let Some(columns) = &self.stream.columns {
+            columns.apply(map);
+        }
         self.stream.projection.apply(map);
         if let Some(missing) = self
             .stream
@@ -91,13 +94,20 @@ impl<'a> Emitter<'a> {
     pub fn emit_raw(
         &mut self,
         writer: &mut SingerWriter<impl Write>,
-        mut record: RawObject<'_>,
+        record: RawObject<'_>,
         version: Option<i64>,
         extracted: &str,
     ) -> Result<()> {
-        self.stream.projection.apply_raw(&mut record);
-        if let Some(missing) = self
-            .stream
+        let stream = self.stream;
+        // The column names and renderings' keys are the stream's: the record may borrow them
+        // while it is written.
+        let mut record: RawObject<'_> = record;
+        // Renamed before the selection, which names the columns.
+        if let Some(columns) = &stream.columns {
+            columns.apply_raw(&mut record);
+        }
+        stream.projection.apply_raw(&mut record);
+        if let Some(missing) = stream
             .key_properties
             .iter()
             .find(|k| record.get(k).is_none_or(Node::is_null))
@@ -105,9 +115,6 @@ impl<'a> Emitter<'a> {
             tracing::warn!(stream = self.name(), key = %missing, "skipped a record without its key property");
             return Ok(());
         }
-        let stream = self.stream;
-        // The renderings' keys are the stream's: the record may borrow them while it is written.
-        let mut record: RawObject<'_> = record;
         // Hashed first: a hashed document is a string, with no rendering to leak it.
         if let Some(hashing) = &stream.hashing {
             hashing.apply_raw(&mut record);

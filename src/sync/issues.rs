@@ -525,8 +525,8 @@ async fn rest_lists(
     Ok(found.into_iter().flatten().collect())
 }
 
-/// The issue fields to ask Jira for: the selected ones, plus what the bookmark needs. A catalog
-/// whose `fields` schema is open (Stitch's: `patternProperties`) selects them all.
+/// The issue fields to ask Jira for, by their Jira ids: the selected ones, plus what the bookmark
+/// needs. A catalog whose `fields` schema is open (Stitch's: `patternProperties`) selects them all.
 fn requested_fields(stream: &SelectedStream) -> Vec<String> {
     let Some(schema) = stream.schema.pointer("/properties/fields") else {
         return vec!["updated".into(), "created".into()];
@@ -542,7 +542,14 @@ fn requested_fields(stream: &SelectedStream) -> Vec<String> {
     let mut fields: Vec<String> = schema
         .get("properties")
         .and_then(Value::as_object)
-        .map(|f| f.keys().cloned().collect())
+        .map(|f| {
+            f.keys()
+                .map(|column| match &stream.columns {
+                    Some(columns) => columns.id_of(column).unwrap_or(column).to_string(),
+                    None => column.clone(),
+                })
+                .collect()
+        })
         .unwrap_or_default();
     for always in ["updated", "created"] {
         if !fields.iter().any(|f| f == always) {

@@ -138,7 +138,30 @@ impl Site {
         Ok(retyped)
     }
 
-    /// Position in the catalog of a custom field that may be removed or retyped.
+    /// Gives a custom field another display name, keeping its id, type and values. Returns the
+    /// name it had.
+    pub fn rename_custom_field(&mut self, id: &str, name: &str) -> Result<String, FieldRefusal> {
+        let position = self.changeable_field(id)?;
+        let field = &mut self.fields[position];
+        let before = std::mem::replace(&mut field.name, name.to_string());
+        // JQL knows the field by its name too.
+        field.clause_names.retain(|clause| *clause != before);
+        field.clause_names.push(name.to_string());
+        let object = audit_item(field);
+        let changed = vec![("Name", Some(before.clone()), name.to_string())];
+        self.add_audit_record(
+            "Custom field updated",
+            "fields",
+            times::now_ms(),
+            object,
+            changed,
+            Vec::new(),
+        );
+        self.version += 1;
+        Ok(before)
+    }
+
+    /// Position in the catalog of a custom field that may be removed, retyped or renamed.
     fn changeable_field(&self, id: &str) -> Result<usize, FieldRefusal> {
         let position = self
             .fields
@@ -208,6 +231,26 @@ mod tests {
         assert!(field.has_options() && field.contexts().len() == 2);
         let summaries: Vec<&str> = site.audit.iter().rev().take(2).map(|r| r.summary).collect();
         assert_eq!(summaries, ["Custom field updated", "Custom field created"]);
+    }
+
+    #[test]
+    fn a_renamed_field_keeps_its_id_type_and_values() {
+        let mut site = Site::generate(&SimConfig::default());
+        let id = site.add_custom_field("Budget code", CustomFieldType::Float);
+        assert_eq!(
+            site.rename_custom_field(&id, "Cost centre").unwrap(),
+            "Budget code"
+        );
+        let field = site.fields.iter().find(|f| f.id == id).unwrap();
+        assert_eq!(field.name, "Cost centre");
+        assert!(field.clause_names.contains(&"Cost centre".to_string()));
+        assert!(!field.clause_names.contains(&"Budget code".to_string()));
+        assert_eq!(field.kind, Kind::Custom(Custom::Float));
+        assert_eq!(
+            site.rename_custom_field("summary", "x").unwrap_err(),
+            FieldRefusal::System
+        );
+        assert_eq!(site.audit.last().unwrap().summary, "Custom field updated");
     }
 
     #[test]

@@ -1,0 +1,384 @@
+//! Column names of custom fields. With `custom_field_names: name`, discovery puts each custom
+//! field under the snake_case of its display name (`Story Points` → `story_points`) instead of
+//! its id, and records the id in the property's metadata (`tap-jira.field-id`); a sync renames
+//! `fields` keys of issue records by that metadata, so a column keeps its name when the field is
+//! renamed in Jira, as long as the catalog is reused.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use serde_json::{Map, Value};
+
+use super::CatalogEntry;
+use crate::raw::RawObject;
+
+/// The metadata key holding a field's Jira id, beside `tap-jira.field-name`.
+pub const FIELD_ID: &str = "tap-jira.field-id";
+
+/// Config `custom_field_names`: how discovery names custom fields in `issues` → `fields`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum FieldNames {
+    /// By Jira id (`customfield_10016`), as Stitch's tap does.
+    #[default]
+    Id,
+    /// By the snake_case of the display name (`story_points`).
+    Name,
+}
+
+/// Ids of custom fields: the fields that get a name of their own.
+pub fn is_custom(id: &str) -> bool {
+    id.starts_with("customfield_")
+}
+
+/// The suffixes of the renderings added beside rich text (`description_markdown`).
+const RENDERINGS: [&str; 2] = ["markdown", "text"];
+
+/// The snake_case of a display name: ASCII letters (lowercased) and digits are kept, accented
+/// Latin letters lose their accents (`é` → `e`, `ß` → `ss`, `æ` → `ae`), and every run of other
+/// characters becomes one `_`, none at either end. A result starting with a digit gets `field_`
+/// before it; an empty result (a name with no letter or digit of the Latin alphabet) stays
+/// empty, and the caller keeps the field's id.
+pub fn snake(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut gap = false;
+    for c in name.chars().flat_map(char::to_lowercase) {
+        // Combining accents (`İ` lowercases to `i` and a dot above) are dropped, not gaps.
+        if ('\u{300}'..='\u{36f}').contains(&c) {
+            continue;
+        }
+        let mut buffer = [0u8; 4];
+        let ascii = if c.is_ascii_alphanumeric() {
+            Some(&*c.encode_utf8(&mut buffer))
+        } else {
+            latin(c)
+        };
+        match ascii {
+            Some(text) => {
+                if gap && !out.is_empty() {
+                    out.push('_');
+                }
+                gap = false;
+                out.push_str(text);
+            }
+            None => gap = true,
+        }
+    }
+    if out.starts_with(|c: char| c.is_ascii_digit()) {
+        out.insert_str(0, "field_");
+    }
+    out
+}
+
+/// The ASCII spelling of a lowercase Latin letter with a diacritic (Latin-1 and Latin
+/// Extended-A); `None` for anything else.
+fn latin(c: char) -> Option<&'static str> {
+    Some(match c {
+        'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'ā' | 'ă' | 'ą' => "a",
+        'æ' => "ae",
+        'ç' | 'ć' | 'ĉ' | 'ċ' | 'č' => "c",
+        'ď' | 'đ' | 'ð' => "d",
+        'è' | 'é' | 'ê' | 'ë' | 'ē' | 'ĕ' | 'ė' | 'ę' | 'ě' => "e",
+        'ĝ' | 'ğ' | 'ġ' | 'ģ' => "g",
+        'ĥ' | 'ħ' => "h",
+        'ì' | 'í' | 'î' | 'ï' | 'ĩ' | 'ī' | 'ĭ' | 'į' | 'ı' => "i",
+        'ĳ' => "ij",
+        'ĵ' => "j",
+        'ķ' | 'ĸ' => "k",
+        'ĺ' | 'ļ' | 'ľ' | 'ŀ' | 'ł' => "l",
+        'ñ' | 'ń' | 'ņ' | 'ň' | 'ŉ' | 'ŋ' => "n",
+        'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' | 'ō' | 'ŏ' | 'ő' => "o",
+        'œ' => "oe",
+        'ŕ' | 'ŗ' | 'ř' => "r",
+        'ś' | 'ŝ' | 'ş' | 'š' | 'ſ' => "s",
+        'ß' => "ss",
+        'ţ' | 'ť' | 'ŧ' => "t",
+        'þ' => "th",
+        'ù' | 'ú' | 'û' | 'ü' | 'ũ' | 'ū' | 'ŭ' | 'ů' | 'ű' | 'ų' => "u",
+        'ŵ' => "w",
+        'ý' | 'ÿ' | 'ŷ' => "y",
+        'ź' | 'ż' | 'ž' => "z",
+        _ => return None,
+    })
+}
+
+/// A field to name: its id, display name, and whether it is rich text (whose renderings,
+/// `<name>_markdown` and `<name>_text`, take names too).
+#[derive(Debug, Clone, Copy)]
+pub struct Field<'a> {
+    pub id: &'a str,
+    pub name: &'a str,
+    pub rich_text: bool,
+}
+
+/// Names for `fields` (custom fields), by id. `taken` are the names already in use in `fields`
+/// (system fields, built-in properties, columns of an earlier discovery), each with whether it is
+/// rich text. A field takes the snake_case of its display name, or its id when that is empty.
+/// Fields whose names collide (with each other, with a name taken, or with a rendering of rich
+/// text) all take their id after it (`team_customfield_10001`); a name that still collides is
+/// replaced by the id alone. The outcome does not depend on the order of `fields`.
+pub fn columns(fields: &[Field<'_>], taken: &[(String, bool)]) -> BTreeMap<String, String> {
+    let mut reserved: BTreeSet<String> = BTreeSet::new();
+    for (name, rich_text) in taken {
+        reserved.insert(name.clone());
+        if *rich_text {
+            reserved.extend(renderings(name));
+        }
+    }
+    let wanted: BTreeMap<&str, String> = fields
+        .iter()
+        .map(|f| {
+            let snake = snake(f.name);
+            (f.id, if snake.is_empty() { f.id.into() } else { snake })
+        })
+        .collect();
+    let mut count: HashMap<&str, usize> = HashMap::new();
+    for name in wanted.values() {
+        *count.entry(name).or_default() += 1;
+    }
+    // The renderings the new rich-text fields would bring.
+    let rendered: BTreeSet<String> = fields
+        .iter()
+        .filter(|f| f.rich_text)
+        .flat_map(|f| renderings(&wanted[f.id]))
+        .collect();
+    let mut named: BTreeMap<String, String> = fields
+        .iter()
+        .map(|f| {
+            let name = &wanted[f.id];
+            let collides = count[name.as_str()] > 1
+                || reserved.contains(name)
+                || rendered.contains(name)
+                || (f.rich_text && renderings(name).any(|r| reserved.contains(&r)));
+            let name = if collides && name != f.id {
+                format!("{name}_{}", f.id)
+            } else {
+                name.clone()
+            };
+            (f.id.to_string(), name)
+        })
+        .collect();
+    // A field named `x customfield_1` may still meet another's `x_customfield_1`: ids are unique.
+    let mut count: HashMap<String, usize> = HashMap::new();
+    for name in named.values() {
+        *count.entry(name.clone()).or_default() += 1;
+    }
+    for (id, name) in named.iter_mut() {
+        if count[name.as_str()] > 1 || reserved.contains(name.as_str()) {
+            *name = id.clone();
+        }
+    }
+    named
+}
+
+fn renderings(name: &str) -> impl Iterator<Item = String> + '_ {
+    RENDERINGS
+        .iter()
+        .map(move |suffix| format!("{name}_{suffix}"))
+}
+
+/// The catalog's column names of issue fields that differ from the Jira id, from
+/// `tap-jira.field-id` metadata: how a sync renames the keys of `fields` and asks Jira for them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Columns {
+    /// Jira id → (column, column as a JSON string token).
+    by_id: HashMap<String, (String, String)>,
+    /// Column → Jira id.
+    by_column: HashMap<String, String>,
+}
+
+impl Columns {
+    /// The renamed fields of a catalog entry's `fields`; `None` when there are none (every
+    /// catalog discovered with `custom_field_names: id`, and Stitch's).
+    pub fn of(entry: &CatalogEntry) -> Option<Columns> {
+        let mut columns = Columns::default();
+        for m in &entry.metadata {
+            let [p, f, p2, column] = m.breadcrumb.as_slice() else {
+                continue;
+            };
+            if p != "properties" || f != "fields" || p2 != "properties" {
+                continue;
+            }
+            let Some(id) = m.metadata.get(FIELD_ID).and_then(Value::as_str) else {
+                continue;
+            };
+            if id == column || columns.by_id.contains_key(id) {
+                continue;
+            }
+            let token = Value::from(column.as_str()).to_string();
+            columns
+                .by_id
+                .insert(id.to_string(), (column.clone(), token));
+            columns.by_column.insert(column.clone(), id.to_string());
+        }
+        (!columns.by_id.is_empty()).then_some(columns)
+    }
+
+    /// The column of a Jira field id, when it was renamed.
+    pub fn column(&self, id: &str) -> Option<&str> {
+        self.by_id.get(id).map(|(column, _)| column.as_str())
+    }
+
+    /// The Jira field id of a column, when it was renamed.
+    pub fn id_of(&self, column: &str) -> Option<&str> {
+        self.by_column.get(column).map(String::as_str)
+    }
+
+    /// Renames the keys of an issue's `fields`, taken apart only at that level.
+    pub fn apply_raw<'a>(&'a self, record: &mut RawObject<'a>) {
+        if let Some(fields) = record.object_mut("fields") {
+            fields.rename_keys(|key| self.by_id.get(key).map(|(_, token)| token.as_str()));
+        }
+    }
+
+    /// Renames the keys of an issue's `fields` in a record built as a value, in their order.
+    pub fn apply(&self, record: &mut Map<String, Value>) {
+        let Some(Value::Object(fields)) = record.get_mut("fields") else {
+            return;
+        };
+        *fields = std::mem::take(fields)
+            .into_iter()
+            .map(|(key, value)| match self.by_id.get(&key) {
+                Some((column, _)) => (column.clone(), value),
+                None => (key, value),
+            })
+            .collect();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn display_names_become_snake_case() {
+        for (name, snake_name) in [
+            ("Story Points", "story_points"),
+            ("  Story   Points  ", "story_points"),
+            ("Story-Points (SP)", "story_points_sp"),
+            ("storyPoints", "storypoints"),
+            ("Épic Nåme", "epic_name"),
+            ("Größe", "grosse"),
+            ("İstanbul office", "istanbul_office"),
+            ("2nd reviewer", "field_2nd_reviewer"),
+            ("Team 日本", "team"),
+            ("優先度", ""),
+            ("", ""),
+            ("__x__", "x"),
+            ("a.b/c", "a_b_c"),
+        ] {
+            assert_eq!(snake(name), snake_name, "{name:?}");
+        }
+    }
+
+    fn field<'a>(id: &'a str, name: &'a str) -> Field<'a> {
+        Field {
+            id,
+            name,
+            rich_text: false,
+        }
+    }
+
+    fn taken(names: &[&str]) -> Vec<(String, bool)> {
+        names
+            .iter()
+            .map(|n| (n.to_string(), matches!(*n, "description" | "environment")))
+            .collect()
+    }
+
+    #[test]
+    fn collisions_take_the_id_whatever_the_order() {
+        let fields = [
+            field("customfield_3", "Team"),
+            field("customfield_1", "team"),
+            field("customfield_2", "Summary"),
+            field("customfield_4", "Story Points"),
+            field("customfield_5", "優先度"),
+            field("customfield_6", "Description Markdown"),
+        ];
+        let expected: BTreeMap<String, String> = [
+            ("customfield_1", "team_customfield_1"),
+            ("customfield_2", "summary_customfield_2"),
+            ("customfield_3", "team_customfield_3"),
+            ("customfield_4", "story_points"),
+            ("customfield_5", "customfield_5"),
+            ("customfield_6", "description_markdown_customfield_6"),
+        ]
+        .into_iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect();
+        let taken = taken(&["summary", "description"]);
+        assert_eq!(columns(&fields, &taken), expected);
+        let mut reversed = fields;
+        reversed.reverse();
+        assert_eq!(columns(&reversed, &taken), expected);
+    }
+
+    #[test]
+    fn renderings_of_rich_text_fields_and_names_after_collision_stay_apart() {
+        let notes = Field {
+            id: "customfield_1",
+            name: "Notes",
+            rich_text: true,
+        };
+        let named = columns(
+            &[
+                notes,
+                field("customfield_2", "Notes text"),
+                field("customfield_3", "x"),
+                field("customfield_4", "X"),
+                field("customfield_5", "x customfield_3"),
+            ],
+            &[],
+        );
+        assert_eq!(named["customfield_1"], "notes");
+        assert_eq!(named["customfield_2"], "notes_text_customfield_2");
+        assert_eq!(named["customfield_3"], "customfield_3");
+        assert_eq!(named["customfield_4"], "x_customfield_4");
+        assert_eq!(named["customfield_5"], "customfield_5");
+        // A rich-text field whose rendering would be a name already in use.
+        let foo = Field {
+            id: "customfield_9",
+            name: "Foo",
+            rich_text: true,
+        };
+        let named = columns(&[foo], &[("foo_markdown".into(), false)]);
+        assert_eq!(named["customfield_9"], "foo_customfield_9");
+    }
+
+    fn entry(metadata: Value) -> CatalogEntry {
+        serde_json::from_value(
+            json!({"tap_stream_id": "issues", "schema": {}, "metadata": metadata}),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn records_are_renamed_by_the_catalog_metadata_as_text_and_as_values() {
+        let crumb = |name: &str| json!(["properties", "fields", "properties", name]);
+        let e = entry(json!([
+            {"breadcrumb": crumb("story_points"), "metadata": {FIELD_ID: "customfield_1"}},
+            {"breadcrumb": crumb("summary"), "metadata": {FIELD_ID: "summary"}},
+            {"breadcrumb": crumb("customfield_2"), "metadata": {}},
+            {"breadcrumb": ["properties", "story_points"], "metadata": {FIELD_ID: "x"}}
+        ]));
+        let columns = Columns::of(&e).unwrap();
+        assert_eq!(columns.column("customfield_1"), Some("story_points"));
+        assert_eq!(columns.id_of("story_points"), Some("customfield_1"));
+        assert_eq!(columns.column("summary"), None);
+        assert_eq!(columns.id_of("x"), None);
+
+        let text = r#"{"id":"1","customfield_1":0,"fields":{"summary":"s","customfield_1":3.5,"customfield_2":null}}"#;
+        let mut raw = RawObject::parse(text).unwrap();
+        columns.apply_raw(&mut raw);
+        let mut written = String::new();
+        raw.write_to(&mut written);
+        assert_eq!(
+            written,
+            r#"{"id":"1","customfield_1":0,"fields":{"summary":"s","story_points":3.5,"customfield_2":null}}"#
+        );
+        let mut value: Value = serde_json::from_str(text).unwrap();
+        columns.apply(value.as_object_mut().unwrap());
+        assert_eq!(value.to_string(), written, "values and text alike");
+        assert_eq!(Columns::of(&entry(json!([]))), None);
+    }
+}

@@ -1,0 +1,409 @@
+//! `custom_field_names: name`: custom fields discovered and synced under the snake_case of their
+//! display names, collisions resolved with the id, the id kept in metadata and used to ask Jira.
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use common::{Run, Site, assert_valid_singer_output, tap};
+use jira_sim::{CustomFieldType, Deployment, SimConfig};
+use serde_json::{Map, Value, json};
+use tap_jira::catalog::snake;
+
+const SALT: &str = "a-long-random-test-salt";
+const BY_NAME: &str = r#"{"custom_field_names": "name"}"#;
+
+fn by_name() -> Value {
+    serde_json::from_str(BY_NAME).unwrap()
+}
+
+fn site_for(deployment: Deployment) -> Site {
+    Site::new(SimConfig {
+        deployment,
+        ..SimConfig::default()
+    })
+}
+
+/// The catalog discovered with `extra` config keys, only `streams` selected.
+fn discover_selecting(site: &Site, extra: Value, streams: &[&str]) -> Value {
+    let config = site.file("discover.json", &site.config_with(extra));
+    let mut catalog = site.discover(&config);
+    for stream in catalog["streams"].as_array_mut().unwrap() {
+        let selected = streams.contains(&stream["tap_stream_id"].as_str().unwrap());
+        for m in stream["metadata"].as_array_mut().unwrap() {
+            if m["breadcrumb"] == json!([]) {
+                m["metadata"]["selected"] = json!(selected);
+            }
+        }
+    }
+    catalog
+}
+
+fn sync(site: &Site, extra: Value, catalog: &Value) -> Run {
+    let config = site.file("config.json", &site.config_with(extra));
+    let catalog = site.file("catalog.json", catalog);
+    let run = tap(&[&"--config", &config, &"--catalog", &catalog]);
+    run.assert_success();
+    assert_valid_singer_output(&run);
+    run
+}
+
+fn issues_entry(catalog: &Value) -> &Value {
+    catalog["streams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["tap_stream_id"] == "issues")
+        .unwrap()
+}
+
+/// The metadata of each property of `fields`, by property name.
+fn field_metadata(catalog: &Value) -> BTreeMap<String, Map<String, Value>> {
+    issues_entry(catalog)["metadata"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| {
+            m["breadcrumb"].as_array().unwrap().len() == 4 && m["breadcrumb"][1] == "fields"
+        })
+        .map(|m| {
+            let name = m["breadcrumb"][3].as_str().unwrap().to_string();
+            (name, m["metadata"].as_object().unwrap().clone())
+        })
+        .collect()
+}
+
+/// Column → Jira id, from `tap-jira.field-id`.
+fn ids_by_column(catalog: &Value) -> BTreeMap<String, String> {
+    field_metadata(catalog)
+        .into_iter()
+        .filter_map(|(column, m)| Some((column, m.get("tap-jira.field-id")?.as_str()?.to_string())))
+        .collect()
+}
+
+fn column_of(catalog: &Value, id: &str) -> String {
+    ids_by_column(catalog)
+        .into_iter()
+        .find(|(_, i)| i == id)
+        .unwrap_or_else(|| panic!("no column for {id}"))
+        .0
+}
+
+fn fields_schema(catalog: &Value) -> &Map<String, Value> {
+    issues_entry(catalog)["schema"]["properties"]["fields"]["properties"]
+        .as_object()
+        .unwrap()
+}
+
+fn emitted_fields_schema(run: &Run) -> Value {
+    run.messages()
+        .into_iter()
+        .find(|m| m["type"] == "SCHEMA" && m["stream"] == "issues")
+        .unwrap()["schema"]["properties"]["fields"]["properties"]
+        .clone()
+}
+
+fn by_id(records: Vec<Value>) -> BTreeMap<String, Value> {
+    records
+        .into_iter()
+        .map(|r| (r["id"].as_str().unwrap().to_string(), r))
+        .collect()
+}
+
+#[test]
+fn discovery_by_name_puts_custom_fields_under_snake_names_and_their_ids_in_metadata() {
+    for deployment in [Deployment::Cloud, Deployment::Server] {
+        let site = site_for(deployment);
+        // Two fields of one name, and one named like a system field.
+        let team = site
+            .sim
+            .sim
+            .add_custom_field("Team", CustomFieldType::TextField);
+        let team_too = site
+            .sim
+            .sim
+            .add_custom_field("team", CustomFieldType::Float);
+        let summary = site
+            .sim
+            .sim
+            .add_custom_field("Summary", CustomFieldType::TextField);
+        let ids = discover_selecting(&site, json!({}), &["issues"]);
+        let names = discover_selecting(&site, by_name(), &["issues"]);
+
+        let by_id_meta = field_metadata(&ids);
+        let by_name_meta = field_metadata(&names);
+        let id_schema = fields_schema(&ids);
+        let name_schema = fields_schema(&names);
+        assert_eq!(id_schema.len(), name_schema.len(), "{deployment}");
+        assert!(
+            name_schema.keys().all(|k| !k.starts_with("customfield_")),
+            "{deployment}: {:?}",
+            name_schema.keys().collect::<Vec<_>>()
+        );
+        let mut custom = 0;
+        // The site's fields: those `/field` described.
+        for (id, m) in by_id_meta
+            .iter()
+            .filter(|(_, m)| m.contains_key("tap-jira.field-name"))
+        {
+            let column = column_of(&names, id);
+            let display = m["tap-jira.field-name"].as_str().unwrap();
+            let expected = if !id.starts_with("customfield_") {
+                id.clone()
+            } else if [&team, &team_too, &summary].contains(&id) {
+                custom += 1;
+                format!("{}_{id}", snake(display))
+            } else {
+                custom += 1;
+                snake(display)
+            };
+            assert_eq!(column, expected, "{deployment}: {display}");
+            assert_eq!(
+                name_schema[&column], id_schema[id],
+                "{deployment}: {column}"
+            );
+            // The rest of the metadata is the same, the id beside it.
+            let mut named = by_name_meta[&column].clone();
+            assert_eq!(named.remove("tap-jira.field-id"), Some(json!(id)));
+            assert_eq!(&named, m, "{deployment}: {column}");
+        }
+        assert!(custom > 20, "{deployment}: {custom} custom fields");
+        assert_eq!(column_of(&names, &team), format!("team_{team}"));
+        assert_eq!(column_of(&names, &summary), format!("summary_{summary}"));
+        assert!(name_schema.contains_key("summary") && name_schema.contains_key("story_points"));
+        assert!(name_schema.contains_key("acceptance_criteria"));
+        // Only the issues stream changes.
+        let others = |catalog: &Value| -> Vec<Value> {
+            catalog["streams"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|s| s["tap_stream_id"] != "issues")
+                .cloned()
+                .collect()
+        };
+        assert_eq!(others(&ids), others(&names), "{deployment}");
+    }
+}
+
+#[test]
+fn a_sync_by_name_carries_the_values_of_a_sync_by_id_under_the_snake_names() {
+    for deployment in [Deployment::Cloud, Deployment::Server] {
+        let site = site_for(deployment);
+        let ids = discover_selecting(&site, json!({}), &["issues"]);
+        let names = discover_selecting(&site, by_name(), &["issues"]);
+        let by_ids = sync(&site, json!({}), &ids);
+        site.sim.sim.reset_requests();
+        let by_names = sync(&site, by_name(), &names);
+
+        let columns = ids_by_column(&names);
+        let schema = emitted_fields_schema(&by_names);
+        let declared: Vec<&String> = schema.as_object().unwrap().keys().collect();
+        assert!(
+            declared.iter().all(|k| !k.starts_with("customfield_")),
+            "{deployment}: {declared:?}"
+        );
+        assert!(schema.get("story_points").is_some(), "{deployment}");
+        // Jira is still asked for the fields by their ids.
+        let asked = site.first_search_body()["fields"].clone();
+        let story_points = &columns["story_points"];
+        assert!(
+            asked.as_array().unwrap().contains(&json!(story_points)),
+            "{deployment}: {asked}"
+        );
+        assert!(!asked.to_string().contains("story_points"), "{deployment}");
+
+        // Record by record, the same values: the columns (and their renderings) read back as ids.
+        let back = |key: &str| -> String {
+            if let Some(id) = columns.get(key) {
+                return id.clone();
+            }
+            for suffix in ["_markdown", "_text"] {
+                if let Some(id) = key.strip_suffix(suffix).and_then(|c| columns.get(c)) {
+                    return format!("{id}{suffix}");
+                }
+            }
+            key.to_string()
+        };
+        let expected = by_id(by_ids.records("issues"));
+        let got = by_id(by_names.records("issues"));
+        assert_eq!(expected.len(), got.len(), "{deployment}");
+        assert!(expected.len() >= 50, "{deployment}: {}", expected.len());
+        let mut valued = 0;
+        for (id, mut record) in got {
+            let fields = record["fields"].as_object_mut().unwrap();
+            assert!(
+                fields.keys().all(|k| !k.starts_with("customfield_")),
+                "{deployment}: {id}"
+            );
+            valued += fields.get("story_points").is_some_and(Value::is_number) as usize;
+            *fields = std::mem::take(fields)
+                .into_iter()
+                .map(|(k, v)| (back(&k), v))
+                .collect();
+            assert_eq!(record, expected[&id], "{deployment}: issue {id}");
+        }
+        assert!(valued > 10, "{deployment}: {valued} story points");
+    }
+}
+
+#[test]
+fn renamed_fields_are_hashed_and_rendered_under_their_names() {
+    use tap_jira::adf::{TextStyle, render};
+    use tap_jira::hashing::digest;
+    use tap_jira::secret::Secret;
+    let site = Site::cloud();
+    let ids = discover_selecting(&site, json!({}), &["issues"]);
+    let mut names = discover_selecting(&site, by_name(), &["issues"]);
+    let story_points = column_of(&names, &ids_by_column(&names)["story_points"]);
+    assert_eq!(story_points, "story_points");
+    let story_points_id = ids_by_column(&names)["story_points"].clone();
+    let textarea_id = ids_by_column(&names)["acceptance_criteria"].clone();
+    let entry = names["streams"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|s| s["tap_stream_id"] == "issues")
+        .unwrap();
+    for m in entry["metadata"].as_array_mut().unwrap() {
+        if m["breadcrumb"] == json!(["properties", "fields", "properties", "story_points"]) {
+            m["metadata"]["tap-jira.hash"] = json!(true);
+        }
+    }
+
+    let plain = by_id(sync(&site, json!({}), &ids).records("issues"));
+    let run = sync(
+        &site,
+        json!({"custom_field_names": "name", "hash_salt": SALT}),
+        &names,
+    );
+    let schema = emitted_fields_schema(&run);
+    assert_eq!(schema["story_points"], json!({"type": ["null", "string"]}));
+    assert_eq!(
+        schema["acceptance_criteria_markdown"],
+        json!({"type": ["null", "string"]})
+    );
+    assert!(schema.get(format!("{textarea_id}_markdown")).is_none());
+    let (mut hashed, mut rendered) = (0, 0);
+    for (id, issue) in by_id(run.records("issues")) {
+        let fields = &issue["fields"];
+        let before = &plain[&id]["fields"];
+        match &before[&story_points_id] {
+            Value::Null => assert!(fields["story_points"].is_null()),
+            value => {
+                assert_eq!(
+                    fields["story_points"],
+                    json!(digest(value, &Secret::new(SALT))),
+                    "issue {id}"
+                );
+                hashed += 1;
+            }
+        }
+        assert_eq!(fields["acceptance_criteria"], before[&textarea_id]);
+        match &before[&textarea_id] {
+            doc @ Value::Object(_) => {
+                let markdown = render(doc, TextStyle::Markdown).unwrap();
+                assert_eq!(fields["acceptance_criteria_markdown"], json!(markdown));
+                rendered += 1;
+            }
+            _ => assert!(fields.get("acceptance_criteria_markdown").is_none()),
+        }
+    }
+    assert!(
+        hashed > 10 && rendered > 10,
+        "{hashed} hashed, {rendered} rendered"
+    );
+}
+
+#[test]
+fn a_catalog_by_name_keeps_its_names_when_fields_are_renamed_and_names_the_new_ones() {
+    for deployment in [Deployment::Cloud, Deployment::Server] {
+        let site = site_for(deployment);
+        let names = discover_selecting(&site, by_name(), &["issues"]);
+        let budget = ids_by_column(&names)["budget"].clone();
+        // Renamed in Jira after discovery, and new fields, one named like a column in use.
+        assert!(site.sim.sim.rename_custom_field(&budget, "Spend"));
+        let risk = site
+            .sim
+            .sim
+            .add_custom_field("Risk Score", CustomFieldType::Float);
+        let budget_too = site
+            .sim
+            .sim
+            .add_custom_field("Budget", CustomFieldType::Float);
+
+        let run = sync(&site, by_name(), &names);
+        let schema = emitted_fields_schema(&run);
+        let new_budget = format!("budget_{budget_too}");
+        for column in ["budget", "risk_score", new_budget.as_str()] {
+            assert_eq!(
+                schema[column],
+                json!({"type": ["null", "number"]}),
+                "{deployment}: {column}"
+            );
+        }
+        assert!(schema.get("spend").is_none(), "{deployment}");
+        for id in [&risk, &budget_too] {
+            assert!(run.stderr.contains(id.as_str()), "{deployment}: {id}");
+        }
+        let issues = run.records("issues");
+        for column in ["budget", "risk_score", new_budget.as_str()] {
+            assert!(
+                issues.iter().any(|i| i["fields"][column].is_number()),
+                "{deployment}: {column} has values"
+            );
+        }
+        assert!(issues.iter().all(|i| {
+            let fields = i["fields"].as_object().unwrap();
+            fields.get("spend").is_none() && fields.keys().all(|k| !k.starts_with("customfield_"))
+        }));
+
+        // The catalog's names hold whatever the setting; fields new to it keep their ids.
+        let run = sync(&site, json!({}), &names);
+        let schema = emitted_fields_schema(&run);
+        assert!(schema.get("budget").is_some() && schema.get("story_points").is_some());
+        assert!(schema.get(&risk).is_some() && schema.get(&budget_too).is_some());
+        let issues = run.records("issues");
+        assert!(issues.iter().any(|i| i["fields"]["budget"].is_number()));
+        assert!(issues.iter().any(|i| i["fields"][&risk].is_number()));
+    }
+}
+
+#[test]
+fn a_bad_naming_is_one_config_error_and_about_lists_the_setting() {
+    let site = Site::cloud();
+    let config = site.file(
+        "config.json",
+        &site.config_with(json!({"custom_field_names": "label"})),
+    );
+    let run = tap(&[&"--config", &config, &"--discover"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stdout.is_empty());
+    let errors: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.contains("custom_field_names"))
+        .collect();
+    assert_eq!(errors.len(), 1, "{}", run.stderr);
+    assert!(
+        errors[0].contains("`label`") && errors[0].contains("use id"),
+        "{}",
+        errors[0]
+    );
+    assert!(
+        site.sim.sim.requests().is_empty(),
+        "no request before the config is checked"
+    );
+
+    let about = tap(&[&"--about", &"--format", &"json"]);
+    about.assert_success();
+    let about: Value = serde_json::from_str(&about.stdout).unwrap();
+    let setting = &about["settings"]["properties"]["custom_field_names"];
+    assert_eq!(setting["default"], json!("id"));
+    assert!(
+        setting["description"]
+            .as_str()
+            .unwrap()
+            .contains("snake_case")
+    );
+}
