@@ -83,6 +83,10 @@ struct Args {
     /// whole each time, never half-written).
     #[arg(long, value_name = "PATH")]
     stats_file: Option<PathBuf>,
+    /// Milliseconds `worklog/updated` and `worklog/deleted` leave out the latest changes for,
+    /// as Jira does with its last minute.
+    #[arg(long, value_name = "MS", default_value_t = 60_000)]
+    worklog_settling_ms: u64,
 }
 
 fn parse_deployment(text: &str) -> Result<Deployment, String> {
@@ -224,6 +228,7 @@ async fn main() -> std::io::Result<()> {
         worklogs_mean: args.worklogs_mean,
         histories_mean: args.histories_mean,
     });
+    sim.set_worklog_settling_ms(args.worklog_settling_ms);
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.port)).await?;
     let stats_writer = {
         let (path, sim) = (args.stats_file.clone(), sim.clone());
