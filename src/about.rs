@@ -3,6 +3,7 @@
 
 use serde_json::{Map, Value, json};
 
+use crate::catalog::METADATA_KEYS;
 use crate::config::SETTINGS;
 
 pub const CAPABILITIES: &[&str] = &["catalog", "discover", "state", "about", "properties"];
@@ -42,6 +43,10 @@ fn as_json() -> Value {
         "version": env!("CARGO_PKG_VERSION"),
         "capabilities": CAPABILITIES,
         "settings": {"type": "object", "properties": properties},
+        "metadata": METADATA_KEYS
+            .iter()
+            .map(|(key, meaning)| (key.to_string(), json!(meaning)))
+            .collect::<Map<String, Value>>(),
     })
 }
 
@@ -69,6 +74,10 @@ fn markdown() -> String {
             s.description.replace('|', "\\|")
         ));
     }
+    out.push_str("\n## Catalog metadata\n\n| Key | Meaning |\n| --- | --- |\n");
+    for (key, meaning) in METADATA_KEYS {
+        out.push_str(&format!("| `{key}` | {} |\n", meaning.replace('|', "\\|")));
+    }
     out
 }
 
@@ -87,5 +96,37 @@ fn text() -> String {
             s.description
         ));
     }
+    out.push_str("catalog metadata:\n");
+    for (key, meaning) in METADATA_KEYS {
+        out.push_str(&format!("  {key}: {meaning}\n"));
+    }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_setting_and_metadata_key_is_listed_and_in_the_readme() {
+        let readme = include_str!("../README.md");
+        for format in [Format::Text, Format::Json, Format::Markdown] {
+            let about = render(format);
+            for name in SETTINGS.iter().map(|s| s.name) {
+                assert!(about.contains(name), "{format:?} lacks {name}");
+            }
+            for (key, _) in METADATA_KEYS {
+                assert!(about.contains(key), "{format:?} lacks {key}");
+            }
+        }
+        for name in SETTINGS.iter().map(|s| s.name) {
+            assert!(
+                readme.contains(&format!("`{name}`")),
+                "README lacks `{name}`"
+            );
+        }
+        for (key, _) in METADATA_KEYS {
+            assert!(readme.contains(key), "README lacks {key}");
+        }
+    }
 }

@@ -22,6 +22,37 @@ pub use selection::{Projection, SelectedStream, check_hashing, selected_streams}
 
 use crate::error::{Error, Result};
 
+/// The catalog metadata keys of tap-jira's own, with who writes them and what they mean; listed by
+/// `--about` and documented in the README.
+pub const METADATA_KEYS: &[(&str, &str)] = &[
+    (
+        crate::hashing::HASH_METADATA,
+        "set by you on a field's breadcrumb: `true` hashes its value (SHA-256 with `hash_salt`) \
+         on every record, at any depth",
+    ),
+    (
+        discover::FIELD_NAME,
+        "written by discovery on each `issues` → `fields` property: the field's display name",
+    ),
+    (
+        discover::FIELD_TYPE,
+        "written by discovery: the field's Jira `schema.type` (`number`, `array`, …)",
+    ),
+    (
+        discover::CUSTOM_TYPE,
+        "written by discovery: a custom field's type key (`…customfieldtypes:float`)",
+    ),
+    (
+        names::FIELD_ID,
+        "written by discovery with `custom_field_names: name`: the Jira id of the field a \
+         column holds (`customfield_10016`); a sync reads its columns from it",
+    ),
+    (
+        discover::ONLY_ON,
+        "written by discovery on a stream only one deployment has: `cloud` or `server`",
+    ),
+];
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Catalog {
     pub streams: Vec<CatalogEntry>,
