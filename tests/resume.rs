@@ -1,0 +1,176 @@
+//! Crash and resume: a concurrent sync of the issues, every child of issues and the worklogs is
+//! killed (SIGKILL) at many points, each rerun starting from the last complete STATE the killed run
+//! printed, until a run finishes. Every record of an uninterrupted sync must be among what the
+//! killed runs printed: a kill may repeat records, never lose one.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Read;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{Site, tap};
+use jira_sim::SimConfig;
+use serde_json::{Value, json};
+use tap_jira::streams::STREAMS;
+
+/// The issue family and the worklogs, found by walking the stream table.
+fn selected(name: &str) -> bool {
+    STREAMS.iter().any(|def| {
+        def.name == name
+            && (name == "issues" || name == "worklogs" || def.source.parent() == Some("issues"))
+    })
+}
+
+/// `(stream, key)` of every RECORD in `lines`, keys as the SCHEMA messages declare them.
+fn keyed_records(
+    lines: &[Value],
+    keys: &mut BTreeMap<String, Vec<String>>,
+) -> BTreeSet<(String, String)> {
+    let mut out = BTreeSet::new();
+    for message in lines {
+        let stream = message["stream"].as_str().unwrap_or_default().to_string();
+        match message["type"].as_str() {
+            Some("SCHEMA") => {
+                let declared = message["key_properties"].as_array().unwrap();
+                keys.insert(
+                    stream,
+                    declared
+                        .iter()
+                        .map(|k| k.as_str().unwrap().to_string())
+                        .collect(),
+                );
+            }
+            Some("RECORD") => {
+                let names = &keys[&stream];
+                let key: Vec<String> = names
+                    .iter()
+                    .map(|k| message["record"][k].to_string())
+                    .collect();
+                out.insert((stream, key.join("|")));
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Runs the tap from `state` for at most `for_ms`, then kills it. The complete lines it printed
+/// (a line cut by the kill is left out, as a target would never see it whole) and whether it
+/// finished by itself.
+fn run_killed(site: &Site, state: Option<&Value>, for_ms: u64) -> (Vec<Value>, bool) {
+    let config = site.dir.path().join("config.json");
+    let catalog = site.dir.path().join("catalog.json");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tap-jira"));
+    command
+        .arg("--config")
+        .arg(&config)
+        .arg("--catalog")
+        .arg(&catalog);
+    if let Some(state) = state {
+        command.arg("--state").arg(site.file("state.json", state));
+    }
+    let mut child = command
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the tap starts");
+    let mut stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut text = Vec::new();
+        let _ = stdout.read_to_end(&mut text);
+        text
+    });
+    let started = Instant::now();
+    let finished = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            assert!(status.success(), "a run failed by itself: {status}");
+            break true;
+        }
+        if started.elapsed() >= Duration::from_millis(for_ms) {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            break false;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    };
+    let text = reader.join().unwrap();
+    let text = String::from_utf8_lossy(&text);
+    let complete = match text.rfind('\n') {
+        Some(end) => &text[..end],
+        None => "",
+    };
+    let lines = complete
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
+        .collect();
+    (lines, finished)
+}
+
+#[test]
+fn a_sync_killed_at_many_points_and_resumed_each_time_loses_no_record() {
+    let site = Site::new(SimConfig {
+        issues_per_project: 60,
+        latency_ms: 3,
+        ..SimConfig::default()
+    });
+    site.file("config.json", &site.config_with(json!({})));
+    let mut catalog = site.discover(&site.dir.path().join("config.json"));
+    for stream in catalog["streams"].as_array_mut().unwrap() {
+        let name = stream["stream"].as_str().unwrap().to_string();
+        for m in stream["metadata"].as_array_mut().unwrap() {
+            if m["breadcrumb"] == json!([]) {
+                m["metadata"]["selected"] = json!(selected(&name));
+            }
+        }
+    }
+    let catalog_path = site.file("catalog.json", &catalog);
+    let config_path = site.dir.path().join("config.json");
+
+    let whole = tap(&[&"--config", &config_path, &"--catalog", &catalog_path]);
+    whole.assert_success();
+    let mut keys = BTreeMap::new();
+    let expected = keyed_records(&whole.messages(), &mut keys);
+    let streams: BTreeSet<&str> = expected.iter().map(|(s, _)| s.as_str()).collect();
+    assert!(
+        streams.len() >= 8,
+        "the issue family and worklogs: {streams:?}"
+    );
+
+    // Kill points spread over the run, from the first requests to late in it; seeded, so a
+    // failure can be replayed.
+    let mut seed: u64 = 0x5eed_cafe;
+    let mut next = move |below: u64| {
+        seed = seed
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (seed >> 33) % below
+    };
+    let mut printed = BTreeSet::new();
+    let mut keys = BTreeMap::new();
+    let mut state: Option<Value> = None;
+    let mut kills = 0;
+    for attempt in 0.. {
+        assert!(attempt < 200, "no run finished after {kills} kills");
+        // Later attempts get longer, so the sync always ends.
+        let window = 40 + next(160) + 10 * attempt;
+        let (lines, finished) = run_killed(&site, state.as_ref(), window);
+        printed.extend(keyed_records(&lines, &mut keys));
+        if let Some(last) = lines.iter().rev().find(|m| m["type"] == "STATE") {
+            state = Some(last["value"].clone());
+        }
+        if finished {
+            break;
+        }
+        kills += 1;
+    }
+    assert!(kills >= 10, "killed only {kills} times");
+    let lost: Vec<_> = expected.difference(&printed).take(10).collect();
+    assert!(
+        lost.is_empty(),
+        "after {kills} kills, records never printed: {lost:?}"
+    );
+}
