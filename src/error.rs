@@ -74,6 +74,13 @@ pub enum Error {
     Shape { url: String, problem: String },
 
     /// Retries exhausted on a transient failure.
+    #[error("cannot reach {url}: {problem}; {hint}")]
+    Unreachable {
+        url: String,
+        problem: &'static str,
+        hint: &'static str,
+    },
+
     #[error("giving up on {url} after {attempts} attempts: {reason}")]
     GaveUp {
         url: String,

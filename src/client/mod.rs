@@ -5,8 +5,10 @@ mod auth;
 mod limits;
 mod pages;
 mod retry;
+mod transport;
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -146,6 +148,8 @@ pub struct JiraClient {
     /// The request budget, and the pauses Jira asked for.
     limits: Arc<limits::Limits>,
     stats: Mutex<BTreeMap<String, EndpointStats>>,
+    /// Whether the site has answered any request yet (see `transport`).
+    answered: AtomicBool,
 }
 
 impl JiraClient {
@@ -232,6 +236,7 @@ impl JiraClient {
                 config.max_requests_per_second,
             )),
             stats: Mutex::new(BTreeMap::new()),
+            answered: AtomicBool::new(false),
         })
     }
 
@@ -307,6 +312,16 @@ impl JiraClient {
                 }
                 Err(Failure::Transient(outcome)) => outcome,
             };
+            if let Outcome::Connection(text) = &outcome
+                && let Some((problem, hint)) =
+                    transport::final_failure(text, self.answered.load(Ordering::Relaxed))
+            {
+                return Err(Error::Unreachable {
+                    url: display_url(&url),
+                    problem,
+                    hint,
+                });
+            }
             let jitter = rand::rng().random::<f64>();
             match self
                 .policy
@@ -371,6 +386,7 @@ impl JiraClient {
             builder,
         )));
         let (status, headers, body) = exchange.await?;
+        self.answered.store(true, Ordering::Relaxed);
         if status == 401 {
             return Err(Failure::Unauthorized(generation));
         }
