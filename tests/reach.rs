@@ -119,3 +119,39 @@ fn a_certificate_that_does_not_verify_fails_at_once_naming_ca_bundle_which_fixes
         "{stderr}"
     );
 }
+
+#[test]
+fn a_body_cut_once_is_retried_and_the_same_invalid_body_twice_fails_at_once() {
+    use common::{Site, assert_valid_singer_output};
+    use jira_sim::Fault;
+    let invalid = |times| Fault {
+        path_contains: "/search/jql".into(),
+        status: 200,
+        body: r#"{"issues": [{"id": "10001", "fields": {"updated": 1e999999}}"#.into(),
+        content_type: "application/json".into(),
+        headers: vec![],
+        times,
+    };
+    let site = Site::cloud();
+    let config = site.file("config.json", &site.cloud_config());
+    let catalog = site.file("catalog.json", &site.discover(&config));
+
+    site.sim.sim.push_fault(invalid(1));
+    let run = tap(&[&"--config", &config, &"--catalog", &catalog]);
+    run.assert_success();
+    assert_valid_singer_output(&run);
+    assert_eq!(run.records("issues").len(), site.sim.sim.issue_count());
+
+    site.sim.sim.push_fault(invalid(50));
+    let started = Instant::now();
+    let run = tap(&[&"--config", &config, &"--catalog", &catalog]);
+    assert_ne!(run.code, 0);
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert!(
+        run.stderr
+            .lines()
+            .any(|l| l.contains("ERROR") && l.contains("the same invalid body twice")),
+        "{}",
+        run.stderr
+    );
+}

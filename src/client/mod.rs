@@ -295,6 +295,7 @@ impl JiraClient {
         let started = Instant::now();
         let mut retries = 0u32;
         let mut refreshed = false;
+        let mut last_invalid: Option<String> = None;
         loop {
             let attempt_started = Instant::now();
             let result = self.attempt(&request, &url, &label, &parse).await;
@@ -312,6 +313,18 @@ impl JiraClient {
                 }
                 Err(Failure::Transient(outcome)) => outcome,
             };
+            // A body that is not valid JSON twice in the same way is what the server holds, not a
+            // transfer that broke: retrying cannot help.
+            if let Outcome::BrokenBody(text) = &outcome {
+                if last_invalid.as_ref() == Some(text) {
+                    return Err(Error::GaveUp {
+                        url: display_url(&url),
+                        attempts: retries + 1,
+                        reason: format!("the same invalid body twice: {text}"),
+                    });
+                }
+                last_invalid = Some(text.clone());
+            }
             if let Outcome::Connection(text) = &outcome
                 && let Some((problem, hint)) =
                     transport::final_failure(text, self.answered.load(Ordering::Relaxed))
