@@ -103,9 +103,9 @@ fn a_retry_after_of_days_fails_at_once() {
 }
 
 /// Discovers against `server`, selects only `stream`, and syncs it.
-fn sync_only(server: &Hostile, stream: &str, limit: Duration) -> Bounded {
+fn sync_only(server: &Hostile, stream: &str, extra: Value, limit: Duration) -> Bounded {
     let dir = tempfile::tempdir().expect("temp dir");
-    let config = write(&dir, "config.json", &server.config(json!({})));
+    let config = write(&dir, "config.json", &server.config(extra));
     let discovered = run_bounded(&[&"--config", &config, &"--discover"], limit);
     assert_eq!(
         discovered.run.code, 0,
@@ -136,7 +136,7 @@ fn an_offset_pager_that_ignores_start_at_stops_without_duplicates() {
     let server = Hostile::start(|r| {
         (r.path == "/rest/api/3/users/search").then(|| Reply::Json(json!([user(1), user(2)])))
     });
-    let run = sync_only(&server, "users", Duration::from_secs(30));
+    let run = sync_only(&server, "users", json!({}), Duration::from_secs(30));
     run.assert_failed_cleanly(
         Duration::from_secs(20),
         MAX_RSS_MIB,
@@ -162,7 +162,7 @@ fn an_offset_pager_that_moves_on_still_reads_every_page() {
             Reply::Json(json!(page))
         })
     });
-    let run = sync_only(&server, "users", Duration::from_secs(30));
+    let run = sync_only(&server, "users", json!({}), Duration::from_secs(30));
     assert_eq!(run.run.code, 0, "{}", run.run.stderr);
     assert_eq!(run.run.records("users").len(), 30);
 }
@@ -178,11 +178,48 @@ fn a_token_pager_with_fresh_tokens_and_empty_pages_stops() {
             )
         })
     });
-    let run = sync_only(&server, "issues", Duration::from_secs(30));
+    let run = sync_only(&server, "issues", json!({}), Duration::from_secs(30));
     run.assert_failed_cleanly(
         Duration::from_secs(20),
         MAX_RSS_MIB,
         &["rest/api/3/search/jql", "paging does not advance"],
     );
     assert!(server.count("/rest/api/3/search/jql") <= 4);
+}
+
+#[test]
+fn value_pagers_that_ignore_start_at_stop_too() {
+    // `values` pages without `isLast` or `total`, the same whatever `startAt` says: projects, and
+    // the members of a configured group.
+    let server = Hostile::start(|r| match r.path.as_str() {
+        "/rest/api/3/project/search" => Some(Reply::Json(json!({
+            "startAt": r.param("startAt").unwrap_or(0), "maxResults": 50,
+            "values": [{"id": "10000", "key": "WEB", "name": "Web"}],
+        }))),
+        "/rest/api/3/group/member" => Some(Reply::Json(json!({
+            "startAt": r.param("startAt").unwrap_or(0), "maxResults": 50,
+            "values": [user(1), user(2), user(3)],
+        }))),
+        _ => None,
+    });
+    let run = sync_only(&server, "projects", json!({}), Duration::from_secs(30));
+    run.assert_failed_cleanly(
+        Duration::from_secs(20),
+        MAX_RSS_MIB,
+        &["rest/api/3/project/search", "paging does not advance"],
+    );
+    assert_eq!(run.run.records("projects").len(), 1, "the project once");
+
+    let run = sync_only(
+        &server,
+        "users",
+        json!({"groups": "staff"}),
+        Duration::from_secs(30),
+    );
+    run.assert_failed_cleanly(
+        Duration::from_secs(20),
+        MAX_RSS_MIB,
+        &["rest/api/3/group/member", "paging does not advance"],
+    );
+    assert_eq!(run.run.records("users").len(), 3, "each member once");
 }
