@@ -73,6 +73,7 @@ pub const DEFAULT_PAGE_SIZE: u32 = 100;
 pub const DEFAULT_MAX_CONCURRENCY: usize = 8;
 pub const DEFAULT_MAX_RETRIES: u32 = 8;
 pub const DEFAULT_RETRY_BUDGET_SECS: u64 = 900;
+pub const DEFAULT_MAX_RESPONSE_MB: u64 = 256;
 pub const DEFAULT_OAUTH_TOKEN_URL: &str = "https://auth.atlassian.com/oauth/token";
 pub const DEFAULT_OAUTH_GATEWAY_URL: &str = "https://api.atlassian.com";
 
@@ -225,6 +226,15 @@ pub const SETTINGS: &[Setting] = &[
             "Longest time spent retrying one request before giving up.",
         ),
         "900",
+    ),
+    with_default(
+        setting(
+            "max_response_mb",
+            Kind::Integer,
+            "Largest response body read, in MiB: a larger (or endless) answer stops the run with an error \
+             instead of filling memory.",
+        ),
+        "256",
     ),
     setting(
         "user_agent",
@@ -435,6 +445,8 @@ pub struct Config {
     pub max_requests_per_second: Option<f64>,
     pub max_retries: u32,
     pub retry_budget: Duration,
+    /// `max_response_mb` in bytes.
+    pub max_response_bytes: u64,
     pub user_agent: String,
     pub ca_bundle: Option<PathBuf>,
     pub groups: Option<Vec<String>>,
@@ -805,6 +817,16 @@ impl Config {
         let retry_budget = r
             .integer("retry_budget_seconds")
             .unwrap_or(DEFAULT_RETRY_BUDGET_SECS);
+        let max_response_mb = r
+            .integer("max_response_mb")
+            .unwrap_or(DEFAULT_MAX_RESPONSE_MB);
+        if !(1..=1 << 20).contains(&max_response_mb) {
+            r.problem(
+                "max_response_mb",
+                format!("{max_response_mb} is out of range"),
+                "use 1 to 1048576 (MiB)",
+            );
+        }
         let user_agent = r
             .string("user_agent")
             .unwrap_or_else(|| format!("tap-jira/{}", env!("CARGO_PKG_VERSION")));
@@ -912,6 +934,7 @@ impl Config {
             max_requests_per_second,
             max_retries: max_retries.min(100) as u32,
             retry_budget: Duration::from_secs(retry_budget),
+            max_response_bytes: max_response_mb << 20,
             user_agent,
             ca_bundle,
             groups,

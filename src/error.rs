@@ -73,6 +73,13 @@ pub enum Error {
     #[error("unexpected response from {url}: {problem}")]
     Shape { url: String, problem: String },
 
+    /// A response body above `max_response_mb` (or endless): not retried, it would come back alike.
+    #[error(
+        "the response to {endpoint} is larger than max_response_mb ({limit_mb} MiB); stopped reading it. \
+         Raise max_response_mb if Jira really sends this much, otherwise the server or a proxy is misbehaving"
+    )]
+    ResponseTooLarge { endpoint: String, limit_mb: u64 },
+
     /// Retries exhausted on a transient failure.
     #[error("cannot reach {url}: {problem}; {hint}")]
     Unreachable {

@@ -17,6 +17,9 @@ use crate::secret::Secret;
 /// a request never races its expiry.
 const EXPIRY_MARGIN: Duration = Duration::from_secs(120);
 
+/// A token answer is a few hundred bytes: more is not a token endpoint.
+const MAX_TOKEN_ANSWER_BYTES: u64 = 1 << 20;
+
 pub struct Authenticator {
     auth: Auth,
     oauth: Option<Mutex<OAuthSession>>,
@@ -188,7 +191,10 @@ async fn post_with_retries(
         let transient = match sent {
             Ok(response) if !super::retry::is_transient_status(response.status().as_u16()) => {
                 let status = response.status();
-                return Ok((status, response.text().await.unwrap_or_default()));
+                let body = super::body::read_limited(response, MAX_TOKEN_ANSWER_BYTES)
+                    .await
+                    .unwrap_or_default();
+                return Ok((status, String::from_utf8_lossy(&body).into_owned()));
             }
             Ok(response) => format!("HTTP {}", response.status().as_u16()),
             Err(e) => e.without_url().to_string(),

@@ -2,6 +2,7 @@
 //! whole tap down on 429, and turns Jira's answers into JSON or a clear error.
 
 mod auth;
+mod body;
 mod limits;
 mod pages;
 mod retry;
@@ -19,7 +20,7 @@ use serde_json::Value;
 use url::Url;
 
 pub use auth::{check_token_file_writable, save_refresh_token};
-pub use pages::{List, Page, PageSize, Pagination, pages, read_page};
+pub use pages::{List, Page, PageSize, Pagination, Progress, fingerprint, pages, read_page};
 pub use retry::{Decision, Outcome, RetryPolicy};
 
 use crate::catalog::TextForm;
@@ -147,6 +148,8 @@ pub struct JiraClient {
     myself: Value,
     /// The request budget, and the pauses Jira asked for.
     limits: Arc<limits::Limits>,
+    /// `max_response_mb`, in bytes: no body is read past it.
+    max_response_bytes: u64,
     stats: Mutex<BTreeMap<String, EndpointStats>>,
     /// Whether the site has answered any request yet (see `transport`).
     answered: AtomicBool,
@@ -235,6 +238,7 @@ impl JiraClient {
                 config.max_concurrency,
                 config.max_requests_per_second,
             )),
+            max_response_bytes: config.max_response_bytes,
             stats: Mutex::new(BTreeMap::new()),
             answered: AtomicBool::new(false),
         })
@@ -397,6 +401,7 @@ impl JiraClient {
             Arc::clone(&self.limits),
             label.to_string(),
             builder,
+            self.max_response_bytes,
         )));
         let (status, headers, body) = exchange.await?;
         self.answered.store(true, Ordering::Relaxed);
@@ -514,6 +519,7 @@ async fn exchange(
     limits: Arc<limits::Limits>,
     label: String,
     builder: reqwest::RequestBuilder,
+    max_bytes: u64,
 ) -> Result<Answer, Failure> {
     let _slot = limits.slot(&label).await;
     let response = match builder.send().await {
@@ -530,12 +536,14 @@ async fn exchange(
     // Jira's rate headers pace the requests that follow, before this body is read.
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     limits.observe(&limits::RateHeaders::read(header, Utc::now()));
-    match response.bytes().await {
+    match body::read_limited(response, max_bytes).await {
         Ok(body) => Ok((status, headers, body)),
-        Err(e) if e.is_timeout() => Err(Failure::Transient(Outcome::Timeout)),
-        Err(e) => Err(Failure::Transient(Outcome::BrokenBody(error_chain(
-            &e.without_url(),
-        )))),
+        Err(body::BodyError::TooLarge) => Err(Failure::Fatal(Error::ResponseTooLarge {
+            endpoint: label,
+            limit_mb: max_bytes >> 20,
+        })),
+        Err(body::BodyError::Timeout) => Err(Failure::Transient(Outcome::Timeout)),
+        Err(body::BodyError::Broken(e)) => Err(Failure::Transient(Outcome::BrokenBody(e))),
     }
 }
 

@@ -1,7 +1,9 @@
 //! Jira's pagination styles, and one function that walks any of them as a stream of pages.
 
+use std::any::Any;
 use std::collections::HashSet;
 use std::fmt;
+use std::hash::{Hash, Hasher};
 use std::marker::PhantomData;
 
 use futures::Stream;
@@ -91,6 +93,7 @@ pub fn pages<T: DeserializeOwned + 'static>(
     async_stream::try_stream! {
         let mut cursor = Cursor::Start;
         let mut seen_tokens: HashSet<String> = HashSet::new();
+        let mut progress = Progress::default();
         let mut size = PageSize::new(page_size);
         loop {
             let page_size = size.get();
@@ -121,13 +124,19 @@ pub fn pages<T: DeserializeOwned + 'static>(
             }
             let path = request.path.clone();
             let key = body_items_key(pagination);
-            let (bytes, body) = client
-                .send_with(request, |body| Ok((body.len(), read_body(body, key)?)))
+            let (bytes, body, fingerprint) = client
+                .send_with(request, |body| {
+                    let (rest, items, fingerprint) = read_fingerprinted(body, key)?;
+                    Ok((body.len(), Body { rest, items }, fingerprint))
+                })
                 .await?;
             size.after(bytes);
             let items = body.items.into_items(key, &path)?;
             let next = next_cursor(pagination, &cursor, &body.rest, items.len() as u64);
-            yield Page { items };
+            let new = progress.judge(fingerprint, next.is_some(), &path)?;
+            if new {
+                yield Page { items };
+            }
             match next {
                 None => break,
                 Some(Cursor::Token(token)) => {
@@ -143,6 +152,89 @@ pub fn pages<T: DeserializeOwned + 'static>(
                 Some(other) => cursor = other,
             }
         }
+    }
+}
+
+/// Pages in a row that bring nothing new before a pager gives up: a server that ignores
+/// `startAt`, or hands out fresh tokens for empty pages, would otherwise be paged forever.
+const MAX_STALLED_PAGES: u32 = 3;
+
+/// Whether paging moves on. A page that repeats the records of the page before is not passed on
+/// (its records were), and counts as stalled, like an empty page that still points further.
+#[derive(Debug, Default)]
+pub struct Progress {
+    last: Option<u64>,
+    stalled: u32,
+}
+
+impl Progress {
+    /// Takes one page by its `fingerprint` (`None`: no records) and whether paging goes on after
+    /// it; says whether the page is new, or fails once pages have stopped advancing.
+    pub fn judge(&mut self, fingerprint: Option<u64>, more: bool, path: &str) -> Result<bool> {
+        let new = fingerprint.is_some() && fingerprint != self.last;
+        if new {
+            self.last = fingerprint;
+            self.stalled = 0;
+        } else if more {
+            self.stalled += 1;
+            if self.stalled >= MAX_STALLED_PAGES {
+                return Err(Error::Shape {
+                    url: path.to_string(),
+                    problem: format!(
+                        "paging does not advance: {} pages in a row brought no new records (the server \
+                         repeats a page or sends empty pages with a next page); stopping instead of looping",
+                        self.stalled
+                    ),
+                });
+            }
+        }
+        Ok(new)
+    }
+}
+
+/// What tells one page's records from another's: a hash of their text, `None` for no records.
+pub fn fingerprint<'a>(items: impl IntoIterator<Item = &'a RawValue>) -> Option<u64> {
+    let mut hasher = std::hash::DefaultHasher::new();
+    let mut count = 0usize;
+    for item in items {
+        item.get().hash(&mut hasher);
+        count += 1;
+    }
+    (count > 0).then(|| {
+        count.hash(&mut hasher);
+        hasher.finish()
+    })
+}
+
+/// A body read as record texts, fingerprinted, then turned into `T`: records that are kept as
+/// text are not copied.
+fn read_fingerprinted<T: DeserializeOwned + 'static>(
+    body: &[u8],
+    key: Option<&str>,
+) -> serde_json::Result<(Value, List<T>, Option<u64>)> {
+    let raw = read_body::<Box<RawValue>>(body, key)?;
+    let (items, fingerprint) = match raw.items {
+        List::Items(items) => {
+            let fingerprint = fingerprint(items.iter().map(AsRef::as_ref));
+            (List::Items(typed(items)?), fingerprint)
+        }
+        List::Absent => (List::Absent, None),
+        List::NotAList => (List::NotAList, None),
+    };
+    Ok((raw.rest, items, fingerprint))
+}
+
+fn typed<T: DeserializeOwned + 'static>(items: Vec<Box<RawValue>>) -> serde_json::Result<Vec<T>> {
+    let any: Box<dyn Any> = Box::new(items);
+    match any.downcast::<Vec<T>>() {
+        Ok(same) => Ok(*same),
+        Err(any) => match any.downcast::<Vec<Box<RawValue>>>() {
+            Ok(items) => items
+                .into_iter()
+                .map(|item| serde_json::from_str(item.get()))
+                .collect(),
+            Err(_) => Err(serde::de::Error::custom("records of an unexpected type")),
+        },
     }
 }
 
@@ -472,6 +564,62 @@ mod tests {
         );
         assert_eq!(token(json!({"nextPageToken": "a=", "isLast": true})), None);
         assert_eq!(token(json!({"isLast": false})), None);
+    }
+
+    #[test]
+    fn a_pager_that_does_not_advance_stops_after_a_few_pages() {
+        let raw = |texts: &[&str]| -> Vec<Box<RawValue>> {
+            texts
+                .iter()
+                .map(|t| RawValue::from_string(t.to_string()).unwrap())
+                .collect()
+        };
+        let print = |texts: &[&str]| fingerprint(raw(texts).iter().map(AsRef::as_ref));
+        let mut progress = Progress::default();
+        assert_eq!(
+            progress.judge(print(&["1", "2"]), true, "p").ok(),
+            Some(true)
+        );
+        assert_eq!(
+            progress.judge(print(&["1", "2"]), true, "p").ok(),
+            Some(false),
+            "a repeated page is not passed on"
+        );
+        assert_eq!(
+            progress.judge(print(&["3"]), true, "p").ok(),
+            Some(true),
+            "a short new page is progress"
+        );
+        assert_eq!(
+            progress.judge(None, false, "p").ok(),
+            Some(false),
+            "an empty last page ends"
+        );
+        assert_eq!(progress.judge(None, true, "p").ok(), Some(false));
+        assert_eq!(progress.judge(print(&["3"]), true, "p").ok(), Some(false));
+        assert!(
+            progress.judge(None, true, "p").is_err(),
+            "three stalls in a row"
+        );
+    }
+
+    #[test]
+    fn fingerprinted_records_keep_their_type() {
+        let body = br#"{"values": [{"id": "1"}, {"id": "2"}], "isLast": true}"#;
+        let (rest, items, print) = read_fingerprinted::<Value>(body, Some("values")).unwrap();
+        assert_eq!(rest, json!({"isLast": true}));
+        assert_eq!(
+            items.or_empty(),
+            vec![json!({"id": "1"}), json!({"id": "2"})]
+        );
+        let (_, raw, raw_print) =
+            read_fingerprinted::<Box<RawValue>>(body, Some("values")).unwrap();
+        assert_eq!(raw.or_empty()[1].get(), r#"{"id": "2"}"#);
+        assert_eq!(print, raw_print);
+        assert!(print.is_some());
+        let (_, _, none) =
+            read_fingerprinted::<Value>(br#"{"values": []}"#, Some("values")).unwrap();
+        assert_eq!(none, None);
     }
 
     fn items(key: Option<&str>, body: &str) -> Result<Vec<Value>> {

@@ -72,6 +72,19 @@ impl RetryPolicy {
                 reason: format!("{reason} (after {} retries)", retries),
             };
         }
+        let left = self.budget.saturating_sub(elapsed);
+        if let Some(wait) = retry_after
+            && wait > left
+        {
+            // Sleeping on it would only end in giving up, hours or days from now.
+            return Decision::GiveUp {
+                reason: format!(
+                    "{reason} with Retry-After of {}s, more than the {}s left of retry_budget_seconds",
+                    wait.as_secs(),
+                    left.as_secs()
+                ),
+            };
+        }
         let after = match retry_after {
             Some(wait) => wait.min(self.max_retry_after),
             None => {
@@ -109,8 +122,8 @@ fn describe(outcome: &Outcome) -> String {
 pub fn parse_retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
     let value = value.trim();
     if let Ok(secs) = value.parse::<f64>() {
-        return (secs.is_finite() && secs >= 0.0)
-            .then(|| Duration::from_secs_f64(secs.min(86_400.0)));
+        // Capped only so that any number fits a Duration: a long wait is judged by the caller.
+        return (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs.min(1e12)));
     }
     let at = DateTime::parse_from_rfc2822(value)
         .ok()?
@@ -176,6 +189,25 @@ mod tests {
         ));
         let d = p.decide(0, &status(429, Some(30)), Duration::from_secs(80), 0.0);
         assert!(matches!(d, Decision::GiveUp { reason } if reason.contains("budget")));
+    }
+
+    #[test]
+    fn a_retry_after_beyond_the_budget_gives_up_at_once() {
+        let d = policy().decide(0, &status(429, Some(864_000)), Duration::ZERO, 0.0);
+        assert_eq!(
+            d,
+            Decision::GiveUp {
+                reason: "HTTP 429 with Retry-After of 864000s, more than the 100s left of \
+                         retry_budget_seconds"
+                    .into()
+            }
+        );
+        let d = policy().decide(0, &status(503, Some(60)), Duration::from_secs(50), 0.0);
+        assert!(matches!(d, Decision::GiveUp { reason } if reason.contains("50s left")));
+        assert!(matches!(
+            policy().decide(0, &status(429, Some(60)), Duration::from_secs(30), 0.0),
+            Decision::Retry { .. }
+        ));
     }
 
     #[test]

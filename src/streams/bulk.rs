@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
-use crate::client::{ApiRequest, JiraClient, List, read_page};
+use crate::client::{ApiRequest, JiraClient, List, Progress, fingerprint, read_page};
 use crate::config::Deployment;
 use crate::error::{Error, Result};
 use crate::streams::id_text;
@@ -52,6 +52,7 @@ impl Bulk {
         for batch in issue_ids.chunks(MAX_ISSUES) {
             let mut token: Option<String> = None;
             let mut seen_tokens: HashSet<String> = HashSet::new();
+            let mut progress = Progress::default();
             loop {
                 let mut body = json!({"issueIdsOrKeys": batch, "maxResults": PAGE_SIZE});
                 if let Some(token) = &token {
@@ -63,7 +64,19 @@ impl Bulk {
                     "issueChangeLogs",
                 )
                 .await?;
-                for changelog in changelogs {
+                token = page
+                    .get("nextPageToken")
+                    .and_then(Value::as_str)
+                    .filter(|t| !t.is_empty())
+                    .map(String::from);
+                let histories = changelogs.iter().flat_map(|c| match &c.histories {
+                    List::Items(items) => items.as_slice(),
+                    _ => &[],
+                });
+                let page_print = fingerprint(histories.map(AsRef::as_ref));
+                // A repeated page's histories are in already.
+                let new = progress.judge(page_print, token.is_some(), &path)?;
+                for changelog in changelogs.into_iter().filter(|_| new) {
                     let Some(id) = id_text(&changelog.issue_id) else {
                         continue;
                     };
@@ -72,11 +85,6 @@ impl Bulk {
                         lists.entry(id).or_default().extend(histories);
                     }
                 }
-                token = page
-                    .get("nextPageToken")
-                    .and_then(Value::as_str)
-                    .filter(|t| !t.is_empty())
-                    .map(String::from);
                 match &token {
                     None => break,
                     Some(t) if !seen_tokens.insert(t.clone()) => {

@@ -1,0 +1,225 @@
+//! A server that misbehaves on purpose: the tap never hangs, never fills memory, never loops, and
+//! ends with one line that names the problem.
+
+mod common;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use common::hostile::{Bounded, Hostile, Reply, run_bounded};
+use serde_json::{Value, json};
+
+/// Well under what the server sends (gigabytes), well over what the tap needs.
+const MAX_RSS_MIB: u64 = 200;
+
+const MYSELF: &str = "/rest/api/3/myself";
+
+fn write(dir: &tempfile::TempDir, name: &str, value: &Value) -> PathBuf {
+    let path = dir.path().join(name);
+    std::fs::write(&path, value.to_string()).expect("write a test file");
+    path
+}
+
+/// Discovery against `server` with `extra` config.
+fn discover(server: &Hostile, extra: Value, limit: Duration) -> Bounded {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = write(&dir, "config.json", &server.config(extra));
+    run_bounded(&[&"--config", &config, &"--discover"], limit)
+}
+
+#[test]
+fn an_endless_chunked_body_stops_at_max_response_mb() {
+    let server = Hostile::start(|r| (r.path == MYSELF).then_some(Reply::EndlessChunked));
+    let run = discover(
+        &server,
+        json!({"max_response_mb": 16}),
+        Duration::from_secs(30),
+    );
+    run.assert_failed_cleanly(
+        Duration::from_secs(20),
+        MAX_RSS_MIB,
+        &["max_response_mb", "/rest/api/3/myself"],
+    );
+    assert_eq!(
+        server.count(MYSELF),
+        1,
+        "a body too large is not asked for again"
+    );
+}
+
+#[test]
+fn a_huge_content_length_is_refused_before_reading() {
+    let server =
+        Hostile::start(|r| (r.path == MYSELF).then_some(Reply::HugeLength { declared: 50 << 30 }));
+    // The default limit (256 MiB) is below what is declared: nothing is read.
+    let run = discover(&server, json!({}), Duration::from_secs(30));
+    run.assert_failed_cleanly(
+        Duration::from_secs(10),
+        MAX_RSS_MIB,
+        &["max_response_mb", "/rest/api/3/myself"],
+    );
+    assert_eq!(server.count(MYSELF), 1);
+}
+
+#[test]
+fn a_body_that_trickles_forever_times_out_and_gives_up() {
+    let server = Hostile::start(|r| {
+        (r.path == MYSELF).then_some(Reply::Trickle {
+            every: Duration::from_millis(100),
+        })
+    });
+    let run = discover(
+        &server,
+        json!({"request_timeout": 1, "max_retries": 1}),
+        Duration::from_secs(30),
+    );
+    run.assert_failed_cleanly(
+        Duration::from_secs(15),
+        MAX_RSS_MIB,
+        &["giving up", "timed out"],
+    );
+}
+
+#[test]
+fn a_retry_after_of_days_fails_at_once() {
+    let server = Hostile::start(|r| {
+        (r.path == MYSELF).then_some(Reply::Status {
+            status: 429,
+            headers: vec![("Retry-After", "864000".into())],
+            body: String::new(),
+        })
+    });
+    let run = discover(
+        &server,
+        json!({"retry_budget_seconds": 900}),
+        Duration::from_secs(30),
+    );
+    run.assert_failed_cleanly(
+        Duration::from_secs(10),
+        MAX_RSS_MIB,
+        &["Retry-After of 864000s", "retry_budget_seconds"],
+    );
+    assert_eq!(server.count(MYSELF), 1, "no wait, no second attempt");
+}
+
+/// Discovers against `server`, selects only `stream`, and syncs it.
+fn sync_only(server: &Hostile, stream: &str, extra: Value, limit: Duration) -> Bounded {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = write(&dir, "config.json", &server.config(extra));
+    let discovered = run_bounded(&[&"--config", &config, &"--discover"], limit);
+    assert_eq!(
+        discovered.run.code, 0,
+        "discovery failed:\n{}",
+        discovered.run.stderr
+    );
+    let mut catalog: Value =
+        serde_json::from_str(&discovered.run.stdout).expect("discover prints a catalog");
+    for entry in catalog["streams"].as_array_mut().expect("streams") {
+        let on = entry["tap_stream_id"] == stream;
+        for m in entry["metadata"].as_array_mut().expect("metadata") {
+            if m["breadcrumb"] == json!([]) {
+                m["metadata"]["selected"] = json!(on);
+            }
+        }
+    }
+    let catalog = write(&dir, "catalog.json", &catalog);
+    run_bounded(&[&"--config", &config, &"--catalog", &catalog], limit)
+}
+
+fn user(n: u32) -> Value {
+    json!({"accountId": format!("acc-{n}"), "accountType": "atlassian", "displayName": format!("User {n}"), "active": true})
+}
+
+#[test]
+fn an_offset_pager_that_ignores_start_at_stops_without_duplicates() {
+    // A bare array: no `isLast`, no `total`, the same users whatever `startAt` says.
+    let server = Hostile::start(|r| {
+        (r.path == "/rest/api/3/users/search").then(|| Reply::Json(json!([user(1), user(2)])))
+    });
+    let run = sync_only(&server, "users", json!({}), Duration::from_secs(30));
+    run.assert_failed_cleanly(
+        Duration::from_secs(20),
+        MAX_RSS_MIB,
+        &["rest/api/3/users/search", "paging does not advance"],
+    );
+    let ids: Vec<Value> = run
+        .run
+        .records("users")
+        .iter()
+        .map(|u| u["accountId"].clone())
+        .collect();
+    assert_eq!(ids, vec![json!("acc-1"), json!("acc-2")], "each user once");
+    assert!(server.count("/rest/api/3/users/search") <= 4);
+}
+
+#[test]
+fn an_offset_pager_that_moves_on_still_reads_every_page() {
+    // Fewer rows than asked, no `total`: the pager reads on until an empty page.
+    let server = Hostile::start(|r| {
+        (r.path == "/rest/api/3/users/search").then(|| {
+            let start = r.param("startAt").unwrap_or(0) as u32;
+            let page: Vec<Value> = (start..(start + 7).min(30)).map(user).collect();
+            Reply::Json(json!(page))
+        })
+    });
+    let run = sync_only(&server, "users", json!({}), Duration::from_secs(30));
+    assert_eq!(run.run.code, 0, "{}", run.run.stderr);
+    assert_eq!(run.run.records("users").len(), 30);
+}
+
+#[test]
+fn a_token_pager_with_fresh_tokens_and_empty_pages_stops() {
+    let pages = std::sync::atomic::AtomicU64::new(0);
+    let server = Hostile::start(move |r| {
+        (r.path == "/rest/api/3/search/jql").then(|| {
+            let n = pages.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            Reply::Json(
+                json!({"issues": [], "nextPageToken": format!("token-{n}"), "isLast": false}),
+            )
+        })
+    });
+    let run = sync_only(&server, "issues", json!({}), Duration::from_secs(30));
+    run.assert_failed_cleanly(
+        Duration::from_secs(20),
+        MAX_RSS_MIB,
+        &["rest/api/3/search/jql", "paging does not advance"],
+    );
+    assert!(server.count("/rest/api/3/search/jql") <= 4);
+}
+
+#[test]
+fn value_pagers_that_ignore_start_at_stop_too() {
+    // `values` pages without `isLast` or `total`, the same whatever `startAt` says: projects, and
+    // the members of a configured group.
+    let server = Hostile::start(|r| match r.path.as_str() {
+        "/rest/api/3/project/search" => Some(Reply::Json(json!({
+            "startAt": r.param("startAt").unwrap_or(0), "maxResults": 50,
+            "values": [{"id": "10000", "key": "WEB", "name": "Web"}],
+        }))),
+        "/rest/api/3/group/member" => Some(Reply::Json(json!({
+            "startAt": r.param("startAt").unwrap_or(0), "maxResults": 50,
+            "values": [user(1), user(2), user(3)],
+        }))),
+        _ => None,
+    });
+    let run = sync_only(&server, "projects", json!({}), Duration::from_secs(30));
+    run.assert_failed_cleanly(
+        Duration::from_secs(20),
+        MAX_RSS_MIB,
+        &["rest/api/3/project/search", "paging does not advance"],
+    );
+    assert_eq!(run.run.records("projects").len(), 1, "the project once");
+
+    let run = sync_only(
+        &server,
+        "users",
+        json!({"groups": "staff"}),
+        Duration::from_secs(30),
+    );
+    run.assert_failed_cleanly(
+        Duration::from_secs(20),
+        MAX_RSS_MIB,
+        &["rest/api/3/group/member", "paging does not advance"],
+    );
+    assert_eq!(run.run.records("users").len(), 3, "each member once");
+}
