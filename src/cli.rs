@@ -41,7 +41,7 @@ pub struct Cli {
     #[arg(long, value_enum, default_value = "text")]
     pub format: Format,
 
-    /// Log level on stderr (error, warn, info, debug, trace); RUST_LOG also works.
+    /// Log level on stderr (error, warn, info, debug, trace, off); RUST_LOG also works.
     #[arg(long, value_name = "LEVEL")]
     pub log_level: Option<String>,
 }
@@ -49,5 +49,82 @@ pub struct Cli {
 impl Cli {
     pub fn catalog_path(&self) -> Option<&PathBuf> {
         self.catalog.as_ref().or(self.properties.as_ref())
+    }
+}
+
+/// The level words tracing knows, and the spellings of other loggers (Python's `warning`,
+/// `critical`), so that no word silences the tap by being read as a module name.
+const LEVELS: &[(&str, &str)] = &[
+    ("trace", "trace"),
+    ("debug", "debug"),
+    ("info", "info"),
+    ("warn", "warn"),
+    ("warning", "warn"),
+    ("error", "error"),
+    ("critical", "error"),
+    ("fatal", "error"),
+    ("off", "off"),
+    ("none", "off"),
+];
+
+fn level(word: &str) -> Option<&'static str> {
+    let word = word.trim().to_ascii_lowercase();
+    LEVELS.iter().find(|(w, _)| *w == word).map(|(_, l)| *l)
+}
+
+/// The tracing filter from `--log-level` or else `RUST_LOG` (`info` without either), or a line
+/// saying what is wrong with the one given.
+pub fn log_filter(flag: Option<&str>, env: Option<&str>) -> Result<String, String> {
+    let known = "use error, warn, info, debug, trace or off";
+    if let Some(word) = flag {
+        return level(word)
+            .map(String::from)
+            .ok_or_else(|| format!("--log-level `{word}` is not a log level; {known}"));
+    }
+    let Some(env) = env.filter(|e| !e.trim().is_empty()) else {
+        return Ok("info".into());
+    };
+    // `RUST_LOG` may hold directives (`tap_jira=debug,reqwest=warn`); a bare word must be a level.
+    let mut directives = Vec::new();
+    for part in env.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let directive = match part.rsplit_once('=') {
+            Some((target, word)) => {
+                level(word)
+                    .map(|l| format!("{target}={l}"))
+                    .ok_or_else(|| {
+                        format!("RUST_LOG `{part}`: `{word}` is not a log level; {known}")
+                    })?
+            }
+            None if part.contains(['[', ':']) => part.to_string(),
+            None => level(part)
+                .map(String::from)
+                .ok_or_else(|| format!("RUST_LOG `{part}` is not a log level; {known}"))?,
+        };
+        directives.push(directive);
+    }
+    Ok(directives.join(","))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_levels_are_checked_and_other_loggers_words_understood() {
+        assert_eq!(log_filter(Some("warning"), None).unwrap(), "warn");
+        assert_eq!(log_filter(Some("DEBUG"), Some("off")).unwrap(), "debug");
+        assert_eq!(log_filter(None, None).unwrap(), "info");
+        assert_eq!(log_filter(None, Some(" ")).unwrap(), "info");
+        assert_eq!(
+            log_filter(None, Some("warning,tap_jira=Debug")).unwrap(),
+            "warn,tap_jira=debug"
+        );
+        let e = log_filter(Some("loud"), None).unwrap_err();
+        assert!(
+            e.contains("--log-level `loud`") && e.contains("warn"),
+            "{e}"
+        );
+        assert!(log_filter(None, Some("verbose")).is_err());
+        assert!(log_filter(None, Some("tap_jira=noisy")).is_err());
     }
 }

@@ -13,6 +13,7 @@ use crate::catalog::{DriftPolicy, FieldNames};
 use crate::error::{ConfigProblem, Error, Result};
 use crate::filters::{Filters, Window};
 use crate::hashing::HashSettings;
+use crate::input::{self, read_json_object};
 use crate::readable::RenderText;
 use crate::secret::Secret;
 
@@ -503,7 +504,7 @@ impl RawConfig {
     pub fn load(paths: &[PathBuf]) -> Result<RawConfig> {
         let mut raw = RawConfig::default();
         for path in paths {
-            let object = read_json_object(path, "config file")?;
+            let object = read_json_object(path, input::CONFIG)?;
             for (key, value) in object {
                 raw.origin.insert(key.clone(), path.clone());
                 raw.values.insert(key, value);
@@ -526,24 +527,6 @@ impl RawConfig {
             .filter(|k| !SETTINGS.iter().any(|s| s.name == k.as_str()))
             .map(String::as_str)
             .collect()
-    }
-}
-
-/// Reads a JSON file that must hold an object; one clear error otherwise.
-pub fn read_json_object(path: &Path, what: &'static str) -> Result<Map<String, Value>> {
-    let fail = |problem: String| Error::InputFile {
-        what,
-        path: path.display().to_string(),
-        problem,
-    };
-    let text = std::fs::read_to_string(path).map_err(|e| fail(format!("cannot be read: {e}")))?;
-    if text.trim().is_empty() {
-        return Err(fail("is empty; it must hold a JSON object".into()));
-    }
-    match serde_json::from_str::<Value>(&text) {
-        Ok(Value::Object(map)) => Ok(map),
-        Ok(_) => Err(fail("must hold a JSON object ({...})".into())),
-        Err(e) => Err(fail(format!("is not valid JSON: {e}"))),
     }
 }
 
@@ -621,6 +604,33 @@ impl<'a> Reader<'a> {
             self.problem(key, "must be a whole number of 0 or more", "");
         }
         parsed
+    }
+
+    /// A date setting: RFC 3339 or `YYYY-MM-DD`, in the years a state can hold.
+    fn date(&mut self, key: &str) -> Option<DateTime<Utc>> {
+        let text = self.string(key)?;
+        match parse_start_date(&text) {
+            Some(t) if crate::timestamp::in_range(t) => Some(t),
+            None if !crate::timestamp::beyond_four_digit_years(&text) => {
+                self.problem(
+                    key,
+                    format!("`{text}` is not a date"),
+                    "use RFC 3339 (2024-01-31T00:00:00Z) or YYYY-MM-DD",
+                );
+                None
+            }
+            _ => {
+                self.problem(
+                    key,
+                    format!(
+                        "`{text}` is outside the {} that tap-jira accepts",
+                        crate::timestamp::YEARS
+                    ),
+                    "use a date such as 2024-01-31T00:00:00Z",
+                );
+                None
+            }
+        }
     }
 
     fn boolean(&mut self, key: &str) -> Option<bool> {
@@ -767,17 +777,7 @@ impl Config {
             );
         }
 
-        let start_date = match r.string("start_date") {
-            None => DateTime::<Utc>::UNIX_EPOCH,
-            Some(s) => parse_start_date(&s).unwrap_or_else(|| {
-                r.problem(
-                    "start_date",
-                    format!("`{s}` is not a date"),
-                    "use RFC 3339 (2024-01-31T00:00:00Z) or YYYY-MM-DD",
-                );
-                DateTime::<Utc>::UNIX_EPOCH
-            }),
-        };
+        let start_date = r.date("start_date").unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
         let lookback = r
             .integer("lookback_minutes")
             .unwrap_or(DEFAULT_LOOKBACK_MINUTES);
@@ -1059,7 +1059,7 @@ fn saved_refresh_token(r: &mut Reader<'_>, path: &Path) -> Option<Secret> {
     if !path.exists() {
         return None;
     }
-    match read_json_object(path, "OAuth token file") {
+    match read_json_object(path, input::TOKEN_FILE) {
         Ok(saved) => match saved.get("refresh_token") {
             Some(Value::String(token)) if !token.is_empty() => Some(Secret::new(token.clone())),
             _ => {
@@ -1105,19 +1105,7 @@ fn read_filters(r: &mut Reader<'_>) -> Filters {
     let projects = keys("projects");
     let exclude_projects = keys("exclude_projects");
     let mut window = |name: &str| {
-        let mut bound = |end: &str| {
-            let key = format!("{name}_{end}");
-            let text = r.string(&key)?;
-            let parsed = parse_start_date(&text);
-            if parsed.is_none() {
-                r.problem(
-                    &key,
-                    format!("`{text}` is not a date"),
-                    "use RFC 3339 (2024-01-31T00:00:00Z) or YYYY-MM-DD",
-                );
-            }
-            parsed
-        };
+        let mut bound = |end: &str| r.date(&format!("{name}_{end}"));
         let window = Window {
             after: bound("after"),
             before: bound("before"),

@@ -12,6 +12,7 @@ pub mod error;
 pub mod filters;
 pub mod hashing;
 pub mod id_runs;
+pub mod input;
 pub mod jql;
 pub mod raw;
 pub mod readable;

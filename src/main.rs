@@ -11,7 +11,10 @@ use tap_jira::error::Error;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.log_level.as_deref());
+    if let Err(problem) = init_logging(cli.log_level.as_deref()) {
+        tracing::error!("{problem}");
+        return ExitCode::FAILURE;
+    }
     if cli.about {
         // A closed pipe (`--about | head`) is not an error worth reporting.
         let _ = writeln!(
@@ -61,10 +64,19 @@ fn main() -> ExitCode {
     }
 }
 
-fn init_logging(level: Option<&str>) {
-    let filter = match level {
-        Some(level) => EnvFilter::new(level),
-        None => EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+/// Sets up logging to stderr; a level word it does not know is refused (at the default level,
+/// so the refusal itself is seen) rather than read as a module name that silences everything.
+fn init_logging(level: Option<&str>) -> Result<(), String> {
+    let env = std::env::var("RUST_LOG").ok();
+    let (filter, problem) = match tap_jira::cli::log_filter(level, env.as_deref()) {
+        Ok(directives) => match EnvFilter::try_new(&directives) {
+            Ok(filter) => (filter, None),
+            Err(e) => (
+                EnvFilter::new("info"),
+                Some(format!("RUST_LOG `{directives}` is not a log filter: {e}")),
+            ),
+        },
+        Err(problem) => (EnvFilter::new("info"), Some(problem)),
     };
     tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -72,4 +84,5 @@ fn init_logging(level: Option<&str>) {
         .with_ansi(std::io::stderr().is_terminal())
         .with_target(false)
         .init();
+    problem.map_or(Ok(()), Err)
 }

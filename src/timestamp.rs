@@ -18,6 +18,47 @@ pub fn parse_jira(s: &str) -> Option<DateTime<Utc>> {
     })
 }
 
+/// The years a timestamp in the config or a state may have: RFC 3339's four digits, less year 0,
+/// so that a bookmark minus the look-back window is still one (and is written back as one).
+pub const YEARS: &str = "years 0001 to 9999";
+
+/// Whether `t` may sit in a config or a state: RFC 3339 writes it, and the tap reads it back.
+pub fn in_range(t: DateTime<Utc>) -> bool {
+    (1..=9999).contains(&t.year())
+}
+
+/// Whether a timestamp read from Jira may move a bookmark: one in the state's range, and not in
+/// the future beyond clock skew (a bookmark there would skip every edit until then).
+pub fn bookmarkable(t: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+    in_range(t)
+        && now
+            .checked_add_signed(chrono::Duration::days(1))
+            .is_none_or(|later| t <= later)
+}
+
+/// A config's or state's timestamp, or what is wrong with it (to follow the text in a message).
+pub fn parse_in_range(s: &str) -> Result<DateTime<Utc>, String> {
+    match parse_jira(s) {
+        Some(t) if in_range(t) => Ok(t),
+        Some(_) => Err(format!(
+            "`{s}` is outside the {YEARS} that tap-jira accepts"
+        )),
+        None if beyond_four_digit_years(s) => Err(format!(
+            "`{s}` is outside the {YEARS} that tap-jira accepts"
+        )),
+        None => Err(format!("`{s}` is not an RFC 3339 timestamp")),
+    }
+}
+
+/// `+10000-01-01…`, `-0044-03-15…`: a year RFC 3339 cannot write, which deserves the range in
+/// its message rather than "not a date".
+pub fn beyond_four_digit_years(s: &str) -> bool {
+    let unsigned = s.strip_prefix(['+', '-']).unwrap_or(s);
+    let year = unsigned.split('-').next().unwrap_or("");
+    let signed = unsigned.len() < s.len();
+    !year.is_empty() && year.bytes().all(|c| c.is_ascii_digit()) && (signed || year.len() > 4)
+}
+
 /// Where `YYYY-MM-DDTHH:MM:SS.mmm` has its separators.
 const PUNCTUATION: [(usize, u8); 6] = [
     (4, b'-'),

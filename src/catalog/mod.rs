@@ -105,7 +105,7 @@ impl CatalogEntry {
 impl Catalog {
     /// Reads a catalog given with `--catalog` or `--properties`.
     pub fn load(path: &Path) -> Result<Catalog> {
-        let object = crate::config::read_json_object(path, "catalog file")?;
+        let object = crate::input::read_json_object(path, crate::input::CATALOG)?;
         let streams = match object.get("streams") {
             Some(Value::Array(streams)) => streams,
             _ => {
@@ -143,6 +143,25 @@ impl Catalog {
                     path.display()
                 )));
             }
+            if let Some(first) = entries
+                .iter()
+                .position(|e: &CatalogEntry| e.name() == entry.name())
+            {
+                return Err(Error::Catalog(format!(
+                    "stream `{}` is listed twice in {} (#{} and #{}); keep one entry per stream",
+                    entry.name(),
+                    path.display(),
+                    first + 1,
+                    i + 1
+                )));
+            }
+            selection::check_flags(&entry).map_err(|problem| {
+                Error::Catalog(format!(
+                    "stream `{}` in {}: {problem}",
+                    entry.name(),
+                    path.display()
+                ))
+            })?;
             entries.push(entry);
         }
         Ok(Catalog { streams: entries })

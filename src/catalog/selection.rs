@@ -271,6 +271,61 @@ fn hashing_of(
     Ok(Some(Hashing { masks, salt }))
 }
 
+/// Refuses selection flags this module would misread: a `selected` that is not `true` or `false`
+/// (`"true"`, a string, would count as absent), or one breadcrumb listed twice with different
+/// metadata. Breadcrumbs tap-jira never wrote and keys it does not know are fine.
+pub(super) fn check_flags(entry: &CatalogEntry) -> std::result::Result<(), String> {
+    let mut by_breadcrumb: BTreeMap<&[String], &Map<String, Value>> = BTreeMap::new();
+    for m in &entry.metadata {
+        for key in ["selected", "selected-by-default"] {
+            if let Some(value) = m.metadata.get(key).filter(|v| !v.is_boolean()) {
+                return Err(format!(
+                    "\"{key}\" is {value} at breadcrumb {:?}; write true or false, without quotes",
+                    m.breadcrumb
+                ));
+            }
+        }
+        if let Some(value) = m.metadata.get("inclusion").filter(|v| !v.is_string()) {
+            return Err(format!(
+                "\"inclusion\" is {value} at breadcrumb {:?}; it is \"available\", \"automatic\" \
+                 or \"unsupported\"",
+                m.breadcrumb
+            ));
+        }
+        if let Some(earlier) = by_breadcrumb.insert(&m.breadcrumb, &m.metadata)
+            && earlier != &m.metadata
+        {
+            return Err(format!(
+                "breadcrumb {:?} is listed twice in `metadata` with different values; keep one",
+                m.breadcrumb
+            ));
+        }
+    }
+    check_schema_flags(&entry.schema, &mut Vec::new())
+}
+
+/// Legacy `selected` flags inside a schema (Stitch's `--properties` catalogs) must be booleans.
+fn check_schema_flags(schema: &Value, path: &mut Vec<String>) -> std::result::Result<(), String> {
+    if let Some(value) = schema.get("selected").filter(|v| !v.is_boolean()) {
+        return Err(format!(
+            "\"selected\" is {value} in the schema at {path:?}; write true or false, without quotes"
+        ));
+    }
+    if let Some(properties) = schema.get("properties").and_then(Value::as_object) {
+        for (name, sub) in properties {
+            path.extend(["properties".to_string(), name.clone()]);
+            check_schema_flags(sub, path)?;
+            path.truncate(path.len() - 2);
+        }
+    }
+    if let Some(items) = schema.get("items") {
+        path.push("items".into());
+        check_schema_flags(items, path)?;
+        path.pop();
+    }
+    Ok(())
+}
+
 pub(super) fn stream_selected(entry: &CatalogEntry) -> bool {
     let m = entry.metadata_at(&[]);
     let flag = |key: &str| m.and_then(|m| m.get(key)).and_then(Value::as_bool);
@@ -600,6 +655,48 @@ mod tests {
                 && !k.starts_with("customfield_10009")),
             "{written}"
         );
+    }
+
+    #[test]
+    fn flags_it_would_misread_are_refused_and_what_tools_write_is_kept() {
+        let entry = |metadata: Value, schema: Value| -> CatalogEntry {
+            serde_json::from_value(
+                json!({"tap_stream_id": "issues", "schema": schema, "metadata": metadata}),
+            )
+            .unwrap()
+        };
+        let e = check_flags(&entry(
+            json!([{"breadcrumb": [], "metadata": {"selected": "true"}}]),
+            schema(),
+        ))
+        .unwrap_err();
+        assert!(
+            e.contains("\"selected\" is \"true\" at breadcrumb []"),
+            "{e}"
+        );
+        let mut legacy = schema();
+        legacy["properties"]["key"]["selected"] = json!(1);
+        let e = check_flags(&entry(json!([]), legacy)).unwrap_err();
+        assert!(e.contains("[\"properties\", \"key\"]"), "{e}");
+        let twice = json!([
+            {"breadcrumb": ["properties", "key"], "metadata": {"selected": true}},
+            {"breadcrumb": ["properties", "key"], "metadata": {"selected": false}}]);
+        assert!(
+            check_flags(&entry(twice, schema()))
+                .unwrap_err()
+                .contains("listed twice")
+        );
+        // Meltano: `selected` on breadcrumbs tap-jira never wrote; Stitch: flags in schemas;
+        // anyone: metadata keys of their own, and a property called `selected`.
+        let mut stitch = schema();
+        stitch["selected"] = json!(true);
+        stitch["properties"]["selected"] = json!({"type": ["null", "string"]});
+        let meltano = json!([
+            {"breadcrumb": [], "metadata": {"selected": true, "x-tool": {"a": 1}}},
+            {"breadcrumb": ["properties", "nope"], "metadata": {"selected": true}},
+            {"breadcrumb": ["properties", "key"], "metadata": {"selected": true}},
+            {"breadcrumb": ["properties", "key"], "metadata": {"selected": true}}]);
+        assert_eq!(check_flags(&entry(meltano, stitch)), Ok(()));
     }
 
     #[test]

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use crate::client::{ApiRequest, JiraClient};
 use crate::error::{Error, Result};
 use crate::streams::id_text;
-use crate::timestamp::{format_utc, parse_jira};
+use crate::timestamp::{YEARS, bookmarkable, format_utc, parse_in_range};
 
 /// Most ids `/worklog/list` takes at once.
 const LIST_BATCH: usize = 1000;
@@ -35,9 +35,9 @@ impl Bookmark {
             });
         };
         let updated = match value.get("updated") {
-            Some(Value::String(s)) => parse_jira(s).ok_or_else(|| {
+            Some(Value::String(s)) => parse_in_range(s).map_err(|problem| {
                 Error::State(format!(
-                    "bookmarks.worklogs.updated `{s}` is not an RFC 3339 timestamp"
+                    "bookmarks.worklogs.updated {problem}; remove bookmarks.worklogs to start from start_date"
                 ))
             })?,
             _ => {
@@ -76,9 +76,18 @@ impl Bookmark {
     pub fn record(&mut self, id: &str, updated_ms: i64) {
         let current = self.updated.timestamp_millis();
         if updated_ms > current {
-            if let Some(t) = DateTime::from_timestamp_millis(updated_ms) {
-                self.updated = t;
-                self.at_updated = vec![id.to_string()];
+            match DateTime::from_timestamp_millis(updated_ms) {
+                Some(t) if bookmarkable(t, Utc::now()) => {
+                    self.updated = t;
+                    self.at_updated = vec![id.to_string()];
+                }
+                // Written, but a bookmark there would be refused or skip every later change.
+                _ => tracing::warn!(
+                    worklog = id,
+                    updated_ms,
+                    "a worklog's `updated` is outside the {YEARS} or in the future; written, \
+                     but the bookmark stays where it was"
+                ),
             }
         } else if updated_ms == current && !self.at_updated.iter().any(|seen| seen == id) {
             self.at_updated.push(id.to_string());
@@ -203,6 +212,7 @@ fn changes<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::timestamp::parse_jira;
 
     fn at(ms: i64) -> DateTime<Utc> {
         DateTime::from_timestamp_millis(ms).unwrap()

@@ -151,6 +151,7 @@ async fn read<W: Write>(
                 .boxed_local()
         });
     let mut prepared = pin!(futures::stream::iter(searches).flatten_unordered(at_once));
+    let mut odd = Oddities::default();
     while let Some((at, chunk)) = prepared.try_next().await? {
         // Held while the chunk is written: there is no await until its STATE.
         let mut out = run.out.borrow_mut();
@@ -162,6 +163,7 @@ async fn read<W: Write>(
             children,
             progress.bookmark(at),
             config,
+            &mut odd,
         )?;
         drop(out);
         run.commit_bookmark(
@@ -169,6 +171,7 @@ async fn read<W: Write>(
             with_deleted(progress.to_value(), deleted.as_ref()),
         )?;
     }
+    odd.report();
     let searched = if progress.is_partitioned() && !cut_short.get() {
         progress.finished()
     } else {
@@ -205,8 +208,43 @@ fn project_vanished(e: &Error) -> bool {
         if excerpt.contains("does not exist for the field 'project'"))
 }
 
+/// Issues written without moving the bookmark, counted for one warning each at the end of the run.
+#[derive(Default)]
+struct Oddities {
+    /// Returned behind the look-back window, out of `updated` order.
+    late: u64,
+    /// With an `updated` the state cannot hold, or in the future.
+    unbookmarkable: u64,
+    /// An example of each, for the warning.
+    late_example: Option<String>,
+    unbookmarkable_example: Option<String>,
+}
+
+impl Oddities {
+    fn report(&self) {
+        if self.late > 0 {
+            tracing::warn!(
+                issues = self.late,
+                example = self.late_example.as_deref().unwrap_or(""),
+                "issues came back out of `updated` order, older than the look-back window behind \
+                 issues already read; they were written (raise lookback_minutes if this repeats)"
+            );
+        }
+        if self.unbookmarkable > 0 {
+            tracing::warn!(
+                issues = self.unbookmarkable,
+                example = self.unbookmarkable_example.as_deref().unwrap_or(""),
+                "issues have an `updated` outside the {} or in the future; they were written, \
+                 but the bookmark does not move to them (they are read again on the next run)",
+                crate::timestamp::YEARS
+            );
+        }
+    }
+}
+
 /// Writes a chunk's issues not written before, in search order: each issue's children, then the
 /// issue, all passed through as JSON text.
+#[allow(clippy::too_many_arguments)]
 fn write_chunk<W: Write>(
     writer: &mut SingerWriter<W>,
     chunk: Prepared,
@@ -215,8 +253,11 @@ fn write_chunk<W: Write>(
     children: &mut [Child<'_>],
     bookmark: &mut issues::Bookmark,
     config: &Config,
+    odd: &mut Oddities,
 ) -> Result<()> {
-    let extracted = time_extracted(Utc::now());
+    let now = Utc::now();
+    let extracted = time_extracted(now);
+    let mut newest_on_page = None;
     let Prepared {
         items,
         layouts,
@@ -233,7 +274,12 @@ fn write_chunk<W: Write>(
             tracing::warn!("skipped an issue without id or fields.updated");
             continue;
         };
-        if bookmark.already_written(&id, updated) {
+        // Only an issue older than one before it on the same page is out of order: a Server
+        // search restarts at a minute already read, and rows read again are not late.
+        let out_of_order = newest_on_page.is_some_and(|newest| updated < newest);
+        newest_on_page = newest_on_page.max(Some(updated));
+        let late = out_of_order && bookmark.arrived_late(&id, updated);
+        if !late && bookmark.already_written(&id, updated) {
             continue;
         }
         let key = issue.get("key").and_then(Node::text).and_then(raw::as_str);
@@ -261,7 +307,16 @@ fn write_chunk<W: Write>(
             issues::hoist_timestamps(&mut issue);
             emitter.emit_raw(writer, issue, None, &extracted)?;
         }
-        bookmark.record(&id, updated, config.lookback);
+        let example = || format!("{id} updated {}", crate::timestamp::format_utc(updated));
+        if late {
+            odd.late += 1;
+            odd.late_example.get_or_insert_with(example);
+        } else if !crate::timestamp::bookmarkable(updated, now) {
+            odd.unbookmarkable += 1;
+            odd.unbookmarkable_example.get_or_insert_with(example);
+        } else {
+            bookmark.record(&id, updated, config.lookback);
+        }
     }
     Ok(())
 }

@@ -14,7 +14,7 @@ use crate::client::pages;
 use crate::error::{Error, Result};
 use crate::singer::time_extracted;
 use crate::streams::{Source, StreamDef};
-use crate::timestamp::{format_utc, parse_jira};
+use crate::timestamp::{YEARS, bookmarkable, format_utc, parse_in_range, parse_jira};
 
 pub(super) async fn sync<W: Write>(
     run: &mut Run<'_, '_, W>,
@@ -57,7 +57,16 @@ pub(super) async fn sync<W: Write>(
             if at <= since {
                 continue;
             }
-            newest = newest.max(at);
+            // A row from the far future is written, but would stop the bookmark there.
+            if bookmarkable(at, Utc::now()) {
+                newest = newest.max(at);
+            } else {
+                tracing::warn!(
+                    stream = def.name,
+                    "a record's `{key}` is outside the {YEARS} or in the future; written, \
+                     but the bookmark stays where it was"
+                );
+            }
             run.out.borrow_mut().emit(emitter, row, None, &extracted)?;
         }
     }
@@ -75,10 +84,10 @@ pub fn bookmark(
         return Ok(start_date);
     };
     match value.get(key) {
-        Some(Value::String(s)) => parse_jira(s).ok_or_else(|| {
+        Some(Value::String(s)) => parse_in_range(s).map_err(|problem| {
             Error::State(format!(
-                "bookmarks.{}.{key} `{s}` is not an RFC 3339 timestamp",
-                def.name
+                "bookmarks.{}.{key} {problem}; remove bookmarks.{} to start from start_date",
+                def.name, def.name
             ))
         }),
         _ => Err(Error::State(format!(

@@ -14,7 +14,7 @@ pub struct State {
 
 impl State {
     pub fn load(path: &Path) -> Result<State> {
-        let object = crate::config::read_json_object(path, "state file")?;
+        let object = crate::input::read_json_object(path, crate::input::STATE)?;
         State::from_object(object)
     }
 
@@ -28,7 +28,25 @@ impl State {
             }
         }
         match object.get("bookmarks") {
-            None | Some(Value::Object(_)) => Ok(State { value: object }),
+            Some(Value::Object(bookmarks)) => {
+                // `"issues": "2024-…"` would be read as no bookmark at all.
+                if let Some((stream, _)) = bookmarks.iter().find(|(_, b)| !b.is_object()) {
+                    return Err(Error::State(format!(
+                        "bookmarks.{stream} must be an object ({{\"updated\": \"…\"}}); pass a \
+                         state written by tap-jira, or remove bookmarks.{stream} to start it from start_date"
+                    )));
+                }
+                Ok(State { value: object })
+            }
+            // Bookmarks outside `bookmarks`, or a wrapper with more keys than it is known by,
+            // would silently be a first sync.
+            None => match object.keys().find(|k| misplaced(k)) {
+                Some(key) => Err(Error::State(format!(
+                    "`{key}` is at the top level and there is no `bookmarks` object; pass the state \
+                     itself ({{\"bookmarks\": {{…}}}}) as the tap wrote it"
+                ))),
+                None => Ok(State { value: object }),
+            },
             Some(_) => Err(Error::State(
                 "`bookmarks` must be an object; pass a state written by tap-jira (or Stitch's tap-jira)".into(),
             )),
@@ -77,6 +95,11 @@ impl State {
     }
 }
 
+/// A top-level key that belongs inside a state or under its `bookmarks`.
+fn misplaced(key: &str) -> bool {
+    ["singer_state", "value"].contains(&key) || crate::streams::StreamDef::find(key).is_some()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -102,5 +125,19 @@ mod tests {
         let message = state(json!({"type": "STATE", "value": {"bookmarks": {}}})).unwrap();
         assert_eq!(message.to_value(), json!({"bookmarks": {}}));
         assert!(state(json!({"bookmarks": []})).is_err());
+        let e = state(json!({"bookmarks": {"issues": "2024-01-01"}})).unwrap_err();
+        assert!(
+            e.to_string().contains("bookmarks.issues must be an object"),
+            "{e}"
+        );
+        let e = state(json!({"issues": {"updated": "2024-01-01"}})).unwrap_err();
+        assert!(
+            e.to_string().contains("`issues` is at the top level"),
+            "{e}"
+        );
+        let e = state(json!({"singer_state": {"bookmarks": {}}, "a": 1, "b": 2})).unwrap_err();
+        assert!(e.to_string().contains("`singer_state`"), "{e}");
+        assert!(state(json!({})).is_ok());
+        assert!(state(json!({"currently_syncing": null, "x-tool": 1})).is_ok());
     }
 }

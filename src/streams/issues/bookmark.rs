@@ -7,7 +7,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::{Map, Value, json};
 
 use crate::error::{Error, Result};
-use crate::timestamp::{format_utc, parse_jira};
+use crate::timestamp::{format_utc, parse_in_range};
 
 /// Most issue versions a bookmark remembers; past it the oldest are forgotten, and a rerun may write
 /// those again (never skip them).
@@ -31,6 +31,9 @@ pub struct Bookmark {
     /// Versions from this instant on are remembered even once the window has passed them (up to
     /// the same bound), so partitions can fold into one bookmark (see `Bookmark::fold`).
     remember_from: Option<DateTime<Utc>>,
+    /// The window's start when this run began: what is older was written by an earlier run.
+    /// Not saved; a state read back starts from its `window_start`.
+    read_from: DateTime<Utc>,
 }
 
 impl Bookmark {
@@ -43,6 +46,7 @@ impl Bookmark {
             by_id: HashMap::new(),
             overflowed: false,
             remember_from: None,
+            read_from: t,
         }
     }
 
@@ -55,6 +59,7 @@ impl Bookmark {
     /// Claims less: only what was written before `t` counts as written outside `seen`.
     pub fn widen_to(&mut self, t: DateTime<Utc>) {
         self.window_start = self.window_start.min(t);
+        self.read_from = self.read_from.min(t);
     }
 
     /// One bookmark for the whole site from partitions that were all read to their end, each
@@ -77,6 +82,7 @@ impl Bookmark {
         folded.window_start = (started.min(updated) - lookback)
             .max(origin.window_start)
             .min(updated);
+        folded.read_from = folded.window_start;
         let mut versions: HashMap<&str, DateTime<Utc>> = HashMap::new();
         for (id, t) in std::iter::once(origin)
             .chain(partitions)
@@ -118,8 +124,10 @@ impl Bookmark {
         let instant = |key: &str| -> Result<Option<DateTime<Utc>>> {
             match value.get(key) {
                 None | Some(Value::Null) => Ok(None),
-                Some(Value::String(s)) => parse_jira(s).map(Some).ok_or_else(|| {
-                    Error::State(format!("{at}.{key} `{s}` is not an RFC 3339 timestamp"))
+                Some(Value::String(s)) => parse_in_range(s).map(Some).map_err(|problem| {
+                    Error::State(format!(
+                        "{at}.{key} {problem}; remove bookmarks.issues to start from start_date"
+                    ))
                 }),
                 Some(other) => Err(Error::State(format!(
                     "{at}.{key} must be a timestamp string, not {other}"
@@ -133,10 +141,11 @@ impl Bookmark {
         })?;
         let mut bookmark = Bookmark::starting_at(updated);
         bookmark.window_start = instant("window_start")?.unwrap_or(updated).min(updated);
+        bookmark.read_from = bookmark.window_start;
         if let Some(seen) = value.get("seen").and_then(Value::as_object) {
             let mut entries: Vec<(DateTime<Utc>, String)> = seen
                 .iter()
-                .filter_map(|(id, t)| Some((parse_jira(t.as_str()?)?, id.clone())))
+                .filter_map(|(id, t)| Some((parse_in_range(t.as_str()?).ok()?, id.clone())))
                 // Versions before the window are kept: a partition remembers them (`fold`).
                 .filter(|(t, _)| *t <= updated)
                 .collect();
@@ -163,6 +172,16 @@ impl Bookmark {
     /// Whether this version of the issue was already written.
     pub fn already_written(&self, id: &str, updated: DateTime<Utc>) -> bool {
         updated < self.window_start || self.by_id.get(id) == Some(&updated)
+    }
+
+    /// Whether a version that came back out of `updated` order (after a newer one on its page)
+    /// lies behind the window though this run's search began before it, with no version of the
+    /// issue as new written: a search index catching up by more than the look-back. It was not
+    /// written: it is to be written, without moving the bookmark (which already claims more).
+    pub fn arrived_late(&self, id: &str, updated: DateTime<Utc>) -> bool {
+        self.read_from <= updated
+            && updated < self.window_start
+            && self.by_id.get(id).is_none_or(|t| *t < updated)
     }
 
     /// Notes a written issue version; the window trails the newest by `lookback`.
@@ -197,6 +216,7 @@ impl Bookmark {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::timestamp::parse_jira;
 
     fn utc(s: &str) -> DateTime<Utc> {
         parse_jira(s).unwrap()
@@ -313,6 +333,35 @@ mod tests {
         let old = Bookmark::fold(&origin, [&a], utc("2024-06-01T00:00:00Z"), lookback);
         assert_eq!(old.window_start, utc("2024-05-01T10:09:00Z"));
         assert!(!old.already_written("late", utc("2024-05-01T10:12:00Z")));
+    }
+
+    #[test]
+    fn an_issue_behind_the_window_is_late_only_when_this_run_read_past_it() {
+        let lookback = Duration::minutes(5);
+        let mut b = Bookmark::from_state(
+            Some(&json!({"updated": "2024-05-01T10:00:00Z"})),
+            utc("2020-01-01T00:00:00Z"),
+        )
+        .unwrap();
+        b.record("1", utc("2024-05-01T10:10:00Z"), lookback);
+        b.record("2", utc("2024-05-01T11:00:00Z"), lookback);
+        // Behind the window, after the run began: never written.
+        assert!(b.arrived_late("3", utc("2024-05-01T10:20:00Z")));
+        assert!(b.already_written("3", utc("2024-05-01T10:20:00Z")));
+        // Before the run began: an earlier run wrote it.
+        assert!(!b.arrived_late("4", utc("2024-05-01T09:59:00Z")));
+        // A version as new or newer was written: nothing is late.
+        assert!(!b.arrived_late("2", utc("2024-05-01T10:20:00Z")));
+        // Inside the window: the ordinary rules.
+        assert!(!b.arrived_late("5", utc("2024-05-01T10:58:00Z")));
+        // Years a state cannot hold are refused, with the range.
+        let e = Bookmark::parse(
+            &json!({"updated": "+10000-01-01T00:00:00.000Z"}),
+            "bookmarks.issues",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("outside the years 0001 to 9999"), "{e}");
     }
 
     #[test]

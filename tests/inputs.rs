@@ -1,0 +1,338 @@
+//! What the tap is given, at its worst: devices, pipes and directories for files, other encodings,
+//! unknown log levels, dates beyond RFC 3339's years, catalogs it would misread. Each ends within
+//! seconds with one clear line and a failing exit, or works.
+
+mod common;
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{Run, Site, assert_valid_singer_output, tap};
+use serde_json::{Value, json};
+
+fn error_lines(run: &Run) -> Vec<&str> {
+    run.stderr.lines().filter(|l| l.contains("ERROR")).collect()
+}
+
+/// A refusal: exit 1, one ERROR line holding `expected`, nothing on stdout, no panic.
+fn assert_refused(run: &Run, expected: &str) {
+    assert_eq!(run.code, 1, "expected a refusal:\n{}", run.stderr);
+    let errors = error_lines(run);
+    assert_eq!(errors.len(), 1, "one clear line:\n{}", run.stderr);
+    assert!(
+        errors[0].contains(expected),
+        "expected `{expected}` in:\n{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+    assert!(run.stdout.is_empty(), "{}", run.stdout);
+}
+
+/// Runs the tap and says how long it took.
+fn timed(args: &[&dyn AsRef<std::ffi::OsStr>]) -> (Run, Duration) {
+    let started = Instant::now();
+    let run = tap(args);
+    (run, started.elapsed())
+}
+
+#[test]
+fn devices_as_config_catalog_or_state_are_refused_at_once() {
+    let site = Site::cloud();
+    let config = site.file("config.json", &site.cloud_config());
+    let zero = Path::new("/dev/zero");
+    for (flag, args) in [
+        ("--config", vec!["--config", "/dev/zero", "--discover"]),
+        (
+            "--catalog",
+            vec![config.to_str().unwrap(), "--catalog", "/dev/zero"],
+        ),
+        (
+            "--state",
+            vec![config.to_str().unwrap(), "--state", "/dev/zero"],
+        ),
+    ] {
+        let mut args: Vec<&str> = args;
+        if flag != "--config" {
+            args.insert(0, "--config");
+        }
+        let args: Vec<&dyn AsRef<std::ffi::OsStr>> = args
+            .iter()
+            .map(|a| a as &dyn AsRef<std::ffi::OsStr>)
+            .collect();
+        let (run, took) = timed(&args);
+        assert!(took < Duration::from_secs(10), "{flag}: took {took:?}");
+        assert_refused(&run, &format!("{}: is not a regular file", zero.display()));
+    }
+    assert!(
+        site.sim.sim.requests().is_empty(),
+        "refused before any request"
+    );
+}
+
+#[test]
+fn directories_and_fifos_without_a_writer_are_refused() {
+    let site = Site::cloud();
+    let run = tap(&[&"--config", &site.dir.path(), &"--discover"]);
+    assert_refused(&run, "is a directory");
+
+    let fifo = site.dir.path().join("fifo.json");
+    let made = Command::new("mkfifo").arg(&fifo).status();
+    if !made.is_ok_and(|s| s.success()) {
+        return; // no mkfifo here
+    }
+    let (run, took) = timed(&[&"--config", &fifo, &"--discover"]);
+    assert!(took < Duration::from_secs(10), "took {took:?}");
+    assert_refused(&run, "is empty");
+}
+
+#[test]
+fn a_config_piped_to_dev_stdin_works() {
+    let site = Site::cloud();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tap-jira"))
+        .args(["--config", "/dev/stdin", "--discover"])
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let text = serde_json::to_vec(&site.cloud_config()).unwrap();
+    child.stdin.take().unwrap().write_all(&text).unwrap();
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    let catalog: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert!(catalog["streams"].as_array().is_some_and(|s| !s.is_empty()));
+}
+
+#[test]
+fn a_config_with_a_byte_order_mark_works_and_utf16_is_named() {
+    let site = Site::cloud();
+    let text = serde_json::to_string(&site.cloud_config()).unwrap();
+    let bom = site.dir.path().join("bom.json");
+    std::fs::write(&bom, [b"\xEF\xBB\xBF".as_slice(), text.as_bytes()].concat()).unwrap();
+    let catalog = site.discover(&bom);
+    assert!(catalog["streams"].as_array().is_some_and(|s| !s.is_empty()));
+
+    let utf16 = site.dir.path().join("utf16.json");
+    let bytes: Vec<u8> = format!("\u{feff}{text}")
+        .encode_utf16()
+        .flat_map(u16::to_le_bytes)
+        .collect();
+    std::fs::write(&utf16, bytes).unwrap();
+    let run = tap(&[&"--config", &utf16, &"--discover"]);
+    assert_refused(&run, "is encoded as UTF-16; save it as UTF-8");
+}
+
+#[test]
+fn an_oversized_config_is_refused() {
+    let site = Site::cloud();
+    let mut config = site.cloud_config();
+    config["jql"] = json!("x".repeat(2 * 1024 * 1024));
+    let config = site.file("config.json", &config);
+    let run = tap(&[&"--config", &config, &"--discover"]);
+    assert_refused(&run, "is larger than 1 MiB");
+}
+
+#[test]
+fn log_levels_are_checked_before_anything_else() {
+    let site = Site::cloud();
+    let config = site.file("config.json", &site.cloud_config());
+    let run = tap(&[&"--config", &config, &"--discover", &"--log-level", &"loud"]);
+    assert_refused(&run, "--log-level `loud` is not a log level");
+    assert!(site.sim.sim.requests().is_empty());
+
+    // Python's word for warn: warnings and errors still show.
+    let broken = site.file("broken.json", &json!([]));
+    let run = tap(&[
+        &"--config",
+        &broken,
+        &"--discover",
+        &"--log-level",
+        &"warning",
+    ]);
+    assert_refused(&run, "must hold a JSON object");
+    let run = tap(&[
+        &"--config",
+        &config,
+        &"--discover",
+        &"--log-level",
+        &"warning",
+    ]);
+    run.assert_success();
+    assert!(!run.stderr.contains(" INFO "), "{}", run.stderr);
+}
+
+#[test]
+fn dates_beyond_four_digit_years_are_refused_in_the_config() {
+    let site = Site::cloud();
+    for (key, date) in [
+        ("start_date", "+10000-01-01T00:00:00Z"),
+        ("start_date", "-10000-01-01T00:00:00Z"),
+        ("start_date", "+10000-01-01"),
+        ("start_date", "0000-01-01T00:00:00Z"),
+        ("updated_before", "+262143-12-31T00:00:00Z"),
+        ("created_after", "-262144-01-01"),
+    ] {
+        let config = site.file("config.json", &site.config_with(json!({ key: date })));
+        let run = tap(&[&"--config", &config, &"--discover"]);
+        assert_eq!(run.code, 1, "{key} {date}:\n{}", run.stderr);
+        assert!(
+            run.stderr.contains(&format!("config `{key}`: `{date}`")),
+            "{key} {date}:\n{}",
+            run.stderr
+        );
+        assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+    }
+    let config = site.file(
+        "config.json",
+        &site.config_with(json!({"start_date": "+10000-01-01T00:00:00Z"})),
+    );
+    let run = tap(&[&"--config", &config, &"--discover"]);
+    assert_refused(&run, "is outside the years 0001 to 9999");
+}
+
+#[test]
+fn dates_beyond_four_digit_years_are_refused_in_the_state() {
+    let site = Site::cloud();
+    let config = site.file("config.json", &site.cloud_config());
+    let catalog = site.file("catalog.json", &site.discover(&config));
+    site.sim.sim.reset_requests();
+    for (stream, key, date) in [
+        ("issues", "updated", "+10000-01-01T00:00:00.000Z"),
+        ("issues", "window_start", "-10000-01-01T00:00:00Z"),
+        ("worklogs", "updated", "+10000-01-01T00:00:00Z"),
+    ] {
+        let mut bookmark = json!({"updated": "2024-01-01T00:00:00Z"});
+        bookmark[key] = json!(date);
+        let state = site.file("state.json", &json!({"bookmarks": { stream: bookmark }}));
+        let run = tap(&[
+            &"--config",
+            &config,
+            &"--catalog",
+            &catalog,
+            &"--state",
+            &state,
+        ]);
+        assert_refused(
+            &run,
+            &format!("state: bookmarks.{stream}.{key} `{date}` is outside the years 0001 to 9999"),
+        );
+    }
+    assert!(
+        site.sim.sim.requests().is_empty(),
+        "refused before any request"
+    );
+}
+
+/// An issue Jira says was updated in year 10000 is written, and the state stays one the next run
+/// reads.
+#[test]
+fn an_issue_from_beyond_year_9999_is_written_and_the_state_stays_readable() {
+    let site = Site::cloud();
+    let config = site.file("config.json", &site.cloud_config());
+    let catalog = site.file("catalog.json", &site.discover(&config));
+    let first = tap(&[&"--config", &config, &"--catalog", &catalog]);
+    first.assert_success();
+    let far = first.records("issues")[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // 10000-01-01T00:00:00Z
+    assert!(site.sim.sim.set_issue_updated(&far, 253_402_300_800_000));
+
+    let state = site.file("state.json", &first.last_state());
+    let second = site.sync_from(&state);
+    second.assert_success();
+    assert!(!second.stderr.contains("panicked"));
+    assert!(
+        common::ids(&second.records("issues")).contains(&far),
+        "the issue is written:\n{}",
+        second.stderr
+    );
+    assert!(
+        second.stderr.contains("outside the years 0001 to 9999"),
+        "{}",
+        second.stderr
+    );
+    let state = second.last_state();
+    assert_eq!(
+        state["bookmarks"]["issues"]["updated"],
+        first.last_state()["bookmarks"]["issues"]["updated"],
+        "the bookmark does not move to year 10000"
+    );
+    let state = site.file("state2.json", &state);
+    let third = site.sync_from(&state);
+    third.assert_success();
+}
+
+#[test]
+fn catalogs_the_tap_would_misread_are_refused() {
+    let site = Site::cloud();
+    let config = site.file("config.json", &site.cloud_config());
+    let discovered = site.discover(&config);
+    site.sim.sim.reset_requests();
+
+    let mut quoted = discovered.clone();
+    for stream in quoted["streams"].as_array_mut().unwrap() {
+        if stream["tap_stream_id"] == "projects" {
+            stream["metadata"][0]["metadata"]["selected"] = json!("true");
+        }
+    }
+    let catalog = site.file("quoted.json", &quoted);
+    let run = tap(&[&"--config", &config, &"--catalog", &catalog]);
+    assert_refused(&run, "stream `projects`");
+    assert!(
+        run.stderr
+            .contains("\"selected\" is \"true\" at breadcrumb []"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("without quotes"), "{}", run.stderr);
+
+    let mut twice = discovered.clone();
+    let streams = twice["streams"].as_array_mut().unwrap();
+    let copy = streams[0].clone();
+    let name = copy["tap_stream_id"].as_str().unwrap().to_string();
+    streams.push(copy);
+    let count = streams.len();
+    let catalog = site.file("twice.json", &twice);
+    let run = tap(&[&"--config", &config, &"--catalog", &catalog]);
+    assert_refused(&run, &format!("stream `{name}` is listed twice"));
+    assert!(
+        run.stderr.contains(&format!("(#1 and #{count})")),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        site.sim.sim.requests().is_empty(),
+        "refused before any request"
+    );
+}
+
+/// What Meltano writes (`selected` on every breadcrumb, ones tap-jira never emitted too) and
+/// Stitch's legacy flags inside schemas are still read.
+#[test]
+fn catalogs_from_meltano_and_stitch_are_still_read() {
+    let site = Site::cloud();
+    let config = site.file("config.json", &site.cloud_config());
+    let mut catalog = site.discover(&config);
+    for stream in catalog["streams"].as_array_mut().unwrap() {
+        let selected = stream["tap_stream_id"] == "issues";
+        let metadata = stream["metadata"].as_array_mut().unwrap();
+        for m in metadata.iter_mut() {
+            m["metadata"]["selected"] = json!(selected);
+        }
+        metadata.push(
+            json!({"breadcrumb": ["properties", "not_a_field"], "metadata": {"selected": true}}),
+        );
+        stream["schema"]["selected"] = json!(selected);
+    }
+    let catalog = site.file("catalog.json", &catalog);
+    let run = tap(&[&"--config", &config, &"--catalog", &catalog]);
+    run.assert_success();
+    assert_valid_singer_output(&run);
+    assert_eq!(run.records("issues").len(), site.sim.sim.issue_count());
+}
