@@ -13,9 +13,11 @@ pub mod filters;
 pub mod hashing;
 pub mod id_runs;
 pub mod jql;
+pub mod logging;
 pub mod raw;
 pub mod readable;
 pub mod secret;
+pub mod signals;
 pub mod singer;
 pub mod streams;
 pub mod sync;
@@ -42,6 +44,7 @@ pub async fn run(cli: &Cli, out: impl Write) -> Result<()> {
         ));
     }
     let raw = RawConfig::load(&cli.config)?;
+    secret::register_config(&raw);
     for key in raw.unknown_keys() {
         tracing::warn!(
             key,

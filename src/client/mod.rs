@@ -7,6 +7,7 @@ mod pages;
 mod retry;
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -146,6 +147,9 @@ pub struct JiraClient {
     /// The request budget, and the pauses Jira asked for.
     limits: Arc<limits::Limits>,
     stats: Mutex<BTreeMap<String, EndpointStats>>,
+    /// Set once `/myself` answered: the credentials work, so a later login page is a hiccup,
+    /// not a refusal.
+    proven: AtomicBool,
 }
 
 impl JiraClient {
@@ -180,6 +184,8 @@ impl JiraClient {
             }
             Err(e) => return Err(e),
         };
+        // /serverInfo answers anyone; /myself is the proof that the credentials work.
+        client.proven.store(true, Ordering::Relaxed);
         Ok(client)
     }
 
@@ -232,6 +238,7 @@ impl JiraClient {
                 config.max_requests_per_second,
             )),
             stats: Mutex::new(BTreeMap::new()),
+            proven: AtomicBool::new(false),
         })
     }
 
@@ -374,15 +381,27 @@ impl JiraClient {
         if status == 401 {
             return Err(Failure::Unauthorized(generation));
         }
+        let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+        let content_type = header(CONTENT_TYPE.as_str())
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        // A login page (200, HTML) after these credentials were already accepted is Server/DC
+        // dropping a session now and then, not a refusal: retried like any transient failure.
+        let proven = self.proven.load(Ordering::Relaxed);
+        if proven && status == 200 && !content_type.contains("json") {
+            return Err(Failure::Transient(Outcome::BrokenBody(format!(
+                "a login page ({}) instead of JSON, though the credentials were accepted before",
+                if content_type.is_empty() {
+                    "no content type"
+                } else {
+                    &content_type
+                }
+            ))));
+        }
         // Server/DC after too many failed logins: every request is refused with this header.
-        if headers
-            .get("X-Seraph-LoginReason")
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.contains("AUTHENTICATION_DENIED"))
-        {
+        if header("X-Seraph-LoginReason").is_some_and(|v| v.contains("AUTHENTICATION_DENIED")) {
             return Err(Failure::Fatal(self.auth_error(url, status)));
         }
-        let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
         if retry::is_transient_status(status) {
             let retry_after =
                 header("Retry-After").and_then(|v| retry::parse_retry_after(v, Utc::now()));
@@ -415,11 +434,6 @@ impl JiraClient {
                 excerpt: error_excerpt(&body),
             }));
         }
-        let content_type = headers
-            .get(CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_ascii_lowercase();
         if !content_type.contains("json") {
             return Err(Failure::Fatal(Error::NotJson {
                 url: display_url(url),
@@ -610,6 +624,8 @@ fn error_excerpt(body: &[u8]) -> String {
             }
         }
     };
+    // Before cutting: a secret the server echoed must not survive as a cut-off prefix.
+    let text = crate::secret::redact(&text).into_owned();
     if text.chars().count() > 512 {
         text.chars().take(509).collect::<String>() + "..."
     } else {
