@@ -520,6 +520,11 @@ impl RawConfig {
         }
     }
 
+    /// Every key and value as given: the redactor learns the secrets from them.
+    pub fn values(&self) -> impl Iterator<Item = (&str, &Value)> {
+        self.values.iter().map(|(k, v)| (k.as_str(), v))
+    }
+
     /// Keys no setting documents: probably a typo, worth a warning.
     pub fn unknown_keys(&self) -> Vec<&str> {
         self.values

@@ -14,9 +14,11 @@ pub mod hashing;
 pub mod id_runs;
 pub mod input;
 pub mod jql;
+pub mod logging;
 pub mod raw;
 pub mod readable;
 pub mod secret;
+pub mod signals;
 pub mod singer;
 pub mod streams;
 pub mod sync;
@@ -43,6 +45,7 @@ pub async fn run(cli: &Cli, out: impl Write) -> Result<()> {
         ));
     }
     let raw = RawConfig::load(&cli.config)?;
+    secret::register_config(&raw);
     for key in raw.unknown_keys() {
         tracing::warn!(
             key,

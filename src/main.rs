@@ -11,6 +11,10 @@ use tap_jira::error::Error;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // A panic's message goes through the same redaction, and never fails on a closed stderr.
+    std::panic::set_hook(Box::new(|info| {
+        tap_jira::logging::write_line(&format!("tap-jira panicked: {info}"));
+    }));
     if let Err(problem) = init_logging(cli.log_level.as_deref()) {
         tracing::error!("{problem}");
         return ExitCode::FAILURE;
@@ -48,8 +52,29 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let stop = tap_jira::signals::install();
     let stdout = std::io::stdout().lock();
-    match runtime.block_on(tap_jira::run(&cli, stdout)) {
+    let outcome = runtime.block_on(async {
+        tokio::select! {
+            outcome = tap_jira::run(&cli, stdout) => Ok(outcome),
+            // The run is dropped at an await point, between two messages: its writer hands
+            // every complete line to stdout as it goes, and never a partial one.
+            Ok(signum) = stop => Err(signum),
+        }
+    });
+    let outcome = match outcome {
+        Ok(outcome) => outcome,
+        Err(signum) => {
+            tracing::warn!(
+                "{} received: stopped; the messages written so far are complete, rerun from the last STATE",
+                tap_jira::signals::name(signum)
+            );
+            // Requests still in flight are abandoned, not waited for.
+            runtime.shutdown_background();
+            return ExitCode::from(tap_jira::signals::exit_code(signum));
+        }
+    };
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(Error::BrokenPipe) => {
             tracing::info!("the target closed its input; stopping");
@@ -80,7 +105,10 @@ fn init_logging(level: Option<&str>) -> Result<(), String> {
     };
     tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        // Redacts secrets and ignores a closed stderr; tracing's own report of a failed write
+        // would be an `eprintln!`, which panics on that same closed stderr.
+        .with_writer(tap_jira::logging::Stderr)
+        .log_internal_errors(false)
         .with_ansi(std::io::stderr().is_terminal())
         .with_target(false)
         .init();

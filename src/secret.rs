@@ -1,7 +1,9 @@
-//! A wrapper for credentials: it prints as `****` everywhere, so a secret cannot leak through a log,
-//! an error message or a `Debug` print.
+//! Credentials kept in: a wrapper that prints as `****`, and a process-wide redactor that blanks
+//! every known secret value out of the text the tap prints (a server may echo a credential back in
+//! an error body, and a token may sit in a URL's query).
 
 use std::fmt;
+use std::sync::RwLock;
 
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
@@ -29,6 +31,168 @@ impl fmt::Display for Secret {
     }
 }
 
+/// What a secret becomes in printed text.
+pub const REDACTED: &str = "****";
+
+/// Secret values shorter than this are not redacted: blanking every `ab` out of the logs would
+/// garble them and hide nothing worth hiding (such a password falls to guessing anyway).
+pub const MIN_REDACTED_LEN: usize = 4;
+
+/// Every secret value learned so far, in each form it may be printed in.
+static KNOWN: RwLock<Vec<Vec<u8>>> = RwLock::new(Vec::new());
+
+/// Adds `value` to what is redacted: as is, URL-encoded and JSON-escaped (how servers echo it).
+/// Called for the configured credentials and for every token learned at run time.
+pub fn register(value: &str) {
+    if value.len() < MIN_REDACTED_LEN {
+        return;
+    }
+    let mut forms = vec![value.to_string()];
+    forms.push(url::form_urlencoded::byte_serialize(value.as_bytes()).collect());
+    forms.push(percent_encoded(value));
+    if let Ok(json) = serde_json::to_string(value) {
+        forms.push(json.trim_matches('"').to_string());
+    }
+    let Ok(mut known) = KNOWN.write() else {
+        return;
+    };
+    for form in forms {
+        let form = form.into_bytes();
+        if form.len() >= MIN_REDACTED_LEN && !known.contains(&form) {
+            known.push(form);
+        }
+    }
+    // Longest first, so a secret that contains another is blanked whole.
+    known.sort_by_key(|form| std::cmp::Reverse(form.len()));
+}
+
+/// The Basic credentials `user:password` as they travel in an `Authorization` header, which a
+/// server may echo: the base64 form is registered beside the password itself.
+pub fn register_basic(user: &str, password: &str) {
+    register(password);
+    if password.len() >= MIN_REDACTED_LEN {
+        register(&base64(format!("{user}:{password}").as_bytes()));
+    }
+}
+
+/// Learns every secret a config holds, before anything can print it: the values of secret
+/// settings, the Basic-auth forms of user and password, and whatever a URL carries in its
+/// query or user info (`?token=…`).
+pub fn register_config(raw: &crate::config::RawConfig) {
+    let string = |key: &str| {
+        raw.values()
+            .find(|(k, _)| *k == key)
+            .and_then(|(_, v)| v.as_str())
+    };
+    for (key, value) in raw.values() {
+        let Some(text) = value.as_str() else {
+            continue;
+        };
+        let secret = crate::config::SETTINGS
+            .iter()
+            .any(|s| s.name == key && s.is_secret());
+        if secret {
+            register(text);
+        }
+        if let Ok(url) = url::Url::parse(text) {
+            url.query_pairs().for_each(|(_, v)| register(&v));
+            if let Some(query) = url.query() {
+                register(query);
+            }
+            if let Some(password) = url.password() {
+                register(password);
+            }
+        } else if let Some((_, query)) = text.split_once('?') {
+            // Not a URL, but printed as given in the message that says so.
+            register(query);
+            for pair in query.split('&') {
+                register(pair.split_once('=').map_or(pair, |(_, v)| v));
+            }
+        }
+    }
+    for user in [string("email"), string("username")].into_iter().flatten() {
+        for password in [string("api_token"), string("password")]
+            .into_iter()
+            .flatten()
+        {
+            register_basic(user, password);
+        }
+    }
+}
+
+/// `text` with every registered secret replaced by `****`.
+pub fn redact(text: &str) -> std::borrow::Cow<'_, str> {
+    match redact_bytes(text.as_bytes()) {
+        std::borrow::Cow::Borrowed(_) => std::borrow::Cow::Borrowed(text),
+        std::borrow::Cow::Owned(bytes) => {
+            std::borrow::Cow::Owned(String::from_utf8_lossy(&bytes).into_owned())
+        }
+    }
+}
+
+/// `redact` for bytes, such as a formatted log line.
+pub fn redact_bytes(text: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    let Ok(known) = KNOWN.read() else {
+        return std::borrow::Cow::Borrowed(text);
+    };
+    let mut out: std::borrow::Cow<'_, [u8]> = std::borrow::Cow::Borrowed(text);
+    for secret in known.iter() {
+        if memchr::memmem::find(&out, secret).is_none() {
+            continue;
+        }
+        let mut replaced = Vec::with_capacity(out.len());
+        let mut last = 0;
+        for at in memchr::memmem::find_iter(&out, secret) {
+            // Overlapping matches: the earlier one already covers this one.
+            if at < last {
+                continue;
+            }
+            replaced.extend_from_slice(&out[last..at]);
+            replaced.extend_from_slice(REDACTED.as_bytes());
+            last = at + secret.len();
+        }
+        replaced.extend_from_slice(&out[last..]);
+        out = std::borrow::Cow::Owned(replaced);
+    }
+    out
+}
+
+/// Every byte but unreserved ones as `%XX`, as a URL built by hand may carry it.
+fn percent_encoded(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// Standard base64 with padding, as HTTP Basic uses it (no dependency for twenty lines).
+fn base64(input: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
+    for chunk in input.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i)) as usize & 63] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -38,5 +202,34 @@ mod tests {
         let s = Secret::new("hunter2");
         assert_eq!(format!("{s} {s:?} {:?}", Some(&s)), "**** **** Some(****)");
         assert_eq!(s.expose(), "hunter2");
+    }
+
+    #[test]
+    fn base64_matches_the_standard() {
+        assert_eq!(base64(b""), "");
+        assert_eq!(base64(b"f"), "Zg==");
+        assert_eq!(base64(b"fo"), "Zm8=");
+        assert_eq!(base64(b"foo"), "Zm9v");
+        assert_eq!(base64(b"foob"), "Zm9vYg==");
+        assert_eq!(
+            base64(b"Aladdin:open sesame"),
+            "QWxhZGRpbjpvcGVuIHNlc2FtZQ=="
+        );
+    }
+
+    #[test]
+    fn registered_secrets_are_redacted_in_every_form() {
+        register("s3cr3t/t0ken+x");
+        register_basic("ann@example.com", "api-tok-123");
+        register("abc"); // too short to redact
+        let b64 = base64(b"ann@example.com:api-tok-123");
+        let text = format!(
+            "token s3cr3t/t0ken+x url ?t=s3cr3t%2Ft0ken%2Bx header Basic {b64} pw api-tok-123 abc"
+        );
+        assert_eq!(
+            redact(&text),
+            "token **** url ?t=**** header Basic **** pw **** abc"
+        );
+        assert_eq!(redact("nothing here"), "nothing here");
     }
 }

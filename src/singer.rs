@@ -1,7 +1,7 @@
 //! Singer messages and the one writer of stdout: buffered, flushed at every STATE so a target sees
-//! a state only after the records it covers.
+//! a state only after the records it covers, and only ever in whole lines.
 
-use std::io::{BufWriter, Write};
+use std::io::Write;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
@@ -35,23 +35,44 @@ pub enum Message<'a> {
     },
 }
 
+/// How many bytes of whole lines wait before they go to the sink together.
+const BUFFER: usize = 1 << 16;
+
 /// Owns stdout (or any sink, for tests and the demo).
+///
+/// The sink only ever receives whole lines: a message is laid out in full before any of it is
+/// queued, the queue goes out when the next line would not fit, and a line longer than the queue
+/// goes out alone in one `write_all`. So a stop at any await point (SIGTERM) leaves complete
+/// messages only, and dropping the writer hands the queued lines on.
+///
+/// What SIGKILL can do: the process dies wherever it is. Lines still queued are lost (the target
+/// sees a prefix of whole messages), but a kill during a `write(2)` to a pipe of more than
+/// `PIPE_BUF` (4096) bytes — which the kernel need not do atomically — can leave the last line
+/// cut short. Nothing in user space can prevent that; a target must ignore an unterminated last
+/// line.
 pub struct SingerWriter<W: Write> {
-    out: BufWriter<W>,
+    sink: W,
+    /// Whole lines not yet written to the sink.
+    queued: Vec<u8>,
+    /// The message being laid out.
+    line: Vec<u8>,
 }
 
 impl<W: Write> SingerWriter<W> {
     pub fn new(sink: W) -> Self {
         SingerWriter {
-            out: BufWriter::with_capacity(1 << 16, sink),
+            sink,
+            queued: Vec::with_capacity(BUFFER),
+            line: Vec::new(),
         }
     }
 
     pub fn write(&mut self, message: &Message<'_>) -> Result<()> {
-        serde_json::to_writer(&mut self.out, message).map_err(std::io::Error::from)?;
-        self.out.write_all(b"\n")?;
+        self.line.clear();
+        serde_json::to_writer(&mut self.line, message).map_err(std::io::Error::from)?;
+        self.end_line()?;
         if let Message::State { .. } = message {
-            self.out.flush()?;
+            self.flush()?;
         }
         Ok(())
     }
@@ -65,30 +86,67 @@ impl<W: Write> SingerWriter<W> {
         version: Option<i64>,
         time_extracted: &str,
     ) -> Result<()> {
-        let out = &mut self.out;
-        out.write_all(br#"{"type":"RECORD","stream":"#)?;
-        serde_json::to_writer(&mut *out, stream).map_err(std::io::Error::from)?;
-        out.write_all(br#","record":"#)?;
-        out.write_all(record.as_bytes())?;
+        let line = &mut self.line;
+        line.clear();
+        line.extend_from_slice(br#"{"type":"RECORD","stream":"#);
+        serde_json::to_writer(&mut *line, stream).map_err(std::io::Error::from)?;
+        line.extend_from_slice(br#","record":"#);
+        line.extend_from_slice(record.as_bytes());
         if let Some(version) = version {
-            write!(out, r#","version":{version}"#)?;
+            write!(line, r#","version":{version}"#)?;
         }
-        out.write_all(br#","time_extracted":"#)?;
-        serde_json::to_writer(&mut *out, time_extracted).map_err(std::io::Error::from)?;
-        out.write_all(b"}\n")?;
-        Ok(())
+        line.extend_from_slice(br#","time_extracted":"#);
+        serde_json::to_writer(&mut *line, time_extracted).map_err(std::io::Error::from)?;
+        line.push(b'}');
+        self.end_line()
     }
 
     /// A line that is not a Singer message: the discovered catalog.
     pub fn write_raw_line(&mut self, line: &str) -> Result<()> {
-        self.out.write_all(line.as_bytes())?;
-        self.out.write_all(b"\n")?;
-        Ok(())
+        self.line.clear();
+        self.line.extend_from_slice(line.as_bytes());
+        self.end_line()
     }
 
     pub fn flush(&mut self) -> Result<()> {
-        self.out.flush()?;
+        self.write_queued()?;
+        self.sink.flush()?;
         Ok(())
+    }
+
+    /// Ends the laid-out message with its newline and queues it whole.
+    fn end_line(&mut self) -> Result<()> {
+        self.line.push(b'\n');
+        if self.queued.len() + self.line.len() > BUFFER {
+            self.write_queued()?;
+        }
+        if self.line.len() > BUFFER {
+            self.sink.write_all(&self.line)?;
+        } else {
+            self.queued.extend_from_slice(&self.line);
+        }
+        // A huge line (a discovered catalog) is not kept around.
+        if self.line.capacity() > BUFFER {
+            self.line = Vec::new();
+        }
+        Ok(())
+    }
+
+    fn write_queued(&mut self) -> Result<()> {
+        if !self.queued.is_empty() {
+            let written = self.sink.write_all(&self.queued);
+            // Sent or not, these lines are done: a retry could only repeat part of them.
+            self.queued.clear();
+            written?;
+        }
+        Ok(())
+    }
+}
+
+impl<W: Write> Drop for SingerWriter<W> {
+    /// A run stopped early (an error, SIGTERM) still hands on the whole messages it queued.
+    fn drop(&mut self) {
+        let _ = self.flush();
     }
 }
 
@@ -167,6 +225,48 @@ mod tests {
                 .write_record("s\"", &record.to_string(), version, "t")
                 .unwrap();
             assert_eq!(String::from_utf8(a).unwrap(), String::from_utf8(b).unwrap());
+        }
+    }
+
+    /// Records every `write` call it gets, to check each one ends at a line boundary.
+    struct Chunks(Vec<Vec<u8>>);
+
+    impl Write for Chunks {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.push(buf.to_vec());
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn the_sink_only_gets_whole_lines_even_past_the_buffer() {
+        let mut chunks = Chunks(Vec::new());
+        {
+            let mut w = SingerWriter::new(&mut chunks);
+            let big = json!({"id": 1, "text": "y".repeat(BUFFER * 2)}).to_string();
+            for i in 0..5000 {
+                let record = if i % 1000 == 999 {
+                    big.clone()
+                } else {
+                    json!({"id": i, "text": "x".repeat(i % 97)}).to_string()
+                };
+                w.write_record("s", &record, None, "t").unwrap();
+            }
+            // Not flushed: dropping the writer hands the queued lines on.
+        }
+        assert!(chunks.0.len() > 5, "written in several chunks");
+        let mut all = Vec::new();
+        for chunk in &chunks.0 {
+            assert_eq!(chunk.last(), Some(&b'\n'), "a chunk ends mid-line");
+            all.extend_from_slice(chunk);
+        }
+        let text = String::from_utf8(all).unwrap();
+        assert_eq!(text.lines().count(), 5000);
+        for line in text.lines() {
+            serde_json::from_str::<Value>(line).unwrap();
         }
     }
 }

@@ -148,6 +148,11 @@ async fn refresh(
     }
     let token: TokenResponse = serde_json::from_str(&text)
         .map_err(|e| Error::OAuth(format!("unexpected answer from {}: {e}", config.token_url)))?;
+    // Learned at run time: from now on blanked out of whatever the tap prints, like the config's.
+    crate::secret::register(&token.access_token);
+    if let Some(rotated) = &token.refresh_token {
+        crate::secret::register(rotated);
+    }
     session.access_token = Some(Secret::new(token.access_token));
     session.refresh_at = token.expires_in.and_then(|secs| {
         let life = Duration::from_secs(secs);

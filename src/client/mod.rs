@@ -153,6 +153,9 @@ pub struct JiraClient {
     stats: Mutex<BTreeMap<String, EndpointStats>>,
     /// Whether the site has answered any request yet (see `transport`).
     answered: AtomicBool,
+    /// Set once `/myself` answered: the credentials work, so a later login page is a hiccup,
+    /// not a refusal.
+    proven: AtomicBool,
 }
 
 impl JiraClient {
@@ -187,6 +190,8 @@ impl JiraClient {
             }
             Err(e) => return Err(e),
         };
+        // /serverInfo answers anyone; /myself is the proof that the credentials work.
+        client.proven.store(true, Ordering::Relaxed);
         Ok(client)
     }
 
@@ -241,6 +246,7 @@ impl JiraClient {
             max_response_bytes: config.max_response_bytes,
             stats: Mutex::new(BTreeMap::new()),
             answered: AtomicBool::new(false),
+            proven: AtomicBool::new(false),
         })
     }
 
@@ -408,15 +414,27 @@ impl JiraClient {
         if status == 401 {
             return Err(Failure::Unauthorized(generation));
         }
+        let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+        let content_type = header(CONTENT_TYPE.as_str())
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        // A login page (200, HTML) after these credentials were already accepted is Server/DC
+        // dropping a session now and then, not a refusal: retried like any transient failure.
+        let proven = self.proven.load(Ordering::Relaxed);
+        if proven && status == 200 && !content_type.contains("json") {
+            return Err(Failure::Transient(Outcome::BrokenBody(format!(
+                "a login page ({}) instead of JSON, though the credentials were accepted before",
+                if content_type.is_empty() {
+                    "no content type"
+                } else {
+                    &content_type
+                }
+            ))));
+        }
         // Server/DC after too many failed logins: every request is refused with this header.
-        if headers
-            .get("X-Seraph-LoginReason")
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.contains("AUTHENTICATION_DENIED"))
-        {
+        if header("X-Seraph-LoginReason").is_some_and(|v| v.contains("AUTHENTICATION_DENIED")) {
             return Err(Failure::Fatal(self.auth_error(url, status)));
         }
-        let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
         if retry::is_transient_status(status) {
             let retry_after =
                 header("Retry-After").and_then(|v| retry::parse_retry_after(v, Utc::now()));
@@ -449,11 +467,6 @@ impl JiraClient {
                 excerpt: error_excerpt(&body),
             }));
         }
-        let content_type = headers
-            .get(CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_ascii_lowercase();
         if !content_type.contains("json") {
             return Err(Failure::Fatal(Error::NotJson {
                 url: display_url(url),
@@ -647,6 +660,8 @@ fn error_excerpt(body: &[u8]) -> String {
             }
         }
     };
+    // Before cutting: a secret the server echoed must not survive as a cut-off prefix.
+    let text = crate::secret::redact(&text).into_owned();
     if text.chars().count() > 512 {
         text.chars().take(509).collect::<String>() + "..."
     } else {

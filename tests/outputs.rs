@@ -1,0 +1,349 @@
+//! What leaves the process: records and STATE survive a closed stderr or a SIGTERM, stdout only
+//! ever carries whole lines, secrets a server echoes never reach stdout or stderr, and a login
+//! page in the middle of a sync is a hiccup, not a credentials error.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read};
+use std::process::{Child, Command, Stdio};
+
+use common::{Site, assert_valid_singer_output, tap};
+use jira_sim::{Deployment, Fault, SimConfig, creds};
+use serde_json::{Value, json};
+
+fn spawn_tap(args: &[&std::ffi::OsStr]) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_tap-jira"))
+        .args(args)
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the tap binary runs")
+}
+
+/// Reads all of a pipe on a thread, so the tap never blocks on it.
+fn drain(pipe: impl Read + Send + 'static) -> std::thread::JoinHandle<String> {
+    std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let _ = BufReader::new(pipe).read_to_end(&mut bytes);
+        String::from_utf8(bytes).expect("UTF-8")
+    })
+}
+
+/// A site slow enough that a sync is still running when the test acts on it.
+fn slow_site() -> Site {
+    Site::new(SimConfig {
+        latency_ms: 30,
+        issues_per_project: 60,
+        ..SimConfig::default()
+    })
+}
+
+/// Every stdout line is a complete JSON message, and the output ends with a newline.
+fn assert_whole_lines(stdout: &str) -> Vec<Value> {
+    assert!(
+        stdout.is_empty() || stdout.ends_with('\n'),
+        "stdout ends mid-line: …{}",
+        &stdout[stdout.len().saturating_sub(200)..]
+    );
+    stdout
+        .lines()
+        .map(|line| {
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("partial line ({e}): {line}"))
+        })
+        .collect()
+}
+
+#[test]
+fn a_closed_stderr_loses_the_log_not_the_records_or_the_state() {
+    let site = slow_site();
+    let mut config = site.cloud_config();
+    config["page_size"] = json!(10);
+    let config = site.file("config.json", &config);
+    let mut child = spawn_tap(&["--config".as_ref(), config.as_os_str()]);
+    let stdout = drain(child.stdout.take().unwrap());
+    // Read the first log line, then hang up: everything logged after that meets a closed pipe.
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut first = String::new();
+    stderr.read_line(&mut first).unwrap();
+    assert!(!first.is_empty());
+    drop(stderr);
+    let status = child.wait().unwrap();
+    let stdout = stdout.join().unwrap();
+    assert_eq!(status.code(), Some(0), "no panic, a normal end");
+    let messages = assert_whole_lines(&stdout);
+    assert_eq!(messages.last().unwrap()["type"], "STATE");
+    let issues = messages
+        .iter()
+        .filter(|m| m["type"] == "RECORD" && m["stream"] == "issues")
+        .count();
+    assert_eq!(issues, site.sim.sim.issue_count(), "every record written");
+}
+
+#[test]
+fn closed_stdout_and_stderr_end_the_run_cleanly() {
+    let site = Site::new(SimConfig {
+        issues_per_project: 400,
+        ..SimConfig::default()
+    });
+    let config = site.file("config.json", &site.cloud_config());
+    let mut child = spawn_tap(&["--config".as_ref(), config.as_os_str()]);
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    drop(stdout);
+    drop(child.stderr.take());
+    let status = child.wait().unwrap();
+    // A panic would end with 101.
+    assert_eq!(status.code(), Some(0));
+}
+
+#[test]
+fn sigterm_stops_with_143_and_leaves_only_whole_messages() {
+    let site = slow_site();
+    let mut config = site.cloud_config();
+    config["page_size"] = json!(5);
+    let config = site.file("config.json", &config);
+    let mut child = spawn_tap(&["--config".as_ref(), config.as_os_str()]);
+    let stderr = drain(child.stderr.take().unwrap());
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut seen = String::new();
+    // Wait until the sync is well under way: a few issue records are out.
+    while seen.matches(r#""stream":"issues""#).count() < 3 {
+        let mut line = String::new();
+        assert!(stdout.read_line(&mut line).unwrap() > 0, "the sync ended");
+        seen.push_str(&line);
+    }
+    // SAFETY: sends a signal to the child this test spawned.
+    assert_eq!(
+        unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) },
+        0
+    );
+    let mut rest = String::new();
+    stdout.read_to_string(&mut rest).unwrap();
+    seen.push_str(&rest);
+    let status = child.wait().unwrap();
+    let stderr = stderr.join().unwrap();
+    assert_eq!(status.code(), Some(143), "{stderr}");
+    assert_whole_lines(&seen);
+    assert!(stderr.contains("SIGTERM received"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(
+        site.sim.sim.issue_count() > seen.matches(r#""stream":"issues""#).count(),
+        "stopped before the end"
+    );
+}
+
+/// The 400 answer a proxy or a confused server gives, repeating what it was sent.
+fn echo(path: &str, status: u16, text: &str) -> Fault {
+    Fault {
+        path_contains: path.into(),
+        status,
+        body: json!({"errorMessages": [format!("ECHO-MARK {text}")], "errors": {}}).to_string(),
+        content_type: "application/json".into(),
+        headers: vec![],
+        times: 1,
+    }
+}
+
+fn assert_never_printed(run: &common::Run, secrets: &[&str]) {
+    for secret in secrets {
+        assert!(
+            !run.stderr.contains(secret) && !run.stdout.contains(secret),
+            "{secret} leaked:\n{}",
+            run.stderr
+        );
+    }
+}
+
+fn base64(text: &str) -> String {
+    // The test's own encoder, so the tap's is checked against an independent one.
+    let table = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let bits: String = text.bytes().map(|b| format!("{b:08b}")).collect();
+    let mut out: String = bits
+        .as_bytes()
+        .chunks(6)
+        .map(|c| {
+            let mut s = String::from_utf8(c.to_vec()).unwrap();
+            while s.len() < 6 {
+                s.push('0');
+            }
+            table[usize::from_str_radix(&s, 2).unwrap()] as char
+        })
+        .collect();
+    while !out.len().is_multiple_of(4) {
+        out.push('=');
+    }
+    out
+}
+
+#[test]
+fn an_echoed_api_token_and_basic_header_are_redacted() {
+    let site = Site::cloud();
+    let config = site.file("config.json", &site.cloud_config());
+    let basic = base64(&format!("{}:{}", creds::EMAIL, creds::API_TOKEN));
+    assert_eq!(
+        base64("Aladdin:open sesame"),
+        "QWxhZGRpbjpvcGVuIHNlc2FtZQ=="
+    );
+    let text = format!(
+        "Authorization: Basic {basic} (password {}) url ?t={}",
+        creds::API_TOKEN,
+        creds::API_TOKEN
+    );
+    site.sim.sim.push_fault(echo("/search/jql", 400, &text));
+    let run = tap(&[&"--config", &config]);
+    assert!(run.stderr.contains("ECHO-MARK"), "{}", run.stderr);
+    assert_never_printed(&run, &[creds::API_TOKEN, &basic]);
+}
+
+#[test]
+fn an_echoed_personal_access_token_and_password_are_redacted() {
+    let site = Site::server();
+    let config = site.file("config.json", &site.server_config());
+    let text = format!("Authorization: Bearer {} refused", creds::PAT);
+    site.sim
+        .sim
+        .push_fault(echo("/rest/api/2/search", 400, &text));
+    let run = tap(&[&"--config", &config]);
+    assert!(run.stderr.contains("ECHO-MARK"), "{}", run.stderr);
+    assert_never_printed(&run, &[creds::PAT]);
+
+    let site = Site::server();
+    let config = site.file(
+        "config.json",
+        &json!({"base_url": site.sim.url, "allow_http": true, "username": creds::USERNAME,
+                "password": creds::PASSWORD, "start_date": "2000-01-01T00:00:00Z"}),
+    );
+    let basic = base64(&format!("{}:{}", creds::USERNAME, creds::PASSWORD));
+    let text = format!("header Basic {basic} password {}", creds::PASSWORD);
+    site.sim.sim.push_fault(echo("/project", 400, &text));
+    let run = tap(&[&"--config", &config]);
+    assert!(run.stderr.contains("ECHO-MARK"), "{}", run.stderr);
+    assert_never_printed(&run, &[creds::PASSWORD, &basic]);
+}
+
+fn oauth_config(site: &Site) -> Value {
+    json!({
+        "oauth_client_id": creds::OAUTH_CLIENT_ID,
+        "oauth_client_secret": creds::OAUTH_CLIENT_SECRET,
+        "refresh_token": creds::INITIAL_REFRESH_TOKEN,
+        "cloud_id": creds::CLOUD_ID,
+        "oauth_token_url": format!("{}/oauth/token", site.sim.url),
+        "oauth_gateway_url": site.sim.url,
+        "allow_http": true,
+        "start_date": "2000-01-01"
+    })
+}
+
+#[test]
+fn an_oauth_error_repeating_the_refresh_token_and_client_secret_is_redacted() {
+    let site = Site::cloud();
+    let config = site.file("config.json", &oauth_config(&site));
+    let body = json!({"error": "invalid_grant", "error_description": format!(
+        "ECHO-MARK refresh_token={} client_secret={}", creds::INITIAL_REFRESH_TOKEN, creds::OAUTH_CLIENT_SECRET)});
+    site.sim.sim.push_fault(Fault {
+        path_contains: "/oauth/token".into(),
+        status: 400,
+        body: body.to_string(),
+        content_type: "application/json".into(),
+        headers: vec![],
+        times: 1,
+    });
+    let run = tap(&[&"--config", &config, &"--discover"]);
+    assert_eq!(run.code, 1);
+    assert!(run.stderr.contains("ECHO-MARK"), "{}", run.stderr);
+    assert_never_printed(
+        &run,
+        &[creds::INITIAL_REFRESH_TOKEN, creds::OAUTH_CLIENT_SECRET],
+    );
+}
+
+/// Tokens handed out during the run are secrets too, though no config file held them.
+#[test]
+fn a_refresh_token_learned_at_run_time_is_redacted() {
+    // Same seed, same token sequence: a twin site says which refresh token the run will get.
+    let twin = Site::cloud();
+    tap(&[
+        &"--config",
+        &twin.file("config.json", &oauth_config(&twin)),
+        &"--discover",
+    ])
+    .assert_success();
+    let rotated = twin.sim.sim.current_refresh_token();
+    assert_ne!(rotated, creds::INITIAL_REFRESH_TOKEN);
+
+    let site = Site::cloud();
+    let config = site.file("config.json", &oauth_config(&site));
+    site.sim
+        .sim
+        .push_fault(echo("/project/search", 400, &format!("token {rotated}")));
+    let run = tap(&[&"--config", &config]);
+    assert!(run.stderr.contains("ECHO-MARK"), "{}", run.stderr);
+    assert_eq!(site.sim.sim.current_refresh_token(), rotated);
+    assert_never_printed(&run, &[&rotated]);
+}
+
+#[test]
+fn a_token_in_the_base_url_query_is_never_printed() {
+    let site = Site::cloud();
+    for base_url in [
+        format!("{}/?token=QUERY-SECRET-1", site.sim.url),
+        "http://bad host/?token=QUERY-SECRET-1&other=QUERY-SECRET-2".to_string(),
+    ] {
+        let config = site.file(
+            "config.json",
+            &site.config_with(json!({ "base_url": base_url })),
+        );
+        let run = tap(&[&"--config", &config, &"--discover"]);
+        assert_eq!(run.code, 1, "{}", run.stderr);
+        assert!(run.stderr.contains("base_url"), "{}", run.stderr);
+        assert_never_printed(&run, &["QUERY-SECRET-1", "QUERY-SECRET-2"]);
+    }
+}
+
+#[test]
+fn intermittent_login_pages_mid_sync_are_retried_and_lose_no_record() {
+    let clean_site = Site::server();
+    let clean = tap(&[
+        &"--config",
+        &clean_site.file("config.json", &clean_site.server_config()),
+    ]);
+    clean.assert_success();
+
+    let site = Site::server();
+    let config = site.file("config.json", &site.server_config());
+    site.sim
+        .sim
+        .push_fault(Fault::html_login_page("/rest/api/2/search").times(3));
+    let run = tap(&[&"--config", &config]);
+    run.assert_success();
+    assert_valid_singer_output(&run);
+    assert!(run.stderr.contains("login page"), "{}", run.stderr);
+    let count = |run: &common::Run| {
+        run.messages()
+            .iter()
+            .filter(|m| m["type"] == "RECORD")
+            .count()
+    };
+    assert_eq!(count(&run), count(&clean));
+    assert_eq!(run.records("issues").len(), site.sim.sim.issue_count());
+}
+
+#[test]
+fn a_login_page_for_myself_is_still_a_credentials_error() {
+    let site = Site::new(SimConfig {
+        deployment: Deployment::Server,
+        ..SimConfig::default()
+    });
+    let config = site.file("config.json", &site.server_config());
+    site.sim.sim.push_fault(Fault::html_login_page("/myself"));
+    let run = tap(&[&"--config", &config, &"--discover"]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.contains("authentication failed"),
+        "{}",
+        run.stderr
+    );
+}
