@@ -102,14 +102,13 @@ proptest! {
         start in 0i64..253_402_300_799_000,
     ) {
         let start = chrono::DateTime::from_timestamp_millis(start).unwrap();
-        if let Ok(state) = State::from_object(map) {
-            if check_state(&state, start).is_ok() {
-                if let Ok(bookmark) = Bookmark::from_state(state.bookmark("issues"), start) {
-                    let written = bookmark.to_value();
-                    let again = Bookmark::parse(&written, "bookmarks.issues");
-                    prop_assert!(again.is_ok(), "{written} is refused: {again:?}");
-                }
-            }
+        if let Ok(state) = State::from_object(map)
+            && check_state(&state, start).is_ok()
+            && let Ok(bookmark) = Bookmark::from_state(state.bookmark("issues"), start)
+        {
+            let written = bookmark.to_value();
+            let again = Bookmark::parse(&written, "bookmarks.issues");
+            prop_assert!(again.is_ok(), "{written} is refused: {again:?}");
         }
     }
 
