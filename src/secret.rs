@@ -88,9 +88,12 @@ pub fn register_config(raw: &crate::config::RawConfig) {
         let Some(text) = value.as_str() else {
             continue;
         };
-        let secret = crate::config::SETTINGS
-            .iter()
-            .any(|s| s.name == key && s.is_secret());
+        // `hash_salt` never goes over the wire, so no server can echo it; and a refused short
+        // salt ("short") would blank words out of the very message that refuses it.
+        let secret = key != "hash_salt"
+            && crate::config::SETTINGS
+                .iter()
+                .any(|s| s.name == key && s.is_secret());
         if secret {
             register(text);
         }
