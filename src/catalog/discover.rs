@@ -10,7 +10,7 @@ use super::{Catalog, CatalogEntry, MetadataEntry, TextForm, type_rich_text};
 use crate::client::{JiraClient, pages};
 use crate::config::Deployment;
 use crate::error::{Error, Result};
-use crate::readable::{self, TEXTAREA};
+use crate::readable;
 use crate::streams::{FIELDS_ENDPOINT, Source, StreamDef, streams_on};
 
 /// Metadata keys of our own, prefixed as Singer asks.
@@ -207,18 +207,7 @@ fn custom_columns(
         .collect();
     taken.sort();
     taken.dedup();
-    let custom: Vec<names::Field> = fields
-        .iter()
-        .filter_map(|field| {
-            let id = id_of(field).filter(|id| names::is_custom(id))?;
-            Some(names::Field {
-                id,
-                name: field.get("name").and_then(Value::as_str).unwrap_or(""),
-                rich_text: field.pointer("/schema/custom").and_then(Value::as_str)
-                    == Some(TEXTAREA),
-            })
-        })
-        .collect();
+    let custom: Vec<names::Field> = fields.iter().filter_map(names::Field::of).collect();
     names::columns(&custom, &taken)
 }
 

@@ -246,15 +246,8 @@ fn new_columns(
     );
     let custom: Vec<names::Field> = appeared
         .iter()
-        .filter_map(|field| {
-            let id = id_of(field).filter(|id| names::is_custom(id))?;
-            Some(names::Field {
-                id,
-                name: field.get("name").and_then(Value::as_str).unwrap_or(""),
-                rich_text: field.pointer("/schema/custom").and_then(Value::as_str)
-                    == Some(TEXTAREA),
-            })
-        })
+        .copied()
+        .filter_map(names::Field::of)
         .collect();
     names::columns(&custom, &taken)
 }

@@ -109,6 +109,22 @@ pub struct Field<'a> {
     pub rich_text: bool,
 }
 
+impl<'a> Field<'a> {
+    /// The custom field a `/field` entry describes; `None` for a system field.
+    pub fn of(field: &'a Value) -> Option<Field<'a>> {
+        let id = field
+            .get("id")
+            .and_then(Value::as_str)
+            .filter(|id| is_custom(id))?;
+        Some(Field {
+            id,
+            name: field.get("name").and_then(Value::as_str).unwrap_or(""),
+            rich_text: field.pointer("/schema/custom").and_then(Value::as_str)
+                == Some(crate::readable::TEXTAREA),
+        })
+    }
+}
+
 /// Names for `fields` (custom fields), by id. `taken` are the names already in use in `fields`
 /// (system fields, built-in properties, columns of an earlier discovery), each with whether it is
 /// rich text. A field takes the snake_case of its display name, or its id when that is empty.
