@@ -547,16 +547,9 @@ fn a_change_of_filters_syncs_the_narrowed_streams_again() {
     one.assert_success();
     let state = site.file("state.json", &one.last_state());
     assert_eq!(one.last_state()["filters"]["projects"], json!([first]));
-    let config = site.file("config.json", &site.config_with(json!({})));
-    let catalog_path = site.file("catalog.json", &catalog);
-    let widened = tap(&[
-        &"--config",
-        &config,
-        &"--catalog",
-        &catalog_path,
-        &"--state",
-        &state,
-    ]);
+    // The same catalog, the config without filters.
+    site.file("config.json", &site.config_with(json!({})));
+    let widened = site.sync_from(&state);
     widened.assert_success();
     assert!(
         widened.stderr.contains("the filters differ"),
@@ -574,14 +567,7 @@ fn a_change_of_filters_syncs_the_narrowed_streams_again() {
     assert!(widened.last_state().get("filters").is_none());
     // The same filters again: an incremental run with nothing new.
     let state = site.file("state.json", &widened.last_state());
-    let again = tap(&[
-        &"--config",
-        &config,
-        &"--catalog",
-        &catalog_path,
-        &"--state",
-        &state,
-    ]);
+    let again = site.sync_from(&state);
     again.assert_success();
     assert!(again.records("issues").is_empty() && !again.stderr.contains("the filters differ"));
 }
@@ -894,16 +880,7 @@ fn deleted_worklogs_are_records_with_sdc_deleted_at_once_each() {
             .map(|d| d.worklog_id.to_string())
             .collect();
         let state = site.file("state.json", &first.last_state());
-        let config = site.dir.path().join("config.json");
-        let catalog_path = site.dir.path().join("catalog.json");
-        let next = tap(&[
-            &"--config",
-            &config,
-            &"--catalog",
-            &catalog_path,
-            &"--state",
-            &state,
-        ]);
+        let next = site.sync_from(&state);
         next.assert_success();
         assert_valid_singer_output(&next);
         let gone: Vec<Value> = next
@@ -914,14 +891,7 @@ fn deleted_worklogs_are_records_with_sdc_deleted_at_once_each() {
         assert_eq!(ids_of(&gone, "id"), deleted, "{deployment}");
         assert_eq!(gone.len(), deleted.len(), "{deployment}: once each");
         let state = site.file("state.json", &next.last_state());
-        let again = tap(&[
-            &"--config",
-            &config,
-            &"--catalog",
-            &catalog_path,
-            &"--state",
-            &state,
-        ]);
+        let again = site.sync_from(&state);
         again.assert_success();
         assert!(
             again.records("worklogs").is_empty(),
