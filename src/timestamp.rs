@@ -107,6 +107,12 @@ fn parse_millis_offset(s: &str) -> Option<DateTime<Utc>> {
     Some(utc.and_utc())
 }
 
+/// `t` as Jira writes and reads its own timestamps (`2024-01-31T13:05:42.000+0000`), for query
+/// parameters such as the audit log's `from`.
+pub fn format_jira(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.3f+0000").to_string()
+}
+
 /// The one format timestamps leave the tap in.
 pub fn format_utc(t: DateTime<Utc>) -> String {
     let year = t.year();

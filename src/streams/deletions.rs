@@ -13,7 +13,7 @@ use crate::client::{ApiRequest, JiraClient, pages};
 use crate::error::{Error, Result};
 use crate::jql::{Jql, local_minute_at_or_before};
 use crate::raw::{self, Node, RawObject};
-use crate::timestamp::parse_jira;
+use crate::timestamp::{format_jira, parse_jira};
 
 /// An issue the audit log says was deleted.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,10 +39,7 @@ pub fn audit_pages(
 ) -> impl Stream<Item = Result<AuditPage>> + '_ {
     let (request, pagination) = AUDIT_LOG.request(client, &[]);
     // Jira reads this parameter with its own offset format, not RFC 3339's `Z`.
-    let request = request.query(
-        "from",
-        since.format("%Y-%m-%dT%H:%M:%S%.3f+0000").to_string(),
-    );
+    let request = request.query("from", format_jira(since));
     pages::<Value>(client, request, pagination, 1000).map_ok(move |page| {
         let mut out = AuditPage {
             deleted: Vec::new(),

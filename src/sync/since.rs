@@ -14,7 +14,7 @@ use crate::client::pages;
 use crate::error::{Error, Result};
 use crate::singer::time_extracted;
 use crate::streams::{Source, StreamDef};
-use crate::timestamp::{YEARS, bookmarkable, format_utc, parse_in_range, parse_jira};
+use crate::timestamp::{YEARS, bookmarkable, format_jira, format_utc, parse_in_range, parse_jira};
 
 pub(super) async fn sync<W: Write>(
     run: &mut Run<'_, '_, W>,
@@ -32,10 +32,7 @@ pub(super) async fn sync<W: Write>(
     let client = run.client;
     let (request, pagination) = endpoint.on(client.deployment()).request(client, &[]);
     // Jira reads this parameter with its own offset format, not RFC 3339's `Z`.
-    let request = request.query(
-        param,
-        since.format("%Y-%m-%dT%H:%M:%S%.3f+0000").to_string(),
-    );
+    let request = request.query(param, format_jira(since));
     let mut newest = since;
     let mut source = pin!(pages::<Value>(
         client,
