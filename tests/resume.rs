@@ -10,7 +10,7 @@ use std::io::Read;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Site, tap};
+use common::{Site, record_keys, tap};
 use jira_sim::SimConfig;
 use serde_json::{Value, json};
 use tap_jira::streams::STREAMS;
@@ -21,39 +21,6 @@ fn selected(name: &str) -> bool {
         def.name == name
             && (name == "issues" || name == "worklogs" || def.source.parent() == Some("issues"))
     })
-}
-
-/// `(stream, key)` of every RECORD in `lines`, keys as the SCHEMA messages declare them.
-fn keyed_records(
-    lines: &[Value],
-    keys: &mut BTreeMap<String, Vec<String>>,
-) -> BTreeSet<(String, String)> {
-    let mut out = BTreeSet::new();
-    for message in lines {
-        let stream = message["stream"].as_str().unwrap_or_default().to_string();
-        match message["type"].as_str() {
-            Some("SCHEMA") => {
-                let declared = message["key_properties"].as_array().unwrap();
-                keys.insert(
-                    stream,
-                    declared
-                        .iter()
-                        .map(|k| k.as_str().unwrap().to_string())
-                        .collect(),
-                );
-            }
-            Some("RECORD") => {
-                let names = &keys[&stream];
-                let key: Vec<String> = names
-                    .iter()
-                    .map(|k| message["record"][k].to_string())
-                    .collect();
-                out.insert((stream, key.join("|")));
-            }
-            _ => {}
-        }
-    }
-    out
 }
 
 /// Runs the tap from `state` for at most `for_ms`, then kills it. The complete lines it printed
@@ -133,7 +100,7 @@ fn a_sync_killed_at_many_points_and_resumed_each_time_loses_no_record() {
     let whole = tap(&[&"--config", &config_path, &"--catalog", &catalog_path]);
     whole.assert_success();
     let mut keys = BTreeMap::new();
-    let expected = keyed_records(&whole.messages(), &mut keys);
+    let expected = record_keys(&whole.messages(), &mut keys);
     let streams: BTreeSet<&str> = expected.iter().map(|(s, _)| s.as_str()).collect();
     assert!(
         streams.len() >= 8,
@@ -158,7 +125,7 @@ fn a_sync_killed_at_many_points_and_resumed_each_time_loses_no_record() {
         // Later attempts get longer, so the sync always ends.
         let window = 40 + next(160) + 10 * attempt;
         let (lines, finished) = run_killed(&site, state.as_ref(), window);
-        printed.extend(keyed_records(&lines, &mut keys));
+        printed.extend(record_keys(&lines, &mut keys));
         if let Some(last) = lines.iter().rev().find(|m| m["type"] == "STATE") {
             state = Some(last["value"].clone());
         }

@@ -3,6 +3,8 @@
 use std::fmt;
 use std::str::FromStr;
 
+use crate::chaos::Chaos;
+
 /// Which Jira product the simulator imitates.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Deployment {
@@ -99,6 +101,8 @@ pub struct SimConfig {
     /// (evenly from 0 to twice that), up to 40 histories an issue (what `/search/jql` embeds).
     /// Busy issues keep their 122 to 130 edits.
     pub histories_mean: Option<f64>,
+    /// Faults drawn at random and edits made while a sync pages (none by default).
+    pub chaos: Chaos,
 }
 
 impl Default for SimConfig {
@@ -121,6 +125,7 @@ impl Default for SimConfig {
             comments_mean: None,
             worklogs_mean: None,
             histories_mean: None,
+            chaos: Chaos::default(),
         }
     }
 }

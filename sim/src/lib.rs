@@ -79,6 +79,7 @@
 //!   Jira does (agile 50, `group/member` 50, the others 50 to 1000).
 
 mod auth;
+mod chaos;
 mod config;
 pub mod creds;
 mod faults;
@@ -98,6 +99,7 @@ mod times;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
+pub use chaos::Chaos;
 pub use config::{Deployment, SimConfig};
 pub use faults::Fault;
 pub use load::LoadStats;
@@ -574,5 +576,16 @@ impl Sim {
     /// the fault's response instead of the real one.
     pub fn push_fault(&self, fault: Fault) {
         self.shared.faults().push(fault);
+    }
+
+    /// Replaces the random faults and edits (`SimConfig::chaos`) from the next request on:
+    /// `Chaos::default()` calms the site.
+    pub fn set_chaos(&self, chaos: Chaos) {
+        self.shared.dice.set(chaos);
+    }
+
+    /// Requests answered with a random fault so far (`SimConfig::chaos`).
+    pub fn chaos_faults(&self) -> u64 {
+        self.shared.dice.faults()
     }
 }

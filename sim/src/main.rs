@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::Parser;
-use jira_sim::{Deployment, Sim, SimConfig};
+use jira_sim::{Chaos, Deployment, Sim, SimConfig};
 
 // The simulator shares the benchmark machine with the tap: glibc's malloc, freeing on other
 // threads than it allocated on, cost it nearly half its CPU.
@@ -87,6 +87,21 @@ struct Args {
     /// as Jira does with its last minute.
     #[arg(long, value_name = "MS", default_value_t = 60_000)]
     worklog_settling_ms: u64,
+    /// Share of requests (0 to 1) answered 500, 502 or 503.
+    #[arg(long, value_name = "SHARE", default_value_t = 0.0, value_parser = parse_share)]
+    server_error_rate: f64,
+    /// Share of requests (0 to 1) that start a burst of three 429s with `Retry-After: 1`.
+    #[arg(long, value_name = "SHARE", default_value_t = 0.0, value_parser = parse_share)]
+    rate_limit_burst_rate: f64,
+    /// Share of successful answers (0 to 1) whose body breaks off halfway.
+    #[arg(long, value_name = "SHARE", default_value_t = 0.0, value_parser = parse_share)]
+    cut_body_rate: f64,
+    /// Share of requests (0 to 1) answered by the HTML login page with status 200.
+    #[arg(long, value_name = "SHARE", default_value_t = 0.0, value_parser = parse_share)]
+    login_page_rate: f64,
+    /// Every N-th request, an issue is edited first (every fourth time, one is created).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    edit_every: u32,
 }
 
 fn parse_deployment(text: &str) -> Result<Deployment, String> {
@@ -107,6 +122,15 @@ fn parse_rate(text: &str) -> Result<f64, String> {
         Ok(rate)
     } else {
         Err("the rate limit is a positive number of requests a second".to_string())
+    }
+}
+
+fn parse_share(text: &str) -> Result<f64, String> {
+    let share = parse_number(text)?;
+    if (0.0..=1.0).contains(&share) {
+        Ok(share)
+    } else {
+        Err("a share of requests is a number from 0 to 1".to_string())
     }
 }
 
@@ -227,6 +251,13 @@ async fn main() -> std::io::Result<()> {
         comments_mean: args.comments_mean,
         worklogs_mean: args.worklogs_mean,
         histories_mean: args.histories_mean,
+        chaos: Chaos {
+            server_errors: args.server_error_rate,
+            rate_limit_bursts: args.rate_limit_burst_rate,
+            cut_bodies: args.cut_body_rate,
+            login_pages: args.login_page_rate,
+            edit_every: args.edit_every,
+        },
     });
     sim.set_worklog_settling_ms(args.worklog_settling_ms);
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.port)).await?;

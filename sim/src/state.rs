@@ -4,6 +4,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use crate::auth::OAuthTokens;
+use crate::chaos::{Dice, Edit};
 use crate::config::SimConfig;
 use crate::faults::FaultQueue;
 use crate::load::{Meter, TokenBucket};
@@ -23,6 +24,8 @@ pub(crate) struct Shared {
     pub limiter: Option<TokenBucket>,
     /// Requests received, refused, in flight and the time spent on them.
     pub meter: Meter,
+    /// Random faults and edits, as `cfg.chaos` sets them.
+    pub dice: Dice,
     /// How long `worklog/updated` and `worklog/deleted` hold changes back (Jira: a minute).
     worklog_settling_ms: AtomicU64,
 }
@@ -51,6 +54,7 @@ impl Shared {
             scheduled: Mutex::new(Vec::new()),
             limiter: cfg.rate_limit_per_second.and_then(TokenBucket::new),
             meter: Meter::default(),
+            dice: Dice::new(cfg.chaos.clone(), cfg.seed),
             worklog_settling_ms: AtomicU64::new(WORKLOG_SETTLING_MS),
             cfg,
         }
@@ -85,6 +89,23 @@ impl Shared {
 
     pub fn set_worklog_settling_ms(&self, ms: u64) {
         self.worklog_settling_ms.store(ms, Ordering::Relaxed);
+    }
+
+    /// Someone edits the site while a sync pages: an issue changes, or a new one appears (in
+    /// each project in turn).
+    pub fn apply_edit(&self, edit: Edit) {
+        let mut site = self.site_mut();
+        match edit {
+            Edit::TouchIssue => {
+                site.touch(1);
+            }
+            Edit::AddIssue => {
+                let turn = site.version as usize % site.projects.len().max(1);
+                if let Some(key) = site.projects.get(turn).map(|p| p.key.clone()) {
+                    site.add_issues(&key, 1);
+                }
+            }
+        }
     }
 
     /// Applies the scheduled changes due before answering a request to `path`.

@@ -303,7 +303,10 @@ impl JiraClient {
         let url = self.url(&request)?;
         let label = request.label();
         let started = Instant::now();
+        // Retries that count against `max_retries`: a wait Jira asked for with `Retry-After` is
+        // flow control, bounded by the retry budget alone.
         let mut retries = 0u32;
+        let mut attempts = 1u32;
         let mut refreshed = false;
         let mut last_invalid: Option<String> = None;
         loop {
@@ -323,13 +326,13 @@ impl JiraClient {
                 }
                 Err(Failure::Transient(outcome)) => outcome,
             };
-            // A body that is not valid JSON twice in the same way is what the server holds, not a
-            // transfer that broke: retrying cannot help.
-            if let Outcome::BrokenBody(text) = &outcome {
+            // A whole body that is not valid JSON twice in the same way is what the server holds,
+            // not a transfer that broke: retrying cannot help. (Bodies cut off twice are retried.)
+            if let Outcome::InvalidBody(text) = &outcome {
                 if last_invalid.as_ref() == Some(text) {
                     return Err(Error::GaveUp {
                         url: display_url(&url),
-                        attempts: retries + 1,
+                        attempts,
                         reason: format!("the same invalid body twice: {text}"),
                     });
                 }
@@ -365,12 +368,21 @@ impl JiraClient {
                     } else {
                         tokio::time::sleep(after).await;
                     }
-                    retries += 1;
+                    if !matches!(
+                        outcome,
+                        Outcome::Status {
+                            retry_after: Some(_),
+                            ..
+                        }
+                    ) {
+                        retries += 1;
+                    }
+                    attempts += 1;
                 }
                 Decision::GiveUp { reason } => {
                     return Err(Error::GaveUp {
                         url: display_url(&url),
-                        attempts: retries + 1,
+                        attempts,
                         reason,
                     });
                 }
@@ -480,7 +492,7 @@ impl JiraClient {
             }));
         }
         parse(&body)
-            .map_err(|e| Failure::Transient(Outcome::BrokenBody(format!("invalid JSON: {e}"))))
+            .map_err(|e| Failure::Transient(Outcome::InvalidBody(format!("invalid JSON: {e}"))))
     }
 
     fn auth_error(&self, url: &Url, status: u16) -> Error {

@@ -17,8 +17,10 @@ pub enum Outcome {
     },
     Timeout,
     Connection(String),
-    /// The body broke off or was not the JSON its content type promised.
+    /// The body broke off, or a login page came instead of JSON: the transfer failed.
     BrokenBody(String),
+    /// The body arrived whole but is not the JSON it should be: the server may hold it so.
+    InvalidBody(String),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -65,9 +67,13 @@ impl RetryPolicy {
                 ..
             } if is_transient_status(*status) => *retry_after,
             Outcome::Status { .. } => return Decision::GiveUp { reason },
-            Outcome::Timeout | Outcome::Connection(_) | Outcome::BrokenBody(_) => None,
+            Outcome::Timeout
+            | Outcome::Connection(_)
+            | Outcome::BrokenBody(_)
+            | Outcome::InvalidBody(_) => None,
         };
-        if retries >= self.max_retries {
+        // A wait Jira asked for is bounded by the budget alone (below), not by `max_retries`.
+        if retries >= self.max_retries && retry_after.is_none() {
             return Decision::GiveUp {
                 reason: format!("{reason} (after {} retries)", retries),
             };
@@ -115,6 +121,7 @@ fn describe(outcome: &Outcome) -> String {
         Outcome::Timeout => "timed out".into(),
         Outcome::Connection(e) => format!("connection failed: {e}"),
         Outcome::BrokenBody(e) => format!("response body broken: {e}"),
+        Outcome::InvalidBody(e) => format!("response body invalid: {e}"),
     }
 }
 

@@ -4,7 +4,7 @@
 
 pub mod hostile;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -255,4 +255,37 @@ pub fn ids(records: &[Value]) -> Vec<String> {
         .collect();
     ids.sort();
     ids
+}
+
+/// `(stream, key)` of every RECORD in `lines`, keys as the SCHEMA messages declare them.
+pub fn record_keys(
+    lines: &[Value],
+    keys: &mut BTreeMap<String, Vec<String>>,
+) -> BTreeSet<(String, String)> {
+    let mut out = BTreeSet::new();
+    for message in lines {
+        let stream = message["stream"].as_str().unwrap_or_default().to_string();
+        match message["type"].as_str() {
+            Some("SCHEMA") => {
+                let declared = message["key_properties"].as_array().unwrap();
+                keys.insert(
+                    stream,
+                    declared
+                        .iter()
+                        .map(|k| k.as_str().unwrap().to_string())
+                        .collect(),
+                );
+            }
+            Some("RECORD") => {
+                let names = &keys[&stream];
+                let key: Vec<String> = names
+                    .iter()
+                    .map(|k| message["record"][k].to_string())
+                    .collect();
+                out.insert((stream, key.join("|")));
+            }
+            _ => {}
+        }
+    }
+    out
 }

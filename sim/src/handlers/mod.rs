@@ -28,8 +28,10 @@ use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
 use crate::auth::{self, Door};
+use crate::chaos::Mischief;
 use crate::config::Deployment;
 use crate::creds;
+use crate::faults::Fault;
 use crate::load::Admission;
 use crate::render::{Api, Ctx};
 use crate::requests::{AuthSeen, RequestRecord};
@@ -204,7 +206,34 @@ pub(crate) async fn handle(State(shared): State<Arc<Shared>>, request: Request) 
     shared
         .meter
         .add_busy(started.elapsed().saturating_sub(slept));
+    if response.extensions().get::<CutBody>().is_some() {
+        return cut_body(response).await;
+    }
     response
+}
+
+/// Marks an answer whose body must break off (see [`Mischief::CutBody`]).
+#[derive(Clone, Copy, Debug)]
+struct CutBody;
+
+/// The answer with its full `Content-Length` but only the first half of its body, then an error
+/// that makes the server drop the connection: what a client sees when a proxy or the network
+/// gives up mid-transfer.
+async fn cut_body(response: Response) -> Response {
+    let (mut parts, body) = response.into_parts();
+    let whole = to_bytes(body, usize::MAX).await.unwrap_or_default();
+    parts
+        .headers
+        .insert(header::CONTENT_LENGTH, whole.len().into());
+    let half = whole.slice(..whole.len() / 2);
+    let broken = futures_util::stream::iter([
+        Ok(half),
+        Err(std::io::Error::new(
+            std::io::ErrorKind::ConnectionReset,
+            "the simulator cut this body off",
+        )),
+    ]);
+    Response::from_parts(parts, axum::body::Body::from_stream(broken))
 }
 
 /// Answers a request after its latency: credentials, the rate limiter, injected faults, the
@@ -241,12 +270,28 @@ fn answer(shared: &Shared, req: &Req) -> Response {
     response
 }
 
-/// What an admitted request gets: an injected fault, or the route's answer.
+/// What an admitted request gets: an injected fault, a random one, or the route's answer.
 fn serve(shared: &Shared, req: &Req, auth: &AuthSeen) -> Response {
     shared.run_scheduled_touches(&req.path);
-    match shared.faults().take(&req.path) {
-        Some(fault) => respond::fault(fault),
+    if let Some(fault) = shared.faults().take(&req.path) {
+        return respond::fault(fault);
+    }
+    let (edit, mischief) = shared.dice.roll();
+    if let Some(edit) = edit {
+        shared.apply_edit(edit);
+    }
+    match mischief {
         None => route(shared, req, auth),
+        Some(Mischief::ServerError(status)) => respond::fault(Fault::status(&req.path, status)),
+        Some(Mischief::RateLimited) => respond::fault(Fault::rate_limited(&req.path, 1, 1)),
+        Some(Mischief::LoginPage) => respond::fault(Fault::html_login_page(&req.path)),
+        Some(Mischief::CutBody) => {
+            let mut response = route(shared, req, auth);
+            if response.status().is_success() {
+                response.extensions_mut().insert(CutBody);
+            }
+            response
+        }
     }
 }
 
