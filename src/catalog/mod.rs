@@ -106,12 +106,18 @@ impl Catalog {
     /// Reads a catalog given with `--catalog` or `--properties`.
     pub fn load(path: &Path) -> Result<Catalog> {
         let object = crate::input::read_json_object(path, crate::input::CATALOG)?;
+        Catalog::from_object(&object, &path.display().to_string())
+    }
+
+    /// A catalog from its JSON; `origin` names where it came from in errors. Refuses what it
+    /// would misread (a stream twice, flags that are not booleans).
+    pub fn from_object(object: &Map<String, Value>, origin: &str) -> Result<Catalog> {
         let streams = match object.get("streams") {
             Some(Value::Array(streams)) => streams,
             _ => {
                 return Err(Error::Catalog(format!(
                     "{} has no `streams` list; pass a catalog written by `tap-jira --discover`",
-                    path.display()
+                    origin
                 )));
             }
         };
@@ -123,24 +129,20 @@ impl Catalog {
                     .or_else(|| stream.get("stream"))
                     .and_then(Value::as_str)
                     .unwrap_or("?");
-                Error::Catalog(format!(
-                    "stream #{} ({name}) in {}: {e}",
-                    i + 1,
-                    path.display()
-                ))
+                Error::Catalog(format!("stream #{} ({name}) in {}: {e}", i + 1, origin))
             })?;
             if entry.name().is_empty() {
                 return Err(Error::Catalog(format!(
                     "stream #{} in {} has neither `tap_stream_id` nor `stream`",
                     i + 1,
-                    path.display()
+                    origin
                 )));
             }
             if !entry.schema.is_object() {
                 return Err(Error::Catalog(format!(
                     "stream `{}` in {}: `schema` must be a JSON object",
                     entry.name(),
-                    path.display()
+                    origin
                 )));
             }
             if let Some(first) = entries
@@ -150,7 +152,7 @@ impl Catalog {
                 return Err(Error::Catalog(format!(
                     "stream `{}` is listed twice in {} (#{} and #{}); keep one entry per stream",
                     entry.name(),
-                    path.display(),
+                    origin,
                     first + 1,
                     i + 1
                 )));
@@ -159,7 +161,7 @@ impl Catalog {
                 Error::Catalog(format!(
                     "stream `{}` in {}: {problem}",
                     entry.name(),
-                    path.display()
+                    origin
                 ))
             })?;
             entries.push(entry);

@@ -20,7 +20,9 @@ use serde_json::Value;
 use url::Url;
 
 pub use auth::{check_token_file_writable, save_refresh_token};
-pub use pages::{List, Page, PageSize, Pagination, Progress, fingerprint, pages, read_page};
+pub use pages::{
+    List, Page, PageSize, Pagination, Progress, fingerprint, pages, read_page, split_page,
+};
 pub use retry::{Decision, Outcome, RetryPolicy};
 
 use crate::catalog::TextForm;

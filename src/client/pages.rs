@@ -267,6 +267,15 @@ struct Body<T> {
     items: List<T>,
 }
 
+/// A page body split as the pagers read it: the other top-level keys, and the records under
+/// `items` (a key, a JSON pointer starting with `/`, or the whole body when `None`) as raw text.
+pub fn split_page(
+    body: &[u8],
+    items: Option<&str>,
+) -> serde_json::Result<(Value, List<Box<RawValue>>)> {
+    read_body(body, items).map(|body| (body.rest, body.items))
+}
+
 fn read_body<T: DeserializeOwned>(body: &[u8], items: Option<&str>) -> serde_json::Result<Body<T>> {
     let mut de = serde_json::Deserializer::from_slice(body);
     let body = match items {

@@ -1,0 +1,532 @@
+//! Fuzzing the parsers of what Jira and users send: page bodies, the raw JSON reader the issue path
+//! is built on, the date-time rewriting, the split of an issue into its children's rows, `/field`
+//! typing, catalogs and the ADF renderer. The corpus is the real-shaped responses, ADF documents
+//! and catalogs under `fixtures/`; each case mutates one, as text (cut, spliced, bytes inserted)
+//! or as a tree (a node replaced by anything, deep nesting, hostile strings). Nothing may panic,
+//! and where a fast path has a slow twin (raw text against `serde_json::Value`), both must agree.
+//!
+//! CI runs a few hundred cases per property; a long hunt is
+//! `FUZZ_CASES=100000 cargo test --release --test fuzz`. Failures proptest finds are kept in
+//! `tests/fuzz.proptest-regressions` and replayed first on every run.
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use proptest::prelude::*;
+use serde_json::{Map, Value, json};
+
+use tap_jira::adf::{self, TextStyle};
+use tap_jira::catalog::{Catalog, TextForm, field_schema, selected_streams};
+use tap_jira::client::{List, split_page};
+use tap_jira::config::Deployment;
+use tap_jira::hashing::HashSettings;
+use tap_jira::raw::{self, RawObject};
+use tap_jira::readable::RenderText;
+use tap_jira::streams::children::IssueRef;
+use tap_jira::streams::issues::{cursor_of, hoist_timestamps};
+use tap_jira::streams::{STREAMS, Source};
+use tap_jira::timestamp::{normalize, normalize_json};
+
+/// The seed documents, read once: `(file name, text)`.
+struct Corpus {
+    jira: Vec<(String, String)>,
+    issues: Vec<(String, String)>,
+    adf: Vec<(String, String)>,
+    catalogs: Vec<(String, String)>,
+}
+
+fn corpus() -> &'static Corpus {
+    static CORPUS: OnceLock<Corpus> = OnceLock::new();
+    CORPUS.get_or_init(|| {
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+        let read_dir = |dir: &str| -> Vec<(String, String)> {
+            let mut files: Vec<(String, String)> = std::fs::read_dir(root.join(dir))
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .filter(|p| p.extension().is_some_and(|x| x == "json"))
+                .map(|p| {
+                    let name = p.file_name().unwrap().to_string_lossy().into_owned();
+                    (name, std::fs::read_to_string(&p).unwrap())
+                })
+                .collect();
+            files.sort();
+            files
+        };
+        let jira = read_dir("fixtures/jira");
+        let issues = jira
+            .iter()
+            .filter(|(name, _)| name.starts_with("issue-"))
+            .cloned()
+            .collect();
+        let mut catalogs = read_dir("fixtures/stitch");
+        catalogs.push((
+            "catalog.sample.json".into(),
+            std::fs::read_to_string(root.join("catalog.sample.json")).unwrap(),
+        ));
+        Corpus {
+            jira,
+            issues,
+            adf: read_dir("fixtures/adf"),
+            catalogs,
+        }
+    })
+}
+
+fn cases() -> ProptestConfig {
+    let cases = std::env::var("FUZZ_CASES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(200);
+    ProptestConfig {
+        cases,
+        ..ProptestConfig::default()
+    }
+}
+
+// ---- Mutations ------------------------------------------------------------------------------
+
+/// One edit of a document's text; positions are fractions of its length.
+#[derive(Debug, Clone)]
+enum TextEdit {
+    Cut(f64),
+    Insert(f64, String),
+    Delete(f64, usize),
+    Repeat(f64, usize),
+}
+
+fn text_edit() -> impl Strategy<Value = TextEdit> {
+    let fragment = prop_oneof![
+        "[\\[\\]{}\",:\\\\0-9eE+.\\-]{1,4}",
+        Just("null".to_string()),
+        Just("\"\\u0000\"".to_string()),
+        Just("\\ud800".to_string()),
+        Just("é\u{a0}\u{2028}".to_string()),
+        Just("\"2024-02-30T25:61:61.000+9999\"".to_string()),
+        Just("1e999999".to_string()),
+        ".{0,6}",
+    ];
+    prop_oneof![
+        (0.0..1.0).prop_map(TextEdit::Cut),
+        ((0.0..1.0), fragment).prop_map(|(at, s)| TextEdit::Insert(at, s)),
+        ((0.0..1.0), 1usize..64).prop_map(|(at, n)| TextEdit::Delete(at, n)),
+        ((0.0..1.0), 1usize..256).prop_map(|(at, n)| TextEdit::Repeat(at, n)),
+    ]
+}
+
+fn boundary(text: &str, fraction: f64) -> usize {
+    let mut at = ((text.len() as f64) * fraction) as usize;
+    at = at.min(text.len());
+    while !text.is_char_boundary(at) {
+        at -= 1;
+    }
+    at
+}
+
+fn apply_text_edits(text: &str, edits: &[TextEdit]) -> String {
+    let mut text = text.to_string();
+    for edit in edits {
+        match edit {
+            TextEdit::Cut(at) => text.truncate(boundary(&text, *at)),
+            TextEdit::Insert(at, s) => text.insert_str(boundary(&text, *at), s),
+            TextEdit::Delete(at, n) => {
+                let from = boundary(&text, *at);
+                let to = boundary(
+                    &text,
+                    ((from + n) as f64 / text.len().max(1) as f64).min(1.0),
+                );
+                text.replace_range(from..to.max(from), "");
+            }
+            TextEdit::Repeat(at, n) => {
+                let from = boundary(&text, *at);
+                let to = boundary(
+                    &text,
+                    ((from + n) as f64 / text.len().max(1) as f64).min(1.0),
+                );
+                let piece = text[from..to.max(from)].to_string();
+                text.insert_str(from, &piece);
+            }
+        }
+    }
+    text
+}
+
+/// Values a hostile or broken server could put anywhere.
+fn hostile_value() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(|n| json!(n)),
+        any::<u64>().prop_map(|n| json!(n)),
+        any::<f64>()
+            .prop_filter("finite", |f| f.is_finite())
+            .prop_map(|f| json!(f)),
+        prop_oneof![
+            "[0-9+-]{1,7}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3}[+-][0-9]{4}",
+            "[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}[+-][0-9]{2}:[0-9]{2}",
+            Just("doc".to_string()),
+            Just("text".to_string()),
+            Just("paragraph".to_string()),
+            Just(String::new()),
+            ".{0,16}",
+        ]
+        .prop_map(Value::String),
+    ];
+    leaf.prop_recursive(6, 48, 6, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
+            prop::collection::btree_map(
+                prop_oneof![
+                    "[a-zA-Z]{1,10}",
+                    prop::sample::select(vec![
+                        "type",
+                        "content",
+                        "text",
+                        "marks",
+                        "attrs",
+                        "id",
+                        "key",
+                        "fields",
+                        "total",
+                        "maxResults",
+                        "startAt",
+                        "updated",
+                        "created",
+                        "comments",
+                        "histories",
+                        "items",
+                        "issues",
+                        "values",
+                        "schema",
+                        "custom",
+                    ])
+                    .prop_map(String::from),
+                ],
+                inner,
+                0..5
+            )
+            .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+/// One edit of a document's tree.
+#[derive(Debug, Clone)]
+enum TreeEdit {
+    /// The node at this index (in document order) becomes this value.
+    Replace(prop::sample::Index, Value),
+    Remove(prop::sample::Index),
+    /// The node is wrapped this many times in arrays or `content` lists.
+    Nest(prop::sample::Index, usize),
+}
+
+fn tree_edit() -> impl Strategy<Value = TreeEdit> {
+    prop_oneof![
+        3 => (any::<prop::sample::Index>(), hostile_value())
+            .prop_map(|(at, v)| TreeEdit::Replace(at, v)),
+        2 => any::<prop::sample::Index>().prop_map(TreeEdit::Remove),
+        1 => (any::<prop::sample::Index>(), 1usize..300).prop_map(|(at, n)| TreeEdit::Nest(at, n)),
+    ]
+}
+
+/// JSON pointers of every node below the root, in document order.
+fn pointers(value: &Value, at: String, out: &mut Vec<String>) {
+    match value {
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                let here = format!("{at}/{i}");
+                out.push(here.clone());
+                pointers(item, here, out);
+            }
+        }
+        Value::Object(map) => {
+            for (key, item) in map {
+                let here = format!("{at}/{}", key.replace('~', "~0").replace('/', "~1"));
+                out.push(here.clone());
+                pointers(item, here, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn apply_tree_edits(mut doc: Value, edits: &[TreeEdit]) -> Value {
+    for edit in edits {
+        let mut all = Vec::new();
+        pointers(&doc, String::new(), &mut all);
+        if all.is_empty() {
+            break;
+        }
+        let (TreeEdit::Replace(at, _) | TreeEdit::Remove(at) | TreeEdit::Nest(at, _)) = edit;
+        let pointer = at.get(&all).clone();
+        match edit {
+            TreeEdit::Replace(_, value) => {
+                if let Some(node) = doc.pointer_mut(&pointer) {
+                    *node = value.clone();
+                }
+            }
+            TreeEdit::Remove(_) => {
+                let (parent, last) = pointer.rsplit_once('/').unwrap_or(("", &pointer));
+                let last = last.replace("~1", "/").replace("~0", "~");
+                match doc.pointer_mut(parent) {
+                    Some(Value::Object(map)) => {
+                        map.remove(&last);
+                    }
+                    Some(Value::Array(items)) => {
+                        if let Ok(i) = last.parse::<usize>()
+                            && i < items.len()
+                        {
+                            items.remove(i);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            TreeEdit::Nest(_, times) => {
+                if let Some(node) = doc.pointer_mut(&pointer) {
+                    let mut nested = node.take();
+                    for i in 0..*times {
+                        nested = if i % 2 == 0 {
+                            json!([nested])
+                        } else {
+                            json!({"type": "paragraph", "content": [nested]})
+                        };
+                    }
+                    *node = nested;
+                }
+            }
+        }
+    }
+    doc
+}
+
+/// A corpus document, mutated as text.
+fn text_case(pick: fn(&Corpus) -> &Vec<(String, String)>) -> impl Strategy<Value = String> {
+    let seeds = pick(corpus()).clone();
+    (
+        prop::sample::select(seeds),
+        prop::collection::vec(text_edit(), 0..4),
+    )
+        .prop_map(|((_, text), edits)| apply_text_edits(&text, &edits))
+}
+
+/// A corpus document, mutated as a tree (always valid JSON).
+fn tree_case(pick: fn(&Corpus) -> &Vec<(String, String)>) -> impl Strategy<Value = Value> {
+    let seeds = pick(corpus()).clone();
+    (
+        prop::sample::select(seeds),
+        prop::collection::vec(tree_edit(), 0..6),
+    )
+        .prop_map(|((_, text), edits)| {
+            apply_tree_edits(serde_json::from_str(&text).unwrap(), &edits)
+        })
+}
+
+// ---- What each parser must do ---------------------------------------------------------------
+
+/// The raw reader either refuses text or reads it; when the text is a valid JSON object, it
+/// reads it, and writes back the same JSON.
+fn raw_reader_agrees_with_serde(text: &str) -> Result<(), TestCaseError> {
+    let raw = RawObject::parse(text);
+    if let Some(raw) = &raw {
+        let mut out = String::new();
+        raw.write_to(&mut out);
+    }
+    if let Ok(Value::Object(object)) = serde_json::from_str::<Value>(text) {
+        let raw = raw.ok_or_else(|| TestCaseError::fail("a valid object was refused"))?;
+        let mut out = String::new();
+        raw.write_to(&mut out);
+        let again: Value = serde_json::from_str(&out)
+            .map_err(|e| TestCaseError::fail(format!("written back as invalid JSON: {e}")))?;
+        prop_assert_eq!(again, Value::Object(object));
+    }
+    let _ = raw::array_items(text);
+    let _ = raw::array_objects(text);
+    Ok(())
+}
+
+/// Date-times rewritten in text as they are in values.
+fn dates_agree(doc: &Value) -> Result<(), TestCaseError> {
+    let text = serde_json::to_string_pretty(doc).unwrap();
+    let mut out = String::new();
+    normalize_json(&text, &mut out);
+    if serde_json::from_str::<Value>(&text).is_err() {
+        // Nested beyond serde's depth limit: the sync refuses such a body before this point.
+        return Ok(());
+    }
+    let from_text: Value = serde_json::from_str(&out)
+        .map_err(|e| TestCaseError::fail(format!("rewritten as invalid JSON: {e}")))?;
+    let mut from_value = doc.clone();
+    normalize(&mut from_value);
+    prop_assert_eq!(from_text, from_value);
+    Ok(())
+}
+
+/// An issue taken apart as a sync does: every list moved to its child stream, every row and
+/// the issue written as valid JSON.
+fn issue_splits(text: &str) -> Result<(), TestCaseError> {
+    let valid = serde_json::from_str::<Value>(text).is_ok_and(|v| v.is_object());
+    let Some(mut issue) = RawObject::parse(text) else {
+        prop_assert!(!valid, "a valid issue was refused");
+        return Ok(());
+    };
+    let _ = cursor_of(&issue);
+    hoist_timestamps(&mut issue);
+    let id = issue.get("id").and_then(|n| n.text()).unwrap_or("1");
+    let key = issue.get("key").and_then(|n| n.text());
+    let (id, key) = (id.to_string(), key.map(str::to_string));
+    let parent = IssueRef {
+        id: &id,
+        key: key.as_deref(),
+    };
+    for def in STREAMS {
+        let Source::IssueChild { list, rows } = &def.source else {
+            continue;
+        };
+        let _ = list.truncated(&issue);
+        let _ = list.rest_items(&issue);
+        let mut own = issue.clone();
+        for item in list.take_from(&mut own) {
+            for row in rows.of(&parent, &item) {
+                let mut out = String::new();
+                row.write_to(&mut out);
+                if valid {
+                    let row: Value = serde_json::from_str(&out).map_err(|e| {
+                        TestCaseError::fail(format!("{} row is invalid JSON: {e}", def.name))
+                    })?;
+                    prop_assert!(row.is_object(), "{} row is not an object", def.name);
+                }
+            }
+        }
+        let mut out = String::new();
+        own.write_to(&mut out);
+        if valid {
+            prop_assert!(
+                serde_json::from_str::<Value>(&out).is_ok(),
+                "the issue without its {} is invalid JSON",
+                def.name
+            );
+        }
+    }
+    Ok(())
+}
+
+/// A page body split as the pagers do agrees with the same body read as a value.
+fn page_splits(body: &str) -> Result<(), TestCaseError> {
+    for items in [None, Some("issues"), Some("values"), Some("/page/values")] {
+        let split = split_page(body.as_bytes(), items);
+        let Ok(Value::Object(whole)) = serde_json::from_str::<Value>(body) else {
+            continue;
+        };
+        let Some(key) = items.filter(|k| !k.starts_with('/')) else {
+            continue;
+        };
+        let (rest, list) =
+            split.map_err(|e| TestCaseError::fail(format!("a valid object was refused: {e}")))?;
+        let mut others = whole.clone();
+        let listed = others.remove(key);
+        prop_assert_eq!(rest, Value::Object(others));
+        match (listed, list) {
+            (Some(Value::Array(want)), List::Items(got)) => {
+                let got: Vec<Value> = got
+                    .iter()
+                    .map(|raw| serde_json::from_str(raw.get()).unwrap())
+                    .collect();
+                prop_assert_eq!(got, want);
+            }
+            (None | Some(Value::Null), List::Absent) => {}
+            (Some(other), List::NotAList) if !other.is_array() && !other.is_null() => {}
+            (want, got) => {
+                return Err(TestCaseError::fail(format!(
+                    "`{key}`: {want:?} read as {got:?}"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(cases())]
+
+    #[test]
+    fn jira_bodies_cut_and_spliced_never_break_the_raw_reader(text in text_case(|c| &c.jira)) {
+        raw_reader_agrees_with_serde(&text)?;
+        page_splits(&text)?;
+    }
+
+    #[test]
+    fn jira_bodies_with_hostile_values_read_the_same_raw_as_parsed(doc in tree_case(|c| &c.jira)) {
+        let text = serde_json::to_string(&doc).unwrap();
+        raw_reader_agrees_with_serde(&text)?;
+        page_splits(&text)?;
+        dates_agree(&doc)?;
+    }
+
+    #[test]
+    fn issues_cut_and_spliced_split_into_child_rows_without_panic(text in text_case(|c| &c.issues)) {
+        issue_splits(&text)?;
+    }
+
+    #[test]
+    fn issues_with_hostile_values_split_into_valid_child_rows(doc in tree_case(|c| &c.issues)) {
+        issue_splits(&serde_json::to_string(&doc).unwrap())?;
+        dates_agree(&doc)?;
+    }
+
+    #[test]
+    fn field_lists_with_hostile_values_are_typed_without_panic(doc in tree_case(|c| &c.jira)) {
+        for field in doc.as_array().into_iter().flatten() {
+            for form in [TextForm::Adf, TextForm::Wiki] {
+                let schema = field_schema(field, form);
+                prop_assert!(schema.is_object(), "{field} typed as {schema}");
+            }
+        }
+    }
+
+    #[test]
+    fn adf_documents_with_hostile_nodes_render_without_panic(doc in tree_case(|c| &c.adf)) {
+        for style in [TextStyle::Markdown, TextStyle::Plain] {
+            let _ = adf::render(&doc, style);
+        }
+    }
+
+    #[test]
+    fn any_value_renders_as_adf_without_panic(doc in hostile_value()) {
+        let doc = json!({"type": "doc", "version": 1, "content": [doc]});
+        for style in [TextStyle::Markdown, TextStyle::Plain] {
+            let _ = adf::render(&doc, style);
+        }
+    }
+
+    #[test]
+    fn catalogs_with_hostile_values_are_read_or_refused_without_panic(
+        doc in tree_case(|c| &c.catalogs)
+    ) {
+        let Value::Object(object) = doc else { return Ok(()) };
+        if let Ok(catalog) = Catalog::from_object(&object, "fuzz") {
+            for deployment in [Deployment::Cloud, Deployment::Server] {
+                let _ = selected_streams(
+                    &catalog,
+                    deployment,
+                    TextForm::Adf,
+                    &HashSettings::default(),
+                    RenderText::Markdown,
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn the_corpus_is_there() {
+    let c = corpus();
+    assert!(c.jira.len() >= 10 && c.issues.len() >= 3 && c.adf.len() >= 20);
+    assert!(c.catalogs.len() >= 2);
+    for (name, text) in c.jira.iter().chain(&c.adf).chain(&c.catalogs) {
+        assert!(
+            serde_json::from_str::<Value>(text).is_ok(),
+            "{name} is not JSON"
+        );
+    }
+    let _: Map<String, Value> = Map::new();
+}
