@@ -14,8 +14,9 @@
 # makes a cold start, and a second run installs nothing.
 
 cache=target/targets
-# uv keeps the downloads here rather than in ~/.cache, so that they go with the venvs.
-export UV_CACHE_DIR=$PWD/$cache/uv-cache UV_PYTHON_DOWNLOADS=never
+# uv keeps its downloads here rather than in ~/.cache, so that they go with the venvs; trusts the
+# system's CA certificates, as pip does (a proxy's own may be among them); never fetches a Python.
+export UV_CACHE_DIR=$PWD/$cache/uv-cache UV_NATIVE_TLS=1 UV_PYTHON_DOWNLOADS=never
 # pipelinewise-target-postgres pins a psycopg2-binary that has no wheel after Python 3.11.
 python=/usr/bin/python3.11
 tap=target/release/tap-jira
