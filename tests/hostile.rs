@@ -12,6 +12,10 @@ use serde_json::{Value, json};
 /// Well under what the server sends (gigabytes), well over what the tap needs.
 const MAX_RSS_MIB: u64 = 200;
 
+/// The default `max_response_mb` (256) and the rest of the process: the body's buffer grows in
+/// place up to the limit and no further (measured: 266 MiB).
+const DEFAULT_LIMIT_RSS_MIB: u64 = 320;
+
 const MYSELF: &str = "/rest/api/3/myself";
 
 fn write(dir: &tempfile::TempDir, name: &str, value: &Value) -> PathBuf {
@@ -222,4 +226,16 @@ fn value_pagers_that_ignore_start_at_stop_too() {
         &["rest/api/3/group/member", "paging does not advance"],
     );
     assert_eq!(run.run.records("users").len(), 3, "each member once");
+}
+
+#[test]
+fn an_endless_body_under_the_default_limit_costs_about_the_limit_in_memory() {
+    let server = Hostile::start(|r| (r.path == MYSELF).then_some(Reply::EndlessChunked));
+    let run = discover(&server, json!({}), Duration::from_secs(60));
+    // The default `max_response_mb` is 256: the body is read up to it, and no further.
+    run.assert_failed_cleanly(
+        Duration::from_secs(30),
+        DEFAULT_LIMIT_RSS_MIB,
+        &["max_response_mb", "/rest/api/3/myself"],
+    );
 }

@@ -6,6 +6,7 @@ mod common;
 
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
 use common::{Site, assert_valid_singer_output, tap};
 use jira_sim::{Deployment, Fault, SimConfig, creds};
@@ -133,6 +134,39 @@ fn sigterm_stops_with_143_and_leaves_only_whole_messages() {
         site.sim.sim.issue_count() > seen.matches(r#""stream":"issues""#).count(),
         "stopped before the end"
     );
+}
+
+#[test]
+fn sigterm_with_stdout_blocked_still_ends_the_run_after_the_grace_period() {
+    let site = Site::cloud();
+    let config = site.file("config.json", &site.cloud_config());
+    let mut child = spawn_tap(&["--config".as_ref(), config.as_os_str()]);
+    let stderr = drain(child.stderr.take().unwrap());
+    // Nobody reads stdout: once the pipe is full, the tap is stuck writing to it.
+    let stdout = child.stdout.take().unwrap();
+    std::thread::sleep(Duration::from_secs(2));
+    // SAFETY: sends a signal to the child this test spawned.
+    assert_eq!(
+        unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) },
+        0
+    );
+    let signalled = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            signalled.elapsed() < tap_jira::signals::GRACE + Duration::from_secs(5),
+            "still running {}s after SIGTERM",
+            signalled.elapsed().as_secs()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    drop(stdout);
+    let stderr = stderr.join().unwrap();
+    assert_eq!(status.code(), Some(143), "{stderr}");
+    assert!(stderr.contains("took longer than"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
 }
 
 /// The 400 answer a proxy or a confused server gives, repeating what it was sent.
