@@ -75,6 +75,7 @@ pub const DEFAULT_MAX_CONCURRENCY: usize = 8;
 pub const DEFAULT_MAX_RETRIES: u32 = 8;
 pub const DEFAULT_RETRY_BUDGET_SECS: u64 = 900;
 pub const DEFAULT_MAX_RESPONSE_MB: u64 = 256;
+pub const DEFAULT_PROGRESS_INTERVAL_SECS: u64 = 60;
 pub const DEFAULT_OAUTH_TOKEN_URL: &str = "https://auth.atlassian.com/oauth/token";
 pub const DEFAULT_OAUTH_GATEWAY_URL: &str = "https://api.atlassian.com";
 
@@ -236,6 +237,16 @@ pub const SETTINGS: &[Setting] = &[
              instead of filling memory.",
         ),
         "256",
+    ),
+    with_default(
+        setting(
+            "progress_interval_seconds",
+            Kind::Integer,
+            "Seconds between progress lines on stderr (records so far and per second for each \
+             active stream, with the time left where Jira gives a total) and `record_count` \
+             METRIC lines; 0 reports only at the end.",
+        ),
+        "60",
     ),
     setting(
         "user_agent",
@@ -448,6 +459,8 @@ pub struct Config {
     pub retry_budget: Duration,
     /// `max_response_mb` in bytes.
     pub max_response_bytes: u64,
+    /// How often progress and record counts are reported; `None`: only at the end.
+    pub progress_interval: Option<Duration>,
     pub user_agent: String,
     pub ca_bundle: Option<PathBuf>,
     pub groups: Option<Vec<String>>,
@@ -832,6 +845,9 @@ impl Config {
                 "use 1 to 1048576 (MiB)",
             );
         }
+        let progress_interval = r
+            .integer("progress_interval_seconds")
+            .unwrap_or(DEFAULT_PROGRESS_INTERVAL_SECS);
         let user_agent = r
             .string("user_agent")
             .unwrap_or_else(|| format!("tap-jira/{}", env!("CARGO_PKG_VERSION")));
@@ -940,6 +956,8 @@ impl Config {
             max_retries: max_retries.min(100) as u32,
             retry_budget: Duration::from_secs(retry_budget),
             max_response_bytes: max_response_mb << 20,
+            progress_interval: (progress_interval > 0)
+                .then(|| Duration::from_secs(progress_interval)),
             user_agent,
             ca_bundle,
             groups,

@@ -2,11 +2,13 @@
 //! catalog's field selection applied, keys checked, date-times in UTC, hashed fields hashed.
 
 use std::io::Write;
+use std::sync::Arc;
 
 use serde_json::Value;
 
 use crate::catalog::SelectedStream;
 use crate::error::Result;
+use crate::metrics::{self, StreamCounts};
 use crate::raw::{Node, RawObject};
 use crate::singer::{Message, SingerWriter};
 use crate::timestamp::{normalize, normalize_json};
@@ -15,6 +17,8 @@ use crate::timestamp::{normalize, normalize_json};
 pub struct Emitter<'a> {
     pub stream: &'a SelectedStream,
     pub count: u64,
+    /// The same count, for the progress lines and metrics.
+    counts: Arc<StreamCounts>,
     /// The record being written, as text; kept to reuse its allocation.
     text: String,
 }
@@ -24,6 +28,7 @@ impl<'a> Emitter<'a> {
         Emitter {
             stream,
             count: 0,
+            counts: metrics::stream(stream.def.name),
             text: String::new(),
         }
     }
@@ -86,6 +91,7 @@ impl<'a> Emitter<'a> {
             time_extracted: extracted,
         })?;
         self.count += 1;
+        self.counts.add_record();
         Ok(())
     }
 
@@ -126,6 +132,7 @@ impl<'a> Emitter<'a> {
         record.write_with(&mut self.text, &normalize_json);
         writer.write_record(self.name(), &self.text, version, extracted)?;
         self.count += 1;
+        self.counts.add_record();
         Ok(())
     }
 }
