@@ -141,9 +141,10 @@ fn meltano_definition() -> Value {
         .map(|s| {
             let mut m = json!({"name": s.name, "label": label(s.name)});
             m["kind"] = json!(match s.kind {
-                Kind::String | Kind::Secret => "string",
+                // Meltano 4.4.1 fails to write a `decimal` setting into the tap's config
+                // (Decimal is not JSON serializable); the tap reads a number given as a string.
+                Kind::String | Kind::Secret | Kind::Number => "string",
                 Kind::Integer => "integer",
-                Kind::Number => "decimal",
                 Kind::Boolean => "boolean",
                 Kind::DateTime => "date_iso8601",
                 Kind::List => "array",

@@ -233,6 +233,7 @@ fn the_committed_meltano_definition_is_what_the_tap_generates() {
         "  kind: options\n  options:\n  - {label: markdown, value: markdown}\n  \
          - {label: plain, value: plain}\n  - {label: none, value: none}\n  value: markdown\n",
         "- name: projects\n  label: Projects\n  kind: array\n",
+        "- name: max_requests_per_second\n  label: Max requests per second\n  kind: string\n",
         "- name: start_date\n  label: Start date\n  kind: date_iso8601\n",
     ] {
         assert!(generated.contains(expected), "lacks {expected:?}");
