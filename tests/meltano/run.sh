@@ -77,6 +77,7 @@ import json, sys
 first, second = int(sys.argv[1]), int(sys.argv[2])
 touched = set(json.load(open(sys.argv[3]))["touched"])
 assert 0 < second < first, f"{second} records in the second run, {first} in the first"
+assert second == len(touched), f"{second} records in the second run, {len(touched)} issues changed"
 issues = [json.loads(line) for line in open("output/issues.jsonl")]
 later = {i["id"] for i in issues[len(issues) - len(touched):]}
 assert later == touched, f"the second run wrote {sorted(later)}, touched were {sorted(touched)}"
