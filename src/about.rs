@@ -302,17 +302,7 @@ fn markdown() -> String {
             .join("\n"),
     );
     for s in SETTINGS {
-        let default = s
-            .default
-            .map(|d| {
-                format!(
-                    "`{}`",
-                    d.to_json()
-                        .as_str()
-                        .map_or(d.to_json().to_string(), String::from)
-                )
-            })
-            .unwrap_or_default();
+        let default = s.default.map(|d| format!("`{d}`")).unwrap_or_default();
         out.push_str(&format!(
             "| `{}` | {} | {default} | {} |\n",
             s.name,

@@ -63,6 +63,17 @@ pub enum Preset {
     Boolean(bool),
 }
 
+/// As a person writes it: text bare, for tables.
+impl std::fmt::Display for Preset {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Preset::Text(text) => f.write_str(text),
+            Preset::Integer(n) => write!(f, "{n}"),
+            Preset::Boolean(b) => write!(f, "{b}"),
+        }
+    }
+}
+
 impl Preset {
     pub fn to_json(self) -> Value {
         match self {
@@ -86,11 +97,6 @@ pub struct Setting {
 impl Setting {
     pub fn is_secret(&self) -> bool {
         self.kind == Kind::Secret
-    }
-
-    /// The setting of this name.
-    pub fn named(name: &str) -> Option<&'static Setting> {
-        SETTINGS.iter().find(|s| s.name == name)
     }
 
     const fn with_default(mut self, default: Preset) -> Setting {
