@@ -44,6 +44,16 @@ pub struct Cli {
     /// Log level on stderr (error, warn, info, debug, trace, off); RUST_LOG also works.
     #[arg(long, value_name = "LEVEL")]
     pub log_level: Option<String>,
+
+    /// Log lines as text, or as one JSON object per line.
+    #[arg(long, value_enum, env = "TAP_JIRA_LOG_FORMAT", default_value = "text")]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 impl Cli {

@@ -24,17 +24,62 @@ pub enum Kind {
     Integer,
     Number,
     Boolean,
+    /// RFC 3339, or a bare `YYYY-MM-DD` (midnight UTC).
     DateTime,
+    /// A string never printed (`secret`, `writeOnly`; Meltano's `sensitive`).
     Secret,
+    /// Strings, as a JSON list or one comma-separated string.
+    List,
+    /// One of these words, the first being the default where the setting has one.
+    OneOf(&'static [&'static str]),
 }
 
 impl Kind {
+    /// The JSON type of a value of this kind (a `List` may also be given as one string).
     pub fn json_type(self) -> &'static str {
         match self {
             Kind::Integer => "integer",
             Kind::Number => "number",
             Kind::Boolean => "boolean",
-            Kind::String | Kind::DateTime | Kind::Secret => "string",
+            Kind::List => "array",
+            Kind::String | Kind::DateTime | Kind::Secret | Kind::OneOf(_) => "string",
+        }
+    }
+
+    /// The words a choice setting takes; empty for every other kind.
+    pub fn words(self) -> &'static [&'static str] {
+        match self {
+            Kind::OneOf(words) => words,
+            _ => &[],
+        }
+    }
+}
+
+/// A setting's default, typed as the setting is.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Preset {
+    Text(&'static str),
+    Integer(u64),
+    Boolean(bool),
+}
+
+/// As a person writes it: text bare, for tables.
+impl std::fmt::Display for Preset {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Preset::Text(text) => f.write_str(text),
+            Preset::Integer(n) => write!(f, "{n}"),
+            Preset::Boolean(b) => write!(f, "{b}"),
+        }
+    }
+}
+
+impl Preset {
+    pub fn to_json(self) -> Value {
+        match self {
+            Preset::Text(text) => Value::from(text),
+            Preset::Integer(n) => Value::from(n),
+            Preset::Boolean(b) => Value::from(b),
         }
     }
 }
@@ -45,12 +90,18 @@ pub struct Setting {
     pub name: &'static str,
     pub kind: Kind,
     pub description: &'static str,
-    pub default: Option<&'static str>,
+    /// What the tap does when the key is absent, where that is one fixed value.
+    pub default: Option<Preset>,
 }
 
 impl Setting {
     pub fn is_secret(&self) -> bool {
         self.kind == Kind::Secret
+    }
+
+    const fn with_default(mut self, default: Preset) -> Setting {
+        self.default = Some(default);
+        self
     }
 }
 
@@ -63,11 +114,108 @@ const fn setting(name: &'static str, kind: Kind, description: &'static str) -> S
     }
 }
 
-const fn with_default(mut s: Setting, default: &'static str) -> Setting {
-    s.default = Some(default);
-    s
+/// A choice setting's words with the value each stands for, and the words alone for its
+/// `Kind::OneOf`, from one list: what `--about` shows and what the parser accepts cannot differ.
+macro_rules! words {
+    ($words:ident, $values:ident: $t:ty = [$(($word:literal, $value:expr)),+ $(,)?]) => {
+        const $values: &[(&str, $t)] = &[$(($word, $value)),+];
+        const $words: &[&str] = &[$($word),+];
+    };
 }
 
+words!(DEPLOYMENT_WORDS, DEPLOYMENTS: Deployment = [
+    ("cloud", Deployment::Cloud),
+    ("server", Deployment::Server),
+]);
+/// Other spellings accepted, not shown.
+const DEPLOYMENT_ALIASES: &[(&str, Deployment)] = &[
+    ("datacenter", Deployment::Server),
+    ("data_center", Deployment::Server),
+    ("dc", Deployment::Server),
+];
+words!(AUTH_TYPE_WORDS, AUTH_TYPES: AuthType = [
+    ("api_token", AuthType::ApiToken),
+    ("pat", AuthType::Pat),
+    ("basic", AuthType::Basic),
+    ("oauth2", AuthType::OAuth2),
+]);
+const AUTH_TYPE_ALIASES: &[(&str, AuthType)] = &[
+    ("token", AuthType::ApiToken),
+    ("personal_access_token", AuthType::Pat),
+    ("bearer", AuthType::Pat),
+    ("oauth", AuthType::OAuth2),
+];
+words!(SCHEMA_DRIFT_WORDS, SCHEMA_DRIFTS: DriftPolicy = [
+    ("auto", DriftPolicy::Auto),
+    ("block", DriftPolicy::Block),
+]);
+words!(RENDER_TEXT_WORDS, RENDER_TEXTS: RenderText = [
+    ("markdown", RenderText::Markdown),
+    ("plain", RenderText::Plain),
+    ("none", RenderText::None),
+]);
+words!(DELETED_ISSUES_WORDS, DELETED_ISSUES: DeletedIssues = [
+    ("audit", DeletedIssues::Audit),
+    ("reconcile", DeletedIssues::Reconcile),
+    ("off", DeletedIssues::Off),
+]);
+words!(RICH_TEXT_WORDS, RICH_TEXTS: RichText = [
+    ("adf", RichText::Adf),
+    ("wiki", RichText::Wiki),
+]);
+words!(FIELD_NAMES_WORDS, FIELD_NAMES: FieldNames = [
+    ("id", FieldNames::Id),
+    ("name", FieldNames::Name),
+]);
+
+/// The first word of a choice setting: its default.
+const fn first(words: &'static [&'static str]) -> Preset {
+    Preset::Text(words[0])
+}
+
+/// A way to authenticate: `auth_type`'s word for it, and the settings it cannot do without.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthType {
+    ApiToken,
+    Pat,
+    Basic,
+    OAuth2,
+}
+
+impl AuthType {
+    /// Every method, in `auth_type`'s order.
+    pub fn all() -> impl Iterator<Item = (&'static str, AuthType)> {
+        AUTH_TYPES.iter().copied()
+    }
+
+    /// The settings a config must give for this method (the config check reports each one
+    /// missing; a test holds the two together).
+    pub fn needs(self) -> &'static [&'static str] {
+        match self {
+            AuthType::ApiToken => &["base_url", "email", "api_token"],
+            AuthType::Pat => &["base_url", "personal_access_token"],
+            AuthType::Basic => &["base_url", "username", "password"],
+            AuthType::OAuth2 => &[
+                "oauth_client_id",
+                "oauth_client_secret",
+                "refresh_token",
+                "cloud_id",
+            ],
+        }
+    }
+
+    /// For people: what the method is and where it applies.
+    pub fn meaning(self) -> &'static str {
+        match self {
+            AuthType::ApiToken => "Jira Cloud: account email and API token",
+            AuthType::Pat => "Server/Data Center 8.14+: personal access token",
+            AuthType::Basic => "user name and password (on Cloud: email and API token)",
+            AuthType::OAuth2 => "Jira Cloud: OAuth 2.0 (3LO) app and refresh token",
+        }
+    }
+}
+
+pub const DEFAULT_START_DATE: &str = "1970-01-01T00:00:00Z";
 pub const DEFAULT_REQUEST_TIMEOUT_SECS: u64 = 300;
 pub const DEFAULT_LOOKBACK_MINUTES: u64 = 5;
 pub const DEFAULT_PAGE_SIZE: u32 = 100;
@@ -75,6 +223,7 @@ pub const DEFAULT_MAX_CONCURRENCY: usize = 8;
 pub const DEFAULT_MAX_RETRIES: u32 = 8;
 pub const DEFAULT_RETRY_BUDGET_SECS: u64 = 900;
 pub const DEFAULT_MAX_RESPONSE_MB: u64 = 256;
+pub const DEFAULT_PROGRESS_INTERVAL_SECS: u64 = 60;
 pub const DEFAULT_OAUTH_TOKEN_URL: &str = "https://auth.atlassian.com/oauth/token";
 pub const DEFAULT_OAUTH_GATEWAY_URL: &str = "https://api.atlassian.com";
 
@@ -89,12 +238,12 @@ pub const SETTINGS: &[Setting] = &[
     ),
     setting(
         "deployment",
-        Kind::String,
+        Kind::OneOf(DEPLOYMENT_WORDS),
         "`cloud` or `server` (Server and Data Center). Detected from /serverInfo when absent.",
     ),
     setting(
         "auth_type",
-        Kind::String,
+        Kind::OneOf(AUTH_TYPE_WORDS),
         "`api_token`, `pat`, `basic` or `oauth2`. Inferred from the credential keys present when absent.",
     ),
     setting(
@@ -154,102 +303,77 @@ pub const SETTINGS: &[Setting] = &[
         Kind::String,
         "OAuth 2.0: the site's cloud id (from /oauth/token/accessible-resources).",
     ),
-    with_default(
-        setting("oauth_token_url", Kind::String, "OAuth 2.0 token endpoint."),
-        DEFAULT_OAUTH_TOKEN_URL,
-    ),
-    with_default(
-        setting(
+    setting("oauth_token_url", Kind::String, "OAuth 2.0 token endpoint.").with_default(Preset::Text(DEFAULT_OAUTH_TOKEN_URL)),
+    setting(
             "oauth_gateway_url",
             Kind::String,
             "OAuth 2.0 API gateway; requests go to `{this}/ex/jira/{cloud_id}`.",
-        ),
-        DEFAULT_OAUTH_GATEWAY_URL,
-    ),
-    with_default(
-        setting(
+        ).with_default(Preset::Text(DEFAULT_OAUTH_GATEWAY_URL)),
+    setting(
             "start_date",
             Kind::DateTime,
             "Sync issues updated at or after this instant (RFC 3339 or `YYYY-MM-DD`, UTC) on the first run.",
-        ),
-        "1970-01-01T00:00:00Z",
-    ),
-    with_default(
-        setting(
+        ).with_default(Preset::Text(DEFAULT_START_DATE)),
+    setting(
             "lookback_minutes",
             Kind::Integer,
             "Minutes behind the bookmark each incremental run reads again, to catch issues Jira's search \
              index showed late; versions already written are not written again.",
-        ),
-        "5",
-    ),
-    with_default(
-        setting(
+        ).with_default(Preset::Integer(DEFAULT_LOOKBACK_MINUTES)),
+    setting(
             "request_timeout",
             Kind::Integer,
             "Seconds to wait for one HTTP response (0 or empty: the default).",
-        ),
-        "300",
-    ),
-    with_default(
-        setting(
+        ).with_default(Preset::Integer(DEFAULT_REQUEST_TIMEOUT_SECS)),
+    setting(
             "page_size",
             Kind::Integer,
             "Records asked for per page (1–1000; Jira may return fewer).",
-        ),
-        "100",
-    ),
-    with_default(
-        setting(
+        ).with_default(Preset::Integer(DEFAULT_PAGE_SIZE as u64)),
+    setting(
             "max_concurrency",
             Kind::Integer,
             "Requests in flight at once, across the whole tap (1–64; 1 is one at a time).",
-        ),
-        "8",
-    ),
+        ).with_default(Preset::Integer(DEFAULT_MAX_CONCURRENCY as u64)),
     setting(
         "max_requests_per_second",
         Kind::Number,
         "Most requests started per second (none: as fast as max_concurrency and Jira allow).",
     ),
-    with_default(
-        setting(
+    setting(
             "max_retries",
             Kind::Integer,
             "Retries of one request on 429, 5xx, timeouts and connection errors.",
-        ),
-        "8",
-    ),
-    with_default(
-        setting(
+        ).with_default(Preset::Integer(DEFAULT_MAX_RETRIES as u64)),
+    setting(
             "retry_budget_seconds",
             Kind::Integer,
             "Longest time spent retrying one request before giving up.",
-        ),
-        "900",
-    ),
-    with_default(
-        setting(
+        ).with_default(Preset::Integer(DEFAULT_RETRY_BUDGET_SECS)),
+    setting(
             "max_response_mb",
             Kind::Integer,
             "Largest response body read, in MiB: a larger (or endless) answer stops the run with an error \
              instead of filling memory.",
-        ),
-        "256",
-    ),
+        ).with_default(Preset::Integer(DEFAULT_MAX_RESPONSE_MB)),
+    setting(
+        "progress_interval_seconds",
+        Kind::Integer,
+        "Seconds between progress lines on stderr (records so far and per second for each \
+         active stream, with the time left where Jira gives a total) and `record_count` \
+         METRIC lines; 0 reports only at the end.",
+    )
+    .with_default(Preset::Integer(DEFAULT_PROGRESS_INTERVAL_SECS)),
     setting(
         "user_agent",
         Kind::String,
         "User-Agent header sent with every request.",
     ),
-    with_default(
-        setting(
+    setting(
             "allow_http",
             Kind::Boolean,
             "Allow a plain `http://` base URL (credentials then cross the network in clear).",
-        ),
-        "false",
-    ),
+        ).with_default(Preset::Boolean(false)),
     setting(
         "ca_bundle",
         Kind::String,
@@ -257,75 +381,60 @@ pub const SETTINGS: &[Setting] = &[
     ),
     setting(
         "groups",
-        Kind::String,
+        Kind::List,
         "Comma-separated group names: when set, the `users` stream holds the members of these groups \
          (Stitch's behaviour) instead of every user of the site.",
     ),
-    with_default(
-        setting(
+    setting(
             "schema_drift",
-            Kind::String,
+            Kind::OneOf(SCHEMA_DRIFT_WORDS),
             "A sync from a saved catalog reads the site's fields again: `auto` adds fields that \
              appeared since discovery to the SCHEMA and syncs them, `block` keeps the catalog's \
              fields only. Either way a field whose type changed has its schema widened, and every \
              change is logged.",
-        ),
-        "auto",
-    ),
-    with_default(
-        setting(
+        ).with_default(first(SCHEMA_DRIFT_WORDS)),
+    setting(
             "render_text",
-            Kind::String,
+            Kind::OneOf(RENDER_TEXT_WORDS),
             "Cloud's rich text (descriptions, environments, comment and worklog bodies, rich-text \
              custom fields) arrives as ADF: it is kept, and `markdown` adds a Markdown rendering \
              beside it (`description_markdown`), `plain` a plain-text one (`description_text`), \
              `none` nothing.",
-        ),
-        "markdown",
-    ),
-    with_default(
-        setting(
+        ).with_default(first(RENDER_TEXT_WORDS)),
+    setting(
             "deleted_issues",
-            Kind::String,
+            Kind::OneOf(DELETED_ISSUES_WORDS),
             "How issues deleted from Jira are found, each becoming an `issues` record with \
              `_sdc_deleted_at`: `audit` reads the audit log (needs Administer Jira), `reconcile` \
              lists every issue id each run and asks after those that went (no admin needed; \
              keeps the ids in the state), `off` does neither.",
-        ),
-        "audit",
-    ),
-    with_default(
-        setting(
+        ).with_default(first(DELETED_ISSUES_WORDS)),
+    setting(
             "rich_text",
-            Kind::String,
+            Kind::OneOf(RICH_TEXT_WORDS),
             "How Cloud's rich text is read: `adf` (REST v3: ADF objects, with the `render_text` \
              rendering beside them) or `wiki` (REST v2: wiki-markup strings, as Stitch's tap \
              read them). Server/Data Center always sends wiki markup.",
-        ),
-        "adf",
-    ),
-    with_default(
-        setting(
+        ).with_default(first(RICH_TEXT_WORDS)),
+    setting(
             "custom_field_names",
-            Kind::String,
+            Kind::OneOf(FIELD_NAMES_WORDS),
             "How discovery names custom fields in `issues` → `fields`: `id` (`customfield_10016`, \
              as Stitch's tap) or `name`, the snake_case of the display name (`story_points`; a \
              name that collides with another takes the field id after it, \
              `team_customfield_10001`), with the id in the property's metadata \
              (`tap-jira.field-id`). A sync keeps the names of the catalog it is given; fields \
              that appeared since discovery are named by this setting.",
-        ),
-        "id",
-    ),
+        ).with_default(first(FIELD_NAMES_WORDS)),
     setting(
         "projects",
-        Kind::String,
+        Kind::List,
         "Project keys to sync (a list or comma-separated; default: all). Applies to issues, their \
          children, `worklogs` and the project-level streams.",
     ),
     setting(
         "exclude_projects",
-        Kind::String,
+        Kind::List,
         "Project keys to leave out (a list or comma-separated).",
     ),
     setting(
@@ -361,27 +470,22 @@ pub const SETTINGS: &[Setting] = &[
          `\"tap-jira.hash\": true` leaves the tap as the hex SHA-256 of this salt followed by the \
          value's canonical JSON. Keep it to keep hashes stable across runs.",
     ),
-    with_default(
-        setting(
+    setting(
             "hash_pii",
             Kind::Boolean,
             "Hash every `emailAddress` and `displayName`, at any depth of every stream (reporters, \
              assignees, authors, user custom fields, `users`). Needs `hash_salt`.",
-        ),
-        "false",
-    ),
-    with_default(
-        setting(
-            "flattening_enabled",
-            Kind::Boolean,
-            "Flatten nested objects into columns named by their path joined with `__` \
-             (`fields__status__name`), in the SCHEMA and every RECORD, down to \
-             `flattening_max_depth` (the Meltano SDK's setting). Arrays, objects below that depth \
-             and objects whose schema lists no properties (rich text, custom fields of unknown \
-             shape) become string columns of JSON text.",
-        ),
-        "false",
-    ),
+        ).with_default(Preset::Boolean(false)),
+    setting(
+        "flattening_enabled",
+        Kind::Boolean,
+        "Flatten nested objects into columns named by their path joined with `__` \
+         (`fields__status__name`), in the SCHEMA and every RECORD, down to \
+         `flattening_max_depth` (the Meltano SDK's setting). Arrays, objects below that depth \
+         and objects whose schema lists no properties (rich text, custom fields of unknown \
+         shape) become string columns of JSON text.",
+    )
+    .with_default(Preset::Boolean(false)),
     setting(
         "flattening_max_depth",
         Kind::Integer,
@@ -467,6 +571,8 @@ pub struct Config {
     pub retry_budget: Duration,
     /// `max_response_mb` in bytes.
     pub max_response_bytes: u64,
+    /// How often progress and record counts are reported; `None`: only at the end.
+    pub progress_interval: Option<Duration>,
     pub user_agent: String,
     pub ca_bundle: Option<PathBuf>,
     pub groups: Option<Vec<String>>,
@@ -660,6 +766,33 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// One of a choice setting's words (any case), or one of its other spellings; anything else
+    /// is a problem naming the words.
+    fn choice<T: Copy>(
+        &mut self,
+        key: &str,
+        words: &[(&str, T)],
+        aliases: &[(&str, T)],
+    ) -> Option<T> {
+        let given = self.string(key)?;
+        let found = words
+            .iter()
+            .chain(aliases)
+            .find(|(word, _)| word.eq_ignore_ascii_case(&given))
+            .map(|(_, value)| *value);
+        if found.is_none() {
+            let names: Vec<&str> = words.iter().map(|(word, _)| *word).collect();
+            let hint = match names.split_last() {
+                Some((last, rest)) if !rest.is_empty() => {
+                    format!("use {} or {last}", rest.join(", "))
+                }
+                _ => format!("use {}", names.join("")),
+            };
+            self.problem(key, format!("`{given}` is not known"), hint);
+        }
+        found
+    }
+
     fn boolean(&mut self, key: &str) -> Option<bool> {
         match self.raw.values.get(key) {
             None | Some(Value::Null) => None,
@@ -777,21 +910,7 @@ impl Config {
             },
         };
 
-        let deployment = match r.string("deployment").map(|s| s.to_ascii_lowercase()) {
-            None => None,
-            Some(d) if d == "cloud" => Some(Deployment::Cloud),
-            Some(d) if ["server", "datacenter", "data_center", "dc"].contains(&d.as_str()) => {
-                Some(Deployment::Server)
-            }
-            Some(other) => {
-                r.problem(
-                    "deployment",
-                    format!("`{other}` is not known"),
-                    "use cloud or server",
-                );
-                None
-            }
-        };
+        let deployment = r.choice("deployment", DEPLOYMENTS, DEPLOYMENT_ALIASES);
         let deployment = match (&auth, deployment) {
             (Some(Auth::OAuth(_)), _) => Some(Deployment::Cloud),
             (_, d) => d,
@@ -854,6 +973,9 @@ impl Config {
                 "use 1 to 1048576 (MiB)",
             );
         }
+        let progress_interval = r
+            .integer("progress_interval_seconds")
+            .unwrap_or(DEFAULT_PROGRESS_INTERVAL_SECS);
         let user_agent = r
             .string("user_agent")
             .unwrap_or_else(|| format!("tap-jira/{}", env!("CARGO_PKG_VERSION")));
@@ -869,68 +991,22 @@ impl Config {
         }
         let groups = read_groups(&mut r);
         let filters = read_filters(&mut r);
-        let render_text = match r.string("render_text").as_deref() {
-            None | Some("markdown") => RenderText::Markdown,
-            Some("plain") => RenderText::Plain,
-            Some("none") => RenderText::None,
-            Some(other) => {
-                r.problem(
-                    "render_text",
-                    format!("`{other}` is not a rendering"),
-                    "use markdown, plain or none",
-                );
-                RenderText::Markdown
-            }
-        };
-        let rich_text = match r.string("rich_text").as_deref() {
-            None | Some("adf") => RichText::Adf,
-            Some("wiki") => RichText::Wiki,
-            Some(other) => {
-                r.problem(
-                    "rich_text",
-                    format!("`{other}` is not a form of rich text"),
-                    "use adf or wiki",
-                );
-                RichText::Adf
-            }
-        };
-        let deleted_issues = match r.string("deleted_issues").as_deref() {
-            None | Some("audit") => DeletedIssues::Audit,
-            Some("reconcile") => DeletedIssues::Reconcile,
-            Some("off") => DeletedIssues::Off,
-            Some(other) => {
-                r.problem(
-                    "deleted_issues",
-                    format!("`{other}` is not a way to find deleted issues"),
-                    "use audit, reconcile or off",
-                );
-                DeletedIssues::Audit
-            }
-        };
-        let schema_drift = match r.string("schema_drift").as_deref() {
-            None | Some("auto") => DriftPolicy::Auto,
-            Some("block") => DriftPolicy::Block,
-            Some(other) => {
-                r.problem(
-                    "schema_drift",
-                    format!("`{other}` is not a policy"),
-                    "use auto (sync fields that appear) or block (keep the catalog's fields only)",
-                );
-                DriftPolicy::Auto
-            }
-        };
-        let custom_field_names = match r.string("custom_field_names").as_deref() {
-            None | Some("id") => FieldNames::Id,
-            Some("name") => FieldNames::Name,
-            Some(other) => {
-                r.problem(
-                    "custom_field_names",
-                    format!("`{other}` is not a naming"),
-                    "use id (customfield_10016) or name (story_points)",
-                );
-                FieldNames::Id
-            }
-        };
+        // Absent: the first word, as `--about` shows it.
+        let render_text = r
+            .choice("render_text", RENDER_TEXTS, &[])
+            .unwrap_or(RENDER_TEXTS[0].1);
+        let rich_text = r
+            .choice("rich_text", RICH_TEXTS, &[])
+            .unwrap_or(RICH_TEXTS[0].1);
+        let deleted_issues = r
+            .choice("deleted_issues", DELETED_ISSUES, &[])
+            .unwrap_or(DELETED_ISSUES[0].1);
+        let schema_drift = r
+            .choice("schema_drift", SCHEMA_DRIFTS, &[])
+            .unwrap_or(SCHEMA_DRIFTS[0].1);
+        let custom_field_names = r
+            .choice("custom_field_names", FIELD_NAMES, &[])
+            .unwrap_or(FIELD_NAMES[0].1);
         let hashing = HashSettings {
             salt: r.secret("hash_salt"),
             pii: r.boolean("hash_pii").unwrap_or(false),
@@ -964,6 +1040,8 @@ impl Config {
             max_retries: max_retries.min(100) as u32,
             retry_budget: Duration::from_secs(retry_budget),
             max_response_bytes: max_response_mb << 20,
+            progress_interval: (progress_interval > 0)
+                .then(|| Duration::from_secs(progress_interval)),
             user_agent,
             ca_bundle,
             groups,
@@ -1007,12 +1085,18 @@ fn read_auth(r: &mut Reader<'_>, allow_http: bool) -> Option<Auth> {
     let refresh_token = r.secret("refresh_token");
     let access_token = r.secret("access_token");
 
-    let chosen = match r.string("auth_type").map(|s| s.to_ascii_lowercase()) {
+    let problems = r.problems.len();
+    let given = r.choice("auth_type", AUTH_TYPES, AUTH_TYPE_ALIASES);
+    if r.problems.len() > problems {
+        // An auth_type refused is reported; guessing another from the keys would mislead.
+        return None;
+    }
+    let chosen = match given {
         Some(t) => t,
-        None if client_id.is_some() || refresh_token.is_some() => "oauth2".into(),
-        None if pat.is_some() => "pat".into(),
-        None if api_token.is_some() || email.is_some() => "api_token".into(),
-        None if username.is_some() || password.is_some() => "basic".into(),
+        None if client_id.is_some() || refresh_token.is_some() => AuthType::OAuth2,
+        None if pat.is_some() => AuthType::Pat,
+        None if api_token.is_some() || email.is_some() => AuthType::ApiToken,
+        None if username.is_some() || password.is_some() => AuthType::Basic,
         None => {
             r.problem(
                 "auth_type",
@@ -1028,8 +1112,8 @@ fn read_auth(r: &mut Reader<'_>, allow_http: bool) -> Option<Auth> {
             r.problem(key, format!("is required for {why}"), "");
         }
     };
-    match chosen.as_str() {
-        "api_token" | "token" => {
+    match chosen {
+        AuthType::ApiToken => {
             need(r, "email", email.is_some(), "API token auth");
             need(r, "api_token", api_token.is_some(), "API token auth");
             Some(Auth::ApiToken {
@@ -1037,7 +1121,7 @@ fn read_auth(r: &mut Reader<'_>, allow_http: bool) -> Option<Auth> {
                 token: api_token?,
             })
         }
-        "pat" | "personal_access_token" | "bearer" => {
+        AuthType::Pat => {
             need(
                 r,
                 "personal_access_token",
@@ -1046,7 +1130,7 @@ fn read_auth(r: &mut Reader<'_>, allow_http: bool) -> Option<Auth> {
             );
             Some(Auth::Pat { token: pat? })
         }
-        "basic" => {
+        AuthType::Basic => {
             need(r, "username", username.is_some(), "basic auth");
             need(r, "password", password.is_some(), "basic auth");
             Some(Auth::Basic {
@@ -1054,7 +1138,7 @@ fn read_auth(r: &mut Reader<'_>, allow_http: bool) -> Option<Auth> {
                 password: password?,
             })
         }
-        "oauth2" | "oauth" => {
+        AuthType::OAuth2 => {
             need(r, "oauth_client_id", client_id.is_some(), "OAuth 2.0");
             need(
                 r,
@@ -1089,14 +1173,6 @@ fn read_auth(r: &mut Reader<'_>, allow_http: bool) -> Option<Auth> {
                 refresh_token_file: token_file
                     .or_else(|| r.raw.origin.get("refresh_token").cloned()),
             }))
-        }
-        other => {
-            r.problem(
-                "auth_type",
-                format!("`{other}` is not known"),
-                "use api_token, pat, basic or oauth2",
-            );
-            None
         }
     }
 }
@@ -1260,6 +1336,114 @@ mod tests {
     fn every_setting_is_documented() {
         for s in SETTINGS {
             assert!(s.description.len() > 10, "{} has no description", s.name);
+        }
+    }
+
+    /// Configs that read every setting there is: API-token auth, and OAuth (which alone reads
+    /// the `oauth_*` URLs).
+    fn bases() -> [Value; 2] {
+        [
+            json!({"base_url": "https://x.atlassian.net", "email": "a@b.c", "api_token": "t"}),
+            json!({"oauth_client_id": "id", "oauth_client_secret": "s", "refresh_token": "r",
+                   "cloud_id": "abc"}),
+        ]
+    }
+
+    fn with(base: &Value, key: &str, value: Value) -> Value {
+        let mut config = base.clone();
+        config[key] = value;
+        config
+    }
+
+    #[test]
+    fn every_default_has_its_settings_type_and_means_what_leaving_it_out_means() {
+        for s in SETTINGS {
+            let Some(default) = s.default else { continue };
+            let value = default.to_json();
+            let typed = match s.kind {
+                Kind::Integer => value.is_u64(),
+                Kind::Boolean => value.is_boolean(),
+                Kind::String => value.is_string(),
+                Kind::DateTime => value.as_str().and_then(parse_start_date).is_some(),
+                // The first word, as the parser falls back to.
+                Kind::OneOf(words) => value.as_str() == words.first().copied(),
+                Kind::Number | Kind::Secret | Kind::List => false,
+            };
+            assert!(typed, "{}: default {value} is not a {:?}", s.name, s.kind);
+            for base in bases() {
+                let given = config(with(&base, s.name, value.clone())).unwrap();
+                let absent = config(base).unwrap();
+                assert_eq!(
+                    format!("{given:?}"),
+                    format!("{absent:?}"),
+                    "{}: {value} is not what the tap does without it",
+                    s.name
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn every_word_of_a_choice_setting_is_read_and_any_other_refused() {
+        // Basic auth, which leaves `deployment` alone (OAuth makes it Cloud).
+        let everything = json!({"auth_type": "basic", "base_url": "https://x.atlassian.net", "email": "a@b.c",
+            "api_token": "t", "personal_access_token": "p", "username": "u", "password": "pw",
+            "oauth_client_id": "id", "oauth_client_secret": "s", "refresh_token": "r",
+            "cloud_id": "abc"});
+        let mut choices = 0;
+        for s in SETTINGS {
+            let words = s.kind.words();
+            if words.is_empty() {
+                continue;
+            }
+            choices += 1;
+            let mut seen = std::collections::HashSet::new();
+            for word in words {
+                let c = config(with(&everything, s.name, json!(word)))
+                    .unwrap_or_else(|e| panic!("{}: `{word}` refused: {e}", s.name));
+                // Each word means something of its own to the tap.
+                assert!(
+                    seen.insert(format!("{c:?}")),
+                    "{}: `{word}` changes nothing",
+                    s.name
+                );
+                let shouted = config(with(&everything, s.name, json!(word.to_uppercase())));
+                assert_eq!(format!("{:?}", shouted.unwrap()), format!("{c:?}"));
+            }
+            let e = problems(with(&everything, s.name, json!("sideways")));
+            let line = e
+                .lines()
+                .find(|l| l.contains(&format!("config `{}`", s.name)));
+            let line = line.unwrap_or_else(|| panic!("{}: no problem in {e}", s.name));
+            assert!(line.contains("`sideways` is not known"), "{line}");
+            assert!(words.iter().all(|w| line.contains(w)), "{line}");
+        }
+        assert_eq!(choices, 7, "deployment, auth_type and five ways of syncing");
+    }
+
+    #[test]
+    fn each_auth_method_needs_exactly_the_settings_it_lists() {
+        let value = |key: &str| match key {
+            "base_url" => json!("https://x.atlassian.net"),
+            _ => json!("value-1234"),
+        };
+        for (word, method) in AuthType::all() {
+            let mut complete = json!({"auth_type": word});
+            for key in method.needs() {
+                complete[*key] = value(key);
+            }
+            if let Err(e) = config(complete.clone()) {
+                panic!("{word} with {:?} only: {e}", method.needs());
+            }
+            for key in method.needs() {
+                let mut short = complete.clone();
+                short.as_object_mut().unwrap().remove(*key);
+                let e = problems(short);
+                assert!(
+                    e.contains(&format!("config `{key}`")),
+                    "{word} without {key}: {e}"
+                );
+            }
         }
     }
 

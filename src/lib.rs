@@ -16,6 +16,7 @@ pub mod id_runs;
 pub mod input;
 pub mod jql;
 pub mod logging;
+pub mod metrics;
 pub mod raw;
 pub mod readable;
 pub mod secret;
@@ -117,6 +118,8 @@ async fn sync(
     state: State,
     writer: &mut SingerWriter<impl Write>,
 ) -> Result<()> {
+    // Reports progress while the sync runs, and the last counts when it ends, however it ends.
+    let _progress = metrics::Reporter::start(config.progress_interval);
     let summary = sync::run(client, config, catalog, state, writer).await?;
     for (stream, records) in &summary.records {
         tracing::info!(stream, records, "records emitted");

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
-use tap_jira::cli::Cli;
+use tap_jira::cli::{Cli, LogFormat};
 use tap_jira::error::Error;
 
 fn main() -> ExitCode {
@@ -15,7 +15,7 @@ fn main() -> ExitCode {
     std::panic::set_hook(Box::new(|info| {
         tap_jira::logging::write_line(&format!("tap-jira panicked: {info}"));
     }));
-    if let Err(problem) = init_logging(cli.log_level.as_deref()) {
+    if let Err(problem) = init_logging(cli.log_level.as_deref(), cli.log_format) {
         tracing::error!("{problem}");
         return ExitCode::FAILURE;
     }
@@ -91,7 +91,7 @@ fn main() -> ExitCode {
 
 /// Sets up logging to stderr; a level word it does not know is refused (at the default level,
 /// so the refusal itself is seen) rather than read as a module name that silences everything.
-fn init_logging(level: Option<&str>) -> Result<(), String> {
+fn init_logging(level: Option<&str>, format: LogFormat) -> Result<(), String> {
     let env = std::env::var("RUST_LOG").ok();
     let (filter, problem) = match tap_jira::cli::log_filter(level, env.as_deref()) {
         Ok(directives) => match EnvFilter::try_new(&directives) {
@@ -103,14 +103,17 @@ fn init_logging(level: Option<&str>) -> Result<(), String> {
         },
         Err(problem) => (EnvFilter::new("info"), Some(problem)),
     };
-    tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         // Redacts secrets and ignores a closed stderr; tracing's own report of a failed write
         // would be an `eprintln!`, which panics on that same closed stderr.
         .with_writer(tap_jira::logging::Stderr)
         .log_internal_errors(false)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_target(false)
-        .init();
+        .with_target(false);
+    match format {
+        LogFormat::Text => builder.with_ansi(std::io::stderr().is_terminal()).init(),
+        // One object per line: timestamp, level and the event's fields beside `message`.
+        LogFormat::Json => builder.json().flatten_event(true).init(),
+    }
     problem.map_or(Ok(()), Err)
 }

@@ -5,7 +5,7 @@
 //! or as a tree (a node replaced by anything, deep nesting, hostile strings). Nothing may panic,
 //! and where a fast path has a slow twin (raw text against `serde_json::Value`), both must agree.
 //!
-//! CI runs a few hundred cases per property; a long hunt is
+//! CI runs 64 cases per property (the regressions file first); a long hunt is
 //! `FUZZ_CASES=100000 cargo test --release --test fuzz`. Failures proptest finds are kept in
 //! `tests/fuzz.proptest-regressions` and replayed first on every run.
 
@@ -76,7 +76,7 @@ fn cases() -> ProptestConfig {
     let cases = std::env::var("FUZZ_CASES")
         .ok()
         .and_then(|n| n.parse().ok())
-        .unwrap_or(200);
+        .unwrap_or(64);
     ProptestConfig {
         cases,
         ..ProptestConfig::default()

@@ -400,10 +400,14 @@ fn build(
         path.push(name.clone());
         if forced.contains(&name.as_str()) || index.selected(path, sub) {
             let (inner, inner_complete) = build(sub, path, index, &[]);
+            // An object selected with none of its properties selected is kept whole: Meltano's
+            // `select: [issues.fields.status]` marks `status` selected and every breadcrumb
+            // under it not, and `{}` is never what was asked for.
+            let whole = inner_complete || inner.keep.is_empty();
             projection
                 .keep
-                .insert(name.clone(), (!inner_complete).then_some(inner));
-            complete &= inner_complete;
+                .insert(name.clone(), (!whole).then_some(inner));
+            complete &= whole;
         } else {
             complete = false;
         }
@@ -543,6 +547,64 @@ mod tests {
         );
         let fields = &streams[0].schema["properties"]["fields"]["properties"];
         assert!(fields.get("customfield_1").is_none() && fields.get("summary").is_some());
+    }
+
+    #[test]
+    fn an_object_selected_with_nothing_inside_selected_is_kept_whole() {
+        // As Meltano writes `select: [issues.fields.status]`: everything false, then the
+        // pattern and its parents true.
+        let meltano = |selected: &[&[&str]]| {
+            let mut metadata = vec![json!({"breadcrumb": [], "metadata": {"selected": true}})];
+            for path in [
+                &["id"][..],
+                &["key"],
+                &["updated"],
+                &["fields"],
+                &["fields", "summary"],
+                &["fields", "status"],
+                &["fields", "status", "name"],
+                &["fields", "status", "id"],
+                &["fields", "customfield_1"],
+            ] {
+                let breadcrumb: Vec<&str> = path.iter().flat_map(|p| ["properties", p]).collect();
+                let on = selected.contains(&path);
+                metadata.push(json!({"breadcrumb": breadcrumb, "metadata": {"selected": on}}));
+            }
+            let mut schema = schema();
+            schema["properties"]["fields"]["properties"]["status"]["properties"]["id"] = json!({});
+            catalog(json!({"tap_stream_id": "issues", "schema": schema, "metadata": metadata}))
+        };
+        let record = || {
+            json!({"id": "1", "key": "A-1", "updated": "t", "fields": {"summary": "s",
+                "customfield_1": 3, "status": {"name": "Done", "id": "3"}}})
+        };
+        let project = |c: &Catalog| {
+            let mut r = record();
+            plain_selection(c)[0]
+                .projection
+                .apply(r.as_object_mut().unwrap());
+            r
+        };
+        let status = meltano(&[&["fields"], &["fields", "status"]]);
+        assert_eq!(
+            project(&status),
+            json!({"id": "1", "updated": "t", "fields": {"status": {"name": "Done", "id": "3"}}})
+        );
+        let fields = meltano(&[&["fields"]]);
+        assert_eq!(
+            project(&fields),
+            json!({"id": "1", "updated": "t", "fields": record()["fields"]})
+        );
+        // Something inside selected: only that.
+        let name = meltano(&[
+            &["fields"],
+            &["fields", "status"],
+            &["fields", "status", "name"],
+        ]);
+        assert_eq!(
+            project(&name),
+            json!({"id": "1", "updated": "t", "fields": {"status": {"name": "Done"}}})
+        );
     }
 
     #[test]

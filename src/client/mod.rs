@@ -315,7 +315,9 @@ impl JiraClient {
             let attempt_started = Instant::now();
             let result = self.attempt(&request, &url, &label, &parse).await;
             let failed = !matches!(result, Ok(_) | Err(Failure::Fatal(_)));
-            self.record(&label, attempt_started.elapsed(), failed);
+            let elapsed = attempt_started.elapsed();
+            self.record(&label, elapsed, failed);
+            crate::metrics::request_timed(&label, elapsed, result.is_ok());
             let outcome = match result {
                 Ok(value) => return Ok(value),
                 Err(Failure::Fatal(e)) => return Err(e),

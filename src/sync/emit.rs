@@ -3,12 +3,14 @@
 //! renderings added, nested objects flattened into columns when asked.
 
 use std::io::Write;
+use std::sync::Arc;
 
 use serde_json::Value;
 
 use crate::catalog::SelectedStream;
 use crate::error::Result;
 use crate::flatten::FlatRecords;
+use crate::metrics::{self, StreamCounts};
 use crate::raw::{Node, RawObject};
 use crate::singer::{Message, SingerWriter};
 use crate::timestamp::{normalize, normalize_json};
@@ -17,6 +19,8 @@ use crate::timestamp::{normalize, normalize_json};
 pub struct Emitter<'a> {
     pub stream: &'a SelectedStream,
     pub count: u64,
+    /// The same count, for the progress lines and metrics.
+    counts: Arc<StreamCounts>,
     /// The record being written, as text; kept to reuse its allocation.
     text: String,
     /// The stream's records flattened, with `flattening_enabled`.
@@ -28,6 +32,7 @@ impl<'a> Emitter<'a> {
         Emitter {
             stream,
             count: 0,
+            counts: metrics::stream(stream.def.name),
             text: String::new(),
             flat: stream.flattener.as_ref().map(FlatRecords::new),
         }
@@ -104,6 +109,7 @@ impl<'a> Emitter<'a> {
             time_extracted: extracted,
         })?;
         self.count += 1;
+        self.counts.add_record();
         Ok(())
     }
 
@@ -167,6 +173,7 @@ impl<'a> Emitter<'a> {
         }
         writer.write_record(self.name(), &self.text, version, extracted)?;
         self.count += 1;
+        self.counts.add_record();
         Ok(())
     }
 }

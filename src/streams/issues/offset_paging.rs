@@ -40,6 +40,7 @@ pub(super) fn server_pages<'a>(
         let mut window = Window::starting_at(from, zone);
         let mut rereads = 0u32;
         let mut size = PageSize::new(page_size);
+        let mut first_page = true;
         loop {
             let (start, reread) = window.next_request();
             let mut body = json!({
@@ -54,6 +55,11 @@ pub(super) fn server_pages<'a>(
             let (response, items) = read_page::<Box<RawValue>>(client, ApiRequest::post(path.clone(), body), "issues").await?;
             size.after(items.iter().map(|item| item.get().len()).sum());
             let total = response.get("total").and_then(Value::as_u64);
+            if first_page {
+                // What this search will give, as far as Jira knows: for the progress estimate.
+                crate::metrics::stream("issues").expect(total.unwrap_or(0));
+                first_page = false;
+            }
             if window.rows_moved(reread, &items) {
                 rereads += 1;
                 if rereads > MAX_REREADS {

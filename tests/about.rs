@@ -1,0 +1,241 @@
+//! `--about` as Meltano and the SDK's tooling read it: the settings as a JSON Schema with real
+//! types, a Markdown table, and the plugin definition committed as `meltano/tap-jira.yml`.
+
+mod common;
+
+use common::{Site, tap};
+use serde_json::{Map, Value, json};
+
+fn about(format: &str) -> String {
+    let run = tap(&[&"--about", &"--format", &format]);
+    run.assert_success();
+    run.stdout
+}
+
+fn about_json() -> Value {
+    serde_json::from_str(&about("json")).expect("--about --format json prints JSON")
+}
+
+fn properties(about: &Value) -> &Map<String, Value> {
+    about["settings"]["properties"]
+        .as_object()
+        .expect("settings.properties is an object")
+}
+
+/// The JSON type a property allows besides null.
+fn json_type(property: &Value) -> Vec<&str> {
+    property["type"]
+        .as_array()
+        .expect("type is a list")
+        .iter()
+        .filter_map(Value::as_str)
+        .filter(|t| *t != "null")
+        .collect()
+}
+
+#[test]
+fn about_json_is_the_sdks_shape_with_typed_settings() {
+    let about = about_json();
+    assert_eq!(about["name"], "tap-jira");
+    assert!(about["description"].as_str().is_some_and(|d| !d.is_empty()));
+    assert_eq!(about["version"], env!("CARGO_PKG_VERSION"));
+    let capabilities = about["capabilities"].as_array().unwrap();
+    for c in ["catalog", "discover", "state", "about"] {
+        assert!(capabilities.contains(&json!(c)), "{c}");
+    }
+    assert_eq!(about["settings"]["type"], "object");
+
+    let properties = properties(&about);
+    for (name, p) in properties {
+        assert!(
+            p["type"].as_array().unwrap().contains(&json!("null")),
+            "{name} may be left null"
+        );
+        assert!(!json_type(p).is_empty(), "{name} has a type");
+        assert!(
+            p["description"].as_str().is_some_and(|d| d.len() > 10),
+            "{name}"
+        );
+        assert!(p["title"].as_str().is_some_and(|t| !t.is_empty()), "{name}");
+    }
+    // Types as the tap reads them, defaults of those types (not strings).
+    for (name, ty, default) in [
+        ("page_size", "integer", json!(100)),
+        ("max_concurrency", "integer", json!(8)),
+        ("lookback_minutes", "integer", json!(5)),
+        ("allow_http", "boolean", json!(false)),
+        ("hash_pii", "boolean", json!(false)),
+        ("render_text", "string", json!("markdown")),
+        ("start_date", "string", json!("1970-01-01T00:00:00Z")),
+    ] {
+        assert_eq!(json_type(&properties[name]), [ty], "{name}");
+        assert_eq!(properties[name]["default"], default, "{name}");
+    }
+    assert_eq!(
+        json_type(&properties["max_requests_per_second"]),
+        ["number"]
+    );
+    assert!(json_type(&properties["projects"]).contains(&"array"));
+    assert_eq!(properties["projects"]["items"]["type"], "string");
+
+    // Every choice setting lists its words (and null: leaving it unset).
+    for (name, words) in [
+        ("deployment", &["cloud", "server"][..]),
+        ("auth_type", &["api_token", "pat", "basic", "oauth2"]),
+        ("schema_drift", &["auto", "block"]),
+        ("render_text", &["markdown", "plain", "none"]),
+        ("deleted_issues", &["audit", "reconcile", "off"]),
+        ("rich_text", &["adf", "wiki"]),
+        ("custom_field_names", &["id", "name"]),
+    ] {
+        let mut expected: Vec<Value> = words.iter().map(|w| json!(w)).collect();
+        expected.push(Value::Null);
+        assert_eq!(properties[name]["enum"], json!(expected), "{name}");
+    }
+    let with_enum = properties.values().filter(|p| p.get("enum").is_some());
+    assert_eq!(with_enum.count(), 7, "a choice setting without a test");
+
+    let secrets: Vec<&str> = properties
+        .iter()
+        .filter(|(_, p)| p["secret"] == json!(true))
+        .map(|(name, p)| {
+            assert_eq!(p["writeOnly"], json!(true), "{name}");
+            name.as_str()
+        })
+        .collect();
+    assert_eq!(
+        secrets,
+        [
+            "api_token",
+            "personal_access_token",
+            "password",
+            "oauth_client_secret",
+            "refresh_token",
+            "access_token",
+            "hash_salt"
+        ]
+    );
+
+    // Each auth method's settings, as a set the config must hold.
+    let methods = about["settings"]["anyOf"].as_array().unwrap();
+    let titles: Vec<&str> = methods.iter().filter_map(|m| m["title"].as_str()).collect();
+    assert_eq!(titles, ["api_token", "pat", "basic", "oauth2"]);
+    for method in methods {
+        for key in method["required"].as_array().unwrap() {
+            assert!(properties.contains_key(key.as_str().unwrap()), "{key}");
+        }
+    }
+    assert_eq!(
+        methods[1]["required"],
+        json!(["base_url", "personal_access_token"])
+    );
+}
+
+#[test]
+fn the_settings_schema_accepts_every_default_and_refuses_wrong_types() {
+    let about = about_json();
+    let schema = &about["settings"];
+    let validator = jsonschema::options()
+        .should_validate_formats(true)
+        .build(schema)
+        .expect("settings is a valid JSON Schema");
+    let check = jsonschema::options().should_validate_formats(true);
+    let mut defaults = json!({});
+    for (name, p) in properties(&about) {
+        let Some(default) = p.get("default") else {
+            continue;
+        };
+        let property = check.build(p).expect("each property is a schema");
+        assert!(
+            property.is_valid(default),
+            "{name}: default {default} fails its own schema"
+        );
+        defaults[name] = default.clone();
+    }
+    let api_token =
+        json!({"base_url": "https://x.atlassian.net", "email": "a@b.c", "api_token": "t"});
+    let mut config = defaults.clone();
+    config
+        .as_object_mut()
+        .unwrap()
+        .extend(api_token.as_object().unwrap().clone());
+    assert!(validator.is_valid(&config));
+    assert!(
+        validator.is_valid(&json!({"base_url": "https://jira.example.com",
+        "personal_access_token": "p", "start_date": "2024-01-01", "projects": "WEB, OPS"}))
+    );
+
+    for (key, wrong) in [
+        ("render_text", json!("fancy")),
+        ("page_size", json!(true)),
+        ("allow_http", json!("yes")),
+        ("start_date", json!("yesterday")),
+        ("projects", json!(7)),
+    ] {
+        let mut config = config.clone();
+        config[key] = wrong.clone();
+        assert!(!validator.is_valid(&config), "{key}: {wrong} accepted");
+    }
+    assert!(
+        !validator.is_valid(&defaults),
+        "a config with no credentials at all is refused"
+    );
+}
+
+#[test]
+fn the_tap_itself_accepts_every_default_about_shows() {
+    let site = Site::cloud();
+    // As Meltano writes a config: every default, beside the settings the project set.
+    let mut config = site.cloud_config();
+    for (name, p) in properties(&about_json()) {
+        if let (Some(default), None) = (p.get("default"), config.get(name)) {
+            config[name] = default.clone();
+        }
+    }
+    let config = site.file("config.json", &config);
+    let catalog = site.discover(&config);
+    assert!(!catalog["streams"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn markdown_is_a_settings_table_with_types_defaults_and_auth_methods() {
+    let markdown = about("markdown");
+    assert!(markdown.contains("| Setting | Type | Default | Description |"));
+    assert!(
+        markdown.contains("| `render_text` | one of `markdown`, `plain`, `none` | `markdown` |"),
+        "{markdown}"
+    );
+    assert!(markdown.contains("| `page_size` | integer | `100` |"));
+    assert!(markdown.contains("| `api_token` | secret |  |"));
+    assert!(markdown.contains(
+        "| `oauth2` | Jira Cloud: OAuth 2.0 (3LO) app and refresh token | `oauth_client_id`, \
+         `oauth_client_secret`, `refresh_token`, `cloud_id` |"
+    ));
+}
+
+#[test]
+fn the_committed_meltano_definition_is_what_the_tap_generates() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/meltano/tap-jira.yml");
+    let committed = std::fs::read_to_string(path).expect("meltano/tap-jira.yml exists");
+    let generated = about("meltano");
+    assert!(
+        committed == generated,
+        "meltano/tap-jira.yml is not what the tap generates: run\n  \
+         cargo run -- --about --format meltano > meltano/tap-jira.yml"
+    );
+    for expected in [
+        "capabilities: [catalog, discover, state, about, properties, activate-version]",
+        "- [base_url, email, api_token]",
+        "- [oauth_client_id, oauth_client_secret, refresh_token, cloud_id]",
+        "- name: page_size\n  label: Page size\n  kind: integer\n  value: 100\n",
+        "- name: allow_http\n  label: Allow HTTP\n  kind: boolean\n  value: false\n",
+        "- name: api_token\n  label: API token\n  kind: string\n  sensitive: true\n",
+        "  kind: options\n  options:\n  - {label: markdown, value: markdown}\n  \
+         - {label: plain, value: plain}\n  - {label: none, value: none}\n  value: markdown\n",
+        "- name: projects\n  label: Projects\n  kind: array\n",
+        "- name: max_requests_per_second\n  label: Max requests per second\n  kind: string\n",
+        "- name: start_date\n  label: Start date\n  kind: date_iso8601\n",
+    ] {
+        assert!(generated.contains(expected), "lacks {expected:?}");
+    }
+}
