@@ -476,6 +476,23 @@ pub const SETTINGS: &[Setting] = &[
             "Hash every `emailAddress` and `displayName`, at any depth of every stream (reporters, \
              assignees, authors, user custom fields, `users`). Needs `hash_salt`.",
         ).with_default(Preset::Boolean(false)),
+    setting(
+        "flattening_enabled",
+        Kind::Boolean,
+        "Flatten nested objects into columns named by their path joined with `__` \
+         (`fields__status__name`), in the SCHEMA and every RECORD, down to \
+         `flattening_max_depth` (the Meltano SDK's setting). Arrays, objects below that depth \
+         and objects whose schema lists no properties (rich text, custom fields of unknown \
+         shape) become string columns of JSON text.",
+    )
+    .with_default(Preset::Boolean(false)),
+    setting(
+        "flattening_max_depth",
+        Kind::Integer,
+        "With `flattening_enabled`, which needs it: how many levels of objects become columns. \
+         `1` gives `fields__summary` with `fields__status` as JSON text, `2` \
+         `fields__status__name`; `0` keeps the top-level columns and writes objects as JSON text.",
+    ),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -573,6 +590,9 @@ pub struct Config {
     pub rich_text: RichText,
     /// How deleted issues are found.
     pub deleted_issues: DeletedIssues,
+    /// With `flattening_enabled`: `flattening_max_depth`, how many levels of objects become
+    /// columns.
+    pub flattening: Option<usize>,
 }
 
 /// Config `deleted_issues`.
@@ -999,6 +1019,8 @@ impl Config {
             );
         }
 
+        let flattening = read_flattening(&mut r);
+
         if !r.problems.is_empty() {
             return Err(Error::Config(r.problems));
         }
@@ -1030,8 +1052,26 @@ impl Config {
             rich_text,
             deleted_issues,
             custom_field_names,
+            flattening,
         })
     }
+}
+
+/// `flattening_max_depth` when `flattening_enabled`; the SDK's rule: no depth, no flattening.
+fn read_flattening(r: &mut Reader<'_>) -> Option<usize> {
+    let depth = r.integer("flattening_max_depth");
+    if !r.boolean("flattening_enabled").unwrap_or(false) {
+        return None;
+    }
+    if depth.is_none() {
+        r.problem(
+            "flattening_max_depth",
+            "is required when flattening_enabled is true",
+            "set how many levels of objects become columns: 2 gives fields__status__name",
+        );
+    }
+    // Deeper than any schema is as deep as the schema.
+    depth.map(|d| usize::try_from(d).unwrap_or(usize::MAX))
 }
 
 fn read_auth(r: &mut Reader<'_>, allow_http: bool) -> Option<Auth> {

@@ -10,6 +10,7 @@ pub mod client;
 pub mod config;
 pub mod error;
 pub mod filters;
+pub mod flatten;
 pub mod hashing;
 pub mod id_runs;
 pub mod input;

@@ -58,7 +58,8 @@ impl<'a> Node<'a> {
         self.write_with(out, &|text, out| out.push_str(text));
     }
 
-    fn write_with(&self, out: &mut String, text: &impl Fn(&str, &mut String)) {
+    /// The value's JSON text, the text that came with it passed through `text` on the way.
+    pub fn write_with(&self, out: &mut String, text: &impl Fn(&str, &mut String)) {
         match self {
             Node::Text(t) => text(t, out),
             Node::Object(o) => o.write_with(out, text),
@@ -81,6 +82,11 @@ impl<'a> RawObject<'a> {
             true
         })?;
         Some((RawObject { entries }, end?))
+    }
+
+    /// The entries in their order: each key as its JSON token (quotes included), and its value.
+    pub fn entries(&self) -> impl Iterator<Item = (&'a str, &Node<'a>)> {
+        self.entries.iter().map(|(key, value)| (*key, value))
     }
 
     pub fn get(&self, key: &str) -> Option<&Node<'a>> {
@@ -375,7 +381,7 @@ fn key_is(token: &str, key: &str) -> bool {
 }
 
 /// A key token's name, unescaped.
-fn key_name(token: &str) -> Cow<'_, str> {
+pub fn key_name(token: &str) -> Cow<'_, str> {
     match token.get(1..token.len().saturating_sub(1)) {
         Some(inner) if !inner.contains('\\') => Cow::Borrowed(inner),
         _ => Cow::Owned(serde_json::from_str(token).unwrap_or_default()),

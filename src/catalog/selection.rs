@@ -10,6 +10,7 @@ use super::names::Columns;
 use super::{Catalog, CatalogEntry, TextForm, type_rich_text};
 use crate::config::Deployment;
 use crate::error::{Error, Result};
+use crate::flatten::Flattener;
 use crate::hashing::{HASH_METADATA, HashSettings, Hashing, Masks};
 use crate::raw::RawObject;
 use crate::readable::{RenderText, Renderings, TEXTAREA};
@@ -85,19 +86,23 @@ pub struct SelectedStream {
     pub renderings: Option<Renderings>,
     /// Issue fields the catalog names otherwise than their Jira ids, if any.
     pub columns: Option<Columns>,
+    /// How records and the SCHEMA are flattened, with `flattening_enabled`.
+    pub flattener: Option<Flattener>,
 }
 
 /// The Singer column that marks a record as deleted at the source.
 pub const DELETED_AT: &str = "_sdc_deleted_at";
 
 /// The selected streams in the tap's stream order. Streams the tap does not know are named in a
-/// warning and skipped, so a catalog from another tap version still runs.
+/// warning and skipped, so a catalog from another tap version still runs. `flatten` is the
+/// flattening depth, when flattening is on.
 pub fn selected_streams(
     catalog: &Catalog,
     deployment: Deployment,
     text: TextForm,
     hash: &HashSettings,
     render: RenderText,
+    flatten: Option<usize>,
 ) -> Result<Vec<SelectedStream>> {
     for entry in &catalog.streams {
         match StreamDef::find(entry.name()) {
@@ -173,6 +178,16 @@ pub fn selected_streams(
             if let Some(hashing) = &hashing {
                 hashing.masks.apply_to_schema(&mut schema);
             }
+            // Last, from the schema as every other step left it: hashed values are strings and
+            // renderings sit beside their documents, so both flatten like any other value.
+            let flattener = match flatten.map(|depth| Flattener::new(&schema, depth)) {
+                None => None,
+                Some(Ok(flattener)) => Some(flattener),
+                Some(Err(problem)) => {
+                    let problem = format!("stream `{}`: {problem}", def.name);
+                    return Some(Err(Error::Catalog(problem)));
+                }
+            };
             Some(Ok(SelectedStream {
                 def,
                 schema,
@@ -182,6 +197,7 @@ pub fn selected_streams(
                 hashing,
                 renderings,
                 columns: Columns::of(entry),
+                flattener,
             }))
         })
         .collect()
@@ -498,6 +514,7 @@ mod tests {
             TextForm::Adf,
             &HashSettings::default(),
             RenderText::None,
+            None,
         )
         .unwrap()
     }
@@ -680,6 +697,7 @@ mod tests {
             TextForm::Adf,
             &hash,
             RenderText::Markdown,
+            None,
         )
         .unwrap();
         let stream = &streams[0];

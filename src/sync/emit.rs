@@ -1,5 +1,6 @@
 //! Turning one record into a RECORD message: issue fields under the catalog's column names, the
-//! catalog's field selection applied, keys checked, date-times in UTC, hashed fields hashed.
+//! catalog's field selection applied, keys checked, date-times in UTC, hashed fields hashed,
+//! renderings added, nested objects flattened into columns when asked.
 
 use std::io::Write;
 use std::sync::Arc;
@@ -8,6 +9,7 @@ use serde_json::Value;
 
 use crate::catalog::SelectedStream;
 use crate::error::Result;
+use crate::flatten::FlatRecords;
 use crate::metrics::{self, StreamCounts};
 use crate::raw::{Node, RawObject};
 use crate::singer::{Message, SingerWriter};
@@ -21,6 +23,8 @@ pub struct Emitter<'a> {
     counts: Arc<StreamCounts>,
     /// The record being written, as text; kept to reuse its allocation.
     text: String,
+    /// The stream's records flattened, with `flattening_enabled`.
+    flat: Option<FlatRecords<'a>>,
 }
 
 impl<'a> Emitter<'a> {
@@ -30,6 +34,7 @@ impl<'a> Emitter<'a> {
             count: 0,
             counts: metrics::stream(stream.def.name),
             text: String::new(),
+            flat: stream.flattener.as_ref().map(FlatRecords::new),
         }
     }
 
@@ -39,12 +44,11 @@ impl<'a> Emitter<'a> {
 
     /// The stream's SCHEMA message, which comes before its first RECORD.
     pub fn write_schema(&self, writer: &mut SingerWriter<impl Write>) -> Result<()> {
-        writer.write(&Message::Schema {
-            stream: self.name(),
-            schema: &self.stream.schema,
-            key_properties: &self.stream.key_properties,
-            bookmark_properties: &self.stream.bookmark_properties,
-        })
+        let schema = match &self.flat {
+            Some(flat) => flat.schema(),
+            None => &self.stream.schema,
+        };
+        schema_message(writer, self.stream, schema)
     }
 
     pub fn emit(
@@ -82,6 +86,20 @@ impl<'a> Emitter<'a> {
             }
             if let Some(renderings) = &self.stream.renderings {
                 renderings.apply(map);
+            }
+        }
+        if self.flat.is_some() {
+            // Flattened from text, as the records that pass through as text are; the date-times
+            // are as emitted already.
+            let text = record.to_string();
+            if let Some(record) = RawObject::parse(&text) {
+                return self.write(
+                    writer,
+                    &record,
+                    &|text, out| out.push_str(text),
+                    version,
+                    extracted,
+                );
             }
         }
         writer.write(&Message::Record {
@@ -128,11 +146,47 @@ impl<'a> Emitter<'a> {
         if let Some(renderings) = &stream.renderings {
             renderings.apply_raw(&mut record);
         }
+        self.write(writer, &record, &normalize_json, version, extracted)
+    }
+
+    /// Writes a record, flattened when asked: `text` passes the text that came with it on the
+    /// way. A flattened record with keys no column was declared for comes after the SCHEMA that
+    /// declares them.
+    fn write(
+        &mut self,
+        writer: &mut SingerWriter<impl Write>,
+        record: &RawObject<'_>,
+        text: &impl Fn(&str, &mut String),
+        version: Option<i64>,
+        extracted: &str,
+    ) -> Result<()> {
+        let stream = self.stream;
         self.text.clear();
-        record.write_with(&mut self.text, &normalize_json);
+        match &mut self.flat {
+            Some(flat) => {
+                flat.write(stream.def.name, record, &mut self.text, text);
+                if let Some(schema) = flat.grown() {
+                    schema_message(writer, stream, schema)?;
+                }
+            }
+            None => record.write_with(&mut self.text, text),
+        }
         writer.write_record(self.name(), &self.text, version, extracted)?;
         self.count += 1;
         self.counts.add_record();
         Ok(())
     }
+}
+
+fn schema_message(
+    writer: &mut SingerWriter<impl Write>,
+    stream: &SelectedStream,
+    schema: &Value,
+) -> Result<()> {
+    writer.write(&Message::Schema {
+        stream: stream.def.name,
+        schema,
+        key_properties: &stream.key_properties,
+        bookmark_properties: &stream.bookmark_properties,
+    })
 }

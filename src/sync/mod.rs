@@ -173,6 +173,7 @@ pub async fn run<W: Write>(
         client.text_form(),
         &config.hashing,
         config.render_text,
+        config.flattening,
     )?;
     if config.filters.jql.is_some() {
         let zone = issues_search::user_time_zone(client.myself());

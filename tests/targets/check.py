@@ -1,12 +1,17 @@
 """What the tap emitted on one deployment, and whether a target holds it.
 
-    check.py tap DIR       the tap's two runs against the simulator's changes between them
-    check.py TARGET DIR    TARGET's destination after loading both runs (run by TARGET's own
-                           Python, which has its database driver)
+    check.py tap DIR            the tap's two runs against the simulator's changes between them
+    check.py TARGET DIR         TARGET's destination after loading both runs (run by TARGET's own
+                                Python, which has its database driver)
+    check.py TARGET DIR flat    TARGET's destination after loading flat.jsonl, a full sync
+                                flattened by the tap, against run1.jsonl: nothing lost
+    check.py TARGET DIR own     TARGET's destination after loading run1.jsonl with its own
+                                flattening: what it loses, and that README says why
 
-DIR holds run1.jsonl and run2.jsonl (the full and the incremental sync), the simulator's answers
-(field.json, deleted-issues.json, deleted-worklogs.json, touched.json) and, for each target, its
-config (TARGET.json, which says where its destination is) and what it printed (TARGET-runN.out).
+DIR holds run1.jsonl and run2.jsonl (the full and the incremental sync), flat.jsonl, the
+simulator's answers (field.json, deleted-issues.json, deleted-worklogs.json, touched.json) and, for
+each target, its config (TARGET.json, TARGET_flat.json, TARGET_own.json, which say where its
+destination is) and what it printed (TARGET-runN.out, TARGET_flat-flat.out, TARGET_own-run1.out).
 """
 import json
 import sys
@@ -18,6 +23,7 @@ class Stream:
 
     def __init__(self):
         self.key = []  # key properties, from its SCHEMA
+        self.schema = {}  # its last SCHEMA
         self.last = {}  # key -> its last record
         self.version = {}  # key -> the version its last record carried
         self.records = 0
@@ -41,15 +47,15 @@ class Stream:
         return tuple(str(record[p]) for p in self.key) if self.key else fallback
 
 
-def read(folder):
+def read(folder, runs=("run1", "run2")):
     streams, states = {}, []
-    for run in ("run1", "run2"):
+    for run in runs:
         state = None
         for n, line in enumerate(open(f"{folder}/{run}.jsonl")):
             m = json.loads(line)
             s = streams.setdefault(m.get("stream"), Stream())
             if m["type"] == "SCHEMA":
-                s.key = m["key_properties"]
+                s.key, s.schema = m["key_properties"], m["schema"]
             elif m["type"] == "RECORD":
                 k = s.key_of(m["record"], (run, n))
                 s.last[k], s.version[k] = m["record"], m.get("version")
@@ -98,9 +104,9 @@ def check_tap(folder, streams):
     assert field in streams["fields"].superseded(), f"removed field {field} in the last version"
 
 
-def check_states(folder, target, states):
+def check_states(folder, target, states, runs=("run1", "run2")):
     """A target passes on the tap's last STATE once it has loaded everything before it."""
-    for run, state in zip(("run1", "run2"), states):
+    for run, state in zip(runs, states):
         lines = open(f"{folder}/{target}-{run}.out").read().splitlines()
         assert lines and json.loads(lines[-1]) == state, f"{target}: another state after {run}"
 
@@ -200,7 +206,77 @@ def stitch(streams, folder):
     return sum(s.records for s in streams.values())
 
 
-def main(target, folder):
+def has_value(value):
+    """Whether the SQL targets write a value: they write NULL for null, and for every value that
+    Python finds false but 0 and False ("", [] and {})."""
+    return value is not None and (value == 0 or bool(value))
+
+
+def walk(node, column, step):
+    """Follows a flattened column's name, split on `__` and matched without case (the targets
+    lower it), through a nested record or schema; `step(node, key)` takes one level down."""
+    for part in column.split("__"):
+        node = step(node, part) if node is not None else None
+    return node
+
+
+def record_at(record, part):
+    if not isinstance(record, dict):
+        return None
+    return next((v for k, v in record.items() if k.lower() == part), None)
+
+
+def schema_at(schema, part):
+    return next((v for k, v in schema.get("properties", {}).items() if k.lower() == part), None)
+
+
+def is_open(schema):
+    """An object whose schema lists no properties: no flattening can know its columns."""
+    types = schema.get("type", []) if schema else []
+    return "object" in types and not schema.get("properties")
+
+
+def check_flattened(variant, loaded, plain, execute, schema, ident):
+    """A flattened load against the tap's unflattened full sync (`plain`), row by row: every cell
+    that is NULL where the unflattened record holds a value is lost. Flattened by the tap (`flat`),
+    nothing may be, and every column its SCHEMA declares is in the table. Flattened by the target
+    itself (`own`), some are, and only those of objects whose schema lists no properties: the
+    target splits them by their keys into columns the table does not have, as README says."""
+    lost, cells = {}, 0
+    for name, s in sorted(loaded.items()):
+        reference = plain[name]
+        columns = [c for (c,) in execute(
+            f"SELECT column_name FROM information_schema.columns WHERE table_schema = '{schema}' "
+            f"AND table_name = '{name}' ORDER BY ordinal_position")]
+        if variant == "flat":
+            missing = {ident(c) for c in s.schema["properties"]} - set(columns)
+            assert not missing, f"{name}: declared columns not in the table: {sorted(missing)[:5]}"
+        data = [c for c in columns if not c.startswith("_sdc_")]
+        keys = [ident(p) for p in s.key]
+        listed = ", ".join(f'"{c}"' for c in keys + data)
+        rows = execute(f'SELECT {listed} FROM "{schema}"."{name}"')
+        assert len(rows) == len(s.last), f"{name}: {len(rows)} rows, {len(s.last)} records"
+        for row in rows:
+            key = tuple(str(v) for v in row[:len(keys)])
+            record = reference.last[key] if keys else next(iter(reference.last.values()))
+            for column, value in zip(data, row[len(keys):]):
+                cells += 1
+                if value is None and has_value(walk(record, column, record_at)):
+                    lost.setdefault((name, column), 0)
+                    lost[(name, column)] += 1
+    said = ", ".join(f"{n}.{c} ({k} of {len(loaded[n].last)} rows)" for (n, c), k in sorted(lost.items()))
+    if variant == "flat":
+        assert not lost, f"NULL where the unflattened record has a value: {said}"
+        return f"{cells} cells in {len(loaded)} tables, no value lost"
+    unexplained = [(n, c) for n, c in lost if not is_open(walk(plain[n].schema, c, schema_at))]
+    assert not unexplained, f"lost, though their schema lists their properties: {unexplained}"
+    assert lost, "the target's own flattening lost nothing: README says otherwise, update it"
+    return f"{cells} cells in {len(loaded)} tables; lost, as README says: {said}"
+
+
+def main(target, folder, variant=None):
+    if variant is not None:
+        return main_flattened(target, folder, variant)
     streams, states = read(folder)
     if target == "tap":
         check_tap(folder, streams)
@@ -223,5 +299,23 @@ def main(target, folder):
     return f"{target}: {rows} rows in {len(streams)} streams, as expected"
 
 
+def main_flattened(target, folder, variant):
+    """`flat`: flat.jsonl, flattened by the tap; `own`: run1.jsonl, flattened by the target."""
+    run = {"flat": "flat", "own": "run1"}[variant]
+    loaded, states = read(folder, (run,))
+    plain, _ = read(folder, ("run1",))
+    name = f"{target}_{variant}"
+    check_states(folder, name, states, (run,))
+    config = json.load(open(f"{folder}/{name}.json"))
+    if target == "pipelinewise":  # lowers column names; PostgreSQL keeps 63 bytes of a name
+        execute, ident = postgres(config), lambda c: c.lower().encode()[:63].decode(errors="ignore")
+    elif target == "duckdb":
+        execute, ident = duckdb_file(config), str.lower
+    else:
+        raise SystemExit(f"check.py: no flattening check for {target}")
+    schema = config["default_target_schema"]
+    return f"{name}: " + check_flattened(variant, loaded, plain, execute, schema, ident)
+
+
 if __name__ == "__main__":
-    print(main(sys.argv[1], sys.argv[2]), file=sys.stderr)
+    print(main(*sys.argv[1:]), file=sys.stderr)

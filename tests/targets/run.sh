@@ -7,7 +7,10 @@
 # custom field removed; an incremental sync from the full sync's state. Each target loads both runs
 # and check.py compares what it holds with what the tap emitted: a row per key, upserted; deletion
 # records deleted or flagged, and rows a full-table stream no longer has deleted or kept, as each
-# target does; the tap's last STATE passed on. Run by .ci/run; installs go to target/targets/.
+# target does; the tap's last STATE passed on. Then flattening: a full sync flattened by the tap
+# loads into pipelinewise and duckdb with nothing lost against the unflattened one, and the
+# unflattened sync loaded with the targets' own flattening loses exactly what README says. Run by
+# .ci/run; installs go to target/targets/.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source bench/sim.sh # builds the release binaries
@@ -15,10 +18,17 @@ source tests/targets/lib.sh
 
 targets=(meltanolabs pipelinewise duckdb jsonl stitch)
 venvs=$cache/venvs
+# The targets with a flattening of their own, and the depth both flattenings are given. The
+# two share their flattening code, so each shows it on one deployment: pipelinewise on Cloud,
+# duckdb on Server (each load costs a few seconds of the two cores).
+flat_targets=(pipelinewise duckdb)
+declare -A own_flattening_on=([pipelinewise]=cloud [duckdb]=server)
+flat_depth=3
 
 # Each load_TARGET below loads stdin, the tap's output of run $1, into the target's destination for
-# $deployment, and prints the states the target passes on. Its config goes to $dir/TARGET.json,
-# where check.py finds the destination.
+# $deployment, and prints the states the target passes on. Its config goes to
+# $dir/TARGET$variant.json, where check.py finds the destination: $variant (empty, _flat or _own)
+# keeps the flattening loads apart, and pipelinewise and duckdb flatten $level levels themselves.
 
 # meltanolabs-target-postgres: upserts by key and honours ACTIVATE_VERSION. With hard_delete, the
 # rows a full-table stream no longer has are deleted; without, its soft delete fails on any table
@@ -36,21 +46,23 @@ JSON
 # the rows of records that carry _sdc_deleted_at; ignores ACTIVATE_VERSION. It wants a password
 # even when the server asks for none, and a key unless told otherwise (time_tracking has none).
 load_pipelinewise() {
-  cat > "$dir/pipelinewise.json" << JSON
+  cat > "$dir/pipelinewise${variant:-}.json" << JSON
 {"host": "127.0.0.1", "port": $pg_port, "user": "postgres", "password": "unused", "dbname": "postgres",
- "default_target_schema": "pipelinewise_$deployment", "add_metadata_columns": true, "hard_delete": true,
- "validate_records": true, "primary_key_required": false}
+ "default_target_schema": "pipelinewise${variant:-}_$deployment", "add_metadata_columns": true,
+ "hard_delete": true, "validate_records": true, "primary_key_required": false,
+ "data_flattening_max_level": ${level:-0}}
 JSON
-  "$venvs/pipelinewise/bin/target-postgres" --config "$dir/pipelinewise.json"
+  "$venvs/pipelinewise/bin/target-postgres" --config "$dir/pipelinewise${variant:-}.json"
 }
 
 # target-duckdb: the same rules as pipelinewise's, in a database file.
 load_duckdb() {
-  cat > "$dir/duckdb.json" << JSON
-{"path": "$dir/loaded.duckdb", "default_target_schema": "jira", "add_metadata_columns": true,
- "hard_delete": true, "validate_records": true, "primary_key_required": false}
+  cat > "$dir/duckdb${variant:-}.json" << JSON
+{"path": "$dir/loaded${variant:-}.duckdb", "default_target_schema": "jira", "add_metadata_columns": true,
+ "hard_delete": true, "validate_records": true, "primary_key_required": false,
+ "data_flattening_max_level": ${level:-0}}
 JSON
-  "$venvs/duckdb/bin/target-duckdb" --config "$dir/duckdb.json"
+  "$venvs/duckdb/bin/target-duckdb" --config "$dir/duckdb${variant:-}.json"
 }
 
 # target-jsonl: appends each record to STREAM.jsonl after a Draft 4 check; passes the state on
@@ -66,13 +78,16 @@ load_stitch() {
   "$venvs/stitch/bin/target-stitch" --dry-run --output-file "$dir/stitch-$1.body"
 }
 
-# TARGET loads the full and then the incremental sync of $deployment, both already in $dir.
+# TARGET RUN... loads the runs of $deployment (run1, run2: the full and the incremental sync;
+# flat: the full sync flattened by the tap), already in $dir, one after the other.
 load() {
-  local t=$1 run
-  for run in run1 run2; do
-    "load_$t" "$run" < "$dir/$run.jsonl" > "$dir/$t-$run.out" 2> "$dir/$t-$run.err" || {
-      echo "$t failed to load the $deployment $run:" >&2
-      tail -20 "$dir/$t-$run.err" >&2
+  local t=$1 run out
+  shift
+  for run in "$@"; do
+    out=$dir/$t${variant:-}-$run
+    "load_$t" "$run" < "$dir/$run.jsonl" > "$out.out" 2> "$out.err" || {
+      echo "$t${variant:-} failed to load the $deployment $run:" >&2
+      tail -20 "$out.err" >&2
       return 1
     }
   done
@@ -107,7 +122,9 @@ JSONL
   exit 1
 fi
 
-# The tap's two runs on each deployment, and what the simulator changed between them.
+# The tap's two runs on each deployment, and what the simulator changed between them; and the first
+# run again, flattened by the tap (a second config file adds the settings).
+printf '{"flattening_enabled": true, "flattening_max_depth": %d}\n' "$flat_depth" > "$work/flat.json"
 for deployment in cloud server; do
   dir=$work/$deployment
   mkdir -p "$dir"
@@ -118,6 +135,7 @@ for deployment in cloud server; do
   "$tap" --config "$work/config.json" --discover > "$dir/discovered.json" 2> "$dir/discover.err"
   select_defaults "$dir/discovered.json" "$work/catalog.json"
   sync "$dir/run1.jsonl"
+  sync "$dir/flat.jsonl" --config "$work/flat.json"
   sim_admin POST 'delete-issues?n=4' > "$dir/deleted-issues.json"
   sim_admin POST 'delete-worklogs?n=3' > "$dir/deleted-worklogs.json"
   sim_admin POST 'touch?n=5' > "$dir/touched.json"
@@ -135,8 +153,18 @@ pids=()
 for deployment in cloud server; do
   dir=$work/$deployment
   for t in "${targets[@]}"; do
-    load "$t" &
+    load "$t" run1 run2 &
     pids+=($!)
+  done
+  # The tap's flattening, loaded by pipelinewise as it is and by duckdb flattening too (the tap
+  # leaves it no object to split); and the targets' own flattening of the nested full sync.
+  for t in "${flat_targets[@]}"; do
+    level=$([ "$t" = duckdb ] && echo "$flat_depth" || echo 0) variant=_flat load "$t" flat &
+    pids+=($!)
+    if [ "${own_flattening_on[$t]}" = "$deployment" ]; then
+      level=$flat_depth variant=_own load "$t" run1 &
+      pids+=($!)
+    fi
   done
 done
 wait_all "${pids[@]}"
@@ -147,5 +175,16 @@ for deployment in cloud server; do
   for t in "${targets[@]}"; do
     "$venvs/$t/bin/python" tests/targets/check.py "$t" "$work/$deployment"
   done
+  # The flattening checks read every cell: run at once.
+  pids=()
+  for t in "${flat_targets[@]}"; do
+    "$venvs/$t/bin/python" tests/targets/check.py "$t" "$work/$deployment" flat &
+    pids+=($!)
+    if [ "${own_flattening_on[$t]}" = "$deployment" ]; then
+      "$venvs/$t/bin/python" tests/targets/check.py "$t" "$work/$deployment" own &
+      pids+=($!)
+    fi
+  done
+  wait_all "${pids[@]}"
 done
 echo "targets: ok" >&2

@@ -1,0 +1,521 @@
+//! Flattening (config `flattening_enabled` and `flattening_max_depth`, the Meltano SDK's
+//! settings): nested objects become columns named by their path joined with `__`
+//! (`fields__status__name`), in the SCHEMA and in every RECORD alike, down to the max depth.
+//!
+//! The schema decides what becomes columns, never the record, so every record has the SCHEMA's
+//! columns whatever its values look like. What cannot become columns is written as JSON text in
+//! a string column (`{"type": ["null", "string"]}`), as the SDK does: arrays, objects below the
+//! max depth, objects whose schema lists no properties (Cloud's rich text, custom fields of
+//! unknown shape), and values whose schema allows an object or an array beside other types. In
+//! such a column a string stays as it is, null stays null, and any other value becomes its JSON
+//! text. An object that is null has no columns written. A key the schema does not declare inside
+//! a flattened object (Jira adds keys over time) gets a JSON-text column of its own, declared by
+//! the SCHEMA sent again before the first record that has it: no value is left behind.
+
+use std::collections::{HashMap, HashSet};
+
+use serde_json::{Map, Value, json};
+
+use crate::raw::{Node, RawObject, key_name};
+
+/// What joins the keys of a path into a column name, as the SDK and the SQL targets join them.
+pub const SEPARATOR: &str = "__";
+
+/// The most columns one stream may add beyond its SCHEMA in a run. Each costs a SCHEMA message,
+/// and PostgreSQL allows 1,600 columns to a table: keys past this are written without a column
+/// of their own in the SCHEMA (a site that makes up keys record by record gets no new SCHEMA for
+/// each).
+const MAX_FOUND_COLUMNS: usize = 500;
+
+/// The schema of a column holding JSON text.
+fn json_text_schema() -> Value {
+    json!({"type": ["null", "string"]})
+}
+
+/// One stream's flattening, made once from the SCHEMA it would emit unflattened.
+#[derive(Debug, Clone)]
+pub struct Flattener {
+    /// The flattened SCHEMA.
+    pub schema: Value,
+    root: Level,
+    /// Every column `schema` declares: a key found in a record may not take one's name.
+    declared: HashSet<String>,
+}
+
+/// The columns that one object of the record becomes.
+#[derive(Debug, Clone, Default)]
+struct Level {
+    /// The names of this object's columns start with it: `fields__status__` (empty at the top).
+    prefix: String,
+    /// By key of the object.
+    columns: HashMap<String, Column>,
+}
+
+#[derive(Debug, Clone)]
+struct Column {
+    /// The column's name as a JSON string token, quotes included, made once.
+    token: String,
+    kind: Kind,
+}
+
+#[derive(Debug, Clone)]
+enum Kind {
+    /// A scalar: written as it is.
+    Plain,
+    /// A value that may be an object or an array: written as JSON text in a string.
+    Json,
+    /// An object whose keys are columns of their own.
+    Object(Level),
+}
+
+/// How the schema of one value is flattened.
+enum Shape {
+    /// An object and nothing else, with its properties listed: it can become columns.
+    Object,
+    /// A value that may be an object or an array (or anything, with no type): JSON text.
+    Json,
+    Scalar,
+}
+
+fn shape(schema: &Value) -> Shape {
+    let types: Vec<&str> = match schema.get("type") {
+        Some(Value::String(t)) => vec![t.as_str()],
+        Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).collect(),
+        _ => return Shape::Json,
+    };
+    let has = |kind: &str| types.contains(&kind);
+    // An empty list of properties says nothing of the keys the object will have.
+    let listed = schema
+        .get("properties")
+        .and_then(Value::as_object)
+        .is_some_and(|p| !p.is_empty());
+    if has("object") && listed && types.iter().all(|t| matches!(*t, "object" | "null")) {
+        Shape::Object
+    } else if has("object") || has("array") {
+        Shape::Json
+    } else {
+        Shape::Scalar
+    }
+}
+
+impl Flattener {
+    /// The flattening of a stream whose SCHEMA is `schema`, down to `max_depth` levels of objects
+    /// below the top (0: the top-level columns only, every object as JSON text). Fails when two
+    /// paths would give one column name (a key holding `__`), naming it.
+    pub fn new(schema: &Value, max_depth: usize) -> Result<Flattener, String> {
+        let mut columns = Map::new();
+        let root = level(schema, String::new(), max_depth, &mut columns)?;
+        let declared = columns.keys().cloned().collect();
+        let mut flat = schema.clone();
+        if let Some(object) = flat.as_object_mut() {
+            object.insert("properties".into(), Value::Object(columns));
+        }
+        Ok(Flattener {
+            schema: flat,
+            root,
+            declared,
+        })
+    }
+}
+
+/// The columns of the object `schema` describes, declaring each in `columns`.
+fn level(
+    schema: &Value,
+    prefix: String,
+    depth_left: usize,
+    columns: &mut Map<String, Value>,
+) -> Result<Level, String> {
+    let mut level = Level {
+        prefix,
+        columns: HashMap::new(),
+    };
+    let Some(properties) = schema.get("properties").and_then(Value::as_object) else {
+        return Ok(level);
+    };
+    for (name, property) in properties {
+        let column = format!("{}{name}", level.prefix);
+        let kind = match (shape(property), depth_left) {
+            (Shape::Object, 1..) => Kind::Object(self::level(
+                property,
+                format!("{column}{SEPARATOR}"),
+                depth_left - 1,
+                columns,
+            )?),
+            (Shape::Scalar, _) => {
+                declare(columns, &column, property.clone())?;
+                Kind::Plain
+            }
+            (Shape::Object | Shape::Json, _) => {
+                declare(columns, &column, json_text_schema())?;
+                Kind::Json
+            }
+        };
+        let token = Value::from(column).to_string();
+        level.columns.insert(name.clone(), Column { token, kind });
+    }
+    Ok(level)
+}
+
+fn declare(columns: &mut Map<String, Value>, column: &str, schema: Value) -> Result<(), String> {
+    if columns.insert(column.to_string(), schema).is_some() {
+        return Err(format!(
+            "flattening gives two values the column name `{column}` (a key holds `{SEPARATOR}`); \
+             deselect one of them or lower flattening_max_depth"
+        ));
+    }
+    Ok(())
+}
+
+/// A stream's records flattened one after another, with the columns found in them beyond the
+/// SCHEMA.
+#[derive(Debug)]
+pub struct FlatRecords<'f> {
+    flattener: &'f Flattener,
+    /// The SCHEMA with the found columns declared, once there are any.
+    grown: Option<Value>,
+    /// Found columns not yet declared in `grown`.
+    pending: Vec<String>,
+    /// Found names: given a column (`true`), or left out because a declared column has the name.
+    seen: HashMap<String, bool>,
+    /// Whether the warning that no more columns are added was given.
+    full: bool,
+    /// A value's JSON text before it is written as a string.
+    scratch: String,
+}
+
+impl<'f> FlatRecords<'f> {
+    pub fn new(flattener: &'f Flattener) -> Self {
+        FlatRecords {
+            flattener,
+            grown: None,
+            pending: Vec::new(),
+            seen: HashMap::new(),
+            full: false,
+            scratch: String::new(),
+        }
+    }
+
+    /// The SCHEMA as it stands: the flattened one, and the columns found so far.
+    pub fn schema(&self) -> &Value {
+        self.grown.as_ref().unwrap_or(&self.flattener.schema)
+    }
+
+    /// The SCHEMA to send again before the record just written, when that record had keys no
+    /// column was declared for.
+    pub fn grown(&mut self) -> Option<&Value> {
+        if self.pending.is_empty() {
+            return None;
+        }
+        let grown = self
+            .grown
+            .get_or_insert_with(|| self.flattener.schema.clone());
+        if let Some(Value::Object(properties)) = grown.get_mut("properties") {
+            for column in self.pending.drain(..) {
+                properties.insert(column, json_text_schema());
+            }
+        }
+        Some(grown)
+    }
+
+    /// Writes `record` flattened, as JSON text, to `out`; the text that came with the record
+    /// passes through `text` on the way (date-times rewritten), as `RawObject::write_with` does.
+    pub fn write(
+        &mut self,
+        stream: &str,
+        record: &RawObject<'_>,
+        out: &mut String,
+        text: &impl Fn(&str, &mut String),
+    ) {
+        let flattener = self.flattener;
+        let mut writer = Writer {
+            records: self,
+            stream,
+            out,
+            text,
+            first: true,
+        };
+        writer.out.push('{');
+        writer.level(&flattener.root, record);
+        writer.out.push('}');
+    }
+}
+
+/// One record being written.
+struct Writer<'w, 'f, T> {
+    records: &'w mut FlatRecords<'f>,
+    stream: &'w str,
+    out: &'w mut String,
+    text: &'w T,
+    /// Whether no column has been written yet.
+    first: bool,
+}
+
+impl<T: Fn(&str, &mut String)> Writer<'_, '_, T> {
+    fn level(&mut self, level: &Level, object: &RawObject<'_>) {
+        for (key, node) in object.entries() {
+            let name = key_name(key);
+            match level.columns.get(name.as_ref()) {
+                Some(Column {
+                    token,
+                    kind: Kind::Plain,
+                }) => {
+                    self.column(token);
+                    node.write_with(self.out, self.text);
+                }
+                Some(Column {
+                    token,
+                    kind: Kind::Json,
+                }) => {
+                    self.column(token);
+                    self.json_text(node);
+                }
+                Some(Column {
+                    kind: Kind::Object(inner),
+                    ..
+                }) => match node {
+                    Node::Object(object) => self.level(inner, object),
+                    _ => match source(node) {
+                        Some("null") => {}
+                        Some(text) => match RawObject::parse(text) {
+                            Some(object) => self.level(inner, &object),
+                            // Not an object, though the schema says so: kept, as what was found.
+                            None => self.found(&level.prefix, &name, node),
+                        },
+                        None => self.found(&level.prefix, &name, node),
+                    },
+                },
+                None => self.found(&level.prefix, &name, node),
+            }
+        }
+    }
+
+    /// Starts a column: its name and the colon.
+    fn column(&mut self, token: &str) {
+        if !self.first {
+            self.out.push(',');
+        }
+        self.first = false;
+        self.out.push_str(token);
+        self.out.push(':');
+    }
+
+    /// A string or null as it is; any other value as its JSON text, in a string.
+    fn json_text(&mut self, node: &Node<'_>) {
+        if let Some(text) = source(node)
+            && (text.starts_with('"') || text == "null")
+        {
+            node.write_with(self.out, self.text);
+            return;
+        }
+        let scratch = &mut self.records.scratch;
+        scratch.clear();
+        node.write_with(scratch, self.text);
+        push_json_string(self.out, scratch);
+    }
+
+    /// A key the schema does not declare: a JSON-text column of its own, declared in the SCHEMA
+    /// sent again, unless a declared column has its name.
+    fn found(&mut self, prefix: &str, name: &str, node: &Node<'_>) {
+        let column = format!("{prefix}{name}");
+        let records = &mut *self.records;
+        match records.seen.get(&column) {
+            Some(true) => {}
+            Some(false) => return,
+            None if records.flattener.declared.contains(&column) => {
+                tracing::warn!(
+                    stream = self.stream,
+                    column,
+                    "flattening: a key the schema does not declare would take the name of a \
+                     declared column; its values are left out"
+                );
+                records.seen.insert(column, false);
+                return;
+            }
+            None if records.seen.len() >= MAX_FOUND_COLUMNS => {
+                if !records.full {
+                    records.full = true;
+                    tracing::warn!(
+                        stream = self.stream,
+                        limit = MAX_FOUND_COLUMNS,
+                        "flattening: keys the schema does not declare are written without a \
+                         column in the SCHEMA past this many (targets may leave them out); run \
+                         --discover again or lower flattening_max_depth"
+                    );
+                }
+            }
+            None => {
+                tracing::info!(
+                    stream = self.stream,
+                    column,
+                    "flattening: a key the schema does not declare gets a column of JSON text"
+                );
+                records.seen.insert(column.clone(), true);
+                records.pending.push(column.clone());
+            }
+        }
+        self.column(&Value::from(column).to_string());
+        self.json_text(node);
+    }
+}
+
+/// The JSON text a node holds, unless it was taken apart.
+fn source<'n>(node: &'n Node<'_>) -> Option<&'n str> {
+    match node {
+        Node::Text(text) => Some(text),
+        Node::Owned(text) => Some(text),
+        Node::Object(_) => None,
+    }
+}
+
+/// `text` as a JSON string literal.
+fn push_json_string(out: &mut String, text: &str) {
+    out.push('"');
+    let mut copied = 0;
+    for (at, byte) in text.bytes().enumerate() {
+        let escape = match byte {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0..=0x1f => "",
+            _ => continue,
+        };
+        // Every byte escaped is ASCII, so `at` is a character boundary.
+        out.push_str(&text[copied..at]);
+        if escape.is_empty() {
+            out.push_str(&format!("\\u{byte:04x}"));
+        } else {
+            out.push_str(escape);
+        }
+        copied = at + 1;
+    }
+    out.push_str(&text[copied..]);
+    out.push('"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn schema() -> Value {
+        json!({"type": "object", "properties": {
+            "id": {"type": "string"},
+            "fields": {"type": "object", "properties": {
+                "summary": {"type": ["null", "string"]},
+                "status": {"type": ["null", "object"], "properties": {
+                    "name": {"type": ["null", "string"]},
+                    "category": {"type": ["null", "object"], "properties": {"key": {"type": "string"}}}}},
+                "description": {"type": ["null", "object"]},
+                "labels": {"type": ["null", "array"], "items": {"type": "string"}},
+                "sprint": {"type": ["null", "object", "string"], "properties": {"id": {"type": "integer"}}},
+                "anything": {},
+                "created": {"type": ["null", "string"], "format": "date-time"}}}}})
+    }
+
+    fn flatten(depth: usize, record: &str) -> (Value, Value, Vec<String>) {
+        let flattener = Flattener::new(&schema(), depth).unwrap();
+        let mut records = FlatRecords::new(&flattener);
+        let mut out = String::new();
+        let record = RawObject::parse(record).unwrap();
+        records.write("issues", &record, &mut out, &|t, out| out.push_str(t));
+        let found = records.pending.clone();
+        let schema = records.grown().cloned().unwrap_or(flattener.schema.clone());
+        (
+            serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}")),
+            schema,
+            found,
+        )
+    }
+
+    const RECORD: &str = r#"{"id":"1","fields":{"summary":"s\n","status":{"name":"Done","category":{"key":"done"}},"description":{"type":"doc","content":[{"text":"a \"b\"\t"}]},"labels":["x","y"],"sprint":"old form","anything":3,"created":"2024-01-01T00:00:00.000Z"}}"#;
+
+    #[test]
+    fn objects_become_columns_down_to_the_depth_and_the_rest_json_text() {
+        let (record, schema, found) = flatten(2, RECORD);
+        assert_eq!(
+            record,
+            json!({"id": "1", "fields__summary": "s\n", "fields__status__name": "Done",
+                "fields__status__category": "{\"key\":\"done\"}",
+                "fields__description": "{\"type\":\"doc\",\"content\":[{\"text\":\"a \\\"b\\\"\\t\"}]}",
+                "fields__labels": "[\"x\",\"y\"]", "fields__sprint": "old form", "fields__anything": "3",
+                "fields__created": "2024-01-01T00:00:00.000Z"})
+        );
+        let json_text = json!({"type": ["null", "string"]});
+        let properties = &schema["properties"];
+        assert_eq!(properties["fields__status__category"], json_text);
+        assert_eq!(properties["fields__description"], json_text);
+        assert_eq!(properties["fields__anything"], json_text);
+        assert_eq!(
+            properties["fields__created"],
+            json!({"type": ["null", "string"], "format": "date-time"})
+        );
+        assert!(found.is_empty());
+        let (deeper, _, _) = flatten(3, RECORD);
+        assert_eq!(deeper["fields__status__category__key"], json!("done"));
+    }
+
+    #[test]
+    fn depth_zero_keeps_the_top_level_and_writes_objects_as_json_text() {
+        let (record, schema, _) = flatten(0, r#"{"id":"1","fields":{"summary":"s"}}"#);
+        assert_eq!(record, json!({"id": "1", "fields": "{\"summary\":\"s\"}"}));
+        assert_eq!(schema["properties"]["fields"], json_text_schema());
+    }
+
+    #[test]
+    fn a_null_object_has_no_columns_and_a_key_not_declared_gets_one() {
+        let (record, schema, found) = flatten(
+            2,
+            r#"{"id":"1","fields":{"status":null,"summary":null,"extra":{"a":1},"more":"m"}}"#,
+        );
+        assert_eq!(
+            record,
+            json!({"id": "1", "fields__summary": null, "fields__extra": "{\"a\":1}", "fields__more": "m"})
+        );
+        assert_eq!(found, vec!["fields__extra", "fields__more"]);
+        assert_eq!(schema["properties"]["fields__extra"], json_text_schema());
+        // A value that is not the object its schema says: kept under its own column.
+        let (record, _, found) = flatten(2, r#"{"id":"1","fields":{"status":[1]}}"#);
+        assert_eq!(record, json!({"id": "1", "fields__status": "[1]"}));
+        assert_eq!(found, vec!["fields__status"]);
+    }
+
+    #[test]
+    fn found_columns_are_declared_once_and_never_take_a_declared_name() {
+        let flattener = Flattener::new(&schema(), 2).unwrap();
+        let mut records = FlatRecords::new(&flattener);
+        let mut out = String::new();
+        for text in [
+            r#"{"id":"1","fields":{"x":1}}"#,
+            r#"{"id":"2","fields":{"x":2,"status__name":"taken"}}"#,
+        ] {
+            out.clear();
+            let record = RawObject::parse(text).unwrap();
+            records.write("issues", &record, &mut out, &|t, out| out.push_str(t));
+        }
+        assert_eq!(out, r#"{"id":"2","fields__x":"2"}"#);
+        let schema = records.grown().unwrap();
+        assert_eq!(schema["properties"]["fields__x"], json_text_schema());
+        assert!(records.grown().is_none(), "declared once");
+    }
+
+    #[test]
+    fn two_paths_to_one_column_name_are_refused() {
+        let schema = json!({"properties": {"a__b": {"type": "string"},
+            "a": {"type": "object", "properties": {"b": {"type": "string"}}}}});
+        let e = Flattener::new(&schema, 1).unwrap_err();
+        assert!(e.contains("`a__b`"), "{e}");
+        assert!(Flattener::new(&schema, 0).is_ok());
+    }
+
+    #[test]
+    fn json_strings_escape_what_json_requires() {
+        let mut out = String::new();
+        push_json_string(&mut out, "é\"\\\n\u{1}x");
+        assert_eq!(out, r#""é\"\\\n\u0001x""#);
+        assert_eq!(
+            serde_json::from_str::<String>(&out).unwrap(),
+            "é\"\\\n\u{1}x"
+        );
+    }
+}

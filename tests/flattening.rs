@@ -1,0 +1,341 @@
+//! `flattening_enabled` / `flattening_max_depth`: every stream of the table, on both deployments,
+//! flattened at several depths, against the same sync unflattened. No record holds an object or
+//! an array, every key is a column its SCHEMA declares, records validate against it, and each
+//! flattened record put back into its nesting is the unflattened one: no value is lost. With
+//! hashing, renderings, custom field names and a narrowed selection, the same holds, and hashed
+//! values keep their hash under their columns.
+
+mod common;
+
+use std::collections::{BTreeMap, HashMap};
+
+use common::{Run, Site, assert_valid_singer_output, tap};
+use jira_sim::{Deployment, SimConfig};
+use serde_json::{Map, Value, json};
+use tap_jira::config::Deployment as TapDeployment;
+use tap_jira::flatten::SEPARATOR;
+use tap_jira::streams::streams_on;
+
+const SALT: &str = "a-long-random-test-salt";
+
+fn site_for(deployment: Deployment) -> Site {
+    Site::new(SimConfig {
+        deployment,
+        ..SimConfig::default()
+    })
+}
+
+fn tap_deployment(deployment: Deployment) -> TapDeployment {
+    match deployment {
+        Deployment::Cloud => TapDeployment::Cloud,
+        Deployment::Server => TapDeployment::Server,
+    }
+}
+
+/// The catalog discovered with `extra` config keys, every stream selected.
+fn discover_all(site: &Site, extra: &Value) -> Value {
+    let config = site.file("discover.json", &site.config_with(extra.clone()));
+    let mut catalog = site.discover(&config);
+    for stream in catalog["streams"].as_array_mut().unwrap() {
+        for m in stream["metadata"].as_array_mut().unwrap() {
+            if m["breadcrumb"] == json!([]) {
+                m["metadata"]["selected"] = json!(true);
+            }
+        }
+    }
+    catalog
+}
+
+/// A sync with `extra` config keys, checked against the Singer rules (records valid against their
+/// SCHEMA included).
+fn sync(site: &Site, extra: &Value, catalog: &Value) -> Run {
+    let config = site.file("config.json", &site.config_with(extra.clone()));
+    let catalog = site.file("catalog.json", catalog);
+    let run = tap(&[&"--config", &config, &"--catalog", &catalog]);
+    run.assert_success();
+    assert_valid_singer_output(&run);
+    run
+}
+
+fn with_flattening(extra: &Value, depth: usize) -> Value {
+    let mut config = extra.clone();
+    config["flattening_enabled"] = json!(true);
+    config["flattening_max_depth"] = json!(depth);
+    config
+}
+
+/// Per stream, its records by key (the SCHEMA's key properties; the order of arrival without).
+/// Each record is checked on the way against the SCHEMA in force when it came, which a stream
+/// may send again with columns added.
+fn records_by_key(
+    run: &Run,
+    flat_depth: Option<usize>,
+) -> BTreeMap<String, BTreeMap<String, Value>> {
+    let mut schemas: HashMap<String, (Value, Vec<String>)> = HashMap::new();
+    let mut out: BTreeMap<String, BTreeMap<String, Value>> = BTreeMap::new();
+    for message in run.messages() {
+        let stream = message["stream"].as_str().unwrap_or_default().to_string();
+        match message["type"].as_str() {
+            Some("SCHEMA") => {
+                let keys = message["key_properties"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|k| k.as_str().unwrap().to_string())
+                    .collect();
+                schemas.insert(stream, (message["schema"].clone(), keys));
+            }
+            Some("RECORD") => {
+                let (schema, keys) = &schemas[&stream];
+                let record = message["record"].as_object().unwrap();
+                if let Some(depth) = flat_depth {
+                    assert_flat(&stream, record, schema, depth);
+                }
+                let records = out.entry(stream).or_default();
+                let key = if keys.is_empty() {
+                    records.len().to_string()
+                } else {
+                    keys.iter()
+                        .map(|k| record[k].to_string())
+                        .collect::<Vec<_>>()
+                        .join("|")
+                };
+                let mut record = record.clone();
+                // The site's clock, read at each request: the one value two syncs differ in.
+                if let Some(now) = record.get_mut("serverTime") {
+                    *now = json!("(now)");
+                }
+                records.insert(key, Value::Object(record));
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// A flattened record: scalars only, under columns the SCHEMA declares, no deeper than `depth`
+/// levels of objects below the top.
+fn assert_flat(stream: &str, record: &Map<String, Value>, schema: &Value, depth: usize) {
+    let declared = schema["properties"].as_object().unwrap();
+    for (column, value) in record {
+        assert!(
+            declared.contains_key(column),
+            "{stream}: column {column} is not in the SCHEMA"
+        );
+        assert!(
+            !value.is_object() && !value.is_array(),
+            "{stream}: {column} holds {value}, not a scalar"
+        );
+        assert!(
+            column.split(SEPARATOR).count() <= depth + 1,
+            "{stream}: {column} is deeper than {depth}"
+        );
+    }
+}
+
+/// The flattened record put back into its nesting, with the unflattened one as the guide: a
+/// column's path is its name split on `__`, and a string where the unflattened record holds
+/// something other than a string is JSON text, read back.
+fn unflatten(flat: &Value, original: &Value) -> Value {
+    let mut out = Value::Object(Map::new());
+    for (column, value) in flat.as_object().unwrap() {
+        let path: Vec<&str> = column.split(SEPARATOR).collect();
+        let was = path.iter().try_fold(original, |at, key| at.get(key));
+        let value = match (value, was) {
+            (Value::String(text), Some(was)) if !was.is_string() && !was.is_null() => {
+                serde_json::from_str(text)
+                    .unwrap_or_else(|e| panic!("{column}: not JSON text ({e}): {text}"))
+            }
+            _ => value.clone(),
+        };
+        let (last, parents) = path.split_last().unwrap();
+        let mut at = &mut out;
+        for key in parents {
+            at = at
+                .as_object_mut()
+                .unwrap()
+                .entry(key.to_string())
+                .or_insert_with(|| json!({}));
+        }
+        at.as_object_mut().unwrap().insert(last.to_string(), value);
+    }
+    out
+}
+
+/// Objects without their nulls and empty objects: what flattening cannot say apart (a null or
+/// empty object has no columns, an object of nulls has null columns).
+fn prune(value: &Value) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| (k.clone(), prune(v)))
+                .filter(|(_, v)| !v.is_null() && v != &json!({}))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+/// Every flattened record is its unflattened counterpart, once put back into its nesting.
+fn assert_nothing_lost(
+    flat: &BTreeMap<String, BTreeMap<String, Value>>,
+    plain: &BTreeMap<String, BTreeMap<String, Value>>,
+    label: &str,
+) {
+    assert_eq!(
+        flat.keys().collect::<Vec<_>>(),
+        plain.keys().collect::<Vec<_>>(),
+        "{label}: streams"
+    );
+    for (stream, records) in plain {
+        let flattened = &flat[stream];
+        assert_eq!(
+            flattened.keys().collect::<Vec<_>>(),
+            records.keys().collect::<Vec<_>>(),
+            "{label}: {stream}: record keys"
+        );
+        for (key, record) in records {
+            let back = unflatten(&flattened[key], record);
+            assert_eq!(
+                prune(&back),
+                prune(record),
+                "{label}: {stream} {key}: the flattened record, put back, differs\nflat: {}",
+                flattened[key]
+            );
+        }
+    }
+}
+
+/// Sets `key` in the metadata of `breadcrumb`, listed or not.
+fn set(metadata: &mut Vec<Value>, breadcrumb: Value, key: &str, value: Value) {
+    match metadata.iter_mut().find(|m| m["breadcrumb"] == breadcrumb) {
+        Some(m) => m["metadata"][key] = value,
+        None => metadata.push(json!({"breadcrumb": breadcrumb, "metadata": {key: value}})),
+    }
+}
+
+#[test]
+fn every_stream_flattens_to_declared_columns_without_losing_a_value() {
+    for deployment in [Deployment::Cloud, Deployment::Server] {
+        let site = site_for(deployment);
+        let none = json!({});
+        let catalog = discover_all(&site, &none);
+        let plain = records_by_key(&sync(&site, &none, &catalog), None);
+        for def in streams_on(tap_deployment(deployment)) {
+            assert!(
+                plain.get(def.name).is_some_and(|r| !r.is_empty()),
+                "{deployment}: no records of {} to flatten",
+                def.name
+            );
+        }
+        for depth in [0, 1, 2, 64] {
+            let run = sync(&site, &with_flattening(&none, depth), &catalog);
+            let flat = records_by_key(&run, Some(depth));
+            assert_nothing_lost(&flat, &plain, &format!("{deployment}, depth {depth}"));
+        }
+    }
+}
+
+#[test]
+fn flattening_keeps_hashes_renderings_names_and_the_selection() {
+    for deployment in [Deployment::Cloud, Deployment::Server] {
+        let site = site_for(deployment);
+        let extra = json!({"custom_field_names": "name", "hash_salt": SALT, "hash_pii": true});
+        let mut catalog = discover_all(&site, &extra);
+        let issues = catalog["streams"]
+            .as_array_mut()
+            .unwrap()
+            .iter_mut()
+            .find(|s| s["tap_stream_id"] == "issues")
+            .unwrap();
+        let fields = |rest: &[&str]| {
+            let mut crumb = vec!["properties", "fields", "properties"];
+            crumb.extend(rest);
+            json!(crumb)
+        };
+        let metadata = issues["metadata"].as_array_mut().unwrap();
+        let iconurl = fields(&["status", "properties", "iconUrl"]);
+        set(metadata, iconurl, "selected", json!(false));
+        set(
+            metadata,
+            fields(&["assignee"]),
+            "tap-jira.hash",
+            json!(true),
+        );
+        let plain = records_by_key(&sync(&site, &extra, &catalog), None);
+        let run = sync(&site, &with_flattening(&extra, 2), &catalog);
+        let flat = records_by_key(&run, Some(2));
+        assert_nothing_lost(&flat, &plain, &format!("{deployment}"));
+
+        let schema = run
+            .messages()
+            .into_iter()
+            .rfind(|m| m["type"] == "SCHEMA" && m["stream"] == "issues")
+            .unwrap()["schema"]["properties"]
+            .clone();
+        let columns = schema.as_object().unwrap();
+        assert!(columns.contains_key("fields__story_points"), "named column");
+        assert!(
+            !columns.contains_key("fields__status__iconUrl"),
+            "deselected"
+        );
+        assert!(columns.contains_key("fields__status__name"));
+        assert_eq!(
+            schema["fields__assignee"],
+            json!({"type": ["null", "string"]}),
+            "a hashed object is a string, not columns"
+        );
+        assert!(!columns.keys().any(|c| c.starts_with("fields__assignee__")));
+        if deployment == Deployment::Cloud {
+            assert!(columns.contains_key("fields__description_markdown"));
+            assert!(columns.contains_key("fields__acceptance_criteria_markdown"));
+        }
+        let is_hash = |v: &Value| {
+            v.as_str()
+                .is_some_and(|s| s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit()))
+        };
+        let mut hashed = 0;
+        for record in flat["issues"].values() {
+            for column in ["fields__reporter__emailAddress", "fields__assignee"] {
+                match &record[column] {
+                    Value::Null => {}
+                    v => {
+                        assert!(is_hash(v), "{column} = {v}, not a hash");
+                        hashed += 1;
+                    }
+                }
+            }
+        }
+        assert!(hashed > 0, "{deployment}: hashed values were flattened");
+    }
+}
+
+#[test]
+fn flattening_needs_a_depth_and_is_off_by_default() {
+    let site = site_for(Deployment::Cloud);
+    let config = site.file(
+        "config.json",
+        &site.config_with(json!({"flattening_enabled": true})),
+    );
+    let run = tap(&[&"--config", &config, &"--discover"]);
+    assert_ne!(run.code, 0);
+    assert!(
+        run.stderr
+            .contains("flattening_max_depth`: is required when flattening_enabled is true"),
+        "{}",
+        run.stderr
+    );
+    // A depth alone flattens nothing, as in the SDK.
+    let extra = json!({"flattening_max_depth": 2});
+    let mut catalog = discover_all(&site, &extra);
+    for stream in catalog["streams"].as_array_mut().unwrap() {
+        let on = stream["tap_stream_id"] == "issues";
+        for m in stream["metadata"].as_array_mut().unwrap() {
+            if m["breadcrumb"] == json!([]) {
+                m["metadata"]["selected"] = json!(on);
+            }
+        }
+    }
+    let run = sync(&site, &extra, &catalog);
+    assert!(run.records("issues")[0]["fields"].is_object());
+}
