@@ -60,12 +60,16 @@ pub fn stream(stream: &'static str) -> Arc<StreamCounts> {
     Arc::clone(&entry.counts)
 }
 
-/// singer-python's timer for one HTTP request.
-pub fn request_timed(endpoint: &str, elapsed: Duration, succeeded: bool) {
-    let tags = json!({
+/// singer-python's timer for one HTTP request; `http_status_code` is absent when no answer came
+/// (the connection failed or timed out).
+pub fn request_timed(endpoint: &str, elapsed: Duration, http_status: Option<u16>, succeeded: bool) {
+    let mut tags = json!({
         "endpoint": endpoint,
         "status": if succeeded { "succeeded" } else { "failed" },
     });
+    if let Some(code) = http_status {
+        tags["http_status_code"] = json!(code);
+    }
     let metric = json!({
         "type": "timer",
         "metric": "http_request_duration",

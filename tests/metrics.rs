@@ -72,6 +72,15 @@ fn record_count_metrics_add_up_to_the_records_and_timers_to_the_requests() {
         assert!(t["value"].as_f64().unwrap() >= 0.0);
         assert!(t["tags"]["endpoint"].is_string());
     }
+    // Each timer carries the status the simulator answered.
+    let mut answered: Vec<u64> = requests.iter().map(|r| u64::from(r.status)).collect();
+    let mut timed: Vec<u64> = timers
+        .iter()
+        .map(|t| t["tags"]["http_status_code"].as_u64().unwrap())
+        .collect();
+    answered.sort_unstable();
+    timed.sort_unstable();
+    assert_eq!(timed, answered);
     // The streams the account may not read (the simulator answers 403 or 404) are the failures.
     let failed = timers
         .iter()

@@ -313,11 +313,14 @@ impl JiraClient {
         let mut last_invalid: Option<String> = None;
         loop {
             let attempt_started = Instant::now();
-            let result = self.attempt(&request, &url, &label, &parse).await;
+            let mut status = None;
+            let result = self
+                .attempt(&request, &url, &label, &parse, &mut status)
+                .await;
             let failed = !matches!(result, Ok(_) | Err(Failure::Fatal(_)));
             let elapsed = attempt_started.elapsed();
             self.record(&label, elapsed, failed);
-            crate::metrics::request_timed(&label, elapsed, result.is_ok());
+            crate::metrics::request_timed(&label, elapsed, status, result.is_ok());
             let outcome = match result {
                 Ok(value) => return Ok(value),
                 Err(Failure::Fatal(e)) => return Err(e),
@@ -400,6 +403,7 @@ impl JiraClient {
         url: &Url,
         label: &str,
         parse: &impl Fn(&[u8]) -> serde_json::Result<T>,
+        status_seen: &mut Option<u16>,
     ) -> Result<T, Failure> {
         let builder = match request.method {
             Method::Get => self.http.get(url.clone()),
@@ -426,6 +430,7 @@ impl JiraClient {
             self.max_response_bytes,
         )));
         let (status, headers, body) = exchange.await?;
+        *status_seen = Some(status);
         self.answered.store(true, Ordering::Relaxed);
         if status == 401 {
             return Err(Failure::Unauthorized(generation));
