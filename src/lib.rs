@@ -138,6 +138,13 @@ async fn sync(
             "parent objects whose children Jira refused (see the warnings above)"
         );
     }
+    for (stream, objects) in &summary.childless {
+        tracing::info!(
+            stream,
+            objects,
+            "parent objects of a kind without these children (a kanban board has no sprints)"
+        );
+    }
     Ok(())
 }
 

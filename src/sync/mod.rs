@@ -36,6 +36,8 @@ pub struct Summary {
     pub skipped: Vec<(&'static str, String)>,
     /// Per stream, the parent objects whose children Jira refused.
     pub refused: BTreeMap<&'static str, u64>,
+    /// Per stream, the parent objects of a kind without such children.
+    pub childless: BTreeMap<&'static str, u64>,
 }
 
 /// One unit of work: a stream alone, or the issue search with the children read from it.
@@ -200,6 +202,7 @@ pub async fn run<W: Write>(
         summary.records.extend(lane.records);
         summary.skipped.extend(lane.skipped);
         summary.refused.extend(lane.refused);
+        summary.childless.extend(lane.childless);
     }
     let mut out = out.into_inner();
     out.state.set_currently_syncing(None);
@@ -361,6 +364,7 @@ async fn run_tasks<W: Write>(
         }
     }
     summary.refused = std::mem::take(&mut run.parents.refused);
+    summary.childless = std::mem::take(&mut run.parents.childless);
     Ok(summary)
 }
 

@@ -16,13 +16,16 @@ use crate::error::{Error, Result};
 pub(super) use crate::streams::Bound;
 use crate::streams::{Only, PROJECTS_STREAM, Parent, PerParent, Source, StreamDef, id_text, users};
 
-/// The parents' values read so far in this run, and what Jira refused object by object.
+/// The parents' values read so far in this run, and the objects Jira listed no children of.
 #[derive(Debug, Default)]
 pub(super) struct Parents {
     /// Per parent stream, one entry per record: the values its children bind.
     read: HashMap<&'static str, Rc<Vec<Bound>>>,
-    /// Per stream, the parent objects whose children Jira refused (a kanban board's sprints).
+    /// Per stream, the parent objects whose children Jira refused (hidden or deleted since).
     pub refused: BTreeMap<&'static str, u64>,
+    /// Per stream, the parent objects of a kind that has no such children (a kanban board's
+    /// sprints): nothing is missing, so they are counted, not warned of.
+    pub childless: BTreeMap<&'static str, u64>,
 }
 
 impl Parents {
@@ -120,11 +123,17 @@ pub(super) fn walk<'a>(
                     };
                     match result.await {
                         Ok(()) => {}
-                        Err(e) if refused_object(&e) => {
-                            tracing::warn!(stream = def.name, parent = ?texts, "skipped: {e}");
-                            *parents.refused.entry(def.name).or_default() += 1;
-                        }
-                        Err(e) => return Err(e),
+                        Err(e) => match no_children(&e) {
+                            Some(NoChildren::Refused) => {
+                                tracing::warn!(stream = def.name, parent = ?texts, "skipped: {e}");
+                                *parents.refused.entry(def.name).or_default() += 1;
+                            }
+                            Some(NoChildren::NoneOfItsKind) => {
+                                tracing::debug!(stream = def.name, parent = ?texts, "none: {e}");
+                                *parents.childless.entry(def.name).or_default() += 1;
+                            }
+                            None => return Err(e),
+                        },
                     }
                 }
                 Ok(())
@@ -159,22 +168,29 @@ fn bound_texts(bound: &Bound) -> Vec<(&'static str, String)> {
         .collect()
 }
 
-/// A parent object Jira will not list children of: hidden or deleted since it was listed (403,
-/// 404), or of a kind that has none ("The board does not support sprints").
-fn refused_object(e: &Error) -> bool {
+/// Why Jira listed no children of a parent object instead of a page.
+enum NoChildren {
+    /// Hidden or deleted since it was listed (403, 404).
+    Refused,
+    /// Of a kind that has none ("The board does not support sprints").
+    NoneOfItsKind,
+}
+
+fn no_children(e: &Error) -> Option<NoChildren> {
     match e {
         Error::Http {
             status: 403 | 404, ..
-        } => true,
+        } => Some(NoChildren::Refused),
         Error::Http {
             status: 400,
             excerpt,
             ..
         } => {
             let excerpt = excerpt.to_ascii_lowercase();
-            excerpt.contains("does not support") || excerpt.contains("doesn't support")
+            (excerpt.contains("does not support") || excerpt.contains("doesn't support"))
+                .then_some(NoChildren::NoneOfItsKind)
         }
-        _ => false,
+        _ => None,
     }
 }
 
