@@ -239,3 +239,17 @@ fn the_committed_meltano_definition_is_what_the_tap_generates() {
         assert!(generated.contains(expected), "lacks {expected:?}");
     }
 }
+
+#[test]
+fn the_changelog_has_an_entry_for_this_version() {
+    let about = about_json();
+    let version = about["version"].as_str().unwrap();
+    assert_eq!(version, env!("CARGO_PKG_VERSION"));
+    let changelog = concat!(env!("CARGO_MANIFEST_DIR"), "/CHANGELOG.md");
+    let changelog = std::fs::read_to_string(changelog).expect("CHANGELOG.md exists");
+    let heading = format!("## [{version}] - ");
+    assert!(
+        changelog.lines().any(|l| l.starts_with(&heading)),
+        "CHANGELOG.md has no `{heading}…` heading for the version in Cargo.toml"
+    );
+}
