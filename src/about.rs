@@ -8,8 +8,8 @@ use crate::catalog::METADATA_KEYS;
 use crate::config::{AuthType, Kind, SETTINGS, Setting};
 
 /// What Meltano and the SDK's tooling may count on: a catalog in (`--catalog`, or `--properties`
-/// for older runners), `--discover`, bookmarks in and out (`--state`), `--about`, and
-/// ACTIVATE_VERSION after every full-table stream.
+/// for older runners), `--discover`, bookmarks in and out (`--state`), `--about`,
+/// ACTIVATE_VERSION after every full-table stream, and the SDK's flattening settings.
 pub const CAPABILITIES: &[&str] = &[
     "catalog",
     "discover",
@@ -17,6 +17,7 @@ pub const CAPABILITIES: &[&str] = &[
     "about",
     "properties",
     "activate-version",
+    "schema-flattening",
 ];
 
 /// Where Meltano installs the tap from: a checkout of this repository (or a pip-style URL of

@@ -224,7 +224,7 @@ fn the_committed_meltano_definition_is_what_the_tap_generates() {
          cargo run -- --about --format meltano > meltano/tap-jira.yml"
     );
     for expected in [
-        "capabilities: [catalog, discover, state, about, properties, activate-version]",
+        "capabilities: [catalog, discover, state, about, properties, activate-version, schema-flattening]",
         "- [base_url, email, api_token]",
         "- [oauth_client_id, oauth_client_secret, refresh_token, cloud_id]",
         "- name: page_size\n  label: Page size\n  kind: integer\n  value: 100\n",

@@ -4,7 +4,6 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::time::Instant;
 
 use common::{Run, Site, assert_valid_singer_output};
@@ -18,18 +17,6 @@ fn sync_with(site: &Site, extra: Value) -> Run {
     site.file("catalog.json", &catalog);
     site.sim.sim.reset_requests();
     site.sync_from(&site.file("state.json", &json!({})))
-}
-
-fn counts(run: &Run) -> BTreeMap<String, usize> {
-    let mut counts = BTreeMap::new();
-    for m in run.messages() {
-        if m["type"] == "RECORD" {
-            *counts
-                .entry(m["stream"].as_str().unwrap().to_string())
-                .or_default() += 1;
-        }
-    }
-    counts
 }
 
 #[test]
@@ -49,7 +36,7 @@ fn requests_in_flight_stay_within_max_concurrency_and_records_do_not_change() {
         (2..=3).contains(&peak),
         "at most 3 in flight, and more than one used: {peak}"
     );
-    assert_eq!(counts(&concurrent), counts(&sequential));
+    assert_eq!(concurrent.record_counts(), sequential.record_counts());
     assert!(
         concurrent
             .stderr
@@ -94,7 +81,11 @@ fn a_rate_limited_site_is_synced_whole_with_few_refusals() {
         let run = sync_with(&limited, json!({}));
         run.assert_success();
         assert_valid_singer_output(&run);
-        assert_eq!(counts(&run), counts(&expected), "{deployment}");
+        assert_eq!(
+            run.record_counts(),
+            expected.record_counts(),
+            "{deployment}"
+        );
         let stats = limited.sim.sim.load_stats();
         assert!(
             stats.rejected_429 * 100 <= stats.requests * 5,

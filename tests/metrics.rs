@@ -7,7 +7,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::process::{Command, Stdio};
 
-use common::{Run, Site, tap};
+use common::{Site, tap};
 use jira_sim::{Deployment, SimConfig};
 use serde_json::{Value, json};
 
@@ -25,18 +25,6 @@ fn metrics(stderr: &str) -> Vec<Value> {
             serde_json::from_str(&m).unwrap_or_else(|e| panic!("metric is not JSON ({e}): {m}"))
         })
         .collect()
-}
-
-fn record_counts(run: &Run) -> BTreeMap<String, u64> {
-    let mut counts = BTreeMap::new();
-    for m in run.messages() {
-        if m["type"] == "RECORD" {
-            *counts
-                .entry(m["stream"].as_str().unwrap().to_string())
-                .or_default() += 1;
-        }
-    }
-    counts
 }
 
 #[test]
@@ -57,7 +45,7 @@ fn record_count_metrics_add_up_to_the_records_and_timers_to_the_requests() {
             .entry(m["tags"]["endpoint"].as_str().unwrap().to_string())
             .or_default() += m["value"].as_u64().unwrap();
     }
-    let emitted = record_counts(&run);
+    let emitted = run.record_counts();
     assert!(emitted.len() >= 20, "{emitted:?}");
     assert_eq!(counted, emitted);
 

@@ -20,6 +20,19 @@ pub struct Run {
 }
 
 impl Run {
+    /// RECORD messages per stream.
+    pub fn record_counts(&self) -> BTreeMap<String, u64> {
+        let mut counts = BTreeMap::new();
+        for m in self.messages() {
+            if m["type"] == "RECORD" {
+                *counts
+                    .entry(m["stream"].as_str().unwrap().to_string())
+                    .or_default() += 1;
+            }
+        }
+        counts
+    }
+
     /// stdout as Singer messages; fails the test on a line that is not JSON.
     pub fn messages(&self) -> Vec<Value> {
         self.stdout
