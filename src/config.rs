@@ -173,6 +173,9 @@ const fn first(words: &'static [&'static str]) -> Preset {
     Preset::Text(words[0])
 }
 
+/// Where the site is: a URL, or Azure Data Factory's host name (with port, scheme and path).
+const SITE: &[&str] = &["base_url", "host"];
+
 /// A way to authenticate: `auth_type`'s word for it, and the settings it cannot do without.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AuthType {
@@ -188,19 +191,29 @@ impl AuthType {
         AUTH_TYPES.iter().copied()
     }
 
-    /// The settings a config must give for this method (the config check reports each one
-    /// missing; a test holds the two together).
-    pub fn needs(self) -> &'static [&'static str] {
+    /// The settings a config must give for this method, each satisfied by any one of its keys
+    /// (the config check reports each one missing, naming its first key).
+    pub fn needs(self) -> &'static [&'static [&'static str]] {
         match self {
-            AuthType::ApiToken => &["base_url", "email", "api_token"],
-            AuthType::Pat => &["base_url", "personal_access_token"],
-            AuthType::Basic => &["base_url", "username", "password"],
+            AuthType::ApiToken => &[SITE, &["email"], &["api_token"]],
+            AuthType::Pat => &[SITE, &["personal_access_token"]],
+            AuthType::Basic => &[SITE, &["username"], &["password"]],
             AuthType::OAuth2 => &[
-                "oauth_client_id",
-                "oauth_client_secret",
-                "refresh_token",
-                "cloud_id",
+                &["oauth_client_id"],
+                &["oauth_client_secret"],
+                &["refresh_token"],
+                &["cloud_id"],
             ],
+        }
+    }
+
+    /// The method in a sentence: "… is required for API token auth".
+    pub fn name(self) -> &'static str {
+        match self {
+            AuthType::ApiToken => "API token auth",
+            AuthType::Pat => "personal access token auth",
+            AuthType::Basic => "basic auth",
+            AuthType::OAuth2 => "OAuth 2.0",
         }
     }
 
@@ -234,7 +247,31 @@ pub const SETTINGS: &[Setting] = &[
         Kind::String,
         "Your Jira site: `https://your-site.atlassian.net` (Cloud) or `https://jira.example.com:8443/jira` \
          (Server/Data Center; port and context path allowed). Not needed with OAuth, which goes through \
-         Atlassian's API gateway.",
+         Atlassian's API gateway. `host` and its keys say the same in Azure Data Factory's terms.",
+    ),
+    setting(
+        "host",
+        Kind::String,
+        "Instead of `base_url` (Azure Data Factory's keys): the site's host name alone, e.g. \
+         `jira.example.com` or `your-site.atlassian.net`; with `port`, `use_encrypted_endpoints` and \
+         `context_path` it makes the base URL.",
+    ),
+    setting(
+        "port",
+        Kind::Integer,
+        "With `host`: the port Jira listens on (default 443 with encrypted endpoints, 8080 without).",
+    ),
+    setting(
+        "use_encrypted_endpoints",
+        Kind::Boolean,
+        "With `host`: `true` for https://, `false` for http:// (which also needs `allow_http`). \
+         `base_url` says it with its scheme.",
+    )
+    .with_default(Preset::Boolean(true)),
+    setting(
+        "context_path",
+        Kind::String,
+        "With `host`: the path Jira is served under, e.g. `/jira` (default: none).",
     ),
     setting(
         "deployment",
@@ -672,6 +709,15 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// Whether the config gives `key` a value (empty strings and nulls count as absent).
+    fn given(&self, key: &str) -> bool {
+        match self.raw.values.get(key) {
+            None | Some(Value::Null) => false,
+            Some(Value::String(s)) => !s.trim().is_empty(),
+            Some(_) => true,
+        }
+    }
+
     fn secret(&mut self, key: &str) -> Option<Secret> {
         match self.raw.values.get(key) {
             None | Some(Value::Null) => None,
@@ -866,30 +912,12 @@ impl Config {
                     (Some(gateway), Some(cloud_id)) => {
                         gateway.join(&format!("ex/jira/{cloud_id}/")).ok()
                     }
-                    (_, None) => {
-                        r.problem(
-                            "cloud_id",
-                            "is required with OAuth 2.0",
-                            "find it at https://api.atlassian.com/oauth/token/accessible-resources",
-                        );
-                        None
-                    }
+                    // A missing cloud_id is reported with the method's other needs.
                     _ => None,
                 }
             }
-            _ => match r.string("base_url") {
-                Some(value) => r.url("base_url", &value, allow_http),
-                None => {
-                    r.problem(
-                        "base_url",
-                        "is required",
-                        "e.g. https://your-site.atlassian.net or https://jira.example.com/jira",
-                    );
-                    None
-                }
-            },
+            _ => read_site(&mut r, allow_http),
         };
-
         let deployment = r.choice("deployment", DEPLOYMENTS, DEPLOYMENT_ALIASES);
         let deployment = match (&auth, deployment) {
             (Some(Auth::OAuth(_)), _) => Some(Deployment::Cloud),
@@ -1067,52 +1095,38 @@ fn read_auth(r: &mut Reader<'_>, allow_http: bool) -> Option<Auth> {
             return None;
         }
     };
-    let need = |r: &mut Reader<'_>, key: &str, present: bool, why: &str| {
-        if !present {
-            r.problem(key, format!("is required for {why}"), "");
-        }
+    // A token file, once written, holds the newest refresh token: it wins over the config.
+    let token_file = match chosen {
+        AuthType::OAuth2 => r.string("oauth_token_file").map(PathBuf::from),
+        _ => None,
     };
+    let saved = token_file
+        .as_deref()
+        .and_then(|path| saved_refresh_token(r, path));
+    let refresh_token = saved.or(refresh_token);
+    for need in chosen.needs() {
+        let met = need
+            .iter()
+            .any(|key| r.given(key) || (*key == "refresh_token" && refresh_token.is_some()));
+        if !met {
+            r.problem(
+                need[0],
+                format!("is required for {}", chosen.name()),
+                need_hint(need),
+            );
+        }
+    }
     match chosen {
-        AuthType::ApiToken => {
-            need(r, "email", email.is_some(), "API token auth");
-            need(r, "api_token", api_token.is_some(), "API token auth");
-            Some(Auth::ApiToken {
-                email: email?,
-                token: api_token?,
-            })
-        }
-        AuthType::Pat => {
-            need(
-                r,
-                "personal_access_token",
-                pat.is_some(),
-                "personal access token auth",
-            );
-            Some(Auth::Pat { token: pat? })
-        }
-        AuthType::Basic => {
-            need(r, "username", username.is_some(), "basic auth");
-            need(r, "password", password.is_some(), "basic auth");
-            Some(Auth::Basic {
-                username: username?,
-                password: password?,
-            })
-        }
+        AuthType::ApiToken => Some(Auth::ApiToken {
+            email: email?,
+            token: api_token?,
+        }),
+        AuthType::Pat => Some(Auth::Pat { token: pat? }),
+        AuthType::Basic => Some(Auth::Basic {
+            username: username?,
+            password: password?,
+        }),
         AuthType::OAuth2 => {
-            need(r, "oauth_client_id", client_id.is_some(), "OAuth 2.0");
-            need(
-                r,
-                "oauth_client_secret",
-                client_secret.is_some(),
-                "OAuth 2.0",
-            );
-            // A token file, once written, holds the newest refresh token: it wins over the config.
-            let token_file = r.string("oauth_token_file").map(PathBuf::from);
-            let saved = token_file
-                .as_deref()
-                .and_then(|path| saved_refresh_token(r, path));
-            let refresh_token = saved.or(refresh_token);
-            need(r, "refresh_token", refresh_token.is_some(), "OAuth 2.0");
             let token_url = r
                 .string("oauth_token_url")
                 .unwrap_or_else(|| DEFAULT_OAUTH_TOKEN_URL.into());
@@ -1135,6 +1149,143 @@ fn read_auth(r: &mut Reader<'_>, allow_http: bool) -> Option<Auth> {
             }))
         }
     }
+}
+
+/// What to say beside a missing need: the other keys that would do, and where to find a value.
+fn need_hint(need: &[&str]) -> String {
+    let example = match need[0] {
+        "base_url" => "e.g. https://your-site.atlassian.net or https://jira.example.com/jira",
+        "cloud_id" => "find it at https://api.atlassian.com/oauth/token/accessible-resources",
+        _ => "",
+    };
+    let others = need[1..]
+        .iter()
+        .map(|key| format!("`{key}`"))
+        .collect::<Vec<_>>()
+        .join(" or ");
+    match (others.is_empty(), example.is_empty()) {
+        (true, _) => example.to_string(),
+        (false, true) => format!("or give {others}"),
+        (false, false) => format!("{example}; or give {others}"),
+    }
+}
+
+/// The site's root URL: `base_url`, or `host` with `port`, `use_encrypted_endpoints` and
+/// `context_path` (Azure Data Factory's way of saying the same). Neither is reported with the
+/// auth method's needs.
+fn read_site(r: &mut Reader<'_>, allow_http: bool) -> Option<Url> {
+    let base_url = r.string("base_url");
+    let host = r.string("host");
+    let port = r.integer("port");
+    let encrypted = r.boolean("use_encrypted_endpoints");
+    let context_path = r.string("context_path");
+    match (base_url, host) {
+        (Some(_), Some(_)) => {
+            r.problem(
+                "host",
+                "is given as well as base_url",
+                "give one: base_url, or host with port, use_encrypted_endpoints and context_path",
+            );
+            None
+        }
+        (Some(base_url), None) => {
+            for (key, given) in [
+                ("port", port.is_some()),
+                ("context_path", context_path.is_some()),
+            ] {
+                if given {
+                    r.problem(
+                        key,
+                        "goes with host, not base_url",
+                        "put it in base_url, e.g. https://jira.example.com:8443/jira",
+                    );
+                }
+            }
+            let url = r.url("base_url", &base_url, allow_http)?;
+            // `true` is the default a generated config may carry beside any base_url.
+            if encrypted == Some(false) && url.scheme() == "https" {
+                r.problem(
+                    "use_encrypted_endpoints",
+                    "is false but base_url is https://",
+                    "leave it out: base_url's scheme says it",
+                );
+            }
+            Some(url)
+        }
+        (None, Some(host)) => {
+            let encrypted = encrypted.unwrap_or(true);
+            url_of_host(
+                r,
+                &host,
+                port,
+                encrypted,
+                context_path.as_deref(),
+                allow_http,
+            )
+        }
+        (None, None) => None,
+    }
+}
+
+/// `https://host[:port]/context/` (or `http://`, port 8080 by default, as Azure Data Factory).
+fn url_of_host(
+    r: &mut Reader<'_>,
+    host: &str,
+    port: Option<u64>,
+    encrypted: bool,
+    context_path: Option<&str>,
+    allow_http: bool,
+) -> Option<Url> {
+    let mut ok = true;
+    let bracketed_ipv6 = host.starts_with('[') && host.ends_with(']');
+    if host.contains("://") {
+        r.problem(
+            "host",
+            format!("`{}` is a URL", without_userinfo(host)),
+            "give the host name alone (jira.example.com), or the URL as base_url",
+        );
+        ok = false;
+    } else if host.contains(['/', '?', '#', '@', ' ']) || (host.contains(':') && !bracketed_ipv6) {
+        r.problem(
+            "host",
+            format!("`{}` is not a host name", without_userinfo(host)),
+            "give the name alone, e.g. jira.example.com; the port goes in `port`, a path in `context_path`",
+        );
+        ok = false;
+    }
+    if port.is_some_and(|p| !(1..=65535).contains(&p)) {
+        r.problem("port", "is not a TCP port", "use 1 to 65535");
+        ok = false;
+    }
+    if let Some(path) = context_path
+        && path.contains(['?', '#', ' '])
+    {
+        r.problem(
+            "context_path",
+            format!("`{path}` is not a path"),
+            "e.g. /jira",
+        );
+        ok = false;
+    }
+    if !encrypted && !allow_http {
+        r.problem(
+            "use_encrypted_endpoints",
+            "is false, which sends credentials in clear over http://",
+            "set allow_http: true as well (for a test server), or leave it true",
+        );
+        ok = false;
+    }
+    if !ok {
+        return None;
+    }
+    let (scheme, default_port) = if encrypted {
+        ("https", 443)
+    } else {
+        ("http", 8080)
+    };
+    let port = port.unwrap_or(default_port);
+    let path = context_path.unwrap_or("").trim_matches('/');
+    r.url("host", &format!("{scheme}://{host}:{port}/{path}"), true)
 }
 
 /// The refresh token saved in `oauth_token_file` by an earlier run, if there is one.
@@ -1385,25 +1536,117 @@ mod tests {
     fn each_auth_method_needs_exactly_the_settings_it_lists() {
         let value = |key: &str| match key {
             "base_url" => json!("https://x.atlassian.net"),
+            "host" => json!("x.atlassian.net"),
             _ => json!("value-1234"),
         };
         for (word, method) in AuthType::all() {
-            let mut complete = json!({"auth_type": word});
-            for key in method.needs() {
-                complete[*key] = value(key);
+            // Each of a need's keys will do on its own.
+            for pick in 0..method.needs().iter().map(|n| n.len()).max().unwrap_or(1) {
+                let mut complete = json!({"auth_type": word});
+                for need in method.needs() {
+                    let key = need[pick.min(need.len() - 1)];
+                    complete[key] = value(key);
+                }
+                if let Err(e) = config(complete.clone()) {
+                    panic!("{word} with {complete} only: {e}");
+                }
+                for need in method.needs() {
+                    let mut short = complete.clone();
+                    for key in *need {
+                        short.as_object_mut().unwrap().remove(*key);
+                    }
+                    let e = problems(short);
+                    let line = e
+                        .lines()
+                        .find(|l| l.contains(&format!("config `{}`: is required", need[0])))
+                        .unwrap_or_else(|| panic!("{word} without {need:?}: {e}"));
+                    for key in &need[1..] {
+                        assert!(line.contains(&format!("`{key}`")), "{line}");
+                    }
+                }
             }
-            if let Err(e) = config(complete.clone()) {
-                panic!("{word} with {:?} only: {e}", method.needs());
+        }
+    }
+
+    #[test]
+    fn host_port_and_encryption_make_the_base_url() {
+        let with = |extra: Value| {
+            let mut c = json!({"personal_access_token": "p", "host": "jira.example.com"});
+            for (k, v) in extra.as_object().unwrap() {
+                c[k] = v.clone();
             }
-            for key in method.needs() {
-                let mut short = complete.clone();
-                short.as_object_mut().unwrap().remove(*key);
-                let e = problems(short);
-                assert!(
-                    e.contains(&format!("config `{key}`")),
-                    "{word} without {key}: {e}"
-                );
+            config(c)
+        };
+        let url = |extra: Value| with(extra).unwrap().base_url.to_string();
+        assert_eq!(url(json!({})), "https://jira.example.com/");
+        assert_eq!(
+            url(json!({"port": 8443, "context_path": "/jira"})),
+            "https://jira.example.com:8443/jira/"
+        );
+        assert_eq!(
+            url(json!({"port": "443", "use_encrypted_endpoints": true})),
+            "https://jira.example.com/"
+        );
+        assert_eq!(
+            url(json!({"use_encrypted_endpoints": false, "allow_http": true})),
+            "http://jira.example.com:8080/"
+        );
+        assert_eq!(
+            url(
+                json!({"use_encrypted_endpoints": "false", "allow_http": true, "port": 80,
+                       "context_path": "a/b/"})
+            ),
+            "http://jira.example.com/a/b/"
+        );
+        let problem = |extra: Value, key: &str, says: &str| {
+            let e = with(extra).unwrap_err().to_string();
+            assert!(
+                e.lines()
+                    .any(|l| l.contains(&format!("config `{key}`")) && l.contains(says)),
+                "{key}: {e}"
+            );
+        };
+        problem(
+            json!({"use_encrypted_endpoints": false}),
+            "use_encrypted_endpoints",
+            "allow_http",
+        );
+        problem(json!({"port": 70000}), "port", "1 to 65535");
+        problem(
+            json!({"host": "https://jira.example.com"}),
+            "host",
+            "is a URL",
+        );
+        problem(json!({"host": "jira.example.com:8443"}), "host", "`port`");
+        problem(
+            json!({"base_url": "https://jira.example.com"}),
+            "host",
+            "as well as base_url",
+        );
+        problem(
+            json!({"context_path": "/jira?x"}),
+            "context_path",
+            "not a path",
+        );
+        // With base_url, the host keys have nothing to add.
+        let base = |extra: Value| {
+            let mut c = json!({"personal_access_token": "p", "base_url": "https://j.example.com"});
+            for (k, v) in extra.as_object().unwrap() {
+                c[k] = v.clone();
             }
+            config(c)
+        };
+        assert!(base(json!({"use_encrypted_endpoints": true})).is_ok());
+        for (extra, key) in [
+            (json!({"port": 8443}), "port"),
+            (json!({"context_path": "/jira"}), "context_path"),
+            (
+                json!({"use_encrypted_endpoints": false}),
+                "use_encrypted_endpoints",
+            ),
+        ] {
+            let e = base(extra).unwrap_err().to_string();
+            assert!(e.contains(&format!("config `{key}`")), "{e}");
         }
     }
 

@@ -164,6 +164,7 @@ impl JiraClient {
     /// Builds the client and learns the deployment (from config, or from /serverInfo).
     pub async fn connect(config: &Config) -> Result<JiraClient> {
         let mut client = JiraClient::new(config, config.deployment.unwrap_or(Deployment::Cloud))?;
+        tracing::info!(base_url = %client.base, auth = client.auth.method_name(), "connecting to Jira");
         client.deployment_known = config.deployment.is_some();
         match config.deployment {
             Some(deployment) => tracing::info!(?deployment, "deployment set in config"),
