@@ -417,6 +417,24 @@ pub const SETTINGS: &[Setting] = &[
         "Path of a PEM file of extra CA certificates, for self-hosted sites signed by a private CA.",
     ),
     setting(
+        "client_certificate",
+        Kind::String,
+        "Mutual TLS: path of the PEM client certificate (with any intermediates) the site asks for.",
+    ),
+    setting(
+        "client_key",
+        Kind::String,
+        "Mutual TLS: path of the client certificate's PEM private key, unencrypted (PKCS#8, PKCS#1 \
+         or SEC1); may be left out when `client_certificate`'s file holds the key too.",
+    ),
+    setting(
+        "proxy_url",
+        Kind::Secret,
+        "HTTP(S) proxy for every request, e.g. `http://user:password@proxy.example.com:3128` \
+         (credentials are never logged). Without it the tap uses `HTTPS_PROXY` / `HTTP_PROXY` / \
+         `ALL_PROXY`; `NO_PROXY` applies to both.",
+    ),
+    setting(
         "groups",
         Kind::List,
         "Comma-separated group names: when set, the `users` stream holds the members of these groups \
@@ -595,6 +613,10 @@ pub struct Config {
     pub progress_interval: Option<Duration>,
     pub user_agent: String,
     pub ca_bundle: Option<PathBuf>,
+    /// Mutual TLS: the certificate the tap shows the site.
+    pub client_certificate: Option<ClientCertificate>,
+    /// The proxy every request goes through (else the environment's, if any).
+    pub proxy_url: Option<Secret>,
     pub groups: Option<Vec<String>>,
     /// The salt and `hash_pii`, for fields hashed before they leave the process.
     pub hashing: HashSettings,
@@ -610,6 +632,14 @@ pub struct Config {
     pub rich_text: RichText,
     /// How deleted issues are found.
     pub deleted_issues: DeletedIssues,
+}
+
+/// Mutual TLS: PEM files of the client certificate and its private key (which may sit in the
+/// certificate's file).
+#[derive(Debug, Clone)]
+pub struct ClientCertificate {
+    pub certificate: PathBuf,
+    pub key: Option<PathBuf>,
 }
 
 /// Config `deleted_issues`.
@@ -997,6 +1027,8 @@ impl Config {
                 "give the path of a PEM file",
             );
         }
+        let client_certificate = read_client_certificate(&mut r);
+        let proxy_url = read_proxy_url(&mut r);
         let groups = read_groups(&mut r);
         let filters = read_filters(&mut r);
         // Absent: the first word, as `--about` shows it.
@@ -1050,6 +1082,8 @@ impl Config {
                 .then(|| Duration::from_secs(progress_interval)),
             user_agent,
             ca_bundle,
+            client_certificate,
+            proxy_url,
             groups,
             hashing,
             filters,
@@ -1374,6 +1408,67 @@ fn read_filters(r: &mut Reader<'_>) -> Filters {
         created,
         updated,
         jql,
+    }
+}
+
+fn read_client_certificate(r: &mut Reader<'_>) -> Option<ClientCertificate> {
+    let certificate = r.string("client_certificate").map(PathBuf::from);
+    let key = r.string("client_key").map(PathBuf::from);
+    for (name, path) in [("client_certificate", &certificate), ("client_key", &key)] {
+        if let Some(path) = path
+            && !path.is_file()
+        {
+            r.problem(
+                name,
+                format!("{} is not a readable file", path.display()),
+                "give the path of a PEM file",
+            );
+        }
+    }
+    if key.is_some() && certificate.is_none() {
+        r.problem(
+            "client_certificate",
+            "is required with client_key",
+            "the PEM certificate that goes with the key",
+        );
+    }
+    Some(ClientCertificate {
+        certificate: certificate?,
+        key,
+    })
+}
+
+/// `proxy_url`, checked as far as can be without connecting: an HTTP or HTTPS proxy's root.
+fn read_proxy_url(r: &mut Reader<'_>) -> Option<Secret> {
+    let proxy = r.secret("proxy_url")?;
+    let shown = without_userinfo(proxy.expose());
+    let problem = match Url::parse(proxy.expose()) {
+        Err(e) => Some((
+            format!("`{shown}` is not a URL ({e})"),
+            "e.g. http://proxy.example.com:3128",
+        )),
+        Ok(url) => match url.scheme() {
+            "http" | "https" if url.host_str().is_none_or(str::is_empty) => {
+                Some(("has no host".into(), "e.g. http://proxy.example.com:3128"))
+            }
+            "http" | "https" if url.path() != "/" || url.query().is_some() => Some((
+                format!("`{shown}` has a path"),
+                "a proxy is named by its scheme, host and port alone",
+            )),
+            "http" | "https" => None,
+            scheme if scheme.starts_with("socks") => Some((
+                "is a SOCKS proxy, which tap-jira does not speak".into(),
+                "use an HTTP proxy (http://host:port)",
+            )),
+            scheme => Some((format!("has scheme `{scheme}`"), "use http:// or https://")),
+        },
+    };
+    match problem {
+        Some((problem, hint)) => {
+            r.problem("proxy_url", problem, hint);
+            None
+        }
+        None => Some(proxy),
     }
 }
 

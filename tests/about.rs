@@ -112,6 +112,7 @@ fn about_json_is_the_sdks_shape_with_typed_settings() {
             "oauth_client_secret",
             "refresh_token",
             "access_token",
+            "proxy_url",
             "hash_salt"
         ]
     );

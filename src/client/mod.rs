@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use rand::RngExt;
-use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderValue, LOCATION};
+use reqwest::header::{CONTENT_TYPE, HeaderMap, LOCATION};
 use serde_json::Value;
 use url::Url;
 
@@ -24,6 +24,7 @@ pub use pages::{
     List, Page, PageSize, Pagination, Progress, fingerprint, pages, read_page, split_page,
 };
 pub use retry::{Decision, Outcome, RetryPolicy};
+pub use transport::PROXY_VARIABLES;
 
 use crate::catalog::TextForm;
 use crate::config::{Config, Deployment, RichText};
@@ -199,40 +200,7 @@ impl JiraClient {
     }
 
     fn new(config: &Config, deployment: Deployment) -> Result<JiraClient> {
-        let mut headers = HeaderMap::new();
-        headers.insert("Accept", HeaderValue::from_static("application/json"));
-        // English error strings, so messages can be matched and read.
-        headers.insert("Accept-Language", HeaderValue::from_static("en"));
-        headers.insert("X-Force-Accept-Language", HeaderValue::from_static("true"));
-        // Server/DC otherwise rejects some requests as XSRF; harmless on Cloud.
-        headers.insert("X-Atlassian-Token", HeaderValue::from_static("no-check"));
-        let mut builder = reqwest::Client::builder()
-            .default_headers(headers)
-            .user_agent(config.user_agent.clone())
-            .timeout(config.request_timeout)
-            .connect_timeout(Duration::from_secs(30).min(config.request_timeout))
-            // Redirects could carry the Authorization header to another host: follow none.
-            .redirect(reqwest::redirect::Policy::none());
-        if let Some(path) = &config.ca_bundle {
-            let pem = std::fs::read(path).map_err(|e| {
-                Error::config(
-                    "ca_bundle",
-                    format!("{} cannot be read: {e}", path.display()),
-                    "",
-                )
-            })?;
-            let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
-                Error::config(
-                    "ca_bundle",
-                    format!("{} is not a PEM bundle: {e}", path.display()),
-                    "",
-                )
-            })?;
-            builder = builder.tls_certs_merge(certs);
-        }
-        let http = builder.build().map_err(|e| {
-            Error::config("base_url", format!("HTTP client could not start: {e}"), "")
-        })?;
+        let http = transport::http_client(config)?;
         Ok(JiraClient {
             http,
             base: config.base_url.clone(),
@@ -430,6 +398,13 @@ impl JiraClient {
         self.answered.store(true, Ordering::Relaxed);
         if status == 401 {
             return Err(Failure::Unauthorized(generation));
+        }
+        if status == 407 {
+            return Err(Failure::Fatal(Error::Unreachable {
+                url: display_url(url),
+                problem: "the proxy asks for credentials (HTTP 407)",
+                hint: "put them in proxy_url (http://user:password@proxy:3128) or HTTP_PROXY / HTTPS_PROXY",
+            }));
         }
         let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
         let content_type = header(CONTENT_TYPE.as_str())
