@@ -138,12 +138,15 @@ words!(AUTH_TYPE_WORDS, AUTH_TYPES: AuthType = [
     ("pat", AuthType::Pat),
     ("basic", AuthType::Basic),
     ("oauth2", AuthType::OAuth2),
+    ("scoped_token", AuthType::ScopedToken),
 ]);
 const AUTH_TYPE_ALIASES: &[(&str, AuthType)] = &[
     ("token", AuthType::ApiToken),
     ("personal_access_token", AuthType::Pat),
     ("bearer", AuthType::Pat),
     ("oauth", AuthType::OAuth2),
+    ("service_account", AuthType::ScopedToken),
+    ("scoped_api_token", AuthType::ScopedToken),
 ];
 words!(SCHEMA_DRIFT_WORDS, SCHEMA_DRIFTS: DriftPolicy = [
     ("auto", DriftPolicy::Auto),
@@ -183,6 +186,7 @@ pub enum AuthType {
     Pat,
     Basic,
     OAuth2,
+    ScopedToken,
 }
 
 impl AuthType {
@@ -204,6 +208,12 @@ impl AuthType {
                 &["refresh_token"],
                 &["cloud_id"],
             ],
+            // The cloud id, or the site to ask it of.
+            AuthType::ScopedToken => &[
+                &["cloud_id", "base_url", "host"],
+                &["email"],
+                &["api_token"],
+            ],
         }
     }
 
@@ -214,6 +224,7 @@ impl AuthType {
             AuthType::Pat => "personal access token auth",
             AuthType::Basic => "basic auth",
             AuthType::OAuth2 => "OAuth 2.0",
+            AuthType::ScopedToken => "scoped API token auth",
         }
     }
 
@@ -224,6 +235,10 @@ impl AuthType {
             AuthType::Pat => "Server/Data Center 8.14+: personal access token",
             AuthType::Basic => "user name and password (on Cloud: email and API token)",
             AuthType::OAuth2 => "Jira Cloud: OAuth 2.0 (3LO) app and refresh token",
+            AuthType::ScopedToken => {
+                "Jira Cloud: a scoped API token (a service account's, or a person's), through \
+                 Atlassian's API gateway"
+            }
         }
     }
 }
@@ -281,17 +296,20 @@ pub const SETTINGS: &[Setting] = &[
     setting(
         "auth_type",
         Kind::OneOf(AUTH_TYPE_WORDS),
-        "`api_token`, `pat`, `basic` or `oauth2`. Inferred from the credential keys present when absent.",
+        "`api_token`, `pat`, `basic`, `oauth2` or `scoped_token` (a scoped API token, such as a \
+         service account's, which only Atlassian's API gateway takes). Inferred from the credential \
+         keys present when absent, except `scoped_token`: nothing in a token tells it is scoped.",
     ),
     setting(
         "email",
         Kind::String,
-        "Cloud: the Atlassian account email that owns `api_token`.",
+        "Cloud: the Atlassian account email (or service account) that owns `api_token`.",
     ),
     setting(
         "api_token",
         Kind::Secret,
-        "Cloud: an API token (id.atlassian.com → Security → API tokens).",
+        "Cloud: an API token (id.atlassian.com → Security → API tokens), or with `scoped_token` a \
+         scoped one.",
     ),
     setting(
         "personal_access_token",
@@ -338,13 +356,16 @@ pub const SETTINGS: &[Setting] = &[
     setting(
         "cloud_id",
         Kind::String,
-        "OAuth 2.0: the site's cloud id (from /oauth/token/accessible-resources).",
+        "The site's cloud id, for Atlassian's API gateway (OAuth 2.0: from \
+         /oauth/token/accessible-resources). Scoped tokens read it from the site's \
+         `/_edge/tenant_info` when it is left out.",
     ),
     setting("oauth_token_url", Kind::String, "OAuth 2.0 token endpoint.").with_default(Preset::Text(DEFAULT_OAUTH_TOKEN_URL)),
     setting(
             "oauth_gateway_url",
             Kind::String,
-            "OAuth 2.0 API gateway; requests go to `{this}/ex/jira/{cloud_id}`.",
+            "Atlassian's API gateway (OAuth 2.0 and scoped tokens); requests go to \
+             `{this}/ex/jira/{cloud_id}`.",
         ).with_default(Preset::Text(DEFAULT_OAUTH_GATEWAY_URL)),
     setting(
             "start_date",
@@ -568,6 +589,8 @@ pub enum Auth {
     Basic { username: String, password: Secret },
     /// Cloud OAuth 2.0 (3LO) with refresh-token rotation.
     OAuth(OAuthConfig),
+    /// Cloud: Basic `email:api_token` with a scoped token, which only the API gateway takes.
+    ScopedToken { email: String, token: Secret },
 }
 
 impl Auth {
@@ -577,6 +600,9 @@ impl Auth {
             Auth::Pat { .. } => "personal access token",
             Auth::Basic { .. } => "basic auth (username + password)",
             Auth::OAuth(_) => "OAuth 2.0",
+            Auth::ScopedToken { .. } => {
+                "scoped API token (email + api_token, through Atlassian's API gateway)"
+            }
         }
     }
 }
@@ -592,11 +618,59 @@ pub struct OAuthConfig {
     pub refresh_token_file: Option<PathBuf>,
 }
 
+/// Where the tap sends its requests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Site {
+    /// The site itself: `base_url`, or `host` and its keys; always ending in `/`.
+    Direct(Url),
+    /// Atlassian's API gateway, `{gateway}/ex/jira/{cloud_id}/` (OAuth 2.0 and scoped tokens).
+    Gateway { gateway: Url, cloud_id: CloudId },
+}
+
+/// The cloud id the gateway wants: given in the config, or to be asked of the site.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CloudId {
+    Given(String),
+    /// Read from the site's `/_edge/tenant_info`, which answers without credentials.
+    OfSite(Url),
+}
+
+impl Site {
+    /// The root requests go to, when no request is needed to know it.
+    pub fn known_root(&self) -> Option<Url> {
+        match self {
+            Site::Direct(url) => Some(url.clone()),
+            Site::Gateway {
+                gateway,
+                cloud_id: CloudId::Given(id),
+            } => gateway_root(gateway, id),
+            Site::Gateway { .. } => None,
+        }
+    }
+
+    /// `https` or `http`: how the first request goes out.
+    pub fn scheme(&self) -> &str {
+        match self {
+            Site::Direct(url) | Site::Gateway { gateway: url, .. } => url.scheme(),
+        }
+    }
+}
+
+/// `{gateway}/ex/jira/{cloud_id}/`.
+pub fn gateway_root(gateway: &Url, cloud_id: &str) -> Option<Url> {
+    let mut root = gateway.clone();
+    root.path_segments_mut()
+        .ok()?
+        .pop_if_empty()
+        .extend(["ex", "jira", cloud_id, ""]);
+    Some(root)
+}
+
 /// The validated configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// The site root (or the OAuth gateway's `/ex/jira/{cloud_id}`), always ending in `/`.
-    pub base_url: Url,
+    /// Where requests go.
+    pub site: Site,
     pub deployment: Option<Deployment>,
     pub auth: Auth,
     pub start_date: DateTime<Utc>,
@@ -932,26 +1006,23 @@ impl Config {
         let allow_http = r.boolean("allow_http").unwrap_or(false);
         let auth = read_auth(&mut r, allow_http);
 
-        let base_url = match &auth {
-            Some(Auth::OAuth(_)) => {
-                let gateway = r
-                    .string("oauth_gateway_url")
-                    .unwrap_or_else(|| DEFAULT_OAUTH_GATEWAY_URL.into());
-                let cloud_id = r.string("cloud_id");
-                match (r.url("oauth_gateway_url", &gateway, allow_http), cloud_id) {
-                    (Some(gateway), Some(cloud_id)) => {
-                        gateway.join(&format!("ex/jira/{cloud_id}/")).ok()
-                    }
-                    // A missing cloud_id is reported with the method's other needs.
-                    _ => None,
-                }
-            }
-            _ => read_site(&mut r, allow_http),
+        let site = match &auth {
+            Some(Auth::OAuth(_) | Auth::ScopedToken { .. }) => read_gateway(&mut r, allow_http),
+            _ => read_site(&mut r, allow_http).map(Site::Direct),
         };
         let deployment = r.choice("deployment", DEPLOYMENTS, DEPLOYMENT_ALIASES);
-        let deployment = match (&auth, deployment) {
-            (Some(Auth::OAuth(_)), _) => Some(Deployment::Cloud),
-            (_, d) => d,
+        let gateway = matches!(site, Some(Site::Gateway { .. }));
+        if gateway && deployment == Some(Deployment::Server) {
+            r.problem(
+                "deployment",
+                "is server, but Atlassian's API gateway serves Jira Cloud only",
+                "on Server/Data Center use a personal_access_token or username + password",
+            );
+        }
+        let deployment = if gateway {
+            Some(Deployment::Cloud)
+        } else {
+            deployment
         };
         if let (Some(Auth::Pat { .. }), Some(Deployment::Cloud)) = (&auth, deployment) {
             r.problem(
@@ -1062,11 +1133,11 @@ impl Config {
         if !r.problems.is_empty() {
             return Err(Error::Config(r.problems));
         }
-        let (Some(auth), Some(base_url)) = (auth, base_url) else {
+        let (Some(auth), Some(site)) = (auth, site) else {
             return Err(Error::config("auth", "could not be read", ""));
         };
         Ok(Config {
-            base_url,
+            site,
             deployment,
             auth,
             start_date,
@@ -1155,6 +1226,10 @@ fn read_auth(r: &mut Reader<'_>, allow_http: bool) -> Option<Auth> {
             email: email?,
             token: api_token?,
         }),
+        AuthType::ScopedToken => Some(Auth::ScopedToken {
+            email: email?,
+            token: api_token?,
+        }),
         AuthType::Pat => Some(Auth::Pat { token: pat? }),
         AuthType::Basic => Some(Auth::Basic {
             username: username?,
@@ -1202,6 +1277,36 @@ fn need_hint(need: &[&str]) -> String {
         (false, true) => format!("or give {others}"),
         (false, false) => format!("{example}; or give {others}"),
     }
+}
+
+/// Atlassian's API gateway and the site's cloud id: `cloud_id` when given, else the site
+/// (`base_url` or `host`) to ask it of. A missing one is reported with the method's needs.
+fn read_gateway(r: &mut Reader<'_>, allow_http: bool) -> Option<Site> {
+    let gateway = r
+        .string("oauth_gateway_url")
+        .unwrap_or_else(|| DEFAULT_OAUTH_GATEWAY_URL.into());
+    let gateway = r.url("oauth_gateway_url", &gateway, allow_http);
+    let cloud_id = match r.string("cloud_id") {
+        Some(id) if is_cloud_id(&id) => Some(CloudId::Given(id)),
+        Some(id) => {
+            r.problem(
+                "cloud_id",
+                format!("`{id}` is not a cloud id"),
+                "a cloud id is a UUID such as 5a1e7c3d-0b2f-4c6d-9e8f-1a2b3c4d5e6f, not a URL",
+            );
+            return None;
+        }
+        None => read_site(r, allow_http).map(CloudId::OfSite),
+    };
+    Some(Site::Gateway {
+        gateway: gateway?,
+        cloud_id: cloud_id?,
+    })
+}
+
+/// Whether `id` can be a cloud id (a UUID on Atlassian's sites): one path segment, not a URL.
+pub fn is_cloud_id(id: &str) -> bool {
+    !id.trim().is_empty() && !id.contains(['/', '?', '#', '\\'])
 }
 
 /// The site's root URL: `base_url`, or `host` with `port`, `use_encrypted_endpoints` and
@@ -1672,7 +1777,7 @@ mod tests {
             }
             config(c)
         };
-        let url = |extra: Value| with(extra).unwrap().base_url.to_string();
+        let url = |extra: Value| with(extra).unwrap().site.known_root().unwrap().to_string();
         assert_eq!(url(json!({})), "https://jira.example.com/");
         assert_eq!(
             url(json!({"port": 8443, "context_path": "/jira"})),
@@ -1752,7 +1857,10 @@ mod tests {
         )
         .unwrap();
         assert!(matches!(c.auth, Auth::ApiToken { .. }));
-        assert_eq!(c.base_url.as_str(), "https://x.atlassian.net/");
+        assert_eq!(
+            c.site.known_root().unwrap().as_str(),
+            "https://x.atlassian.net/"
+        );
         assert_eq!(c.request_timeout, Duration::from_secs(300));
     }
 
@@ -1762,7 +1870,10 @@ mod tests {
             json!({"base_url": "https://jira.example.com:8443/jira", "personal_access_token": "p"}),
         )
         .unwrap();
-        assert_eq!(c.base_url.as_str(), "https://jira.example.com:8443/jira/");
+        assert_eq!(
+            c.site.known_root().unwrap().as_str(),
+            "https://jira.example.com:8443/jira/"
+        );
         assert!(matches!(c.auth, Auth::Pat { .. }));
     }
 
@@ -1801,7 +1912,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            c.base_url.as_str(),
+            c.site.known_root().unwrap().as_str(),
             "https://api.atlassian.com/ex/jira/abc/"
         );
         assert_eq!(c.deployment, Some(Deployment::Cloud));
@@ -1809,6 +1920,19 @@ mod tests {
             json!({"oauth_client_id": "id", "oauth_client_secret": "s", "refresh_token": "r"}),
         );
         assert!(e.contains("cloud_id"), "{e}");
+        let gateway = Url::parse("https://proxy.example.com/atlassian/").unwrap();
+        assert_eq!(
+            gateway_root(&gateway, "abc").unwrap().as_str(),
+            "https://proxy.example.com/atlassian/ex/jira/abc/"
+        );
+        let e = problems(
+            json!({"auth_type": "scoped_token", "email": "a@b.c", "api_token": "t",
+                   "cloud_id": "https://x.atlassian.net"}),
+        );
+        assert!(
+            e.contains("config `cloud_id`: `https://x.atlassian.net` is not a cloud id"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -81,7 +81,10 @@ fn about_json_is_the_sdks_shape_with_typed_settings() {
     // Every choice setting lists its words (and null: leaving it unset).
     for (name, words) in [
         ("deployment", &["cloud", "server"][..]),
-        ("auth_type", &["api_token", "pat", "basic", "oauth2"]),
+        (
+            "auth_type",
+            &["api_token", "pat", "basic", "oauth2", "scoped_token"],
+        ),
         ("schema_drift", &["auto", "block"]),
         ("render_text", &["markdown", "plain", "none"]),
         ("deleted_issues", &["audit", "reconcile", "off"]),
@@ -120,7 +123,10 @@ fn about_json_is_the_sdks_shape_with_typed_settings() {
     // Each auth method's settings, as a set the config must hold.
     let methods = about["settings"]["anyOf"].as_array().unwrap();
     let titles: Vec<&str> = methods.iter().filter_map(|m| m["title"].as_str()).collect();
-    assert_eq!(titles, ["api_token", "pat", "basic", "oauth2"]);
+    assert_eq!(
+        titles,
+        ["api_token", "pat", "basic", "oauth2", "scoped_token"]
+    );
     for method in methods {
         for key in method["required"].as_array().unwrap() {
             assert!(properties.contains_key(key.as_str().unwrap()), "{key}");

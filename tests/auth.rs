@@ -248,3 +248,103 @@ fn an_unwritable_token_file_is_refused_before_the_token_is_spent() {
         creds::INITIAL_REFRESH_TOKEN
     );
 }
+
+fn scoped_config(site: &Site) -> Value {
+    json!({"auth_type": "scoped_token", "base_url": site.sim.url, "oauth_gateway_url": site.sim.url,
+        "allow_http": true, "email": creds::SERVICE_ACCOUNT_EMAIL,
+        "api_token": creds::SCOPED_API_TOKEN, "start_date": "2000-01-01"})
+}
+
+/// A service account's scoped token: Basic auth through the gateway, the cloud id read from the
+/// site without credentials, and nothing else sent to the site.
+#[test]
+fn a_scoped_token_goes_through_the_gateway_with_the_cloud_id_the_site_gives() {
+    let site = Site::cloud();
+    let run = discover_with(&site, scoped_config(&site));
+    run.assert_success();
+    let requests = site.sim.sim.requests();
+    assert_eq!(requests[0].path, "/_edge/tenant_info");
+    assert_eq!(
+        requests[0].auth,
+        AuthSeen::None,
+        "no credentials for the tenant info"
+    );
+    let api = &requests[1..];
+    assert!(!api.is_empty());
+    for request in api {
+        assert!(
+            request
+                .path
+                .starts_with(&format!("/ex/jira/{}/rest/", creds::CLOUD_ID)),
+            "{request:?}"
+        );
+        assert_eq!(
+            request.auth,
+            AuthSeen::Basic {
+                user: creds::SERVICE_ACCOUNT_EMAIL.into()
+            }
+        );
+    }
+    assert!(
+        run.stderr.contains(&format!(
+            "base_url={}/ex/jira/{}/",
+            site.sim.url,
+            creds::CLOUD_ID
+        )),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains(creds::SCOPED_API_TOKEN));
+
+    // With the cloud id given, the site is not asked, and need not be named.
+    site.sim.sim.reset_requests();
+    let mut config = scoped_config(&site);
+    config.as_object_mut().unwrap().remove("base_url");
+    config["cloud_id"] = json!(creds::CLOUD_ID);
+    discover_with(&site, config).assert_success();
+    assert!(
+        site.sim
+            .sim
+            .requests()
+            .iter()
+            .all(|r| r.path.starts_with("/ex/jira/"))
+    );
+}
+
+/// Nothing in a token says it is scoped: the site's 401 must say where scoped tokens go.
+#[test]
+fn a_scoped_token_sent_to_the_site_url_fails_saying_it_must_call_the_gateway() {
+    let site = Site::cloud();
+    let mut config = scoped_config(&site);
+    config.as_object_mut().unwrap().remove("auth_type");
+    let run = discover_with(&site, config);
+    assert_eq!(run.code, 1);
+    let last = run.stderr.lines().last().unwrap_or("");
+    for says in [
+        "authentication failed: HTTP 401",
+        "scoped API token",
+        "is refused by the site URL: it must call https://api.atlassian.com/ex/jira/{cloudId}",
+        "set auth_type: scoped_token",
+    ] {
+        assert!(last.contains(says), "{says}: {last}");
+    }
+    assert!(!run.stderr.contains(creds::SCOPED_API_TOKEN));
+}
+
+#[test]
+fn a_scoped_token_for_a_site_without_a_cloud_id_is_a_clear_error() {
+    let site = Site::server();
+    let run = discover_with(&site, scoped_config(&site));
+    assert_eq!(run.code, 1);
+    let last = run.stderr.lines().last().unwrap_or("");
+    assert!(
+        last.contains("config `base_url`: gives no cloud id (HTTP 404")
+            && last.contains("cloud_id"),
+        "{last}"
+    );
+    assert_eq!(
+        site.sim.sim.requests().len(),
+        1,
+        "only the tenant info was asked for"
+    );
+}

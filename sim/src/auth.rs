@@ -41,6 +41,15 @@ pub(crate) fn judge(
         (Deployment::Cloud, Door::Gateway, "bearer") if tokens.is_valid_access(value) => {
             AuthSeen::BearerOAuth
         }
+        // Scoped tokens go through the gateway only, and only they do.
+        (Deployment::Cloud, Door::Gateway, "basic") => match basic(value) {
+            Some((user, password))
+                if user == creds::SERVICE_ACCOUNT_EMAIL && password == creds::SCOPED_API_TOKEN =>
+            {
+                AuthSeen::Basic { user }
+            }
+            _ => AuthSeen::Invalid,
+        },
         (Deployment::Server, Door::Site, "basic") => match basic(value) {
             Some((user, password)) if user == creds::USERNAME && password == creds::PASSWORD => {
                 AuthSeen::Basic { user }
@@ -190,6 +199,18 @@ mod tests {
             AuthSeen::Invalid
         );
         assert_eq!(judge_cloud(Some("Basic !!!")), AuthSeen::Invalid);
+        // A scoped token is refused by the site and taken by the gateway, a classic one the
+        // other way round.
+        let scoped = basic_header(creds::SERVICE_ACCOUNT_EMAIL, creds::SCOPED_API_TOKEN);
+        assert_eq!(judge_cloud(Some(&scoped)), AuthSeen::Invalid);
+        let through_gateway = |h: &str| judge(Deployment::Cloud, Door::Gateway, Some(h), &tokens);
+        assert_eq!(
+            through_gateway(&scoped),
+            AuthSeen::Basic {
+                user: creds::SERVICE_ACCOUNT_EMAIL.into()
+            }
+        );
+        assert_eq!(through_gateway(&good), AuthSeen::Invalid);
         assert_eq!(judge_cloud(None), AuthSeen::None);
     }
 

@@ -13,8 +13,12 @@
 //! What a client can count on:
 //! - Credentials are in [`creds`]. Cloud takes Basic `EMAIL:API_TOKEN` on `/rest/api/{2,3}`
 //!   and OAuth access tokens (from `POST /oauth/token`, refresh tokens rotating) on the gateway
-//!   `/ex/jira/{CLOUD_ID}/rest/api/{2,3}`; Server takes Basic `USERNAME:PASSWORD` or
-//!   `Bearer PAT` on `/rest/api/2`.
+//!   `/ex/jira/{CLOUD_ID}/rest/api/{2,3}`, where a service account's Basic
+//!   `SERVICE_ACCOUNT_EMAIL:SCOPED_API_TOKEN` is taken too (and refused by the site itself, as
+//!   Cloud refuses scoped tokens); `GET /_edge/tenant_info` tells anyone the cloud id (404 on
+//!   Server). Server takes Basic `USERNAME:PASSWORD` or `Bearer PAT` on `/rest/api/2`.
+//! - [`spawn_proxy`] starts a forward proxy on 127.0.0.1 that records every request (plain HTTP
+//!   in absolute form, HTTPS as CONNECT) with the credentials it carried.
 //! - Issues are created and updated between [`HISTORY_START_MS`] and [`HISTORY_END_MS`] (a fixed
 //!   window, so a seed always gives the same bytes); only touched or added issues are later.
 //!   A few groups of issues share the exact same `updated` millisecond.

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
-use crate::config::{Auth, OAuthConfig};
+use crate::config::{Auth, Deployment, OAuthConfig};
 use crate::error::{Error, Result};
 use crate::secret::Secret;
 
@@ -68,7 +68,9 @@ impl Authenticator {
         request: reqwest::RequestBuilder,
     ) -> Result<(reqwest::RequestBuilder, u64)> {
         Ok(match &self.auth {
-            Auth::ApiToken { email, token } => (request.basic_auth(email, Some(token.expose())), 0),
+            Auth::ApiToken { email, token } | Auth::ScopedToken { email, token } => {
+                (request.basic_auth(email, Some(token.expose())), 0)
+            }
             Auth::Basic { username, password } => {
                 (request.basic_auth(username, Some(password.expose())), 0)
             }
@@ -93,6 +95,39 @@ impl Authenticator {
                 (request.bearer_auth(token.expose()), session.generation)
             }
         })
+    }
+
+    /// What to check when the site refuses these credentials (`deployment`: when known).
+    pub fn refusal_hint(&self, deployment: Option<Deployment>) -> &'static str {
+        match (&self.auth, deployment) {
+            (Auth::ScopedToken { .. }, _) => {
+                "check email and api_token: a scoped token needs the read:jira-work and \
+                 read:jira-user scopes on this site, and expires (after a day to a year); a token \
+                 created without scopes goes to the site itself (auth_type: api_token)"
+            }
+            // Nothing in a token says it is scoped: the site answers 401 to one, as to a typo.
+            // API tokens are Cloud's, whatever the deployment is known to be yet.
+            (Auth::ApiToken { .. }, _) | (Auth::Basic { .. }, Some(Deployment::Cloud)) => {
+                "check the email and API token. A scoped API token (a service account's, or one \
+                 created with scopes) is refused by the site URL: it must call \
+                 https://api.atlassian.com/ex/jira/{cloudId}; set auth_type: scoped_token and the \
+                 tap goes there, reading the cloud id from base_url. Passwords and personal access \
+                 tokens do not work on Cloud"
+            }
+            (_, None) => {
+                "check the credentials: Cloud wants email + api_token (or OAuth 2.0); Server/Data \
+                 Center wants a personal_access_token or username + password"
+            }
+            (_, Some(Deployment::Cloud)) => {
+                "check the credentials: Cloud wants email + api_token (or OAuth 2.0); passwords and \
+                 personal access tokens do not work there"
+            }
+            (_, Some(Deployment::Server)) => {
+                "check the credentials: Server/Data Center wants a personal_access_token or \
+                 username + password (after repeated failures Jira may demand a CAPTCHA login in \
+                 the browser first)"
+            }
+        }
     }
 
     /// After a 401: refresh the OAuth token (unless another request already did) and say whether a

@@ -27,7 +27,7 @@ pub use retry::{Decision, Outcome, RetryPolicy};
 pub use transport::PROXY_VARIABLES;
 
 use crate::catalog::TextForm;
-use crate::config::{Config, Deployment, RichText};
+use crate::config::{CloudId, Config, Deployment, RichText, Site, gateway_root, is_cloud_id};
 use crate::error::{Error, Result};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,6 +44,8 @@ pub struct ApiRequest {
     pub path: String,
     pub query: Vec<(String, String)>,
     pub body: Option<Value>,
+    /// Sent without credentials: for what the site tells anyone (`/_edge/tenant_info`).
+    pub anonymous: bool,
 }
 
 impl ApiRequest {
@@ -53,6 +55,7 @@ impl ApiRequest {
             path: path.into(),
             query: Vec::new(),
             body: None,
+            anonymous: false,
         }
     }
 
@@ -62,7 +65,14 @@ impl ApiRequest {
             path: path.into(),
             query: Vec::new(),
             body: Some(body),
+            anonymous: false,
         }
+    }
+
+    /// Without credentials: they are not needed, so they do not travel.
+    pub fn anonymous(mut self) -> Self {
+        self.anonymous = true;
+        self
     }
 
     pub fn query(mut self, key: &str, value: impl Into<String>) -> Self {
@@ -165,6 +175,16 @@ impl JiraClient {
     /// Builds the client and learns the deployment (from config, or from /serverInfo).
     pub async fn connect(config: &Config) -> Result<JiraClient> {
         let mut client = JiraClient::new(config, config.deployment.unwrap_or(Deployment::Cloud))?;
+        if let Site::Gateway {
+            gateway,
+            cloud_id: CloudId::OfSite(_),
+        } = &config.site
+        {
+            let cloud_id = client.tenant_cloud_id().await?;
+            client.base = gateway_root(gateway, &cloud_id).ok_or_else(|| {
+                Error::config("oauth_gateway_url", "cannot hold a cloud id path", "")
+            })?;
+        }
         tracing::info!(base_url = %client.base, auth = client.auth.method_name(), "connecting to Jira");
         client.deployment_known = config.deployment.is_some();
         match config.deployment {
@@ -199,11 +219,49 @@ impl JiraClient {
         Ok(client)
     }
 
+    /// The site's cloud id, from `/_edge/tenant_info` (which answers without credentials, so
+    /// none are sent: a scoped token is of no use to the site itself).
+    async fn tenant_cloud_id(&self) -> Result<String> {
+        let tenant = match self
+            .send_json(ApiRequest::get("_edge/tenant_info").anonymous())
+            .await
+        {
+            Ok(tenant) => tenant,
+            Err(Error::Http { status, url, .. }) => {
+                return Err(no_cloud_id(&url, &format!("HTTP {status}")));
+            }
+            Err(Error::NotJson { url, .. }) => return Err(no_cloud_id(&url, "not JSON")),
+            Err(e) => return Err(e),
+        };
+        let url = display_url(
+            &self
+                .base
+                .join("_edge/tenant_info")
+                .unwrap_or(self.base.clone()),
+        );
+        match tenant.get("cloudId").and_then(Value::as_str) {
+            Some(id) if is_cloud_id(id) => {
+                tracing::info!(cloud_id = id, "read the site's cloud id from {url}");
+                Ok(id.to_string())
+            }
+            _ => Err(no_cloud_id(&url, "no cloudId in the answer")),
+        }
+    }
+
     fn new(config: &Config, deployment: Deployment) -> Result<JiraClient> {
         let http = transport::http_client(config)?;
+        // Before the cloud id is known, requests go to the site to ask for it.
+        let base = match &config.site {
+            Site::Gateway {
+                cloud_id: CloudId::OfSite(site),
+                ..
+            } => Some(site.clone()),
+            site => site.known_root(),
+        };
+        let base = base.ok_or_else(|| Error::config("cloud_id", "cannot be put in a URL", ""))?;
         Ok(JiraClient {
             http,
-            base: config.base_url.clone(),
+            base,
             auth: auth::Authenticator::new(config.auth.clone()),
             policy: RetryPolicy::new(config.max_retries, config.retry_budget),
             deployment,
@@ -383,11 +441,14 @@ impl JiraClient {
             Some(body) => builder.json(body),
             None => builder,
         };
-        let (builder, generation) = self
-            .auth
-            .apply(&self.http, builder)
-            .await
-            .map_err(Failure::Fatal)?;
+        let (builder, generation) = if request.anonymous {
+            (builder, 0)
+        } else {
+            self.auth
+                .apply(&self.http, builder)
+                .await
+                .map_err(Failure::Fatal)?
+        };
         let exchange = Exchange(tokio::spawn(exchange(
             Arc::clone(&self.limits),
             label.to_string(),
@@ -476,25 +537,12 @@ impl JiraClient {
     }
 
     fn auth_error(&self, url: &Url, status: u16) -> Error {
-        let hint = match (self.deployment_known, self.deployment) {
-            (false, _) => {
-                "check the credentials: Cloud wants email + api_token (or OAuth 2.0); Server/Data Center \
-                 wants a personal_access_token or username + password"
-            }
-            (true, Deployment::Cloud) => {
-                "check the credentials: Cloud wants email + api_token (or OAuth 2.0); passwords and \
-                 personal access tokens do not work there"
-            }
-            (true, Deployment::Server) => {
-                "check the credentials: Server/Data Center wants a personal_access_token or username + \
-                 password (after repeated failures Jira may demand a CAPTCHA login in the browser first)"
-            }
-        };
+        let deployment = self.deployment_known.then_some(self.deployment);
         Error::Auth {
             method: self.auth.method_name(),
             endpoint: url.path().to_string(),
             status,
-            hint: hint.into(),
+            hint: self.auth.refusal_hint(deployment).into(),
         }
     }
 
@@ -584,6 +632,17 @@ enum Failure {
     /// A 401, with the OAuth generation whose token was refused.
     Unauthorized(u64),
     Fatal(Error),
+}
+
+/// The site gave no cloud id: it is not Jira Cloud, or not the site meant.
+fn no_cloud_id(url: &str, why: &str) -> Error {
+    Error::config(
+        "base_url",
+        format!(
+            "gives no cloud id ({why} from {url}), so Atlassian's API gateway cannot be reached"
+        ),
+        "scoped tokens and service accounts are for Jira Cloud: check base_url (or host), or give cloud_id",
+    )
 }
 
 /// `deploymentType`, with fallbacks for old servers that do not send it (Cloud versions start at 1000).

@@ -105,7 +105,7 @@ fn log_proxy(config: &Config) {
     let (proxy, from) = match &config.proxy_url {
         Some(proxy) => (proxy.expose().to_string(), "proxy_url"),
         None => {
-            let https = config.base_url.scheme() == "https";
+            let https = config.site.scheme() == "https";
             let found = PROXY_VARIABLES
                 .iter()
                 .filter(|name| https || !name.eq_ignore_ascii_case("https_proxy"))
