@@ -139,6 +139,7 @@ words!(AUTH_TYPE_WORDS, AUTH_TYPES: AuthType = [
     ("basic", AuthType::Basic),
     ("oauth2", AuthType::OAuth2),
     ("scoped_token", AuthType::ScopedToken),
+    ("oauth2_dc", AuthType::OAuth2Dc),
 ]);
 const AUTH_TYPE_ALIASES: &[(&str, AuthType)] = &[
     ("token", AuthType::ApiToken),
@@ -147,6 +148,9 @@ const AUTH_TYPE_ALIASES: &[(&str, AuthType)] = &[
     ("oauth", AuthType::OAuth2),
     ("service_account", AuthType::ScopedToken),
     ("scoped_api_token", AuthType::ScopedToken),
+    ("oauth2_datacenter", AuthType::OAuth2Dc),
+    ("oauth2_data_center", AuthType::OAuth2Dc),
+    ("oauth2_server", AuthType::OAuth2Dc),
 ];
 words!(SCHEMA_DRIFT_WORDS, SCHEMA_DRIFTS: DriftPolicy = [
     ("auto", DriftPolicy::Auto),
@@ -187,6 +191,7 @@ pub enum AuthType {
     Basic,
     OAuth2,
     ScopedToken,
+    OAuth2Dc,
 }
 
 impl AuthType {
@@ -214,6 +219,12 @@ impl AuthType {
                 &["email"],
                 &["api_token"],
             ],
+            AuthType::OAuth2Dc => &[
+                SITE,
+                &["oauth_client_id"],
+                &["oauth_client_secret"],
+                &["refresh_token"],
+            ],
         }
     }
 
@@ -225,6 +236,7 @@ impl AuthType {
             AuthType::Basic => "basic auth",
             AuthType::OAuth2 => "OAuth 2.0",
             AuthType::ScopedToken => "scoped API token auth",
+            AuthType::OAuth2Dc => "Data Center OAuth 2.0",
         }
     }
 
@@ -238,6 +250,9 @@ impl AuthType {
             AuthType::ScopedToken => {
                 "Jira Cloud: a scoped API token (a service account's, or a person's), through \
                  Atlassian's API gateway"
+            }
+            AuthType::OAuth2Dc => {
+                "Data Center 8.22+: OAuth 2.0 incoming link (client id and secret) and refresh token"
             }
         }
     }
@@ -253,6 +268,8 @@ pub const DEFAULT_RETRY_BUDGET_SECS: u64 = 900;
 pub const DEFAULT_MAX_RESPONSE_MB: u64 = 256;
 pub const DEFAULT_PROGRESS_INTERVAL_SECS: u64 = 60;
 pub const DEFAULT_OAUTH_TOKEN_URL: &str = "https://auth.atlassian.com/oauth/token";
+/// Data Center's token endpoint, below the site root.
+pub const DATA_CENTER_TOKEN_PATH: &str = "rest/oauth2/latest/token";
 pub const DEFAULT_OAUTH_GATEWAY_URL: &str = "https://api.atlassian.com";
 
 /// Every key the tap reads. Anything else in a config file draws a warning.
@@ -296,9 +313,10 @@ pub const SETTINGS: &[Setting] = &[
     setting(
         "auth_type",
         Kind::OneOf(AUTH_TYPE_WORDS),
-        "`api_token`, `pat`, `basic`, `oauth2` or `scoped_token` (a scoped API token, such as a \
-         service account's, which only Atlassian's API gateway takes). Inferred from the credential \
-         keys present when absent, except `scoped_token`: nothing in a token tells it is scoped.",
+        "`api_token`, `pat`, `basic`, `oauth2` (Cloud), `scoped_token` (a scoped API token, such \
+         as a service account's, which only Atlassian's API gateway takes) or `oauth2_dc` (Data \
+         Center's OAuth 2.0). Inferred from the credential keys present when absent, except \
+         `scoped_token`: nothing in a token tells it is scoped.",
     ),
     setting(
         "email",
@@ -329,18 +347,19 @@ pub const SETTINGS: &[Setting] = &[
     setting(
         "oauth_client_id",
         Kind::String,
-        "OAuth 2.0 (3LO) app client id.",
+        "OAuth 2.0 client id: Cloud's 3LO app, or Data Center's incoming link.",
     ),
     setting(
         "oauth_client_secret",
         Kind::Secret,
-        "OAuth 2.0 (3LO) app client secret.",
+        "OAuth 2.0 client secret (of the same app or incoming link).",
     ),
     setting(
         "refresh_token",
         Kind::Secret,
-        "OAuth 2.0 refresh token (needs the offline_access scope). Atlassian rotates it on every refresh: \
-         the tap writes the new one back into the config file it came from (or `oauth_token_file`).",
+        "OAuth 2.0 refresh token (on Cloud, needs the offline_access scope). It rotates on every \
+         refresh: the tap writes the new one back into the config file it came from (or \
+         `oauth_token_file`).",
     ),
     setting(
         "oauth_token_file",
@@ -360,7 +379,13 @@ pub const SETTINGS: &[Setting] = &[
          /oauth/token/accessible-resources). Scoped tokens read it from the site's \
          `/_edge/tenant_info` when it is left out.",
     ),
-    setting("oauth_token_url", Kind::String, "OAuth 2.0 token endpoint.").with_default(Preset::Text(DEFAULT_OAUTH_TOKEN_URL)),
+    // No fixed default: a generated config carrying Cloud's would send Data Center's tokens there.
+    setting(
+        "oauth_token_url",
+        Kind::String,
+        "OAuth 2.0 token endpoint (default: `https://auth.atlassian.com/oauth/token` on Cloud, \
+         `{base_url}/rest/oauth2/latest/token` on Data Center).",
+    ),
     setting(
             "oauth_gateway_url",
             Kind::String,
@@ -587,7 +612,7 @@ pub enum Auth {
     Pat { token: Secret },
     /// Basic `username:password` (on Cloud: email and API token).
     Basic { username: String, password: Secret },
-    /// Cloud OAuth 2.0 (3LO) with refresh-token rotation.
+    /// OAuth 2.0 (Cloud's 3LO apps, or Data Center's incoming links) with refresh-token rotation.
     OAuth(OAuthConfig),
     /// Cloud: Basic `email:api_token` with a scoped token, which only the API gateway takes.
     ScopedToken { email: String, token: Secret },
@@ -599,7 +624,11 @@ impl Auth {
             Auth::ApiToken { .. } => "API token (email + api_token)",
             Auth::Pat { .. } => "personal access token",
             Auth::Basic { .. } => "basic auth (username + password)",
-            Auth::OAuth(_) => "OAuth 2.0",
+            Auth::OAuth(OAuthConfig {
+                provider: OAuthProvider::Atlassian,
+                ..
+            }) => "OAuth 2.0",
+            Auth::OAuth(_) => "OAuth 2.0 (Data Center)",
             Auth::ScopedToken { .. } => {
                 "scoped API token (email + api_token, through Atlassian's API gateway)"
             }
@@ -607,8 +636,18 @@ impl Auth {
     }
 }
 
+/// Who issues the OAuth 2.0 tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OAuthProvider {
+    /// Jira Cloud's 3LO apps: auth.atlassian.com, requests through the API gateway.
+    Atlassian,
+    /// Jira Data Center 8.22+ as its own provider (an incoming link), requests to the site.
+    DataCenter,
+}
+
 #[derive(Debug, Clone)]
 pub struct OAuthConfig {
+    pub provider: OAuthProvider,
     pub client_id: String,
     pub client_secret: Secret,
     pub refresh_token: Secret,
@@ -1004,13 +1043,21 @@ impl Config {
             problems: Vec::new(),
         };
         let allow_http = r.boolean("allow_http").unwrap_or(false);
-        let auth = read_auth(&mut r, allow_http);
-
-        let site = match &auth {
-            Some(Auth::OAuth(_) | Auth::ScopedToken { .. }) => read_gateway(&mut r, allow_http),
+        // The method says where requests go; the site, where Data Center's token endpoint is.
+        let method = choose_auth(&mut r);
+        let site = match method {
+            Some(AuthType::OAuth2 | AuthType::ScopedToken) => read_gateway(&mut r, allow_http),
             _ => read_site(&mut r, allow_http).map(Site::Direct),
         };
+        let auth = method.and_then(|method| read_auth(&mut r, method, site.as_ref(), allow_http));
         let deployment = r.choice("deployment", DEPLOYMENTS, DEPLOYMENT_ALIASES);
+        if method == Some(AuthType::OAuth2Dc) && deployment == Some(Deployment::Cloud) {
+            r.problem(
+                "deployment",
+                "is cloud, but oauth2_dc is Data Center's OAuth 2.0",
+                "on Cloud use auth_type: oauth2 with cloud_id",
+            );
+        }
         let gateway = matches!(site, Some(Site::Gateway { .. }));
         if gateway && deployment == Some(Deployment::Server) {
             r.problem(
@@ -1019,10 +1066,10 @@ impl Config {
                 "on Server/Data Center use a personal_access_token or username + password",
             );
         }
-        let deployment = if gateway {
-            Some(Deployment::Cloud)
-        } else {
-            deployment
+        let deployment = match method {
+            _ if gateway => Some(Deployment::Cloud),
+            Some(AuthType::OAuth2Dc) => Some(Deployment::Server),
+            _ => deployment,
         };
         if let (Some(Auth::Pat { .. }), Some(Deployment::Cloud)) = (&auth, deployment) {
             r.problem(
@@ -1167,7 +1214,48 @@ impl Config {
     }
 }
 
-fn read_auth(r: &mut Reader<'_>, allow_http: bool) -> Option<Auth> {
+/// `auth_type`, or the method the credential keys present point to. Scoped tokens are never
+/// guessed: nothing in a token tells them apart.
+fn choose_auth(r: &mut Reader<'_>) -> Option<AuthType> {
+    let problems = r.problems.len();
+    let given = r.choice("auth_type", AUTH_TYPES, AUTH_TYPE_ALIASES);
+    if r.problems.len() > problems {
+        // An auth_type refused is reported; guessing another from the keys would mislead.
+        return None;
+    }
+    let any = |r: &Reader<'_>, keys: &[&str]| keys.iter().any(|key| r.given(key));
+    Some(match given {
+        Some(t) => t,
+        // OAuth with a cloud id is Cloud's; with a site and no cloud id, Data Center's.
+        None if any(r, &["oauth_client_id", "refresh_token"]) => {
+            if !r.given("cloud_id") && any(r, SITE) {
+                AuthType::OAuth2Dc
+            } else {
+                AuthType::OAuth2
+            }
+        }
+        None if any(r, &["personal_access_token"]) => AuthType::Pat,
+        None if any(r, &["api_token", "email"]) => AuthType::ApiToken,
+        None if any(r, &["username", "password"]) => AuthType::Basic,
+        None => {
+            r.problem(
+                "auth_type",
+                "no credentials found",
+                "give email + api_token (Cloud), personal_access_token (Server/DC), username + password, \
+                 or oauth_client_id + oauth_client_secret + refresh_token (+ cloud_id on Cloud)",
+            );
+            return None;
+        }
+    })
+}
+
+/// The credentials of the chosen method, each missing need reported.
+fn read_auth(
+    r: &mut Reader<'_>,
+    chosen: AuthType,
+    site: Option<&Site>,
+    allow_http: bool,
+) -> Option<Auth> {
     let email = r.string("email");
     let api_token = r.secret("api_token");
     let pat = r.secret("personal_access_token");
@@ -1177,32 +1265,9 @@ fn read_auth(r: &mut Reader<'_>, allow_http: bool) -> Option<Auth> {
     let client_secret = r.secret("oauth_client_secret");
     let refresh_token = r.secret("refresh_token");
     let access_token = r.secret("access_token");
-
-    let problems = r.problems.len();
-    let given = r.choice("auth_type", AUTH_TYPES, AUTH_TYPE_ALIASES);
-    if r.problems.len() > problems {
-        // An auth_type refused is reported; guessing another from the keys would mislead.
-        return None;
-    }
-    let chosen = match given {
-        Some(t) => t,
-        None if client_id.is_some() || refresh_token.is_some() => AuthType::OAuth2,
-        None if pat.is_some() => AuthType::Pat,
-        None if api_token.is_some() || email.is_some() => AuthType::ApiToken,
-        None if username.is_some() || password.is_some() => AuthType::Basic,
-        None => {
-            r.problem(
-                "auth_type",
-                "no credentials found",
-                "give email + api_token (Cloud), personal_access_token (Server/DC), username + password, \
-                 or oauth_client_id + oauth_client_secret + refresh_token + cloud_id",
-            );
-            return None;
-        }
-    };
     // A token file, once written, holds the newest refresh token: it wins over the config.
     let token_file = match chosen {
-        AuthType::OAuth2 => r.string("oauth_token_file").map(PathBuf::from),
+        AuthType::OAuth2 | AuthType::OAuth2Dc => r.string("oauth_token_file").map(PathBuf::from),
         _ => None,
     };
     let saved = token_file
@@ -1235,19 +1300,26 @@ fn read_auth(r: &mut Reader<'_>, allow_http: bool) -> Option<Auth> {
             username: username?,
             password: password?,
         }),
-        AuthType::OAuth2 => {
-            let token_url = r
-                .string("oauth_token_url")
-                .unwrap_or_else(|| DEFAULT_OAUTH_TOKEN_URL.into());
-            let token_url = r
-                .url("oauth_token_url", &token_url, allow_http)
-                .map(|mut u| {
+        AuthType::OAuth2 | AuthType::OAuth2Dc => {
+            let provider = match chosen {
+                AuthType::OAuth2Dc => OAuthProvider::DataCenter,
+                _ => OAuthProvider::Atlassian,
+            };
+            let token_url = match (r.string("oauth_token_url"), provider, site) {
+                (Some(given), _, _) => r.url("oauth_token_url", &given, allow_http).map(|mut u| {
                     // The token endpoint is a full URL, not a site root: drop the slash `url` added.
                     let path = u.path().trim_end_matches('/').to_string();
                     u.set_path(&path);
                     u
-                });
+                }),
+                (None, OAuthProvider::Atlassian, _) => Url::parse(DEFAULT_OAUTH_TOKEN_URL).ok(),
+                (None, OAuthProvider::DataCenter, Some(Site::Direct(root))) => {
+                    root.join(DATA_CENTER_TOKEN_PATH).ok()
+                }
+                (None, OAuthProvider::DataCenter, _) => None,
+            };
             Some(Auth::OAuth(OAuthConfig {
+                provider,
                 client_id: client_id?,
                 client_secret: client_secret?,
                 refresh_token: refresh_token?,

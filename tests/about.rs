@@ -83,7 +83,14 @@ fn about_json_is_the_sdks_shape_with_typed_settings() {
         ("deployment", &["cloud", "server"][..]),
         (
             "auth_type",
-            &["api_token", "pat", "basic", "oauth2", "scoped_token"],
+            &[
+                "api_token",
+                "pat",
+                "basic",
+                "oauth2",
+                "scoped_token",
+                "oauth2_dc",
+            ],
         ),
         ("schema_drift", &["auto", "block"]),
         ("render_text", &["markdown", "plain", "none"]),
@@ -125,7 +132,14 @@ fn about_json_is_the_sdks_shape_with_typed_settings() {
     let titles: Vec<&str> = methods.iter().filter_map(|m| m["title"].as_str()).collect();
     assert_eq!(
         titles,
-        ["api_token", "pat", "basic", "oauth2", "scoped_token"]
+        [
+            "api_token",
+            "pat",
+            "basic",
+            "oauth2",
+            "scoped_token",
+            "oauth2_dc"
+        ]
     );
     for method in methods {
         for key in method["required"].as_array().unwrap() {

@@ -10,7 +10,7 @@ use serde_json::Value;
 use tap_jira::catalog::{CatalogEntry, FieldNames, TextForm, build_entry};
 use tap_jira::client::detect_deployment;
 use tap_jira::config::{
-    Auth, CloudId, Config, DEFAULT_PAGE_SIZE, Deployment, RawConfig, RichText, Site,
+    Auth, CloudId, Config, DEFAULT_PAGE_SIZE, Deployment, OAuthProvider, RawConfig, RichText, Site,
 };
 use tap_jira::raw::RawObject;
 use tap_jira::streams::StreamDef;
@@ -39,6 +39,7 @@ const CONFIGS: &[&str] = &[
     "server-basic.json",
     "cloud-oauth.json",
     "cloud-scoped-token.json",
+    "server-oauth.json",
     "stitch.json",
 ];
 
@@ -149,6 +150,24 @@ fn cloud_scoped_token_sample_asks_the_site_for_its_cloud_id() {
         cloud_id,
         &CloudId::OfSite("https://your-site.atlassian.net/".parse().unwrap())
     );
+}
+
+#[test]
+fn server_oauth_sample_refreshes_at_the_site_itself() {
+    let (_, config) = load_config("server-oauth.json");
+    let Auth::OAuth(oauth) = &config.auth else {
+        panic!("expected OAuth 2.0, got {:?}", config.auth)
+    };
+    assert_eq!(oauth.provider, OAuthProvider::DataCenter);
+    assert_eq!(
+        oauth.token_url.as_str(),
+        "https://jira.example.com/rest/oauth2/latest/token"
+    );
+    assert_eq!(
+        config.site,
+        Site::Direct("https://jira.example.com/".parse().unwrap())
+    );
+    assert_eq!(config.deployment, Some(Deployment::Server));
 }
 
 #[test]

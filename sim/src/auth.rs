@@ -1,5 +1,6 @@
-//! Who is calling: Basic credentials, Server personal access tokens, and Cloud OAuth 2.0 access
-//! tokens, issued against refresh tokens that rotate on every use.
+//! Who is calling: Basic credentials, Server personal access tokens, and OAuth 2.0 access tokens
+//! (Cloud's through the gateway, Data Center's on the site itself), issued against refresh tokens
+//! that rotate on every use.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -57,6 +58,10 @@ pub(crate) fn judge(
             _ => AuthSeen::Invalid,
         },
         (Deployment::Server, Door::Site, "bearer") if value == creds::PAT => AuthSeen::BearerPat,
+        // Data Center as its own OAuth 2.0 provider: its access tokens are taken by the site.
+        (Deployment::Server, Door::Site, "bearer") if tokens.is_valid_access(value) => {
+            AuthSeen::BearerOAuth
+        }
         _ => AuthSeen::Invalid,
     }
 }

@@ -16,7 +16,9 @@
 //!   `/ex/jira/{CLOUD_ID}/rest/api/{2,3}`, where a service account's Basic
 //!   `SERVICE_ACCOUNT_EMAIL:SCOPED_API_TOKEN` is taken too (and refused by the site itself, as
 //!   Cloud refuses scoped tokens); `GET /_edge/tenant_info` tells anyone the cloud id (404 on
-//!   Server). Server takes Basic `USERNAME:PASSWORD` or `Bearer PAT` on `/rest/api/2`.
+//!   Server). Server takes Basic `USERNAME:PASSWORD`, `Bearer PAT`, or (Data Center as an OAuth
+//!   2.0 provider) access tokens from `POST /rest/oauth2/latest/token` on `/rest/api/2`, with the
+//!   same client and rotating refresh tokens as Cloud's `/oauth/token`.
 //! - [`spawn_proxy`] starts a forward proxy on 127.0.0.1 that records every request (plain HTTP
 //!   in absolute form, HTTPS as CONNECT) with the credentials it carried.
 //! - Issues are created and updated between [`HISTORY_START_MS`] and [`HISTORY_END_MS`] (a fixed

@@ -6,10 +6,10 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokio::sync::Mutex;
 
-use crate::config::{Auth, Deployment, OAuthConfig};
+use crate::config::{Auth, Deployment, OAuthConfig, OAuthProvider};
 use crate::error::{Error, Result};
 use crate::secret::Secret;
 
@@ -150,13 +150,13 @@ async fn refresh(
     session: &mut OAuthSession,
 ) -> Result<()> {
     tracing::info!("refreshing the OAuth 2.0 access token");
-    let body = json!({
-        "grant_type": "refresh_token",
-        "client_id": config.client_id,
-        "client_secret": config.client_secret.expose(),
-        "refresh_token": session.refresh_token.expose(),
-    });
-    let (status, text) = post_with_retries(http, config, &body).await?;
+    let params = [
+        ("grant_type", "refresh_token"),
+        ("client_id", config.client_id.as_str()),
+        ("client_secret", config.client_secret.expose()),
+        ("refresh_token", session.refresh_token.expose()),
+    ];
+    let (status, text) = post_with_retries(http, config, &params).await?;
     if !status.is_success() {
         let why = serde_json::from_str::<Value>(&text)
             .ok()
@@ -218,16 +218,25 @@ async fn refresh(
 async fn post_with_retries(
     http: &reqwest::Client,
     config: &OAuthConfig,
-    body: &Value,
+    params: &[(&str, &str)],
 ) -> Result<(reqwest::StatusCode, String)> {
     let mut wait = Duration::from_secs(1);
     for attempt in 1..=4 {
-        let sent = http
+        let request = http
             .post(config.token_url.clone())
-            .header("Accept", "application/json")
-            .json(body)
-            .send()
-            .await;
+            .header("Accept", "application/json");
+        // Atlassian's endpoint documents JSON; Data Center's takes the standard form.
+        let request = match config.provider {
+            OAuthProvider::Atlassian => {
+                let body: serde_json::Map<String, Value> = params
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), Value::from(*v)))
+                    .collect();
+                request.json(&body)
+            }
+            OAuthProvider::DataCenter => request.form(params),
+        };
+        let sent = request.send().await;
         let transient = match sent {
             Ok(response) if !super::retry::is_transient_status(response.status().as_u16()) => {
                 let status = response.status();
@@ -339,6 +348,7 @@ fn sibling_temp_path(path: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn saving_keeps_other_keys() {

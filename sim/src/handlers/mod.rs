@@ -326,6 +326,8 @@ fn route(shared: &Shared, req: &Req, auth: &AuthSeen) -> Response {
     match segments.as_slice() {
         ["_edge", "tenant_info"] if req.method == Method::GET => meta::tenant_info(shared),
         ["oauth", "token"] if cloud => oauth::token(shared, req),
+        // Data Center 8.22+ is its own OAuth 2.0 provider.
+        ["rest", "oauth2", "latest", "token"] if !cloud => oauth::token(shared, req),
         ["oauth", "token", "accessible-resources"] if cloud => {
             oauth::accessible_resources(req, auth)
         }
