@@ -101,13 +101,59 @@ fn setting_schema(s: &Setting) -> Value {
     p
 }
 
-/// The settings each way of authenticating needs, one `required` set per `auth_type` word.
+/// The settings each way of authenticating needs, one schema per `auth_type` word: the keys it
+/// cannot do without as `required`, and where any of a few keys will do, an `anyOf` of them.
 fn auth_required_sets() -> Vec<Value> {
     AuthType::all()
         .map(|(word, method)| {
-            json!({"title": word, "description": method.meaning(), "required": method.needs()})
+            let mut set = json!({"title": word, "description": method.meaning()});
+            let (alone, alternatives): (Vec<&[&str]>, Vec<&[&str]>) =
+                method.needs().iter().partition(|need| need.len() == 1);
+            set["required"] = alone.iter().map(|need| json!(need[0])).collect();
+            if !alternatives.is_empty() {
+                set["allOf"] = alternatives
+                    .iter()
+                    .map(|need| {
+                        let any: Vec<Value> =
+                            need.iter().map(|key| json!({"required": [key]})).collect();
+                        json!({"anyOf": any})
+                    })
+                    .collect();
+            }
+            set
         })
         .collect()
+}
+
+/// Every set of keys that satisfies a method's needs, one key picked from each (Meltano's
+/// `settings_group_validation` lists whole sets).
+fn key_sets(needs: &[&[&'static str]]) -> Vec<Vec<&'static str>> {
+    needs.iter().fold(vec![Vec::new()], |sets, need| {
+        sets.iter()
+            .flat_map(|set| {
+                need.iter().map(move |key| {
+                    let mut set = set.clone();
+                    set.push(*key);
+                    set
+                })
+            })
+            .collect()
+    })
+}
+
+/// A method's needs as people read them: `base_url` or `host`, `email`, `api_token`.
+fn needs_words(method: AuthType, quote: &str) -> String {
+    method
+        .needs()
+        .iter()
+        .map(|need| {
+            need.iter()
+                .map(|key| format!("{quote}{key}{quote}"))
+                .collect::<Vec<_>>()
+                .join(" or ")
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn as_json() -> Value {
@@ -176,7 +222,7 @@ fn meltano_definition() -> Value {
         "pip_url": PIP_URL,
         "capabilities": CAPABILITIES,
         "settings_group_validation": AuthType::all()
-            .map(|(_, method)| method.needs())
+            .flat_map(|(_, method)| key_sets(method.needs()))
             .collect::<Vec<_>>(),
         "settings": settings,
     })
@@ -319,12 +365,7 @@ fn markdown() -> String {
         out.push_str(&format!(
             "| `{word}` | {} | {} |\n",
             method.meaning(),
-            method
-                .needs()
-                .iter()
-                .map(|n| format!("`{n}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
+            needs_words(method, "`")
         ));
     }
     out.push_str("\n## Catalog metadata\n\n| Key | Meaning |\n| --- | --- |\n");
@@ -353,7 +394,7 @@ fn text() -> String {
     for (word, method) in AuthType::all() {
         out.push_str(&format!(
             "  {word}: {} ({})\n",
-            method.needs().join(", "),
+            needs_words(method, ""),
             method.meaning()
         ));
     }

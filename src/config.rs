@@ -138,12 +138,19 @@ words!(AUTH_TYPE_WORDS, AUTH_TYPES: AuthType = [
     ("pat", AuthType::Pat),
     ("basic", AuthType::Basic),
     ("oauth2", AuthType::OAuth2),
+    ("scoped_token", AuthType::ScopedToken),
+    ("oauth2_dc", AuthType::OAuth2Dc),
 ]);
 const AUTH_TYPE_ALIASES: &[(&str, AuthType)] = &[
     ("token", AuthType::ApiToken),
     ("personal_access_token", AuthType::Pat),
     ("bearer", AuthType::Pat),
     ("oauth", AuthType::OAuth2),
+    ("service_account", AuthType::ScopedToken),
+    ("scoped_api_token", AuthType::ScopedToken),
+    ("oauth2_datacenter", AuthType::OAuth2Dc),
+    ("oauth2_data_center", AuthType::OAuth2Dc),
+    ("oauth2_server", AuthType::OAuth2Dc),
 ];
 words!(SCHEMA_DRIFT_WORDS, SCHEMA_DRIFTS: DriftPolicy = [
     ("auto", DriftPolicy::Auto),
@@ -173,6 +180,9 @@ const fn first(words: &'static [&'static str]) -> Preset {
     Preset::Text(words[0])
 }
 
+/// Where the site is: a URL, or Azure Data Factory's host name (with port, scheme and path).
+const SITE: &[&str] = &["base_url", "host"];
+
 /// A way to authenticate: `auth_type`'s word for it, and the settings it cannot do without.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AuthType {
@@ -180,6 +190,8 @@ pub enum AuthType {
     Pat,
     Basic,
     OAuth2,
+    ScopedToken,
+    OAuth2Dc,
 }
 
 impl AuthType {
@@ -188,19 +200,43 @@ impl AuthType {
         AUTH_TYPES.iter().copied()
     }
 
-    /// The settings a config must give for this method (the config check reports each one
-    /// missing; a test holds the two together).
-    pub fn needs(self) -> &'static [&'static str] {
+    /// The settings a config must give for this method, each satisfied by any one of its keys
+    /// (the config check reports each one missing, naming its first key).
+    pub fn needs(self) -> &'static [&'static [&'static str]] {
         match self {
-            AuthType::ApiToken => &["base_url", "email", "api_token"],
-            AuthType::Pat => &["base_url", "personal_access_token"],
-            AuthType::Basic => &["base_url", "username", "password"],
+            AuthType::ApiToken => &[SITE, &["email"], &["api_token"]],
+            AuthType::Pat => &[SITE, &["personal_access_token"]],
+            AuthType::Basic => &[SITE, &["username"], &["password"]],
             AuthType::OAuth2 => &[
-                "oauth_client_id",
-                "oauth_client_secret",
-                "refresh_token",
-                "cloud_id",
+                &["oauth_client_id"],
+                &["oauth_client_secret"],
+                &["refresh_token"],
+                &["cloud_id"],
             ],
+            // The cloud id, or the site to ask it of.
+            AuthType::ScopedToken => &[
+                &["cloud_id", "base_url", "host"],
+                &["email"],
+                &["api_token"],
+            ],
+            AuthType::OAuth2Dc => &[
+                SITE,
+                &["oauth_client_id"],
+                &["oauth_client_secret"],
+                &["refresh_token"],
+            ],
+        }
+    }
+
+    /// The method in a sentence: "… is required for API token auth".
+    pub fn name(self) -> &'static str {
+        match self {
+            AuthType::ApiToken => "API token auth",
+            AuthType::Pat => "personal access token auth",
+            AuthType::Basic => "basic auth",
+            AuthType::OAuth2 => "OAuth 2.0",
+            AuthType::ScopedToken => "scoped API token auth",
+            AuthType::OAuth2Dc => "Data Center OAuth 2.0",
         }
     }
 
@@ -211,6 +247,13 @@ impl AuthType {
             AuthType::Pat => "Server/Data Center 8.14+: personal access token",
             AuthType::Basic => "user name and password (on Cloud: email and API token)",
             AuthType::OAuth2 => "Jira Cloud: OAuth 2.0 (3LO) app and refresh token",
+            AuthType::ScopedToken => {
+                "Jira Cloud: a scoped API token (a service account's, or a person's), through \
+                 Atlassian's API gateway"
+            }
+            AuthType::OAuth2Dc => {
+                "Data Center 8.22+: OAuth 2.0 incoming link (client id and secret) and refresh token"
+            }
         }
     }
 }
@@ -225,6 +268,8 @@ pub const DEFAULT_RETRY_BUDGET_SECS: u64 = 900;
 pub const DEFAULT_MAX_RESPONSE_MB: u64 = 256;
 pub const DEFAULT_PROGRESS_INTERVAL_SECS: u64 = 60;
 pub const DEFAULT_OAUTH_TOKEN_URL: &str = "https://auth.atlassian.com/oauth/token";
+/// Data Center's token endpoint, below the site root.
+pub const DATA_CENTER_TOKEN_PATH: &str = "rest/oauth2/latest/token";
 pub const DEFAULT_OAUTH_GATEWAY_URL: &str = "https://api.atlassian.com";
 
 /// Every key the tap reads. Anything else in a config file draws a warning.
@@ -234,7 +279,31 @@ pub const SETTINGS: &[Setting] = &[
         Kind::String,
         "Your Jira site: `https://your-site.atlassian.net` (Cloud) or `https://jira.example.com:8443/jira` \
          (Server/Data Center; port and context path allowed). Not needed with OAuth, which goes through \
-         Atlassian's API gateway.",
+         Atlassian's API gateway. `host` and its keys say the same in Azure Data Factory's terms.",
+    ),
+    setting(
+        "host",
+        Kind::String,
+        "Instead of `base_url` (Azure Data Factory's keys): the site's host name alone, e.g. \
+         `jira.example.com` or `your-site.atlassian.net`; with `port`, `use_encrypted_endpoints` and \
+         `context_path` it makes the base URL.",
+    ),
+    setting(
+        "port",
+        Kind::Integer,
+        "With `host`: the port Jira listens on (default 443 with encrypted endpoints, 8080 without).",
+    ),
+    setting(
+        "use_encrypted_endpoints",
+        Kind::Boolean,
+        "With `host`: `true` for https://, `false` for http:// (which also needs `allow_http`). \
+         `base_url` says it with its scheme.",
+    )
+    .with_default(Preset::Boolean(true)),
+    setting(
+        "context_path",
+        Kind::String,
+        "With `host`: the path Jira is served under, e.g. `/jira` (default: none).",
     ),
     setting(
         "deployment",
@@ -244,17 +313,21 @@ pub const SETTINGS: &[Setting] = &[
     setting(
         "auth_type",
         Kind::OneOf(AUTH_TYPE_WORDS),
-        "`api_token`, `pat`, `basic` or `oauth2`. Inferred from the credential keys present when absent.",
+        "`api_token`, `pat`, `basic`, `oauth2` (Cloud), `scoped_token` (a scoped API token, such \
+         as a service account's, which only Atlassian's API gateway takes) or `oauth2_dc` (Data \
+         Center's OAuth 2.0). Inferred from the credential keys present when absent, except \
+         `scoped_token`: nothing in a token tells it is scoped.",
     ),
     setting(
         "email",
         Kind::String,
-        "Cloud: the Atlassian account email that owns `api_token`.",
+        "Cloud: the Atlassian account email (or service account) that owns `api_token`.",
     ),
     setting(
         "api_token",
         Kind::Secret,
-        "Cloud: an API token (id.atlassian.com → Security → API tokens).",
+        "Cloud: an API token (id.atlassian.com → Security → API tokens), or with `scoped_token` a \
+         scoped one.",
     ),
     setting(
         "personal_access_token",
@@ -274,18 +347,19 @@ pub const SETTINGS: &[Setting] = &[
     setting(
         "oauth_client_id",
         Kind::String,
-        "OAuth 2.0 (3LO) app client id.",
+        "OAuth 2.0 client id: Cloud's 3LO app, or Data Center's incoming link.",
     ),
     setting(
         "oauth_client_secret",
         Kind::Secret,
-        "OAuth 2.0 (3LO) app client secret.",
+        "OAuth 2.0 client secret (of the same app or incoming link).",
     ),
     setting(
         "refresh_token",
         Kind::Secret,
-        "OAuth 2.0 refresh token (needs the offline_access scope). Atlassian rotates it on every refresh: \
-         the tap writes the new one back into the config file it came from (or `oauth_token_file`).",
+        "OAuth 2.0 refresh token (on Cloud, needs the offline_access scope). It rotates on every \
+         refresh: the tap writes the new one back into the config file it came from (or \
+         `oauth_token_file`).",
     ),
     setting(
         "oauth_token_file",
@@ -301,13 +375,22 @@ pub const SETTINGS: &[Setting] = &[
     setting(
         "cloud_id",
         Kind::String,
-        "OAuth 2.0: the site's cloud id (from /oauth/token/accessible-resources).",
+        "The site's cloud id, for Atlassian's API gateway (OAuth 2.0: from \
+         /oauth/token/accessible-resources). Scoped tokens read it from the site's \
+         `/_edge/tenant_info` when it is left out.",
     ),
-    setting("oauth_token_url", Kind::String, "OAuth 2.0 token endpoint.").with_default(Preset::Text(DEFAULT_OAUTH_TOKEN_URL)),
+    // No fixed default: a generated config carrying Cloud's would send Data Center's tokens there.
+    setting(
+        "oauth_token_url",
+        Kind::String,
+        "OAuth 2.0 token endpoint (default: `https://auth.atlassian.com/oauth/token` on Cloud, \
+         `{base_url}/rest/oauth2/latest/token` on Data Center).",
+    ),
     setting(
             "oauth_gateway_url",
             Kind::String,
-            "OAuth 2.0 API gateway; requests go to `{this}/ex/jira/{cloud_id}`.",
+            "Atlassian's API gateway (OAuth 2.0 and scoped tokens); requests go to \
+             `{this}/ex/jira/{cloud_id}`.",
         ).with_default(Preset::Text(DEFAULT_OAUTH_GATEWAY_URL)),
     setting(
             "start_date",
@@ -378,6 +461,24 @@ pub const SETTINGS: &[Setting] = &[
         "ca_bundle",
         Kind::String,
         "Path of a PEM file of extra CA certificates, for self-hosted sites signed by a private CA.",
+    ),
+    setting(
+        "client_certificate",
+        Kind::String,
+        "Mutual TLS: path of the PEM client certificate (with any intermediates) the site asks for.",
+    ),
+    setting(
+        "client_key",
+        Kind::String,
+        "Mutual TLS: path of the client certificate's PEM private key, unencrypted (PKCS#8, PKCS#1 \
+         or SEC1); may be left out when `client_certificate`'s file holds the key too.",
+    ),
+    setting(
+        "proxy_url",
+        Kind::Secret,
+        "HTTP(S) proxy for every request, e.g. `http://user:password@proxy.example.com:3128` \
+         (credentials are never logged). Without it the tap uses `HTTPS_PROXY` / `HTTP_PROXY` / \
+         `ALL_PROXY`; `NO_PROXY` applies to both.",
     ),
     setting(
         "groups",
@@ -528,8 +629,10 @@ pub enum Auth {
     Pat { token: Secret },
     /// Basic `username:password` (on Cloud: email and API token).
     Basic { username: String, password: Secret },
-    /// Cloud OAuth 2.0 (3LO) with refresh-token rotation.
+    /// OAuth 2.0 (Cloud's 3LO apps, or Data Center's incoming links) with refresh-token rotation.
     OAuth(OAuthConfig),
+    /// Cloud: Basic `email:api_token` with a scoped token, which only the API gateway takes.
+    ScopedToken { email: String, token: Secret },
 }
 
 impl Auth {
@@ -538,13 +641,30 @@ impl Auth {
             Auth::ApiToken { .. } => "API token (email + api_token)",
             Auth::Pat { .. } => "personal access token",
             Auth::Basic { .. } => "basic auth (username + password)",
-            Auth::OAuth(_) => "OAuth 2.0",
+            Auth::OAuth(OAuthConfig {
+                provider: OAuthProvider::Atlassian,
+                ..
+            }) => "OAuth 2.0",
+            Auth::OAuth(_) => "OAuth 2.0 (Data Center)",
+            Auth::ScopedToken { .. } => {
+                "scoped API token (email + api_token, through Atlassian's API gateway)"
+            }
         }
     }
 }
 
+/// Who issues the OAuth 2.0 tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OAuthProvider {
+    /// Jira Cloud's 3LO apps: auth.atlassian.com, requests through the API gateway.
+    Atlassian,
+    /// Jira Data Center 8.22+ as its own provider (an incoming link), requests to the site.
+    DataCenter,
+}
+
 #[derive(Debug, Clone)]
 pub struct OAuthConfig {
+    pub provider: OAuthProvider,
     pub client_id: String,
     pub client_secret: Secret,
     pub refresh_token: Secret,
@@ -554,11 +674,59 @@ pub struct OAuthConfig {
     pub refresh_token_file: Option<PathBuf>,
 }
 
+/// Where the tap sends its requests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Site {
+    /// The site itself: `base_url`, or `host` and its keys; always ending in `/`.
+    Direct(Url),
+    /// Atlassian's API gateway, `{gateway}/ex/jira/{cloud_id}/` (OAuth 2.0 and scoped tokens).
+    Gateway { gateway: Url, cloud_id: CloudId },
+}
+
+/// The cloud id the gateway wants: given in the config, or to be asked of the site.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CloudId {
+    Given(String),
+    /// Read from the site's `/_edge/tenant_info`, which answers without credentials.
+    OfSite(Url),
+}
+
+impl Site {
+    /// The root requests go to, when no request is needed to know it.
+    pub fn known_root(&self) -> Option<Url> {
+        match self {
+            Site::Direct(url) => Some(url.clone()),
+            Site::Gateway {
+                gateway,
+                cloud_id: CloudId::Given(id),
+            } => gateway_root(gateway, id),
+            Site::Gateway { .. } => None,
+        }
+    }
+
+    /// `https` or `http`: how the first request goes out.
+    pub fn scheme(&self) -> &str {
+        match self {
+            Site::Direct(url) | Site::Gateway { gateway: url, .. } => url.scheme(),
+        }
+    }
+}
+
+/// `{gateway}/ex/jira/{cloud_id}/`.
+pub fn gateway_root(gateway: &Url, cloud_id: &str) -> Option<Url> {
+    let mut root = gateway.clone();
+    root.path_segments_mut()
+        .ok()?
+        .pop_if_empty()
+        .extend(["ex", "jira", cloud_id, ""]);
+    Some(root)
+}
+
 /// The validated configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// The site root (or the OAuth gateway's `/ex/jira/{cloud_id}`), always ending in `/`.
-    pub base_url: Url,
+    /// Where requests go.
+    pub site: Site,
     pub deployment: Option<Deployment>,
     pub auth: Auth,
     pub start_date: DateTime<Utc>,
@@ -575,6 +743,10 @@ pub struct Config {
     pub progress_interval: Option<Duration>,
     pub user_agent: String,
     pub ca_bundle: Option<PathBuf>,
+    /// Mutual TLS: the certificate the tap shows the site.
+    pub client_certificate: Option<ClientCertificate>,
+    /// The proxy every request goes through (else the environment's, if any).
+    pub proxy_url: Option<Secret>,
     pub groups: Option<Vec<String>>,
     /// The salt and `hash_pii`, for fields hashed before they leave the process.
     pub hashing: HashSettings,
@@ -593,6 +765,14 @@ pub struct Config {
     /// With `flattening_enabled`: `flattening_max_depth`, how many levels of objects become
     /// columns.
     pub flattening: Option<usize>,
+}
+
+/// Mutual TLS: PEM files of the client certificate and its private key (which may sit in the
+/// certificate's file).
+#[derive(Debug, Clone)]
+pub struct ClientCertificate {
+    pub certificate: PathBuf,
+    pub key: Option<PathBuf>,
 }
 
 /// Config `deleted_issues`.
@@ -689,6 +869,15 @@ impl<'a> Reader<'a> {
                 self.problem(key, "must be a string", "");
                 None
             }
+        }
+    }
+
+    /// Whether the config gives `key` a value (empty strings and nulls count as absent).
+    fn given(&self, key: &str) -> bool {
+        match self.raw.values.get(key) {
+            None | Some(Value::Null) => false,
+            Some(Value::String(s)) => !s.trim().is_empty(),
+            Some(_) => true,
         }
     }
 
@@ -874,46 +1063,33 @@ impl Config {
             problems: Vec::new(),
         };
         let allow_http = r.boolean("allow_http").unwrap_or(false);
-        let auth = read_auth(&mut r, allow_http);
-
-        let base_url = match &auth {
-            Some(Auth::OAuth(_)) => {
-                let gateway = r
-                    .string("oauth_gateway_url")
-                    .unwrap_or_else(|| DEFAULT_OAUTH_GATEWAY_URL.into());
-                let cloud_id = r.string("cloud_id");
-                match (r.url("oauth_gateway_url", &gateway, allow_http), cloud_id) {
-                    (Some(gateway), Some(cloud_id)) => {
-                        gateway.join(&format!("ex/jira/{cloud_id}/")).ok()
-                    }
-                    (_, None) => {
-                        r.problem(
-                            "cloud_id",
-                            "is required with OAuth 2.0",
-                            "find it at https://api.atlassian.com/oauth/token/accessible-resources",
-                        );
-                        None
-                    }
-                    _ => None,
-                }
-            }
-            _ => match r.string("base_url") {
-                Some(value) => r.url("base_url", &value, allow_http),
-                None => {
-                    r.problem(
-                        "base_url",
-                        "is required",
-                        "e.g. https://your-site.atlassian.net or https://jira.example.com/jira",
-                    );
-                    None
-                }
-            },
+        // The method says where requests go; the site, where Data Center's token endpoint is.
+        let method = choose_auth(&mut r);
+        let site = match method {
+            Some(AuthType::OAuth2 | AuthType::ScopedToken) => read_gateway(&mut r, allow_http),
+            _ => read_site(&mut r, allow_http).map(Site::Direct),
         };
-
+        let auth = method.and_then(|method| read_auth(&mut r, method, site.as_ref(), allow_http));
         let deployment = r.choice("deployment", DEPLOYMENTS, DEPLOYMENT_ALIASES);
-        let deployment = match (&auth, deployment) {
-            (Some(Auth::OAuth(_)), _) => Some(Deployment::Cloud),
-            (_, d) => d,
+        if method == Some(AuthType::OAuth2Dc) && deployment == Some(Deployment::Cloud) {
+            r.problem(
+                "deployment",
+                "is cloud, but oauth2_dc is Data Center's OAuth 2.0",
+                "on Cloud use auth_type: oauth2 with cloud_id",
+            );
+        }
+        let gateway = matches!(site, Some(Site::Gateway { .. }));
+        if gateway && deployment == Some(Deployment::Server) {
+            r.problem(
+                "deployment",
+                "is server, but Atlassian's API gateway serves Jira Cloud only",
+                "on Server/Data Center use a personal_access_token or username + password",
+            );
+        }
+        let deployment = match method {
+            _ if gateway => Some(Deployment::Cloud),
+            Some(AuthType::OAuth2Dc) => Some(Deployment::Server),
+            _ => deployment,
         };
         if let (Some(Auth::Pat { .. }), Some(Deployment::Cloud)) = (&auth, deployment) {
             r.problem(
@@ -989,6 +1165,8 @@ impl Config {
                 "give the path of a PEM file",
             );
         }
+        let client_certificate = read_client_certificate(&mut r);
+        let proxy_url = read_proxy_url(&mut r);
         let groups = read_groups(&mut r);
         let filters = read_filters(&mut r);
         // Absent: the first word, as `--about` shows it.
@@ -1024,11 +1202,11 @@ impl Config {
         if !r.problems.is_empty() {
             return Err(Error::Config(r.problems));
         }
-        let (Some(auth), Some(base_url)) = (auth, base_url) else {
+        let (Some(auth), Some(site)) = (auth, site) else {
             return Err(Error::config("auth", "could not be read", ""));
         };
         Ok(Config {
-            base_url,
+            site,
             deployment,
             auth,
             start_date,
@@ -1044,6 +1222,8 @@ impl Config {
                 .then(|| Duration::from_secs(progress_interval)),
             user_agent,
             ca_bundle,
+            client_certificate,
+            proxy_url,
             groups,
             hashing,
             filters,
@@ -1074,7 +1254,48 @@ fn read_flattening(r: &mut Reader<'_>) -> Option<usize> {
     depth.map(|d| usize::try_from(d).unwrap_or(usize::MAX))
 }
 
-fn read_auth(r: &mut Reader<'_>, allow_http: bool) -> Option<Auth> {
+/// `auth_type`, or the method the credential keys present point to. Scoped tokens are never
+/// guessed: nothing in a token tells them apart.
+fn choose_auth(r: &mut Reader<'_>) -> Option<AuthType> {
+    let problems = r.problems.len();
+    let given = r.choice("auth_type", AUTH_TYPES, AUTH_TYPE_ALIASES);
+    if r.problems.len() > problems {
+        // An auth_type refused is reported; guessing another from the keys would mislead.
+        return None;
+    }
+    let any = |r: &Reader<'_>, keys: &[&str]| keys.iter().any(|key| r.given(key));
+    Some(match given {
+        Some(t) => t,
+        // OAuth with a cloud id is Cloud's; with a site and no cloud id, Data Center's.
+        None if any(r, &["oauth_client_id", "refresh_token"]) => {
+            if !r.given("cloud_id") && any(r, SITE) {
+                AuthType::OAuth2Dc
+            } else {
+                AuthType::OAuth2
+            }
+        }
+        None if any(r, &["personal_access_token"]) => AuthType::Pat,
+        None if any(r, &["api_token", "email"]) => AuthType::ApiToken,
+        None if any(r, &["username", "password"]) => AuthType::Basic,
+        None => {
+            r.problem(
+                "auth_type",
+                "no credentials found",
+                "give email + api_token (Cloud), personal_access_token (Server/DC), username + password, \
+                 or oauth_client_id + oauth_client_secret + refresh_token (+ cloud_id on Cloud)",
+            );
+            return None;
+        }
+    })
+}
+
+/// The credentials of the chosen method, each missing need reported.
+fn read_auth(
+    r: &mut Reader<'_>,
+    chosen: AuthType,
+    site: Option<&Site>,
+    allow_http: bool,
+) -> Option<Auth> {
     let email = r.string("email");
     let api_token = r.secret("api_token");
     let pat = r.secret("personal_access_token");
@@ -1084,87 +1305,61 @@ fn read_auth(r: &mut Reader<'_>, allow_http: bool) -> Option<Auth> {
     let client_secret = r.secret("oauth_client_secret");
     let refresh_token = r.secret("refresh_token");
     let access_token = r.secret("access_token");
-
-    let problems = r.problems.len();
-    let given = r.choice("auth_type", AUTH_TYPES, AUTH_TYPE_ALIASES);
-    if r.problems.len() > problems {
-        // An auth_type refused is reported; guessing another from the keys would mislead.
-        return None;
-    }
-    let chosen = match given {
-        Some(t) => t,
-        None if client_id.is_some() || refresh_token.is_some() => AuthType::OAuth2,
-        None if pat.is_some() => AuthType::Pat,
-        None if api_token.is_some() || email.is_some() => AuthType::ApiToken,
-        None if username.is_some() || password.is_some() => AuthType::Basic,
-        None => {
+    // A token file, once written, holds the newest refresh token: it wins over the config.
+    let token_file = match chosen {
+        AuthType::OAuth2 | AuthType::OAuth2Dc => r.string("oauth_token_file").map(PathBuf::from),
+        _ => None,
+    };
+    let saved = token_file
+        .as_deref()
+        .and_then(|path| saved_refresh_token(r, path));
+    let refresh_token = saved.or(refresh_token);
+    for need in chosen.needs() {
+        let met = need
+            .iter()
+            .any(|key| r.given(key) || (*key == "refresh_token" && refresh_token.is_some()));
+        if !met {
             r.problem(
-                "auth_type",
-                "no credentials found",
-                "give email + api_token (Cloud), personal_access_token (Server/DC), username + password, \
-                 or oauth_client_id + oauth_client_secret + refresh_token + cloud_id",
+                need[0],
+                format!("is required for {}", chosen.name()),
+                need_hint(need),
             );
-            return None;
         }
-    };
-    let need = |r: &mut Reader<'_>, key: &str, present: bool, why: &str| {
-        if !present {
-            r.problem(key, format!("is required for {why}"), "");
-        }
-    };
+    }
     match chosen {
-        AuthType::ApiToken => {
-            need(r, "email", email.is_some(), "API token auth");
-            need(r, "api_token", api_token.is_some(), "API token auth");
-            Some(Auth::ApiToken {
-                email: email?,
-                token: api_token?,
-            })
-        }
-        AuthType::Pat => {
-            need(
-                r,
-                "personal_access_token",
-                pat.is_some(),
-                "personal access token auth",
-            );
-            Some(Auth::Pat { token: pat? })
-        }
-        AuthType::Basic => {
-            need(r, "username", username.is_some(), "basic auth");
-            need(r, "password", password.is_some(), "basic auth");
-            Some(Auth::Basic {
-                username: username?,
-                password: password?,
-            })
-        }
-        AuthType::OAuth2 => {
-            need(r, "oauth_client_id", client_id.is_some(), "OAuth 2.0");
-            need(
-                r,
-                "oauth_client_secret",
-                client_secret.is_some(),
-                "OAuth 2.0",
-            );
-            // A token file, once written, holds the newest refresh token: it wins over the config.
-            let token_file = r.string("oauth_token_file").map(PathBuf::from);
-            let saved = token_file
-                .as_deref()
-                .and_then(|path| saved_refresh_token(r, path));
-            let refresh_token = saved.or(refresh_token);
-            need(r, "refresh_token", refresh_token.is_some(), "OAuth 2.0");
-            let token_url = r
-                .string("oauth_token_url")
-                .unwrap_or_else(|| DEFAULT_OAUTH_TOKEN_URL.into());
-            let token_url = r
-                .url("oauth_token_url", &token_url, allow_http)
-                .map(|mut u| {
+        AuthType::ApiToken => Some(Auth::ApiToken {
+            email: email?,
+            token: api_token?,
+        }),
+        AuthType::ScopedToken => Some(Auth::ScopedToken {
+            email: email?,
+            token: api_token?,
+        }),
+        AuthType::Pat => Some(Auth::Pat { token: pat? }),
+        AuthType::Basic => Some(Auth::Basic {
+            username: username?,
+            password: password?,
+        }),
+        AuthType::OAuth2 | AuthType::OAuth2Dc => {
+            let provider = match chosen {
+                AuthType::OAuth2Dc => OAuthProvider::DataCenter,
+                _ => OAuthProvider::Atlassian,
+            };
+            let token_url = match (r.string("oauth_token_url"), provider, site) {
+                (Some(given), _, _) => r.url("oauth_token_url", &given, allow_http).map(|mut u| {
                     // The token endpoint is a full URL, not a site root: drop the slash `url` added.
                     let path = u.path().trim_end_matches('/').to_string();
                     u.set_path(&path);
                     u
-                });
+                }),
+                (None, OAuthProvider::Atlassian, _) => Url::parse(DEFAULT_OAUTH_TOKEN_URL).ok(),
+                (None, OAuthProvider::DataCenter, Some(Site::Direct(root))) => {
+                    root.join(DATA_CENTER_TOKEN_PATH).ok()
+                }
+                (None, OAuthProvider::DataCenter, _) => None,
+            };
             Some(Auth::OAuth(OAuthConfig {
+                provider,
                 client_id: client_id?,
                 client_secret: client_secret?,
                 refresh_token: refresh_token?,
@@ -1175,6 +1370,173 @@ fn read_auth(r: &mut Reader<'_>, allow_http: bool) -> Option<Auth> {
             }))
         }
     }
+}
+
+/// What to say beside a missing need: the other keys that would do, and where to find a value.
+fn need_hint(need: &[&str]) -> String {
+    let example = match need[0] {
+        "base_url" => "e.g. https://your-site.atlassian.net or https://jira.example.com/jira",
+        "cloud_id" => "find it at https://api.atlassian.com/oauth/token/accessible-resources",
+        _ => "",
+    };
+    let others = need[1..]
+        .iter()
+        .map(|key| format!("`{key}`"))
+        .collect::<Vec<_>>()
+        .join(" or ");
+    match (others.is_empty(), example.is_empty()) {
+        (true, _) => example.to_string(),
+        (false, true) => format!("or give {others}"),
+        (false, false) => format!("{example}; or give {others}"),
+    }
+}
+
+/// Atlassian's API gateway and the site's cloud id: `cloud_id` when given, else the site
+/// (`base_url` or `host`) to ask it of. A missing one is reported with the method's needs.
+fn read_gateway(r: &mut Reader<'_>, allow_http: bool) -> Option<Site> {
+    let gateway = r
+        .string("oauth_gateway_url")
+        .unwrap_or_else(|| DEFAULT_OAUTH_GATEWAY_URL.into());
+    let gateway = r.url("oauth_gateway_url", &gateway, allow_http);
+    let cloud_id = match r.string("cloud_id") {
+        Some(id) if is_cloud_id(&id) => Some(CloudId::Given(id)),
+        Some(id) => {
+            r.problem(
+                "cloud_id",
+                format!("`{id}` is not a cloud id"),
+                "a cloud id is a UUID such as 5a1e7c3d-0b2f-4c6d-9e8f-1a2b3c4d5e6f, not a URL",
+            );
+            return None;
+        }
+        None => read_site(r, allow_http).map(CloudId::OfSite),
+    };
+    Some(Site::Gateway {
+        gateway: gateway?,
+        cloud_id: cloud_id?,
+    })
+}
+
+/// Whether `id` can be a cloud id (a UUID on Atlassian's sites): one path segment, not a URL.
+pub fn is_cloud_id(id: &str) -> bool {
+    !id.trim().is_empty() && !id.contains(['/', '?', '#', '\\'])
+}
+
+/// The site's root URL: `base_url`, or `host` with `port`, `use_encrypted_endpoints` and
+/// `context_path` (Azure Data Factory's way of saying the same). Neither is reported with the
+/// auth method's needs.
+fn read_site(r: &mut Reader<'_>, allow_http: bool) -> Option<Url> {
+    let base_url = r.string("base_url");
+    let host = r.string("host");
+    let port = r.integer("port");
+    let encrypted = r.boolean("use_encrypted_endpoints");
+    let context_path = r.string("context_path");
+    match (base_url, host) {
+        (Some(_), Some(_)) => {
+            r.problem(
+                "host",
+                "is given as well as base_url",
+                "give one: base_url, or host with port, use_encrypted_endpoints and context_path",
+            );
+            None
+        }
+        (Some(base_url), None) => {
+            for (key, given) in [
+                ("port", port.is_some()),
+                ("context_path", context_path.is_some()),
+            ] {
+                if given {
+                    r.problem(
+                        key,
+                        "goes with host, not base_url",
+                        "put it in base_url, e.g. https://jira.example.com:8443/jira",
+                    );
+                }
+            }
+            let url = r.url("base_url", &base_url, allow_http)?;
+            // `true` is the default a generated config may carry beside any base_url.
+            if encrypted == Some(false) && url.scheme() == "https" {
+                r.problem(
+                    "use_encrypted_endpoints",
+                    "is false but base_url is https://",
+                    "leave it out: base_url's scheme says it",
+                );
+            }
+            Some(url)
+        }
+        (None, Some(host)) => {
+            let encrypted = encrypted.unwrap_or(true);
+            url_of_host(
+                r,
+                &host,
+                port,
+                encrypted,
+                context_path.as_deref(),
+                allow_http,
+            )
+        }
+        (None, None) => None,
+    }
+}
+
+/// `https://host[:port]/context/` (or `http://`, port 8080 by default, as Azure Data Factory).
+fn url_of_host(
+    r: &mut Reader<'_>,
+    host: &str,
+    port: Option<u64>,
+    encrypted: bool,
+    context_path: Option<&str>,
+    allow_http: bool,
+) -> Option<Url> {
+    let mut ok = true;
+    let bracketed_ipv6 = host.starts_with('[') && host.ends_with(']');
+    if host.contains("://") {
+        r.problem(
+            "host",
+            format!("`{}` is a URL", without_userinfo(host)),
+            "give the host name alone (jira.example.com), or the URL as base_url",
+        );
+        ok = false;
+    } else if host.contains(['/', '?', '#', '@', ' ']) || (host.contains(':') && !bracketed_ipv6) {
+        r.problem(
+            "host",
+            format!("`{}` is not a host name", without_userinfo(host)),
+            "give the name alone, e.g. jira.example.com; the port goes in `port`, a path in `context_path`",
+        );
+        ok = false;
+    }
+    if port.is_some_and(|p| !(1..=65535).contains(&p)) {
+        r.problem("port", "is not a TCP port", "use 1 to 65535");
+        ok = false;
+    }
+    if let Some(path) = context_path
+        && path.contains(['?', '#', ' '])
+    {
+        r.problem(
+            "context_path",
+            format!("`{path}` is not a path"),
+            "e.g. /jira",
+        );
+        ok = false;
+    }
+    if !encrypted && !allow_http {
+        r.problem(
+            "use_encrypted_endpoints",
+            "is false, which sends credentials in clear over http://",
+            "set allow_http: true as well (for a test server), or leave it true",
+        );
+        ok = false;
+    }
+    if !ok {
+        return None;
+    }
+    let (scheme, default_port) = if encrypted {
+        ("https", 443)
+    } else {
+        ("http", 8080)
+    };
+    let port = port.unwrap_or(default_port);
+    let path = context_path.unwrap_or("").trim_matches('/');
+    r.url("host", &format!("{scheme}://{host}:{port}/{path}"), true)
 }
 
 /// The refresh token saved in `oauth_token_file` by an earlier run, if there is one.
@@ -1263,6 +1625,67 @@ fn read_filters(r: &mut Reader<'_>) -> Filters {
         created,
         updated,
         jql,
+    }
+}
+
+fn read_client_certificate(r: &mut Reader<'_>) -> Option<ClientCertificate> {
+    let certificate = r.string("client_certificate").map(PathBuf::from);
+    let key = r.string("client_key").map(PathBuf::from);
+    for (name, path) in [("client_certificate", &certificate), ("client_key", &key)] {
+        if let Some(path) = path
+            && !path.is_file()
+        {
+            r.problem(
+                name,
+                format!("{} is not a readable file", path.display()),
+                "give the path of a PEM file",
+            );
+        }
+    }
+    if key.is_some() && certificate.is_none() {
+        r.problem(
+            "client_certificate",
+            "is required with client_key",
+            "the PEM certificate that goes with the key",
+        );
+    }
+    Some(ClientCertificate {
+        certificate: certificate?,
+        key,
+    })
+}
+
+/// `proxy_url`, checked as far as can be without connecting: an HTTP or HTTPS proxy's root.
+fn read_proxy_url(r: &mut Reader<'_>) -> Option<Secret> {
+    let proxy = r.secret("proxy_url")?;
+    let shown = without_userinfo(proxy.expose());
+    let problem = match Url::parse(proxy.expose()) {
+        Err(e) => Some((
+            format!("`{shown}` is not a URL ({e})"),
+            "e.g. http://proxy.example.com:3128",
+        )),
+        Ok(url) => match url.scheme() {
+            "http" | "https" if url.host_str().is_none_or(str::is_empty) => {
+                Some(("has no host".into(), "e.g. http://proxy.example.com:3128"))
+            }
+            "http" | "https" if url.path() != "/" || url.query().is_some() => Some((
+                format!("`{shown}` has a path"),
+                "a proxy is named by its scheme, host and port alone",
+            )),
+            "http" | "https" => None,
+            scheme if scheme.starts_with("socks") => Some((
+                "is a SOCKS proxy, which tap-jira does not speak".into(),
+                "use an HTTP proxy (http://host:port)",
+            )),
+            scheme => Some((format!("has scheme `{scheme}`"), "use http:// or https://")),
+        },
+    };
+    match problem {
+        Some((problem, hint)) => {
+            r.problem("proxy_url", problem, hint);
+            None
+        }
+        None => Some(proxy),
     }
 }
 
@@ -1425,25 +1848,117 @@ mod tests {
     fn each_auth_method_needs_exactly_the_settings_it_lists() {
         let value = |key: &str| match key {
             "base_url" => json!("https://x.atlassian.net"),
+            "host" => json!("x.atlassian.net"),
             _ => json!("value-1234"),
         };
         for (word, method) in AuthType::all() {
-            let mut complete = json!({"auth_type": word});
-            for key in method.needs() {
-                complete[*key] = value(key);
+            // Each of a need's keys will do on its own.
+            for pick in 0..method.needs().iter().map(|n| n.len()).max().unwrap_or(1) {
+                let mut complete = json!({"auth_type": word});
+                for need in method.needs() {
+                    let key = need[pick.min(need.len() - 1)];
+                    complete[key] = value(key);
+                }
+                if let Err(e) = config(complete.clone()) {
+                    panic!("{word} with {complete} only: {e}");
+                }
+                for need in method.needs() {
+                    let mut short = complete.clone();
+                    for key in *need {
+                        short.as_object_mut().unwrap().remove(*key);
+                    }
+                    let e = problems(short);
+                    let line = e
+                        .lines()
+                        .find(|l| l.contains(&format!("config `{}`: is required", need[0])))
+                        .unwrap_or_else(|| panic!("{word} without {need:?}: {e}"));
+                    for key in &need[1..] {
+                        assert!(line.contains(&format!("`{key}`")), "{line}");
+                    }
+                }
             }
-            if let Err(e) = config(complete.clone()) {
-                panic!("{word} with {:?} only: {e}", method.needs());
+        }
+    }
+
+    #[test]
+    fn host_port_and_encryption_make_the_base_url() {
+        let with = |extra: Value| {
+            let mut c = json!({"personal_access_token": "p", "host": "jira.example.com"});
+            for (k, v) in extra.as_object().unwrap() {
+                c[k] = v.clone();
             }
-            for key in method.needs() {
-                let mut short = complete.clone();
-                short.as_object_mut().unwrap().remove(*key);
-                let e = problems(short);
-                assert!(
-                    e.contains(&format!("config `{key}`")),
-                    "{word} without {key}: {e}"
-                );
+            config(c)
+        };
+        let url = |extra: Value| with(extra).unwrap().site.known_root().unwrap().to_string();
+        assert_eq!(url(json!({})), "https://jira.example.com/");
+        assert_eq!(
+            url(json!({"port": 8443, "context_path": "/jira"})),
+            "https://jira.example.com:8443/jira/"
+        );
+        assert_eq!(
+            url(json!({"port": "443", "use_encrypted_endpoints": true})),
+            "https://jira.example.com/"
+        );
+        assert_eq!(
+            url(json!({"use_encrypted_endpoints": false, "allow_http": true})),
+            "http://jira.example.com:8080/"
+        );
+        assert_eq!(
+            url(
+                json!({"use_encrypted_endpoints": "false", "allow_http": true, "port": 80,
+                       "context_path": "a/b/"})
+            ),
+            "http://jira.example.com/a/b/"
+        );
+        let problem = |extra: Value, key: &str, says: &str| {
+            let e = with(extra).unwrap_err().to_string();
+            assert!(
+                e.lines()
+                    .any(|l| l.contains(&format!("config `{key}`")) && l.contains(says)),
+                "{key}: {e}"
+            );
+        };
+        problem(
+            json!({"use_encrypted_endpoints": false}),
+            "use_encrypted_endpoints",
+            "allow_http",
+        );
+        problem(json!({"port": 70000}), "port", "1 to 65535");
+        problem(
+            json!({"host": "https://jira.example.com"}),
+            "host",
+            "is a URL",
+        );
+        problem(json!({"host": "jira.example.com:8443"}), "host", "`port`");
+        problem(
+            json!({"base_url": "https://jira.example.com"}),
+            "host",
+            "as well as base_url",
+        );
+        problem(
+            json!({"context_path": "/jira?x"}),
+            "context_path",
+            "not a path",
+        );
+        // With base_url, the host keys have nothing to add.
+        let base = |extra: Value| {
+            let mut c = json!({"personal_access_token": "p", "base_url": "https://j.example.com"});
+            for (k, v) in extra.as_object().unwrap() {
+                c[k] = v.clone();
             }
+            config(c)
+        };
+        assert!(base(json!({"use_encrypted_endpoints": true})).is_ok());
+        for (extra, key) in [
+            (json!({"port": 8443}), "port"),
+            (json!({"context_path": "/jira"}), "context_path"),
+            (
+                json!({"use_encrypted_endpoints": false}),
+                "use_encrypted_endpoints",
+            ),
+        ] {
+            let e = base(extra).unwrap_err().to_string();
+            assert!(e.contains(&format!("config `{key}`")), "{e}");
         }
     }
 
@@ -1454,7 +1969,10 @@ mod tests {
         )
         .unwrap();
         assert!(matches!(c.auth, Auth::ApiToken { .. }));
-        assert_eq!(c.base_url.as_str(), "https://x.atlassian.net/");
+        assert_eq!(
+            c.site.known_root().unwrap().as_str(),
+            "https://x.atlassian.net/"
+        );
         assert_eq!(c.request_timeout, Duration::from_secs(300));
     }
 
@@ -1464,7 +1982,10 @@ mod tests {
             json!({"base_url": "https://jira.example.com:8443/jira", "personal_access_token": "p"}),
         )
         .unwrap();
-        assert_eq!(c.base_url.as_str(), "https://jira.example.com:8443/jira/");
+        assert_eq!(
+            c.site.known_root().unwrap().as_str(),
+            "https://jira.example.com:8443/jira/"
+        );
         assert!(matches!(c.auth, Auth::Pat { .. }));
     }
 
@@ -1503,7 +2024,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            c.base_url.as_str(),
+            c.site.known_root().unwrap().as_str(),
             "https://api.atlassian.com/ex/jira/abc/"
         );
         assert_eq!(c.deployment, Some(Deployment::Cloud));
@@ -1511,6 +2032,19 @@ mod tests {
             json!({"oauth_client_id": "id", "oauth_client_secret": "s", "refresh_token": "r"}),
         );
         assert!(e.contains("cloud_id"), "{e}");
+        let gateway = Url::parse("https://proxy.example.com/atlassian/").unwrap();
+        assert_eq!(
+            gateway_root(&gateway, "abc").unwrap().as_str(),
+            "https://proxy.example.com/atlassian/ex/jira/abc/"
+        );
+        let e = problems(
+            json!({"auth_type": "scoped_token", "email": "a@b.c", "api_token": "t",
+                   "cloud_id": "https://x.atlassian.net"}),
+        );
+        assert!(
+            e.contains("config `cloud_id`: `https://x.atlassian.net` is not a cloud id"),
+            "{e}"
+        );
     }
 
     #[test]

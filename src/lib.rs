@@ -48,6 +48,14 @@ pub async fn run(cli: &Cli, out: impl Write) -> Result<()> {
     }
     let raw = RawConfig::load(&cli.config)?;
     secret::register_config(&raw);
+    for name in client::PROXY_VARIABLES {
+        if let Some(url) = std::env::var(name)
+            .ok()
+            .and_then(|v| url::Url::parse(&v).ok())
+        {
+            secret::register_url_credentials(&url);
+        }
+    }
     for key in raw.unknown_keys() {
         tracing::warn!(
             key,

@@ -102,9 +102,7 @@ pub fn register_config(raw: &crate::config::RawConfig) {
             if let Some(query) = url.query() {
                 register(query);
             }
-            if let Some(password) = url.password() {
-                register(password);
-            }
+            register_url_credentials(&url);
         } else if let Some((_, query)) = text.split_once('?') {
             // Not a URL, but printed as given in the message that says so.
             register(query);
@@ -121,6 +119,40 @@ pub fn register_config(raw: &crate::config::RawConfig) {
             register_basic(user, password);
         }
     }
+}
+
+/// The password in a URL's `user:password@` (a proxy's), as written and decoded, and in the
+/// Basic form a proxy header carries it.
+pub fn register_url_credentials(url: &url::Url) {
+    let Some(written) = url.password() else {
+        return;
+    };
+    register(written);
+    let decode = |text: &str| percent_decoded(text).unwrap_or_else(|| text.to_string());
+    register_basic(&decode(url.username()), &decode(written));
+}
+
+/// `%XX` escapes decoded; `None` when they do not make UTF-8.
+fn percent_decoded(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok());
+        match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).ok()
 }
 
 /// `text` with every registered secret replaced by `****`.
@@ -217,6 +249,17 @@ mod tests {
         assert_eq!(
             base64(b"Aladdin:open sesame"),
             "QWxhZGRpbjpvcGVuIHNlc2FtZQ=="
+        );
+    }
+
+    #[test]
+    fn a_proxy_password_is_redacted_as_written_decoded_and_in_its_header() {
+        let url = url::Url::parse("http://proxy-user:pa%2Fss-w0rd@proxy:3128").unwrap();
+        register_url_credentials(&url);
+        let header = base64(b"proxy-user:pa/ss-w0rd");
+        assert_eq!(
+            redact(&format!("pa%2Fss-w0rd pa/ss-w0rd {header}")),
+            "**** **** ****"
         );
     }
 

@@ -81,7 +81,17 @@ fn about_json_is_the_sdks_shape_with_typed_settings() {
     // Every choice setting lists its words (and null: leaving it unset).
     for (name, words) in [
         ("deployment", &["cloud", "server"][..]),
-        ("auth_type", &["api_token", "pat", "basic", "oauth2"]),
+        (
+            "auth_type",
+            &[
+                "api_token",
+                "pat",
+                "basic",
+                "oauth2",
+                "scoped_token",
+                "oauth2_dc",
+            ],
+        ),
         ("schema_drift", &["auto", "block"]),
         ("render_text", &["markdown", "plain", "none"]),
         ("deleted_issues", &["audit", "reconcile", "off"]),
@@ -112,6 +122,7 @@ fn about_json_is_the_sdks_shape_with_typed_settings() {
             "oauth_client_secret",
             "refresh_token",
             "access_token",
+            "proxy_url",
             "hash_salt"
         ]
     );
@@ -119,15 +130,27 @@ fn about_json_is_the_sdks_shape_with_typed_settings() {
     // Each auth method's settings, as a set the config must hold.
     let methods = about["settings"]["anyOf"].as_array().unwrap();
     let titles: Vec<&str> = methods.iter().filter_map(|m| m["title"].as_str()).collect();
-    assert_eq!(titles, ["api_token", "pat", "basic", "oauth2"]);
+    assert_eq!(
+        titles,
+        [
+            "api_token",
+            "pat",
+            "basic",
+            "oauth2",
+            "scoped_token",
+            "oauth2_dc"
+        ]
+    );
     for method in methods {
         for key in method["required"].as_array().unwrap() {
             assert!(properties.contains_key(key.as_str().unwrap()), "{key}");
         }
     }
+    // A site is a base_url or a host: either will do.
+    assert_eq!(methods[1]["required"], json!(["personal_access_token"]));
     assert_eq!(
-        methods[1]["required"],
-        json!(["base_url", "personal_access_token"])
+        methods[1]["allOf"],
+        json!([{"anyOf": [{"required": ["base_url"]}, {"required": ["host"]}]}])
     );
 }
 
@@ -163,6 +186,14 @@ fn the_settings_schema_accepts_every_default_and_refuses_wrong_types() {
     assert!(
         validator.is_valid(&json!({"base_url": "https://jira.example.com",
         "personal_access_token": "p", "start_date": "2024-01-01", "projects": "WEB, OPS"}))
+    );
+    assert!(
+        validator.is_valid(&json!({"host": "jira.example.com", "port": 8443,
+        "use_encrypted_endpoints": true, "personal_access_token": "p"}))
+    );
+    assert!(
+        !validator.is_valid(&json!({"port": 8443, "personal_access_token": "p"})),
+        "a port without a host is no site"
     );
 
     for (key, wrong) in [
@@ -226,6 +257,7 @@ fn the_committed_meltano_definition_is_what_the_tap_generates() {
     for expected in [
         "capabilities: [catalog, discover, state, about, properties, activate-version, schema-flattening]",
         "- [base_url, email, api_token]",
+        "- [host, email, api_token]",
         "- [oauth_client_id, oauth_client_secret, refresh_token, cloud_id]",
         "- name: page_size\n  label: Page size\n  kind: integer\n  value: 100\n",
         "- name: allow_http\n  label: Allow HTTP\n  kind: boolean\n  value: false\n",

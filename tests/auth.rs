@@ -248,3 +248,205 @@ fn an_unwritable_token_file_is_refused_before_the_token_is_spent() {
         creds::INITIAL_REFRESH_TOKEN
     );
 }
+
+fn scoped_config(site: &Site) -> Value {
+    json!({"auth_type": "scoped_token", "base_url": site.sim.url, "oauth_gateway_url": site.sim.url,
+        "allow_http": true, "email": creds::SERVICE_ACCOUNT_EMAIL,
+        "api_token": creds::SCOPED_API_TOKEN, "start_date": "2000-01-01"})
+}
+
+/// A service account's scoped token: Basic auth through the gateway, the cloud id read from the
+/// site without credentials, and nothing else sent to the site.
+#[test]
+fn a_scoped_token_goes_through_the_gateway_with_the_cloud_id_the_site_gives() {
+    let site = Site::cloud();
+    let run = discover_with(&site, scoped_config(&site));
+    run.assert_success();
+    let requests = site.sim.sim.requests();
+    assert_eq!(requests[0].path, "/_edge/tenant_info");
+    assert_eq!(
+        requests[0].auth,
+        AuthSeen::None,
+        "no credentials for the tenant info"
+    );
+    let api = &requests[1..];
+    assert!(!api.is_empty());
+    for request in api {
+        assert!(
+            request
+                .path
+                .starts_with(&format!("/ex/jira/{}/rest/", creds::CLOUD_ID)),
+            "{request:?}"
+        );
+        assert_eq!(
+            request.auth,
+            AuthSeen::Basic {
+                user: creds::SERVICE_ACCOUNT_EMAIL.into()
+            }
+        );
+    }
+    assert!(
+        run.stderr.contains(&format!(
+            "base_url={}/ex/jira/{}/",
+            site.sim.url,
+            creds::CLOUD_ID
+        )),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains(creds::SCOPED_API_TOKEN));
+
+    // With the cloud id given, the site is not asked, and need not be named.
+    site.sim.sim.reset_requests();
+    let mut config = scoped_config(&site);
+    config.as_object_mut().unwrap().remove("base_url");
+    config["cloud_id"] = json!(creds::CLOUD_ID);
+    discover_with(&site, config).assert_success();
+    assert!(
+        site.sim
+            .sim
+            .requests()
+            .iter()
+            .all(|r| r.path.starts_with("/ex/jira/"))
+    );
+}
+
+/// Nothing in a token says it is scoped: the site's 401 must say where scoped tokens go.
+#[test]
+fn a_scoped_token_sent_to_the_site_url_fails_saying_it_must_call_the_gateway() {
+    let site = Site::cloud();
+    let mut config = scoped_config(&site);
+    config.as_object_mut().unwrap().remove("auth_type");
+    let run = discover_with(&site, config);
+    assert_eq!(run.code, 1);
+    let last = run.stderr.lines().last().unwrap_or("");
+    for says in [
+        "authentication failed: HTTP 401",
+        "scoped API token",
+        "is refused by the site URL: it must call https://api.atlassian.com/ex/jira/{cloudId}",
+        "set auth_type: scoped_token",
+    ] {
+        assert!(last.contains(says), "{says}: {last}");
+    }
+    assert!(!run.stderr.contains(creds::SCOPED_API_TOKEN));
+}
+
+#[test]
+fn a_scoped_token_for_a_site_without_a_cloud_id_is_a_clear_error() {
+    let site = Site::server();
+    let run = discover_with(&site, scoped_config(&site));
+    assert_eq!(run.code, 1);
+    let last = run.stderr.lines().last().unwrap_or("");
+    assert!(
+        last.contains("config `base_url`: gives no cloud id (HTTP 404")
+            && last.contains("cloud_id"),
+        "{last}"
+    );
+    assert_eq!(
+        site.sim.sim.requests().len(),
+        1,
+        "only the tenant info was asked for"
+    );
+}
+
+fn data_center_oauth_config(site: &Site) -> Value {
+    json!({
+        "base_url": site.sim.url,
+        "allow_http": true,
+        "oauth_client_id": creds::OAUTH_CLIENT_ID,
+        "oauth_client_secret": creds::OAUTH_CLIENT_SECRET,
+        "refresh_token": creds::INITIAL_REFRESH_TOKEN,
+        "start_date": "2000-01-01"
+    })
+}
+
+/// Data Center as its own OAuth 2.0 provider: the site's token endpoint, a form body, Bearer
+/// access tokens to the site, and the rotated refresh token kept across runs.
+#[test]
+fn data_center_oauth_refreshes_at_the_site_and_its_rotated_token_survives_two_runs() {
+    let site = Site::server();
+    // No auth_type: OAuth keys with a site and no cloud id are Data Center's.
+    let config = site.file("config.json", &data_center_oauth_config(&site));
+    let mut spent = vec![creds::INITIAL_REFRESH_TOKEN.to_string()];
+    for run in 0..2 {
+        site.sim.sim.reset_requests();
+        let result = tap(&[&"--config", &config, &"--discover"]);
+        result.assert_success();
+        let requests = site.sim.sim.requests();
+        let token = &requests[0];
+        assert_eq!(
+            (token.method.as_str(), token.path.as_str()),
+            ("POST", "/rest/oauth2/latest/token"),
+            "run {run}"
+        );
+        let form: std::collections::HashMap<String, String> =
+            url::form_urlencoded::parse(token.body.as_bytes())
+                .into_owned()
+                .collect();
+        assert_eq!(form["grant_type"], "refresh_token");
+        assert_eq!(form["client_id"], creds::OAUTH_CLIENT_ID);
+        assert_eq!(&form["refresh_token"], spent.last().unwrap(), "run {run}");
+        let api = &requests[1..];
+        assert!(!api.is_empty());
+        assert!(
+            api.iter()
+                .all(|r| r.path.starts_with("/rest/api/2/") && r.auth == AuthSeen::BearerOAuth),
+            "{api:?}"
+        );
+        let saved: Value =
+            serde_json::from_str(&std::fs::read_to_string(&config).unwrap()).unwrap();
+        let current = site.sim.sim.current_refresh_token();
+        assert_eq!(saved["refresh_token"], json!(current), "run {run}");
+        assert!(!spent.contains(&current), "rotated on run {run}");
+        assert!(
+            !result.stderr.contains(&current)
+                && !result.stderr.contains(creds::OAUTH_CLIENT_SECRET)
+        );
+        spent.push(current);
+    }
+
+    // An access token Data Center no longer takes is refreshed on its 401.
+    site.sim.sim.expire_access_tokens();
+    let mut stale: Value =
+        serde_json::from_str(&std::fs::read_to_string(&config).unwrap()).unwrap();
+    stale["access_token"] = json!("stale-data-center-token");
+    stale["auth_type"] = json!("oauth2_dc");
+    let stale = site.file("stale.json", &stale);
+    site.sim.sim.reset_requests();
+    tap(&[&"--config", &stale, &"--discover"]).assert_success();
+    let requests = site.sim.sim.requests();
+    assert_eq!(requests[0].status, 401, "the stale token was tried first");
+    assert_eq!(requests[1].path, "/rest/oauth2/latest/token");
+}
+
+#[test]
+fn data_center_oauth_keeps_a_token_file_and_refuses_cloud_settings() {
+    let site = Site::server();
+    let token_file = site.dir.path().join("dc-tokens.json");
+    let mut config = data_center_oauth_config(&site);
+    config["auth_type"] = json!("oauth2_dc");
+    config["oauth_token_file"] = json!(token_file);
+    for run in 0..2 {
+        let path = site.file(&format!("generated-{run}.json"), &config);
+        tap(&[&"--config", &path, &"--discover"]).assert_success();
+        let saved: Value =
+            serde_json::from_str(&std::fs::read_to_string(&token_file).unwrap()).unwrap();
+        assert_eq!(
+            saved["refresh_token"],
+            json!(site.sim.sim.current_refresh_token())
+        );
+    }
+
+    let mut cloud = data_center_oauth_config(&site);
+    cloud["auth_type"] = json!("oauth2_dc");
+    cloud["deployment"] = json!("cloud");
+    cloud.as_object_mut().unwrap().remove("base_url");
+    let run = discover_with(&site, cloud);
+    assert_eq!(run.code, 1);
+    for says in [
+        "config `base_url`: is required for Data Center OAuth 2.0",
+        "config `deployment`: is cloud",
+    ] {
+        assert!(run.stderr.contains(says), "{says}: {}", run.stderr);
+    }
+}

@@ -9,7 +9,9 @@ use std::time::Duration;
 use serde_json::Value;
 use tap_jira::catalog::{CatalogEntry, FieldNames, TextForm, build_entry};
 use tap_jira::client::detect_deployment;
-use tap_jira::config::{Auth, Config, DEFAULT_PAGE_SIZE, Deployment, RawConfig, RichText};
+use tap_jira::config::{
+    Auth, CloudId, Config, DEFAULT_PAGE_SIZE, Deployment, OAuthProvider, RawConfig, RichText, Site,
+};
 use tap_jira::raw::RawObject;
 use tap_jira::streams::StreamDef;
 use tap_jira::streams::issues::{cursor_of, hoist_timestamps};
@@ -36,6 +38,8 @@ const CONFIGS: &[&str] = &[
     "server-pat.json",
     "server-basic.json",
     "cloud-oauth.json",
+    "cloud-scoped-token.json",
+    "server-oauth.json",
     "stitch.json",
 ];
 
@@ -77,7 +81,10 @@ fn cloud_api_token_sample_uses_the_email_and_token() {
         "{:?}",
         config.auth
     );
-    assert_eq!(config.base_url.as_str(), "https://your-site.atlassian.net/");
+    assert_eq!(
+        config.site.known_root().unwrap().as_str(),
+        "https://your-site.atlassian.net/"
+    );
     assert_eq!(config.lookback, chrono::Duration::minutes(5));
     assert_eq!(config.deployment, None, "detected from /serverInfo");
 }
@@ -87,10 +94,10 @@ fn server_pat_sample_keeps_its_port_and_context_path() {
     let (_, config) = load_config("server-pat.json");
     assert!(matches!(config.auth, Auth::Pat { .. }), "{:?}", config.auth);
     assert_eq!(
-        config.base_url.as_str(),
+        config.site.known_root().unwrap().as_str(),
         "https://jira.example.com:8443/jira/"
     );
-    assert_eq!(config.base_url.port(), Some(8443));
+    assert_eq!(config.site.known_root().unwrap().port(), Some(8443));
     assert_eq!(config.deployment, Some(Deployment::Server));
     assert_eq!(
         config.start_date,
@@ -121,12 +128,46 @@ fn cloud_oauth_sample_goes_through_the_gateway_and_remembers_its_file() {
         "the rotated refresh token is written back to the file it came from"
     );
     assert_eq!(config.deployment, Some(Deployment::Cloud));
-    assert_eq!(config.base_url.host_str(), Some("api.atlassian.com"));
+    let root = config.site.known_root().unwrap();
+    assert_eq!(root.host_str(), Some("api.atlassian.com"));
+    assert!(root.path().starts_with("/ex/jira/"), "{root}");
+}
+
+#[test]
+fn cloud_scoped_token_sample_asks_the_site_for_its_cloud_id() {
+    let (_, config) = load_config("cloud-scoped-token.json");
     assert!(
-        config.base_url.path().starts_with("/ex/jira/"),
-        "{}",
-        config.base_url
+        matches!(config.auth, Auth::ScopedToken { .. }),
+        "{:?}",
+        config.auth
     );
+    assert_eq!(config.deployment, Some(Deployment::Cloud));
+    let Site::Gateway { gateway, cloud_id } = &config.site else {
+        panic!("expected the gateway, got {:?}", config.site)
+    };
+    assert_eq!(gateway.as_str(), "https://api.atlassian.com/");
+    assert_eq!(
+        cloud_id,
+        &CloudId::OfSite("https://your-site.atlassian.net/".parse().unwrap())
+    );
+}
+
+#[test]
+fn server_oauth_sample_refreshes_at_the_site_itself() {
+    let (_, config) = load_config("server-oauth.json");
+    let Auth::OAuth(oauth) = &config.auth else {
+        panic!("expected OAuth 2.0, got {:?}", config.auth)
+    };
+    assert_eq!(oauth.provider, OAuthProvider::DataCenter);
+    assert_eq!(
+        oauth.token_url.as_str(),
+        "https://jira.example.com/rest/oauth2/latest/token"
+    );
+    assert_eq!(
+        config.site,
+        Site::Direct("https://jira.example.com/".parse().unwrap())
+    );
+    assert_eq!(config.deployment, Some(Deployment::Server));
 }
 
 #[test]

@@ -1,5 +1,6 @@
-//! Who is calling: Basic credentials, Server personal access tokens, and Cloud OAuth 2.0 access
-//! tokens, issued against refresh tokens that rotate on every use.
+//! Who is calling: Basic credentials, Server personal access tokens, and OAuth 2.0 access tokens
+//! (Cloud's through the gateway, Data Center's on the site itself), issued against refresh tokens
+//! that rotate on every use.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -41,6 +42,15 @@ pub(crate) fn judge(
         (Deployment::Cloud, Door::Gateway, "bearer") if tokens.is_valid_access(value) => {
             AuthSeen::BearerOAuth
         }
+        // Scoped tokens go through the gateway only, and only they do.
+        (Deployment::Cloud, Door::Gateway, "basic") => match basic(value) {
+            Some((user, password))
+                if user == creds::SERVICE_ACCOUNT_EMAIL && password == creds::SCOPED_API_TOKEN =>
+            {
+                AuthSeen::Basic { user }
+            }
+            _ => AuthSeen::Invalid,
+        },
         (Deployment::Server, Door::Site, "basic") => match basic(value) {
             Some((user, password)) if user == creds::USERNAME && password == creds::PASSWORD => {
                 AuthSeen::Basic { user }
@@ -48,6 +58,10 @@ pub(crate) fn judge(
             _ => AuthSeen::Invalid,
         },
         (Deployment::Server, Door::Site, "bearer") if value == creds::PAT => AuthSeen::BearerPat,
+        // Data Center as its own OAuth 2.0 provider: its access tokens are taken by the site.
+        (Deployment::Server, Door::Site, "bearer") if tokens.is_valid_access(value) => {
+            AuthSeen::BearerOAuth
+        }
         _ => AuthSeen::Invalid,
     }
 }
@@ -190,6 +204,18 @@ mod tests {
             AuthSeen::Invalid
         );
         assert_eq!(judge_cloud(Some("Basic !!!")), AuthSeen::Invalid);
+        // A scoped token is refused by the site and taken by the gateway, a classic one the
+        // other way round.
+        let scoped = basic_header(creds::SERVICE_ACCOUNT_EMAIL, creds::SCOPED_API_TOKEN);
+        assert_eq!(judge_cloud(Some(&scoped)), AuthSeen::Invalid);
+        let through_gateway = |h: &str| judge(Deployment::Cloud, Door::Gateway, Some(h), &tokens);
+        assert_eq!(
+            through_gateway(&scoped),
+            AuthSeen::Basic {
+                user: creds::SERVICE_ACCOUNT_EMAIL.into()
+            }
+        );
+        assert_eq!(through_gateway(&good), AuthSeen::Invalid);
         assert_eq!(judge_cloud(None), AuthSeen::None);
     }
 

@@ -13,8 +13,14 @@
 //! What a client can count on:
 //! - Credentials are in [`creds`]. Cloud takes Basic `EMAIL:API_TOKEN` on `/rest/api/{2,3}`
 //!   and OAuth access tokens (from `POST /oauth/token`, refresh tokens rotating) on the gateway
-//!   `/ex/jira/{CLOUD_ID}/rest/api/{2,3}`; Server takes Basic `USERNAME:PASSWORD` or
-//!   `Bearer PAT` on `/rest/api/2`.
+//!   `/ex/jira/{CLOUD_ID}/rest/api/{2,3}`, where a service account's Basic
+//!   `SERVICE_ACCOUNT_EMAIL:SCOPED_API_TOKEN` is taken too (and refused by the site itself, as
+//!   Cloud refuses scoped tokens); `GET /_edge/tenant_info` tells anyone the cloud id (404 on
+//!   Server). Server takes Basic `USERNAME:PASSWORD`, `Bearer PAT`, or (Data Center as an OAuth
+//!   2.0 provider) access tokens from `POST /rest/oauth2/latest/token` on `/rest/api/2`, with the
+//!   same client and rotating refresh tokens as Cloud's `/oauth/token`.
+//! - [`spawn_proxy`] starts a forward proxy on 127.0.0.1 that records every request (plain HTTP
+//!   in absolute form, HTTPS as CONNECT) with the credentials it carried.
 //! - Issues are created and updated between [`HISTORY_START_MS`] and [`HISTORY_END_MS`] (a fixed
 //!   window, so a seed always gives the same bytes); only touched or added issues are later.
 //!   A few groups of issues share the exact same `updated` millisecond.
@@ -86,6 +92,7 @@ mod faults;
 mod handlers;
 mod jql;
 mod load;
+pub mod proxy;
 mod render;
 mod requests;
 mod rng;
@@ -103,6 +110,7 @@ pub use chaos::Chaos;
 pub use config::{Deployment, SimConfig};
 pub use faults::Fault;
 pub use load::LoadStats;
+pub use proxy::{ProxiedRequest, RunningProxy, spawn_proxy};
 pub use requests::{AuthSeen, RequestRecord};
 pub use server::{RunningSim, spawn};
 pub use site::deletion::{DeletedIssue, DeletedWorklog};

@@ -6,10 +6,10 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokio::sync::Mutex;
 
-use crate::config::{Auth, OAuthConfig};
+use crate::config::{Auth, Deployment, OAuthConfig, OAuthProvider};
 use crate::error::{Error, Result};
 use crate::secret::Secret;
 
@@ -68,7 +68,9 @@ impl Authenticator {
         request: reqwest::RequestBuilder,
     ) -> Result<(reqwest::RequestBuilder, u64)> {
         Ok(match &self.auth {
-            Auth::ApiToken { email, token } => (request.basic_auth(email, Some(token.expose())), 0),
+            Auth::ApiToken { email, token } | Auth::ScopedToken { email, token } => {
+                (request.basic_auth(email, Some(token.expose())), 0)
+            }
             Auth::Basic { username, password } => {
                 (request.basic_auth(username, Some(password.expose())), 0)
             }
@@ -95,6 +97,39 @@ impl Authenticator {
         })
     }
 
+    /// What to check when the site refuses these credentials (`deployment`: when known).
+    pub fn refusal_hint(&self, deployment: Option<Deployment>) -> &'static str {
+        match (&self.auth, deployment) {
+            (Auth::ScopedToken { .. }, _) => {
+                "check email and api_token: a scoped token needs the read:jira-work and \
+                 read:jira-user scopes on this site, and expires (after a day to a year); a token \
+                 created without scopes goes to the site itself (auth_type: api_token)"
+            }
+            // Nothing in a token says it is scoped: the site answers 401 to one, as to a typo.
+            // API tokens are Cloud's, whatever the deployment is known to be yet.
+            (Auth::ApiToken { .. }, _) | (Auth::Basic { .. }, Some(Deployment::Cloud)) => {
+                "check the email and API token. A scoped API token (a service account's, or one \
+                 created with scopes) is refused by the site URL: it must call \
+                 https://api.atlassian.com/ex/jira/{cloudId}; set auth_type: scoped_token and the \
+                 tap goes there, reading the cloud id from base_url. Passwords and personal access \
+                 tokens do not work on Cloud"
+            }
+            (_, None) => {
+                "check the credentials: Cloud wants email + api_token (or OAuth 2.0); Server/Data \
+                 Center wants a personal_access_token or username + password"
+            }
+            (_, Some(Deployment::Cloud)) => {
+                "check the credentials: Cloud wants email + api_token (or OAuth 2.0); passwords and \
+                 personal access tokens do not work there"
+            }
+            (_, Some(Deployment::Server)) => {
+                "check the credentials: Server/Data Center wants a personal_access_token or \
+                 username + password (after repeated failures Jira may demand a CAPTCHA login in \
+                 the browser first)"
+            }
+        }
+    }
+
     /// After a 401: refresh the OAuth token (unless another request already did) and say whether a
     /// retry may succeed. Other methods cannot recover.
     pub async fn recover_from_401(&self, http: &reqwest::Client, generation: u64) -> Result<bool> {
@@ -115,13 +150,13 @@ async fn refresh(
     session: &mut OAuthSession,
 ) -> Result<()> {
     tracing::info!("refreshing the OAuth 2.0 access token");
-    let body = json!({
-        "grant_type": "refresh_token",
-        "client_id": config.client_id,
-        "client_secret": config.client_secret.expose(),
-        "refresh_token": session.refresh_token.expose(),
-    });
-    let (status, text) = post_with_retries(http, config, &body).await?;
+    let params = [
+        ("grant_type", "refresh_token"),
+        ("client_id", config.client_id.as_str()),
+        ("client_secret", config.client_secret.expose()),
+        ("refresh_token", session.refresh_token.expose()),
+    ];
+    let (status, text) = post_with_retries(http, config, &params).await?;
     if !status.is_success() {
         let why = serde_json::from_str::<Value>(&text)
             .ok()
@@ -183,16 +218,25 @@ async fn refresh(
 async fn post_with_retries(
     http: &reqwest::Client,
     config: &OAuthConfig,
-    body: &Value,
+    params: &[(&str, &str)],
 ) -> Result<(reqwest::StatusCode, String)> {
     let mut wait = Duration::from_secs(1);
     for attempt in 1..=4 {
-        let sent = http
+        let request = http
             .post(config.token_url.clone())
-            .header("Accept", "application/json")
-            .json(body)
-            .send()
-            .await;
+            .header("Accept", "application/json");
+        // Atlassian's endpoint documents JSON; Data Center's takes the standard form.
+        let request = match config.provider {
+            OAuthProvider::Atlassian => {
+                let body: serde_json::Map<String, Value> = params
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), Value::from(*v)))
+                    .collect();
+                request.json(&body)
+            }
+            OAuthProvider::DataCenter => request.form(params),
+        };
+        let sent = request.send().await;
         let transient = match sent {
             Ok(response) if !super::retry::is_transient_status(response.status().as_u16()) => {
                 let status = response.status();
@@ -304,6 +348,7 @@ fn sibling_temp_path(path: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn saving_keeps_other_keys() {

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use rand::RngExt;
-use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderValue, LOCATION};
+use reqwest::header::{CONTENT_TYPE, HeaderMap, LOCATION};
 use serde_json::Value;
 use url::Url;
 
@@ -24,9 +24,10 @@ pub use pages::{
     List, Page, PageSize, Pagination, Progress, fingerprint, pages, read_page, split_page,
 };
 pub use retry::{Decision, Outcome, RetryPolicy};
+pub use transport::PROXY_VARIABLES;
 
 use crate::catalog::TextForm;
-use crate::config::{Config, Deployment, RichText};
+use crate::config::{CloudId, Config, Deployment, RichText, Site, gateway_root, is_cloud_id};
 use crate::error::{Error, Result};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,6 +44,8 @@ pub struct ApiRequest {
     pub path: String,
     pub query: Vec<(String, String)>,
     pub body: Option<Value>,
+    /// Sent without credentials: for what the site tells anyone (`/_edge/tenant_info`).
+    pub anonymous: bool,
 }
 
 impl ApiRequest {
@@ -52,6 +55,7 @@ impl ApiRequest {
             path: path.into(),
             query: Vec::new(),
             body: None,
+            anonymous: false,
         }
     }
 
@@ -61,7 +65,14 @@ impl ApiRequest {
             path: path.into(),
             query: Vec::new(),
             body: Some(body),
+            anonymous: false,
         }
+    }
+
+    /// Without credentials: they are not needed, so they do not travel.
+    pub fn anonymous(mut self) -> Self {
+        self.anonymous = true;
+        self
     }
 
     pub fn query(mut self, key: &str, value: impl Into<String>) -> Self {
@@ -164,6 +175,17 @@ impl JiraClient {
     /// Builds the client and learns the deployment (from config, or from /serverInfo).
     pub async fn connect(config: &Config) -> Result<JiraClient> {
         let mut client = JiraClient::new(config, config.deployment.unwrap_or(Deployment::Cloud))?;
+        if let Site::Gateway {
+            gateway,
+            cloud_id: CloudId::OfSite(_),
+        } = &config.site
+        {
+            let cloud_id = client.tenant_cloud_id().await?;
+            client.base = gateway_root(gateway, &cloud_id).ok_or_else(|| {
+                Error::config("oauth_gateway_url", "cannot hold a cloud id path", "")
+            })?;
+        }
+        tracing::info!(base_url = %client.base, auth = client.auth.method_name(), "connecting to Jira");
         client.deployment_known = config.deployment.is_some();
         match config.deployment {
             Some(deployment) => tracing::info!(?deployment, "deployment set in config"),
@@ -197,44 +219,49 @@ impl JiraClient {
         Ok(client)
     }
 
-    fn new(config: &Config, deployment: Deployment) -> Result<JiraClient> {
-        let mut headers = HeaderMap::new();
-        headers.insert("Accept", HeaderValue::from_static("application/json"));
-        // English error strings, so messages can be matched and read.
-        headers.insert("Accept-Language", HeaderValue::from_static("en"));
-        headers.insert("X-Force-Accept-Language", HeaderValue::from_static("true"));
-        // Server/DC otherwise rejects some requests as XSRF; harmless on Cloud.
-        headers.insert("X-Atlassian-Token", HeaderValue::from_static("no-check"));
-        let mut builder = reqwest::Client::builder()
-            .default_headers(headers)
-            .user_agent(config.user_agent.clone())
-            .timeout(config.request_timeout)
-            .connect_timeout(Duration::from_secs(30).min(config.request_timeout))
-            // Redirects could carry the Authorization header to another host: follow none.
-            .redirect(reqwest::redirect::Policy::none());
-        if let Some(path) = &config.ca_bundle {
-            let pem = std::fs::read(path).map_err(|e| {
-                Error::config(
-                    "ca_bundle",
-                    format!("{} cannot be read: {e}", path.display()),
-                    "",
-                )
-            })?;
-            let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
-                Error::config(
-                    "ca_bundle",
-                    format!("{} is not a PEM bundle: {e}", path.display()),
-                    "",
-                )
-            })?;
-            builder = builder.tls_certs_merge(certs);
+    /// The site's cloud id, from `/_edge/tenant_info` (which answers without credentials, so
+    /// none are sent: a scoped token is of no use to the site itself).
+    async fn tenant_cloud_id(&self) -> Result<String> {
+        let tenant = match self
+            .send_json(ApiRequest::get("_edge/tenant_info").anonymous())
+            .await
+        {
+            Ok(tenant) => tenant,
+            Err(Error::Http { status, url, .. }) => {
+                return Err(no_cloud_id(&url, &format!("HTTP {status}")));
+            }
+            Err(Error::NotJson { url, .. }) => return Err(no_cloud_id(&url, "not JSON")),
+            Err(e) => return Err(e),
+        };
+        let url = display_url(
+            &self
+                .base
+                .join("_edge/tenant_info")
+                .unwrap_or(self.base.clone()),
+        );
+        match tenant.get("cloudId").and_then(Value::as_str) {
+            Some(id) if is_cloud_id(id) => {
+                tracing::info!(cloud_id = id, "read the site's cloud id from {url}");
+                Ok(id.to_string())
+            }
+            _ => Err(no_cloud_id(&url, "no cloudId in the answer")),
         }
-        let http = builder.build().map_err(|e| {
-            Error::config("base_url", format!("HTTP client could not start: {e}"), "")
-        })?;
+    }
+
+    fn new(config: &Config, deployment: Deployment) -> Result<JiraClient> {
+        let http = transport::http_client(config)?;
+        // Before the cloud id is known, requests go to the site to ask for it.
+        let base = match &config.site {
+            Site::Gateway {
+                cloud_id: CloudId::OfSite(site),
+                ..
+            } => Some(site.clone()),
+            site => site.known_root(),
+        };
+        let base = base.ok_or_else(|| Error::config("cloud_id", "cannot be put in a URL", ""))?;
         Ok(JiraClient {
             http,
-            base: config.base_url.clone(),
+            base,
             auth: auth::Authenticator::new(config.auth.clone()),
             policy: RetryPolicy::new(config.max_retries, config.retry_budget),
             deployment,
@@ -418,11 +445,14 @@ impl JiraClient {
             Some(body) => builder.json(body),
             None => builder,
         };
-        let (builder, generation) = self
-            .auth
-            .apply(&self.http, builder)
-            .await
-            .map_err(Failure::Fatal)?;
+        let (builder, generation) = if request.anonymous {
+            (builder, 0)
+        } else {
+            self.auth
+                .apply(&self.http, builder)
+                .await
+                .map_err(Failure::Fatal)?
+        };
         let exchange = Exchange(tokio::spawn(exchange(
             Arc::clone(&self.limits),
             label.to_string(),
@@ -434,6 +464,13 @@ impl JiraClient {
         self.answered.store(true, Ordering::Relaxed);
         if status == 401 {
             return Err(Failure::Unauthorized(generation));
+        }
+        if status == 407 {
+            return Err(Failure::Fatal(Error::Unreachable {
+                url: display_url(url),
+                problem: "the proxy asks for credentials (HTTP 407)",
+                hint: "put them in proxy_url (http://user:password@proxy:3128) or HTTP_PROXY / HTTPS_PROXY",
+            }));
         }
         let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
         let content_type = header(CONTENT_TYPE.as_str())
@@ -505,25 +542,12 @@ impl JiraClient {
     }
 
     fn auth_error(&self, url: &Url, status: u16) -> Error {
-        let hint = match (self.deployment_known, self.deployment) {
-            (false, _) => {
-                "check the credentials: Cloud wants email + api_token (or OAuth 2.0); Server/Data Center \
-                 wants a personal_access_token or username + password"
-            }
-            (true, Deployment::Cloud) => {
-                "check the credentials: Cloud wants email + api_token (or OAuth 2.0); passwords and \
-                 personal access tokens do not work there"
-            }
-            (true, Deployment::Server) => {
-                "check the credentials: Server/Data Center wants a personal_access_token or username + \
-                 password (after repeated failures Jira may demand a CAPTCHA login in the browser first)"
-            }
-        };
+        let deployment = self.deployment_known.then_some(self.deployment);
         Error::Auth {
             method: self.auth.method_name(),
             endpoint: url.path().to_string(),
             status,
-            hint: hint.into(),
+            hint: self.auth.refusal_hint(deployment).into(),
         }
     }
 
@@ -613,6 +637,17 @@ enum Failure {
     /// A 401, with the OAuth generation whose token was refused.
     Unauthorized(u64),
     Fatal(Error),
+}
+
+/// The site gave no cloud id: it is not Jira Cloud, or not the site meant.
+fn no_cloud_id(url: &str, why: &str) -> Error {
+    Error::config(
+        "base_url",
+        format!(
+            "gives no cloud id ({why} from {url}), so Atlassian's API gateway cannot be reached"
+        ),
+        "scoped tokens and service accounts are for Jira Cloud: check base_url (or host), or give cloud_id",
+    )
 }
 
 /// `deploymentType`, with fallbacks for old servers that do not send it (Cloud versions start at 1000).

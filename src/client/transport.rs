@@ -1,8 +1,142 @@
-//! Which failures to reach the site are worth retrying. A certificate that does not verify, a host
-//! name that does not resolve or a port that refuses says the same thing every time until someone
-//! changes the config: before the site has ever answered, those fail at once with what to check.
-//! Once it has answered, a refused connection or a failed lookup is a restart or a blip, and is
-//! retried like any other; a certificate never starts verifying by itself.
+//! The connection to the site: the HTTP client every request goes through (timeouts, CA
+//! certificates, a client certificate for mutual TLS, a proxy), and which failures to reach the
+//! site are worth retrying. A certificate that does not verify, a host name that does not
+//! resolve or a port that refuses says the same thing every time until someone changes the
+//! config: before the site has ever answered, those fail at once with what to check. Once it has
+//! answered, a refused connection or a failed lookup is a restart or a blip, and is retried like
+//! any other; a certificate never starts verifying by itself.
+
+use std::time::Duration;
+
+use reqwest::header::{HeaderMap, HeaderValue};
+use url::Url;
+
+use crate::config::{ClientCertificate, Config};
+use crate::error::{Error, Result};
+
+/// The proxy variables reqwest reads, most specific first, as curl reads them.
+pub const PROXY_VARIABLES: &[&str] = &[
+    "HTTPS_PROXY",
+    "https_proxy",
+    "HTTP_PROXY",
+    "http_proxy",
+    "ALL_PROXY",
+    "all_proxy",
+];
+
+/// The one HTTP client of a run: the site's requests, and the token and tenant requests beside
+/// them, all go the same way (through the same proxy, with the same certificates).
+pub fn http_client(config: &Config) -> Result<reqwest::Client> {
+    let mut headers = HeaderMap::new();
+    headers.insert("Accept", HeaderValue::from_static("application/json"));
+    // English error strings, so messages can be matched and read.
+    headers.insert("Accept-Language", HeaderValue::from_static("en"));
+    headers.insert("X-Force-Accept-Language", HeaderValue::from_static("true"));
+    // Server/DC otherwise rejects some requests as XSRF; harmless on Cloud.
+    headers.insert("X-Atlassian-Token", HeaderValue::from_static("no-check"));
+    let mut builder = reqwest::Client::builder()
+        .default_headers(headers)
+        .user_agent(config.user_agent.clone())
+        .timeout(config.request_timeout)
+        .connect_timeout(Duration::from_secs(30).min(config.request_timeout))
+        // Redirects could carry the Authorization header to another host: follow none.
+        .redirect(reqwest::redirect::Policy::none());
+    if let Some(path) = &config.ca_bundle {
+        let pem = std::fs::read(path).map_err(|e| {
+            Error::config(
+                "ca_bundle",
+                format!("{} cannot be read: {e}", path.display()),
+                "",
+            )
+        })?;
+        let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+            Error::config(
+                "ca_bundle",
+                format!("{} is not a PEM bundle: {e}", path.display()),
+                "",
+            )
+        })?;
+        builder = builder.tls_certs_merge(certs);
+    }
+    if let Some(certificate) = &config.client_certificate {
+        builder = builder.identity(identity(certificate)?);
+    }
+    if let Some(proxy) = &config.proxy_url {
+        // Given in the config, the proxy replaces the environment's; NO_PROXY still applies.
+        let proxy = reqwest::Proxy::all(proxy.expose())
+            .map_err(|e| Error::config("proxy_url", format!("is refused: {e}"), ""))?
+            .no_proxy(reqwest::NoProxy::from_env());
+        builder = builder.proxy(proxy);
+    }
+    log_proxy(config);
+    builder
+        .build()
+        .map_err(|e| Error::config("base_url", format!("HTTP client could not start: {e}"), ""))
+}
+
+/// The client certificate and its key, as rustls takes them: PEM blocks in one buffer. Neither
+/// file's content is ever printed.
+fn identity(certificate: &ClientCertificate) -> Result<reqwest::Identity> {
+    let read = |key: &str, path: &std::path::Path| {
+        std::fs::read(path)
+            .map_err(|e| Error::config(key, format!("{} cannot be read: {e}", path.display()), ""))
+    };
+    let mut pem = read("client_certificate", &certificate.certificate)?;
+    if let Some(key) = &certificate.key {
+        pem.push(b'\n');
+        pem.extend(read("client_key", key)?);
+    }
+    reqwest::Identity::from_pem(&pem).map_err(|_| {
+        Error::config(
+            "client_certificate",
+            "with client_key, is not a PEM certificate and an unencrypted PEM private key",
+            "give the certificate (chain) in client_certificate and its key (PKCS#8, PKCS#1 or \
+             SEC1, without a passphrase) in client_key",
+        )
+    })
+}
+
+/// Says which proxy the site's requests take, without its credentials.
+fn log_proxy(config: &Config) {
+    let no_proxy = ["NO_PROXY", "no_proxy"]
+        .iter()
+        .find_map(|name| std::env::var(name).ok())
+        .unwrap_or_default();
+    let (proxy, from) = match &config.proxy_url {
+        Some(proxy) => (proxy.expose().to_string(), "proxy_url"),
+        None => {
+            let https = config.site.scheme() == "https";
+            let found = PROXY_VARIABLES
+                .iter()
+                .filter(|name| https || !name.eq_ignore_ascii_case("https_proxy"))
+                .filter(|name| !https || !name.eq_ignore_ascii_case("http_proxy"))
+                .find_map(|name| Some((std::env::var(name).ok()?, *name)))
+                .filter(|(value, _)| !value.trim().is_empty());
+            match found {
+                Some((value, name)) => (value, name),
+                None => return,
+            }
+        }
+    };
+    tracing::info!(
+        proxy = %without_credentials(&proxy),
+        from,
+        no_proxy,
+        "requests go through a proxy, except to hosts NO_PROXY names"
+    );
+}
+
+/// A proxy URL as it may be shown: without `user:password@`.
+pub fn without_credentials(proxy: &str) -> String {
+    match Url::parse(proxy) {
+        Ok(mut url) => {
+            let _ = url.set_username("");
+            let _ = url.set_password(None);
+            url.to_string()
+        }
+        Err(_) => "(not a URL)".into(),
+    }
+}
 
 /// Why reaching the site failed for good, and what to check; `None` when it may pass on retry.
 pub fn final_failure(
@@ -10,6 +144,36 @@ pub fn final_failure(
     answered_before: bool,
 ) -> Option<(&'static str, &'static str)> {
     let text = error_text.to_ascii_lowercase();
+    // Alerts the site sent about the tap's own certificate (mutual TLS), before the checks of
+    // the site's certificate that mention certificates too.
+    if text.contains("alert: certificaterequired") {
+        return Some((
+            "it asks for a client certificate (mutual TLS)",
+            "set client_certificate and client_key to a certificate the site trusts",
+        ));
+    }
+    if text.contains("received fatal alert")
+        && [
+            "badcertificate",
+            "unknownca",
+            "certificateunknown",
+            "accessdenied",
+            "decrypterror",
+        ]
+        .iter()
+        .any(|alert| text.contains(alert))
+    {
+        return Some((
+            "it refused the client certificate",
+            "check that client_certificate is one the site trusts and client_key is its key",
+        ));
+    }
+    if text.contains("tunnel") || text.contains("proxy auth") {
+        return Some((
+            "the proxy refused to open a tunnel to it",
+            "check proxy_url (or HTTPS_PROXY) and the credentials in it, or name the host in NO_PROXY",
+        ));
+    }
     if text.contains("certificate") || text.contains("unknownissuer") {
         return Some((
             "its TLS certificate does not verify",
@@ -29,7 +193,7 @@ pub fn final_failure(
     if text.contains("connection refused") {
         return Some((
             "the connection was refused",
-            "check the host and port in base_url, and that Jira is up",
+            "check the host and port in base_url (and the proxy's, if one is set), and that Jira is up",
         ));
     }
     None

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod hostile;
+pub mod tls;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -71,9 +72,34 @@ impl Run {
 }
 
 pub fn tap(args: &[&dyn AsRef<std::ffi::OsStr>]) -> Run {
-    let output = Command::new(env!("CARGO_BIN_EXE_tap-jira"))
+    tap_with_env(args, &[])
+}
+
+/// The proxy variables the tap (through reqwest) reads: tests start from none of them, since
+/// the simulator is on this machine.
+pub const PROXY_VARIABLES: &[&str] = &[
+    "HTTPS_PROXY",
+    "https_proxy",
+    "HTTP_PROXY",
+    "http_proxy",
+    "ALL_PROXY",
+    "all_proxy",
+    "NO_PROXY",
+    "no_proxy",
+];
+
+/// Runs the tap with `env` set on top of this process's environment, less `RUST_LOG` and the
+/// proxy variables.
+pub fn tap_with_env(args: &[&dyn AsRef<std::ffi::OsStr>], env: &[(&str, &str)]) -> Run {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tap-jira"));
+    command
         .args(args.iter().map(|a| a.as_ref()))
-        .env_remove("RUST_LOG")
+        .env_remove("RUST_LOG");
+    for name in PROXY_VARIABLES {
+        command.env_remove(name);
+    }
+    let output = command
+        .envs(env.iter().copied())
         .stdin(Stdio::null())
         .output()
         .expect("the tap binary runs");

@@ -1,13 +1,24 @@
-//! Site metadata: `serverInfo`, `myself` and the field catalog.
+//! Site metadata: `serverInfo`, `myself`, the field catalog, and Cloud's tenant info.
 
 use axum::response::Response;
 use serde_json::{Value, json};
 
 use super::Call;
-use super::respond::ok;
+use super::respond::{not_found, ok};
+use crate::config::Deployment;
+use crate::creds;
 use crate::render::{object, user_listing};
 use crate::site::fields::FieldDef;
+use crate::state::Shared;
 use crate::times::{self, Offset};
+
+/// `GET /_edge/tenant_info`: Cloud tells anyone its cloud id; Server has no such page.
+pub(crate) fn tenant_info(shared: &Shared) -> Response {
+    match shared.cfg.deployment {
+        Deployment::Cloud => ok(&json!({ "cloudId": creds::CLOUD_ID })),
+        Deployment::Server => not_found("/_edge/tenant_info"),
+    }
+}
 
 pub(crate) fn server_info(call: &Call) -> Response {
     let now = times::timestamp(times::now_ms(), Offset::Utc);

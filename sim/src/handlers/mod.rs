@@ -324,7 +324,10 @@ fn route(shared: &Shared, req: &Req, auth: &AuthSeen) -> Response {
         .collect();
     let cloud = shared.cfg.deployment == Deployment::Cloud;
     match segments.as_slice() {
+        ["_edge", "tenant_info"] if req.method == Method::GET => meta::tenant_info(shared),
         ["oauth", "token"] if cloud => oauth::token(shared, req),
+        // Data Center 8.22+ is its own OAuth 2.0 provider.
+        ["rest", "oauth2", "latest", "token"] if !cloud => oauth::token(shared, req),
         ["oauth", "token", "accessible-resources"] if cloud => {
             oauth::accessible_resources(req, auth)
         }
@@ -340,7 +343,7 @@ fn route(shared: &Shared, req: &Req, auth: &AuthSeen) -> Response {
             if *cloud_id != creds::CLOUD_ID {
                 return gateway_error(404, "Not Found");
             }
-            if *auth != AuthSeen::BearerOAuth {
+            if !matches!(auth, AuthSeen::BearerOAuth | AuthSeen::Basic { .. }) {
                 return gateway_error(401, "Unauthorized");
             }
             let base = format!("{}/ex/jira/{cloud_id}", req.origin);

@@ -1,5 +1,5 @@
-//! Cloud OAuth 2.0 (3LO): the token endpoint with rotating refresh tokens, and the list of
-//! sites a token can reach.
+//! OAuth 2.0: the token endpoint with rotating refresh tokens (Cloud's `/oauth/token`, Data
+//! Center's `/rest/oauth2/latest/token`), and the list of sites a Cloud token can reach.
 
 use axum::http::header;
 use axum::response::Response;
@@ -46,7 +46,7 @@ fn token_request(req: &Req) -> TokenRequest {
     request
 }
 
-/// `POST /oauth/token`.
+/// `POST /oauth/token` (Cloud) or `/rest/oauth2/latest/token` (Data Center).
 pub(crate) fn token(shared: &Shared, req: &Req) -> Response {
     if req.method != axum::http::Method::POST {
         return gateway_error(405, "Method Not Allowed");

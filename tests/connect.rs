@@ -1,0 +1,270 @@
+//! Ways of reaching the site: Azure Data Factory's host and port, the settings each auth method
+//! needs (checked before any request), proxies and mutual TLS.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::tls::{mtls, mutual_tls_front};
+use common::{Site, tap, tap_with_env};
+use jira_sim::{AuthSeen, creds, spawn_proxy};
+use serde_json::json;
+
+/// The simulator's `127.0.0.1` and port, as Azure Data Factory's keys.
+fn host_and_port(site: &Site) -> (String, u16) {
+    let url = url::Url::parse(&site.sim.url).unwrap();
+    (url.host_str().unwrap().to_string(), url.port().unwrap())
+}
+
+#[test]
+fn host_port_and_unencrypted_endpoints_reach_the_site_named_once_in_the_log() {
+    let site = Site::server();
+    let (host, port) = host_and_port(&site);
+    let config = json!({"host": host, "port": port, "use_encrypted_endpoints": false,
+        "allow_http": true, "personal_access_token": creds::PAT});
+    let config = site.file("config.json", &config);
+    let run = tap(&[&"--config", &config, &"--discover"]);
+    run.assert_success();
+    let expected = format!("{}/", site.sim.url);
+    let named: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.contains("connecting to Jira"))
+        .collect();
+    assert_eq!(named.len(), 1, "{}", run.stderr);
+    assert!(named[0].contains(&expected), "{}", named[0]);
+    let requests = site.sim.sim.requests();
+    assert!(!requests.is_empty());
+    assert!(requests.iter().all(|r| r.auth == AuthSeen::BearerPat));
+}
+
+#[test]
+fn unencrypted_endpoints_without_allow_http_are_refused_before_any_request() {
+    let site = Site::server();
+    let (host, port) = host_and_port(&site);
+    let config = json!({"host": host, "port": port, "use_encrypted_endpoints": false,
+        "personal_access_token": creds::PAT});
+    let config = site.file("config.json", &config);
+    let run = tap(&[&"--config", &config, &"--discover"]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr
+            .contains("config `use_encrypted_endpoints`: is false"),
+        "{}",
+        run.stderr
+    );
+    assert!(site.sim.sim.requests().is_empty());
+}
+
+/// Each missing setting is named on a line of its own, and nothing is sent.
+#[test]
+fn every_missing_setting_of_the_chosen_method_is_named_before_any_request() {
+    let site = Site::cloud();
+    for (config, missing) in [
+        (
+            json!({"auth_type": "api_token", "port": 443}),
+            &[
+                "`base_url`: is required for API token auth",
+                "`email`",
+                "`api_token`",
+            ][..],
+        ),
+        (
+            json!({"auth_type": "pat", "host": "jira.example.com"}),
+            &["`personal_access_token`: is required for personal access token auth"],
+        ),
+        (
+            json!({"auth_type": "basic", "base_url": site.sim.url, "allow_http": true,
+                   "username": "u"}),
+            &["`password`: is required for basic auth"],
+        ),
+        (
+            json!({"auth_type": "oauth2", "oauth_client_id": "id"}),
+            &["`oauth_client_secret`", "`refresh_token`", "`cloud_id`"],
+        ),
+    ] {
+        let path = site.file("config.json", &config);
+        let run = tap(&[&"--config", &path, &"--discover"]);
+        assert_eq!(run.code, 1, "{config}");
+        for says in missing {
+            assert!(
+                run.stderr
+                    .lines()
+                    .any(|l| l.contains("ERROR") && l.contains(&format!("config {says}"))),
+                "{config}: {says}\n{}",
+                run.stderr
+            );
+        }
+    }
+    assert!(site.sim.sim.requests().is_empty());
+}
+
+#[test]
+fn a_proxy_sees_every_request_when_configured_and_none_when_no_proxy_matches() {
+    let site = Site::server();
+    let proxy = spawn_proxy();
+    let config = site.file("config.json", &site.server_config());
+    let discover = |config: &std::path::Path, env: &[(&str, &str)]| {
+        site.sim.sim.reset_requests();
+        let before = proxy.requests().len();
+        let run = tap_with_env(&[&"--config", &config, &"--discover"], env);
+        run.assert_success();
+        let served = site.sim.sim.requests();
+        assert!(!served.is_empty());
+        (run, proxy.requests()[before..].to_vec(), served)
+    };
+    let site_root = format!("{}/rest/", site.sim.url);
+
+    // From the environment: every request goes through the proxy, in absolute form.
+    let (run, proxied, served) = discover(&config, &[("HTTP_PROXY", &proxy.url)]);
+    assert_eq!(proxied.len(), served.len(), "{proxied:?}");
+    for (request, answered) in proxied.iter().zip(&served) {
+        assert_eq!(
+            request.line,
+            format!("{} {}{}", answered.method, site.sim.url, answered.path)
+                + &if answered.query.is_empty() {
+                    String::new()
+                } else {
+                    format!("?{}", answered.query)
+                },
+        );
+        assert!(request.line.contains(&site_root), "{}", request.line);
+        assert_eq!(request.credentials, None);
+    }
+    assert!(
+        run.stderr.contains(&format!("proxy={}/", proxy.url)) && run.stderr.contains("HTTP_PROXY"),
+        "the log names the proxy: {}",
+        run.stderr
+    );
+
+    // NO_PROXY naming the site: straight there.
+    let (_, proxied, _) = discover(
+        &config,
+        &[("HTTP_PROXY", &proxy.url), ("NO_PROXY", "127.0.0.1")],
+    );
+    assert!(proxied.is_empty(), "{proxied:?}");
+
+    // `proxy_url` with credentials: sent to the proxy, never printed.
+    let with_credentials = proxy
+        .url
+        .replace("http://", "http://tap-user:s3cret-proxy-pass@");
+    let mut proxied_config = site.server_config();
+    proxied_config["proxy_url"] = json!(with_credentials);
+    let proxied_config = site.file("proxied.json", &proxied_config);
+    let (run, proxied, served) = discover(&proxied_config, &[]);
+    assert_eq!(proxied.len(), served.len());
+    assert!(
+        proxied
+            .iter()
+            .all(|r| r.credentials.as_deref() == Some("tap-user:s3cret-proxy-pass")),
+        "{proxied:?}"
+    );
+    assert!(!run.stderr.contains("s3cret-proxy-pass"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains(&format!("proxy={}/", proxy.url)),
+        "{}",
+        run.stderr
+    );
+    let (_, proxied, _) = discover(&proxied_config, &[("NO_PROXY", "127.0.0.1")]);
+    assert!(
+        proxied.is_empty(),
+        "NO_PROXY applies to proxy_url too: {proxied:?}"
+    );
+}
+
+#[test]
+fn proxy_urls_the_tap_cannot_use_are_refused_without_their_credentials() {
+    let site = Site::server();
+    for (proxy_url, says) in [
+        ("socks5://u:hidden-pass-1@127.0.0.1:1080", "SOCKS"),
+        (
+            "http://u:hidden-pass-1@proxy.example.com:3128/some/path",
+            "has a path",
+        ),
+        ("proxy.example.com:3128", "scheme"),
+    ] {
+        let mut config = site.server_config();
+        config["proxy_url"] = json!(proxy_url);
+        let config = site.file("config.json", &config);
+        let run = tap(&[&"--config", &config, &"--discover"]);
+        assert_eq!(run.code, 1);
+        assert!(
+            run.stderr.contains("config `proxy_url`") && run.stderr.contains(says),
+            "{proxy_url}: {}",
+            run.stderr
+        );
+        assert!(!run.stderr.contains("hidden-pass-1"), "{}", run.stderr);
+    }
+    assert!(site.sim.sim.requests().is_empty());
+}
+
+/// The site behind mutual TLS: the tap shows its certificate, and through a proxy it tunnels.
+#[test]
+fn mutual_tls_with_a_test_ca_reaches_the_site_and_a_missing_certificate_is_named_at_once() {
+    let site = Site::server();
+    let front = mutual_tls_front(&site.sim.url);
+    let config = json!({"base_url": front.url, "personal_access_token": creds::PAT,
+        "ca_bundle": mtls("ca.pem"), "client_certificate": mtls("client.pem"),
+        "client_key": mtls("client-key.pem")});
+    let path = site.file("config.json", &config);
+    let run = tap(&[&"--config", &path, &"--discover"]);
+    run.assert_success();
+    let handshakes = front.handshakes();
+    assert!(!handshakes.is_empty());
+    assert!(
+        handshakes.iter().all(|h| h.client_certificates == 1),
+        "{handshakes:?}"
+    );
+    let served = site.sim.sim.requests();
+    assert!(!served.is_empty() && served.iter().all(|r| r.auth == AuthSeen::BearerPat));
+    let key = std::fs::read_to_string(mtls("client-key.pem")).unwrap();
+    let key_line = key.lines().nth(1).unwrap();
+    assert!(!run.stderr.contains(key_line));
+
+    // Through a proxy, HTTPS is a CONNECT tunnel to the site.
+    let proxy = spawn_proxy();
+    let run = tap_with_env(
+        &[&"--config", &path, &"--discover"],
+        &[("HTTPS_PROXY", &proxy.url)],
+    );
+    run.assert_success();
+    let tunnels = proxy.requests();
+    let authority = front.url.trim_start_matches("https://");
+    assert!(!tunnels.is_empty());
+    assert!(
+        tunnels
+            .iter()
+            .all(|r| r.line == format!("CONNECT {authority}")),
+        "{tunnels:?}"
+    );
+
+    // Without the certificate: one clear line, at once, not retried.
+    let mut without = config.clone();
+    without
+        .as_object_mut()
+        .unwrap()
+        .remove("client_certificate");
+    without.as_object_mut().unwrap().remove("client_key");
+    let without = site.file("without.json", &without);
+    let started = Instant::now();
+    let run = tap(&[&"--config", &without, &"--discover"]);
+    assert_eq!(run.code, 1);
+    assert!(started.elapsed() < Duration::from_secs(10));
+    let last = run.stderr.lines().last().unwrap_or("");
+    assert!(last.contains("client_certificate"), "{}", run.stderr);
+    assert!(!run.stderr.contains("retrying"), "{}", run.stderr);
+
+    // A key file that holds no key is refused before any request, its content unprinted.
+    let mut wrong = config.clone();
+    wrong["client_key"] = json!(mtls("ca.pem"));
+    let wrong = site.file("wrong.json", &wrong);
+    site.sim.sim.reset_requests();
+    let run = tap(&[&"--config", &wrong, &"--discover"]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.contains("config `client_certificate`"),
+        "{}",
+        run.stderr
+    );
+    assert!(site.sim.sim.requests().is_empty());
+}
