@@ -5,7 +5,7 @@
 use serde_json::{Map, Value, json};
 
 use crate::catalog::METADATA_KEYS;
-use crate::config::{AuthType, Kind, SETTINGS, Setting};
+use crate::config::{AUTHORIZE_NEEDS, AuthType, Kind, SETTINGS, Setting};
 
 /// What Meltano and the SDK's tooling may count on: a catalog in (`--catalog`, or `--properties`
 /// for older runners), `--discover`, bookmarks in and out (`--state`), `--about`,
@@ -143,8 +143,12 @@ fn key_sets(needs: &[&[&'static str]]) -> Vec<Vec<&'static str>> {
 
 /// A method's needs as people read them: `base_url` or `host`, `email`, `api_token`.
 fn needs_words(method: AuthType, quote: &str) -> String {
-    method
-        .needs()
+    keys_words(method.needs(), quote)
+}
+
+/// Needs as people read them, each key in `quote`s.
+fn keys_words(needs: &[&[&str]], quote: &str) -> String {
+    needs
         .iter()
         .map(|need| {
             need.iter()
@@ -368,6 +372,11 @@ fn markdown() -> String {
             needs_words(method, "`")
         ));
     }
+    out.push_str(&format!(
+        "\n`tap-jira authorize --config config.json` gets an OAuth 2.0 method its first refresh \
+         token; it needs {} (and on Data Center `base_url` or `host`).\n",
+        keys_words(AUTHORIZE_NEEDS, "`")
+    ));
     out.push_str("\n## Catalog metadata\n\n| Key | Meaning |\n| --- | --- |\n");
     for (key, meaning) in METADATA_KEYS {
         out.push_str(&format!("| `{key}` | {} |\n", meaning.replace('|', "\\|")));
@@ -398,6 +407,10 @@ fn text() -> String {
             method.meaning()
         ));
     }
+    out.push_str(&format!(
+        "  (tap-jira authorize, for oauth2 and oauth2_dc: {}, and on Data Center base_url or host)\n",
+        keys_words(AUTHORIZE_NEEDS, "")
+    ));
     out.push_str("catalog metadata:\n");
     for (key, meaning) in METADATA_KEYS {
         out.push_str(&format!("  {key}: {meaning}\n"));
@@ -436,6 +449,15 @@ mod tests {
         }
         for (key, _) in METADATA_KEYS {
             assert!(readme.contains(key), "README lacks {key}");
+        }
+        // The README's table of auth methods is --about's.
+        for (word, method) in AuthType::all() {
+            let row = format!(
+                "| `{word}` | {} | {} |",
+                method.meaning(),
+                needs_words(method, "`")
+            );
+            assert!(readme.contains(&row), "README lacks {row}");
         }
     }
 

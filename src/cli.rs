@@ -13,8 +13,11 @@ use crate::about::Format;
     about = "Singer tap for Jira Cloud, Server and Data Center"
 )]
 pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
     /// Config file (JSON); repeat to layer files, later keys win.
-    #[arg(short = 'c', long = "config", value_name = "FILE")]
+    #[arg(short = 'c', long = "config", value_name = "FILE", global = true)]
     pub config: Vec<PathBuf>,
 
     /// Print a catalog of every stream to stdout.
@@ -42,12 +45,27 @@ pub struct Cli {
     pub format: Format,
 
     /// Log level on stderr (error, warn, info, debug, trace, off); RUST_LOG also works.
-    #[arg(long, value_name = "LEVEL")]
+    #[arg(long, value_name = "LEVEL", global = true)]
     pub log_level: Option<String>,
 
     /// Log lines as text, or as one JSON object per line.
-    #[arg(long, value_enum, env = "TAP_JIRA_LOG_FORMAT", default_value = "text")]
+    #[arg(
+        long,
+        value_enum,
+        env = "TAP_JIRA_LOG_FORMAT",
+        default_value = "text",
+        global = true
+    )]
     pub log_format: LogFormat,
+}
+
+/// What the tap does besides a Singer run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::Subcommand)]
+pub enum Command {
+    /// Authorize an OAuth 2.0 app once (Cloud's 3LO app or Data Center's incoming link): prints
+    /// the address to open, reads the code the browser comes back with on stdin, and saves the
+    /// refresh token in the config file (or `oauth_token_file`).
+    Authorize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

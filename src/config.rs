@@ -270,6 +270,11 @@ pub const DEFAULT_PROGRESS_INTERVAL_SECS: u64 = 60;
 pub const DEFAULT_OAUTH_TOKEN_URL: &str = "https://auth.atlassian.com/oauth/token";
 /// Data Center's token endpoint, below the site root.
 pub const DATA_CENTER_TOKEN_PATH: &str = "rest/oauth2/latest/token";
+pub const DEFAULT_OAUTH_AUTHORIZE_URL: &str = "https://auth.atlassian.com/authorize";
+/// Data Center's authorization page, below the site root.
+pub const DATA_CENTER_AUTHORIZE_PATH: &str = "rest/oauth2/latest/authorize";
+pub const DEFAULT_CLOUD_SCOPES: &str = "read:jira-work read:jira-user offline_access";
+pub const DEFAULT_DATA_CENTER_SCOPES: &str = "READ";
 pub const DEFAULT_OAUTH_GATEWAY_URL: &str = "https://api.atlassian.com";
 
 /// Every key the tap reads. Anything else in a config file draws a warning.
@@ -366,6 +371,25 @@ pub const SETTINGS: &[Setting] = &[
         Kind::String,
         "OAuth 2.0: a JSON file the tap keeps the rotated refresh token in, read before the config's \
          `refresh_token`. Use it when the config file is generated for each run (Meltano) or read-only.",
+    ),
+    setting(
+        "oauth_redirect_uri",
+        Kind::String,
+        "`tap-jira authorize`: the callback URL registered with the OAuth app or incoming link. \
+         The browser is sent there with a code, which you paste back; nothing needs to listen there.",
+    ),
+    setting(
+        "oauth_scopes",
+        Kind::String,
+        "`tap-jira authorize`: the scopes asked for, space-separated (default `read:jira-work \
+         read:jira-user offline_access` on Cloud, `READ` on Data Center; the audit log also needs \
+         `manage:jira-configuration`, or `ADMIN`).",
+    ),
+    setting(
+        "oauth_authorize_url",
+        Kind::String,
+        "`tap-jira authorize`: where you allow access (default `https://auth.atlassian.com/authorize` \
+         on Cloud, `{base_url}/rest/oauth2/latest/authorize` on Data Center).",
     ),
     setting(
         "access_token",
@@ -641,11 +665,10 @@ impl Auth {
             Auth::ApiToken { .. } => "API token (email + api_token)",
             Auth::Pat { .. } => "personal access token",
             Auth::Basic { .. } => "basic auth (username + password)",
-            Auth::OAuth(OAuthConfig {
-                provider: OAuthProvider::Atlassian,
-                ..
-            }) => "OAuth 2.0",
-            Auth::OAuth(_) => "OAuth 2.0 (Data Center)",
+            Auth::OAuth(oauth) => match oauth.client.provider {
+                OAuthProvider::Atlassian => "OAuth 2.0",
+                OAuthProvider::DataCenter => "OAuth 2.0 (Data Center)",
+            },
             Auth::ScopedToken { .. } => {
                 "scoped API token (email + api_token, through Atlassian's API gateway)"
             }
@@ -662,14 +685,20 @@ pub enum OAuthProvider {
     DataCenter,
 }
 
+/// An OAuth 2.0 client: who issues its tokens, where, and its credentials.
 #[derive(Debug, Clone)]
-pub struct OAuthConfig {
+pub struct OAuthClient {
     pub provider: OAuthProvider,
     pub client_id: String,
     pub client_secret: Secret,
+    pub token_url: Url,
+}
+
+#[derive(Debug, Clone)]
+pub struct OAuthConfig {
+    pub client: OAuthClient,
     pub refresh_token: Secret,
     pub access_token: Option<Secret>,
-    pub token_url: Url,
     /// The config file that holds `refresh_token`: the rotated token is written back there.
     pub refresh_token_file: Option<PathBuf>,
 }
@@ -703,13 +732,6 @@ impl Site {
             Site::Gateway { .. } => None,
         }
     }
-
-    /// `https` or `http`: how the first request goes out.
-    pub fn scheme(&self) -> &str {
-        match self {
-            Site::Direct(url) | Site::Gateway { gateway: url, .. } => url.scheme(),
-        }
-    }
 }
 
 /// `{gateway}/ex/jira/{cloud_id}/`.
@@ -731,7 +753,8 @@ pub struct Config {
     pub auth: Auth,
     pub start_date: DateTime<Utc>,
     pub lookback: chrono::Duration,
-    pub request_timeout: Duration,
+    /// How connections are made.
+    pub network: Network,
     pub page_size: u32,
     pub max_concurrency: usize,
     pub max_requests_per_second: Option<f64>,
@@ -741,12 +764,6 @@ pub struct Config {
     pub max_response_bytes: u64,
     /// How often progress and record counts are reported; `None`: only at the end.
     pub progress_interval: Option<Duration>,
-    pub user_agent: String,
-    pub ca_bundle: Option<PathBuf>,
-    /// Mutual TLS: the certificate the tap shows the site.
-    pub client_certificate: Option<ClientCertificate>,
-    /// The proxy every request goes through (else the environment's, if any).
-    pub proxy_url: Option<Secret>,
     pub groups: Option<Vec<String>>,
     /// The salt and `hash_pii`, for fields hashed before they leave the process.
     pub hashing: HashSettings,
@@ -765,6 +782,18 @@ pub struct Config {
     /// With `flattening_enabled`: `flattening_max_depth`, how many levels of objects become
     /// columns.
     pub flattening: Option<usize>,
+}
+
+/// What the HTTP client needs, whatever it is used for (a run, or `tap-jira authorize`).
+#[derive(Debug, Clone)]
+pub struct Network {
+    pub request_timeout: Duration,
+    pub user_agent: String,
+    pub ca_bundle: Option<PathBuf>,
+    /// Mutual TLS: the certificate the tap shows the site.
+    pub client_certificate: Option<ClientCertificate>,
+    /// The proxy every request goes through (else the environment's, if any).
+    pub proxy_url: Option<Secret>,
 }
 
 /// Mutual TLS: PEM files of the client certificate and its private key (which may sit in the
@@ -1103,10 +1132,7 @@ impl Config {
         let lookback = r
             .integer("lookback_minutes")
             .unwrap_or(DEFAULT_LOOKBACK_MINUTES);
-        let request_timeout = match r.integer("request_timeout") {
-            None | Some(0) => DEFAULT_REQUEST_TIMEOUT_SECS,
-            Some(secs) => secs,
-        };
+        let network = read_network(&mut r);
         let page_size = r.integer("page_size").unwrap_or(DEFAULT_PAGE_SIZE as u64);
         if !(1..=1000).contains(&page_size) {
             r.problem(
@@ -1152,21 +1178,6 @@ impl Config {
         let progress_interval = r
             .integer("progress_interval_seconds")
             .unwrap_or(DEFAULT_PROGRESS_INTERVAL_SECS);
-        let user_agent = r
-            .string("user_agent")
-            .unwrap_or_else(|| format!("tap-jira/{}", env!("CARGO_PKG_VERSION")));
-        let ca_bundle = r.string("ca_bundle").map(PathBuf::from);
-        if let Some(path) = &ca_bundle
-            && !path.is_file()
-        {
-            r.problem(
-                "ca_bundle",
-                format!("{} is not a readable file", path.display()),
-                "give the path of a PEM file",
-            );
-        }
-        let client_certificate = read_client_certificate(&mut r);
-        let proxy_url = read_proxy_url(&mut r);
         let groups = read_groups(&mut r);
         let filters = read_filters(&mut r);
         // Absent: the first word, as `--about` shows it.
@@ -1211,7 +1222,7 @@ impl Config {
             auth,
             start_date,
             lookback: chrono::Duration::minutes(lookback.min(60 * 24 * 365) as i64),
-            request_timeout: Duration::from_secs(request_timeout),
+            network,
             page_size: page_size as u32,
             max_concurrency: max_concurrency as usize,
             max_requests_per_second,
@@ -1220,10 +1231,6 @@ impl Config {
             max_response_bytes: max_response_mb << 20,
             progress_interval: (progress_interval > 0)
                 .then(|| Duration::from_secs(progress_interval)),
-            user_agent,
-            ca_bundle,
-            client_certificate,
-            proxy_url,
             groups,
             hashing,
             filters,
@@ -1289,6 +1296,151 @@ fn choose_auth(r: &mut Reader<'_>) -> Option<AuthType> {
     })
 }
 
+/// What `tap-jira authorize` needs besides Data Center's site: the client, and where the browser
+/// goes back to.
+pub const AUTHORIZE_NEEDS: &[&[&str]] = &[
+    &["oauth_client_id"],
+    &["oauth_client_secret"],
+    &["oauth_redirect_uri"],
+];
+
+/// What `tap-jira authorize` needs: the OAuth client, where the person allows access, and where
+/// the refresh token goes.
+#[derive(Debug)]
+pub struct Authorization {
+    pub client: OAuthClient,
+    pub authorize_url: Url,
+    pub redirect_uri: Url,
+    pub scopes: String,
+    /// Cloud without `cloud_id`: the gateway that says which sites the token reaches.
+    pub find_cloud_id: Option<Url>,
+    /// Where the refresh token is written, as runs will read it.
+    pub token_file: TokenFile,
+    pub network: Network,
+}
+
+/// Where a refresh token is kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenFile {
+    /// `oauth_token_file`.
+    Own(PathBuf),
+    /// The config file that holds (or will hold) `refresh_token`.
+    Config(PathBuf),
+}
+
+impl TokenFile {
+    pub fn path(&self) -> &Path {
+        match self {
+            TokenFile::Own(path) | TokenFile::Config(path) => path,
+        }
+    }
+}
+
+impl Authorization {
+    /// Reads the OAuth settings of a config that has no refresh token yet.
+    pub fn from_raw(raw: &RawConfig) -> Result<Authorization> {
+        let mut r = Reader {
+            raw,
+            problems: Vec::new(),
+        };
+        let allow_http = r.boolean("allow_http").unwrap_or(false);
+        let method = match choose_auth(&mut r) {
+            Some(m @ (AuthType::OAuth2 | AuthType::OAuth2Dc)) => Some(m),
+            Some(other) => {
+                r.problem(
+                    "auth_type",
+                    format!("is {}, which has nothing to authorize", other.name()),
+                    "tap-jira authorize is for oauth2 (Cloud) and oauth2_dc (Data Center)",
+                );
+                None
+            }
+            None => None,
+        };
+        let site = match method {
+            Some(AuthType::OAuth2Dc) => read_site(&mut r, allow_http).map(Site::Direct),
+            _ => None,
+        };
+        if let Some(method) = method {
+            let needs = match method {
+                AuthType::OAuth2Dc => [&[SITE], AUTHORIZE_NEEDS].concat(),
+                _ => AUTHORIZE_NEEDS.to_vec(),
+            };
+            require(&mut r, &needs, "tap-jira authorize", |r, key| r.given(key));
+        }
+        let client = method.and_then(|m| read_oauth_client(&mut r, m, site.as_ref(), allow_http));
+        let redirect_uri = r.string("oauth_redirect_uri").and_then(|given| {
+            match Url::parse(&given) {
+                Ok(url) if matches!(url.scheme(), "http" | "https") => Some(url),
+                _ => {
+                    r.problem(
+                        "oauth_redirect_uri",
+                        format!("`{}` is not an http(s) URL", without_userinfo(&given)),
+                        "give the callback URL registered with the app, e.g. https://localhost/callback",
+                    );
+                    None
+                }
+            }
+        });
+        let data_center = method == Some(AuthType::OAuth2Dc);
+        let scopes = r.string("oauth_scopes").unwrap_or_else(|| {
+            match data_center {
+                true => DEFAULT_DATA_CENTER_SCOPES,
+                false => DEFAULT_CLOUD_SCOPES,
+            }
+            .into()
+        });
+        let authorize_url = match (r.string("oauth_authorize_url"), &site) {
+            (Some(given), _) => r
+                .url("oauth_authorize_url", &given, allow_http)
+                .map(endpoint),
+            (None, Some(Site::Direct(root))) => root.join(DATA_CENTER_AUTHORIZE_PATH).ok(),
+            (None, _) if !data_center => Url::parse(DEFAULT_OAUTH_AUTHORIZE_URL).ok(),
+            (None, _) => None,
+        };
+        let find_cloud_id = match (data_center, r.string("cloud_id")) {
+            (false, None) => {
+                let gateway = r
+                    .string("oauth_gateway_url")
+                    .unwrap_or_else(|| DEFAULT_OAUTH_GATEWAY_URL.into());
+                r.url("oauth_gateway_url", &gateway, allow_http)
+            }
+            _ => None,
+        };
+        let token_file = match r.string("oauth_token_file") {
+            Some(path) => Some(TokenFile::Own(PathBuf::from(path))),
+            None => ["refresh_token", "oauth_client_id"]
+                .iter()
+                .find_map(|key| r.raw.origin.get(*key))
+                .map(|path| TokenFile::Config(path.clone())),
+        };
+        if token_file.is_none() && method.is_some() {
+            r.problem(
+                "oauth_token_file",
+                "is needed: no config file to save the refresh token in",
+                "give the config as a file (--config config.json), or set oauth_token_file",
+            );
+        }
+        let network = read_network(&mut r);
+        if !r.problems.is_empty() {
+            return Err(Error::Config(r.problems));
+        }
+        match (client, authorize_url, redirect_uri, token_file) {
+            (Some(client), Some(authorize_url), Some(redirect_uri), Some(token_file)) => {
+                Ok(Authorization {
+                    client,
+                    authorize_url,
+                    redirect_uri,
+                    scopes,
+                    find_cloud_id,
+                    token_file,
+                    network,
+                })
+            }
+            _ => Err(Error::config("auth", "could not be read", "")),
+        }
+    }
+}
+
 /// The credentials of the chosen method, each missing need reported.
 fn read_auth(
     r: &mut Reader<'_>,
@@ -1301,8 +1453,6 @@ fn read_auth(
     let pat = r.secret("personal_access_token");
     let username = r.string("username");
     let password = r.secret("password");
-    let client_id = r.string("oauth_client_id");
-    let client_secret = r.secret("oauth_client_secret");
     let refresh_token = r.secret("refresh_token");
     let access_token = r.secret("access_token");
     // A token file, once written, holds the newest refresh token: it wins over the config.
@@ -1314,18 +1464,10 @@ fn read_auth(
         .as_deref()
         .and_then(|path| saved_refresh_token(r, path));
     let refresh_token = saved.or(refresh_token);
-    for need in chosen.needs() {
-        let met = need
-            .iter()
-            .any(|key| r.given(key) || (*key == "refresh_token" && refresh_token.is_some()));
-        if !met {
-            r.problem(
-                need[0],
-                format!("is required for {}", chosen.name()),
-                need_hint(need),
-            );
-        }
-    }
+    let saved = refresh_token.is_some();
+    require(r, chosen.needs(), chosen.name(), |r, key| {
+        r.given(key) || (key == "refresh_token" && saved)
+    });
     match chosen {
         AuthType::ApiToken => Some(Auth::ApiToken {
             email: email?,
@@ -1340,34 +1482,62 @@ fn read_auth(
             username: username?,
             password: password?,
         }),
-        AuthType::OAuth2 | AuthType::OAuth2Dc => {
-            let provider = match chosen {
-                AuthType::OAuth2Dc => OAuthProvider::DataCenter,
-                _ => OAuthProvider::Atlassian,
-            };
-            let token_url = match (r.string("oauth_token_url"), provider, site) {
-                (Some(given), _, _) => r.url("oauth_token_url", &given, allow_http).map(|mut u| {
-                    // The token endpoint is a full URL, not a site root: drop the slash `url` added.
-                    let path = u.path().trim_end_matches('/').to_string();
-                    u.set_path(&path);
-                    u
-                }),
-                (None, OAuthProvider::Atlassian, _) => Url::parse(DEFAULT_OAUTH_TOKEN_URL).ok(),
-                (None, OAuthProvider::DataCenter, Some(Site::Direct(root))) => {
-                    root.join(DATA_CENTER_TOKEN_PATH).ok()
-                }
-                (None, OAuthProvider::DataCenter, _) => None,
-            };
-            Some(Auth::OAuth(OAuthConfig {
-                provider,
-                client_id: client_id?,
-                client_secret: client_secret?,
-                refresh_token: refresh_token?,
-                access_token,
-                token_url: token_url?,
-                refresh_token_file: token_file
-                    .or_else(|| r.raw.origin.get("refresh_token").cloned()),
-            }))
+        AuthType::OAuth2 | AuthType::OAuth2Dc => Some(Auth::OAuth(OAuthConfig {
+            client: read_oauth_client(r, chosen, site, allow_http)?,
+            refresh_token: refresh_token?,
+            access_token,
+            refresh_token_file: token_file.or_else(|| r.raw.origin.get("refresh_token").cloned()),
+        })),
+    }
+}
+
+/// The OAuth client of `method` (`oauth2` or `oauth2_dc`): its token endpoint is
+/// `oauth_token_url`, else Atlassian's on Cloud and the site's own on Data Center.
+fn read_oauth_client(
+    r: &mut Reader<'_>,
+    method: AuthType,
+    site: Option<&Site>,
+    allow_http: bool,
+) -> Option<OAuthClient> {
+    let client_id = r.string("oauth_client_id");
+    let client_secret = r.secret("oauth_client_secret");
+    let provider = match method {
+        AuthType::OAuth2Dc => OAuthProvider::DataCenter,
+        _ => OAuthProvider::Atlassian,
+    };
+    let token_url = match (r.string("oauth_token_url"), provider, site) {
+        (Some(given), _, _) => r.url("oauth_token_url", &given, allow_http).map(endpoint),
+        (None, OAuthProvider::Atlassian, _) => Url::parse(DEFAULT_OAUTH_TOKEN_URL).ok(),
+        (None, OAuthProvider::DataCenter, Some(Site::Direct(root))) => {
+            root.join(DATA_CENTER_TOKEN_PATH).ok()
+        }
+        (None, OAuthProvider::DataCenter, _) => None,
+    };
+    Some(OAuthClient {
+        provider,
+        client_id: client_id?,
+        client_secret: client_secret?,
+        token_url: token_url?,
+    })
+}
+
+/// An endpoint is a full URL, not a site root: without the slash `Reader::url` adds.
+fn endpoint(mut url: Url) -> Url {
+    let path = url.path().trim_end_matches('/').to_string();
+    url.set_path(&path);
+    url
+}
+
+/// Reports each need none of whose keys `has`, naming its first key.
+fn require(
+    r: &mut Reader<'_>,
+    needs: &[&[&str]],
+    what: &str,
+    has: impl Fn(&Reader<'_>, &str) -> bool,
+) {
+    for need in needs {
+        if !need.iter().any(|key| has(r, key)) {
+            r.problem(need[0], format!("is required for {what}"), need_hint(need));
         }
     }
 }
@@ -1625,6 +1795,33 @@ fn read_filters(r: &mut Reader<'_>) -> Filters {
         created,
         updated,
         jql,
+    }
+}
+
+fn read_network(r: &mut Reader<'_>) -> Network {
+    let request_timeout = match r.integer("request_timeout") {
+        None | Some(0) => DEFAULT_REQUEST_TIMEOUT_SECS,
+        Some(secs) => secs,
+    };
+    let user_agent = r
+        .string("user_agent")
+        .unwrap_or_else(|| format!("tap-jira/{}", env!("CARGO_PKG_VERSION")));
+    let ca_bundle = r.string("ca_bundle").map(PathBuf::from);
+    if let Some(path) = &ca_bundle
+        && !path.is_file()
+    {
+        r.problem(
+            "ca_bundle",
+            format!("{} is not a readable file", path.display()),
+            "give the path of a PEM file",
+        );
+    }
+    Network {
+        request_timeout: Duration::from_secs(request_timeout),
+        user_agent,
+        ca_bundle,
+        client_certificate: read_client_certificate(r),
+        proxy_url: read_proxy_url(r),
     }
 }
 
@@ -1973,7 +2170,7 @@ mod tests {
             c.site.known_root().unwrap().as_str(),
             "https://x.atlassian.net/"
         );
-        assert_eq!(c.request_timeout, Duration::from_secs(300));
+        assert_eq!(c.network.request_timeout, Duration::from_secs(300));
     }
 
     #[test]
@@ -2013,7 +2210,7 @@ mod tests {
         .unwrap();
         assert!(matches!(c.auth, Auth::Basic { .. }));
         assert_eq!(c.groups, Some(vec!["a".to_string(), "b".to_string()]));
-        assert_eq!(c.user_agent, "me");
+        assert_eq!(c.network.user_agent, "me");
     }
 
     #[test]

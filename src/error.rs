@@ -53,6 +53,10 @@ pub enum Error {
     #[error("OAuth token refresh failed: {0}")]
     OAuth(String),
 
+    /// `tap-jira authorize` could not get a refresh token.
+    #[error("authorization failed: {0}")]
+    Authorize(String),
+
     /// Jira answered with an error status that is not worth retrying.
     #[error("HTTP {status} from {url}: {excerpt}")]
     Http {

@@ -4,6 +4,7 @@
 
 pub mod about;
 pub mod adf;
+pub mod authorize;
 pub mod catalog;
 pub mod cli;
 pub mod client;

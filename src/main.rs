@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
-use tap_jira::cli::{Cli, LogFormat};
+use tap_jira::cli::{Cli, Command, LogFormat};
 use tap_jira::error::Error;
 
 fn main() -> ExitCode {
@@ -55,8 +55,14 @@ fn main() -> ExitCode {
     let stop = tap_jira::signals::install();
     let stdout = std::io::stdout().lock();
     let outcome = runtime.block_on(async {
+        let work = async {
+            match cli.command {
+                Some(Command::Authorize) => tap_jira::authorize::run(&cli.config).await,
+                None => tap_jira::run(&cli, stdout).await,
+            }
+        };
         tokio::select! {
-            outcome = tap_jira::run(&cli, stdout) => Ok(outcome),
+            outcome = work => Ok(outcome),
             // The run is dropped at an await point, between two messages: its writer hands
             // every complete line to stdout as it goes, and never a partial one.
             Ok(signum) = stop => Err(signum),

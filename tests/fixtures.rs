@@ -158,9 +158,9 @@ fn server_oauth_sample_refreshes_at_the_site_itself() {
     let Auth::OAuth(oauth) = &config.auth else {
         panic!("expected OAuth 2.0, got {:?}", config.auth)
     };
-    assert_eq!(oauth.provider, OAuthProvider::DataCenter);
+    assert_eq!(oauth.client.provider, OAuthProvider::DataCenter);
     assert_eq!(
-        oauth.token_url.as_str(),
+        oauth.client.token_url.as_str(),
         "https://jira.example.com/rest/oauth2/latest/token"
     );
     assert_eq!(
@@ -178,7 +178,7 @@ fn stitch_sample_infers_basic_auth_and_the_default_timeout() {
         "{:?}",
         config.auth
     );
-    assert_eq!(config.request_timeout, Duration::from_secs(300));
+    assert_eq!(config.network.request_timeout, Duration::from_secs(300));
     assert_eq!(
         config.groups,
         Some(vec![
@@ -186,7 +186,7 @@ fn stitch_sample_infers_basic_auth_and_the_default_timeout() {
             "jira-software-users".to_string()
         ])
     );
-    assert_eq!(config.user_agent, "tap-jira <you@example.com>");
+    assert_eq!(config.network.user_agent, "tap-jira <you@example.com>");
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -80,6 +80,8 @@ pub(crate) struct TokenRequest {
     pub client_id: Option<String>,
     pub client_secret: Option<String>,
     pub refresh_token: Option<String>,
+    pub code: Option<String>,
+    pub redirect_uri: Option<String>,
 }
 
 /// A successful refresh.
@@ -96,12 +98,18 @@ pub(crate) enum TokenError {
     BadClient,
     /// Unknown, already used (rotated away) refresh token.
     BadRefreshToken,
+    /// Unknown or already used code, or another redirect URI than the code was issued for.
+    BadCode,
 }
 
-/// The OAuth state of the site: live access tokens and the one valid refresh token.
+/// The OAuth state of the site: live access tokens, the one valid refresh token, and the
+/// authorization codes not yet exchanged.
 pub(crate) struct OAuthTokens {
     /// Access token → when it stops working.
     access: HashMap<String, Instant>,
+    /// Code → the redirect URI it was issued for.
+    codes: HashMap<String, String>,
+    codes_issued: u64,
     refresh: String,
     issued: u64,
     seed: u64,
@@ -112,6 +120,8 @@ impl OAuthTokens {
     pub fn new(seed: u64, ttl_secs: u64) -> OAuthTokens {
         OAuthTokens {
             access: HashMap::new(),
+            codes: HashMap::new(),
+            codes_issued: 0,
             refresh: creds::INITIAL_REFRESH_TOKEN.to_string(),
             issued: 0,
             seed,
@@ -134,10 +144,28 @@ impl OAuthTokens {
         self.access.clear();
     }
 
-    /// Exchanges the refresh token for a new access token and a new refresh token; the one
-    /// used is invalid from then on.
-    pub fn refresh(&mut self, request: &TokenRequest) -> Result<Issued, TokenError> {
-        if request.grant_type.as_deref() != Some("refresh_token") {
+    /// A person allowed access: a code for `redirect_uri`, good for one exchange. Only the
+    /// simulator's client may ask.
+    pub fn authorize(&mut self, client_id: &str, redirect_uri: &str) -> Result<String, TokenError> {
+        if client_id != creds::OAUTH_CLIENT_ID {
+            return Err(TokenError::BadClient);
+        }
+        self.codes_issued += 1;
+        let mut rng = stream(self.seed, &[topic::TOKEN, u64::MAX - self.codes_issued]);
+        let code: String = (0..16)
+            .map(|_| char::from_digit(rng.random_range(0..36), 36).unwrap_or('x'))
+            .collect();
+        let code = format!("sim-code-{code}");
+        self.codes.insert(code.clone(), redirect_uri.to_string());
+        Ok(code)
+    }
+
+    /// Answers a token request: a refresh token or an authorization code, exchanged for a new
+    /// access token and a new refresh token; the refresh token used (or held before the code)
+    /// is invalid from then on.
+    pub fn grant(&mut self, request: &TokenRequest) -> Result<Issued, TokenError> {
+        let grant = request.grant_type.as_deref();
+        if !matches!(grant, Some("refresh_token" | "authorization_code")) {
             return Err(TokenError::UnsupportedGrant);
         }
         if request.client_id.as_deref() != Some(creds::OAUTH_CLIENT_ID)
@@ -145,8 +173,18 @@ impl OAuthTokens {
         {
             return Err(TokenError::BadClient);
         }
-        if request.refresh_token.as_deref() != Some(self.refresh.as_str()) {
-            return Err(TokenError::BadRefreshToken);
+        if grant == Some("refresh_token") {
+            if request.refresh_token.as_deref() != Some(self.refresh.as_str()) {
+                return Err(TokenError::BadRefreshToken);
+            }
+        } else {
+            let issued_for = request
+                .code
+                .as_deref()
+                .and_then(|code| self.codes.remove(code));
+            if issued_for.is_none() || issued_for.as_deref() != request.redirect_uri.as_deref() {
+                return Err(TokenError::BadCode);
+            }
         }
         self.issued += 1;
         let mut rng = stream(self.seed, &[topic::TOKEN, self.issued]);
@@ -181,6 +219,7 @@ mod tests {
             client_id: Some(creds::OAUTH_CLIENT_ID.into()),
             client_secret: Some(creds::OAUTH_CLIENT_SECRET.into()),
             refresh_token: Some(token.into()),
+            ..TokenRequest::default()
         }
     }
 
@@ -248,7 +287,7 @@ mod tests {
     fn refresh_tokens_rotate_and_access_tokens_expire() {
         let mut tokens = OAuthTokens::new(7, 60);
         let first = tokens
-            .refresh(&refresh_request(creds::INITIAL_REFRESH_TOKEN))
+            .grant(&refresh_request(creds::INITIAL_REFRESH_TOKEN))
             .ok()
             .unwrap();
         assert_eq!(first.expires_in, 60);
@@ -265,20 +304,20 @@ mod tests {
         // The used refresh token is dead; the new one works once.
         assert_eq!(
             tokens
-                .refresh(&refresh_request(creds::INITIAL_REFRESH_TOKEN))
+                .grant(&refresh_request(creds::INITIAL_REFRESH_TOKEN))
                 .err(),
             Some(TokenError::BadRefreshToken)
         );
         assert_eq!(tokens.current_refresh(), first.refresh_token);
         let second = tokens
-            .refresh(&refresh_request(&first.refresh_token))
+            .grant(&refresh_request(&first.refresh_token))
             .ok()
             .unwrap();
         assert_ne!(second.refresh_token, first.refresh_token);
         let mut wrong_client = refresh_request(&second.refresh_token);
         wrong_client.client_secret = Some("nope".into());
         assert_eq!(
-            tokens.refresh(&wrong_client).err(),
+            tokens.grant(&wrong_client).err(),
             Some(TokenError::BadClient)
         );
         tokens.expire_all();
@@ -289,10 +328,42 @@ mod tests {
     }
 
     #[test]
+    fn a_code_is_exchanged_once_for_the_redirect_it_was_issued_for() {
+        let mut tokens = OAuthTokens::new(7, 60);
+        assert_eq!(
+            tokens.authorize("someone-else", "https://cb").err(),
+            Some(TokenError::BadClient)
+        );
+        let code = tokens
+            .authorize(creds::OAUTH_CLIENT_ID, "https://cb")
+            .unwrap();
+        let exchange = |redirect: &str| TokenRequest {
+            grant_type: Some("authorization_code".into()),
+            client_id: Some(creds::OAUTH_CLIENT_ID.into()),
+            client_secret: Some(creds::OAUTH_CLIENT_SECRET.into()),
+            code: Some(code.clone()),
+            redirect_uri: Some(redirect.into()),
+            ..TokenRequest::default()
+        };
+        let issued = tokens.grant(&exchange("https://cb")).ok().unwrap();
+        assert_eq!(tokens.current_refresh(), issued.refresh_token);
+        assert!(tokens.is_valid_access(&issued.access_token));
+        assert_eq!(
+            tokens.grant(&exchange("https://cb")).err(),
+            Some(TokenError::BadCode),
+            "used once"
+        );
+        let other = tokens
+            .authorize(creds::OAUTH_CLIENT_ID, "https://cb")
+            .unwrap();
+        assert_ne!(other, code);
+    }
+
+    #[test]
     fn access_tokens_die_after_their_ttl() {
         let mut tokens = OAuthTokens::new(7, 0);
         let issued = tokens
-            .refresh(&refresh_request(creds::INITIAL_REFRESH_TOKEN))
+            .grant(&refresh_request(creds::INITIAL_REFRESH_TOKEN))
             .ok()
             .unwrap();
         assert!(!tokens.is_valid_access(&issued.access_token));

@@ -18,7 +18,10 @@
 //!   Cloud refuses scoped tokens); `GET /_edge/tenant_info` tells anyone the cloud id (404 on
 //!   Server). Server takes Basic `USERNAME:PASSWORD`, `Bearer PAT`, or (Data Center as an OAuth
 //!   2.0 provider) access tokens from `POST /rest/oauth2/latest/token` on `/rest/api/2`, with the
-//!   same client and rotating refresh tokens as Cloud's `/oauth/token`.
+//!   same client and rotating refresh tokens as Cloud's `/oauth/token`. A person's one-time
+//!   authorisation: `GET /authorize` (Cloud) or `/rest/oauth2/latest/authorize` (Data Center)
+//!   redirects at once to `redirect_uri?code=…&state=…`, and the token endpoints exchange that
+//!   code once (`grant_type=authorization_code`, the same `redirect_uri`).
 //! - [`spawn_proxy`] starts a forward proxy on 127.0.0.1 that records every request (plain HTTP
 //!   in absolute form, HTTPS as CONNECT) with the credentials it carried.
 //! - Issues are created and updated between [`HISTORY_START_MS`] and [`HISTORY_END_MS`] (a fixed

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use tokio::sync::Mutex;
 
-use crate::config::{Auth, Deployment, OAuthConfig, OAuthProvider};
+use crate::config::{Auth, Deployment, OAuthClient, OAuthConfig, OAuthProvider};
 use crate::error::{Error, Result};
 use crate::secret::Secret;
 
@@ -150,44 +150,27 @@ async fn refresh(
     session: &mut OAuthSession,
 ) -> Result<()> {
     tracing::info!("refreshing the OAuth 2.0 access token");
-    let params = [
+    let grant = [
         ("grant_type", "refresh_token"),
-        ("client_id", config.client_id.as_str()),
-        ("client_secret", config.client_secret.expose()),
+        ("client_id", config.client.client_id.as_str()),
+        ("client_secret", config.client.client_secret.expose()),
         ("refresh_token", session.refresh_token.expose()),
     ];
-    let (status, text) = post_with_retries(http, config, &params).await?;
-    if !status.is_success() {
-        let why = serde_json::from_str::<Value>(&text)
-            .ok()
-            .and_then(|v| {
-                let error = v.get("error")?.as_str()?.to_string();
-                let detail = v
-                    .get("error_description")
-                    .and_then(Value::as_str)
-                    .unwrap_or("");
-                Some(format!("{error} {detail}").trim().to_string())
-            })
-            .unwrap_or_else(|| "no error description".into());
-        let source = config
-            .refresh_token_file
-            .as_ref()
-            .map(|f| format!(" (the refresh token was read from {})", f.display()))
-            .unwrap_or_default();
-        return Err(Error::OAuth(format!(
-            "HTTP {} from {}: {why}. Check oauth_client_id and oauth_client_secret; if the refresh token \
-             was used elsewhere or revoked, authorize the app again to get a new one{source}",
-            status.as_u16(),
-            config.token_url
-        )));
-    }
-    let token: TokenResponse = serde_json::from_str(&text)
-        .map_err(|e| Error::OAuth(format!("unexpected answer from {}: {e}", config.token_url)))?;
-    // Learned at run time: from now on blanked out of whatever the tap prints, like the config's.
-    crate::secret::register(&token.access_token);
-    if let Some(rotated) = &token.refresh_token {
-        crate::secret::register(rotated);
-    }
+    let token = match request_tokens(http, &config.client, &grant).await {
+        Ok(token) => token,
+        Err(TokenFailure::Refused(why)) => {
+            let source = config
+                .refresh_token_file
+                .as_ref()
+                .map(|f| format!(" (the refresh token was read from {})", f.display()))
+                .unwrap_or_default();
+            return Err(Error::OAuth(format!(
+                "{why}. Check oauth_client_id and oauth_client_secret; if the refresh token was used \
+                 elsewhere or revoked, run `tap-jira authorize --config …` to get a new one{source}"
+            )));
+        }
+        Err(TokenFailure::Failed(why)) => return Err(Error::OAuth(why)),
+    };
     session.access_token = Some(Secret::new(token.access_token));
     session.refresh_at = token.expires_in.and_then(|secs| {
         let life = Duration::from_secs(secs);
@@ -213,20 +196,153 @@ async fn refresh(
     Ok(())
 }
 
+/// The tokens a person's authorisation gives: `code` from the redirect, exchanged once.
+pub async fn exchange_code(
+    http: &reqwest::Client,
+    client: &OAuthClient,
+    code: &str,
+    redirect_uri: &str,
+) -> Result<Tokens> {
+    let grant = [
+        ("grant_type", "authorization_code"),
+        ("client_id", client.client_id.as_str()),
+        ("client_secret", client.client_secret.expose()),
+        ("code", code),
+        ("redirect_uri", redirect_uri),
+    ];
+    match request_tokens(http, client, &grant).await {
+        Ok(token) => Ok(Tokens {
+            access_token: Secret::new(token.access_token),
+            refresh_token: token.refresh_token.map(Secret::new),
+        }),
+        Err(TokenFailure::Refused(why)) => Err(Error::Authorize(format!(
+            "{why}. A code works once and for a few minutes: run `tap-jira authorize` again; and \
+             check oauth_client_id, oauth_client_secret and oauth_redirect_uri (the one registered \
+             with the app)"
+        ))),
+        Err(TokenFailure::Failed(why)) => Err(Error::Authorize(why)),
+    }
+}
+
+/// What a token endpoint gave for a grant.
+pub struct Tokens {
+    pub access_token: Secret,
+    /// Absent when the app was not granted offline access.
+    pub refresh_token: Option<Secret>,
+}
+
+/// A site an OAuth 2.0 (3LO) token reaches.
+pub struct AccessibleSite {
+    pub cloud_id: String,
+    pub url: String,
+}
+
+/// The sites a Cloud access token reaches, from the gateway's `oauth/token/accessible-resources`.
+pub async fn accessible_sites(
+    http: &reqwest::Client,
+    gateway: &url::Url,
+    access_token: &Secret,
+) -> Result<Vec<AccessibleSite>> {
+    let url = gateway
+        .join("oauth/token/accessible-resources")
+        .map_err(|e| {
+            Error::Authorize(format!("no accessible-resources URL below {gateway}: {e}"))
+        })?;
+    let fail = |why: String| {
+        Error::Authorize(format!(
+            "cannot list the sites the token reaches ({url}): {why}"
+        ))
+    };
+    let response = http
+        .get(url.clone())
+        .bearer_auth(access_token.expose())
+        .send()
+        .await
+        .map_err(|e| fail(e.without_url().to_string()))?;
+    let status = response.status();
+    let body = super::body::read_limited(response, MAX_TOKEN_ANSWER_BYTES)
+        .await
+        .map_err(|_| fail("the answer broke off or is too large".into()))?;
+    if !status.is_success() {
+        return Err(fail(format!("HTTP {}", status.as_u16())));
+    }
+    let sites: Value = serde_json::from_slice(&body).map_err(|e| fail(format!("not JSON: {e}")))?;
+    let sites = sites.as_array().map(Vec::as_slice).unwrap_or_default();
+    Ok(sites
+        .iter()
+        .filter_map(|site| {
+            Some(AccessibleSite {
+                cloud_id: site.get("id")?.as_str()?.to_string(),
+                url: site
+                    .get("url")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string(),
+            })
+        })
+        .collect())
+}
+
+/// Why a token request gave no tokens.
+enum TokenFailure {
+    /// The endpoint answered and said no: `HTTP 403 from …: invalid_grant …`.
+    Refused(String),
+    /// No answer, or one that is not a token.
+    Failed(String),
+}
+
+/// POSTs a grant to the client's token endpoint; the tokens it returns are redacted from then on.
+async fn request_tokens(
+    http: &reqwest::Client,
+    client: &OAuthClient,
+    grant: &[(&str, &str)],
+) -> Result<TokenResponse, TokenFailure> {
+    let (status, text) = post_with_retries(http, client, grant)
+        .await
+        .map_err(TokenFailure::Failed)?;
+    if !status.is_success() {
+        let why = serde_json::from_str::<Value>(&text)
+            .ok()
+            .and_then(|v| {
+                let error = v.get("error")?.as_str()?.to_string();
+                let detail = v
+                    .get("error_description")
+                    .and_then(Value::as_str)
+                    .unwrap_or("");
+                Some(format!("{error} {detail}").trim().to_string())
+            })
+            .unwrap_or_else(|| "no error description".into());
+        return Err(TokenFailure::Refused(format!(
+            "HTTP {} from {}: {why}",
+            status.as_u16(),
+            client.token_url
+        )));
+    }
+    let token: TokenResponse = serde_json::from_str(&text).map_err(|e| {
+        TokenFailure::Failed(format!("unexpected answer from {}: {e}", client.token_url))
+    })?;
+    // Learned at run time: from now on blanked out of whatever the tap prints, like the config's.
+    crate::secret::register(&token.access_token);
+    if let Some(rotated) = &token.refresh_token {
+        crate::secret::register(rotated);
+    }
+    Ok(token)
+}
+
 /// The token request, retried a few times when the token endpoint is briefly unavailable: the
-/// refresh token is only spent when an answer comes back, so retrying is safe.
+/// grant is only spent when an answer comes back, so retrying is safe. Fails with what went wrong.
 async fn post_with_retries(
     http: &reqwest::Client,
-    config: &OAuthConfig,
+    client: &OAuthClient,
     params: &[(&str, &str)],
-) -> Result<(reqwest::StatusCode, String)> {
+) -> Result<(reqwest::StatusCode, String), String> {
     let mut wait = Duration::from_secs(1);
     for attempt in 1..=4 {
         let request = http
-            .post(config.token_url.clone())
+            .post(client.token_url.clone())
             .header("Accept", "application/json");
         // Atlassian's endpoint documents JSON; Data Center's takes the standard form.
-        let request = match config.provider {
+        let request = match client.provider {
             OAuthProvider::Atlassian => {
                 let body: serde_json::Map<String, Value> = params
                     .iter()
@@ -249,10 +365,7 @@ async fn post_with_retries(
             Err(e) => e.without_url().to_string(),
         };
         if attempt == 4 {
-            return Err(Error::OAuth(format!(
-                "{} unavailable: {transient}",
-                config.token_url
-            )));
+            return Err(format!("{} unavailable: {transient}", client.token_url));
         }
         tracing::warn!(
             "OAuth token endpoint: {transient}; retrying in {}s",
@@ -261,7 +374,7 @@ async fn post_with_retries(
         tokio::time::sleep(wait).await;
         wait *= 2;
     }
-    Err(Error::OAuth(format!("{} unavailable", config.token_url)))
+    Err(format!("{} unavailable", client.token_url))
 }
 
 /// Fails unless the rotated refresh token could be saved to `path`: checked before any request,
@@ -279,13 +392,18 @@ pub fn check_token_file_writable(path: &Path) -> Result<()> {
         })
 }
 
-/// Replaces `refresh_token` in the JSON file, keeping every other key: write a sibling file, flush
-/// it to disk, then rename it over the original, so a crash leaves the old file or the new one.
+/// Replaces `refresh_token` in the JSON file, keeping every other key.
 pub fn save_refresh_token(path: &Path, token: &Secret) -> Result<()> {
+    save_keys(path, &[("refresh_token", token.expose())])
+}
+
+/// Sets `keys` in the JSON file, keeping every other key: write a sibling file, flush it to disk,
+/// then rename it over the original, so a crash leaves the old file or the new one.
+pub fn save_keys(path: &Path, keys: &[(&str, &str)]) -> Result<()> {
     let fail = |e: &dyn std::fmt::Display| {
         Error::OAuth(format!(
-            "could not save the rotated refresh token to {}: {e}. The token in that file no longer works: \
-             make the file writable and authorize the app again",
+            "could not save the new refresh token to {}: {e}. The one in that file no longer works: \
+             make the file writable and run `tap-jira authorize` again",
             path.display()
         ))
     };
@@ -295,10 +413,9 @@ pub fn save_refresh_token(path: &Path, token: &Secret) -> Result<()> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => serde_json::Map::new(),
         Err(e) => return Err(fail(&e)),
     };
-    config.insert(
-        "refresh_token".into(),
-        Value::String(token.expose().to_string()),
-    );
+    for (key, value) in keys {
+        config.insert(key.to_string(), Value::String(value.to_string()));
+    }
     let mut rendered = serde_json::to_string_pretty(&config).map_err(|e| fail(&e))?;
     rendered.push('\n');
     let temp = sibling_temp_path(path);

@@ -19,12 +19,15 @@ use reqwest::header::{CONTENT_TYPE, HeaderMap, LOCATION};
 use serde_json::Value;
 use url::Url;
 
-pub use auth::{check_token_file_writable, save_refresh_token};
+pub use auth::{
+    AccessibleSite, Tokens, accessible_sites, check_token_file_writable, exchange_code, save_keys,
+    save_refresh_token,
+};
 pub use pages::{
     List, Page, PageSize, Pagination, Progress, fingerprint, pages, read_page, split_page,
 };
 pub use retry::{Decision, Outcome, RetryPolicy};
-pub use transport::PROXY_VARIABLES;
+pub use transport::{PROXY_VARIABLES, http_client};
 
 use crate::catalog::TextForm;
 use crate::config::{CloudId, Config, Deployment, RichText, Site, gateway_root, is_cloud_id};
@@ -249,7 +252,6 @@ impl JiraClient {
     }
 
     fn new(config: &Config, deployment: Deployment) -> Result<JiraClient> {
-        let http = transport::http_client(config)?;
         // Before the cloud id is known, requests go to the site to ask for it.
         let base = match &config.site {
             Site::Gateway {
@@ -259,6 +261,7 @@ impl JiraClient {
             site => site.known_root(),
         };
         let base = base.ok_or_else(|| Error::config("cloud_id", "cannot be put in a URL", ""))?;
+        let http = transport::http_client(&config.network, &base)?;
         Ok(JiraClient {
             http,
             base,

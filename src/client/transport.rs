@@ -11,7 +11,7 @@ use std::time::Duration;
 use reqwest::header::{HeaderMap, HeaderValue};
 use url::Url;
 
-use crate::config::{ClientCertificate, Config};
+use crate::config::{ClientCertificate, Network};
 use crate::error::{Error, Result};
 
 /// The proxy variables reqwest reads, most specific first, as curl reads them.
@@ -26,7 +26,8 @@ pub const PROXY_VARIABLES: &[&str] = &[
 
 /// The one HTTP client of a run: the site's requests, and the token and tenant requests beside
 /// them, all go the same way (through the same proxy, with the same certificates).
-pub fn http_client(config: &Config) -> Result<reqwest::Client> {
+/// `destination` is where the first requests go: the proxy logged is the one for its scheme.
+pub fn http_client(config: &Network, destination: &Url) -> Result<reqwest::Client> {
     let mut headers = HeaderMap::new();
     headers.insert("Accept", HeaderValue::from_static("application/json"));
     // English error strings, so messages can be matched and read.
@@ -68,7 +69,7 @@ pub fn http_client(config: &Config) -> Result<reqwest::Client> {
             .no_proxy(reqwest::NoProxy::from_env());
         builder = builder.proxy(proxy);
     }
-    log_proxy(config);
+    log_proxy(config, destination);
     builder
         .build()
         .map_err(|e| Error::config("base_url", format!("HTTP client could not start: {e}"), ""))
@@ -97,7 +98,7 @@ fn identity(certificate: &ClientCertificate) -> Result<reqwest::Identity> {
 }
 
 /// Says which proxy the site's requests take, without its credentials.
-fn log_proxy(config: &Config) {
+fn log_proxy(config: &Network, destination: &Url) {
     let no_proxy = ["NO_PROXY", "no_proxy"]
         .iter()
         .find_map(|name| std::env::var(name).ok())
@@ -105,7 +106,7 @@ fn log_proxy(config: &Config) {
     let (proxy, from) = match &config.proxy_url {
         Some(proxy) => (proxy.expose().to_string(), "proxy_url"),
         None => {
-            let https = config.site.scheme() == "https";
+            let https = destination.scheme() == "https";
             let found = PROXY_VARIABLES
                 .iter()
                 .filter(|name| https || !name.eq_ignore_ascii_case("https_proxy"))

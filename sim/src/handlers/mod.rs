@@ -250,11 +250,11 @@ fn answer(shared: &Shared, req: &Req) -> Response {
         .get(header::AUTHORIZATION)
         .and_then(|h| h.to_str().ok());
     let auth = auth::judge(shared.cfg.deployment, door, header, &shared.oauth());
-    // The limit is the site's: OAuth's token endpoints are Atlassian's, not the site's.
+    // The limit is the site's: OAuth's endpoints on Cloud are Atlassian's, not the site's.
     let limiter = shared
         .limiter
         .as_ref()
-        .filter(|_| !req.path.starts_with("/oauth/"));
+        .filter(|_| !req.path.starts_with("/oauth/") && req.path != "/authorize");
     let response = match limiter.map(|bucket| (bucket, bucket.take(Instant::now()))) {
         Some((bucket, Admission::Refused { wait })) => {
             shared.meter.rejected();
@@ -328,6 +328,10 @@ fn route(shared: &Shared, req: &Req, auth: &AuthSeen) -> Response {
         ["oauth", "token"] if cloud => oauth::token(shared, req),
         // Data Center 8.22+ is its own OAuth 2.0 provider.
         ["rest", "oauth2", "latest", "token"] if !cloud => oauth::token(shared, req),
+        ["authorize"] if cloud && req.method == Method::GET => oauth::authorize(shared, req),
+        ["rest", "oauth2", "latest", "authorize"] if !cloud && req.method == Method::GET => {
+            oauth::authorize(shared, req)
+        }
         ["oauth", "token", "accessible-resources"] if cloud => {
             oauth::accessible_resources(req, auth)
         }

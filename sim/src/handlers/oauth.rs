@@ -1,5 +1,6 @@
-//! OAuth 2.0: the token endpoint with rotating refresh tokens (Cloud's `/oauth/token`, Data
-//! Center's `/rest/oauth2/latest/token`), and the list of sites a Cloud token can reach.
+//! OAuth 2.0: the page where a person allows access (Cloud's `/authorize`, Data Center's
+//! `/rest/oauth2/latest/authorize`), the token endpoint with codes and rotating refresh tokens
+//! (`/oauth/token`, `/rest/oauth2/latest/token`), and the sites a Cloud token can reach.
 
 use axum::http::header;
 use axum::response::Response;
@@ -30,6 +31,8 @@ fn token_request(req: &Req) -> TokenRequest {
             client_id: field("client_id"),
             client_secret: field("client_secret"),
             refresh_token: field("refresh_token"),
+            code: field("code"),
+            redirect_uri: field("redirect_uri"),
         };
     }
     let mut request = TokenRequest::default();
@@ -40,6 +43,8 @@ fn token_request(req: &Req) -> TokenRequest {
             "client_id" => request.client_id = value,
             "client_secret" => request.client_secret = value,
             "refresh_token" => request.refresh_token = value,
+            "code" => request.code = value,
+            "redirect_uri" => request.redirect_uri = value,
             _ => {}
         }
     }
@@ -52,7 +57,7 @@ pub(crate) fn token(shared: &Shared, req: &Req) -> Response {
         return gateway_error(405, "Method Not Allowed");
     }
     let request = token_request(req);
-    let outcome = shared.oauth().refresh(&request);
+    let outcome = shared.oauth().grant(&request);
     match outcome {
         Ok(issued) => respond_json(
             200,
@@ -76,7 +81,48 @@ pub(crate) fn token(shared: &Shared, req: &Req) -> Response {
             403,
             &json!({ "error": "unauthorized_client", "error_description": "refresh_token is invalid" }),
         ),
+        Err(TokenError::BadCode) => respond_json(
+            403,
+            &json!({ "error": "invalid_grant", "error_description": "Invalid authorization code" }),
+        ),
     }
+}
+
+/// `GET /authorize` (Cloud) or `/rest/oauth2/latest/authorize` (Data Center): where a person
+/// signs in and allows access. The simulator's person always allows at once: the answer is the
+/// redirect to `redirect_uri` with a code and the request's `state`.
+pub(crate) fn authorize(shared: &Shared, req: &Req) -> Response {
+    let (Some(client_id), Some(redirect_uri)) = (req.param("client_id"), req.param("redirect_uri"))
+    else {
+        return respond_json(
+            400,
+            &json!({ "error": "invalid_request", "error_description": "client_id and redirect_uri are required" }),
+        );
+    };
+    if req.param("response_type") != Some("code") {
+        return respond_json(
+            400,
+            &json!({ "error": "unsupported_response_type", "error_description": "response_type must be code" }),
+        );
+    }
+    let Ok(code) = shared.oauth().authorize(client_id, redirect_uri) else {
+        return respond_json(
+            400,
+            &json!({ "error": "invalid_client", "error_description": "Unknown client" }),
+        );
+    };
+    let mut back: String = format!("code={code}");
+    if let Some(state) = req.param("state") {
+        let state: String = form_urlencoded::byte_serialize(state.as_bytes()).collect();
+        back.push_str(&format!("&state={state}"));
+    }
+    let separator = if redirect_uri.contains('?') { '&' } else { '?' };
+    let location = format!("{redirect_uri}{separator}{back}");
+    Response::builder()
+        .status(302)
+        .header(header::LOCATION, location)
+        .body(axum::body::Body::empty())
+        .unwrap_or_default()
 }
 
 /// `GET /oauth/token/accessible-resources`: the one site this simulator is.
