@@ -92,89 +92,97 @@ fn versioned_records(run: &Run, stream: &str) -> usize {
 /// Every stream of the table, on both deployments: records from each, as many as the site has;
 /// then a second run from the saved state, where full-table streams read everything again and
 /// incremental ones nothing, as their discovered metadata says.
+// One test per deployment, so the two run at once: this is the suite's longest test.
 #[test]
-fn every_stream_in_the_table_syncs_complete_and_as_its_metadata_says() {
-    for deployment in [Deployment::Cloud, Deployment::Server] {
-        let site = site_for(deployment);
-        let catalog = prepare(&site, None);
-        let run = sync(&site);
-        run.assert_success();
-        assert_valid_singer_output(&run);
-        let sim = &site.sim.sim;
-        let streams: Vec<_> = streams_on(tap_deployment(deployment)).collect();
-        for def in &streams {
-            let expected = sim.expected_records(def.name, None).unwrap_or_else(|| {
-                panic!(
-                    "the simulator does not know stream {} ({deployment})",
-                    def.name
-                )
-            });
-            let got = run.records(def.name).len();
-            assert!(
-                expected > 0,
-                "{deployment}: the simulator has no {} to sync",
+fn every_stream_in_the_table_syncs_complete_and_as_its_metadata_says_on_cloud() {
+    every_stream_syncs_complete_and_as_its_metadata_says(Deployment::Cloud);
+}
+
+#[test]
+fn every_stream_in_the_table_syncs_complete_and_as_its_metadata_says_on_server() {
+    every_stream_syncs_complete_and_as_its_metadata_says(Deployment::Server);
+}
+
+fn every_stream_syncs_complete_and_as_its_metadata_says(deployment: Deployment) {
+    let site = site_for(deployment);
+    let catalog = prepare(&site, None);
+    let run = sync(&site);
+    run.assert_success();
+    assert_valid_singer_output(&run);
+    let sim = &site.sim.sim;
+    let streams: Vec<_> = streams_on(tap_deployment(deployment)).collect();
+    for def in &streams {
+        let expected = sim.expected_records(def.name, None).unwrap_or_else(|| {
+            panic!(
+                "the simulator does not know stream {} ({deployment})",
                 def.name
-            );
-            assert_eq!(got, expected, "{deployment}: records of {}", def.name);
-        }
-        let state = site.file("state.json", &run.last_state());
-        let again = site.sync_from(&state);
-        again.assert_success();
-        assert_valid_singer_output(&again);
-        for def in &streams {
-            let metadata = stream_metadata(&catalog, def.name);
-            let first = run.records(def.name).len();
-            match metadata["forced-replication-method"].as_str() {
-                Some("FULL_TABLE") => {
-                    assert_eq!(
-                        again.records(def.name).len(),
-                        first,
-                        "{}: a full pass again",
+            )
+        });
+        let got = run.records(def.name).len();
+        assert!(
+            expected > 0,
+            "{deployment}: the simulator has no {} to sync",
+            def.name
+        );
+        assert_eq!(got, expected, "{deployment}: records of {}", def.name);
+    }
+    let state = site.file("state.json", &run.last_state());
+    let again = site.sync_from(&state);
+    again.assert_success();
+    assert_valid_singer_output(&again);
+    for def in &streams {
+        let metadata = stream_metadata(&catalog, def.name);
+        let first = run.records(def.name).len();
+        match metadata["forced-replication-method"].as_str() {
+            Some("FULL_TABLE") => {
+                assert_eq!(
+                    again.records(def.name).len(),
+                    first,
+                    "{}: a full pass again",
+                    def.name
+                );
+                assert!(
+                    activations(&run, def.name) >= 1,
+                    "{} is activated",
+                    def.name
+                );
+                assert_eq!(
+                    versioned_records(&run, def.name),
+                    first,
+                    "{}: versioned",
+                    def.name
+                );
+            }
+            Some("INCREMENTAL") => {
+                assert_eq!(
+                    again.records(def.name).len(),
+                    0,
+                    "{}: nothing new",
+                    def.name
+                );
+                assert_eq!(
+                    activations(&run, def.name),
+                    0,
+                    "{} is not activated",
+                    def.name
+                );
+                assert_eq!(versioned_records(&run, def.name), 0, "{}", def.name);
+                match metadata["replication-key"].as_str() {
+                    // Its own bookmark, on its replication key.
+                    Some(key) => assert!(
+                        again.last_state()["bookmarks"][def.name][key].is_string(),
+                        "{}: bookmark on {key}",
                         def.name
-                    );
-                    assert!(
-                        activations(&run, def.name) >= 1,
-                        "{} is activated",
-                        def.name
-                    );
-                    assert_eq!(
-                        versioned_records(&run, def.name),
-                        first,
-                        "{}: versioned",
-                        def.name
-                    );
-                }
-                Some("INCREMENTAL") => {
-                    assert_eq!(
-                        again.records(def.name).len(),
-                        0,
-                        "{}: nothing new",
-                        def.name
-                    );
-                    assert_eq!(
-                        activations(&run, def.name),
-                        0,
-                        "{} is not activated",
-                        def.name
-                    );
-                    assert_eq!(versioned_records(&run, def.name), 0, "{}", def.name);
-                    match metadata["replication-key"].as_str() {
-                        // Its own bookmark, on its replication key.
-                        Some(key) => assert!(
-                            again.last_state()["bookmarks"][def.name][key].is_string(),
-                            "{}: bookmark on {key}",
-                            def.name
-                        ),
-                        // A child: read with its parent, under the parent's bookmark.
-                        None => {
-                            let parent = metadata["parent-tap-stream-id"].as_str().unwrap();
-                            assert!(again.last_state()["bookmarks"][parent].is_object());
-                            assert!(again.last_state()["bookmarks"].get(def.name).is_none());
-                        }
+                    ),
+                    // A child: read with its parent, under the parent's bookmark.
+                    None => {
+                        let parent = metadata["parent-tap-stream-id"].as_str().unwrap();
+                        assert!(again.last_state()["bookmarks"][parent].is_object());
+                        assert!(again.last_state()["bookmarks"].get(def.name).is_none());
                     }
                 }
-                other => panic!("{}: replication method {other:?}", def.name),
             }
+            other => panic!("{}: replication method {other:?}", def.name),
         }
     }
 }
