@@ -75,18 +75,15 @@ pub fn tap(args: &[&dyn AsRef<std::ffi::OsStr>]) -> Run {
     tap_with_env(args, &[])
 }
 
-/// The proxy variables the tap (through reqwest) reads: tests start from none of them, since
-/// the simulator is on this machine.
-pub const PROXY_VARIABLES: &[&str] = &[
-    "HTTPS_PROXY",
-    "https_proxy",
-    "HTTP_PROXY",
-    "http_proxy",
-    "ALL_PROXY",
-    "all_proxy",
-    "NO_PROXY",
-    "no_proxy",
-];
+/// The proxy variables the tap (through reqwest) reads, and the exceptions to them: tests start
+/// from none of them, since the simulator is on this machine.
+fn proxy_variables() -> impl Iterator<Item = &'static str> {
+    let exceptions = ["NO_PROXY", "no_proxy"];
+    tap_jira::client::PROXY_VARIABLES
+        .iter()
+        .copied()
+        .chain(exceptions)
+}
 
 /// Runs the tap with `env` set on top of this process's environment, less `RUST_LOG` and the
 /// proxy variables.
@@ -95,7 +92,7 @@ pub fn tap_with_env(args: &[&dyn AsRef<std::ffi::OsStr>], env: &[(&str, &str)]) 
     command
         .args(args.iter().map(|a| a.as_ref()))
         .env_remove("RUST_LOG");
-    for name in PROXY_VARIABLES {
+    for name in proxy_variables() {
         command.env_remove(name);
     }
     let output = command
