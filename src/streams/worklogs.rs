@@ -7,9 +7,10 @@ use std::pin::pin;
 
 use chrono::{DateTime, Utc};
 use futures::{Stream, TryStreamExt};
+use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
-use crate::client::{ApiRequest, JiraClient};
+use crate::client::{ApiRequest, JiraClient, List, split_page};
 use crate::error::{Error, Result};
 use crate::streams::id_text;
 use crate::timestamp::{YEARS, bookmarkable, format_utc, parse_in_range};
@@ -98,7 +99,8 @@ impl Bookmark {
 /// One page of changed worklogs, and the bookmark that covers them and every page before.
 #[derive(Debug)]
 pub struct WorklogPage {
-    pub worklogs: Vec<Value>,
+    /// Each worklog's JSON text: written as it came but for what the catalog changes.
+    pub worklogs: Vec<Box<RawValue>>,
     pub bookmark: Bookmark,
 }
 
@@ -118,9 +120,9 @@ pub fn changed_worklogs(
                     .map(|(id, _)| id.parse::<u64>().map_or_else(|_| json!(id), |n| json!(n)))
                     .collect();
                 let list = ApiRequest::post(client.api_path("worklog/list"), json!({"ids": ids}));
-                match client.send_json(list).await? {
-                    Value::Array(items) => worklogs.extend(items),
-                    _ => Err(Error::Shape {
+                match client.send_with(list, |body| split_page(body, None)).await?.1 {
+                    List::Items(items) => worklogs.extend(items),
+                    List::Absent | List::NotAList => Err(Error::Shape {
                         url: client.api_path("worklog/list"),
                         problem: "expected a JSON array of worklogs".into(),
                     })?,

@@ -23,6 +23,7 @@ use crate::client::JiraClient;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::filters::Filters;
+use crate::raw::RawObject;
 use crate::singer::{Message, SingerWriter};
 use crate::streams::issues as issues_search;
 use crate::streams::{self, Replication, STREAMS, Source, StreamDef};
@@ -127,6 +128,20 @@ impl<W: Write> Output<'_, W> {
         extracted: &str,
     ) -> Result<()> {
         emitter.emit(self.writer, record, version, extracted)
+    }
+
+    /// `emit` for a record that is JSON text.
+    fn emit_raw(&mut self, emitter: &mut Emitter<'_>, record: &str, extracted: &str) -> Result<()> {
+        match RawObject::parse(record) {
+            Some(record) => emitter.emit_raw(self.writer, record, None, extracted),
+            None => {
+                tracing::warn!(
+                    stream = emitter.name(),
+                    "skipped a record that is not a JSON object"
+                );
+                Ok(())
+            }
+        }
     }
 
     fn write_state(&mut self) -> Result<()> {

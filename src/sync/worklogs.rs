@@ -6,12 +6,13 @@ use std::pin::pin;
 
 use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
+use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
 use super::{Emitter, Run};
 use crate::error::Result;
+use crate::raw;
 use crate::singer::time_extracted;
-use crate::streams::id_text;
 use crate::streams::issues;
 use crate::streams::worklogs::{Bookmark, changed_worklogs, deleted_worklogs};
 use crate::timestamp::format_utc;
@@ -36,8 +37,8 @@ pub(super) async fn sync<W: Write>(
     while let Some(mut page) = pages.try_next().await? {
         // Jira lists worklogs site-wide: with filters, only those of issues the filters keep.
         if !filters.is_empty() {
-            let of_issue = |w: &Value| w.get("issueId").and_then(id_text);
-            let mut ids: Vec<String> = page.worklogs.iter().filter_map(of_issue).collect();
+            let of_issue = |w: &RawValue| raw::field(w.get(), "issueId").and_then(raw::id_text);
+            let mut ids: Vec<String> = page.worklogs.iter().filter_map(|w| of_issue(w)).collect();
             ids.sort();
             ids.dedup();
             let kept = issues::ids_matching(run.client, &ids, filters, zone).await?;
@@ -46,8 +47,8 @@ pub(super) async fn sync<W: Write>(
         }
         let extracted = time_extracted(Utc::now());
         let mut out = run.out.borrow_mut();
-        for worklog in page.worklogs {
-            out.emit(emitter, worklog, None, &extracted)?;
+        for worklog in &page.worklogs {
+            out.emit_raw(emitter, worklog.get(), &extracted)?;
         }
         drop(out);
         last = page.bookmark;
