@@ -71,15 +71,29 @@ impl<'a> Node<'a> {
 impl<'a> RawObject<'a> {
     /// The entries of a JSON object's text; `None` when it is not an object.
     pub fn parse(text: &'a str) -> Option<RawObject<'a>> {
-        Some(RawObject::parse_at(text, skip_ws(text.as_bytes(), 0))?.0)
+        RawObject::parse_opening(text, None)
     }
 
-    /// The object starting at `at`, and the index just past it.
-    fn parse_at(text: &'a str, at: usize) -> Option<(RawObject<'a>, usize)> {
+    /// `parse`, with the object under `inner` (a key of the top level) taken apart in the same
+    /// pass: reading it apart later would scan its text twice.
+    pub fn parse_opening(text: &'a str, inner: Option<&str>) -> Option<RawObject<'a>> {
+        Some(RawObject::parse_at(text, skip_ws(text.as_bytes(), 0), inner)?.0)
+    }
+
+    /// The object starting at `at` (with `inner` taken apart, see `parse_opening`), and the
+    /// index just past it.
+    fn parse_at(text: &'a str, at: usize, inner: Option<&str>) -> Option<(RawObject<'a>, usize)> {
+        let b = text.as_bytes();
         let mut entries = Vec::new();
-        let end = walk_object(text, at, |key, value| {
-            entries.push((key, Node::Text(value)));
-            true
+        let end = walk_object(text, at, |key, at| {
+            if b.get(at) == Some(&b'{') && inner.is_some_and(|inner| key_is(key, inner)) {
+                let (object, end) = RawObject::parse_at(text, at, None)?;
+                entries.push((key, Node::Object(object)));
+                return Some(Some(end));
+            }
+            let end = value_end(b, at)?;
+            entries.push((key, Node::Text(text.get(at..end)?)));
+            Some(Some(end))
         })?;
         Some((RawObject { entries }, end?))
     }
@@ -236,23 +250,27 @@ impl Layout {
 
 /// The value of `key` in an object's text, scanning no further than that entry.
 fn find<'a>(object: &'a str, key: &str) -> Option<&'a str> {
+    let b = object.as_bytes();
     let mut found = None;
-    walk_object(object, skip_ws(object.as_bytes(), 0), |this, value| {
+    walk_object(object, skip_ws(b, 0), |this, at| {
+        let end = value_end(b, at)?;
         if key_is(this, key) {
-            found = Some(value);
+            found = Some(object.get(at..end)?);
+            return Some(None);
         }
-        found.is_none()
+        Some(Some(end))
     })?;
     found
 }
 
 /// Walks a JSON object's text from `at` (its `{`): `entry` sees each key (its JSON token, quotes
-/// included) and value text, and answers whether to go on. `None` when the text is not an
-/// object; `Some(None)` when `entry` stopped the walk; otherwise the index just past the object.
+/// included) and where its value starts, and answers the index just past the value, `Some(None)`
+/// to stop, or `None` when the value is not JSON. `None` when the text is not an object;
+/// `Some(None)` when `entry` stopped the walk; otherwise the index just past the object.
 fn walk_object<'a>(
     text: &'a str,
     mut at: usize,
-    mut entry: impl FnMut(&'a str, &'a str) -> bool,
+    mut entry: impl FnMut(&'a str, usize) -> Option<Option<usize>>,
 ) -> Option<Option<usize>> {
     let b = text.as_bytes();
     if b.get(at) != Some(&b'{') {
@@ -273,10 +291,9 @@ fn walk_object<'a>(
             return None;
         }
         at = skip_ws(b, at + 1);
-        let value_end = value_end(b, at)?;
-        if !entry(key, text.get(at..value_end)?) {
+        let Some(value_end) = entry(key, at)? else {
             return Some(None);
-        }
+        };
         at = skip_ws(b, value_end);
         match b.get(at) {
             Some(b',') => at = skip_ws(b, at + 1),
@@ -307,7 +324,7 @@ pub fn array_objects(text: &str) -> Option<Vec<RawObject<'_>>> {
         if b.get(at) != Some(&b'{') {
             return value_end(b, at);
         }
-        let (object, end) = RawObject::parse_at(text, at)?;
+        let (object, end) = RawObject::parse_at(text, at, None)?;
         objects.push(object);
         Some(end)
     })?;
@@ -504,6 +521,12 @@ mod tests {
         let s = r#"{"id":"1","fields":{"a":{"b":2},"c":[3]},"x":null}"#;
         let mut o = RawObject::parse(s).unwrap();
         o.object_mut("fields");
+        assert_eq!(RawObject::parse_opening(s, Some("fields")).unwrap(), o);
+        assert_eq!(
+            RawObject::parse_opening(s, Some("id")).unwrap(),
+            RawObject::parse(s).unwrap(),
+            "a value that is not an object stays text"
+        );
         let layout = Layout::of(&o, s).unwrap();
         assert_eq!(layout.apply(s).unwrap(), o);
         assert_eq!(text(&layout.apply(s).unwrap()), s);

@@ -396,11 +396,10 @@ struct Wants {
 impl Wants {
     /// What the issue needs, and its layout.
     fn of(lists: &[&'static IssueList], item: &RawValue) -> (Option<Wants>, Option<Layout>) {
-        let Some(mut issue) = RawObject::parse(item.get()) else {
+        // Most lists sit in the fields: taken apart with the issue, not scanned for each list.
+        let Some(issue) = RawObject::parse_opening(item.get(), Some("fields")) else {
             return (None, None);
         };
-        // Most lists sit in the fields: taken apart once, not scanned for each.
-        issue.object_mut("fields");
         let wants = issue
             .get("id")
             .and_then(Node::text)
