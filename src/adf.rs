@@ -1,6 +1,8 @@
 //! Atlassian Document Format (ADF), the JSON documents Jira Cloud sends for rich text (issue
 //! description and environment, comment bodies, worklog comments, textarea custom fields),
-//! rendered as Markdown or as plain text.
+//! rendered as Markdown or as plain text. A sync renders each document from its JSON text
+//! (`render_json`), read into a tree that borrows its strings from the text; `render` takes a
+//! `Value`, and both render alike.
 //!
 //! Markdown is CommonMark with GitHub's tables, task lists and strikethrough. Where ADF has no
 //! Markdown counterpart:
@@ -36,7 +38,8 @@
 use std::borrow::Cow;
 
 use chrono::DateTime;
-use serde_json::Value;
+use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::{Number, Value};
 
 /// How `render` writes a document.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -149,6 +152,20 @@ const MAX_PADDING: usize = 100_000;
 /// The document rendered, or None when `doc` is not an ADF document (not an object with
 /// "type": "doc").
 pub fn render(doc: &Value, style: TextStyle) -> Option<String> {
+    render_tree(doc, style)
+}
+
+/// `render` for a document's JSON text, read without building a `Value`; None also when the
+/// text is not valid JSON (or is nested deeper than serde_json reads, 128 levels).
+pub fn render_json(text: &str, style: TextStyle) -> Option<String> {
+    // Only an object can be a document: other values are not worth parsing.
+    if !text.trim_start().starts_with('{') {
+        return None;
+    }
+    render_tree(&serde_json::from_str::<Json<'_>>(text).ok()?, style)
+}
+
+fn render_tree<N: Tree>(doc: &N, style: TextStyle) -> Option<String> {
     if kind(doc) != "doc" {
         return None;
     }
@@ -171,31 +188,60 @@ fn tidy(text: &str) -> String {
     out
 }
 
-fn kind(node: &Value) -> &str {
-    node.get("type").and_then(Value::as_str).unwrap_or("")
+/// What the renderer reads of a JSON value: a `Value`, or a document parsed from text.
+trait Tree: Sized {
+    /// The value under `key` when this is an object.
+    fn get(&self, key: &str) -> Option<&Self>;
+    fn as_str(&self) -> Option<&str>;
+    fn as_array(&self) -> Option<&[Self]>;
+    fn as_number(&self) -> Option<&Number>;
 }
 
-fn children(node: &Value) -> &[Value] {
-    node.get("content")
-        .and_then(Value::as_array)
-        .map_or(&[], Vec::as_slice)
+impl Tree for Value {
+    fn get(&self, key: &str) -> Option<&Value> {
+        self.as_object()?.get(key)
+    }
+
+    fn as_str(&self) -> Option<&str> {
+        Value::as_str(self)
+    }
+
+    fn as_array(&self) -> Option<&[Value]> {
+        Value::as_array(self).map(Vec::as_slice)
+    }
+
+    fn as_number(&self) -> Option<&Number> {
+        match self {
+            Value::Number(n) => Some(n),
+            _ => None,
+        }
+    }
 }
 
-fn attr<'a>(node: &'a Value, key: &str) -> Option<&'a Value> {
+fn kind<N: Tree>(node: &N) -> &str {
+    node.get("type").and_then(Tree::as_str).unwrap_or("")
+}
+
+fn children<N: Tree>(node: &N) -> &[N] {
+    node.get("content").and_then(Tree::as_array).unwrap_or(&[])
+}
+
+fn attr<'a, N: Tree>(node: &'a N, key: &str) -> Option<&'a N> {
     node.get("attrs")?.get(key)
 }
 
-fn attr_str<'a>(node: &'a Value, key: &str) -> Option<&'a str> {
+fn attr_str<'a, N: Tree>(node: &'a N, key: &str) -> Option<&'a str> {
     attr(node, key)?.as_str()
 }
 
 /// A non-negative whole number, however it was written.
-fn attr_u64(node: &Value, key: &str) -> Option<u64> {
+fn attr_u64<N: Tree>(node: &N, key: &str) -> Option<u64> {
     let value = attr(node, key)?;
-    value
-        .as_u64()
+    let number = value.as_number();
+    number
+        .and_then(Number::as_u64)
         .or_else(|| {
-            value
+            number?
                 .as_f64()
                 .filter(|f| f.is_finite() && *f >= 0.0)
                 .map(|f| f as u64)
@@ -203,10 +249,10 @@ fn attr_u64(node: &Value, key: &str) -> Option<u64> {
         .or_else(|| value.as_str()?.trim().parse().ok())
 }
 
-fn is_inline(node: &Value) -> bool {
+fn is_inline<N: Tree>(node: &N) -> bool {
     let k = kind(node);
     INLINE_TYPES.contains(&k)
-        || (!NODE_TYPES.contains(&k) && node.get("text").is_some_and(Value::is_string))
+        || (!NODE_TYPES.contains(&k) && node.get("text").and_then(Tree::as_str).is_some())
 }
 
 fn is_list(kind: &str) -> bool {
@@ -311,14 +357,14 @@ impl Renderer {
         self.style == TextStyle::Markdown
     }
 
-    fn join_blocks(self, nodes: &[Value], depth: usize, in_item: bool) -> String {
+    fn join_blocks<N: Tree>(self, nodes: &[N], depth: usize, in_item: bool) -> String {
         let mut blocks = Vec::new();
         self.blocks_into(nodes, depth, &mut blocks);
         join(&blocks, in_item)
     }
 
     /// Renders `nodes` as blocks; runs of inline nodes among them make paragraphs.
-    fn blocks_into(self, nodes: &[Value], depth: usize, out: &mut Vec<Block>) {
+    fn blocks_into<N: Tree>(self, nodes: &[N], depth: usize, out: &mut Vec<Block>) {
         let mut run_start = None;
         for (i, node) in nodes.iter().enumerate() {
             if is_inline(node) {
@@ -335,7 +381,7 @@ impl Renderer {
         }
     }
 
-    fn block_into(self, node: &Value, depth: usize, out: &mut Vec<Block>) {
+    fn block_into<N: Tree>(self, node: &N, depth: usize, out: &mut Vec<Block>) {
         if depth > MAX_DEPTH {
             let mut w = self.writer(Mode::Flow);
             w.text(&[], &flat_text(node));
@@ -392,7 +438,7 @@ impl Renderer {
         Inline::new(self.markdown(), mode, self.in_table)
     }
 
-    fn paragraph_into(self, nodes: &[Value], depth: usize, out: &mut Vec<Block>) {
+    fn paragraph_into<N: Tree>(self, nodes: &[N], depth: usize, out: &mut Vec<Block>) {
         let mut w = self.writer(Mode::Flow);
         for node in nodes {
             self.inline_node(&mut w, node, depth);
@@ -400,7 +446,7 @@ impl Renderer {
         push_block(out, w.finish(), Shape::Paragraph);
     }
 
-    fn heading(self, node: &Value, depth: usize) -> String {
+    fn heading<N: Tree>(self, node: &N, depth: usize) -> String {
         let mut w = self.writer(Mode::Heading);
         for child in children(node) {
             self.inline_node(&mut w, child, depth);
@@ -429,7 +475,7 @@ impl Renderer {
         }
     }
 
-    fn panel(self, node: &Value, depth: usize) -> String {
+    fn panel<N: Tree>(self, node: &N, depth: usize) -> String {
         let label = match attr_str(node, "panelType") {
             Some("info") => "Info",
             Some("note") => "Note",
@@ -468,7 +514,7 @@ impl Renderer {
         self.quoted(&join(&blocks, false))
     }
 
-    fn code_block(self, node: &Value) -> String {
+    fn code_block<N: Tree>(self, node: &N) -> String {
         let text = code_text(node);
         let text = text.trim_end_matches('\n');
         if text.trim().is_empty() {
@@ -491,7 +537,7 @@ impl Renderer {
         format!("{fence}{language}\n{text}\n{fence}")
     }
 
-    fn list(self, node: &Value, depth: usize, alt: bool) -> Option<Block> {
+    fn list<N: Tree>(self, node: &N, depth: usize, alt: bool) -> Option<Block> {
         let list = kind(node);
         let markdown = self.markdown();
         let ordered = list == "orderedList";
@@ -568,7 +614,7 @@ impl Renderer {
         })
     }
 
-    fn table(self, node: &Value, depth: usize) -> String {
+    fn table<N: Tree>(self, node: &N, depth: usize) -> String {
         let cells = Renderer {
             in_table: true,
             ..self
@@ -622,7 +668,7 @@ impl Renderer {
     /// The table's cells laid out in columns: a cell spanning columns is followed by empty
     /// cells, a column that a cell above spans is skipped with an empty cell. Also what is left
     /// of the padding budget.
-    fn grid(self, node: &Value, depth: usize) -> (Vec<Vec<String>>, usize) {
+    fn grid<N: Tree>(self, node: &N, depth: usize) -> (Vec<Vec<String>>, usize) {
         let mut padding = MAX_PADDING;
         let mut rows = Vec::new();
         // For each column, the first row that a cell above no longer covers.
@@ -658,7 +704,7 @@ impl Renderer {
     }
 
     /// A cell's content on one line.
-    fn cell(self, cell: &Value, depth: usize) -> String {
+    fn cell<N: Tree>(self, cell: &N, depth: usize) -> String {
         let text = self.join_blocks(children(cell), depth, false);
         let separator = if self.markdown() { "<br>" } else { " " };
         let lines: Vec<&str> = text
@@ -669,7 +715,7 @@ impl Renderer {
         lines.join(separator)
     }
 
-    fn inline_node(self, w: &mut Inline, node: &Value, depth: usize) {
+    fn inline_node<N: Tree>(self, w: &mut Inline, node: &N, depth: usize) {
         if depth > MAX_DEPTH {
             w.text(&[], &flat_text(node));
             return;
@@ -678,7 +724,7 @@ impl Renderer {
         let (marks, code) = marks_of(node);
         match kind(node) {
             "text" => {
-                if let Some(text) = node.get("text").and_then(Value::as_str) {
+                if let Some(text) = node.get("text").and_then(Tree::as_str) {
                     if code {
                         w.code(&marks, text);
                     } else {
@@ -710,7 +756,7 @@ impl Renderer {
                 w.space(" ");
             }
             _ => {
-                if let Some(text) = node.get("text").and_then(Value::as_str) {
+                if let Some(text) = node.get("text").and_then(Tree::as_str) {
                     w.text(&marks, text);
                 }
                 for child in children(node) {
@@ -720,7 +766,7 @@ impl Renderer {
         }
     }
 
-    fn card(self, w: &mut Inline, node: &Value, marks: &[Mark]) {
+    fn card<N: Tree>(self, w: &mut Inline, node: &N, marks: &[Mark]) {
         let data = attr(node, "data");
         let url = attr_str(node, "url")
             .or_else(|| data?.get("url")?.as_str())
@@ -728,7 +774,7 @@ impl Renderer {
             .filter(|u| !u.is_empty());
         let name = data
             .and_then(|d| d.get("name"))
-            .and_then(Value::as_str)
+            .and_then(Tree::as_str)
             .map(str::trim)
             .filter(|n| !n.is_empty());
         match (url, self.markdown()) {
@@ -741,7 +787,7 @@ impl Renderer {
         }
     }
 
-    fn media(self, node: &Value) -> String {
+    fn media<N: Tree>(self, node: &N) -> String {
         let alt = attr_str(node, "alt")
             .map(str::trim)
             .filter(|a| !a.is_empty());
@@ -778,7 +824,7 @@ fn write_row(out: &mut String, cells: &[String], width: usize) {
 }
 
 /// The text an inline atom stands for: a mention's name, an emoji, a date, a status.
-fn label(node: &Value) -> Option<Cow<'_, str>> {
+fn label<N: Tree>(node: &N) -> Option<Cow<'_, str>> {
     let nonempty = |s: &&str| !s.trim().is_empty();
     let text: Cow<'_, str> = match kind(node) {
         "mention" => {
@@ -806,11 +852,11 @@ fn label(node: &Value) -> Option<Cow<'_, str>> {
 }
 
 /// A date node's day in UTC; a timestamp that is not one is kept as it was written.
-fn date(node: &Value) -> Option<Cow<'_, str>> {
+fn date<N: Tree>(node: &N) -> Option<Cow<'_, str>> {
     let timestamp = attr(node, "timestamp")?;
-    let millis = match timestamp {
-        Value::String(s) => s.trim().parse::<i64>().ok(),
-        Value::Number(n) => n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)),
+    let millis = match (timestamp.as_str(), timestamp.as_number()) {
+        (Some(s), _) => s.trim().parse::<i64>().ok(),
+        (_, Some(n)) => n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)),
         _ => None,
     };
     match millis.and_then(DateTime::from_timestamp_millis) {
@@ -819,7 +865,7 @@ fn date(node: &Value) -> Option<Cow<'_, str>> {
     }
 }
 
-fn code_text(node: &Value) -> String {
+fn code_text<N: Tree>(node: &N) -> String {
     children(node)
         .iter()
         .filter_map(|n| n.get("text")?.as_str())
@@ -830,7 +876,7 @@ fn code_text(node: &Value) -> String {
 
 /// The text of `node` and everything under it, on one line, gathered without recursion: for
 /// nesting too deep to render.
-fn flat_text(node: &Value) -> String {
+fn flat_text<N: Tree>(node: &N) -> String {
     let mut out = String::new();
     let mut stack = vec![node];
     while let Some(n) = stack.pop() {
@@ -838,7 +884,7 @@ fn flat_text(node: &Value) -> String {
         if let Some(text) = label(n) {
             out.push_str(&text);
         } else if k == "text" || !NODE_TYPES.contains(&k) {
-            out.push_str(n.get("text").and_then(Value::as_str).unwrap_or(""));
+            out.push_str(n.get("text").and_then(Tree::as_str).unwrap_or(""));
         }
         if !INLINE_TYPES.contains(&k) || k == "hardBreak" {
             out.push(' ');
@@ -911,10 +957,10 @@ impl Mark {
 }
 
 /// The marks of `node` that Markdown can show, outermost first, and whether its text is code.
-fn marks_of(node: &Value) -> (Vec<Mark>, bool) {
+fn marks_of<N: Tree>(node: &N) -> (Vec<Mark>, bool) {
     let mut marks: Vec<Mark> = Vec::new();
     let mut code = false;
-    let listed = node.get("marks").and_then(Value::as_array);
+    let listed = node.get("marks").and_then(Tree::as_array);
     for m in listed.into_iter().flatten() {
         let mark = match kind(m) {
             "strong" => Mark::Strong,
@@ -1487,6 +1533,121 @@ impl Inline {
     }
 }
 
+/// A JSON value parsed from text, its strings (and keys) borrowed from the text unless they
+/// have escapes. Objects are lists: ADF's have a few keys each.
+enum Json<'a> {
+    /// Null or a boolean: the renderer reads neither.
+    Other,
+    Number(Number),
+    String(Cow<'a, str>),
+    Array(Vec<Json<'a>>),
+    Object(Vec<(Cow<'a, str>, Json<'a>)>),
+}
+
+impl Tree for Json<'_> {
+    fn get(&self, key: &str) -> Option<&Self> {
+        match self {
+            // The last of a repeated key, as in a `Value`.
+            Json::Object(entries) => entries.iter().rev().find(|(k, _)| k == key).map(|e| &e.1),
+            _ => None,
+        }
+    }
+
+    fn as_str(&self) -> Option<&str> {
+        match self {
+            Json::String(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    fn as_array(&self) -> Option<&[Self]> {
+        match self {
+            Json::Array(items) => Some(items),
+            _ => None,
+        }
+    }
+
+    fn as_number(&self) -> Option<&Number> {
+        match self {
+            Json::Number(n) => Some(n),
+            _ => None,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Json<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(JsonVisitor)
+    }
+}
+
+struct JsonVisitor;
+
+impl<'de> Visitor<'de> for JsonVisitor {
+    type Value = Json<'de>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_unit<E>(self) -> Result<Json<'de>, E> {
+        Ok(Json::Other)
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Json<'de>, E> {
+        Ok(Json::Other)
+    }
+
+    fn visit_u64<E>(self, n: u64) -> Result<Json<'de>, E> {
+        Ok(Json::Number(n.into()))
+    }
+
+    fn visit_i64<E>(self, n: i64) -> Result<Json<'de>, E> {
+        Ok(Json::Number(n.into()))
+    }
+
+    fn visit_f64<E>(self, n: f64) -> Result<Json<'de>, E> {
+        // As a `Value` reads it: a float that is not finite is null.
+        Ok(Number::from_f64(n).map_or(Json::Other, Json::Number))
+    }
+
+    fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Json<'de>, E> {
+        Ok(Json::String(Cow::Borrowed(s)))
+    }
+
+    fn visit_str<E>(self, s: &str) -> Result<Json<'de>, E> {
+        Ok(Json::String(Cow::Owned(s.to_owned())))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Json<'de>, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Json::Array(items))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Json<'de>, A::Error> {
+        let mut entries = Vec::new();
+        while let Some((Key(key), value)) = map.next_entry()? {
+            entries.push((key, value));
+        }
+        Ok(Json::Object(entries))
+    }
+}
+
+/// An object's key, borrowed when it has no escapes.
+struct Key<'a>(Cow<'a, str>);
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match d.deserialize_str(JsonVisitor)? {
+            Json::String(s) => Ok(Key(s)),
+            _ => Err(de::Error::custom("a key that is not a string")),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1515,6 +1676,38 @@ mod tests {
             render(&json!({"type": "doc"}), TextStyle::Plain),
             Some(String::new())
         );
+    }
+
+    #[test]
+    fn text_reads_as_a_value_does() {
+        let texts = [
+            // Escapes in keys and strings, decoded.
+            r#"{"type":"doc","content":[{"ty\u0070e":"paragraph","content":[
+                {"type":"text","text":"a\"b \u00e9\n\ud83d\ude00 c\\"}]}]}"#,
+            // A repeated key: the last wins.
+            r#"{"type":"doc","content":[{"type":"text","text":"first","text":"last"}]}"#,
+            // Numbers however written, and values of the wrong type.
+            r#"{"type":"doc","content":[{"type":"orderedList","attrs":{"order":3e0},"content":[
+                {"type":"listItem","content":[{"type":"date","attrs":{"timestamp":1.7e12}},
+                {"type":"date","attrs":{"timestamp":-1}},{"type":"heading","attrs":{"level":2.5},
+                "content":[{"type":"text","text":"h"}]},{"type":"status","attrs":{"text":null}},
+                {"type":"mention","attrs":{"text":true,"id":"x"}}]}]}]}"#,
+        ];
+        for text in texts {
+            let value: Value = serde_json::from_str(text).unwrap();
+            for style in [TextStyle::Markdown, TextStyle::Plain] {
+                let from_text = render_json(text, style);
+                assert!(from_text.is_some(), "{text}");
+                assert_eq!(from_text, render(&value, style), "{text}");
+            }
+        }
+        // Deeper than serde_json reads: refused, as the text was before.
+        let deep = format!(
+            r#"{{"type":"doc","content":{}{}}}"#,
+            "[".repeat(200),
+            "]".repeat(200)
+        );
+        assert_eq!(render_json(&deep, TextStyle::Markdown), None);
     }
 
     #[test]

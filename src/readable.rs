@@ -109,10 +109,8 @@ impl Renderings {
                 object = object.and_then(|o| o.object_mut(step));
             }
             let Some(object) = object else { continue };
-            let Some(doc) = object.get(key).and_then(document) else {
-                continue;
-            };
-            if let Some(text) = adf::render(&doc, self.style) {
+            let Some(doc) = object.get(key) else { continue };
+            if let Some(text) = render(doc, self.style) {
                 object.insert(sibling, Node::string(&text));
             }
         }
@@ -129,14 +127,14 @@ fn object_at<'m>(
     }
 }
 
-/// A node's value when it is a JSON object (ADF documents are); anything else is not rendered.
-fn document(node: &Node<'_>) -> Option<Value> {
+/// A node's rendering, read from its text as it came (written out only when the tap built it).
+fn render(node: &Node<'_>, style: TextStyle) -> Option<String> {
+    if let Some(text) = node.text() {
+        return adf::render_json(text, style);
+    }
     let mut text = String::new();
     node.write_to(&mut text);
-    if !text.starts_with('{') {
-        return None;
-    }
-    serde_json::from_str(&text).ok()
+    adf::render_json(&text, style)
 }
 
 /// `/properties/a/properties/b` for the path `a, b`.
@@ -183,6 +181,15 @@ mod tests {
         let mut value = serde_json::from_str::<Value>(text).unwrap();
         renderings.apply(value.as_object_mut().unwrap());
         assert_eq!(value, record, "values and text alike");
+        let mut apart = RawObject::parse(text).unwrap();
+        apart.pointer_mut("/fields/description").unwrap();
+        renderings.apply_raw(&mut apart);
+        let fields = apart.object_mut("fields").unwrap();
+        assert_eq!(
+            fields.get("description_markdown"),
+            Some(&Node::string("**Hi**")),
+            "a document taken apart renders too"
+        );
         assert!(Renderings::new(RenderText::None, "issues", &schema, &[]).is_none());
     }
 }

@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
-use tap_jira::adf::{MARK_TYPES, NODE_TYPES, TextStyle, render};
+use tap_jira::adf::{MARK_TYPES, NODE_TYPES, TextStyle, render, render_json};
 
 fn corpus_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/adf")
@@ -65,6 +65,25 @@ fn corpus_renders_as_expected() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
+/// A sync renders documents from their text: every fixture renders from its text as from its
+/// value.
+#[test]
+fn corpus_renders_the_same_from_text() {
+    for entry in std::fs::read_dir(corpus_dir()).expect("fixtures/adf is readable") {
+        let path = entry.expect("fixtures/adf lists").path();
+        if path.extension().is_none_or(|e| e != "json") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).expect("fixture is readable");
+        let value: Value = serde_json::from_str(&text).expect("fixture is JSON");
+        for style in [TextStyle::Markdown, TextStyle::Plain] {
+            let from_text = render_json(&text, style);
+            assert!(from_text.is_some(), "{}", path.display());
+            assert_eq!(from_text, render(&value, style), "{}", path.display());
+        }
+    }
+}
+
 /// Node and mark types used anywhere in `doc`.
 fn types_in(doc: &Value, nodes: &mut BTreeSet<String>, marks: &mut BTreeSet<String>) {
     let mut stack = vec![doc];
@@ -111,6 +130,13 @@ fn doc(content: Value) -> Value {
 
 fn both(doc: &Value) -> [String; 2] {
     [TextStyle::Markdown, TextStyle::Plain].map(|style| render(doc, style).unwrap_or_default())
+}
+
+/// `both`, from the document's text.
+fn both_from_text(doc: &Value) -> [String; 2] {
+    let text = doc.to_string();
+    [TextStyle::Markdown, TextStyle::Plain]
+        .map(|style| render_json(&text, style).unwrap_or_default())
 }
 
 #[test]
@@ -165,7 +191,27 @@ fn non_documents_are_refused() {
     ] {
         assert_eq!(render(&value, TextStyle::Markdown), None, "{value}");
         assert_eq!(render(&value, TextStyle::Plain), None, "{value}");
+        assert_eq!(
+            render_json(&value.to_string(), TextStyle::Plain),
+            None,
+            "{value}"
+        );
     }
+    for text in [
+        "",
+        " ",
+        "{",
+        r#"{"type": "doc""#,
+        r#"{"type": "doc"} x"#,
+        "[{}]",
+        "nul",
+    ] {
+        assert_eq!(render_json(text, TextStyle::Markdown), None, "{text}");
+    }
+    assert_eq!(
+        render_json(r#" {"type":"doc","content":[]} "#, TextStyle::Markdown),
+        Some(String::new())
+    );
 }
 
 /// Values of every JSON type, and objects with wrong-typed versions of the attributes the
@@ -272,7 +318,9 @@ fn malformed_documents_do_not_panic() {
                     doc(json!([{"type": "blockquote", "content": [node.clone(), node.clone()]}])),
                 ];
                 for parent in &parents {
-                    for text in both(parent) {
+                    let texts = both(parent);
+                    assert_eq!(both_from_text(parent), texts, "{parent}");
+                    for text in texts {
                         assert!(!text.ends_with('\n'), "{parent}");
                         assert!(
                             text.lines().all(|l| l.trim_end() == l),
