@@ -26,9 +26,10 @@ use crate::streams::issues::{self, IssueQuery, Plan};
 use crate::streams::{Ask, Endpoint, IssueList, Rows, Source, When};
 
 /// Chunks of search pages whose children are fetched at once, across the searches that run
-/// together: enough to keep the searches and the children going while a chunk is written, few
-/// enough that memory stays a few chunks.
-const CHUNKS_PREPARED: usize = 3;
+/// together: two per search, so each search reads its next page while a chunk's children are
+/// read (at 50 ms, one per search left a tenth of the request slots idle); few enough that
+/// memory stays a few chunks.
+const CHUNKS_PREPARED: usize = 6;
 
 /// Searches (partitions) read at once.
 const SEARCHES_AT_ONCE: usize = 3;

@@ -202,7 +202,15 @@ pub(crate) async fn handle(State(shared): State<Arc<Shared>>, request: Request) 
         tokio::time::sleep(Duration::from_millis(shared.cfg.latency_ms)).await;
         slept = before.elapsed();
     }
-    let response = answer(&shared, &req);
+    // Answered on a thread of its own, as a servlet container answers: a heavy search page
+    // must not hold up the small requests queued behind it on the runtime's two workers.
+    let response = {
+        let shared = Arc::clone(&shared);
+        tokio::task::spawn_blocking(move || answer(&shared, &req)).await
+    };
+    let Ok(response) = response else {
+        return respond::fault(Fault::status("", 500));
+    };
     shared
         .meter
         .add_busy(started.elapsed().saturating_sub(slept));
