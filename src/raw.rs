@@ -392,7 +392,10 @@ pub fn objects(items: &[Box<RawValue>]) -> Vec<RawObject<'_>> {
 /// Whether a key token (quotes included) names `key`.
 fn key_is(token: &str, key: &str) -> bool {
     match token.get(1..token.len().saturating_sub(1)) {
-        Some(inner) if !inner.contains('\\') => inner == key,
+        // An escape makes a key's text longer than its name: most keys are told apart by their
+        // length alone, without looking for one.
+        Some(inner) if inner.len() <= key.len() => inner == key && !key.contains('\\'),
+        Some(inner) if !inner.contains('\\') => false,
         _ => key_name(token) == key,
     }
 }
@@ -542,6 +545,16 @@ mod tests {
         assert_eq!(o.get("ab").unwrap().text(), Some("1"));
         o.retain(|key, _| key == "ab");
         assert_eq!(text(&o), r#"{"a\u0062":1}"#);
+        // `"a\b"` is `a` and a backspace, though its text is the name `a\b`.
+        let o = RawObject::parse(r#"{"a\b":2,"a\\b":1,"ab":3}"#).unwrap();
+        assert_eq!(
+            o.get("a\\b").unwrap().text(),
+            Some("1"),
+            "a backslash in the name"
+        );
+        assert_eq!(o.get("a\u{8}").unwrap().text(), Some("2"));
+        assert_eq!(o.get("ab").unwrap().text(), Some("3"));
+        assert!(o.get("a").is_none() && o.get("abc").is_none());
     }
 
     #[test]

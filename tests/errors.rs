@@ -407,7 +407,7 @@ fn a_missing_stream_is_skipped_but_a_run_where_every_stream_is_refused_fails() {
     // `/field` is read twice: to compare with the catalog (schema drift), and as a stream.
     site.sim
         .sim
-        .push_fault(Fault::status("/rest/api/3/field", 404).times(2));
+        .push_fault(Fault::status("/rest/api/3/field$", 404).times(2));
     let run = tap(&[&"--config", &config, &"--catalog", &catalog]);
     run.assert_success();
     assert_eq!(run.records("fields").len(), 0);
@@ -428,7 +428,7 @@ fn a_missing_stream_is_skipped_but_a_run_where_every_stream_is_refused_fails() {
         .push_fault(Fault::status("/project/search", 403).times(2));
     site.sim
         .sim
-        .push_fault(Fault::status("/rest/api/3/field", 403).times(2));
+        .push_fault(Fault::status("/rest/api/3/field$", 403).times(2));
     for path in ["/users/search", "/search/jql"] {
         site.sim.sim.push_fault(Fault::status(path, 403));
     }

@@ -2,7 +2,8 @@
 //! tests can provoke 429s, 5xx, 403s or an HTML login page.
 
 /// The next `times` requests whose path contains `path_contains` get this response instead of
-/// the real one.
+/// the real one; a `path_contains` ending in `$` matches only paths that end with it
+/// (`/rest/api/3/field$` is not `/rest/api/3/fieldconfiguration`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Fault {
     pub path_contains: String,
@@ -97,10 +98,13 @@ impl FaultQueue {
 
     /// The fault for this path, if one is due; uses up one of its `times`.
     pub fn take(&mut self, path: &str) -> Option<Fault> {
-        let position = self
-            .pending
-            .iter()
-            .position(|f| path.contains(&f.path_contains))?;
+        let position =
+            self.pending
+                .iter()
+                .position(|f| match f.path_contains.strip_suffix('$') {
+                    Some(end) => path.ends_with(end),
+                    None => path.contains(&f.path_contains),
+                })?;
         let fault = &mut self.pending[position];
         fault.times -= 1;
         let fired = fault.clone();
@@ -120,6 +124,9 @@ mod tests {
         let mut queue = FaultQueue::default();
         queue.push(Fault::rate_limited("/search", 2, 2));
         assert!(queue.take("/rest/api/3/myself").is_none());
+        queue.push(Fault::status("/field$", 404));
+        assert!(queue.take("/rest/api/3/fieldconfiguration").is_none());
+        assert!(queue.take("/rest/api/3/field").is_some());
         let fired = queue.take("/rest/api/3/search/jql").unwrap();
         assert_eq!(fired.status, 429);
         assert!(

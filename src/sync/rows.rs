@@ -97,43 +97,43 @@ pub(super) fn walk<'a>(
             Source::PerParent(per) => {
                 let endpoint = per.endpoint.on(deployment);
                 let each_parent = parent_values(reader, parents, def, per).await?;
-                // The parents' first pages are read concurrently (half the request budget, the
-                // rest left to the issue family and the other lanes), in parent order; a
-                // parent's further pages follow its first.
-                let mut firsts = futures::stream::iter(&each_parent)
-                    .map(|bound| {
-                        let texts = bound_texts(bound);
-                        let bind: Vec<(&str, &str)> =
-                            texts.iter().map(|(n, v)| (*n, v.as_str())).collect();
-                        let (request, pagination) = endpoint.request(client, &bind);
-                        let mut source = Box::pin(pages(client, request, pagination, page_size));
-                        async move {
-                            let first = source.try_next().await;
-                            (bound, texts, first, source)
-                        }
-                    })
-                    .buffered(reader.config.max_concurrency.div_ceil(2));
-                while let Some((bound, texts, first, rest)) = firsts.next().await {
-                    let result = async {
-                        if let Some(page) = first? {
+                // Several parents are read at once (half the request budget, the rest left to
+                // the issue family and the other lanes), each parent's pages in order: a parent
+                // with many pages does not hold up the parents after it.
+                let per_parent = each_parent.iter().enumerate().map(|(at, bound)| {
+                    let texts = bound_texts(bound);
+                    let bind: Vec<(&str, &str)> =
+                        texts.iter().map(|(n, v)| (*n, v.as_str())).collect();
+                    let (request, pagination) = endpoint.request(client, &bind);
+                    pages(client, request, pagination, page_size)
+                        .map(move |page| (at, page))
+                        .boxed_local()
+                });
+                let mut all = pin!(
+                    futures::stream::iter(per_parent)
+                        .flatten_unordered(reader.config.max_concurrency.div_ceil(2))
+                );
+                // A parent's pages end at its first error.
+                while let Some((at, page)) = all.next().await {
+                    let bound = &each_parent[at];
+                    let e = match page {
+                        Ok(page) => {
                             on_rows(bound, per.stamp, page)?;
-                            each_page(rest, |page| on_rows(bound, per.stamp, page)).await?;
+                            continue;
                         }
-                        Ok(())
+                        Err(e) => e,
                     };
-                    match result.await {
-                        Ok(()) => {}
-                        Err(e) => match no_children(&e) {
-                            Some(NoChildren::Refused) => {
-                                tracing::warn!(stream = def.name, parent = ?texts, "skipped: {e}");
-                                *parents.refused.entry(def.name).or_default() += 1;
-                            }
-                            Some(NoChildren::NoneOfItsKind) => {
-                                tracing::debug!(stream = def.name, parent = ?texts, "none: {e}");
-                                *parents.childless.entry(def.name).or_default() += 1;
-                            }
-                            None => return Err(e),
-                        },
+                    let texts = bound_texts(bound);
+                    match no_children(&e) {
+                        Some(NoChildren::Refused) => {
+                            tracing::warn!(stream = def.name, parent = ?texts, "skipped: {e}");
+                            *parents.refused.entry(def.name).or_default() += 1;
+                        }
+                        Some(NoChildren::NoneOfItsKind) => {
+                            tracing::debug!(stream = def.name, parent = ?texts, "none: {e}");
+                            *parents.childless.entry(def.name).or_default() += 1;
+                        }
+                        None => return Err(e),
                     }
                 }
                 Ok(())
