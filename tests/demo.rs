@@ -203,14 +203,7 @@ fn the_demo_tables_say_what_the_synced_records_say() {
     let config = site.file("config.json", &site.cloud_config());
     let mut catalog = site.discover(&config);
     let streams = ["issues", "worklogs", "issue_field_history"];
-    for stream in catalog["streams"].as_array_mut().unwrap() {
-        let on = streams.contains(&stream["tap_stream_id"].as_str().unwrap());
-        for m in stream["metadata"].as_array_mut().unwrap() {
-            if m["breadcrumb"] == json!([]) {
-                m["metadata"]["selected"] = json!(on);
-            }
-        }
-    }
+    common::select_only(&mut catalog, &streams);
     site.file("catalog.json", &catalog);
     let mut target = SqliteTarget::new(Connection::open_in_memory().unwrap());
 

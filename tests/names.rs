@@ -28,14 +28,7 @@ fn site_for(deployment: Deployment) -> Site {
 fn discover_selecting(site: &Site, extra: Value, streams: &[&str]) -> Value {
     let config = site.file("discover.json", &site.config_with(extra));
     let mut catalog = site.discover(&config);
-    for stream in catalog["streams"].as_array_mut().unwrap() {
-        let selected = streams.contains(&stream["tap_stream_id"].as_str().unwrap());
-        for m in stream["metadata"].as_array_mut().unwrap() {
-            if m["breadcrumb"] == json!([]) {
-                m["metadata"]["selected"] = json!(selected);
-            }
-        }
-    }
+    common::select_only(&mut catalog, streams);
     catalog
 }
 

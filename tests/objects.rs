@@ -21,14 +21,7 @@ fn config_for(site: &Site) -> Value {
 fn sync_only(site: &Site, names: &[&str]) -> Run {
     let config = site.file("config.json", &config_for(site));
     let mut catalog = site.discover(&config);
-    for stream in catalog["streams"].as_array_mut().unwrap() {
-        let on = names.contains(&stream["tap_stream_id"].as_str().unwrap());
-        for m in stream["metadata"].as_array_mut().unwrap() {
-            if m["breadcrumb"] == json!([]) {
-                m["metadata"]["selected"] = json!(on);
-            }
-        }
-    }
+    common::select_only(&mut catalog, names);
     site.file("catalog.json", &catalog);
     site.sync_from(&site.file("state.json", &json!({})))
 }

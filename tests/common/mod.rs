@@ -283,6 +283,18 @@ pub fn assert_valid_singer_output(run: &Run) {
     );
 }
 
+/// Selects `streams` in a catalog and deselects every other (stream-level metadata only).
+pub fn select_only(catalog: &mut Value, streams: &[&str]) {
+    for stream in catalog["streams"].as_array_mut().unwrap() {
+        let on = streams.contains(&stream["tap_stream_id"].as_str().unwrap());
+        for m in stream["metadata"].as_array_mut().unwrap() {
+            if m["breadcrumb"] == json!([]) {
+                m["metadata"]["selected"] = json!(on);
+            }
+        }
+    }
+}
+
 /// Every distinct `id` among records.
 pub fn ids(records: &[Value]) -> Vec<String> {
     let mut ids: Vec<String> = records
