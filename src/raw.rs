@@ -77,21 +77,37 @@ impl<'a> RawObject<'a> {
     /// `parse`, with the object under `inner` (a key of the top level) taken apart in the same
     /// pass: reading it apart later would scan its text twice.
     pub fn parse_opening(text: &'a str, inner: Option<&str>) -> Option<RawObject<'a>> {
-        Some(RawObject::parse_at(text, skip_ws(text.as_bytes(), 0), inner)?.0)
+        RawObject::parse_opening_seeing(text, inner, &mut |_| {})
+    }
+
+    /// `parse_opening`, showing `seen` every string value (not key) long enough to be a
+    /// date-time, in text order: what it looks for in them needs no second scan of the text.
+    pub fn parse_opening_seeing(
+        text: &'a str,
+        inner: Option<&str>,
+        seen: &mut impl FnMut(StringValue),
+    ) -> Option<RawObject<'a>> {
+        let at = skip_ws(text.as_bytes(), 0);
+        Some(RawObject::parse_at(text, at, inner, seen)?.0)
     }
 
     /// The object starting at `at` (with `inner` taken apart, see `parse_opening`), and the
     /// index just past it.
-    fn parse_at(text: &'a str, at: usize, inner: Option<&str>) -> Option<(RawObject<'a>, usize)> {
+    fn parse_at(
+        text: &'a str,
+        at: usize,
+        inner: Option<&str>,
+        seen: &mut impl FnMut(StringValue),
+    ) -> Option<(RawObject<'a>, usize)> {
         let b = text.as_bytes();
         let mut entries = Vec::new();
         let end = walk_object(text, at, |key, at| {
             if b.get(at) == Some(&b'{') && inner.is_some_and(|inner| key_is(key, inner)) {
-                let (object, end) = RawObject::parse_at(text, at, None)?;
+                let (object, end) = RawObject::parse_at(text, at, None, seen)?;
                 entries.push((key, Node::Object(object)));
                 return Some(Some(end));
             }
-            let end = value_end(b, at)?;
+            let end = value_end_seeing(b, at, seen)?;
             entries.push((key, Node::Text(text.get(at..end)?)));
             Some(Some(end))
         })?;
@@ -324,7 +340,7 @@ pub fn array_objects(text: &str) -> Option<Vec<RawObject<'_>>> {
         if b.get(at) != Some(&b'{') {
             return value_end(b, at);
         }
-        let (object, end) = RawObject::parse_at(text, at, None)?;
+        let (object, end) = RawObject::parse_at(text, at, None, &mut |_| {})?;
         objects.push(object);
         Some(end)
     })?;
@@ -429,16 +445,44 @@ pub(crate) fn string_end(b: &[u8], mut from: usize) -> Option<(usize, bool)> {
     }
 }
 
+/// A string value of a text being taken apart: where its quotes are, and whether it has escapes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StringValue {
+    pub open: usize,
+    pub close: usize,
+    pub escaped: bool,
+}
+
+/// Strings shorter than this are not shown to a `seen` callback: no date-time is.
+pub const SEEN_MIN_LEN: usize = 24;
+
 /// The index just past the value starting at `at`.
 fn value_end(b: &[u8], at: usize) -> Option<usize> {
+    value_end_seeing(b, at, &mut |_| {})
+}
+
+/// `value_end`, showing `seen` the string values of at least `SEEN_MIN_LEN` bytes within.
+fn value_end_seeing(b: &[u8], at: usize, seen: &mut impl FnMut(StringValue)) -> Option<usize> {
+    // A string longer than the shortest date-time, and not a key (which a colon follows).
+    let mut string = |open: usize| -> Option<usize> {
+        let (close, escaped) = string_end(b, open + 1)?;
+        if close - open > SEEN_MIN_LEN && b.get(skip_ws(b, close + 1)) != Some(&b':') {
+            seen(StringValue {
+                open,
+                close,
+                escaped,
+            });
+        }
+        Some(close)
+    };
     match b.get(at)? {
-        b'"' => Some(string_end(b, at + 1)?.0 + 1),
+        b'"' => Some(string(at)? + 1),
         b'{' | b'[' => {
             let mut depth = 0usize;
             let mut i = at;
             loop {
                 match b.get(i)? {
-                    b'"' => i = string_end(b, i + 1)?.0,
+                    b'"' => i = string(i)?,
                     b'{' | b'[' => depth += 1,
                     b'}' | b']' => {
                         depth -= 1;

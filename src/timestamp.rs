@@ -3,10 +3,10 @@
 //! as JSON text.
 
 use chrono::{DateTime, Datelike, NaiveDate, SecondsFormat, Timelike, Utc};
-use memchr::memchr3;
+use memchr::{memchr2, memchr3};
 use serde_json::Value;
 
-use crate::raw::string_end;
+use crate::raw::{StringValue, string_end};
 
 /// Parses any timestamp Jira sends: RFC 3339, or its own offset without a colon.
 pub fn parse_jira(s: &str) -> Option<DateTime<Utc>> {
@@ -201,6 +201,60 @@ pub fn normalize_json(text: &str, out: &mut String) {
     out.push_str(&text[copied..]);
 }
 
+/// The date-times to rewrite in one JSON text, found while the text was taken apart
+/// (`RawObject::parse_opening_seeing`): its parts are then written with `normalize_json`'s
+/// result without a second scan.
+#[derive(Debug, Default)]
+pub struct DateSpans {
+    /// The string values that may be date-times to rewrite, in text order.
+    spans: Vec<StringValue>,
+    /// Line breaks between tokens, which `normalize_json` drops: a text with any is scanned.
+    has_line_breaks: bool,
+}
+
+impl DateSpans {
+    pub fn new(text: &str) -> DateSpans {
+        DateSpans {
+            spans: Vec::new(),
+            // A valid JSON text has no raw line break inside a string.
+            has_line_breaks: memchr2(b'\n', b'\r', text.as_bytes()).is_some(),
+        }
+    }
+
+    /// Takes note of a string value of `text` (the text this was made for).
+    pub fn see(&mut self, text: &str, string: StringValue) {
+        let content = text.get(string.open + 1..string.close).unwrap_or("");
+        if content.len() >= 24 && (string.escaped || has_offset_to_normalize(content)) {
+            self.spans.push(string);
+        }
+    }
+
+    /// `normalize_json(part, out)` for `part`, a value within `base` (the text the string values
+    /// were seen in); a part from elsewhere is scanned.
+    pub fn normalize_into(&self, base: &str, part: &str, out: &mut String) {
+        let start = (part.as_ptr() as usize).wrapping_sub(base.as_ptr() as usize);
+        let end = start.wrapping_add(part.len());
+        if self.has_line_breaks || start > base.len() || end > base.len() || end < start {
+            return normalize_json(part, out);
+        }
+        let mut copied = start;
+        let first = self.spans.partition_point(|s| s.open < start);
+        for s in self.spans[first..].iter().take_while(|s| s.close < end) {
+            if let Some(utc) = base
+                .get(s.open..=s.close)
+                .and_then(|token| normalized(token, s.escaped))
+            {
+                out.push_str(&base[copied..s.open]);
+                out.push('"');
+                out.push_str(&utc);
+                out.push('"');
+                copied = s.close + 1;
+            }
+        }
+        out.push_str(&base[copied..end]);
+    }
+}
+
 /// The UTC form of a JSON string token (quotes included), when it is a date-time to normalise.
 fn normalized(token: &str, escaped: bool) -> Option<String> {
     let content = token.get(1..token.len() - 1)?;
@@ -237,6 +291,36 @@ fn has_offset_to_normalize(s: &str) -> bool {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn date_times_found_while_taking_text_apart_are_rewritten_as_a_scan_would() {
+        let text = r#"{"a":"2024-01-31T13:05:00.000+0000","2024-01-31T13:05:00.000+0000":1,"b":[{"c":"2024-01-31T13:05:00.123-0800","2015-06-18T09:00:00.000-07:00":"x"},"2024-01-31T13:05:00.000Z"],"d":"2024-01-31T13:05:00.000\u002b0100","e":"not a date, though long enough","f":"2024-01-31T13:05:00.000+0000"}"#;
+        let mut dates = DateSpans::new(text);
+        let object =
+            crate::raw::RawObject::parse_opening_seeing(text, None, &mut |s| dates.see(text, s))
+                .unwrap();
+        let parts = object.entries().filter_map(|(_, v)| v.text());
+        for part in std::iter::once(text)
+            .chain(parts)
+            .chain(["\"2024-01-31T13:05:00.000+0000\""])
+        {
+            let (mut scanned, mut found) = (String::new(), String::new());
+            normalize_json(part, &mut scanned);
+            dates.normalize_into(text, part, &mut found);
+            assert_eq!(found, scanned, "{part}");
+        }
+        let mut whole = String::new();
+        dates.normalize_into(text, text, &mut whole);
+        assert_eq!(
+            whole,
+            r#"{"a":"2024-01-31T13:05:00.000Z","2024-01-31T13:05:00.000+0000":1,"b":[{"c":"2024-01-31T21:05:00.123Z","2015-06-18T09:00:00.000-07:00":"x"},"2024-01-31T13:05:00.000Z"],"d":"2024-01-31T12:05:00.000Z","e":"not a date, though long enough","f":"2024-01-31T13:05:00.000Z"}"#
+        );
+        assert_eq!(
+            dates.spans.len(),
+            4,
+            "keys and what is no date-time are not kept"
+        );
+    }
 
     #[test]
     fn jira_offsets_become_utc_z() {

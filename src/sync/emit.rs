@@ -13,7 +13,7 @@ use crate::flatten::FlatRecords;
 use crate::metrics::{self, StreamCounts};
 use crate::raw::{Node, RawObject};
 use crate::singer::{Message, SingerWriter};
-use crate::timestamp::{normalize, normalize_json};
+use crate::timestamp::normalize;
 
 /// Writes one stream's records and counts them.
 pub struct Emitter<'a> {
@@ -114,12 +114,13 @@ impl<'a> Emitter<'a> {
     }
 
     /// `emit` for a record that is JSON text taken apart: only what the projection narrows is
-    /// looked into, and the text is written as it came but for its date-times.
+    /// looked into, and the text is written as it came but for its date-times, which `normalize`
+    /// rewrites (`normalize_json`, or `DateSpans::normalize_into` when they were found already).
     pub fn emit_raw(
         &mut self,
         writer: &mut SingerWriter<impl Write>,
         record: RawObject<'_>,
-        version: Option<i64>,
+        normalize: &impl Fn(&str, &mut String),
         extracted: &str,
     ) -> Result<()> {
         let stream = self.stream;
@@ -146,7 +147,7 @@ impl<'a> Emitter<'a> {
         if let Some(renderings) = &stream.renderings {
             renderings.apply_raw(&mut record);
         }
-        self.write(writer, &record, &normalize_json, version, extracted)
+        self.write(writer, &record, normalize, None, extracted)
     }
 
     /// Writes a record, flattened when asked: `text` passes the text that came with it on the

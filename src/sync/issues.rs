@@ -24,6 +24,7 @@ use crate::singer::{SingerWriter, time_extracted};
 use crate::streams::children::IssueRef;
 use crate::streams::issues::{self, IssueQuery, Plan};
 use crate::streams::{Ask, Endpoint, IssueList, Rows, Source, When};
+use crate::timestamp::{DateSpans, normalize_json};
 
 /// Chunks of search pages whose children are fetched at once, across the searches that run
 /// together: two per search, so each search reads its next page while a chunk's children are
@@ -43,6 +44,25 @@ struct Child<'a> {
     emitter: Emitter<'a>,
     list: &'static IssueList,
     rows: Rows,
+}
+
+impl Child<'_> {
+    /// The rows of an issue's list items.
+    fn write_rows<W: Write>(
+        &mut self,
+        writer: &mut SingerWriter<W>,
+        issue: &IssueRef<'_>,
+        items: &[RawObject<'_>],
+        normalize: &impl Fn(&str, &mut String),
+        extracted: &str,
+    ) -> Result<()> {
+        for item in items {
+            for row in self.rows.of(issue, item) {
+                self.emitter.emit_raw(writer, row, normalize, extracted)?;
+            }
+        }
+        Ok(())
+    }
 }
 
 pub(super) async fn sync_family<W: Write>(
@@ -265,9 +285,10 @@ fn write_chunk<W: Write>(
         mut whole,
         mut one_by_one,
     } = chunk;
-    for (item, layout) in items.iter().zip(&layouts) {
-        let taken_apart = layout.as_ref().and_then(|l| l.apply(item.get()));
-        let Some(mut issue) = taken_apart.or_else(|| RawObject::parse(item.get())) else {
+    for (item, scanned) in items.iter().zip(&layouts) {
+        let text = item.get();
+        let taken_apart = scanned.as_ref().and_then(|s| s.layout.apply(text));
+        let Some(mut issue) = taken_apart.or_else(|| RawObject::parse(text)) else {
             tracing::warn!("skipped an issue that is not a JSON object");
             continue;
         };
@@ -288,25 +309,44 @@ fn write_chunk<W: Write>(
             id: &id,
             key: key.as_deref(),
         };
+        // The date-times of the issue's text, embedded lists included, were found when it was
+        // taken apart.
+        let normalize = |part: &str, out: &mut String| match scanned {
+            Some(scanned) => scanned.dates.normalize_into(text, part, out),
+            None => normalize_json(part, out),
+        };
         for (at, list) in lists.iter().enumerate() {
             // The child stream has the list: the issue record need not carry it twice.
             let embedded = list.take_from(&mut issue);
+            let mine = |c: &&mut Child<'_>| std::ptr::eq(c.list, *list);
             let fetched = whole[at]
                 .as_mut()
                 .and_then(|lists| lists.remove(&id))
                 .or_else(|| one_by_one.remove(&(at, id.clone())));
-            let items = fetched.as_deref().map_or(embedded, raw::objects);
-            for child in children.iter_mut().filter(|c| std::ptr::eq(c.list, *list)) {
-                for item in &items {
-                    for row in child.rows.of(&issue_ref, item) {
-                        child.emitter.emit_raw(writer, row, None, &extracted)?;
-                    }
+            let Some(fetched) = fetched else {
+                for child in children.iter_mut().filter(mine) {
+                    child.write_rows(writer, &issue_ref, &embedded, &normalize, &extracted)?;
+                }
+                continue;
+            };
+            for text in fetched.iter().map(|item| item.get()) {
+                let mut dates = DateSpans::new(text);
+                let Some(item) =
+                    RawObject::parse_opening_seeing(text, None, &mut |s| dates.see(text, s))
+                else {
+                    continue;
+                };
+                let normalize =
+                    |part: &str, out: &mut String| dates.normalize_into(text, part, out);
+                for child in children.iter_mut().filter(mine) {
+                    let item = std::slice::from_ref(&item);
+                    child.write_rows(writer, &issue_ref, item, &normalize, &extracted)?;
                 }
             }
         }
         if let Some(emitter) = issue_emitter.as_deref_mut() {
             issues::hoist_timestamps(&mut issue);
-            emitter.emit_raw(writer, issue, None, &extracted)?;
+            emitter.emit_raw(writer, issue, &normalize, &extracted)?;
         }
         let example = || format!("{id} updated {}", crate::timestamp::format_utc(updated));
         if late {
@@ -329,7 +369,7 @@ type Lists = HashMap<String, Vec<Box<RawValue>>>;
 struct Prepared {
     items: Vec<Box<RawValue>>,
     /// Per item, how it was taken apart to see what it needs, so it is not scanned again.
-    layouts: Vec<Option<Layout>>,
+    layouts: Vec<Option<Scanned>>,
     /// Per list, the lists read in bulk, by issue id (`None`: no bulk endpoint, or it refused).
     whole: Vec<Option<Lists>>,
     /// The lists read issue by issue, by list and issue id.
@@ -346,7 +386,7 @@ const CHUNK_RECORDS: u64 = 1000;
 #[derive(Default)]
 struct Chunk {
     items: Vec<Box<RawValue>>,
-    layouts: Vec<Option<Layout>>,
+    layouts: Vec<Option<Scanned>>,
     wants: Vec<Wants>,
 }
 
@@ -395,11 +435,21 @@ struct Wants {
     records: u64,
 }
 
+/// What taking an issue's text apart found, so that writing it needs no second scan.
+struct Scanned {
+    layout: Layout,
+    dates: DateSpans,
+}
+
 impl Wants {
-    /// What the issue needs, and its layout.
-    fn of(lists: &[&'static IssueList], item: &RawValue) -> (Option<Wants>, Option<Layout>) {
+    /// What the issue needs, and what taking it apart found.
+    fn of(lists: &[&'static IssueList], item: &RawValue) -> (Option<Wants>, Option<Scanned>) {
+        let text = item.get();
+        let mut dates = DateSpans::new(text);
         // Most lists sit in the fields: taken apart with the issue, not scanned for each list.
-        let Some(issue) = RawObject::parse_opening(item.get(), Some("fields")) else {
+        let Some(issue) =
+            RawObject::parse_opening_seeing(text, Some("fields"), &mut |s| dates.see(text, s))
+        else {
             return (None, None);
         };
         let wants = issue
@@ -415,7 +465,8 @@ impl Wants {
                     records: items.iter().flatten().sum(),
                 }
             });
-        (wants, Layout::of(&issue, item.get()))
+        let scanned = Layout::of(&issue, text).map(|layout| Scanned { layout, dates });
+        (wants, scanned)
     }
 }
 

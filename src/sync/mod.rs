@@ -27,6 +27,7 @@ use crate::raw::RawObject;
 use crate::singer::{Message, SingerWriter};
 use crate::streams::issues as issues_search;
 use crate::streams::{self, Replication, STREAMS, Source, StreamDef};
+use crate::timestamp::DateSpans;
 use emit::Emitter;
 pub use state::State;
 
@@ -131,9 +132,14 @@ impl<W: Write> Output<'_, W> {
     }
 
     /// `emit` for a record that is JSON text.
-    fn emit_raw(&mut self, emitter: &mut Emitter<'_>, record: &str, extracted: &str) -> Result<()> {
-        match RawObject::parse(record) {
-            Some(record) => emitter.emit_raw(self.writer, record, None, extracted),
+    fn emit_raw(&mut self, emitter: &mut Emitter<'_>, text: &str, extracted: &str) -> Result<()> {
+        let mut dates = DateSpans::new(text);
+        match RawObject::parse_opening_seeing(text, None, &mut |s| dates.see(text, s)) {
+            Some(record) => {
+                let normalize =
+                    |part: &str, out: &mut String| dates.normalize_into(text, part, out);
+                emitter.emit_raw(self.writer, record, &normalize, extracted)
+            }
             None => {
                 tracing::warn!(
                     stream = emitter.name(),
