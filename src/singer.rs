@@ -40,10 +40,10 @@ const BUFFER: usize = 1 << 16;
 
 /// Owns stdout (or any sink, for tests and the demo).
 ///
-/// The sink only ever receives whole lines: a message is laid out in full before any of it is
-/// queued, the queue goes out when the next line would not fit, and a line longer than the queue
-/// goes out alone in one `write_all`. So a stop at any await point (SIGTERM) leaves complete
-/// messages only, and dropping the writer hands the queued lines on.
+/// The sink only ever receives whole lines: messages are laid out at the end of a queue, which
+/// goes out in one `write_all` once it holds more than `BUFFER` bytes, and only ever in full. So
+/// a stop at any await point (SIGTERM) leaves complete messages only, and dropping the writer
+/// hands the queued lines on. Records are laid out in the queue itself, not copied into it.
 ///
 /// What SIGKILL can do: the process dies wherever it is. Lines still queued are lost (the target
 /// sees a prefix of whole messages), but a kill during a `write(2)` to a pipe of more than
@@ -53,8 +53,8 @@ const BUFFER: usize = 1 << 16;
 pub struct SingerWriter<W: Write> {
     sink: W,
     /// Whole lines not yet written to the sink.
-    queued: Vec<u8>,
-    /// The message being laid out.
+    queued: String,
+    /// A message serialised by serde, before it is queued.
     line: Vec<u8>,
 }
 
@@ -62,7 +62,7 @@ impl<W: Write> SingerWriter<W> {
     pub fn new(sink: W) -> Self {
         SingerWriter {
             sink,
-            queued: Vec::with_capacity(BUFFER),
+            queued: String::with_capacity(BUFFER),
             line: Vec::new(),
         }
     }
@@ -70,7 +70,13 @@ impl<W: Write> SingerWriter<W> {
     pub fn write(&mut self, message: &Message<'_>) -> Result<()> {
         self.line.clear();
         serde_json::to_writer(&mut self.line, message).map_err(std::io::Error::from)?;
+        let line = std::str::from_utf8(&self.line).map_err(std::io::Error::other)?;
+        self.queued.push_str(line);
         self.end_line()?;
+        // A huge message (a catalog's schema) is not kept around.
+        if self.line.capacity() > BUFFER {
+            self.line = Vec::new();
+        }
         if let Message::State { .. } = message {
             self.flush()?;
         }
@@ -86,25 +92,35 @@ impl<W: Write> SingerWriter<W> {
         version: Option<i64>,
         time_extracted: &str,
     ) -> Result<()> {
-        let line = &mut self.line;
-        line.clear();
-        line.extend_from_slice(br#"{"type":"RECORD","stream":"#);
-        serde_json::to_writer(&mut *line, stream).map_err(std::io::Error::from)?;
-        line.extend_from_slice(br#","record":"#);
-        line.extend_from_slice(record.as_bytes());
+        self.write_record_with(stream, version, time_extracted, |out| out.push_str(record))
+    }
+
+    /// `write_record` for a record that `record` writes as JSON text, in place in the queue.
+    pub fn write_record_with(
+        &mut self,
+        stream: &str,
+        version: Option<i64>,
+        time_extracted: &str,
+        record: impl FnOnce(&mut String),
+    ) -> Result<()> {
+        let line = &mut self.queued;
+        line.push_str(r#"{"type":"RECORD","stream":"#);
+        push_json_string(line, stream);
+        line.push_str(r#","record":"#);
+        record(line);
         if let Some(version) = version {
-            write!(line, r#","version":{version}"#)?;
+            line.push_str(r#","version":"#);
+            line.push_str(&version.to_string());
         }
-        line.extend_from_slice(br#","time_extracted":"#);
-        serde_json::to_writer(&mut *line, time_extracted).map_err(std::io::Error::from)?;
-        line.push(b'}');
+        line.push_str(r#","time_extracted":"#);
+        push_json_string(line, time_extracted);
+        line.push('}');
         self.end_line()
     }
 
     /// A line that is not a Singer message: the discovered catalog.
     pub fn write_raw_line(&mut self, line: &str) -> Result<()> {
-        self.line.clear();
-        self.line.extend_from_slice(line.as_bytes());
+        self.queued.push_str(line);
         self.end_line()
     }
 
@@ -114,32 +130,38 @@ impl<W: Write> SingerWriter<W> {
         Ok(())
     }
 
-    /// Ends the laid-out message with its newline and queues it whole.
+    /// Ends the message laid out last in the queue with its newline; a full queue goes out.
     fn end_line(&mut self) -> Result<()> {
-        self.line.push(b'\n');
-        if self.queued.len() + self.line.len() > BUFFER {
+        self.queued.push('\n');
+        if self.queued.len() > BUFFER {
             self.write_queued()?;
-        }
-        if self.line.len() > BUFFER {
-            self.sink.write_all(&self.line)?;
-        } else {
-            self.queued.extend_from_slice(&self.line);
-        }
-        // A huge line (a discovered catalog) is not kept around.
-        if self.line.capacity() > BUFFER {
-            self.line = Vec::new();
         }
         Ok(())
     }
 
     fn write_queued(&mut self) -> Result<()> {
         if !self.queued.is_empty() {
-            let written = self.sink.write_all(&self.queued);
+            let written = self.sink.write_all(self.queued.as_bytes());
             // Sent or not, these lines are done: a retry could only repeat part of them.
             self.queued.clear();
+            // A huge line (a discovered catalog) is not kept around.
+            if self.queued.capacity() > 4 * BUFFER {
+                self.queued = String::with_capacity(BUFFER);
+            }
             written?;
         }
         Ok(())
+    }
+}
+
+/// `s` as a JSON string.
+fn push_json_string(out: &mut String, s: &str) {
+    if s.bytes().all(|c| c >= 0x20 && c != b'"' && c != b'\\') {
+        out.push('"');
+        out.push_str(s);
+        out.push('"');
+    } else {
+        out.push_str(&Value::from(s).to_string());
     }
 }
 

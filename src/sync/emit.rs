@@ -21,7 +21,7 @@ pub struct Emitter<'a> {
     pub count: u64,
     /// The same count, for the progress lines and metrics.
     counts: Arc<StreamCounts>,
-    /// The record being written, as text; kept to reuse its allocation.
+    /// A flattened record being written, as text; kept to reuse its allocation.
     text: String,
     /// The stream's records flattened, with `flattening_enabled`.
     flat: Option<FlatRecords<'a>>,
@@ -162,17 +162,19 @@ impl<'a> Emitter<'a> {
         extracted: &str,
     ) -> Result<()> {
         let stream = self.stream;
-        self.text.clear();
         match &mut self.flat {
             Some(flat) => {
+                self.text.clear();
                 flat.write(stream.def.name, record, &mut self.text, text);
                 if let Some(schema) = flat.grown() {
                     schema_message(writer, stream, schema)?;
                 }
+                writer.write_record(stream.def.name, &self.text, version, extracted)?;
             }
-            None => record.write_with(&mut self.text, text),
+            None => writer.write_record_with(stream.def.name, version, extracted, |out| {
+                record.write_with(out, text)
+            })?,
         }
-        writer.write_record(self.name(), &self.text, version, extracted)?;
         self.count += 1;
         self.counts.add_record();
         Ok(())
