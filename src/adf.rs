@@ -1089,6 +1089,31 @@ fn escape_linking_into(out: &mut String, s: &str, line: &mut Line) {
 /// Appends `s` to `out` with every character that Markdown could read as syntax escaped.
 /// `line` is where `out` stands and follows `s`.
 fn escape_into(out: &mut String, s: &str, line: &mut Line) {
+    // Mid-line, text without a character Markdown could read as syntax (most of it) is copied
+    // whole: none of the rules below would change it, or the line's state.
+    let plain = |c: &u8| {
+        !matches!(
+            c,
+            b'\\'
+                | b'`'
+                | b'*'
+                | b'['
+                | b']'
+                | b'<'
+                | b'~'
+                | b'|'
+                | b'_'
+                | b'&'
+                | b'('
+                | b':'
+                | b'\n'
+                | b'\r'
+        )
+    };
+    if matches!(line, Line::Mid) && s.as_bytes().iter().all(plain) {
+        out.push_str(s);
+        return;
+    }
     // Right after a bracketed atom (`[IN REVIEW]`), `(` would make a link and `:` a link
     // reference definition.
     let after_bracket = out.ends_with(']');

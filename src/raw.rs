@@ -71,39 +71,42 @@ impl<'a> Node<'a> {
 impl<'a> RawObject<'a> {
     /// The entries of a JSON object's text; `None` when it is not an object.
     pub fn parse(text: &'a str) -> Option<RawObject<'a>> {
-        RawObject::parse_opening(text, None)
+        RawObject::parse_opening(text, &[])
     }
 
-    /// `parse`, with the object under `inner` (a key of the top level) taken apart in the same
-    /// pass: reading it apart later would scan its text twice.
-    pub fn parse_opening(text: &'a str, inner: Option<&str>) -> Option<RawObject<'a>> {
-        RawObject::parse_opening_seeing(text, inner, &mut |_| {})
+    /// `parse`, with the objects `opening` names taken apart in the same pass: reading them
+    /// apart later would scan their text twice.
+    pub fn parse_opening(text: &'a str, opening: &[Opening]) -> Option<RawObject<'a>> {
+        RawObject::parse_opening_seeing(text, opening, &mut |_| {})
     }
 
     /// `parse_opening`, showing `seen` every string value (not key) long enough to be a
     /// date-time, in text order: what it looks for in them needs no second scan of the text.
     pub fn parse_opening_seeing(
         text: &'a str,
-        inner: Option<&str>,
+        opening: &[Opening],
         seen: &mut impl FnMut(StringValue),
     ) -> Option<RawObject<'a>> {
         let at = skip_ws(text.as_bytes(), 0);
-        Some(RawObject::parse_at(text, at, inner, seen)?.0)
+        Some(RawObject::parse_at(text, at, opening, seen)?.0)
     }
 
-    /// The object starting at `at` (with `inner` taken apart, see `parse_opening`), and the
+    /// The object starting at `at` (with the objects `opening` names taken apart), and the
     /// index just past it.
     fn parse_at(
         text: &'a str,
         at: usize,
-        inner: Option<&str>,
+        opening: &[Opening],
         seen: &mut impl FnMut(StringValue),
     ) -> Option<(RawObject<'a>, usize)> {
         let b = text.as_bytes();
         let mut entries = Vec::new();
         let end = walk_object(text, at, |key, at| {
-            if b.get(at) == Some(&b'{') && inner.is_some_and(|inner| key_is(key, inner)) {
-                let (object, end) = RawObject::parse_at(text, at, None, seen)?;
+            let open = || opening.iter().find(|o| key_is(key, o.key));
+            if b.get(at) == Some(&b'{')
+                && let Some(open) = open()
+            {
+                let (object, end) = RawObject::parse_at(text, at, &open.inner, seen)?;
                 entries.push((key, Node::Object(object)));
                 return Some(Some(end));
             }
@@ -169,7 +172,15 @@ impl<'a> RawObject<'a> {
     /// The text at a JSON pointer (`/fields/comment/total`), reading nested text without
     /// keeping it apart.
     pub fn pointer(&self, pointer: &str) -> Option<&'a str> {
-        let mut keys = pointer.split('/').skip(1);
+        self.pointer_keys(pointer.split('/').skip(1))
+    }
+
+    /// The text of `key` in the object at a JSON pointer, whether or not it was taken apart.
+    pub fn pointer_then(&self, pointer: &str, key: &str) -> Option<&'a str> {
+        self.pointer_keys(pointer.split('/').skip(1).chain([key]))
+    }
+
+    fn pointer_keys<'k>(&self, mut keys: impl Iterator<Item = &'k str>) -> Option<&'a str> {
         let mut object = self;
         let mut text = loop {
             match object.get(keys.next()?)? {
@@ -218,6 +229,38 @@ impl<'a> RawObject<'a> {
             value.write_with(out, text);
         }
         out.push('}');
+    }
+}
+
+/// An object to take apart with the object it sits in, by its key, and the objects within it
+/// to take apart too.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Opening {
+    pub key: &'static str,
+    pub inner: Vec<Opening>,
+}
+
+impl Opening {
+    /// The openings that reach the objects at these JSON pointers (`/fields/comment`).
+    pub fn to(pointers: impl IntoIterator<Item = &'static str>) -> Vec<Opening> {
+        let mut top: Vec<Opening> = Vec::new();
+        for pointer in pointers {
+            let mut level = &mut top;
+            for key in pointer.split('/').skip(1) {
+                let at = match level.iter().position(|o| o.key == key) {
+                    Some(at) => at,
+                    None => {
+                        level.push(Opening {
+                            key,
+                            inner: Vec::new(),
+                        });
+                        level.len() - 1
+                    }
+                };
+                level = &mut level[at].inner;
+            }
+        }
+        top
     }
 }
 
@@ -340,7 +383,7 @@ pub fn array_objects(text: &str) -> Option<Vec<RawObject<'_>>> {
         if b.get(at) != Some(&b'{') {
             return value_end(b, at);
         }
-        let (object, end) = RawObject::parse_at(text, at, None, &mut |_| {})?;
+        let (object, end) = RawObject::parse_at(text, at, &[], &mut |_| {})?;
         objects.push(object);
         Some(end)
     })?;
@@ -568,12 +611,22 @@ mod tests {
         let s = r#"{"id":"1","fields":{"a":{"b":2},"c":[3]},"x":null}"#;
         let mut o = RawObject::parse(s).unwrap();
         o.object_mut("fields");
-        assert_eq!(RawObject::parse_opening(s, Some("fields")).unwrap(), o);
         assert_eq!(
-            RawObject::parse_opening(s, Some("id")).unwrap(),
+            RawObject::parse_opening(s, &Opening::to(["/fields"])).unwrap(),
+            o
+        );
+        assert_eq!(
+            RawObject::parse_opening(s, &Opening::to(["/id"])).unwrap(),
             RawObject::parse(s).unwrap(),
             "a value that is not an object stays text"
         );
+        let mut deeper = o.clone();
+        deeper.pointer_mut("/fields/a");
+        let opening = Opening::to(["/fields/a", "/x", "/fields"]);
+        assert_eq!(opening.len(), 2, "{opening:?}");
+        assert_eq!(RawObject::parse_opening(s, &opening).unwrap(), deeper);
+        assert_eq!(deeper.pointer_then("/fields/a", "b"), Some("2"));
+        assert_eq!(o.pointer_then("/fields/a", "b"), Some("2"));
         let layout = Layout::of(&o, s).unwrap();
         assert_eq!(layout.apply(s).unwrap(), o);
         assert_eq!(text(&layout.apply(s).unwrap()), s);

@@ -297,7 +297,7 @@ mod tests {
         let text = r#"{"a":"2024-01-31T13:05:00.000+0000","2024-01-31T13:05:00.000+0000":1,"b":[{"c":"2024-01-31T13:05:00.123-0800","2015-06-18T09:00:00.000-07:00":"x"},"2024-01-31T13:05:00.000Z"],"d":"2024-01-31T13:05:00.000\u002b0100","e":"not a date, though long enough","f":"2024-01-31T13:05:00.000+0000"}"#;
         let mut dates = DateSpans::new(text);
         let object =
-            crate::raw::RawObject::parse_opening_seeing(text, None, &mut |s| dates.see(text, s))
+            crate::raw::RawObject::parse_opening_seeing(text, &[], &mut |s| dates.see(text, s))
                 .unwrap();
         let parts = object.entries().filter_map(|(_, v)| v.text());
         for part in std::iter::once(text)

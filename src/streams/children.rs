@@ -241,8 +241,7 @@ impl IssueList {
     fn total(&self, issue: &RawObject<'_>) -> Option<u64> {
         self.embedded?
             .page
-            .and_then(|page| issue.pointer(page))
-            .and_then(|page| raw::field(page, "total"))
+            .and_then(|page| issue.pointer_then(page, "total"))
             .and_then(raw::as_u64)
     }
 

@@ -19,7 +19,7 @@ use crate::client::{JiraClient, Page, pages};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::filters::Filters;
-use crate::raw::{self, Layout, Node, RawObject};
+use crate::raw::{self, Layout, Node, Opening, RawObject};
 use crate::singer::{SingerWriter, time_extracted};
 use crate::streams::children::IssueRef;
 use crate::streams::issues::{self, IssueQuery, Plan};
@@ -113,6 +113,10 @@ async fn read<W: Write>(
         child.emitter.write_schema(run.out.borrow_mut().writer)?;
     }
     let lists = distinct_lists(children);
+    // The fields, and the pages around lists Jira may cut short, are taken apart as the search
+    // pages are read.
+    let pages = lists.iter().filter_map(|l| l.embedded.and_then(|e| e.page));
+    let opening = Opening::to(std::iter::once("/fields").chain(pages));
     let query = issue_query(issue_emitter.as_deref().map(|e| e.stream), &lists);
     let client = run.client;
     let config = run.config;
@@ -164,7 +168,9 @@ async fn read<W: Write>(
                 })
                 .take_while(|page| futures::future::ready(page.is_some()))
                 .filter_map(futures::future::ready)
-                .map_ok(|page| futures::stream::iter(chunks(&lists, page, &config.filters)).map(Ok))
+                .map_ok(|page| {
+                    futures::stream::iter(chunks(&lists, &opening, page, &config.filters)).map(Ok)
+                })
                 .try_flatten()
                 .map_ok(|chunk| prepare(client, config, &lists, chunk))
                 .try_buffered(ahead)
@@ -332,7 +338,7 @@ fn write_chunk<W: Write>(
             for text in fetched.iter().map(|item| item.get()) {
                 let mut dates = DateSpans::new(text);
                 let Some(item) =
-                    RawObject::parse_opening_seeing(text, None, &mut |s| dates.see(text, s))
+                    RawObject::parse_opening_seeing(text, &[], &mut |s| dates.see(text, s))
                 else {
                     continue;
                 };
@@ -392,7 +398,12 @@ struct Chunk {
 
 /// Splits a search page into chunks whose issues need at most CHUNK_RECORDS items read from the
 /// child endpoints (an issue needing more is a chunk of its own).
-fn chunks(lists: &[&'static IssueList], page: Page, filters: &Filters) -> Vec<Chunk> {
+fn chunks(
+    lists: &[&'static IssueList],
+    opening: &[Opening],
+    page: Page,
+    filters: &Filters,
+) -> Vec<Chunk> {
     let mut all = Vec::new();
     let mut chunk = Chunk::default();
     let mut records = 0;
@@ -400,7 +411,7 @@ fn chunks(lists: &[&'static IssueList], page: Page, filters: &Filters) -> Vec<Ch
         if filters.has_windows() && !in_windows(filters, &item) {
             continue;
         }
-        let (wants, layout) = Wants::of(lists, &item);
+        let (wants, layout) = Wants::of(lists, opening, &item);
         let needs = wants.as_ref().map_or(0, |w| w.records);
         if records > 0 && records + needs > CHUNK_RECORDS {
             all.push(std::mem::take(&mut chunk));
@@ -443,12 +454,17 @@ struct Scanned {
 
 impl Wants {
     /// What the issue needs, and what taking it apart found.
-    fn of(lists: &[&'static IssueList], item: &RawValue) -> (Option<Wants>, Option<Scanned>) {
+    fn of(
+        lists: &[&'static IssueList],
+        opening: &[Opening],
+        item: &RawValue,
+    ) -> (Option<Wants>, Option<Scanned>) {
         let text = item.get();
         let mut dates = DateSpans::new(text);
-        // Most lists sit in the fields: taken apart with the issue, not scanned for each list.
+        // The lists and the pages around them are taken apart with the issue, not scanned again
+        // for each question about them.
         let Some(issue) =
-            RawObject::parse_opening_seeing(text, Some("fields"), &mut |s| dates.see(text, s))
+            RawObject::parse_opening_seeing(text, opening, &mut |s| dates.see(text, s))
         else {
             return (None, None);
         };
@@ -689,7 +705,8 @@ mod tests {
                 .map(|(id, total)| issue(id as u32, *total))
                 .collect(),
         };
-        let chunks = chunks(&[&COMMENTS], page, &Filters::default());
+        let opening = Opening::to(["/fields", "/fields/comment"]);
+        let chunks = chunks(&[&COMMENTS], &opening, page, &Filters::default());
         let split: Vec<Vec<&str>> = chunks
             .iter()
             .map(|c| c.wants.iter().map(|w| w.id.as_str()).collect())

@@ -134,7 +134,7 @@ impl<W: Write> Output<'_, W> {
     /// `emit` for a record that is JSON text.
     fn emit_raw(&mut self, emitter: &mut Emitter<'_>, text: &str, extracted: &str) -> Result<()> {
         let mut dates = DateSpans::new(text);
-        match RawObject::parse_opening_seeing(text, None, &mut |s| dates.see(text, s)) {
+        match RawObject::parse_opening_seeing(text, &[], &mut |s| dates.see(text, s)) {
             Some(record) => {
                 let normalize =
                     |part: &str, out: &mut String| dates.normalize_into(text, part, out);
