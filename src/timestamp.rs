@@ -140,7 +140,8 @@ pub fn format_utc(t: DateTime<Utc>) -> String {
         out[at] = c;
     }
     out[23] = b'Z';
-    out.iter().map(|&c| char::from(c)).collect()
+    // ASCII throughout; collected char by char, the string grew three times.
+    std::str::from_utf8(&out).unwrap_or_default().to_owned()
 }
 
 /// Rewrites, anywhere in a record, every date-time string that carries an offset other than `Z`.

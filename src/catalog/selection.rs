@@ -1,7 +1,7 @@
 //! The one place that decides what is selected: streams, and fields at any depth, from Singer
 //! metadata (`selected`, `inclusion`, `selected-by-default`) or legacy `selected` flags in schemas.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde_json::{Map, Value};
 
@@ -20,7 +20,9 @@ use crate::streams::{StreamDef, streams_on};
 /// inside it too (only where something below was deselected, so unknown nested keys are not lost).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Projection {
-    keep: BTreeMap<String, Option<Projection>>,
+    /// Looked up for every key of every record: hashed with foldhash, not SipHash, which
+    /// guards against keys chosen to collide (these are the catalog's own).
+    keep: HashMap<String, Option<Projection>, foldhash::fast::FixedState>,
 }
 
 impl Projection {
