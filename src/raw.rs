@@ -7,7 +7,6 @@
 use std::borrow::Cow;
 
 use memchr::memchr2;
-use serde_json::Value;
 use serde_json::value::RawValue;
 
 /// One level of a JSON object, in its order. Keys are kept as their JSON tokens (quotes included).
@@ -27,7 +26,7 @@ pub enum Node<'a> {
 impl<'a> Node<'a> {
     /// A JSON string.
     pub fn string(s: &str) -> Node<'a> {
-        Node::Owned(Value::from(s).to_string())
+        Node::Owned(serde_json::to_string(s).unwrap_or_default())
     }
 
     /// The value's text when it was not built or taken apart.
@@ -100,7 +99,8 @@ impl<'a> RawObject<'a> {
         seen: &mut impl FnMut(StringValue),
     ) -> Option<(RawObject<'a>, usize)> {
         let b = text.as_bytes();
-        let mut entries = Vec::new();
+        // Most of Jira's objects have a few keys: room for them at once, not grown thrice.
+        let mut entries = Vec::with_capacity(8);
         let end = walk_object(text, at, |key, at| {
             let open = || opening.iter().find(|o| key_is(key, o.key));
             if b.get(at) == Some(&b'{')
