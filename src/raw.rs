@@ -454,6 +454,14 @@ fn key_is(token: &str, key: &str) -> bool {
         // An escape makes a key's text longer than its name: most keys are told apart by their
         // length alone, without looking for one.
         Some(inner) if inner.len() <= key.len() => inner == key && !key.contains('\\'),
+        // Longer, it matches only through an escape; one that starts elsewhere, with a character
+        // other than the name's first, cannot.
+        Some(inner)
+            if inner.as_bytes().first() != Some(&b'\\')
+                && inner.as_bytes().first() != key.as_bytes().first() =>
+        {
+            false
+        }
         Some(inner) if !inner.contains('\\') => false,
         _ => key_name(token) == key,
     }
@@ -652,6 +660,11 @@ mod tests {
         assert_eq!(o.get("a\u{8}").unwrap().text(), Some("2"));
         assert_eq!(o.get("ab").unwrap().text(), Some("3"));
         assert!(o.get("a").is_none() && o.get("abc").is_none());
+        // Longer than the name: the same only through an escape, wherever it starts.
+        let o = RawObject::parse(r#"{"x\u0062":1,"\u0061b":2,"abc":3}"#).unwrap();
+        assert_eq!(o.get("xb").unwrap().text(), Some("1"));
+        assert_eq!(o.get("ab").unwrap().text(), Some("2"));
+        assert!(o.get("b").is_none() && o.get("").is_none() && o.get("x").is_none());
     }
 
     #[test]
