@@ -1089,10 +1089,10 @@ fn escape_linking_into(out: &mut String, s: &str, line: &mut Line) {
 /// Appends `s` to `out` with every character that Markdown could read as syntax escaped.
 /// `line` is where `out` stands and follows `s`.
 fn escape_into(out: &mut String, s: &str, line: &mut Line) {
-    // Mid-line, text without a character Markdown could read as syntax (most of it) is copied
-    // whole: none of the rules below would change it, or the line's state.
-    let plain = |c: &u8| {
-        !matches!(
+    // Mid-line, text after the last character Markdown could read as syntax (most text has
+    // none) is copied whole: none of the rules below would change it, or the line's state.
+    let special = |c: u8| {
+        matches!(
             c,
             b'\\'
                 | b'`'
@@ -1110,7 +1110,8 @@ fn escape_into(out: &mut String, s: &str, line: &mut Line) {
                 | b'\r'
         )
     };
-    if matches!(line, Line::Mid) && s.as_bytes().iter().all(plain) {
+    let plain_from = s.bytes().rposition(special).map_or(0, |at| at + 1);
+    if matches!(line, Line::Mid) && plain_from == 0 {
         out.push_str(s);
         return;
     }
@@ -1121,6 +1122,10 @@ fn escape_into(out: &mut String, s: &str, line: &mut Line) {
     let mut chars = s.char_indices().peekable();
     let mut first = true;
     while let Some((at, c)) = chars.next() {
+        if at >= plain_from && matches!(line, Line::Mid) {
+            out.push_str(s.get(at..).unwrap_or(""));
+            return;
+        }
         let next = chars.peek().map(|&(_, n)| n);
         let blank_next = next.is_none_or(|n| n == ' ' || n == '\t');
         let escape = match (*line, c) {
