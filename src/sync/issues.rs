@@ -335,17 +335,22 @@ fn write_chunk<W: Write>(
                 }
                 continue;
             };
-            for text in fetched.iter().map(|item| item.get()) {
-                let mut dates = DateSpans::new(text);
-                let Some(item) =
-                    RawObject::parse_opening_seeing(text, &[], &mut |s| dates.see(text, s))
-                else {
-                    continue;
-                };
-                let normalize =
-                    |part: &str, out: &mut String| dates.normalize_into(text, part, out);
-                for child in children.iter_mut().filter(mine) {
-                    let item = std::slice::from_ref(&item);
+            // Each item read from an endpoint is a text of its own, with its own date-times.
+            let items: Vec<_> = fetched
+                .iter()
+                .filter_map(|item| {
+                    let text = item.get();
+                    let mut dates = DateSpans::new(text);
+                    let item =
+                        RawObject::parse_opening_seeing(text, &[], &mut |s| dates.see(text, s))?;
+                    Some((text, dates, item))
+                })
+                .collect();
+            for child in children.iter_mut().filter(mine) {
+                for (text, dates, item) in &items {
+                    let normalize =
+                        |part: &str, out: &mut String| dates.normalize_into(text, part, out);
+                    let item = std::slice::from_ref(item);
                     child.write_rows(writer, &issue_ref, item, &normalize, &extracted)?;
                 }
             }
