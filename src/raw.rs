@@ -505,7 +505,7 @@ pub struct StringValue {
 }
 
 /// Strings shorter than this are not shown to a `seen` callback: no date-time is.
-pub const SEEN_MIN_LEN: usize = 24;
+const SEEN_MIN_LEN: usize = 24;
 
 /// The index just past the value starting at `at`.
 fn value_end(b: &[u8], at: usize) -> Option<usize> {
