@@ -16,7 +16,7 @@ use std::collections::{HashMap, HashSet};
 
 use serde_json::{Map, Value, json};
 
-use crate::raw::{Node, RawObject, key_name};
+use crate::raw::{Node, RawObject, key_name, push_json_string};
 
 /// What joins the keys of a path into a column name, as the SDK and the SQL targets join them.
 pub const SEPARATOR: &str = "__";
@@ -367,33 +367,6 @@ fn source<'n>(node: &'n Node<'_>) -> Option<&'n str> {
     }
 }
 
-/// `text` as a JSON string literal.
-fn push_json_string(out: &mut String, text: &str) {
-    out.push('"');
-    let mut copied = 0;
-    for (at, byte) in text.bytes().enumerate() {
-        let escape = match byte {
-            b'"' => "\\\"",
-            b'\\' => "\\\\",
-            b'\n' => "\\n",
-            b'\r' => "\\r",
-            b'\t' => "\\t",
-            0..=0x1f => "",
-            _ => continue,
-        };
-        // Every byte escaped is ASCII, so `at` is a character boundary.
-        out.push_str(&text[copied..at]);
-        if escape.is_empty() {
-            out.push_str(&format!("\\u{byte:04x}"));
-        } else {
-            out.push_str(escape);
-        }
-        copied = at + 1;
-    }
-    out.push_str(&text[copied..]);
-    out.push('"');
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -506,16 +479,5 @@ mod tests {
         let e = Flattener::new(&schema, 1).unwrap_err();
         assert!(e.contains("`a__b`"), "{e}");
         assert!(Flattener::new(&schema, 0).is_ok());
-    }
-
-    #[test]
-    fn json_strings_escape_what_json_requires() {
-        let mut out = String::new();
-        push_json_string(&mut out, "é\"\\\n\u{1}x");
-        assert_eq!(out, r#""é\"\\\n\u0001x""#);
-        assert_eq!(
-            serde_json::from_str::<String>(&out).unwrap(),
-            "é\"\\\n\u{1}x"
-        );
     }
 }

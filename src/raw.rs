@@ -417,6 +417,33 @@ pub fn field<'a>(object: &'a str, key: &str) -> Option<&'a str> {
     find(object, key)
 }
 
+/// `text` as a JSON string literal.
+pub fn push_json_string(out: &mut String, text: &str) {
+    out.push('"');
+    let mut copied = 0;
+    for (at, byte) in text.bytes().enumerate() {
+        let escape = match byte {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0..=0x1f => "",
+            _ => continue,
+        };
+        // Every byte escaped is ASCII, so `at` is a character boundary.
+        out.push_str(&text[copied..at]);
+        if escape.is_empty() {
+            out.push_str(&format!("\\u{byte:04x}"));
+        } else {
+            out.push_str(escape);
+        }
+        copied = at + 1;
+    }
+    out.push_str(&text[copied..]);
+    out.push('"');
+}
+
 /// A JSON string's text, unescaped (`Value::as_str`).
 pub fn as_str(text: &str) -> Option<Cow<'_, str>> {
     let inner = text.strip_prefix('"')?.strip_suffix('"')?;
@@ -697,5 +724,16 @@ mod tests {
         assert_eq!(text(&objects[1]), "{}");
         assert_eq!(array_objects("[{},"), None);
         assert_eq!(array_objects("{}"), None);
+    }
+
+    #[test]
+    fn json_strings_escape_what_json_requires() {
+        let mut out = String::new();
+        push_json_string(&mut out, "é\"\\\n\u{1}x");
+        assert_eq!(out, r#""é\"\\\n\u0001x""#);
+        assert_eq!(
+            serde_json::from_str::<String>(&out).unwrap(),
+            "é\"\\\n\u{1}x"
+        );
     }
 }

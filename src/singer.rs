@@ -8,6 +8,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::error::Result;
+use crate::raw::push_json_string;
 
 #[derive(Debug, Serialize)]
 #[serde(tag = "type", rename_all = "SCREAMING_SNAKE_CASE")]
@@ -151,17 +152,6 @@ impl<W: Write> SingerWriter<W> {
             written?;
         }
         Ok(())
-    }
-}
-
-/// `s` as a JSON string.
-fn push_json_string(out: &mut String, s: &str) {
-    if s.bytes().all(|c| c >= 0x20 && c != b'"' && c != b'\\') {
-        out.push('"');
-        out.push_str(s);
-        out.push('"');
-    } else {
-        out.push_str(&Value::from(s).to_string());
     }
 }
 
