@@ -276,10 +276,7 @@ type Span = (usize, usize);
 impl Layout {
     /// The layout of `object`, whose text all lies in `base`; `None` when some of it was built.
     pub fn of(object: &RawObject<'_>, base: &str) -> Option<Layout> {
-        let span = |part: &str| {
-            let start = (part.as_ptr() as usize).checked_sub(base.as_ptr() as usize)?;
-            (start + part.len() <= base.len()).then_some((start, start + part.len()))
-        };
+        let span = |part: &str| span_in(base, part);
         let mut entries = Vec::with_capacity(object.entries.len());
         for (key, value) in &object.entries {
             let key = span(key)?;
@@ -305,6 +302,13 @@ impl Layout {
         }
         Some(RawObject { entries })
     }
+}
+
+/// Where `part`, a slice of `base`, lies in it; `None` when it is not a slice of `base`.
+pub fn span_in(base: &str, part: &str) -> Option<(usize, usize)> {
+    let start = (part.as_ptr() as usize).checked_sub(base.as_ptr() as usize)?;
+    let end = start.checked_add(part.len())?;
+    (end <= base.len()).then_some((start, end))
 }
 
 /// The value of `key` in an object's text, scanning no further than that entry.

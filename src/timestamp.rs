@@ -6,7 +6,7 @@ use chrono::{DateTime, Datelike, NaiveDate, SecondsFormat, Timelike, Utc};
 use memchr::{memchr2, memchr3};
 use serde_json::Value;
 
-use crate::raw::{StringValue, string_end};
+use crate::raw::{StringValue, span_in, string_end};
 
 /// Parses any timestamp Jira sends: RFC 3339, or its own offset without a colon.
 pub fn parse_jira(s: &str) -> Option<DateTime<Utc>> {
@@ -233,11 +233,9 @@ impl DateSpans {
     /// `normalize_json(part, out)` for `part`, a value within `base` (the text the string values
     /// were seen in); a part from elsewhere is scanned.
     pub fn normalize_into(&self, base: &str, part: &str, out: &mut String) {
-        let start = (part.as_ptr() as usize).wrapping_sub(base.as_ptr() as usize);
-        let end = start.wrapping_add(part.len());
-        if self.has_line_breaks || start > base.len() || end > base.len() || end < start {
+        let Some((start, end)) = span_in(base, part).filter(|_| !self.has_line_breaks) else {
             return normalize_json(part, out);
-        }
+        };
         let mut copied = start;
         let first = self.spans.partition_point(|s| s.open < start);
         for s in self.spans[first..].iter().take_while(|s| s.close < end) {
