@@ -20,6 +20,7 @@ pub mod logging;
 pub mod metrics;
 pub mod raw;
 pub mod readable;
+pub mod scan;
 pub mod secret;
 pub mod signals;
 pub mod singer;

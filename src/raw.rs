@@ -1,13 +1,13 @@
 //! JSON text taken apart one object level at a time and put back together, without building
 //! `serde_json::Value`s: issues and their lists pass through the tap as Jira wrote them.
 //!
-//! The text comes from `serde_json::value::RawValue`s, so it is valid JSON; the scanner still
+//! The text comes from `RawRecord`s, checked as JSON with their body, so it is valid; the scanner still
 //! answers `None` rather than panicking on text that is not.
 
 use std::borrow::Cow;
 
+use crate::client::RawRecord;
 use memchr::memchr2;
-use serde_json::value::RawValue;
 
 /// One level of a JSON object, in its order. Keys are kept as their JSON tokens (quotes included).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -472,7 +472,7 @@ pub fn id_text(text: &str) -> Option<String> {
 }
 
 /// The objects of a list of JSON values, taken apart; values that are not objects are left out.
-pub fn objects(items: &[Box<RawValue>]) -> Vec<RawObject<'_>> {
+pub fn objects(items: &[RawRecord]) -> Vec<RawObject<'_>> {
     items
         .iter()
         .filter_map(|item| RawObject::parse(item.get()))
@@ -515,15 +515,20 @@ fn skip_ws(b: &[u8], mut at: usize) -> usize {
 
 /// The index of the quote closing a string whose content starts at `from`, and whether the
 /// string has escapes.
+#[inline]
 pub(crate) fn string_end(b: &[u8], mut from: usize) -> Option<(usize, bool)> {
     let mut escaped = false;
     loop {
         let found = from + memchr2(b'"', b'\\', b.get(from..)?)?;
-        if b[found] == b'"' {
-            return Some((found, escaped));
+        match b[found] {
+            b'"' => return Some((found, escaped)),
+            b'\\' => {
+                escaped = true;
+                from = found + 2;
+            }
+            // memchr2 finds nothing else.
+            _ => from = found + 1,
         }
-        escaped = true;
-        from = found + 2;
     }
 }
 

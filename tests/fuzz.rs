@@ -10,14 +10,14 @@
 //! `tests/fuzz.proptest-regressions` and replayed first on every run.
 
 use std::path::PathBuf;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
 
 use tap_jira::adf::{self, TextStyle};
 use tap_jira::catalog::{Catalog, TextForm, field_schema, selected_streams};
-use tap_jira::client::{List, split_page};
+use tap_jira::client::{List, RawRecord, Text, split_page, split_page_with_serde};
 use tap_jira::config::Deployment;
 use tap_jira::hashing::HashSettings;
 use tap_jira::raw::{self, Opening, RawObject};
@@ -473,10 +473,28 @@ fn issue_splits(text: &str) -> Result<(), TestCaseError> {
     Ok(())
 }
 
-/// A page body split as the pagers do agrees with the same body read as a value.
+/// A page body split as the pagers do agrees with serde_json's reading of it: the one-pass split
+/// accepts exactly what serde_json does, and finds the same records and keys; and it agrees with
+/// the same body read as a value.
 fn page_splits(body: &str) -> Result<(), TestCaseError> {
+    let text = Arc::new(Text::new(body.to_string()));
+    // What a split found, comparable: the other keys, and the records' texts.
+    let shown = |split: &serde_json::Result<(Value, List<RawRecord>)>| {
+        split
+            .as_ref()
+            .ok()
+            .map(|(rest, list)| (rest.clone(), format!("{list:?}")))
+    };
     for items in [None, Some("issues"), Some("values"), Some("/page/values")] {
-        let split = split_page(body.as_bytes(), items);
+        let split = split_page(&text, items);
+        let reference = split_page_with_serde(&text, items);
+        prop_assert_eq!(
+            shown(&split),
+            shown(&reference),
+            "split under {:?} differs from serde_json's ({:?})",
+            items,
+            reference.as_ref().err()
+        );
         let Ok(Value::Object(whole)) = serde_json::from_str::<Value>(body) else {
             continue;
         };

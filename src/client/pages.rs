@@ -5,6 +5,7 @@ use std::collections::HashSet;
 use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::marker::PhantomData;
+use std::sync::Arc;
 
 use futures::Stream;
 use serde::de::{DeserializeOwned, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
@@ -12,8 +13,9 @@ use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
-use super::{ApiRequest, JiraClient};
+use super::{ApiRequest, JiraClient, RawRecord, Text, split};
 use crate::error::{Error, Result};
+use crate::raw;
 
 /// How an endpoint pages. The records sit under `items` (a key, or a JSON pointer when it starts
 /// with `/`), or the body is a bare array when `None`.
@@ -32,10 +34,10 @@ pub enum Pagination {
     Token { items: &'static str },
 }
 
-/// One page of records: as JSON text by default, so a page held costs about its size in the
+/// One page of records: by default as slices of the body's JSON text, so a page held costs its
 /// body; or as values, for streams that look inside every record.
 #[derive(Debug)]
-pub struct Page<T = Box<RawValue>> {
+pub struct Page<T = RawRecord> {
     pub items: Vec<T>,
 }
 
@@ -118,7 +120,7 @@ pub fn pages<T: DeserializeOwned + 'static>(
                 }
             }
             if pagination == Pagination::One {
-                let body = client.send_with(request, |body| serde_json::from_slice(body)).await?;
+                let body = client.send_with(request, |body| serde_json::from_str(body)).await?;
                 yield Page { items: vec![body] };
                 break;
             }
@@ -195,9 +197,9 @@ impl Progress {
 /// What tells one page's records from another's, `None` for no records: a hash of every record's
 /// length and of the first and last records' text. A pager that repeats a page repeats all of
 /// it; hashing every byte of every page cost a fortieth of a sync's CPU.
-pub fn fingerprint<'a>(items: impl IntoIterator<Item = &'a RawValue>) -> Option<u64> {
+pub fn fingerprint<'a>(items: impl IntoIterator<Item = &'a str>) -> Option<u64> {
     let mut hasher = std::hash::DefaultHasher::new();
-    let mut items = items.into_iter().map(RawValue::get);
+    let mut items = items.into_iter();
     let first = items.next()?;
     first.hash(&mut hasher);
     let mut last = None;
@@ -215,26 +217,26 @@ pub fn fingerprint<'a>(items: impl IntoIterator<Item = &'a RawValue>) -> Option<
 /// A body read as record texts, fingerprinted, then turned into `T`: records that are kept as
 /// text are not copied.
 fn read_fingerprinted<T: DeserializeOwned + 'static>(
-    body: &[u8],
+    body: &Arc<Text>,
     key: Option<&str>,
 ) -> serde_json::Result<(Value, List<T>, Option<u64>)> {
-    let raw = read_body::<Box<RawValue>>(body, key)?;
-    let (items, fingerprint) = match raw.items {
+    let (rest, items) = split_page(body, key)?;
+    let (items, fingerprint) = match items {
         List::Items(items) => {
-            let fingerprint = fingerprint(items.iter().map(AsRef::as_ref));
+            let fingerprint = fingerprint(items.iter().map(RawRecord::get));
             (List::Items(typed(items)?), fingerprint)
         }
         List::Absent => (List::Absent, None),
         List::NotAList => (List::NotAList, None),
     };
-    Ok((raw.rest, items, fingerprint))
+    Ok((rest, items, fingerprint))
 }
 
-fn typed<T: DeserializeOwned + 'static>(items: Vec<Box<RawValue>>) -> serde_json::Result<Vec<T>> {
+fn typed<T: DeserializeOwned + 'static>(items: Vec<RawRecord>) -> serde_json::Result<Vec<T>> {
     let any: Box<dyn Any> = Box::new(items);
     match any.downcast::<Vec<T>>() {
         Ok(same) => Ok(*same),
-        Err(any) => match any.downcast::<Vec<Box<RawValue>>>() {
+        Err(any) => match any.downcast::<Vec<RawRecord>>() {
             Ok(items) => items
                 .into_iter()
                 .map(|item| serde_json::from_str(item.get()))
@@ -254,46 +256,106 @@ fn body_items_key(pagination: Pagination) -> Option<&'static str> {
 
 /// One request's page: the records under `items` (see `Pagination`), and the body's other
 /// top-level keys (`total`, `isLast`, `nextPageToken`, …).
-pub async fn read_page<T: DeserializeOwned>(
+pub async fn read_page<T: DeserializeOwned + 'static>(
     client: &JiraClient,
     request: ApiRequest,
     items: &str,
 ) -> Result<(Value, Vec<T>)> {
     let path = request.path.clone();
-    let body = client
-        .send_with(request, |body| read_body(body, Some(items)))
+    let (rest, records) = client
+        .send_with(request, |body| {
+            let (rest, records) = split_page(body, Some(items))?;
+            Ok((rest, records.try_map(typed)?))
+        })
         .await?;
-    Ok((body.rest, body.items.into_items(Some(items), &path)?))
+    Ok((rest, records.into_items(Some(items), &path)?))
 }
 
-/// A body read in one pass: the records deserialised straight from the text (as `T`), the other
-/// top-level keys as values.
+/// A body read in one pass: the records as the body has them, the other top-level keys as values.
 struct Body<T> {
     rest: Value,
     items: List<T>,
 }
 
 /// A page body split as the pagers read it: the other top-level keys, and the records under
-/// `items` (a key, a JSON pointer starting with `/`, or the whole body when `None`) as raw text.
+/// `items` (a key, a JSON pointer starting with `/`, or the whole body when `None`), each a slice
+/// of the body. Checked and split in one pass (`split`); serde_json reads what that leaves.
 pub fn split_page(
-    body: &[u8],
+    body: &Arc<Text>,
     items: Option<&str>,
-) -> serde_json::Result<(Value, List<Box<RawValue>>)> {
-    read_body(body, items).map(|body| (body.rest, body.items))
+) -> serde_json::Result<(Value, List<RawRecord>)> {
+    match split_checked(body, items) {
+        Some(split) => Ok(split),
+        None => split_page_with_serde(body, items),
+    }
 }
 
-fn read_body<T: DeserializeOwned>(body: &[u8], items: Option<&str>) -> serde_json::Result<Body<T>> {
-    let mut de = serde_json::Deserializer::from_slice(body);
+fn split_checked(body: &Arc<Text>, items: Option<&str>) -> Option<(Value, List<RawRecord>)> {
+    let path = items.map(path_of).unwrap_or_default();
+    let split = split::split(body, &path)?;
+    let rest = match items {
+        None => Value::Null,
+        Some(_) => {
+            let mut rest = Map::new();
+            for (key, value) in split.rest {
+                let value = serde_json::from_str(body.get(value)?).ok()?;
+                rest.insert(body.get(key)?.to_string(), value);
+            }
+            Value::Object(rest)
+        }
+    };
+    let records = match split.items {
+        split::Items::List(spans) => List::Items(
+            spans
+                .into_iter()
+                .map(|span| RawRecord::within(body, span))
+                .collect(),
+        ),
+        split::Items::Absent => List::Absent,
+        split::Items::NotAList => List::NotAList,
+    };
+    Some((rest, records))
+}
+
+/// `split_page` as serde_json reads it: the reference the one-pass split is checked against.
+pub fn split_page_with_serde(
+    body: &Arc<Text>,
+    items: Option<&str>,
+) -> serde_json::Result<(Value, List<RawRecord>)> {
+    let Body { rest, items } = read_body::<&RawValue>(body, items)?;
+    let records = items.try_map(|items| {
+        items
+            .into_iter()
+            .map(|item| {
+                let (start, end) = raw::span_in(body, item.get())
+                    .ok_or_else(|| serde::de::Error::custom("a record outside its body"))?;
+                Ok(RawRecord::within(body, start..end))
+            })
+            .collect()
+    })?;
+    Ok((rest, records))
+}
+
+/// The keys down to the records: one key, or a JSON pointer's.
+fn path_of(key: &str) -> Vec<&str> {
+    match key.strip_prefix('/') {
+        Some(pointer) => pointer.split('/').collect(),
+        None => vec![key],
+    }
+}
+
+fn read_body<'de, T: Deserialize<'de>>(
+    body: &'de str,
+    items: Option<&str>,
+) -> serde_json::Result<Body<T>> {
+    let mut de = serde_json::Deserializer::from_str(body);
     let body = match items {
         None => Body {
             rest: Value::Null,
             items: List::deserialize(&mut de)?,
         },
         Some(key) => {
-            let path: Vec<&str> = match key.strip_prefix('/') {
-                Some(pointer) => pointer.split('/').collect(),
-                None => vec![key],
-            };
+            let path = path_of(key);
             BodySeed {
                 path: &path,
                 top: true,
@@ -329,6 +391,18 @@ impl<T> List<T> {
                 },
             }),
         }
+    }
+
+    /// The list with its records turned by `f`.
+    fn try_map<U, E>(
+        self,
+        f: impl FnOnce(Vec<T>) -> std::result::Result<Vec<U>, E>,
+    ) -> std::result::Result<List<U>, E> {
+        Ok(match self {
+            List::Items(items) => List::Items(f(items)?),
+            List::Absent => List::Absent,
+            List::NotAList => List::NotAList,
+        })
     }
 
     /// The records, or none when the body has no list there.
@@ -583,13 +657,7 @@ mod tests {
 
     #[test]
     fn a_pager_that_does_not_advance_stops_after_a_few_pages() {
-        let raw = |texts: &[&str]| -> Vec<Box<RawValue>> {
-            texts
-                .iter()
-                .map(|t| RawValue::from_string(t.to_string()).unwrap())
-                .collect()
-        };
-        let print = |texts: &[&str]| fingerprint(raw(texts).iter().map(AsRef::as_ref));
+        let print = |texts: &[&str]| fingerprint(texts.iter().copied());
         let mut progress = Progress::default();
         assert_eq!(
             progress.judge(print(&["1", "2"]), true, "p").ok(),
@@ -620,25 +688,28 @@ mod tests {
 
     #[test]
     fn fingerprinted_records_keep_their_type() {
-        let body = br#"{"values": [{"id": "1"}, {"id": "2"}], "isLast": true}"#;
-        let (rest, items, print) = read_fingerprinted::<Value>(body, Some("values")).unwrap();
+        let body = text(r#"{"values": [{"id": "1"}, {"id": "2"}], "isLast": true}"#);
+        let (rest, items, print) = read_fingerprinted::<Value>(&body, Some("values")).unwrap();
         assert_eq!(rest, json!({"isLast": true}));
         assert_eq!(
             items.or_empty(),
             vec![json!({"id": "1"}), json!({"id": "2"})]
         );
-        let (_, raw, raw_print) =
-            read_fingerprinted::<Box<RawValue>>(body, Some("values")).unwrap();
+        let (_, raw, raw_print) = read_fingerprinted::<RawRecord>(&body, Some("values")).unwrap();
         assert_eq!(raw.or_empty()[1].get(), r#"{"id": "2"}"#);
         assert_eq!(print, raw_print);
         assert!(print.is_some());
         let (_, _, none) =
-            read_fingerprinted::<Value>(br#"{"values": []}"#, Some("values")).unwrap();
+            read_fingerprinted::<Value>(&text(r#"{"values": []}"#), Some("values")).unwrap();
         assert_eq!(none, None);
     }
 
+    fn text(body: &str) -> Arc<Text> {
+        Arc::new(Text::new(body.to_string()))
+    }
+
     fn items(key: Option<&str>, body: &str) -> Result<Vec<Value>> {
-        read_body::<Value>(body.as_bytes(), key)
+        read_body::<Value>(body, key)
             .unwrap()
             .items
             .into_items(key, "p")
@@ -675,16 +746,17 @@ mod tests {
         assert!(items(None, r#"{"a": 1}"#).is_err());
         assert!(items(Some("values"), r#"{"values": {"a": 1}}"#).is_err());
         assert!(items(Some("values"), "[1]").is_err());
-        assert!(read_body::<Value>(br#"{"values": [1}"#, Some("values")).is_err());
+        assert!(read_body::<Value>(r#"{"values": [1}"#, Some("values")).is_err());
     }
 
     #[test]
     fn records_stay_text_and_the_rest_is_kept() {
-        let body =
-            br#"{"startAt": 0, "issues": [{"id": "1", "f": [1, 2]}, {"id": "2"}], "isLast": true}"#;
-        let body = read_body::<Box<RawValue>>(body, Some("issues")).unwrap();
-        assert_eq!(body.rest, json!({"startAt": 0, "isLast": true}));
-        let items = body.items.into_items(Some("issues"), "p").unwrap();
+        let body = text(
+            r#"{"startAt": 0, "issues": [{"id": "1", "f": [1, 2]}, {"id": "2"}], "isLast": true}"#,
+        );
+        let (rest, items) = split_page(&body, Some("issues")).unwrap();
+        assert_eq!(rest, json!({"startAt": 0, "isLast": true}));
+        let items = items.into_items(Some("issues"), "p").unwrap();
         let texts: Vec<&str> = items.iter().map(|i| i.get()).collect();
         assert_eq!(texts, vec![r#"{"id": "1", "f": [1, 2]}"#, r#"{"id": "2"}"#]);
     }

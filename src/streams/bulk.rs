@@ -4,8 +4,8 @@
 
 use std::collections::{HashMap, HashSet};
 
+use crate::client::RawRecord;
 use serde::Deserialize;
-use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
 use crate::client::{ApiRequest, JiraClient, List, Progress, fingerprint, read_page};
@@ -26,7 +26,7 @@ struct IssueChangelog {
     #[serde(rename = "issueId", default)]
     issue_id: Value,
     #[serde(rename = "changeHistories", default)]
-    histories: List<Box<RawValue>>,
+    histories: List<RawRecord>,
 }
 
 /// Most issues one bulk request takes.
@@ -46,8 +46,8 @@ impl Bulk {
         self,
         client: &JiraClient,
         issue_ids: &[String],
-    ) -> Result<HashMap<String, Vec<Box<RawValue>>>> {
-        let mut lists: HashMap<String, Vec<Box<RawValue>>> = HashMap::new();
+    ) -> Result<HashMap<String, Vec<RawRecord>>> {
+        let mut lists: HashMap<String, Vec<RawRecord>> = HashMap::new();
         let path = client.api_path("changelog/bulkfetch");
         for batch in issue_ids.chunks(MAX_ISSUES) {
             let mut token: Option<String> = None;
@@ -73,7 +73,7 @@ impl Bulk {
                     List::Items(items) => items.as_slice(),
                     _ => &[],
                 });
-                let page_print = fingerprint(histories.map(AsRef::as_ref));
+                let page_print = fingerprint(histories.map(RawRecord::get));
                 // A repeated page's histories are in already.
                 let new = progress.judge(page_print, token.is_some(), &path)?;
                 for changelog in changelogs.into_iter().filter(|_| new) {

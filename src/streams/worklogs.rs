@@ -5,9 +5,9 @@
 use std::collections::HashSet;
 use std::pin::pin;
 
+use crate::client::RawRecord;
 use chrono::{DateTime, Utc};
 use futures::{Stream, TryStreamExt};
-use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
 use crate::client::{ApiRequest, JiraClient, List, split_page};
@@ -100,7 +100,7 @@ impl Bookmark {
 #[derive(Debug)]
 pub struct WorklogPage {
     /// Each worklog's JSON text: written as it came but for what the catalog changes.
-    pub worklogs: Vec<Box<RawValue>>,
+    pub worklogs: Vec<RawRecord>,
     pub bookmark: Bookmark,
 }
 

@@ -8,10 +8,10 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::pin::pin;
 
+use crate::client::RawRecord;
 use chrono::Utc;
 use futures::{StreamExt, TryStreamExt};
 use serde_json::Value;
-use serde_json::value::RawValue;
 
 use super::{Emitter, Run, deletions};
 use crate::catalog::SelectedStream;
@@ -374,17 +374,17 @@ fn write_chunk<W: Write>(
 }
 
 /// Lists of JSON texts, by issue id.
-type Lists = HashMap<String, Vec<Box<RawValue>>>;
+type Lists = HashMap<String, Vec<RawRecord>>;
 
 /// A chunk with the whole lists its issues need beyond what was embedded.
 struct Prepared {
-    items: Vec<Box<RawValue>>,
+    items: Vec<RawRecord>,
     /// Per item, how it was taken apart to see what it needs, so it is not scanned again.
     layouts: Vec<Option<Scanned>>,
     /// Per list, the lists read in bulk, by issue id (`None`: no bulk endpoint, or it refused).
     whole: Vec<Option<Lists>>,
     /// The lists read issue by issue, by list and issue id.
-    one_by_one: HashMap<(usize, String), Vec<Box<RawValue>>>,
+    one_by_one: HashMap<(usize, String), Vec<RawRecord>>,
 }
 
 /// Child records a chunk of a search page is expected to bring, by the counts its issues carry:
@@ -396,7 +396,7 @@ const CHUNK_RECORDS: u64 = 1000;
 /// Consecutive issues of a search page, prepared and written together.
 #[derive(Default)]
 struct Chunk {
-    items: Vec<Box<RawValue>>,
+    items: Vec<RawRecord>,
     layouts: Vec<Option<Scanned>>,
     wants: Vec<Wants>,
 }
@@ -435,7 +435,7 @@ fn chunks(
 
 /// Whether an issue was created and updated inside the configured windows, to the millisecond
 /// (the search was only as exact as JQL's minutes).
-fn in_windows(filters: &Filters, item: &RawValue) -> bool {
+fn in_windows(filters: &Filters, item: &RawRecord) -> bool {
     // An issue that is not an object, or has no `updated`, is judged (and skipped with a
     // warning) where it is written.
     RawObject::parse(item.get())
@@ -462,7 +462,7 @@ impl Wants {
     fn of(
         lists: &[&'static IssueList],
         opening: &[Opening],
-        item: &RawValue,
+        item: &RawRecord,
     ) -> (Option<Wants>, Option<Scanned>) {
         let text = item.get();
         let mut dates = DateSpans::new(text);
@@ -612,7 +612,7 @@ async fn rest_lists(
     lists: &[&'static IssueList],
     issues: &[Wants],
     which: impl Fn(usize) -> bool,
-) -> Result<HashMap<(usize, String), Vec<Box<RawValue>>>> {
+) -> Result<HashMap<(usize, String), Vec<RawRecord>>> {
     let deployment = client.deployment();
     let mut wanted: Vec<(usize, String, Endpoint)> = Vec::new();
     for (at, list) in lists.iter().enumerate().filter(|(at, _)| which(*at)) {
@@ -625,7 +625,7 @@ async fn rest_lists(
         let (request, pagination) = endpoint.request(client, &[("issueId", &id)]);
         // Jira does not say which slice it embedded (the changelog is "most recent first" on
         // some versions): the whole list is read again rather than stitched.
-        let whole: Result<Vec<Box<RawValue>>> = pages(client, request, pagination, CHILD_PAGE_SIZE)
+        let whole: Result<Vec<RawRecord>> = pages(client, request, pagination, CHILD_PAGE_SIZE)
             .map_ok(|page| page.items)
             .try_concat()
             .await;
@@ -693,11 +693,11 @@ mod tests {
     use crate::streams::children::COMMENTS;
 
     /// An issue whose embedded comments are cut short of `total`.
-    fn issue(id: u32, total: u64) -> Box<RawValue> {
+    fn issue(id: u32, total: u64) -> RawRecord {
         let text = format!(
             r#"{{"id":"{id}","fields":{{"updated":"2024-01-01T00:00:00.000+0000","comment":{{"comments":[],"total":{total}}}}}}}"#
         );
-        RawValue::from_string(text).unwrap()
+        RawRecord::from_string(text)
     }
 
     #[test]

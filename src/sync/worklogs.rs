@@ -4,9 +4,9 @@
 use std::io::Write;
 use std::pin::pin;
 
+use crate::client::RawRecord;
 use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
-use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
 use super::{Emitter, Run};
@@ -37,8 +37,8 @@ pub(super) async fn sync<W: Write>(
     while let Some(mut page) = pages.try_next().await? {
         // Jira lists worklogs site-wide: with filters, only those of issues the filters keep.
         if !filters.is_empty() {
-            let of_issue = |w: &RawValue| raw::field(w.get(), "issueId").and_then(raw::id_text);
-            let mut ids: Vec<String> = page.worklogs.iter().filter_map(|w| of_issue(w)).collect();
+            let of_issue = |w: &RawRecord| raw::field(w.get(), "issueId").and_then(raw::id_text);
+            let mut ids: Vec<String> = page.worklogs.iter().filter_map(of_issue).collect();
             ids.sort();
             ids.dedup();
             let kept = issues::ids_matching(run.client, &ids, filters, zone).await?;

@@ -12,7 +12,7 @@ use chrono_tz::Tz;
 use futures::Stream;
 use serde_json::{Value, json};
 
-use serde_json::value::RawValue;
+use crate::client::RawRecord;
 
 use super::{IssueQuery, JqlZone, Scope, updated_since_jql};
 use crate::client::{ApiRequest, JiraClient, Page, PageSize, read_page};
@@ -52,7 +52,7 @@ pub(super) fn server_pages<'a>(
             if !query.expand.is_empty() {
                 body["expand"] = json!(query.expand);
             }
-            let (response, items) = read_page::<Box<RawValue>>(client, ApiRequest::post(path.clone(), body), "issues").await?;
+            let (response, items) = read_page::<RawRecord>(client, ApiRequest::post(path.clone(), body), "issues").await?;
             size.after(items.iter().map(|item| item.get().len()).sum());
             let total = response.get("total").and_then(Value::as_u64);
             if first_page {
@@ -115,7 +115,7 @@ impl Window {
 
     /// Whether the last row read is missing from the rows read again: rows before it left the
     /// result (edited, deleted) and the offsets no longer mean what they did.
-    fn rows_moved(&self, reread: u64, items: &[Box<RawValue>]) -> bool {
+    fn rows_moved(&self, reread: u64, items: &[RawRecord]) -> bool {
         let Some(last_row) = &self.last_row else {
             return false;
         };
@@ -131,9 +131,8 @@ impl Window {
         self.last_row = None;
     }
 
-    fn advance(&mut self, start: u64, items: &[Box<RawValue>], zone: JqlZone) {
-        let rows: Vec<(String, DateTime<Utc>)> =
-            items.iter().filter_map(|item| cursor_of(item)).collect();
+    fn advance(&mut self, start: u64, items: &[RawRecord], zone: JqlZone) {
+        let rows: Vec<(String, DateTime<Utc>)> = items.iter().filter_map(cursor_of).collect();
         let newest = rows.iter().map(|(_, updated)| *updated).max();
         let moved = newest
             .map(|t| Window::starting_at(t, zone))
@@ -157,7 +156,7 @@ impl Window {
 }
 
 /// The instant a local minute names (it exists: it came from an instant).
-fn cursor_of(item: &RawValue) -> Option<(String, DateTime<Utc>)> {
+fn cursor_of(item: &RawRecord) -> Option<(String, DateTime<Utc>)> {
     super::cursor_of(&RawObject::parse(item.get())?)
 }
 
@@ -179,11 +178,11 @@ mod tests {
         slack: Duration::zero(),
     };
 
-    fn issue(id: &str, updated: &str) -> Box<RawValue> {
-        serde_json::value::to_raw_value(&json!({"id": id, "fields": {"updated": updated}})).unwrap()
+    fn issue(id: &str, updated: &str) -> RawRecord {
+        RawRecord::from_string(json!({"id": id, "fields": {"updated": updated}}).to_string())
     }
 
-    fn minute_of(n: usize, at: &str) -> Vec<Box<RawValue>> {
+    fn minute_of(n: usize, at: &str) -> Vec<RawRecord> {
         (0..n).map(|i| issue(&format!("m{i}"), at)).collect()
     }
 

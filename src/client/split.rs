@@ -1,0 +1,426 @@
+//! A page body checked as JSON and split into its records in one pass, faster than serde_json
+//! reads it (strings are skipped with `scan`).
+//!
+//! It accepts only what serde_json accepts; anything unusual (a key with escapes, a body that is
+//! not an object or a list) is left to serde_json, by answering `None`, and so is every error,
+//! so that messages and edge cases stay serde_json's.
+
+use std::ops::Range;
+
+use crate::scan::next_special;
+
+/// A page body taken apart: the top level's other keys (raw JSON values), and the records.
+#[derive(Debug, PartialEq)]
+pub struct Split {
+    /// Keys (as written, without quotes) and the spans of their values, in order.
+    pub rest: Vec<(Range<usize>, Range<usize>)>,
+    pub items: Items,
+}
+
+/// What sits where the records are looked for (see `pages::List`).
+#[derive(Debug, PartialEq)]
+pub enum Items {
+    List(Vec<Range<usize>>),
+    Absent,
+    NotAList,
+}
+
+/// Deepest nesting checked here, from the body's top; deeper bodies are left to serde_json,
+/// which refuses 128 levels.
+const MAX_DEPTH: usize = 100;
+
+/// Splits `text` as `pages::read_body` does: the records under `path` (keys going down from the
+/// top; empty for a body that is the list), or `None` when serde_json should read it instead.
+pub fn split(text: &str, path: &[&str]) -> Option<Split> {
+    let b = text.as_bytes();
+    let start = skip_ws(b, 0);
+    let (split, end) = if path.is_empty() {
+        if b.get(start) != Some(&b'[') {
+            return None;
+        }
+        let (items, end) = list(b, start, 1)?;
+        (
+            Split {
+                rest: Vec::new(),
+                items: Items::List(items),
+            },
+            end,
+        )
+    } else {
+        if b.get(start) != Some(&b'{') {
+            return None;
+        }
+        let mut split = Split {
+            rest: Vec::new(),
+            items: Items::Absent,
+        };
+        let end = object(b, start, path, Some(&mut split.rest), &mut split.items, 1)?;
+        (split, end)
+    };
+    (skip_ws(b, end) == b.len()).then_some(split)
+}
+
+/// Walks the object at `at`, `depth` levels down, looking for `path`; the other keys go to
+/// `rest` when it is given (the top level). Returns the index past the object.
+fn object(
+    b: &[u8],
+    at: usize,
+    path: &[&str],
+    mut rest: Option<&mut Vec<(Range<usize>, Range<usize>)>>,
+    items: &mut Items,
+    depth: usize,
+) -> Option<usize> {
+    let mut i = skip_ws(b, at + 1);
+    if b.get(i) == Some(&b'}') {
+        return Some(i + 1);
+    }
+    loop {
+        if b.get(i) != Some(&b'"') {
+            return None;
+        }
+        let key_end = string(b, i)?;
+        let key = i + 1..key_end - 1;
+        // A key with escapes is compared decoded by serde_json: leave it to it.
+        if b[key.clone()].contains(&b'\\') {
+            return None;
+        }
+        i = skip_ws(b, key_end);
+        if b.get(i) != Some(&b':') {
+            return None;
+        }
+        let value = skip_ws(b, i + 1);
+        let matches = path
+            .first()
+            .is_some_and(|p| p.as_bytes() == &b[key.clone()]);
+        let value_end = match (matches, path) {
+            (true, [_]) => match b.get(value)? {
+                b'[' => {
+                    let (list, end) = list(b, value, depth + 1)?;
+                    *items = Items::List(list);
+                    end
+                }
+                b'n' => {
+                    *items = Items::Absent;
+                    literal(b, value, b"null")?
+                }
+                _ => {
+                    *items = Items::NotAList;
+                    value_end(b, value, depth)?
+                }
+            },
+            (true, [_, deeper @ ..]) => {
+                // As serde_json reads it, the last such key decides, found there or not.
+                *items = Items::Absent;
+                if b.get(value) == Some(&b'{') {
+                    object(b, value, deeper, None, items, depth + 1)?
+                } else {
+                    // Below the top, a level that is not an object holds no records.
+                    *items = Items::Absent;
+                    value_end(b, value, depth)?
+                }
+            }
+            _ => {
+                let end = value_end(b, value, depth)?;
+                if let Some(rest) = rest.as_deref_mut() {
+                    rest.push((key, value..end));
+                }
+                end
+            }
+        };
+        i = skip_ws(b, value_end);
+        match b.get(i)? {
+            b',' => i = skip_ws(b, i + 1),
+            b'}' => return Some(i + 1),
+            _ => return None,
+        }
+    }
+}
+
+/// The spans of the elements of the list at `at` (`depth` levels down, itself included), and the
+/// index past it.
+fn list(b: &[u8], at: usize, depth: usize) -> Option<(Vec<Range<usize>>, usize)> {
+    let mut spans = Vec::new();
+    let mut i = skip_ws(b, at + 1);
+    if b.get(i) == Some(&b']') {
+        return Some((spans, i + 1));
+    }
+    loop {
+        let end = value_end(b, i, depth)?;
+        spans.push(i..end);
+        i = skip_ws(b, end);
+        match b.get(i)? {
+            b',' => i = skip_ws(b, i + 1),
+            b']' => return Some((spans, i + 1)),
+            _ => return None,
+        }
+    }
+}
+
+/// The index past the valid JSON value that starts at `at`, checked whole, inside `depth`
+/// levels.
+fn value_end(b: &[u8], at: usize, depth: usize) -> Option<usize> {
+    match b.get(at)? {
+        b'"' => string(b, at),
+        b'{' | b'[' => nested_end(b, at, depth),
+        b't' => literal(b, at, b"true"),
+        b'f' => literal(b, at, b"false"),
+        b'n' => literal(b, at, b"null"),
+        _ => number(b, at),
+    }
+}
+
+/// The index past the object or list at `at`, checked with a stack instead of recursion.
+fn nested_end(b: &[u8], at: usize, depth: usize) -> Option<usize> {
+    // What each open level is: true for an object.
+    let mut open: Vec<bool> = Vec::with_capacity(16);
+    let mut i = at;
+    loop {
+        // `i` is at a value.
+        match b.get(i)? {
+            b'{' | b'[' => {
+                let object = b[i] == b'{';
+                if depth + open.len() >= MAX_DEPTH {
+                    return None;
+                }
+                open.push(object);
+                i = skip_ws(b, i + 1);
+                let close = if object { b'}' } else { b']' };
+                if b.get(i) == Some(&close) {
+                    open.pop();
+                    i += 1;
+                } else {
+                    if object {
+                        i = member_value(b, i)?;
+                    }
+                    continue;
+                }
+            }
+            _ => i = value_end_flat(b, i)?,
+        }
+        // After a value: a comma and the next, or the end of its level.
+        loop {
+            let Some(&object) = open.last() else {
+                return Some(i);
+            };
+            i = skip_ws(b, i);
+            match (b.get(i)?, object) {
+                (b',', true) => {
+                    i = member_value(b, skip_ws(b, i + 1))?;
+                    break;
+                }
+                (b',', false) => {
+                    i = skip_ws(b, i + 1);
+                    break;
+                }
+                (b'}', true) | (b']', false) => {
+                    open.pop();
+                    i += 1;
+                }
+                _ => return None,
+            }
+        }
+    }
+}
+
+/// Past an object member's key and colon, at its value.
+fn member_value(b: &[u8], at: usize) -> Option<usize> {
+    if b.get(at) != Some(&b'"') {
+        return None;
+    }
+    let i = skip_ws(b, string(b, at)?);
+    (b.get(i) == Some(&b':')).then(|| skip_ws(b, i + 1))
+}
+
+/// `value_end` for a value that does not nest.
+fn value_end_flat(b: &[u8], at: usize) -> Option<usize> {
+    match b.get(at)? {
+        b'{' | b'[' => None,
+        _ => value_end(b, at, 0),
+    }
+}
+
+fn literal(b: &[u8], at: usize, word: &[u8]) -> Option<usize> {
+    let end = at + word.len();
+    (b.get(at..end)? == word).then_some(end)
+}
+
+/// The index past the number at `at`: `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`.
+fn number(b: &[u8], at: usize) -> Option<usize> {
+    let mut i = at + usize::from(b.get(at) == Some(&b'-'));
+    match b.get(i)? {
+        b'0' => i += 1,
+        b'1'..=b'9' => i = digits(b, i + 1),
+        _ => return None,
+    }
+    if b.get(i) == Some(&b'.') {
+        let end = digits(b, i + 1);
+        if end == i + 1 {
+            return None;
+        }
+        i = end;
+    }
+    if matches!(b.get(i), Some(b'e' | b'E')) {
+        i += 1;
+        if matches!(b.get(i), Some(b'+' | b'-')) {
+            i += 1;
+        }
+        let end = digits(b, i);
+        if end == i {
+            return None;
+        }
+        i = end;
+    }
+    Some(i)
+}
+
+fn digits(b: &[u8], mut at: usize) -> usize {
+    while b.get(at).is_some_and(u8::is_ascii_digit) {
+        at += 1;
+    }
+    at
+}
+
+fn skip_ws(b: &[u8], mut at: usize) -> usize {
+    while matches!(b.get(at), Some(b' ' | b'\n' | b'\r' | b'\t')) {
+        at += 1;
+    }
+    at
+}
+
+/// The index past the string whose opening quote is at `at`: no control characters, escapes
+/// as JSON has them.
+#[inline]
+fn string(b: &[u8], at: usize) -> Option<usize> {
+    let mut i = at + 1;
+    loop {
+        let found = next_special(b, i)?;
+        match b[found] {
+            b'"' => return Some(found + 1),
+            b'\\' => i = escape_end(b, found)?,
+            _ => return None,
+        }
+    }
+}
+
+/// The index past the escape whose backslash is at `at`.
+fn escape_end(b: &[u8], at: usize) -> Option<usize> {
+    match b.get(at + 1)? {
+        b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => Some(at + 2),
+        b'u' => {
+            let hex = b.get(at + 2..at + 6)?;
+            hex.iter().all(u8::is_ascii_hexdigit).then_some(at + 6)
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::de::IgnoredAny;
+
+    /// Checked here exactly when serde_json accepts it, for values that do not need serde.
+    fn agrees(text: &str) {
+        let serde = serde_json::from_str::<IgnoredAny>(text).is_ok();
+        let ours = split(&format!("[{text}]"), &[]).is_some();
+        assert_eq!(ours, serde, "{text:?}: ours {ours}, serde_json {serde}");
+    }
+
+    #[test]
+    fn accepts_what_serde_json_accepts_and_nothing_else() {
+        for text in [
+            "0",
+            "-0",
+            "12",
+            "-12.5e+3",
+            "1E5",
+            "0.0",
+            "01",
+            "-",
+            "1.",
+            ".5",
+            "1e",
+            "+1",
+            "1e+",
+            "true",
+            "tru",
+            "false",
+            "null",
+            "nul",
+            "nulll",
+            r#""""#,
+            r#""a\"b""#,
+            r#""\u00e9""#,
+            r#""\u00g9""#,
+            r#""\x""#,
+            "\"a\tb\"",
+            "\"a\u{1}b\"",
+            r#""unterminated"#,
+            r#""a string longer than one block of sixteen bytes, with \n an escape""#,
+            "\"a string longer than one block of sixteen bytes, with a tab \t inside\"",
+            "[]",
+            "[1,]",
+            "[,1]",
+            "[1 2]",
+            "{}",
+            r#"{"a":1}"#,
+            r#"{"a":1,}"#,
+            r#"{"a" 1}"#,
+            r#"{a:1}"#,
+            r#"{"a":{"b":[1,{"c":null}]}, "d": [[], {}]}"#,
+            "[[[]]",
+            "[{]}",
+            "{[]}",
+            " [ 1 , 2 ] ",
+            "[1]]",
+            "é",
+        ] {
+            agrees(text);
+        }
+    }
+
+    #[test]
+    fn records_and_the_rest_are_found() {
+        let text = r#"{"startAt": 0, "issues": [{"id": "1"}, 2], "isLast": true}"#;
+        let split = split(text, &["issues"]).unwrap();
+        let rest: Vec<(&str, &str)> = split
+            .rest
+            .iter()
+            .map(|(k, v)| (&text[k.clone()], &text[v.clone()]))
+            .collect();
+        assert_eq!(rest, vec![("startAt", "0"), ("isLast", "true")]);
+        let Items::List(items) = split.items else {
+            panic!("no list");
+        };
+        let items: Vec<&str> = items.iter().map(|s| &text[s.clone()]).collect();
+        assert_eq!(items, vec![r#"{"id": "1"}"#, "2"]);
+    }
+
+    #[test]
+    fn unusual_bodies_are_left_to_serde_json() {
+        assert_eq!(split(r#"{"a\u0062": 1}"#, &["issues"]), None);
+        assert_eq!(split("[1]", &["issues"]), None);
+        assert_eq!(split("{}", &[]), None);
+        let nested = |levels: usize| "[".repeat(levels) + &"]".repeat(levels);
+        assert!(split(&nested(MAX_DEPTH), &[]).is_some());
+        assert_eq!(split(&nested(MAX_DEPTH + 1), &[]), None);
+    }
+
+    #[test]
+    fn a_nested_path_finds_its_list_or_nothing() {
+        let at = |text: &str| split(text, &["changelog", "histories"]).map(|s| s.items);
+        assert_eq!(
+            at(r#"{"changelog": {"x": {"histories": [0]}, "histories": [1, 2]}}"#),
+            Some(Items::List(vec![54..55, 57..58]))
+        );
+        assert_eq!(at(r#"{"changelog": 5}"#), Some(Items::Absent));
+        assert_eq!(
+            at(r#"{"changelog": {"histories": null}}"#),
+            Some(Items::Absent)
+        );
+        assert_eq!(
+            at(r#"{"changelog": {"histories": {}}}"#),
+            Some(Items::NotAList)
+        );
+    }
+}
