@@ -38,8 +38,10 @@
 use std::borrow::Cow;
 
 use chrono::DateTime;
-use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Number, Value};
+
+mod json;
+use json::Json;
 
 /// How `render` writes a document.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -162,7 +164,7 @@ pub fn render_json(text: &str, style: TextStyle) -> Option<String> {
     if !text.trim_start().starts_with('{') {
         return None;
     }
-    render_tree(&serde_json::from_str::<Json<'_>>(text).ok()?, style)
+    render_tree(&Json::parse(text)?, style)
 }
 
 fn render_tree<N: Tree>(doc: &N, style: TextStyle) -> Option<String> {
@@ -1560,121 +1562,6 @@ impl Inline {
         }
         out.push_str(self.out.get(copied..).unwrap_or(""));
         out
-    }
-}
-
-/// A JSON value parsed from text, its strings (and keys) borrowed from the text unless they
-/// have escapes. Objects are lists: ADF's have a few keys each.
-enum Json<'a> {
-    /// Null or a boolean: the renderer reads neither.
-    Other,
-    Number(Number),
-    String(Cow<'a, str>),
-    Array(Vec<Json<'a>>),
-    Object(Vec<(Cow<'a, str>, Json<'a>)>),
-}
-
-impl Tree for Json<'_> {
-    fn get(&self, key: &str) -> Option<&Self> {
-        match self {
-            // The last of a repeated key, as in a `Value`.
-            Json::Object(entries) => entries.iter().rev().find(|(k, _)| k == key).map(|e| &e.1),
-            _ => None,
-        }
-    }
-
-    fn as_str(&self) -> Option<&str> {
-        match self {
-            Json::String(s) => Some(s),
-            _ => None,
-        }
-    }
-
-    fn as_array(&self) -> Option<&[Self]> {
-        match self {
-            Json::Array(items) => Some(items),
-            _ => None,
-        }
-    }
-
-    fn as_number(&self) -> Option<&Number> {
-        match self {
-            Json::Number(n) => Some(n),
-            _ => None,
-        }
-    }
-}
-
-impl<'de> Deserialize<'de> for Json<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(JsonVisitor)
-    }
-}
-
-struct JsonVisitor;
-
-impl<'de> Visitor<'de> for JsonVisitor {
-    type Value = Json<'de>;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("a JSON value")
-    }
-
-    fn visit_unit<E>(self) -> Result<Json<'de>, E> {
-        Ok(Json::Other)
-    }
-
-    fn visit_bool<E>(self, _: bool) -> Result<Json<'de>, E> {
-        Ok(Json::Other)
-    }
-
-    fn visit_u64<E>(self, n: u64) -> Result<Json<'de>, E> {
-        Ok(Json::Number(n.into()))
-    }
-
-    fn visit_i64<E>(self, n: i64) -> Result<Json<'de>, E> {
-        Ok(Json::Number(n.into()))
-    }
-
-    fn visit_f64<E>(self, n: f64) -> Result<Json<'de>, E> {
-        // As a `Value` reads it: a float that is not finite is null.
-        Ok(Number::from_f64(n).map_or(Json::Other, Json::Number))
-    }
-
-    fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Json<'de>, E> {
-        Ok(Json::String(Cow::Borrowed(s)))
-    }
-
-    fn visit_str<E>(self, s: &str) -> Result<Json<'de>, E> {
-        Ok(Json::String(Cow::Owned(s.to_owned())))
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Json<'de>, A::Error> {
-        let mut items = Vec::new();
-        while let Some(item) = seq.next_element()? {
-            items.push(item);
-        }
-        Ok(Json::Array(items))
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Json<'de>, A::Error> {
-        let mut entries = Vec::new();
-        while let Some((Key(key), value)) = map.next_entry()? {
-            entries.push((key, value));
-        }
-        Ok(Json::Object(entries))
-    }
-}
-
-/// An object's key, borrowed when it has no escapes.
-struct Key<'a>(Cow<'a, str>);
-
-impl<'de> Deserialize<'de> for Key<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        match d.deserialize_str(JsonVisitor)? {
-            Json::String(s) => Ok(Key(s)),
-            _ => Err(de::Error::custom("a key that is not a string")),
-        }
     }
 }
 

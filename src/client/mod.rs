@@ -28,7 +28,7 @@ pub use auth::{
 pub use body::Text;
 pub use pages::{
     List, Page, PageSize, Pagination, Progress, fingerprint, pages, read_page, split_page,
-    split_page_with_serde,
+    split_page_with_serde, split_record,
 };
 pub use record::RawRecord;
 pub use retry::{Decision, Outcome, RetryPolicy};

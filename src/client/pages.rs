@@ -5,6 +5,7 @@ use std::collections::HashSet;
 use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::marker::PhantomData;
+use std::ops::Range;
 use std::sync::Arc;
 
 use futures::Stream;
@@ -284,22 +285,41 @@ pub fn split_page(
     body: &Arc<Text>,
     items: Option<&str>,
 ) -> serde_json::Result<(Value, List<RawRecord>)> {
-    match split_checked(body, items) {
+    match split_checked(body, 0..body.len(), items) {
         Some(split) => Ok(split),
         None => split_page_with_serde(body, items),
     }
 }
 
-fn split_checked(body: &Arc<Text>, items: Option<&str>) -> Option<(Value, List<RawRecord>)> {
+/// `split_page` for one record: its other keys, and the records under `items` within it, slices
+/// of the same body.
+pub fn split_record(
+    record: &RawRecord,
+    items: &str,
+) -> serde_json::Result<(Value, List<RawRecord>)> {
+    let (body, span) = record.parts();
+    match split_checked(body, span, Some(items)) {
+        Some(split) => Ok(split),
+        None => split_page_with_serde(&Arc::new(Text::new(record.get().to_string())), Some(items)),
+    }
+}
+
+/// The one-pass split of the part `within` of `body`.
+fn split_checked(
+    body: &Arc<Text>,
+    within: Range<usize>,
+    items: Option<&str>,
+) -> Option<(Value, List<RawRecord>)> {
+    let text = body.get(within.clone())?;
     let path = items.map(path_of).unwrap_or_default();
-    let split = split::split(body, &path)?;
+    let split = split::split(text, &path)?;
     let rest = match items {
         None => Value::Null,
         Some(_) => {
             let mut rest = Map::new();
             for (key, value) in split.rest {
-                let value = serde_json::from_str(body.get(value)?).ok()?;
-                rest.insert(body.get(key)?.to_string(), value);
+                let value = serde_json::from_str(text.get(value)?).ok()?;
+                rest.insert(text.get(key)?.to_string(), value);
             }
             Value::Object(rest)
         }
@@ -308,7 +328,9 @@ fn split_checked(body: &Arc<Text>, items: Option<&str>) -> Option<(Value, List<R
         split::Items::List(spans) => List::Items(
             spans
                 .into_iter()
-                .map(|span| RawRecord::within(body, span))
+                .map(|span| {
+                    RawRecord::within(body, within.start + span.start..within.start + span.end)
+                })
                 .collect(),
         ),
         split::Items::Absent => List::Absent,

@@ -32,6 +32,11 @@ impl RawRecord {
         }
     }
 
+    /// The body the record is part of, and where.
+    pub(super) fn parts(&self) -> (&Arc<Text>, Range<usize>) {
+        (&self.body, self.span.clone())
+    }
+
     /// The record's JSON text.
     pub fn get(&self) -> &str {
         self.body.get(self.span.clone()).unwrap_or_default()

@@ -160,12 +160,8 @@ fn list(b: &[u8], at: usize, depth: usize) -> Option<(Vec<Range<usize>>, usize)>
 /// levels.
 fn value_end(b: &[u8], at: usize, depth: usize) -> Option<usize> {
     match b.get(at)? {
-        b'"' => string(b, at),
         b'{' | b'[' => nested_end(b, at, depth),
-        b't' => literal(b, at, b"true"),
-        b'f' => literal(b, at, b"false"),
-        b'n' => literal(b, at, b"null"),
-        _ => number(b, at),
+        _ => value_end_flat(b, at),
     }
 }
 
@@ -232,10 +228,14 @@ fn member_value(b: &[u8], at: usize) -> Option<usize> {
 }
 
 /// `value_end` for a value that does not nest.
+#[inline(always)]
 fn value_end_flat(b: &[u8], at: usize) -> Option<usize> {
     match b.get(at)? {
-        b'{' | b'[' => None,
-        _ => value_end(b, at, 0),
+        b'"' => string(b, at),
+        b't' => literal(b, at, b"true"),
+        b'f' => literal(b, at, b"false"),
+        b'n' => literal(b, at, b"null"),
+        _ => number(b, at),
     }
 }
 
@@ -289,7 +289,7 @@ fn skip_ws(b: &[u8], mut at: usize) -> usize {
 
 /// The index past the string whose opening quote is at `at`: no control characters, escapes
 /// as JSON has them.
-#[inline]
+#[inline(always)]
 fn string(b: &[u8], at: usize) -> Option<usize> {
     let mut i = at + 1;
     loop {

@@ -5,10 +5,9 @@
 use std::collections::{HashMap, HashSet};
 
 use crate::client::RawRecord;
-use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::client::{ApiRequest, JiraClient, List, Progress, fingerprint, read_page};
+use crate::client::{ApiRequest, JiraClient, List, Progress, fingerprint, read_page, split_record};
 use crate::config::Deployment;
 use crate::error::{Error, Result};
 use crate::streams::id_text;
@@ -20,13 +19,20 @@ pub enum Bulk {
     CloudChangelogs,
 }
 
-/// One issue's part of a bulk page; its histories stay JSON text.
-#[derive(Deserialize)]
+/// One issue's part of a bulk page; its histories stay JSON text, slices of the page.
 struct IssueChangelog {
-    #[serde(rename = "issueId", default)]
     issue_id: Value,
-    #[serde(rename = "changeHistories", default)]
     histories: List<RawRecord>,
+}
+
+impl IssueChangelog {
+    fn of(record: &RawRecord) -> serde_json::Result<IssueChangelog> {
+        let (rest, histories) = split_record(record, "changeHistories")?;
+        Ok(IssueChangelog {
+            issue_id: rest.get("issueId").cloned().unwrap_or_default(),
+            histories,
+        })
+    }
 }
 
 /// Most issues one bulk request takes.
@@ -58,12 +64,20 @@ impl Bulk {
                 if let Some(token) = &token {
                     body["nextPageToken"] = json!(token);
                 }
-                let (page, changelogs) = read_page::<IssueChangelog>(
+                let (page, records) = read_page::<RawRecord>(
                     client,
                     ApiRequest::post(path.clone(), body),
                     "issueChangeLogs",
                 )
                 .await?;
+                let changelogs = records
+                    .iter()
+                    .map(IssueChangelog::of)
+                    .collect::<serde_json::Result<Vec<_>>>()
+                    .map_err(|e| Error::Shape {
+                        url: path.clone(),
+                        problem: format!("an issue's changelog could not be read: {e}"),
+                    })?;
                 token = page
                     .get("nextPageToken")
                     .and_then(Value::as_str)
