@@ -260,7 +260,7 @@ pub async fn accessible_sites(
         .await
         .map_err(|e| fail(e.without_url().to_string()))?;
     let status = response.status();
-    let body = super::body::read_limited(response, MAX_TOKEN_ANSWER_BYTES, None)
+    let body = super::body::read_limited(response, MAX_TOKEN_ANSWER_BYTES)
         .await
         .map_err(|_| fail("the answer broke off or is too large".into()))?;
     if !status.is_success() {
@@ -356,7 +356,7 @@ async fn post_with_retries(
         let transient = match sent {
             Ok(response) if !super::retry::is_transient_status(response.status().as_u16()) => {
                 let status = response.status();
-                let body = super::body::read_limited(response, MAX_TOKEN_ANSWER_BYTES, None)
+                let body = super::body::read_limited(response, MAX_TOKEN_ANSWER_BYTES)
                     .await
                     .unwrap_or_default();
                 return Ok((status, String::from_utf8_lossy(&body).into_owned()));

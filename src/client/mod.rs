@@ -25,7 +25,6 @@ pub use auth::{
     AccessibleSite, Tokens, accessible_sites, check_token_file_writable, exchange_code, save_keys,
     save_refresh_token,
 };
-pub use body::Text;
 pub use pages::{
     List, Page, PageSize, Pagination, Progress, fingerprint, pages, read_page, split_page,
     split_page_with_serde, split_record,
@@ -171,8 +170,6 @@ pub struct JiraClient {
     limits: Arc<limits::Limits>,
     /// `max_response_mb`, in bytes: no body is read past it.
     max_response_bytes: u64,
-    /// Buffers that bodies are read into, reused from page to page.
-    buffers: Arc<body::Buffers>,
     stats: Mutex<BTreeMap<String, EndpointStats>>,
     /// Whether the site has answered any request yet (see `transport`).
     answered: AtomicBool,
@@ -283,7 +280,6 @@ impl JiraClient {
                 config.max_requests_per_second,
             )),
             max_response_bytes: config.max_response_bytes,
-            buffers: Arc::default(),
             stats: Mutex::new(BTreeMap::new()),
             answered: AtomicBool::new(false),
             proven: AtomicBool::new(false),
@@ -338,7 +334,7 @@ impl JiraClient {
     pub async fn send_with<T>(
         &self,
         request: ApiRequest,
-        parse: impl Fn(&Arc<Text>) -> serde_json::Result<T>,
+        parse: impl Fn(&str) -> serde_json::Result<T>,
     ) -> Result<T> {
         let url = self.url(&request)?;
         let label = request.label();
@@ -440,7 +436,7 @@ impl JiraClient {
         request: &ApiRequest,
         url: &Url,
         label: &str,
-        parse: &impl Fn(&Arc<Text>) -> serde_json::Result<T>,
+        parse: &impl Fn(&str) -> serde_json::Result<T>,
         status_seen: &mut Option<u16>,
     ) -> Result<T, Failure> {
         let builder = match request.method {
@@ -466,7 +462,6 @@ impl JiraClient {
         };
         let exchange = Exchange(tokio::spawn(exchange(
             Arc::clone(&self.limits),
-            Arc::clone(&self.buffers),
             label.to_string(),
             builder,
             self.max_response_bytes,
@@ -549,13 +544,13 @@ impl JiraClient {
                        or the base_url (context path) is wrong: check both",
             }));
         }
-        let text = body.into_text().map_err(|e| {
+        let text = std::str::from_utf8(&body).map_err(|e| {
             Failure::Transient(Outcome::InvalidBody(format!(
                 "invalid JSON: not UTF-8 at byte {}",
-                e.utf8_error().valid_up_to()
+                e.valid_up_to()
             )))
         })?;
-        parse(&Arc::new(text))
+        parse(text)
             .map_err(|e| Failure::Transient(Outcome::InvalidBody(format!("invalid JSON: {e}"))))
     }
 
@@ -587,13 +582,12 @@ impl JiraClient {
 }
 
 /// What came back for one request: status, headers and the whole body.
-type Answer = (u16, HeaderMap, body::Body);
+type Answer = (u16, HeaderMap, bytes::Bytes);
 
 /// One request sent and its whole body read, on the runtime's workers: the request's slot is
 /// given back as soon as the body is in, however busy the task that asked for it is.
 async fn exchange(
     limits: Arc<limits::Limits>,
-    buffers: Arc<body::Buffers>,
     label: String,
     builder: reqwest::RequestBuilder,
     max_bytes: u64,
@@ -613,7 +607,7 @@ async fn exchange(
     // Jira's rate headers pace the requests that follow, before this body is read.
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     limits.observe(&limits::RateHeaders::read(header, Utc::now()));
-    match body::read_limited(response, max_bytes, Some(&buffers)).await {
+    match body::read_limited(response, max_bytes).await {
         Ok(body) => Ok((status, headers, body)),
         Err(body::BodyError::TooLarge) => Err(Failure::Fatal(Error::ResponseTooLarge {
             endpoint: label,

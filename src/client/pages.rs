@@ -5,8 +5,6 @@ use std::collections::HashSet;
 use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::marker::PhantomData;
-use std::ops::Range;
-use std::sync::Arc;
 
 use futures::Stream;
 use serde::de::{DeserializeOwned, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
@@ -14,9 +12,8 @@ use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
-use super::{ApiRequest, JiraClient, RawRecord, Text, split};
+use super::{ApiRequest, JiraClient, RawRecord, split};
 use crate::error::{Error, Result};
-use crate::raw;
 
 /// How an endpoint pages. The records sit under `items` (a key, or a JSON pointer when it starts
 /// with `/`), or the body is a bare array when `None`.
@@ -35,7 +32,7 @@ pub enum Pagination {
     Token { items: &'static str },
 }
 
-/// One page of records: by default as slices of the body's JSON text, so a page held costs its
+/// One page of records: as JSON text by default, so a page held costs about its size in the
 /// body; or as values, for streams that look inside every record.
 #[derive(Debug)]
 pub struct Page<T = RawRecord> {
@@ -218,7 +215,7 @@ pub fn fingerprint<'a>(items: impl IntoIterator<Item = &'a str>) -> Option<u64> 
 /// A body read as record texts, fingerprinted, then turned into `T`: records that are kept as
 /// text are not copied.
 fn read_fingerprinted<T: DeserializeOwned + 'static>(
-    body: &Arc<Text>,
+    body: &str,
     key: Option<&str>,
 ) -> serde_json::Result<(Value, List<T>, Option<u64>)> {
     let (rest, items) = split_page(body, key)?;
@@ -279,38 +276,24 @@ struct Body<T> {
 }
 
 /// A page body split as the pagers read it: the other top-level keys, and the records under
-/// `items` (a key, a JSON pointer starting with `/`, or the whole body when `None`), each a slice
-/// of the body. Checked and split in one pass (`split`); serde_json reads what that leaves.
-pub fn split_page(
-    body: &Arc<Text>,
-    items: Option<&str>,
-) -> serde_json::Result<(Value, List<RawRecord>)> {
-    match split_checked(body, 0..body.len(), items) {
+/// `items` (a key, a JSON pointer starting with `/`, or the whole body when `None`), each copied
+/// out as text. Checked and split in one pass (`split`); serde_json reads what that leaves.
+pub fn split_page(body: &str, items: Option<&str>) -> serde_json::Result<(Value, List<RawRecord>)> {
+    match split_checked(body, items) {
         Some(split) => Ok(split),
         None => split_page_with_serde(body, items),
     }
 }
 
-/// `split_page` for one record: its other keys, and the records under `items` within it, slices
-/// of the same body.
+/// `split_page` for one record: its other keys, and the records under `items` within it.
 pub fn split_record(
     record: &RawRecord,
     items: &str,
 ) -> serde_json::Result<(Value, List<RawRecord>)> {
-    let (body, span) = record.parts();
-    match split_checked(body, span, Some(items)) {
-        Some(split) => Ok(split),
-        None => split_page_with_serde(&Arc::new(Text::new(record.get().to_string())), Some(items)),
-    }
+    split_page(record.get(), Some(items))
 }
 
-/// The one-pass split of the part `within` of `body`.
-fn split_checked(
-    body: &Arc<Text>,
-    within: Range<usize>,
-    items: Option<&str>,
-) -> Option<(Value, List<RawRecord>)> {
-    let text = body.get(within.clone())?;
+fn split_checked(text: &str, items: Option<&str>) -> Option<(Value, List<RawRecord>)> {
     let path = items.map(path_of).unwrap_or_default();
     let split = split::split(text, &path)?;
     let rest = match items {
@@ -328,10 +311,8 @@ fn split_checked(
         split::Items::List(spans) => List::Items(
             spans
                 .into_iter()
-                .map(|span| {
-                    RawRecord::within(body, within.start + span.start..within.start + span.end)
-                })
-                .collect(),
+                .map(|span| Some(RawRecord::from_string(text.get(span)?.to_string())))
+                .collect::<Option<_>>()?,
         ),
         split::Items::Absent => List::Absent,
         split::Items::NotAList => List::NotAList,
@@ -341,19 +322,17 @@ fn split_checked(
 
 /// `split_page` as serde_json reads it: the reference the one-pass split is checked against.
 pub fn split_page_with_serde(
-    body: &Arc<Text>,
+    body: &str,
     items: Option<&str>,
 ) -> serde_json::Result<(Value, List<RawRecord>)> {
     let Body { rest, items } = read_body::<&RawValue>(body, items)?;
     let records = items.try_map(|items| {
-        items
-            .into_iter()
-            .map(|item| {
-                let (start, end) = raw::span_in(body, item.get())
-                    .ok_or_else(|| serde::de::Error::custom("a record outside its body"))?;
-                Ok(RawRecord::within(body, start..end))
-            })
-            .collect()
+        Ok::<_, serde_json::Error>(
+            items
+                .into_iter()
+                .map(|item| RawRecord::from_string(item.get().to_string()))
+                .collect(),
+        )
     })?;
     Ok((rest, records))
 }
@@ -710,24 +689,20 @@ mod tests {
 
     #[test]
     fn fingerprinted_records_keep_their_type() {
-        let body = text(r#"{"values": [{"id": "1"}, {"id": "2"}], "isLast": true}"#);
-        let (rest, items, print) = read_fingerprinted::<Value>(&body, Some("values")).unwrap();
+        let body = r#"{"values": [{"id": "1"}, {"id": "2"}], "isLast": true}"#;
+        let (rest, items, print) = read_fingerprinted::<Value>(body, Some("values")).unwrap();
         assert_eq!(rest, json!({"isLast": true}));
         assert_eq!(
             items.or_empty(),
             vec![json!({"id": "1"}), json!({"id": "2"})]
         );
-        let (_, raw, raw_print) = read_fingerprinted::<RawRecord>(&body, Some("values")).unwrap();
+        let (_, raw, raw_print) = read_fingerprinted::<RawRecord>(body, Some("values")).unwrap();
         assert_eq!(raw.or_empty()[1].get(), r#"{"id": "2"}"#);
         assert_eq!(print, raw_print);
         assert!(print.is_some());
         let (_, _, none) =
-            read_fingerprinted::<Value>(&text(r#"{"values": []}"#), Some("values")).unwrap();
+            read_fingerprinted::<Value>(r#"{"values": []}"#, Some("values")).unwrap();
         assert_eq!(none, None);
-    }
-
-    fn text(body: &str) -> Arc<Text> {
-        Arc::new(Text::new(body.to_string()))
     }
 
     fn items(key: Option<&str>, body: &str) -> Result<Vec<Value>> {
@@ -773,10 +748,9 @@ mod tests {
 
     #[test]
     fn records_stay_text_and_the_rest_is_kept() {
-        let body = text(
-            r#"{"startAt": 0, "issues": [{"id": "1", "f": [1, 2]}, {"id": "2"}], "isLast": true}"#,
-        );
-        let (rest, items) = split_page(&body, Some("issues")).unwrap();
+        let body =
+            r#"{"startAt": 0, "issues": [{"id": "1", "f": [1, 2]}, {"id": "2"}], "isLast": true}"#;
+        let (rest, items) = split_page(body, Some("issues")).unwrap();
         assert_eq!(rest, json!({"startAt": 0, "isLast": true}));
         let items = items.into_items(Some("issues"), "p").unwrap();
         let texts: Vec<&str> = items.iter().map(|i| i.get()).collect();
