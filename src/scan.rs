@@ -9,7 +9,7 @@ use memchr::memchr2;
 const SHORT_WORDS: usize = 3;
 
 /// The index of the first byte from `from` on that is a quote, a backslash or below 0x20.
-#[inline]
+#[inline(always)]
 pub fn next_special(b: &[u8], from: usize) -> Option<usize> {
     let from = match short(b, from) {
         Ok(found) => return found,
