@@ -69,57 +69,56 @@ impl<'a> Reader<'a> {
     }
 
     fn object(&mut self, depth: usize) -> Option<Json<'a>> {
-        if depth > MAX_DEPTH {
-            return None;
-        }
-        self.at += 1;
-        let mut entries = Vec::new();
-        self.skip_ws();
-        if self.peek()? == b'}' {
-            self.at += 1;
-            return Some(Json::Object(entries));
-        }
-        loop {
-            self.skip_ws();
-            if self.peek()? != b'"' {
+        // ADF's objects have a few keys each: room for them at once.
+        let mut entries = Vec::with_capacity(4);
+        self.members(depth, b'}', |reader| {
+            if reader.peek()? != b'"' {
                 return None;
             }
-            let key = self.string()?;
-            self.expect(b':')?;
-            self.skip_ws();
-            entries.push((key, self.value(depth)?));
-            self.skip_ws();
-            match self.peek()? {
-                b',' => self.at += 1,
-                b'}' => {
-                    self.at += 1;
-                    return Some(Json::Object(entries));
-                }
-                _ => return None,
-            }
-        }
+            let key = reader.string()?;
+            reader.expect(b':')?;
+            reader.skip_ws();
+            entries.push((key, reader.value(depth)?));
+            Some(())
+        })?;
+        Some(Json::Object(entries))
     }
 
     fn array(&mut self, depth: usize) -> Option<Json<'a>> {
+        let mut items = Vec::new();
+        self.members(depth, b']', |reader| {
+            items.push(reader.value(depth)?);
+            Some(())
+        })?;
+        Some(Json::Array(items))
+    }
+
+    /// Reads the members of the object or array the reader is at, up to `close`, each with
+    /// `member`, which starts at the member.
+    fn members(
+        &mut self,
+        depth: usize,
+        close: u8,
+        mut member: impl FnMut(&mut Self) -> Option<()>,
+    ) -> Option<()> {
         if depth > MAX_DEPTH {
             return None;
         }
         self.at += 1;
-        let mut items = Vec::new();
         self.skip_ws();
-        if self.peek()? == b']' {
+        if self.peek()? == close {
             self.at += 1;
-            return Some(Json::Array(items));
+            return Some(());
         }
         loop {
             self.skip_ws();
-            items.push(self.value(depth)?);
+            member(self)?;
             self.skip_ws();
             match self.peek()? {
                 b',' => self.at += 1,
-                b']' => {
+                c if c == close => {
                     self.at += 1;
-                    return Some(Json::Array(items));
+                    return Some(());
                 }
                 _ => return None,
             }
