@@ -115,7 +115,6 @@ fn object(
                     object(b, value, deeper, None, items, depth + 1)?
                 } else {
                     // Below the top, a level that is not an object holds no records.
-                    *items = Items::Absent;
                     value_end(b, value, depth)?
                 }
             }
