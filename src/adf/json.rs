@@ -161,7 +161,7 @@ impl<'a> Reader<'a> {
         })
     }
 
-    /// A number as serde_json reads it into a `Value` (a float that is not finite is null).
+    /// A number as serde_json reads it into a `Value`: one out of range (`1e999`) is refused.
     fn number(&mut self) -> Option<Json<'a>> {
         let b = self.text.as_bytes();
         let start = self.at;
