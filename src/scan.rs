@@ -1,7 +1,8 @@
-//! Finding where plain text in a JSON string stops: at its closing quote, an escape, or a control
-//! character (which JSON forbids there). Every string of every page goes through here, most of
-//! them a few bytes long: their first bytes are looked at eight at a time, the first special one
-//! found by its bit; the rest of a long string is searched with `memchr`.
+//! Scanning JSON text where the tap checks it: where plain text in a string stops (at its closing
+//! quote, an escape, or a control character, which JSON forbids there), and where whitespace ends.
+//! Every string of every page goes through here, most of them a few bytes long: their first bytes
+//! are looked at eight at a time, the first special one found by its bit; the rest of a long string
+//! is searched with `memchr`.
 
 use memchr::memchr2;
 
@@ -21,6 +22,16 @@ pub fn next_special(b: &[u8], from: usize) -> Option<usize> {
         return tail(b, from);
     }
     (found < b.len()).then_some(found)
+}
+
+/// The index of the first byte from `at` on that is not JSON's whitespace (space, tab, line feed,
+/// carriage return).
+#[inline]
+pub fn skip_ws(b: &[u8], mut at: usize) -> usize {
+    while matches!(b.get(at), Some(b' ' | b'\n' | b'\r' | b'\t')) {
+        at += 1;
+    }
+    at
 }
 
 /// The first special byte among the first few words: `Ok` with the answer, or `Err` with where

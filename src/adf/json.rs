@@ -7,7 +7,7 @@ use std::borrow::Cow;
 use serde_json::Number;
 
 use super::Tree;
-use crate::scan::next_special;
+use crate::scan::{next_special, skip_ws};
 
 /// A JSON value. Objects are lists: ADF's have a few keys each.
 pub enum Json<'a> {
@@ -44,9 +44,7 @@ impl<'a> Reader<'a> {
     }
 
     fn skip_ws(&mut self) {
-        while matches!(self.peek(), Some(b' ' | b'\n' | b'\r' | b'\t')) {
-            self.at += 1;
-        }
+        self.at = skip_ws(self.text.as_bytes(), self.at);
     }
 
     /// Steps over `byte` after any whitespace, or fails.

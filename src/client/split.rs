@@ -7,7 +7,7 @@
 
 use std::ops::Range;
 
-use crate::scan::next_special;
+use crate::scan::{next_special, skip_ws};
 
 /// A page body taken apart: the top level's other keys (raw JSON values), and the records.
 #[derive(Debug, PartialEq)]
@@ -274,13 +274,6 @@ fn number(b: &[u8], at: usize) -> Option<usize> {
 
 fn digits(b: &[u8], mut at: usize) -> usize {
     while b.get(at).is_some_and(u8::is_ascii_digit) {
-        at += 1;
-    }
-    at
-}
-
-fn skip_ws(b: &[u8], mut at: usize) -> usize {
-    while matches!(b.get(at), Some(b' ' | b'\n' | b'\r' | b'\t')) {
         at += 1;
     }
     at
