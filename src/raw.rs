@@ -6,8 +6,9 @@
 
 use std::borrow::Cow;
 
-use crate::client::RawRecord;
 use memchr::memchr2;
+
+use crate::client::RawRecord;
 
 /// One level of a JSON object, in its order. Keys are kept as their JSON tokens (quotes included).
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -326,14 +326,16 @@ pub fn split_page_with_serde(
     items: Option<&str>,
 ) -> serde_json::Result<(Value, List<RawRecord>)> {
     let Body { rest, items } = read_body::<&RawValue>(body, items)?;
-    let records = items.try_map(|items| {
-        Ok::<_, serde_json::Error>(
+    let records = match items {
+        List::Items(items) => List::Items(
             items
                 .into_iter()
                 .map(|item| RawRecord::from_string(item.get().to_string()))
                 .collect(),
-        )
-    })?;
+        ),
+        List::Absent => List::Absent,
+        List::NotAList => List::NotAList,
+    };
     Ok((rest, records))
 }
 

@@ -4,10 +4,11 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::client::RawRecord;
 use serde_json::{Value, json};
 
-use crate::client::{ApiRequest, JiraClient, List, Progress, fingerprint, read_page, split_record};
+use crate::client::{
+    ApiRequest, JiraClient, List, Progress, RawRecord, fingerprint, read_page, split_record,
+};
 use crate::config::Deployment;
 use crate::error::{Error, Result};
 use crate::streams::id_text;

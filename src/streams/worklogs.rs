@@ -5,12 +5,11 @@
 use std::collections::HashSet;
 use std::pin::pin;
 
-use crate::client::RawRecord;
 use chrono::{DateTime, Utc};
 use futures::{Stream, TryStreamExt};
 use serde_json::{Value, json};
 
-use crate::client::{ApiRequest, JiraClient, List, split_page};
+use crate::client::{ApiRequest, JiraClient, List, RawRecord, split_page};
 use crate::error::{Error, Result};
 use crate::streams::id_text;
 use crate::timestamp::{YEARS, bookmarkable, format_utc, parse_in_range};

@@ -8,14 +8,13 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::pin::pin;
 
-use crate::client::RawRecord;
 use chrono::Utc;
 use futures::{StreamExt, TryStreamExt};
 use serde_json::Value;
 
 use super::{Emitter, Run, deletions};
 use crate::catalog::SelectedStream;
-use crate::client::{JiraClient, Page, pages};
+use crate::client::{JiraClient, Page, RawRecord, pages};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::filters::Filters;

@@ -4,12 +4,12 @@
 use std::io::Write;
 use std::pin::pin;
 
-use crate::client::RawRecord;
 use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
 use serde_json::{Value, json};
 
 use super::{Emitter, Run};
+use crate::client::RawRecord;
 use crate::error::Result;
 use crate::raw;
 use crate::singer::time_extracted;

@@ -12,10 +12,8 @@ use chrono_tz::Tz;
 use futures::Stream;
 use serde_json::{Value, json};
 
-use crate::client::RawRecord;
-
 use super::{IssueQuery, JqlZone, Scope, updated_since_jql};
-use crate::client::{ApiRequest, JiraClient, Page, PageSize, read_page};
+use crate::client::{ApiRequest, JiraClient, Page, PageSize, RawRecord, read_page};
 use crate::error::{Error, Result};
 use crate::jql::{Jql, local_minute_at_or_before};
 use crate::raw::RawObject;
