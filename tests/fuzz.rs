@@ -17,7 +17,7 @@ use serde_json::{Map, Value, json};
 
 use tap_jira::adf::{self, TextStyle};
 use tap_jira::catalog::{Catalog, TextForm, field_schema, selected_streams};
-use tap_jira::client::{List, RawRecord, split_page, split_page_with_serde};
+use tap_jira::client::{List, PageReader, RawRecord, SplitBody, split_page, split_page_with_serde};
 use tap_jira::config::Deployment;
 use tap_jira::hashing::HashSettings;
 use tap_jira::raw::{self, Opening, RawObject};
@@ -494,6 +494,7 @@ fn page_splits(body: &str) -> Result<(), TestCaseError> {
             items,
             reference.as_ref().err()
         );
+        read_as_it_arrives(body, items, &split)?;
         let Ok(Value::Object(whole)) = serde_json::from_str::<Value>(body) else {
             continue;
         };
@@ -520,6 +521,40 @@ fn page_splits(body: &str) -> Result<(), TestCaseError> {
                     "`{key}`: {want:?} read as {got:?}"
                 )));
             }
+        }
+    }
+    Ok(())
+}
+
+/// The same body split as it arrives, in chunks of several sizes and with windows from one byte
+/// up, gives what `split_page` gives for the whole body; or the body back, byte for byte.
+fn read_as_it_arrives(
+    body: &str,
+    items: Option<&'static str>,
+    whole: &serde_json::Result<(Value, List<RawRecord>)>,
+) -> Result<(), TestCaseError> {
+    for (chunk, window) in [(1, 1), (7, 16), (64, 1), (1000, 256), (usize::MAX, 1 << 18)] {
+        let mut reader = PageReader::with_window(items, window);
+        for piece in body.as_bytes().chunks(chunk.min(body.len().max(1))) {
+            reader.push(piece);
+        }
+        prop_assert_eq!(reader.received(), body.len());
+        match reader.finish() {
+            Ok(SplitBody {
+                rest,
+                items: got,
+                bytes,
+            }) => {
+                prop_assert_eq!(bytes, body.len());
+                let Ok((want_rest, want)) = whole else {
+                    return Err(TestCaseError::fail(format!(
+                        "split in chunks of {chunk} under {items:?}, refused whole"
+                    )));
+                };
+                prop_assert_eq!(&rest, want_rest);
+                prop_assert_eq!(format!("{got:?}"), format!("{want:?}"));
+            }
+            Err(given_back) => prop_assert_eq!(given_back.as_slice(), body.as_bytes()),
         }
     }
     Ok(())

@@ -4,6 +4,7 @@
 mod auth;
 mod body;
 mod limits;
+mod page_reader;
 mod pages;
 mod record;
 mod retry;
@@ -25,6 +26,7 @@ pub use auth::{
     AccessibleSite, Tokens, accessible_sites, check_token_file_writable, exchange_code, save_keys,
     save_refresh_token,
 };
+pub use page_reader::{PageReader, SplitBody};
 pub use pages::{
     List, Page, PageSize, Pagination, Progress, fingerprint, pages, read_page, split_page,
     split_page_with_serde, split_record,
@@ -336,6 +338,28 @@ impl JiraClient {
         request: ApiRequest,
         parse: impl Fn(&str) -> serde_json::Result<T>,
     ) -> Result<T> {
+        self.send_reading(request, None, |received| parse(received.text()?))
+            .await
+    }
+
+    /// Sends `request` for a page whose records sit under `items` (see `PageReader::new`): the
+    /// body is split into records as it arrives, and `parse` given the parts, or the whole text
+    /// when the body is not one `PageReader` follows.
+    pub async fn send_page<T>(
+        &self,
+        request: ApiRequest,
+        items: Option<&'static str>,
+        parse: impl Fn(Received<'_>) -> serde_json::Result<T>,
+    ) -> Result<T> {
+        self.send_reading(request, Some(items), parse).await
+    }
+
+    async fn send_reading<T>(
+        &self,
+        request: ApiRequest,
+        page: Option<Option<&'static str>>,
+        parse: impl Fn(Received<'_>) -> serde_json::Result<T>,
+    ) -> Result<T> {
         let url = self.url(&request)?;
         let label = request.label();
         let started = Instant::now();
@@ -349,7 +373,7 @@ impl JiraClient {
             let attempt_started = Instant::now();
             let mut status = None;
             let result = self
-                .attempt(&request, &url, &label, &parse, &mut status)
+                .attempt(&request, &url, &label, page, &parse, &mut status)
                 .await;
             let failed = !matches!(result, Ok(_) | Err(Failure::Fatal(_)));
             let elapsed = attempt_started.elapsed();
@@ -436,7 +460,8 @@ impl JiraClient {
         request: &ApiRequest,
         url: &Url,
         label: &str,
-        parse: &impl Fn(&str) -> serde_json::Result<T>,
+        page: Option<Option<&'static str>>,
+        parse: &impl Fn(Received<'_>) -> serde_json::Result<T>,
         status_seen: &mut Option<u16>,
     ) -> Result<T, Failure> {
         let builder = match request.method {
@@ -465,6 +490,7 @@ impl JiraClient {
             label.to_string(),
             builder,
             self.max_response_bytes,
+            page.map(PageReader::new),
         )));
         let (status, headers, body) = exchange.await?;
         *status_seen = Some(status);
@@ -529,7 +555,7 @@ impl JiraClient {
             return Err(Failure::Fatal(Error::Http {
                 status,
                 url: display_url(url),
-                excerpt: error_excerpt(&body),
+                excerpt: error_excerpt(&body.into_whole()),
             }));
         }
         if !content_type.contains("json") {
@@ -544,14 +570,21 @@ impl JiraClient {
                        or the base_url (context path) is wrong: check both",
             }));
         }
+        let invalid = |e| Failure::Transient(Outcome::InvalidBody(format!("invalid JSON: {e}")));
+        let body = match body {
+            Body::Page(reader) => match reader.finish() {
+                Ok(split) => return parse(Received::Split(split)).map_err(invalid),
+                Err(whole) => bytes::Bytes::from(whole),
+            },
+            Body::Whole(body) => body,
+        };
         let text = std::str::from_utf8(&body).map_err(|e| {
             Failure::Transient(Outcome::InvalidBody(format!(
                 "invalid JSON: not UTF-8 at byte {}",
                 e.valid_up_to()
             )))
         })?;
-        parse(text)
-            .map_err(|e| Failure::Transient(Outcome::InvalidBody(format!("invalid JSON: {e}"))))
+        parse(Received::Text(text)).map_err(invalid)
     }
 
     fn auth_error(&self, url: &Url, status: u16) -> Error {
@@ -581,8 +614,42 @@ impl JiraClient {
     }
 }
 
-/// What came back for one request: status, headers and the whole body.
-type Answer = (u16, HeaderMap, bytes::Bytes);
+/// What came back for one request: status, headers and the body.
+type Answer = (u16, HeaderMap, Body);
+
+/// A body as an exchange read it: whole, or split into records as it arrived.
+enum Body {
+    Whole(bytes::Bytes),
+    Page(PageReader),
+}
+
+impl Body {
+    fn into_whole(self) -> bytes::Bytes {
+        match self {
+            Body::Whole(body) => body,
+            Body::Page(reader) => reader.into_body().into(),
+        }
+    }
+}
+
+/// A successful body as `parse` gets it.
+pub enum Received<'a> {
+    Text(&'a str),
+    /// Split as it arrived (only when asked for with `send_page`).
+    Split(SplitBody),
+}
+
+impl<'a> Received<'a> {
+    /// The body's text; a body already split has none, and is refused.
+    fn text(self) -> serde_json::Result<&'a str> {
+        match self {
+            Received::Text(text) => Ok(text),
+            Received::Split(_) => Err(serde::de::Error::custom(
+                "the body was split into records where its text was needed",
+            )),
+        }
+    }
+}
 
 /// One request sent and its whole body read, on the runtime's workers: the request's slot is
 /// given back as soon as the body is in, however busy the task that asked for it is.
@@ -591,6 +658,7 @@ async fn exchange(
     label: String,
     builder: reqwest::RequestBuilder,
     max_bytes: u64,
+    page: Option<PageReader>,
 ) -> Result<Answer, Failure> {
     let _slot = limits.slot(&label).await;
     let response = match builder.send().await {
@@ -607,7 +675,20 @@ async fn exchange(
     // Jira's rate headers pace the requests that follow, before this body is read.
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     limits.observe(&limits::RateHeaders::read(header, Utc::now()));
-    match body::read_limited(response, max_bytes).await {
+    // Only a JSON page is split as it arrives: error pages and login pages are read whole.
+    let json =
+        header(CONTENT_TYPE.as_str()).is_some_and(|t| t.to_ascii_lowercase().contains("json"));
+    let read = match page {
+        Some(reader) if (200..300).contains(&status) && json => {
+            body::read_page(response, max_bytes, reader)
+                .await
+                .map(Body::Page)
+        }
+        _ => body::read_limited(response, max_bytes)
+            .await
+            .map(Body::Whole),
+    };
+    match read {
         Ok(body) => Ok((status, headers, body)),
         Err(body::BodyError::TooLarge) => Err(Failure::Fatal(Error::ResponseTooLarge {
             endpoint: label,

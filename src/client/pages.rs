@@ -12,7 +12,7 @@ use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
-use super::{ApiRequest, JiraClient, RawRecord, split};
+use super::{ApiRequest, JiraClient, RawRecord, Received, SplitBody, split};
 use crate::error::{Error, Result};
 
 /// How an endpoint pages. The records sit under `items` (a key, or a JSON pointer when it starts
@@ -125,9 +125,10 @@ pub fn pages<T: DeserializeOwned + 'static>(
             let path = request.path.clone();
             let key = body_items_key(pagination);
             let (bytes, body, fingerprint) = client
-                .send_with(request, |body| {
-                    let (rest, items, fingerprint) = read_fingerprinted(body, key)?;
-                    Ok((body.len(), Body { rest, items }, fingerprint))
+                .send_page(request, key, |body| {
+                    let SplitBody { rest, items, bytes } = split_received(body, key)?;
+                    let (items, fingerprint) = fingerprinted(items)?;
+                    Ok((bytes, Body { rest, items }, fingerprint))
                 })
                 .await?;
             size.after(bytes);
@@ -212,22 +213,34 @@ pub fn fingerprint<'a>(items: impl IntoIterator<Item = &'a str>) -> Option<u64> 
     Some(hasher.finish())
 }
 
-/// A body read as record texts, fingerprinted, then turned into `T`: records that are kept as
-/// text are not copied.
-fn read_fingerprinted<T: DeserializeOwned + 'static>(
-    body: &str,
-    key: Option<&str>,
-) -> serde_json::Result<(Value, List<T>, Option<u64>)> {
-    let (rest, items) = split_page(body, key)?;
-    let (items, fingerprint) = match items {
+/// A body as `send_page` received it, split: already, or now from its text.
+fn split_received(body: Received<'_>, key: Option<&str>) -> serde_json::Result<SplitBody> {
+    match body {
+        Received::Split(split) => Ok(split),
+        Received::Text(text) => {
+            let (rest, items) = split_page(text, key)?;
+            Ok(SplitBody {
+                rest,
+                items,
+                bytes: text.len(),
+            })
+        }
+    }
+}
+
+/// Records as texts, fingerprinted, then turned into `T`: records that are kept as text are not
+/// copied.
+fn fingerprinted<T: DeserializeOwned + 'static>(
+    items: List<RawRecord>,
+) -> serde_json::Result<(List<T>, Option<u64>)> {
+    Ok(match items {
         List::Items(items) => {
             let fingerprint = fingerprint(items.iter().map(RawRecord::get));
             (List::Items(typed(items)?), fingerprint)
         }
         List::Absent => (List::Absent, None),
         List::NotAList => (List::NotAList, None),
-    };
-    Ok((rest, items, fingerprint))
+    })
 }
 
 fn typed<T: DeserializeOwned + 'static>(items: Vec<RawRecord>) -> serde_json::Result<Vec<T>> {
@@ -257,13 +270,13 @@ fn body_items_key(pagination: Pagination) -> Option<&'static str> {
 pub async fn read_page<T: DeserializeOwned + 'static>(
     client: &JiraClient,
     request: ApiRequest,
-    items: &str,
+    items: &'static str,
 ) -> Result<(Value, Vec<T>)> {
     let path = request.path.clone();
     let (rest, records) = client
-        .send_with(request, |body| {
-            let (rest, records) = split_page(body, Some(items))?;
-            Ok((rest, records.try_map(typed)?))
+        .send_page(request, Some(items), |body| {
+            let SplitBody { rest, items, .. } = split_received(body, Some(items))?;
+            Ok((rest, items.try_map(typed)?))
         })
         .await?;
     Ok((rest, records.into_items(Some(items), &path)?))
@@ -692,18 +705,20 @@ mod tests {
     #[test]
     fn fingerprinted_records_keep_their_type() {
         let body = r#"{"values": [{"id": "1"}, {"id": "2"}], "isLast": true}"#;
-        let (rest, items, print) = read_fingerprinted::<Value>(body, Some("values")).unwrap();
+        let read = || split_received(Received::Text(body), Some("values")).unwrap();
+        let SplitBody { rest, items, bytes } = read();
         assert_eq!(rest, json!({"isLast": true}));
+        assert_eq!(bytes, body.len());
+        let (items, print) = fingerprinted::<Value>(items).unwrap();
         assert_eq!(
             items.or_empty(),
             vec![json!({"id": "1"}), json!({"id": "2"})]
         );
-        let (_, raw, raw_print) = read_fingerprinted::<RawRecord>(body, Some("values")).unwrap();
+        let (raw, raw_print) = fingerprinted::<RawRecord>(read().items).unwrap();
         assert_eq!(raw.or_empty()[1].get(), r#"{"id": "2"}"#);
         assert_eq!(print, raw_print);
         assert!(print.is_some());
-        let (_, _, none) =
-            read_fingerprinted::<Value>(r#"{"values": []}"#, Some("values")).unwrap();
+        let (_, none) = fingerprinted::<Value>(List::Items(Vec::new())).unwrap();
         assert_eq!(none, None);
     }
 

@@ -157,7 +157,7 @@ fn list(b: &[u8], at: usize, depth: usize) -> Option<(Vec<Range<usize>>, usize)>
 
 /// The index past the valid JSON value that starts at `at`, checked whole, inside `depth`
 /// levels.
-fn value_end(b: &[u8], at: usize, depth: usize) -> Option<usize> {
+pub(super) fn value_end(b: &[u8], at: usize, depth: usize) -> Option<usize> {
     match b.get(at)? {
         b'{' | b'[' => nested_end(b, at, depth),
         _ => value_end_flat(b, at),
@@ -282,7 +282,7 @@ fn digits(b: &[u8], mut at: usize) -> usize {
 /// The index past the string whose opening quote is at `at`: no control characters, escapes
 /// as JSON has them.
 #[inline(always)]
-fn string(b: &[u8], at: usize) -> Option<usize> {
+pub(super) fn string(b: &[u8], at: usize) -> Option<usize> {
     let mut i = at + 1;
     loop {
         let found = next_special(b, i)?;

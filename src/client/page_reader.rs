@@ -1,0 +1,420 @@
+//! A page body split into its records while it arrives, chunk by chunk, so that it is never held
+//! whole: each record is copied once, out of a small window whose memory is reused, where the
+//! whole body used to be gathered into a buffer that grew (and was faulted in) page after page.
+//!
+//! It gives exactly what `pages::split_page` gives for the whole body. A body it cannot follow —
+//! an error, a key with escapes, no list or two, anything unusual — it gives back whole, byte for
+//! byte, for `split_page` to read: so what is accepted, and every error message, stays the same.
+
+use std::ops::Range;
+
+use serde_json::{Map, Value};
+
+use super::split::{string, value_end};
+use super::{List, RawRecord};
+use crate::scan::skip_ws;
+
+/// Bytes a window gathers before it is taken apart: a record cut off at the window's end is read
+/// again with the next window, so a wide window reads few records twice.
+const WINDOW: usize = 256 << 10;
+
+/// A page body being split as it arrives.
+pub struct PageReader {
+    /// The records' key at the top level; `None` for a body that is the list.
+    key: Option<&'static str>,
+    /// Bytes received and not yet taken apart start at `taken`.
+    window: Vec<u8>,
+    taken: usize,
+    /// Bytes the window holds before the next try: at least `min_window`, and twice a record
+    /// that did not fit, so a large record is read again only a few times.
+    wanted: usize,
+    min_window: usize,
+    stage: Stage,
+    /// What was taken apart and is not a record, as it came: braces, other keys, commas.
+    skeleton: Vec<u8>,
+    /// Where each record sat in `skeleton`, to give the body back whole.
+    record_at: Vec<usize>,
+    records: Vec<RawRecord>,
+    /// The top level's other keys and their values, as spans of `skeleton`.
+    rest: Vec<(Range<usize>, Range<usize>)>,
+    received: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    /// Before the body's first byte that is not whitespace.
+    Start,
+    /// In the top object, before the records' key.
+    Head,
+    /// In the list; `first` until a record has been taken.
+    Items { first: bool },
+    /// In the top object, after the list.
+    Tail,
+    /// Past the body's value: only whitespace may follow.
+    End,
+    /// Not followed: the rest is gathered, and the body given back whole.
+    Whole,
+}
+
+/// What one step did with the window.
+enum Step {
+    /// Took this many bytes.
+    Took(usize),
+    /// The window ends too soon to tell.
+    Wait,
+    /// The body is not one this reader follows.
+    Whole,
+}
+
+/// A body split as `split_page` splits it: the other top-level keys, and the records.
+#[derive(Debug)]
+pub struct SplitBody {
+    pub rest: Value,
+    pub items: List<RawRecord>,
+    /// The body's length.
+    pub bytes: usize,
+}
+
+impl PageReader {
+    /// A reader for records under the top-level `key`, or for a body that is the list (`None`).
+    /// Keys that are JSON pointers are not followed: the body is gathered whole.
+    pub fn new(key: Option<&'static str>) -> PageReader {
+        PageReader::with_window(key, WINDOW)
+    }
+
+    /// `new` with the window `min_window` bytes wide: narrow windows test the seams.
+    pub fn with_window(key: Option<&'static str>, min_window: usize) -> PageReader {
+        let followed = !key.is_some_and(|key| key.starts_with('/'));
+        PageReader {
+            key,
+            window: Vec::new(),
+            taken: 0,
+            wanted: min_window,
+            min_window,
+            stage: if followed { Stage::Start } else { Stage::Whole },
+            skeleton: Vec::new(),
+            record_at: Vec::new(),
+            records: Vec::new(),
+            rest: Vec::new(),
+            received: 0,
+        }
+    }
+
+    /// Bytes received so far.
+    pub fn received(&self) -> usize {
+        self.received
+    }
+
+    /// Takes in the body's next bytes.
+    pub fn push(&mut self, chunk: &[u8]) {
+        self.received += chunk.len();
+        if self.stage != Stage::Whole && self.taken > 0 {
+            self.window.drain(..self.taken);
+            self.taken = 0;
+        }
+        self.window.extend_from_slice(chunk);
+        if self.stage != Stage::Whole && self.window.len() - self.taken >= self.wanted {
+            self.advance();
+        }
+    }
+
+    /// The body split, once all of it has arrived; or the whole body when it is not one this
+    /// reader follows (or not valid JSON), for `split_page` to read.
+    pub fn finish(mut self) -> Result<SplitBody, Vec<u8>> {
+        if self.stage != Stage::Whole {
+            self.advance();
+        }
+        match self.split() {
+            Some(split) => Ok(split),
+            None => Err(self.into_body()),
+        }
+    }
+
+    /// The parts, when the body was followed to its end.
+    fn split(&mut self) -> Option<SplitBody> {
+        if self.stage != Stage::End || skip_ws(&self.window, self.taken) != self.window.len() {
+            return None;
+        }
+        let skeleton = std::str::from_utf8(&self.skeleton).ok()?;
+        let rest = match self.key {
+            None => Value::Null,
+            Some(_) => {
+                let mut rest = Map::new();
+                for (key, value) in &self.rest {
+                    let value = serde_json::from_str(skeleton.get(value.clone())?).ok()?;
+                    rest.insert(skeleton.get(key.clone())?.to_string(), value);
+                }
+                Value::Object(rest)
+            }
+        };
+        Some(SplitBody {
+            rest,
+            items: List::Items(std::mem::take(&mut self.records)),
+            bytes: self.received,
+        })
+    }
+
+    /// The body as it came: the skeleton with the records back in their places, then what was
+    /// not taken apart.
+    pub fn into_body(self) -> Vec<u8> {
+        let mut body = Vec::with_capacity(self.received);
+        let mut from = 0;
+        for (at, record) in self.record_at.iter().zip(&self.records) {
+            body.extend_from_slice(&self.skeleton[from..*at]);
+            body.extend_from_slice(record.get().as_bytes());
+            from = *at;
+        }
+        body.extend_from_slice(&self.skeleton[from..]);
+        body.extend_from_slice(&self.window[self.taken..]);
+        body
+    }
+
+    /// Takes apart what the window holds, as far as it goes.
+    fn advance(&mut self) {
+        // Out of `self` while the steps add to the other parts.
+        let window = std::mem::take(&mut self.window);
+        loop {
+            let w = &window[self.taken..];
+            let step = match self.stage {
+                Stage::Start => self.start(w),
+                Stage::Head => self.member(w, false),
+                Stage::Items { first } => self.item(w, first),
+                Stage::Tail => self.member(w, true),
+                Stage::End | Stage::Whole => break,
+            };
+            match step {
+                Step::Took(n) => self.taken += n,
+                Step::Wait => {
+                    let left = window.len() - self.taken;
+                    self.wanted = self.min_window.max(left.saturating_mul(2));
+                    break;
+                }
+                Step::Whole => {
+                    self.stage = Stage::Whole;
+                    break;
+                }
+            }
+        }
+        self.window = window;
+    }
+
+    /// The body's opening: `{`, or `[` for a body that is the list.
+    fn start(&mut self, w: &[u8]) -> Step {
+        let i = skip_ws(w, 0);
+        let (open, next) = match self.key {
+            Some(_) => (b'{', Stage::Head),
+            None => (b'[', Stage::Items { first: true }),
+        };
+        match w.get(i) {
+            None => Step::Wait,
+            Some(&b) if b == open => self.take(w, i + 1, next),
+            Some(_) => Step::Whole,
+        }
+    }
+
+    /// One member of the top object, or its end; `after` the list, another list is not followed.
+    fn member(&mut self, w: &[u8], after: bool) -> Step {
+        let mut i = skip_ws(w, 0);
+        if after {
+            match w.get(i) {
+                None => return Step::Wait,
+                Some(b',') => i = skip_ws(w, i + 1),
+                Some(b'}') => return self.take(w, i + 1, Stage::End),
+                Some(_) => return Step::Whole,
+            }
+        }
+        // Before the list, a closing brace means there is none: left to `split_page`.
+        match w.get(i) {
+            None => return Step::Wait,
+            Some(b'"') => {}
+            Some(_) => return Step::Whole,
+        }
+        let Some(key_end) = string(w, i) else {
+            return Step::Wait;
+        };
+        let key = i + 1..key_end - 1;
+        if w[key.clone()].contains(&b'\\') {
+            return Step::Whole;
+        }
+        let colon = skip_ws(w, key_end);
+        match w.get(colon) {
+            None => return Step::Wait,
+            Some(b':') => {}
+            Some(_) => return Step::Whole,
+        }
+        let value = skip_ws(w, colon + 1);
+        if self.key.is_some_and(|k| k.as_bytes() == &w[key.clone()]) {
+            return match (w.get(value), after) {
+                (None, _) => Step::Wait,
+                (Some(b'['), false) => self.take(w, value + 1, Stage::Items { first: true }),
+                _ => Step::Whole,
+            };
+        }
+        let Some(end) = value_end(w, value, 1) else {
+            return Step::Wait;
+        };
+        // A number cut off by the window's end looks whole: the byte after it tells.
+        let next = skip_ws(w, end);
+        // Before the list a member is taken with its comma (a closing brace there means no
+        // list); after it, the comma is taken with the next member.
+        let taken = match (w.get(next), after) {
+            (None, _) => return Step::Wait,
+            (Some(b','), false) => next + 1,
+            (Some(b',' | b'}'), true) => end,
+            _ => return Step::Whole,
+        };
+        let at = self.skeleton.len();
+        self.rest
+            .push((at + key.start..at + key.end, at + value..at + end));
+        let stage = if after { Stage::Tail } else { Stage::Head };
+        self.take(w, taken, stage)
+    }
+
+    /// One record of the list (after its comma), or the list's end.
+    fn item(&mut self, w: &[u8], first: bool) -> Step {
+        let mut i = skip_ws(w, 0);
+        match w.get(i) {
+            None => return Step::Wait,
+            Some(b']') => {
+                let next = if self.key.is_some() {
+                    Stage::Tail
+                } else {
+                    Stage::End
+                };
+                return self.take(w, i + 1, next);
+            }
+            Some(b',') if !first => i = skip_ws(w, i + 1),
+            Some(_) if first => {}
+            Some(_) => return Step::Whole,
+        }
+        let depth = if self.key.is_some() { 2 } else { 1 };
+        let Some(end) = value_end(w, i, depth) else {
+            return Step::Wait;
+        };
+        if skip_ws(w, end) == w.len() {
+            return Step::Wait;
+        }
+        let Ok(record) = std::str::from_utf8(&w[i..end]) else {
+            return Step::Whole;
+        };
+        self.skeleton.extend_from_slice(&w[..i]);
+        self.record_at.push(self.skeleton.len());
+        self.records
+            .push(RawRecord::from_string(record.to_string()));
+        self.stage = Stage::Items { first: false };
+        Step::Took(end)
+    }
+
+    /// Takes `w[..n]` into the skeleton and moves on to `stage`.
+    fn take(&mut self, w: &[u8], n: usize, stage: Stage) -> Step {
+        self.skeleton.extend_from_slice(&w[..n]);
+        self.stage = stage;
+        Step::Took(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    /// `body` pushed `chunk` bytes at a time through a window `window` bytes wide.
+    fn read(body: &str, key: Option<&'static str>, chunk: usize, window: usize) -> PageReader {
+        let mut reader = PageReader::with_window(key, window);
+        for piece in body.as_bytes().chunks(chunk) {
+            reader.push(piece);
+        }
+        reader
+    }
+
+    fn records(split: &SplitBody) -> Vec<&str> {
+        match &split.items {
+            List::Items(items) => items.iter().map(RawRecord::get).collect(),
+            other => panic!("no list: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_page_is_split_whatever_its_chunks() {
+        let body = " {\"startAt\": 0, \"issues\": [ {\"id\": \"1\", \"f\": [1, {\"a\": \"}\\\"\"}]} ,\n\
+                    {\"id\": \"2\"} ], \"total\": 20, \"isLast\": true }\n";
+        for chunk in [1, 2, 3, 5, 8, 13, 64, body.len()] {
+            for window in [1, 10, 1000] {
+                let split = read(body, Some("issues"), chunk, window)
+                    .finish()
+                    .unwrap_or_else(|_| panic!("given back in chunks of {chunk}"));
+                assert_eq!(
+                    split.rest,
+                    json!({"startAt": 0, "total": 20, "isLast": true})
+                );
+                assert_eq!(
+                    records(&split),
+                    [
+                        "{\"id\": \"1\", \"f\": [1, {\"a\": \"}\\\"\"}]}",
+                        "{\"id\": \"2\"}"
+                    ]
+                );
+                assert_eq!(split.bytes, body.len());
+            }
+        }
+    }
+
+    #[test]
+    fn a_body_that_is_the_list_is_split() {
+        let split = read("[{\"a\": 1}, 2, \"x\"]", None, 1, 1).finish().unwrap();
+        assert_eq!(split.rest, Value::Null);
+        assert_eq!(records(&split), ["{\"a\": 1}", "2", "\"x\""]);
+        let empty = read("{\"values\": []}", Some("values"), 1, 1)
+            .finish()
+            .unwrap();
+        assert_eq!(records(&empty), Vec::<&str>::new());
+    }
+
+    #[test]
+    fn a_number_cut_by_a_chunk_is_read_whole() {
+        let body = "{\"total\": 12345, \"values\": [6789], \"n\": 10}";
+        let split = read(body, Some("values"), 3, 1).finish().unwrap();
+        assert_eq!(split.rest, json!({"total": 12345, "n": 10}));
+        assert_eq!(records(&split), ["6789"]);
+    }
+
+    /// Anything this reader does not follow comes back as it came, for `split_page`.
+    #[test]
+    fn bodies_not_followed_are_given_back_whole() {
+        for (body, key) in [
+            ("{\"values\": [1, 2,]}", Some("values")),
+            ("{\"values\": [1, 2]", Some("values")),
+            ("{\"values\": [1, 2]} x", Some("values")),
+            ("{\"values\": null}", Some("values")),
+            ("{\"values\": {}}", Some("values")),
+            ("{\"total\": 1}", Some("values")),
+            ("{\"val\\u0075es\": [1]}", Some("values")),
+            ("{\"values\": [1], \"values\": [2]}", Some("values")),
+            ("[1, 2]", Some("values")),
+            ("{\"values\": [1]}", None),
+            ("{\"page\": {\"values\": [1]}}", Some("/page/values")),
+            ("{\"values\": [\"\u{e9}\u{1F600}\", 1e]}", Some("values")),
+            ("", Some("values")),
+        ] {
+            for chunk in [1, 4, 100] {
+                let given = read(body, key, chunk, 1).finish().map(|s| s.rest);
+                assert_eq!(
+                    given.unwrap_err(),
+                    body.as_bytes(),
+                    "{body:?} in chunks of {chunk}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn text_that_is_not_utf8_is_given_back() {
+        let mut body = b"{\"values\": [\"".to_vec();
+        body.extend_from_slice(&[0xff, 0xfe]);
+        body.extend_from_slice(b"\"]}");
+        let mut reader = PageReader::with_window(Some("values"), 1);
+        reader.push(&body);
+        assert_eq!(reader.finish().unwrap_err(), body);
+    }
+}
