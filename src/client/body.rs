@@ -28,7 +28,7 @@ pub async fn read_limited(response: reqwest::Response, limit: u64) -> Result<Byt
 }
 
 /// The body given to `reader` as it arrives.
-pub async fn read_page(
+pub async fn read_split(
     response: reqwest::Response,
     limit: u64,
     mut reader: PageReader,

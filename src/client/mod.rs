@@ -680,7 +680,7 @@ async fn exchange(
         header(CONTENT_TYPE.as_str()).is_some_and(|t| t.to_ascii_lowercase().contains("json"));
     let read = match page {
         Some(reader) if (200..300).contains(&status) && json => {
-            body::read_page(response, max_bytes, reader)
+            body::read_split(response, max_bytes, reader)
                 .await
                 .map(Body::Page)
         }

@@ -265,21 +265,21 @@ fn body_items_key(pagination: Pagination) -> Option<&'static str> {
     }
 }
 
-/// One request's page: the records under `items` (see `Pagination`), and the body's other
-/// top-level keys (`total`, `isLast`, `nextPageToken`, …).
+/// One request's page: the records under `items` (see `Pagination`; `None` for a body that is
+/// the list), and the body's other top-level keys (`total`, `isLast`, `nextPageToken`, …).
 pub async fn read_page<T: DeserializeOwned + 'static>(
     client: &JiraClient,
     request: ApiRequest,
-    items: &'static str,
+    items: Option<&'static str>,
 ) -> Result<(Value, Vec<T>)> {
     let path = request.path.clone();
     let (rest, records) = client
-        .send_page(request, Some(items), |body| {
-            let SplitBody { rest, items, .. } = split_received(body, Some(items))?;
+        .send_page(request, items, |body| {
+            let SplitBody { rest, items, .. } = split_received(body, items)?;
             Ok((rest, items.try_map(typed)?))
         })
         .await?;
-    Ok((rest, records.into_items(Some(items), &path)?))
+    Ok((rest, records.into_items(items, &path)?))
 }
 
 /// A body read in one pass: the records as the body has them, the other top-level keys as values.

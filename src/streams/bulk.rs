@@ -68,7 +68,7 @@ impl Bulk {
                 let (page, records) = read_page::<RawRecord>(
                     client,
                     ApiRequest::post(path.clone(), body),
-                    "issueChangeLogs",
+                    Some("issueChangeLogs"),
                 )
                 .await?;
                 let changelogs = records

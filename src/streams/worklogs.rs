@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use futures::{Stream, TryStreamExt};
 use serde_json::{Value, json};
 
-use crate::client::{ApiRequest, JiraClient, List, RawRecord, split_page};
+use crate::client::{ApiRequest, JiraClient, RawRecord, read_page};
 use crate::error::{Error, Result};
 use crate::streams::id_text;
 use crate::timestamp::{YEARS, bookmarkable, format_utc, parse_in_range};
@@ -119,13 +119,7 @@ pub fn changed_worklogs(
                     .map(|(id, _)| id.parse::<u64>().map_or_else(|_| json!(id), |n| json!(n)))
                     .collect();
                 let list = ApiRequest::post(client.api_path("worklog/list"), json!({"ids": ids}));
-                match client.send_with(list, |body| split_page(body, None)).await?.1 {
-                    List::Items(items) => worklogs.extend(items),
-                    List::Absent | List::NotAList => Err(Error::Shape {
-                        url: client.api_path("worklog/list"),
-                        problem: "expected a JSON array of worklogs".into(),
-                    })?,
-                }
+                worklogs.extend(read_page::<RawRecord>(client, list, None).await?.1);
             }
             // Worklogs deleted since they were listed are not in the bodies; they are still covered.
             yield WorklogPage { worklogs, bookmark };
