@@ -130,6 +130,18 @@ impl<'a> RawObject<'a> {
             .map(|(_, v)| v)
     }
 
+    /// The value of the `index`th entry.
+    pub fn value_at(&self, index: usize) -> Option<&Node<'a>> {
+        self.entries.get(index).map(|(_, value)| value)
+    }
+
+    /// Sets the value of the `index`th entry, if there is one.
+    pub fn set_at(&mut self, index: usize, value: Node<'a>) {
+        if let Some((_, v)) = self.entries.get_mut(index) {
+            *v = value;
+        }
+    }
+
     /// Adds an entry last; for objects the tap builds, whose keys are known to differ.
     pub fn push(&mut self, key: &'a str, value: Node<'a>) {
         self.entries.push((key, value));
@@ -482,21 +494,25 @@ pub fn objects(items: &[RawRecord]) -> Vec<RawObject<'_>> {
 
 /// Whether a key token (quotes included) names `key`.
 fn key_is(token: &str, key: &str) -> bool {
-    match token.get(1..token.len().saturating_sub(1)) {
-        // An escape makes a key's text longer than its name: most keys are told apart by their
-        // length alone, without looking for one.
-        Some(inner) if inner.len() <= key.len() => inner == key && !key.contains('\\'),
-        // Longer, it matches only through an escape; one that starts elsewhere, with a character
-        // other than the name's first, cannot.
-        Some(inner)
-            if inner.as_bytes().first() != Some(&b'\\')
-                && inner.as_bytes().first() != key.as_bytes().first() =>
-        {
-            false
-        }
-        Some(inner) if !inner.contains('\\') => false,
-        _ => key_name(token) == key,
+    let (t, k) = (token.as_bytes(), key.as_bytes());
+    let Some(inner) = t.get(1..t.len().saturating_sub(1)) else {
+        return key_name(token) == key;
+    };
+    // An escape makes a key's text longer than its name: most keys are told apart by their
+    // length alone, and many of the rest (`customfield_10011`, `customfield_10036`) by their last
+    // byte, without comparing the whole.
+    if inner.len() <= k.len() {
+        return inner.len() == k.len()
+            && inner.last() == k.last()
+            && inner == k
+            && !k.contains(&b'\\');
     }
+    // Longer, it matches only through an escape; one that starts elsewhere, with a character
+    // other than the name's first, cannot.
+    if inner.first() != Some(&b'\\') && inner.first() != k.first() || !inner.contains(&b'\\') {
+        return false;
+    }
+    key_name(token) == key
 }
 
 /// A key token's name, unescaped.

@@ -3,10 +3,12 @@
 //! and gains a rendering beside it (`description_markdown`, or `description_text` for plain
 //! text), per config `render_text`.
 
+use std::collections::HashMap;
+
 use serde_json::{Map, Value, json};
 
 use crate::adf::{self, TextStyle};
-use crate::raw::{Node, RawObject};
+use crate::raw::{Node, RawObject, key_name};
 
 /// Where the built-in streams carry rich text, by stream: paths inside a record.
 const RICH_TEXT: &[(&str, &[&str])] = &[
@@ -41,6 +43,25 @@ pub struct Renderings {
     style: TextStyle,
     /// The object holding the rich text, its key, and the key of the rendering as a JSON token.
     at: Vec<(Vec<String>, String, String)>,
+    /// The same by object, for records taken apart: each object is then read once, not once
+    /// per rich text (an issue's `fields` has a hundred keys and a dozen rich texts).
+    objects: Vec<RichObject>,
+}
+
+/// An object that holds rich text: its path, and what its keys are to the renderings.
+#[derive(Debug, Clone)]
+struct RichObject {
+    parent: Vec<String>,
+    /// Indexes into `at`, in its order.
+    texts: Vec<usize>,
+    /// Key names: a rich text's, or a rendering's, with the index of that rich text in `texts`.
+    names: HashMap<String, (Role, usize), foldhash::fast::FixedState>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Text,
+    Rendering,
 }
 
 impl Renderings {
@@ -73,7 +94,8 @@ impl Renderings {
                 Some((path, key, sibling))
             })
             .collect();
-        (!at.is_empty()).then_some(Renderings { style, at })
+        let objects = by_object(&at);
+        (!at.is_empty()).then_some(Renderings { style, at, objects })
     }
 
     /// Declares each rendering beside its rich text.
@@ -103,18 +125,62 @@ impl Renderings {
 
     /// Adds the renderings to a record that is JSON text taken apart.
     pub fn apply_raw<'a>(&'a self, record: &mut RawObject<'a>) {
-        for (parent, key, sibling) in &self.at {
+        for rich in &self.objects {
             let mut object = Some(&mut *record);
-            for step in parent {
+            for step in &rich.parent {
                 object = object.and_then(|o| o.object_mut(step));
             }
             let Some(object) = object else { continue };
-            let Some(doc) = object.get(key) else { continue };
-            if let Some(text) = render(doc, self.style) {
-                object.insert(sibling, Node::string(&text));
+            // Where each rich text and each rendering already there sits, in one pass: the first
+            // of a key counts, as `get` finds it.
+            let mut found: Vec<(Option<usize>, Option<usize>)> =
+                vec![(None, None); rich.texts.len()];
+            for (i, (token, _)) in object.entries().enumerate() {
+                match rich.names.get(&*key_name(token)) {
+                    Some((Role::Text, n)) => found[*n].0 = found[*n].0.or(Some(i)),
+                    Some((Role::Rendering, n)) => found[*n].1 = found[*n].1.or(Some(i)),
+                    None => {}
+                }
+            }
+            for (&at, (text, rendering)) in rich.texts.iter().zip(found) {
+                let Some(doc) = text.and_then(|i| object.value_at(i)) else {
+                    continue;
+                };
+                let Some(text) = render(doc, self.style) else {
+                    continue;
+                };
+                let node = Node::string(&text);
+                match rendering {
+                    Some(i) => object.set_at(i, node),
+                    None => object.push(&self.at[at].2, node),
+                }
             }
         }
     }
+}
+
+/// The renderings grouped by the object that holds them, each object in the order it first
+/// comes, its rich texts in theirs.
+fn by_object(at: &[(Vec<String>, String, String)]) -> Vec<RichObject> {
+    let mut objects: Vec<RichObject> = Vec::new();
+    for (index, (parent, key, sibling)) in at.iter().enumerate() {
+        let found = objects.iter().position(|o| &o.parent == parent);
+        let found = found.unwrap_or_else(|| {
+            objects.push(RichObject {
+                parent: parent.clone(),
+                texts: Vec::new(),
+                names: HashMap::default(),
+            });
+            objects.len() - 1
+        });
+        let rich = &mut objects[found];
+        let n = rich.texts.len();
+        rich.texts.push(index);
+        rich.names.entry(key.clone()).or_insert((Role::Text, n));
+        let name: String = serde_json::from_str(sibling).unwrap_or_default();
+        rich.names.entry(name).or_insert((Role::Rendering, n));
+    }
+    objects
 }
 
 fn object_at<'m>(
@@ -191,5 +257,60 @@ mod tests {
             "a document taken apart renders too"
         );
         assert!(Renderings::new(RenderText::None, "issues", &schema, &[]).is_none());
+    }
+
+    /// Read in one pass, an object gains its renderings as it would one rich text at a time: a
+    /// rendering already there is replaced where it is, new ones follow in the renderings'
+    /// order, and a key written with an escape is found.
+    #[test]
+    fn renderings_land_where_one_at_a_time_would_put_them() {
+        let schema = json!({"properties": {"fields": {"properties": {
+            "description": {}, "environment": {}, "customfield_9": {}}}}});
+        let renderings = Renderings::new(
+            RenderText::Plain,
+            "issues",
+            &schema,
+            &["customfield_9".into()],
+        )
+        .unwrap();
+        let doc = |text: &str| {
+            format!(
+                r#"{{"type":"doc","version":1,"content":[{{"type":"paragraph","content":[{{"type":"text","text":"{text}"}}]}}]}}"#
+            )
+        };
+        let text = format!(
+            r#"{{"fields":{{"customfield_9":{},"environment_text":"old","d\u0065scription":{},"environment":{}}}}}"#,
+            doc("c"),
+            doc("d"),
+            doc("e")
+        );
+        let mut raw = RawObject::parse(&text).unwrap();
+        renderings.apply_raw(&mut raw);
+        let mut written = String::new();
+        raw.write_to(&mut written);
+        let keys: Vec<String> = raw
+            .object_mut("fields")
+            .unwrap()
+            .entries()
+            .map(|(key, _)| key_name(key).into_owned())
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                "customfield_9",
+                "environment_text",
+                "description",
+                "environment",
+                "description_text",
+                "customfield_9_text"
+            ]
+        );
+        let record: Value = serde_json::from_str(&written).unwrap();
+        assert_eq!(record["fields"]["environment_text"], json!("e"));
+        assert_eq!(record["fields"]["description_text"], json!("d"));
+        assert_eq!(record["fields"]["customfield_9_text"], json!("c"));
+        let mut value = serde_json::from_str::<Value>(&text).unwrap();
+        renderings.apply(value.as_object_mut().unwrap());
+        assert_eq!(value, record, "values and text alike");
     }
 }
