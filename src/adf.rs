@@ -1121,47 +1121,46 @@ fn escape_linking_into(out: &mut String, s: &str, line: &mut Line) {
     escape_into(out, s.get(at..).unwrap_or(""), line);
 }
 
+/// The bytes `escape_into` looks at: the characters it may escape, and line breaks. All ASCII,
+/// so where one is found, a character starts.
+const SPECIAL: [bool; 256] = {
+    let mut table = [false; 256];
+    let bytes = b"\\`*[]<~|_&(:\n\r";
+    let mut i = 0;
+    while i < bytes.len() {
+        table[bytes[i] as usize] = true;
+        i += 1;
+    }
+    table
+};
+
 /// Appends `s` to `out` with every character that Markdown could read as syntax escaped.
 /// `line` is where `out` stands and follows `s`.
 fn escape_into(out: &mut String, s: &str, line: &mut Line) {
-    // Mid-line, text after the last character Markdown could read as syntax (most text has
-    // none) is copied whole: none of the rules below would change it, or the line's state.
-    let special = |c: u8| {
-        matches!(
-            c,
-            b'\\'
-                | b'`'
-                | b'*'
-                | b'['
-                | b']'
-                | b'<'
-                | b'~'
-                | b'|'
-                | b'_'
-                | b'&'
-                | b'('
-                | b':'
-                | b'\n'
-                | b'\r'
-        )
-    };
-    let plain_from = s.bytes().rposition(special).map_or(0, |at| at + 1);
-    if matches!(line, Line::Mid) && plain_from == 0 {
-        out.push_str(s);
-        return;
-    }
     // Right after a bracketed atom (`[IN REVIEW]`), `(` would make a link and `:` a link
     // reference definition.
     let after_bracket = out.ends_with(']');
     let mut prev = out.chars().next_back();
-    let mut chars = s.char_indices().peekable();
-    let mut first = true;
-    while let Some((at, c)) = chars.next() {
-        if at >= plain_from && matches!(line, Line::Mid) {
-            out.push_str(s.get(at..).unwrap_or(""));
-            return;
+    out.reserve(s.len());
+    let mut at = 0;
+    while let Some(rest) = s.get(at..) {
+        let Some(c) = rest.chars().next() else { break };
+        // Mid-line, text up to the next character Markdown could read as syntax (most text has
+        // none) is copied whole: none of the rules below would change it, or the line's state.
+        if matches!(line, Line::Mid) {
+            let plain = rest
+                .bytes()
+                .position(|b| SPECIAL[usize::from(b)])
+                .unwrap_or(rest.len());
+            if plain > 0 {
+                let run = rest.get(..plain).unwrap_or("");
+                out.push_str(run);
+                prev = run.chars().next_back();
+                at += plain;
+                continue;
+            }
         }
-        let next = chars.peek().map(|&(_, n)| n);
+        let next = rest.get(c.len_utf8()..).and_then(|r| r.chars().next());
         let blank_next = next.is_none_or(|n| n == ' ' || n == '\t');
         let escape = match (*line, c) {
             (Line::Start, '#') => blank_next || next == Some('#'),
@@ -1178,8 +1177,8 @@ fn escape_into(out: &mut String, s: &str, line: &mut Line) {
                 !(prev.is_some_and(char::is_alphanumeric)
                     && next.is_some_and(char::is_alphanumeric))
             }
-            (_, '&') => entity_follows(s.get(at + 1..).unwrap_or("")),
-            (_, '(' | ':') => first && after_bracket,
+            (_, '&') => entity_follows(rest.get(1..).unwrap_or("")),
+            (_, '(' | ':') => at == 0 && after_bracket,
             _ => false,
         };
         *line = match (*line, c) {
@@ -1194,7 +1193,7 @@ fn escape_into(out: &mut String, s: &str, line: &mut Line) {
         }
         out.push(c);
         prev = Some(c);
-        first = false;
+        at += c.len_utf8();
     }
 }
 
@@ -1205,7 +1204,7 @@ fn escape_into(out: &mut String, s: &str, line: &mut Line) {
 fn next_url(text: &str, from: usize) -> Option<(usize, usize)> {
     let mut search = from;
     loop {
-        let colon = search + text.get(search..)?.find("://")?;
+        let colon = scheme_end(text, search)?;
         search = colon + 3;
         let scheme = |name: &str| {
             colon.checked_sub(name.len()).filter(|&start| {
@@ -1252,6 +1251,20 @@ fn next_url(text: &str, from: usize) -> Option<(usize, usize)> {
         if end > search {
             return Some((start, end));
         }
+    }
+}
+
+/// Where the first `://` in `text` from `from` on starts: found by its colon, which most text
+/// has none of.
+fn scheme_end(text: &str, from: usize) -> Option<usize> {
+    let b = text.as_bytes();
+    let mut at = from;
+    loop {
+        let colon = at + memchr::memchr(b':', b.get(at..)?)?;
+        if b.get(colon + 1..colon + 3) == Some(b"//") {
+            return Some(colon);
+        }
+        at = colon + 1;
     }
 }
 
