@@ -187,11 +187,14 @@ fn render_tree<'t, N: Tree<'t>>(doc: N, style: TextStyle) -> Option<String> {
         in_table: false,
     };
     let text = renderer.join_blocks(children(doc), 0, false);
-    Some(tidy(&text))
+    Some(tidy(text))
 }
 
 /// Each line without its trailing whitespace, and no trailing line break.
-fn tidy(text: &str) -> String {
+fn tidy(text: String) -> String {
+    if is_tidy(&text) {
+        return text;
+    }
     let mut out = String::with_capacity(text.len());
     for line in text.lines() {
         out.push_str(line.trim_end());
@@ -199,6 +202,20 @@ fn tidy(text: &str) -> String {
     }
     out.truncate(out.trim_end().len());
     out
+}
+
+/// Whether `tidy` would leave `text` as it is, as most renderings are: no line ends with
+/// whitespace and the text does not end with a line break. A line ending outside ASCII is left
+/// to `tidy` to look at.
+fn is_tidy(text: &str) -> bool {
+    let b = text.as_bytes();
+    let clean_before = |end: usize| match end.checked_sub(1).and_then(|last| b.get(last)) {
+        None | Some(b'\n') => true,
+        Some(&c) => c.is_ascii() && !char::from(c).is_whitespace(),
+    };
+    !text.ends_with('\n')
+        && clean_before(b.len())
+        && memchr::memchr_iter(b'\n', b).all(clean_before)
 }
 
 /// What the renderer reads of a JSON value: a `&Value`, or a value of a document read from
@@ -1406,6 +1423,11 @@ impl Inline {
     }
 
     fn text(&mut self, marks: &[Mark], text: &str) {
+        // Most text is one line: found with one look for either line break.
+        if memchr::memchr2(b'\n', b'\r', text.as_bytes()).is_none() {
+            self.words(marks, text);
+            return;
+        }
         let text = if text.contains('\r') {
             Cow::Owned(text.replace("\r\n", "\n").replace('\r', "\n"))
         } else {
