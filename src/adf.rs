@@ -343,10 +343,16 @@ fn push_block(out: &mut Vec<Block>, text: String, shape: Shape) {
 
 /// Blocks one after the other: a blank line between them, except before a list that goes on
 /// from a paragraph of the same list item.
-fn join(blocks: &[Block], in_item: bool) -> String {
-    let mut out = String::new();
+fn join(mut blocks: Vec<Block>, in_item: bool) -> String {
+    if blocks.len() == 1
+        && let Some(only) = blocks.pop()
+    {
+        return only.text;
+    }
+    let len = blocks.iter().map(|b| b.text.len() + 2).sum();
+    let mut out = String::with_capacity(len);
     let mut before: Option<Shape> = None;
-    for block in blocks {
+    for block in &blocks {
         if let Some(shape) = before {
             let tight = in_item
                 && shape == Shape::Paragraph
@@ -404,7 +410,7 @@ impl Renderer {
     ) -> String {
         let mut blocks = Vec::new();
         self.blocks_into(nodes, depth, &mut blocks);
-        join(&blocks, in_item)
+        join(blocks, in_item)
     }
 
     /// Renders `nodes` as blocks; runs of inline nodes among them make paragraphs.
@@ -566,7 +572,7 @@ impl Renderer {
                 },
             ),
         }
-        self.quoted(&join(&blocks, false))
+        self.quoted(&join(blocks, false))
     }
 
     fn code_block<'t, N: Tree<'t>>(self, node: N) -> String {
@@ -995,16 +1001,21 @@ impl Mark {
         }
     }
 
-    fn closer(&self) -> Cow<'static, str> {
-        match self {
-            Mark::Link(href) => Cow::Owned(format!("]({})", destination(href))),
-            Mark::Strong => Cow::Borrowed("**"),
-            Mark::Em => Cow::Borrowed("*"),
-            Mark::Strike => Cow::Borrowed("~~"),
-            Mark::Underline => Cow::Borrowed("</u>"),
-            Mark::Sub => Cow::Borrowed("</sub>"),
-            Mark::Sup => Cow::Borrowed("</sup>"),
-        }
+    fn write_closer(&self, out: &mut String) {
+        let closer = match self {
+            Mark::Link(href) => {
+                out.push_str("](");
+                destination_into(out, href);
+                ")"
+            }
+            Mark::Strong => "**",
+            Mark::Em => "*",
+            Mark::Strike => "~~",
+            Mark::Underline => "</u>",
+            Mark::Sub => "</sub>",
+            Mark::Sup => "</sup>",
+        };
+        out.push_str(closer);
     }
 }
 
@@ -1049,6 +1060,12 @@ fn marks_of<'t, N: Tree<'t>>(node: N) -> (Vec<Mark>, bool) {
 /// percent-encoded, and so is `|`, which would split a table cell.
 fn destination(href: &str) -> String {
     let mut out = String::with_capacity(href.len());
+    destination_into(&mut out, href);
+    out
+}
+
+/// `destination`, written to `out`.
+fn destination_into(out: &mut String, href: &str) {
     for c in href.chars() {
         match c {
             '(' | ')' | '\\' => {
@@ -1065,7 +1082,6 @@ fn destination(href: &str) -> String {
             c => out.push(c),
         }
     }
-    out
 }
 
 fn longest_run(text: &str, of: char) -> usize {
@@ -1535,7 +1551,7 @@ impl Inline {
     fn close_last(&mut self) {
         if let Some((mark, open)) = self.open.pop() {
             let close = self.out.len();
-            self.out.push_str(&mark.closer());
+            mark.write_closer(&mut self.out);
             if mark.html().is_some() {
                 let stars = |m: &Mark| matches!(m, Mark::Strong | Mark::Em);
                 let nested = stars(&mark) && self.open.iter().any(|(m, _)| stars(m));
