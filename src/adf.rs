@@ -1,8 +1,8 @@
 //! Atlassian Document Format (ADF), the JSON documents Jira Cloud sends for rich text (issue
 //! description and environment, comment bodies, worklog comments, textarea custom fields),
 //! rendered as Markdown or as plain text. A sync renders each document from its JSON text
-//! (`render_json`), read into a tree that borrows its strings from the text; `render` takes a
-//! `Value`, and both render alike.
+//! (`render_json`), read into buffers of slots that point back into the text, reused from one
+//! document to the next; `render` takes a `Value`, and both render alike.
 //!
 //! Markdown is CommonMark with GitHub's tables, task lists and strikethrough. Where ADF has no
 //! Markdown counterpart:
@@ -36,12 +36,12 @@
 //! without recursion.
 
 use std::borrow::Cow;
+use std::cell::Cell;
 
 use chrono::DateTime;
 use serde_json::{Number, Value};
 
 mod json;
-use json::Json;
 
 /// How `render` writes a document.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -164,10 +164,21 @@ pub fn render_json(text: &str, style: TextStyle) -> Option<String> {
     if !text.trim_start().starts_with('{') {
         return None;
     }
-    render_tree(&Json::parse(text)?, style)
+    thread_local! {
+        /// Each thread reads its documents into the same buffers.
+        static BUFFERS: Cell<json::Buffers> = Cell::default();
+    }
+    let mut buffers = BUFFERS.take();
+    let rendered = buffers
+        .read(text)
+        .and_then(|doc| render_tree(doc.root(), style));
+    if buffers.small() {
+        BUFFERS.set(buffers);
+    }
+    rendered
 }
 
-fn render_tree<N: Tree>(doc: &N, style: TextStyle) -> Option<String> {
+fn render_tree<'t, N: Tree<'t>>(doc: N, style: TextStyle) -> Option<String> {
     if kind(doc) != "doc" {
         return None;
     }
@@ -176,11 +187,14 @@ fn render_tree<N: Tree>(doc: &N, style: TextStyle) -> Option<String> {
         in_table: false,
     };
     let text = renderer.join_blocks(children(doc), 0, false);
-    Some(tidy(&text))
+    Some(tidy(text))
 }
 
 /// Each line without its trailing whitespace, and no trailing line break.
-fn tidy(text: &str) -> String {
+fn tidy(text: String) -> String {
+    if is_tidy(&text) {
+        return text;
+    }
     let mut out = String::with_capacity(text.len());
     for line in text.lines() {
         out.push_str(line.trim_end());
@@ -190,57 +204,80 @@ fn tidy(text: &str) -> String {
     out
 }
 
-/// What the renderer reads of a JSON value: a `Value`, or a document parsed from text.
-trait Tree: Sized {
-    /// The value under `key` when this is an object.
-    fn get(&self, key: &str) -> Option<&Self>;
-    fn as_str(&self) -> Option<&str>;
-    fn as_array(&self) -> Option<&[Self]>;
-    fn as_number(&self) -> Option<&Number>;
+/// Whether `tidy` would leave `text` as it is, as most renderings are: no line ends with
+/// whitespace and the text does not end with a line break. A line ending outside ASCII is left
+/// to `tidy` to look at.
+fn is_tidy(text: &str) -> bool {
+    let b = text.as_bytes();
+    let clean_before = |end: usize| match end.checked_sub(1).and_then(|last| b.get(last)) {
+        None | Some(b'\n') => true,
+        Some(&c) => c.is_ascii() && !char::from(c).is_whitespace(),
+    };
+    !text.ends_with('\n')
+        && clean_before(b.len())
+        && memchr::memchr_iter(b'\n', b).all(clean_before)
 }
 
-impl Tree for Value {
-    fn get(&self, key: &str) -> Option<&Value> {
+/// What the renderer reads of a JSON value: a `&Value`, or a value of a document read from
+/// text. Nodes are handles, passed by value; what they hold lives for `'t`.
+trait Tree<'t>: Copy {
+    /// An array's items.
+    type Items: DoubleEndedIterator<Item = Self>;
+    /// The value under `key` when this is an object.
+    fn get(self, key: &str) -> Option<Self>;
+    fn as_str(self) -> Option<&'t str>;
+    fn as_array(self) -> Option<Self::Items>;
+    fn as_number(self) -> Option<Number>;
+}
+
+impl<'t> Tree<'t> for &'t Value {
+    type Items = std::slice::Iter<'t, Value>;
+
+    fn get(self, key: &str) -> Option<&'t Value> {
         self.as_object()?.get(key)
     }
 
-    fn as_str(&self) -> Option<&str> {
+    fn as_str(self) -> Option<&'t str> {
         Value::as_str(self)
     }
 
-    fn as_array(&self) -> Option<&[Value]> {
-        Value::as_array(self).map(Vec::as_slice)
+    fn as_array(self) -> Option<Self::Items> {
+        Value::as_array(self).map(|items| items.iter())
     }
 
-    fn as_number(&self) -> Option<&Number> {
+    fn as_number(self) -> Option<Number> {
         match self {
-            Value::Number(n) => Some(n),
+            Value::Number(n) => Some(n.clone()),
             _ => None,
         }
     }
 }
 
-fn kind<N: Tree>(node: &N) -> &str {
+fn kind<'t, N: Tree<'t>>(node: N) -> &'t str {
     node.get("type").and_then(Tree::as_str).unwrap_or("")
 }
 
-fn children<N: Tree>(node: &N) -> &[N] {
-    node.get("content").and_then(Tree::as_array).unwrap_or(&[])
+fn children<'t, N: Tree<'t>>(node: N) -> impl DoubleEndedIterator<Item = N> {
+    node.get("content")
+        .and_then(Tree::as_array)
+        .into_iter()
+        .flatten()
 }
 
-fn attr<'a, N: Tree>(node: &'a N, key: &str) -> Option<&'a N> {
+fn attr<'t, N: Tree<'t>>(node: N, key: &str) -> Option<N> {
     node.get("attrs")?.get(key)
 }
 
-fn attr_str<'a, N: Tree>(node: &'a N, key: &str) -> Option<&'a str> {
+fn attr_str<'t, N: Tree<'t>>(node: N, key: &str) -> Option<&'t str> {
     attr(node, key)?.as_str()
 }
 
 /// A non-negative whole number, however it was written.
-fn attr_u64<N: Tree>(node: &N, key: &str) -> Option<u64> {
+fn attr_u64<'t, N: Tree<'t>>(node: N, key: &str) -> Option<u64> {
     let value = attr(node, key)?;
     let number = value.as_number();
     number
+        .as_ref()
         .and_then(Number::as_u64)
         .or_else(|| {
             number?
@@ -251,7 +288,7 @@ fn attr_u64<N: Tree>(node: &N, key: &str) -> Option<u64> {
         .or_else(|| value.as_str()?.trim().parse().ok())
 }
 
-fn is_inline<N: Tree>(node: &N) -> bool {
+fn is_inline<'t, N: Tree<'t>>(node: N) -> bool {
     let k = kind(node);
     INLINE_TYPES.contains(&k)
         || (!NODE_TYPES.contains(&k) && node.get("text").and_then(Tree::as_str).is_some())
@@ -306,10 +343,16 @@ fn push_block(out: &mut Vec<Block>, text: String, shape: Shape) {
 
 /// Blocks one after the other: a blank line between them, except before a list that goes on
 /// from a paragraph of the same list item.
-fn join(blocks: &[Block], in_item: bool) -> String {
-    let mut out = String::new();
+fn join(mut blocks: Vec<Block>, in_item: bool) -> String {
+    if blocks.len() == 1
+        && let Some(only) = blocks.pop()
+    {
+        return only.text;
+    }
+    let len = blocks.iter().map(|b| b.text.len() + 2).sum();
+    let mut out = String::with_capacity(len);
     let mut before: Option<Shape> = None;
-    for block in blocks {
+    for block in &blocks {
         if let Some(shape) = before {
             let tight = in_item
                 && shape == Shape::Paragraph
@@ -359,31 +402,42 @@ impl Renderer {
         self.style == TextStyle::Markdown
     }
 
-    fn join_blocks<N: Tree>(self, nodes: &[N], depth: usize, in_item: bool) -> String {
+    fn join_blocks<'t, N: Tree<'t>>(
+        self,
+        nodes: impl Iterator<Item = N>,
+        depth: usize,
+        in_item: bool,
+    ) -> String {
         let mut blocks = Vec::new();
         self.blocks_into(nodes, depth, &mut blocks);
-        join(&blocks, in_item)
+        join(blocks, in_item)
     }
 
     /// Renders `nodes` as blocks; runs of inline nodes among them make paragraphs.
-    fn blocks_into<N: Tree>(self, nodes: &[N], depth: usize, out: &mut Vec<Block>) {
-        let mut run_start = None;
-        for (i, node) in nodes.iter().enumerate() {
+    fn blocks_into<'t, N: Tree<'t>>(
+        self,
+        nodes: impl Iterator<Item = N>,
+        depth: usize,
+        out: &mut Vec<Block>,
+    ) {
+        let mut paragraph = None;
+        for node in nodes {
             if is_inline(node) {
-                run_start.get_or_insert(i);
+                let w = paragraph.get_or_insert_with(|| self.writer(Mode::Flow));
+                self.inline_node(w, node, depth);
                 continue;
             }
-            if let Some(run) = run_start.take().and_then(|start| nodes.get(start..i)) {
-                self.paragraph_into(run, depth, out);
+            if let Some(w) = paragraph.take() {
+                push_block(out, w.finish(), Shape::Paragraph);
             }
             self.block_into(node, depth, out);
         }
-        if let Some(run) = run_start.and_then(|start| nodes.get(start..)) {
-            self.paragraph_into(run, depth, out);
+        if let Some(w) = paragraph {
+            push_block(out, w.finish(), Shape::Paragraph);
         }
     }
 
-    fn block_into<N: Tree>(self, node: &N, depth: usize, out: &mut Vec<Block>) {
+    fn block_into<'t, N: Tree<'t>>(self, node: N, depth: usize, out: &mut Vec<Block>) {
         if depth > MAX_DEPTH {
             let mut w = self.writer(Mode::Flow);
             w.text(&[], &flat_text(node));
@@ -414,7 +468,7 @@ impl Renderer {
             "rule" | "syncBlock" => {}
             "table" => push_block(out, self.table(node, depth), Shape::Other),
             "media" | "blockCard" | "embedCard" | "extension" => {
-                self.paragraph_into(std::slice::from_ref(node), depth, out);
+                self.paragraph_into(std::iter::once(node), depth, out);
             }
             "expand" | "nestedExpand" => {
                 if let Some(title) = attr_str(node, "title").map(str::trim)
@@ -440,7 +494,12 @@ impl Renderer {
         Inline::new(self.markdown(), mode, self.in_table)
     }
 
-    fn paragraph_into<N: Tree>(self, nodes: &[N], depth: usize, out: &mut Vec<Block>) {
+    fn paragraph_into<'t, N: Tree<'t>>(
+        self,
+        nodes: impl Iterator<Item = N>,
+        depth: usize,
+        out: &mut Vec<Block>,
+    ) {
         let mut w = self.writer(Mode::Flow);
         for node in nodes {
             self.inline_node(&mut w, node, depth);
@@ -448,7 +507,7 @@ impl Renderer {
         push_block(out, w.finish(), Shape::Paragraph);
     }
 
-    fn heading<N: Tree>(self, node: &N, depth: usize) -> String {
+    fn heading<'t, N: Tree<'t>>(self, node: N, depth: usize) -> String {
         let mut w = self.writer(Mode::Heading);
         for child in children(node) {
             self.inline_node(&mut w, child, depth);
@@ -477,7 +536,7 @@ impl Renderer {
         }
     }
 
-    fn panel<N: Tree>(self, node: &N, depth: usize) -> String {
+    fn panel<'t, N: Tree<'t>>(self, node: N, depth: usize) -> String {
         let label = match attr_str(node, "panelType") {
             Some("info") => "Info",
             Some("note") => "Note",
@@ -513,10 +572,10 @@ impl Renderer {
                 },
             ),
         }
-        self.quoted(&join(&blocks, false))
+        self.quoted(&join(blocks, false))
     }
 
-    fn code_block<N: Tree>(self, node: &N) -> String {
+    fn code_block<'t, N: Tree<'t>>(self, node: N) -> String {
         let text = code_text(node);
         let text = text.trim_end_matches('\n');
         if text.trim().is_empty() {
@@ -539,7 +598,7 @@ impl Renderer {
         format!("{fence}{language}\n{text}\n{fence}")
     }
 
-    fn list<N: Tree>(self, node: &N, depth: usize, alt: bool) -> Option<Block> {
+    fn list<'t, N: Tree<'t>>(self, node: N, depth: usize, alt: bool) -> Option<Block> {
         let list = kind(node);
         let markdown = self.markdown();
         let ordered = list == "orderedList";
@@ -561,7 +620,7 @@ impl Renderer {
         for child in children(node) {
             if is_list(kind(child)) {
                 // A list right inside a list (tasks nest this way) belongs to the item before.
-                let nested = self.join_blocks(std::slice::from_ref(child), depth, false);
+                let nested = self.join_blocks(std::iter::once(child), depth, false);
                 if nested.is_empty() {
                     continue;
                 }
@@ -586,12 +645,11 @@ impl Renderer {
             };
             // A task's checkbox is the start of its paragraph: what follows aligns after `- `.
             width = if tasks { 2 } else { marker.len() };
-            let content = if ITEM_TYPES.contains(&kind(child)) {
-                children(child)
+            let body = if ITEM_TYPES.contains(&kind(child)) {
+                self.join_blocks(children(child), depth, true)
             } else {
-                std::slice::from_ref(child)
+                self.join_blocks(std::iter::once(child), depth, true)
             };
-            let body = self.join_blocks(content, depth, true);
             first_empty.get_or_insert(body.is_empty());
             items.push(prefix_lines(&body, &marker, &" ".repeat(width)));
             number = number.saturating_add(1).min(MAX_ORDER);
@@ -616,7 +674,7 @@ impl Renderer {
         })
     }
 
-    fn table<N: Tree>(self, node: &N, depth: usize) -> String {
+    fn table<'t, N: Tree<'t>>(self, node: N, depth: usize) -> String {
         let cells = Renderer {
             in_table: true,
             ..self
@@ -624,8 +682,7 @@ impl Renderer {
         if !self.markdown() {
             let mut lines = Vec::new();
             for row in children(node) {
-                let texts: Vec<String> =
-                    children(row).iter().map(|c| cells.cell(c, depth)).collect();
+                let texts: Vec<String> = children(row).map(|c| cells.cell(c, depth)).collect();
                 if texts.iter().any(|t| !t.is_empty()) {
                     lines.push(texts.join(" | ").trim().to_owned());
                 }
@@ -650,8 +707,8 @@ impl Renderer {
             }
         }
         let header = children(node)
-            .first()
-            .is_some_and(|row| children(row).iter().any(|c| kind(c) == "tableHeader"));
+            .next()
+            .is_some_and(|row| children(row).any(|c| kind(c) == "tableHeader"));
         let mut body = rows.iter();
         let head = if header { body.next() } else { None };
         let mut out = String::new();
@@ -670,7 +727,7 @@ impl Renderer {
     /// The table's cells laid out in columns: a cell spanning columns is followed by empty
     /// cells, a column that a cell above spans is skipped with an empty cell. Also what is left
     /// of the padding budget.
-    fn grid<N: Tree>(self, node: &N, depth: usize) -> (Vec<Vec<String>>, usize) {
+    fn grid<'t, N: Tree<'t>>(self, node: N, depth: usize) -> (Vec<Vec<String>>, usize) {
         let mut padding = MAX_PADDING;
         let mut rows = Vec::new();
         // For each column, the first row that a cell above no longer covers.
@@ -706,7 +763,7 @@ impl Renderer {
     }
 
     /// A cell's content on one line.
-    fn cell<N: Tree>(self, cell: &N, depth: usize) -> String {
+    fn cell<'t, N: Tree<'t>>(self, cell: N, depth: usize) -> String {
         let text = self.join_blocks(children(cell), depth, false);
         let separator = if self.markdown() { "<br>" } else { " " };
         let lines: Vec<&str> = text
@@ -717,7 +774,7 @@ impl Renderer {
         lines.join(separator)
     }
 
-    fn inline_node<N: Tree>(self, w: &mut Inline, node: &N, depth: usize) {
+    fn inline_node<'t, N: Tree<'t>>(self, w: &mut Inline, node: N, depth: usize) {
         if depth > MAX_DEPTH {
             w.text(&[], &flat_text(node));
             return;
@@ -768,7 +825,7 @@ impl Renderer {
         }
     }
 
-    fn card<N: Tree>(self, w: &mut Inline, node: &N, marks: &[Mark]) {
+    fn card<'t, N: Tree<'t>>(self, w: &mut Inline, node: N, marks: &[Mark]) {
         let data = attr(node, "data");
         let url = attr_str(node, "url")
             .or_else(|| data?.get("url")?.as_str())
@@ -789,7 +846,7 @@ impl Renderer {
         }
     }
 
-    fn media<N: Tree>(self, node: &N) -> String {
+    fn media<'t, N: Tree<'t>>(self, node: N) -> String {
         let alt = attr_str(node, "alt")
             .map(str::trim)
             .filter(|a| !a.is_empty());
@@ -826,9 +883,9 @@ fn write_row(out: &mut String, cells: &[String], width: usize) {
 }
 
 /// The text an inline atom stands for: a mention's name, an emoji, a date, a status.
-fn label<N: Tree>(node: &N) -> Option<Cow<'_, str>> {
+fn label<'t, N: Tree<'t>>(node: N) -> Option<Cow<'t, str>> {
     let nonempty = |s: &&str| !s.trim().is_empty();
-    let text: Cow<'_, str> = match kind(node) {
+    let text: Cow<'t, str> = match kind(node) {
         "mention" => {
             let name = attr_str(node, "text")
                 .filter(nonempty)
@@ -854,7 +911,7 @@ fn label<N: Tree>(node: &N) -> Option<Cow<'_, str>> {
 }
 
 /// A date node's day in UTC; a timestamp that is not one is kept as it was written.
-fn date<N: Tree>(node: &N) -> Option<Cow<'_, str>> {
+fn date<'t, N: Tree<'t>>(node: N) -> Option<Cow<'t, str>> {
     let timestamp = attr(node, "timestamp")?;
     let millis = match (timestamp.as_str(), timestamp.as_number()) {
         (Some(s), _) => s.trim().parse::<i64>().ok(),
@@ -867,9 +924,8 @@ fn date<N: Tree>(node: &N) -> Option<Cow<'_, str>> {
     }
 }
 
-fn code_text<N: Tree>(node: &N) -> String {
+fn code_text<'t, N: Tree<'t>>(node: N) -> String {
     children(node)
-        .iter()
         .filter_map(|n| n.get("text")?.as_str())
         .collect::<String>()
         .replace("\r\n", "\n")
@@ -878,7 +934,7 @@ fn code_text<N: Tree>(node: &N) -> String {
 
 /// The text of `node` and everything under it, on one line, gathered without recursion: for
 /// nesting too deep to render.
-fn flat_text<N: Tree>(node: &N) -> String {
+fn flat_text<'t, N: Tree<'t>>(node: N) -> String {
     let mut out = String::new();
     let mut stack = vec![node];
     while let Some(n) = stack.pop() {
@@ -891,7 +947,7 @@ fn flat_text<N: Tree>(node: &N) -> String {
         if !INLINE_TYPES.contains(&k) || k == "hardBreak" {
             out.push(' ');
         }
-        stack.extend(children(n).iter().rev());
+        stack.extend(children(n).rev());
     }
     out.split_whitespace().collect::<Vec<_>>().join(" ")
 }
@@ -945,21 +1001,26 @@ impl Mark {
         }
     }
 
-    fn closer(&self) -> Cow<'static, str> {
-        match self {
-            Mark::Link(href) => Cow::Owned(format!("]({})", destination(href))),
-            Mark::Strong => Cow::Borrowed("**"),
-            Mark::Em => Cow::Borrowed("*"),
-            Mark::Strike => Cow::Borrowed("~~"),
-            Mark::Underline => Cow::Borrowed("</u>"),
-            Mark::Sub => Cow::Borrowed("</sub>"),
-            Mark::Sup => Cow::Borrowed("</sup>"),
-        }
+    fn write_closer(&self, out: &mut String) {
+        let closer = match self {
+            Mark::Link(href) => {
+                out.push_str("](");
+                destination_into(out, href);
+                ")"
+            }
+            Mark::Strong => "**",
+            Mark::Em => "*",
+            Mark::Strike => "~~",
+            Mark::Underline => "</u>",
+            Mark::Sub => "</sub>",
+            Mark::Sup => "</sup>",
+        };
+        out.push_str(closer);
     }
 }
 
 /// The marks of `node` that Markdown can show, outermost first, and whether its text is code.
-fn marks_of<N: Tree>(node: &N) -> (Vec<Mark>, bool) {
+fn marks_of<'t, N: Tree<'t>>(node: N) -> (Vec<Mark>, bool) {
     let mut marks: Vec<Mark> = Vec::new();
     let mut code = false;
     let listed = node.get("marks").and_then(Tree::as_array);
@@ -999,6 +1060,12 @@ fn marks_of<N: Tree>(node: &N) -> (Vec<Mark>, bool) {
 /// percent-encoded, and so is `|`, which would split a table cell.
 fn destination(href: &str) -> String {
     let mut out = String::with_capacity(href.len());
+    destination_into(&mut out, href);
+    out
+}
+
+/// `destination`, written to `out`.
+fn destination_into(out: &mut String, href: &str) {
     for c in href.chars() {
         match c {
             '(' | ')' | '\\' => {
@@ -1015,7 +1082,6 @@ fn destination(href: &str) -> String {
             c => out.push(c),
         }
     }
-    out
 }
 
 fn longest_run(text: &str, of: char) -> usize {
@@ -1088,47 +1154,46 @@ fn escape_linking_into(out: &mut String, s: &str, line: &mut Line) {
     escape_into(out, s.get(at..).unwrap_or(""), line);
 }
 
+/// The bytes `escape_into` looks at: the characters it may escape, and line breaks. All ASCII,
+/// so where one is found, a character starts.
+const SPECIAL: [bool; 256] = {
+    let mut table = [false; 256];
+    let bytes = b"\\`*[]<~|_&(:\n\r";
+    let mut i = 0;
+    while i < bytes.len() {
+        table[bytes[i] as usize] = true;
+        i += 1;
+    }
+    table
+};
+
 /// Appends `s` to `out` with every character that Markdown could read as syntax escaped.
 /// `line` is where `out` stands and follows `s`.
 fn escape_into(out: &mut String, s: &str, line: &mut Line) {
-    // Mid-line, text after the last character Markdown could read as syntax (most text has
-    // none) is copied whole: none of the rules below would change it, or the line's state.
-    let special = |c: u8| {
-        matches!(
-            c,
-            b'\\'
-                | b'`'
-                | b'*'
-                | b'['
-                | b']'
-                | b'<'
-                | b'~'
-                | b'|'
-                | b'_'
-                | b'&'
-                | b'('
-                | b':'
-                | b'\n'
-                | b'\r'
-        )
-    };
-    let plain_from = s.bytes().rposition(special).map_or(0, |at| at + 1);
-    if matches!(line, Line::Mid) && plain_from == 0 {
-        out.push_str(s);
-        return;
-    }
     // Right after a bracketed atom (`[IN REVIEW]`), `(` would make a link and `:` a link
     // reference definition.
     let after_bracket = out.ends_with(']');
     let mut prev = out.chars().next_back();
-    let mut chars = s.char_indices().peekable();
-    let mut first = true;
-    while let Some((at, c)) = chars.next() {
-        if at >= plain_from && matches!(line, Line::Mid) {
-            out.push_str(s.get(at..).unwrap_or(""));
-            return;
+    out.reserve(s.len());
+    let mut at = 0;
+    while let Some(rest) = s.get(at..) {
+        let Some(c) = rest.chars().next() else { break };
+        // Mid-line, text up to the next character Markdown could read as syntax (most text has
+        // none) is copied whole: none of the rules below would change it, or the line's state.
+        if matches!(line, Line::Mid) {
+            let plain = rest
+                .bytes()
+                .position(|b| SPECIAL[usize::from(b)])
+                .unwrap_or(rest.len());
+            if plain > 0 {
+                let run = rest.get(..plain).unwrap_or("");
+                out.push_str(run);
+                prev = run.chars().next_back();
+                at += plain;
+                continue;
+            }
         }
-        let next = chars.peek().map(|&(_, n)| n);
+        let next = rest.get(c.len_utf8()..).and_then(|r| r.chars().next());
         let blank_next = next.is_none_or(|n| n == ' ' || n == '\t');
         let escape = match (*line, c) {
             (Line::Start, '#') => blank_next || next == Some('#'),
@@ -1145,8 +1210,8 @@ fn escape_into(out: &mut String, s: &str, line: &mut Line) {
                 !(prev.is_some_and(char::is_alphanumeric)
                     && next.is_some_and(char::is_alphanumeric))
             }
-            (_, '&') => entity_follows(s.get(at + 1..).unwrap_or("")),
-            (_, '(' | ':') => first && after_bracket,
+            (_, '&') => entity_follows(rest.get(1..).unwrap_or("")),
+            (_, '(' | ':') => at == 0 && after_bracket,
             _ => false,
         };
         *line = match (*line, c) {
@@ -1161,7 +1226,7 @@ fn escape_into(out: &mut String, s: &str, line: &mut Line) {
         }
         out.push(c);
         prev = Some(c);
-        first = false;
+        at += c.len_utf8();
     }
 }
 
@@ -1172,7 +1237,7 @@ fn escape_into(out: &mut String, s: &str, line: &mut Line) {
 fn next_url(text: &str, from: usize) -> Option<(usize, usize)> {
     let mut search = from;
     loop {
-        let colon = search + text.get(search..)?.find("://")?;
+        let colon = scheme_end(text, search)?;
         search = colon + 3;
         let scheme = |name: &str| {
             colon.checked_sub(name.len()).filter(|&start| {
@@ -1219,6 +1284,20 @@ fn next_url(text: &str, from: usize) -> Option<(usize, usize)> {
         if end > search {
             return Some((start, end));
         }
+    }
+}
+
+/// Where the first `://` in `text` from `from` on starts: found by its colon, which most text
+/// has none of.
+fn scheme_end(text: &str, from: usize) -> Option<usize> {
+    let b = text.as_bytes();
+    let mut at = from;
+    loop {
+        let colon = at + memchr::memchr(b':', b.get(at..)?)?;
+        if b.get(colon + 1..colon + 3) == Some(b"//") {
+            return Some(colon);
+        }
+        at = colon + 1;
     }
 }
 
@@ -1360,6 +1439,11 @@ impl Inline {
     }
 
     fn text(&mut self, marks: &[Mark], text: &str) {
+        // Most text is one line: found with one look for either line break.
+        if memchr::memchr2(b'\n', b'\r', text.as_bytes()).is_none() {
+            self.words(marks, text);
+            return;
+        }
         let text = if text.contains('\r') {
             Cow::Owned(text.replace("\r\n", "\n").replace('\r', "\n"))
         } else {
@@ -1467,7 +1551,7 @@ impl Inline {
     fn close_last(&mut self) {
         if let Some((mark, open)) = self.open.pop() {
             let close = self.out.len();
-            self.out.push_str(&mark.closer());
+            mark.write_closer(&mut self.out);
             if mark.html().is_some() {
                 let stars = |m: &Mark| matches!(m, Mark::Strong | Mark::Em);
                 let nested = stars(&mark) && self.open.iter().any(|(m, _)| stars(m));

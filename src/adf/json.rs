@@ -1,44 +1,221 @@
-//! A document's JSON text read into a small tree, its strings (and keys) borrowed from the text
-//! unless they have escapes: what the renderer reads, without serde's machinery. It accepts what
-//! serde_json reads as a `Value` and nothing else, and reads numbers and escaped strings with it.
+//! A document's JSON text read into a flat list of slots that point back into the text: what the
+//! renderer reads, without serde's machinery and without an allocation per container. The
+//! members of an array or object sit side by side in the list, so a container is a range of
+//! slots. The lists are `Buffers`, kept from document to document. It accepts what serde_json
+//! reads as a `Value` and nothing else, and reads numbers and escaped strings with it.
 
-use std::borrow::Cow;
+use std::ops::Range;
 
 use serde_json::Number;
 
 use super::Tree;
 use crate::scan::{next_special, skip_ws};
 
-/// A JSON value. Objects are lists: ADF's have a few keys each.
-pub enum Json<'a> {
+/// One JSON value. Spans are byte ranges of the text, or of `Buffers::decoded` for a string
+/// with escapes; containers are ranges of `Buffers::slots`, an object's as key, value, key, ….
+#[derive(Debug, Clone, Copy)]
+enum Slot {
     /// Null or a boolean: the renderer reads neither.
     Other,
-    Number(Number),
-    String(Cow<'a, str>),
-    Array(Vec<Json<'a>>),
-    Object(Vec<(Cow<'a, str>, Json<'a>)>),
+    Number {
+        start: usize,
+        end: usize,
+    },
+    Text {
+        start: usize,
+        end: usize,
+    },
+    Decoded {
+        start: usize,
+        end: usize,
+    },
+    Array {
+        first: usize,
+        len: usize,
+    },
+    Object {
+        first: usize,
+        members: usize,
+    },
 }
 
 /// Containers serde_json reads nested at most (it refuses the 128th).
 const MAX_DEPTH: usize = 127;
 
-impl<'a> Json<'a> {
+/// Slots kept for the next document at most: a huge document's are let go.
+const MAX_KEPT: usize = 1 << 16;
+
+/// Where documents are read into; reused, so that reading one allocates nothing once the
+/// buffers have grown to fit.
+#[derive(Default)]
+pub struct Buffers {
+    slots: Vec<Slot>,
+    /// A container's members while it is read, before they move to `slots` side by side.
+    pending: Vec<Slot>,
+    /// Strings with escapes, decoded.
+    decoded: String,
+}
+
+impl Buffers {
     /// The value `text` holds, or `None` when it is not valid JSON (or nested too deep).
-    pub fn parse(text: &'a str) -> Option<Json<'a>> {
-        let mut reader = Reader { text, at: 0 };
+    pub fn read<'t>(&'t mut self, text: &'t str) -> Option<Doc<'t>> {
+        self.slots.clear();
+        self.pending.clear();
+        self.decoded.clear();
+        let mut reader = Reader {
+            text,
+            at: 0,
+            buffers: self,
+        };
         reader.skip_ws();
-        let value = reader.value(0)?;
+        let root = reader.value(0)?;
         reader.skip_ws();
-        (reader.at == text.len()).then_some(value)
+        if reader.at != text.len() {
+            return None;
+        }
+        self.slots.push(root);
+        Some(Doc {
+            text,
+            decoded: &self.decoded,
+            slots: &self.slots,
+        })
+    }
+
+    /// Whether the buffers are worth keeping for the next document.
+    pub fn small(&self) -> bool {
+        self.slots.capacity().max(self.pending.capacity()) <= MAX_KEPT
+            && self.decoded.capacity() <= MAX_KEPT
     }
 }
 
-struct Reader<'a> {
-    text: &'a str,
+/// A document read: its slots, the root last, and what they point into.
+pub struct Doc<'t> {
+    text: &'t str,
+    decoded: &'t str,
+    slots: &'t [Slot],
+}
+
+impl<'t> Doc<'t> {
+    pub fn root(&self) -> Json<'_> {
+        Json {
+            doc: self,
+            at: self.slots.len().saturating_sub(1),
+        }
+    }
+
+    #[inline]
+    fn slot(&self, at: usize) -> Slot {
+        self.slots.get(at).copied().unwrap_or(Slot::Other)
+    }
+
+    #[inline]
+    /// Whether `slot` is the string `key`; most keys differ from it in length, checked first.
+    fn is(&self, slot: Slot, key: &str) -> bool {
+        let (from, start, end) = match slot {
+            Slot::Text { start, end } => (self.text, start, end),
+            Slot::Decoded { start, end } => (self.decoded, start, end),
+            _ => return false,
+        };
+        end.wrapping_sub(start) == key.len()
+            && from.as_bytes().get(start..end) == Some(key.as_bytes())
+    }
+
+    #[inline]
+    fn str(&self, slot: Slot) -> Option<&'t str> {
+        match slot {
+            Slot::Text { start, end } => self.text.get(start..end),
+            Slot::Decoded { start, end } => self.decoded.get(start..end),
+            _ => None,
+        }
+    }
+}
+
+/// A value of a document read: where it is among the slots.
+#[derive(Clone, Copy)]
+pub struct Json<'t> {
+    doc: &'t Doc<'t>,
     at: usize,
 }
 
-impl<'a> Reader<'a> {
+/// The items of an array, in order.
+#[derive(Clone)]
+pub struct Items<'t> {
+    doc: &'t Doc<'t>,
+    range: Range<usize>,
+}
+
+impl<'t> Iterator for Items<'t> {
+    type Item = Json<'t>;
+
+    fn next(&mut self) -> Option<Json<'t>> {
+        let at = self.range.next()?;
+        Some(Json { doc: self.doc, at })
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.range.size_hint()
+    }
+}
+
+impl DoubleEndedIterator for Items<'_> {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        let at = self.range.next_back()?;
+        Some(Json { doc: self.doc, at })
+    }
+}
+
+impl<'t> Tree<'t> for Json<'t> {
+    type Items = Items<'t>;
+
+    #[inline]
+    fn get(self, key: &str) -> Option<Json<'t>> {
+        let Slot::Object { first, members } = self.doc.slot(self.at) else {
+            return None;
+        };
+        let entries = self.doc.slots.get(first..first + 2 * members)?;
+        // The last of a repeated key, as in a `Value`.
+        let found = entries
+            .chunks_exact(2)
+            .rposition(|entry| entry.first().is_some_and(|&k| self.doc.is(k, key)))?;
+        Some(Json {
+            doc: self.doc,
+            at: first + 2 * found + 1,
+        })
+    }
+
+    #[inline]
+    fn as_str(self) -> Option<&'t str> {
+        self.doc.str(self.doc.slot(self.at))
+    }
+
+    #[inline]
+    fn as_array(self) -> Option<Items<'t>> {
+        match self.doc.slot(self.at) {
+            Slot::Array { first, len } => Some(Items {
+                doc: self.doc,
+                range: first..first + len,
+            }),
+            _ => None,
+        }
+    }
+
+    fn as_number(self) -> Option<Number> {
+        match self.doc.slot(self.at) {
+            Slot::Number { start, end } => {
+                serde_json::from_str(self.doc.text.get(start..end)?).ok()
+            }
+            _ => None,
+        }
+    }
+}
+
+struct Reader<'t, 'b> {
+    text: &'t str,
+    at: usize,
+    buffers: &'b mut Buffers,
+}
+
+impl Reader<'_, '_> {
     fn peek(&self) -> Option<u8> {
         self.text.as_bytes().get(self.at).copied()
     }
@@ -54,11 +231,11 @@ impl<'a> Reader<'a> {
     }
 
     /// The value at the reader, `depth` containers down.
-    fn value(&mut self, depth: usize) -> Option<Json<'a>> {
+    fn value(&mut self, depth: usize) -> Option<Slot> {
         match self.peek()? {
             b'{' => self.object(depth + 1),
             b'[' => self.array(depth + 1),
-            b'"' => self.string().map(Json::String),
+            b'"' => self.string(),
             b't' => self.literal("true"),
             b'f' => self.literal("false"),
             b'n' => self.literal("null"),
@@ -66,9 +243,8 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn object(&mut self, depth: usize) -> Option<Json<'a>> {
-        // ADF's objects have a few keys each: room for them at once.
-        let mut entries = Vec::with_capacity(4);
+    fn object(&mut self, depth: usize) -> Option<Slot> {
+        let mark = self.buffers.pending.len();
         self.members(depth, b'}', |reader| {
             if reader.peek()? != b'"' {
                 return None;
@@ -76,19 +252,37 @@ impl<'a> Reader<'a> {
             let key = reader.string()?;
             reader.expect(b':')?;
             reader.skip_ws();
-            entries.push((key, reader.value(depth)?));
+            let value = reader.value(depth)?;
+            reader.buffers.pending.push(key);
+            reader.buffers.pending.push(value);
             Some(())
         })?;
-        Some(Json::Object(entries))
+        let (first, len) = self.settle(mark);
+        Some(Slot::Object {
+            first,
+            members: len / 2,
+        })
     }
 
-    fn array(&mut self, depth: usize) -> Option<Json<'a>> {
-        let mut items = Vec::new();
+    fn array(&mut self, depth: usize) -> Option<Slot> {
+        let mark = self.buffers.pending.len();
         self.members(depth, b']', |reader| {
-            items.push(reader.value(depth)?);
+            let item = reader.value(depth)?;
+            reader.buffers.pending.push(item);
             Some(())
         })?;
-        Some(Json::Array(items))
+        let (first, len) = self.settle(mark);
+        Some(Slot::Array { first, len })
+    }
+
+    /// Moves the members read since `mark` to the slots, side by side: where they start there,
+    /// and how many.
+    fn settle(&mut self, mark: usize) -> (usize, usize) {
+        let Buffers { slots, pending, .. } = &mut *self.buffers;
+        let first = slots.len();
+        slots.extend_from_slice(pending.get(mark..).unwrap_or(&[]));
+        pending.truncate(mark);
+        (first, slots.len() - first)
     }
 
     /// Reads the members of the object or array the reader is at, up to `close`, each with
@@ -123,9 +317,9 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// The string at the reader: borrowed when it has no escapes; with them, as serde_json
-    /// decodes them (and refuses what it refuses, such as a lone surrogate).
-    fn string(&mut self) -> Option<Cow<'a, str>> {
+    /// The string at the reader: a span of the text when it has no escapes; with them, decoded
+    /// as serde_json decodes them (and refused where it refuses, as for a lone surrogate).
+    fn string(&mut self) -> Option<Slot> {
         let b = self.text.as_bytes();
         let open = self.at;
         let mut from = open + 1;
@@ -142,25 +336,32 @@ impl<'a> Reader<'a> {
             }
         };
         self.at = close + 1;
-        if escaped {
-            serde_json::from_str::<String>(self.text.get(open..=close)?)
-                .ok()
-                .map(Cow::Owned)
-        } else {
-            self.text.get(open + 1..close).map(Cow::Borrowed)
+        if !escaped {
+            return Some(Slot::Text {
+                start: open + 1,
+                end: close,
+            });
         }
+        let decoded = serde_json::from_str::<String>(self.text.get(open..=close)?).ok()?;
+        let buffer = &mut self.buffers.decoded;
+        let start = buffer.len();
+        buffer.push_str(&decoded);
+        Some(Slot::Decoded {
+            start,
+            end: buffer.len(),
+        })
     }
 
-    fn literal(&mut self, word: &str) -> Option<Json<'a>> {
+    fn literal(&mut self, word: &str) -> Option<Slot> {
         let end = self.at + word.len();
         (self.text.get(self.at..end)? == word).then(|| {
             self.at = end;
-            Json::Other
+            Slot::Other
         })
     }
 
     /// A number as serde_json reads it into a `Value`: one out of range (`1e999`) is refused.
-    fn number(&mut self) -> Option<Json<'a>> {
+    fn number(&mut self) -> Option<Slot> {
         let b = self.text.as_bytes();
         let start = self.at;
         let mut end = start;
@@ -170,40 +371,9 @@ impl<'a> Reader<'a> {
         {
             end += 1;
         }
-        let number = serde_json::from_str::<Number>(self.text.get(start..end)?).ok()?;
+        serde_json::from_str::<Number>(self.text.get(start..end)?).ok()?;
         self.at = end;
-        Some(Json::Number(number))
-    }
-}
-
-impl Tree for Json<'_> {
-    fn get(&self, key: &str) -> Option<&Self> {
-        match self {
-            // The last of a repeated key, as in a `Value`.
-            Json::Object(entries) => entries.iter().rev().find(|(k, _)| k == key).map(|e| &e.1),
-            _ => None,
-        }
-    }
-
-    fn as_str(&self) -> Option<&str> {
-        match self {
-            Json::String(s) => Some(s),
-            _ => None,
-        }
-    }
-
-    fn as_array(&self) -> Option<&[Self]> {
-        match self {
-            Json::Array(items) => Some(items),
-            _ => None,
-        }
-    }
-
-    fn as_number(&self) -> Option<&Number> {
-        match self {
-            Json::Number(n) => Some(n),
-            _ => None,
-        }
+        Some(Slot::Number { start, end })
     }
 }
 
@@ -215,6 +385,7 @@ mod tests {
     #[test]
     fn accepts_what_serde_json_accepts() {
         let deep = |levels: usize| "[".repeat(levels) + &"]".repeat(levels);
+        let mut buffers = Buffers::default();
         for text in [
             "0",
             "-0",
@@ -243,21 +414,43 @@ mod tests {
             &deep(127),
             &deep(128),
         ] {
-            let ours = Json::parse(text).is_some();
+            let ours = buffers.read(text).is_some();
             let serde = serde_json::from_str::<serde_json::Value>(text).is_ok();
             assert_eq!(ours, serde, "{text:?}");
         }
     }
 
     #[test]
-    fn strings_are_borrowed_unless_escaped() {
-        let Some(Json::Object(entries)) = Json::parse(r#"{"a": "plain", "b": "caf\u00e9"}"#) else {
-            panic!("not an object");
-        };
-        assert!(matches!(
-            &entries[0].1,
-            Json::String(Cow::Borrowed("plain"))
-        ));
-        assert!(matches!(&entries[1].1, Json::String(Cow::Owned(s)) if s == "café"));
+    fn values_read_back() {
+        let mut buffers = Buffers::default();
+        let text = r#"{"a": "plain", "b": "caf\u00e9", "b": ["x", 2, {"c": null}], "d": 1.5}"#;
+        let doc = buffers.read(text).expect("valid JSON");
+        let root = doc.root();
+        assert_eq!(root.get("a").and_then(Tree::as_str), Some("plain"));
+        let items: Vec<_> = root
+            .get("b")
+            .and_then(Tree::as_array)
+            .expect("an array")
+            .collect();
+        assert_eq!(items.len(), 3, "the last of a repeated key");
+        assert_eq!(items[0].as_str(), Some("x"));
+        assert_eq!(items[1].as_number(), Some(Number::from(2)));
+        assert!(items[2].get("c").is_some_and(|c| c.as_str().is_none()));
+        assert_eq!(
+            root.get("d")
+                .and_then(Tree::as_number)
+                .and_then(|n| n.as_f64()),
+            Some(1.5)
+        );
+        assert!(root.get("e").is_none());
+        let text = r#"["caf\u00e9", "\"q\""]"#;
+        let doc = buffers.read(text).expect("valid JSON");
+        let items: Vec<_> = doc
+            .root()
+            .as_array()
+            .expect("an array")
+            .filter_map(Tree::as_str)
+            .collect();
+        assert_eq!(items, ["café", "\"q\""]);
     }
 }
