@@ -18,6 +18,10 @@ use crate::scan::skip_ws;
 /// again with the next window, so a wide window reads few records twice.
 const WINDOW: usize = 256 << 10;
 
+/// The least of a long chunk a record carried over from the last one is given before a try: most
+/// records are smaller.
+const MIN_CARRY: usize = 64 << 10;
+
 /// A page body being split as it arrives.
 pub struct PageReader {
     /// The records' key at the top level; `None` for a body that is the list.
@@ -105,17 +109,57 @@ impl PageReader {
         self.received
     }
 
-    /// Takes in the body's next bytes.
+    /// Takes in the body's next bytes. Records that lie whole in a long chunk are taken apart
+    /// where they lie; only what a chunk's end cuts off is copied into the window, and a record
+    /// carried over is finished with as little of the next chunk as it should need.
     pub fn push(&mut self, chunk: &[u8]) {
         self.received += chunk.len();
+        let mut rest = chunk;
+        while self.stage != Stage::Whole && !rest.is_empty() {
+            let carried = self.window.len() - self.taken;
+            if carried == 0 {
+                if rest.len() >= self.wanted {
+                    let taken = self.run(rest);
+                    rest = &rest[taken..];
+                }
+                break;
+            }
+            // With a long chunk at hand, twice what is carried should finish its record; with a
+            // short one, the window gathers as much as it wants before it tries.
+            let want = if rest.len() >= self.wanted {
+                carried.saturating_mul(2).max(self.min_carry())
+            } else {
+                self.wanted
+            };
+            let add = want.saturating_sub(carried).min(rest.len());
+            self.keep(&rest[..add]);
+            rest = &rest[add..];
+            if self.window.len() - self.taken < want {
+                break;
+            }
+            self.advance();
+            // What the window left unread and came from this chunk goes back to it.
+            let left = self.window.len() - self.taken;
+            if self.stage != Stage::Whole && left <= add {
+                self.window.truncate(self.taken);
+                rest = &chunk[chunk.len() - rest.len() - left..];
+            }
+        }
+        self.keep(rest);
+    }
+
+    /// The least a record carried over is given of the next chunk before a try.
+    fn min_carry(&self) -> usize {
+        self.min_window.min(MIN_CARRY)
+    }
+
+    /// Adds `bytes` to the window, after letting go of what was taken apart.
+    fn keep(&mut self, bytes: &[u8]) {
         if self.stage != Stage::Whole && self.taken > 0 {
             self.window.drain(..self.taken);
             self.taken = 0;
         }
-        self.window.extend_from_slice(chunk);
-        if self.stage != Stage::Whole && self.window.len() - self.taken >= self.wanted {
-            self.advance();
-        }
+        self.window.extend_from_slice(bytes);
     }
 
     /// The body split, once all of it has arrived; or the whole body when it is not one this
@@ -173,29 +217,34 @@ impl PageReader {
     fn advance(&mut self) {
         // Out of `self` while the steps add to the other parts.
         let window = std::mem::take(&mut self.window);
+        self.taken += self.run(&window[self.taken..]);
+        self.window = window;
+    }
+
+    /// Takes apart what `w` holds, as far as it goes; returns how many bytes that took.
+    fn run(&mut self, w: &[u8]) -> usize {
+        let mut taken = 0;
         loop {
-            let w = &window[self.taken..];
             let step = match self.stage {
-                Stage::Start => self.start(w),
-                Stage::Head => self.member(w, false),
-                Stage::Items { first } => self.item(w, first),
-                Stage::Tail => self.member(w, true),
-                Stage::End | Stage::Whole => break,
+                Stage::Start => self.start(&w[taken..]),
+                Stage::Head => self.member(&w[taken..], false),
+                Stage::Items { first } => self.item(&w[taken..], first),
+                Stage::Tail => self.member(&w[taken..], true),
+                Stage::End | Stage::Whole => return taken,
             };
             match step {
-                Step::Took(n) => self.taken += n,
+                Step::Took(n) => taken += n,
                 Step::Wait => {
-                    let left = window.len() - self.taken;
+                    let left = w.len() - taken;
                     self.wanted = self.min_window.max(left.saturating_mul(2));
-                    break;
+                    return taken;
                 }
                 Step::Whole => {
                     self.stage = Stage::Whole;
-                    break;
+                    return taken;
                 }
             }
         }
-        self.window = window;
     }
 
     /// The body's opening: `{`, or `[` for a body that is the list.
