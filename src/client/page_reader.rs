@@ -1,6 +1,7 @@
 //! A page body split into its records while it arrives, chunk by chunk, so that it is never held
-//! whole: each record is copied once, out of a small window whose memory is reused, where the
-//! whole body used to be gathered into a buffer that grew (and was faulted in) page after page.
+//! whole: each record is copied out once, from the chunk it lies in or from a small window that
+//! carries what a chunk's end cut off, where the whole body used to be gathered into a buffer
+//! that grew (and was faulted in) page after page.
 //!
 //! It gives exactly what `pages::split_page` gives for the whole body. A body it cannot follow —
 //! an error, a key with escapes, no list or two, anything unusual — it gives back whole, byte for
@@ -26,7 +27,8 @@ const MIN_CARRY: usize = 64 << 10;
 pub struct PageReader {
     /// The records' key at the top level; `None` for a body that is the list.
     key: Option<&'static str>,
-    /// Bytes received and not yet taken apart start at `taken`.
+    /// Bytes received and not yet taken apart (a record cut off, or chunks too short to try)
+    /// start at `taken`.
     window: Vec<u8>,
     taken: usize,
     /// Bytes the window holds before the next try: at least `min_window`, and twice a record
