@@ -9,9 +9,9 @@
 
 use std::ops::Range;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use super::split::{string, value_end};
+use super::split::{rest_value, string, value_end};
 use super::{List, RawRecord};
 use crate::scan::skip_ws;
 
@@ -184,14 +184,7 @@ impl PageReader {
         let skeleton = std::str::from_utf8(&self.skeleton).ok()?;
         let rest = match self.key {
             None => Value::Null,
-            Some(_) => {
-                let mut rest = Map::new();
-                for (key, value) in &self.rest {
-                    let value = serde_json::from_str(skeleton.get(value.clone())?).ok()?;
-                    rest.insert(skeleton.get(key.clone())?.to_string(), value);
-                }
-                Value::Object(rest)
-            }
+            Some(_) => rest_value(skeleton, &self.rest)?,
         };
         Some(SplitBody {
             rest,

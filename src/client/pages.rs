@@ -312,14 +312,7 @@ fn split_checked(text: &str, items: Option<&str>) -> Option<(Value, List<RawReco
     let split = split::split(text, &path)?;
     let rest = match items {
         None => Value::Null,
-        Some(_) => {
-            let mut rest = Map::new();
-            for (key, value) in split.rest {
-                let value = serde_json::from_str(text.get(value)?).ok()?;
-                rest.insert(text.get(key)?.to_string(), value);
-            }
-            Value::Object(rest)
-        }
+        Some(_) => split::rest_value(text, &split.rest)?,
     };
     let records = match split.items {
         split::Items::List(spans) => List::Items(

@@ -7,6 +7,8 @@
 
 use std::ops::Range;
 
+use serde_json::{Map, Value};
+
 use crate::scan::{next_special, skip_ws};
 
 /// A page body taken apart: the top level's other keys (raw JSON values), and the records.
@@ -23,6 +25,18 @@ pub enum Items {
     List(Vec<Range<usize>>),
     Absent,
     NotAList,
+}
+
+/// The top level's other keys (spans of `text`, as `Split::rest` has them) as an object of
+/// values; `None` when a span is not in `text` or serde_json refuses a value (a number out of
+/// its range), for the caller to leave the body to serde_json.
+pub(super) fn rest_value(text: &str, rest: &[(Range<usize>, Range<usize>)]) -> Option<Value> {
+    let mut values = Map::new();
+    for (key, value) in rest {
+        let value = serde_json::from_str(text.get(value.clone())?).ok()?;
+        values.insert(text.get(key.clone())?.to_string(), value);
+    }
+    Some(Value::Object(values))
 }
 
 /// Deepest nesting checked here, from the body's top; deeper bodies are left to serde_json,
