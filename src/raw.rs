@@ -247,7 +247,7 @@ impl<'a> RawObject<'a> {
 
 /// An object to take apart with the object it sits in, by its key, and the objects within it
 /// to take apart too.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Opening {
     pub key: &'static str,
     pub inner: Vec<Opening>,
@@ -284,9 +284,16 @@ pub struct Layout {
     entries: Vec<(Span, Span, Option<Layout>)>,
 }
 
-type Span = (usize, usize);
+/// Where a part lies in a text: its first byte and the byte past it.
+pub type Span = (usize, usize);
 
 impl Layout {
+    /// A layout of these entries: each key's span, and its value's span or the layout of the
+    /// object it was taken apart into (then the value's span is unused).
+    pub(crate) fn from_entries(entries: Vec<(Span, Span, Option<Layout>)>) -> Layout {
+        Layout { entries }
+    }
+
     /// The layout of `object`, whose text all lies in `base`; `None` when some of it was built.
     pub fn of(object: &RawObject<'_>, base: &str) -> Option<Layout> {
         let span = |part: &str| span_in(base, part);
@@ -558,7 +565,7 @@ pub struct StringValue {
 }
 
 /// Strings shorter than this are not shown to a `seen` callback: no date-time is.
-const SEEN_MIN_LEN: usize = 24;
+pub(crate) const SEEN_MIN_LEN: usize = 24;
 
 /// The index just past the value starting at `at`.
 fn value_end(b: &[u8], at: usize) -> Option<usize> {

@@ -205,7 +205,7 @@ pub fn normalize_json(text: &str, out: &mut String) {
 /// The date-times to rewrite in one JSON text, found while the text was taken apart
 /// (`RawObject::parse_opening_seeing`): its parts are then written with `normalize_json`'s
 /// result without a second scan.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone, PartialEq)]
 pub struct DateSpans {
     /// The string values that may be date-times to rewrite, in text order.
     spans: Vec<StringValue>,

@@ -527,14 +527,25 @@ fn page_splits(body: &str) -> Result<(), TestCaseError> {
 }
 
 /// The same body split as it arrives, in chunks of several sizes and with windows from one byte
-/// up, gives what `split_page` gives for the whole body; or the body back, byte for byte.
+/// up, gives what `split_page` gives for the whole body; or the body back, byte for byte. Records
+/// taken apart as they are checked come apart as the raw reader takes them apart.
 fn read_as_it_arrives(
     body: &str,
     items: Option<&'static str>,
     whole: &serde_json::Result<(Value, List<RawRecord>)>,
 ) -> Result<(), TestCaseError> {
-    for (chunk, window) in [(1, 1), (7, 16), (64, 1), (1000, 256), (usize::MAX, 1 << 18)] {
-        let mut reader = PageReader::with_window(items, window);
+    let opening: std::sync::Arc<[Opening]> =
+        Opening::to(["/fields", "/fields/comment", "/changelog", "/a"]).into();
+    for (chunk, window, taking_apart) in [
+        (1, 1, false),
+        (7, 16, true),
+        (64, 1, false),
+        (1000, 256, true),
+        (usize::MAX, 1 << 18, false),
+        (usize::MAX, 1 << 18, true),
+    ] {
+        let opening = taking_apart.then(|| opening.clone());
+        let mut reader = PageReader::with_window(items, window).taking_apart(opening.clone());
         for piece in body.as_bytes().chunks(chunk.min(body.len().max(1))) {
             reader.push(piece);
         }
@@ -553,8 +564,40 @@ fn read_as_it_arrives(
                 };
                 prop_assert_eq!(&rest, want_rest);
                 prop_assert_eq!(format!("{got:?}"), format!("{want:?}"));
+                if let (Some(opening), List::Items(got)) = (&opening, got) {
+                    taken_apart_as_raw_takes_them(got, opening)?;
+                }
             }
             Err(given_back) => prop_assert_eq!(given_back.as_slice(), body.as_bytes()),
+        }
+    }
+    Ok(())
+}
+
+/// Each record taken apart while its page was checked has the layout and the date-times that
+/// `RawObject::parse_opening_seeing` finds in its text; only an object with an escaped key may
+/// come without.
+fn taken_apart_as_raw_takes_them(
+    records: Vec<RawRecord>,
+    opening: &[Opening],
+) -> Result<(), TestCaseError> {
+    for mut record in records {
+        let scanned = record.take_scanned();
+        let text = record.get();
+        let mut dates = DateSpans::new(text);
+        let want = RawObject::parse_opening_seeing(text, opening, &mut |s| dates.see(text, s))
+            .and_then(|object| raw::Layout::of(&object, text));
+        match (scanned, want) {
+            (Some(got), Some(layout)) => {
+                prop_assert_eq!(&got.layout, &layout, "{}", text);
+                prop_assert_eq!(&got.dates, &dates, "{}", text);
+            }
+            (None, _) if !text.starts_with('{') || text.contains('\\') => {}
+            (got, want) => {
+                return Err(TestCaseError::fail(format!(
+                    "{text}: taken apart {got:?}, by the raw reader {want:?}"
+                )));
+            }
         }
     }
     Ok(())

@@ -31,13 +31,14 @@ pub use pages::{
     List, Page, PageSize, Pagination, Progress, fingerprint, pages, read_page, split_page,
     split_page_with_serde, split_record,
 };
-pub use record::RawRecord;
+pub use record::{RawRecord, Scanned};
 pub use retry::{Decision, Outcome, RetryPolicy};
 pub use transport::{PROXY_VARIABLES, http_client};
 
 use crate::catalog::TextForm;
 use crate::config::{CloudId, Config, Deployment, RichText, Site, gateway_root, is_cloud_id};
 use crate::error::{Error, Result};
+use crate::raw::Opening;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Method {
@@ -55,6 +56,9 @@ pub struct ApiRequest {
     pub body: Option<Value>,
     /// Sent without credentials: for what the site tells anyone (`/_edge/tenant_info`).
     pub anonymous: bool,
+    /// For a page: its records taken apart while they are checked, with these objects opened
+    /// (`RawRecord::take_scanned`), so that they need not be read again.
+    pub taking_apart: Option<Arc<[Opening]>>,
 }
 
 impl ApiRequest {
@@ -65,6 +69,7 @@ impl ApiRequest {
             query: Vec::new(),
             body: None,
             anonymous: false,
+            taking_apart: None,
         }
     }
 
@@ -75,12 +80,19 @@ impl ApiRequest {
             query: Vec::new(),
             body: Some(body),
             anonymous: false,
+            taking_apart: None,
         }
     }
 
     /// Without credentials: they are not needed, so they do not travel.
     pub fn anonymous(mut self) -> Self {
         self.anonymous = true;
+        self
+    }
+
+    /// A page whose records are taken apart as they are checked, with `opening`'s objects.
+    pub fn taking_apart(mut self, opening: Arc<[Opening]>) -> Self {
+        self.taking_apart = Some(opening);
         self
     }
 
@@ -490,7 +502,7 @@ impl JiraClient {
             label.to_string(),
             builder,
             self.max_response_bytes,
-            page.map(PageReader::new),
+            page.map(|key| PageReader::new(key).taking_apart(request.taking_apart.clone())),
         )));
         let (status, headers, body) = exchange.await?;
         *status_seen = Some(status);

@@ -6,14 +6,20 @@
 //! It gives exactly what `pages::split_page` gives for the whole body. A body it cannot follow —
 //! an error, a key with escapes, no list or two, anything unusual — it gives back whole, byte for
 //! byte, for `split_page` to read: so what is accepted, and every error message, stays the same.
+//!
+//! Asked to (`taking_apart`), it also takes each record apart while it checks it, as the raw
+//! reader would: issues are then read once, not once to check and again to take apart.
 
 use std::ops::Range;
+use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::split::{rest_value, string, value_end};
-use super::{List, RawRecord};
+use super::split::{object_taken_apart, rest_value, string, value_end};
+use super::{List, RawRecord, Scanned};
+use crate::raw::{Layout, Opening, StringValue};
 use crate::scan::skip_ws;
+use crate::timestamp::DateSpans;
 
 /// Bytes a window gathers before it is taken apart: a record cut off at the window's end is read
 /// again with the next window, so a wide window reads few records twice.
@@ -44,6 +50,8 @@ pub struct PageReader {
     /// The top level's other keys and their values, as spans of `skeleton`.
     rest: Vec<(Range<usize>, Range<usize>)>,
     received: usize,
+    /// When records are taken apart as they are checked, the objects to open in them.
+    opening: Option<Arc<[Opening]>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,7 +111,15 @@ impl PageReader {
             records: Vec::new(),
             rest: Vec::new(),
             received: 0,
+            opening: None,
         }
+    }
+
+    /// Records taken apart while they are checked, with `opening`'s objects (when given): the
+    /// check reads every byte of them already, so a later reading would be a second.
+    pub fn taking_apart(mut self, opening: Option<Arc<[Opening]>>) -> PageReader {
+        self.opening = opening;
+        self
     }
 
     /// Bytes received so far.
@@ -332,8 +348,22 @@ impl PageReader {
             Some(_) => return Step::Whole,
         }
         let depth = if self.key.is_some() { 2 } else { 1 };
-        let Some(end) = value_end(w, i, depth) else {
-            return Step::Wait;
+        let (end, parts) = match &self.opening {
+            Some(opening) if w.get(i) == Some(&b'{') => {
+                let mut strings = Vec::new();
+                let mut usable = true;
+                let seen = &mut |s| strings.push(s);
+                let Some((layout, end)) =
+                    object_taken_apart(&w[i..], 0, depth, opening, seen, &mut usable)
+                else {
+                    return Step::Wait;
+                };
+                (i + end, usable.then_some((layout, strings)))
+            }
+            _ => match value_end(w, i, depth) {
+                Some(end) => (end, None),
+                None => return Step::Wait,
+            },
         };
         if skip_ws(w, end) == w.len() {
             return Step::Wait;
@@ -343,8 +373,10 @@ impl PageReader {
         };
         self.skeleton.extend_from_slice(&w[..i]);
         self.record_at.push(self.skeleton.len());
-        self.records
-            .push(RawRecord::from_string(record.to_string()));
+        self.records.push(match parts {
+            Some((layout, strings)) => scanned(record, layout, strings),
+            None => RawRecord::from_string(record.to_string()),
+        });
         self.stage = Stage::Items { first: false };
         Step::Took(end)
     }
@@ -357,11 +389,22 @@ impl PageReader {
     }
 }
 
+/// A record and what taking it apart found: its layout, and of the string values seen in it
+/// those that are date-times to rewrite.
+fn scanned(record: &str, layout: Layout, strings: Vec<StringValue>) -> RawRecord {
+    let mut dates = DateSpans::new(record);
+    for string in strings {
+        dates.see(record, string);
+    }
+    RawRecord::scanned(record.to_string(), Scanned { layout, dates })
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::raw::RawObject;
 
     /// `body` pushed `chunk` bytes at a time through a window `window` bytes wide.
     fn read(body: &str, key: Option<&'static str>, chunk: usize, window: usize) -> PageReader {
@@ -460,5 +503,41 @@ mod tests {
         let mut reader = PageReader::with_window(Some("values"), 1);
         reader.push(&body);
         assert_eq!(reader.finish().unwrap_err(), body);
+    }
+
+    #[test]
+    fn records_are_taken_apart_as_the_raw_reader_takes_them() {
+        let body = r#"{"issues": [
+            {"id": "1", "fields": {"updated": "2024-01-31T13:05:00.000+0000", "a": [1]}, "x": 2},
+            {"id": "2", "fields": {"summary": "a \"quoted\" text of some length"}},
+            {"id": "3", "fi\u0065lds": {"a": 1}},
+            [1]
+        ]}"#;
+        let opening: Arc<[Opening]> = Opening::to(["/fields"]).into();
+        for chunk in [1, 7, body.len()] {
+            let mut reader =
+                PageReader::with_window(Some("issues"), 1).taking_apart(Some(opening.clone()));
+            for piece in body.as_bytes().chunks(chunk) {
+                reader.push(piece);
+            }
+            let List::Items(records) = reader.finish().unwrap().items else {
+                panic!("no list");
+            };
+            let scanned: Vec<Option<Scanned>> =
+                records.into_iter().map(|mut r| r.take_scanned()).collect();
+            let [Some(first), Some(second), None, None] = &scanned[..] else {
+                panic!("taken apart: {scanned:?}");
+            };
+            for (line, scanned) in [(1, first), (2, second)] {
+                let text = body.lines().nth(line).unwrap().trim().trim_end_matches(',');
+                let mut dates = DateSpans::new(text);
+                let object =
+                    RawObject::parse_opening_seeing(text, &opening, &mut |s| dates.see(text, s))
+                        .unwrap();
+                assert_eq!(Some(&scanned.layout), Layout::of(&object, text).as_ref());
+                assert_eq!(scanned.dates, dates);
+                assert_ne!(scanned.dates, DateSpans::new(text), "a string was kept");
+            }
+        }
     }
 }

@@ -3,10 +3,23 @@
 
 use std::fmt;
 
+use crate::raw::Layout;
+use crate::timestamp::DateSpans;
+
 /// One record's JSON text (valid JSON: it was checked with the whole body).
 #[derive(Clone)]
 pub struct RawRecord {
     text: Box<str>,
+    /// The record taken apart while its page was checked, when the page was asked for that.
+    scanned: Option<Box<Scanned>>,
+}
+
+/// A record's text taken apart (`RawObject::parse_opening_seeing`), kept apart from the text:
+/// where its parts lie, and the date-times to rewrite in it.
+#[derive(Debug, Clone)]
+pub struct Scanned {
+    pub layout: Layout,
+    pub dates: DateSpans,
 }
 
 impl RawRecord {
@@ -14,12 +27,26 @@ impl RawRecord {
     pub fn from_string(text: String) -> RawRecord {
         RawRecord {
             text: text.into_boxed_str(),
+            scanned: None,
+        }
+    }
+
+    /// `from_string`, with what taking `text` apart found.
+    pub fn scanned(text: String, scanned: Scanned) -> RawRecord {
+        RawRecord {
+            text: text.into_boxed_str(),
+            scanned: Some(Box::new(scanned)),
         }
     }
 
     /// The record's JSON text.
     pub fn get(&self) -> &str {
         &self.text
+    }
+
+    /// What taking the text apart found while its page was read, once.
+    pub fn take_scanned(&mut self) -> Option<Scanned> {
+        self.scanned.take().map(|scanned| *scanned)
     }
 }
 

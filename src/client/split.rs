@@ -9,6 +9,7 @@ use std::ops::Range;
 
 use serde_json::{Map, Value};
 
+use crate::raw::{Layout, Opening, SEEN_MIN_LEN, StringValue};
 use crate::scan::{next_special, skip_ws};
 
 /// A page body taken apart: the top level's other keys (raw JSON values), and the records.
@@ -172,14 +173,31 @@ fn list(b: &[u8], at: usize, depth: usize) -> Option<(Vec<Range<usize>>, usize)>
 /// The index past the valid JSON value that starts at `at`, checked whole, inside `depth`
 /// levels.
 pub(super) fn value_end(b: &[u8], at: usize, depth: usize) -> Option<usize> {
+    value_end_seeing(b, at, depth, &mut |_| {})
+}
+
+/// `value_end`, showing `seen` the string values (not keys) within long enough to be a
+/// date-time, in text order.
+#[inline(always)]
+pub(super) fn value_end_seeing(
+    b: &[u8],
+    at: usize,
+    depth: usize,
+    seen: &mut impl FnMut(StringValue),
+) -> Option<usize> {
     match b.get(at)? {
-        b'{' | b'[' => nested_end(b, at, depth),
-        _ => value_end_flat(b, at),
+        b'{' | b'[' => nested_end(b, at, depth, seen),
+        _ => value_end_flat(b, at, seen),
     }
 }
 
 /// The index past the object or list at `at`, checked with a stack instead of recursion.
-fn nested_end(b: &[u8], at: usize, depth: usize) -> Option<usize> {
+fn nested_end(
+    b: &[u8],
+    at: usize,
+    depth: usize,
+    seen: &mut impl FnMut(StringValue),
+) -> Option<usize> {
     // What each open level is: true for an object.
     let mut open: Vec<bool> = Vec::with_capacity(16);
     let mut i = at;
@@ -204,7 +222,7 @@ fn nested_end(b: &[u8], at: usize, depth: usize) -> Option<usize> {
                     continue;
                 }
             }
-            _ => i = value_end_flat(b, i)?,
+            _ => i = value_end_flat(b, i, seen)?,
         }
         // After a value: a comma and the next, or the end of its level.
         loop {
@@ -231,6 +249,71 @@ fn nested_end(b: &[u8], at: usize, depth: usize) -> Option<usize> {
     }
 }
 
+/// The object at `at` (`depth` levels down, itself included), checked exactly as `value_end`
+/// checks it and taken apart as `RawObject::parse_opening_seeing` takes it apart: its layout,
+/// with the objects `opening` names taken apart too, and the index past it. `seen` is shown the
+/// string values long enough to be date-times. `usable` is cleared when the layout may differ
+/// from `raw`'s (an escaped key where an object is opened), for the caller to drop it.
+pub(super) fn object_taken_apart(
+    b: &[u8],
+    at: usize,
+    depth: usize,
+    opening: &[Opening],
+    seen: &mut impl FnMut(StringValue),
+    usable: &mut bool,
+) -> Option<(Layout, usize)> {
+    if b.get(at) != Some(&b'{') || depth >= MAX_DEPTH {
+        return None;
+    }
+    // Most of Jira's objects have a few keys: room for them at once, not grown thrice.
+    let mut entries = Vec::with_capacity(8);
+    let mut i = skip_ws(b, at + 1);
+    if b.get(i) == Some(&b'}') {
+        return Some((Layout::from_entries(entries), i + 1));
+    }
+    loop {
+        if b.get(i) != Some(&b'"') {
+            return None;
+        }
+        let key_end = string(b, i)?;
+        let key = (i, key_end);
+        let colon = skip_ws(b, key_end);
+        if b.get(colon) != Some(&b':') {
+            return None;
+        }
+        let value = skip_ws(b, colon + 1);
+        let open = match b.get(value) {
+            Some(b'{') if !opening.is_empty() => {
+                let name = &b[i + 1..key_end - 1];
+                if name.contains(&b'\\') {
+                    *usable = false;
+                }
+                opening.iter().find(|o| o.key.as_bytes() == name)
+            }
+            _ => None,
+        };
+        let end = match open {
+            Some(open) => {
+                let (inner, end) =
+                    object_taken_apart(b, value, depth + 1, &open.inner, seen, usable)?;
+                entries.push((key, (0, 0), Some(inner)));
+                end
+            }
+            None => {
+                let end = value_end_seeing(b, value, depth + 1, seen)?;
+                entries.push((key, (value, end), None));
+                end
+            }
+        };
+        i = skip_ws(b, end);
+        match b.get(i)? {
+            b',' => i = skip_ws(b, i + 1),
+            b'}' => return Some((Layout::from_entries(entries), i + 1)),
+            _ => return None,
+        }
+    }
+}
+
 /// Past an object member's key and colon, at its value.
 fn member_value(b: &[u8], at: usize) -> Option<usize> {
     if b.get(at) != Some(&b'"') {
@@ -242,9 +325,20 @@ fn member_value(b: &[u8], at: usize) -> Option<usize> {
 
 /// `value_end` for a value that does not nest.
 #[inline(always)]
-fn value_end_flat(b: &[u8], at: usize) -> Option<usize> {
+fn value_end_flat(b: &[u8], at: usize, seen: &mut impl FnMut(StringValue)) -> Option<usize> {
     match b.get(at)? {
-        b'"' => string(b, at),
+        b'"' => {
+            let (end, escaped) = string_escaped(b, at)?;
+            // As `raw` shows them: content of SEEN_MIN_LEN bytes or more.
+            if end - at > SEEN_MIN_LEN + 1 {
+                seen(StringValue {
+                    open: at,
+                    close: end - 1,
+                    escaped,
+                });
+            }
+            Some(end)
+        }
         b't' => literal(b, at, b"true"),
         b'f' => literal(b, at, b"false"),
         b'n' => literal(b, at, b"null"),
@@ -297,12 +391,22 @@ fn digits(b: &[u8], mut at: usize) -> usize {
 /// as JSON has them.
 #[inline(always)]
 pub(super) fn string(b: &[u8], at: usize) -> Option<usize> {
+    Some(string_escaped(b, at)?.0)
+}
+
+/// `string`, and whether the string has escapes.
+#[inline(always)]
+fn string_escaped(b: &[u8], at: usize) -> Option<(usize, bool)> {
     let mut i = at + 1;
+    let mut escaped = false;
     loop {
         let found = next_special(b, i)?;
         match b[found] {
-            b'"' => return Some(found + 1),
-            b'\\' => i = escape_end(b, found)?,
+            b'"' => return Some((found + 1, escaped)),
+            b'\\' => {
+                escaped = true;
+                i = escape_end(b, found)?;
+            }
             _ => return None,
         }
     }

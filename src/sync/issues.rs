@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use super::{Emitter, Run, deletions};
 use crate::catalog::SelectedStream;
-use crate::client::{JiraClient, Page, RawRecord, pages};
+use crate::client::{JiraClient, Page, RawRecord, Scanned, pages};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::filters::Filters;
@@ -112,10 +112,6 @@ async fn read<W: Write>(
         child.emitter.write_schema(run.out.borrow_mut().writer)?;
     }
     let lists = distinct_lists(children);
-    // The fields, and the pages around lists Jira may cut short, are taken apart as the search
-    // pages are read.
-    let pages = lists.iter().filter_map(|l| l.embedded.and_then(|e| e.page));
-    let opening = Opening::to(std::iter::once("/fields").chain(pages));
     let query = issue_query(issue_emitter.as_deref().map(|e| e.stream), &lists);
     let client = run.client;
     let config = run.config;
@@ -168,7 +164,8 @@ async fn read<W: Write>(
                 .take_while(|page| futures::future::ready(page.is_some()))
                 .filter_map(futures::future::ready)
                 .map_ok(|page| {
-                    futures::stream::iter(chunks(&lists, &opening, page, &config.filters)).map(Ok)
+                    futures::stream::iter(chunks(&lists, &query.opening, page, &config.filters))
+                        .map(Ok)
                 })
                 .try_flatten()
                 .map_ok(|chunk| prepare(client, config, &lists, chunk))
@@ -411,11 +408,12 @@ fn chunks(
     let mut all = Vec::new();
     let mut chunk = Chunk::default();
     let mut records = 0;
-    for item in page.items {
+    for mut item in page.items {
         if filters.has_windows() && !in_windows(filters, &item) {
             continue;
         }
-        let (wants, layout) = Wants::of(lists, opening, &item);
+        let scanned = item.take_scanned();
+        let (wants, layout) = Wants::of(lists, opening, &item, scanned);
         let needs = wants.as_ref().map_or(0, |w| w.records);
         if records > 0 && records + needs > CHUNK_RECORDS {
             all.push(std::mem::take(&mut chunk));
@@ -450,27 +448,30 @@ struct Wants {
     records: u64,
 }
 
-/// What taking an issue's text apart found, so that writing it needs no second scan.
-struct Scanned {
-    layout: Layout,
-    dates: DateSpans,
-}
-
 impl Wants {
-    /// What the issue needs, and what taking it apart found.
+    /// What the issue needs, and what taking it apart found (`scanned`, when its page was
+    /// taken apart as it was read).
     fn of(
         lists: &[&'static IssueList],
         opening: &[Opening],
         item: &RawRecord,
+        scanned: Option<Scanned>,
     ) -> (Option<Wants>, Option<Scanned>) {
         let text = item.get();
-        let mut dates = DateSpans::new(text);
-        // The lists and the pages around them are taken apart with the issue, not scanned again
-        // for each question about them.
-        let Some(issue) =
-            RawObject::parse_opening_seeing(text, opening, &mut |s| dates.see(text, s))
-        else {
-            return (None, None);
+        let (issue, scanned) = match scanned.and_then(|s| Some((s.layout.apply(text)?, s))) {
+            Some((issue, scanned)) => (issue, Some(scanned)),
+            None => {
+                let mut dates = DateSpans::new(text);
+                // The lists and the pages around them are taken apart with the issue, not
+                // scanned again for each question about them.
+                let Some(issue) =
+                    RawObject::parse_opening_seeing(text, opening, &mut |s| dates.see(text, s))
+                else {
+                    return (None, None);
+                };
+                let scanned = Layout::of(&issue, text).map(|layout| Scanned { layout, dates });
+                (issue, scanned)
+            }
         };
         let wants = issue
             .get("id")
@@ -485,7 +486,6 @@ impl Wants {
                     records: items.iter().flatten().sum(),
                 }
             });
-        let scanned = Layout::of(&issue, text).map(|layout| Scanned { layout, dates });
         (wants, scanned)
     }
 }
@@ -599,7 +599,15 @@ fn issue_query(issues: Option<&SelectedStream>, lists: &[&'static IssueList]) ->
             add(&mut fields, field);
         }
     }
-    IssueQuery { fields, expand }
+    // The fields, and the pages around lists Jira may cut short, are taken apart as the search
+    // pages are read.
+    let pages = lists.iter().filter_map(|l| l.embedded.and_then(|e| e.page));
+    let opening = Opening::to(std::iter::once("/fields").chain(pages)).into();
+    IssueQuery {
+        fields,
+        expand,
+        opening,
+    }
 }
 
 /// The whole lists of the chunk's issues that need their child endpoint, for the lists `which`

@@ -3,6 +3,7 @@
 
 use std::collections::HashSet;
 use std::pin::pin;
+use std::sync::Arc;
 
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use chrono_tz::Tz;
@@ -14,7 +15,7 @@ use crate::config::Deployment;
 use crate::error::{Error, Result};
 use crate::filters::Filters;
 use crate::jql::{Jql, Order, local_minute_at_or_before};
-use crate::raw::{self, Node, RawObject};
+use crate::raw::{self, Node, Opening, RawObject};
 use crate::timestamp::parse_jira;
 
 mod bookmark;
@@ -61,7 +62,8 @@ pub fn issue_pages<'a>(
                     // `/search/jql` takes expansions as one comma-separated string.
                     body["expand"] = json!(query.expand.join(","));
                 }
-                let request = ApiRequest::post(client.api_path("search/jql"), body);
+                let request = ApiRequest::post(client.api_path("search/jql"), body)
+                    .taking_apart(query.opening.clone());
                 let mut all = pin!(pages(client, request, Pagination::Token { items: "issues" }, page_size));
                 while let Some(page) = all.try_next().await? {
                     yield page;
@@ -169,11 +171,14 @@ pub async fn check_filter(client: &JiraClient, filter: &Jql) -> Result<()> {
     }
 }
 
-/// What each issue of a search brings: its fields (`fields=`) and expansions (`expand=`).
+/// What each issue of a search brings: its fields (`fields=`) and expansions (`expand=`), and
+/// how it is taken apart when it is read.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct IssueQuery {
     pub fields: Vec<String>,
     pub expand: Vec<String>,
+    /// The objects of each issue taken apart as its page is checked (`ApiRequest::taking_apart`).
+    pub opening: Arc<[Opening]>,
 }
 
 /// `[project …] AND [the user's filters] AND updated >= "<local minute>" ORDER BY updated ASC,

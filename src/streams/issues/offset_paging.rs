@@ -50,7 +50,8 @@ pub(super) fn server_pages<'a>(
             if !query.expand.is_empty() {
                 body["expand"] = json!(query.expand);
             }
-            let (response, items) = read_page::<RawRecord>(client, ApiRequest::post(path.clone(), body), Some("issues")).await?;
+            let request = ApiRequest::post(path.clone(), body).taking_apart(query.opening.clone());
+            let (response, items) = read_page::<RawRecord>(client, request, Some("issues")).await?;
             size.after(items.iter().map(|item| item.get().len()).sum());
             let total = response.get("total").and_then(Value::as_u64);
             if first_page {
