@@ -198,8 +198,8 @@ fn nested_end(
     depth: usize,
     seen: &mut impl FnMut(StringValue),
 ) -> Option<usize> {
-    // What each open level is: true for an object.
-    let mut open: Vec<bool> = Vec::with_capacity(16);
+    // What each open level is: an object or a list (no allocation per value).
+    let mut open = Levels::default();
     let mut i = at;
     loop {
         // `i` is at a value.
@@ -226,7 +226,7 @@ fn nested_end(
         }
         // After a value: a comma and the next, or the end of its level.
         loop {
-            let Some(&object) = open.last() else {
+            let Some(object) = open.last() else {
                 return Some(i);
             };
             i = skip_ws(b, i);
@@ -311,6 +311,37 @@ pub(super) fn object_taken_apart(
             b'}' => return Some((Layout::from_entries(entries), i + 1)),
             _ => return None,
         }
+    }
+}
+
+/// The levels open in a value, innermost last: whether each is an object, a bit each (`MAX_DEPTH`
+/// fit in 128).
+#[derive(Default)]
+struct Levels {
+    objects: u128,
+    len: usize,
+}
+
+const _: () = assert!(MAX_DEPTH <= 128);
+
+impl Levels {
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    fn push(&mut self, object: bool) {
+        self.objects = (self.objects << 1) | u128::from(object);
+        self.len += 1;
+    }
+
+    fn pop(&mut self) {
+        self.objects >>= 1;
+        self.len -= 1;
+    }
+
+    /// Whether the innermost level is an object; `None` when none is open.
+    fn last(&self) -> Option<bool> {
+        (self.len > 0).then_some(self.objects & 1 == 1)
     }
 }
 
