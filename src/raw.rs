@@ -16,12 +16,23 @@ pub struct RawObject<'a> {
     entries: Vec<(&'a str, Node<'a>)>,
 }
 
-/// A value of a `RawObject`: text as it came, an object taken apart, or text built by the tap.
+/// A value of a `RawObject`: text as it came, an object taken apart, a list as it came with its
+/// objects taken apart, or text built by the tap.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Node<'a> {
     Text(&'a str),
     Object(RawObject<'a>),
+    List(RawList<'a>),
     Owned(String),
+}
+
+/// A list as it came, with its items that are objects taken apart (`array_objects`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RawList<'a> {
+    pub text: &'a str,
+    pub objects: Vec<RawObject<'a>>,
+    /// How many items it has, objects or not.
+    pub len: usize,
 }
 
 impl<'a> Node<'a> {
@@ -30,10 +41,10 @@ impl<'a> Node<'a> {
         Node::Owned(serde_json::to_string(s).unwrap_or_default())
     }
 
-    /// The value's text when it was not built or taken apart.
+    /// The value's text when it was not built or taken apart into an object.
     pub fn text(&self) -> Option<&'a str> {
         match self {
-            Node::Text(t) => Some(t),
+            Node::Text(t) | Node::List(RawList { text: t, .. }) => Some(t),
             _ => None,
         }
     }
@@ -61,7 +72,7 @@ impl<'a> Node<'a> {
     /// The value's JSON text, the text that came with it passed through `text` on the way.
     pub fn write_with(&self, out: &mut String, text: &impl Fn(&str, &mut String)) {
         match self {
-            Node::Text(t) => text(t, out),
+            Node::Text(t) | Node::List(RawList { text: t, .. }) => text(t, out),
             Node::Object(o) => o.write_with(out, text),
             Node::Owned(s) => out.push_str(s),
         }
@@ -104,12 +115,18 @@ impl<'a> RawObject<'a> {
         let mut entries = Vec::with_capacity(8);
         let end = walk_object(text, at, |key, at| {
             let open = || opening.iter().find(|o| key_is(key, o.key));
-            if b.get(at) == Some(&b'{')
-                && let Some(open) = open()
-            {
-                let (object, end) = RawObject::parse_at(text, at, &open.inner, seen)?;
-                entries.push((key, Node::Object(object)));
-                return Some(Some(end));
+            match b.get(at) {
+                Some(b'{') if let Some(open) = open() => {
+                    let (object, end) = RawObject::parse_at(text, at, &open.inner, seen)?;
+                    entries.push((key, Node::Object(object)));
+                    return Some(Some(end));
+                }
+                Some(b'[') if let Some(open) = open().filter(|o| o.items) => {
+                    let (list, end) = list_objects(text, at, &open.inner, seen)?;
+                    entries.push((key, Node::List(list)));
+                    return Some(Some(end));
+                }
+                _ => {}
             }
             let end = value_end_seeing(b, at, seen)?;
             entries.push((key, Node::Text(text.get(at..end)?)));
@@ -188,6 +205,19 @@ impl<'a> RawObject<'a> {
         self.pointer_keys(pointer.split('/').skip(1))
     }
 
+    /// The value at a JSON pointer when every object on the way there was taken apart.
+    pub fn node_at(&self, pointer: &str) -> Option<&Node<'a>> {
+        let (parent, key) = pointer.rsplit_once('/')?;
+        let mut object = self;
+        for key in parent.split('/').skip(1) {
+            match object.get(key)? {
+                Node::Object(inner) => object = inner,
+                _ => return None,
+            }
+        }
+        object.get(key)
+    }
+
     /// The text of `key` in the object at a JSON pointer, whether or not it was taken apart.
     pub fn pointer_then(&self, pointer: &str, key: &str) -> Option<&'a str> {
         self.pointer_keys(pointer.split('/').skip(1).chain([key]))
@@ -198,7 +228,7 @@ impl<'a> RawObject<'a> {
         let mut text = loop {
             match object.get(keys.next()?)? {
                 Node::Object(inner) => object = inner,
-                Node::Text(t) => break *t,
+                Node::Text(t) | Node::List(RawList { text: t, .. }) => break *t,
                 Node::Owned(_) => return None,
             }
         };
@@ -246,30 +276,45 @@ impl<'a> RawObject<'a> {
 }
 
 /// An object to take apart with the object it sits in, by its key, and the objects within it
-/// to take apart too.
+/// to take apart too; or, with `items`, a list whose objects are taken apart (each with `inner`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Opening {
     pub key: &'static str,
     pub inner: Vec<Opening>,
+    pub items: bool,
 }
 
 impl Opening {
     /// The openings that reach the objects at these JSON pointers (`/fields/comment`).
     pub fn to(pointers: impl IntoIterator<Item = &'static str>) -> Vec<Opening> {
+        Opening::to_objects_and_lists(pointers, [])
+    }
+
+    /// `to`, with the lists at the pointers `lists` reached too, their objects taken apart.
+    pub fn to_objects_and_lists(
+        objects: impl IntoIterator<Item = &'static str>,
+        lists: impl IntoIterator<Item = &'static str>,
+    ) -> Vec<Opening> {
         let mut top: Vec<Opening> = Vec::new();
-        for pointer in pointers {
+        let pointers = objects.into_iter().map(|p| (p, false));
+        for (pointer, items) in pointers.chain(lists.into_iter().map(|p| (p, true))) {
             let mut level = &mut top;
-            for key in pointer.split('/').skip(1) {
+            let mut keys = pointer.split('/').skip(1).peekable();
+            while let Some(key) = keys.next() {
                 let at = match level.iter().position(|o| o.key == key) {
                     Some(at) => at,
                     None => {
                         level.push(Opening {
                             key,
                             inner: Vec::new(),
+                            items: false,
                         });
                         level.len() - 1
                     }
                 };
+                if keys.peek().is_none() {
+                    level[at].items |= items;
+                }
                 level = &mut level[at].inner;
             }
         }
@@ -281,7 +326,19 @@ impl Opening {
 /// taken apart once can be put back together later without scanning it again.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Layout {
-    entries: Vec<(Span, Span, Option<Layout>)>,
+    entries: Vec<(Span, Span, Option<Parts>)>,
+}
+
+/// How a value of a `Layout` was taken apart.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Parts {
+    Object(Layout),
+    /// A list (its span is the value's): the layouts of its items that are objects, and how many
+    /// items it has.
+    Items {
+        objects: Vec<Layout>,
+        len: usize,
+    },
 }
 
 /// Where a part lies in a text: its first byte and the byte past it.
@@ -290,7 +347,7 @@ pub type Span = (usize, usize);
 impl Layout {
     /// A layout of these entries: each key's span, and its value's span or the layout of the
     /// object it was taken apart into (then the value's span is unused).
-    pub(crate) fn from_entries(entries: Vec<(Span, Span, Option<Layout>)>) -> Layout {
+    pub(crate) fn from_entries(entries: Vec<(Span, Span, Option<Parts>)>) -> Layout {
         Layout { entries }
     }
 
@@ -302,7 +359,13 @@ impl Layout {
             let key = span(key)?;
             entries.push(match value {
                 Node::Text(text) => (key, span(text)?, None),
-                Node::Object(inner) => (key, (0, 0), Some(Layout::of(inner, base)?)),
+                Node::Object(inner) => (key, (0, 0), Some(Parts::Object(Layout::of(inner, base)?))),
+                Node::List(list) => {
+                    let objects = list.objects.iter().map(|item| Layout::of(item, base));
+                    let objects = objects.collect::<Option<Vec<_>>>()?;
+                    let len = list.len;
+                    (key, span(list.text)?, Some(Parts::Items { objects, len }))
+                }
                 Node::Owned(_) => return None,
             });
         }
@@ -315,7 +378,15 @@ impl Layout {
         for ((k0, k1), (v0, v1), inner) in &self.entries {
             let key = base.get(*k0..*k1)?;
             let value = match inner {
-                Some(inner) => Node::Object(inner.apply(base)?),
+                Some(Parts::Object(inner)) => Node::Object(inner.apply(base)?),
+                Some(Parts::Items { objects, len }) => Node::List(RawList {
+                    text: base.get(*v0..*v1)?,
+                    objects: objects
+                        .iter()
+                        .map(|o| o.apply(base))
+                        .collect::<Option<_>>()?,
+                    len: *len,
+                }),
                 None => Node::Text(base.get(*v0..*v1)?),
             };
             entries.push((key, value));
@@ -414,23 +485,55 @@ pub fn array_objects(text: &str) -> Option<Vec<RawObject<'_>>> {
     Some(objects)
 }
 
+/// The list at `at` in `text`, its objects taken apart with the objects `opening` names (as
+/// `array_objects` gives them), and the index past it.
+fn list_objects<'a>(
+    text: &'a str,
+    at: usize,
+    opening: &[Opening],
+    seen: &mut impl FnMut(StringValue),
+) -> Option<(RawList<'a>, usize)> {
+    let b = text.as_bytes();
+    let mut objects = Vec::new();
+    let mut len = 0;
+    let end = walk_array_at(text, at, |at| {
+        len += 1;
+        if b.get(at) != Some(&b'{') {
+            return value_end_seeing(b, at, seen);
+        }
+        let (object, end) = RawObject::parse_at(text, at, opening, seen)?;
+        objects.push(object);
+        Some(end)
+    })?;
+    let text = text.get(at..end)?;
+    Some((RawList { text, objects, len }, end))
+}
+
 /// Walks a JSON array's text: `item` reads the value starting at an index and answers the index
 /// just past it. `None` when the text is not an array.
-fn walk_array(text: &str, mut item: impl FnMut(usize) -> Option<usize>) -> Option<()> {
+fn walk_array(text: &str, item: impl FnMut(usize) -> Option<usize>) -> Option<()> {
+    walk_array_at(text, skip_ws(text.as_bytes(), 0), item).map(|_| ())
+}
+
+/// `walk_array` for the array at `at`, answering the index past it.
+fn walk_array_at(
+    text: &str,
+    mut at: usize,
+    mut item: impl FnMut(usize) -> Option<usize>,
+) -> Option<usize> {
     let b = text.as_bytes();
-    let mut at = skip_ws(b, 0);
     if b.get(at) != Some(&b'[') {
         return None;
     }
     at = skip_ws(b, at + 1);
     if b.get(at) == Some(&b']') {
-        return Some(());
+        return Some(at + 1);
     }
     loop {
         at = skip_ws(b, item(at)?);
         match b.get(at) {
             Some(b',') => at = skip_ws(b, at + 1),
-            Some(b']') => return Some(()),
+            Some(b']') => return Some(at + 1),
             _ => return None,
         }
     }
@@ -702,6 +805,49 @@ mod tests {
         o.insert("\"y\"", Node::string("built"));
         assert_eq!(Layout::of(&o, s), None);
         assert_eq!(Layout::of(&o, "other"), None);
+    }
+
+    #[test]
+    fn lists_come_apart_into_their_objects() {
+        let s = r#"{"fields":{"c":{"total":3,"list":[{"a":{"b":1}},2,{"a":3}]}},"x":[{"y":1}]}"#;
+        let opening = Opening::to_objects_and_lists(
+            ["/fields/c", "/fields/c/list/a"],
+            ["/fields/c/list", "/x"],
+        );
+        let o = RawObject::parse_opening(s, &opening).unwrap();
+        let Some(Node::List(list)) = o.node_at("/fields/c/list") else {
+            panic!("not taken apart: {o:?}");
+        };
+        assert_eq!(list.text, r#"[{"a":{"b":1}},2,{"a":3}]"#);
+        assert_eq!(list.len, 3, "the number too");
+        assert_eq!(
+            list.objects,
+            raw_objects(list.text),
+            "as array_objects gives them"
+        );
+        assert!(
+            list.objects[0]
+                .get("a")
+                .is_some_and(|a| matches!(a, Node::Object(_)))
+        );
+        assert_eq!(o.pointer_then("/fields/c", "total"), Some("3"));
+        assert!(matches!(o.get("x"), Some(Node::List(x)) if x.len == 1));
+        let layout = Layout::of(&o, s).unwrap();
+        assert_eq!(layout.apply(s).unwrap(), o);
+        assert_eq!(text(&o), s);
+        assert_eq!(o.node_at("/fields/c/total").and_then(Node::text), Some("3"));
+        assert_eq!(
+            o.node_at("/x/y"),
+            None,
+            "a list is not an object on the way"
+        );
+    }
+
+    /// `array_objects`, each object's own objects taken apart as the opening above takes them.
+    fn raw_objects(text: &str) -> Vec<RawObject<'_>> {
+        let mut objects = array_objects(text).unwrap();
+        objects[0].object_mut("a");
+        objects
     }
 
     #[test]

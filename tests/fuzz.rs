@@ -534,8 +534,17 @@ fn read_as_it_arrives(
     items: Option<&'static str>,
     whole: &serde_json::Result<(Value, List<RawRecord>)>,
 ) -> Result<(), TestCaseError> {
-    let opening: std::sync::Arc<[Opening]> =
-        Opening::to(["/fields", "/fields/comment", "/changelog", "/a"]).into();
+    let opening: std::sync::Arc<[Opening]> = Opening::to_objects_and_lists(
+        ["/fields", "/fields/comment", "/changelog", "/a"],
+        [
+            "/fields/comment/comments",
+            "/changelog/histories",
+            "/a",
+            "/b",
+            "/fields/c/d",
+        ],
+    )
+    .into();
     for (chunk, window, taking_apart) in [
         (1, 1, false),
         (7, 16, true),
@@ -572,6 +581,13 @@ fn read_as_it_arrives(
         }
     }
     Ok(())
+}
+
+/// An issue in a search page, twice: read as it arrives, it comes apart as the raw reader takes
+/// it apart, its embedded lists' items included.
+fn issue_pages_read_as_they_arrive(issue: &str) -> Result<(), TestCaseError> {
+    let body = format!("{{\"issues\": [{issue}, {issue}], \"isLast\": true}}");
+    read_as_it_arrives(&body, Some("issues"), &split_page(&body, Some("issues")))
 }
 
 /// Each record taken apart while its page was checked has the layout and the date-times that
@@ -623,11 +639,14 @@ proptest! {
     #[test]
     fn issues_cut_and_spliced_split_into_child_rows_without_panic(text in text_case(|c| &c.issues)) {
         issue_splits(&text)?;
+        issue_pages_read_as_they_arrive(&text)?;
     }
 
     #[test]
     fn issues_with_hostile_values_split_into_valid_child_rows(doc in tree_case(|c| &c.issues)) {
-        issue_splits(&serde_json::to_string(&doc).unwrap())?;
+        let text = serde_json::to_string(&doc).unwrap();
+        issue_splits(&text)?;
+        issue_pages_read_as_they_arrive(&text)?;
         dates_agree(&doc)?;
     }
 

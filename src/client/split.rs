@@ -9,7 +9,7 @@ use std::ops::Range;
 
 use serde_json::{Map, Value};
 
-use crate::raw::{Layout, Opening, SEEN_MIN_LEN, StringValue};
+use crate::raw::{Layout, Opening, Parts, SEEN_MIN_LEN, StringValue};
 use crate::scan::{next_special, skip_ws};
 
 /// A page body taken apart: the top level's other keys (raw JSON values), and the records.
@@ -283,7 +283,7 @@ pub(super) fn object_taken_apart(
         }
         let value = skip_ws(b, colon + 1);
         let open = match b.get(value) {
-            Some(b'{') if !opening.is_empty() => {
+            Some(b'{' | b'[') if !opening.is_empty() => {
                 let name = &b[i + 1..key_end - 1];
                 if name.contains(&b'\\') {
                     *usable = false;
@@ -292,14 +292,20 @@ pub(super) fn object_taken_apart(
             }
             _ => None,
         };
-        let end = match open {
-            Some(open) => {
+        let end = match (open, b.get(value)) {
+            (Some(open), Some(b'{')) => {
                 let (inner, end) =
                     object_taken_apart(b, value, depth + 1, &open.inner, seen, usable)?;
-                entries.push((key, (0, 0), Some(inner)));
+                entries.push((key, (0, 0), Some(Parts::Object(inner))));
                 end
             }
-            None => {
+            (Some(open), _) if open.items => {
+                let (objects, len, end) =
+                    list_taken_apart(b, value, depth + 1, &open.inner, seen, usable)?;
+                entries.push((key, (value, end), Some(Parts::Items { objects, len })));
+                end
+            }
+            _ => {
                 let end = value_end_seeing(b, value, depth + 1, seen)?;
                 entries.push((key, (value, end), None));
                 end
@@ -309,6 +315,45 @@ pub(super) fn object_taken_apart(
         match b.get(i)? {
             b',' => i = skip_ws(b, i + 1),
             b'}' => return Some((Layout::from_entries(entries), i + 1)),
+            _ => return None,
+        }
+    }
+}
+
+/// The list at `at` (`depth` levels down, itself included), checked as `value_end` checks it: the
+/// layouts of its objects, taken apart as `object_taken_apart` takes them (items that are not
+/// objects are left out, as `raw::array_objects` leaves them), how many items it has, and the
+/// index past it.
+fn list_taken_apart(
+    b: &[u8],
+    at: usize,
+    depth: usize,
+    opening: &[Opening],
+    seen: &mut impl FnMut(StringValue),
+    usable: &mut bool,
+) -> Option<(Vec<Layout>, usize, usize)> {
+    if b.get(at) != Some(&b'[') || depth >= MAX_DEPTH {
+        return None;
+    }
+    let mut items = Vec::new();
+    let mut i = skip_ws(b, at + 1);
+    if b.get(i) == Some(&b']') {
+        return Some((items, 0, i + 1));
+    }
+    let mut len = 0;
+    loop {
+        len += 1;
+        let end = if b.get(i) == Some(&b'{') {
+            let (item, end) = object_taken_apart(b, i, depth + 1, opening, seen, usable)?;
+            items.push(item);
+            end
+        } else {
+            value_end_seeing(b, i, depth + 1, seen)?
+        };
+        i = skip_ws(b, end);
+        match b.get(i)? {
+            b',' => i = skip_ws(b, i + 1),
+            b']' => return Some((items, len, i + 1)),
             _ => return None,
         }
     }

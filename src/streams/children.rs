@@ -209,10 +209,14 @@ impl IssueList {
         let Some(embedded) = &self.embedded else {
             return false;
         };
-        let embedded_len = issue
-            .pointer(embedded.list)
-            .and_then(raw::array_items)
-            .map_or(0, |items| items.len());
+        let embedded_len = match issue.node_at(embedded.list) {
+            // Counted when it was taken apart.
+            Some(Node::List(list)) => list.len,
+            _ => issue
+                .pointer(embedded.list)
+                .and_then(raw::array_items)
+                .map_or(0, |items| items.len()),
+        };
         self.total(issue)
             .is_some_and(|total| total > embedded_len as u64)
     }
@@ -261,6 +265,7 @@ impl IssueList {
             issue.pointer_mut(parent)
         };
         match parent.and_then(|p| p.remove(key)) {
+            Some(Node::List(list)) => list.objects,
             Some(Node::Text(list)) => raw::array_objects(list).unwrap_or_default(),
             _ => Vec::new(),
         }

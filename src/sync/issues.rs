@@ -599,10 +599,12 @@ fn issue_query(issues: Option<&SelectedStream>, lists: &[&'static IssueList]) ->
             add(&mut fields, field);
         }
     }
-    // The fields, and the pages around lists Jira may cut short, are taken apart as the search
-    // pages are read.
+    // The fields, the pages around lists Jira may cut short, and the lists' items are taken
+    // apart as the search pages are read.
     let pages = lists.iter().filter_map(|l| l.embedded.and_then(|e| e.page));
-    let opening = Opening::to(std::iter::once("/fields").chain(pages)).into();
+    let embedded = lists.iter().filter_map(|l| l.embedded.map(|e| e.list));
+    let objects = std::iter::once("/fields").chain(pages);
+    let opening = Opening::to_objects_and_lists(objects, embedded).into();
     IssueQuery {
         fields,
         expand,
