@@ -96,6 +96,11 @@ impl ApiRequest {
         self
     }
 
+    /// `taking_apart` at the records' top level only.
+    pub fn taking_records_apart(self) -> Self {
+        self.taking_apart(Arc::new([]))
+    }
+
     pub fn query(mut self, key: &str, value: impl Into<String>) -> Self {
         self.query.push((key.into(), value.into()));
         self

@@ -118,7 +118,8 @@ pub fn changed_worklogs(
                     .iter()
                     .map(|(id, _)| id.parse::<u64>().map_or_else(|_| json!(id), |n| json!(n)))
                     .collect();
-                let list = ApiRequest::post(client.api_path("worklog/list"), json!({"ids": ids}));
+                let list = ApiRequest::post(client.api_path("worklog/list"), json!({"ids": ids}))
+                    .taking_records_apart();
                 worklogs.extend(read_page::<RawRecord>(client, list, None).await?.1);
             }
             // Worklogs deleted since they were listed are not in the bodies; they are still covered.

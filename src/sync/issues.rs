@@ -332,18 +332,13 @@ fn write_chunk<W: Write>(
                 continue;
             };
             // Each item read from an endpoint is a text of its own, with its own date-times.
+            let mut fetched = fetched;
             let items: Vec<_> = fetched
-                .iter()
-                .filter_map(|item| {
-                    let text = item.get();
-                    let mut dates = DateSpans::new(text);
-                    let item =
-                        RawObject::parse_opening_seeing(text, &[], &mut |s| dates.see(text, s))?;
-                    Some((text, dates, item))
-                })
+                .iter_mut()
+                .filter_map(RawRecord::taken_apart)
                 .collect();
             for child in children.iter_mut().filter(mine) {
-                for (text, dates, item) in &items {
+                for (item, text, dates) in &items {
                     let normalize =
                         |part: &str, out: &mut String| dates.normalize_into(text, part, out);
                     let item = std::slice::from_ref(item);
@@ -632,6 +627,7 @@ async fn rest_lists(
     }
     let read = wanted.into_iter().map(|(at, id, endpoint)| async move {
         let (request, pagination) = endpoint.request(client, &[("issueId", &id)]);
+        let request = request.taking_records_apart();
         // Jira does not say which slice it embedded (the changelog is "most recent first" on
         // some versions): the whole list is read again rather than stitched.
         let whole: Result<Vec<RawRecord>> = pages(client, request, pagination, CHILD_PAGE_SIZE)

@@ -19,15 +19,13 @@ use std::io::Write;
 use chrono::{DateTime, Utc};
 
 use crate::catalog::{Catalog, SelectedStream, selected_streams};
-use crate::client::JiraClient;
+use crate::client::{JiraClient, RawRecord};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::filters::Filters;
-use crate::raw::RawObject;
 use crate::singer::{Message, SingerWriter};
 use crate::streams::issues as issues_search;
 use crate::streams::{self, Replication, STREAMS, Source, StreamDef};
-use crate::timestamp::DateSpans;
 use emit::Emitter;
 pub use state::State;
 
@@ -132,10 +130,14 @@ impl<W: Write> Output<'_, W> {
     }
 
     /// `emit` for a record that is JSON text.
-    fn emit_raw(&mut self, emitter: &mut Emitter<'_>, text: &str, extracted: &str) -> Result<()> {
-        let mut dates = DateSpans::new(text);
-        match RawObject::parse_opening_seeing(text, &[], &mut |s| dates.see(text, s)) {
-            Some(record) => {
+    fn emit_raw(
+        &mut self,
+        emitter: &mut Emitter<'_>,
+        record: &mut RawRecord,
+        extracted: &str,
+    ) -> Result<()> {
+        match record.taken_apart() {
+            Some((record, text, dates)) => {
                 let normalize =
                     |part: &str, out: &mut String| dates.normalize_into(text, part, out);
                 emitter.emit_raw(self.writer, record, &normalize, extracted)

@@ -47,8 +47,8 @@ pub(super) async fn sync<W: Write>(
         }
         let extracted = time_extracted(Utc::now());
         let mut out = run.out.borrow_mut();
-        for worklog in &page.worklogs {
-            out.emit_raw(emitter, worklog.get(), &extracted)?;
+        for worklog in &mut page.worklogs {
+            out.emit_raw(emitter, worklog, &extracted)?;
         }
         drop(out);
         last = page.bookmark;
