@@ -323,76 +323,183 @@ impl Opening {
 }
 
 /// Where a taken-apart object's entries sit in its text, kept apart from the text: a record
-/// taken apart once can be put back together later without scanning it again.
-#[derive(Debug, Clone, PartialEq)]
+/// taken apart once can be put back together later without scanning it again. One flat list,
+/// depth first (one allocation for a whole record, however many objects it opens): an object's
+/// entries, each followed by the marks of what its value was taken apart into.
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Layout {
-    entries: Vec<(Span, Span, Option<Parts>)>,
-}
-
-/// How a value of a `Layout` was taken apart.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Parts {
-    Object(Layout),
-    /// A list (its span is the value's): the layouts of its items that are objects, and how many
-    /// items it has.
-    Items {
-        objects: Vec<Layout>,
-        len: usize,
-    },
+    /// How many entries the top object has.
+    entries: u32,
+    marks: Vec<Mark>,
 }
 
 /// Where a part lies in a text: its first byte and the byte past it.
-pub type Span = (usize, usize);
+pub type Span = (u32, u32);
+
+/// One mark of a `Layout`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Mark {
+    /// An entry whose value is text as it came.
+    Text { key: Span, value: Span },
+    /// An entry whose value is an object of `entries` entries; its `marks` marks follow.
+    Object { key: Span, entries: u32, marks: u32 },
+    /// An entry whose value is a list of `len` items; the `objects` among them follow, each an
+    /// `Item`, in `marks` marks.
+    List {
+        key: Span,
+        value: Span,
+        len: u32,
+        objects: u32,
+        marks: u32,
+    },
+    /// An object in a list, of `entries` entries; its `marks` marks follow.
+    Item { entries: u32, marks: u32 },
+}
+
+/// A span as a `Layout` keeps it; `None` past 4 GiB.
+pub(crate) fn span(start: usize, end: usize) -> Option<Span> {
+    Some((u32::try_from(start).ok()?, u32::try_from(end).ok()?))
+}
+
+/// The count of marks written since `start`, for the mark at `start` that heads them.
+pub(crate) fn marks_since(marks: &[Mark], start: usize) -> Option<u32> {
+    u32::try_from(marks.len().checked_sub(start + 1)?).ok()
+}
 
 impl Layout {
-    /// A layout of these entries: each key's span, and its value's span or the layout of the
-    /// object it was taken apart into (then the value's span is unused).
-    pub(crate) fn from_entries(entries: Vec<(Span, Span, Option<Parts>)>) -> Layout {
-        Layout { entries }
+    /// A layout of the top object's `entries` entries, and the marks that place them.
+    pub(crate) fn from_marks(entries: u32, marks: Vec<Mark>) -> Layout {
+        Layout { entries, marks }
     }
 
     /// The layout of `object`, whose text all lies in `base`; `None` when some of it was built.
     pub fn of(object: &RawObject<'_>, base: &str) -> Option<Layout> {
-        let span = |part: &str| span_in(base, part);
-        let mut entries = Vec::with_capacity(object.entries.len());
-        for (key, value) in &object.entries {
-            let key = span(key)?;
-            entries.push(match value {
-                Node::Text(text) => (key, span(text)?, None),
-                Node::Object(inner) => (key, (0, 0), Some(Parts::Object(Layout::of(inner, base)?))),
-                Node::List(list) => {
-                    let objects = list.objects.iter().map(|item| Layout::of(item, base));
-                    let objects = objects.collect::<Option<Vec<_>>>()?;
-                    let len = list.len;
-                    (key, span(list.text)?, Some(Parts::Items { objects, len }))
-                }
-                Node::Owned(_) => return None,
-            });
-        }
-        Some(Layout { entries })
+        let mut marks = Vec::new();
+        let entries = mark_object(object, base, &mut marks)?;
+        Some(Layout { entries, marks })
     }
 
     /// The object back from its text; `None` when the layout is not of this text.
     pub fn apply<'a>(&self, base: &'a str) -> Option<RawObject<'a>> {
-        let mut entries = Vec::with_capacity(self.entries.len());
-        for ((k0, k1), (v0, v1), inner) in &self.entries {
-            let key = base.get(*k0..*k1)?;
-            let value = match inner {
-                Some(Parts::Object(inner)) => Node::Object(inner.apply(base)?),
-                Some(Parts::Items { objects, len }) => Node::List(RawList {
-                    text: base.get(*v0..*v1)?,
-                    objects: objects
-                        .iter()
-                        .map(|o| o.apply(base))
-                        .collect::<Option<_>>()?,
-                    len: *len,
-                }),
-                None => Node::Text(base.get(*v0..*v1)?),
-            };
-            entries.push((key, value));
-        }
-        Some(RawObject { entries })
+        let (object, rest) = apply_entries(&self.marks, self.entries, base)?;
+        rest.is_empty().then_some(object)
     }
+}
+
+/// Writes the marks of `object`'s entries (whose text lies in `base`); answers how many.
+fn mark_object(object: &RawObject<'_>, base: &str, marks: &mut Vec<Mark>) -> Option<u32> {
+    let at = |part: &str| {
+        let (start, end) = span_in(base, part)?;
+        span(start, end)
+    };
+    for (key, value) in &object.entries {
+        let key = at(key)?;
+        match value {
+            Node::Text(text) => marks.push(Mark::Text {
+                key,
+                value: at(text)?,
+            }),
+            Node::Object(inner) => {
+                let head = marks.len();
+                marks.push(Mark::Text { key, value: key });
+                let entries = mark_object(inner, base, marks)?;
+                let count = marks_since(marks, head)?;
+                marks[head] = Mark::Object {
+                    key,
+                    entries,
+                    marks: count,
+                };
+            }
+            Node::List(list) => {
+                let head = marks.len();
+                marks.push(Mark::Text { key, value: key });
+                for item in &list.objects {
+                    let item_head = marks.len();
+                    marks.push(Mark::Item {
+                        entries: 0,
+                        marks: 0,
+                    });
+                    let entries = mark_object(item, base, marks)?;
+                    let count = marks_since(marks, item_head)?;
+                    marks[item_head] = Mark::Item {
+                        entries,
+                        marks: count,
+                    };
+                }
+                marks[head] = Mark::List {
+                    key,
+                    value: at(list.text)?,
+                    len: u32::try_from(list.len).ok()?,
+                    objects: u32::try_from(list.objects.len()).ok()?,
+                    marks: marks_since(marks, head)?,
+                };
+            }
+            Node::Owned(_) => return None,
+        }
+    }
+    u32::try_from(object.entries.len()).ok()
+}
+
+/// The object of `entries` entries whose marks start `marks`, and the marks after it.
+fn apply_entries<'a, 'm>(
+    mut marks: &'m [Mark],
+    entries: u32,
+    base: &'a str,
+) -> Option<(RawObject<'a>, &'m [Mark])> {
+    let text = |(start, end): Span| base.get(start as usize..end as usize);
+    let mut object = Vec::with_capacity(entries as usize);
+    for _ in 0..entries {
+        let (mark, rest) = marks.split_first()?;
+        marks = rest;
+        let (key, value) = match *mark {
+            Mark::Text { key, value } => (key, Node::Text(text(value)?)),
+            Mark::Object {
+                key,
+                entries,
+                marks: count,
+            } => {
+                let (inner, rest) = marks.split_at_checked(count as usize)?;
+                marks = rest;
+                let (inner, left) = apply_entries(inner, entries, base)?;
+                if !left.is_empty() {
+                    return None;
+                }
+                (key, Node::Object(inner))
+            }
+            Mark::List {
+                key,
+                value,
+                len,
+                objects,
+                marks: count,
+            } => {
+                let (mut items, rest) = marks.split_at_checked(count as usize)?;
+                marks = rest;
+                let mut list = Vec::with_capacity(objects as usize);
+                for _ in 0..objects {
+                    let (&Mark::Item { entries, marks }, rest) = items.split_first()? else {
+                        return None;
+                    };
+                    let (inner, rest) = rest.split_at_checked(marks as usize)?;
+                    items = rest;
+                    let (item, left) = apply_entries(inner, entries, base)?;
+                    if !left.is_empty() {
+                        return None;
+                    }
+                    list.push(item);
+                }
+                let list = RawList {
+                    text: text(value)?,
+                    objects: list,
+                    len: len as usize,
+                };
+                (key, Node::List(list))
+            }
+            Mark::Item { .. } => return None,
+        };
+        object.push((text(key)?, value));
+    }
+    Some((RawObject { entries: object }, marks))
 }
 
 /// Where `part`, a slice of `base`, lies in it; `None` when it is not a slice of `base`.

@@ -637,7 +637,8 @@ type Answer = (u16, HeaderMap, Body);
 /// A body as an exchange read it: whole, or split into records as it arrived.
 enum Body {
     Whole(bytes::Bytes),
-    Page(PageReader),
+    /// Boxed: a reader is much larger than a body's handle.
+    Page(Box<PageReader>),
 }
 
 impl Body {
@@ -699,7 +700,7 @@ async fn exchange(
         Some(reader) if (200..300).contains(&status) && json => {
             body::read_split(response, max_bytes, reader)
                 .await
-                .map(Body::Page)
+                .map(|reader| Body::Page(Box::new(reader)))
         }
         _ => body::read_limited(response, max_bytes)
             .await

@@ -17,7 +17,7 @@ use serde_json::Value;
 
 use super::split::{object_taken_apart, rest_value, string, value_end};
 use super::{List, RawRecord, Scanned};
-use crate::raw::{Layout, Opening, StringValue};
+use crate::raw::{Layout, Mark, Opening, StringValue};
 use crate::scan::skip_ws;
 use crate::timestamp::DateSpans;
 
@@ -52,6 +52,9 @@ pub struct PageReader {
     received: usize,
     /// When records are taken apart as they are checked, the objects to open in them.
     opening: Option<Arc<[Opening]>>,
+    /// The record being taken apart: its layout's marks, and its long string values.
+    marks: Vec<Mark>,
+    strings: Vec<StringValue>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -112,6 +115,8 @@ impl PageReader {
             rest: Vec::new(),
             received: 0,
             opening: None,
+            marks: Vec::new(),
+            strings: Vec::new(),
         }
     }
 
@@ -350,15 +355,24 @@ impl PageReader {
         let depth = if self.key.is_some() { 2 } else { 1 };
         let (end, parts) = match &self.opening {
             Some(opening) if w.get(i) == Some(&b'{') => {
-                let mut strings = Vec::new();
+                // The marks and strings of one record at a time, in buffers reused: a record
+                // gets its own layout in one allocation.
+                self.marks.clear();
+                self.strings.clear();
+                let strings = &mut self.strings;
                 let mut usable = true;
-                let seen = &mut |s| strings.push(s);
-                let Some((layout, end)) =
-                    object_taken_apart(&w[i..], 0, depth, opening, seen, &mut usable)
-                else {
+                let Some((entries, end)) = object_taken_apart(
+                    &w[i..],
+                    0,
+                    depth,
+                    opening,
+                    &mut self.marks,
+                    &mut |s| strings.push(s),
+                    &mut usable,
+                ) else {
                     return Step::Wait;
                 };
-                (i + end, usable.then_some((layout, strings)))
+                (i + end, usable.then_some(entries))
             }
             _ => match value_end(w, i, depth) {
                 Some(end) => (end, None),
@@ -374,7 +388,10 @@ impl PageReader {
         self.skeleton.extend_from_slice(&w[..i]);
         self.record_at.push(self.skeleton.len());
         self.records.push(match parts {
-            Some((layout, strings)) => scanned(record, layout, strings),
+            Some(entries) => {
+                let layout = Layout::from_marks(entries, self.marks.clone());
+                scanned(record, layout, &self.strings)
+            }
             None => RawRecord::from_string(record.to_string()),
         });
         self.stage = Stage::Items { first: false };
@@ -391,10 +408,10 @@ impl PageReader {
 
 /// A record and what taking it apart found: its layout, and of the string values seen in it
 /// those that are date-times to rewrite.
-fn scanned(record: &str, layout: Layout, strings: Vec<StringValue>) -> RawRecord {
+fn scanned(record: &str, layout: Layout, strings: &[StringValue]) -> RawRecord {
     let mut dates = DateSpans::new(record);
     for string in strings {
-        dates.see(record, string);
+        dates.see(record, *string);
     }
     RawRecord::scanned(record.to_string(), Scanned { layout, dates })
 }

@@ -9,7 +9,7 @@ use std::ops::Range;
 
 use serde_json::{Map, Value};
 
-use crate::raw::{Layout, Opening, Parts, SEEN_MIN_LEN, StringValue};
+use crate::raw::{Mark, Opening, SEEN_MIN_LEN, Span, StringValue, marks_since, span};
 use crate::scan::{next_special, skip_ws};
 
 /// A page body taken apart: the top level's other keys (raw JSON values), and the records.
@@ -250,33 +250,34 @@ fn nested_end(
 }
 
 /// The object at `at` (`depth` levels down, itself included), checked exactly as `value_end`
-/// checks it and taken apart as `RawObject::parse_opening_seeing` takes it apart: its layout,
-/// with the objects `opening` names taken apart too, and the index past it. `seen` is shown the
-/// string values long enough to be date-times. `usable` is cleared when the layout may differ
-/// from `raw`'s (an escaped key where an object is opened), for the caller to drop it.
+/// checks it and taken apart as `RawObject::parse_opening_seeing` takes it apart: the marks of
+/// its layout go to `marks` (with the objects and lists `opening` names taken apart too), and it
+/// answers how many entries it has and the index past it. `seen` is shown the string values long
+/// enough to be date-times. `usable` is cleared when the layout may differ from `raw`'s (an
+/// escaped key where a value is opened, a text past 4 GiB), for the caller to drop it.
 pub(super) fn object_taken_apart(
     b: &[u8],
     at: usize,
     depth: usize,
     opening: &[Opening],
+    marks: &mut Vec<Mark>,
     seen: &mut impl FnMut(StringValue),
     usable: &mut bool,
-) -> Option<(Layout, usize)> {
+) -> Option<(u32, usize)> {
     if b.get(at) != Some(&b'{') || depth >= MAX_DEPTH {
         return None;
     }
-    // Most of Jira's objects have a few keys: room for them at once, not grown thrice.
-    let mut entries = Vec::with_capacity(8);
+    let mut entries = 0u32;
     let mut i = skip_ws(b, at + 1);
     if b.get(i) == Some(&b'}') {
-        return Some((Layout::from_entries(entries), i + 1));
+        return Some((entries, i + 1));
     }
     loop {
         if b.get(i) != Some(&b'"') {
             return None;
         }
         let key_end = string(b, i)?;
-        let key = (i, key_end);
+        let key = spanned(i, key_end, usable);
         let colon = skip_ws(b, key_end);
         if b.get(colon) != Some(&b':') {
             return None;
@@ -292,60 +293,94 @@ pub(super) fn object_taken_apart(
             }
             _ => None,
         };
+        let head = marks.len();
         let end = match (open, b.get(value)) {
             (Some(open), Some(b'{')) => {
+                marks.push(Mark::Text { key, value: key });
                 let (inner, end) =
-                    object_taken_apart(b, value, depth + 1, &open.inner, seen, usable)?;
-                entries.push((key, (0, 0), Some(Parts::Object(inner))));
+                    object_taken_apart(b, value, depth + 1, &open.inner, marks, seen, usable)?;
+                marks[head] = Mark::Object {
+                    key,
+                    entries: inner,
+                    marks: marks_since(marks, head)?,
+                };
                 end
             }
             (Some(open), _) if open.items => {
+                marks.push(Mark::Text { key, value: key });
                 let (objects, len, end) =
-                    list_taken_apart(b, value, depth + 1, &open.inner, seen, usable)?;
-                entries.push((key, (value, end), Some(Parts::Items { objects, len })));
+                    list_taken_apart(b, value, depth + 1, &open.inner, marks, seen, usable)?;
+                marks[head] = Mark::List {
+                    key,
+                    value: spanned(value, end, usable),
+                    len,
+                    objects,
+                    marks: marks_since(marks, head)?,
+                };
                 end
             }
             _ => {
                 let end = value_end_seeing(b, value, depth + 1, seen)?;
-                entries.push((key, (value, end), None));
+                marks.push(Mark::Text {
+                    key,
+                    value: spanned(value, end, usable),
+                });
                 end
             }
         };
+        entries += 1;
         i = skip_ws(b, end);
         match b.get(i)? {
             b',' => i = skip_ws(b, i + 1),
-            b'}' => return Some((Layout::from_entries(entries), i + 1)),
+            b'}' => return Some((entries, i + 1)),
             _ => return None,
         }
     }
 }
 
-/// The list at `at` (`depth` levels down, itself included), checked as `value_end` checks it: the
-/// layouts of its objects, taken apart as `object_taken_apart` takes them (items that are not
-/// objects are left out, as `raw::array_objects` leaves them), how many items it has, and the
-/// index past it.
+/// A span as a layout keeps it, or an empty one with `usable` cleared past 4 GiB.
+fn spanned(start: usize, end: usize, usable: &mut bool) -> Span {
+    span(start, end).unwrap_or_else(|| {
+        *usable = false;
+        (0, 0)
+    })
+}
+
+/// The list at `at` (`depth` levels down, itself included), checked as `value_end` checks it:
+/// its objects taken apart as `object_taken_apart` takes them, each an `Item` of `marks` (items
+/// that are not objects are left out, as `raw::array_objects` leaves them). Answers how many
+/// objects and how many items it has, and the index past it.
 fn list_taken_apart(
     b: &[u8],
     at: usize,
     depth: usize,
     opening: &[Opening],
+    marks: &mut Vec<Mark>,
     seen: &mut impl FnMut(StringValue),
     usable: &mut bool,
-) -> Option<(Vec<Layout>, usize, usize)> {
+) -> Option<(u32, u32, usize)> {
     if b.get(at) != Some(&b'[') || depth >= MAX_DEPTH {
         return None;
     }
-    let mut items = Vec::new();
+    let (mut objects, mut len) = (0u32, 0u32);
     let mut i = skip_ws(b, at + 1);
     if b.get(i) == Some(&b']') {
-        return Some((items, 0, i + 1));
+        return Some((objects, len, i + 1));
     }
-    let mut len = 0;
     loop {
         len += 1;
         let end = if b.get(i) == Some(&b'{') {
-            let (item, end) = object_taken_apart(b, i, depth + 1, opening, seen, usable)?;
-            items.push(item);
+            let head = marks.len();
+            marks.push(Mark::Item {
+                entries: 0,
+                marks: 0,
+            });
+            let (entries, end) = object_taken_apart(b, i, depth + 1, opening, marks, seen, usable)?;
+            marks[head] = Mark::Item {
+                entries,
+                marks: marks_since(marks, head)?,
+            };
+            objects += 1;
             end
         } else {
             value_end_seeing(b, i, depth + 1, seen)?
@@ -353,7 +388,7 @@ fn list_taken_apart(
         i = skip_ws(b, end);
         match b.get(i)? {
             b',' => i = skip_ws(b, i + 1),
-            b']' => return Some((items, len, i + 1)),
+            b']' => return Some((objects, len, i + 1)),
             _ => return None,
         }
     }
