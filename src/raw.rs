@@ -381,7 +381,14 @@ impl Layout {
 
     /// The object back from its text; `None` when the layout is not of this text.
     pub fn apply<'a>(&self, base: &'a str) -> Option<RawObject<'a>> {
-        let (object, rest) = apply_entries(&self.marks, self.entries, base)?;
+        let (object, rest) = apply_entries(&self.marks, self.entries, base, true)?;
+        rest.is_empty().then_some(object)
+    }
+
+    /// `apply`, with lists as text and their length only, their objects left out: for what
+    /// needs to know about the lists, not read them.
+    pub fn apply_without_items<'a>(&self, base: &'a str) -> Option<RawObject<'a>> {
+        let (object, rest) = apply_entries(&self.marks, self.entries, base, false)?;
         rest.is_empty().then_some(object)
     }
 }
@@ -440,11 +447,13 @@ fn mark_object(object: &RawObject<'_>, base: &str, marks: &mut Vec<Mark>) -> Opt
     u32::try_from(object.entries.len()).ok()
 }
 
-/// The object of `entries` entries whose marks start `marks`, and the marks after it.
+/// The object of `entries` entries whose marks start `marks`, and the marks after it; lists'
+/// objects too when `items`.
 fn apply_entries<'a, 'm>(
     mut marks: &'m [Mark],
     entries: u32,
     base: &'a str,
+    items: bool,
 ) -> Option<(RawObject<'a>, &'m [Mark])> {
     let text = |(start, end): Span| base.get(start as usize..end as usize);
     let mut object = Vec::with_capacity(entries as usize);
@@ -460,7 +469,7 @@ fn apply_entries<'a, 'm>(
             } => {
                 let (inner, rest) = marks.split_at_checked(count as usize)?;
                 marks = rest;
-                let (inner, left) = apply_entries(inner, entries, base)?;
+                let (inner, left) = apply_entries(inner, entries, base, items)?;
                 if !left.is_empty() {
                     return None;
                 }
@@ -473,16 +482,17 @@ fn apply_entries<'a, 'm>(
                 objects,
                 marks: count,
             } => {
-                let (mut items, rest) = marks.split_at_checked(count as usize)?;
+                let (mut item_marks, rest) = marks.split_at_checked(count as usize)?;
                 marks = rest;
+                let objects = if items { objects } else { 0 };
                 let mut list = Vec::with_capacity(objects as usize);
                 for _ in 0..objects {
-                    let (&Mark::Item { entries, marks }, rest) = items.split_first()? else {
+                    let (&Mark::Item { entries, marks }, rest) = item_marks.split_first()? else {
                         return None;
                     };
                     let (inner, rest) = rest.split_at_checked(marks as usize)?;
-                    items = rest;
-                    let (item, left) = apply_entries(inner, entries, base)?;
+                    item_marks = rest;
+                    let (item, left) = apply_entries(inner, entries, base, items)?;
                     if !left.is_empty() {
                         return None;
                     }
@@ -942,6 +952,15 @@ mod tests {
         let layout = Layout::of(&o, s).unwrap();
         assert_eq!(layout.apply(s).unwrap(), o);
         assert_eq!(text(&o), s);
+        let shallow = layout.apply_without_items(s).unwrap();
+        let Some(Node::List(list)) = shallow.node_at("/fields/c/list") else {
+            panic!("no list: {shallow:?}");
+        };
+        assert_eq!(
+            (list.text, list.len, list.objects.len()),
+            (r#"[{"a":{"b":1}},2,{"a":3}]"#, 3, 0)
+        );
+        assert_eq!(text(&shallow), s);
         assert_eq!(o.node_at("/fields/c/total").and_then(Node::text), Some("3"));
         assert_eq!(
             o.node_at("/x/y"),

@@ -453,7 +453,9 @@ impl Wants {
         scanned: Option<Scanned>,
     ) -> (Option<Wants>, Option<Scanned>) {
         let text = item.get();
-        let (issue, scanned) = match scanned.and_then(|s| Some((s.layout.apply(text)?, s))) {
+        // The lists' items are not needed to know what to read: they are put back when written.
+        let taken_apart = |s: Scanned| Some((s.layout.apply_without_items(text)?, s));
+        let (issue, scanned) = match scanned.and_then(taken_apart) {
             Some((issue, scanned)) => (issue, Some(scanned)),
             None => {
                 let mut dates = DateSpans::new(text);
