@@ -328,7 +328,7 @@ pub(super) fn object_taken_apart(
                 end
             }
         };
-        entries += 1;
+        entries = entries.saturating_add(1);
         i = skip_ws(b, end);
         match b.get(i)? {
             b',' => i = skip_ws(b, i + 1),
@@ -338,7 +338,8 @@ pub(super) fn object_taken_apart(
     }
 }
 
-/// A span as a layout keeps it, or an empty one with `usable` cleared past 4 GiB.
+/// A span as a layout keeps it, or an empty one with `usable` cleared past 4 GiB (where counts,
+/// which saturate, may be off too).
 fn spanned(start: usize, end: usize, usable: &mut bool) -> Span {
     span(start, end).unwrap_or_else(|| {
         *usable = false;
@@ -368,7 +369,7 @@ fn list_taken_apart(
         return Some((objects, len, i + 1));
     }
     loop {
-        len += 1;
+        len = len.saturating_add(1);
         let end = if b.get(i) == Some(&b'{') {
             let head = marks.len();
             marks.push(Mark::Item {
@@ -380,7 +381,7 @@ fn list_taken_apart(
                 entries,
                 marks: marks_since(marks, head)?,
             };
-            objects += 1;
+            objects = objects.saturating_add(1);
             end
         } else {
             value_end_seeing(b, i, depth + 1, seen)?
