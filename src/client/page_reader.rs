@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::split::{object_taken_apart, rest_value, string, value_end};
+use super::split::{TakingApart, rest_value, string, value_end};
 use super::{List, RawRecord, Scanned};
 use crate::raw::{Layout, Mark, Opening, StringValue};
 use crate::scan::skip_ws;
@@ -360,19 +360,15 @@ impl PageReader {
                 self.marks.clear();
                 self.strings.clear();
                 let strings = &mut self.strings;
-                let mut usable = true;
-                let Some((entries, end)) = object_taken_apart(
-                    &w[i..],
-                    0,
-                    depth,
-                    opening,
-                    &mut self.marks,
-                    &mut |s| strings.push(s),
-                    &mut usable,
-                ) else {
+                let mut taking = TakingApart {
+                    marks: &mut self.marks,
+                    seen: |s| strings.push(s),
+                    usable: true,
+                };
+                let Some((entries, end)) = taking.object(&w[i..], 0, depth, opening) else {
                     return Step::Wait;
                 };
-                (i + end, usable.then_some(entries))
+                (i + end, taking.usable.then_some(entries))
             }
             _ => match value_end(w, i, depth) {
                 Some(end) => (end, None),

@@ -249,149 +249,150 @@ fn nested_end(
     }
 }
 
-/// The object at `at` (`depth` levels down, itself included), checked exactly as `value_end`
-/// checks it and taken apart as `RawObject::parse_opening_seeing` takes it apart: the marks of
-/// its layout go to `marks` (with the objects and lists `opening` names taken apart too), and it
-/// answers how many entries it has and the index past it. `seen` is shown the string values long
-/// enough to be date-times. `usable` is cleared when the layout may differ from `raw`'s (an
-/// escaped key where a value is opened, a text past 4 GiB), for the caller to drop it.
-pub(super) fn object_taken_apart(
-    b: &[u8],
-    at: usize,
-    depth: usize,
-    opening: &[Opening],
-    marks: &mut Vec<Mark>,
-    seen: &mut impl FnMut(StringValue),
-    usable: &mut bool,
-) -> Option<(u32, usize)> {
-    if b.get(at) != Some(&b'{') || depth >= MAX_DEPTH {
-        return None;
-    }
-    let mut entries = 0u32;
-    let mut i = skip_ws(b, at + 1);
-    if b.get(i) == Some(&b'}') {
-        return Some((entries, i + 1));
-    }
-    loop {
-        if b.get(i) != Some(&b'"') {
+/// A record taken apart while it is checked: the marks of its layout, what is shown the string
+/// values long enough to be date-times, and whether the layout is usable.
+pub(super) struct TakingApart<'m, F> {
+    pub marks: &'m mut Vec<Mark>,
+    pub seen: F,
+    /// Cleared when the layout may differ from `raw`'s (an escaped key where a value is opened,
+    /// a text past 4 GiB, where counts, which saturate, may be off too), for it to be dropped.
+    pub usable: bool,
+}
+
+impl<F: FnMut(StringValue)> TakingApart<'_, F> {
+    /// The object at `at` (`depth` levels down, itself included), checked exactly as
+    /// `value_end` checks it and taken apart as `RawObject::parse_opening_seeing` takes it apart
+    /// (with the objects and lists `opening` names taken apart too): how many entries it has,
+    /// and the index past it.
+    pub(super) fn object(
+        &mut self,
+        b: &[u8],
+        at: usize,
+        depth: usize,
+        opening: &[Opening],
+    ) -> Option<(u32, usize)> {
+        if b.get(at) != Some(&b'{') || depth >= MAX_DEPTH {
             return None;
         }
-        let key_end = string(b, i)?;
-        let key = spanned(i, key_end, usable);
-        let colon = skip_ws(b, key_end);
-        if b.get(colon) != Some(&b':') {
-            return None;
+        let mut entries = 0u32;
+        let mut i = skip_ws(b, at + 1);
+        if b.get(i) == Some(&b'}') {
+            return Some((entries, i + 1));
         }
-        let value = skip_ws(b, colon + 1);
-        let open = match b.get(value) {
-            Some(b'{' | b'[') if !opening.is_empty() => {
-                let name = &b[i + 1..key_end - 1];
-                if name.contains(&b'\\') {
-                    *usable = false;
+        loop {
+            if b.get(i) != Some(&b'"') {
+                return None;
+            }
+            let key_end = string(b, i)?;
+            let key = self.span(i, key_end);
+            let colon = skip_ws(b, key_end);
+            if b.get(colon) != Some(&b':') {
+                return None;
+            }
+            let value = skip_ws(b, colon + 1);
+            let open = match b.get(value) {
+                Some(b'{' | b'[') if !opening.is_empty() => {
+                    let name = &b[i + 1..key_end - 1];
+                    if name.contains(&b'\\') {
+                        self.usable = false;
+                    }
+                    opening.iter().find(|o| o.key.as_bytes() == name)
                 }
-                opening.iter().find(|o| o.key.as_bytes() == name)
-            }
-            _ => None,
-        };
-        let head = marks.len();
-        let end = match (open, b.get(value)) {
-            (Some(open), Some(b'{')) => {
-                marks.push(Mark::Text { key, value: key });
-                let (inner, end) =
-                    object_taken_apart(b, value, depth + 1, &open.inner, marks, seen, usable)?;
-                marks[head] = Mark::Object {
-                    key,
-                    entries: inner,
-                    marks: marks_since(marks, head)?,
-                };
-                end
-            }
-            (Some(open), _) if open.items => {
-                marks.push(Mark::Text { key, value: key });
-                let (objects, len, end) =
-                    list_taken_apart(b, value, depth + 1, &open.inner, marks, seen, usable)?;
-                marks[head] = Mark::List {
-                    key,
-                    value: spanned(value, end, usable),
-                    len,
-                    objects,
-                    marks: marks_since(marks, head)?,
-                };
-                end
-            }
-            _ => {
-                let end = value_end_seeing(b, value, depth + 1, seen)?;
-                marks.push(Mark::Text {
-                    key,
-                    value: spanned(value, end, usable),
-                });
-                end
-            }
-        };
-        entries = entries.saturating_add(1);
-        i = skip_ws(b, end);
-        match b.get(i)? {
-            b',' => i = skip_ws(b, i + 1),
-            b'}' => return Some((entries, i + 1)),
-            _ => return None,
-        }
-    }
-}
-
-/// A span as a layout keeps it, or an empty one with `usable` cleared past 4 GiB (where counts,
-/// which saturate, may be off too).
-fn spanned(start: usize, end: usize, usable: &mut bool) -> Span {
-    span(start, end).unwrap_or_else(|| {
-        *usable = false;
-        (0, 0)
-    })
-}
-
-/// The list at `at` (`depth` levels down, itself included), checked as `value_end` checks it:
-/// its objects taken apart as `object_taken_apart` takes them, each an `Item` of `marks` (items
-/// that are not objects are left out, as `raw::array_objects` leaves them). Answers how many
-/// objects and how many items it has, and the index past it.
-fn list_taken_apart(
-    b: &[u8],
-    at: usize,
-    depth: usize,
-    opening: &[Opening],
-    marks: &mut Vec<Mark>,
-    seen: &mut impl FnMut(StringValue),
-    usable: &mut bool,
-) -> Option<(u32, u32, usize)> {
-    if b.get(at) != Some(&b'[') || depth >= MAX_DEPTH {
-        return None;
-    }
-    let (mut objects, mut len) = (0u32, 0u32);
-    let mut i = skip_ws(b, at + 1);
-    if b.get(i) == Some(&b']') {
-        return Some((objects, len, i + 1));
-    }
-    loop {
-        len = len.saturating_add(1);
-        let end = if b.get(i) == Some(&b'{') {
-            let head = marks.len();
-            marks.push(Mark::Item {
-                entries: 0,
-                marks: 0,
-            });
-            let (entries, end) = object_taken_apart(b, i, depth + 1, opening, marks, seen, usable)?;
-            marks[head] = Mark::Item {
-                entries,
-                marks: marks_since(marks, head)?,
+                _ => None,
             };
-            objects = objects.saturating_add(1);
-            end
-        } else {
-            value_end_seeing(b, i, depth + 1, seen)?
-        };
-        i = skip_ws(b, end);
-        match b.get(i)? {
-            b',' => i = skip_ws(b, i + 1),
-            b']' => return Some((objects, len, i + 1)),
-            _ => return None,
+            let head = self.marks.len();
+            let end = match (open, b.get(value)) {
+                (Some(open), Some(b'{')) => {
+                    self.marks.push(Mark::Text { key, value: key });
+                    let (inner, end) = self.object(b, value, depth + 1, &open.inner)?;
+                    self.marks[head] = Mark::Object {
+                        key,
+                        entries: inner,
+                        marks: marks_since(self.marks, head)?,
+                    };
+                    end
+                }
+                (Some(open), _) if open.items => {
+                    self.marks.push(Mark::Text { key, value: key });
+                    let (objects, len, end) = self.list(b, value, depth + 1, &open.inner)?;
+                    self.marks[head] = Mark::List {
+                        key,
+                        value: self.span(value, end),
+                        len,
+                        objects,
+                        marks: marks_since(self.marks, head)?,
+                    };
+                    end
+                }
+                _ => {
+                    let end = value_end_seeing(b, value, depth + 1, &mut self.seen)?;
+                    let value = self.span(value, end);
+                    self.marks.push(Mark::Text { key, value });
+                    end
+                }
+            };
+            entries = entries.saturating_add(1);
+            i = skip_ws(b, end);
+            match b.get(i)? {
+                b',' => i = skip_ws(b, i + 1),
+                b'}' => return Some((entries, i + 1)),
+                _ => return None,
+            }
         }
+    }
+
+    /// The list at `at` (`depth` levels down, itself included), checked as `value_end` checks
+    /// it, its objects taken apart as `object` takes them, each an `Item` of the marks (items
+    /// that are not objects are left out, as `raw::array_objects` leaves them): how many objects
+    /// and how many items it has, and the index past it.
+    fn list(
+        &mut self,
+        b: &[u8],
+        at: usize,
+        depth: usize,
+        opening: &[Opening],
+    ) -> Option<(u32, u32, usize)> {
+        if b.get(at) != Some(&b'[') || depth >= MAX_DEPTH {
+            return None;
+        }
+        let (mut objects, mut len) = (0u32, 0u32);
+        let mut i = skip_ws(b, at + 1);
+        if b.get(i) == Some(&b']') {
+            return Some((objects, len, i + 1));
+        }
+        loop {
+            len = len.saturating_add(1);
+            let end = if b.get(i) == Some(&b'{') {
+                let head = self.marks.len();
+                self.marks.push(Mark::Item {
+                    entries: 0,
+                    marks: 0,
+                });
+                let (entries, end) = self.object(b, i, depth + 1, opening)?;
+                self.marks[head] = Mark::Item {
+                    entries,
+                    marks: marks_since(self.marks, head)?,
+                };
+                objects = objects.saturating_add(1);
+                end
+            } else {
+                value_end_seeing(b, i, depth + 1, &mut self.seen)?
+            };
+            i = skip_ws(b, end);
+            match b.get(i)? {
+                b',' => i = skip_ws(b, i + 1),
+                b']' => return Some((objects, len, i + 1)),
+                _ => return None,
+            }
+        }
+    }
+
+    /// A span as a layout keeps it; past 4 GiB an empty one, and the layout unusable.
+    fn span(&mut self, start: usize, end: usize) -> Span {
+        span(start, end).unwrap_or_else(|| {
+            self.usable = false;
+            (0, 0)
+        })
     }
 }
 
