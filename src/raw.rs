@@ -589,17 +589,8 @@ pub fn array_items(text: &str) -> Option<Vec<&str>> {
 /// The objects of a JSON array's text, taken apart as the array is read; items that are not
 /// objects are left out. `None` when the text is not an array.
 pub fn array_objects(text: &str) -> Option<Vec<RawObject<'_>>> {
-    let b = text.as_bytes();
-    let mut objects = Vec::new();
-    walk_array(text, |at| {
-        if b.get(at) != Some(&b'{') {
-            return value_end(b, at);
-        }
-        let (object, end) = RawObject::parse_at(text, at, &[], &mut |_| {})?;
-        objects.push(object);
-        Some(end)
-    })?;
-    Some(objects)
+    let at = skip_ws(text.as_bytes(), 0);
+    Some(list_objects(text, at, &[], &mut |_| {})?.0.objects)
 }
 
 /// The list at `at` in `text`, its objects taken apart with the objects `opening` names (as
