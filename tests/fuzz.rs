@@ -9,6 +9,7 @@
 //! `FUZZ_CASES=100000 cargo test --release --test fuzz`. Failures proptest finds are kept in
 //! `tests/fuzz.proptest-regressions` and replayed first on every run.
 
+use std::borrow::Cow;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
@@ -427,8 +428,8 @@ fn issue_splits(text: &str) -> Result<(), TestCaseError> {
             let mut own = issue.clone();
             let items = list.take_from(&mut own);
             let mut texts: Vec<String> = items
-                .iter()
-                .flat_map(|item| rows.of(&parent, item))
+                .into_iter()
+                .flat_map(|item| rows.of(&parent, Cow::Owned(item)))
                 .map(|row| {
                     let mut out = String::new();
                     row.write_to(&mut out);
@@ -449,7 +450,7 @@ fn issue_splits(text: &str) -> Result<(), TestCaseError> {
         }
         let mut own = issue.clone();
         for item in list.take_from(&mut own) {
-            for row in rows.of(&parent, &item) {
+            for row in rows.of(&parent, Cow::Borrowed(&item)) {
                 let mut out = String::new();
                 row.write_to(&mut out);
                 if valid {

@@ -428,6 +428,7 @@ impl Levels {
 }
 
 /// Past an object member's key and colon, at its value.
+#[inline(always)]
 fn member_value(b: &[u8], at: usize) -> Option<usize> {
     if b.get(at) != Some(&b'"') {
         return None;

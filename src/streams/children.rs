@@ -1,6 +1,8 @@
 //! The lists an issue has (comments, changelog, transitions, links, …): where each sits in the
 //! search result, how to get what Jira left out of it, and how its items become child rows.
 
+use std::borrow::Cow;
+
 use super::{Endpoint, PerDeployment};
 use crate::client::Pagination;
 use crate::raw::{self, Node, RawObject};
@@ -279,17 +281,23 @@ pub struct IssueRef<'a> {
 }
 
 impl Rows {
-    /// The rows one list item gives, as JSON objects to write.
-    pub fn of<'a>(self, issue: &IssueRef<'_>, item: &RawObject<'a>) -> Vec<RawObject<'a>> {
+    /// The rows one list item gives, as JSON objects to write. An item lent is copied only
+    /// where its rows are made of it whole.
+    pub fn of<'a>(self, issue: &IssueRef<'_>, item: Cow<'_, RawObject<'a>>) -> Vec<RawObject<'a>> {
         match self {
             Rows::AsIs => {
-                let mut row = item.clone();
+                let mut row = item.into_owned();
                 row.insert("\"issueId\"", Node::string(issue.id));
                 vec![row]
             }
-            Rows::Links => vec![link_row(issue, item.clone())],
-            Rows::FieldHistory => field_history_rows(issue, item),
+            Rows::Links => vec![link_row(issue, item.into_owned())],
+            Rows::FieldHistory => field_history_rows(issue, &item),
         }
+    }
+
+    /// Whether the rows are made of the item whole, which an item lent would be copied for.
+    pub fn take_items(self) -> bool {
+        !matches!(self, Rows::FieldHistory)
     }
 }
 
@@ -446,7 +454,7 @@ mod tests {
         let link = parse(
             &json!({"id": "5", "type": {"name": "Blocks"}, "inwardIssue": {"id": "10009", "key": "WEB-9"}}),
         );
-        let row = Rows::Links.of(&ISSUE, &RawObject::parse(&link).unwrap());
+        let row = Rows::Links.of(&ISSUE, Cow::Owned(RawObject::parse(&link).unwrap()));
         assert_eq!(row.len(), 1);
         let row = &text(&row[0]);
         assert_eq!(
@@ -475,7 +483,7 @@ mod tests {
         ]});
         let history = parse(&history);
         let rows: Vec<Value> = Rows::FieldHistory
-            .of(&ISSUE, &RawObject::parse(&history).unwrap())
+            .of(&ISSUE, Cow::Owned(RawObject::parse(&history).unwrap()))
             .iter()
             .map(text)
             .collect();
@@ -508,7 +516,7 @@ mod tests {
 
     #[test]
     fn as_is_rows_carry_the_issue_id_in_place_or_last() {
-        let as_is = |item| Rows::AsIs.of(&ISSUE, &RawObject::parse(item).unwrap());
+        let as_is = |item| Rows::AsIs.of(&ISSUE, Cow::Owned(RawObject::parse(item).unwrap()));
         let rows = as_is(r#"{"id":"1","issueId":10001,"x":2}"#);
         assert_eq!(
             text(&rows[0]),

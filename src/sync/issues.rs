@@ -3,6 +3,7 @@
 //! are written before the issue, and the STATE after a chunk of a page covers both; lists Jira cut
 //! short are completed from their endpoints.
 
+use std::borrow::Cow;
 use std::cell::Cell;
 use std::collections::HashMap;
 use std::io::Write;
@@ -46,22 +47,48 @@ struct Child<'a> {
 }
 
 impl Child<'_> {
-    /// The rows of an issue's list items.
-    fn write_rows<W: Write>(
+    /// The rows of one of an issue's list items.
+    fn write_item<W: Write>(
         &mut self,
         writer: &mut SingerWriter<W>,
         issue: &IssueRef<'_>,
-        items: &[RawObject<'_>],
+        item: Cow<'_, RawObject<'_>>,
         normalize: &impl Fn(&str, &mut String),
         extracted: &str,
     ) -> Result<()> {
-        for item in items {
-            for row in self.rows.of(issue, item) {
-                self.emitter.emit_raw(writer, row, normalize, extracted)?;
-            }
+        for row in self.rows.of(issue, item) {
+            self.emitter.emit_raw(writer, row, normalize, extracted)?;
         }
         Ok(())
     }
+}
+
+/// An issue's items of `list`, handed to each child made of it (`write` is given the item's
+/// index): lent to all but the last child that takes items whole, which is given them, so an
+/// item is copied only when two children take it whole.
+fn hand_out<'a>(
+    children: &mut [Child<'_>],
+    list: &IssueList,
+    items: Vec<RawObject<'a>>,
+    mut write: impl FnMut(&mut Child<'_>, usize, Cow<'_, RawObject<'a>>) -> Result<()>,
+) -> Result<()> {
+    let mine = |child: &Child<'_>| std::ptr::eq(child.list, list);
+    let taker = children
+        .iter()
+        .rposition(|child| mine(child) && child.rows.take_items());
+    for (at, child) in children.iter_mut().enumerate() {
+        if mine(child) && Some(at) != taker {
+            for (index, item) in items.iter().enumerate() {
+                write(child, index, Cow::Borrowed(item))?;
+            }
+        }
+    }
+    if let Some(child) = taker.and_then(|at| children.get_mut(at)) {
+        for (index, item) in items.into_iter().enumerate() {
+            write(child, index, Cow::Owned(item))?;
+        }
+    }
+    Ok(())
 }
 
 pub(super) async fn sync_family<W: Write>(
@@ -320,31 +347,28 @@ fn write_chunk<W: Write>(
         for (at, list) in lists.iter().enumerate() {
             // The child stream has the list: the issue record need not carry it twice.
             let embedded = list.take_from(&mut issue);
-            let mine = |c: &&mut Child<'_>| std::ptr::eq(c.list, *list);
             let fetched = whole[at]
                 .as_mut()
                 .and_then(|lists| lists.remove(&id))
                 .or_else(|| one_by_one.remove(&(at, id.clone())));
-            let Some(fetched) = fetched else {
-                for child in children.iter_mut().filter(mine) {
-                    child.write_rows(writer, &issue_ref, &embedded, &normalize, &extracted)?;
-                }
+            let Some(mut fetched) = fetched else {
+                hand_out(children, list, embedded, |child, _, item| {
+                    child.write_item(writer, &issue_ref, item, &normalize, &extracted)
+                })?;
                 continue;
             };
             // Each item read from an endpoint is a text of its own, with its own date-times.
-            let mut fetched = fetched;
-            let items: Vec<_> = fetched
+            let (items, texts): (Vec<_>, Vec<_>) = fetched
                 .iter_mut()
                 .filter_map(RawRecord::taken_apart)
-                .collect();
-            for child in children.iter_mut().filter(mine) {
-                for (item, text, dates) in &items {
-                    let normalize =
-                        |part: &str, out: &mut String| dates.normalize_into(text, part, out);
-                    let item = std::slice::from_ref(item);
-                    child.write_rows(writer, &issue_ref, item, &normalize, &extracted)?;
-                }
-            }
+                .map(|(item, text, dates)| (item, (text, dates)))
+                .unzip();
+            hand_out(children, list, items, |child, index, item| {
+                let (text, dates) = &texts[index];
+                let normalize =
+                    |part: &str, out: &mut String| dates.normalize_into(text, part, out);
+                child.write_item(writer, &issue_ref, item, &normalize, &extracted)
+            })?;
         }
         if let Some(emitter) = issue_emitter.as_deref_mut() {
             issues::hoist_timestamps(&mut issue);
