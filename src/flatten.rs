@@ -16,7 +16,7 @@ use std::collections::{HashMap, HashSet};
 
 use serde_json::{Map, Value, json};
 
-use crate::raw::{Node, RawList, RawObject, key_name, push_json_string};
+use crate::raw::{Node, RawList, RawObject, WriteText, key_name, push_json_string};
 
 /// What joins the keys of a path into a column name, as the SDK and the SQL targets join them.
 pub const SEPARATOR: &str = "__";
@@ -224,7 +224,7 @@ impl<'f> FlatRecords<'f> {
         stream: &str,
         record: &RawObject<'_>,
         out: &mut String,
-        text: &impl Fn(&str, &mut String),
+        text: &impl WriteText,
     ) {
         let flattener = self.flattener;
         let mut writer = Writer {
@@ -250,7 +250,7 @@ struct Writer<'w, 'f, T> {
     first: bool,
 }
 
-impl<T: Fn(&str, &mut String)> Writer<'_, '_, T> {
+impl<T: WriteText> Writer<'_, '_, T> {
     fn level(&mut self, level: &Level, object: &RawObject<'_>) {
         for (key, node) in object.entries() {
             let name = key_name(key);
@@ -370,6 +370,7 @@ fn source<'n>(node: &'n Node<'_>) -> Option<&'n str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::raw::as_it_came;
 
     fn schema() -> Value {
         json!({"type": "object", "properties": {
@@ -391,7 +392,7 @@ mod tests {
         let mut records = FlatRecords::new(&flattener);
         let mut out = String::new();
         let record = RawObject::parse(record).unwrap();
-        records.write("issues", &record, &mut out, &|t, out| out.push_str(t));
+        records.write("issues", &record, &mut out, &as_it_came);
         let found = records.pending.clone();
         let schema = records.grown().cloned().unwrap_or(flattener.schema.clone());
         (
@@ -464,7 +465,7 @@ mod tests {
         ] {
             out.clear();
             let record = RawObject::parse(text).unwrap();
-            records.write("issues", &record, &mut out, &|t, out| out.push_str(t));
+            records.write("issues", &record, &mut out, &as_it_came);
         }
         assert_eq!(out, r#"{"id":"2","fields__x":"2"}"#);
         let schema = records.grown().unwrap();

@@ -66,13 +66,13 @@ impl<'a> Node<'a> {
 
     /// The value's JSON text, as it came or was built.
     pub fn write_to(&self, out: &mut String) {
-        self.write_with(out, &|text, out| out.push_str(text));
+        self.write_with(out, &as_it_came);
     }
 
     /// The value's JSON text, the text that came with it passed through `text` on the way.
-    pub fn write_with(&self, out: &mut String, text: &impl Fn(&str, &mut String)) {
+    pub fn write_with(&self, out: &mut String, text: &impl WriteText) {
         match self {
-            Node::Text(t) | Node::List(RawList { text: t, .. }) => text(t, out),
+            Node::Text(t) | Node::List(RawList { text: t, .. }) => text.write_text(t, out),
             Node::Object(o) => o.write_with(out, text),
             Node::Owned(s) => out.push_str(s),
         }
@@ -256,22 +256,95 @@ impl<'a> RawObject<'a> {
 
     /// The object's JSON text.
     pub fn write_to(&self, out: &mut String) {
-        self.write_with(out, &|text, out| out.push_str(text));
+        self.write_with(out, &as_it_came);
     }
 
     /// The object's JSON text, the text that came with it passed through `text` on the way (the
-    /// keys and what the tap built are written as they are).
-    pub fn write_with(&self, out: &mut String, text: &impl Fn(&str, &mut String)) {
+    /// keys and what the tap built are written as they are). Entries that lie side by side in
+    /// the text `text` knows as they came (`"key":value,"key":value`) go through it as one part.
+    pub fn write_with(&self, out: &mut String, text: &impl WriteText) {
         out.push('{');
+        let base = text.base();
+        // The span of `base` the entries since the last one written lie in.
+        let mut run: Option<(usize, usize)> = None;
         for (at, (key, value)) in self.entries.iter().enumerate() {
+            let entry = base.and_then(|base| entry_span(base, key, value));
+            if let (Some((start, end)), Some((key_at, entry_end)), Some(base)) = (run, entry, base)
+                && key_at == end + 1
+                && base.as_bytes().get(end) == Some(&b',')
+            {
+                run = Some((start, entry_end));
+                continue;
+            }
+            if let (Some((start, end)), Some(base)) = (run.take(), base) {
+                text.write_text(base.get(start..end).unwrap_or_default(), out);
+            }
             if at > 0 {
                 out.push(',');
+            }
+            if entry.is_some() {
+                run = entry;
+                continue;
             }
             out.push_str(key);
             out.push(':');
             value.write_with(out, text);
         }
+        if let (Some((start, end)), Some(base)) = (run, base) {
+            text.write_text(base.get(start..end).unwrap_or_default(), out);
+        }
         out.push('}');
+    }
+}
+
+/// Where an entry whose value is text as it came lies in `base`, when it is written there as
+/// `"key":value`.
+fn entry_span(base: &str, key: &str, value: &Node<'_>) -> Option<(usize, usize)> {
+    let (Node::Text(value) | Node::List(RawList { text: value, .. })) = value else {
+        return None;
+    };
+    let (key_start, key_end) = span_in(base, key)?;
+    let (value_start, value_end) = span_in(base, value)?;
+    (value_start == key_end + 1 && base.as_bytes().get(key_end) == Some(&b':'))
+        .then_some((key_start, value_end))
+}
+
+/// Writes a part of a record's text as it came.
+pub fn as_it_came(part: &str, out: &mut String) {
+    out.push_str(part);
+}
+
+/// How the text that came with a record is written out: as it is, or with its date-times
+/// rewritten. Any `Fn(part, out)` is one.
+pub trait WriteText {
+    fn write_text(&self, part: &str, out: &mut String);
+
+    /// The text every part written is a slice of, when there is one: entries side by side in
+    /// it are then written as one part.
+    fn base(&self) -> Option<&str> {
+        None
+    }
+}
+
+impl<F: Fn(&str, &mut String)> WriteText for F {
+    fn write_text(&self, part: &str, out: &mut String) {
+        self(part, out);
+    }
+}
+
+/// `write`, for records whose text came as parts of `base`.
+pub struct InBase<'t, F> {
+    pub base: &'t str,
+    pub write: F,
+}
+
+impl<F: Fn(&str, &mut String)> WriteText for InBase<'_, F> {
+    fn write_text(&self, part: &str, out: &mut String) {
+        (self.write)(part, out);
+    }
+
+    fn base(&self) -> Option<&str> {
+        Some(self.base)
     }
 }
 
@@ -965,6 +1038,37 @@ mod tests {
         let mut objects = array_objects(text).unwrap();
         objects[0].object_mut("a");
         objects
+    }
+
+    #[test]
+    fn entries_side_by_side_in_their_text_are_written_as_one_part() {
+        let s = r#"{"a":1,"b":{"c":"d"},"e" : [2],"f":"g","h":null,"i":3}"#;
+        let opening = Opening::to(["/b"]);
+        let mut o = RawObject::parse_opening(s, &opening).unwrap();
+        o.remove("h");
+        o.insert("\"j\"", Node::string("k"));
+        let parts = std::cell::RefCell::new(Vec::new());
+        let seen = InBase {
+            base: s,
+            write: |part: &str, out: &mut String| {
+                parts.borrow_mut().push(part.to_string());
+                out.push_str(part);
+            },
+        };
+        let mut joined = String::new();
+        o.write_with(&mut joined, &seen);
+        // The same text as entry by entry.
+        assert_eq!(joined, text(&o));
+        assert_eq!(
+            joined,
+            r#"{"a":1,"b":{"c":"d"},"e":[2],"f":"g","i":3,"j":"k"}"#
+        );
+        // A run breaks at an object taken apart, at whitespace, at an entry removed, and at
+        // what the tap built; the nested object's entry is a run of its own.
+        assert_eq!(
+            parts.into_inner(),
+            [r#""a":1"#, r#""c":"d""#, "[2]", r#""f":"g""#, r#""i":3"#]
+        );
     }
 
     #[test]

@@ -115,10 +115,18 @@ pub fn format_jira(t: DateTime<Utc>) -> String {
 
 /// The one format timestamps leave the tap in.
 pub fn format_utc(t: DateTime<Utc>) -> String {
+    let mut out = String::with_capacity(24);
+    push_utc(&mut out, t);
+    out
+}
+
+/// `format_utc`, appended to `out`: a record's date-times are written in place.
+pub fn push_utc(text: &mut String, t: DateTime<Utc>) {
     let year = t.year();
     let (second, nanos) = (t.second(), t.nanosecond());
     if !(0..=9999).contains(&year) || nanos >= 1_000_000_000 {
-        return t.to_rfc3339_opts(SecondsFormat::Millis, true);
+        text.push_str(&t.to_rfc3339_opts(SecondsFormat::Millis, true));
+        return;
     }
     // `YYYY-MM-DDTHH:MM:SS.mmmZ` written by hand: chrono's formatter is a fifth of a sync's time.
     let mut out = [0u8; 24];
@@ -140,8 +148,8 @@ pub fn format_utc(t: DateTime<Utc>) -> String {
         out[at] = c;
     }
     out[23] = b'Z';
-    // ASCII throughout; collected char by char, the string grew three times.
-    std::str::from_utf8(&out).unwrap_or_default().to_owned()
+    // ASCII throughout; pushed char by char, the string grew three times.
+    text.push_str(std::str::from_utf8(&out).unwrap_or_default());
 }
 
 /// Rewrites, anywhere in a record, every date-time string that carries an offset other than `Z`.
@@ -191,10 +199,10 @@ pub fn normalize_json(text: &str, out: &mut String) {
         if is_key {
             continue;
         }
-        if let Some(utc) = normalized(&text[start..=end], escaped) {
+        if let Some(utc) = to_normalize(&text[start..=end], escaped) {
             out.push_str(&text[copied..start]);
             out.push('"');
-            out.push_str(&utc);
+            push_utc(out, utc);
             out.push('"');
             copied = end + 1;
         }
@@ -241,11 +249,11 @@ impl DateSpans {
         for s in self.spans[first..].iter().take_while(|s| s.close < end) {
             if let Some(utc) = base
                 .get(s.open..=s.close)
-                .and_then(|token| normalized(token, s.escaped))
+                .and_then(|token| to_normalize(token, s.escaped))
             {
                 out.push_str(&base[copied..s.open]);
                 out.push('"');
-                out.push_str(&utc);
+                push_utc(out, utc);
                 out.push('"');
                 copied = s.close + 1;
             }
@@ -254,8 +262,8 @@ impl DateSpans {
     }
 }
 
-/// The UTC form of a JSON string token (quotes included), when it is a date-time to normalise.
-fn normalized(token: &str, escaped: bool) -> Option<String> {
+/// The date-time a JSON string token (quotes included) holds, when it is one to normalise.
+fn to_normalize(token: &str, escaped: bool) -> Option<DateTime<Utc>> {
     let content = token.get(1..token.len() - 1)?;
     if content.len() < 24 {
         return None;
@@ -270,7 +278,7 @@ fn normalized(token: &str, escaped: bool) -> Option<String> {
     if !has_offset_to_normalize(s) {
         return None;
     }
-    parse_jira(s).map(format_utc)
+    parse_jira(s)
 }
 
 /// A cheap shape check before parsing: `YYYY-MM-DDTHH:MM:SS…±hhmm` or `…±hh:mm`.

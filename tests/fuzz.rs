@@ -21,7 +21,7 @@ use tap_jira::catalog::{Catalog, TextForm, field_schema, selected_streams};
 use tap_jira::client::{List, PageReader, RawRecord, SplitBody, split_page, split_page_with_serde};
 use tap_jira::config::Deployment;
 use tap_jira::hashing::HashSettings;
-use tap_jira::raw::{self, Opening, RawObject};
+use tap_jira::raw::{self, InBase, Opening, RawObject, as_it_came};
 use tap_jira::readable::RenderText;
 use tap_jira::streams::children::IssueRef;
 use tap_jira::streams::issues::{cursor_of, hoist_timestamps};
@@ -469,6 +469,18 @@ fn issue_splits(text: &str) -> Result<(), TestCaseError> {
                 "the issue without its {} is invalid JSON",
                 def.name
             );
+        }
+        // Entries side by side in the text, written as one part, come out the same, as they
+        // are and with their date-times rewritten.
+        let joined = |write: fn(&str, &mut String)| {
+            let (mut whole, mut apart) = (String::new(), String::new());
+            own.write_with(&mut whole, &InBase { base: text, write });
+            own.write_with(&mut apart, &write);
+            (whole, apart)
+        };
+        for write in [as_it_came as fn(&str, &mut String), normalize_json] {
+            let (whole, apart) = joined(write);
+            prop_assert_eq!(whole, apart);
         }
     }
     Ok(())

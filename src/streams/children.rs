@@ -370,9 +370,17 @@ fn field_history_rows<'a>(issue: &IssueRef<'_>, history: &RawObject<'a>) -> Vec<
                 row.push("\"authorKey\"", Node::Text(key));
             }
             row.push("\"created\"", Node::Text(created));
+            // The item's keys read once each; the first of a key counts, as `get` finds it.
+            let mut values: [Option<&'a str>; ITEM_KEYS.len()] = [None; ITEM_KEYS.len()];
             let item = RawObject::parse(item).unwrap_or_default();
-            for (name, key) in ITEM_KEYS {
-                if let Some(value) = item.get(name).and_then(Node::text) {
+            for (token, value) in item.entries() {
+                let name = raw::key_name(token);
+                if let Some(at) = ITEM_KEYS.iter().position(|(known, _)| *known == name) {
+                    values[at] = values[at].or(value.text());
+                }
+            }
+            for ((_, key), value) in ITEM_KEYS.into_iter().zip(values) {
+                if let Some(value) = value {
                     row.push(key, Node::Text(value));
                 }
             }

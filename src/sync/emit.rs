@@ -11,7 +11,7 @@ use crate::catalog::SelectedStream;
 use crate::error::Result;
 use crate::flatten::FlatRecords;
 use crate::metrics::{self, StreamCounts};
-use crate::raw::{Node, RawObject};
+use crate::raw::{Node, RawObject, WriteText, as_it_came};
 use crate::singer::{Message, SingerWriter};
 use crate::timestamp::normalize;
 
@@ -93,13 +93,7 @@ impl<'a> Emitter<'a> {
             // are as emitted already.
             let text = record.to_string();
             if let Some(record) = RawObject::parse(&text) {
-                return self.write(
-                    writer,
-                    &record,
-                    &|text, out| out.push_str(text),
-                    version,
-                    extracted,
-                );
+                return self.write(writer, &record, &as_it_came, version, extracted);
             }
         }
         writer.write(&Message::Record {
@@ -120,7 +114,7 @@ impl<'a> Emitter<'a> {
         &mut self,
         writer: &mut SingerWriter<impl Write>,
         record: RawObject<'_>,
-        normalize: &impl Fn(&str, &mut String),
+        normalize: &impl WriteText,
         extracted: &str,
     ) -> Result<()> {
         let stream = self.stream;
@@ -157,7 +151,7 @@ impl<'a> Emitter<'a> {
         &mut self,
         writer: &mut SingerWriter<impl Write>,
         record: &RawObject<'_>,
-        text: &impl Fn(&str, &mut String),
+        text: &impl WriteText,
         version: Option<i64>,
         extracted: &str,
     ) -> Result<()> {

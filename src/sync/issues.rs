@@ -19,7 +19,7 @@ use crate::client::{JiraClient, Page, RawRecord, Scanned, pages};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::filters::Filters;
-use crate::raw::{self, Layout, Node, Opening, RawObject};
+use crate::raw::{self, InBase, Layout, Node, Opening, RawObject, WriteText};
 use crate::singer::{SingerWriter, time_extracted};
 use crate::streams::children::IssueRef;
 use crate::streams::issues::{self, IssueQuery, Plan};
@@ -53,7 +53,7 @@ impl Child<'_> {
         writer: &mut SingerWriter<W>,
         issue: &IssueRef<'_>,
         item: Cow<'_, RawObject<'_>>,
-        normalize: &impl Fn(&str, &mut String),
+        normalize: &impl WriteText,
         extracted: &str,
     ) -> Result<()> {
         for row in self.rows.of(issue, item) {
@@ -340,9 +340,12 @@ fn write_chunk<W: Write>(
         };
         // The date-times of the issue's text, embedded lists included, were found when it was
         // taken apart.
-        let normalize = |part: &str, out: &mut String| match scanned {
-            Some(scanned) => scanned.dates.normalize_into(text, part, out),
-            None => normalize_json(part, out),
+        let normalize = InBase {
+            base: text,
+            write: |part: &str, out: &mut String| match scanned {
+                Some(scanned) => scanned.dates.normalize_into(text, part, out),
+                None => normalize_json(part, out),
+            },
         };
         for (at, list) in lists.iter().enumerate() {
             // The child stream has the list: the issue record need not carry it twice.
@@ -365,8 +368,10 @@ fn write_chunk<W: Write>(
                 .unzip();
             hand_out(children, list, items, |child, index, item| {
                 let (text, dates) = &texts[index];
-                let normalize =
-                    |part: &str, out: &mut String| dates.normalize_into(text, part, out);
+                let normalize = InBase {
+                    base: text,
+                    write: |part: &str, out: &mut String| dates.normalize_into(text, part, out),
+                };
                 child.write_item(writer, &issue_ref, item, &normalize, &extracted)
             })?;
         }
