@@ -454,6 +454,7 @@ impl Layout {
 
     /// The object back from its text; `None` when the layout is not of this text.
     pub fn apply<'a>(&self, base: &'a str) -> Option<RawObject<'a>> {
+        read_in_order(base);
         let (object, rest) = apply_entries(&self.marks, self.entries, base, true)?;
         rest.is_empty().then_some(object)
     }
@@ -461,9 +462,24 @@ impl Layout {
     /// `apply`, with lists as text and their length only, their objects left out: for what
     /// needs to know about the lists, not read them.
     pub fn apply_without_items<'a>(&self, base: &'a str) -> Option<RawObject<'a>> {
+        read_in_order(base);
         let (object, rest) = apply_entries(&self.marks, self.entries, base, false)?;
         rest.is_empty().then_some(object)
     }
+}
+
+/// Reads `text` once from start to end, a byte of each cache line. A record's text was written by
+/// the thread that reads pages, on the other core: putting it back together touches it at
+/// scattered places, each a cache miss, where a reading in order is one the processor fetches
+/// ahead of (perf: the writing thread's time putting records back and copying them fell from
+/// 11.7% to 9.3%, this reading included).
+#[inline(never)]
+fn read_in_order(text: &str) {
+    let mut any = 0u8;
+    for &byte in text.as_bytes().iter().step_by(64) {
+        any ^= byte;
+    }
+    std::hint::black_box(any);
 }
 
 /// Writes the marks of `object`'s entries (whose text lies in `base`); answers how many.
