@@ -160,6 +160,13 @@ impl<'a> RawObject<'a> {
     }
 
     /// Adds an entry last; for objects the tap builds, whose keys are known to differ.
+    /// An object with room for `entries` entries.
+    pub fn with_capacity(entries: usize) -> RawObject<'a> {
+        RawObject {
+            entries: Vec::with_capacity(entries),
+        }
+    }
+
     pub fn push(&mut self, key: &'a str, value: Node<'a>) {
         self.entries.push((key, value));
     }
@@ -536,6 +543,9 @@ fn mark_object(object: &RawObject<'_>, base: &str, marks: &mut Vec<Mark>) -> Opt
     u32::try_from(object.entries.len()).ok()
 }
 
+/// Entries an object put back from its layout has room for beyond its own.
+const ADDED_ROOM: usize = 2;
+
 /// The object of `entries` entries whose marks start `marks`, and the marks after it; lists'
 /// objects too when `items`.
 fn apply_entries<'a, 'm>(
@@ -545,7 +555,9 @@ fn apply_entries<'a, 'm>(
     items: bool,
 ) -> Option<(RawObject<'a>, &'m [Mark])> {
     let text = |(start, end): Span| base.get(start as usize..end as usize);
-    let mut object = Vec::with_capacity(entries as usize);
+    // Room for the few entries the tap adds (a child row's `issueId`, renderings), which would
+    // otherwise move the entries to a larger place.
+    let mut object = Vec::with_capacity(entries as usize + ADDED_ROOM);
     for _ in 0..entries {
         let (mark, rest) = marks.split_first()?;
         marks = rest;

@@ -358,7 +358,8 @@ fn field_history_rows<'a>(issue: &IssueRef<'_>, history: &RawObject<'a>) -> Vec<
         .into_iter()
         .enumerate()
         .map(|(index, item)| {
-            let mut row = RawObject::default();
+            // Seven keys of the history's, then the item's.
+            let mut row = RawObject::with_capacity(7 + ITEM_KEYS.len());
             row.push("\"issueId\"", Node::string(issue.id));
             row.push("\"historyId\"", Node::Text(history_id));
             row.push("\"itemIndex\"", Node::Owned(index.to_string()));
