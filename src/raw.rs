@@ -159,7 +159,6 @@ impl<'a> RawObject<'a> {
         }
     }
 
-    /// Adds an entry last; for objects the tap builds, whose keys are known to differ.
     /// An object with room for `entries` entries.
     pub fn with_capacity(entries: usize) -> RawObject<'a> {
         RawObject {
@@ -167,6 +166,7 @@ impl<'a> RawObject<'a> {
         }
     }
 
+    /// Adds an entry last; for objects the tap builds, whose keys are known to differ.
     pub fn push(&mut self, key: &'a str, value: Node<'a>) {
         self.entries.push((key, value));
     }
