@@ -16,7 +16,7 @@ use std::collections::{HashMap, HashSet};
 
 use serde_json::{Map, Value, json};
 
-use crate::raw::{Node, RawList, RawObject, WriteText, key_name, push_json_string};
+use crate::raw::{Node, RawObject, WriteText, key_name, push_json_string};
 
 /// What joins the keys of a path into a column name, as the SDK and the SQL targets join them.
 pub const SEPARATOR: &str = "__";
@@ -361,7 +361,8 @@ impl<T: WriteText> Writer<'_, '_, T> {
 /// The JSON text a node holds, unless it was taken apart.
 fn source<'n>(node: &'n Node<'_>) -> Option<&'n str> {
     match node {
-        Node::Text(text) | Node::List(RawList { text, .. }) => Some(text),
+        Node::Text(text) => Some(text),
+        Node::List(list) => Some(list.text),
         Node::Owned(text) => Some(text),
         Node::Object(_) => None,
     }

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-use crate::raw::{Node, RawList, RawObject};
+use crate::raw::{Node, RawObject};
 use crate::secret::Secret;
 use crate::timestamp::normalize;
 
@@ -277,7 +277,8 @@ fn node_value(node: &Node<'_>) -> Value {
 /// Whether a node's text may hold one of `keys` as an object key (a cheap look before parsing).
 fn mentions_any(node: &Node<'_>, keys: &[&str]) -> bool {
     let text = match node {
-        Node::Text(text) | Node::List(RawList { text, .. }) => *text,
+        Node::Text(text) => *text,
+        Node::List(list) => list.text,
         Node::Owned(text) => text.as_str(),
         // Taken apart by the projection or a mask: read it whole.
         Node::Object(_) => return true,

@@ -22,7 +22,9 @@ pub struct RawObject<'a> {
 pub enum Node<'a> {
     Text(&'a str),
     Object(RawObject<'a>),
-    List(RawList<'a>),
+    /// Boxed: a list is rarer than text, and an entry of every object is as large as its
+    /// largest kind of value.
+    List(Box<RawList<'a>>),
     Owned(String),
 }
 
@@ -44,7 +46,8 @@ impl<'a> Node<'a> {
     /// The value's text when it was not built or taken apart into an object.
     pub fn text(&self) -> Option<&'a str> {
         match self {
-            Node::Text(t) | Node::List(RawList { text: t, .. }) => Some(t),
+            Node::Text(t) => Some(t),
+            Node::List(list) => Some(list.text),
             _ => None,
         }
     }
@@ -72,7 +75,8 @@ impl<'a> Node<'a> {
     /// The value's JSON text, the text that came with it passed through `text` on the way.
     pub fn write_with(&self, out: &mut String, text: &impl WriteText) {
         match self {
-            Node::Text(t) | Node::List(RawList { text: t, .. }) => text.write_text(t, out),
+            Node::Text(t) => text.write_text(t, out),
+            Node::List(list) => text.write_text(list.text, out),
             Node::Object(o) => o.write_with(out, text),
             Node::Owned(s) => out.push_str(s),
         }
@@ -123,7 +127,7 @@ impl<'a> RawObject<'a> {
                 }
                 Some(b'[') if let Some(open) = open().filter(|o| o.items) => {
                     let (list, end) = list_objects(text, at, &open.inner, seen)?;
-                    entries.push((key, Node::List(list)));
+                    entries.push((key, Node::List(Box::new(list))));
                     return Some(Some(end));
                 }
                 _ => {}
@@ -235,7 +239,8 @@ impl<'a> RawObject<'a> {
         let mut text = loop {
             match object.get(keys.next()?)? {
                 Node::Object(inner) => object = inner,
-                Node::Text(t) | Node::List(RawList { text: t, .. }) => break *t,
+                Node::Text(t) => break *t,
+                Node::List(list) => break list.text,
                 Node::Owned(_) => return None,
             }
         };
@@ -307,9 +312,7 @@ impl<'a> RawObject<'a> {
 /// Where an entry whose value is text as it came lies in `base`, when it is written there as
 /// `"key":value`.
 fn entry_span(base: &str, key: &str, value: &Node<'_>) -> Option<(usize, usize)> {
-    let (Node::Text(value) | Node::List(RawList { text: value, .. })) = value else {
-        return None;
-    };
+    let value = value.text()?;
     let (key_start, key_end) = span_in(base, key)?;
     let (value_start, value_end) = span_in(base, value)?;
     (value_start == key_end + 1 && base.as_bytes().get(key_end) == Some(&b':'))
@@ -604,7 +607,7 @@ fn apply_entries<'a, 'm>(
                     objects: list,
                     len: len as usize,
                 };
-                (key, Node::List(list))
+                (key, Node::List(Box::new(list)))
             }
             Mark::Item { .. } => return None,
         };
