@@ -279,6 +279,11 @@ impl<'a> RawObject<'a> {
         let base = text.base();
         // The span of `base` the entries since the last one written lie in.
         let mut run: Option<(usize, usize)> = None;
+        let flush = |run: Option<(usize, usize)>, out: &mut String| {
+            if let (Some((start, end)), Some(base)) = (run, base) {
+                text.write_text(base.get(start..end).unwrap_or_default(), out);
+            }
+        };
         for (at, (key, value)) in self.entries.iter().enumerate() {
             let entry = base.and_then(|base| entry_span(base, key, value));
             if let (Some((start, end)), Some((key_at, entry_end)), Some(base)) = (run, entry, base)
@@ -288,9 +293,7 @@ impl<'a> RawObject<'a> {
                 run = Some((start, entry_end));
                 continue;
             }
-            if let (Some((start, end)), Some(base)) = (run.take(), base) {
-                text.write_text(base.get(start..end).unwrap_or_default(), out);
-            }
+            flush(run.take(), out);
             if at > 0 {
                 out.push(',');
             }
@@ -302,9 +305,7 @@ impl<'a> RawObject<'a> {
             out.push(':');
             value.write_with(out, text);
         }
-        if let (Some((start, end)), Some(base)) = (run, base) {
-            text.write_text(base.get(start..end).unwrap_or_default(), out);
-        }
+        flush(run, out);
         out.push('}');
     }
 }

@@ -6,7 +6,7 @@ use chrono::{DateTime, Datelike, NaiveDate, SecondsFormat, Timelike, Utc};
 use memchr::{memchr2, memchr3};
 use serde_json::Value;
 
-use crate::raw::{StringValue, span_in, string_end};
+use crate::raw::{InBase, StringValue, span_in, string_end};
 
 /// Parses any timestamp Jira sends: RFC 3339, or its own offset without a colon.
 pub fn parse_jira(s: &str) -> Option<DateTime<Utc>> {
@@ -235,6 +235,15 @@ impl DateSpans {
         let content = text.get(string.open + 1..string.close).unwrap_or("");
         if content.len() >= 24 && (string.escaped || has_offset_to_normalize(content)) {
             self.spans.push(string);
+        }
+    }
+
+    /// How the parts of `base` (the text the string values were seen in) are written: with their
+    /// date-times rewritten, and entries side by side in it written together.
+    pub fn rewriting<'t>(&'t self, base: &'t str) -> InBase<'t, impl Fn(&str, &mut String) + 't> {
+        InBase {
+            base,
+            write: move |part: &str, out: &mut String| self.normalize_into(base, part, out),
         }
     }
 

@@ -368,11 +368,7 @@ fn write_chunk<W: Write>(
                 .unzip();
             hand_out(children, list, items, |child, index, item| {
                 let (text, dates) = &texts[index];
-                let normalize = InBase {
-                    base: text,
-                    write: |part: &str, out: &mut String| dates.normalize_into(text, part, out),
-                };
-                child.write_item(writer, &issue_ref, item, &normalize, &extracted)
+                child.write_item(writer, &issue_ref, item, &dates.rewriting(text), &extracted)
             })?;
         }
         if let Some(emitter) = issue_emitter.as_deref_mut() {

@@ -23,7 +23,6 @@ use crate::client::{JiraClient, RawRecord};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::filters::Filters;
-use crate::raw::InBase;
 use crate::singer::{Message, SingerWriter};
 use crate::streams::issues as issues_search;
 use crate::streams::{self, Replication, STREAMS, Source, StreamDef};
@@ -139,11 +138,7 @@ impl<W: Write> Output<'_, W> {
     ) -> Result<()> {
         match record.taken_apart() {
             Some((record, text, dates)) => {
-                let normalize = InBase {
-                    base: text,
-                    write: |part: &str, out: &mut String| dates.normalize_into(text, part, out),
-                };
-                emitter.emit_raw(self.writer, record, &normalize, extracted)
+                emitter.emit_raw(self.writer, record, &dates.rewriting(text), extracted)
             }
             None => {
                 tracing::warn!(
