@@ -1386,10 +1386,11 @@ enum Mode {
 /// Whitespace and line breaks held back until the next content: whitespace at the edge of a
 /// marked run goes outside its delimiters (`**bold** text`, not `**bold **text`), and none is
 /// written at the end of a paragraph.
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy)]
 enum Gap {
     None,
-    Space(String),
+    /// The whitespace in `Inline::space`.
+    Space,
     Breaks(usize),
 }
 
@@ -1403,6 +1404,9 @@ struct Run {
     nested: bool,
 }
 
+/// Bytes a run of inline nodes is given room for up front.
+const INLINE_ROOM: usize = 256;
+
 /// Writes a run of inline nodes: text, atoms and the marks around them.
 struct Inline {
     markdown: bool,
@@ -1414,6 +1418,8 @@ struct Inline {
     /// Delimited runs written, to check once the text on both sides of them is known.
     runs: Vec<Run>,
     gap: Gap,
+    /// The whitespace a `Gap::Space` holds back: one buffer for the whole run.
+    space: String,
     line: Line,
     /// Code text gathered across adjacent text nodes, written as one code span.
     code: Option<(Vec<Mark>, String)>,
@@ -1425,10 +1431,12 @@ impl Inline {
             markdown,
             mode,
             in_table,
-            out: String::new(),
+            // Room for a typical paragraph, so that it seldom grows.
+            out: String::with_capacity(INLINE_ROOM),
             open: Vec::new(),
             runs: Vec::new(),
             gap: Gap::None,
+            space: String::new(),
             line: if mode == Mode::Flow {
                 Line::Start
             } else {
@@ -1487,9 +1495,13 @@ impl Inline {
         if self.out.is_empty() {
             return;
         }
-        match &mut self.gap {
-            Gap::None => self.gap = Gap::Space(ws.to_owned()),
-            Gap::Space(s) => s.push_str(ws),
+        match self.gap {
+            Gap::None => {
+                self.space.clear();
+                self.space.push_str(ws);
+                self.gap = Gap::Space;
+            }
+            Gap::Space => self.space.push_str(ws),
             Gap::Breaks(_) => {}
         }
     }
@@ -1517,7 +1529,7 @@ impl Inline {
         }
         match std::mem::replace(&mut self.gap, Gap::None) {
             Gap::None => {}
-            Gap::Space(s) => self.out.push_str(&s),
+            Gap::Space => self.out.push_str(&self.space),
             Gap::Breaks(n) => {
                 let text = match (self.mode, self.markdown) {
                     (Mode::Flow, true) => "\\\n",
