@@ -283,7 +283,7 @@ impl<F: FnMut(StringValue)> TakingApart<'_, F> {
             if b.get(i) != Some(&b'"') {
                 return None;
             }
-            let key_end = string(b, i)?;
+            let (key_end, escaped) = string_escaped(b, i)?;
             let key = self.span(i, key_end);
             let colon = skip_ws(b, key_end);
             if b.get(colon) != Some(&b':') {
@@ -293,7 +293,7 @@ impl<F: FnMut(StringValue)> TakingApart<'_, F> {
             let open = match b.get(value) {
                 Some(b'{' | b'[') if !opening.is_empty() => {
                     let name = &b[i + 1..key_end - 1];
-                    if name.contains(&b'\\') {
+                    if escaped {
                         self.usable = false;
                     }
                     opening.iter().find(|o| o.key.as_bytes() == name)
