@@ -760,6 +760,16 @@ pub fn field<'a>(object: &'a str, key: &str) -> Option<&'a str> {
 /// `text` as a JSON string literal.
 pub fn push_json_string(out: &mut String, text: &str) {
     out.push('"');
+    // Most texts (stream names, `time_extracted`) need no escape: one look, which vectorises,
+    // and they go out whole.
+    let plain = text.bytes().fold(true, |plain, b| {
+        plain & (b >= 0x20 && b != b'"' && b != b'\\')
+    });
+    if plain {
+        out.push_str(text);
+        out.push('"');
+        return;
+    }
     let mut copied = 0;
     for (at, byte) in text.bytes().enumerate() {
         let escape = match byte {

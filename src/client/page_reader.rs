@@ -378,7 +378,7 @@ impl PageReader {
         if skip_ws(w, end) == w.len() {
             return Step::Wait;
         }
-        let Ok(record) = std::str::from_utf8(&w[i..end]) else {
+        let Ok(record) = simdutf8::basic::from_utf8(&w[i..end]) else {
             return Step::Whole;
         };
         self.skeleton.extend_from_slice(&w[..i]);
