@@ -99,6 +99,12 @@ impl PageReader {
         PageReader::with_window(key, WINDOW)
     }
 
+    /// A reader for a body given whole, in one `push`: its records are taken apart where they
+    /// lie, none gathered into a window first.
+    pub fn whole(key: Option<&'static str>) -> PageReader {
+        PageReader::with_window(key, 1)
+    }
+
     /// `new` with the window `min_window` bytes wide: narrow windows test the seams.
     pub fn with_window(key: Option<&'static str>, min_window: usize) -> PageReader {
         let followed = !key.is_some_and(|key| key.starts_with('/'));

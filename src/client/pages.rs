@@ -5,6 +5,7 @@ use std::collections::HashSet;
 use std::fmt;
 use std::hash::{BuildHasher, Hash, Hasher};
 use std::marker::PhantomData;
+use std::sync::Arc;
 
 use futures::Stream;
 use serde::de::{DeserializeOwned, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
@@ -12,7 +13,7 @@ use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
-use super::{ApiRequest, JiraClient, RawRecord, Received, SplitBody, split};
+use super::{ApiRequest, JiraClient, PageReader, RawRecord, Received, SplitBody, split};
 use crate::error::{Error, Result};
 
 /// How an endpoint pages. The records sit under `items` (a key, or a JSON pointer when it starts
@@ -299,12 +300,18 @@ pub fn split_page(body: &str, items: Option<&str>) -> serde_json::Result<(Value,
     }
 }
 
-/// `split_page` for one record: its other keys, and the records under `items` within it.
+/// `split_page` for one record: its other keys, and the records under `items` within it, taken
+/// apart at their top level while they are checked, so that writing them reads them no more.
 pub fn split_record(
     record: &RawRecord,
-    items: &str,
+    items: &'static str,
 ) -> serde_json::Result<(Value, List<RawRecord>)> {
-    split_page(record.get(), Some(items))
+    let mut reader = PageReader::whole(Some(items)).taking_apart(Some(Arc::new([])));
+    reader.push(record.get().as_bytes());
+    match reader.finish() {
+        Ok(split) => Ok((split.rest, split.items)),
+        Err(_) => split_page(record.get(), Some(items)),
+    }
 }
 
 fn split_checked(text: &str, items: Option<&str>) -> Option<(Value, List<RawRecord>)> {
