@@ -851,7 +851,7 @@ fn key_is(token: &str, key: &str) -> bool {
 /// A key token's name, unescaped.
 pub fn key_name(token: &str) -> Cow<'_, str> {
     match token.get(1..token.len().saturating_sub(1)) {
-        Some(inner) if !has_backslash(inner.as_bytes()) => Cow::Borrowed(inner),
+        Some(inner) if !has_escape(inner) => Cow::Borrowed(inner),
         _ => Cow::Owned(serde_json::from_str(token).unwrap_or_default()),
     }
 }
@@ -859,8 +859,8 @@ pub fn key_name(token: &str) -> Cow<'_, str> {
 /// Whether a key has an escape. Keys are short: a fold over their bytes, which needs no call and
 /// vectorises, costs less than a search set up for long texts.
 #[inline]
-fn has_backslash(key: &[u8]) -> bool {
-    key.iter().fold(false, |found, &b| found | (b == b'\\'))
+pub(crate) fn has_escape(key: &str) -> bool {
+    key.bytes().fold(false, |found, b| found | (b == b'\\'))
 }
 
 fn skip_ws(b: &[u8], mut at: usize) -> usize {

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use serde_json::{Map, Value, json};
 
 use crate::adf::{self, TextStyle};
-use crate::raw::{Node, RawObject, key_name};
+use crate::raw::{Node, RawObject, has_escape, key_name};
 
 /// Where the built-in streams carry rich text, by stream: paths inside a record.
 const RICH_TEXT: &[(&str, &[&str])] = &[
@@ -56,6 +56,15 @@ struct RichObject {
     texts: Vec<usize>,
     /// Key names: a rich text's, or a rendering's, with the index of that rich text in `texts`.
     names: HashMap<String, (Role, usize), foldhash::fast::FixedState>,
+    /// The `name_bit` of every name: most keys of an object are none of them, and are told so
+    /// without hashing them.
+    name_bits: u64,
+}
+
+/// One of 64 bits for a key's name, from its length and last byte.
+fn name_bit(name: &[u8]) -> u64 {
+    let last = usize::from(name.last().copied().unwrap_or(0));
+    1 << ((name.len() * 31 + last) % 64)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -136,6 +145,13 @@ impl Renderings {
             let mut found: Vec<(Option<usize>, Option<usize>)> =
                 vec![(None, None); rich.texts.len()];
             for (i, (token, _)) in object.entries().enumerate() {
+                // A key with an escape is named otherwise than its text: it is looked up.
+                let inner = token
+                    .get(1..token.len().saturating_sub(1))
+                    .unwrap_or_default();
+                if rich.name_bits & name_bit(inner.as_bytes()) == 0 && !has_escape(inner) {
+                    continue;
+                }
                 match rich.names.get(&*key_name(token)) {
                     Some((Role::Text, n)) => found[*n].0 = found[*n].0.or(Some(i)),
                     Some((Role::Rendering, n)) => found[*n].1 = found[*n].1.or(Some(i)),
@@ -170,6 +186,7 @@ fn by_object(at: &[(Vec<String>, String, String)]) -> Vec<RichObject> {
                 parent: parent.clone(),
                 texts: Vec::new(),
                 names: HashMap::default(),
+                name_bits: 0,
             });
             objects.len() - 1
         });
@@ -178,6 +195,7 @@ fn by_object(at: &[(Vec<String>, String, String)]) -> Vec<RichObject> {
         rich.texts.push(index);
         rich.names.entry(key.clone()).or_insert((Role::Text, n));
         let name: String = serde_json::from_str(sibling).unwrap_or_default();
+        rich.name_bits |= name_bit(key.as_bytes()) | name_bit(name.as_bytes());
         rich.names.entry(name).or_insert((Role::Rendering, n));
     }
     objects
