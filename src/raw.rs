@@ -9,6 +9,7 @@ use std::borrow::Cow;
 use memchr::memchr2;
 
 use crate::client::RawRecord;
+use crate::scan::next_special;
 
 /// One level of a JSON object, in its order. Keys are kept as their JSON tokens (quotes included).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -40,7 +41,9 @@ pub struct RawList<'a> {
 impl<'a> Node<'a> {
     /// A JSON string.
     pub fn string(s: &str) -> Node<'a> {
-        Node::Owned(serde_json::to_string(s).unwrap_or_default())
+        let mut text = String::with_capacity(s.len() + 2);
+        push_json_string(&mut text, s);
+        Node::Owned(text)
     }
 
     /// The value's text when it was not built or taken apart into an object.
@@ -757,36 +760,28 @@ pub fn field<'a>(object: &'a str, key: &str) -> Option<&'a str> {
     find(object, key)
 }
 
-/// `text` as a JSON string literal.
+/// `text` as a JSON string literal, escaped as serde_json escapes it.
 pub fn push_json_string(out: &mut String, text: &str) {
     out.push('"');
-    // Most texts (stream names, `time_extracted`) need no escape: one look, which vectorises,
-    // and they go out whole.
-    let plain = text.bytes().fold(true, |plain, b| {
-        plain & (b >= 0x20 && b != b'"' && b != b'\\')
-    });
-    if plain {
-        out.push_str(text);
-        out.push('"');
-        return;
-    }
+    // The bytes to escape are found sixteen at a time, and the runs between them copied whole.
     let mut copied = 0;
-    for (at, byte) in text.bytes().enumerate() {
-        let escape = match byte {
-            b'"' => "\\\"",
-            b'\\' => "\\\\",
-            b'\n' => "\\n",
-            b'\r' => "\\r",
-            b'\t' => "\\t",
-            0..=0x1f => "",
-            _ => continue,
-        };
+    while let Some(at) = next_special(text.as_bytes(), copied) {
         // Every byte escaped is ASCII, so `at` is a character boundary.
         out.push_str(&text[copied..at]);
-        if escape.is_empty() {
-            out.push_str(&format!("\\u{byte:04x}"));
-        } else {
-            out.push_str(escape);
+        match text.as_bytes()[at] {
+            b'"' => out.push_str("\\\""),
+            b'\\' => out.push_str("\\\\"),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'\t' => out.push_str("\\t"),
+            0x08 => out.push_str("\\b"),
+            0x0c => out.push_str("\\f"),
+            byte => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                out.push_str("\\u00");
+                out.push(char::from(HEX[usize::from(byte >> 4)]));
+                out.push(char::from(HEX[usize::from(byte & 0xf)]));
+            }
         }
         copied = at + 1;
     }
@@ -835,14 +830,11 @@ fn key_is(token: &str, key: &str) -> bool {
     // length alone, and many of the rest (`customfield_10011`, `customfield_10036`) by their last
     // byte, without comparing the whole.
     if inner.len() <= k.len() {
-        return inner.len() == k.len()
-            && inner.last() == k.last()
-            && inner == k
-            && !k.contains(&b'\\');
+        return inner.len() == k.len() && inner.last() == k.last() && inner == k && !has_escape(k);
     }
     // Longer, it matches only through an escape; one that starts elsewhere, with a character
     // other than the name's first, cannot.
-    if inner.first() != Some(&b'\\') && inner.first() != k.first() || !inner.contains(&b'\\') {
+    if inner.first() != Some(&b'\\') && inner.first() != k.first() || !has_escape(inner) {
         return false;
     }
     key_name(token) == key
@@ -851,7 +843,7 @@ fn key_is(token: &str, key: &str) -> bool {
 /// A key token's name, unescaped.
 pub fn key_name(token: &str) -> Cow<'_, str> {
     match token.get(1..token.len().saturating_sub(1)) {
-        Some(inner) if !has_escape(inner) => Cow::Borrowed(inner),
+        Some(inner) if !has_escape(inner.as_bytes()) => Cow::Borrowed(inner),
         _ => Cow::Owned(serde_json::from_str(token).unwrap_or_default()),
     }
 }
@@ -859,8 +851,8 @@ pub fn key_name(token: &str) -> Cow<'_, str> {
 /// Whether a key has an escape. Keys are short: a fold over their bytes, which needs no call and
 /// vectorises, costs less than a search set up for long texts.
 #[inline]
-pub(crate) fn has_escape(key: &str) -> bool {
-    key.bytes().fold(false, |found, b| found | (b == b'\\'))
+pub(crate) fn has_escape(key: &[u8]) -> bool {
+    key.iter().fold(false, |found, &b| found | (b == b'\\'))
 }
 
 fn skip_ws(b: &[u8], mut at: usize) -> usize {
@@ -1184,5 +1176,20 @@ mod tests {
             serde_json::from_str::<String>(&out).unwrap(),
             "é\"\\\n\u{1}x"
         );
+        // Byte for byte as serde_json writes them, every ASCII character included, at every
+        // place a block of sixteen may start.
+        let all: String = (0u8..0x80)
+            .map(char::from)
+            .chain(['é', '€', '😀'])
+            .collect();
+        for from in 0..=all.len() {
+            let Some(text) = all.get(from..) else {
+                continue;
+            };
+            let Node::Owned(built) = Node::string(text) else {
+                panic!("a string is built");
+            };
+            assert_eq!(built, serde_json::to_string(text).unwrap());
+        }
     }
 }

@@ -149,7 +149,8 @@ impl Renderings {
                 let inner = token
                     .get(1..token.len().saturating_sub(1))
                     .unwrap_or_default();
-                if rich.name_bits & name_bit(inner.as_bytes()) == 0 && !has_escape(inner) {
+                if rich.name_bits & name_bit(inner.as_bytes()) == 0 && !has_escape(inner.as_bytes())
+                {
                     continue;
                 }
                 match rich.names.get(&*key_name(token)) {
