@@ -7,7 +7,8 @@
 #   defaults: 1000 10 0 (no limit). Environment: MAX_CONCURRENCY (tap, default 8),
 #   RENDER_TEXT (tap's render_text, default markdown), CUSTOM_FIELDS (default 50), BUSY_EVERY (one issue in N far above Jira's embed caps, default 40:
 #   about 3 comments, 2 worklogs and 5 changelog entries per issue on average), TOUCH (issues
-#   changed before the incremental run, default 1% of them).
+#   changed before the incremental run, default 1% of them), REPEAT (full syncs measured one after
+#   another, default 1: on a shared host the median of several says more than any one run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 per_project=${1:-1000}
@@ -17,6 +18,8 @@ rate=${4:-}
 concurrency=${MAX_CONCURRENCY:-8}
 custom_fields=${CUSTOM_FIELDS:-50}
 busy_every=${BUSY_EVERY:-40}
+repeat=${REPEAT:-1}
+case $repeat in '' | *[!0-9]* | 0) echo "REPEAT must be a whole number of runs, 1 or more" >&2; exit 2 ;; esac
 issues=$((per_project * projects))
 touch_n=${TOUCH:-$(((issues + 99) / 100))}
 source bench/sim.sh
@@ -60,6 +63,8 @@ measure() {
   sys=$(grep "System time" "$work/$name.time" | awk '{print $NF}')
   rss=$(grep "Maximum resident" "$work/$name.time" | awk '{print $NF}')
   read -r lines records < "$work/$name.counts"
+  awk -v u="$user" -v s="$sys" -v i="$issues" 'BEGIN { printf "%.0f\n", (u + s) * 1e6 / i }' \
+    >> "$work/$name.per_issue"
   echo "$name sync:"
   awk -v w="$wall" -v u="$user" -v s="$sys" -v r="$rss" -v n="$records" -v m="$lines" \
     -v q="$requests" -v x="$rejected" -v l="$latency" -v c="$concurrency" -v b="$busy" -v i="$issues" \
@@ -77,7 +82,13 @@ measure() {
 
 echo "site: $projects projects x $per_project issues, $custom_fields custom fields, busy 1 in $busy_every;" \
   "latency ${latency} ms; rate limit ${rate:-none}; max_concurrency $concurrency"
-measure full ""
+for _ in $(seq "$repeat"); do measure full ""; done
+if [ "$repeat" -gt 1 ]; then
+  sort -n "$work/full.per_issue" | awk '{ v[NR] = $1 } END {
+    median = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+    printf "full sync, %d runs: tap CPU per issue median %.0f us (lowest %d, highest %d)\n", NR, median, v[1], v[NR]
+  }'
+fi
 sed -E 's/^\{"type":"STATE","value":(.*)\}$/\1/' "$work/full.state" \
   > "$work/state.json"
 curl -s -X POST "$url/_sim/touch?n=$touch_n" > /dev/null
