@@ -144,7 +144,10 @@ impl PageReader {
     pub fn push(&mut self, chunk: &[u8]) {
         self.received += chunk.len();
         let mut rest = chunk;
-        while self.stage != Stage::Whole && !rest.is_empty() {
+        // Past the body's value nothing more is taken apart: what follows is kept, for `finish`
+        // to find it whitespace or give the body back whole. Tried there, a window that already
+        // held what it wanted would be tried again and again, taking nothing.
+        while !matches!(self.stage, Stage::Whole | Stage::End) && !rest.is_empty() {
             let carried = self.window.len() - self.taken;
             if carried == 0 {
                 if rest.len() >= self.wanted {
@@ -510,6 +513,31 @@ mod tests {
                     body.as_bytes(),
                     "{body:?} in chunks of {chunk}"
                 );
+            }
+        }
+    }
+
+    #[test]
+    fn what_follows_the_body_in_small_chunks_is_read_to_its_end() {
+        // A hostile server's padding after the value, a byte at a time: the reader once waited
+        // on it forever, trying a full window again and again.
+        for tail in [" ".repeat(300), format!("{} x", " ".repeat(300))] {
+            let body = format!("{{\"issues\": [{{\"id\": \"1\", \"a\": [1, 2, 3]}}]}}{tail}");
+            let (done, finished) = std::sync::mpsc::channel();
+            let pushed = body.clone();
+            std::thread::spawn(move || {
+                let mut reader = PageReader::with_window(Some("issues"), 1);
+                for byte in pushed.as_bytes().chunks(1) {
+                    reader.push(byte);
+                }
+                let _ = done.send(reader.finish().map(|split| split.bytes));
+            });
+            let got = finished
+                .recv_timeout(std::time::Duration::from_secs(20))
+                .expect("the reader finishes");
+            match tail.trim() {
+                "" => assert_eq!(got, Ok(body.len())),
+                _ => assert_eq!(got, Err(body.into_bytes()), "given back whole"),
             }
         }
     }
