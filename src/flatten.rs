@@ -274,7 +274,7 @@ impl<T: WriteText> Writer<'_, '_, T> {
                     ..
                 }) => match node {
                     Node::Object(object) => self.level(inner, object),
-                    _ => match source(node) {
+                    _ => match node.json_text() {
                         Some("null") => {}
                         Some(text) => match RawObject::parse(text) {
                             Some(object) => self.level(inner, &object),
@@ -301,7 +301,7 @@ impl<T: WriteText> Writer<'_, '_, T> {
 
     /// A string or null as it is; any other value as its JSON text, in a string.
     fn json_text(&mut self, node: &Node<'_>) {
-        if let Some(text) = source(node)
+        if let Some(text) = node.json_text()
             && (text.starts_with('"') || text == "null")
         {
             node.write_with(self.out, self.text);
@@ -355,16 +355,6 @@ impl<T: WriteText> Writer<'_, '_, T> {
         }
         self.column(&Value::from(column).to_string());
         self.json_text(node);
-    }
-}
-
-/// The JSON text a node holds, unless it was taken apart.
-fn source<'n>(node: &'n Node<'_>) -> Option<&'n str> {
-    match node {
-        Node::Text(text) => Some(text),
-        Node::List(list) => Some(list.text),
-        Node::Owned(text) => Some(text),
-        Node::Object(_) => None,
     }
 }
 

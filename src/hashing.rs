@@ -276,12 +276,9 @@ fn node_value(node: &Node<'_>) -> Value {
 
 /// Whether a node's text may hold one of `keys` as an object key (a cheap look before parsing).
 fn mentions_any(node: &Node<'_>, keys: &[&str]) -> bool {
-    let text = match node {
-        Node::Text(text) => *text,
-        Node::List(list) => list.text,
-        Node::Owned(text) => text.as_str(),
-        // Taken apart by the projection or a mask: read it whole.
-        Node::Object(_) => return true,
+    // Taken apart by the projection or a mask: read it whole.
+    let Some(text) = node.json_text() else {
+        return true;
     };
     keys.iter().any(|key| text.contains(&format!("\"{key}\"")))
 }

@@ -55,6 +55,14 @@ impl<'a> Node<'a> {
         }
     }
 
+    /// The value's JSON text, as it came or as the tap built it; `None` when it was taken apart.
+    pub fn json_text(&self) -> Option<&str> {
+        match self {
+            Node::Owned(text) => Some(text),
+            other => other.text(),
+        }
+    }
+
     pub fn is_null(&self) -> bool {
         matches!(self, Node::Text("null"))
     }
