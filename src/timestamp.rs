@@ -199,11 +199,9 @@ pub fn normalize_json(text: &str, out: &mut String) {
         if is_key {
             continue;
         }
-        if let Some(utc) = to_normalize(&text[start..=end], escaped) {
+        if let Some(utc) = UtcText::of(&text[start..=end], escaped) {
             out.push_str(&text[copied..start]);
-            out.push('"');
-            push_utc(out, utc);
-            out.push('"');
+            utc.push_quoted(out);
             copied = end + 1;
         }
     }
@@ -233,7 +231,7 @@ impl DateSpans {
     /// Takes note of a string value of `text` (the text this was made for).
     pub fn see(&mut self, text: &str, string: StringValue) {
         let content = text.get(string.open + 1..string.close).unwrap_or("");
-        if content.len() >= 24 && (string.escaped || has_offset_to_normalize(content)) {
+        if may_be_date_time(content, string.escaped) {
             self.spans.push(string);
         }
     }
@@ -258,12 +256,10 @@ impl DateSpans {
         for s in self.spans[first..].iter().take_while(|s| s.close < end) {
             if let Some(utc) = base
                 .get(s.open..=s.close)
-                .and_then(|token| to_normalize(token, s.escaped))
+                .and_then(|token| UtcText::of(token, s.escaped))
             {
                 out.push_str(&base[copied..s.open]);
-                out.push('"');
-                push_utc(out, utc);
-                out.push('"');
+                utc.push_quoted(out);
                 copied = s.close + 1;
             }
         }
@@ -271,10 +267,137 @@ impl DateSpans {
     }
 }
 
+/// A date-time to write in place of a JSON string token, in UTC.
+enum UtcText {
+    /// Written by `jira_shape_in_utc`, quotes included.
+    Written([u8; 26]),
+    Parsed(DateTime<Utc>),
+}
+
+impl UtcText {
+    /// What a JSON string token (quotes included) becomes, when it is a date-time to normalise.
+    fn of(token: &str, escaped: bool) -> Option<UtcText> {
+        let content = token.get(1..token.len().saturating_sub(1))?;
+        if !escaped && let Some(text) = jira_shape_in_utc(content.as_bytes()) {
+            return Some(UtcText::Written(text));
+        }
+        to_normalize(token, escaped).map(UtcText::Parsed)
+    }
+
+    /// Appends the date-time as a JSON string.
+    fn push_quoted(&self, out: &mut String) {
+        match self {
+            UtcText::Written(text) => {
+                debug_assert!(text.is_ascii());
+                // SAFETY: `jira_shape_in_utc` writes quotes and digits, and copies the rest from
+                // a text whose bytes it checked are digits or punctuation: ASCII, so UTF-8 (and
+                // `str::from_utf8` was a sixth of the cost of a date-time).
+                unsafe { out.as_mut_vec() }.extend_from_slice(text);
+            }
+            UtcText::Parsed(t) => {
+                out.push('"');
+                push_utc(out, *t);
+                out.push('"');
+            }
+        }
+    }
+}
+
+/// Jira's usual shape, `YYYY-MM-DDTHH:MM:SS.mmm±hhmm` (or `±hh:mm`), as the JSON string
+/// `"YYYY-MM-DDTHH:MM:SS.mmmZ"`, by integer arithmetic alone: nearly every date-time of a sync has this shape, and chrono's
+/// calendar made each cost a thousand instructions. `None` for anything else — another shape, a
+/// value out of range, a year beyond 0000–9999 once in UTC — which `to_normalize` decides.
+fn jira_shape_in_utc(b: &[u8]) -> Option<[u8; 26]> {
+    let offset = match b.len() {
+        28 => b.get(24..28)?,
+        29 if b.get(26) == Some(&b':') => &[*b.get(24)?, *b.get(25)?, *b.get(27)?, *b.get(28)?],
+        _ => return None,
+    };
+    if PUNCTUATION.iter().any(|&(at, c)| b[at] != c) {
+        return None;
+    }
+    let number = |digits: &[u8]| -> Option<i32> {
+        digits.iter().try_fold(0i32, |acc, &c| {
+            c.is_ascii_digit().then(|| acc * 10 + i32::from(c - b'0'))
+        })
+    };
+    let sign = match b[23] {
+        b'+' => 1,
+        b'-' => -1,
+        _ => return None,
+    };
+    let (offset_hours, offset_minutes) = (number(&offset[..2])?, number(&offset[2..])?);
+    let (mut year, mut month, mut day) = (number(&b[0..4])?, number(&b[5..7])?, number(&b[8..10])?);
+    let (hour, minute, second) = (
+        number(&b[11..13])?,
+        number(&b[14..16])?,
+        number(&b[17..19])?,
+    );
+    number(&b[20..23])?;
+    if offset_hours > 23
+        || offset_minutes > 59
+        || !(1..=12).contains(&month)
+        || day < 1
+        || day > days_in_month(year, month)
+        || hour > 23
+        || minute > 59
+        || second > 59
+    {
+        return None;
+    }
+    // An offset is less than a day, so UTC is at most a day either side.
+    let mut minutes = hour * 60 + minute - sign * (offset_hours * 60 + offset_minutes);
+    if minutes < 0 {
+        minutes += 24 * 60;
+        day -= 1;
+        if day == 0 {
+            month -= 1;
+            if month == 0 {
+                (year, month) = (year - 1, 12);
+            }
+            day = days_in_month(year, month);
+        }
+    } else if minutes >= 24 * 60 {
+        minutes -= 24 * 60;
+        day += 1;
+        if day > days_in_month(year, month) {
+            (month, day) = (month + 1, 1);
+            if month > 12 {
+                (year, month) = (year + 1, 1);
+            }
+        }
+    }
+    if !(0..=9999).contains(&year) {
+        return None;
+    }
+    // The seconds and milliseconds stay as they came.
+    let mut out = [b'"'; 26];
+    out[1..24].copy_from_slice(b.get(..23)?);
+    let two = |n: i32| [b'0' + (n / 10) as u8, b'0' + (n % 10) as u8];
+    out[1..3].copy_from_slice(&two(year / 100));
+    out[3..5].copy_from_slice(&two(year % 100));
+    out[6..8].copy_from_slice(&two(month));
+    out[9..11].copy_from_slice(&two(day));
+    out[12..14].copy_from_slice(&two(minutes / 60));
+    out[15..17].copy_from_slice(&two(minutes % 60));
+    out[24] = b'Z';
+    Some(out)
+}
+
+/// Days in `month` (1–12) of the proleptic Gregorian `year`.
+fn days_in_month(year: i32, month: i32) -> i32 {
+    match month {
+        2 if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
 /// The date-time a JSON string token (quotes included) holds, when it is one to normalise.
 fn to_normalize(token: &str, escaped: bool) -> Option<DateTime<Utc>> {
     let content = token.get(1..token.len() - 1)?;
-    if content.len() < 24 {
+    if !may_be_date_time(content, escaped) {
         return None;
     }
     let decoded;
@@ -290,10 +413,24 @@ fn to_normalize(token: &str, escaped: bool) -> Option<DateTime<Utc>> {
     parse_jira(s)
 }
 
+/// Whether a string's `content` (as written, between its quotes) may hold a date-time to
+/// normalise: one with escapes is decoded to tell, unless it is too long to be one even then
+/// (an escape is at most six bytes for a character).
+fn may_be_date_time(content: &str, escaped: bool) -> bool {
+    if escaped {
+        (24..=6 * MAX_DATE_TIME).contains(&content.len())
+    } else {
+        has_offset_to_normalize(content)
+    }
+}
+
+/// The longest date-time looked at.
+const MAX_DATE_TIME: usize = 40;
+
 /// A cheap shape check before parsing: `YYYY-MM-DDTHH:MM:SS…±hhmm` or `…±hh:mm`.
 fn has_offset_to_normalize(s: &str) -> bool {
     let b = s.as_bytes();
-    if b.len() < 24 || b.len() > 40 {
+    if b.len() < 24 || b.len() > MAX_DATE_TIME {
         return false;
     }
     let shape = b[4] == b'-' && b[7] == b'-' && b[10] == b'T' && b[13] == b':' && b[16] == b':';
@@ -431,6 +568,47 @@ mod tests {
         }
         let t = parse_jira("2024-01-31T13:05:00.123456789Z").unwrap();
         assert_eq!(format_utc(t), "2024-01-31T13:05:00.123Z");
+    }
+
+    #[test]
+    fn jira_shape_is_put_in_utc_as_chrono_puts_it() {
+        let mut written = 0;
+        for year in [0, 1, 4, 100, 400, 1900, 2000, 2023, 2024, 9999] {
+            for month in 0..=13 {
+                for day in [0, 1, 28, 29, 30, 31, 32] {
+                    for (hour, minute, second) in
+                        [(0, 0, 0), (23, 59, 59), (12, 60, 0), (24, 0, 0), (0, 0, 60)]
+                    {
+                        for offset in [
+                            "+0000", "-0000", "+2359", "-2359", "+0530", "-07:00", "+14:00",
+                            "+2400", "-0060", "+0a00",
+                        ] {
+                            let s = format!(
+                                "{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}.042{offset}"
+                            );
+                            let slow = to_normalize(&format!("\"{s}\""), false).map(format_utc);
+                            let fast = jira_shape_in_utc(s.as_bytes()).map(|text| {
+                                assert!(text[0] == b'"' && text[25] == b'"', "{s}");
+                                String::from_utf8(text[1..25].to_vec()).unwrap()
+                            });
+                            match (&fast, &slow) {
+                                (Some(_), _) => {
+                                    assert_eq!(fast, slow, "{s}");
+                                    written += 1;
+                                }
+                                // What is left to chrono: a leap second, a year that UTC moves
+                                // out of four digits.
+                                (None, Some(slow)) => {
+                                    assert!(second == 60 || slow.len() != 24, "{s}: {slow}")
+                                }
+                                (None, None) => {}
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assert!(written > 5_000, "{written}");
     }
 
     #[test]
