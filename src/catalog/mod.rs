@@ -123,7 +123,7 @@ impl Catalog {
         };
         let mut entries = Vec::with_capacity(streams.len());
         for (i, stream) in streams.iter().enumerate() {
-            let entry: CatalogEntry = serde_json::from_value(stream.clone()).map_err(|e| {
+            let entry = CatalogEntry::deserialize(stream).map_err(|e| {
                 let name = stream
                     .get("tap_stream_id")
                     .or_else(|| stream.get("stream"))

@@ -191,6 +191,13 @@ impl PageReader {
             self.window.drain(..self.taken);
             self.taken = 0;
         }
+        // Room for what the window gathers before its next try, at once: grown by doubling, the
+        // window was copied five times on its way to the first.
+        let needed = self.window.len() + bytes.len();
+        if self.stage != Stage::Whole && needed > self.window.capacity() {
+            self.window
+                .reserve(self.wanted.max(needed) - self.window.len());
+        }
         self.window.extend_from_slice(bytes);
     }
 
