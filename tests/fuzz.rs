@@ -23,9 +23,9 @@ use tap_jira::config::Deployment;
 use tap_jira::hashing::HashSettings;
 use tap_jira::raw::{self, InBase, Opening, RawObject, as_it_came};
 use tap_jira::readable::RenderText;
-use tap_jira::streams::children::IssueRef;
+use tap_jira::streams::children::{IssueRef, plain_string_token};
 use tap_jira::streams::issues::{cursor_of, hoist_timestamps};
-use tap_jira::streams::{STREAMS, Source};
+use tap_jira::streams::{Rows, STREAMS, Source};
 use tap_jira::timestamp::{DateSpans, normalize, normalize_json};
 
 /// The seed documents, read once: `(file name, text)`.
@@ -401,8 +401,13 @@ fn issue_splits(text: &str) -> Result<(), TestCaseError> {
     let id = issue.get("id").and_then(|n| n.text()).unwrap_or("1");
     let key = issue.get("key").and_then(|n| n.text());
     let (id, key) = (id.to_string(), key.map(str::to_string));
+    let id_token = issue.get("id").and_then(|n| n.text());
+    let decoded = id_token.and_then(tap_jira::raw::as_str);
     let parent = IssueRef {
         id: &id,
+        id_json: id_token
+            .zip(decoded.as_deref())
+            .and_then(|(token, decoded)| plain_string_token(token, decoded)),
         key: key.as_deref(),
     };
     // Taken apart as a sync does (the fields and the pages around lists at once), the issue
@@ -429,7 +434,7 @@ fn issue_splits(text: &str) -> Result<(), TestCaseError> {
             let items = list.take_from(&mut own);
             let mut texts: Vec<String> = items
                 .into_iter()
-                .flat_map(|item| rows.of(&parent, Cow::Owned(item)))
+                .flat_map(|item| rows_made(*rows, &parent, Cow::Owned(item)))
                 .map(|row| {
                     let mut out = String::new();
                     row.write_to(&mut out);
@@ -450,7 +455,7 @@ fn issue_splits(text: &str) -> Result<(), TestCaseError> {
         }
         let mut own = issue.clone();
         for item in list.take_from(&mut own) {
-            for row in rows.of(&parent, Cow::Borrowed(&item)) {
+            for row in rows_made(*rows, &parent, Cow::Borrowed(&item)) {
                 let mut out = String::new();
                 row.write_to(&mut out);
                 if valid {
@@ -489,6 +494,20 @@ fn issue_splits(text: &str) -> Result<(), TestCaseError> {
 /// A page body split as the pagers do agrees with serde_json's reading of it: the one-pass split
 /// accepts exactly what serde_json does, and finds the same records and keys; and it agrees with
 /// the same body read as a value.
+/// The rows `rows` makes of `item`, collected.
+fn rows_made<'a>(
+    rows: Rows,
+    parent: &IssueRef<'a>,
+    item: Cow<'_, RawObject<'a>>,
+) -> Vec<RawObject<'a>> {
+    let mut made = Vec::new();
+    let _ = rows.each(parent, item, |row| {
+        made.push(row);
+        Ok(())
+    });
+    made
+}
+
 fn page_splits(body: &str) -> Result<(), TestCaseError> {
     // What a split found, comparable: the other keys, and the records' texts.
     let shown = |split: &serde_json::Result<(Value, List<RawRecord>)>| {

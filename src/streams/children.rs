@@ -5,6 +5,7 @@ use std::borrow::Cow;
 
 use super::{Endpoint, PerDeployment};
 use crate::client::Pagination;
+use crate::error::Result;
 use crate::raw::{self, Node, RawObject};
 use crate::streams::bulk::Bulk;
 
@@ -277,21 +278,43 @@ impl IssueList {
 /// The issue a child row belongs to.
 pub struct IssueRef<'a> {
     pub id: &'a str,
+    /// `id` as a JSON string, where the issue's text has it so: its rows then share it.
+    pub id_json: Option<&'a str>,
     pub key: Option<&'a str>,
 }
 
+impl<'a> IssueRef<'a> {
+    /// The issue's id as a JSON string, `id_json` when there is one.
+    fn id_node(&self) -> Node<'a> {
+        self.id_json
+            .map_or_else(|| Node::string(self.id), Node::Text)
+    }
+}
+
+/// `token`, a JSON string token as a text has it, when it is exactly `text` in quotes (no escape
+/// in it): what `Node::string(text)` would write, already written.
+pub fn plain_string_token<'a>(token: &'a str, text: &str) -> Option<&'a str> {
+    let inner = token.strip_prefix('"')?.strip_suffix('"')?;
+    (inner == text).then_some(token)
+}
+
 impl Rows {
-    /// The rows one list item gives, as JSON objects to write. An item lent is copied only
-    /// where its rows are made of it whole.
-    pub fn of<'a>(self, issue: &IssueRef<'_>, item: Cow<'_, RawObject<'a>>) -> Vec<RawObject<'a>> {
+    /// The rows one list item gives, as JSON objects, each handed to `row` as it is made. An
+    /// item lent is copied only where its rows are made of it whole.
+    pub fn each<'a>(
+        self,
+        issue: &IssueRef<'a>,
+        item: Cow<'_, RawObject<'a>>,
+        mut row: impl FnMut(RawObject<'a>) -> Result<()>,
+    ) -> Result<()> {
         match self {
             Rows::AsIs => {
-                let mut row = item.into_owned();
-                row.insert("\"issueId\"", Node::string(issue.id));
-                vec![row]
+                let mut item = item.into_owned();
+                item.insert("\"issueId\"", issue.id_node());
+                row(item)
             }
-            Rows::Links => vec![link_row(issue, item.into_owned())],
-            Rows::FieldHistory => field_history_rows(issue, &item),
+            Rows::Links => row(link_row(issue, item.into_owned())),
+            Rows::FieldHistory => field_history_rows(issue, &item, row),
         }
     }
 
@@ -303,7 +326,7 @@ impl Rows {
 
 /// A link as the issue lists it: the other issue sits under `outwardIssue` when this issue is
 /// the link's source, under `inwardIssue` otherwise.
-fn link_row<'a>(issue: &IssueRef<'_>, mut link: RawObject<'a>) -> RawObject<'a> {
+fn link_row<'a>(issue: &IssueRef<'a>, mut link: RawObject<'a>) -> RawObject<'a> {
     let (direction, other) = match link.get("outwardIssue") {
         Some(other) => ("outward", Some(other)),
         None => ("inward", link.get("inwardIssue")),
@@ -315,7 +338,7 @@ fn link_row<'a>(issue: &IssueRef<'_>, mut link: RawObject<'a>) -> RawObject<'a> 
             .map_or(Node::Text("null"), Node::Text)
     };
     let (other_id, other_key) = (other_of("id"), other_of("key"));
-    link.insert("\"issueId\"", Node::string(issue.id));
+    link.insert("\"issueId\"", issue.id_node());
     link.insert(
         "\"issueKey\"",
         issue.key.map_or(Node::Text("null"), Node::string),
@@ -340,13 +363,17 @@ const ITEM_KEYS: [(&str, &str); 9] = [
 ];
 
 /// One row per changed item of a changelog history: the table analysts otherwise build by hand.
-fn field_history_rows<'a>(issue: &IssueRef<'_>, history: &RawObject<'a>) -> Vec<RawObject<'a>> {
+fn field_history_rows<'a>(
+    issue: &IssueRef<'a>,
+    history: &RawObject<'a>,
+    mut row: impl FnMut(RawObject<'a>) -> Result<()>,
+) -> Result<()> {
     let Some(items) = history
         .get("items")
         .and_then(Node::text)
         .and_then(raw::array_items)
     else {
-        return Vec::new();
+        return Ok(());
     };
     let text_or_null = |node: Option<&Node<'a>>| node.and_then(Node::text).unwrap_or("null");
     let author = text_or_null(history.get("author"));
@@ -354,41 +381,46 @@ fn field_history_rows<'a>(issue: &IssueRef<'_>, history: &RawObject<'a>) -> Vec<
     let author_key = raw::field(author, "key");
     let history_id = text_or_null(history.get("id"));
     let created = text_or_null(history.get("created"));
-    items
-        .into_iter()
-        .enumerate()
-        .map(|(index, item)| {
-            // Seven keys of the history's, then the item's.
-            let mut row = RawObject::with_capacity(7 + ITEM_KEYS.len());
-            row.push("\"issueId\"", Node::string(issue.id));
-            row.push("\"historyId\"", Node::Text(history_id));
-            row.push("\"itemIndex\"", Node::Owned(index.to_string()));
-            row.push("\"author\"", Node::Text(author));
-            if let Some(id) = author_account_id {
-                row.push("\"authorAccountId\"", Node::Text(id));
+    for (index, item) in items.into_iter().enumerate() {
+        // Seven keys of the history's, then the item's.
+        let mut fields = RawObject::with_capacity(7 + ITEM_KEYS.len());
+        fields.push("\"issueId\"", issue.id_node());
+        fields.push("\"historyId\"", Node::Text(history_id));
+        fields.push(
+            "\"itemIndex\"",
+            DIGITS
+                .get(index)
+                .map_or_else(|| Node::Owned(index.to_string()), |digit| Node::Text(digit)),
+        );
+        fields.push("\"author\"", Node::Text(author));
+        if let Some(id) = author_account_id {
+            fields.push("\"authorAccountId\"", Node::Text(id));
+        }
+        if let Some(key) = author_key {
+            fields.push("\"authorKey\"", Node::Text(key));
+        }
+        fields.push("\"created\"", Node::Text(created));
+        // The item's keys read once each; the first of a key counts, as `get` finds it.
+        let mut values: [Option<&'a str>; ITEM_KEYS.len()] = [None; ITEM_KEYS.len()];
+        let item = RawObject::parse(item).unwrap_or_default();
+        for (token, value) in item.entries() {
+            let name = raw::key_name(token);
+            if let Some(at) = ITEM_KEYS.iter().position(|(known, _)| *known == name) {
+                values[at] = values[at].or(value.text());
             }
-            if let Some(key) = author_key {
-                row.push("\"authorKey\"", Node::Text(key));
+        }
+        for ((_, key), value) in ITEM_KEYS.into_iter().zip(values) {
+            if let Some(value) = value {
+                fields.push(key, Node::Text(value));
             }
-            row.push("\"created\"", Node::Text(created));
-            // The item's keys read once each; the first of a key counts, as `get` finds it.
-            let mut values: [Option<&'a str>; ITEM_KEYS.len()] = [None; ITEM_KEYS.len()];
-            let item = RawObject::parse(item).unwrap_or_default();
-            for (token, value) in item.entries() {
-                let name = raw::key_name(token);
-                if let Some(at) = ITEM_KEYS.iter().position(|(known, _)| *known == name) {
-                    values[at] = values[at].or(value.text());
-                }
-            }
-            for ((_, key), value) in ITEM_KEYS.into_iter().zip(values) {
-                if let Some(value) = value {
-                    row.push(key, Node::Text(value));
-                }
-            }
-            row
-        })
-        .collect()
+        }
+        row(fields)?;
+    }
+    Ok(())
 }
+
+/// Item indexes as JSON text, for the few each history has.
+const DIGITS: [&str; 10] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
 
 #[cfg(test)]
 mod tests {
@@ -407,8 +439,20 @@ mod tests {
 
     const ISSUE: IssueRef<'static> = IssueRef {
         id: "10001",
+        id_json: None,
         key: Some("WEB-2"),
     };
+
+    /// The rows `rows` makes of `item`, for `ISSUE`.
+    fn rows_of<'a>(rows: Rows, item: &'a str) -> Vec<RawObject<'a>> {
+        let mut made = Vec::new();
+        rows.each(&ISSUE, Cow::Owned(RawObject::parse(item).unwrap()), |row| {
+            made.push(row);
+            Ok(())
+        })
+        .unwrap();
+        made
+    }
 
     #[test]
     fn a_list_short_of_its_total_is_truncated() {
@@ -463,7 +507,7 @@ mod tests {
         let link = parse(
             &json!({"id": "5", "type": {"name": "Blocks"}, "inwardIssue": {"id": "10009", "key": "WEB-9"}}),
         );
-        let row = Rows::Links.of(&ISSUE, Cow::Owned(RawObject::parse(&link).unwrap()));
+        let row = rows_of(Rows::Links, &link);
         assert_eq!(row.len(), 1);
         let row = &text(&row[0]);
         assert_eq!(
@@ -491,8 +535,7 @@ mod tests {
             {"field": "assignee", "fieldtype": "jira", "tmpFromAccountId": null, "tmpToAccountId": "abc"}
         ]});
         let history = parse(&history);
-        let rows: Vec<Value> = Rows::FieldHistory
-            .of(&ISSUE, Cow::Owned(RawObject::parse(&history).unwrap()))
+        let rows: Vec<Value> = rows_of(Rows::FieldHistory, &history)
             .iter()
             .map(text)
             .collect();
@@ -525,7 +568,7 @@ mod tests {
 
     #[test]
     fn as_is_rows_carry_the_issue_id_in_place_or_last() {
-        let as_is = |item| Rows::AsIs.of(&ISSUE, Cow::Owned(RawObject::parse(item).unwrap()));
+        let as_is = |item| rows_of(Rows::AsIs, item);
         let rows = as_is(r#"{"id":"1","issueId":10001,"x":2}"#);
         assert_eq!(
             text(&rows[0]),

@@ -21,7 +21,7 @@ use crate::error::{Error, Result};
 use crate::filters::Filters;
 use crate::raw::{self, InBase, Layout, Node, Opening, RawObject, WriteText};
 use crate::singer::{SingerWriter, time_extracted};
-use crate::streams::children::IssueRef;
+use crate::streams::children::{self, IssueRef};
 use crate::streams::issues::{self, IssueQuery, Plan};
 use crate::streams::{Ask, Endpoint, IssueList, Rows, Source, When};
 use crate::timestamp::{DateSpans, normalize_json};
@@ -48,18 +48,17 @@ struct Child<'a> {
 
 impl Child<'_> {
     /// The rows of one of an issue's list items.
-    fn write_item<W: Write>(
+    fn write_item<'a, W: Write>(
         &mut self,
         writer: &mut SingerWriter<W>,
-        issue: &IssueRef<'_>,
-        item: Cow<'_, RawObject<'_>>,
+        issue: &IssueRef<'a>,
+        item: Cow<'_, RawObject<'a>>,
         normalize: &impl WriteText,
         extracted: &str,
     ) -> Result<()> {
-        for row in self.rows.of(issue, item) {
-            self.emitter.emit_raw(writer, row, normalize, extracted)?;
-        }
-        Ok(())
+        self.rows.each(issue, item, |row| {
+            self.emitter.emit_raw(writer, row, normalize, extracted)
+        })
     }
 }
 
@@ -336,6 +335,10 @@ fn write_chunk<W: Write>(
         let key = issue.get("key").and_then(Node::text).and_then(raw::as_str);
         let issue_ref = IssueRef {
             id: &id,
+            id_json: issue
+                .get("id")
+                .and_then(Node::text)
+                .and_then(|token| children::plain_string_token(token, &id)),
             key: key.as_deref(),
         };
         // The date-times of the issue's text, embedded lists included, were found when it was
