@@ -304,9 +304,10 @@ impl UtcText {
 }
 
 /// Jira's usual shape, `YYYY-MM-DDTHH:MM:SS.mmm±hhmm` (or `±hh:mm`), as the JSON string
-/// `"YYYY-MM-DDTHH:MM:SS.mmmZ"`, by integer arithmetic alone: nearly every date-time of a sync has this shape, and chrono's
-/// calendar made each cost a thousand instructions. `None` for anything else — another shape, a
-/// value out of range, a year beyond 0000–9999 once in UTC — which `to_normalize` decides.
+/// `"YYYY-MM-DDTHH:MM:SS.mmmZ"`, by integer arithmetic alone: nearly every date-time of a sync
+/// has this shape, and chrono's calendar made each cost a thousand instructions. `None` for
+/// anything else (another shape, a value out of range, a year beyond 0000–9999 once in UTC),
+/// which `to_normalize` decides.
 fn jira_shape_in_utc(b: &[u8]) -> Option<[u8; 26]> {
     let offset = match b.len() {
         28 => b.get(24..28)?,
