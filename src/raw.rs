@@ -820,6 +820,13 @@ pub fn id_text(text: &str) -> Option<String> {
     crate::streams::id_text(&serde_json::from_str(text).ok()?)
 }
 
+/// `token`, a JSON string token as a text has it, when it is exactly `text` in quotes (no escape
+/// in it): what `Node::string(text)` would write, already written.
+pub fn plain_string_token<'a>(token: &'a str, text: &str) -> Option<&'a str> {
+    let inner = token.strip_prefix('"')?.strip_suffix('"')?;
+    (inner == text).then_some(token)
+}
+
 /// The objects of a list of JSON values, taken apart; values that are not objects are left out.
 pub fn objects(items: &[RawRecord]) -> Vec<RawObject<'_>> {
     items
@@ -1154,6 +1161,12 @@ mod tests {
         assert_eq!(id_text(r#""10001""#).as_deref(), Some("10001"));
         assert_eq!(id_text("10001").as_deref(), Some("10001"));
         assert_eq!(id_text("null"), None);
+        assert_eq!(
+            plain_string_token(r#""10001""#, "10001"),
+            Some(r#""10001""#)
+        );
+        assert_eq!(plain_string_token(r#""1000\u0031""#, "10001"), None);
+        assert_eq!(plain_string_token("10001", "10001"), None);
         assert_eq!(field(r#"{"a":{"b":1},"c":[2]}"#, "c"), Some("[2]"));
         assert_eq!(field("[1]", "c"), None);
     }

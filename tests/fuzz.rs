@@ -23,7 +23,7 @@ use tap_jira::config::Deployment;
 use tap_jira::hashing::HashSettings;
 use tap_jira::raw::{self, InBase, Opening, RawObject, as_it_came};
 use tap_jira::readable::RenderText;
-use tap_jira::streams::children::{IssueRef, plain_string_token};
+use tap_jira::streams::children::IssueRef;
 use tap_jira::streams::issues::{cursor_of, hoist_timestamps};
 use tap_jira::streams::{Rows, STREAMS, Source};
 use tap_jira::timestamp::{DateSpans, normalize, normalize_json};
@@ -407,7 +407,7 @@ fn issue_splits(text: &str) -> Result<(), TestCaseError> {
         id: &id,
         id_json: id_token
             .zip(decoded.as_deref())
-            .and_then(|(token, decoded)| plain_string_token(token, decoded)),
+            .and_then(|(token, decoded)| tap_jira::raw::plain_string_token(token, decoded)),
         key: key.as_deref(),
     };
     // Taken apart as a sync does (the fields and the pages around lists at once), the issue

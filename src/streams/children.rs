@@ -291,13 +291,6 @@ impl<'a> IssueRef<'a> {
     }
 }
 
-/// `token`, a JSON string token as a text has it, when it is exactly `text` in quotes (no escape
-/// in it): what `Node::string(text)` would write, already written.
-pub fn plain_string_token<'a>(token: &'a str, text: &str) -> Option<&'a str> {
-    let inner = token.strip_prefix('"')?.strip_suffix('"')?;
-    (inner == text).then_some(token)
-}
-
 impl Rows {
     /// The rows one list item gives, as JSON objects, each handed to `row` as it is made. An
     /// item lent is copied only where its rows are made of it whole.

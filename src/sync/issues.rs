@@ -21,7 +21,7 @@ use crate::error::{Error, Result};
 use crate::filters::Filters;
 use crate::raw::{self, InBase, Layout, Node, Opening, RawObject, WriteText};
 use crate::singer::{SingerWriter, time_extracted};
-use crate::streams::children::{self, IssueRef};
+use crate::streams::children::IssueRef;
 use crate::streams::issues::{self, IssueQuery, Plan};
 use crate::streams::{Ask, Endpoint, IssueList, Rows, Source, When};
 use crate::timestamp::{DateSpans, normalize_json};
@@ -338,7 +338,7 @@ fn write_chunk<W: Write>(
             id_json: issue
                 .get("id")
                 .and_then(Node::text)
-                .and_then(|token| children::plain_string_token(token, &id)),
+                .and_then(|token| raw::plain_string_token(token, &id)),
             key: key.as_deref(),
         };
         // The date-times of the issue's text, embedded lists included, were found when it was
