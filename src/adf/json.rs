@@ -13,30 +13,43 @@ use crate::scan::{next_special, skip_ws};
 
 /// One JSON value. Spans are byte ranges of the text, or of `Buffers::decoded` for a string
 /// with escapes; containers are ranges of `Buffers::slots`, an object's as key, value, key, ….
+/// Offsets are `u32`: a slot is 12 bytes, half the size `usize`s made it.
 #[derive(Debug, Clone, Copy)]
 enum Slot {
     /// Null or a boolean: the renderer reads neither.
     Other,
     Number {
-        start: usize,
-        end: usize,
+        start: u32,
+        end: u32,
     },
     Text {
-        start: usize,
-        end: usize,
+        start: u32,
+        end: u32,
     },
     Decoded {
-        start: usize,
-        end: usize,
+        start: u32,
+        end: u32,
     },
     Array {
-        first: usize,
-        len: usize,
+        first: u32,
+        len: u32,
     },
     Object {
-        first: usize,
-        members: usize,
+        first: u32,
+        members: u32,
     },
+}
+
+/// An offset as a slot keeps it; `None` past 4 GiB, where the document is not read.
+#[inline]
+fn offset(at: usize) -> Option<u32> {
+    u32::try_from(at).ok()
+}
+
+/// The range from `start` to `end` in a slot, as indices.
+#[inline]
+fn range(start: u32, end: u32) -> Range<usize> {
+    start as usize..end as usize
 }
 
 /// Containers serde_json reads nested at most (it refuses the 128th).
@@ -68,11 +81,12 @@ impl Buffers {
             buffers: self,
         };
         reader.skip_ws();
-        let root = reader.value(0)?;
+        reader.value(0)?;
         reader.skip_ws();
         if reader.at != text.len() {
             return None;
         }
+        let root = self.pending.pop()?;
         self.slots.push(root);
         Some(Doc {
             text,
@@ -116,15 +130,15 @@ impl<'t> Doc<'t> {
             Slot::Decoded { start, end } => (self.decoded, start, end),
             _ => return false,
         };
-        end.wrapping_sub(start) == key.len()
-            && from.as_bytes().get(start..end) == Some(key.as_bytes())
+        end.wrapping_sub(start) as usize == key.len()
+            && from.as_bytes().get(range(start, end)) == Some(key.as_bytes())
     }
 
     #[inline]
     fn str(&self, slot: Slot) -> Option<&'t str> {
         match slot {
-            Slot::Text { start, end } => self.text.get(start..end),
-            Slot::Decoded { start, end } => self.decoded.get(start..end),
+            Slot::Text { start, end } => self.text.get(range(start, end)),
+            Slot::Decoded { start, end } => self.decoded.get(range(start, end)),
             _ => None,
         }
     }
@@ -172,6 +186,7 @@ impl<'t> Tree<'t> for Json<'t> {
         let Slot::Object { first, members } = self.doc.slot(self.at) else {
             return None;
         };
+        let (first, members) = (first as usize, members as usize);
         let entries = self.doc.slots.get(first..first + 2 * members)?;
         // The last of a repeated key, as in a `Value`.
         let found = entries
@@ -193,7 +208,7 @@ impl<'t> Tree<'t> for Json<'t> {
         match self.doc.slot(self.at) {
             Slot::Array { first, len } => Some(Items {
                 doc: self.doc,
-                range: first..first + len,
+                range: first as usize..first as usize + len as usize,
             }),
             _ => None,
         }
@@ -202,7 +217,7 @@ impl<'t> Tree<'t> for Json<'t> {
     fn as_number(self) -> Option<Number> {
         match self.doc.slot(self.at) {
             Slot::Number { start, end } => {
-                serde_json::from_str(self.doc.text.get(start..end)?).ok()
+                serde_json::from_str(self.doc.text.get(range(start, end))?).ok()
             }
             _ => None,
         }
@@ -230,8 +245,10 @@ impl Reader<'_, '_> {
         (self.peek()? == byte).then(|| self.at += 1)
     }
 
-    /// The value at the reader, `depth` containers down.
-    fn value(&mut self, depth: usize) -> Option<Slot> {
+    /// Reads the value at the reader, `depth` containers down, onto the pending slots. Each
+    /// reading pushes its slot rather than return it: returned, a slot went through memory and
+    /// was read back wider than it was written, a stall at every value.
+    fn value(&mut self, depth: usize) -> Option<()> {
         match self.peek()? {
             b'{' => self.object(depth + 1),
             b'[' => self.array(depth + 1),
@@ -243,46 +260,45 @@ impl Reader<'_, '_> {
         }
     }
 
-    fn object(&mut self, depth: usize) -> Option<Slot> {
+    /// Adds a value read to the pending slots.
+    fn push(&mut self, slot: Slot) -> Option<()> {
+        self.buffers.pending.push(slot);
+        Some(())
+    }
+
+    fn object(&mut self, depth: usize) -> Option<()> {
         let mark = self.buffers.pending.len();
         self.members(depth, b'}', |reader| {
             if reader.peek()? != b'"' {
                 return None;
             }
-            let key = reader.string()?;
+            reader.string()?;
             reader.expect(b':')?;
             reader.skip_ws();
-            let value = reader.value(depth)?;
-            reader.buffers.pending.push(key);
-            reader.buffers.pending.push(value);
-            Some(())
+            reader.value(depth)
         })?;
-        let (first, len) = self.settle(mark);
-        Some(Slot::Object {
+        let (first, len) = self.settle(mark)?;
+        self.push(Slot::Object {
             first,
             members: len / 2,
         })
     }
 
-    fn array(&mut self, depth: usize) -> Option<Slot> {
+    fn array(&mut self, depth: usize) -> Option<()> {
         let mark = self.buffers.pending.len();
-        self.members(depth, b']', |reader| {
-            let item = reader.value(depth)?;
-            reader.buffers.pending.push(item);
-            Some(())
-        })?;
-        let (first, len) = self.settle(mark);
-        Some(Slot::Array { first, len })
+        self.members(depth, b']', |reader| reader.value(depth))?;
+        let (first, len) = self.settle(mark)?;
+        self.push(Slot::Array { first, len })
     }
 
     /// Moves the members read since `mark` to the slots, side by side: where they start there,
     /// and how many.
-    fn settle(&mut self, mark: usize) -> (usize, usize) {
+    fn settle(&mut self, mark: usize) -> Option<(u32, u32)> {
         let Buffers { slots, pending, .. } = &mut *self.buffers;
         let first = slots.len();
         slots.extend_from_slice(pending.get(mark..).unwrap_or(&[]));
         pending.truncate(mark);
-        (first, slots.len() - first)
+        Some((offset(first)?, offset(slots.len() - first)?))
     }
 
     /// Reads the members of the object or array the reader is at, up to `close`, each with
@@ -319,7 +335,7 @@ impl Reader<'_, '_> {
 
     /// The string at the reader: a span of the text when it has no escapes; with them, decoded
     /// as serde_json decodes them (and refused where it refuses, as for a lone surrogate).
-    fn string(&mut self) -> Option<Slot> {
+    fn string(&mut self) -> Option<()> {
         let b = self.text.as_bytes();
         let open = self.at;
         let mut from = open + 1;
@@ -337,31 +353,33 @@ impl Reader<'_, '_> {
         };
         self.at = close + 1;
         if !escaped {
-            return Some(Slot::Text {
-                start: open + 1,
-                end: close,
+            return self.push(Slot::Text {
+                start: offset(open + 1)?,
+                end: offset(close)?,
             });
         }
         let decoded = serde_json::from_str::<String>(self.text.get(open..=close)?).ok()?;
         let buffer = &mut self.buffers.decoded;
         let start = buffer.len();
         buffer.push_str(&decoded);
-        Some(Slot::Decoded {
-            start,
-            end: buffer.len(),
-        })
+        let slot = Slot::Decoded {
+            start: offset(start)?,
+            end: offset(buffer.len())?,
+        };
+        self.push(slot)
     }
 
-    fn literal(&mut self, word: &str) -> Option<Slot> {
+    fn literal(&mut self, word: &str) -> Option<()> {
         let end = self.at + word.len();
-        (self.text.get(self.at..end)? == word).then(|| {
-            self.at = end;
-            Slot::Other
-        })
+        if self.text.get(self.at..end)? != word {
+            return None;
+        }
+        self.at = end;
+        self.push(Slot::Other)
     }
 
     /// A number as serde_json reads it into a `Value`: one out of range (`1e999`) is refused.
-    fn number(&mut self) -> Option<Slot> {
+    fn number(&mut self) -> Option<()> {
         let b = self.text.as_bytes();
         let start = self.at;
         let mut end = start;
@@ -373,7 +391,10 @@ impl Reader<'_, '_> {
         }
         serde_json::from_str::<Number>(self.text.get(start..end)?).ok()?;
         self.at = end;
-        Some(Slot::Number { start, end })
+        self.push(Slot::Number {
+            start: offset(start)?,
+            end: offset(end)?,
+        })
     }
 }
 
