@@ -201,7 +201,7 @@ pub fn normalize_json(text: &str, out: &mut String) {
         }
         if let Some(utc) = UtcText::of(&text[start..=end], escaped) {
             out.push_str(&text[copied..start]);
-            utc.push_quoted(out);
+            utc.push_quoted(&text[start..=end], out);
             copied = end + 1;
         }
     }
@@ -254,12 +254,10 @@ impl DateSpans {
         let mut copied = start;
         let first = self.spans.partition_point(|s| s.open < start);
         for s in self.spans[first..].iter().take_while(|s| s.close < end) {
-            if let Some(utc) = base
-                .get(s.open..=s.close)
-                .and_then(|token| UtcText::of(token, s.escaped))
-            {
+            let token = base.get(s.open..=s.close).unwrap_or_default();
+            if let Some(utc) = UtcText::of(token, s.escaped) {
                 out.push_str(&base[copied..s.open]);
-                utc.push_quoted(out);
+                utc.push_quoted(token, out);
                 copied = s.close + 1;
             }
         }
@@ -269,8 +267,8 @@ impl DateSpans {
 
 /// A date-time to write in place of a JSON string token, in UTC.
 enum UtcText {
-    /// Written by `jira_shape_in_utc`, quotes included.
-    Written([u8; 26]),
+    /// Of Jira's usual shape (`jira_shape_in_utc`).
+    Shaped(UtcFields),
     Parsed(DateTime<Utc>),
 }
 
@@ -278,21 +276,21 @@ impl UtcText {
     /// What a JSON string token (quotes included) becomes, when it is a date-time to normalise.
     fn of(token: &str, escaped: bool) -> Option<UtcText> {
         let content = token.get(1..token.len().saturating_sub(1))?;
-        if !escaped && let Some(text) = jira_shape_in_utc(content.as_bytes()) {
-            return Some(UtcText::Written(text));
+        if !escaped && let Some(fields) = jira_shape_in_utc(content.as_bytes()) {
+            return Some(UtcText::Shaped(fields));
         }
         to_normalize(token, escaped).map(UtcText::Parsed)
     }
 
-    /// Appends the date-time as a JSON string.
-    fn push_quoted(&self, out: &mut String) {
+    /// Appends the date-time `token` (the JSON string it was made of) holds as a JSON string.
+    fn push_quoted(&self, token: &str, out: &mut String) {
         match self {
-            UtcText::Written(text) => {
-                debug_assert!(text.is_ascii());
-                // SAFETY: `jira_shape_in_utc` writes quotes and digits, and copies the rest from
-                // a text whose bytes it checked are digits or punctuation: ASCII, so UTF-8 (and
-                // `str::from_utf8` was a sixth of the cost of a date-time).
-                unsafe { out.as_mut_vec() }.extend_from_slice(text);
+            UtcText::Shaped(fields) => {
+                let content = token.as_bytes().get(1..).unwrap_or_default();
+                // SAFETY: `push_quoted` appends quotes, digits, `T`, `Z` and bytes of `content`
+                // that `jira_shape_in_utc` checked are digits or punctuation: ASCII, so UTF-8
+                // (and `str::from_utf8` was a sixth of the cost of a date-time).
+                fields.push_quoted(content, unsafe { out.as_mut_vec() });
             }
             UtcText::Parsed(t) => {
                 out.push('"');
@@ -303,12 +301,51 @@ impl UtcText {
     }
 }
 
-/// Jira's usual shape, `YYYY-MM-DDTHH:MM:SS.mmm±hhmm` (or `±hh:mm`), as the JSON string
-/// `"YYYY-MM-DDTHH:MM:SS.mmmZ"`, by integer arithmetic alone: nearly every date-time of a sync
-/// has this shape, and chrono's calendar made each cost a thousand instructions. `None` for
-/// anything else (another shape, a value out of range, a year beyond 0000–9999 once in UTC),
-/// which `to_normalize` decides.
-fn jira_shape_in_utc(b: &[u8]) -> Option<[u8; 26]> {
+/// What moving a date-time of Jira's usual shape to UTC can change; its seconds and
+/// milliseconds stay as they came.
+#[derive(Debug, Clone, Copy)]
+struct UtcFields {
+    year: u16,
+    month: u8,
+    day: u8,
+    hour: u8,
+    minute: u8,
+}
+
+impl UtcFields {
+    /// Appends `"YYYY-MM-DDTHH:MM:SS.mmmZ"`, the seconds and milliseconds those of `content`
+    /// (the date-time as Jira wrote it, which `jira_shape_in_utc` read). Written where it goes,
+    /// digit by digit: built apart first and then copied, it was read back wider than it had
+    /// been written, a store-forwarding stall per date-time.
+    fn push_quoted(self, content: &[u8], out: &mut Vec<u8>) {
+        let Some(as_written) = content.get(..23) else {
+            return;
+        };
+        let at = out.len();
+        out.push(b'"');
+        out.extend_from_slice(as_written);
+        out.extend_from_slice(b"Z\"");
+        let Some(text) = out.get_mut(at + 1..at + 24) else {
+            return;
+        };
+        let mut two = |from: usize, n: u8| {
+            text[from] = b'0' + n / 10;
+            text[from + 1] = b'0' + n % 10;
+        };
+        two(0, (self.year / 100) as u8);
+        two(2, (self.year % 100) as u8);
+        two(5, self.month);
+        two(8, self.day);
+        two(11, self.hour);
+        two(14, self.minute);
+    }
+}
+
+/// Jira's usual shape, `YYYY-MM-DDTHH:MM:SS.mmm±hhmm` (or `±hh:mm`), in UTC, by integer
+/// arithmetic alone: nearly every date-time of a sync has this shape, and chrono's calendar
+/// made each cost a thousand instructions. `None` for anything else (another shape, a value out
+/// of range, a year beyond 0000–9999 once in UTC), which `to_normalize` decides.
+fn jira_shape_in_utc(b: &[u8]) -> Option<UtcFields> {
     let offset = match b.len() {
         28 => b.get(24..28)?,
         29 if b.get(26) == Some(&b':') => &[*b.get(24)?, *b.get(25)?, *b.get(27)?, *b.get(28)?],
@@ -371,18 +408,13 @@ fn jira_shape_in_utc(b: &[u8]) -> Option<[u8; 26]> {
     if !(0..=9999).contains(&year) {
         return None;
     }
-    // The seconds and milliseconds stay as they came.
-    let mut out = [b'"'; 26];
-    out[1..24].copy_from_slice(b.get(..23)?);
-    let two = |n: i32| [b'0' + (n / 10) as u8, b'0' + (n % 10) as u8];
-    out[1..3].copy_from_slice(&two(year / 100));
-    out[3..5].copy_from_slice(&two(year % 100));
-    out[6..8].copy_from_slice(&two(month));
-    out[9..11].copy_from_slice(&two(day));
-    out[12..14].copy_from_slice(&two(minutes / 60));
-    out[15..17].copy_from_slice(&two(minutes % 60));
-    out[24] = b'Z';
-    Some(out)
+    Some(UtcFields {
+        year: u16::try_from(year).ok()?,
+        month: u8::try_from(month).ok()?,
+        day: u8::try_from(day).ok()?,
+        hour: u8::try_from(minutes / 60).ok()?,
+        minute: u8::try_from(minutes % 60).ok()?,
+    })
 }
 
 /// Days in `month` (1–12) of the proleptic Gregorian `year`.
@@ -588,7 +620,9 @@ mod tests {
                                 "{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}.042{offset}"
                             );
                             let slow = to_normalize(&format!("\"{s}\""), false).map(format_utc);
-                            let fast = jira_shape_in_utc(s.as_bytes()).map(|text| {
+                            let fast = jira_shape_in_utc(s.as_bytes()).map(|fields| {
+                                let mut text = Vec::new();
+                                fields.push_quoted(s.as_bytes(), &mut text);
                                 assert!(text[0] == b'"' && text[25] == b'"', "{s}");
                                 String::from_utf8(text[1..25].to_vec()).unwrap()
                             });
