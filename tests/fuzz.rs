@@ -407,7 +407,7 @@ fn issue_splits(text: &str) -> Result<(), TestCaseError> {
         id: &id,
         id_json: id_token
             .zip(decoded.as_deref())
-            .and_then(|(token, decoded)| tap_jira::raw::plain_string_token(token, decoded)),
+            .and_then(|(token, decoded)| raw::plain_string_token(token, decoded)),
         key: key.as_deref(),
     };
     // Taken apart as a sync does (the fields and the pages around lists at once), the issue
