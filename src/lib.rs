@@ -18,6 +18,7 @@ pub mod input;
 pub mod jql;
 pub mod logging;
 pub mod metrics;
+pub mod pipe;
 pub mod raw;
 pub mod readable;
 pub mod scan;

@@ -53,7 +53,8 @@ fn main() -> ExitCode {
         }
     };
     let stop = tap_jira::signals::install();
-    let stdout = std::io::stdout().lock();
+    // A target reads its pipe slower than the tap writes: written half a pipe at a time.
+    let stdout = tap_jira::pipe::PacedPipe::new(std::io::stdout().lock());
     let outcome = runtime.block_on(async {
         let work = async {
             match cli.command {
