@@ -3,8 +3,8 @@
 //!
 //! Targets read a pipe a little at a time (mawk 4 KiB, Python's buffered reads 8 KiB). A writer
 //! blocked on a full pipe is woken each time the reader frees a page, writes that page and blocks
-//! again: two context switches per 4 KiB, about a tenth of the tap's CPU and some of the
-//! target's. Here, when the pipe is full, the tap sleeps until the reader should have drained
+//! again: two context switches per 4 KiB, a fifth of the tap's CPU into a Python reader, and
+//! some of the reader's. Here, when the pipe is full, the tap sleeps until the reader should have drained
 //! half of it (at the pace it was last seen to read), then writes that half at once.
 
 use std::io::{self, Write};
@@ -66,8 +66,9 @@ impl<W: Write> Write for PacedPipe<W> {
 struct Pipe {
     fd: RawFd,
     capacity: usize,
-    /// Bytes a second the reader drained over the last sleep; 0 before the first.
-    drain_rate: f64,
+    /// Bytes a second the reader drained over the last sleep; `None` before the first, or when
+    /// it read nothing.
+    drain_rate: Option<f64>,
 }
 
 impl Pipe {
@@ -87,7 +88,7 @@ impl Pipe {
         let pipe = Pipe {
             fd,
             capacity: usize::try_from(capacity).ok()?,
-            drain_rate: 0.0,
+            drain_rate: None,
         };
         // Half the pipe, less the slack, must still be a write worth waiting for.
         (pipe.capacity >= 4 * SLACK && pipe.queued().is_some()).then_some(pipe)
@@ -130,17 +131,19 @@ impl Pipe {
             return wanted;
         };
         let mut wanted = wanted.min(half);
+        // While nothing is read (a target still starting, or committing), each sleep is twice
+        // the one before.
+        let mut stalled = MIN_SLEEP;
         loop {
             let room = self.capacity.saturating_sub(queued + SLACK);
             if room >= wanted || self.reader_gone() {
                 return room.max(wanted);
             }
             wanted = half;
-            let short = (wanted - room) as f64;
-            let sleep = if self.drain_rate > 0.0 {
-                Duration::from_secs_f64(short / self.drain_rate).clamp(MIN_SLEEP, MAX_SLEEP)
-            } else {
-                MIN_SLEEP
+            let sleep = match self.drain_rate {
+                Some(rate) => Duration::from_secs_f64((wanted - room) as f64 / rate)
+                    .clamp(MIN_SLEEP, MAX_SLEEP),
+                None => stalled,
             };
             let began = Instant::now();
             std::thread::sleep(sleep);
@@ -148,12 +151,13 @@ impl Pipe {
                 return wanted;
             };
             let drained = queued.saturating_sub(now);
-            self.drain_rate = if drained > 0 {
-                drained as f64 / began.elapsed().as_secs_f64()
+            if drained > 0 {
+                self.drain_rate = Some(drained as f64 / began.elapsed().as_secs_f64());
+                stalled = MIN_SLEEP;
             } else {
-                // Stalled: the next sleep is twice as long.
-                self.drain_rate / 2.0
-            };
+                self.drain_rate = None;
+                stalled = (sleep * 2).min(MAX_SLEEP);
+            }
             queued = now;
         }
     }
@@ -181,13 +185,15 @@ mod tests {
     }
 
     /// Writes `data` in 64 KiB pieces (as the Singer writer does) into a pipe read 4 KiB at a
-    /// time by a reader slower than the writer, which also stalls once; answers what the reader
-    /// got and the writer's voluntary context switches.
+    /// time by a reader slower than the writer, which starts late (as a target does, importing its
+    /// modules) and stalls after each MiB; answers what the reader got and the writer's voluntary
+    /// context switches.
     fn through_a_slow_reader(data: &[u8], paced: bool) -> (Vec<u8>, i64) {
         let (mut reader, writer) = io::pipe().unwrap();
         let reading = thread::spawn(move || {
             let mut got = Vec::new();
             let mut page = [0u8; PAGE];
+            thread::sleep(Duration::from_millis(300));
             loop {
                 let n = reader.read(&mut page).unwrap();
                 if n == 0 {
