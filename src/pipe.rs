@@ -3,9 +3,10 @@
 //!
 //! Targets read a pipe a little at a time (mawk 4 KiB, Python's buffered reads 8 KiB). A writer
 //! blocked on a full pipe is woken each time the reader frees a page, writes that page and blocks
-//! again: two context switches per 4 KiB, a fifth of the tap's CPU into a Python reader, and
-//! some of the reader's. Here, when the pipe is full, the tap sleeps until the reader should have drained
-//! half of it (at the pace it was last seen to read), then writes that half at once.
+//! again: two context switches per 4 KiB, a fifth of the tap's CPU into a Python reader, and some
+//! of the reader's. Here, when the pipe is full, the tap sleeps until the reader should have
+//! drained half of it (at the pace it was last seen to read), then writes that half at once. The
+//! sleep is on the writing thread, as a blocking write was: the requests in flight go on.
 
 use std::io::{self, Write};
 use std::os::fd::{AsRawFd, RawFd};
@@ -250,11 +251,11 @@ mod tests {
 
     #[test]
     fn what_is_not_a_pipe_is_written_straight_through() {
-        let dir = std::env::temp_dir().join(format!("tap-jira-pipe-{}", std::process::id()));
-        let mut file = PacedPipe::new(std::fs::File::create(&dir).unwrap());
+        let path = std::env::temp_dir().join(format!("tap-jira-pipe-{}", std::process::id()));
+        let mut file = PacedPipe::new(std::fs::File::create(&path).unwrap());
         assert!(!file.is_paced());
         file.write_all(b"{}\n").unwrap();
-        assert_eq!(std::fs::read(&dir).unwrap(), b"{}\n");
-        std::fs::remove_file(&dir).unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"{}\n");
+        std::fs::remove_file(&path).unwrap();
     }
 }
