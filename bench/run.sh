@@ -8,7 +8,8 @@
 #   RENDER_TEXT (tap's render_text, default markdown), CUSTOM_FIELDS (default 50), BUSY_EVERY (one issue in N far above Jira's embed caps, default 40:
 #   about 3 comments, 2 worklogs and 5 changelog entries per issue on average), TOUCH (issues
 #   changed before the incremental run, default 1% of them), REPEAT (full syncs measured one after
-#   another, default 1: on a shared host the median of several says more than any one run).
+#   another, default 1: on a shared host the median of several says more than any one run), READER
+#   (what reads the tap's output: awk, default, faster than the tap; or python, at a target's pace).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 per_project=${1:-1000}
@@ -20,6 +21,8 @@ custom_fields=${CUSTOM_FIELDS:-50}
 busy_every=${BUSY_EVERY:-40}
 repeat=${REPEAT:-1}
 case $repeat in '' | *[!0-9]* | 0) echo "REPEAT must be a whole number of runs, 1 or more" >&2; exit 2 ;; esac
+reader=${READER:-awk}
+case $reader in awk | python) ;; *) echo "READER must be awk or python" >&2; exit 2 ;; esac
 issues=$((per_project * projects))
 touch_n=${TOUCH:-$(((issues + 99) / 100))}
 source bench/sim.sh
@@ -36,6 +39,36 @@ load() { curl -s "$url/_sim/load"; }
 sim_cpu() { awk '{ print $14 + $15 }' "/proc/$sim_pid/stat"; }
 field() { grep -o "\"$1\":[0-9.]*" <<< "$2" | cut -d: -f2; }
 
+# The tap's output read as it comes, by $READER: `awk` (faster than the tap), or `python` (a
+# target's pace: every line parsed with json.loads, as singer-python targets do, so the tap
+# waits on a full pipe as it does in a pipeline). Prints the lines and the records; the last
+# STATE goes to $1.
+read_output() {
+  case $reader in
+    awk)
+      awk -F '\t' -v state="$1" '
+        /^\{"type":"RECORD"/ { records++ }
+        /^\{"type":"STATE"/ { last = $0 }
+        END { print NR, records + 0; print last > state }' ;;
+    python)
+      python3 -c '
+import json, sys
+lines = records = 0
+last = ""
+for line in sys.stdin:
+    message = json.loads(line)
+    lines += 1
+    if message["type"] == "RECORD":
+        records += 1
+    elif message["type"] == "STATE":
+        last = line.rstrip("\n")
+print(lines, records)
+with open(sys.argv[1], "w") as state:
+    print(last, file=state)
+' "$1" ;;
+  esac
+}
+
 # One sync, measured. $1: name, $2: state file or "" for none.
 measure() {
   local name=$1 state=$2 before after sim_cpu_before sim_cpu_after
@@ -47,10 +80,7 @@ measure() {
   # work (at 100,000 issues, more system time than the tap's own). Read as it comes: the lines,
   # the records and the last STATE.
   /usr/bin/time -v -o "$work/$name.time" target/release/tap-jira "${args[@]}" 2> "$work/$name.err" |
-    awk -F '\t' -v state="$work/$name.state" '
-      /^\{"type":"RECORD"/ { records++ }
-      /^\{"type":"STATE"/ { last = $0 }
-      END { print NR, records + 0; print last > state }' > "$work/$name.counts"
+    read_output "$work/$name.state" > "$work/$name.counts"
   after=$(load)
   sim_cpu_after=$(sim_cpu)
   local requests rejected busy wall user sys rss records lines
@@ -81,7 +111,7 @@ measure() {
 }
 
 echo "site: $projects projects x $per_project issues, $custom_fields custom fields, busy 1 in $busy_every;" \
-  "latency ${latency} ms; rate limit ${rate:-none}; max_concurrency $concurrency"
+  "latency ${latency} ms; rate limit ${rate:-none}; max_concurrency $concurrency; read by $reader"
 for _ in $(seq "$repeat"); do measure full ""; done
 if [ "$repeat" -gt 1 ]; then
   sort -n "$work/full.per_issue" | awk '{ v[NR] = $1 } END {
