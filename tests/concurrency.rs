@@ -1,14 +1,16 @@
 //! Requests within the budget: never more in flight than `max_concurrency`, never faster than
 //! `max_requests_per_second`, and a rate-limited Jira synced whole with few refusals, on both
-//! deployments. The records are the same whatever the concurrency.
+//! deployments. The records are the same whatever the concurrency, and a stream alone uses the
+//! whole budget.
 
 mod common;
 
 use std::time::Instant;
 
-use common::{Run, Site, assert_valid_singer_output};
+use common::{Run, Site, assert_valid_singer_output, select_only};
 use jira_sim::{Deployment, SimConfig};
 use serde_json::{Value, json};
+use tap_jira::streams::{Only, PROJECTS_STREAM, STREAMS, Source};
 
 /// A sync of every stream selected by default, with these extra settings.
 fn sync_with(site: &Site, extra: Value) -> Run {
@@ -94,4 +96,43 @@ fn a_rate_limited_site_is_synced_whole_with_few_refusals() {
             stats.requests
         );
     }
+}
+
+#[test]
+fn a_stream_read_per_parent_alone_uses_the_whole_budget() {
+    // The first stream the table reads once per project, selected alone: its parents are read
+    // at once, as many as `max_concurrency` allows, not half of them.
+    let per_project = STREAMS
+        .iter()
+        .find(|def| match def.source {
+            Source::PerParent(per) => {
+                per.parents.len() == 1
+                    && per.parents[0].stream == PROJECTS_STREAM
+                    && matches!(per.parents[0].only, Only::All)
+            }
+            _ => false,
+        })
+        .expect("the table reads some stream once per project");
+    let site = Site::new(SimConfig {
+        projects: 6,
+        latency_ms: 40,
+        ..SimConfig::default()
+    });
+    let config = site.file(
+        "config.json",
+        &site.config_with(json!({"max_concurrency": 6})),
+    );
+    let mut catalog = site.discover(&config);
+    select_only(&mut catalog, &[per_project.name]);
+    site.file("catalog.json", &catalog);
+    site.sim.sim.reset_requests();
+    let run = site.sync_from(&site.file("state.json", &json!({})));
+    run.assert_success();
+    assert_eq!(run.record_counts().len(), 1, "{}", per_project.name);
+    assert_eq!(
+        site.sim.sim.peak_in_flight(),
+        6,
+        "{}: one request per project at once",
+        per_project.name
+    );
 }

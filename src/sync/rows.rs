@@ -97,9 +97,12 @@ pub(super) fn walk<'a>(
             Source::PerParent(per) => {
                 let endpoint = per.endpoint.on(deployment);
                 let each_parent = parent_values(reader, parents, def, per).await?;
-                // Several parents are read at once (half the request budget, the rest left to
-                // the issue family and the other lanes), each parent's pages in order: a parent
-                // with many pages does not hold up the parents after it.
+                // As many parents are read at once as the budget allows (the client's fair
+                // queue shares it with the issue family and the other lanes), each parent's
+                // pages in order: a parent with many pages does not hold up the parents after
+                // it. With half the budget, a board's epics (page after page) ran last on half
+                // the slots: an incremental sync of 100,000 issues at 50 ms took 1.39 x its lower
+                // bound, 1.14 x with the whole budget.
                 let per_parent = each_parent.iter().enumerate().map(|(at, bound)| {
                     let texts = bound_texts(bound);
                     let bind: Vec<(&str, &str)> =
@@ -111,7 +114,7 @@ pub(super) fn walk<'a>(
                 });
                 let mut all = pin!(
                     futures::stream::iter(per_parent)
-                        .flatten_unordered(reader.config.max_concurrency.div_ceil(2))
+                        .flatten_unordered(reader.config.max_concurrency)
                 );
                 // A parent's pages end at its first error.
                 while let Some((at, page)) = all.next().await {
