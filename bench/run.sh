@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# A full then an incremental sync of a simulated Cloud site, measured: wall and CPU time, peak
-# memory, records per second, requests per endpoint, peak requests in flight, 429s, and the lower
-# bound requests x latency / max_concurrency.
+# A full then an incremental sync of a simulated Jira site (Cloud, or Server), measured: wall and
+# CPU time, peak memory, records per second, requests per endpoint, peak requests in flight, 429s,
+# and the lower bound requests x latency / max_concurrency.
 #
 # Usage: bench/run.sh [issues-per-project] [projects] [latency-ms] [rate-limit-per-second]
 #   defaults: 1000 10 0 (no limit). Environment: MAX_CONCURRENCY (tap, default 8),
@@ -9,7 +9,9 @@
 #   about 3 comments, 2 worklogs and 5 changelog entries per issue on average), TOUCH (issues
 #   changed before the incremental run, default 1% of them), REPEAT (full syncs measured one after
 #   another, default 1: on a shared host the median of several says more than any one run), READER
-#   (what reads the tap's output: awk, default, faster than the tap; or python, at a target's pace).
+#   (what reads the tap's output: awk, default, faster than the tap; or python, at a target's pace),
+#   DEPLOYMENT (cloud, default: REST v3 and an API token; or server: REST v2, offset-paged
+#   searches and a personal access token).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 per_project=${1:-1000}
@@ -23,10 +25,12 @@ repeat=${REPEAT:-1}
 case $repeat in '' | *[!0-9]* | 0) echo "REPEAT must be a whole number of runs, 1 or more" >&2; exit 2 ;; esac
 reader=${READER:-awk}
 case $reader in awk | python) ;; *) echo "READER must be awk or python" >&2; exit 2 ;; esac
+deployment=${DEPLOYMENT:-cloud}
+case $deployment in cloud | server) ;; *) echo "DEPLOYMENT must be cloud or server" >&2; exit 2 ;; esac
 issues=$((per_project * projects))
 touch_n=${TOUCH:-$(((issues + 99) / 100))}
 source bench/sim.sh
-sim_args=(--projects "$projects" --issues-per-project "$per_project" --users 200
+sim_args=(--deployment "$deployment" --projects "$projects" --issues-per-project "$per_project" --users 200
   --extra-custom-fields "$custom_fields" --busy-every "$busy_every" --latency-ms "$latency")
 if [ -n "$rate" ]; then sim_args+=(--rate-limit "$rate"); fi
 CONFIG_EXTRA=", \"max_concurrency\": $concurrency${RENDER_TEXT:+, \"render_text\": \"$RENDER_TEXT\"}" \
@@ -110,7 +114,7 @@ measure() {
   grep "endpoint=" "$work/$name.err" | sed -E 's/.*endpoint="([^"]*)" requests=([0-9]+).*/    \2 × \1/'
 }
 
-echo "site: $projects projects x $per_project issues, $custom_fields custom fields, busy 1 in $busy_every;" \
+echo "site: $deployment, $projects projects x $per_project issues, $custom_fields custom fields, busy 1 in $busy_every;" \
   "latency ${latency} ms; rate limit ${rate:-none}; max_concurrency $concurrency; read by $reader"
 for _ in $(seq "$repeat"); do measure full ""; done
 if [ "$repeat" -gt 1 ]; then

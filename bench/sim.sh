@@ -1,6 +1,8 @@
 # Sourced by the benchmarks: builds release binaries, makes a scratch directory `$work` removed
 # at exit, and `start_sim ARGS...` starts the simulator with ARGS, sets `$url` and writes a tap
-# config for it to `$work/config.json` (extra JSON members in `$CONFIG_EXTRA`).
+# config for it to `$work/config.json` (extra JSON members in `$CONFIG_EXTRA`), with the
+# simulator's Cloud credentials, or its Server personal access token when ARGS hold
+# `--deployment server`.
 # Built one at a time: together, the simulator's features would change the tap's shared crates,
 # and Meltano's install (maturin builds the tap alone) would build them all again.
 cargo build --release --quiet -p tap-jira
@@ -18,7 +20,11 @@ start_sim() {
   sim_pid=$!
   for _ in $(seq 100); do [ -s "$work/sim.out" ] && break; sleep 0.1; done
   url=$(head -1 "$work/sim.out")
+  local credentials='"email": "sim-user@example.com", "api_token": "sim-api-token"'
+  case " $* " in
+    *" --deployment server "*) credentials='"personal_access_token": "sim-personal-access-token"' ;;
+  esac
   cat > "$work/config.json" <<JSON
-{"base_url": "$url", "allow_http": true, "email": "sim-user@example.com", "api_token": "sim-api-token"${CONFIG_EXTRA:-}}
+{"base_url": "$url", "allow_http": true, $credentials${CONFIG_EXTRA:-}}
 JSON
 }
