@@ -31,7 +31,7 @@ pub mod timestamp;
 
 use std::io::Write;
 
-use crate::catalog::Catalog;
+use crate::catalog::{Catalog, SiteFields};
 use crate::cli::Cli;
 use crate::client::JiraClient;
 use crate::config::{Config, RawConfig};
@@ -85,16 +85,18 @@ pub async fn run(cli: &Cli, out: impl Write) -> Result<()> {
     {
         client::check_token_file_writable(path)?;
     }
-    let client = JiraClient::connect(&config).await?;
+    let reads_fields = cli.discover || catalog.as_ref().is_none_or(catalog::compares_fields);
+    let (client, fields) = connect(&config, reads_fields).await?;
     let mut writer = SingerWriter::new(out);
     let outcome = match catalog {
-        _ if cli.discover => discover(&client, &config, &mut writer).await,
+        _ if cli.discover => discover(&client, &config, fields, &mut writer).await,
         Some(mut catalog) => {
             catalog::reconcile(
                 &client,
                 &mut catalog,
                 config.schema_drift,
                 config.custom_field_names,
+                fields,
             )
             .await?;
             sync(&client, &config, &catalog, state, &mut writer).await
@@ -103,7 +105,7 @@ pub async fn run(cli: &Cli, out: impl Write) -> Result<()> {
             tracing::info!(
                 "no catalog given: discovering, then syncing every stream selected by default"
             );
-            let catalog = catalog::discover(&client, config.custom_field_names).await?;
+            let catalog = catalog::discover(&client, config.custom_field_names, fields).await?;
             sync(&client, &config, &catalog, state, &mut writer).await
         }
     };
@@ -111,12 +113,31 @@ pub async fn run(cli: &Cli, out: impl Write) -> Result<()> {
     outcome
 }
 
+/// Connects to the site, and reads its fields when the run needs them: beside `/myself` where a
+/// refused request costs nothing (one round trip less a run), after it where it counts as a
+/// failed login.
+async fn connect(config: &Config, reads_fields: bool) -> Result<(JiraClient, SiteFields)> {
+    let mut client = JiraClient::open(config).await?;
+    let fields = if reads_fields && client.may_ask_before_proven() {
+        let (myself, fields) = tokio::join!(client.ask_myself(), SiteFields::read(&client));
+        // Refused credentials are told as /myself's refusal, whatever /field got.
+        client.proved(myself?);
+        fields
+    } else {
+        let myself = client.ask_myself().await?;
+        client.proved(myself);
+        SiteFields::unread()
+    };
+    Ok((client, fields))
+}
+
 async fn discover(
     client: &JiraClient,
     config: &Config,
+    fields: SiteFields,
     writer: &mut SingerWriter<impl Write>,
 ) -> Result<()> {
-    let catalog = catalog::discover(client, config.custom_field_names).await?;
+    let catalog = catalog::discover(client, config.custom_field_names, fields).await?;
     let text = serde_json::to_string_pretty(&catalog).map_err(std::io::Error::from)?;
     writer.write_raw_line(&text)?;
     writer.flush()

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use common::tls::{mtls, mutual_tls_front};
 use common::{Site, tap, tap_with_env};
-use jira_sim::{AuthSeen, creds, spawn_proxy};
+use jira_sim::{AuthSeen, Deployment, SimConfig, creds, spawn_proxy};
 use serde_json::json;
 
 /// The simulator's `127.0.0.1` and port, as Azure Data Factory's keys.
@@ -267,4 +267,109 @@ fn mutual_tls_with_a_test_ca_reaches_the_site_and_a_missing_certificate_is_named
         run.stderr
     );
     assert!(site.sim.sim.requests().is_empty());
+}
+
+/// A simulated site answering after 40 ms, so that requests sent together are seen together.
+fn slow_site(deployment: Deployment) -> Site {
+    Site::new(SimConfig {
+        deployment,
+        latency_ms: 40,
+        ..SimConfig::default()
+    })
+}
+
+/// The site's config with these credentials instead of its usual ones.
+fn with_credentials(site: &Site, credentials: serde_json::Value) -> serde_json::Value {
+    let mut config = json!({"base_url": site.sim.url, "allow_http": true});
+    for (key, value) in credentials.as_object().into_iter().flatten() {
+        config[key] = value.clone();
+    }
+    config
+}
+
+/// The paths the simulator was asked, in order.
+fn paths(site: &Site) -> Vec<String> {
+    site.sim
+        .sim
+        .requests()
+        .into_iter()
+        .map(|r| r.path)
+        .collect()
+}
+
+#[test]
+fn a_token_is_proven_beside_the_first_read_of_the_fields() {
+    // A refused token counts against no one: /myself and /field go out together.
+    let cloud_basic = json!({"auth_type": "basic", "username": creds::EMAIL,
+                             "password": creds::API_TOKEN});
+    for (deployment, credentials) in [
+        (Deployment::Cloud, None),
+        (Deployment::Server, None),
+        (Deployment::Cloud, Some(cloud_basic)),
+    ] {
+        let site = slow_site(deployment);
+        let config = match credentials {
+            Some(credentials) => with_credentials(&site, credentials),
+            None => site.config_with(json!({})),
+        };
+        let config = site.file("config.json", &config);
+        site.discover(&config);
+        let asked = paths(&site);
+        assert_eq!(
+            asked.iter().filter(|p| p.ends_with("/field")).count(),
+            1,
+            "{deployment:?}: {asked:?}"
+        );
+        assert_eq!(
+            site.sim.sim.peak_in_flight(),
+            2,
+            "{deployment:?}: /myself and /field at once: {asked:?}"
+        );
+    }
+}
+
+#[test]
+fn a_server_password_is_proven_before_any_other_request() {
+    // On Server/Data Center each refused password is a failed login, and a few of them lock the
+    // account behind a CAPTCHA: nothing else goes out until /myself accepted it.
+    let site = slow_site(Deployment::Server);
+    let basic = json!({"username": creds::USERNAME, "password": creds::PASSWORD});
+    let config = site.file("config.json", &with_credentials(&site, basic.clone()));
+    site.discover(&config);
+    assert_eq!(site.sim.sim.peak_in_flight(), 1, "{:?}", paths(&site));
+    assert!(paths(&site).iter().any(|p| p.ends_with("/field")));
+
+    let mut wrong = with_credentials(&site, basic);
+    wrong["password"] = json!("not-the-password");
+    wrong["deployment"] = json!("server");
+    site.sim.sim.reset_requests();
+    let run = tap(&[&"--config", &site.file("wrong.json", &wrong), &"--discover"]);
+    assert_ne!(run.code, 0);
+    assert_eq!(
+        paths(&site),
+        ["/rest/api/2/myself"],
+        "one failed login, no more"
+    );
+    assert!(!run.stderr.contains("not-the-password"));
+}
+
+#[test]
+fn a_refused_token_is_told_as_the_refusal_of_myself() {
+    // /field is refused too, at the same time: the one error is /myself's, with its hint.
+    let site = slow_site(Deployment::Server);
+    let config = site.config_with(json!({"personal_access_token": "not-the-token",
+                                         "deployment": "server"}));
+    let run = tap(&[
+        &"--config",
+        &site.file("config.json", &config),
+        &"--discover",
+    ]);
+    assert_ne!(run.code, 0);
+    let mut asked = paths(&site);
+    asked.sort();
+    assert_eq!(asked, ["/rest/api/2/field", "/rest/api/2/myself"]);
+    let errors: Vec<&str> = run.stderr.lines().filter(|l| l.contains("ERROR")).collect();
+    assert_eq!(errors.len(), 1, "{}", run.stderr);
+    assert!(errors[0].contains("/myself"), "{}", errors[0]);
+    assert!(!run.stderr.contains("not-the-token"));
 }

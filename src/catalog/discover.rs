@@ -20,8 +20,12 @@ pub const CUSTOM_TYPE: &str = "tap-jira.custom-type";
 /// On a stream that one deployment only has: `cloud` or `server`.
 pub const ONLY_ON: &str = "tap-jira.only-on";
 
-pub async fn discover(client: &JiraClient, names: FieldNames) -> Result<Catalog> {
-    let fields = fetch_fields(client).await?;
+pub async fn discover(
+    client: &JiraClient,
+    names: FieldNames,
+    fields: SiteFields,
+) -> Result<Catalog> {
+    let fields = fields.get(client).await?;
     tracing::info!(fields = fields.len(), "read the site's fields");
     let streams = streams_on(client.deployment())
         .map(|def| build_entry(def, client.deployment(), client.text_form(), &fields, names))
@@ -29,8 +33,30 @@ pub async fn discover(client: &JiraClient, names: FieldNames) -> Result<Catalog>
     Ok(Catalog { streams })
 }
 
+/// The site's fields: read already (beside `/myself`, while connecting), or not yet.
+pub struct SiteFields(Option<Result<Vec<Value>>>);
+
+impl SiteFields {
+    pub fn unread() -> SiteFields {
+        SiteFields(None)
+    }
+
+    /// Reads them now, on `client`.
+    pub async fn read(client: &JiraClient) -> SiteFields {
+        SiteFields(Some(fetch_fields(client).await))
+    }
+
+    /// The fields, read now if they were not.
+    pub async fn get(self, client: &JiraClient) -> Result<Vec<Value>> {
+        match self.0 {
+            Some(fields) => fields,
+            None => fetch_fields(client).await,
+        }
+    }
+}
+
 /// Every field of the site (`/field`), system and custom.
-pub async fn fetch_fields(client: &JiraClient) -> Result<Vec<Value>> {
+async fn fetch_fields(client: &JiraClient) -> Result<Vec<Value>> {
     let (request, pagination) = FIELDS_ENDPOINT.request(client, &[]);
     let pages: Vec<_> = pages::<Value>(client, request, pagination, 1000)
         .try_collect()

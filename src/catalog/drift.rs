@@ -5,7 +5,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::discover::{CUSTOM_TYPE, FIELD_NAME, FIELD_TYPE, fetch_fields};
+use super::discover::{CUSTOM_TYPE, FIELD_NAME, FIELD_TYPE, SiteFields};
 use super::fields::{field_schema, permissive};
 use super::names::{self, Columns, FIELD_ID, FieldNames};
 use super::selection::stream_selected;
@@ -49,7 +49,11 @@ pub async fn reconcile(
     catalog: &mut Catalog,
     policy: DriftPolicy,
     names: FieldNames,
+    fields: SiteFields,
 ) -> Result<()> {
+    if !compares_fields(catalog) {
+        return Ok(());
+    }
     let Some(entry) = catalog
         .streams
         .iter_mut()
@@ -57,10 +61,7 @@ pub async fn reconcile(
     else {
         return Ok(());
     };
-    if fields_of(entry).is_none() {
-        return Ok(());
-    }
-    let site = match fetch_fields(client).await {
+    let site = match fields.get(client).await {
         Ok(site) => site,
         // The `fields` stream may be refused while issues are not: sync as the catalog says.
         Err(
@@ -97,6 +98,16 @@ pub async fn reconcile(
         tracing::warn!(field = %id, from = %from, to = %to, "a field changed type since discovery; its schema is widened to take both");
     }
     Ok(())
+}
+
+/// Whether `reconcile` reads the site's fields for this catalog: its `issues` stream is selected
+/// and lists the fields it takes.
+pub fn compares_fields(catalog: &Catalog) -> bool {
+    catalog
+        .streams
+        .iter()
+        .find(|e| is_issue_search(e) && stream_selected(e))
+        .is_some_and(|e| fields_of(e).is_some())
 }
 
 fn is_issue_search(entry: &CatalogEntry) -> bool {

@@ -13,8 +13,8 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-pub use discover::{build_entry, discover};
-pub use drift::{Drift, DriftPolicy, reconcile};
+pub use discover::{SiteFields, build_entry, discover};
+pub use drift::{Drift, DriftPolicy, compares_fields, reconcile};
 pub use fields::field_schema;
 pub use names::{Columns, FIELD_ID, FieldNames, snake};
 pub use rich_text::{TextForm, type_rich_text};

@@ -97,6 +97,12 @@ impl Authenticator {
         })
     }
 
+    /// Whether a refusal of these credentials counts as a failed login: a password on
+    /// Server/Data Center (on Cloud, basic auth carries an API token).
+    pub fn counts_failed_logins(&self, deployment: Deployment) -> bool {
+        matches!(self.auth, Auth::Basic { .. }) && deployment != Deployment::Cloud
+    }
+
     /// What to check when the site refuses these credentials (`deployment`: when known).
     pub fn refusal_hint(&self, deployment: Option<Deployment>) -> &'static str {
         match (&self.auth, deployment) {

@@ -198,8 +198,10 @@ pub struct JiraClient {
 }
 
 impl JiraClient {
-    /// Builds the client and learns the deployment (from config, or from /serverInfo).
-    pub async fn connect(config: &Config) -> Result<JiraClient> {
+    /// Builds the client and learns the deployment (from config, or from /serverInfo), before the
+    /// credentials are proven: `/myself` (`ask_myself`, then `proved`) comes next, and other
+    /// requests beside it only where `may_ask_before_proven` says so.
+    pub async fn open(config: &Config) -> Result<JiraClient> {
         let mut client = JiraClient::new(config, config.deployment.unwrap_or(Deployment::Cloud))?;
         if let Site::Gateway {
             gateway,
@@ -225,24 +227,39 @@ impl JiraClient {
                 tracing::info!(deployment = ?client.deployment, version, "detected the Jira deployment from /serverInfo");
             }
         }
-        let myself = ApiRequest::get(client.api_path("myself"));
-        client.myself = match client.send_json(myself).await {
-            Ok(myself) => myself,
+        Ok(client)
+    }
+
+    /// `/myself`: the account the tap runs as, and the proof that the base URL and credentials
+    /// work (/serverInfo answers anyone).
+    pub async fn ask_myself(&self) -> Result<Value> {
+        let myself = ApiRequest::get(self.api_path("myself"));
+        match self.send_json(myself).await {
+            Ok(myself) => Ok(myself),
             Err(Error::Http {
                 status: 404, url, ..
-            }) => {
-                return Err(Error::config(
-                    "base_url",
-                    format!("{url} does not exist"),
-                    "check base_url (a Server/Data Center context path such as /jira) and `deployment` \
-                     (Cloud speaks REST v3, Server/Data Center REST v2)",
-                ));
-            }
-            Err(e) => return Err(e),
-        };
-        // /serverInfo answers anyone; /myself is the proof that the credentials work.
-        client.proven.store(true, Ordering::Relaxed);
-        Ok(client)
+            }) => Err(Error::config(
+                "base_url",
+                format!("{url} does not exist"),
+                "check base_url (a Server/Data Center context path such as /jira) and `deployment` \
+                 (Cloud speaks REST v3, Server/Data Center REST v2)",
+            )),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Keeps `/myself`'s answer: the credentials work, so a later login page is a hiccup.
+    pub fn proved(&mut self, myself: Value) {
+        self.myself = myself;
+        self.proven.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether other requests may go out beside `/myself`, before it has proven the credentials:
+    /// not with a password on Server/Data Center, where each refused request counts as a failed
+    /// login and a few of them lock the account behind a CAPTCHA. Tokens (Cloud's API tokens,
+    /// personal access tokens, OAuth) are refused without counting against anyone.
+    pub fn may_ask_before_proven(&self) -> bool {
+        !self.auth.counts_failed_logins(self.deployment)
     }
 
     /// The site's cloud id, from `/_edge/tenant_info` (which answers without credentials, so
