@@ -313,7 +313,7 @@ pub const SETTINGS: &[Setting] = &[
     setting(
         "deployment",
         Kind::OneOf(DEPLOYMENT_WORDS),
-        "`cloud` or `server` (Server and Data Center). Detected from /serverInfo when absent.",
+        "`cloud` or `server` (Server and Data Center). Read from the site's address (`*.atlassian.net` is Cloud) or from /serverInfo when absent.",
     ),
     setting(
         "auth_type",

@@ -217,6 +217,12 @@ impl JiraClient {
         client.deployment_known = config.deployment.is_some();
         match config.deployment {
             Some(deployment) => tracing::info!(?deployment, "deployment set in config"),
+            // Atlassian's own domains hold Cloud sites only: no need to ask.
+            None if is_cloud_address(&client.base) => {
+                client.deployment = Deployment::Cloud;
+                client.deployment_known = true;
+                tracing::info!(deployment = ?client.deployment, "deployment read from the site's address");
+            }
             None => {
                 let info = client
                     .send_json(ApiRequest::get("rest/api/2/serverInfo"))
@@ -779,6 +785,17 @@ fn no_cloud_id(url: &str, why: &str) -> Error {
     )
 }
 
+/// Whether `url` is on a domain where Atlassian hosts Cloud sites (`your-site.atlassian.net`, and
+/// the older `your-site.jira.com`), which no Server or Data Center can be on.
+fn is_cloud_address(url: &Url) -> bool {
+    url.host_str().is_some_and(|host| {
+        let host = host.trim_end_matches('.').to_ascii_lowercase();
+        [".atlassian.net", ".jira.com"]
+            .iter()
+            .any(|domain| host.ends_with(domain))
+    })
+}
+
 /// `deploymentType`, with fallbacks for old servers that do not send it (Cloud versions start at 1000).
 pub fn detect_deployment(server_info: &Value) -> Deployment {
     match server_info.get("deploymentType").and_then(Value::as_str) {
@@ -869,6 +886,23 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn atlassian_domains_are_cloud_and_nothing_else_is() {
+        let cloud = |url: &str| is_cloud_address(&Url::parse(url).unwrap());
+        assert!(cloud("https://acme.atlassian.net"));
+        assert!(cloud("https://ACME.Atlassian.NET./jira"));
+        assert!(cloud("https://acme.jira.com"));
+        for other in [
+            "https://jira.acme.com",
+            "https://atlassian.net.acme.com",
+            "https://acme-atlassian.net",
+            "http://127.0.0.1:8080",
+            "https://api.atlassian.com/ex/jira/5a1e7c3d-0b2f-4c6d-9e8f-1a2b3c4d5e6f",
+        ] {
+            assert!(!cloud(other), "{other}");
+        }
+    }
 
     #[test]
     fn reads_every_jira_error_shape() {
