@@ -11,7 +11,8 @@
 #   another, default 1: on a shared host the median of several says more than any one run), READER
 #   (what reads the tap's output: awk, default, faster than the tap; or python, at a target's pace),
 #   DEPLOYMENT (cloud, default: REST v3 and an API token; or server: REST v2, offset-paged
-#   searches and a personal access token).
+#   searches and a personal access token), GZIP (1: the site answers gzip-compressed, as Jira
+#   Cloud does; default 0, since the simulator's compressing shares the tap's two cores).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 per_project=${1:-1000}
@@ -27,12 +28,15 @@ reader=${READER:-awk}
 case $reader in awk | python) ;; *) echo "READER must be awk or python" >&2; exit 2 ;; esac
 deployment=${DEPLOYMENT:-cloud}
 case $deployment in cloud | server) ;; *) echo "DEPLOYMENT must be cloud or server" >&2; exit 2 ;; esac
+gzip=${GZIP:-0}
+case $gzip in 0 | 1) ;; *) echo "GZIP must be 0 or 1" >&2; exit 2 ;; esac
 issues=$((per_project * projects))
 touch_n=${TOUCH:-$(((issues + 99) / 100))}
 source bench/sim.sh
 sim_args=(--deployment "$deployment" --projects "$projects" --issues-per-project "$per_project" --users 200
   --extra-custom-fields "$custom_fields" --busy-every "$busy_every" --latency-ms "$latency")
 if [ -n "$rate" ]; then sim_args+=(--rate-limit "$rate"); fi
+if [ "$gzip" = 1 ]; then sim_args+=(--gzip); fi
 CONFIG_EXTRA=", \"max_concurrency\": $concurrency${RENDER_TEXT:+, \"render_text\": \"$RENDER_TEXT\"}" \
   start_sim "${sim_args[@]}"
 target/release/tap-jira --config "$work/config.json" --discover > "$work/catalog.json" 2> /dev/null
@@ -115,7 +119,8 @@ measure() {
 }
 
 echo "site: $deployment, $projects projects x $per_project issues, $custom_fields custom fields, busy 1 in $busy_every;" \
-  "latency ${latency} ms; rate limit ${rate:-none}; max_concurrency $concurrency; read by $reader"
+  "latency ${latency} ms; rate limit ${rate:-none}; max_concurrency $concurrency; read by $reader;" \
+  "answers $([ "$gzip" = 1 ] && echo gzip-compressed || echo uncompressed)"
 for _ in $(seq "$repeat"); do measure full ""; done
 if [ "$repeat" -gt 1 ]; then
   sort -n "$work/full.per_issue" | awk '{ v[NR] = $1 } END {

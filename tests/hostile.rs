@@ -3,6 +3,7 @@
 
 mod common;
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -49,6 +50,32 @@ fn an_endless_chunked_body_stops_at_max_response_mb() {
         1,
         "a body too large is not asked for again"
     );
+}
+
+#[test]
+fn a_compressed_body_that_decompresses_past_max_response_mb_is_stopped() {
+    // 64 KiB on the wire, 64 MiB once decompressed: the limit counts what the tap would hold.
+    let mut bomb = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    bomb.write_all(b"[").unwrap();
+    let zeros = "0,".repeat(1 << 20);
+    for _ in 0..32 {
+        bomb.write_all(zeros.as_bytes()).unwrap();
+    }
+    bomb.write_all(b"0]").unwrap();
+    let bomb = bomb.finish().unwrap();
+    assert!(bomb.len() < 1 << 20, "{}", bomb.len());
+    let server = Hostile::start(move |r| (r.path == MYSELF).then(|| Reply::Gzip(bomb.clone())));
+    let run = discover(
+        &server,
+        json!({"max_response_mb": 16}),
+        Duration::from_secs(30),
+    );
+    run.assert_failed_cleanly(
+        Duration::from_secs(20),
+        MAX_RSS_MIB,
+        &["max_response_mb", "/rest/api/3/myself"],
+    );
+    assert_eq!(server.count(MYSELF), 1);
 }
 
 #[test]

@@ -103,6 +103,9 @@ pub struct SimConfig {
     pub histories_mean: Option<f64>,
     /// Faults drawn at random and edits made while a sync pages (none by default).
     pub chaos: Chaos,
+    /// Answers gzip-compressed to a client that takes it, as Jira Cloud does (off by default:
+    /// compressing costs the simulator CPU that the tap's, on the same cores, would share).
+    pub gzip: bool,
 }
 
 impl Default for SimConfig {
@@ -126,6 +129,7 @@ impl Default for SimConfig {
             worklogs_mean: None,
             histories_mean: None,
             chaos: Chaos::default(),
+            gzip: false,
         }
     }
 }

@@ -144,9 +144,14 @@ impl Sim {
     /// `/oauth/token`, and the admin endpoints `/_sim/stats`, `/_sim/load`, `/_sim/touch`,
     /// `/_sim/delete-issues`, `/_sim/delete-worklogs` and `/_sim/fields[/{id}]`.
     pub fn router(&self) -> axum::Router {
-        axum::Router::new()
+        let router = axum::Router::new()
             .fallback(handlers::handle)
-            .with_state(self.shared.clone())
+            .with_state(self.shared.clone());
+        if self.shared.cfg.gzip {
+            router.layer(tower_http::compression::CompressionLayer::new())
+        } else {
+            router
+        }
     }
 
     /// Issues on the site now (deleted ones not counted).

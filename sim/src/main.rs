@@ -56,6 +56,9 @@ struct Args {
     /// about 3, 2 and 5.
     #[arg(long, default_value_t = SimConfig::default().busy_every)]
     busy_every: usize,
+    /// Answer gzip-compressed to a client that takes it, as Jira Cloud does.
+    #[arg(long)]
+    gzip: bool,
     /// Imitate a site without Jira Software: every `/rest/agile/` path answers 404.
     #[arg(long)]
     no_jira_software: bool,
@@ -258,6 +261,7 @@ async fn main() -> std::io::Result<()> {
             login_pages: args.login_page_rate,
             edit_every: args.edit_every,
         },
+        gzip: args.gzip,
     });
     sim.set_worklog_settling_ms(args.worklog_settling_ms);
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.port)).await?;

@@ -29,6 +29,8 @@ pub struct RequestRecord {
     pub body: String,
     pub auth: AuthSeen,
     pub status: u16,
+    /// The request's `Accept-Encoding` took gzip.
+    pub accepts_gzip: bool,
 }
 
 /// Records kept in full; older ones are dropped (counts stay exact) so that long benchmark

@@ -57,6 +57,8 @@ pub enum Reply {
     Trickle {
         every: Duration,
     },
+    /// A 200 answer of these bytes with `Content-Encoding: gzip`.
+    Gzip(Vec<u8>),
 }
 
 type Route = dyn Fn(&Request) -> Option<Reply> + Send + Sync;
@@ -202,6 +204,14 @@ fn answer(out: &mut TcpStream, reply: Reply) -> std::io::Result<()> {
                 head.push_str(&format!("{name}: {value}\r\n"));
             }
             write!(out, "{head}Content-Length: {}\r\n\r\n{body}", body.len())
+        }
+        Reply::Gzip(bytes) => {
+            write!(
+                out,
+                "HTTP/1.1 200 OK\r\n{JSON}Content-Encoding: gzip\r\nContent-Length: {}\r\n\r\n",
+                bytes.len()
+            )?;
+            out.write_all(&bytes)
         }
         Reply::EndlessChunked => {
             write!(

@@ -320,6 +320,12 @@ fn log(shared: &Shared, req: &Req, auth: AuthSeen, response: &Response) {
         },
         auth,
         status: response.status().as_u16(),
+        accepts_gzip: req
+            .headers
+            .get_all(header::ACCEPT_ENCODING)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .any(|v| v.split(',').any(|coding| coding.trim().starts_with("gzip"))),
     });
 }
 
