@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use common::tls::{mtls, mutual_tls_front};
 use common::{Site, tap, tap_with_env};
-use jira_sim::{AuthSeen, Deployment, SimConfig, creds, spawn_proxy};
+use jira_sim::{AuthSeen, Deployment, Fault, SimConfig, creds, spawn_proxy};
 use serde_json::{Value, json};
 
 /// The simulator's `127.0.0.1` and port, as Azure Data Factory's keys.
@@ -379,6 +379,22 @@ fn a_refused_token_is_told_as_the_refusal_of_myself() {
     assert_eq!(errors.len(), 1, "{}", run.stderr);
     assert!(errors[0].contains("/myself"), "{}", errors[0]);
     assert!(!run.stderr.contains("not-the-token"));
+}
+
+#[test]
+fn fields_refused_before_the_credentials_are_proven_are_read_again_after() {
+    // A login page on /field while /myself is still out reads as a refusal; once /myself has
+    // accepted the token it is a hiccup, and /field is asked again instead of failing the run.
+    let site = Site::server();
+    site.sim.sim.push_fault(Fault::html_login_page("/field"));
+    let config = site.file("config.json", &site.server_config());
+    site.discover(&config);
+    let asked = paths(&site);
+    assert_eq!(
+        asked.iter().filter(|p| p.ends_with("/field")).count(),
+        2,
+        "{asked:?}"
+    );
 }
 
 /// Every RECORD of a sync of the streams selected by default, without the times of the run (its

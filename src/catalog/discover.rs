@@ -46,11 +46,14 @@ impl SiteFields {
         SiteFields(Some(fetch_fields(client).await))
     }
 
-    /// The fields, read now if they were not.
+    /// The fields, read now if they were not, or if they were refused before `/myself` had
+    /// proven the credentials: a refusal or a login page then, a hiccup to retry after it.
     pub async fn get(self, client: &JiraClient) -> Result<Vec<Value>> {
         match self.0 {
+            Some(Err(Error::Auth { .. } | Error::NotJson { .. })) | None => {
+                fetch_fields(client).await
+            }
             Some(fields) => fields,
-            None => fetch_fields(client).await,
         }
     }
 }
