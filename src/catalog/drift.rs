@@ -54,11 +54,7 @@ pub async fn reconcile(
     if !compares_fields(catalog) {
         return Ok(());
     }
-    let Some(entry) = catalog
-        .streams
-        .iter_mut()
-        .find(|e| is_issue_search(e) && stream_selected(e))
-    else {
+    let Some(entry) = selected_issues(catalog).map(|at| &mut catalog.streams[at]) else {
         return Ok(());
     };
     let site = match fields.get(client).await {
@@ -103,11 +99,15 @@ pub async fn reconcile(
 /// Whether `reconcile` reads the site's fields for this catalog: its `issues` stream is selected
 /// and lists the fields it takes.
 pub fn compares_fields(catalog: &Catalog) -> bool {
+    selected_issues(catalog).is_some_and(|at| fields_of(&catalog.streams[at]).is_some())
+}
+
+/// Where the selected `issues` stream is in the catalog.
+fn selected_issues(catalog: &Catalog) -> Option<usize> {
     catalog
         .streams
         .iter()
-        .find(|e| is_issue_search(e) && stream_selected(e))
-        .is_some_and(|e| fields_of(e).is_some())
+        .position(|e| is_issue_search(e) && stream_selected(e))
 }
 
 fn is_issue_search(entry: &CatalogEntry) -> bool {
