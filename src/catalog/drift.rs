@@ -51,12 +51,13 @@ pub async fn reconcile(
     names: FieldNames,
     fields: SiteFields,
 ) -> Result<()> {
-    if !compares_fields(catalog) {
-        return Ok(());
-    }
-    let Some(entry) = selected_issues(catalog).map(|at| &mut catalog.streams[at]) else {
+    let Some(at) = selected_issues(catalog) else {
         return Ok(());
     };
+    let entry = &mut catalog.streams[at];
+    if fields_of(entry).is_none() {
+        return Ok(());
+    }
     let site = match fields.get(client).await {
         Ok(site) => site,
         // The `fields` stream may be refused while issues are not: sync as the catalog says.
