@@ -22,22 +22,33 @@ case "$per_project$projects" in '' | *[!0-9]*) echo "sizes are whole numbers" >&
 source bench/sim.sh
 tap=${TAP:-target/release/tap-jira}
 
-# Instructions of one full sync of a site of $1 issues per project (the simulator started anew).
+# One full sync of a site of $1 issues per project (the simulator started anew): its instructions
+# in `$instructions`, its records in `$records`. Run in this shell, not a subshell, so that the
+# simulator it starts is the one `sim.sh` stops at exit.
 count() {
   if [ -n "$sim_pid" ]; then kill "$sim_pid" 2> /dev/null || true; wait "$sim_pid" 2> /dev/null || true; fi
   CONFIG_EXTRA="${RENDER_TEXT:+, \"render_text\": \"$RENDER_TEXT\"}" start_sim --projects "$projects" \
     --issues-per-project "$1" --users 200 --extra-custom-fields 50 --busy-every 40 --latency-ms 0
-  "$tap" --config "$work/config.json" --discover > "$work/catalog.json" 2> /dev/null
-  valgrind --tool=callgrind --callgrind-out-file=/dev/null "$tap" \
+  if ! "$tap" --config "$work/config.json" --discover > "$work/catalog.json" 2> "$work/discover.err"; then
+    echo "--discover failed:" >&2
+    tail -5 "$work/discover.err" >&2
+    exit 1
+  fi
+  if ! valgrind --tool=callgrind --callgrind-out-file=/dev/null "$tap" \
     --config "$work/config.json" --catalog "$work/catalog.json" 2> "$work/valgrind.err" |
-    awk '/^\{"type":"RECORD"/ { n++ } END { print n + 0 }' > "$work/records"
-  grep -o 'Collected : [0-9]*' "$work/valgrind.err" | grep -o '[0-9]*$'
+    awk '/^\{"type":"RECORD"/ { n++ } END { print n + 0 }' > "$work/records"; then
+    echo "the sync failed under valgrind:" >&2
+    tail -5 "$work/valgrind.err" >&2
+    exit 1
+  fi
+  instructions=$(grep -o 'Collected : [0-9]*' "$work/valgrind.err" | grep -o '[0-9]*$')
+  records=$(cat "$work/records")
 }
 
-small=$(count "$per_project")
-small_records=$(cat "$work/records")
-large=$(count $((3 * per_project)))
-large_records=$(cat "$work/records")
+count "$per_project"
+small=$instructions small_records=$records
+count $((3 * per_project))
+large=$instructions large_records=$records
 added=$((2 * per_project * projects))
 echo "site: $projects projects, 50 custom fields, busy 1 in 40; latency 0 ms${RENDER_TEXT:+; render_text $RENDER_TEXT}"
 echo "  $((per_project * projects)) issues: $small instructions, $small_records records"
