@@ -18,7 +18,9 @@ if ! command -v valgrind > /dev/null; then
 fi
 per_project=${1:-100}
 projects=${2:-10}
-case "$per_project$projects" in '' | *[!0-9]*) echo "sizes are whole numbers" >&2; exit 2 ;; esac
+for size in "$per_project" "$projects"; do
+  case $size in '' | *[!0-9]* | 0) echo "sizes are whole numbers, 1 or more" >&2; exit 2 ;; esac
+done
 source bench/sim.sh
 tap=${TAP:-target/release/tap-jira}
 
