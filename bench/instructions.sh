@@ -7,7 +7,8 @@
 # reference streams).
 #
 # Usage: bench/instructions.sh [issues-per-project] [projects]   (defaults: 100 10)
-#   The site is bench/run.sh's (50 custom fields, one issue in 40 far above Jira's embed caps);
+#   The site is bench/run.sh's at its defaults (50 custom fields, one issue in 40 far above
+#   Jira's embed caps);
 #   RENDER_TEXT as there; TAP, another tap binary to measure on the same site (an older build).
 #   Needs valgrind; under it the tap runs about 50 times slower.
 set -euo pipefail
