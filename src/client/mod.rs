@@ -3,6 +3,7 @@
 
 mod auth;
 mod body;
+mod known;
 mod limits;
 mod page_reader;
 mod pages;

@@ -10,11 +10,13 @@
 //! Asked to (`taking_apart`), it also takes each record apart while it checks it, as the raw
 //! reader would: issues are then read once, not once to check and again to take apart.
 
+use std::cell::RefCell;
 use std::ops::Range;
 use std::sync::Arc;
 
 use serde_json::Value;
 
+use super::known::Known;
 use super::split::{TakingApart, rest_value, string, value_end};
 use super::{List, RawRecord, Scanned};
 use crate::raw::{Layout, Mark, Opening, StringValue};
@@ -376,15 +378,20 @@ impl PageReader {
                 self.marks.clear();
                 self.strings.clear();
                 let strings = &mut self.strings;
-                let mut taking = TakingApart {
-                    marks: &mut self.marks,
-                    seen: |s| strings.push(s),
-                    usable: true,
-                };
-                let Some((entries, end)) = taking.object(&w[i..], 0, depth, opening) else {
+                let taken = with_known(|known| {
+                    let mut taking = TakingApart {
+                        marks: &mut self.marks,
+                        seen: |s| strings.push(s),
+                        known,
+                        usable: true,
+                    };
+                    let (entries, end) = taking.object(&w[i..], 0, depth, opening)?;
+                    Some((i + end, taking.usable.then_some(entries)))
+                });
+                let Some(taken) = taken else {
                     return Step::Wait;
                 };
-                (i + end, taking.usable.then_some(entries))
+                taken
             }
             _ => match value_end(w, i, depth) {
                 Some(end) => (end, None),
@@ -416,6 +423,19 @@ impl PageReader {
         self.stage = stage;
         Step::Took(n)
     }
+}
+
+thread_local! {
+    /// The values checked before on this thread, kept from page to page.
+    static KNOWN: RefCell<Known> = RefCell::default();
+}
+
+/// `f` with this thread's values checked before (none, should they be in use already).
+fn with_known<T>(f: impl FnOnce(&mut Known) -> T) -> T {
+    KNOWN.with(|known| match known.try_borrow_mut() {
+        Ok(mut known) => f(&mut known),
+        Err(_) => f(&mut Known::default()),
+    })
 }
 
 /// A record and what taking it apart found: its layout, and of the string values seen in it

@@ -9,6 +9,7 @@ use std::ops::Range;
 
 use serde_json::{Map, Value};
 
+use super::known::Known;
 use crate::raw::{Mark, Opening, SEEN_MIN_LEN, Span, StringValue, marks_since, span};
 use crate::scan::{next_special, skip_ws};
 
@@ -42,7 +43,7 @@ pub(super) fn rest_value(text: &str, rest: &[(Range<usize>, Range<usize>)]) -> O
 
 /// Deepest nesting checked here, from the body's top; deeper bodies are left to serde_json,
 /// which refuses 128 levels.
-const MAX_DEPTH: usize = 100;
+pub(super) const MAX_DEPTH: usize = 100;
 
 /// Splits `text` as `pages::read_body` does: the records under `path` (keys going down from the
 /// top; empty for a body that is the list), or `None` when serde_json should read it instead.
@@ -186,20 +187,22 @@ pub(super) fn value_end_seeing(
     seen: &mut impl FnMut(StringValue),
 ) -> Option<usize> {
     match b.get(at)? {
-        b'{' | b'[' => nested_end(b, at, depth, seen),
+        b'{' | b'[' => Some(nested_end(b, at, depth, seen)?.0),
         _ => value_end_flat(b, at, seen),
     }
 }
 
-/// The index past the object or list at `at`, checked with a stack instead of recursion.
-fn nested_end(
+/// The index past the object or list at `at`, checked with a stack instead of recursion, and
+/// the most levels that were open in it at once.
+pub(super) fn nested_end(
     b: &[u8],
     at: usize,
     depth: usize,
     seen: &mut impl FnMut(StringValue),
-) -> Option<usize> {
+) -> Option<(usize, usize)> {
     // What each open level is: an object or a list (no allocation per value).
     let mut open = Levels::default();
+    let mut levels = 0;
     let mut i = at;
     loop {
         // `i` is at a value.
@@ -210,6 +213,7 @@ fn nested_end(
                     return None;
                 }
                 open.push(object);
+                levels = levels.max(open.len());
                 i = skip_ws(b, i + 1);
                 let close = if object { b'}' } else { b']' };
                 if b.get(i) == Some(&close) {
@@ -227,7 +231,7 @@ fn nested_end(
         // After a value: a comma and the next, or the end of its level.
         loop {
             let Some(object) = open.last() else {
-                return Some(i);
+                return Some((i, levels));
             };
             i = skip_ws(b, i);
             match (b.get(i)?, object) {
@@ -254,6 +258,8 @@ fn nested_end(
 pub(super) struct TakingApart<'m, F> {
     pub marks: &'m mut Vec<Mark>,
     pub seen: F,
+    /// Values checked before, for the values not taken apart.
+    pub known: &'m mut Known,
     /// Cleared when the layout may differ from `raw`'s (an escaped key where a value is opened,
     /// a text past 4 GiB, where counts, which saturate, may be off too), for it to be dropped.
     pub usable: bool,
@@ -325,7 +331,7 @@ impl<F: FnMut(StringValue)> TakingApart<'_, F> {
                     end
                 }
                 _ => {
-                    let end = value_end_seeing(b, value, depth + 1, &mut self.seen)?;
+                    let end = self.value_end(b, value, depth + 1)?;
                     let value = self.span(value, end);
                     self.marks.push(Mark::Text { key, value });
                     end
@@ -376,7 +382,7 @@ impl<F: FnMut(StringValue)> TakingApart<'_, F> {
                 objects = objects.saturating_add(1);
                 end
             } else {
-                value_end_seeing(b, i, depth + 1, &mut self.seen)?
+                self.value_end(b, i, depth + 1)?
             };
             i = skip_ws(b, end);
             match b.get(i)? {
@@ -384,6 +390,16 @@ impl<F: FnMut(StringValue)> TakingApart<'_, F> {
                 b']' => return Some((objects, len, i + 1)),
                 _ => return None,
             }
+        }
+    }
+
+    /// `value_end_seeing` for a value not taken apart: an object or list met before is not
+    /// checked again.
+    #[inline(always)]
+    fn value_end(&mut self, b: &[u8], at: usize, depth: usize) -> Option<usize> {
+        match b.get(at)? {
+            b'{' | b'[' => self.known.nested_end(b, at, depth, &mut self.seen),
+            _ => value_end_flat(b, at, &mut self.seen),
         }
     }
 
