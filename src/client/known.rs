@@ -1,8 +1,9 @@
 //! Objects and lists already checked, kept by their text. Jira writes the same user, status,
-//! priority, project and option objects into issue after issue (in the simulator's search pages,
-//! modelled on Jira's, two thirds of an issue's bytes repeat what the page already had); a value
-//! met again is told by comparing its bytes with one checked before, far faster than checking it
-//! again, and what the check showed of it is shown again.
+//! priority, project and option objects into issue after issue (in a real Cloud search page of 18
+//! issues, 64% of the bytes repeat an object or list of 128 bytes or more that the page already
+//! had; in the simulator's pages, 66%); a value met again is told by comparing its bytes with one
+//! checked before, far faster than checking it again, and what the check showed of it is shown
+//! again.
 //!
 //! Only the check is skipped: the bytes are compared whole, so a value taken from here is
 //! exactly one that was checked, and ends where it ended.
