@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# The tap's CPU per issue beside another tap binary's, on the same simulated site at 0 ms: full
+# syncs by the two in turn, so that both meet the host as it is at the same moments. CPU time per
+# issue moves with the host (1.6 x from one session's host to the next, 15% within one session);
+# the ratio of two binaries measured in turn moves far less. Instructions
+# (`bench/instructions.sh`) do not move with the host, but they are not time: a change can take
+# instructions away and leave the time where it was.
+#
+# Usage: bench/compare.sh REFERENCE [issues-per-project] [projects] [runs]
+#   REFERENCE: another tap binary, such as an older release build; defaults 1000 10 5 (runs of
+#   each). The site is bench/run.sh's at its defaults, the output read by awk, as there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+usage="usage: bench/compare.sh REFERENCE [issues-per-project] [projects] [runs]"
+reference=${1:-}
+if [ -z "$reference" ]; then
+  echo "$usage" >&2
+  exit 2
+fi
+if [ ! -x "$reference" ] || [ -d "$reference" ]; then
+  echo "$reference is not a tap binary to run ($usage)" >&2
+  exit 2
+fi
+per_project=${2:-1000}
+projects=${3:-10}
+runs=${4:-5}
+for number in "$per_project" "$projects" "$runs"; do
+  case $number in '' | *[!0-9]* | 0) echo "sizes and runs are whole numbers, 1 or more ($usage)" >&2; exit 2 ;; esac
+done
+source bench/sim.sh
+this=target/release/tap-jira
+issues=$((per_project * projects))
+start_sim --projects "$projects" --issues-per-project "$per_project" --users 200 \
+  --extra-custom-fields 50 --busy-every 40 --latency-ms 0
+if ! "$this" --config "$work/config.json" --discover > "$work/catalog.json" 2> "$work/discover.err"; then
+  echo "--discover failed:" >&2
+  tail -5 "$work/discover.err" >&2
+  exit 1
+fi
+
+# One full sync by the binary $1; its CPU (user and system, seconds) is added to `$work/$2.cpu`,
+# its records to `$work/$2.records`.
+sync_once() {
+  if ! /usr/bin/time -f "%U %S" -o "$work/time" "$1" --config "$work/config.json" \
+    --catalog "$work/catalog.json" 2> "$work/sync.err" |
+    awk '/^\{"type":"RECORD"/ { n++ } END { print n + 0 }' > "$work/records"; then
+    echo "a sync by $1 failed:" >&2
+    tail -5 "$work/sync.err" >&2
+    exit 1
+  fi
+  awk '{ print $1 + $2 }' "$work/time" >> "$work/$2.cpu"
+  cat "$work/records" >> "$work/$2.records"
+}
+
+for _ in $(seq "$runs"); do
+  sync_once "$this" this
+  sync_once "$reference" reference
+done
+
+# The median of the numbers in file $1.
+median() {
+  sort -n "$1" | awk '{ v[NR] = $1 } END { print NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+echo "site: $projects projects x $per_project issues, 50 custom fields, busy 1 in 40; latency 0 ms; $runs full syncs each, in turn"
+for name in this reference; do
+  binary=$this
+  [ "$name" = reference ] && binary=$reference
+  sort -n "$work/$name.cpu" | awk -v m="$(median "$work/$name.cpu")" -v i="$issues" -v b="$binary" \
+    -v r="$(sort -u "$work/$name.records" | tr '\n' ' ')" '
+    { v[NR] = $1 } END {
+      printf "  %s: tap CPU per issue median %.0f us (lowest %.0f, highest %.0f); records %s\n", b, m * 1e6 / i, v[1] * 1e6 / i, v[NR] * 1e6 / i, r
+    }'
+done
+awk -v a="$(median "$work/this.cpu")" -v b="$(median "$work/reference.cpu")" \
+  'BEGIN { printf "  this build / reference: %.3f\n", (b > 0 ? a / b : 0) }'
