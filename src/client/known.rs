@@ -147,7 +147,6 @@ impl Known {
         }
         if self.buckets.is_empty() {
             self.buckets.resize_with(BUCKETS, Bucket::default);
-            self.texts.reserve_exact(MAX_BYTES);
         }
         let signature = signature(text);
         let Some(place) = self.buckets.get_mut(bucket) else {
@@ -159,6 +158,11 @@ impl Known {
             return;
         };
         place.met[once] = 0;
+        // The block is taken when a first value is kept: a thread that meets none twice
+        // takes none.
+        if self.texts.capacity() == 0 {
+            self.texts.reserve_exact(MAX_BYTES);
+        }
         if self.texts.len() + text.len() > MAX_BYTES
             || self.strings.len() + self.showing.len() > MAX_STRINGS
         {
@@ -295,6 +299,9 @@ mod tests {
             let before = known.texts.len();
             known.nested_end(value.as_bytes(), 0, 1, &mut |_| {});
             assert_eq!(known.texts.len(), before, "a value met once is not kept");
+            if i == 0 {
+                assert_eq!(known.texts.capacity(), 0, "no block before a value is kept");
+            }
             known.nested_end(value.as_bytes(), 0, 1, &mut |_| {});
             assert!(known.texts.len() > before || known.texts.len() == value.len());
             assert!(known.texts.len() <= MAX_BYTES && known.texts.capacity() == MAX_BYTES);
