@@ -32,11 +32,7 @@ this=target/release/tap-jira
 issues=$((per_project * projects))
 start_sim --projects "$projects" --issues-per-project "$per_project" --users 200 \
   --extra-custom-fields 50 --busy-every 40 --latency-ms 0
-if ! "$this" --config "$work/config.json" --discover > "$work/catalog.json" 2> "$work/discover.err"; then
-  echo "--discover failed:" >&2
-  tail -5 "$work/discover.err" >&2
-  exit 1
-fi
+discover_catalog "$this"
 
 # One full sync by the binary $1; its CPU (user and system, seconds) is added to `$work/$2.cpu`,
 # its records to `$work/$2.records`.

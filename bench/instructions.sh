@@ -32,11 +32,7 @@ count() {
   if [ -n "$sim_pid" ]; then kill "$sim_pid" 2> /dev/null || true; wait "$sim_pid" 2> /dev/null || true; fi
   CONFIG_EXTRA="${RENDER_TEXT:+, \"render_text\": \"$RENDER_TEXT\"}" start_sim --projects "$projects" \
     --issues-per-project "$1" --users 200 --extra-custom-fields 50 --busy-every 40 --latency-ms 0
-  if ! "$tap" --config "$work/config.json" --discover > "$work/catalog.json" 2> "$work/discover.err"; then
-    echo "--discover failed:" >&2
-    tail -5 "$work/discover.err" >&2
-    exit 1
-  fi
+  discover_catalog "$tap"
   if ! valgrind --tool=callgrind --callgrind-out-file=/dev/null "$tap" \
     --config "$work/config.json" --catalog "$work/catalog.json" 2> "$work/valgrind.err" |
     awk '/^\{"type":"RECORD"/ { n++ } END { print n + 0 }' > "$work/records"; then

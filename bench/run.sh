@@ -39,7 +39,7 @@ if [ -n "$rate" ]; then sim_args+=(--rate-limit "$rate"); fi
 if [ "$gzip" = 1 ]; then sim_args+=(--gzip); fi
 CONFIG_EXTRA=", \"max_concurrency\": $concurrency${RENDER_TEXT:+, \"render_text\": \"$RENDER_TEXT\"}" \
   start_sim "${sim_args[@]}"
-target/release/tap-jira --config "$work/config.json" --discover > "$work/catalog.json" 2> /dev/null
+discover_catalog target/release/tap-jira
 
 # The simulator's counters: requests, rejected_429, peak_in_flight, busy_seconds (time spent
 # answering, waiting for a CPU included); and its CPU time in clock ticks.

@@ -2,7 +2,8 @@
 # at exit, and `start_sim ARGS...` starts the simulator with ARGS, sets `$url` and writes a tap
 # config for it to `$work/config.json` (extra JSON members in `$CONFIG_EXTRA`), with the
 # simulator's Cloud credentials, or its Server personal access token when ARGS hold
-# `--deployment server`.
+# `--deployment server`. `discover_catalog TAP` writes the catalog TAP discovers there to
+# `$work/catalog.json`, or says why it could not and exits.
 # Built one at a time: together, the simulator's features would change the tap's shared crates,
 # and Meltano's install (maturin builds the tap alone) would build them all again.
 cargo build --release --quiet -p tap-jira
@@ -27,4 +28,12 @@ start_sim() {
   cat > "$work/config.json" <<JSON
 {"base_url": "$url", "allow_http": true, $credentials${CONFIG_EXTRA:-}}
 JSON
+}
+
+discover_catalog() {
+  if ! "$1" --config "$work/config.json" --discover > "$work/catalog.json" 2> "$work/discover.err"; then
+    echo "--discover failed:" >&2
+    tail -5 "$work/discover.err" >&2
+    exit 1
+  fi
 }

@@ -127,8 +127,8 @@ impl Known {
         })?;
         values[..=way].rotate_right(1);
         let known = values[0]?;
-        let strings = self.strings.get(known.strings as usize..)?;
-        for s in strings.get(..known.count as usize)? {
+        let first = known.strings as usize;
+        for s in self.strings.get(first..first + known.count as usize)? {
             seen(StringValue {
                 open: at + usize::from(s.open),
                 close: at + usize::from(s.close),
