@@ -49,7 +49,7 @@ if pid == 0:
 _, status, usage = os.wait4(pid, 0)
 with open(sys.argv[1], "w") as out:
     print("%.6f" % (usage.ru_utime + usage.ru_stime), file=out)
-sys.exit(os.waitstatus_to_exitcode(status))
+sys.exit(0 if status == 0 else 1)
 ' "$work/time" "$1" --config "$work/config.json" --catalog "$work/catalog.json" \
     2> "$work/sync.err" | awk '/^\{"type":"RECORD"/ { n++ } END { print n + 0 }' > "$work/records"; then
     echo "a sync by $1 failed:" >&2
