@@ -65,17 +65,14 @@ for _ in $(seq "$runs"); do
   sync_once "$reference" reference
 done
 
-# The median of the numbers in file $1.
-median() {
-  sort -n "$1" | awk '{ v[NR] = $1 } END { print NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
 echo "site: $projects projects x $per_project issues, 50 custom fields, busy 1 in 40; latency 0 ms; $runs full syncs each, in turn"
 for name in this reference; do
   binary=$this
   [ "$name" = reference ] && binary=$reference
-  sort -n "$work/$name.cpu" | awk -v m="$(median "$work/$name.cpu")" -v i="$issues" -v b="$binary" \
+  sort -n "$work/$name.cpu" | awk -v i="$issues" -v b="$binary" \
     -v r="$(sort -u "$work/$name.records" | tr '\n' ' ')" '
     { v[NR] = $1 } END {
+      m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
       printf "  %s: tap CPU per issue median %.0f us (lowest %.0f, highest %.0f); records %s\n", b, m * 1e6 / i, v[1] * 1e6 / i, v[NR] * 1e6 / i, r
     }'
 done
