@@ -1,18 +1,19 @@
 //! The tap's request budget: how many requests may be in flight at once (`max_concurrency`), how
 //! fast they may start (`max_requests_per_second`), and when Jira said to wait. Every attempt
-//! takes a slot; the slot is given back when the response has been read.
+//! takes a slot before its credentials are added (an OAuth token stamped on a request that then
+//! queues could expire on the way); the slot is given back when the response has been read.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use tokio::sync::{Semaphore, SemaphorePermit};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 
 pub struct Limits {
-    permits: Semaphore,
+    permits: Arc<Semaphore>,
     max_concurrency: usize,
     /// The least time between two request starts, from `max_requests_per_second`.
     spacing: Option<Duration>,
@@ -30,13 +31,20 @@ pub struct Limits {
 }
 
 /// A request's place in the budget; dropping it frees the place.
-pub struct Slot<'a> {
-    _permit: Option<SemaphorePermit<'a>>,
-    limits: &'a Limits,
+pub struct Slot {
+    _permit: Option<OwnedSemaphorePermit>,
+    limits: Arc<Limits>,
     taken: Instant,
 }
 
-impl Drop for Slot<'_> {
+impl Slot {
+    /// The budget this slot is a place in.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+}
+
+impl Drop for Slot {
     fn drop(&mut self) {
         self.limits.in_flight.fetch_sub(1, Ordering::Relaxed);
         let held = u64::try_from(self.taken.elapsed().as_nanos()).unwrap_or(u64::MAX);
@@ -47,7 +55,7 @@ impl Drop for Slot<'_> {
 impl Limits {
     pub fn new(max_concurrency: usize, max_per_second: Option<f64>) -> Limits {
         Limits {
-            permits: Semaphore::new(max_concurrency.max(1)),
+            permits: Arc::new(Semaphore::new(max_concurrency.max(1))),
             max_concurrency: max_concurrency.max(1),
             paced: Mutex::new(None),
             spacing: max_per_second
@@ -64,9 +72,9 @@ impl Limits {
 
     /// Waits for a place: a free slot, the end of any pause that covers `endpoint`, and this
     /// request's turn under the rate.
-    pub async fn slot(&self, endpoint: &str) -> Slot<'_> {
+    pub async fn slot(self: &Arc<Self>, endpoint: &str) -> Slot {
         // The semaphore is never closed; without a permit the request simply goes.
-        let permit = self.permits.acquire().await.ok();
+        let permit = Arc::clone(&self.permits).acquire_owned().await.ok();
         // A pause can be extended while a request waits: look again after each wait.
         while let Some(until) = self.paused_until(endpoint) {
             tokio::time::sleep_until(until).await;
@@ -87,7 +95,7 @@ impl Limits {
         self.peak.fetch_max(now, Ordering::Relaxed);
         Slot {
             _permit: permit,
-            limits: self,
+            limits: Arc::clone(self),
             taken: Instant::now(),
         }
     }
@@ -184,7 +192,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn rate_spaces_starts_and_concurrency_caps_slots() {
-        let limits = Limits::new(2, Some(10.0));
+        let limits = Arc::new(Limits::new(2, Some(10.0)));
         let started = Instant::now();
         let a = limits.slot("GET /a").await;
         let b = limits.slot("GET /a").await;
@@ -205,7 +213,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn the_mean_in_flight_weighs_each_slot_by_how_long_it_was_held() {
-        let limits = Limits::new(8, None);
+        let limits = Arc::new(Limits::new(8, None));
         let a = limits.slot("GET /a").await;
         let b = limits.slot("GET /b").await;
         tokio::time::advance(Duration::from_millis(100)).await;
@@ -242,7 +250,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn an_emptying_bucket_paces_requests_until_it_fills() {
-        let limits = Limits::new(2, None);
+        let limits = Arc::new(Limits::new(2, None));
         let low = RateHeaders {
             remaining: Some(1.0),
             refill_per_second: Some(4.0),
@@ -271,7 +279,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_pause_holds_its_endpoint_or_everything() {
-        let limits = Limits::new(4, None);
+        let limits = Arc::new(Limits::new(4, None));
         let started = Instant::now();
         limits.pause(Some("GET /slow"), started + Duration::from_secs(2));
         drop(limits.slot("GET /other").await);

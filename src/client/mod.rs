@@ -518,6 +518,8 @@ impl JiraClient {
             Some(body) => builder.json(body),
             None => builder,
         };
+        // The place in the budget first: credentials added now are fresh when the request goes.
+        let slot = self.limits.slot(label).await;
         let (builder, generation) = if request.anonymous {
             (builder, 0)
         } else {
@@ -527,7 +529,7 @@ impl JiraClient {
                 .map_err(Failure::Fatal)?
         };
         let exchange = Exchange(tokio::spawn(exchange(
-            Arc::clone(&self.limits),
+            slot,
             label.to_string(),
             builder,
             self.max_response_bytes,
@@ -696,13 +698,12 @@ impl<'a> Received<'a> {
 /// One request sent and its whole body read, on the runtime's workers: the request's slot is
 /// given back as soon as the body is in, however busy the task that asked for it is.
 async fn exchange(
-    limits: Arc<limits::Limits>,
+    slot: limits::Slot,
     label: String,
     builder: reqwest::RequestBuilder,
     max_bytes: u64,
     page: Option<PageReader>,
 ) -> Result<Answer, Failure> {
-    let _slot = limits.slot(&label).await;
     let response = match builder.send().await {
         Ok(response) => response,
         Err(e) if e.is_timeout() => return Err(Failure::Transient(Outcome::Timeout)),
@@ -716,7 +717,8 @@ async fn exchange(
     let headers = response.headers().clone();
     // Jira's rate headers pace the requests that follow, before this body is read.
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    limits.observe(&limits::RateHeaders::read(header, Utc::now()));
+    slot.limits()
+        .observe(&limits::RateHeaders::read(header, Utc::now()));
     // Only a JSON page is split as it arrives: error pages and login pages are read whole.
     let json =
         header(CONTENT_TYPE.as_str()).is_some_and(|t| t.to_ascii_lowercase().contains("json"));
