@@ -115,7 +115,8 @@ fn a_stream_read_per_parent_alone_uses_the_whole_budget() {
         .expect("the table reads some stream once per project");
     let site = Site::new(SimConfig {
         projects: 6,
-        latency_ms: 40,
+        // Long enough that all six are in flight together, even on a loaded machine.
+        latency_ms: 250,
         ..SimConfig::default()
     });
     let config = site.file(

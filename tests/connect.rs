@@ -276,11 +276,12 @@ fn mutual_tls_with_a_test_ca_reaches_the_site_and_a_missing_certificate_is_named
     assert!(site.sim.sim.requests().is_empty());
 }
 
-/// A simulated site answering after 40 ms, so that requests sent together are seen together.
+/// A simulated site answering after 250 ms, so that requests sent together are seen together,
+/// even on a loaded machine.
 fn slow_site(deployment: Deployment) -> Site {
     Site::new(SimConfig {
         deployment,
-        latency_ms: 40,
+        latency_ms: 250,
         ..SimConfig::default()
     })
 }

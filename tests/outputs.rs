@@ -144,7 +144,7 @@ fn sigterm_with_stdout_blocked_still_ends_the_run_after_the_grace_period() {
     let stderr = drain(child.stderr.take().unwrap());
     // Nobody reads stdout: once the pipe is full, the tap is stuck writing to it.
     let stdout = child.stdout.take().unwrap();
-    std::thread::sleep(Duration::from_secs(2));
+    wait_until_full(&stdout);
     // SAFETY: sends a signal to the child this test spawned.
     assert_eq!(
         unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) },
@@ -167,6 +167,38 @@ fn sigterm_with_stdout_blocked_still_ends_the_run_after_the_grace_period() {
     assert_eq!(status.code(), Some(143), "{stderr}");
     assert!(stderr.contains("took longer than"), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+/// Returns once the tap has filled `pipe` (the tap enlarges it, so how long that takes depends
+/// on the machine): what it holds has reached half its size and stopped growing.
+fn wait_until_full(pipe: &std::process::ChildStdout) {
+    use std::os::fd::AsRawFd;
+    let fd = pipe.as_raw_fd();
+    let queued = || {
+        let mut bytes: libc::c_int = 0;
+        // SAFETY: FIONREAD writes one int for this test's own open pipe.
+        assert_eq!(unsafe { libc::ioctl(fd, libc::FIONREAD, &mut bytes) }, 0);
+        bytes
+    };
+    let started = Instant::now();
+    let mut last = (queued(), Instant::now());
+    loop {
+        std::thread::sleep(Duration::from_millis(100));
+        let now = queued();
+        // SAFETY: F_GETPIPE_SZ only reads the size of this test's own open pipe. Read each
+        // time: the tap enlarges the pipe once it starts.
+        let size = unsafe { libc::fcntl(fd, libc::F_GETPIPE_SZ) };
+        assert!(size > 0, "F_GETPIPE_SZ");
+        if now != last.0 {
+            last = (now, Instant::now());
+        } else if now >= size / 2 && last.1.elapsed() >= Duration::from_secs(1) {
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the tap did not fill its stdout pipe ({now} of {size} bytes)"
+        );
+    }
 }
 
 /// The 400 answer a proxy or a confused server gives, repeating what it was sent.
