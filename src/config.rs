@@ -1152,10 +1152,10 @@ impl Config {
             );
         }
         let max_requests_per_second = r.number("max_requests_per_second");
-        if max_requests_per_second.is_some_and(|rate| rate <= 0.0) {
+        if max_requests_per_second.is_some_and(|rate| rate.is_nan() || rate < 0.01) {
             r.problem(
                 "max_requests_per_second",
-                "must be above 0",
+                "must be at least 0.01 (one request in 100 s)",
                 "leave it out for no limit of the tap's own",
             );
         }
@@ -1178,6 +1178,13 @@ impl Config {
         let progress_interval = r
             .integer("progress_interval_seconds")
             .unwrap_or(DEFAULT_PROGRESS_INTERVAL_SECS);
+        if progress_interval > 86_400 {
+            r.problem(
+                "progress_interval_seconds",
+                format!("{progress_interval} is more than a day"),
+                "use 0 to 86400 (0: only at the end)",
+            );
+        }
         let groups = read_groups(&mut r);
         let filters = read_filters(&mut r);
         // Absent: the first word, as `--about` shows it.

@@ -129,7 +129,11 @@ fn estimate(records: u64, expected: u64, elapsed: Duration) -> Option<(f64, Dura
     if expected == 0 || records == 0 || records >= expected {
         return None;
     }
-    let left = elapsed.mul_f64((expected - records) as f64 / records as f64);
+    // A total far beyond the records so far (a server can say anything) is no estimate.
+    let left = Duration::try_from_secs_f64(
+        elapsed.as_secs_f64() * ((expected - records) as f64 / records as f64),
+    )
+    .ok()?;
     Some((records as f64 * 100.0 / expected as f64, left))
 }
 
@@ -177,6 +181,11 @@ mod tests {
         let (percent, left) = estimate(25, 100, minute).unwrap();
         assert_eq!(percent, 25.0);
         assert_eq!(left, Duration::from_secs(180));
+        assert_eq!(
+            estimate(5, u64::MAX, Duration::from_secs(10)),
+            None,
+            "no Duration"
+        );
     }
 
     #[test]

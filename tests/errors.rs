@@ -94,7 +94,21 @@ fn config_mistakes_each_give_their_message() {
                 "rate.json",
                 r#"{"base_url": "https://x.atlassian.net", "email": "a", "api_token": "SECRET-TOKEN-1", "max_requests_per_second": -2}"#,
             ),
-            "config `max_requests_per_second`: must be above 0",
+            "config `max_requests_per_second`: must be at least 0.01",
+        ),
+        (
+            write(
+                "rate-tiny.json",
+                r#"{"base_url": "https://x.atlassian.net", "email": "a", "api_token": "SECRET-TOKEN-1", "max_requests_per_second": 1e-300}"#,
+            ),
+            "config `max_requests_per_second`: must be at least 0.01",
+        ),
+        (
+            write(
+                "progress.json",
+                r#"{"base_url": "https://x.atlassian.net", "email": "a", "api_token": "SECRET-TOKEN-1", "progress_interval_seconds": 18446744073709551615}"#,
+            ),
+            "config `progress_interval_seconds`: 18446744073709551615 is more than a day",
         ),
         (
             write(

@@ -58,9 +58,7 @@ impl Limits {
             permits: Arc::new(Semaphore::new(max_concurrency.max(1))),
             max_concurrency: max_concurrency.max(1),
             paced: Mutex::new(None),
-            spacing: max_per_second
-                .filter(|r| *r > 0.0)
-                .map(|r| Duration::from_secs_f64(1.0 / r)),
+            spacing: max_per_second.and_then(spacing),
             next_start: Mutex::new(Instant::now()),
             paused: Mutex::new(HashMap::new()),
             in_flight: AtomicUsize::new(0),
@@ -126,8 +124,8 @@ impl Limits {
         let low = self.max_concurrency as f64;
         if let Ok(mut paced) = self.paced.lock() {
             if remaining <= low {
-                if let Some(per_second) = rate.refill_per_second.filter(|r| *r > 0.0) {
-                    *paced = Some(Duration::from_secs_f64(1.0 / per_second));
+                if let Some(spacing) = rate.refill_per_second.and_then(spacing) {
+                    *paced = Some(spacing);
                 }
             } else if remaining > 2.0 * low {
                 *paced = None;
@@ -146,6 +144,18 @@ impl Limits {
     pub fn peak_in_flight(&self) -> usize {
         self.peak.load(Ordering::Relaxed)
     }
+}
+
+/// The most time between two request starts: a rate header below one request in 100 s is taken
+/// as that rather than a sync that never ends (config `max_requests_per_second` is at least 0.01).
+const MAX_SPACING: Duration = Duration::from_secs(100);
+
+/// The time between two request starts at `per_second`; None when that is not a positive rate.
+fn spacing(per_second: f64) -> Option<Duration> {
+    if per_second.is_nan() || per_second <= 0.0 {
+        return None;
+    }
+    Some(Duration::try_from_secs_f64(1.0 / per_second).map_or(MAX_SPACING, |d| d.min(MAX_SPACING)))
 }
 
 /// What Jira's rate-limit headers say: tokens left, and how fast they come back — Data Center
@@ -209,6 +219,23 @@ mod tests {
             "never more than max_concurrency"
         );
         drop(b);
+    }
+
+    #[test]
+    fn a_rate_too_small_to_be_meant_is_one_request_in_100_seconds() {
+        assert_eq!(spacing(4.0), Some(Duration::from_millis(250)));
+        for tiny in [1e-6, 1e-19, 1e-300, f64::MIN_POSITIVE] {
+            assert_eq!(spacing(tiny), Some(MAX_SPACING), "{tiny}");
+        }
+        for none in [0.0, -1.0, f64::NAN] {
+            assert_eq!(spacing(none), None, "{none}");
+        }
+        let limits = Limits::new(1, Some(1e-300));
+        limits.observe(&RateHeaders {
+            remaining: Some(0.0),
+            refill_per_second: Some(1e-300),
+        });
+        assert_eq!(limits.spacing, Some(MAX_SPACING));
     }
 
     #[tokio::test(start_paused = true)]
