@@ -30,24 +30,53 @@ pub fn encode(ids: &[u64]) -> String {
     text
 }
 
-/// The ids `text` holds, in order; `None` when it is not what [`encode`] writes.
+/// The most ids a state may hold: far more than the largest Jira site has issues, and a bound
+/// on the memory a damaged state can ask for.
+const MAX_IDS: u64 = 50_000_000;
+
+/// The ids `text` holds, in order; `None` when it is not what [`encode`] writes, or holds more
+/// than [`MAX_IDS`].
 pub fn decode(text: &str) -> Option<Vec<u64>> {
-    let mut ids = Vec::new();
+    let count = count(text)?;
+    let mut ids = Vec::with_capacity(usize::try_from(count).ok()?);
+    runs(text, |start, end| ids.extend(start..=end))?;
+    Some(ids)
+}
+
+/// How many ids `text` holds, checked as [`decode`] checks it, without holding them.
+pub fn count(text: &str) -> Option<u64> {
+    let mut count: u64 = 0;
+    runs(text, |start, end| {
+        count = count.saturating_add(end - start + 1);
+    })?;
+    Some(count)
+}
+
+/// Calls `each` with every run's first and last id, in order; `None` at the first item that is
+/// not a run after the one before, or once the runs hold more than [`MAX_IDS`].
+fn runs(text: &str, mut each: impl FnMut(u64, u64)) -> Option<()> {
     let mut previous: u64 = 0;
+    let mut first = true;
+    let mut count: u64 = 0;
     for item in text.split(',').filter(|item| !item.is_empty()) {
         let (gap, more) = match item.split_once('.') {
             Some((gap, more)) => (gap, more.parse::<u64>().ok()?),
             None => (item, 0),
         };
         let start = previous.checked_add(gap.parse::<u64>().ok()?)?;
-        if !ids.is_empty() && start == previous {
+        if !first && start == previous {
             return None;
         }
         let end = start.checked_add(more)?;
-        ids.extend(start..=end);
+        count = count.saturating_add(more).saturating_add(1);
+        if count > MAX_IDS {
+            return None;
+        }
+        each(start, end);
         previous = end;
+        first = false;
     }
-    Some(ids)
+    Some(())
 }
 
 /// The ids of sorted, distinct `before` that sorted, distinct `now` lacks.
@@ -68,6 +97,16 @@ pub fn missing(before: &[u64], now: &[u64]) -> Vec<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_state_cannot_ask_for_more_ids_than_a_site_has() {
+        assert_eq!(decode("0.18446744073709551615"), None);
+        assert_eq!(decode("0.100000000000"), None);
+        assert_eq!(count("1.49999999"), Some(50_000_000));
+        assert_eq!(count("1.50000000"), None);
+        assert_eq!(count("1.30000000,1.30000000"), None);
+        assert_eq!(count("5,x"), None);
+    }
 
     #[test]
     fn runs_round_trip_compactly() {

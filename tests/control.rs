@@ -978,6 +978,43 @@ fn deleted_issues_become_records_with_sdc_deleted_at_from_the_audit_log_or_by_re
 }
 
 #[test]
+fn a_damaged_deletions_bookmark_stops_the_run_before_any_record() {
+    let site = Site::new(SimConfig {
+        admin: false,
+        ..SimConfig::default()
+    });
+    let catalog = catalog_hashing(&site, &["issues"], &[]);
+    site.file("catalog.json", &catalog);
+    site.file(
+        "config.json",
+        &site.config_with(json!({"deleted_issues": "reconcile"})),
+    );
+    for (deleted, named) in [
+        // Runs of more ids than any site has: a bound on what a state can make the tap hold.
+        (json!({"ids": "0.18446744073709551615"}), "deleted.ids"),
+        (json!({"ids": "0.100000000000"}), "deleted.ids"),
+        (json!({"ids": "5,x"}), "deleted.ids"),
+        (json!({"created": "yesterday"}), "deleted.created"),
+    ] {
+        let state = json!({"bookmarks": {"issues": {
+            "updated": "2024-01-01T00:00:00Z", "deleted": deleted}}});
+        let run = site.sync_from(&site.file("state.json", &state));
+        assert_ne!(run.code, 0, "{deleted}");
+        assert!(
+            run.record_counts().is_empty(),
+            "{deleted}: {:?}",
+            run.record_counts()
+        );
+        let last = run.stderr.lines().last().unwrap_or_default();
+        assert!(
+            last.contains(&format!("bookmarks.issues.{named}")) && last.contains("remove it"),
+            "{deleted}: {}",
+            run.stderr
+        );
+    }
+}
+
+#[test]
 fn without_audit_permission_deletions_are_one_warning_and_with_filters_only_kept_projects() {
     let site = Site::new(SimConfig {
         admin: false,

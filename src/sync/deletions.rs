@@ -35,21 +35,47 @@ pub(super) async fn sync<W: Write>(
     }
 }
 
+/// Checks the bookmark's `deleted` before anything is synced: a damaged one stops the run at
+/// once, not after the issue search.
+pub(super) fn check(saved: Option<&Value>) -> Result<()> {
+    saved_created(saved)?;
+    if let Some(ids) = saved.and_then(|d| d.get("ids")) {
+        ids.as_str()
+            .and_then(id_runs::count)
+            .ok_or_else(ids_error)?;
+    }
+    Ok(())
+}
+
+/// The audit log's newest time looked at, from the bookmark's `deleted`.
+fn saved_created(saved: Option<&Value>) -> Result<Option<DateTime<Utc>>> {
+    let Some(value) = saved.and_then(|d| d.get("created")) else {
+        return Ok(None);
+    };
+    let created = value.as_str().and_then(parse_jira).ok_or_else(|| {
+        Error::State(format!(
+            "bookmarks.issues.deleted.created `{value}` is not an RFC 3339 timestamp; \
+             remove it to look for deletions from now on"
+        ))
+    })?;
+    Ok(Some(created))
+}
+
+fn ids_error() -> Error {
+    Error::State(
+        "bookmarks.issues.deleted.ids is not a list of issue id runs; remove it to \
+         start reconciling again"
+            .into(),
+    )
+}
+
 async fn from_audit_log<W: Write>(
     run: &Run<'_, '_, W>,
     emitter: &mut Emitter<'_>,
     saved: Option<&Value>,
     started: DateTime<Utc>,
 ) -> Result<Option<Value>> {
-    let since = match saved.and_then(|d| d.get("created")) {
-        None => started,
-        Some(value) => value.as_str().and_then(parse_jira).ok_or_else(|| {
-            Error::State(format!(
-                "bookmarks.issues.deleted.created `{value}` is not an RFC 3339 timestamp; \
-                 remove it to look for deletions from now on"
-            ))
-        })?,
-    };
+    let since = saved_created(saved)?.unwrap_or(started);
     let filters = &run.config.filters;
     let mut newest = since;
     let mut unusable = 0;
@@ -108,13 +134,12 @@ async fn by_reconciling<W: Write>(
 ) -> Result<Option<Value>> {
     let before = match saved.and_then(|d| d.get("ids")) {
         None => None,
-        Some(value) => Some(value.as_str().and_then(id_runs::decode).ok_or_else(|| {
-            Error::State(
-                "bookmarks.issues.deleted.ids is not a list of issue id runs; remove it to \
-                 start reconciling again"
-                    .into(),
-            )
-        })?),
+        Some(value) => Some(
+            value
+                .as_str()
+                .and_then(id_runs::decode)
+                .ok_or_else(ids_error)?,
+        ),
     };
     let zone = issues::user_time_zone(run.client.myself());
     let now = live_issue_ids(run.client, &run.config.filters.jql(zone), zone).await?;

@@ -96,7 +96,9 @@ pub fn check_state(state: &State, start_date: DateTime<Utc>) -> Result<()> {
     for def in STREAMS {
         match def.source {
             Source::IssueSearch => {
-                streams::issues::Bookmark::from_state(state.bookmark(def.name), start_date)?;
+                let saved = state.bookmark(def.name);
+                streams::issues::Bookmark::from_state(saved, start_date)?;
+                deletions::check(saved.and_then(|b| b.get("deleted")))?;
             }
             Source::WorklogUpdates => {
                 streams::worklogs::Bookmark::from_state(state.bookmark(def.name), start_date)?;
