@@ -132,7 +132,12 @@ impl Window {
 
     fn advance(&mut self, start: u64, items: &[RawRecord], zone: JqlZone) {
         let rows: Vec<(String, DateTime<Utc>)> = items.iter().filter_map(cursor_of).collect();
-        let newest = rows.iter().map(|(_, updated)| *updated).max();
+        // A date no bookmark can hold (year 0 or 10000 and beyond) moves no query either.
+        let newest = rows
+            .iter()
+            .map(|(_, updated)| *updated)
+            .filter(|t| crate::timestamp::in_range(*t))
+            .max();
         let moved = newest
             .map(|t| Window::starting_at(t, zone))
             .filter(|w| w.starts_at > self.starts_at);
@@ -202,6 +207,23 @@ mod tests {
         assert_eq!(w.local_minute.to_string(), "2024-05-01 10:07:00");
         assert_eq!(w.next_request(), (0, 2));
         assert_eq!(w.last_row.as_deref(), Some("b"));
+    }
+
+    #[test]
+    fn a_date_out_of_any_bookmark_range_moves_no_window() {
+        let zone = JqlZone {
+            tz: "America/Los_Angeles".parse().unwrap(),
+            slack: Duration::zero(),
+        };
+        let mut w = Window::starting_at(parse_jira("2024-05-01T10:00:00Z").unwrap(), zone);
+        let minute = w.local_minute;
+        for far in [
+            "-262143-01-01T00:00:00.000+0000",
+            "+262142-12-31T23:59:59.000+0000",
+        ] {
+            w.advance(0, &[issue("a", far)], zone);
+            assert_eq!(w.local_minute, minute, "{far}");
+        }
     }
 
     #[test]
