@@ -19,6 +19,9 @@ pub const HASH_METADATA: &str = "tap-jira.hash";
 /// wherever a user appears: reporter, assignee, comment authors, user custom fields, `users`).
 pub const PII_KEYS: &[&str] = &["emailAddress", "displayName"];
 
+/// The longest breadcrumb a field to hash may have.
+const MAX_BREADCRUMB: usize = 256;
+
 /// The schema of a hashed value.
 fn hashed_schema() -> Value {
     serde_json::json!({"type": ["null", "string"]})
@@ -85,6 +88,11 @@ impl Masks {
     /// Hashes the value at a Singer breadcrumb (`properties/fields/properties/reporter`, with
     /// `items` for the elements of an array). Returns the top-level property it lies under.
     pub fn add(&mut self, breadcrumb: &[String]) -> Result<String, NotAValue> {
+        // Deeper than any schema nests (serde_json reads 128 levels, two steps each): masks
+        // are built, merged and dropped by recursion, one level per step.
+        if breadcrumb.len() > MAX_BREADCRUMB {
+            return Err(NotAValue);
+        }
         let (top, rest) = match breadcrumb {
             [p, name, rest @ ..] if p == "properties" => (name, rest),
             _ => return Err(NotAValue),
@@ -362,6 +370,13 @@ mod tests {
             digest(&json!({"a": [true, null], "b": 1}), &salt()),
             "key order does not change the hash"
         );
+    }
+
+    #[test]
+    fn a_breadcrumb_deeper_than_any_schema_is_not_a_field() {
+        let mut deep = crumb("properties/summary");
+        deep.extend(std::iter::repeat_n("items".to_string(), 200_000));
+        assert!(Masks::new(false).add(&deep).is_err());
     }
 
     #[test]
