@@ -1813,6 +1813,13 @@ fn read_network(r: &mut Reader<'_>) -> Network {
     let user_agent = r
         .string("user_agent")
         .unwrap_or_else(|| format!("tap-jira/{}", env!("CARGO_PKG_VERSION")));
+    if reqwest::header::HeaderValue::from_str(&user_agent).is_err() {
+        r.problem(
+            "user_agent",
+            "is not a valid HTTP header value",
+            "use printable characters on one line",
+        );
+    }
     let ca_bundle = r.string("ca_bundle").map(PathBuf::from);
     if let Some(path) = &ca_bundle
         && !path.is_file()

@@ -112,6 +112,13 @@ fn config_mistakes_each_give_their_message() {
         ),
         (
             write(
+                "user-agent.json",
+                r#"{"base_url": "https://x.atlassian.net", "email": "a", "api_token": "SECRET-TOKEN-1", "user_agent": "a\nb"}"#,
+            ),
+            "config `user_agent`: is not a valid HTTP header value",
+        ),
+        (
+            write(
                 "rate-text.json",
                 r#"{"base_url": "https://x.atlassian.net", "email": "a", "api_token": "SECRET-TOKEN-1", "max_requests_per_second": "fast"}"#,
             ),

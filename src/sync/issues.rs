@@ -430,7 +430,7 @@ fn chunks(
 ) -> Vec<Chunk> {
     let mut all = Vec::new();
     let mut chunk = Chunk::default();
-    let mut records = 0;
+    let mut records: u64 = 0;
     for mut item in page.items {
         if filters.has_windows() && !in_windows(filters, &item) {
             continue;
@@ -438,11 +438,11 @@ fn chunks(
         let scanned = item.take_scanned();
         let (wants, layout) = Wants::of(lists, opening, &item, scanned);
         let needs = wants.as_ref().map_or(0, |w| w.records);
-        if records > 0 && records + needs > CHUNK_RECORDS {
+        if records > 0 && records.saturating_add(needs) > CHUNK_RECORDS {
             all.push(std::mem::take(&mut chunk));
             records = 0;
         }
-        records += needs;
+        records = records.saturating_add(needs);
         chunk.items.push(item);
         chunk.layouts.push(layout);
         chunk.wants.extend(wants);
@@ -508,7 +508,8 @@ impl Wants {
                 Wants {
                     id,
                     lists: items.iter().map(Option::is_some).collect(),
-                    records: items.iter().flatten().sum(),
+                    // Totals are Jira's word: they may be anything.
+                    records: items.iter().flatten().fold(0, |a, b| a.saturating_add(*b)),
                 }
             });
         (wants, scanned)
