@@ -1723,7 +1723,12 @@ fn saved_refresh_token(r: &mut Reader<'_>, path: &Path) -> Option<Secret> {
     }
     match read_json_object(path, input::TOKEN_FILE) {
         Ok(saved) => match saved.get("refresh_token") {
-            Some(Value::String(token)) if !token.is_empty() => Some(Secret::new(token.clone())),
+            Some(Value::String(token)) if !token.is_empty() => {
+                // Not in the config, so not registered with it: a token endpoint that echoes
+                // the request must not print it.
+                crate::secret::register(token);
+                Some(Secret::new(token.clone()))
+            }
             _ => {
                 r.problem(
                     "oauth_token_file",
@@ -1924,10 +1929,9 @@ fn read_groups(r: &mut Reader<'_>) -> Option<Vec<String>> {
 /// A URL as typed, with any `user:password@` replaced, for messages.
 fn without_userinfo(value: &str) -> String {
     let rest_at = value.find("://").map_or(0, |i| i + 3);
-    let authority_end = value[rest_at..]
-        .find(['/', '?', '#'])
-        .map_or(value.len(), |i| rest_at + i);
-    match value[rest_at..authority_end].rfind('@') {
+    // Up to the last `@`, wherever it is: a text that is not a URL has no known end of its
+    // authority, and a password may hold `/`, `?` or `#`. A path's `@` hides a little more.
+    match value[rest_at..].rfind('@') {
         Some(at) => format!("{}****{}", &value[..rest_at], &value[rest_at + at..]),
         None => value.to_string(),
     }
@@ -2267,10 +2271,14 @@ mod tests {
             !e.contains("hunter2") && e.contains("https://****@jira example.com/x"),
             "{e}"
         );
-        assert_eq!(
-            without_userinfo("https://jira.example.com/a@b"),
-            "https://jira.example.com/a@b"
-        );
+        for (given, shown) in [
+            ("https://jira.example.com/a", "https://jira.example.com/a"),
+            ("http://user:SECRET/PW@host:1x", "http://****@host:1x"),
+            ("https://u:SECRET#PW@host/x@y", "https://****@y"),
+            ("u:SECRET?PW@host", "****@host"),
+        ] {
+            assert_eq!(without_userinfo(given), shown);
+        }
         let raw = RawConfig::from_map(
             json!({"api_token": "SECRET-1"})
                 .as_object()

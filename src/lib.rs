@@ -52,10 +52,7 @@ pub async fn run(cli: &Cli, out: impl Write) -> Result<()> {
     let raw = RawConfig::load(&cli.config)?;
     secret::register_config(&raw);
     for name in client::PROXY_VARIABLES {
-        if let Some(url) = std::env::var(name)
-            .ok()
-            .and_then(|v| url::Url::parse(&v).ok())
-        {
+        if let Some(url) = std::env::var(name).ok().and_then(|v| client::proxy_url(&v)) {
             secret::register_url_credentials(&url);
         }
     }

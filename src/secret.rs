@@ -111,7 +111,9 @@ pub fn register_config(raw: &crate::config::RawConfig) {
             }
         }
     }
-    for user in [string("email"), string("username")].into_iter().flatten() {
+    // The user as written and as the config reads it (trimmed): the header carries the latter.
+    let users = [string("email"), string("username")].into_iter().flatten();
+    for user in users.flat_map(|user| [user, user.trim()]) {
         for password in [string("api_token"), string("password")]
             .into_iter()
             .flatten()
@@ -237,6 +239,19 @@ mod tests {
         let s = Secret::new("hunter2");
         assert_eq!(format!("{s} {s:?} {:?}", Some(&s)), "**** **** Some(****)");
         assert_eq!(s.expose(), "hunter2");
+    }
+
+    #[test]
+    fn the_basic_header_of_a_user_written_with_spaces_is_known() {
+        let raw = crate::config::RawConfig::from_map(
+            serde_json::json!({"email": " trim@example.com ", "api_token": "SECRET-TRIM-1"})
+                .as_object()
+                .cloned()
+                .unwrap_or_default(),
+        );
+        register_config(&raw);
+        let header = base64(b"trim@example.com:SECRET-TRIM-1");
+        assert_eq!(redact(&format!("Basic {header}")), "Basic ****");
     }
 
     #[test]

@@ -224,6 +224,40 @@ fn a_token_file_keeps_the_rotated_refresh_token_across_generated_configs() {
     assert_eq!(mode & 0o077, 0, "the token file is private to its owner");
 }
 
+/// The refresh token a token file holds is as secret as one in the config: a token endpoint
+/// that echoes the request does not get it printed.
+#[test]
+fn a_refresh_token_from_the_token_file_is_never_printed() {
+    let site = Site::cloud();
+    let token_file = site.file(
+        "tokens.json",
+        &json!({"refresh_token": "SECRET-FILE-REFRESH-1"}),
+    );
+    let mut config = oauth_config(&site);
+    config["oauth_token_file"] = json!(token_file);
+    site.sim.sim.push_fault(jira_sim::Fault {
+        path_contains: "/oauth/token".into(),
+        status: 400,
+        body: json!({"error": "invalid_grant",
+                     "error_description": "unknown refresh_token SECRET-FILE-REFRESH-1"})
+        .to_string(),
+        content_type: "application/json".into(),
+        ..jira_sim::Fault::default()
+    });
+    let run = discover_with(&site, config);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("OAuth token refresh failed"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        !run.stderr.contains("SECRET-FILE-REFRESH") && !run.stdout.contains("SECRET-FILE"),
+        "{}",
+        run.stderr
+    );
+}
+
 /// A refresh spends the old token: if the new one could not be saved, the user would be locked
 /// out. So an unwritable place is refused before any request.
 #[test]

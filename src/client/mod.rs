@@ -34,7 +34,7 @@ pub use pages::{
 };
 pub use record::{RawRecord, Scanned};
 pub use retry::{Decision, Outcome, RetryPolicy};
-pub use transport::{PROXY_VARIABLES, http_client};
+pub use transport::{PROXY_VARIABLES, http_client, proxy_url};
 
 use crate::catalog::TextForm;
 use crate::config::{CloudId, Config, Deployment, RichText, Site, gateway_root, is_cloud_id};
@@ -831,7 +831,10 @@ fn display_url(url: &Url) -> String {
 /// Jira's error messages in any of the shapes it uses, or the start of the body; at most 512 chars.
 fn error_excerpt(body: &[u8]) -> String {
     let text = match serde_json::from_slice::<Value>(body) {
-        Ok(json) => {
+        Ok(mut json) => {
+            // Each string as the server meant it: a secret it echoed with a `"` or a tab is
+            // escaped in the body, and would be escaped again in `json.to_string()`.
+            redact_strings(&mut json);
             let mut parts: Vec<String> = Vec::new();
             for key in ["errorMessages", "warningMessages"] {
                 if let Some(list) = json.get(key).and_then(Value::as_array) {
@@ -861,6 +864,8 @@ fn error_excerpt(body: &[u8]) -> String {
             if text.trim_start().starts_with('<') {
                 "an HTML page instead of JSON".to_string()
             } else {
+                // Before the whitespace is squeezed, which would change a secret that holds some.
+                let text = crate::secret::redact(&text);
                 text.split_whitespace().collect::<Vec<_>>().join(" ")
             }
         }
@@ -871,6 +876,28 @@ fn error_excerpt(body: &[u8]) -> String {
         text.chars().take(509).collect::<String>() + "..."
     } else {
         text
+    }
+}
+
+/// Every string in `json` (keys too) with the secrets the tap knows masked.
+fn redact_strings(json: &mut Value) {
+    match json {
+        Value::String(text) => {
+            if let std::borrow::Cow::Owned(masked) = crate::secret::redact(text) {
+                *text = masked;
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(redact_strings),
+        Value::Object(map) => {
+            *map = std::mem::take(map)
+                .into_iter()
+                .map(|(key, mut value)| {
+                    redact_strings(&mut value);
+                    (crate::secret::redact(&key).into_owned(), value)
+                })
+                .collect();
+        }
+        _ => {}
     }
 }
 
@@ -931,6 +958,20 @@ mod tests {
             "an HTML page instead of JSON"
         );
         assert_eq!(error_excerpt("x".repeat(2000).as_bytes()).len(), 512);
+    }
+
+    #[test]
+    fn echoed_secrets_are_masked_whatever_whitespace_or_escapes_they_hold() {
+        crate::secret::register("SPACED  SECRET\tX");
+        crate::secret::register("QUOTED\"SECRET\\Y");
+        let plain = error_excerpt(b"you sent: bob:SPACED  SECRET\tX");
+        assert!(
+            !plain.contains("SPACED") && plain.contains("****"),
+            "{plain}"
+        );
+        let body = json!({"echo": {"QUOTED\"SECRET\\Y": ["SPACED  SECRET\tX"]}}).to_string();
+        let json = error_excerpt(body.as_bytes());
+        assert!(!json.contains("SECRET"), "{json}");
     }
 
     #[test]

@@ -127,15 +127,26 @@ fn log_proxy(config: &Network, destination: &Url) {
     );
 }
 
+/// A proxy as a URL: without a scheme, `http://` is meant, as reqwest reads it (`u:pw@host:3128`
+/// would otherwise parse as the scheme `u`, its password unseen).
+pub fn proxy_url(proxy: &str) -> Option<Url> {
+    let proxy = proxy.trim();
+    if proxy.contains("://") {
+        Url::parse(proxy).ok()
+    } else {
+        Url::parse(&format!("http://{proxy}")).ok()
+    }
+}
+
 /// A proxy URL as it may be shown: without `user:password@`.
 pub fn without_credentials(proxy: &str) -> String {
-    match Url::parse(proxy) {
-        Ok(mut url) => {
+    match proxy_url(proxy) {
+        Some(mut url) => {
             let _ = url.set_username("");
             let _ = url.set_password(None);
             url.to_string()
         }
-        Err(_) => "(not a URL)".into(),
+        None => "(not a URL)".into(),
     }
 }
 
@@ -203,6 +214,20 @@ pub fn final_failure(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_proxy_without_a_scheme_is_http_and_shown_without_its_password() {
+        let url = proxy_url("u:SECRET-ENV@127.0.0.1:3128").unwrap();
+        assert_eq!(url.password(), Some("SECRET-ENV"));
+        assert_eq!(
+            without_credentials("u:SECRET-ENV@127.0.0.1:3128"),
+            "http://127.0.0.1:3128/"
+        );
+        assert_eq!(
+            without_credentials("socks5://u:pw@proxy:1080"),
+            "socks5://proxy:1080"
+        );
+    }
 
     const REFUSED: &str = "error sending request: client error (Connect): tcp connect error: \
                            Connection refused (os error 111)";
