@@ -18,7 +18,17 @@ fn config_mistakes_each_give_their_message() {
         std::fs::write(&path, text).unwrap();
         path
     };
+    let bad_pem = write(
+        "bad-ca.pem",
+        "-----BEGIN CERTIFICATE-----\nMIIBAAAA\n-----END CERTIFICATE-----\n",
+    );
+    let bad_ca = json!({"base_url": "https://x.atlassian.net", "email": "a",
+                        "api_token": "SECRET-TOKEN-1", "ca_bundle": bad_pem});
     let cases = [
+        (
+            write("bad-ca.json", &bad_ca.to_string()),
+            "config `ca_bundle`: certificate 1 of",
+        ),
         (write("empty.json", ""), "is empty"),
         (write("broken.json", "{\"base_url\": "), "is not valid JSON"),
         (write("list.json", "[]"), "must hold a JSON object"),

@@ -57,6 +57,7 @@ pub fn http_client(config: &Network, destination: &Url) -> Result<reqwest::Clien
                 "",
             )
         })?;
+        check_roots(&pem, path)?;
         builder = builder.tls_certs_merge(certs);
     }
     if let Some(certificate) = &config.client_certificate {
@@ -70,9 +71,38 @@ pub fn http_client(config: &Network, destination: &Url) -> Result<reqwest::Clien
         builder = builder.proxy(proxy);
     }
     log_proxy(config, destination);
-    builder
-        .build()
-        .map_err(|e| Error::config("base_url", format!("HTTP client could not start: {e}"), ""))
+    builder.build().map_err(|e| {
+        Error::config(
+            "base_url",
+            format!("HTTP client could not start: {}", super::error_chain(&e)),
+            "",
+        )
+    })
+}
+
+/// Each certificate of a CA bundle as rustls will take it: reqwest reads the PEM blocks, but a
+/// block whose certificate is malformed fails only when the client is built, without saying
+/// which file.
+fn check_roots(pem: &[u8], path: &std::path::Path) -> Result<()> {
+    use rustls::pki_types::{CertificateDer, pem::PemObject};
+    let mut roots = rustls::RootCertStore::empty();
+    for (index, cert) in CertificateDer::pem_slice_iter(pem).enumerate() {
+        let added = cert
+            .map_err(|e| e.to_string())
+            .and_then(|cert| roots.add(cert).map_err(|e| e.to_string()));
+        if let Err(e) = added {
+            return Err(Error::config(
+                "ca_bundle",
+                format!(
+                    "certificate {} of {} cannot be used: {e}",
+                    index + 1,
+                    path.display()
+                ),
+                "give the PEM certificates of the CAs that sign the site's certificate",
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The client certificate and its key, as rustls takes them: PEM blocks in one buffer. Neither
