@@ -170,6 +170,31 @@ fn an_offset_pager_that_ignores_start_at_stops_without_duplicates() {
 }
 
 #[test]
+fn pagers_that_cycle_through_pages_stop_without_duplicates() {
+    // Two pages in turn, forever: users by `startAt` (no total), issues by fresh tokens.
+    let server = Hostile::start(|r| match r.path.as_str() {
+        "/rest/api/3/users/search" => {
+            let odd = r.param("startAt").unwrap_or(0) / 2 % 2 == 1;
+            let page = if odd {
+                [user(3), user(4)]
+            } else {
+                [user(1), user(2)]
+            };
+            Some(Reply::Json(json!(page)))
+        }
+        _ => None,
+    });
+    let run = sync_only(&server, "users", json!({}), Duration::from_secs(30));
+    run.assert_failed_cleanly(
+        Duration::from_secs(20),
+        MAX_RSS_MIB,
+        &["rest/api/3/users/search", "paging does not advance"],
+    );
+    assert_eq!(run.run.records("users").len(), 4, "each user once");
+    assert!(server.count("/rest/api/3/users/search") <= 6);
+}
+
+#[test]
 fn an_offset_pager_that_moves_on_still_reads_every_page() {
     // Fewer rows than asked, no `total`: the pager reads on until an empty page.
     let server = Hostile::start(|r| {

@@ -93,7 +93,6 @@ pub fn pages<T: DeserializeOwned + 'static>(
 ) -> impl Stream<Item = Result<Page<T>>> + '_ {
     async_stream::try_stream! {
         let mut cursor = Cursor::Start;
-        let mut seen_tokens: HashSet<String> = HashSet::new();
         let mut progress = Progress::default();
         let mut size = PageSize::new(page_size);
         loop {
@@ -142,13 +141,7 @@ pub fn pages<T: DeserializeOwned + 'static>(
             match next {
                 None => break,
                 Some(Cursor::Token(token)) => {
-                    if !seen_tokens.insert(token.clone()) {
-                        Err(Error::Shape {
-                            url: path,
-                            problem: "Jira returned a nextPageToken it had already returned; stopping \
-                                      instead of looping".into(),
-                        })?;
-                    }
+                    progress.next_token(&token, &path)?;
                     cursor = Cursor::Token(token);
                 }
                 Some(other) => cursor = other,
@@ -161,11 +154,15 @@ pub fn pages<T: DeserializeOwned + 'static>(
 /// `startAt`, or hands out fresh tokens for empty pages, would otherwise be paged forever.
 const MAX_STALLED_PAGES: u32 = 3;
 
-/// Whether paging moves on. A page that repeats the records of the page before is not passed on
-/// (its records were), and counts as stalled, like an empty page that still points further.
+/// Whether paging moves on. A page that repeats the records of any page before is not passed on
+/// (its records were), and counts as stalled, like an empty page that still points further: a
+/// server that cycles through two pages is stopped as one that repeats one.
 #[derive(Debug, Default)]
 pub struct Progress {
-    last: Option<u64>,
+    /// The fingerprint of every page met, 8 bytes a page.
+    seen: HashSet<u64>,
+    /// A hash of every page token handed out: a token may be long, and only needs telling apart.
+    tokens: HashSet<u64>,
     stalled: u32,
 }
 
@@ -173,9 +170,8 @@ impl Progress {
     /// Takes one page by its `fingerprint` (`None`: no records) and whether paging goes on after
     /// it; says whether the page is new, or fails once pages have stopped advancing.
     pub fn judge(&mut self, fingerprint: Option<u64>, more: bool, path: &str) -> Result<bool> {
-        let new = fingerprint.is_some() && fingerprint != self.last;
+        let new = fingerprint.is_some_and(|f| self.seen.insert(f));
         if new {
-            self.last = fingerprint;
             self.stalled = 0;
         } else if more {
             self.stalled += 1;
@@ -191,6 +187,22 @@ impl Progress {
             }
         }
         Ok(new)
+    }
+
+    /// Takes the token of the next page; fails when it was handed out before.
+    pub fn next_token(&mut self, token: &str, path: &str) -> Result<()> {
+        if self
+            .tokens
+            .insert(foldhash::quality::FixedState::default().hash_one(token))
+        {
+            return Ok(());
+        }
+        Err(Error::Shape {
+            url: path.to_string(),
+            problem: "Jira returned a nextPageToken it had already returned; stopping instead of \
+                      looping"
+                .into(),
+        })
     }
 }
 
@@ -701,6 +713,21 @@ mod tests {
             progress.judge(None, true, "p").is_err(),
             "three stalls in a row"
         );
+    }
+
+    #[test]
+    fn a_pager_that_cycles_through_pages_stops_and_tokens_are_told_apart_by_hash() {
+        let print = |texts: &[&str]| fingerprint(texts.iter().copied());
+        let mut progress = Progress::default();
+        assert_eq!(progress.judge(print(&["a"]), true, "p").ok(), Some(true));
+        assert_eq!(progress.judge(print(&["b"]), true, "p").ok(), Some(true));
+        assert_eq!(progress.judge(print(&["a"]), true, "p").ok(), Some(false));
+        assert_eq!(progress.judge(print(&["b"]), true, "p").ok(), Some(false));
+        assert!(progress.judge(print(&["a"]), true, "p").is_err());
+        let long = "t".repeat(1 << 20);
+        assert!(progress.next_token(&long, "p").is_ok());
+        assert!(progress.next_token("other", "p").is_ok());
+        assert!(progress.next_token(&long, "p").is_err());
     }
 
     #[test]

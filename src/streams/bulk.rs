@@ -2,7 +2,7 @@
 //! of up to 1000 issues, paged by `nextPageToken` across their histories, so a page of issues
 //! whose embedded changelogs were cut short costs one request instead of one (or more) each.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use serde_json::{Value, json};
 
@@ -58,7 +58,6 @@ impl Bulk {
         let path = client.api_path("changelog/bulkfetch");
         for batch in issue_ids.chunks(MAX_ISSUES) {
             let mut token: Option<String> = None;
-            let mut seen_tokens: HashSet<String> = HashSet::new();
             let mut progress = Progress::default();
             loop {
                 let mut body = json!({"issueIdsOrKeys": batch, "maxResults": PAGE_SIZE});
@@ -102,13 +101,7 @@ impl Bulk {
                 }
                 match &token {
                     None => break,
-                    Some(t) if !seen_tokens.insert(t.clone()) => {
-                        return Err(Error::Shape {
-                            url: path,
-                            problem: "Jira returned a nextPageToken it had already returned".into(),
-                        });
-                    }
-                    Some(_) => {}
+                    Some(t) => progress.next_token(t, &path)?,
                 }
             }
         }
