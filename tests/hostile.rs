@@ -195,6 +195,26 @@ fn pagers_that_cycle_through_pages_stop_without_duplicates() {
 }
 
 #[test]
+fn worklog_pages_that_creep_forward_without_worklogs_stop() {
+    // Empty pages that are not the last, each `until` a millisecond after its `since`.
+    let server = Hostile::start(|r| {
+        (r.path == "/rest/api/3/worklog/updated").then(|| {
+            let since = r.param("since").unwrap_or(0);
+            Reply::Json(
+                json!({"values": [], "since": since, "until": since + 1, "lastPage": false}),
+            )
+        })
+    });
+    let run = sync_only(&server, "worklogs", json!({}), Duration::from_secs(30));
+    run.assert_failed_cleanly(
+        Duration::from_secs(20),
+        MAX_RSS_MIB,
+        &["rest/api/3/worklog/updated", "after its youngest worklog"],
+    );
+    assert_eq!(server.count("/rest/api/3/worklog/updated"), 1);
+}
+
+#[test]
 fn an_offset_pager_that_moves_on_still_reads_every_page() {
     // Fewer rows than asked, no `total`: the pager reads on until an empty page.
     let server = Hostile::start(|r| {

@@ -185,9 +185,25 @@ fn changes<'a>(
                 .unwrap_or_default();
             let last_page = body.get("lastPage").and_then(Value::as_bool).unwrap_or(true);
             let until = body.get("until").and_then(Value::as_i64);
+            // `until` is the time of the page's youngest worklog: one beyond it (an empty page
+            // that points further) would have the tap page forward a millisecond at a time.
+            let youngest = body
+                .get("values")
+                .and_then(Value::as_array)
+                .and_then(|values| values.iter().filter_map(|v| v.get("updatedTime")?.as_i64()).max());
             yield changes;
             match until {
                 Some(until) if !last_page => {
+                    if youngest.is_none_or(|youngest| until > youngest) {
+                        Err(Error::Shape {
+                            url: path.clone(),
+                            problem: format!(
+                                "a page that is not the last ends at {until}, after its youngest \
+                                 worklog ({}); stopping instead of paging on",
+                                youngest.map_or_else(|| "it has none".to_string(), |t| t.to_string())
+                            ),
+                        })?;
+                    }
                     if until < since || !seen_pages.insert(until) {
                         Err(Error::Shape {
                             url: path.clone(),
