@@ -215,6 +215,38 @@ fn worklog_pages_that_creep_forward_without_worklogs_stop() {
 }
 
 #[test]
+fn a_server_search_over_a_list_that_repeats_stops() {
+    // Server/Data Center: `startAt` honoured over seven issues that repeat without end, and a
+    // total always a page ahead.
+    let server = Hostile::start(|r| {
+        (r.path == "/rest/api/2/search").then(|| {
+            let body: Value = serde_json::from_str(&r.body).unwrap_or_default();
+            let start = body["startAt"].as_u64().unwrap_or(0);
+            let size = body["maxResults"].as_u64().unwrap_or(50);
+            let issues: Vec<Value> = (start..start + size)
+                .map(|i| {
+                    let n = i % 7;
+                    json!({"id": format!("{}", 10_000 + n), "key": format!("R-{n}"),
+                           "fields": {"updated": format!("2024-05-01T10:00:0{n}.000+0000")}})
+                })
+                .collect();
+            Reply::Json(json!({"startAt": start, "maxResults": size,
+                               "total": start + size + 1, "issues": issues}))
+        })
+    });
+    let server_pat = json!({"deployment": "server", "email": null, "api_token": null,
+                            "personal_access_token": "HOSTILE-SECRET-PAT"});
+    let run = sync_only(&server, "issues", server_pat, Duration::from_secs(30));
+    run.assert_failed_cleanly(
+        Duration::from_secs(20),
+        MAX_RSS_MIB,
+        &["rest/api/2/search", "paging does not advance"],
+    );
+    assert_eq!(run.run.records("issues").len(), 7, "each issue once");
+    assert!(server.count("/rest/api/2/search") <= 12);
+}
+
+#[test]
 fn an_offset_pager_that_moves_on_still_reads_every_page() {
     // Fewer rows than asked, no `total`: the pager reads on until an empty page.
     let server = Hostile::start(|r| {

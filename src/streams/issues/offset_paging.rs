@@ -13,7 +13,9 @@ use futures::Stream;
 use serde_json::{Value, json};
 
 use super::{IssueQuery, JqlZone, Scope, updated_since_jql};
-use crate::client::{ApiRequest, JiraClient, Page, PageSize, RawRecord, read_page};
+use crate::client::{
+    ApiRequest, JiraClient, Page, PageSize, Progress, RawRecord, fingerprint, read_page,
+};
 use crate::error::{Error, Result};
 use crate::jql::{Jql, local_minute_at_or_before};
 use crate::raw::RawObject;
@@ -39,6 +41,10 @@ pub(super) fn server_pages<'a>(
         let mut rereads = 0u32;
         let mut size = PageSize::new(page_size);
         let mut first_page = true;
+        // The rows each page brought beyond those read again, within one reading of a window: a
+        // server that honours `startAt` over a list that repeats, with a total always ahead,
+        // brings the same rows again and again.
+        let mut progress = Progress::default();
         loop {
             let (start, reread) = window.next_request();
             let mut body = json!({
@@ -69,13 +75,20 @@ pub(super) fn server_pages<'a>(
                 }
                 tracing::debug!("rows moved while paging; reading the minute again from its start");
                 window.read_again();
+                progress = Progress::default();
                 continue;
             }
             let n = items.len() as u64;
             // The end: Jira's total reached, or a page with nothing not read before.
             let nothing_new = start + n <= window.rows_read;
             let last = nothing_new || total.is_some_and(|t| start + n >= t);
+            let fresh = fingerprint(items.iter().skip(reread as usize).map(RawRecord::get));
+            progress.judge(fresh, !last, &path)?;
+            let before = window.starts_at;
             window.advance(start, &items, zone);
+            if window.starts_at != before {
+                progress = Progress::default();
+            }
             yield Page { items };
             if last {
                 break;
