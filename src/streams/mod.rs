@@ -74,12 +74,14 @@ pub struct Endpoint {
 impl Endpoint {
     /// The request on this client's API version, with the parent's ids bound into the path.
     pub fn request(&self, client: &JiraClient, bind: &[(&str, &str)]) -> (ApiRequest, Pagination) {
-        let bound = |text: &str| {
+        let bound = |text: &str, encode: fn(&str) -> String| {
             bind.iter().fold(text.to_string(), |text, (name, value)| {
-                text.replace(&format!("{{{name}}}"), value)
+                text.replace(&format!("{{{name}}}"), &encode(value))
             })
         };
-        let path = bound(self.path);
+        // A value from the server stays one path segment: a `/`, `?` or `#` in it would point the
+        // request elsewhere on the site. Query values are encoded when the request is built.
+        let path = bound(self.path, path_segment);
         let path = if path.starts_with("rest/") {
             path
         } else {
@@ -87,10 +89,24 @@ impl Endpoint {
         };
         let mut request = ApiRequest::get(path);
         for (key, value) in self.query {
-            request = request.query(key, bound(value));
+            request = request.query(key, bound(value, str::to_string));
         }
         (request, self.pagination)
     }
+}
+
+/// `value` percent-encoded as one path segment: only letters, digits and `-._~` are left as they
+/// are (Jira's ids and keys are made of them).
+fn path_segment(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
 }
 
 /// A value that may differ per deployment.
@@ -1144,6 +1160,14 @@ pub static STREAMS: &[StreamDef] = &[
 mod tests {
     use super::*;
     use serde_json::Value;
+
+    #[test]
+    fn a_bound_value_stays_one_path_segment() {
+        assert_eq!(path_segment("10000"), "10000");
+        assert_eq!(path_segment("WEB-1_a.b~"), "WEB-1_a.b~");
+        assert_eq!(path_segment("1/../x?y#z"), "1%2F..%2Fx%3Fy%23z");
+        assert_eq!(path_segment("é"), "%C3%A9");
+    }
 
     fn placeholders(path: &str) -> Vec<&str> {
         path.split('{')
