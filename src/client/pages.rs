@@ -164,9 +164,20 @@ pub struct Progress {
     /// A hash of every page token handed out: a token may be long, and only needs telling apart.
     tokens: HashSet<u64>,
     stalled: u32,
+    /// Stalled pages allowed in a row; `MAX_STALLED_PAGES` when 0.
+    patience: u32,
 }
 
 impl Progress {
+    /// A `Progress` that allows `patience` stalled pages in a row: for an endpoint where Jira
+    /// may legitimately send empty pages that point further.
+    pub fn patient(patience: u32) -> Progress {
+        Progress {
+            patience,
+            ..Progress::default()
+        }
+    }
+
     /// Takes one page by its `fingerprint` (`None`: no records) and whether paging goes on after
     /// it; says whether the page is new, or fails once pages have stopped advancing.
     pub fn judge(&mut self, fingerprint: Option<u64>, more: bool, path: &str) -> Result<bool> {
@@ -175,7 +186,12 @@ impl Progress {
             self.stalled = 0;
         } else if more {
             self.stalled += 1;
-            if self.stalled >= MAX_STALLED_PAGES {
+            let patience = if self.patience == 0 {
+                MAX_STALLED_PAGES
+            } else {
+                self.patience
+            };
+            if self.stalled >= patience {
                 return Err(Error::Shape {
                     url: path.to_string(),
                     problem: format!(
