@@ -37,13 +37,6 @@ pub struct Slot {
     taken: Instant,
 }
 
-impl Slot {
-    /// The budget this slot is a place in.
-    pub fn limits(&self) -> &Limits {
-        &self.limits
-    }
-}
-
 impl Drop for Slot {
     fn drop(&mut self) {
         self.limits.in_flight.fetch_sub(1, Ordering::Relaxed);

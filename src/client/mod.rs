@@ -176,7 +176,8 @@ pub struct EndpointStats {
 pub struct JiraClient {
     http: reqwest::Client,
     base: Url,
-    auth: auth::Authenticator,
+    /// Shared with each request's task, which adds the credentials once it has its slot.
+    auth: Arc<auth::Authenticator>,
     policy: RetryPolicy,
     deployment: Deployment,
     /// False until the config or /serverInfo said which deployment this is.
@@ -312,7 +313,7 @@ impl JiraClient {
         Ok(JiraClient {
             http,
             base,
-            auth: auth::Authenticator::new(config.auth.clone()),
+            auth: Arc::new(auth::Authenticator::new(config.auth.clone())),
             policy: RetryPolicy::new(config.max_retries, config.retry_budget),
             deployment,
             deployment_known: false,
@@ -518,24 +519,16 @@ impl JiraClient {
             Some(body) => builder.json(body),
             None => builder,
         };
-        // The place in the budget first: credentials added now are fresh when the request goes.
-        let slot = self.limits.slot(label).await;
-        let (builder, generation) = if request.anonymous {
-            (builder, 0)
-        } else {
-            self.auth
-                .apply(&self.http, builder)
-                .await
-                .map_err(Failure::Fatal)?
-        };
+        let credentials = (!request.anonymous).then(|| (Arc::clone(&self.auth), self.http.clone()));
         let exchange = Exchange(tokio::spawn(exchange(
-            slot,
+            Arc::clone(&self.limits),
+            credentials,
             label.to_string(),
             builder,
             self.max_response_bytes,
             page.map(|key| PageReader::new(key).taking_apart(request.taking_apart.clone())),
         )));
-        let (status, headers, body) = exchange.await?;
+        let (status, headers, body, generation) = exchange.await?;
         *status_seen = Some(status);
         self.answered.store(true, Ordering::Relaxed);
         if status == 401 {
@@ -658,7 +651,8 @@ impl JiraClient {
 }
 
 /// What came back for one request: status, headers and the body.
-type Answer = (u16, HeaderMap, Body);
+/// Status, headers, body, and the OAuth generation of the credentials sent (0 for none).
+type Answer = (u16, HeaderMap, Body, u64);
 
 /// A body as an exchange read it: whole, or split into records as it arrived.
 enum Body {
@@ -697,13 +691,22 @@ impl<'a> Received<'a> {
 
 /// One request sent and its whole body read, on the runtime's workers: the request's slot is
 /// given back as soon as the body is in, however busy the task that asked for it is.
+/// One attempt, on the runtime's worker: its place in the budget first, then the credentials
+/// (fresh when the request goes: an OAuth token added before a wait could expire in the queue),
+/// then the request and its body.
 async fn exchange(
-    slot: limits::Slot,
+    limits: Arc<limits::Limits>,
+    credentials: Option<(Arc<auth::Authenticator>, reqwest::Client)>,
     label: String,
     builder: reqwest::RequestBuilder,
     max_bytes: u64,
     page: Option<PageReader>,
 ) -> Result<Answer, Failure> {
+    let _slot = limits.slot(&label).await;
+    let (builder, generation) = match credentials {
+        None => (builder, 0),
+        Some((auth, http)) => auth.apply(&http, builder).await.map_err(Failure::Fatal)?,
+    };
     let response = match builder.send().await {
         Ok(response) => response,
         Err(e) if e.is_timeout() => return Err(Failure::Transient(Outcome::Timeout)),
@@ -717,8 +720,7 @@ async fn exchange(
     let headers = response.headers().clone();
     // Jira's rate headers pace the requests that follow, before this body is read.
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    slot.limits()
-        .observe(&limits::RateHeaders::read(header, Utc::now()));
+    limits.observe(&limits::RateHeaders::read(header, Utc::now()));
     // Only a JSON page is split as it arrives: error pages and login pages are read whole.
     let json =
         header(CONTENT_TYPE.as_str()).is_some_and(|t| t.to_ascii_lowercase().contains("json"));
@@ -733,7 +735,7 @@ async fn exchange(
             .map(Body::Whole),
     };
     match read {
-        Ok(body) => Ok((status, headers, body)),
+        Ok(body) => Ok((status, headers, body, generation)),
         Err(body::BodyError::TooLarge) => Err(Failure::Fatal(Error::ResponseTooLarge {
             endpoint: label,
             limit_mb: max_bytes >> 20,
