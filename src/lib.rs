@@ -72,7 +72,7 @@ pub async fn run(cli: &Cli, out: impl Write) -> Result<()> {
         None => State::default(),
     };
     // A broken bookmark should stop the run before it syncs anything, not halfway.
-    sync::check_state(&state, config.start_date)?;
+    sync::check_state(&state, config.start_date, config.deleted_issues)?;
     if let Some(catalog) = &catalog {
         catalog::check_hashing(catalog, &config.hashing)?;
     }

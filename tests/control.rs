@@ -985,20 +985,25 @@ fn a_damaged_deletions_bookmark_stops_the_run_before_any_record() {
     });
     let catalog = catalog_hashing(&site, &["issues"], &[]);
     site.file("catalog.json", &catalog);
-    site.file(
-        "config.json",
-        &site.config_with(json!({"deleted_issues": "reconcile"})),
-    );
-    for (deleted, named) in [
-        // Runs of more ids than any site has: a bound on what a state can make the tap hold.
-        (json!({"ids": "0.18446744073709551615"}), "deleted.ids"),
-        (json!({"ids": "0.100000000000"}), "deleted.ids"),
-        (json!({"ids": "5,x"}), "deleted.ids"),
-        (json!({"created": "yesterday"}), "deleted.created"),
-    ] {
+    let state_with = |deleted: &Value| {
         let state = json!({"bookmarks": {"issues": {
             "updated": "2024-01-01T00:00:00Z", "deleted": deleted}}});
-        let run = site.sync_from(&site.file("state.json", &state));
+        site.file("state.json", &state)
+    };
+    for (mode, deleted, named) in [
+        // Runs of more ids than any site has: a bound on what a state can make the tap hold.
+        (
+            "reconcile",
+            json!({"ids": "0.18446744073709551615"}),
+            "deleted.ids",
+        ),
+        ("reconcile", json!({"ids": "0.100000000000"}), "deleted.ids"),
+        ("reconcile", json!({"ids": "5,x"}), "deleted.ids"),
+        ("audit", json!({"created": "yesterday"}), "deleted.created"),
+    ] {
+        let config = site.config_with(json!({"deleted_issues": mode}));
+        site.file("config.json", &config);
+        let run = site.sync_from(&state_with(&deleted));
         assert_ne!(run.code, 0, "{deleted}");
         assert!(
             run.record_counts().is_empty(),
@@ -1012,6 +1017,13 @@ fn a_damaged_deletions_bookmark_stops_the_run_before_any_record() {
             run.stderr
         );
     }
+    // With deletions not followed, what they kept is not read, and the sync goes on.
+    site.file(
+        "config.json",
+        &site.config_with(json!({"deleted_issues": "off"})),
+    );
+    let run = site.sync_from(&state_with(&json!({"ids": "5,x", "created": "yesterday"})));
+    run.assert_success();
 }
 
 #[test]

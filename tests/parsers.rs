@@ -4,7 +4,7 @@
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
 
-use tap_jira::config::{Config, RawConfig, SETTINGS, parse_start_date};
+use tap_jira::config::{Config, DeletedIssues, RawConfig, SETTINGS, parse_start_date};
 use tap_jira::streams::issues::Bookmark;
 use tap_jira::sync::{State, check_state};
 use tap_jira::timestamp::{format_utc, in_range, normalize, parse_in_range, parse_jira};
@@ -103,7 +103,7 @@ proptest! {
     ) {
         let start = chrono::DateTime::from_timestamp_millis(start).unwrap();
         if let Ok(state) = State::from_object(map)
-            && check_state(&state, start).is_ok()
+            && check_state(&state, start, DeletedIssues::Reconcile).is_ok()
             && let Ok(bookmark) = Bookmark::from_state(state.bookmark("issues"), start)
         {
             let written = bookmark.to_value();

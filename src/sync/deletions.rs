@@ -35,14 +35,21 @@ pub(super) async fn sync<W: Write>(
     }
 }
 
-/// Checks the bookmark's `deleted` before anything is synced: a damaged one stops the run at
-/// once, not after the issue search.
-pub(super) fn check(saved: Option<&Value>) -> Result<()> {
-    saved_created(saved)?;
-    if let Some(ids) = saved.and_then(|d| d.get("ids")) {
-        ids.as_str()
-            .and_then(id_runs::count)
-            .ok_or_else(ids_error)?;
+/// Checks what `mode` will read of the bookmark's `deleted` before anything is synced: a
+/// damaged one stops the run at once, not after the issue search.
+pub(super) fn check(saved: Option<&Value>, mode: DeletedIssues) -> Result<()> {
+    match mode {
+        DeletedIssues::Off => {}
+        DeletedIssues::Audit => {
+            saved_created(saved)?;
+        }
+        DeletedIssues::Reconcile => {
+            if let Some(ids) = saved.and_then(|d| d.get("ids")) {
+                ids.as_str()
+                    .and_then(id_runs::count)
+                    .ok_or_else(ids_error)?;
+            }
+        }
     }
     Ok(())
 }

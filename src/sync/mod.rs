@@ -20,7 +20,7 @@ use chrono::{DateTime, Utc};
 
 use crate::catalog::{Catalog, SelectedStream, selected_streams};
 use crate::client::{JiraClient, RawRecord};
-use crate::config::Config;
+use crate::config::{Config, DeletedIssues};
 use crate::error::{Error, Result};
 use crate::filters::Filters;
 use crate::singer::{Message, SingerWriter};
@@ -92,13 +92,17 @@ fn plan(streams: &[SelectedStream]) -> Vec<Task<'_>> {
 }
 
 /// Checks every incremental stream's bookmark, so a broken state stops the run before any request.
-pub fn check_state(state: &State, start_date: DateTime<Utc>) -> Result<()> {
+pub fn check_state(
+    state: &State,
+    start_date: DateTime<Utc>,
+    deletions: DeletedIssues,
+) -> Result<()> {
     for def in STREAMS {
         match def.source {
             Source::IssueSearch => {
                 let saved = state.bookmark(def.name);
                 streams::issues::Bookmark::from_state(saved, start_date)?;
-                deletions::check(saved.and_then(|b| b.get("deleted")))?;
+                deletions::check(saved.and_then(|b| b.get("deleted")), deletions)?;
             }
             Source::WorklogUpdates => {
                 streams::worklogs::Bookmark::from_state(state.bookmark(def.name), start_date)?;
