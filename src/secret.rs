@@ -195,7 +195,7 @@ pub fn redact_bytes(text: &[u8]) -> std::borrow::Cow<'_, [u8]> {
 }
 
 /// Every byte but unreserved ones as `%XX`, as a URL built by hand may carry it.
-fn percent_encoded(value: &str) -> String {
+pub(crate) fn percent_encoded(value: &str) -> String {
     value
         .bytes()
         .map(|b| {
@@ -252,6 +252,13 @@ mod tests {
         register_config(&raw);
         let header = base64(b"trim@example.com:SECRET-TRIM-1");
         assert_eq!(redact(&format!("Basic {header}")), "Basic ****");
+    }
+
+    #[test]
+    fn percent_encoding_leaves_only_unreserved_bytes() {
+        assert_eq!(percent_encoded("WEB-1_a.b~10000"), "WEB-1_a.b~10000");
+        assert_eq!(percent_encoded("1/../x?y#z"), "1%2F..%2Fx%3Fy%23z");
+        assert_eq!(percent_encoded("é"), "%C3%A9");
     }
 
     #[test]

@@ -171,7 +171,7 @@ fn an_offset_pager_that_ignores_start_at_stops_without_duplicates() {
 
 #[test]
 fn pagers_that_cycle_through_pages_stop_without_duplicates() {
-    // Two pages in turn, forever: users by `startAt` (no total), issues by fresh tokens.
+    // Two pages of users in turn, forever, by `startAt` (no total).
     let server = Hostile::start(|r| match r.path.as_str() {
         "/rest/api/3/users/search" => {
             let odd = r.param("startAt").unwrap_or(0) / 2 % 2 == 1;

@@ -126,7 +126,6 @@ impl Limits {
         }
     }
 
-    /// The most requests that were in flight at once.
     /// Requests in flight on average since the limits were made.
     pub fn mean_in_flight(&self) -> f64 {
         let held = self.held_nanos.load(Ordering::Relaxed) as f64;
@@ -134,6 +133,7 @@ impl Limits {
         if wall > 0.0 { held / wall } else { 0.0 }
     }
 
+    /// The most requests that were in flight at once.
     pub fn peak_in_flight(&self) -> usize {
         self.peak.load(Ordering::Relaxed)
     }

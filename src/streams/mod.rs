@@ -79,9 +79,10 @@ impl Endpoint {
                 text.replace(&format!("{{{name}}}"), &encode(value))
             })
         };
-        // A value from the server stays one path segment: a `/`, `?` or `#` in it would point the
-        // request elsewhere on the site. Query values are encoded when the request is built.
-        let path = bound(self.path, path_segment);
+        // A `/`, `?` or `#` in a value from the server would point the request elsewhere on the
+        // site: encoded, it stays in its segment (all but a value of `.` or `..`, which no Jira
+        // id is). Query values are encoded when the request is built.
+        let path = bound(self.path, crate::secret::percent_encoded);
         let path = if path.starts_with("rest/") {
             path
         } else {
@@ -93,20 +94,6 @@ impl Endpoint {
         }
         (request, self.pagination)
     }
-}
-
-/// `value` percent-encoded as one path segment: only letters, digits and `-._~` are left as they
-/// are (Jira's ids and keys are made of them).
-fn path_segment(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for byte in value.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(byte));
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
 }
 
 /// A value that may differ per deployment.
@@ -1160,14 +1147,6 @@ pub static STREAMS: &[StreamDef] = &[
 mod tests {
     use super::*;
     use serde_json::Value;
-
-    #[test]
-    fn a_bound_value_stays_one_path_segment() {
-        assert_eq!(path_segment("10000"), "10000");
-        assert_eq!(path_segment("WEB-1_a.b~"), "WEB-1_a.b~");
-        assert_eq!(path_segment("1/../x?y#z"), "1%2F..%2Fx%3Fy%23z");
-        assert_eq!(path_segment("é"), "%C3%A9");
-    }
 
     fn placeholders(path: &str) -> Vec<&str> {
         path.split('{')
