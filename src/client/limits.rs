@@ -4,16 +4,16 @@
 //! queues could expire on the way); the slot is given back when the response has been read.
 
 use std::collections::HashMap;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{Semaphore, SemaphorePermit};
 use tokio::time::Instant;
 
 pub struct Limits {
-    permits: Arc<Semaphore>,
+    permits: Semaphore,
     max_concurrency: usize,
     /// The least time between two request starts, from `max_requests_per_second`.
     spacing: Option<Duration>,
@@ -31,13 +31,13 @@ pub struct Limits {
 }
 
 /// A request's place in the budget; dropping it frees the place.
-pub struct Slot {
-    _permit: Option<OwnedSemaphorePermit>,
-    limits: Arc<Limits>,
+pub struct Slot<'a> {
+    _permit: Option<SemaphorePermit<'a>>,
+    limits: &'a Limits,
     taken: Instant,
 }
 
-impl Drop for Slot {
+impl Drop for Slot<'_> {
     fn drop(&mut self) {
         self.limits.in_flight.fetch_sub(1, Ordering::Relaxed);
         let held = u64::try_from(self.taken.elapsed().as_nanos()).unwrap_or(u64::MAX);
@@ -48,7 +48,7 @@ impl Drop for Slot {
 impl Limits {
     pub fn new(max_concurrency: usize, max_per_second: Option<f64>) -> Limits {
         Limits {
-            permits: Arc::new(Semaphore::new(max_concurrency.max(1))),
+            permits: Semaphore::new(max_concurrency.max(1)),
             max_concurrency: max_concurrency.max(1),
             paced: Mutex::new(None),
             spacing: max_per_second.and_then(spacing),
@@ -63,9 +63,9 @@ impl Limits {
 
     /// Waits for a place: a free slot, the end of any pause that covers `endpoint`, and this
     /// request's turn under the rate.
-    pub async fn slot(self: &Arc<Self>, endpoint: &str) -> Slot {
+    pub async fn slot(&self, endpoint: &str) -> Slot<'_> {
         // The semaphore is never closed; without a permit the request simply goes.
-        let permit = Arc::clone(&self.permits).acquire_owned().await.ok();
+        let permit = self.permits.acquire().await.ok();
         // A pause can be extended while a request waits: look again after each wait.
         while let Some(until) = self.paused_until(endpoint) {
             tokio::time::sleep_until(until).await;
@@ -86,7 +86,7 @@ impl Limits {
         self.peak.fetch_max(now, Ordering::Relaxed);
         Slot {
             _permit: permit,
-            limits: Arc::clone(self),
+            limits: self,
             taken: Instant::now(),
         }
     }
@@ -195,7 +195,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn rate_spaces_starts_and_concurrency_caps_slots() {
-        let limits = Arc::new(Limits::new(2, Some(10.0)));
+        let limits = Limits::new(2, Some(10.0));
         let started = Instant::now();
         let a = limits.slot("GET /a").await;
         let b = limits.slot("GET /a").await;
@@ -233,7 +233,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn the_mean_in_flight_weighs_each_slot_by_how_long_it_was_held() {
-        let limits = Arc::new(Limits::new(8, None));
+        let limits = Limits::new(8, None);
         let a = limits.slot("GET /a").await;
         let b = limits.slot("GET /b").await;
         tokio::time::advance(Duration::from_millis(100)).await;
@@ -270,7 +270,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn an_emptying_bucket_paces_requests_until_it_fills() {
-        let limits = Arc::new(Limits::new(2, None));
+        let limits = Limits::new(2, None);
         let low = RateHeaders {
             remaining: Some(1.0),
             refill_per_second: Some(4.0),
@@ -299,7 +299,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_pause_holds_its_endpoint_or_everything() {
-        let limits = Arc::new(Limits::new(4, None));
+        let limits = Limits::new(4, None);
         let started = Instant::now();
         limits.pause(Some("GET /slow"), started + Duration::from_secs(2));
         drop(limits.slot("GET /other").await);

@@ -650,8 +650,8 @@ impl JiraClient {
     }
 }
 
-/// What came back for one request: status, headers and the body.
-/// Status, headers, body, and the OAuth generation of the credentials sent (0 for none).
+/// What came back for one request: status, headers, the body, and the OAuth generation of the
+/// credentials sent (0 for none).
 type Answer = (u16, HeaderMap, Body, u64);
 
 /// A body as an exchange read it: whole, or split into records as it arrived.
