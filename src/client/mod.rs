@@ -690,10 +690,9 @@ impl<'a> Received<'a> {
 }
 
 /// One request sent and its whole body read, on the runtime's workers: the request's slot is
-/// given back as soon as the body is in, however busy the task that asked for it is.
-/// One attempt, on the runtime's worker: its place in the budget first, then the credentials
-/// (fresh when the request goes: an OAuth token added before a wait could expire in the queue),
-/// then the request and its body.
+/// given back as soon as the body is in, however busy the task that asked for it is. The slot
+/// is taken before the credentials are added: an OAuth token added before the wait could expire
+/// in the queue.
 async fn exchange(
     limits: Arc<limits::Limits>,
     credentials: Option<(Arc<auth::Authenticator>, reqwest::Client)>,

@@ -157,15 +157,21 @@ const MAX_STALLED_PAGES: u32 = 3;
 /// Whether paging moves on. A page that repeats the records of any page before is not passed on
 /// (its records were), and counts as stalled, like an empty page that still points further: a
 /// server that cycles through two pages is stopped as one that repeats one.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Progress {
     /// The fingerprint of every page met, 8 bytes a page.
     seen: HashSet<u64>,
     /// A hash of every page token handed out: a token may be long, and only needs telling apart.
     tokens: HashSet<u64>,
     stalled: u32,
-    /// Stalled pages allowed in a row; `MAX_STALLED_PAGES` when 0.
+    /// Stalled pages in a row that end paging.
     patience: u32,
+}
+
+impl Default for Progress {
+    fn default() -> Progress {
+        Progress::patient(MAX_STALLED_PAGES)
+    }
 }
 
 impl Progress {
@@ -173,8 +179,10 @@ impl Progress {
     /// may legitimately send empty pages that point further.
     pub fn patient(patience: u32) -> Progress {
         Progress {
+            seen: HashSet::new(),
+            tokens: HashSet::new(),
+            stalled: 0,
             patience,
-            ..Progress::default()
         }
     }
 
@@ -186,12 +194,7 @@ impl Progress {
             self.stalled = 0;
         } else if more {
             self.stalled += 1;
-            let patience = if self.patience == 0 {
-                MAX_STALLED_PAGES
-            } else {
-                self.patience
-            };
-            if self.stalled >= patience {
+            if self.stalled >= self.patience {
                 return Err(Error::Shape {
                     url: path.to_string(),
                     problem: format!(
