@@ -45,16 +45,13 @@ pub fn decode(text: &str) -> Option<Vec<u64>> {
 
 /// How many ids `text` holds, checked as [`decode`] checks it, without holding them.
 pub fn count(text: &str) -> Option<u64> {
-    let mut count: u64 = 0;
-    runs(text, |start, end| {
-        count = count.saturating_add(end - start + 1);
-    })?;
-    Some(count)
+    runs(text, |_, _| {})
 }
 
-/// Calls `each` with every run's first and last id, in order; `None` at the first item that is
-/// not a run after the one before, or once the runs hold more than [`MAX_IDS`].
-fn runs(text: &str, mut each: impl FnMut(u64, u64)) -> Option<()> {
+/// Calls `each` with every run's first and last id, in order, and returns how many ids the runs
+/// hold; `None` at the first item that is not a run after the one before, or once the runs hold
+/// more than [`MAX_IDS`].
+fn runs(text: &str, mut each: impl FnMut(u64, u64)) -> Option<u64> {
     let mut previous: u64 = 0;
     let mut first = true;
     let mut count: u64 = 0;
@@ -76,7 +73,7 @@ fn runs(text: &str, mut each: impl FnMut(u64, u64)) -> Option<()> {
         previous = end;
         first = false;
     }
-    Some(())
+    Some(count)
 }
 
 /// The ids of sorted, distinct `before` that sorted, distinct `now` lacks.
