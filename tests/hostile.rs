@@ -360,3 +360,30 @@ fn an_endless_body_under_the_default_limit_costs_about_the_limit_in_memory() {
         &["max_response_mb", "/rest/api/3/myself"],
     );
 }
+
+#[test]
+fn a_parent_id_that_is_a_dot_segment_is_refused_not_followed_up_the_path() {
+    // `project/../version` would resolve to `version`: another endpoint of the same site.
+    let server = Hostile::start(|r| match r.path.as_str() {
+        "/rest/api/3/project/search" => Some(Reply::Json(json!({
+            "startAt": 0, "maxResults": 50, "isLast": true,
+            "values": [{"id": "..", "key": "DOTS", "name": "Dots"}],
+        }))),
+        _ => None,
+    });
+    let run = sync_only(&server, "versions", json!({}), Duration::from_secs(30));
+    run.assert_failed_cleanly(
+        Duration::from_secs(20),
+        MAX_RSS_MIB,
+        &[
+            "project/{projectId}/version",
+            "`..`",
+            "cannot be put in a request path",
+        ],
+    );
+    let paths: Vec<String> = server.requests().into_iter().map(|r| r.path).collect();
+    assert!(
+        paths.iter().all(|p| !p.contains("version")),
+        "no request for versions went out: {paths:?}"
+    );
+}

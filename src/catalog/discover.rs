@@ -60,7 +60,7 @@ impl SiteFields {
 
 /// Every field of the site (`/field`), system and custom.
 async fn fetch_fields(client: &JiraClient) -> Result<Vec<Value>> {
-    let (request, pagination) = FIELDS_ENDPOINT.request(client, &[]);
+    let (request, pagination) = FIELDS_ENDPOINT.unbound(client);
     let pages: Vec<_> = pages::<Value>(client, request, pagination, 1000)
         .try_collect()
         .await?;

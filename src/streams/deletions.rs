@@ -37,7 +37,7 @@ pub fn audit_pages(
     client: &JiraClient,
     since: DateTime<Utc>,
 ) -> impl Stream<Item = Result<AuditPage>> + '_ {
-    let (request, pagination) = AUDIT_LOG.request(client, &[]);
+    let (request, pagination) = AUDIT_LOG.unbound(client);
     // Jira reads this parameter with its own offset format, not RFC 3339's `Z`.
     let request = request.query("from", format_jira(since));
     pages::<Value>(client, request, pagination, 1000).map_ok(move |page| {

@@ -12,6 +12,7 @@ pub mod worklogs;
 
 use crate::client::{ApiRequest, JiraClient, Pagination};
 use crate::config::Deployment;
+use crate::error::{Error, Result};
 pub use children::{Ask, Embedded, IssueList, Rest, Rows, When};
 pub use shape::{Bound, Shape};
 
@@ -72,16 +73,44 @@ pub struct Endpoint {
 }
 
 impl Endpoint {
+    /// The request on this client's API version, for an endpoint with nothing to bind.
+    pub fn unbound(&self, client: &JiraClient) -> (ApiRequest, Pagination) {
+        self.bound_request(client, &[])
+    }
+
     /// The request on this client's API version, with the parent's ids bound into the path.
-    pub fn request(&self, client: &JiraClient, bind: &[(&str, &str)]) -> (ApiRequest, Pagination) {
+    /// An id of `.` or `..` is refused: URL resolution reads it as a step up the path, encoded
+    /// or not, so the request would go elsewhere on the site. No Jira id has that form.
+    pub fn request(
+        &self,
+        client: &JiraClient,
+        bind: &[(&str, &str)],
+    ) -> Result<(ApiRequest, Pagination)> {
+        // Any other value is encoded (a `%` too), so only these two are read as dot segments.
+        if let Some((name, value)) = bind.iter().find(|(_, v)| matches!(*v, "." | "..")) {
+            return Err(Error::Shape {
+                url: self.path.to_string(),
+                problem: format!(
+                    "the server gave `{value}` as a `{name}`, which cannot be put in a request path"
+                ),
+            });
+        }
+        Ok(self.bound_request(client, bind))
+    }
+
+    fn bound_request(
+        &self,
+        client: &JiraClient,
+        bind: &[(&str, &str)],
+    ) -> (ApiRequest, Pagination) {
         let bound = |text: &str, encode: fn(&str) -> String| {
             bind.iter().fold(text.to_string(), |text, (name, value)| {
                 text.replace(&format!("{{{name}}}"), &encode(value))
             })
         };
         // A `/`, `?` or `#` in a value from the server would point the request elsewhere on the
-        // site: encoded, it stays in its segment (all but a value of `.` or `..`, which no Jira
-        // id is). Query values are encoded when the request is built.
+        // site: encoded, it stays in its segment. Query values are encoded when the request is
+        // built.
         let path = bound(self.path, crate::secret::percent_encoded);
         let path = if path.starts_with("rest/") {
             path

@@ -657,7 +657,7 @@ async fn rest_lists(
         }
     }
     let read = wanted.into_iter().map(|(at, id, endpoint)| async move {
-        let (request, pagination) = endpoint.request(client, &[("issueId", &id)]);
+        let (request, pagination) = endpoint.request(client, &[("issueId", &id)])?;
         let request = request.taking_records_apart();
         // Jira does not say which slice it embedded (the changelog is "most recent first" on
         // some versions): the whole list is read again rather than stitched.

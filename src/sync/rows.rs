@@ -86,7 +86,7 @@ pub(super) fn walk<'a>(
         };
         match def.source {
             Source::Endpoint(endpoint) => {
-                let (request, pagination) = endpoint.on(deployment).request(client, &[]);
+                let (request, pagination) = endpoint.on(deployment).unbound(client);
                 let source = pages(client, request, pagination, page_size);
                 each_page(source, |page| on_rows(&Vec::new(), &[], page)).await
             }
@@ -107,10 +107,12 @@ pub(super) fn walk<'a>(
                     let texts = bound_texts(bound);
                     let bind: Vec<(&str, &str)> =
                         texts.iter().map(|(n, v)| (*n, v.as_str())).collect();
-                    let (request, pagination) = endpoint.request(client, &bind);
-                    pages(client, request, pagination, page_size)
-                        .map(move |page| (at, page))
-                        .boxed_local()
+                    match endpoint.request(client, &bind) {
+                        Ok((request, pagination)) => pages(client, request, pagination, page_size)
+                            .map(move |page| (at, page))
+                            .boxed_local(),
+                        Err(e) => futures::stream::once(async move { (at, Err(e)) }).boxed_local(),
+                    }
                 });
                 let mut all = pin!(
                     futures::stream::iter(per_parent)

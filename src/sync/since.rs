@@ -30,7 +30,7 @@ pub(super) async fn sync<W: Write>(
     let since = bookmark(def, run.bookmark(def.name).as_ref(), run.config.start_date)?;
     tracing::info!(stream = def.name, %since, "reading what was created since the bookmark");
     let client = run.client;
-    let (request, pagination) = endpoint.on(client.deployment()).request(client, &[]);
+    let (request, pagination) = endpoint.on(client.deployment()).unbound(client);
     // Jira reads this parameter with its own offset format, not RFC 3339's `Z`.
     let request = request.query(param, format_jira(since));
     let mut newest = since;

@@ -168,9 +168,7 @@ fn saved_partitions(state: Option<&Value>) -> Result<Option<HashMap<String, Book
 /// The ids of the projects the account may browse.
 /// The ids of the projects the filters keep.
 async fn project_ids(client: &JiraClient, filters: &Filters) -> Result<Vec<String>> {
-    let (request, pagination) = PROJECT_IDS_ENDPOINT
-        .on(client.deployment())
-        .request(client, &[]);
+    let (request, pagination) = PROJECT_IDS_ENDPOINT.on(client.deployment()).unbound(client);
     let ids: Vec<Vec<String>> = pages::<Value>(client, request, pagination, PROJECT_PAGE_SIZE)
         .map_ok(|page| {
             page.items
