@@ -57,6 +57,9 @@ pub struct SingerWriter<W: Write> {
     queued: String,
     /// A message serialised by serde, before it is queued.
     line: Vec<u8>,
+    /// The last STATE, while nothing has been written after it: the same STATE again (a page
+    /// that brought nothing new) says nothing and is not written.
+    last_state: Option<Vec<u8>>,
 }
 
 impl<W: Write> SingerWriter<W> {
@@ -65,21 +68,26 @@ impl<W: Write> SingerWriter<W> {
             sink,
             queued: String::with_capacity(BUFFER),
             line: Vec::new(),
+            last_state: None,
         }
     }
 
     pub fn write(&mut self, message: &Message<'_>) -> Result<()> {
         self.line.clear();
         serde_json::to_writer(&mut self.line, message).map_err(std::io::Error::from)?;
+        let is_state = matches!(message, Message::State { .. });
+        if is_state && self.last_state.as_ref() == Some(&self.line) {
+            return Ok(());
+        }
         let line = std::str::from_utf8(&self.line).map_err(std::io::Error::other)?;
         self.queued.push_str(line);
         self.end_line()?;
-        // A huge message (a catalog's schema) is not kept around.
-        if self.line.capacity() > BUFFER {
-            self.line = Vec::new();
-        }
-        if let Message::State { .. } = message {
+        if is_state {
+            self.last_state = Some(std::mem::take(&mut self.line));
             self.flush()?;
+        } else if self.line.capacity() > BUFFER {
+            // A huge message (a catalog's schema) is not kept around.
+            self.line = Vec::new();
         }
         Ok(())
     }
@@ -134,6 +142,7 @@ impl<W: Write> SingerWriter<W> {
     /// Ends the message laid out last in the queue with its newline; a full queue goes out.
     fn end_line(&mut self) -> Result<()> {
         self.queued.push('\n');
+        self.last_state = None;
         if self.queued.len() > BUFFER {
             self.write_queued()?;
         }
@@ -251,6 +260,46 @@ mod tests {
         fn flush(&mut self) -> std::io::Result<()> {
             Ok(())
         }
+    }
+
+    #[test]
+    fn a_state_like_the_last_with_nothing_between_is_not_written_again() {
+        let mut out = Vec::new();
+        {
+            let mut w = SingerWriter::new(&mut out);
+            let a = json!({"bookmarks": {"issues": {"updated": "2024-01-01T00:00:00Z"}}});
+            let b = json!({"bookmarks": {"issues": {"updated": "2024-01-02T00:00:00Z"}}});
+            let record = json!({"id": 1});
+            let state = |value| Message::State { value };
+            let rec = Message::Record {
+                stream: "issues",
+                record: &record,
+                version: None,
+                time_extracted: "2024-01-03T00:00:00.000000Z",
+            };
+            for message in [state(&a), state(&a), rec, state(&a), state(&b), state(&a)] {
+                w.write(&message).expect("write");
+            }
+            w.write_record("issues", "{}", None, "t").expect("write");
+            w.write(&state(&a)).expect("write");
+        }
+        let types: Vec<String> = String::from_utf8(out)
+            .expect("utf-8")
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).expect("json")["type"].to_string())
+            .collect();
+        assert_eq!(
+            types,
+            [
+                "\"STATE\"",
+                "\"RECORD\"",
+                "\"STATE\"",
+                "\"STATE\"",
+                "\"STATE\"",
+                "\"RECORD\"",
+                "\"STATE\""
+            ]
+        );
     }
 
     #[test]

@@ -262,6 +262,14 @@ pub fn assert_valid_singer_output(run: &Run) {
         Some(json!("STATE")),
         "a run ends with a STATE"
     );
+    // A STATE is not written twice in a row: the second says nothing new.
+    for pair in messages.windows(2) {
+        assert!(
+            !(pair[0]["type"] == "STATE" && pair[0] == pair[1]),
+            "the same STATE twice in a row: {}",
+            pair[1]
+        );
+    }
     // No issue version is written twice within a run.
     let mut versions = std::collections::HashSet::new();
     for m in messages
