@@ -283,8 +283,8 @@ pub const SETTINGS: &[Setting] = &[
         "base_url",
         Kind::String,
         "Your Jira site: `https://your-site.atlassian.net` (Cloud) or `https://jira.example.com:8443/jira` \
-         (Server/Data Center; port and context path allowed). Not needed with OAuth, which goes through \
-         Atlassian's API gateway. `host` and its keys say the same in Azure Data Factory's terms.",
+         (Server/Data Center; port and context path allowed). Not needed with Cloud OAuth (`oauth2`), \
+         which goes through Atlassian's API gateway. `host` and its keys say the same in Azure Data Factory's terms.",
     ),
     setting(
         "host",
@@ -313,7 +313,7 @@ pub const SETTINGS: &[Setting] = &[
     setting(
         "deployment",
         Kind::OneOf(DEPLOYMENT_WORDS),
-        "`cloud` or `server` (Server and Data Center). Read from the site's address (`*.atlassian.net` is Cloud) or from /serverInfo when absent.",
+        "`cloud` or `server` (Server and Data Center). Read from the site's address (`*.atlassian.net` and `*.jira.com` are Cloud) or from /serverInfo when absent.",
     ),
     setting(
         "auth_type",
