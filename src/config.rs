@@ -261,9 +261,13 @@ impl AuthType {
 pub const DEFAULT_START_DATE: &str = "1970-01-01T00:00:00Z";
 pub const DEFAULT_REQUEST_TIMEOUT_SECS: u64 = 300;
 pub const DEFAULT_LOOKBACK_MINUTES: u64 = 5;
+/// A year: a longer look-back reads most of a site again each run.
+const MAX_LOOKBACK_MINUTES: u64 = 60 * 24 * 365;
 pub const DEFAULT_PAGE_SIZE: u32 = 100;
 pub const DEFAULT_MAX_CONCURRENCY: usize = 8;
 pub const DEFAULT_MAX_RETRIES: u32 = 8;
+/// Retries of one request at most; `retry_budget_seconds` bounds their time too.
+const MAX_RETRIES: u64 = 100;
 pub const DEFAULT_RETRY_BUDGET_SECS: u64 = 900;
 pub const DEFAULT_MAX_RESPONSE_MB: u64 = 256;
 pub const DEFAULT_PROGRESS_INTERVAL_SECS: u64 = 60;
@@ -425,7 +429,7 @@ pub const SETTINGS: &[Setting] = &[
             "lookback_minutes",
             Kind::Integer,
             "Minutes behind the bookmark each incremental run reads again, to catch issues Jira's search \
-             index showed late; versions already written are not written again.",
+             index showed late; versions already written are not written again (at most 525600, a year).",
         ).with_default(Preset::Integer(DEFAULT_LOOKBACK_MINUTES)),
     setting(
             "request_timeout",
@@ -450,7 +454,7 @@ pub const SETTINGS: &[Setting] = &[
     setting(
             "max_retries",
             Kind::Integer,
-            "Retries of one request on 429, 5xx, timeouts and connection errors.",
+            "Retries of one request on 429, 5xx, timeouts and connection errors (at most 100).",
         ).with_default(Preset::Integer(DEFAULT_MAX_RETRIES as u64)),
     setting(
             "retry_budget_seconds",
@@ -1132,6 +1136,13 @@ impl Config {
         let lookback = r
             .integer("lookback_minutes")
             .unwrap_or(DEFAULT_LOOKBACK_MINUTES);
+        if lookback > MAX_LOOKBACK_MINUTES {
+            r.problem(
+                "lookback_minutes",
+                format!("{lookback} is out of range"),
+                "use 0 to 525600 (a year)",
+            );
+        }
         let network = read_network(&mut r);
         let page_size = r.integer("page_size").unwrap_or(DEFAULT_PAGE_SIZE as u64);
         if !(1..=1000).contains(&page_size) {
@@ -1162,6 +1173,13 @@ impl Config {
         let max_retries = r
             .integer("max_retries")
             .unwrap_or(DEFAULT_MAX_RETRIES as u64);
+        if max_retries > MAX_RETRIES {
+            r.problem(
+                "max_retries",
+                format!("{max_retries} is out of range"),
+                "use 0 to 100; retry_budget_seconds bounds the time they take",
+            );
+        }
         let retry_budget = r
             .integer("retry_budget_seconds")
             .unwrap_or(DEFAULT_RETRY_BUDGET_SECS);
@@ -1228,12 +1246,12 @@ impl Config {
             deployment,
             auth,
             start_date,
-            lookback: chrono::Duration::minutes(lookback.min(60 * 24 * 365) as i64),
+            lookback: chrono::Duration::minutes(lookback.min(MAX_LOOKBACK_MINUTES) as i64),
             network,
             page_size: page_size as u32,
             max_concurrency: max_concurrency as usize,
             max_requests_per_second,
-            max_retries: max_retries.min(100) as u32,
+            max_retries: max_retries.min(MAX_RETRIES) as u32,
             retry_budget: Duration::from_secs(retry_budget),
             max_response_bytes: max_response_mb << 20,
             progress_interval: (progress_interval > 0)

@@ -101,6 +101,20 @@ fn config_mistakes_each_give_their_message() {
         ),
         (
             write(
+                "retries.json",
+                r#"{"base_url": "https://x.atlassian.net", "email": "a", "api_token": "SECRET-TOKEN-1", "max_retries": 1000}"#,
+            ),
+            "config `max_retries`: 1000 is out of range",
+        ),
+        (
+            write(
+                "lookback.json",
+                r#"{"base_url": "https://x.atlassian.net", "email": "a", "api_token": "SECRET-TOKEN-1", "lookback_minutes": 18446744073709551615}"#,
+            ),
+            "config `lookback_minutes`: 18446744073709551615 is out of range",
+        ),
+        (
+            write(
                 "rate.json",
                 r#"{"base_url": "https://x.atlassian.net", "email": "a", "api_token": "SECRET-TOKEN-1", "max_requests_per_second": -2}"#,
             ),
