@@ -101,6 +101,9 @@ pub struct SimConfig {
     /// (evenly from 0 to twice that), up to 40 histories an issue (what `/search/jql` embeds).
     /// Busy issues keep their 122 to 130 edits.
     pub histories_mean: Option<f64>,
+    /// Most rows a `worklog/updated` or `worklog/deleted` page holds (Jira: 1000); fewer let a
+    /// small site page (0 counts as 1). `worklog/list` takes 1000 ids whatever this is.
+    pub worklog_page_size: usize,
     /// Faults drawn at random and edits made while a sync pages (none by default).
     pub chaos: Chaos,
     /// Answers gzip-compressed to a client that takes it, as Jira Cloud does (off by default:
@@ -128,6 +131,7 @@ impl Default for SimConfig {
             comments_mean: None,
             worklogs_mean: None,
             histories_mean: None,
+            worklog_page_size: 1000,
             chaos: Chaos::default(),
             gzip: false,
         }

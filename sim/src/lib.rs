@@ -46,6 +46,7 @@
 //!   boundary millisecond come again on the next page; a page whose 1000 rows all share one
 //!   millisecond grows to hold all of it and the next starts a millisecond later. Worklogs
 //!   updated in the minute before the request are left out, as Jira does.
+//!   [`SimConfig::worklog_page_size`] makes the pages smaller.
 //! - With [`SimConfig::rate_limit_per_second`] every request but OAuth's `/oauth/token` ones
 //!   takes a token from one bucket for the site (a one-second burst, refilled at the rate); a
 //!   request that finds none gets Jira's 429 (Cloud: JSON, `Retry-After`, `X-RateLimit-Limit`,

@@ -90,6 +90,9 @@ struct Args {
     /// as Jira does with its last minute.
     #[arg(long, value_name = "MS", default_value_t = 60_000)]
     worklog_settling_ms: u64,
+    /// Most rows a `worklog/updated` or `worklog/deleted` page holds (Jira: 1000).
+    #[arg(long, value_name = "ROWS", default_value_t = SimConfig::default().worklog_page_size)]
+    worklog_page_size: usize,
     /// Share of requests (0 to 1) answered 500, 502 or 503.
     #[arg(long, value_name = "SHARE", default_value_t = 0.0, value_parser = parse_share)]
     server_error_rate: f64,
@@ -254,6 +257,7 @@ async fn main() -> std::io::Result<()> {
         comments_mean: args.comments_mean,
         worklogs_mean: args.worklogs_mean,
         histories_mean: args.histories_mean,
+        worklog_page_size: args.worklog_page_size,
         chaos: Chaos {
             server_errors: args.server_error_rate,
             rate_limit_bursts: args.rate_limit_burst_rate,

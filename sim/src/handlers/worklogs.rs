@@ -13,26 +13,26 @@ use crate::render::object;
 use crate::site::{Site, WorklogEntry};
 use crate::times;
 
-/// Most entries a `worklog/updated` or `worklog/deleted` page holds, and most ids
-/// `worklog/list` takes.
-const PAGE: usize = 1000;
+/// Most ids `worklog/list` takes.
+const LIST_MAX: usize = 1000;
 
 /// Where a page of `rows` (ordered, all at or after `since`) ends, and the `since` of the next
 /// page (`None` on the last page).
 ///
-/// A page holds the first 1000 rows and the next one starts at `since = until`, so the rows
-/// sharing the boundary millisecond come again (Jira pages by `since` alone: the client
-/// dedupes). When all 1000 rows share one millisecond, that would give the same page forever:
-/// then the page grows to hold every row of that millisecond and the next one starts a
-/// millisecond later (`until + 1`), which skips nothing.
-pub(crate) fn page_end(rows: &[WorklogEntry]) -> (usize, Option<i64>) {
-    if rows.len() <= PAGE {
+/// A page holds the first `size` rows (Jira: 1000) and the next one starts at `since = until`,
+/// so the rows sharing the boundary millisecond come again (Jira pages by `since` alone: the
+/// client dedupes). When all `size` rows share one millisecond, that would give the same page
+/// forever: then the page grows to hold every row of that millisecond and the next one starts
+/// a millisecond later (`until + 1`), which skips nothing.
+pub(crate) fn page_end(rows: &[WorklogEntry], size: usize) -> (usize, Option<i64>) {
+    let size = size.max(1);
+    if rows.len() <= size {
         return (rows.len(), None);
     }
     let first = rows[0].updated;
-    let last = rows[PAGE - 1].updated;
+    let last = rows[size - 1].updated;
     if first != last {
-        return (PAGE, Some(last));
+        return (size, Some(last));
     }
     let end = rows.partition_point(|e| e.updated <= first);
     (end, (end < rows.len()).then_some(first + 1))
@@ -62,7 +62,7 @@ fn changes(call: &Call, site: &Site, all: &[WorklogEntry], path: &str) -> Respon
     // "During the minute preceding the request": up to and with the cutoff millisecond.
     let end = all.partition_point(|e| e.updated <= cutoff).max(start);
     let rows = &all[start..end];
-    let (taken, next_since) = page_end(rows);
+    let (taken, next_since) = page_end(rows, call.shared.cfg.worklog_page_size);
     let page = &rows[..taken];
     let values: Vec<Value> = page
         .iter()
@@ -108,10 +108,10 @@ pub(crate) fn list(call: &Call) -> Reply {
             "The list of worklog ids must not be empty.",
         ));
     }
-    if ids.len() > PAGE {
+    if ids.len() > LIST_MAX {
         return Err(Rejection::new(
             400,
-            format!("The number of worklog ids must not exceed {PAGE}."),
+            format!("The number of worklog ids must not exceed {LIST_MAX}."),
         ));
     }
     let site = call.shared.site();
@@ -145,17 +145,19 @@ mod tests {
 
     #[test]
     fn pages_end_at_1000_rows_and_restart_at_their_last_millisecond() {
-        assert_eq!(page_end(&rows(&[1, 2, 2])), (3, None));
+        assert_eq!(page_end(&rows(&[1, 2, 2]), 1000), (3, None));
         let mut times: Vec<i64> = (0..999).collect();
         times.extend([999, 999, 1000]);
-        assert_eq!(page_end(&rows(&times)), (PAGE, Some(999)));
+        assert_eq!(page_end(&rows(&times), 1000), (1000, Some(999)));
+        assert_eq!(page_end(&rows(&[1, 2, 2, 3]), 2), (2, Some(2)));
     }
 
     #[test]
     fn a_page_of_one_millisecond_takes_all_of_it_and_moves_on() {
         let mut times = vec![5; 1500];
         times.push(6);
-        assert_eq!(page_end(&rows(&times)), (1500, Some(6)));
-        assert_eq!(page_end(&rows(&vec![5; 1500])), (1500, None));
+        assert_eq!(page_end(&rows(&times), 1000), (1500, Some(6)));
+        assert_eq!(page_end(&rows(&vec![5; 1500]), 1000), (1500, None));
+        assert_eq!(page_end(&rows(&[5, 5, 6]), 1), (2, Some(6)));
     }
 }
