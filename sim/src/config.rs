@@ -101,6 +101,12 @@ pub struct SimConfig {
     /// (evenly from 0 to twice that), up to 40 histories an issue (what `/search/jql` embeds).
     /// Busy issues keep their 122 to 130 edits.
     pub histories_mean: Option<f64>,
+    /// Every worklog whose id is a multiple of this is restricted to a group the account is
+    /// not in, and the account sees it nowhere: not in `worklog/list`, its issue's `worklog`
+    /// field or `issue/{key}/worklog`. `worklog/updated` leaves it out of a page only after
+    /// the page's rows, `until` and `lastPage` are chosen, as Jira does, so pages come short
+    /// or empty though not last. Time spent still counts it. 0: every worklog is visible.
+    pub hidden_worklogs_every: u64,
     /// Most rows a `worklog/updated` or `worklog/deleted` page holds (Jira: 1000); fewer let a
     /// small site page (0 counts as 1). `worklog/list` takes 1000 ids whatever this is.
     pub worklog_page_size: usize,
@@ -131,6 +137,7 @@ impl Default for SimConfig {
             comments_mean: None,
             worklogs_mean: None,
             histories_mean: None,
+            hidden_worklogs_every: 0,
             worklog_page_size: 1000,
             chaos: Chaos::default(),
             gzip: false,

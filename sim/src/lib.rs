@@ -47,6 +47,12 @@
 //!   millisecond grows to hold all of it and the next starts a millisecond later. Worklogs
 //!   updated in the minute before the request are left out, as Jira does.
 //!   [`SimConfig::worklog_page_size`] makes the pages smaller.
+//! - With [`SimConfig::hidden_worklogs_every`] some worklogs are restricted to a group the
+//!   account is not in, and it sees them nowhere: not in `worklog/list`, an issue's `worklog`
+//!   field or `issue/{key}/worklog`, nor in [`Sim::expected_records`] ([`Sim::worklogs`] tells
+//!   which). `worklog/updated` cuts a page, its `until` and `lastPage` over every worklog and
+//!   only then drops the hidden ones, as Jira does: pages come short, or empty, though not
+//!   last. `worklog/deleted` lists them (Jira asks only for access to Jira there).
 //! - With [`SimConfig::rate_limit_per_second`] every request but OAuth's `/oauth/token` ones
 //!   takes a token from one bucket for the site (a one-second burst, refilled at the rate); a
 //!   request that finds none gets Jira's 429 (Cloud: JSON, `Retry-After`, `X-RateLimit-Limit`,
@@ -117,6 +123,7 @@ pub use load::LoadStats;
 pub use proxy::{ProxiedRequest, RunningProxy, spawn_proxy};
 pub use requests::{AuthSeen, RequestRecord};
 pub use server::{RunningSim, spawn};
+pub use site::ListedWorklog;
 pub use site::deletion::{DeletedIssue, DeletedWorklog};
 pub use site::fields::CustomFieldType;
 pub use times::{HISTORY_END_MS, HISTORY_START_MS, parse_timestamp};
@@ -222,7 +229,8 @@ impl Sim {
     /// With `issue_ids` (ids or keys), per-issue streams count only those issues' children and
     /// `issues` counts those that exist; site-wide streams ignore it. `None` means every issue.
     /// Deleted issues and worklogs count nowhere (a deleted issue's links are gone from the
-    /// other end too); run-time audit records and custom fields count.
+    /// other end too), nor do hidden worklogs ([`SimConfig::hidden_worklogs_every`]); run-time
+    /// audit records and custom fields count.
     pub fn expected_records(&self, stream: &str, issue_ids: Option<&[String]>) -> Option<usize> {
         use site::reference::{
             ISSUE_TYPES, LINK_TYPES, PRIORITIES, RESOLUTIONS, ROLES, STATUS_CATEGORIES, STATUSES,
@@ -263,7 +271,7 @@ impl Sim {
             "project_categories" => site::projects::CATEGORIES.len(),
             "resolutions" => RESOLUTIONS.len(),
             "roles" => ROLES.len(),
-            "worklogs" => per_issue(&|i| site.worklogs(i).len()),
+            "worklogs" => per_issue(&|i| site.visible_worklogs(i).len()),
             "issue_comments" => per_issue(&|i| site.comments(i).len()),
             "changelogs" => per_issue(&|i| site.history(i).len()),
             "issue_field_history" => {
@@ -468,6 +476,21 @@ impl Sim {
     /// [`Sim::set_worklog_settling_ms`]).
     pub fn delete_worklogs(&self, n: usize) -> Vec<DeletedWorklog> {
         self.shared.site_mut().delete_worklogs(n)
+    }
+
+    /// Every worklog on the site now, hidden ones included, as `worklog/updated` lists them:
+    /// by `updated`, then id.
+    pub fn worklogs(&self) -> Vec<ListedWorklog> {
+        let site = self.shared.site();
+        site.worklog_index()
+            .iter()
+            .map(|e| ListedWorklog {
+                worklog_id: e.id,
+                issue_id: site.issues[e.issue as usize].id.to_string(),
+                updated_ms: e.updated,
+                hidden: site.worklog_hidden(e.id),
+            })
+            .collect()
     }
 
     /// Every worklog deleted so far, on its own or with its issue, as `worklog/deleted` lists

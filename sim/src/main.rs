@@ -90,6 +90,11 @@ struct Args {
     /// as Jira does with its last minute.
     #[arg(long, value_name = "MS", default_value_t = 60_000)]
     worklog_settling_ms: u64,
+    /// Every worklog whose id is a multiple of N is restricted to a group the account is not
+    /// in: hidden everywhere, and left out of `worklog/updated` pages after they are cut, as
+    /// Jira does (pages come short or empty though not last). 0 for none.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    hidden_worklogs_every: u64,
     /// Most rows a `worklog/updated` or `worklog/deleted` page holds (Jira: 1000).
     #[arg(long, value_name = "ROWS", default_value_t = SimConfig::default().worklog_page_size)]
     worklog_page_size: usize,
@@ -257,6 +262,7 @@ async fn main() -> std::io::Result<()> {
         comments_mean: args.comments_mean,
         worklogs_mean: args.worklogs_mean,
         histories_mean: args.histories_mean,
+        hidden_worklogs_every: args.hidden_worklogs_every,
         worklog_page_size: args.worklog_page_size,
         chaos: Chaos {
             server_errors: args.server_error_rate,

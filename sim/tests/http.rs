@@ -907,6 +907,119 @@ fn worklog_updated_pages_cover_every_worklog_and_worklog_list_returns_them() {
 }
 
 #[test]
+fn hidden_worklogs_thin_worklog_updated_pages_and_show_nowhere() {
+    // Every other worklog hidden, pages of 3 rows: a run of 3 hidden rows makes an empty page.
+    let sim = spawn(SimConfig {
+        hidden_worklogs_every: 2,
+        worklog_page_size: 3,
+        ..SimConfig::default()
+    });
+    let all = sim.sim.worklogs();
+    let visible: HashSet<u64> = all
+        .iter()
+        .filter(|w| !w.hidden)
+        .map(|w| w.worklog_id)
+        .collect();
+    let hidden: HashSet<u64> = all
+        .iter()
+        .filter(|w| w.hidden)
+        .map(|w| w.worklog_id)
+        .collect();
+    assert!(!visible.is_empty() && !hidden.is_empty());
+    assert!(hidden.iter().all(|id| id.is_multiple_of(2)));
+    assert_eq!(visible.len(), expected(&sim, "worklogs"));
+
+    // Each page is cut over every worklog, then loses its hidden ones: `until` and `lastPage`
+    // still tell the truth, so pages come short or empty and point further all the same.
+    let (mut listed, mut short, mut empty) = (HashSet::new(), 0, 0);
+    let mut path = "/rest/api/3/worklog/updated?since=0".to_string();
+    for pages in 1.. {
+        assert!(
+            pages <= all.len(),
+            "worklog/updated never reached its last page"
+        );
+        let page = get(&sim, &path);
+        let (since, until) = (
+            page["since"].as_i64().unwrap(),
+            page["until"].as_i64().unwrap(),
+        );
+        let ids: Vec<u64> = page["values"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v["worklogId"].as_u64().unwrap())
+            .collect();
+        assert!(ids.iter().all(|id| visible.contains(id)), "{page}");
+        let before_until = all
+            .iter()
+            .filter(|w| !w.hidden && (since..until).contains(&w.updated_ms));
+        assert!(before_until.clone().all(|w| ids.contains(&w.worklog_id)));
+        listed.extend(ids.iter().copied());
+        if page["lastPage"] == true {
+            assert!(page.get("nextPage").is_none());
+            break;
+        }
+        empty += usize::from(ids.is_empty());
+        short += usize::from(!ids.is_empty() && ids.len() < 3);
+        assert!(until > since, "{page}");
+        path = page["nextPage"]
+            .as_str()
+            .unwrap()
+            .trim_start_matches(&sim.url)
+            .to_string();
+    }
+    assert_eq!(listed, visible, "every visible worklog, to the last page");
+    assert!(
+        empty > 0 && short > 0,
+        "{empty} empty and {short} short pages"
+    );
+
+    // Asked for by id, hidden worklogs are unknown ones.
+    let mut ids: Vec<u64> = visible.iter().chain(&hidden).copied().collect();
+    ids.sort_unstable();
+    let (status, worklogs) = post(&sim, "/rest/api/3/worklog/list", &json!({ "ids": ids }));
+    assert_eq!(status, 200);
+    let returned: HashSet<u64> = worklogs
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["id"].as_str().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(returned, visible);
+
+    // Their issue neither lists nor embeds them, nor counts them in `total`.
+    let issue = &all.iter().find(|w| w.hidden).unwrap().issue_id;
+    let mut own: Vec<u64> = all
+        .iter()
+        .filter(|w| &w.issue_id == issue && !w.hidden)
+        .map(|w| w.worklog_id)
+        .collect();
+    own.sort_unstable();
+    let worklog_ids = |field: &Value| -> Vec<u64> {
+        let worklogs = field["worklogs"].as_array().unwrap();
+        worklogs
+            .iter()
+            .map(|w| w["id"].as_str().unwrap().parse().unwrap())
+            .collect()
+    };
+    let page = get(&sim, &format!("/rest/api/3/issue/{issue}/worklog"));
+    let embedded = get(&sim, &format!("/rest/api/3/issue/{issue}?fields=worklog"));
+    for field in [&page, &embedded["fields"]["worklog"]] {
+        let mut ids = worklog_ids(field);
+        ids.sort_unstable();
+        assert_eq!(
+            (ids, field["total"].as_u64()),
+            (own.clone(), Some(own.len() as u64))
+        );
+    }
+    let issues = [issue.clone()];
+    assert_eq!(
+        sim.sim.expected_records("worklogs", Some(&issues)),
+        Some(own.len())
+    );
+}
+
+#[test]
 fn changelog_bulkfetch_pages_cover_every_history() {
     let sim = spawn(SimConfig::default());
     let ids: Vec<String> = (10000..10060).map(|i| i.to_string()).collect();

@@ -59,7 +59,7 @@ pub(crate) fn worklogs(call: &Call, id_or_key: &str) -> Reply {
     let site = call.shared.site();
     let index = find(&site, id_or_key)?;
     let ctx = call.ctx(&site);
-    let all = site.worklogs(index);
+    let all = site.visible_worklogs(index);
     let (start_at, max_results) = child_page(call);
     let page: Vec<Value> = all
         .iter()

@@ -1,5 +1,7 @@
 //! Worklogs across issues: `worklog/updated` and `worklog/deleted` (ids changed or deleted
-//! since a time, paged by `since`) and `worklog/list` (the worklogs with given ids).
+//! since a time, paged by `since`) and `worklog/list` (the worklogs with given ids). Worklogs
+//! hidden from the account (`SimConfig::hidden_worklogs_every`) are left out of
+//! `worklog/updated` and `worklog/list`, as Jira leaves out those the account may not see.
 
 use std::collections::HashSet;
 
@@ -41,19 +43,42 @@ pub(crate) fn page_end(rows: &[WorklogEntry], size: usize) -> (usize, Option<i64
 /// `GET worklog/updated?since=<epoch ms>`: `{values, since, until, self, nextPage?, lastPage}`.
 pub(crate) fn updated(call: &Call) -> Response {
     let site = call.shared.site();
-    changes(call, &site, site.worklog_index(), "worklog/updated")
+    let visible = |e: &WorklogEntry| !site.worklog_hidden(e.id);
+    changes(
+        call,
+        &site,
+        site.worklog_index(),
+        "worklog/updated",
+        visible,
+    )
 }
 
 /// `GET worklog/deleted?since=<epoch ms>`: the worklogs deleted since then, on their own or
 /// with their issue, `updatedTime` being the deletion time; paged as `worklog/updated`.
+/// Jira asks only for access to Jira here, not for leave to see each worklog: hidden worklogs
+/// are listed too.
 pub(crate) fn deleted(call: &Call) -> Response {
     let site = call.shared.site();
-    changes(call, &site, &site.worklog_deletions, "worklog/deleted")
+    changes(
+        call,
+        &site,
+        &site.worklog_deletions,
+        "worklog/deleted",
+        |_| true,
+    )
 }
 
 /// A page of `all` (ascending) from `since`, as `worklog/updated` and `worklog/deleted` give
-/// it. Changes in the settling time before the request are left out, as Jira does.
-fn changes(call: &Call, site: &Site, all: &[WorklogEntry], path: &str) -> Response {
+/// it. Changes in the settling time before the request are left out, as Jira does. The page,
+/// its `until` and whether it is the last are decided over every row; only then are the rows
+/// not `shown` dropped, so a page may come short, or empty, and still point further.
+fn changes(
+    call: &Call,
+    site: &Site,
+    all: &[WorklogEntry],
+    path: &str,
+    shown: impl Fn(&WorklogEntry) -> bool,
+) -> Response {
     let since = call.req.number("since").unwrap_or(0);
     let settling = i64::try_from(call.shared.worklog_settling_ms()).unwrap_or(i64::MAX);
     let cutoff = times::now_ms().saturating_sub(settling);
@@ -66,6 +91,7 @@ fn changes(call: &Call, site: &Site, all: &[WorklogEntry], path: &str) -> Respon
     let page = &rows[..taken];
     let values: Vec<Value> = page
         .iter()
+        .filter(|e| shown(e))
         .map(|e| json!({ "worklogId": e.id, "updatedTime": e.updated, "properties": [] }))
         .collect();
     let until = page.last().map_or(since, |e| e.updated);
@@ -90,7 +116,7 @@ fn worklog_id(value: &Value) -> Option<u64> {
 }
 
 /// `POST worklog/list` with `{"ids": [...]}`: the worklogs with those ids, in the order asked,
-/// unknown ids left out. At most 1000 ids.
+/// unknown and hidden ids left out. At most 1000 ids.
 pub(crate) fn list(call: &Call) -> Reply {
     let ids = call
         .req
@@ -120,7 +146,7 @@ pub(crate) fn list(call: &Call) -> Reply {
     let worklogs: Vec<Value> = ids
         .iter()
         .filter_map(worklog_id)
-        .filter(|id| seen.insert(*id))
+        .filter(|id| seen.insert(*id) && !site.worklog_hidden(*id))
         .filter_map(|id| site.worklog_by_id(id))
         .map(|(index, w)| worklog(&ctx, index, &w))
         .collect();

@@ -265,7 +265,7 @@ fn system_value(ctx: &Ctx, index: usize, system: System) -> Option<Value> {
         }
         System::Comment => comment_page_embedded(ctx, index),
         System::Worklog => {
-            let all = site.worklogs(index);
+            let all = site.visible_worklogs(index);
             let worklogs: Vec<Value> = all
                 .iter()
                 .take(EMBEDDED_WORKLOGS)
@@ -327,7 +327,8 @@ struct Estimates {
     spent: Option<u64>,
 }
 
-/// Original and remaining estimates, with time spent equal to the worklogs' sum.
+/// Original and remaining estimates, with time spent equal to the worklogs' sum (hidden ones
+/// included: Jira restricts who sees a worklog, not what it adds to the issue).
 fn estimates(ctx: &Ctx, index: usize) -> Estimates {
     let mut rng = rng_for(ctx, index, salt::ESTIMATE);
     let original = rng

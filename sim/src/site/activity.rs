@@ -282,6 +282,19 @@ impl Site {
         worklogs
     }
 
+    /// The issue's worklogs the account may see (see `worklog_hidden`), oldest first.
+    pub fn visible_worklogs(&self, index: usize) -> Vec<WorklogFacts> {
+        let mut worklogs = self.worklogs(index);
+        worklogs.retain(|w| !self.worklog_hidden(w.id));
+        worklogs
+    }
+
+    /// The worklog is restricted to a group the account is not in
+    /// (`SimConfig::hidden_worklogs_every`): Jira shows it to the account nowhere.
+    pub fn worklog_hidden(&self, id: u64) -> bool {
+        self.hidden_worklogs_every != 0 && id.is_multiple_of(self.hidden_worklogs_every)
+    }
+
     /// The worklogs the issue was generated with.
     fn generated_worklogs(&self, index: usize) -> Vec<WorklogFacts> {
         let issue = &self.issues[index];

@@ -47,6 +47,8 @@ pub(crate) struct Site {
     pub version: u64,
     /// Average children of the issues that are not busy, where the configuration sets them.
     pub shape: Shape,
+    /// Worklogs whose id is a multiple of this are hidden from the account (0: none).
+    hidden_worklogs_every: u64,
     /// How many times issues were touched: seeds the choice of the next ones.
     touches: u64,
     /// Every worklog, ordered as `worklog/updated` lists them; built on first use and again
@@ -95,6 +97,17 @@ pub(crate) struct WorklogEntry {
     pub issue: u32,
 }
 
+/// One worklog as `worklog/updated` would list it to an account that sees every worklog.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ListedWorklog {
+    pub worklog_id: u64,
+    pub issue_id: String,
+    /// Its `updatedTime` (epoch ms).
+    pub updated_ms: i64,
+    /// Hidden from the simulator's account (`SimConfig::hidden_worklogs_every`).
+    pub hidden: bool,
+}
+
 impl Site {
     pub fn generate(cfg: &SimConfig) -> Site {
         let people = people::generate(cfg.seed, cfg.deployment, cfg.users, &cfg.time_zone);
@@ -129,6 +142,7 @@ impl Site {
             audit,
             version: 0,
             shape: Shape::of(cfg),
+            hidden_worklogs_every: cfg.hidden_worklogs_every,
             touches: 0,
             worklog_index: OnceLock::new(),
             deleted_worklogs: HashSet::new(),
