@@ -457,6 +457,85 @@ fn worklogs_across_pages_are_written_once_each() {
     assert_eq!(unique.len(), worklogs.len(), "a worklog written twice");
 }
 
+/// Jira cuts a `/worklog/updated` page, its `until` and `lastPage` over every worklog, and only
+/// then leaves out those the account may not see: pages come short, or empty, and still point
+/// further. The tap reads through them: every worklog it may see arrives once, no hidden one,
+/// and an incremental run from its state brings none again.
+#[test]
+fn worklog_pages_thinned_by_hidden_worklogs_are_read_through() {
+    // Every other worklog hidden, pages of 3 rows (Jira's hold 1000): a small site gives pages
+    // that keep none of their rows, and many that keep some.
+    let site = Site::new(SimConfig {
+        hidden_worklogs_every: 2,
+        worklog_page_size: 3,
+        ..SimConfig::default()
+    });
+    prepare(&site, Some(&["worklogs"]));
+    let run = sync(&site);
+    run.assert_success();
+    assert_valid_singer_output(&run);
+
+    let all = site.sim.sim.worklogs();
+    let visible: BTreeSet<String> = all
+        .iter()
+        .filter(|w| !w.hidden)
+        .map(|w| w.worklog_id.to_string())
+        .collect();
+    let worklogs = run.records("worklogs");
+    let written: BTreeSet<String> = worklogs
+        .iter()
+        .map(|w| w["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(written.len(), worklogs.len(), "a worklog written twice");
+    assert_eq!(written, visible, "every visible worklog, and no hidden one");
+
+    // The pages were as meant. A page holds every row from its `since` to before the next
+    // page's, and may hold rows of that millisecond: some held no visible worklog even there,
+    // some held visible and hidden ones before it.
+    let sinces: Vec<i64> = site
+        .sim
+        .sim
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with("/worklog/updated"))
+        .filter_map(|r| r.query.strip_prefix("since=")?.parse().ok())
+        .collect();
+    let hidden_or_not = |from: i64, to: i64| -> BTreeSet<bool> {
+        let rows = all.iter().filter(|w| (from..=to).contains(&w.updated_ms));
+        rows.map(|w| w.hidden).collect()
+    };
+    let pages = sinces.windows(2);
+    let empty = pages
+        .clone()
+        .filter(|s| !hidden_or_not(s[0], s[1]).contains(&false))
+        .count();
+    let short = pages
+        .filter(|s| hidden_or_not(s[0], s[1] - 1).len() == 2)
+        .count();
+    assert!(
+        empty > 0 && short > 0,
+        "{empty} empty and {short} short pages"
+    );
+
+    let state = run.last_state();
+    let bookmark = state["bookmarks"]["worklogs"]["updated"]
+        .as_str()
+        .and_then(tap_jira::timestamp::parse_jira)
+        .unwrap_or_else(|| panic!("no worklogs bookmark: {state}"));
+    let youngest = all.iter().filter(|w| !w.hidden).map(|w| w.updated_ms).max();
+    assert!(
+        Some(bookmark.timestamp_millis()) >= youngest,
+        "the bookmark covers every worklog written: {state}"
+    );
+    let state = site.file("state.json", &state);
+    let again = site.sync_from(&state);
+    again.assert_success();
+    assert!(
+        again.records("worklogs").is_empty(),
+        "nothing new, nothing twice"
+    );
+}
+
 /// Meltano discovers before every run: discover reads the site's fields and who it is talking
 /// to, never the streams' endpoints, so its requests do not grow with the stream table or the
 /// number of custom fields.
