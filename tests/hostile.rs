@@ -195,23 +195,47 @@ fn pagers_that_cycle_through_pages_stop_without_duplicates() {
 }
 
 #[test]
-fn worklog_pages_that_creep_forward_without_worklogs_stop() {
-    // Empty pages that are not the last, each `until` a millisecond after its `since`, for ever.
-    let server = Hostile::start(|r| {
-        (r.path == "/rest/api/3/worklog/updated").then(|| {
-            let since = r.param("since").unwrap_or(0);
-            Reply::Json(
+fn worklog_pages_that_creep_forward_without_worklogs_end_the_sync_past_them() {
+    // Empty pages that are not the last, each `until` a millisecond after its `since`, for ever:
+    // what a run of worklogs hidden from the account looks like, without end.
+    let base = 1_704_067_200_000_u64;
+    let server = Hostile::start(move |r| match r.path.as_str() {
+        "/rest/api/3/worklog/updated" => {
+            let since = r.param("since").unwrap_or(0).max(base);
+            Some(Reply::Json(
                 json!({"values": [], "since": since, "until": since + 1, "lastPage": false}),
-            )
-        })
+            ))
+        }
+        "/rest/api/3/worklog/deleted" => Some(Reply::Json(
+            json!({"values": [], "since": base, "until": base, "lastPage": true}),
+        )),
+        _ => None,
     });
-    let run = sync_only(&server, "worklogs", json!({}), Duration::from_secs(60));
-    run.assert_failed_cleanly(
-        Duration::from_secs(50),
-        MAX_RSS_MIB,
-        &["rest/api/3/worklog/updated", "paging does not advance"],
+    let run = sync_only(
+        &server,
+        "worklogs",
+        json!({"start_date": "2024-01-01T00:00:00Z"}),
+        Duration::from_secs(60),
+    );
+    assert_eq!(run.run.code, 0, "{}", run.run.stderr);
+    assert!(
+        run.elapsed < Duration::from_secs(50),
+        "took {:?}",
+        run.elapsed
+    );
+    assert!(
+        run.run
+            .stderr
+            .contains("brought no worklog this account may see"),
+        "{}",
+        run.run.stderr
     );
     assert_eq!(server.count("/rest/api/3/worklog/updated"), 200);
+    // The bookmark moved past the pages read, so the next sync does not read them again.
+    assert_eq!(
+        run.run.last_state()["bookmarks"]["worklogs"]["updated"],
+        json!("2024-01-01T00:00:00.200Z")
+    );
 }
 
 #[test]

@@ -93,6 +93,21 @@ impl Bookmark {
             self.at_updated.push(id.to_string());
         }
     }
+
+    /// Moves the bookmark to the `until` of a page that is not the last: Jira has listed every
+    /// worklog changed up to then, and left out those the account may not see, so a run of
+    /// hidden worklogs is not read again by every later sync.
+    fn cover(&mut self, until_ms: i64) {
+        if until_ms <= self.updated.timestamp_millis() {
+            return;
+        }
+        if let Some(until) = DateTime::from_timestamp_millis(until_ms)
+            .filter(|until| bookmarkable(*until, Utc::now()))
+        {
+            self.updated = until;
+            self.at_updated.clear();
+        }
+    }
 }
 
 /// One page of changed worklogs, and the bookmark that covers them and every page before.
@@ -147,7 +162,7 @@ fn fresh_changes<'a>(
     async_stream::try_stream! {
         let since = bookmark.updated.timestamp_millis();
         let mut pages = pin!(changes(client, endpoint, since));
-        while let Some(page) = pages.try_next().await? {
+        while let Some((page, until)) = pages.try_next().await? {
             let fresh: Vec<(String, i64)> = page
                 .into_iter()
                 .filter(|(id, at)| !bookmark.already_written(id, *at))
@@ -155,25 +170,33 @@ fn fresh_changes<'a>(
             for (id, at) in &fresh {
                 bookmark.record(id, *at);
             }
+            if let Some(until) = until {
+                bookmark.cover(until);
+            }
             yield (fresh, bookmark.clone());
         }
     }
 }
 
-/// Pages in a row that bring no worklog not met before, before worklog paging gives up. Jira
-/// decides a page's `until` from all its rows and then leaves out those the account may not see,
-/// so a run of hidden worklogs gives empty pages that point further: 200 of them is 200,000
-/// hidden worklogs in a row. A server that sends such pages for ever, `until` a millisecond
-/// ahead each time, is stopped after them.
+/// `(worklogId, updatedTime)` of each worklog a page lists.
+type Changes = Vec<(String, i64)>;
+
+/// Pages in a row that bring no worklog not met before, after which a sync reads no further.
+/// Jira decides a page's `until` from all its rows and then leaves out those the account may not
+/// see, so a run of hidden worklogs gives empty pages that point further: 200 of them is 200,000
+/// hidden worklogs in a row. The bookmark has moved past them, and the next sync goes on from
+/// there; a server that sends such pages for ever, `until` a millisecond ahead each time, costs
+/// each sync 200 requests.
 const MAX_EMPTY_WORKLOG_PAGES: u32 = 200;
 
-/// `(worklogId, updatedTime)` pages of `/worklog/updated` or `/worklog/deleted` from `since` on.
-/// Jira pages them by `since` alone, so a page that does not move it is an error, not a loop.
+/// `(worklogId, updatedTime)` pages of `/worklog/updated` or `/worklog/deleted` from `since` on,
+/// each with its `until` when it is not the last. Jira pages them by `since` alone, so a page
+/// that does not move it is an error, not a loop.
 fn changes<'a>(
     client: &'a JiraClient,
     endpoint: &'static str,
     mut since: i64,
-) -> impl Stream<Item = Result<Vec<(String, i64)>>> + 'a {
+) -> impl Stream<Item = Result<(Changes, Option<i64>)>> + 'a {
     async_stream::try_stream! {
         let path = client.api_path(endpoint);
         let mut seen_pages: HashSet<i64> = HashSet::new();
@@ -194,9 +217,10 @@ fn changes<'a>(
             let last_page = body.get("lastPage").and_then(Value::as_bool).unwrap_or(true);
             let until = body.get("until").and_then(Value::as_i64);
             let keys: Vec<String> = changes.iter().map(|(id, at)| format!("{id}@{at}")).collect();
-            progress.judge(fingerprint(keys.iter().map(String::as_str)), !last_page, &path)?;
-            yield changes;
-            match until {
+            let stalled = progress
+                .judge(fingerprint(keys.iter().map(String::as_str)), !last_page, &path)
+                .is_err();
+            let next = match until {
                 Some(until) if !last_page => {
                     if until < since || !seen_pages.insert(until) {
                         Err(Error::Shape {
@@ -207,10 +231,23 @@ fn changes<'a>(
                             ),
                         })?;
                     }
-                    since = until;
+                    Some(until)
                 }
-                _ => break,
+                _ => None,
+            };
+            yield (changes, next);
+            let Some(next) = next else { break };
+            if stalled {
+                tracing::warn!(
+                    endpoint = %path,
+                    pages = MAX_EMPTY_WORKLOG_PAGES,
+                    "pages in a row brought no worklog this account may see (Jira leaves out \
+                     those restricted to a group or role it is not in); the bookmark has moved \
+                     past them and the next sync goes on from there"
+                );
+                break;
             }
+            since = next;
         }
     }
 }
@@ -254,5 +291,28 @@ mod tests {
         assert!(!b.already_written("3", 2000) && !b.already_written("1", 2001));
         b.record("4", 3000);
         assert_eq!(b.at_updated, vec!["4".to_string()]);
+    }
+
+    #[test]
+    fn a_page_that_is_not_the_last_moves_the_bookmark_to_its_until() {
+        let mut b = Bookmark::from_state(None, at(1000)).unwrap();
+        b.record("1", 2000);
+        // A worklog at `until` was written: the bookmark is there and remembers it.
+        b.cover(2000);
+        assert_eq!(
+            (b.updated, b.at_updated.clone()),
+            (at(2000), vec!["1".into()])
+        );
+        // Hidden worklogs up to `until`: none of them is read again.
+        b.cover(5000);
+        assert_eq!((b.updated, b.at_updated.is_empty()), (at(5000), true));
+        assert!(b.already_written("9", 4999) && !b.already_written("9", 5000));
+        // Never backwards, never into the far future.
+        b.cover(3000);
+        let year_3000 = parse_jira("3000-01-01T00:00:00Z")
+            .unwrap()
+            .timestamp_millis();
+        b.cover(year_3000);
+        assert_eq!(b.updated, at(5000));
     }
 }
