@@ -33,6 +33,7 @@ pub async fn read_split(
     limit: u64,
     mut reader: PageReader,
 ) -> Result<PageReader, BodyError> {
+    reader.expect_length(response.content_length());
     read_chunks(response, limit, |chunk| reader.push(chunk)).await?;
     Ok(reader)
 }

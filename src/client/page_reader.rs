@@ -43,6 +43,8 @@ pub struct PageReader {
     /// that did not fit, so a large record is read again only a few times.
     wanted: usize,
     min_window: usize,
+    /// The body's declared length, when it has one: no window need be wider.
+    declared: usize,
     stage: Stage,
     /// What was taken apart and is not a record, as it came: braces, other keys, commas.
     skeleton: Vec<u8>,
@@ -107,6 +109,14 @@ impl PageReader {
         PageReader::with_window(key, 1)
     }
 
+    /// Takes the body's declared length: a small answer (an issue's votes) is not given a whole
+    /// window, which glibc maps and unmaps for each request.
+    pub fn expect_length(&mut self, length: Option<u64>) {
+        if let Some(length) = length {
+            self.declared = usize::try_from(length).unwrap_or(usize::MAX);
+        }
+    }
+
     /// `new` with the window `min_window` bytes wide: narrow windows test the seams.
     pub fn with_window(key: Option<&'static str>, min_window: usize) -> PageReader {
         let followed = !key.is_some_and(|key| key.starts_with('/'));
@@ -116,6 +126,7 @@ impl PageReader {
             taken: 0,
             wanted: min_window,
             min_window,
+            declared: usize::MAX,
             stage: if followed { Stage::Start } else { Stage::Whole },
             skeleton: Vec::new(),
             record_at: Vec::new(),
@@ -197,8 +208,8 @@ impl PageReader {
         // window was copied five times on its way to the first.
         let needed = self.window.len() + bytes.len();
         if self.stage != Stage::Whole && needed > self.window.capacity() {
-            self.window
-                .reserve(self.wanted.max(needed) - self.window.len());
+            let room = self.wanted.min(self.declared).max(needed);
+            self.window.reserve(room - self.window.len());
         }
         self.window.extend_from_slice(bytes);
     }
@@ -469,6 +480,25 @@ mod tests {
             List::Items(items) => items.iter().map(RawRecord::get).collect(),
             other => panic!("no list: {other:?}"),
         }
+    }
+
+    #[test]
+    fn a_body_of_declared_length_takes_no_wider_window() {
+        let body = r#"{"values": [{"id": "1"}, {"id": "2"}], "isLast": true}"#;
+        let mut reader = PageReader::new(Some("values"));
+        reader.expect_length(Some(body.len() as u64));
+        reader.push(body.as_bytes());
+        assert!(
+            reader.window.capacity() < 1024,
+            "{}",
+            reader.window.capacity()
+        );
+        let split = reader.finish().unwrap_or_else(|_| panic!("not split"));
+        assert_eq!(records(&split), [r#"{"id": "1"}"#, r#"{"id": "2"}"#]);
+        // Without a length, the window is as wide as ever.
+        let mut reader = PageReader::new(Some("values"));
+        reader.push(body.as_bytes());
+        assert!(reader.window.capacity() >= WINDOW);
     }
 
     #[test]
