@@ -454,7 +454,8 @@ pub const SETTINGS: &[Setting] = &[
     setting(
             "max_retries",
             Kind::Integer,
-            "Retries of one request on 429, 5xx, timeouts and connection errors (at most 100).",
+            "Retries of one request on 408, 429, 500, 502, 503 and 504, timeouts and connection errors \
+             (at most 100).",
         ).with_default(Preset::Integer(DEFAULT_MAX_RETRIES as u64)),
     setting(
             "retry_budget_seconds",
@@ -511,7 +512,7 @@ pub const SETTINGS: &[Setting] = &[
     setting(
         "groups",
         Kind::List,
-        "Comma-separated group names: when set, the `users` stream holds the members of these groups \
+        "Group names (a list or comma-separated): when set, the `users` stream holds the members of these groups \
          (Stitch's behaviour) instead of every user of the site.",
     ),
     setting(
@@ -1934,7 +1935,7 @@ fn read_groups(r: &mut Reader<'_>) -> Option<Vec<String>> {
         Some(_) => {
             r.problem(
                 "groups",
-                "must be a comma-separated string",
+                "must be group names, as a list or comma-separated",
                 "e.g. \"jira-users, jira-administrators\"",
             );
             return None;

@@ -239,6 +239,44 @@ fn worklog_pages_that_creep_forward_without_worklogs_end_the_sync_past_them() {
 }
 
 #[test]
+fn empty_worklog_pages_the_bookmark_cannot_follow_fail_the_sync() {
+    // Empty pages that are not the last, their `until` two days ahead and creeping: a bookmark
+    // there would skip every change until then, so the sync cannot end as if it had moved past
+    // them. On `worklog/deleted`, which Jira does not thin, any such run is a server that loops.
+    let base = 1_704_067_200_000_u64;
+    let future =
+        u64::try_from(chrono::Utc::now().timestamp_millis()).expect("after 1970") + 2 * 86_400_000;
+    let creeping = move |r: &common::hostile::Request, from: u64| {
+        let since = r.param("since").unwrap_or(0).max(from);
+        Reply::Json(json!({"values": [], "since": since, "until": since + 1, "lastPage": false}))
+    };
+    let server = Hostile::start(move |r| match r.path.as_str() {
+        "/rest/api/3/worklog/updated" => Some(creeping(r, future)),
+        _ => None,
+    });
+    let config = json!({"start_date": "2024-01-01T00:00:00Z"});
+    let run = sync_only(&server, "worklogs", config.clone(), Duration::from_secs(60));
+    run.assert_failed_cleanly(
+        Duration::from_secs(50),
+        MAX_RSS_MIB,
+        &["rest/api/3/worklog/updated", "paging does not advance"],
+    );
+    let server = Hostile::start(move |r| match r.path.as_str() {
+        "/rest/api/3/worklog/updated" => Some(Reply::Json(
+            json!({"values": [], "since": base, "until": base, "lastPage": true}),
+        )),
+        "/rest/api/3/worklog/deleted" => Some(creeping(r, base)),
+        _ => None,
+    });
+    let run = sync_only(&server, "worklogs", config, Duration::from_secs(60));
+    run.assert_failed_cleanly(
+        Duration::from_secs(50),
+        MAX_RSS_MIB,
+        &["rest/api/3/worklog/deleted", "paging does not advance"],
+    );
+}
+
+#[test]
 fn worklog_pages_that_hide_worklogs_are_read_through() {
     // Jira leaves out worklogs the account may not see after it has paged them: pages that
     // are not the last may be empty, or end after their youngest worklog.
@@ -410,4 +448,19 @@ fn a_parent_id_that_is_a_dot_segment_is_refused_not_followed_up_the_path() {
         paths.iter().all(|p| !p.contains("version")),
         "no request for versions went out: {paths:?}"
     );
+
+    // In a query, as a group's name, the same value is harmless: the group's members are read.
+    let server = Hostile::start(|r| match r.path.as_str() {
+        "/rest/api/3/group/bulk" => Some(Reply::Json(json!({
+            "startAt": 0, "maxResults": 50, "isLast": true,
+            "values": [{"name": "..", "groupId": "g-1"}],
+        }))),
+        "/rest/api/3/group/member" => Some(Reply::Json(json!({
+            "startAt": 0, "maxResults": 50, "isLast": true, "values": [user(1)],
+        }))),
+        _ => None,
+    });
+    let run = sync_only(&server, "group_members", json!({}), Duration::from_secs(30));
+    assert_eq!(run.run.code, 0, "{}", run.run.stderr);
+    assert_eq!(run.run.records("group_members").len(), 1);
 }

@@ -79,15 +79,21 @@ impl Endpoint {
     }
 
     /// The request on this client's API version, with the parent's ids bound into the path.
-    /// An id of `.` or `..` is refused: URL resolution reads it as a step up the path, encoded
-    /// or not, so the request would go elsewhere on the site. No Jira id has that form.
+    /// An id of `.` or `..` bound into the path is refused: URL resolution reads it as a step up
+    /// the path, encoded or not, so the request would go elsewhere on the site. No Jira id that
+    /// goes into a path has that form.
     pub fn request(
         &self,
         client: &JiraClient,
         bind: &[(&str, &str)],
     ) -> Result<(ApiRequest, Pagination)> {
-        // Any other value is encoded (a `%` too), so only these two are read as dot segments.
-        if let Some((name, value)) = bind.iter().find(|(_, v)| matches!(*v, "." | "..")) {
+        // Any other value is encoded (a `%` too), so only these two are read as dot segments;
+        // in the query (a group's name) they are harmless.
+        let in_path = |name: &str| self.path.contains(&format!("{{{name}}}"));
+        if let Some((name, value)) = bind
+            .iter()
+            .find(|(name, value)| matches!(*value, "." | "..") && in_path(name))
+        {
             return Err(Error::Shape {
                 url: self.path.to_string(),
                 problem: format!(

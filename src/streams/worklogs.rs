@@ -96,16 +96,21 @@ impl Bookmark {
 
     /// Moves the bookmark to the `until` of a page that is not the last: Jira has listed every
     /// worklog changed up to then, and left out those the account may not see, so a run of
-    /// hidden worklogs is not read again by every later sync.
-    fn cover(&mut self, until_ms: i64) {
+    /// hidden worklogs is not read again by every later sync. Says whether the bookmark is at
+    /// or past `until` (not when `until` is far in the future, or past year 9999).
+    fn cover(&mut self, until_ms: i64) -> bool {
         if until_ms <= self.updated.timestamp_millis() {
-            return;
+            return true;
         }
-        if let Some(until) = DateTime::from_timestamp_millis(until_ms)
+        match DateTime::from_timestamp_millis(until_ms)
             .filter(|until| bookmarkable(*until, Utc::now()))
         {
-            self.updated = until;
-            self.at_updated.clear();
+            Some(until) => {
+                self.updated = until;
+                self.at_updated.clear();
+                true
+            }
+            None => false,
         }
     }
 }
@@ -125,7 +130,7 @@ pub fn changed_worklogs(
     bookmark: Bookmark,
 ) -> impl Stream<Item = Result<WorklogPage>> + '_ {
     async_stream::try_stream! {
-        let mut pages = pin!(fresh_changes(client, "worklog/updated", bookmark));
+        let mut pages = pin!(fresh_changes(client, UPDATED, bookmark));
         while let Some((changes, bookmark)) = pages.try_next().await? {
             let mut worklogs = Vec::with_capacity(changes.len());
             for batch in changes.chunks(LIST_BATCH) {
@@ -148,9 +153,15 @@ pub fn changed_worklogs(
 pub fn deleted_worklogs(
     client: &JiraClient,
     bookmark: Bookmark,
-) -> impl Stream<Item = Result<(Vec<(String, i64)>, Bookmark)>> + '_ {
-    fresh_changes(client, "worklog/deleted", bookmark)
+) -> impl Stream<Item = Result<(Changes, Bookmark)>> + '_ {
+    fresh_changes(client, DELETED, bookmark)
 }
+
+const UPDATED: &str = "worklog/updated";
+const DELETED: &str = "worklog/deleted";
+
+/// `(worklogId, updatedTime)` of each worklog a page lists.
+type Changes = Vec<(String, i64)>;
 
 /// `changes` since the bookmark without those already written (Jira repeats a page's last
 /// millisecond at the start of the next), each page with the bookmark that covers it.
@@ -158,28 +169,39 @@ fn fresh_changes<'a>(
     client: &'a JiraClient,
     endpoint: &'static str,
     mut bookmark: Bookmark,
-) -> impl Stream<Item = Result<(Vec<(String, i64)>, Bookmark)>> + 'a {
+) -> impl Stream<Item = Result<(Changes, Bookmark)>> + 'a {
     async_stream::try_stream! {
         let since = bookmark.updated.timestamp_millis();
         let mut pages = pin!(changes(client, endpoint, since));
-        while let Some((page, until)) = pages.try_next().await? {
-            let fresh: Vec<(String, i64)> = page
+        while let Some(page) = pages.try_next().await? {
+            let fresh: Changes = page
+                .rows
                 .into_iter()
                 .filter(|(id, at)| !bookmark.already_written(id, *at))
                 .collect();
             for (id, at) in &fresh {
                 bookmark.record(id, *at);
             }
-            if let Some(until) = until {
-                bookmark.cover(until);
+            let covered = page.until.is_some_and(|until| bookmark.cover(until));
+            if let Some(stall) = page.stalled {
+                // Only Jira's hiding thins `worklog/updated`; when the bookmark is past the thin
+                // pages, the next sync goes on from there. Anything else is a server that loops.
+                if endpoint != UPDATED || !covered {
+                    Err(stall)?;
+                }
+                tracing::warn!(
+                    "{MAX_EMPTY_WORKLOG_PAGES} pages of {endpoint} in a row brought no worklog this \
+                     account may see (Jira leaves out those restricted to a group or role it is \
+                     not in); worklogs changed after {} are read by the next sync, which starts there",
+                    format_utc(bookmark.updated)
+                );
+                yield (fresh, bookmark.clone());
+                break;
             }
             yield (fresh, bookmark.clone());
         }
     }
 }
-
-/// `(worklogId, updatedTime)` of each worklog a page lists.
-type Changes = Vec<(String, i64)>;
 
 /// Pages in a row that bring no worklog not met before, after which a sync reads no further.
 /// Jira decides a page's `until` from all its rows and then leaves out those the account may not
@@ -189,14 +211,22 @@ type Changes = Vec<(String, i64)>;
 /// each sync 200 requests.
 const MAX_EMPTY_WORKLOG_PAGES: u32 = 200;
 
-/// `(worklogId, updatedTime)` pages of `/worklog/updated` or `/worklog/deleted` from `since` on,
-/// each with its `until` when it is not the last. Jira pages them by `since` alone, so a page
-/// that does not move it is an error, not a loop.
+/// A page of `/worklog/updated` or `/worklog/deleted`: its rows, its `until` when it is not the
+/// last, and why paging stopped when it has stalled.
+struct ChangesPage {
+    rows: Changes,
+    until: Option<i64>,
+    stalled: Option<Error>,
+}
+
+/// Pages of `/worklog/updated` or `/worklog/deleted` from `since` on, up to and including the
+/// page on which paging stalls. Jira pages them by `since` alone, so a page that does not move
+/// it is an error, not a loop.
 fn changes<'a>(
     client: &'a JiraClient,
     endpoint: &'static str,
     mut since: i64,
-) -> impl Stream<Item = Result<(Changes, Option<i64>)>> + 'a {
+) -> impl Stream<Item = Result<ChangesPage>> + 'a {
     async_stream::try_stream! {
         let path = client.api_path(endpoint);
         let mut seen_pages: HashSet<i64> = HashSet::new();
@@ -204,7 +234,7 @@ fn changes<'a>(
         loop {
             let request = ApiRequest::get(path.clone()).query("since", since.to_string());
             let body = client.send_json(request).await?;
-            let changes: Vec<(String, i64)> = body
+            let rows: Changes = body
                 .get("values")
                 .and_then(Value::as_array)
                 .map(|values| {
@@ -216,10 +246,10 @@ fn changes<'a>(
                 .unwrap_or_default();
             let last_page = body.get("lastPage").and_then(Value::as_bool).unwrap_or(true);
             let until = body.get("until").and_then(Value::as_i64);
-            let keys: Vec<String> = changes.iter().map(|(id, at)| format!("{id}@{at}")).collect();
+            let keys: Vec<String> = rows.iter().map(|(id, at)| format!("{id}@{at}")).collect();
             let stalled = progress
                 .judge(fingerprint(keys.iter().map(String::as_str)), !last_page, &path)
-                .is_err();
+                .err();
             let next = match until {
                 Some(until) if !last_page => {
                     if until < since || !seen_pages.insert(until) {
@@ -235,19 +265,12 @@ fn changes<'a>(
                 }
                 _ => None,
             };
-            yield (changes, next);
-            let Some(next) = next else { break };
-            if stalled {
-                tracing::warn!(
-                    endpoint = %path,
-                    pages = MAX_EMPTY_WORKLOG_PAGES,
-                    "pages in a row brought no worklog this account may see (Jira leaves out \
-                     those restricted to a group or role it is not in); the bookmark has moved \
-                     past them and the next sync goes on from there"
-                );
-                break;
+            let last = next.is_none() || stalled.is_some();
+            yield ChangesPage { rows, until: next, stalled };
+            match next {
+                Some(next) if !last => since = next,
+                _ => break,
             }
-            since = next;
         }
     }
 }
@@ -298,21 +321,21 @@ mod tests {
         let mut b = Bookmark::from_state(None, at(1000)).unwrap();
         b.record("1", 2000);
         // A worklog at `until` was written: the bookmark is there and remembers it.
-        b.cover(2000);
+        assert!(b.cover(2000));
         assert_eq!(
             (b.updated, b.at_updated.clone()),
             (at(2000), vec!["1".into()])
         );
         // Hidden worklogs up to `until`: none of them is read again.
-        b.cover(5000);
+        assert!(b.cover(5000));
         assert_eq!((b.updated, b.at_updated.is_empty()), (at(5000), true));
         assert!(b.already_written("9", 4999) && !b.already_written("9", 5000));
         // Never backwards, never into the far future.
-        b.cover(3000);
+        assert!(b.cover(3000));
         let year_3000 = parse_jira("3000-01-01T00:00:00Z")
             .unwrap()
             .timestamp_millis();
-        b.cover(year_3000);
+        assert!(!b.cover(year_3000));
         assert_eq!(b.updated, at(5000));
     }
 }
