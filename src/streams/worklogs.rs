@@ -208,7 +208,8 @@ fn fresh_changes<'a>(
 /// see, so a run of hidden worklogs gives empty pages that point further: 200 of them is 200,000
 /// hidden worklogs in a row. The bookmark has moved past them, and the next sync goes on from
 /// there; a server that sends such pages for ever, `until` a millisecond ahead each time, costs
-/// each sync 200 requests.
+/// each sync 200 requests. Where the bookmark cannot follow (an `until` far in the future), or on
+/// `worklog/deleted`, which Jira does not thin, paging that stalls is an error.
 const MAX_EMPTY_WORKLOG_PAGES: u32 = 200;
 
 /// A page of `/worklog/updated` or `/worklog/deleted`: its rows, its `until` when it is not the
