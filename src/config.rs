@@ -1141,7 +1141,7 @@ impl Config {
             r.problem(
                 "lookback_minutes",
                 format!("{lookback} is out of range"),
-                "use 0 to 525600 (a year)",
+                format!("use 0 to {MAX_LOOKBACK_MINUTES} (a year)"),
             );
         }
         let network = read_network(&mut r);
@@ -1178,7 +1178,7 @@ impl Config {
             r.problem(
                 "max_retries",
                 format!("{max_retries} is out of range"),
-                "use 0 to 100; retry_budget_seconds bounds the time they take",
+                format!("use 0 to {MAX_RETRIES}; retry_budget_seconds bounds the time they take"),
             );
         }
         let retry_budget = r

@@ -266,10 +266,10 @@ fn changes<'a>(
                 }
                 _ => None,
             };
-            let last = next.is_none() || stalled.is_some();
+            let stop = stalled.is_some();
             yield ChangesPage { rows, until: next, stalled };
             match next {
-                Some(next) if !last => since = next,
+                Some(next) if !stop => since = next,
                 _ => break,
             }
         }
