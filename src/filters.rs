@@ -4,10 +4,10 @@
 //! filtered out is never fetched, and they apply to the issues' children, to `worklogs`, and to
 //! the project-level streams.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
-use crate::jql::{Jql, local_minute_at_or_before};
+use crate::jql::{Jql, local_minute_after, local_minute_at_or_before};
 use crate::streams::issues::JqlZone;
 use crate::timestamp::format_utc;
 
@@ -49,6 +49,11 @@ impl Filters {
     }
 
     /// Whether a project, by key, is synced.
+    /// Whether only some projects are synced.
+    pub fn narrows_projects(&self) -> bool {
+        !self.projects.is_empty() || !self.exclude_projects.is_empty()
+    }
+
     pub fn keeps_project(&self, key: &str) -> bool {
         let key = key.to_ascii_uppercase();
         (self.projects.is_empty() || self.projects.contains(&key))
@@ -86,8 +91,7 @@ impl Filters {
                 );
             }
             if let Some(before) = window.before {
-                let bound = before + zone.slack + Duration::minutes(1);
-                jql = jql.before(field, local_minute_at_or_before(bound, zone.tz));
+                jql = jql.before(field, local_minute_after(before + zone.slack, zone.tz));
             }
         }
         if let Some(own) = &self.jql {
@@ -111,6 +115,7 @@ impl Filters {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::Duration;
 
     fn utc(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)

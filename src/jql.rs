@@ -108,6 +108,30 @@ pub fn local_minute_at_or_before(t: DateTime<Utc>, tz: Tz) -> NaiveDateTime {
     }
 }
 
+/// A local minute, in `tz`, that is certainly after `t` however Jira resolves it: for an upper
+/// bound (`<`). A local time that a DST change repeats (or skips) could be read an hour too
+/// early, so step forward to a minute that has one meaning: past the repeated hour, the search
+/// is wider, never shorter.
+pub fn local_minute_after(t: DateTime<Utc>, tz: Tz) -> NaiveDateTime {
+    let floor = |t: DateTime<Utc>| {
+        let local = t.with_timezone(&tz).naive_local();
+        local
+            .with_second(0)
+            .and_then(|l| l.with_nanosecond(0))
+            .unwrap_or(local)
+    };
+    // A repeated hour is two hours of UTC: at most two steps past it.
+    let mut after = t + Duration::minutes(1);
+    for _ in 0..3 {
+        let local = floor(after);
+        if matches!(tz.from_local_datetime(&local), LocalResult::Single(_)) {
+            return local;
+        }
+        after += Duration::hours(1);
+    }
+    floor(after)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -158,5 +182,31 @@ mod tests {
         let earliest = tz.from_local_datetime(&local).earliest().unwrap();
         let latest = tz.from_local_datetime(&local).latest().unwrap();
         assert!(latest <= utc("2024-11-03T09:30:00Z") && earliest <= latest);
+    }
+
+    #[test]
+    fn an_upper_bound_steps_past_a_repeated_dst_hour() {
+        // 08:00Z-10:00Z is 01:00-02:00 twice in Los Angeles: a bound in either pass must not be
+        // read as an earlier instant than it is.
+        let tz = chrono_tz::America::Los_Angeles;
+        for bound in [
+            "2024-11-03T08:40:00Z",
+            "2024-11-03T09:30:00Z",
+            "2024-11-03T09:59:30Z",
+        ] {
+            let local = local_minute_after(utc(bound), tz);
+            let earliest = tz.from_local_datetime(&local).earliest().unwrap();
+            assert!(earliest > utc(bound), "{bound}: {local}");
+        }
+        // Elsewhere, the next minute: the search is a minute wider at most.
+        let local = local_minute_after(utc("2024-01-31T13:05:42Z"), tz);
+        assert_eq!(
+            local.format("%Y/%m/%d %H:%M").to_string(),
+            "2024/01/31 05:06"
+        );
+        // A bound just before the hour DST skips: 02:xx does not exist on 2024-03-10.
+        let local = local_minute_after(utc("2024-03-10T09:59:30Z"), tz);
+        let single = tz.from_local_datetime(&local).single().unwrap();
+        assert!(single > utc("2024-03-10T09:59:30Z"), "{local}");
     }
 }

@@ -47,6 +47,18 @@ fn partitions_add_up_to_the_whole(deployment: Deployment) {
         Vec::<&(String, String)>::new(),
         "{deployment:?}: records no partition gave"
     );
+    // Into one target that honours ACTIVATE_VERSION (it drops a stream's rows of other versions),
+    // one partition after the other: no partition's activation drops the other's rows.
+    let mut table = BTreeMap::new();
+    for run in &runs {
+        into_versioning_target(&run.messages(), &mut keys, &mut table);
+    }
+    let held: BTreeSet<(String, String)> = table.into_keys().collect();
+    assert_eq!(
+        expected.difference(&held).take(5).collect::<Vec<_>>(),
+        Vec::<&(String, String)>::new(),
+        "{deployment:?}: rows a partition's ACTIVATE_VERSION dropped"
+    );
     // Each partition holds only its own issues: together, each issue exactly once.
     let issues: usize = runs.iter().map(|r| r.records("issues").len()).sum();
     assert_eq!(issues, whole.records("issues").len());
@@ -67,6 +79,33 @@ fn partitions_add_up_to_the_whole(deployment: Deployment) {
         }
     }
     assert_eq!(again, touched, "{deployment:?}");
+}
+
+/// `lines` applied as a versioning target does: a RECORD is upserted by key with its version;
+/// ACTIVATE_VERSION keeps only the stream's rows of that version (and those without one).
+fn into_versioning_target(
+    lines: &[serde_json::Value],
+    keys: &mut BTreeMap<String, Vec<String>>,
+    table: &mut BTreeMap<(String, String), Option<i64>>,
+) {
+    for message in lines {
+        let stream = message["stream"].as_str().unwrap_or_default();
+        match message["type"].as_str() {
+            Some("RECORD") => {
+                for key in record_keys(std::slice::from_ref(message), keys) {
+                    table.insert(key, message["version"].as_i64());
+                }
+            }
+            Some("SCHEMA") => {
+                record_keys(std::slice::from_ref(message), keys);
+            }
+            Some("ACTIVATE_VERSION") => {
+                let version = message["version"].as_i64();
+                table.retain(|(s, _), v| s != stream || v.is_none() || *v == version);
+            }
+            _ => {}
+        }
+    }
 }
 
 #[test]

@@ -11,6 +11,7 @@ use super::rows::{Bound, Reader, bound_by, walk};
 use super::{Emitter, Run};
 use crate::error::Result;
 use crate::singer::{Message, time_extracted};
+use crate::streams::{PROJECTS_STREAM, Source, StreamDef};
 
 pub(super) async fn sync<W: Write>(
     run: &mut Run<'_, '_, W>,
@@ -19,11 +20,16 @@ pub(super) async fn sync<W: Write>(
     let name = emitter.name();
     let def = emitter.stream.def;
     let version = Utc::now().timestamp_millis();
+    // With project filters a project-level stream holds the kept projects only: activating its
+    // version would drop every other project's rows from the target (another partition's, or
+    // those of a run without the filters). Its rows are upserted instead, without a version.
+    let partial = run.config.filters.narrows_projects() && read_per_project(def);
+    let versioned = (!partial).then_some(version);
     let first_ever = run
         .bookmark(name)
         .and_then(|b| b.get("version").cloned())
         .is_none();
-    if first_ever {
+    if first_ever && !partial {
         run.write(&Message::ActivateVersion {
             stream: name,
             version,
@@ -45,7 +51,7 @@ pub(super) async fn sync<W: Write>(
             if is_parent {
                 children_bind.push(bound_by(&binds, bound, &row));
             }
-            out.emit(emitter, row, Some(version), &extracted)?;
+            out.emit(emitter, row, versioned, &extracted)?;
         }
         Ok(())
     };
@@ -53,9 +59,25 @@ pub(super) async fn sync<W: Write>(
     if is_parent {
         run.parents.store(name, children_bind);
     }
-    run.write(&Message::ActivateVersion {
-        stream: name,
-        version,
-    })?;
+    if !partial {
+        run.write(&Message::ActivateVersion {
+            stream: name,
+            version,
+        })?;
+    }
     run.commit_bookmark(name, json!({"version": version}))
+}
+
+/// Whether `def` is `projects` or read per project (`versions`, `components`, a project's
+/// roles, …): the streams the project filters narrow.
+fn read_per_project(def: &StreamDef) -> bool {
+    def.name == PROJECTS_STREAM
+        || match def.source {
+            Source::PerParent(per) => per
+                .parents
+                .iter()
+                .filter_map(|parent| StreamDef::find(parent.stream))
+                .any(read_per_project),
+            _ => false,
+        }
 }

@@ -13,6 +13,7 @@ use chrono::Utc;
 use futures::{StreamExt, TryStreamExt};
 use serde_json::Value;
 
+use super::state::split_deleted;
 use super::{Emitter, Run, deletions};
 use crate::catalog::SelectedStream;
 use crate::client::{JiraClient, Page, RawRecord, Scanned, pages};
@@ -230,17 +231,6 @@ async fn read<W: Write>(
         deleted = deletions::sync(run, emitter, deleted.as_ref(), started).await?;
     }
     run.commit_bookmark(bookmark_name, with_deleted(searched, deleted.as_ref()))
-}
-
-/// The search's bookmark and, apart, the deletions' (`deleted`).
-fn split_deleted(saved: Option<Value>) -> (Option<Value>, Option<Value>) {
-    match saved {
-        Some(Value::Object(mut map)) => {
-            let deleted = map.remove("deleted");
-            ((!map.is_empty()).then_some(Value::Object(map)), deleted)
-        }
-        other => (other, None),
-    }
 }
 
 /// The search's bookmark with the deletions' beside it.

@@ -100,12 +100,16 @@ pub fn check_state(
     for def in STREAMS {
         match def.source {
             Source::IssueSearch => {
-                let saved = state.bookmark(def.name);
-                streams::issues::Bookmark::from_state(saved, start_date)?;
-                deletions::check(saved.and_then(|b| b.get("deleted")), deletions)?;
+                let (searched, deleted) = state::split_deleted(state.bookmark(def.name).cloned());
+                streams::issues::Bookmark::from_state(searched.as_ref(), start_date)?;
+                deletions::check(deleted.as_ref(), deletions)?;
             }
             Source::WorklogUpdates => {
-                streams::worklogs::Bookmark::from_state(state.bookmark(def.name), start_date)?;
+                let (changed, deleted) = state::split_deleted(state.bookmark(def.name).cloned());
+                streams::worklogs::Bookmark::from_state(changed.as_ref(), start_date)?;
+                if let Some(deleted) = &deleted {
+                    streams::worklogs::Bookmark::from_state(Some(deleted), start_date)?;
+                }
             }
             Source::Since { .. } => {
                 since::bookmark(def, state.bookmark(def.name), start_date)?;
@@ -258,9 +262,14 @@ fn start_over_if_filters_changed(state: &mut State, filters: &Filters) {
             continue;
         };
         restarted.push(def.name);
-        // The audit log's deletions do not depend on the filters; listed ids do.
-        if let Some(audit) = old.get("deleted").filter(|d| d.get("created").is_some()) {
-            state.set_bookmark(def.name, serde_json::json!({ "deleted": audit }));
+        // Deletions read from the audit log or from `worklog/deleted` do not depend on the
+        // filters, and those in between would never be reported; listed issue ids do.
+        let kept = match def.source {
+            Source::IssueSearch => old.get("deleted").filter(|d| d.get("created").is_some()),
+            _ => old.get("deleted"),
+        };
+        if let Some(deleted) = kept {
+            state.set_bookmark(def.name, serde_json::json!({ "deleted": deleted }));
         }
     }
     if !restarted.is_empty() {

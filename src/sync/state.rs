@@ -7,6 +7,19 @@ use serde_json::{Map, Value, json};
 
 use crate::error::{Error, Result};
 
+/// A bookmark's own part and, apart, its deletions' (`deleted`), which `issues` and `worklogs`
+/// keep beside it. A bookmark that holds only deletions (kept through a change of filters) has no
+/// own part: its stream starts from `start_date`.
+pub fn split_deleted(saved: Option<Value>) -> (Option<Value>, Option<Value>) {
+    match saved {
+        Some(Value::Object(mut map)) => {
+            let deleted = map.remove("deleted");
+            ((!map.is_empty()).then_some(Value::Object(map)), deleted)
+        }
+        other => (other, None),
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct State {
     value: Map<String, Value>,

@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
 use serde_json::{Value, json};
 
+use super::state::split_deleted;
 use super::{Emitter, Run};
 use crate::client::RawRecord;
 use crate::error::Result;
@@ -22,10 +23,10 @@ pub(super) async fn sync<W: Write>(
     emitter: &mut Emitter<'_>,
 ) -> Result<()> {
     let name = emitter.name();
-    let saved = run.bookmark(name);
+    let (saved, deleted) = split_deleted(run.bookmark(name));
     let bookmark = Bookmark::from_state(saved.as_ref(), run.config.start_date)?;
     // Deletions are followed from the first sync on: before it there was nothing to delete.
-    let deleted = match saved.as_ref().and_then(|b| b.get("deleted")) {
+    let deleted = match &deleted {
         Some(value) => Bookmark::from_state(Some(value), run.config.start_date)?,
         None => Bookmark::from_state(None, Utc::now())?,
     };
