@@ -274,6 +274,37 @@ fn children_are_complete_in_a_search_page_plus_the_truncated_lists() {
 }
 
 #[test]
+fn issues_a_bulk_answer_leaves_out_have_their_lists_read_one_by_one() {
+    // The bulk endpoint answers, but without the issues asked for (hidden since the search, or
+    // left out): their cut-short changelogs are read issue by issue, never kept as if whole.
+    let site = Site::new(SimConfig {
+        issues_per_project: 40,
+        ..SimConfig::default()
+    });
+    site.sim.sim.push_fault(jira_sim::Fault {
+        path_contains: "/changelog/bulkfetch".into(),
+        status: 200,
+        body: r#"{"issueChangeLogs": []}"#.into(),
+        times: 1000,
+        ..jira_sim::Fault::default()
+    });
+    prepare(&site, Some(&["changelogs", "issue_field_history"]));
+    let run = sync(&site);
+    run.assert_success();
+    let sim = &site.sim.sim;
+    for name in ["changelogs", "issue_field_history"] {
+        assert_eq!(
+            run.records(name).len(),
+            sim.expected_records(name, None).unwrap(),
+            "{name}"
+        );
+    }
+    let busy: BTreeSet<String> = sim.busy_issue_ids().into_iter().collect();
+    let one_by_one: BTreeSet<String> = child_calls(&site, "/changelog").into_iter().collect();
+    assert_eq!(one_by_one, busy);
+}
+
+#[test]
 fn watchers_and_votes_are_asked_only_for_issues_that_have_some() {
     let site = site_for(Deployment::Cloud);
     prepare(&site, Some(&["issue_watchers", "issue_votes"]));

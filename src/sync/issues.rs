@@ -525,9 +525,31 @@ async fn prepare(
         bulk_lists(client, lists, &wants),
         rest_lists(client, config, lists, &wants, |at| !in_bulk(lists[at])),
     )?;
-    let refused = |at: usize| in_bulk(lists[at]) && whole[at].is_none();
-    if (0..lists.len()).any(refused) {
-        one_by_one.extend(rest_lists(client, config, lists, &wants, refused).await?);
+    // What a bulk endpoint refused, or answered without (an issue hidden or deleted since the
+    // search, or one Jira left out), is read issue by issue: a list cut short is never kept
+    // as if whole.
+    let unanswered: Vec<Wants> = wants
+        .iter()
+        .filter_map(|issue| {
+            let left: Vec<bool> = (0..lists.len())
+                .map(|at| {
+                    issue.lists[at]
+                        && in_bulk(lists[at])
+                        && whole[at]
+                            .as_ref()
+                            .is_none_or(|found| !found.contains_key(&issue.id))
+                })
+                .collect();
+            left.contains(&true).then(|| Wants {
+                id: issue.id.clone(),
+                lists: left,
+                records: issue.records,
+            })
+        })
+        .collect();
+    if !unanswered.is_empty() {
+        let in_bulk_at = |at: usize| in_bulk(lists[at]);
+        one_by_one.extend(rest_lists(client, config, lists, &unanswered, in_bulk_at).await?);
     }
     Ok(Prepared {
         items,
