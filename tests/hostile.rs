@@ -464,3 +464,176 @@ fn a_parent_id_that_is_a_dot_segment_is_refused_not_followed_up_the_path() {
     assert_eq!(run.run.code, 0, "{}", run.run.stderr);
     assert_eq!(run.run.records("group_members").len(), 1);
 }
+
+/// `Retry-After: 0` (or a date already past) on a 503 that never ends is no wait Jira asked for:
+/// each retry counts against `max_retries` and waits the usual backoff. (Uncounted, the request
+/// was sent again at once, over and over, until `retry_budget_seconds` ran out.)
+#[test]
+fn a_retry_after_of_zero_does_not_retry_without_end_or_pause() {
+    let server = Hostile::start(|r| {
+        (r.path == "/rest/api/3/myself").then(|| Reply::Status {
+            status: 503,
+            headers: vec![
+                ("Retry-After", "0".into()),
+                ("Content-Type", "application/json".into()),
+            ],
+            body: json!({"errorMessages": ["Service unavailable."]}).to_string(),
+        })
+    });
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = write(
+        &dir,
+        "config.json",
+        &server.config(json!({"max_retries": 2, "retry_budget_seconds": 3})),
+    );
+    let run = run_bounded(
+        &[&"--config", &config, &"--discover"],
+        Duration::from_secs(30),
+    );
+    assert_ne!(run.run.code, 0);
+    let asked = server.count("/rest/api/3/myself");
+    assert!(
+        asked <= 10,
+        "max_retries is 2, yet /myself was asked {asked} times in {:?}",
+        run.elapsed
+    );
+}
+
+/// `deleted_issues: reconcile` on Server/DC lists every issue id with offset pages (Jira's
+/// default order, newest key first): when an issue listed on an earlier page is deleted while
+/// the listing pages, every later row moves up one place and the row at the page boundary is
+/// listed by no page. That issue, found still there, stays in the stored id set: deleted before
+/// the next run, its deletion is still reported.
+#[test]
+fn an_issue_skipped_by_a_shifting_reconcile_listing_still_has_its_deletion_reported() {
+    use std::sync::{Arc, Mutex};
+    // Issue ids 10001..=10010 (keys P-1..P-10); the alive ones, and how many listing pages of
+    // the current run were served (the page cap is 4).
+    let alive: Arc<Mutex<Vec<u64>>> = Arc::new(Mutex::new((10001..=10010).collect()));
+    let pages_served = Arc::new(Mutex::new(0u32));
+    // Deleted before the listing's second page of the second run.
+    let delete_during_listing = Arc::new(Mutex::new(None::<u64>));
+    const CAP: u64 = 4;
+    let (a, p, d) = (
+        alive.clone(),
+        pages_served.clone(),
+        delete_during_listing.clone(),
+    );
+    let server = Hostile::start(move |r| {
+        let issue = |id: u64| json!({"expand": "", "id": id.to_string(), "self": format!("http://jira/rest/api/2/issue/{id}"), "key": format!("P-{}", id - 10000)});
+        match r.path.as_str() {
+            "/rest/api/2/search" => {
+                let body: Value = serde_json::from_str(&r.body).unwrap_or_default();
+                let jql = body["jql"].as_str().unwrap_or("");
+                let start = r.param("startAt").unwrap_or(0);
+                if !jql.contains("created >=") {
+                    // The issue search: nothing was updated.
+                    return Some(Reply::Json(
+                        json!({"startAt": start, "maxResults": 50, "total": 0, "issues": []}),
+                    ));
+                }
+                let mut served = p.lock().unwrap();
+                *served += 1;
+                if *served == 2
+                    && let Some(id) = d.lock().unwrap().take()
+                {
+                    a.lock().unwrap().retain(|x| *x != id);
+                }
+                // Jira's default order: newest key first.
+                let mut ids = a.lock().unwrap().clone();
+                ids.sort_unstable_by(|x, y| y.cmp(x));
+                let page: Vec<Value> = ids
+                    .iter()
+                    .skip(start as usize)
+                    .take(CAP as usize)
+                    .map(|id| issue(*id))
+                    .collect();
+                Some(Reply::Json(
+                    json!({"startAt": start, "maxResults": CAP, "total": ids.len(), "issues": page}),
+                ))
+            }
+            path if path.starts_with("/rest/api/2/issue/") => {
+                let id: u64 = path.trim_start_matches("/rest/api/2/issue/").parse().ok()?;
+                if a.lock().unwrap().contains(&id) {
+                    Some(Reply::Json(
+                        json!({"id": id.to_string(), "key": format!("P-{}", id - 10000), "fields": {}}),
+                    ))
+                } else {
+                    Some(Reply::Status {
+                        status: 404,
+                        headers: vec![("Content-Type", "application/json".into())],
+                        body: json!({"errorMessages": ["Issue does not exist or you do not have permission to see it."]}).to_string(),
+                    })
+                }
+            }
+            _ => None,
+        }
+    });
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = write(
+        &dir,
+        "config.json",
+        &server.config(json!({"deployment": "server", "deleted_issues": "reconcile"})),
+    );
+    let limit = Duration::from_secs(60);
+    let discovered = run_bounded(&[&"--config", &config, &"--discover"], limit);
+    assert_eq!(discovered.run.code, 0, "{}", discovered.run.stderr);
+    let mut catalog: Value = serde_json::from_str(&discovered.run.stdout).unwrap();
+    for entry in catalog["streams"].as_array_mut().unwrap() {
+        let on = entry["tap_stream_id"] == "issues";
+        for m in entry["metadata"].as_array_mut().unwrap() {
+            if m["breadcrumb"] == json!([]) {
+                m["metadata"]["selected"] = json!(on);
+            }
+        }
+    }
+    let catalog = write(&dir, "catalog.json", &catalog);
+    let sync = |state: Option<&Value>| {
+        *pages_served.lock().unwrap() = 0;
+        let run = match state {
+            None => run_bounded(&[&"--config", &config, &"--catalog", &catalog], limit),
+            Some(state) => {
+                let state = write(&dir, "state.json", state);
+                run_bounded(
+                    &[
+                        &"--config",
+                        &config,
+                        &"--catalog",
+                        &catalog,
+                        &"--state",
+                        &state,
+                    ],
+                    limit,
+                )
+            }
+        };
+        assert_eq!(run.run.code, 0, "{}", run.run.stderr);
+        run
+    };
+    // Run 1 lists the ten ids.
+    let first = sync(None);
+    // Run 2: P-10 is deleted after the listing's first page (P-10..P-7): P-6 moves from the
+    // second page's start to the first page's end and is listed by neither.
+    *delete_during_listing.lock().unwrap() = Some(10010);
+    let second = sync(Some(&first.run.last_state()));
+    let deleted = |run: &Bounded| -> Vec<Value> {
+        run.run
+            .records("issues")
+            .iter()
+            .filter(|r| r.get("_sdc_deleted_at").is_some())
+            .map(|r| r["id"].clone())
+            .collect()
+    };
+    // Run 3: P-6 (alive all along until now) is deleted, and P-10 is finally noticed.
+    alive.lock().unwrap().retain(|x| *x != 10006);
+    let third = sync(Some(&second.run.last_state()));
+    let reported: Vec<Value> = deleted(&second)
+        .into_iter()
+        .chain(deleted(&third))
+        .collect();
+    assert!(
+        reported.contains(&json!("10006")),
+        "issue 10006 was deleted, but no run reported it (reported: {reported:?}); state after run 2: {}",
+        second.run.last_state()
+    );
+}

@@ -6,7 +6,7 @@ mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use common::{Run, Site, assert_valid_singer_output, tap};
+use common::{Run, Site, assert_valid_singer_output, ids, select_only, tap};
 use jira_sim::{Deployment, SimConfig};
 use serde_json::{Value, json};
 use tap_jira::config::Deployment as TapDeployment;
@@ -597,4 +597,33 @@ fn discover_costs_the_same_few_requests_however_many_streams_and_fields() {
             );
         }
     }
+}
+
+/// Server/DC issue search with `page_size` 5 (allowed: 1 to 1000): each page reads again the
+/// last rows of the one before (five); asked for no more than those, a page held nothing new,
+/// which read as the end of the search, and issues were lost without an error.
+#[test]
+fn server_search_with_a_page_size_of_five_reads_every_issue() {
+    let site = Site::new(SimConfig {
+        deployment: Deployment::Server,
+        projects: 2,
+        issues_per_project: 30,
+        ..SimConfig::default()
+    });
+    // A bulk edit: every issue updated within the same minute (as an import or a bulk change does).
+    site.sim.sim.touch_issues(site.sim.sim.issue_count());
+    let config = site.file("config.json", &site.config_with(json!({"page_size": 5})));
+    let mut catalog = site.discover(&config);
+    select_only(&mut catalog, &["issues"]);
+    let catalog = site.file("catalog.json", &catalog);
+    let run = tap(&[&"--config", &config, &"--catalog", &catalog]);
+    run.assert_success();
+    let mut ids = ids(&run.records("issues"));
+    ids.sort();
+    ids.dedup();
+    assert_eq!(
+        ids.len(),
+        site.sim.sim.issue_count(),
+        "issues written out of the site's issues"
+    );
 }

@@ -460,7 +460,11 @@ impl JiraClient {
                 .policy
                 .decide(retries, &outcome, started.elapsed(), jitter)
             {
-                Decision::Retry { after, reason } => {
+                Decision::Retry {
+                    after,
+                    reason,
+                    counted,
+                } => {
                     tracing::warn!(endpoint = %label, retry_in_ms = after.as_millis() as u64, "{reason}; retrying");
                     // Jira's "slow down" holds every request it covers, not only the one told.
                     if let Outcome::Status {
@@ -475,13 +479,7 @@ impl JiraClient {
                     } else {
                         tokio::time::sleep(after).await;
                     }
-                    if !matches!(
-                        outcome,
-                        Outcome::Status {
-                            retry_after: Some(_),
-                            ..
-                        }
-                    ) {
+                    if counted {
                         retries += 1;
                     }
                     attempts += 1;

@@ -25,9 +25,19 @@ pub enum Outcome {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Decision {
-    Retry { after: Duration, reason: String },
-    GiveUp { reason: String },
+    /// `counted`: the retry counts against `max_retries` (it is not a wait Jira asked for).
+    Retry {
+        after: Duration,
+        reason: String,
+        counted: bool,
+    },
+    GiveUp {
+        reason: String,
+    },
 }
+
+/// The shortest `Retry-After` taken as Jira asking for a pause.
+const MIN_ASKED_WAIT: Duration = Duration::from_secs(1);
 
 #[derive(Debug, Clone)]
 pub struct RetryPolicy {
@@ -72,14 +82,17 @@ impl RetryPolicy {
             | Outcome::BrokenBody(_)
             | Outcome::InvalidBody(_) => None,
         };
-        // A wait Jira asked for is bounded by the budget alone (below), not by `max_retries`.
-        if retries >= self.max_retries && retry_after.is_none() {
+        // A wait Jira asked for is bounded by the budget alone (below), not by `max_retries`;
+        // one under a second (`Retry-After: 0`, a date already past) is no wait at all, and
+        // retrying on it at once would be a loop.
+        let asked = retry_after.filter(|wait| *wait >= MIN_ASKED_WAIT);
+        if retries >= self.max_retries && asked.is_none() {
             return Decision::GiveUp {
                 reason: format!("{reason} (after {} retries)", retries),
             };
         }
         let left = self.budget.saturating_sub(elapsed);
-        if let Some(wait) = retry_after
+        if let Some(wait) = asked
             && wait > left
         {
             // Sleeping on it would only end in giving up, hours or days from now.
@@ -91,7 +104,7 @@ impl RetryPolicy {
                 ),
             };
         }
-        let after = match retry_after {
+        let after = match asked {
             Some(wait) => wait.min(self.max_retry_after),
             None => {
                 let exp = self.base_backoff.saturating_mul(1u32 << retries.min(16));
@@ -107,7 +120,11 @@ impl RetryPolicy {
                 ),
             };
         }
-        Decision::Retry { after, reason }
+        Decision::Retry {
+            after,
+            reason,
+            counted: asked.is_none(),
+        }
     }
 }
 
@@ -161,9 +178,33 @@ mod tests {
             d,
             Decision::Retry {
                 after: Duration::from_secs(7),
-                reason: "HTTP 429".into()
+                reason: "HTTP 429".into(),
+                counted: false,
             }
         );
+    }
+
+    #[test]
+    fn a_retry_after_under_a_second_is_a_counted_retry_with_backoff() {
+        // `Retry-After: 0` (or a date already past) asks for no pause: retried on it at once
+        // and uncounted, a failing site was asked again and again until the budget ran out.
+        let p = policy();
+        match p.decide(0, &status(503, Some(0)), Duration::ZERO, 1.0) {
+            Decision::Retry { after, counted, .. } => {
+                assert!(counted);
+                assert_eq!(after, Duration::from_millis(500));
+            }
+            other => panic!("{other:?}"),
+        }
+        let spent = p.max_retries;
+        assert!(matches!(
+            p.decide(spent, &status(503, Some(0)), Duration::ZERO, 1.0),
+            Decision::GiveUp { .. }
+        ));
+        assert!(matches!(
+            p.decide(spent, &status(503, Some(1)), Duration::ZERO, 1.0),
+            Decision::Retry { counted: false, .. }
+        ));
     }
 
     #[test]

@@ -166,6 +166,30 @@ async fn by_reconciling<W: Write>(
         deleted = gone.len(),
         "reconciled the issue ids with the last run's"
     );
+    // An issue still there that the listing missed (a deletion moved it past a page's end while
+    // the listing paged) stays in the set while the filters keep it: left out, its deletion
+    // later would be in neither run's list.
+    let alive: Vec<u64> = missing
+        .into_iter()
+        .filter(|id| !gone.contains(id))
+        .collect();
+    let mut now = now;
+    if !alive.is_empty() {
+        let filters = &run.config.filters;
+        if filters.is_empty() {
+            now.extend(alive);
+        } else {
+            let texts: Vec<String> = alive.iter().map(u64::to_string).collect();
+            let kept = issues::ids_matching(run.client, &texts, filters, zone).await?;
+            now.extend(
+                alive
+                    .into_iter()
+                    .filter(|id| kept.contains(&id.to_string())),
+            );
+        }
+        now.sort_unstable();
+        now.dedup();
+    }
     let extracted = time_extracted(checked);
     let mut out = run.out.borrow_mut();
     for id in gone {

@@ -51,7 +51,9 @@ pub(super) fn server_pages<'a>(
                 "jql": updated_since_jql(window.local_minute, scope, filter),
                 "fields": query.fields,
                 "startAt": start,
-                "maxResults": size.get(),
+                // The rows read again come on top of the page's new ones: a page of no more
+                // rows than those would bring nothing new, which reads as the end.
+                "maxResults": u64::from(size.get()) + reread,
             });
             if !query.expand.is_empty() {
                 body["expand"] = json!(query.expand);
