@@ -16,8 +16,10 @@ use crate::timestamp::normalize;
 pub const HASH_METADATA: &str = "tap-jira.hash";
 
 /// What `hash_pii` hashes: these keys at any depth, in every stream (users' emails and names
-/// wherever a user appears: reporter, assignee, comment authors, user custom fields, `users`).
-pub const PII_KEYS: &[&str] = &["emailAddress", "displayName"];
+/// wherever a user appears: reporter, assignee, comment authors, user custom fields, `users`;
+/// Server's workflows name their last editor by display name). Changes of a person's field
+/// are hashed too (`hash_user_change`).
+pub const PII_KEYS: &[&str] = &["emailAddress", "displayName", "lastModifiedUser"];
 
 /// The longest breadcrumb a field to hash may have.
 const MAX_BREADCRUMB: usize = 256;
@@ -115,6 +117,7 @@ impl Masks {
             }
         }
         if !self.anywhere.is_empty() {
+            hash_user_change(record, salt);
             for (key, value) in record.iter_mut() {
                 hash_keys_anywhere(key, value, self.anywhere, salt);
             }
@@ -125,11 +128,21 @@ impl Masks {
     /// values (and written back with their date-times as emitted).
     pub fn apply_raw(&self, record: &mut RawObject<'_>, salt: &Secret) {
         let anywhere = self.anywhere;
+        // A field history row is itself a change.
+        let user_change = !anywhere.is_empty() && is_user_change_raw(record);
         record.retain(|key, node| {
             if let Some(mask) = self.at.get(key) {
                 mask.apply_node(node, salt);
             }
-            if !anywhere.is_empty() && mentions_any(node, anywhere) {
+            if user_change && CHANGE_NAMES.contains(&key) && !node.is_null() {
+                *node = Node::Owned(Value::String(digest(&node_value(node), salt)).to_string());
+                return true;
+            }
+            // A record may itself be a user (a watcher, a voter): its own keys count too.
+            let mentions = |keys: &[&str]| mentions_any(node, keys);
+            if !anywhere.is_empty()
+                && (anywhere.contains(&key) || mentions(anywhere) || mentions(CHANGE_NAMES))
+            {
                 let mut value = node_value(node);
                 hash_keys_anywhere(key, &mut value, anywhere, salt);
                 *node = Node::Owned(value.to_string());
@@ -291,6 +304,67 @@ fn mentions_any(node: &Node<'_>, keys: &[&str]) -> bool {
     keys.iter().any(|key| text.contains(&format!("\"{key}\"")))
 }
 
+/// What a change names its old and new values by: a changelog item (`fromString`), an audit
+/// record's changed value (`changedFrom`). For a person's field, these are names and emails.
+const CHANGE_NAMES: &[&str] = &["fromString", "toString", "changedFrom", "changedTo"];
+
+/// The fields that hold a person, as a change names them: Jira's user fields in a changelog
+/// item (`fieldId`, or `field` on Server), a user's own in an audit record (`fieldName`).
+const PERSON_FIELDS: &[&str] = &[
+    "assignee",
+    "reporter",
+    "creator",
+    "Full name",
+    "Display name",
+    "Email",
+    "Email address",
+    "Username",
+    "User",
+    "Users",
+];
+
+/// The keys a change names its field by.
+const FIELD_KEYS: &[&str] = &["fieldId", "field", "fieldName"];
+
+/// Whether `item` is a change of a person's field: one of `PERSON_FIELDS`, or, on Cloud, a
+/// changelog item that carries the accounts (user custom fields too).
+fn is_user_change(item: &Map<String, Value>) -> bool {
+    item.contains_key("tmpFromAccountId")
+        || item.contains_key("tmpToAccountId")
+        || FIELD_KEYS.iter().any(|key| {
+            item.get(*key)
+                .and_then(Value::as_str)
+                .is_some_and(is_person_field)
+        })
+}
+
+fn is_person_field(name: &str) -> bool {
+    PERSON_FIELDS.iter().any(|f| name.eq_ignore_ascii_case(f))
+}
+
+/// `is_user_change` for a record taken apart.
+fn is_user_change_raw(item: &RawObject<'_>) -> bool {
+    item.get("tmpFromAccountId").is_some()
+        || item.get("tmpToAccountId").is_some()
+        || FIELD_KEYS.iter().any(|key| {
+            item.get(key)
+                .and_then(Node::text)
+                .and_then(|text| serde_json::from_str::<String>(text).ok())
+                .is_some_and(|name| is_person_field(&name))
+        })
+}
+
+/// The names a change of a user field holds, hashed (with `hash_pii`).
+fn hash_user_change(item: &mut Map<String, Value>, salt: &Secret) {
+    if is_user_change(item) {
+        for key in CHANGE_NAMES {
+            if let Some(value) = item.get_mut(*key).filter(|v| !v.is_null()) {
+                *value = Value::String(digest(value, salt));
+            }
+        }
+    }
+}
+
 fn hash_keys_anywhere(key: &str, value: &mut Value, keys: &[&str], salt: &Secret) {
     if keys.contains(&key) {
         if !value.is_null() {
@@ -300,6 +374,7 @@ fn hash_keys_anywhere(key: &str, value: &mut Value, keys: &[&str], salt: &Secret
     }
     match value {
         Value::Object(map) => {
+            hash_user_change(map, salt);
             for (key, value) in map.iter_mut() {
                 hash_keys_anywhere(key, value, keys, salt);
             }

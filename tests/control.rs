@@ -249,6 +249,138 @@ fn hash_pii_leaves_no_email_or_display_name_in_clear_anywhere() {
 }
 
 #[test]
+fn hash_pii_leaves_no_email_or_display_name_in_clear_in_any_stream() {
+    // Every stream of the table, on both deployments: users are rows of their own in some
+    // (watchers, voters), nested in most.
+    for deployment in [Deployment::Cloud, Deployment::Server] {
+        let site = site_for(deployment);
+        let config = site.file("discover.json", &site.config_with(json!({})));
+        let all: Vec<String> = site.discover(&config)["streams"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["tap_stream_id"].as_str().unwrap().to_string())
+            .collect();
+        let names: Vec<&str> = all.iter().map(String::as_str).collect();
+        let catalog = catalog_hashing(&site, &names, &[]);
+        let clear = sync(&site, site.config_with(json!({})), &catalog);
+        clear.assert_success();
+        let mut emails = Vec::new();
+        for message in clear.messages() {
+            values_of(&message, "emailAddress", &mut emails);
+        }
+        let emails: BTreeSet<String> = emails
+            .iter()
+            .filter_map(|e| e.as_str().map(String::from))
+            .collect();
+        assert!(emails.len() >= 3, "{deployment}: {emails:?}");
+        // People's names, also where a change of assignee names them (`fromString`).
+        let names: BTreeSet<String> = clear
+            .records("users")
+            .iter()
+            .filter_map(|u| u["displayName"].as_str().map(String::from))
+            .filter(|n| {
+                n.contains(' ') && !["Former user", "Automation for Jira"].contains(&n.as_str())
+            })
+            .collect();
+        assert!(names.len() >= 3, "{deployment}: {names:?}");
+        let hashed = sync(
+            &site,
+            site.config_with(json!({"hash_salt": SALT, "hash_pii": true})),
+            &catalog,
+        );
+        hashed.assert_success();
+        assert_valid_singer_output(&hashed);
+        for email in &emails {
+            assert!(
+                !hashed.stdout.contains(&format!("\"{email}\"")),
+                "{deployment}: {email} left the tap in clear"
+            );
+        }
+        for name in &names {
+            assert!(
+                !hashed.stdout.contains(&format!("\"{name}\"")),
+                "{deployment}: {name} left the tap in clear"
+            );
+        }
+        for message in hashed.messages().iter().filter(|m| m["type"] == "RECORD") {
+            let mut names = Vec::new();
+            values_of(message, "displayName", &mut names);
+            assert!(
+                names.iter().all(|n| n.is_null() || is_hash(n)),
+                "{deployment}: a display name in clear in {}",
+                message["stream"]
+            );
+        }
+    }
+}
+
+#[test]
+fn a_column_copied_from_a_hashed_field_is_hashed_with_it() {
+    for deployment in [Deployment::Cloud, Deployment::Server] {
+        let site = site_for(deployment);
+        let catalog = catalog_hashing(
+            &site,
+            &["issues", "issue_field_history"],
+            &[
+                (
+                    "issues",
+                    crumb(&["properties", "fields", "properties", "created"]),
+                ),
+                ("issue_field_history", crumb(&["properties", "author"])),
+            ],
+        );
+        let run = sync(
+            &site,
+            site.config_with(json!({"hash_salt": SALT})),
+            &catalog,
+        );
+        run.assert_success();
+        assert_valid_singer_output(&run);
+        let issues = run.records("issues");
+        assert!(!issues.is_empty());
+        for issue in &issues {
+            assert!(is_hash(&issue["fields"]["created"]), "{deployment}");
+            assert_eq!(issue["created"], issue["fields"]["created"], "{deployment}");
+        }
+        let rows = run.records("issue_field_history");
+        assert!(!rows.is_empty());
+        for row in &rows {
+            for copy in ["author", "authorAccountId", "authorKey"] {
+                let value = &row[copy];
+                assert!(
+                    value.is_null() || is_hash(value),
+                    "{deployment}: {copy} {value}"
+                );
+            }
+        }
+    }
+    // `updated` is the replication key: its source cannot be hashed either.
+    let site = Site::cloud();
+    let catalog = catalog_hashing(
+        &site,
+        &["issues"],
+        &[(
+            "issues",
+            crumb(&["properties", "fields", "properties", "updated"]),
+        )],
+    );
+    let run = sync(
+        &site,
+        site.config_with(json!({"hash_salt": SALT})),
+        &catalog,
+    );
+    assert_ne!(run.code, 0);
+    assert!(run.stdout.is_empty());
+    assert!(
+        run.stderr
+            .contains("`fields.updated` is copied to `updated`, the replication key"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
 fn hashing_a_key_or_without_a_salt_is_refused_before_any_request() {
     let site = Site::cloud();
     let cases = [

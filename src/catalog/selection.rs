@@ -242,8 +242,15 @@ fn hashing_of(
         matches!(m.metadata.get(HASH_METADATA), Some(Value::Bool(true)))
             || matches!(m.metadata.get(HASH_METADATA), Some(Value::String(s)) if s == "true")
     });
+    let stream = entry.name();
+    let mut copies: Vec<(&str, String)> = Vec::new();
     for m in marked {
-        let stream = entry.name();
+        // A column the row copies from a hashed field is hashed with it.
+        for (column, source) in def.copied_columns() {
+            if covers(&m.breadcrumb, source) {
+                copies.push((column, field_path(&m.breadcrumb).join(".")));
+            }
+        }
         let top = masks.add(&m.breadcrumb).map_err(|_| {
             Error::Catalog(format!(
                 "stream `{stream}`: \"{HASH_METADATA}\" is set on breadcrumb {:?}, which is not \
@@ -252,20 +259,25 @@ fn hashing_of(
                 m.breadcrumb
             ))
         })?;
-        let is_key = [Deployment::Cloud, Deployment::Server]
-            .iter()
-            .any(|d| def.keys.for_deployment(*d).contains(&top.as_str()));
-        if is_key || def.replication.key() == Some(top.as_str()) {
-            let role = if is_key {
-                "a key property"
-            } else {
-                "the replication key"
-            };
+        if let Some(role) = role_of(def, &top) {
             return Err(Error::Catalog(format!(
                 "stream `{stream}`: `{top}` is {role} and cannot be hashed (targets match and \
                  order rows on it); remove \"{HASH_METADATA}\" from its metadata"
             )));
         }
+    }
+    for (column, source) in copies {
+        if let Some(role) = role_of(def, column) {
+            return Err(Error::Catalog(format!(
+                "stream `{stream}`: `{source}` is copied to `{column}`, {role}, and cannot be \
+                 hashed (targets match and order rows on it); remove \"{HASH_METADATA}\" from \
+                 its metadata"
+            )));
+        }
+        let breadcrumb = ["properties".to_string(), column.to_string()];
+        masks
+            .add(&breadcrumb)
+            .map_err(|_| Error::Internal(format!("`{column}` of `{stream}` is not a field")))?;
     }
     if masks.is_empty() {
         return Ok(None);
@@ -287,6 +299,37 @@ fn hashing_of(
         ));
     };
     Ok(Some(Hashing { masks, salt }))
+}
+
+/// Whether `column` is a key property of `def` (on either deployment) or its replication key.
+fn role_of(def: &StreamDef, column: &str) -> Option<&'static str> {
+    let is_key = [Deployment::Cloud, Deployment::Server]
+        .iter()
+        .any(|d| def.keys.for_deployment(*d).contains(&column));
+    if is_key {
+        Some("a key property")
+    } else {
+        (def.replication.key() == Some(column)).then_some("the replication key")
+    }
+}
+
+/// The field names a breadcrumb goes through: `["properties", "author", "properties", "key"]`
+/// is `author.key`; it stops at anything else (a list's items).
+fn field_path(breadcrumb: &[String]) -> Vec<&str> {
+    breadcrumb
+        .chunks(2)
+        .map_while(|pair| match pair {
+            [p, name] if p == "properties" => Some(name.as_str()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Whether the field a breadcrumb names holds the value at `pointer` (is it, or holds it).
+fn covers(breadcrumb: &[String], pointer: &str) -> bool {
+    let path = field_path(breadcrumb);
+    let source: Vec<&str> = pointer.trim_start_matches('/').split('/').collect();
+    path.len() * 2 == breadcrumb.len() && !path.is_empty() && source.starts_with(&path)
 }
 
 /// Refuses selection flags this module would misread: a `selected` that is not `true` or `false`

@@ -240,9 +240,32 @@ pub struct StreamDef {
     pub needs: Option<&'static str>,
 }
 
+/// Columns copied from elsewhere in their row by code rather than by `Shape::lift`: `(stream,
+/// column, JSON pointer of the source)`.
+const COPIED_IN_CODE: &[(&str, &str, &str)] = &[
+    ("issues", "created", "/fields/created"),
+    ("issues", "updated", "/fields/updated"),
+    (
+        "issue_field_history",
+        "authorAccountId",
+        "/author/accountId",
+    ),
+    ("issue_field_history", "authorKey", "/author/key"),
+];
+
 impl StreamDef {
     pub fn find(name: &str) -> Option<&'static StreamDef> {
         STREAMS.iter().find(|s| s.name == name)
+    }
+
+    /// The columns this stream's rows copy from another of their fields, `(column, JSON pointer
+    /// of the source)`: what hides the source must hide the copy too.
+    pub fn copied_columns(&self) -> impl Iterator<Item = (&'static str, &'static str)> + '_ {
+        let in_code = COPIED_IN_CODE
+            .iter()
+            .filter(|(stream, _, _)| *stream == self.name)
+            .map(|(_, column, source)| (*column, *source));
+        self.shape.lift.iter().copied().chain(in_code)
     }
 
     pub fn exists_on(&self, deployment: Deployment) -> bool {
