@@ -37,6 +37,7 @@
 
 use std::borrow::Cow;
 use std::cell::Cell;
+use std::fmt::Write as _;
 
 use chrono::DateTime;
 use serde_json::{Number, Value};
@@ -186,7 +187,8 @@ fn render_tree<'t, N: Tree<'t>>(doc: N, style: TextStyle) -> Option<String> {
         style,
         in_table: false,
     };
-    let text = renderer.join_blocks(children(doc), 0, false);
+    let mut text = String::with_capacity(OUTPUT_ROOM);
+    renderer.blocks_into(children(doc), 0, &mut Blocks::new(&mut text, false));
     Some(tidy(text))
 }
 
@@ -329,52 +331,75 @@ enum Shape {
     Other,
 }
 
-/// A rendered block: its lines, without a trailing line break.
-struct Block {
-    text: String,
-    shape: Shape,
+/// Blocks written one after the other into one output: a blank line between them, except
+/// before a list that goes on from a paragraph of the same list item. A block that comes out
+/// empty is left out.
+struct Blocks<'o> {
+    out: &'o mut String,
+    in_item: bool,
+    /// The shapes of the first and of the last block written.
+    first: Option<Shape>,
+    last: Option<Shape>,
 }
 
-fn push_block(out: &mut Vec<Block>, text: String, shape: Shape) {
-    if !text.is_empty() {
-        out.push(Block { text, shape });
-    }
-}
-
-/// Blocks one after the other: a blank line between them, except before a list that goes on
-/// from a paragraph of the same list item.
-fn join(mut blocks: Vec<Block>, in_item: bool) -> String {
-    if blocks.len() == 1
-        && let Some(only) = blocks.pop()
-    {
-        return only.text;
-    }
-    let len = blocks.iter().map(|b| b.text.len() + 2).sum();
-    let mut out = String::with_capacity(len);
-    let mut before: Option<Shape> = None;
-    for block in &blocks {
-        if let Some(shape) = before {
-            let tight = in_item
-                && shape == Shape::Paragraph
-                && matches!(
-                    block.shape,
-                    Shape::List {
-                        interrupts: true,
-                        ..
-                    }
-                );
-            out.push_str(if tight { "\n" } else { "\n\n" });
+impl<'o> Blocks<'o> {
+    fn new(out: &'o mut String, in_item: bool) -> Blocks<'o> {
+        Blocks {
+            out,
+            in_item,
+            first: None,
+            last: None,
         }
-        out.push_str(&block.text);
-        before = Some(block.shape);
     }
-    out
+
+    /// Writes a block with `write`, which appends its lines (without a trailing line break) to
+    /// the output and says its shape.
+    fn push(&mut self, write: impl FnOnce(&mut String) -> Shape) {
+        let before = self.out.len();
+        if self.last.is_some() {
+            self.out.push_str("\n\n");
+        }
+        let start = self.out.len();
+        let shape = write(self.out);
+        if self.out.len() == start {
+            self.out.truncate(before);
+            return;
+        }
+        let tight = self.in_item
+            && self.last == Some(Shape::Paragraph)
+            && matches!(
+                shape,
+                Shape::List {
+                    interrupts: true,
+                    ..
+                }
+            );
+        if tight {
+            self.out.remove(before);
+        }
+        self.first.get_or_insert(shape);
+        self.last = Some(shape);
+    }
 }
 
-/// `text` with `first` before its first line and `rest` before the others. A blank line gets
-/// the prefix without its trailing spaces.
-fn prefix_lines(text: &str, first: &str, rest: &str) -> String {
-    let mut out = String::with_capacity(text.len() + first.len());
+/// A code block's fence, as long as most need.
+const FENCE: &str = "````````";
+
+/// Spaces to indent a list item's lines by: as wide as the widest marker (`999999999. `).
+const INDENT: &str = "            ";
+
+/// Puts `first` before the first line of the text from `start` on and `rest` before the
+/// others. A blank line gets the prefix without its trailing spaces.
+fn prefix_lines(out: &mut String, start: usize, first: &str, rest: &str) {
+    thread_local! {
+        /// The text being prefixed, moved aside: one buffer per thread.
+        static TEXT: Cell<String> = Cell::default();
+    }
+    let mut text = TEXT.take();
+    text.clear();
+    text.push_str(out.get(start..).unwrap_or(""));
+    out.truncate(start);
+    out.reserve(text.len() + first.len());
     for (i, line) in text.split('\n').enumerate() {
         let prefix = if i == 0 { first } else { rest };
         if i > 0 {
@@ -387,8 +412,13 @@ fn prefix_lines(text: &str, first: &str, rest: &str) -> String {
             out.push_str(line);
         }
     }
-    out
+    if text.capacity() <= MAX_SCRATCH {
+        TEXT.set(text);
+    }
 }
+
+/// Bytes a scratch buffer keeps for the next use at most: a huge document's are let go.
+const MAX_SCRATCH: usize = 1 << 16;
 
 #[derive(Debug, Clone, Copy)]
 struct Renderer {
@@ -402,15 +432,11 @@ impl Renderer {
         self.style == TextStyle::Markdown
     }
 
-    fn join_blocks<'t, N: Tree<'t>>(
-        self,
-        nodes: impl Iterator<Item = N>,
-        depth: usize,
-        in_item: bool,
-    ) -> String {
-        let mut blocks = Vec::new();
-        self.blocks_into(nodes, depth, &mut blocks);
-        join(blocks, in_item)
+    /// `nodes` rendered as blocks, joined, into a string of their own.
+    fn join_blocks<'t, N: Tree<'t>>(self, nodes: impl Iterator<Item = N>, depth: usize) -> String {
+        let mut out = String::new();
+        self.blocks_into(nodes, depth, &mut Blocks::new(&mut out, false));
+        out
     }
 
     /// Renders `nodes` as blocks; runs of inline nodes among them make paragraphs.
@@ -418,7 +444,7 @@ impl Renderer {
         self,
         nodes: impl Iterator<Item = N>,
         depth: usize,
-        out: &mut Vec<Block>,
+        out: &mut Blocks<'_>,
     ) {
         let mut paragraph = None;
         for node in nodes {
@@ -428,45 +454,60 @@ impl Renderer {
                 continue;
             }
             if let Some(w) = paragraph.take() {
-                push_block(out, w.finish(), Shape::Paragraph);
+                out.push(|out| {
+                    w.finish_into(out);
+                    Shape::Paragraph
+                });
             }
             self.block_into(node, depth, out);
         }
         if let Some(w) = paragraph {
-            push_block(out, w.finish(), Shape::Paragraph);
+            out.push(|out| {
+                w.finish_into(out);
+                Shape::Paragraph
+            });
         }
     }
 
-    fn block_into<'t, N: Tree<'t>>(self, node: N, depth: usize, out: &mut Vec<Block>) {
+    fn block_into<'t, N: Tree<'t>>(self, node: N, depth: usize, out: &mut Blocks<'_>) {
         if depth > MAX_DEPTH {
             let mut w = self.writer(Mode::Flow);
             w.text(&[], &flat_text(node));
-            push_block(out, w.finish(), Shape::Paragraph);
+            out.push(|out| {
+                w.finish_into(out);
+                Shape::Paragraph
+            });
             return;
         }
         let depth = depth + 1;
         let k = kind(node);
         match k {
             "paragraph" | "caption" => self.paragraph_into(children(node), depth, out),
-            "heading" => push_block(out, self.heading(node, depth), Shape::Other),
+            "heading" => out.push(|out| self.heading(node, depth, out)),
             k if is_list(k) => {
-                let alt = match (family(k), out.last().map(|b| b.shape)) {
+                let alt = match (family(k), out.last) {
                     (Some(f), Some(Shape::List { family, alt, .. })) => f == family && !alt,
                     _ => false,
                 };
-                if let Some(block) = self.list(node, depth, alt) {
-                    out.push(block);
-                }
+                out.push(|out| self.list(node, depth, alt, out));
             }
-            "blockquote" => {
-                let text = self.join_blocks(children(node), depth, false);
-                push_block(out, self.quoted(&text), Shape::Other);
-            }
-            "panel" => push_block(out, self.panel(node, depth), Shape::Other),
-            "codeBlock" => push_block(out, self.code_block(node), Shape::Other),
-            "rule" if self.markdown() => push_block(out, "---".to_owned(), Shape::Other),
+            "blockquote" => out.push(|out| {
+                let start = out.len();
+                self.blocks_into(children(node), depth, &mut Blocks::new(out, false));
+                self.quote(out, start);
+                Shape::Other
+            }),
+            "panel" => out.push(|out| self.panel(node, depth, out)),
+            "codeBlock" => out.push(|out| self.code_block(node, out)),
+            "rule" if self.markdown() => out.push(|out| {
+                out.push_str("---");
+                Shape::Other
+            }),
             "rule" | "syncBlock" => {}
-            "table" => push_block(out, self.table(node, depth), Shape::Other),
+            "table" => out.push(|out| {
+                out.push_str(&self.table(node, depth));
+                Shape::Other
+            }),
             "media" | "blockCard" | "embedCard" | "extension" => {
                 self.paragraph_into(std::iter::once(node), depth, out);
             }
@@ -474,12 +515,16 @@ impl Renderer {
                 if let Some(title) = attr_str(node, "title").map(str::trim)
                     && !title.is_empty()
                 {
-                    let text = if self.markdown() {
-                        format!("**{}**", escape_linking(title))
-                    } else {
-                        title.to_owned()
-                    };
-                    push_block(out, text, Shape::Paragraph);
+                    out.push(|out| {
+                        if self.markdown() {
+                            out.push_str("**");
+                            escape_linking_into(out, title, &mut Line::Mid);
+                            out.push_str("**");
+                        } else {
+                            out.push_str(title);
+                        }
+                        Shape::Paragraph
+                    });
                 }
                 self.blocks_into(children(node), depth, out);
             }
@@ -498,96 +543,109 @@ impl Renderer {
         self,
         nodes: impl Iterator<Item = N>,
         depth: usize,
-        out: &mut Vec<Block>,
+        out: &mut Blocks<'_>,
     ) {
         let mut w = self.writer(Mode::Flow);
         for node in nodes {
             self.inline_node(&mut w, node, depth);
         }
-        push_block(out, w.finish(), Shape::Paragraph);
+        out.push(|out| {
+            w.finish_into(out);
+            Shape::Paragraph
+        });
     }
 
-    fn heading<'t, N: Tree<'t>>(self, node: N, depth: usize) -> String {
+    fn heading<'t, N: Tree<'t>>(self, node: N, depth: usize, out: &mut String) -> Shape {
         let mut w = self.writer(Mode::Heading);
         for child in children(node) {
             self.inline_node(&mut w, child, depth);
         }
-        let text = w.finish();
+        let start = out.len();
+        w.finish_into(out);
+        let text = out.get(start..).unwrap_or("");
         if !self.markdown() || self.in_table || text.is_empty() {
-            return text;
+            return Shape::Other;
         }
         let level = attr_u64(node, "level").unwrap_or(1).clamp(1, 6) as usize;
         // `#`s at the end, after a space, would be read as the heading's closing sequence.
         let before = text.trim_end_matches('#');
-        let hashes = text.len() - before.len();
-        let text = if hashes > 0 && (before.is_empty() || before.ends_with(' ')) {
-            format!("{before}\\{}", "#".repeat(hashes))
-        } else {
-            text
-        };
-        format!("{} {text}", "#".repeat(level))
+        if before.len() < text.len() && (before.is_empty() || before.ends_with(' ')) {
+            out.insert(start + before.len(), '\\');
+        }
+        out.insert(start, ' ');
+        out.insert_str(start, "######".get(..level).unwrap_or("#"));
+        Shape::Other
     }
 
-    fn quoted(self, text: &str) -> String {
-        if self.markdown() && !text.is_empty() {
-            prefix_lines(text, "> ", "> ")
-        } else {
-            text.to_owned()
+    /// Quotes the text from `start` on, in Markdown.
+    fn quote(self, out: &mut String, start: usize) {
+        if self.markdown() && out.len() > start {
+            prefix_lines(out, start, "> ", "> ");
         }
     }
 
-    fn panel<'t, N: Tree<'t>>(self, node: N, depth: usize) -> String {
-        let label = match attr_str(node, "panelType") {
-            Some("info") => "Info",
-            Some("note") => "Note",
-            Some("tip") => "Tip",
-            Some("warning") => "Warning",
-            Some("error") => "Error",
-            Some("success") => "Success",
-            _ => "Note",
+    fn panel<'t, N: Tree<'t>>(self, node: N, depth: usize, out: &mut String) -> Shape {
+        let (markdown_label, plain_label) = match attr_str(node, "panelType") {
+            Some("info") => ("**Info:**", "Info:"),
+            Some("tip") => ("**Tip:**", "Tip:"),
+            Some("warning") => ("**Warning:**", "Warning:"),
+            Some("error") => ("**Error:**", "Error:"),
+            Some("success") => ("**Success:**", "Success:"),
+            _ => ("**Note:**", "Note:"),
         };
         let icon = attr_str(node, "panelIconText")
             .map(str::trim)
             .filter(|icon| !icon.is_empty() && attr_str(node, "panelType") == Some("custom"));
         let label = match (icon, self.markdown()) {
-            (Some(icon), true) => escape_linking(icon),
-            (Some(icon), false) => icon.to_owned(),
-            (None, true) => format!("**{label}:**"),
-            (None, false) => format!("{label}:"),
+            (Some(icon), true) => Cow::Owned(escape_linking(icon)),
+            (Some(icon), false) => Cow::Borrowed(icon),
+            (None, true) => Cow::Borrowed(markdown_label),
+            (None, false) => Cow::Borrowed(plain_label),
         };
-        let mut blocks = Vec::new();
+        let start = out.len();
+        let mut blocks = Blocks::new(out, false);
         self.blocks_into(children(node), depth, &mut blocks);
-        if blocks.is_empty() {
-            return String::new();
-        }
-        match blocks.first_mut() {
-            Some(first) if first.shape == Shape::Paragraph => {
-                first.text = format!("{label} {}", first.text);
-            }
-            _ => blocks.insert(
-                0,
-                Block {
-                    text: label,
-                    shape: Shape::Paragraph,
-                },
-            ),
-        }
-        self.quoted(&join(blocks, false))
+        let Some(first) = blocks.first else {
+            return Shape::Other;
+        };
+        // The label opens the first paragraph, or is a paragraph of its own.
+        out.insert_str(
+            start,
+            if first == Shape::Paragraph {
+                " "
+            } else {
+                "\n\n"
+            },
+        );
+        out.insert_str(start, &label);
+        self.quote(out, start);
+        Shape::Other
     }
 
-    fn code_block<'t, N: Tree<'t>>(self, node: N) -> String {
-        let text = code_text(node);
-        let text = text.trim_end_matches('\n');
+    fn code_block<'t, N: Tree<'t>>(self, node: N, out: &mut String) -> Shape {
+        let start = out.len();
+        code_text_into(out, node);
+        let end = start + out.get(start..).unwrap_or("").trim_end_matches('\n').len();
+        out.truncate(end);
+        let text = out.get(start..).unwrap_or("");
         if text.trim().is_empty() {
-            return String::new();
+            out.truncate(start);
+            return Shape::Other;
         }
         if !self.markdown() {
-            return text.to_owned();
+            return Shape::Other;
         }
         if self.in_table {
-            return code_span(text, true);
+            let span = code_span(text, true);
+            out.truncate(start);
+            out.push_str(&span);
+            return Shape::Other;
         }
-        let fence = "`".repeat(longest_run(text, '`').max(2) + 1);
+        let ticks = longest_run(text, '`').max(2) + 1;
+        let fence = match FENCE.get(..ticks) {
+            Some(fence) => Cow::Borrowed(fence),
+            None => Cow::Owned("`".repeat(ticks)),
+        };
         // An info string can hold neither backticks nor, usefully, spaces.
         let language = attr_str(node, "language")
             .filter(|l| {
@@ -595,10 +653,15 @@ impl Renderer {
                     .any(|c| c == '`' || c.is_whitespace() || c.is_control())
             })
             .unwrap_or("");
-        format!("{fence}{language}\n{text}\n{fence}")
+        out.insert(start, '\n');
+        out.insert_str(start, language);
+        out.insert_str(start, &fence);
+        out.push('\n');
+        out.push_str(&fence);
+        Shape::Other
     }
 
-    fn list<'t, N: Tree<'t>>(self, node: N, depth: usize, alt: bool) -> Option<Block> {
+    fn list<'t, N: Tree<'t>>(self, node: N, depth: usize, alt: bool, out: &mut String) -> Shape {
         let list = kind(node);
         let markdown = self.markdown();
         let ordered = list == "orderedList";
@@ -613,65 +676,63 @@ impl Renderer {
         } else {
             ('-', '.')
         };
+        let list_start = out.len();
         let mut number = start;
-        let mut items: Vec<String> = Vec::new();
+        let mut marker = String::new();
         let mut width = 2;
         let mut first_empty = None;
         for child in children(node) {
+            // Items one a line.
+            let entry = out.len();
+            if entry > list_start {
+                out.push('\n');
+            }
+            let body = out.len();
             if is_list(kind(child)) {
                 // A list right inside a list (tasks nest this way) belongs to the item before.
-                let nested = self.join_blocks(std::iter::once(child), depth, false);
-                if nested.is_empty() {
-                    continue;
-                }
-                let pad = " ".repeat(width);
-                let nested = prefix_lines(&nested, &pad, &pad);
-                match items.last_mut() {
-                    Some(last) => {
-                        last.push('\n');
-                        last.push_str(&nested);
-                    }
-                    None => items.push(nested),
+                self.blocks_into(std::iter::once(child), depth, &mut Blocks::new(out, false));
+                if out.len() == body {
+                    out.truncate(entry);
+                } else {
+                    let pad = INDENT.get(..width).unwrap_or(INDENT);
+                    prefix_lines(out, body, pad, pad);
                 }
                 continue;
             }
-            let marker = if ordered {
-                format!("{number}{delimiter} ")
+            marker.clear();
+            if ordered {
+                let _ = write!(marker, "{number}{delimiter} ");
             } else if tasks {
                 let done = attr_str(child, "state") == Some("DONE");
-                format!("{bullet} [{}] ", if done { 'x' } else { ' ' })
+                let _ = write!(marker, "{bullet} [{}] ", if done { 'x' } else { ' ' });
             } else {
-                format!("{bullet} ")
-            };
+                marker.push(bullet);
+                marker.push(' ');
+            }
             // A task's checkbox is the start of its paragraph: what follows aligns after `- `.
             width = if tasks { 2 } else { marker.len() };
-            let body = if ITEM_TYPES.contains(&kind(child)) {
-                self.join_blocks(children(child), depth, true)
+            let mut blocks = Blocks::new(out, true);
+            if ITEM_TYPES.contains(&kind(child)) {
+                self.blocks_into(children(child), depth, &mut blocks);
             } else {
-                self.join_blocks(std::iter::once(child), depth, true)
-            };
-            first_empty.get_or_insert(body.is_empty());
-            items.push(prefix_lines(&body, &marker, &" ".repeat(width)));
+                self.blocks_into(std::iter::once(child), depth, &mut blocks);
+            }
+            first_empty.get_or_insert(out.len() == body);
+            prefix_lines(out, body, &marker, INDENT.get(..width).unwrap_or(INDENT));
             number = number.saturating_add(1).min(MAX_ORDER);
-        }
-        if items.is_empty() {
-            return None;
         }
         // CommonMark lets a list break into a paragraph only if it starts with a non-empty
         // item, and with 1 when it is ordered.
         let interrupts = !markdown || ((!ordered || start == 1) && first_empty == Some(false));
-        Some(Block {
-            text: items.join("\n"),
-            shape: Shape::List {
-                family: if ordered {
-                    Family::Ordered
-                } else {
-                    Family::Bullet
-                },
-                alt,
-                interrupts,
+        Shape::List {
+            family: if ordered {
+                Family::Ordered
+            } else {
+                Family::Bullet
             },
-        })
+            alt,
+            interrupts,
+        }
     }
 
     fn table<'t, N: Tree<'t>>(self, node: N, depth: usize) -> String {
@@ -764,7 +825,7 @@ impl Renderer {
 
     /// A cell's content on one line.
     fn cell<'t, N: Tree<'t>>(self, cell: N, depth: usize) -> String {
-        let text = self.join_blocks(children(cell), depth, false);
+        let text = self.join_blocks(children(cell), depth);
         let separator = if self.markdown() { "<br>" } else { " " };
         let lines: Vec<&str> = text
             .lines()
@@ -925,11 +986,21 @@ fn date<'t, N: Tree<'t>>(node: N) -> Option<Cow<'t, str>> {
 }
 
 fn code_text<'t, N: Tree<'t>>(node: N) -> String {
-    children(node)
-        .filter_map(|n| n.get("text")?.as_str())
-        .collect::<String>()
-        .replace("\r\n", "\n")
-        .replace('\r', "\n")
+    let mut out = String::new();
+    code_text_into(&mut out, node);
+    out
+}
+
+/// A code block's text, its line breaks made `\n`, appended to `out`.
+fn code_text_into<'t, N: Tree<'t>>(out: &mut String, node: N) {
+    let start = out.len();
+    for text in children(node).filter_map(|n| n.get("text")?.as_str()) {
+        out.push_str(text);
+    }
+    if out.get(start..).is_some_and(|text| text.contains('\r')) {
+        let text = out.split_off(start);
+        out.push_str(&text.replace("\r\n", "\n").replace('\r', "\n"));
+    }
 }
 
 /// The text of `node` and everything under it, on one line, gathered without recursion: for
@@ -1404,6 +1475,9 @@ struct Run {
     nested: bool,
 }
 
+/// Bytes a document's rendering is given room for up front.
+const OUTPUT_ROOM: usize = 256;
+
 /// Bytes a run of inline nodes is given room for up front.
 const INLINE_ROOM: usize = 256;
 
@@ -1625,6 +1699,11 @@ impl Inline {
             let span = code_span(&text, self.in_table);
             self.atom_now(&marks, &span);
         }
+    }
+
+    /// Appends the run to `out`.
+    fn finish_into(self, out: &mut String) {
+        out.push_str(&self.finish());
     }
 
     fn finish(mut self) -> String {
