@@ -1167,23 +1167,38 @@ fn longest_run(text: &str, of: char) -> usize {
 /// Inline code: a fence longer than any run of backticks inside, and spaces where the content
 /// would otherwise touch the fence or lose its edges.
 fn code_span(text: &str, in_table: bool) -> String {
-    let mut flat: String = text
-        .chars()
-        .map(|c| if matches!(c, '\n' | '\r') { ' ' } else { c })
-        .collect();
-    if flat.is_empty() {
-        return flat;
+    let mut out = String::new();
+    code_span_into(&mut out, text, in_table);
+    out
+}
+
+/// `code_span`, written to `out`. Line breaks in it are spaces.
+fn code_span_into(out: &mut String, text: &str, in_table: bool) {
+    if text.is_empty() {
+        return;
     }
-    if in_table {
-        // GitHub splits a row at every unescaped `|`, code or not.
-        flat = flat.replace('|', "\\|");
+    let blank = |c: char| matches!(c, ' ' | '\n' | '\r');
+    let ticks = longest_run(text, '`') + 1;
+    let pad = text.starts_with('`')
+        || text.ends_with('`')
+        || (text.starts_with(blank) && text.ends_with(blank) && !text.chars().all(blank));
+    let fence = |out: &mut String| (0..ticks).for_each(|_| out.push('`'));
+    fence(out);
+    if pad {
+        out.push(' ');
     }
-    let fence = "`".repeat(longest_run(&flat, '`') + 1);
-    let pad = flat.starts_with('`')
-        || flat.ends_with('`')
-        || (flat.starts_with(' ') && flat.ends_with(' ') && flat.chars().any(|c| c != ' '));
-    let space = if pad { " " } else { "" };
-    format!("{fence}{space}{flat}{space}{fence}")
+    for c in text.chars() {
+        match c {
+            '\n' | '\r' => out.push(' '),
+            // GitHub splits a row at every unescaped `|`, code or not.
+            '|' if in_table => out.push_str("\\|"),
+            c => out.push(c),
+        }
+    }
+    if pad {
+        out.push(' ');
+    }
+    fence(out);
 }
 
 /// Where inline text stands in its line: Markdown reads some characters as syntax only at the
@@ -1495,28 +1510,66 @@ struct Inline {
     /// The whitespace a `Gap::Space` holds back: one buffer for the whole run.
     space: String,
     line: Line,
-    /// Code text gathered across adjacent text nodes, written as one code span.
-    code: Option<(Vec<Mark>, String)>,
+    /// The marks of code text gathered across adjacent text nodes, written as one code span,
+    /// and the text.
+    code: Option<Vec<Mark>>,
+    code_text: String,
+}
+
+/// The buffers of a finished `Inline`, which the next one on the thread writes in: most
+/// paragraphs then allocate nothing.
+#[derive(Default)]
+struct Spare {
+    out: String,
+    open: Vec<(Mark, usize)>,
+    runs: Vec<Run>,
+    space: String,
+    code_text: String,
+}
+
+thread_local! {
+    static SPARE: Cell<Spare> = Cell::default();
+}
+
+impl Spare {
+    fn take() -> Spare {
+        let mut spare = SPARE.take();
+        spare.out.clear();
+        // Room for a typical paragraph, so that it seldom grows.
+        spare.out.reserve(INLINE_ROOM);
+        spare.open.clear();
+        spare.runs.clear();
+        spare.space.clear();
+        spare.code_text.clear();
+        spare
+    }
+
+    fn keep(self) {
+        if self.out.capacity().max(self.code_text.capacity()) <= MAX_SCRATCH {
+            SPARE.set(self);
+        }
+    }
 }
 
 impl Inline {
     fn new(markdown: bool, mode: Mode, in_table: bool) -> Inline {
+        let spare = Spare::take();
         Inline {
             markdown,
             mode,
             in_table,
-            // Room for a typical paragraph, so that it seldom grows.
-            out: String::with_capacity(INLINE_ROOM),
-            open: Vec::new(),
-            runs: Vec::new(),
+            out: spare.out,
+            open: spare.open,
+            runs: spare.runs,
             gap: Gap::None,
-            space: String::new(),
+            space: spare.space,
             line: if mode == Mode::Flow {
                 Line::Start
             } else {
                 Line::Mid
             },
             code: None,
+            code_text: spare.code_text,
         }
     }
 
@@ -1662,10 +1715,6 @@ impl Inline {
     /// Content written as it is: already escaped, or plain text.
     fn atom(&mut self, marks: &[Mark], raw: &str) {
         self.flush_code();
-        self.atom_now(marks, raw);
-    }
-
-    fn atom_now(&mut self, marks: &[Mark], raw: &str) {
         if raw.is_empty() {
             return;
         }
@@ -1685,28 +1734,29 @@ impl Inline {
             self.text(marks, text);
             return;
         }
-        match &mut self.code {
-            Some((open, buf)) if open.as_slice() == marks => buf.push_str(text),
+        match &self.code {
+            Some(open) if open.as_slice() == marks => {}
             _ => {
                 self.flush_code();
-                self.code = Some((marks.to_vec(), text.to_owned()));
+                self.code = Some(marks.to_vec());
             }
         }
+        self.code_text.push_str(text);
     }
 
     fn flush_code(&mut self) {
-        if let Some((marks, text)) = self.code.take() {
-            let span = code_span(&text, self.in_table);
-            self.atom_now(&marks, &span);
+        if let Some(marks) = self.code.take() {
+            if !self.code_text.is_empty() {
+                self.begin(&marks);
+                code_span_into(&mut self.out, &self.code_text, self.in_table);
+                self.line = Line::Mid;
+            }
+            self.code_text.clear();
         }
     }
 
     /// Appends the run to `out`.
-    fn finish_into(self, out: &mut String) {
-        out.push_str(&self.finish());
-    }
-
-    fn finish(mut self) -> String {
+    fn finish_into(mut self, out: &mut String) {
         self.flush_code();
         while !self.open.is_empty() {
             self.close_last();
@@ -1722,11 +1772,7 @@ impl Inline {
                 edits.push((run.close, run.mark.opener().len(), close_tag));
             }
         }
-        if edits.is_empty() {
-            return self.out;
-        }
         edits.sort_by_key(|&(at, _, _)| at);
-        let mut out = String::with_capacity(self.out.len() + 8 * edits.len());
         let mut copied = 0;
         for (at, len, tag) in edits {
             if let Some(kept) = self.out.get(copied..at) {
@@ -1736,7 +1782,14 @@ impl Inline {
             }
         }
         out.push_str(self.out.get(copied..).unwrap_or(""));
-        out
+        Spare {
+            out: self.out,
+            open: self.open,
+            runs: self.runs,
+            space: self.space,
+            code_text: self.code_text,
+        }
+        .keep();
     }
 }
 
