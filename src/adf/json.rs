@@ -2,7 +2,7 @@
 //! renderer reads, without serde's machinery and without an allocation per container. The
 //! members of an array or object sit side by side in the list, so a container is a range of
 //! slots. The lists are `Buffers`, kept from document to document. It accepts what serde_json
-//! reads as a `Value` and nothing else, and reads numbers and escaped strings with it.
+//! reads as a `Value` and nothing else, reads numbers with it and decodes strings as it does.
 
 use std::ops::Range;
 
@@ -334,7 +334,7 @@ impl Reader<'_, '_> {
     }
 
     /// The string at the reader: a span of the text when it has no escapes; with them, decoded
-    /// as serde_json decodes them (and refused where it refuses, as for a lone surrogate).
+    /// into the buffers.
     fn string(&mut self) -> Option<()> {
         let b = self.text.as_bytes();
         let open = self.at;
@@ -358,10 +358,9 @@ impl Reader<'_, '_> {
                 end: offset(close)?,
             });
         }
-        let decoded = serde_json::from_str::<String>(self.text.get(open..=close)?).ok()?;
         let buffer = &mut self.buffers.decoded;
         let start = buffer.len();
-        buffer.push_str(&decoded);
+        unescape_into(buffer, self.text.get(open + 1..close)?)?;
         let slot = Slot::Decoded {
             start: offset(start)?,
             end: offset(buffer.len())?,
@@ -398,6 +397,65 @@ impl Reader<'_, '_> {
     }
 }
 
+/// Appends the content of a JSON string, `s`, to `out`, its escapes decoded as serde_json
+/// decodes them; None where it refuses them, as for an unknown escape or a lone surrogate.
+fn unescape_into(out: &mut String, s: &str) -> Option<()> {
+    let mut rest = s;
+    while let Some(at) = memchr::memchr(b'\\', rest.as_bytes()) {
+        out.push_str(rest.get(..at)?);
+        let escape = *rest.as_bytes().get(at + 1)?;
+        rest = rest.get(at + 2..)?;
+        let c = match escape {
+            b'"' => '"',
+            b'\\' => '\\',
+            b'/' => '/',
+            b'b' => '\u{8}',
+            b'f' => '\u{c}',
+            b'n' => '\n',
+            b'r' => '\r',
+            b't' => '\t',
+            b'u' => {
+                let (c, after) = unicode_escape(rest)?;
+                rest = after;
+                c
+            }
+            _ => return None,
+        };
+        out.push(c);
+    }
+    out.push_str(rest);
+    Some(())
+}
+
+/// The character of a `\u` escape, `rest` being what follows the `\u`, and what follows the
+/// escape: a surrogate pair, as two escapes, is one character; a lone surrogate is refused.
+fn unicode_escape(rest: &str) -> Option<(char, &str)> {
+    let first = hex4(rest)?;
+    let rest = rest.get(4..)?;
+    match first {
+        0xDC00..=0xDFFF => None,
+        0xD800..=0xDBFF => {
+            let rest = rest.strip_prefix("\\u")?;
+            let second = hex4(rest)?;
+            if !(0xDC00..=0xDFFF).contains(&second) {
+                return None;
+            }
+            let c = char::from_u32(0x1_0000 + ((first - 0xD800) << 10 | (second - 0xDC00)))?;
+            Some((c, rest.get(4..)?))
+        }
+        n => Some((char::from_u32(n)?, rest)),
+    }
+}
+
+/// The number four hex digits at the start of `s` write.
+fn hex4(s: &str) -> Option<u32> {
+    let digits = s.get(..4)?;
+    if !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    u32::from_str_radix(digits, 16).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -422,6 +480,15 @@ mod tests {
             r#""a\"b""#,
             r#""\ud800""#,
             r#""\ud83d\ude04""#,
+            r#""\ud83d\u0041""#,
+            r#""\ud83d""#,
+            r#""\ud83dx""#,
+            r#""\ude04""#,
+            r#""\u00e9\u00E9\/\b\f\n\r\t""#,
+            r#""\u+0e9""#,
+            r#""\u00e""#,
+            r#""\x""#,
+            r#""\é""#,
             "\"a\u{1}b\"",
             "[]",
             "[1,]",
@@ -438,6 +505,22 @@ mod tests {
             let ours = buffers.read(text).is_some();
             let serde = serde_json::from_str::<serde_json::Value>(text).is_ok();
             assert_eq!(ours, serde, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn escapes_decode_as_serde_json_decodes_them() {
+        let mut buffers = Buffers::default();
+        for text in [
+            r#""a\"b\\c\/d""#,
+            r#""\b\f\n\r\t""#,
+            r#""caf\u00e9 \u00E9 \u0000 \uFFFF""#,
+            r#""\ud83d\ude04 and \uD83D\uDE04""#,
+            r#""é \n ü""#,
+        ] {
+            let doc = buffers.read(text).expect("valid JSON");
+            let serde: String = serde_json::from_str(text).expect("valid JSON");
+            assert_eq!(doc.root().as_str(), Some(serde.as_str()), "{text}");
         }
     }
 
