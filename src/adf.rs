@@ -187,17 +187,28 @@ fn render_tree<'t, N: Tree<'t>>(doc: N, style: TextStyle) -> Option<String> {
         style,
         in_table: false,
     };
-    let mut text = String::with_capacity(OUTPUT_ROOM);
+    thread_local! {
+        /// Each thread renders its documents in the same buffer, then copies the result out:
+        /// one allocation, of the right size.
+        static OUTPUT: Cell<String> = Cell::default();
+    }
+    let mut text = OUTPUT.take();
+    text.clear();
     renderer.blocks_into(children(doc), 0, &mut Blocks::new(&mut text, false));
-    Some(tidy(text))
+    let rendered = tidy(&text);
+    if text.capacity() <= MAX_SCRATCH {
+        OUTPUT.set(text);
+    }
+    Some(rendered)
 }
 
 /// Each line without its trailing whitespace, and no trailing line break.
-fn tidy(text: String) -> String {
-    if is_tidy(&text) {
-        return text;
+fn tidy(text: &str) -> String {
+    if is_tidy(text) {
+        return text.to_owned();
     }
-    let mut out = String::with_capacity(text.len());
+    // Room for the line break after the last line, cut off at the end.
+    let mut out = String::with_capacity(text.len() + 1);
     for line in text.lines() {
         out.push_str(line.trim_end());
         out.push('\n');
@@ -207,17 +218,16 @@ fn tidy(text: String) -> String {
 }
 
 /// Whether `tidy` would leave `text` as it is, as most renderings are: no line ends with
-/// whitespace and the text does not end with a line break. A line ending outside ASCII is left
-/// to `tidy` to look at.
+/// whitespace and the text does not end with a line break.
 fn is_tidy(text: &str) -> bool {
-    let b = text.as_bytes();
-    let clean_before = |end: usize| match end.checked_sub(1).and_then(|last| b.get(last)) {
-        None | Some(b'\n') => true,
-        Some(&c) => c.is_ascii() && !char::from(c).is_whitespace(),
+    let clean_before = |end: usize| {
+        text.get(..end)
+            .and_then(|before| before.chars().next_back())
+            .is_none_or(|c| c == '\n' || !c.is_whitespace())
     };
     !text.ends_with('\n')
-        && clean_before(b.len())
-        && memchr::memchr_iter(b'\n', b).all(clean_before)
+        && clean_before(text.len())
+        && memchr::memchr_iter(b'\n', text.as_bytes()).all(clean_before)
 }
 
 /// What the renderer reads of a JSON value: a `&Value`, or a value of a document read from
@@ -384,6 +394,18 @@ impl<'o> Blocks<'o> {
 
 /// A code block's fence, as long as most need.
 const FENCE: &str = "````````";
+
+/// The marker of an item of a bullet or task list.
+fn bullet_marker(bullet: char, task: bool, done: bool) -> &'static str {
+    match (bullet, task, done) {
+        ('*', false, _) => "* ",
+        ('*', true, false) => "* [ ] ",
+        ('*', true, true) => "* [x] ",
+        (_, false, _) => "- ",
+        (_, true, false) => "- [ ] ",
+        (_, true, true) => "- [x] ",
+    }
+}
 
 /// Spaces to indent a list item's lines by: as wide as the widest marker (`999999999. `).
 const INDENT: &str = "            ";
@@ -678,7 +700,7 @@ impl Renderer {
         };
         let list_start = out.len();
         let mut number = start;
-        let mut marker = String::new();
+        let mut numbered = String::new();
         let mut width = 2;
         let mut first_empty = None;
         for child in children(node) {
@@ -699,16 +721,14 @@ impl Renderer {
                 }
                 continue;
             }
-            marker.clear();
-            if ordered {
-                let _ = write!(marker, "{number}{delimiter} ");
-            } else if tasks {
-                let done = attr_str(child, "state") == Some("DONE");
-                let _ = write!(marker, "{bullet} [{}] ", if done { 'x' } else { ' ' });
+            let marker = if ordered {
+                numbered.clear();
+                let _ = write!(numbered, "{number}{delimiter} ");
+                &numbered
             } else {
-                marker.push(bullet);
-                marker.push(' ');
-            }
+                let done = tasks && attr_str(child, "state") == Some("DONE");
+                bullet_marker(bullet, tasks, done)
+            };
             // A task's checkbox is the start of its paragraph: what follows aligns after `- `.
             width = if tasks { 2 } else { marker.len() };
             let mut blocks = Blocks::new(out, true);
@@ -718,7 +738,7 @@ impl Renderer {
                 self.blocks_into(std::iter::once(child), depth, &mut blocks);
             }
             first_empty.get_or_insert(out.len() == body);
-            prefix_lines(out, body, &marker, INDENT.get(..width).unwrap_or(INDENT));
+            prefix_lines(out, body, marker, INDENT.get(..width).unwrap_or(INDENT));
             number = number.saturating_add(1).min(MAX_ORDER);
         }
         // CommonMark lets a list break into a paragraph only if it starts with a non-empty
@@ -841,7 +861,12 @@ impl Renderer {
             return;
         }
         let depth = depth + 1;
-        let (marks, code) = marks_of(node);
+        // Plain text shows no marks.
+        let (marks, code) = if self.markdown() {
+            marks_of(node)
+        } else {
+            (Marks::default(), false)
+        };
         match kind(node) {
             "text" => {
                 if let Some(text) = node.get("text").and_then(Tree::as_str) {
@@ -1091,8 +1116,8 @@ impl Mark {
 }
 
 /// The marks of `node` that Markdown can show, outermost first, and whether its text is code.
-fn marks_of<'t, N: Tree<'t>>(node: N) -> (Vec<Mark>, bool) {
-    let mut marks: Vec<Mark> = Vec::new();
+fn marks_of<'t, N: Tree<'t>>(node: N) -> (Marks, bool) {
+    let mut marks = Marks::default();
     let mut code = false;
     let listed = node.get("marks").and_then(Tree::as_array);
     for m in listed.into_iter().flatten() {
@@ -1125,6 +1150,44 @@ fn marks_of<'t, N: Tree<'t>>(node: N) -> (Vec<Mark>, bool) {
     }
     marks.sort_by_key(Mark::rank);
     (marks, code)
+}
+
+/// The marks of a node, one of a kind at most: kept in place rather than in a `Vec`.
+struct Marks {
+    list: [Mark; 7],
+    len: usize,
+}
+
+impl Default for Marks {
+    fn default() -> Marks {
+        Marks {
+            list: [const { Mark::Strong }; 7],
+            len: 0,
+        }
+    }
+}
+
+impl Marks {
+    fn push(&mut self, mark: Mark) {
+        if let Some(slot) = self.list.get_mut(self.len) {
+            *slot = mark;
+            self.len += 1;
+        }
+    }
+}
+
+impl std::ops::Deref for Marks {
+    type Target = [Mark];
+
+    fn deref(&self) -> &[Mark] {
+        self.list.get(..self.len).unwrap_or(&[])
+    }
+}
+
+impl std::ops::DerefMut for Marks {
+    fn deref_mut(&mut self) -> &mut [Mark] {
+        self.list.get_mut(..self.len).unwrap_or(&mut [])
+    }
 }
 
 /// A link destination: characters that would end it or break the line are escaped or
@@ -1489,9 +1552,6 @@ struct Run {
     /// Inside another `*` run.
     nested: bool,
 }
-
-/// Bytes a document's rendering is given room for up front.
-const OUTPUT_ROOM: usize = 256;
 
 /// Bytes a run of inline nodes is given room for up front.
 const INLINE_ROOM: usize = 256;
