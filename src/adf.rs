@@ -556,7 +556,7 @@ impl Renderer {
         }
     }
 
-    fn writer(self, mode: Mode) -> Inline {
+    fn writer<'t>(self, mode: Mode) -> Inline<'t> {
         let mode = if self.in_table { Mode::Cell } else { mode };
         Inline::new(self.markdown(), mode, self.in_table)
     }
@@ -855,7 +855,7 @@ impl Renderer {
         lines.join(separator)
     }
 
-    fn inline_node<'t, N: Tree<'t>>(self, w: &mut Inline, node: N, depth: usize) {
+    fn inline_node<'t, N: Tree<'t>>(self, w: &mut Inline<'t>, node: N, depth: usize) {
         if depth > MAX_DEPTH {
             w.text(&[], &flat_text(node));
             return;
@@ -865,7 +865,7 @@ impl Renderer {
         let (marks, code) = if self.markdown() {
             marks_of(node)
         } else {
-            (Marks::default(), false)
+            (Marks::none(), false)
         };
         match kind(node) {
             "text" => {
@@ -911,7 +911,7 @@ impl Renderer {
         }
     }
 
-    fn card<'t, N: Tree<'t>>(self, w: &mut Inline, node: N, marks: &[Mark]) {
+    fn card<'t, N: Tree<'t>>(self, w: &mut Inline<'t>, node: N, marks: &[Mark<'t>]) {
         let data = attr(node, "data");
         let url = attr_str(node, "url")
             .or_else(|| data?.get("url")?.as_str())
@@ -1051,9 +1051,10 @@ fn flat_text<'t, N: Tree<'t>>(node: N) -> String {
 /// A mark Markdown can show, in nesting order: outermost first. HTML tags go outside the
 /// delimiters, so that a delimiter touches the text it marks (`a<u>*b*</u>`, where `a*<u>b`
 /// would not open). Code is apart: a code span holds no other markup.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Mark {
-    Link(String),
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mark<'t> {
+    /// Its destination, as the document has it.
+    Link(&'t str),
     Underline,
     Sub,
     Sup,
@@ -1062,7 +1063,7 @@ enum Mark {
     Strike,
 }
 
-impl Mark {
+impl Mark<'_> {
     fn rank(&self) -> u8 {
         match self {
             Mark::Link(_) => 0,
@@ -1116,8 +1117,8 @@ impl Mark {
 }
 
 /// The marks of `node` that Markdown can show, outermost first, and whether its text is code.
-fn marks_of<'t, N: Tree<'t>>(node: N) -> (Marks, bool) {
-    let mut marks = Marks::default();
+fn marks_of<'t, N: Tree<'t>>(node: N) -> (Marks<'t>, bool) {
+    let mut marks = Marks::none();
     let mut code = false;
     let listed = node.get("marks").and_then(Tree::as_array);
     for m in listed.into_iter().flatten() {
@@ -1138,7 +1139,7 @@ fn marks_of<'t, N: Tree<'t>>(node: N) -> (Marks, bool) {
             // Links do not nest: the first one wins.
             "link" if !marks.iter().any(|m| matches!(m, Mark::Link(_))) => {
                 match attr_str(m, "href").map(str::trim) {
-                    Some(href) if !href.is_empty() => Mark::Link(href.to_owned()),
+                    Some(href) if !href.is_empty() => Mark::Link(href),
                     _ => continue,
                 }
             }
@@ -1152,41 +1153,60 @@ fn marks_of<'t, N: Tree<'t>>(node: N) -> (Marks, bool) {
     (marks, code)
 }
 
-/// The marks of a node, one of a kind at most: kept in place rather than in a `Vec`.
-struct Marks {
-    list: [Mark; 7],
+/// The kinds of mark: a node has one of each at most, and so has a run at any point.
+const MARK_KINDS: usize = 7;
+
+/// A node's marks.
+type Marks<'t> = Few<Mark<'t>, MARK_KINDS>;
+
+impl<'t> Marks<'t> {
+    fn none() -> Marks<'t> {
+        Few::new(Mark::Strong)
+    }
+}
+
+/// Up to `N` values kept in place, where a `Vec` would allocate: marks, of which there are
+/// a few at most.
+#[derive(Debug, Clone, Copy)]
+struct Few<T: Copy, const N: usize> {
+    items: [T; N],
     len: usize,
 }
 
-impl Default for Marks {
-    fn default() -> Marks {
-        Marks {
-            list: [const { Mark::Strong }; 7],
+impl<T: Copy, const N: usize> Few<T, N> {
+    /// Empty; `fill` stands in the places not used.
+    fn new(fill: T) -> Few<T, N> {
+        Few {
+            items: [fill; N],
             len: 0,
         }
     }
-}
 
-impl Marks {
-    fn push(&mut self, mark: Mark) {
-        if let Some(slot) = self.list.get_mut(self.len) {
-            *slot = mark;
+    /// Adds `item` at the end; past `N` (no caller goes there), it is dropped.
+    fn push(&mut self, item: T) {
+        if let Some(place) = self.items.get_mut(self.len) {
+            *place = item;
             self.len += 1;
         }
     }
-}
 
-impl std::ops::Deref for Marks {
-    type Target = [Mark];
-
-    fn deref(&self) -> &[Mark] {
-        self.list.get(..self.len).unwrap_or(&[])
+    fn pop(&mut self) -> Option<T> {
+        self.len = self.len.checked_sub(1)?;
+        self.items.get(self.len).copied()
     }
 }
 
-impl std::ops::DerefMut for Marks {
-    fn deref_mut(&mut self) -> &mut [Mark] {
-        self.list.get_mut(..self.len).unwrap_or(&mut [])
+impl<T: Copy, const N: usize> std::ops::Deref for Few<T, N> {
+    type Target = [T];
+
+    fn deref(&self) -> &[T] {
+        self.items.get(..self.len).unwrap_or(&[])
+    }
+}
+
+impl<T: Copy, const N: usize> std::ops::DerefMut for Few<T, N> {
+    fn deref_mut(&mut self) -> &mut [T] {
+        self.items.get_mut(..self.len).unwrap_or(&mut [])
     }
 }
 
@@ -1470,8 +1490,12 @@ fn entity_follows(rest: &str) -> bool {
 /// a symbol outside ASCII may or may not be punctuation (the spec's versions disagree), and
 /// GitHub's parser does not count `~` as punctuation.
 fn delimits(out: &str, run: &Run) -> bool {
-    let len = run.mark.opener().len();
-    let d = if run.mark == Mark::Strike { '~' } else { '*' };
+    let len = run.delimiter.len();
+    let d = if run.delimiter.starts_with('~') {
+        '~'
+    } else {
+        '*'
+    };
     let before = char_before(out, run.open, d);
     let first = char_after(out, run.open + len, d);
     let last = char_before(out, run.close, d);
@@ -1546,7 +1570,9 @@ enum Gap {
 /// Text marked with delimiters (`**`, `*`, `~~`): where its opener and its closer start in
 /// the output.
 struct Run {
-    mark: Mark,
+    /// Its delimiter (`**`), and the HTML tags it becomes where it would not be read as one.
+    delimiter: &'static str,
+    tags: (&'static str, &'static str),
     open: usize,
     close: usize,
     /// Inside another `*` run.
@@ -1557,13 +1583,13 @@ struct Run {
 const INLINE_ROOM: usize = 256;
 
 /// Writes a run of inline nodes: text, atoms and the marks around them.
-struct Inline {
+struct Inline<'t> {
     markdown: bool,
     mode: Mode,
     in_table: bool,
     out: String,
     /// Marks whose opener is written, outermost first, with where the opener starts.
-    open: Vec<(Mark, usize)>,
+    open: Few<(Mark<'t>, usize), MARK_KINDS>,
     /// Delimited runs written, to check once the text on both sides of them is known.
     runs: Vec<Run>,
     gap: Gap,
@@ -1572,7 +1598,7 @@ struct Inline {
     line: Line,
     /// The marks of code text gathered across adjacent text nodes, written as one code span,
     /// and the text.
-    code: Option<Vec<Mark>>,
+    code: Option<Marks<'t>>,
     code_text: String,
 }
 
@@ -1581,7 +1607,6 @@ struct Inline {
 #[derive(Default)]
 struct Spare {
     out: String,
-    open: Vec<(Mark, usize)>,
     runs: Vec<Run>,
     space: String,
     code_text: String,
@@ -1597,7 +1622,6 @@ impl Spare {
         spare.out.clear();
         // Room for a typical paragraph, so that it seldom grows.
         spare.out.reserve(INLINE_ROOM);
-        spare.open.clear();
         spare.runs.clear();
         spare.space.clear();
         spare.code_text.clear();
@@ -1611,15 +1635,15 @@ impl Spare {
     }
 }
 
-impl Inline {
-    fn new(markdown: bool, mode: Mode, in_table: bool) -> Inline {
+impl<'t> Inline<'t> {
+    fn new(markdown: bool, mode: Mode, in_table: bool) -> Inline<'t> {
         let spare = Spare::take();
         Inline {
             markdown,
             mode,
             in_table,
             out: spare.out,
-            open: spare.open,
+            open: Few::new((Mark::Strong, 0)),
             runs: spare.runs,
             gap: Gap::None,
             space: spare.space,
@@ -1633,7 +1657,7 @@ impl Inline {
         }
     }
 
-    fn text(&mut self, marks: &[Mark], text: &str) {
+    fn text(&mut self, marks: &[Mark<'t>], text: &str) {
         // Most text is one line: found with one look for either line break.
         if memchr::memchr2(b'\n', b'\r', text.as_bytes()).is_none() {
             self.words(marks, text);
@@ -1653,7 +1677,7 @@ impl Inline {
     }
 
     /// Text of one line: its edges' whitespace goes to the gap.
-    fn words(&mut self, marks: &[Mark], text: &str) {
+    fn words(&mut self, marks: &[Mark<'t>], text: &str) {
         self.flush_code();
         let core = text.trim();
         if core.is_empty() {
@@ -1705,7 +1729,7 @@ impl Inline {
     }
 
     /// Before content: closes the marks it does not have, writes the gap, opens its new marks.
-    fn begin(&mut self, marks: &[Mark]) {
+    fn begin(&mut self, marks: &[Mark<'t>]) {
         let keep = self
             .open
             .iter()
@@ -1740,7 +1764,7 @@ impl Inline {
                 if matches!(mark, Mark::Link(_)) {
                     self.guard_bang();
                 }
-                self.open.push((mark.clone(), self.out.len()));
+                self.open.push((*mark, self.out.len()));
                 self.out.push_str(mark.opener());
                 self.line = Line::Mid;
             }
@@ -1751,11 +1775,12 @@ impl Inline {
         if let Some((mark, open)) = self.open.pop() {
             let close = self.out.len();
             mark.write_closer(&mut self.out);
-            if mark.html().is_some() {
+            if let Some(tags) = mark.html() {
                 let stars = |m: &Mark| matches!(m, Mark::Strong | Mark::Em);
                 let nested = stars(&mark) && self.open.iter().any(|(m, _)| stars(m));
                 self.runs.push(Run {
-                    mark,
+                    delimiter: mark.opener(),
+                    tags,
                     open,
                     close,
                     nested,
@@ -1773,7 +1798,7 @@ impl Inline {
     }
 
     /// Content written as it is: already escaped, or plain text.
-    fn atom(&mut self, marks: &[Mark], raw: &str) {
+    fn atom(&mut self, marks: &[Mark<'t>], raw: &str) {
         self.flush_code();
         if raw.is_empty() {
             return;
@@ -1786,7 +1811,7 @@ impl Inline {
         self.line = Line::Mid;
     }
 
-    fn code(&mut self, marks: &[Mark], text: &str) {
+    fn code(&mut self, marks: &[Mark<'t>], text: &str) {
         // In a link's text, a `]` in code would let a paragraph starting with the link read as
         // a link reference definition (`[`a]: b`](url)`), since those ignore code spans.
         let in_link = marks.iter().any(|m| matches!(m, Mark::Link(_)));
@@ -1795,10 +1820,12 @@ impl Inline {
             return;
         }
         match &self.code {
-            Some(open) if open.as_slice() == marks => {}
+            Some(open) if **open == *marks => {}
             _ => {
                 self.flush_code();
-                self.code = Some(marks.to_vec());
+                let mut open = Marks::none();
+                marks.iter().for_each(|&mark| open.push(mark));
+                self.code = Some(open);
             }
         }
         self.code_text.push_str(text);
@@ -1825,11 +1852,10 @@ impl Inline {
         // (`a**(b)**c`), are replaced by HTML tags.
         let mut edits = Vec::new();
         for run in &self.runs {
-            if let Some((open_tag, close_tag)) = run.mark.html()
-                && !delimits(&self.out, run)
-            {
-                edits.push((run.open, run.mark.opener().len(), open_tag));
-                edits.push((run.close, run.mark.opener().len(), close_tag));
+            if !delimits(&self.out, run) {
+                let (open_tag, close_tag) = run.tags;
+                edits.push((run.open, run.delimiter.len(), open_tag));
+                edits.push((run.close, run.delimiter.len(), close_tag));
             }
         }
         edits.sort_by_key(|&(at, _, _)| at);
@@ -1844,7 +1870,6 @@ impl Inline {
         out.push_str(self.out.get(copied..).unwrap_or(""));
         Spare {
             out: self.out,
-            open: self.open,
             runs: self.runs,
             space: self.space,
             code_text: self.code_text,
