@@ -413,30 +413,38 @@ const INDENT: &str = "            ";
 /// Puts `first` before the first line of the text from `start` on and `rest` before the
 /// others. A blank line gets the prefix without its trailing spaces.
 fn prefix_lines(out: &mut String, start: usize, first: &str, rest: &str) {
+    with_scratch(|text| {
+        text.push_str(out.get(start..).unwrap_or(""));
+        out.truncate(start);
+        out.reserve(text.len() + first.len());
+        for (i, line) in text.split('\n').enumerate() {
+            let prefix = if i == 0 { first } else { rest };
+            if i > 0 {
+                out.push('\n');
+            }
+            if line.is_empty() {
+                out.push_str(prefix.trim_end());
+            } else {
+                out.push_str(prefix);
+                out.push_str(line);
+            }
+        }
+    });
+}
+
+/// `f` run with an empty buffer kept for the thread, for text moved aside while it is
+/// rewritten. A use inside another gets a buffer of its own.
+fn with_scratch<R>(f: impl FnOnce(&mut String) -> R) -> R {
     thread_local! {
-        /// The text being prefixed, moved aside: one buffer per thread.
-        static TEXT: Cell<String> = Cell::default();
+        static SCRATCH: Cell<String> = Cell::default();
     }
-    let mut text = TEXT.take();
-    text.clear();
-    text.push_str(out.get(start..).unwrap_or(""));
-    out.truncate(start);
-    out.reserve(text.len() + first.len());
-    for (i, line) in text.split('\n').enumerate() {
-        let prefix = if i == 0 { first } else { rest };
-        if i > 0 {
-            out.push('\n');
-        }
-        if line.is_empty() {
-            out.push_str(prefix.trim_end());
-        } else {
-            out.push_str(prefix);
-            out.push_str(line);
-        }
+    let mut scratch = SCRATCH.take();
+    scratch.clear();
+    let result = f(&mut scratch);
+    if scratch.capacity() <= MAX_SCRATCH {
+        SCRATCH.set(scratch);
     }
-    if text.capacity() <= MAX_SCRATCH {
-        TEXT.set(text);
-    }
+    result
 }
 
 /// Bytes a scratch buffer keeps for the next use at most: a huge document's are let go.
@@ -452,13 +460,6 @@ struct Renderer {
 impl Renderer {
     fn markdown(self) -> bool {
         self.style == TextStyle::Markdown
-    }
-
-    /// `nodes` rendered as blocks, joined, into a string of their own.
-    fn join_blocks<'t, N: Tree<'t>>(self, nodes: impl Iterator<Item = N>, depth: usize) -> String {
-        let mut out = String::new();
-        self.blocks_into(nodes, depth, &mut Blocks::new(&mut out, false));
-        out
     }
 
     /// Renders `nodes` as blocks; runs of inline nodes among them make paragraphs.
@@ -527,7 +528,7 @@ impl Renderer {
             }),
             "rule" | "syncBlock" => {}
             "table" => out.push(|out| {
-                out.push_str(&self.table(node, depth));
+                self.table(node, depth, out);
                 Shape::Other
             }),
             "media" | "blockCard" | "embedCard" | "extension" => {
@@ -755,30 +756,56 @@ impl Renderer {
         }
     }
 
-    fn table<'t, N: Tree<'t>>(self, node: N, depth: usize) -> String {
+    fn table<'t, N: Tree<'t>>(self, node: N, depth: usize, out: &mut String) {
         let cells = Renderer {
             in_table: true,
             ..self
         };
+        let start = out.len();
         if !self.markdown() {
-            let mut lines = Vec::new();
+            // A row a line, its cells joined by ` | `; a row of empty cells is left out.
             for row in children(node) {
                 let texts: Vec<String> = children(row).map(|c| cells.cell(c, depth)).collect();
-                if texts.iter().any(|t| !t.is_empty()) {
-                    lines.push(texts.join(" | ").trim().to_owned());
+                if texts.iter().all(String::is_empty) {
+                    continue;
                 }
+                if out.len() > start {
+                    out.push('\n');
+                }
+                let line = out.len();
+                for (i, text) in texts.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(" | ");
+                    }
+                    out.push_str(text);
+                }
+                let joined = out.get(line..).unwrap_or("");
+                let end = line + joined.trim_end().len();
+                let lead = joined.len() - joined.trim_start().len();
+                out.truncate(end);
+                out.drain(line..line + lead);
             }
-            return lines.join("\n");
+            return;
         }
         let (mut rows, padding) = cells.grid(node, depth);
         let width = rows.iter().map(Vec::len).max().unwrap_or(0);
         if width == 0 {
-            return String::new();
+            return;
         }
         if self.in_table {
             // A table in a cell: its rows, as one escaped line each.
-            let lines: Vec<String> = rows.iter().map(|row| row.join(" \\| ")).collect();
-            return lines.join("\n");
+            for (i, row) in rows.iter().enumerate() {
+                if i > 0 {
+                    out.push('\n');
+                }
+                for (j, text) in row.iter().enumerate() {
+                    if j > 0 {
+                        out.push_str(" \\| ");
+                    }
+                    out.push_str(text);
+                }
+            }
+            return;
         }
         // Short rows are filled out when the budget allows; GitHub fills them anyway.
         let short: usize = rows.iter().map(|row| width - row.len()).sum();
@@ -792,17 +819,15 @@ impl Renderer {
             .is_some_and(|row| children(row).any(|c| kind(c) == "tableHeader"));
         let mut body = rows.iter();
         let head = if header { body.next() } else { None };
-        let mut out = String::new();
-        write_row(&mut out, head.map_or(&[][..], Vec::as_slice), width);
+        write_row(out, head.map_or(&[][..], Vec::as_slice), width);
         out.push_str("\n|");
         for _ in 0..width {
             out.push_str(" --- |");
         }
         for row in body {
             out.push('\n');
-            write_row(&mut out, row, row.len().max(1));
+            write_row(out, row, row.len().max(1));
         }
-        out
     }
 
     /// The table's cells laid out in columns: a cell spanning columns is followed by empty
@@ -845,14 +870,18 @@ impl Renderer {
 
     /// A cell's content on one line.
     fn cell<'t, N: Tree<'t>>(self, cell: N, depth: usize) -> String {
-        let text = self.join_blocks(children(cell), depth);
-        let separator = if self.markdown() { "<br>" } else { " " };
-        let lines: Vec<&str> = text
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty())
-            .collect();
-        lines.join(separator)
+        with_scratch(|text| {
+            self.blocks_into(children(cell), depth, &mut Blocks::new(text, false));
+            let separator = if self.markdown() { "<br>" } else { " " };
+            let mut line = String::new();
+            for part in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+                if !line.is_empty() {
+                    line.push_str(separator);
+                }
+                line.push_str(part);
+            }
+            line
+        })
     }
 
     fn inline_node<'t, N: Tree<'t>>(self, w: &mut Inline<'t>, node: N, depth: usize) {
