@@ -909,7 +909,12 @@ impl Renderer {
             "hardBreak" => w.line_break(),
             "status" if self.markdown() => {
                 if let Some(text) = label(node) {
-                    w.atom(&marks, &format!("[{}]", escape_linking(text.trim())));
+                    with_scratch(|raw| {
+                        raw.push('[');
+                        escape_linking_into(raw, text.trim(), &mut Line::Mid);
+                        raw.push(']');
+                        w.atom(&marks, raw);
+                    });
                 }
             }
             "mention" | "emoji" | "date" | "status" | "placeholder" | "inlineExtension"
@@ -919,7 +924,10 @@ impl Renderer {
                 }
             }
             "inlineCard" | "blockCard" | "embedCard" => self.card(w, node, &marks),
-            "media" | "mediaInline" => w.atom(&marks, &self.media(node)),
+            "media" | "mediaInline" => with_scratch(|raw| {
+                self.media_into(raw, node);
+                w.atom(&marks, raw);
+            }),
             "codeBlock" => w.code(&marks, &code_text(node)),
             k if NODE_TYPES.contains(&k) => {
                 // A block where inline content belongs: its text, set apart by spaces.
@@ -952,16 +960,21 @@ impl Renderer {
             .map(str::trim)
             .filter(|n| !n.is_empty());
         match (url, self.markdown()) {
-            (Some(url), true) => {
-                let text = escape_str(name.unwrap_or(url));
-                w.atom(marks, &format!("[{text}]({})", destination(url)));
-            }
+            (Some(url), true) => with_scratch(|raw| {
+                raw.push('[');
+                escape_into(raw, name.unwrap_or(url), &mut Line::Mid);
+                raw.push_str("](");
+                destination_into(raw, url);
+                raw.push(')');
+                w.atom(marks, raw);
+            }),
             (Some(url), false) => w.text(marks, url),
             (None, _) => w.text(marks, name.unwrap_or("")),
         }
     }
 
-    fn media<'t, N: Tree<'t>>(self, node: N) -> String {
+    /// A media node as an atom, written to `out`.
+    fn media_into<'t, N: Tree<'t>>(self, out: &mut String, node: N) {
         let alt = attr_str(node, "alt")
             .map(str::trim)
             .filter(|a| !a.is_empty());
@@ -970,13 +983,28 @@ impl Renderer {
         let external = attr_str(node, "type") == Some("external") || id.is_none();
         match (url, self.markdown()) {
             (Some(url), true) if external => {
-                format!("![{}]({})", escape_str(alt.unwrap_or("")), destination(url))
+                out.push_str("![");
+                escape_into(out, alt.unwrap_or(""), &mut Line::Mid);
+                out.push_str("](");
+                destination_into(out, url);
+                out.push(')');
             }
-            (Some(url), false) if external => format!("[image: {url}]"),
+            (Some(url), false) if external => {
+                out.push_str("[image: ");
+                out.push_str(url);
+                out.push(']');
+            }
             _ => match (alt.or(id), self.markdown()) {
-                (Some(name), true) => format!("[attachment: {}]", escape_linking(name)),
-                (Some(name), false) => format!("[attachment: {name}]"),
-                (None, _) => "[attachment]".to_owned(),
+                (Some(name), markdown) => {
+                    out.push_str("[attachment: ");
+                    if markdown {
+                        escape_linking_into(out, name, &mut Line::Mid);
+                    } else {
+                        out.push_str(name);
+                    }
+                    out.push(']');
+                }
+                (None, _) => out.push_str("[attachment]"),
             },
         }
     }
@@ -1241,13 +1269,15 @@ impl<T: Copy, const N: usize> std::ops::DerefMut for Few<T, N> {
 
 /// A link destination: characters that would end it or break the line are escaped or
 /// percent-encoded, and so is `|`, which would split a table cell.
+#[cfg(test)]
 fn destination(href: &str) -> String {
     let mut out = String::with_capacity(href.len());
     destination_into(&mut out, href);
     out
 }
 
-/// `destination`, written to `out`.
+/// A link destination, written to `out`: characters that would end it or break the line are
+/// escaped or percent-encoded, and so is `|`, which would split a table cell.
 fn destination_into(out: &mut String, href: &str) {
     for c in href.chars() {
         match c {
@@ -1255,11 +1285,13 @@ fn destination_into(out: &mut String, href: &str) {
                 out.push('\\');
                 out.push(c);
             }
-            '<' | '>' | '|' | ' ' => out.push_str(&format!("%{:02X}", c as u32)),
+            '<' | '>' | '|' | ' ' => {
+                let _ = write!(out, "%{:02X}", c as u32);
+            }
             c if c.is_control() || c.is_whitespace() => {
                 let mut buf = [0; 4];
                 for b in c.encode_utf8(&mut buf).bytes() {
-                    out.push_str(&format!("%{b:02X}"));
+                    let _ = write!(out, "%{b:02X}");
                 }
             }
             c => out.push(c),
@@ -1321,13 +1353,6 @@ enum Line {
     /// Digits only so far, so `.` or `)` would make an ordered list item.
     Digits(u8),
     Mid,
-}
-
-/// `s` escaped as text in the middle of a line, for a link's text.
-fn escape_str(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    escape_into(&mut out, s, &mut Line::Mid);
-    out
 }
 
 /// `s` escaped as text in the middle of a line, outside a link.
