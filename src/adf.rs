@@ -395,6 +395,15 @@ impl<'o> Blocks<'o> {
 /// A code block's fence, as long as most need.
 const FENCE: &str = "````````";
 
+/// The marker of an item of an ordered list (`12. `), written in `buf`.
+fn number_marker(buf: &mut [u8; 16], number: u64, delimiter: char) -> &str {
+    use std::io::Write as _;
+    let mut cursor = std::io::Cursor::new(&mut buf[..]);
+    let _ = write!(cursor, "{number}{delimiter} ");
+    let len = usize::try_from(cursor.position()).unwrap_or(0);
+    std::str::from_utf8(buf.get(..len).unwrap_or(&[])).unwrap_or("")
+}
+
 /// The marker of an item of a bullet or task list.
 fn bullet_marker(bullet: char, task: bool, done: bool) -> &'static str {
     match (bullet, task, done) {
@@ -701,7 +710,7 @@ impl Renderer {
         };
         let list_start = out.len();
         let mut number = start;
-        let mut numbered = String::new();
+        let mut numbered = [0; 16];
         let mut width = 2;
         let mut first_empty = None;
         for child in children(node) {
@@ -723,9 +732,7 @@ impl Renderer {
                 continue;
             }
             let marker = if ordered {
-                numbered.clear();
-                let _ = write!(numbered, "{number}{delimiter} ");
-                &numbered
+                number_marker(&mut numbered, number, delimiter)
             } else {
                 let done = tasks && attr_str(child, "state") == Some("DONE");
                 bullet_marker(bullet, tasks, done)
@@ -908,21 +915,22 @@ impl Renderer {
             }
             "hardBreak" => w.line_break(),
             "status" if self.markdown() => {
-                if let Some(text) = label(node) {
+                let text = attr_str(node, "text").map(str::trim);
+                if let Some(text) = text.filter(|t| !t.is_empty()) {
                     with_scratch(|raw| {
                         raw.push('[');
-                        escape_linking_into(raw, text.trim(), &mut Line::Mid);
+                        escape_linking_into(raw, text, &mut Line::Mid);
                         raw.push(']');
                         w.atom(&marks, raw);
                     });
                 }
             }
             "mention" | "emoji" | "date" | "status" | "placeholder" | "inlineExtension"
-            | "extension" => {
-                if let Some(text) = label(node) {
-                    w.text(&marks, &text);
+            | "extension" => with_scratch(|text| {
+                if label_into(text, node) {
+                    w.text(&marks, text);
                 }
-            }
+            }),
             "inlineCard" | "blockCard" | "embedCard" => self.card(w, node, &marks),
             "media" | "mediaInline" => with_scratch(|raw| {
                 self.media_into(raw, node);
@@ -1025,36 +1033,42 @@ fn write_row(out: &mut String, cells: &[String], width: usize) {
     }
 }
 
-/// The text an inline atom stands for: a mention's name, an emoji, a date, a status.
-fn label<'t, N: Tree<'t>>(node: N) -> Option<Cow<'t, str>> {
+/// Writes the text an inline atom stands for to `out`: a mention's name, an emoji, a date, a
+/// status. False, having written nothing, when it has none.
+fn label_into<'t, N: Tree<'t>>(out: &mut String, node: N) -> bool {
+    let start = out.len();
+    if write_label(out, node).is_some() && out.get(start..).is_some_and(|t| !t.trim().is_empty()) {
+        return true;
+    }
+    out.truncate(start);
+    false
+}
+
+fn write_label<'t, N: Tree<'t>>(out: &mut String, node: N) -> Option<()> {
     let nonempty = |s: &&str| !s.trim().is_empty();
-    let text: Cow<'t, str> = match kind(node) {
+    let text = match kind(node) {
         "mention" => {
             let name = attr_str(node, "text")
                 .filter(nonempty)
                 .or_else(|| attr_str(node, "id").filter(nonempty))?;
-            if name.starts_with('@') {
-                Cow::Borrowed(name)
-            } else {
-                Cow::Owned(format!("@{name}"))
+            if !name.starts_with('@') {
+                out.push('@');
             }
+            name
         }
-        "emoji" => Cow::Borrowed(
-            attr_str(node, "text")
-                .filter(nonempty)
-                .or_else(|| attr_str(node, "shortName"))?,
-        ),
-        "date" => date(node)?,
-        "status" | "placeholder" | "inlineExtension" | "extension" => {
-            Cow::Borrowed(attr_str(node, "text")?)
-        }
+        "emoji" => attr_str(node, "text")
+            .filter(nonempty)
+            .or_else(|| attr_str(node, "shortName"))?,
+        "date" => return date_into(out, node),
+        "status" | "placeholder" | "inlineExtension" | "extension" => attr_str(node, "text")?,
         _ => return None,
     };
-    (!text.trim().is_empty()).then_some(text)
+    out.push_str(text);
+    Some(())
 }
 
-/// A date node's day in UTC; a timestamp that is not one is kept as it was written.
-fn date<'t, N: Tree<'t>>(node: N) -> Option<Cow<'t, str>> {
+/// Writes a date node's day in UTC; a timestamp that is not one is kept as it was written.
+fn date_into<'t, N: Tree<'t>>(out: &mut String, node: N) -> Option<()> {
     let timestamp = attr(node, "timestamp")?;
     let millis = match (timestamp.as_str(), timestamp.as_number()) {
         (Some(s), _) => s.trim().parse::<i64>().ok(),
@@ -1062,9 +1076,12 @@ fn date<'t, N: Tree<'t>>(node: N) -> Option<Cow<'t, str>> {
         _ => None,
     };
     match millis.and_then(DateTime::from_timestamp_millis) {
-        Some(t) => Some(Cow::Owned(t.date_naive().to_string())),
-        None => timestamp.as_str().map(Cow::Borrowed),
+        Some(t) => {
+            let _ = write!(out, "{}", t.date_naive());
+        }
+        None => out.push_str(timestamp.as_str()?),
     }
+    Some(())
 }
 
 fn code_text<'t, N: Tree<'t>>(node: N) -> String {
@@ -1092,9 +1109,7 @@ fn flat_text<'t, N: Tree<'t>>(node: N) -> String {
     let mut stack = vec![node];
     while let Some(n) = stack.pop() {
         let k = kind(n);
-        if let Some(text) = label(n) {
-            out.push_str(&text);
-        } else if k == "text" || !NODE_TYPES.contains(&k) {
+        if !label_into(&mut out, n) && (k == "text" || !NODE_TYPES.contains(&k)) {
             out.push_str(n.get("text").and_then(Tree::as_str).unwrap_or(""));
         }
         if !INLINE_TYPES.contains(&k) || k == "hardBreak" {
