@@ -2,7 +2,9 @@
 //! description and environment, comment bodies, worklog comments, textarea custom fields),
 //! rendered as Markdown or as plain text. A sync renders each document from its JSON text
 //! (`render_json`), read into buffers of slots that point back into the text, reused from one
-//! document to the next; `render` takes a `Value`, and both render alike.
+//! document to the next; `render` takes a `Value`, and both render alike. Blocks are written
+//! one after the other into one output, and paragraphs, prefixed lines and atoms into buffers
+//! also kept for the thread: a typical document allocates once, for its result.
 //!
 //! Markdown is CommonMark with GitHub's tables, task lists and strikethrough. Where ADF has no
 //! Markdown counterpart:
@@ -392,9 +394,6 @@ impl<'o> Blocks<'o> {
     }
 }
 
-/// A code block's fence, as long as most need.
-const FENCE: &str = "````````";
-
 /// The marker of an item of an ordered list (`12. `), written in `buf`.
 fn number_marker(buf: &mut [u8; 16], number: u64, delimiter: char) -> &str {
     use std::io::Write as _;
@@ -458,6 +457,9 @@ fn with_scratch<R>(f: impl FnOnce(&mut String) -> R) -> R {
 
 /// Bytes a scratch buffer keeps for the next use at most: a huge document's are let go.
 const MAX_SCRATCH: usize = 1 << 16;
+
+/// A code block's fence, as long as most need.
+const FENCE: &str = "````````";
 
 #[derive(Debug, Clone, Copy)]
 struct Renderer {
@@ -1697,8 +1699,13 @@ impl Spare {
         spare
     }
 
+    /// Keeps the buffers for the next `Inline`, unless a huge paragraph grew them.
     fn keep(self) {
-        if self.out.capacity().max(self.code_text.capacity()) <= MAX_SCRATCH {
+        let bytes = self.out.capacity()
+            + self.space.capacity()
+            + self.code_text.capacity()
+            + self.runs.capacity() * std::mem::size_of::<Run>();
+        if bytes <= MAX_SCRATCH {
             SPARE.set(self);
         }
     }
