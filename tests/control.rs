@@ -939,6 +939,31 @@ fn fields_that_appear_vanish_or_change_type_are_synced_or_blocked_and_never_brea
 }
 
 #[test]
+fn a_rich_text_field_retyped_to_one_line_text_gets_a_schema_its_values_match() {
+    // Drift widens the field to take the old and the new values; the catalog's rich-text
+    // typing, from the type discovery recorded, must not narrow it back to documents.
+    let site = Site::cloud();
+    let catalog = catalog_hashing(&site, &["issues"], &[]);
+    let retyped = custom_field_of_type(&catalog, "textarea");
+    assert!(
+        site.sim
+            .sim
+            .retype_custom_field(&retyped, jira_sim::CustomFieldType::TextField)
+    );
+    let run = sync(&site, site.config_with(json!({})), &catalog);
+    run.assert_success();
+    assert!(run.stderr.contains(retyped.as_str()), "{}", run.stderr);
+    let issues = run.records("issues");
+    assert!(issues.iter().any(|i| i["fields"][&retyped].is_string()));
+    assert!(
+        issues_schema(&run)[&retyped]["type"]
+            .as_array()
+            .is_some_and(|t| t.contains(&json!("string")))
+    );
+    assert_valid_singer_output(&run);
+}
+
+#[test]
 fn cloud_rich_text_gains_a_markdown_or_plain_rendering_and_server_text_stays_as_it_is() {
     use tap_jira::adf::{TextStyle, render};
     let streams = ["issues", "issue_comments", "worklogs"];

@@ -637,3 +637,43 @@ fn an_issue_skipped_by_a_shifting_reconcile_listing_still_has_its_deletion_repor
         second.run.last_state()
     );
 }
+
+fn server_user(n: u32) -> Value {
+    json!({"self": format!("http://jira/rest/api/2/user?username=u{n}"), "key": format!("JIRAUSER{n}"),
+           "name": format!("u{n}"), "displayName": format!("User {n}"), "active": true, "timeZone": "UTC"})
+}
+
+/// Jira Data Center 10 limits `/rest/api/2/user/search` to the first 100 results whatever
+/// `startAt` says (JRASERVER-78520, "not a bug"). A site of 150 users: the tap cannot list more
+/// than 100 that way, and says so, with what to do, rather than end as if it had them all.
+#[test]
+fn server_users_beyond_the_data_center_10_search_cap_are_not_silently_dropped() {
+    const USERS: u32 = 150;
+    const CAP: u64 = 100;
+    let server = Hostile::start(|r| match r.path.as_str() {
+        "/rest/api/2/user/search" => {
+            let start = r.param("startAt").unwrap_or(0);
+            let max = r.param("maxResults").unwrap_or(50).min(CAP);
+            let end = (start + max).min(CAP).min(u64::from(USERS));
+            let page: Vec<Value> = (start..end.max(start))
+                .map(|n| server_user(n as u32))
+                .collect();
+            Some(Reply::Json(json!(page)))
+        }
+        _ => None,
+    });
+    let run = sync_only(
+        &server,
+        "users",
+        json!({"deployment": "server"}),
+        Duration::from_secs(60),
+    );
+    let users = run.run.records("users").len();
+    let warned = run.run.stderr.contains("WARN") && run.run.stderr.to_lowercase().contains("user");
+    assert!(
+        users == USERS as usize || run.run.code != 0 || warned,
+        "the site has {USERS} users; the tap wrote {users}, exited {} and said nothing:\n{}",
+        run.run.code,
+        run.run.stderr
+    );
+}

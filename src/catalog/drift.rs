@@ -182,6 +182,20 @@ pub fn apply(
                 .retyped
                 .push((id.to_string(), label(&recorded), label(&current)));
             set_property(entry, column, widened(before, &now));
+            // What the catalog says of the field is what the site says now: a rich-text field
+            // retyped to one-line text is no longer typed and rendered as a document.
+            if let Some(m) = entry
+                .metadata
+                .iter_mut()
+                .find(|m| m.breadcrumb == crumb(column))
+            {
+                for (key, text) in [(FIELD_TYPE, &current.0), (CUSTOM_TYPE, &current.1)] {
+                    match text.is_empty() {
+                        true => m.metadata.remove(key),
+                        false => m.metadata.insert(key.into(), json!(text)),
+                    };
+                }
+            }
         }
     }
     let named = match names {

@@ -10,6 +10,10 @@ use crate::client::{ApiRequest, JiraClient, Page, Pagination, pages};
 use crate::config::Deployment;
 use crate::error::{Error, Result};
 
+/// The most users Jira Data Center 10's `/user/search` gives, whatever `startAt` and
+/// `maxResults` say (JRASERVER-78520).
+const DATA_CENTER_10_CAP: usize = 100;
+
 pub fn user_pages<'a>(
     client: &'a JiraClient,
     groups: Option<&'a [String]>,
@@ -26,8 +30,17 @@ pub fn user_pages<'a>(
                         .query("includeInactive", "true"),
                 };
                 let mut all = std::pin::pin!(pages(client, request, Pagination::Offset { items: None }, page_size.max(100)));
+                let mut listed = 0;
                 while let Some(page) = all.try_next().await? {
+                    listed += page.items.len();
                     yield page;
+                }
+                if client.deployment() == Deployment::Server && listed == DATA_CENTER_10_CAP {
+                    tracing::warn!(
+                        "/user/search listed {listed} users, the most Jira Data Center 10 lists \
+                         whatever the paging: the site may have more; set `groups` to read the \
+                         users by group membership, which is paged without that limit"
+                    );
                 }
             }
             Some(groups) => {
