@@ -627,3 +627,36 @@ fn server_search_with_a_page_size_of_five_reads_every_issue() {
         "issues written out of the site's issues"
     );
 }
+
+/// Server/DC's `groups/picker` caps its answer at `jira.ajax.autocomplete.limit` (20 by default)
+/// whatever `maxResults` asks, and says so in `total` ("Showing 20 of 25 matching groups"). The
+/// list has no further pages to read: the tap says the rest are missing, and how to get them.
+#[test]
+fn a_one_page_list_cut_short_of_its_total_is_a_warning() {
+    let site = Site::server();
+    let groups: Vec<Value> = (0..20)
+        .map(|n| json!({"name": format!("group-{n:02}"), "html": format!("group-{n:02}"), "labels": []}))
+        .collect();
+    let body = json!({"header": "Showing 20 of 25 matching groups", "total": 25, "groups": groups});
+    site.sim.sim.push_fault(jira_sim::Fault {
+        path_contains: "groups/picker".into(),
+        status: 200,
+        body: body.to_string(),
+        ..jira_sim::Fault::default()
+    });
+    let config = site.file("config.json", &site.config_with(json!({})));
+    let mut catalog = site.discover(&config);
+    select_only(&mut catalog, &["groups"]);
+    let catalog = site.file("catalog.json", &catalog);
+    let run = tap(&[&"--config", &config, &"--catalog", &catalog]);
+    run.assert_success();
+    assert_valid_singer_output(&run);
+    assert_eq!(run.records("groups").len(), 20);
+    assert!(
+        run.stderr.lines().any(|l| l.contains("WARN")
+            && l.contains("jira.ajax.autocomplete.limit")
+            && l.contains("total=25")),
+        "{}",
+        run.stderr
+    );
+}

@@ -133,6 +133,9 @@ pub fn pages<T: DeserializeOwned + 'static>(
                 .await?;
             size.after(bytes);
             let items = body.items.into_items(key, &path)?;
+            if matches!(pagination, Pagination::Single { .. }) {
+                warn_if_cut_short(&body.rest, items.len(), &path);
+            }
             let next = next_cursor(pagination, &cursor, &body.rest, items.len() as u64);
             let new = progress.judge(fingerprint, next.is_some(), &path)?;
             if new {
@@ -147,6 +150,27 @@ pub fn pages<T: DeserializeOwned + 'static>(
                 Some(other) => cursor = other,
             }
         }
+    }
+}
+
+/// A list of one page that holds fewer records than the `total` beside it: the rest cannot be
+/// paged to, so they are missing, and the log says so. Server's groups picker is such a list,
+/// capped by a system property whatever `maxResults` asks.
+fn warn_if_cut_short(rest: &Value, listed: usize, path: &str) {
+    if let Some(total) = rest
+        .get("total")
+        .and_then(Value::as_u64)
+        .filter(|total| *total > listed as u64)
+    {
+        tracing::warn!(
+            endpoint = path,
+            listed,
+            total,
+            "Jira listed fewer records than the total it gives, and this list has no further \
+             pages: the rest are missing (Server's groups picker lists at most \
+             `jira.ajax.autocomplete.limit` groups, 20 by default: raise that system property \
+             to list every group)"
+        );
     }
 }
 
