@@ -927,6 +927,20 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// A token or client secret: `secret`, without the spaces and line break a copy and paste
+    /// (or `echo` into a file) leaves around it, which no token holds and no header may.
+    fn token(&mut self, key: &str) -> Option<Secret> {
+        let token = self.secret(key)?;
+        let trimmed = token.expose().trim();
+        if trimmed.is_empty() {
+            return None;
+        }
+        Some(match trimmed.len() == token.expose().len() {
+            true => token,
+            false => Secret::new(trimmed.to_string()),
+        })
+    }
+
     /// A number (fractions allowed), given as a number or a numeric string.
     fn number(&mut self, key: &str) -> Option<f64> {
         let parsed = match self.raw.values.get(key) {
@@ -1475,12 +1489,12 @@ fn read_auth(
     allow_http: bool,
 ) -> Option<Auth> {
     let email = r.string("email");
-    let api_token = r.secret("api_token");
-    let pat = r.secret("personal_access_token");
+    let api_token = r.token("api_token");
+    let pat = r.token("personal_access_token");
     let username = r.string("username");
     let password = r.secret("password");
-    let refresh_token = r.secret("refresh_token");
-    let access_token = r.secret("access_token");
+    let refresh_token = r.token("refresh_token");
+    let access_token = r.token("access_token");
     // A token file, once written, holds the newest refresh token: it wins over the config.
     let token_file = match chosen {
         AuthType::OAuth2 | AuthType::OAuth2Dc => r.string("oauth_token_file").map(PathBuf::from),
@@ -1526,7 +1540,7 @@ fn read_oauth_client(
     allow_http: bool,
 ) -> Option<OAuthClient> {
     let client_id = r.string("oauth_client_id");
-    let client_secret = r.secret("oauth_client_secret");
+    let client_secret = r.token("oauth_client_secret");
     let provider = match method {
         AuthType::OAuth2Dc => OAuthProvider::DataCenter,
         _ => OAuthProvider::Atlassian,

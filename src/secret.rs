@@ -90,12 +90,20 @@ pub fn register_config(raw: &crate::config::RawConfig) {
         };
         // `hash_salt` never goes over the wire, so no server can echo it; and a refused short
         // salt ("short") would blank words out of the very message that refuses it.
-        let secret = key != "hash_salt"
+        // A proxy's address is named in the log; only its password is secret (below).
+        let secret = !matches!(key, "hash_salt" | "proxy_url")
             && crate::config::SETTINGS
                 .iter()
                 .any(|s| s.name == key && s.is_secret());
         if secret {
             register(text);
+            // Tokens are read trimmed: the header carries that form.
+            register(text.trim());
+        }
+        // The callback and authorize addresses are printed whole for the user to open, and
+        // `jql` is a query, not a URL: their `?…` parts hold no credential.
+        if matches!(key, "oauth_redirect_uri" | "oauth_authorize_url" | "jql") {
+            continue;
         }
         if let Ok(url) = url::Url::parse(text) {
             url.query_pairs().for_each(|(_, v)| register(&v));
@@ -117,6 +125,7 @@ pub fn register_config(raw: &crate::config::RawConfig) {
         for password in [string("api_token"), string("password")]
             .into_iter()
             .flatten()
+            .flat_map(|password| [password, password.trim()])
         {
             register_basic(user, password);
         }

@@ -2,6 +2,8 @@
 
 mod common;
 
+use std::time::{Duration, Instant};
+
 use common::{Site, tap};
 use jira_sim::{AuthSeen, Deployment, SimConfig, creds};
 use serde_json::{Value, json};
@@ -514,4 +516,99 @@ fn data_center_oauth_keeps_a_token_file_and_refuses_cloud_settings() {
     ] {
         assert!(run.stderr.contains(says), "{says}: {}", run.stderr);
     }
+}
+
+/// The README: config files "in UTF-8 (a byte-order mark is fine)", the file the rotated refresh
+/// token is written back to included: refused there, the refresh has already spent the old token,
+/// the new one is never saved, and the user is locked out.
+#[test]
+fn a_config_file_with_a_byte_order_mark_keeps_its_rotated_refresh_token() {
+    let site = Site::cloud();
+    let config = site.dir.path().join("config.json");
+    let mut bytes = b"\xEF\xBB\xBF".to_vec();
+    bytes.extend(serde_json::to_vec_pretty(&oauth_config(&site)).unwrap());
+    std::fs::write(&config, bytes).unwrap();
+
+    let run = tap(&[&"--config", &config, &"--discover"]);
+    let rotated = site.sim.sim.current_refresh_token();
+    assert_ne!(rotated, creds::INITIAL_REFRESH_TOKEN, "the token was spent");
+    let text = std::fs::read_to_string(&config).unwrap();
+    assert!(
+        text.contains(&rotated),
+        "the rotated refresh token is not in the config file, which still holds the spent one \
+         (exit {}):\n{}",
+        run.code,
+        run.stderr
+    );
+    run.assert_success();
+}
+
+/// The same with `oauth_token_file`, a token file the user created with a BOM.
+#[test]
+fn a_token_file_with_a_byte_order_mark_keeps_its_rotated_refresh_token() {
+    let site = Site::cloud();
+    let token_file = site.dir.path().join("tokens.json");
+    let mut bytes = b"\xEF\xBB\xBF".to_vec();
+    bytes.extend(
+        serde_json::to_vec(&json!({"refresh_token": creds::INITIAL_REFRESH_TOKEN})).unwrap(),
+    );
+    std::fs::write(&token_file, bytes).unwrap();
+    let mut config = oauth_config(&site);
+    config["oauth_token_file"] = json!(token_file);
+    let config = site.file("config.json", &config);
+
+    let run = tap(&[&"--config", &config, &"--discover"]);
+    let rotated = site.sim.sim.current_refresh_token();
+    assert_ne!(rotated, creds::INITIAL_REFRESH_TOKEN);
+    let text = std::fs::read_to_string(&token_file).unwrap();
+    assert!(
+        text.contains(&rotated),
+        "the rotated refresh token was lost (exit {}):\n{}",
+        run.code,
+        run.stderr
+    );
+    run.assert_success();
+}
+
+/// A personal access token with a trailing newline (pasted from `cat token.txt`, a secrets
+/// file) is read trimmed: tokens hold no whitespace, and a header may not. (Untrimmed, the
+/// request could not be built, and that was retried for 101 s as a connection failure.)
+#[test]
+fn a_personal_access_token_with_a_trailing_newline_is_not_retried_as_a_connection_failure() {
+    let site = Site::server();
+    let config = site.file(
+        "config.json",
+        &site.config_with(json!({
+            "personal_access_token": format!("{}\n", creds::PAT),
+            // Keeps the failing run short; the defaults take 101 s.
+            "max_retries": 2,
+        })),
+    );
+    let started = Instant::now();
+    let run = tap(&[&"--config", &config, &"--discover"]);
+    let took = started.elapsed();
+    assert!(
+        run.code == 0 || run.stderr.contains("personal_access_token"),
+        "neither worked nor named the setting (took {took:?}):\n{}",
+        run.stderr
+    );
+    assert!(
+        !run.stderr.contains("retrying"),
+        "a header that cannot be built was retried:\n{}",
+        run.stderr
+    );
+    assert!(took < Duration::from_secs(5), "took {took:?}");
+}
+
+/// `api_token` is read trimmed like `email`: the same copy-paste newline made a valid API token
+/// a 401.
+#[test]
+fn an_api_token_with_a_trailing_newline_is_trimmed_like_the_email() {
+    let site = Site::cloud();
+    let config = site.file(
+        "config.json",
+        &site.config_with(json!({"email": format!(" {} ", creds::EMAIL),
+                                 "api_token": format!("{}\n", creds::API_TOKEN)})),
+    );
+    tap(&[&"--config", &config, &"--discover"]).assert_success();
 }

@@ -275,3 +275,30 @@ fn a_refused_or_foreign_answer_fails_clearly_and_saves_nothing() {
         );
     }
 }
+
+/// A callback with a query (`?source=tap-jira-prod`) is printed whole in the address to open:
+/// taken for a credential and blanked to `****`, the `redirect_uri` no longer matched the app's.
+#[test]
+fn a_callback_with_a_query_is_printed_whole_in_the_address_to_open() {
+    let site = Site::cloud();
+    let callback = "https://tap.example.com/callback?source=tap-jira-prod";
+    let config = site.file(
+        "config.json",
+        &json!({
+            "oauth_client_id": creds::OAUTH_CLIENT_ID,
+            "oauth_client_secret": creds::OAUTH_CLIENT_SECRET,
+            "oauth_redirect_uri": callback,
+            "oauth_authorize_url": format!("{}/authorize", site.sim.url),
+            "oauth_token_url": format!("{}/oauth/token", site.sim.url),
+            "oauth_gateway_url": site.sim.url,
+            "allow_http": true,
+            "start_date": "2000-01-01"
+        }),
+    );
+    let mut asked = Default::default();
+    let (_, said) = authorize(&config, |address| {
+        asked = query(address);
+        follow(address)
+    });
+    assert_eq!(asked["redirect_uri"], callback, "{said}");
+}

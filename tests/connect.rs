@@ -448,3 +448,43 @@ fn a_site_that_compresses_its_answers_gives_the_same_records() {
         );
     }
 }
+
+/// The log names a proxy without credentials (`proxy_url` is redacted for its password only).
+#[test]
+fn a_proxy_url_without_credentials_is_named_in_the_log() {
+    let site = Site::server();
+    let proxy = spawn_proxy();
+    let config = site.file(
+        "config.json",
+        &site.config_with(json!({"proxy_url": proxy.url})),
+    );
+    let run = tap(&[&"--config", &config, &"--discover"]);
+    run.assert_success();
+    assert!(
+        run.stderr.contains(&format!("proxy={}/", proxy.url)),
+        "{}",
+        run.stderr
+    );
+}
+
+/// A proxy host that does not resolve: the error names the proxy, not only base_url.
+#[test]
+fn an_unresolvable_proxy_is_not_blamed_on_base_url() {
+    let site = Site::server();
+    site.expect_unserved_paths();
+    let config = site.file(
+        "config.json",
+        &site.config_with(json!({"proxy_url": "http://no-such-proxy.invalid:3128"})),
+    );
+    let run = tap(&[&"--config", &config, &"--discover"]);
+    assert_eq!(run.code, 1);
+    let error = run
+        .stderr
+        .lines()
+        .find(|l| l.contains("ERROR"))
+        .unwrap_or_default();
+    assert!(
+        error.contains("proxy"),
+        "the error names base_url, not the proxy: {error}"
+    );
+}

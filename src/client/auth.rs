@@ -415,7 +415,9 @@ pub fn save_keys(path: &Path, keys: &[(&str, &str)]) -> Result<()> {
     };
     // A token file the tap has not written yet starts empty.
     let mut config: serde_json::Map<String, Value> = match std::fs::read_to_string(path) {
-        Ok(text) => serde_json::from_str(&text).map_err(|e| fail(&e))?,
+        // A byte-order mark is read past, as when the file was loaded.
+        Ok(text) => serde_json::from_str(text.strip_prefix('\u{feff}').unwrap_or(&text))
+            .map_err(|e| fail(&e))?,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => serde_json::Map::new(),
         Err(e) => return Err(fail(&e)),
     };

@@ -707,6 +707,16 @@ async fn exchange(
     let response = match builder.send().await {
         Ok(response) => response,
         Err(e) if e.is_timeout() => return Err(Failure::Transient(Outcome::Timeout)),
+        // Nothing was sent: the same request would fail the same way.
+        Err(e) if e.is_builder() => {
+            return Err(Failure::Fatal(Error::Unreachable {
+                url: label,
+                problem: "the request could not be built",
+                hint: "a setting it carries holds a character no HTTP header may (a line break, \
+                       a letter outside ASCII): check email, username, api_token, password, \
+                       personal_access_token and access_token",
+            }));
+        }
         Err(e) => {
             return Err(Failure::Transient(Outcome::Connection(error_chain(
                 &e.without_url(),

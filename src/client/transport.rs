@@ -229,7 +229,7 @@ pub fn final_failure(
     if text.contains("dns error") || text.contains("failed to lookup address") {
         return Some((
             "its host name does not resolve",
-            "check the host in base_url (and the machine's DNS)",
+            "check the host in base_url (and the proxy's, if one is set, and the machine's DNS)",
         ));
     }
     if text.contains("connection refused") {
