@@ -612,3 +612,31 @@ fn an_api_token_with_a_trailing_newline_is_trimmed_like_the_email() {
     );
     tap(&[&"--config", &config, &"--discover"]).assert_success();
 }
+
+/// README "Scaling out" runs one extraction per set of projects side by side (Meltano inherited
+/// extractors, which share `oauth_token_file`). Both read the same refresh token at start; the
+/// first refresh rotates it (Atlassian disables the one used), so each run takes its turn at the
+/// token file and spends the token the last one saved.
+#[test]
+fn two_partitions_side_by_side_share_an_oauth_token_file() {
+    let site = Site::new(jira_sim::SimConfig {
+        latency_ms: 300,
+        ..jira_sim::SimConfig::default()
+    });
+    let token_file = site.dir.path().join("tokens.json");
+    let mut big = oauth_config(&site);
+    big["oauth_token_file"] = json!(token_file);
+    let mut rest = big.clone();
+    big["projects"] = json!(["P1"]);
+    rest["exclude_projects"] = json!(["P1"]);
+    let big = site.file("big.json", &big);
+    let rest = site.file("rest.json", &rest);
+    let runs: Vec<common::Run> = std::thread::scope(|s| {
+        let a = s.spawn(|| tap(&[&"--config", &big, &"--discover"]));
+        let b = s.spawn(|| tap(&[&"--config", &rest, &"--discover"]));
+        vec![a.join().unwrap(), b.join().unwrap()]
+    });
+    for run in &runs {
+        run.assert_success();
+    }
+}

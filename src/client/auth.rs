@@ -155,6 +155,22 @@ async fn refresh(
     config: &OAuthConfig,
     session: &mut OAuthSession,
 ) -> Result<()> {
+    // Runs that share a token file (partitions side by side) take turns: each spends the token
+    // the last one saved, not the one it read at its start, which the other may have spent.
+    let _turn = match &config.refresh_token_file {
+        Some(path) => Some(TokenFileTurn::take(path).await?),
+        None => None,
+    };
+    if let Some(saved) = config
+        .refresh_token_file
+        .as_deref()
+        .and_then(saved_refresh_token)
+        && saved != session.refresh_token.expose()
+    {
+        crate::secret::register(&saved);
+        tracing::info!("the token file holds a newer refresh token (another run rotated it)");
+        session.refresh_token = Secret::new(saved);
+    }
     tracing::info!("refreshing the OAuth 2.0 access token");
     let grant = [
         ("grant_type", "refresh_token"),
@@ -460,6 +476,63 @@ fn create_private(path: &Path) -> std::io::Result<std::fs::File> {
         options.mode(0o600);
     }
     options.open(path)
+}
+
+/// The refresh token a token (or config) file holds now; `None` when it cannot be read.
+fn saved_refresh_token(path: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let value: Value = serde_json::from_str(text.strip_prefix('\u{feff}').unwrap_or(&text)).ok()?;
+    let token = value.get("refresh_token")?.as_str()?.trim();
+    (!token.is_empty()).then(|| token.to_string())
+}
+
+/// This process's turn at a token file: an exclusive lock on `.{name}.lock` beside it, held
+/// while its refresh token is spent and the next one saved, and let go when dropped. (The file
+/// itself cannot carry the lock: saving replaces it.)
+struct TokenFileTurn {
+    #[cfg(unix)]
+    _lock: std::fs::File,
+}
+
+impl TokenFileTurn {
+    #[cfg(unix)]
+    async fn take(path: &Path) -> Result<TokenFileTurn> {
+        use std::os::fd::AsRawFd;
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "config.json".into());
+        let lock_path = path.with_file_name(format!(".{name}.lock"));
+        let fail = |e: std::io::Error| {
+            Error::OAuth(format!(
+                "could not lock {} to refresh the OAuth token: {e}; make its directory writable",
+                lock_path.display()
+            ))
+        };
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(fail)?;
+        // Another run holds it for one token request at most: waited for off the runtime.
+        let locked = tokio::task::spawn_blocking(move || {
+            // SAFETY: flock only locks the descriptor this process holds open.
+            match unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } {
+                0 => Ok(file),
+                _ => Err(std::io::Error::last_os_error()),
+            }
+        })
+        .await
+        .map_err(|e| fail(std::io::Error::other(e)))?
+        .map_err(fail)?;
+        Ok(TokenFileTurn { _lock: locked })
+    }
+
+    #[cfg(not(unix))]
+    async fn take(_path: &Path) -> Result<TokenFileTurn> {
+        Ok(TokenFileTurn {})
+    }
 }
 
 fn sibling_temp_path(path: &Path) -> PathBuf {
