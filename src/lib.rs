@@ -26,6 +26,7 @@ pub mod secret;
 pub mod signals;
 pub mod singer;
 pub mod streams;
+pub mod surrogates;
 pub mod sync;
 pub mod timestamp;
 

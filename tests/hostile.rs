@@ -677,3 +677,79 @@ fn server_users_beyond_the_data_center_10_search_cap_are_not_silently_dropped() 
         run.run.stderr
     );
 }
+
+/// One page of one issue whose `description` is the JSON text `description`.
+fn issue_page(description: &str) -> String {
+    format!(
+        r#"{{"issues":[{{"id":"10000","key":"P-1","fields":{{"summary":"s","created":"2024-04-02T05:28:53.041+0000","updated":"2024-12-27T16:27:38.301+0000","description":{description}}}}}],"isLast":true}}"#
+    )
+}
+
+fn serve_issue_page(body: String) -> Hostile {
+    Hostile::start(move |r| {
+        (r.path == "/rest/api/3/search/jql").then(|| Reply::Status {
+            status: 200,
+            headers: vec![("Content-Type", "application/json".into())],
+            body: body.clone(),
+        })
+    })
+}
+
+/// Every stdout line is JSON a strict reader takes (serde_json; Python's `json` and then a
+/// UTF-8 encoder, in every Python target).
+fn assert_strict_json_lines(run: &Bounded) {
+    for line in run.run.stdout.lines() {
+        if let Err(e) = serde_json::from_str::<Value>(line) {
+            panic!("not strict JSON ({e}): {}", &line[..line.len().min(400)]);
+        }
+    }
+}
+
+/// A lone surrogate escape (`\ud800`: a Java string cut in the middle of an emoji) is valid JSON
+/// syntax but no Unicode: written as it came, it was a line strict readers refuse. U+FFFD
+/// takes its place, in an issue passed through as text and in an ADF document rendered.
+#[test]
+fn a_lone_surrogate_in_an_issue_leaves_as_the_replacement_character() {
+    let server = serve_issue_page(issue_page(r#""lone \ud800 surrogate""#));
+    let run = sync_only(&server, "issues", json!({}), Duration::from_secs(60));
+    assert_eq!(run.run.code, 0, "{}", run.run.stderr);
+    assert_strict_json_lines(&run);
+    let issues = run.run.records("issues");
+    assert_eq!(
+        issues[0]["fields"]["description"],
+        json!("lone \u{fffd} surrogate")
+    );
+    let adf = r#"{"type":"doc","version":1,"content":[{"type":"paragraph","content":[{"type":"text","text":"cut \ud83d"}]}]}"#;
+    let server = serve_issue_page(issue_page(adf));
+    for extra in [
+        json!({}),
+        json!({"render_text": "plain"}),
+        json!({"flattening_enabled": true, "flattening_max_depth": 3}),
+    ] {
+        let run = sync_only(&server, "issues", extra.clone(), Duration::from_secs(60));
+        assert_eq!(run.run.code, 0, "{extra}: {}", run.run.stderr);
+        assert_strict_json_lines(&run);
+    }
+}
+
+#[test]
+fn a_lone_surrogate_in_a_reference_stream_is_not_fatal() {
+    // The same in a list read whole with serde_json, which refused it: the run failed.
+    let server = Hostile::start(|r| {
+        (r.path == "/rest/api/3/resolution").then(|| Reply::Status {
+            status: 200,
+            headers: vec![("Content-Type", "application/json".into())],
+            body: r#"[{"id":"1","name":"Done \ud800","description":"x"},{"id":"2","name":"ok","description":"y"}]"#.into(),
+        })
+    });
+    let run = sync_only(&server, "resolutions", json!({}), Duration::from_secs(60));
+    assert_eq!(run.run.code, 0, "{}", run.run.stderr);
+    assert_strict_json_lines(&run);
+    let names: Vec<Value> = run
+        .run
+        .records("resolutions")
+        .iter()
+        .map(|r| r["name"].clone())
+        .collect();
+    assert_eq!(names, vec![json!("Done \u{fffd}"), json!("ok")]);
+}

@@ -618,7 +618,11 @@ impl JiraClient {
                 e.valid_up_to()
             )))
         })?;
-        parse(Received::Text(text)).map_err(invalid)
+        // Strict JSON readers refuse a lone surrogate escape: read again with U+FFFD in its place.
+        parse(Received::Text(text)).or_else(|e| match crate::surrogates::replaced(text) {
+            Some(fixed) => parse(Received::Text(&fixed)).map_err(invalid),
+            None => Err(invalid(e)),
+        })
     }
 
     fn auth_error(&self, url: &Url, status: u16) -> Error {

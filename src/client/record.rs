@@ -26,7 +26,7 @@ impl RawRecord {
     /// A record of `text`, which must be valid JSON, as every record is.
     pub fn from_string(text: String) -> RawRecord {
         RawRecord {
-            text: text.into_boxed_str(),
+            text: crate::surrogates::checked(text).into_boxed_str(),
             scanned: None,
         }
     }
@@ -34,7 +34,7 @@ impl RawRecord {
     /// `from_string`, with what taking `text` apart found.
     pub fn scanned(text: String, scanned: Scanned) -> RawRecord {
         RawRecord {
-            text: text.into_boxed_str(),
+            text: crate::surrogates::checked(text).into_boxed_str(),
             scanned: Some(Box::new(scanned)),
         }
     }

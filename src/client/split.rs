@@ -548,6 +548,7 @@ fn escape_end(b: &[u8], at: usize) -> Option<usize> {
         b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => Some(at + 2),
         b'u' => {
             let hex = b.get(at + 2..at + 6)?;
+            crate::surrogates::note(hex);
             hex.iter().all(u8::is_ascii_hexdigit).then_some(at + 6)
         }
         _ => None,
