@@ -94,18 +94,20 @@ impl Jql {
 /// JQL dates are minute-granular and read in the user's zone; in the hour a DST change repeats,
 /// a local time has two meanings, so step back an hour to a minute whose both meanings are safe.
 pub fn local_minute_at_or_before(t: DateTime<Utc>, tz: Tz) -> NaiveDateTime {
-    let floor = |t: DateTime<Utc>| {
-        let local = t.with_timezone(&tz).naive_local();
-        local
-            .with_second(0)
-            .and_then(|l| l.with_nanosecond(0))
-            .unwrap_or(local)
-    };
-    let local = floor(t);
+    let local = local_minute_of(t, tz);
     match tz.from_local_datetime(&local) {
         LocalResult::Single(_) => local,
-        _ => floor(t - Duration::hours(1)),
+        _ => local_minute_of(t - Duration::hours(1), tz),
     }
+}
+
+/// The local minute, in `tz`, that `t` falls in.
+fn local_minute_of(t: DateTime<Utc>, tz: Tz) -> NaiveDateTime {
+    let local = t.with_timezone(&tz).naive_local();
+    local
+        .with_second(0)
+        .and_then(|l| l.with_nanosecond(0))
+        .unwrap_or(local)
 }
 
 /// A local minute, in `tz`, that is certainly after `t` however Jira resolves it: for an upper
@@ -113,23 +115,16 @@ pub fn local_minute_at_or_before(t: DateTime<Utc>, tz: Tz) -> NaiveDateTime {
 /// early, so step forward to a minute that has one meaning: past the repeated hour, the search
 /// is wider, never shorter.
 pub fn local_minute_after(t: DateTime<Utc>, tz: Tz) -> NaiveDateTime {
-    let floor = |t: DateTime<Utc>| {
-        let local = t.with_timezone(&tz).naive_local();
-        local
-            .with_second(0)
-            .and_then(|l| l.with_nanosecond(0))
-            .unwrap_or(local)
-    };
     // A repeated hour is two hours of UTC: at most two steps past it.
     let mut after = t + Duration::minutes(1);
     for _ in 0..3 {
-        let local = floor(after);
+        let local = local_minute_of(after, tz);
         if matches!(tz.from_local_datetime(&local), LocalResult::Single(_)) {
             return local;
         }
         after += Duration::hours(1);
     }
-    floor(after)
+    local_minute_of(after, tz)
 }
 
 #[cfg(test)]

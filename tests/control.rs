@@ -195,60 +195,6 @@ fn fields_marked_in_the_catalog_leave_as_stable_salted_hashes_on_both_deployment
 }
 
 #[test]
-fn hash_pii_leaves_no_email_or_display_name_in_clear_anywhere() {
-    let site = Site::cloud();
-    let streams = [
-        "issues",
-        "issue_comments",
-        "worklogs",
-        "users",
-        "changelogs",
-    ];
-    let catalog = catalog_hashing(&site, &streams, &[]);
-    let clear = sync(&site, site.config_with(json!({})), &catalog);
-    clear.assert_success();
-    let mut emails = Vec::new();
-    for message in clear.messages() {
-        values_of(&message, "emailAddress", &mut emails);
-    }
-    let emails: BTreeSet<String> = emails
-        .iter()
-        .filter_map(|e| e.as_str().map(String::from))
-        .collect();
-    assert!(emails.len() >= 3, "the site has emails to hide: {emails:?}");
-
-    let hashed = sync(
-        &site,
-        site.config_with(json!({"hash_salt": SALT, "hash_pii": true})),
-        &catalog,
-    );
-    hashed.assert_success();
-    assert_valid_singer_output(&hashed);
-    for email in &emails {
-        assert!(
-            !hashed.stdout.contains(email.as_str()) && !hashed.stderr.contains(email.as_str()),
-            "{email} left the tap in clear"
-        );
-    }
-    let mut names = Vec::new();
-    for message in hashed.messages().iter().filter(|m| m["type"] == "RECORD") {
-        values_of(message, "displayName", &mut names);
-    }
-    assert!(names.len() >= 10, "{names:?}");
-    assert!(
-        names.iter().all(|n| n.is_null() || is_hash(n)),
-        "every display name is hashed"
-    );
-    for stream in streams {
-        assert_eq!(
-            hashed.records(stream).len(),
-            clear.records(stream).len(),
-            "{stream}: hashing drops no record"
-        );
-    }
-}
-
-#[test]
 fn hash_pii_leaves_no_email_or_display_name_in_clear_in_any_stream() {
     // Every stream of the table, on both deployments: users are rows of their own in some
     // (watchers, voters), nested in most.
@@ -312,6 +258,11 @@ fn hash_pii_leaves_no_email_or_display_name_in_clear_in_any_stream() {
                 message["stream"]
             );
         }
+        assert_eq!(
+            hashed.record_counts(),
+            clear.record_counts(),
+            "{deployment}: hashing drops no record"
+        );
     }
 }
 
@@ -705,17 +656,9 @@ fn a_change_of_filters_syncs_the_narrowed_streams_again() {
 }
 
 fn sync_from_state(site: &Site, config: Value, catalog: &Value, state: &Value) -> Run {
-    let config = site.file("config.json", &config);
-    let catalog = site.file("catalog.json", catalog);
-    let state = site.file("state.json", state);
-    tap(&[
-        &"--config",
-        &config,
-        &"--catalog",
-        &catalog,
-        &"--state",
-        &state,
-    ])
+    site.file("config.json", &config);
+    site.file("catalog.json", catalog);
+    site.sync_from(&site.file("state.json", state))
 }
 
 #[test]
