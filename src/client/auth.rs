@@ -491,7 +491,7 @@ fn saved_refresh_token(path: &Path) -> Option<String> {
 /// itself cannot carry the lock: saving replaces it.)
 struct TokenFileTurn {
     #[cfg(unix)]
-    _lock: std::fs::File,
+    _lock: Option<std::fs::File>,
 }
 
 impl TokenFileTurn {
@@ -505,16 +505,20 @@ impl TokenFileTurn {
         let lock_path = path.with_file_name(format!(".{name}.lock"));
         let fail = |e: std::io::Error| {
             Error::OAuth(format!(
-                "could not lock {} to refresh the OAuth token: {e}; make its directory writable",
+                "could not lock {} to refresh the OAuth token: {e}",
                 lock_path.display()
             ))
         };
-        let file = std::fs::OpenOptions::new()
+        // A directory the tap may not write in (a read-only config whose token is not
+        // rotated) has no room for the lock: the refresh goes on without taking turns.
+        let Ok(file) = std::fs::OpenOptions::new()
             .create(true)
             .truncate(false)
             .write(true)
             .open(&lock_path)
-            .map_err(fail)?;
+        else {
+            return Ok(TokenFileTurn { _lock: None });
+        };
         // Another run holds it for one token request at most: waited for off the runtime.
         let locked = tokio::task::spawn_blocking(move || {
             // SAFETY: flock only locks the descriptor this process holds open.
@@ -526,7 +530,9 @@ impl TokenFileTurn {
         .await
         .map_err(|e| fail(std::io::Error::other(e)))?
         .map_err(fail)?;
-        Ok(TokenFileTurn { _lock: locked })
+        Ok(TokenFileTurn {
+            _lock: Some(locked),
+        })
     }
 
     #[cfg(not(unix))]
