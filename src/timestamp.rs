@@ -113,6 +113,13 @@ pub fn format_jira(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M:%S%.3f+0000").to_string()
 }
 
+/// Whether `t` can be written in RFC 3339 (four-digit years): a "never" date of 9999-12-31 west
+/// of UTC is in year 10000 there, and is left as Jira wrote it rather than written in a form no
+/// date-time reader takes.
+fn writable(t: &DateTime<Utc>) -> bool {
+    (0..=9999).contains(&t.year())
+}
+
 /// The one format timestamps leave the tap in.
 pub fn format_utc(t: DateTime<Utc>) -> String {
     let mut out = String::with_capacity(24);
@@ -126,6 +133,11 @@ pub fn push_utc(text: &mut String, t: DateTime<Utc>) {
     let (second, nanos) = (t.second(), t.nanosecond());
     if !(0..=9999).contains(&year) || nanos >= 1_000_000_000 {
         text.push_str(&t.to_rfc3339_opts(SecondsFormat::Millis, true));
+        return;
+    }
+    if nanos % 1_000_000 != 0 {
+        // Finer than milliseconds: as many digits as it takes, not cut to three.
+        text.push_str(&t.to_rfc3339_opts(SecondsFormat::AutoSi, true));
         return;
     }
     // `YYYY-MM-DDTHH:MM:SS.mmmZ` written by hand: chrono's formatter is a fifth of a sync's time.
@@ -158,7 +170,7 @@ pub fn normalize(value: &mut Value) {
     match value {
         Value::String(s) => {
             if has_offset_to_normalize(s)
-                && let Some(t) = parse_jira(s)
+                && let Some(t) = parse_jira(s).filter(writable)
             {
                 *s = format_utc(t);
             }
@@ -445,7 +457,7 @@ fn to_normalize(token: &str, escaped: bool) -> Option<DateTime<Utc>> {
     if !has_offset_to_normalize(s) {
         return None;
     }
-    parse_jira(s)
+    parse_jira(s).filter(writable)
 }
 
 /// Whether a string's `content` (as written, between its quotes) may hold a date-time to
@@ -472,7 +484,8 @@ fn has_offset_to_normalize(s: &str) -> bool {
     let tail = &b[b.len() - 6..];
     let offset =
         matches!(tail[1], b'+' | b'-') || (matches!(tail[0], b'+' | b'-') && tail[3] == b':');
-    shape && offset
+    // chrono's parser passes over spaces that no date-time holds (`T 3:05`, `000 +0000`).
+    shape && offset && !b.iter().any(u8::is_ascii_whitespace)
 }
 
 #[cfg(test)]
@@ -601,8 +614,20 @@ mod tests {
         ] {
             assert_eq!(parse_millis_offset(s), None, "{s}");
         }
-        let t = parse_jira("2024-01-31T13:05:00.123456789Z").unwrap();
-        assert_eq!(format_utc(t), "2024-01-31T13:05:00.123Z");
+        // Finer than a millisecond (Jira sends milliseconds): kept, not cut to three digits.
+        let t = parse_jira("2024-01-31T13:05:00.123456+0000").unwrap();
+        assert_eq!(format_utc(t), "2024-01-31T13:05:00.123456Z");
+        // A year RFC 3339 cannot write is left as Jira wrote it; spaces are no date-time's.
+        for s in [
+            "9999-12-31T23:00:00.000-0500",
+            "2024-01-31T 3:05:00.000+0000",
+            "2024-01-31T13:05:00.000 +0000",
+        ] {
+            let mut value = json!(s);
+            normalize(&mut value);
+            assert_eq!(value, json!(s));
+            assert_eq!(to_normalize(&format!("\"{s}\""), false), None, "{s}");
+        }
     }
 
     #[test]

@@ -680,8 +680,13 @@ fn server_users_beyond_the_data_center_10_search_cap_are_not_silently_dropped() 
 
 /// One page of one issue whose `description` is the JSON text `description`.
 fn issue_page(description: &str) -> String {
+    issue_page_with(&format!(r#","summary":"s","description":{description}"#))
+}
+
+/// One page of one issue with `fields` (`,"key":value…`) among its fields.
+fn issue_page_with(fields: &str) -> String {
     format!(
-        r#"{{"issues":[{{"id":"10000","key":"P-1","fields":{{"summary":"s","created":"2024-04-02T05:28:53.041+0000","updated":"2024-12-27T16:27:38.301+0000","description":{description}}}}}],"isLast":true}}"#
+        r#"{{"issues":[{{"id":"10000","key":"P-1","fields":{{"created":"2024-04-02T05:28:53.041+0000","updated":"2024-12-27T16:27:38.301+0000"{fields}}}}}],"isLast":true}}"#
     )
 }
 
@@ -752,4 +757,27 @@ fn a_lone_surrogate_in_a_reference_stream_is_not_fatal() {
         .map(|r| r["name"].clone())
         .collect();
     assert_eq!(names, vec![json!("Done \u{fffd}"), json!("ok")]);
+}
+
+/// Date-times at the edges: finer than a millisecond (kept, not cut), a "never" date that is in
+/// year 10000 in UTC (left as Jira wrote it: RFC 3339 has four-digit years), and text with spaces
+/// that chrono's parser would have read as one (left alone).
+#[test]
+fn date_times_at_the_edges_leave_as_the_same_instant_or_as_they_came() {
+    let server = serve_issue_page(issue_page_with(concat!(
+        r#","resolutiondate":"2024-01-31T13:05:00.123456+0000","lastViewed":"2024-01-31T13:05:00.123456Z""#,
+        r#","duedate":"9999-12-31T23:00:00.000-0500""#,
+        r#","summary":"2024-01-31T 3:05:00.000 +0000""#,
+    )));
+    let run = sync_only(&server, "issues", json!({}), Duration::from_secs(60));
+    assert_eq!(run.run.code, 0, "{}", run.run.stderr);
+    let issues = run.run.records("issues");
+    let fields = &issues[0]["fields"];
+    assert_eq!(
+        fields["resolutiondate"],
+        json!("2024-01-31T13:05:00.123456Z")
+    );
+    assert_eq!(fields["lastViewed"], json!("2024-01-31T13:05:00.123456Z"));
+    assert_eq!(fields["duedate"], json!("9999-12-31T23:00:00.000-0500"));
+    assert_eq!(fields["summary"], json!("2024-01-31T 3:05:00.000 +0000"));
 }
