@@ -100,22 +100,24 @@ fn read(path: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
+/// A Cloud site's authorisation config, the person's browser sent back to `callback`.
+fn cloud_config(site: &Site, callback: &str) -> Value {
+    json!({
+        "oauth_client_id": creds::OAUTH_CLIENT_ID,
+        "oauth_client_secret": creds::OAUTH_CLIENT_SECRET,
+        "oauth_redirect_uri": callback,
+        "oauth_authorize_url": format!("{}/authorize", site.sim.url),
+        "oauth_token_url": format!("{}/oauth/token", site.sim.url),
+        "oauth_gateway_url": site.sim.url,
+        "allow_http": true,
+        "start_date": "2000-01-01"
+    })
+}
+
 #[test]
 fn cloud_authorization_saves_a_refresh_token_and_the_cloud_id_that_the_next_run_uses() {
     let site = Site::cloud();
-    let config = site.file(
-        "config.json",
-        &json!({
-            "oauth_client_id": creds::OAUTH_CLIENT_ID,
-            "oauth_client_secret": creds::OAUTH_CLIENT_SECRET,
-            "oauth_redirect_uri": CALLBACK,
-            "oauth_authorize_url": format!("{}/authorize", site.sim.url),
-            "oauth_token_url": format!("{}/oauth/token", site.sim.url),
-            "oauth_gateway_url": site.sim.url,
-            "allow_http": true,
-            "start_date": "2000-01-01"
-        }),
-    );
+    let config = site.file("config.json", &cloud_config(&site, CALLBACK));
     let mut asked = Default::default();
     let (code, said) = authorize(&config, |address| {
         asked = query(address);
@@ -282,19 +284,7 @@ fn a_refused_or_foreign_answer_fails_clearly_and_saves_nothing() {
 fn a_callback_with_a_query_is_printed_whole_in_the_address_to_open() {
     let site = Site::cloud();
     let callback = "https://tap.example.com/callback?source=tap-jira-prod";
-    let config = site.file(
-        "config.json",
-        &json!({
-            "oauth_client_id": creds::OAUTH_CLIENT_ID,
-            "oauth_client_secret": creds::OAUTH_CLIENT_SECRET,
-            "oauth_redirect_uri": callback,
-            "oauth_authorize_url": format!("{}/authorize", site.sim.url),
-            "oauth_token_url": format!("{}/oauth/token", site.sim.url),
-            "oauth_gateway_url": site.sim.url,
-            "allow_http": true,
-            "start_date": "2000-01-01"
-        }),
-    );
+    let config = site.file("config.json", &cloud_config(&site, callback));
     let mut asked = Default::default();
     let (_, said) = authorize(&config, |address| {
         asked = query(address);
