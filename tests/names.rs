@@ -180,6 +180,60 @@ fn discovery_by_name_puts_custom_fields_under_snake_names_and_their_ids_in_metad
 }
 
 #[test]
+fn names_that_collide_only_after_a_first_renaming_still_get_columns_of_their_own() {
+    let site = site_for(Deployment::Cloud);
+    let sim = &site.sim.sim;
+    // `summary` is taken, so this one becomes `summary_<id>`, which a third field is named.
+    let summary = sim.add_custom_field("Summary", CustomFieldType::TextField);
+    let like_summary = sim.add_custom_field("later", CustomFieldType::TextField);
+    assert!(sim.rename_custom_field(&like_summary, &format!("Summary {summary}")));
+    // And a fourth is named like the id the second one falls back to.
+    let like_id = sim.add_custom_field("later", CustomFieldType::Float);
+    assert!(sim.rename_custom_field(&like_id, &summary));
+    // Two rich-text fields of one name, and a field named like the first one's rendering.
+    let notes = sim.add_custom_field("Notes", CustomFieldType::TextArea);
+    sim.add_custom_field("Notes", CustomFieldType::TextArea);
+    let like_rendering = sim.add_custom_field("later", CustomFieldType::TextField);
+    assert!(sim.rename_custom_field(&like_rendering, &format!("Notes {notes} markdown")));
+
+    let ids = discover_selecting(&site, json!({}), &["issues"]);
+    let names = discover_selecting(&site, by_name(), &["issues"]);
+    let custom = fields_schema(&ids)
+        .keys()
+        .filter(|k| k.starts_with("customfield_"))
+        .count();
+    let columns = ids_by_column(&names);
+    let custom_columns = columns
+        .values()
+        .filter(|id| id.starts_with("customfield_"))
+        .count();
+    assert_eq!(custom_columns, custom, "{columns:?}");
+    assert_eq!(fields_schema(&ids).len(), fields_schema(&names).len());
+    // No column is another's rendering.
+    for column in columns.keys() {
+        for suffix in ["_markdown", "_text"] {
+            if let Some(base) = column.strip_suffix(suffix) {
+                assert!(
+                    !columns.contains_key(base),
+                    "{column} is {base}'s rendering"
+                );
+            }
+        }
+    }
+    // A sync carries every field, each under its own column.
+    let run = sync(&site, by_name(), &names);
+    let by_ids = sync(&site, json!({}), &ids);
+    let widest = |run: &Run| {
+        run.records("issues")
+            .iter()
+            .map(|r| r["fields"].as_object().unwrap().len())
+            .max()
+            .unwrap()
+    };
+    assert_eq!(widest(&run), widest(&by_ids));
+}
+
+#[test]
 fn a_sync_by_name_carries_the_values_of_a_sync_by_id_under_the_snake_names() {
     for deployment in [Deployment::Cloud, Deployment::Server] {
         let site = site_for(deployment);

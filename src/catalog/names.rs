@@ -130,7 +130,8 @@ impl<'a> Field<'a> {
 /// rich text. A field takes the snake_case of its display name, or its id when that is empty.
 /// Fields whose names collide (with each other, with a name taken, or with a rendering of rich
 /// text) all take their id after it (`team_customfield_10001`); a name that still collides is
-/// replaced by the id alone. The outcome does not depend on the order of `fields`.
+/// replaced by the id alone, until no two columns, renderings included, share a name. The outcome
+/// does not depend on the order of `fields`.
 pub fn columns(fields: &[Field<'_>], taken: &[(String, bool)]) -> BTreeMap<String, String> {
     let mut reserved: BTreeSet<String> = BTreeSet::new();
     for (name, rich_text) in taken {
@@ -139,50 +140,77 @@ pub fn columns(fields: &[Field<'_>], taken: &[(String, bool)]) -> BTreeMap<Strin
             reserved.extend(renderings(name));
         }
     }
-    let wanted: BTreeMap<&str, String> = fields
+    let mut named: BTreeMap<&str, String> = fields
         .iter()
         .map(|f| {
             let snake = snake(f.name);
             (f.id, if snake.is_empty() { f.id.into() } else { snake })
         })
         .collect();
+    // Each round moves every colliding field on at once, so the order of `fields` cannot matter:
+    // first to its name with its id after it, then to its id, which only a name taken can still
+    // meet (ids are unique, and a field named like another's id moves on instead).
+    let mut first_round = true;
+    loop {
+        let colliding = colliding(fields, &named, &reserved);
+        if colliding.is_empty() {
+            return named
+                .into_iter()
+                .map(|(id, name)| (id.to_string(), name))
+                .collect();
+        }
+        let mut moved = false;
+        for id in colliding {
+            let Some(name) = named.get_mut(id) else {
+                continue;
+            };
+            let next = if first_round && name != id {
+                format!("{name}_{id}")
+            } else {
+                id.to_string()
+            };
+            moved |= *name != next;
+            *name = next;
+        }
+        if !moved {
+            // Only ids meeting names taken are left: an id is the column of last resort.
+            return named
+                .into_iter()
+                .map(|(id, name)| (id.to_string(), name))
+                .collect();
+        }
+        first_round = false;
+    }
+}
+
+/// The fields whose current name meets another field's name, a name taken, or a rendering of a
+/// rich-text field; and the rich-text fields whose renderings meet a name taken. A field named
+/// like a rendering moves on, not the rich-text field.
+fn colliding<'a>(
+    fields: &[Field<'a>],
+    named: &BTreeMap<&'a str, String>,
+    reserved: &BTreeSet<String>,
+) -> BTreeSet<&'a str> {
     let mut count: HashMap<&str, usize> = HashMap::new();
-    for name in wanted.values() {
+    for name in named.values() {
         *count.entry(name).or_default() += 1;
     }
-    // The renderings the new rich-text fields would bring.
     let rendered: BTreeSet<String> = fields
         .iter()
         .filter(|f| f.rich_text)
-        .flat_map(|f| renderings(&wanted[f.id]))
+        .flat_map(|f| renderings(&named[f.id]))
         .collect();
-    let mut named: BTreeMap<String, String> = fields
+    fields
         .iter()
-        .map(|f| {
-            let name = &wanted[f.id];
-            let collides = count[name.as_str()] > 1
+        .filter(|f| {
+            let name = &named[f.id];
+            count[name.as_str()] > 1
                 || reserved.contains(name)
                 || rendered.contains(name)
-                || (f.rich_text && renderings(name).any(|r| reserved.contains(&r)));
-            let name = if collides && name != f.id {
-                format!("{name}_{}", f.id)
-            } else {
-                name.clone()
-            };
-            (f.id.to_string(), name)
+                || (f.rich_text && renderings(name).any(|r| reserved.contains(&r)))
         })
-        .collect();
-    // A field named `x customfield_1` may still meet another's `x_customfield_1`: ids are unique.
-    let mut count: HashMap<String, usize> = HashMap::new();
-    for name in named.values() {
-        *count.entry(name.clone()).or_default() += 1;
-    }
-    for (id, name) in named.iter_mut() {
-        if count[name.as_str()] > 1 || reserved.contains(name.as_str()) {
-            *name = id.clone();
-        }
-    }
-    named
+        .map(|f| f.id)
+        .collect()
 }
 
 fn renderings(name: &str) -> impl Iterator<Item = String> + '_ {
@@ -359,6 +387,35 @@ mod tests {
         };
         let named = columns(&[foo], &[("foo_markdown".into(), false)]);
         assert_eq!(named["customfield_9"], "foo_customfield_9");
+    }
+
+    #[test]
+    fn names_met_only_after_a_first_renaming_move_on_until_all_are_apart() {
+        let notes = Field {
+            id: "customfield_1",
+            name: "Notes",
+            rich_text: true,
+        };
+        let named = columns(
+            &[
+                notes,
+                Field {
+                    id: "customfield_2",
+                    ..notes
+                },
+                field("customfield_3", "Notes customfield_1 markdown"),
+                field("customfield_4", "Summary"),
+                field("customfield_5", "Summary customfield_4"),
+                field("customfield_6", "customfield_4"),
+            ],
+            &taken(&["summary"]),
+        );
+        assert_eq!(named["customfield_1"], "notes_customfield_1");
+        assert_eq!(named["customfield_2"], "notes_customfield_2");
+        assert_eq!(named["customfield_3"], "customfield_3");
+        assert_eq!(named["customfield_4"], "customfield_4");
+        assert_eq!(named["customfield_5"], "customfield_5");
+        assert_eq!(named["customfield_6"], "customfield_6");
     }
 
     fn entry(metadata: Value) -> CatalogEntry {
