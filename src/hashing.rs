@@ -59,6 +59,10 @@ pub struct Masks {
     at: BTreeMap<String, Mask>,
     /// Keys hashed wherever they appear.
     anywhere: &'static [&'static str],
+    /// The site's own person fields (user pickers), by display name and id, whose changes are
+    /// hashed like those of `PERSON_FIELDS` (Server's changelog names them by display name and
+    /// carries no account ids).
+    person_fields: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -80,7 +84,14 @@ impl Masks {
         Masks {
             at: BTreeMap::new(),
             anywhere: if pii { PII_KEYS } else { &[] },
+            person_fields: Vec::new(),
         }
+    }
+
+    /// Also hashes changes of these fields (with `hash_pii`): the site's user custom fields.
+    pub fn with_person_fields(mut self, fields: Vec<String>) -> Masks {
+        self.person_fields = fields;
+        self
     }
 
     pub fn is_empty(&self) -> bool {
@@ -117,9 +128,13 @@ impl Masks {
             }
         }
         if !self.anywhere.is_empty() {
-            hash_user_change(record, salt);
+            let pii = Pii {
+                keys: self.anywhere,
+                person_fields: &self.person_fields,
+            };
+            pii.hash_user_change(record, salt);
             for (key, value) in record.iter_mut() {
-                hash_keys_anywhere(key, value, self.anywhere, salt);
+                pii.hash_keys_anywhere(key, value, salt);
             }
         }
     }
@@ -128,8 +143,12 @@ impl Masks {
     /// values (and written back with their date-times as emitted).
     pub fn apply_raw(&self, record: &mut RawObject<'_>, salt: &Secret) {
         let anywhere = self.anywhere;
+        let pii = Pii {
+            keys: anywhere,
+            person_fields: &self.person_fields,
+        };
         // A field history row is itself a change.
-        let user_change = !anywhere.is_empty() && is_user_change_raw(record);
+        let user_change = !anywhere.is_empty() && pii.is_user_change_raw(record);
         record.retain(|key, node| {
             if let Some(mask) = self.at.get(key) {
                 mask.apply_node(node, salt);
@@ -144,7 +163,7 @@ impl Masks {
                 && (anywhere.contains(&key) || mentions(anywhere) || mentions(CHANGE_NAMES))
             {
                 let mut value = node_value(node);
-                hash_keys_anywhere(key, &mut value, anywhere, salt);
+                pii.hash_keys_anywhere(key, &mut value, salt);
                 *node = Node::Owned(value.to_string());
             }
             true
@@ -326,65 +345,78 @@ const PERSON_FIELDS: &[&str] = &[
 /// The keys a change names its field by.
 const FIELD_KEYS: &[&str] = &["fieldId", "field", "fieldName"];
 
-/// Whether `item` is a change of a person's field: one of `PERSON_FIELDS`, or, on Cloud, a
-/// changelog item that carries the accounts (user custom fields too).
-fn is_user_change(item: &Map<String, Value>) -> bool {
-    item.contains_key("tmpFromAccountId")
-        || item.contains_key("tmpToAccountId")
-        || FIELD_KEYS.iter().any(|key| {
-            item.get(*key)
-                .and_then(Value::as_str)
-                .is_some_and(is_person_field)
-        })
+/// What `hash_pii` hashes in a record: `keys` wherever they appear, and the names changes of
+/// person fields hold.
+struct Pii<'a> {
+    keys: &'a [&'a str],
+    person_fields: &'a [String],
 }
 
-fn is_person_field(name: &str) -> bool {
-    PERSON_FIELDS.iter().any(|f| name.eq_ignore_ascii_case(f))
-}
+impl Pii<'_> {
+    /// Whether `item` is a change of a person's field: one of `PERSON_FIELDS` or the site's
+    /// user fields, or, on Cloud, a changelog item that carries the accounts.
+    fn is_user_change(&self, item: &Map<String, Value>) -> bool {
+        item.contains_key("tmpFromAccountId")
+            || item.contains_key("tmpToAccountId")
+            || FIELD_KEYS.iter().any(|key| {
+                item.get(*key)
+                    .and_then(Value::as_str)
+                    .is_some_and(|name| self.is_person_field(name))
+            })
+    }
 
-/// `is_user_change` for a record taken apart.
-fn is_user_change_raw(item: &RawObject<'_>) -> bool {
-    item.get("tmpFromAccountId").is_some()
-        || item.get("tmpToAccountId").is_some()
-        || FIELD_KEYS.iter().any(|key| {
-            item.get(key)
-                .and_then(Node::text)
-                .and_then(|text| serde_json::from_str::<String>(text).ok())
-                .is_some_and(|name| is_person_field(&name))
-        })
-}
+    fn is_person_field(&self, name: &str) -> bool {
+        PERSON_FIELDS
+            .iter()
+            .copied()
+            .chain(self.person_fields.iter().map(String::as_str))
+            .any(|f| name.eq_ignore_ascii_case(f))
+    }
 
-/// The names a change of a user field holds, hashed (with `hash_pii`).
-fn hash_user_change(item: &mut Map<String, Value>, salt: &Secret) {
-    if is_user_change(item) {
-        for key in CHANGE_NAMES {
-            if let Some(value) = item.get_mut(*key).filter(|v| !v.is_null()) {
+    /// `is_user_change` for a record taken apart.
+    fn is_user_change_raw(&self, item: &RawObject<'_>) -> bool {
+        item.get("tmpFromAccountId").is_some()
+            || item.get("tmpToAccountId").is_some()
+            || FIELD_KEYS.iter().any(|key| {
+                item.get(key)
+                    .and_then(Node::text)
+                    .and_then(|text| serde_json::from_str::<String>(text).ok())
+                    .is_some_and(|name| self.is_person_field(&name))
+            })
+    }
+
+    /// The names a change of a user field holds, hashed.
+    fn hash_user_change(&self, item: &mut Map<String, Value>, salt: &Secret) {
+        if self.is_user_change(item) {
+            for key in CHANGE_NAMES {
+                if let Some(value) = item.get_mut(*key).filter(|v| !v.is_null()) {
+                    *value = Value::String(digest(value, salt));
+                }
+            }
+        }
+    }
+
+    fn hash_keys_anywhere(&self, key: &str, value: &mut Value, salt: &Secret) {
+        if self.keys.contains(&key) {
+            if !value.is_null() {
                 *value = Value::String(digest(value, salt));
             }
+            return;
         }
-    }
-}
-
-fn hash_keys_anywhere(key: &str, value: &mut Value, keys: &[&str], salt: &Secret) {
-    if keys.contains(&key) {
-        if !value.is_null() {
-            *value = Value::String(digest(value, salt));
-        }
-        return;
-    }
-    match value {
-        Value::Object(map) => {
-            hash_user_change(map, salt);
-            for (key, value) in map.iter_mut() {
-                hash_keys_anywhere(key, value, keys, salt);
+        match value {
+            Value::Object(map) => {
+                self.hash_user_change(map, salt);
+                for (key, value) in map.iter_mut() {
+                    self.hash_keys_anywhere(key, value, salt);
+                }
             }
-        }
-        Value::Array(items) => {
-            for item in items {
-                hash_keys_anywhere("", item, keys, salt);
+            Value::Array(items) => {
+                for item in items {
+                    self.hash_keys_anywhere("", item, salt);
+                }
             }
+            _ => {}
         }
-        _ => {}
     }
 }
 

@@ -5,8 +5,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde_json::{Map, Value};
 
-use super::discover::{CUSTOM_TYPE, builtin_schema};
-use super::names::Columns;
+use super::discover::{CUSTOM_TYPE, FIELD_NAME, FIELD_TYPE, builtin_schema};
+use super::names::{Columns, FIELD_ID, is_custom};
 use super::{Catalog, CatalogEntry, TextForm, type_rich_text};
 use crate::config::Deployment;
 use crate::error::{Error, Result};
@@ -120,6 +120,7 @@ pub fn selected_streams(
             Some(_) => {}
         }
     }
+    let person_fields = person_fields(catalog, hash);
     streams_on(deployment)
         .filter_map(|def| {
             let entry = catalog.streams.iter().find(|e| e.name() == def.name)?;
@@ -164,7 +165,7 @@ pub fn selected_streams(
             // bodies as strings; a Cloud catalog made with `rich_text: wiki` does too).
             let textareas = textarea_fields(entry);
             type_rich_text(&mut schema, def.name, &textareas, text);
-            let hashing = match hashing_of(entry, def, hash) {
+            let hashing = match hashing_of(entry, def, hash, &person_fields) {
                 Ok(hashing) => hashing,
                 Err(e) => return Some(Err(e)),
             };
@@ -225,19 +226,71 @@ fn textarea_fields(entry: &CatalogEntry) -> Vec<String> {
 pub fn check_hashing(catalog: &Catalog, hash: &HashSettings) -> Result<()> {
     for entry in &catalog.streams {
         if let Some(def) = StreamDef::find(entry.name()) {
-            hashing_of(entry, def, hash)?;
+            hashing_of(entry, def, hash, &[])?;
         }
     }
     Ok(())
 }
 
-/// A stream's masks from its `tap-jira.hash` metadata and `hash_pii`, with the salt.
+/// The site's user custom fields, by display name and id, from the issues entry's metadata
+/// (what discovery read from `/field`): with `hash_pii`, their changes are hashed like
+/// the assignee's. None without `hash_pii`, or for a catalog without that metadata (Stitch's).
+fn person_fields(catalog: &Catalog, hash: &HashSettings) -> Vec<String> {
+    let Some(issues) = catalog.streams.iter().find(|e| e.name() == "issues") else {
+        return Vec::new();
+    };
+    if !hash.pii {
+        return Vec::new();
+    }
+    let fields = issues
+        .schema
+        .pointer("/properties/fields/properties")
+        .and_then(Value::as_object);
+    let mut names = Vec::new();
+    for m in &issues.metadata {
+        let [p, f, p2, column] = m.breadcrumb.as_slice() else {
+            continue;
+        };
+        if p != "properties" || f != "fields" || p2 != "properties" {
+            continue;
+        }
+        let id = m
+            .metadata
+            .get(FIELD_ID)
+            .and_then(Value::as_str)
+            .unwrap_or(column);
+        let holds_a_person = m.metadata.get(FIELD_TYPE).and_then(Value::as_str) == Some("user")
+            || fields
+                .and_then(|fields| fields.get(column))
+                .is_some_and(describes_a_person);
+        if is_custom(id) && holds_a_person {
+            names.push(id.to_string());
+            names.extend(
+                m.metadata
+                    .get(FIELD_NAME)
+                    .and_then(Value::as_str)
+                    .map(String::from),
+            );
+        }
+    }
+    names
+}
+
+/// Whether a property's schema is a user, or a list of users: an object with a display name.
+fn describes_a_person(schema: &Value) -> bool {
+    let schema = schema.get("items").unwrap_or(schema);
+    schema.pointer("/properties/displayName").is_some()
+}
+
+/// A stream's masks from its `tap-jira.hash` metadata and `hash_pii` (with the site's person
+/// fields), with the salt.
 fn hashing_of(
     entry: &CatalogEntry,
     def: &StreamDef,
     hash: &HashSettings,
+    person_fields: &[String],
 ) -> Result<Option<Hashing>> {
-    let mut masks = Masks::new(hash.pii);
+    let mut masks = Masks::new(hash.pii).with_person_fields(person_fields.to_vec());
     let marked = entry.metadata.iter().filter(|m| {
         matches!(m.metadata.get(HASH_METADATA), Some(Value::Bool(true)))
             || matches!(m.metadata.get(HASH_METADATA), Some(Value::String(s)) if s == "true")

@@ -88,6 +88,32 @@ fn change_item(ctx: &Ctx, change: &Change) -> Value {
             None,
             Some(to.to_string()),
         ),
+        Change::UserField { id, name, to } => {
+            let user = &ctx.site.users()[*to];
+            if ctx.cloud() {
+                json!({
+                    "field": name,
+                    "fieldtype": "custom",
+                    "fieldId": id,
+                    "from": null,
+                    "fromString": null,
+                    "to": user.account_id,
+                    "toString": user.display_name,
+                    "tmpFromAccountId": null,
+                    "tmpToAccountId": user.account_id,
+                })
+            } else {
+                // Server names a custom field by its display name, and has no `fieldId`.
+                json!({
+                    "field": name,
+                    "fieldtype": "custom",
+                    "from": null,
+                    "fromString": null,
+                    "to": user.key,
+                    "toString": user.display_name,
+                })
+            }
+        }
         Change::Priority { from, to } => {
             let (from, to) = (&PRIORITIES[*from as usize], &PRIORITIES[*to as usize]);
             item(

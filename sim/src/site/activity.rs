@@ -4,6 +4,7 @@
 
 use crate::rng::{Rng, RngExt, stream, topic};
 use crate::site::Site;
+use crate::site::fields::{Custom, Kind};
 use crate::site::reference::{DONE, IN_PROGRESS, IN_REVIEW, TO_DO};
 use crate::site::words;
 
@@ -81,12 +82,19 @@ pub(crate) enum Change {
         from: u8,
         to: u8,
     },
+    /// A user custom field (the site's first user picker) set to a person.
+    UserField {
+        id: String,
+        name: String,
+        to: usize,
+    },
 }
 
 impl Change {
     /// The `fieldId` of the history item this change is written as.
-    pub fn field_id(&self) -> &'static str {
+    pub fn field_id(&self) -> &str {
         match self {
+            Change::UserField { id, .. } => id,
             Change::Status { .. } => "status",
             Change::Resolution { .. } => "resolution",
             Change::Assignee { .. } => "assignee",
@@ -445,6 +453,18 @@ impl Site {
             }
             if let (DONE, Some(resolution)) = (to, issue.resolution) {
                 changes.push(Change::Resolution { to: resolution });
+            }
+            if to == IN_REVIEW
+                && let Some(field) = self
+                    .fields
+                    .iter()
+                    .find(|f| matches!(f.kind, Kind::Custom(Custom::UserPicker)))
+            {
+                changes.push(Change::UserField {
+                    id: field.id.clone(),
+                    name: field.name.clone(),
+                    to: (index * 7 + 3) % self.people.humans,
+                });
             }
             entries.push((at, changes));
         }
