@@ -1294,3 +1294,58 @@ fn without_audit_permission_deletions_are_one_warning_and_with_filters_only_kept
         assert_eq!(gone, expected, "{mode}: only the kept project's");
     }
 }
+
+/// A project filter naming a key the site does not have (a typo, or a project deleted or hidden
+/// since the config was written): Jira refuses every search that names it. A run that exits 0
+/// must have synced the issues of the projects that are there; it may not leave them out without
+/// failing, run after run.
+#[test]
+fn a_project_filter_naming_a_missing_project_never_ends_in_a_silent_empty_sync() {
+    for deployment in [Deployment::Cloud, Deployment::Server] {
+        let site = site_for(deployment);
+        let catalog = catalog_hashing(&site, &["issues"], &[]);
+        let all = sync(&site, site.config_with(json!({})), &catalog);
+        all.assert_success();
+        for (filter, keeps) in [
+            (json!({"projects": ["WEB", "NOPE"]}), true),
+            (json!({"exclude_projects": ["WEB", "NOPE"]}), false),
+        ] {
+            let expected: BTreeSet<String> = ids_of(
+                &all.records("issues")
+                    .into_iter()
+                    .filter(|i| (project_of(i) == "WEB") == keeps)
+                    .collect::<Vec<_>>(),
+                "id",
+            );
+            assert!(!expected.is_empty());
+            let config = site.config_with(filter.clone());
+            let mut state: Option<Value> = None;
+            // The first run, and the next one from its state.
+            for attempt in 0..2 {
+                let run = match &state {
+                    None => sync(&site, config.clone(), &catalog),
+                    Some(state) => sync_from_state(&site, config.clone(), &catalog, state),
+                };
+                if run.code != 0 {
+                    assert!(
+                        run.stderr.contains("NOPE"),
+                        "{deployment} {filter}: a failure names the project: {}",
+                        run.stderr
+                    );
+                    break;
+                }
+                if attempt == 0 {
+                    assert_eq!(
+                        ids_of(&run.records("issues"), "id"),
+                        expected,
+                        "{deployment} {filter}: exit 0, yet the issues of the projects there \
+                         are missing"
+                    );
+                } else {
+                    assert!(run.records("issues").is_empty());
+                }
+                state = Some(run.last_state());
+            }
+        }
+    }
+}

@@ -186,10 +186,12 @@ fn resuming_from_a_mid_sync_state_emits_the_rest() {
 #[test]
 fn a_project_deleted_mid_sync_ends_its_search_and_the_next_run_finishes_the_rest() {
     let site = Site::cloud();
+    // Jira names the project of the search it refuses; the searches run at once and any of them
+    // may come first, so the refusal names each project (10000 to 10002).
     site.sim.sim.push_fault(jira_sim::Fault {
         path_contains: "/search/jql".into(),
         status: 400,
-        body: r#"{"errorMessages": ["The value '10000' does not exist for the field 'project'."], "errors": {}}"#.into(),
+        body: r#"{"errorMessages": ["The value '10000' does not exist for the field 'project'.", "The value '10001' does not exist for the field 'project'.", "The value '10002' does not exist for the field 'project'."], "errors": {}}"#.into(),
         content_type: "application/json".into(),
         headers: vec![],
         times: 1,

@@ -178,7 +178,7 @@ async fn read<W: Write>(
                 // A project deleted since the list was read: Jira refuses the JQL that names it.
                 // The search ends there, and the partitions stay for the next run to finish.
                 .map(move |page| match page {
-                    Err(e) if project_vanished(&e) => {
+                    Err(e) if project_vanished(&e, scope) => {
                         tracing::warn!(
                             "a project was deleted while the sync ran; the next run finishes \
                              the partitioned search: {e}"
@@ -241,10 +241,19 @@ pub(super) fn with_deleted(mut searched: Value, deleted: Option<&Value>) -> Valu
     searched
 }
 
-/// Jira's answer to JQL naming a project that no longer exists.
-fn project_vanished(e: &Error) -> bool {
+/// Jira's answer to JQL naming a project of the search's own partition that no longer exists.
+/// A project of the user's filters that Jira does not know is not this: it fails every search
+/// of every run, and is the user's to fix.
+fn project_vanished(e: &Error, scope: &issues::Scope) -> bool {
+    let ids: &[String] = match scope {
+        issues::Scope::Site => return false,
+        issues::Scope::Project(id) => std::slice::from_ref(id),
+        issues::Scope::OtherThan(ids) => ids,
+    };
     matches!(e, Error::Http { status: 400, excerpt, .. }
-        if excerpt.contains("does not exist for the field 'project'"))
+    if ids.iter().any(|id| {
+        excerpt.contains(&format!("The value '{id}' does not exist for the field 'project'"))
+    }))
 }
 
 /// Issues written without moving the bookmark, counted for one warning each at the end of the run.
