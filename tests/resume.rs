@@ -142,3 +142,108 @@ fn a_sync_killed_at_many_points_and_resumed_each_time_loses_no_record() {
         "after {kills} kills, records never printed: {lost:?}"
     );
 }
+
+/// A first sync reads its partitions one after another; an issue edited after its partition was
+/// read is behind the folded bookmark's `updated` but not in its `seen`, so the next run reads it
+/// from the folded `window_start`. That next run, killed after its first STATE, must not have
+/// claimed those edits written: the run after it still writes them.
+#[test]
+fn a_run_after_a_partitioned_sync_killed_early_loses_no_edit_made_during_the_partitions() {
+    let site = Site::new(SimConfig {
+        issues_per_project: 5,
+        max_page_size: 1,
+        latency_ms: 5,
+        ..SimConfig::default()
+    });
+    let config = site.file(
+        "config.json",
+        &site.config_with(json!({"lookback_minutes": 0})),
+    );
+    let mut catalog = site.discover(&config);
+    common::select_only(&mut catalog, &["issues"]);
+    let catalog = site.file("catalog.json", &catalog);
+    // An issue edited while the first sync runs, read at its new version by its partition.
+    let edited = site.sim.sim.touch_issues(1);
+    site.sim
+        .sim
+        .touch_issues_before_request("/search/jql", 0, edited.clone());
+    let first = tap(&[&"--config", &config, &"--catalog", &catalog]);
+    first.assert_success();
+    let bookmark = first.last_state()["bookmarks"]["issues"].clone();
+    let ms = |key: &str| {
+        chrono::DateTime::parse_from_rfc3339(bookmark[key].as_str().unwrap())
+            .unwrap()
+            .timestamp_millis()
+    };
+    let (window_start, updated) = (ms("window_start"), ms("updated"));
+    assert!(
+        updated - window_start >= 3,
+        "the fold re-reads from the run's start: {bookmark}"
+    );
+    // Two more edits made during the first sync, after their partitions had been read: the
+    // first run did not write them.
+    let others: Vec<String> = common::ids(&first.records("issues"))
+        .into_iter()
+        .filter(|id| !edited.contains(id))
+        .take(2)
+        .collect();
+    let (early, late) = (others[0].clone(), others[1].clone());
+    let gap = updated - window_start;
+    assert!(
+        site.sim
+            .sim
+            .set_issue_updated(&early, window_start + gap / 3)
+    );
+    assert!(
+        site.sim
+            .sim
+            .set_issue_updated(&late, window_start + 2 * gap / 3)
+    );
+
+    // The next run, killed just after the STATE that follows the first of them.
+    let state = site.file("state.json", &first.last_state());
+    let second = tap(&[
+        &"--config",
+        &config,
+        &"--catalog",
+        &catalog,
+        &"--state",
+        &state,
+    ]);
+    second.assert_success();
+    let messages = second.messages();
+    let is_record_of = |m: &Value, id: &str| {
+        m["type"] == "RECORD" && m["stream"] == "issues" && m["record"]["id"] == id
+    };
+    let early_at = messages
+        .iter()
+        .position(|m| is_record_of(m, &early))
+        .expect("the second run writes the first edit");
+    let cut = early_at
+        + messages[early_at..]
+            .iter()
+            .position(|m| m["type"] == "STATE")
+            .unwrap();
+    assert!(
+        !messages[..cut].iter().any(|m| is_record_of(m, &late)),
+        "the kill comes before the second edit is written"
+    );
+    let state = site.file("state.json", &messages[cut]["value"]);
+    let third = tap(&[
+        &"--config",
+        &config,
+        &"--catalog",
+        &catalog,
+        &"--state",
+        &state,
+    ]);
+    third.assert_success();
+    assert!(
+        third
+            .records("issues")
+            .iter()
+            .any(|i| i["id"] == late.as_str()),
+        "an edit made during the first sync was never written; the killed run's STATE was {}",
+        messages[cut]["value"]["bookmarks"]["issues"]
+    );
+}

@@ -184,13 +184,17 @@ impl Bookmark {
             && self.by_id.get(id).is_none_or(|t| *t < updated)
     }
 
-    /// Notes a written issue version; the window trails the newest by `lookback`.
+    /// Notes a written issue version; the window trails the newest written by `lookback`. Only
+    /// versions this run wrote move it: a search read in `updated` order has read everything
+    /// before them, but a bookmark that re-reads from further back than its `updated` (folded
+    /// from partitions, widened, read with a shorter look-back) has not yet read what lies
+    /// between its window and its `updated`, which `seen` says was not written.
     pub fn record(&mut self, id: &str, updated: DateTime<Utc>, lookback: Duration) {
         self.updated = self.updated.max(updated);
         let at = self.seen.partition_point(|(t, _)| *t <= updated);
         self.seen.insert(at, (updated, id.to_string()));
         self.by_id.insert(id.to_string(), updated);
-        self.window_start = self.window_start.max(self.updated - lookback);
+        self.window_start = self.window_start.max(updated - lookback);
         let keep_from = self.remember_from.unwrap_or(self.window_start);
         while let Some((t, _)) = self.seen.front() {
             let outside = *t < self.window_start.min(keep_from);
