@@ -9,14 +9,17 @@ use crate::site::people::AccountKind;
 use crate::site::reference::{PRIORITIES, RESOLUTIONS, STATUSES};
 use crate::times;
 
+/// A history item of a system field. Server and Data Center name the field and send no
+/// `fieldId`.
 fn item(
+    ctx: &Ctx,
     field: &str,
     from: Option<String>,
     from_string: Option<String>,
     to: Option<String>,
     to_string: Option<String>,
 ) -> Value {
-    json!({
+    let mut item = json!({
         "field": field,
         "fieldtype": "jira",
         "fieldId": field,
@@ -24,7 +27,13 @@ fn item(
         "fromString": from_string,
         "to": to,
         "toString": to_string,
-    })
+    });
+    if !ctx.cloud()
+        && let Some(item) = item.as_object_mut()
+    {
+        item.remove("fieldId");
+    }
+    item
 }
 
 fn change_item(ctx: &Ctx, change: &Change) -> Value {
@@ -32,6 +41,7 @@ fn change_item(ctx: &Ctx, change: &Change) -> Value {
         Change::Status { from, to } => {
             let (from, to) = (&STATUSES[*from as usize], &STATUSES[*to as usize]);
             item(
+                ctx,
                 "status",
                 Some(from.id.into()),
                 Some(from.name.into()),
@@ -42,6 +52,7 @@ fn change_item(ctx: &Ctx, change: &Change) -> Value {
         Change::Resolution { to } => {
             let to = &RESOLUTIONS[*to as usize];
             item(
+                ctx,
                 "resolution",
                 None,
                 None,
@@ -62,6 +73,7 @@ fn change_item(ctx: &Ctx, change: &Change) -> Value {
             };
             let name = |u: &Option<usize>| u.map(|u| users[u].display_name.clone());
             let mut value = item(
+                ctx,
                 "assignee",
                 identity(from),
                 name(from),
@@ -78,10 +90,16 @@ fn change_item(ctx: &Ctx, change: &Change) -> Value {
             }
             value
         }
-        Change::Summary { from, to } => {
-            item("summary", None, Some(from.clone()), None, Some(to.clone()))
-        }
+        Change::Summary { from, to } => item(
+            ctx,
+            "summary",
+            None,
+            Some(from.clone()),
+            None,
+            Some(to.clone()),
+        ),
         Change::Labels { to } => item(
+            ctx,
             "labels",
             None,
             Some(String::new()),
@@ -117,6 +135,7 @@ fn change_item(ctx: &Ctx, change: &Change) -> Value {
         Change::Priority { from, to } => {
             let (from, to) = (&PRIORITIES[*from as usize], &PRIORITIES[*to as usize]);
             item(
+                ctx,
                 "priority",
                 Some(from.id.into()),
                 Some(from.name.into()),
