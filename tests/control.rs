@@ -1195,6 +1195,44 @@ fn deleted_issues_become_records_with_sdc_deleted_at_from_the_audit_log_or_by_re
     }
 }
 
+/// A run that finds the audit log refused (the account lost *Administer Jira* for a while, or the
+/// gateway answered 404 once) cannot read deletions; the next run that can read the log goes on
+/// from where the last one that read it stopped, so deletions made in between are reported.
+#[test]
+fn deletions_made_while_the_audit_log_was_refused_are_reported_once_it_answers_again() {
+    let site = Site::new(SimConfig::default());
+    let catalog = catalog_hashing(&site, &["issues"], &[]);
+    let config = site.config_with(json!({"deleted_issues": "audit"}));
+    let first = sync(&site, config, &catalog);
+    first.assert_success();
+    assert!(first.last_state()["bookmarks"]["issues"]["deleted"]["created"].is_string());
+
+    site.sim.sim.delete_issues(2);
+    let deleted: BTreeSet<String> = site
+        .sim
+        .sim
+        .deleted_issues()
+        .into_iter()
+        .map(|d| d.id)
+        .collect();
+    site.sim
+        .sim
+        .push_fault(jira_sim::Fault::status("/auditing/record", 403));
+    let refused = site.sync_from(&site.file("state.json", &first.last_state()));
+    refused.assert_success();
+    assert!(deletions(&refused, "issues").is_empty());
+
+    let next = site.sync_from(&site.file("state.json", &refused.last_state()));
+    next.assert_success();
+    let reported: BTreeSet<String> = deletions(&next, "issues").into_keys().collect();
+    assert_eq!(
+        reported,
+        deleted,
+        "the issues deleted while the audit log was refused; state after the refused run: {}",
+        refused.last_state()
+    );
+}
+
 #[test]
 fn a_damaged_deletions_bookmark_stops_the_run_before_any_record() {
     let site = Site::new(SimConfig {

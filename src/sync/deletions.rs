@@ -102,7 +102,9 @@ async fn from_audit_log<W: Write>(
                      permission ({e}); set `deleted_issues` to `reconcile` to find them without \
                      it, or to `off`"
                 );
-                return Ok(None);
+                // Where the log was last read stays: the next run that may read it reports the
+                // deletions made in between.
+                return Ok(saved.filter(|d| d.get("created").is_some()).cloned());
             }
             Err(e) => return Err(e),
         };
