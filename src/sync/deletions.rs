@@ -14,6 +14,7 @@ use super::{Emitter, Run};
 use crate::config::DeletedIssues;
 use crate::error::{Error, Result};
 use crate::id_runs;
+use crate::jql::Jql;
 use crate::singer::time_extracted;
 use crate::streams::deletions::{audit_pages, confirm_gone, live_issue_ids, project_of};
 use crate::streams::issues;
@@ -44,10 +45,12 @@ pub(super) fn check(saved: Option<&Value>, mode: DeletedIssues) -> Result<()> {
             saved_created(saved)?;
         }
         DeletedIssues::Reconcile => {
-            if let Some(ids) = saved.and_then(|d| d.get("ids")) {
-                ids.as_str()
-                    .and_then(id_runs::count)
-                    .ok_or_else(ids_error)?;
+            for key in [IDS, IDS_UNDER_OTHER_FILTERS] {
+                if let Some(ids) = saved.and_then(|d| d.get(key)) {
+                    ids.as_str()
+                        .and_then(id_runs::count)
+                        .ok_or_else(ids_error)?;
+                }
             }
         }
     }
@@ -67,6 +70,14 @@ fn saved_created(saved: Option<&Value>) -> Result<Option<DateTime<Utc>>> {
     })?;
     Ok(Some(created))
 }
+
+/// The issue ids the last run listed, under the bookmark's `deleted`.
+const IDS: &str = "ids";
+
+/// The issue ids a run listed under filters that have changed since (see
+/// `start_over_if_filters_changed`): deleted ones are told from the rest against every issue
+/// Jira has, not against those the new filters keep.
+pub(super) const IDS_UNDER_OTHER_FILTERS: &str = "ids_under_other_filters";
 
 fn ids_error() -> Error {
     Error::State(
@@ -141,26 +152,36 @@ async fn by_reconciling<W: Write>(
     emitter: &mut Emitter<'_>,
     saved: Option<&Value>,
 ) -> Result<Option<Value>> {
-    let before = match saved.and_then(|d| d.get("ids")) {
+    let saved_ids = |key| saved.and_then(|d| d.get(key)).map(|value| (key, value));
+    let before = match saved_ids(IDS).or_else(|| saved_ids(IDS_UNDER_OTHER_FILTERS)) {
         None => None,
-        Some(value) => Some(
+        Some((key, value)) => Some((
             value
                 .as_str()
                 .and_then(id_runs::decode)
                 .ok_or_else(ids_error)?,
-        ),
+            key == IDS_UNDER_OTHER_FILTERS,
+        )),
     };
     let zone = issues::user_time_zone(run.client.myself());
-    let now = live_issue_ids(run.client, &run.config.filters.jql(zone), zone).await?;
+    let filters = &run.config.filters;
+    let now = live_issue_ids(run.client, &filters.jql(zone), zone).await?;
     let checked = Utc::now();
-    let Some(before) = before else {
+    let Some((before, under_other_filters)) = before else {
         tracing::info!(
             issues = now.len(),
             "listed the issue ids; the next run reports those that went"
         );
-        return Ok(Some(json!({ "ids": id_runs::encode(&now) })));
+        return Ok(Some(json!({ IDS: id_runs::encode(&now) })));
     };
-    let missing = id_runs::missing(&before, &now);
+    // Ids listed under other filters are looked for among every issue Jira has: those the new
+    // filters leave out are not gone.
+    let missing = if under_other_filters && !filters.is_empty() {
+        let every = live_issue_ids(run.client, &Jql::new(), zone).await?;
+        id_runs::missing(&before, &every)
+    } else {
+        id_runs::missing(&before, &now)
+    };
     let gone = confirm_gone(run.client, missing.clone()).await?;
     tracing::info!(
         issues = now.len(),
@@ -198,5 +219,5 @@ async fn by_reconciling<W: Write>(
         let record = json!({"id": id.to_string(), "_sdc_deleted_at": format_utc(checked)});
         out.emit(emitter, record, None, &extracted)?;
     }
-    Ok(Some(json!({ "ids": id_runs::encode(&now) })))
+    Ok(Some(json!({ IDS: id_runs::encode(&now) })))
 }

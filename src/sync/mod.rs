@@ -263,10 +263,23 @@ fn start_over_if_filters_changed(state: &mut State, filters: &Filters) {
         };
         restarted.push(def.name);
         // Deletions read from the audit log or from `worklog/deleted` do not depend on the
-        // filters, and those in between would never be reported; listed issue ids do.
-        let kept = match def.source {
-            Source::IssueSearch => old.get("deleted").filter(|d| d.get("created").is_some()),
-            _ => old.get("deleted"),
+        // filters, and those in between would never be reported. Listed issue ids do: they are
+        // kept as listed under other filters, and the next run tells deleted issues among them
+        // from those the new filters leave out.
+        let kept = match (def.source, old.get("deleted")) {
+            (Source::IssueSearch, Some(deleted)) => {
+                let ids = deleted
+                    .get("ids")
+                    .or_else(|| deleted.get(deletions::IDS_UNDER_OTHER_FILTERS));
+                match (deleted.get("created"), ids) {
+                    (Some(_), _) => Some(deleted.clone()),
+                    (None, Some(ids)) => {
+                        Some(serde_json::json!({ deletions::IDS_UNDER_OTHER_FILTERS: ids.clone() }))
+                    }
+                    (None, None) => None,
+                }
+            }
+            (_, deleted) => deleted.cloned(),
         };
         if let Some(deleted) = kept {
             state.set_bookmark(def.name, serde_json::json!({ "deleted": deleted }));
