@@ -1288,6 +1288,65 @@ fn issues_deleted_before_a_change_of_filters_are_still_reported_when_reconciling
     }
 }
 
+/// An issue created since the last run, written by this run's search and deleted before the
+/// run lists the ids Jira has, is in neither run's list: it is still reported, since the run wrote
+/// it.
+#[test]
+fn an_issue_written_and_deleted_within_one_run_is_reported_when_reconciling() {
+    for deployment in [Deployment::Cloud, Deployment::Server] {
+        let site = Site::new(SimConfig {
+            deployment,
+            admin: false,
+            ..SimConfig::default()
+        });
+        let catalog = catalog_hashing(&site, &["issues"], &[]);
+        let config = site.config_with(json!({"deleted_issues": "reconcile"}));
+        let first = sync(&site, config, &catalog);
+        first.assert_success();
+        let created = site.sim.sim.add_issues("WEB", 1);
+        let search = match deployment {
+            Deployment::Cloud => "/search/jql",
+            Deployment::Server => "/rest/api/2/search",
+        };
+        // Deleted once the search has read it, before the ids are listed.
+        site.sim.sim.reset_requests();
+        let second = site.sync_from(&site.file("state.json", &first.last_state()));
+        second.assert_success();
+        let searches = site
+            .sim
+            .sim
+            .requests()
+            .iter()
+            .filter(|r| r.path.ends_with(search))
+            .count() as u32;
+        assert!(searches >= 2, "{deployment}: the search, then the listing");
+        // Again from the same state, now with the deletion between the search and the listing.
+        site.sim
+            .sim
+            .delete_issues_before_request(search, searches - 1, created.clone());
+        let second = site.sync_from(&site.file("state.json", &first.last_state()));
+        second.assert_success();
+        assert_eq!(
+            ids_of(&second.records("issues"), "id")
+                .intersection(&created.iter().cloned().collect())
+                .count(),
+            1,
+            "{deployment}: the search wrote the new issue"
+        );
+        let third = site.sync_from(&site.file("state.json", &second.last_state()));
+        third.assert_success();
+        let reported: BTreeSet<String> = deletions(&second, "issues")
+            .into_keys()
+            .chain(deletions(&third, "issues").into_keys())
+            .collect();
+        assert_eq!(
+            reported,
+            created.iter().cloned().collect(),
+            "{deployment}: the issue written and then deleted"
+        );
+    }
+}
+
 #[test]
 fn a_damaged_deletions_bookmark_stops_the_run_before_any_record() {
     let site = Site::new(SimConfig {

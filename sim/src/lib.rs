@@ -604,12 +604,35 @@ impl Sim {
             path_contains: path_contains.to_string(),
             requests_before,
             ids,
+            delete: false,
         };
         self.shared
             .scheduled
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push(touch);
+    }
+
+    /// Deletes the issues with these ids just before answering the request whose path
+    /// contains `path_contains` after `requests_before` such requests: a deletion made while a
+    /// sync runs.
+    pub fn delete_issues_before_request(
+        &self,
+        path_contains: &str,
+        requests_before: u32,
+        ids: Vec<String>,
+    ) {
+        let delete = state::ScheduledTouch {
+            path_contains: path_contains.to_string(),
+            requests_before,
+            ids,
+            delete: true,
+        };
+        self.shared
+            .scheduled
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(delete);
     }
 
     /// Answers the next `fault.times` requests whose path contains `fault.path_contains` with

@@ -41,6 +41,8 @@ pub(crate) struct ScheduledTouch {
     /// Matching requests still answered before the change happens.
     pub requests_before: u32,
     pub ids: Vec<String>,
+    /// The issues are deleted instead of changed.
+    pub delete: bool,
 }
 
 impl Shared {
@@ -110,7 +112,7 @@ impl Shared {
 
     /// Applies the scheduled changes due before answering a request to `path`.
     pub fn run_scheduled_touches(&self, path: &str) {
-        let due: Vec<Vec<String>> = {
+        let due: Vec<(Vec<String>, bool)> = {
             let mut scheduled = self.scheduled.lock().unwrap_or_else(|e| e.into_inner());
             let mut due = Vec::new();
             scheduled.retain_mut(|touch| {
@@ -118,7 +120,7 @@ impl Shared {
                     return true;
                 }
                 if touch.requests_before == 0 {
-                    due.push(std::mem::take(&mut touch.ids));
+                    due.push((std::mem::take(&mut touch.ids), touch.delete));
                     return false;
                 }
                 touch.requests_before -= 1;
@@ -126,8 +128,15 @@ impl Shared {
             });
             due
         };
-        for ids in due {
-            self.site_mut().touch_ids(&ids);
+        for (ids, delete) in due {
+            let mut site = self.site_mut();
+            if delete {
+                for id in &ids {
+                    site.delete_issue(id);
+                }
+            } else {
+                site.touch_ids(&ids);
+            }
         }
     }
 }

@@ -22,17 +22,19 @@ use crate::timestamp::{format_utc, parse_jira};
 
 /// Emits the issues deleted since `saved` (the bookmark's `deleted`), and returns what the
 /// bookmark's `deleted` becomes: `None` when deletions are not tracked. `started` is when this
-/// run began: on the first run, deletions are looked for from then on.
+/// run began: on the first run, deletions are looked for from then on. `written` holds the ids
+/// of the issues this run wrote (when reconciling).
 pub(super) async fn sync<W: Write>(
     run: &Run<'_, '_, W>,
     emitter: &mut Emitter<'_>,
     saved: Option<&Value>,
     started: DateTime<Utc>,
+    written: Vec<u64>,
 ) -> Result<Option<Value>> {
     match run.config.deleted_issues {
         DeletedIssues::Off => Ok(None),
         DeletedIssues::Audit => from_audit_log(run, emitter, saved, started).await,
-        DeletedIssues::Reconcile => by_reconciling(run, emitter, saved).await,
+        DeletedIssues::Reconcile => by_reconciling(run, emitter, saved, written).await,
     }
 }
 
@@ -151,6 +153,7 @@ async fn by_reconciling<W: Write>(
     run: &Run<'_, '_, W>,
     emitter: &mut Emitter<'_>,
     saved: Option<&Value>,
+    written: Vec<u64>,
 ) -> Result<Option<Value>> {
     let saved_ids = |key| saved.and_then(|d| d.get(key)).map(|value| (key, value));
     let before = match saved_ids(IDS).or_else(|| saved_ids(IDS_UNDER_OTHER_FILTERS)) {
@@ -167,13 +170,25 @@ async fn by_reconciling<W: Write>(
     let filters = &run.config.filters;
     let now = live_issue_ids(run.client, &filters.jql(zone), zone).await?;
     let checked = Utc::now();
-    let Some((before, under_other_filters)) = before else {
-        tracing::info!(
-            issues = now.len(),
-            "listed the issue ids; the next run reports those that went"
-        );
-        return Ok(Some(json!({ IDS: id_runs::encode(&now) })));
+    // The issues this run wrote are looked for too: one written and then deleted before the
+    // listing is in neither list.
+    let (before, under_other_filters) = match before {
+        Some(before) => before,
+        None if written.is_empty() => {
+            tracing::info!(
+                issues = now.len(),
+                "listed the issue ids; the next run reports those that went"
+            );
+            return Ok(Some(json!({ IDS: id_runs::encode(&now) })));
+        }
+        None => (Vec::new(), false),
     };
+    let mut before = before;
+    if !written.is_empty() {
+        before.extend(written);
+        before.sort_unstable();
+        before.dedup();
+    }
     // Ids listed under other filters are looked for among every issue Jira has: those the new
     // filters leave out are not gone.
     let missing = if under_other_filters && !filters.is_empty() {

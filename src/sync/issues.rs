@@ -17,7 +17,7 @@ use super::state::split_deleted;
 use super::{Emitter, Run, deletions};
 use crate::catalog::SelectedStream;
 use crate::client::{JiraClient, Page, RawRecord, Scanned, pages};
-use crate::config::Config;
+use crate::config::{Config, DeletedIssues};
 use crate::error::{Error, Result};
 use crate::filters::Filters;
 use crate::raw::{self, InBase, Layout, Node, Opening, RawObject, WriteText};
@@ -202,6 +202,9 @@ async fn read<W: Write>(
         });
     let mut prepared = pin!(futures::stream::iter(searches).flatten_unordered(at_once));
     let mut odd = Oddities::default();
+    // The ids of the issues this run writes, when deletions are found by reconciling: one
+    // written and then deleted before the ids are listed is in no listing.
+    let mut written = (config.deleted_issues == DeletedIssues::Reconcile).then(Vec::new);
     while let Some((at, chunk)) = prepared.try_next().await? {
         // Held while the chunk is written: there is no await until its STATE.
         let mut out = run.out.borrow_mut();
@@ -214,6 +217,7 @@ async fn read<W: Write>(
             progress.bookmark(at),
             config,
             &mut odd,
+            written.as_mut(),
         )?;
         drop(out);
         run.commit_bookmark(
@@ -228,7 +232,8 @@ async fn read<W: Write>(
         progress.to_value()
     };
     if let Some(emitter) = issue_emitter {
-        deleted = deletions::sync(run, emitter, deleted.as_ref(), started).await?;
+        let written = written.unwrap_or_default();
+        deleted = deletions::sync(run, emitter, deleted.as_ref(), started, written).await?;
     }
     run.commit_bookmark(bookmark_name, with_deleted(searched, deleted.as_ref()))
 }
@@ -302,6 +307,7 @@ fn write_chunk<W: Write>(
     bookmark: &mut issues::Bookmark,
     config: &Config,
     odd: &mut Oddities,
+    mut written: Option<&mut Vec<u64>>,
 ) -> Result<()> {
     let now = Utc::now();
     let extracted = time_extracted(now);
@@ -376,6 +382,9 @@ fn write_chunk<W: Write>(
         if let Some(emitter) = issue_emitter.as_deref_mut() {
             issues::hoist_timestamps(&mut issue);
             emitter.emit_raw(writer, issue, &normalize, &extracted)?;
+            if let (Some(written), Ok(id)) = (written.as_deref_mut(), id.parse::<u64>()) {
+                written.push(id);
+            }
         }
         let example = || format!("{id} updated {}", crate::timestamp::format_utc(updated));
         if late {
