@@ -247,3 +247,71 @@ fn a_run_after_a_partitioned_sync_killed_early_loses_no_edit_made_during_the_par
         messages[cut]["value"]["bookmarks"]["issues"]
     );
 }
+
+/// A first sync stopped after some issues were written, then resumed from its last STATE: an
+/// issue it wrote and that was deleted in between is reported deleted by the resumed run, in
+/// each mode that follows deletions.
+fn deletion_between_a_stopped_first_sync_and_its_resumption_is_reported(mode: &str) {
+    let site = Site::new(SimConfig {
+        admin: mode == "audit",
+        ..SimConfig::default()
+    });
+    let config = site.file(
+        "config.json",
+        &site.config_with(json!({"deleted_issues": mode})),
+    );
+    let mut catalog = site.discover(&config);
+    common::select_only(&mut catalog, &["issues"]);
+    site.file("catalog.json", &catalog);
+    let whole = tap(&[
+        &"--config",
+        &config,
+        &"--catalog",
+        &site.dir.path().join("catalog.json"),
+    ]);
+    whole.assert_success();
+    // The first STATE that covers issues: where a run killed just after it resumes.
+    let messages = whole.messages();
+    let at = messages
+        .iter()
+        .position(|m| m["type"] == "STATE" && m["value"]["bookmarks"]["issues"].is_object())
+        .expect("a STATE covers issues");
+    let written: Vec<String> = messages[..at]
+        .iter()
+        .filter(|m| m["type"] == "RECORD" && m["stream"] == "issues")
+        .map(|m| m["record"]["id"].as_str().unwrap().to_string())
+        .collect();
+    assert!(!written.is_empty(), "issues come before that STATE");
+    let stopped_at = messages[at]["value"].clone();
+
+    let gone = site
+        .sim
+        .sim
+        .delete_issue(&written[0])
+        .expect("the issue is deleted");
+    std::thread::sleep(Duration::from_millis(5));
+    let resumed = site.sync_from(&site.file("state.json", &stopped_at));
+    resumed.assert_success();
+    let reported: Vec<Value> = resumed
+        .records("issues")
+        .into_iter()
+        .filter(|r| r["id"] == json!(gone.id) && r["_sdc_deleted_at"].is_string())
+        .collect();
+    assert_eq!(
+        reported.len(),
+        1,
+        "{mode}: issue {} was written before the STATE the run resumed from, then deleted; \
+         its deletion is never reported. Resumed from {stopped_at}",
+        gone.id
+    );
+}
+
+#[test]
+fn an_issue_deleted_while_a_first_sync_was_stopped_is_reported_from_the_audit_log() {
+    deletion_between_a_stopped_first_sync_and_its_resumption_is_reported("audit");
+}
+
+#[test]
+fn an_issue_deleted_while_a_first_sync_was_stopped_is_reported_by_reconciling() {
+    deletion_between_a_stopped_first_sync_and_its_resumption_is_reported("reconcile");
+}

@@ -38,6 +38,25 @@ pub(super) async fn sync<W: Write>(
     }
 }
 
+/// What the bookmark's `deleted` is before a sync that has none yet (a first sync, or one after
+/// the filters changed) writes its first issue: the audit log from `started` on, or the ids Jira
+/// has now. Kept in every STATE of the search, it makes a run resumed from any of them report
+/// the issues written before it that went in between.
+pub(super) async fn starting_point<W: Write>(
+    run: &Run<'_, '_, W>,
+    started: DateTime<Utc>,
+) -> Result<Option<Value>> {
+    match run.config.deleted_issues {
+        DeletedIssues::Off => Ok(None),
+        DeletedIssues::Audit => Ok(Some(json!({ "created": format_utc(started) }))),
+        DeletedIssues::Reconcile => {
+            let zone = issues::user_time_zone(run.client.myself());
+            let now = live_issue_ids(run.client, &run.config.filters.jql(zone), zone).await?;
+            Ok(Some(json!({ "ids": id_runs::encode(&now) })))
+        }
+    }
+}
+
 /// Checks what `mode` will read of the bookmark's `deleted` before anything is synced: a
 /// damaged one stops the run at once, not after the issue search.
 pub(super) fn check(saved: Option<&Value>, mode: DeletedIssues) -> Result<()> {

@@ -144,6 +144,11 @@ async fn read<W: Write>(
     let config = run.config;
     let started = Utc::now();
     let (saved, mut deleted) = split_deleted(run.bookmark(bookmark_name));
+    // Deletions are followed from before the first issue is written: a first sync stopped half
+    // way and resumed later must report the issues it wrote that went in between.
+    if deleted.is_none() && issue_emitter.is_some() {
+        deleted = deletions::starting_point(run, started).await?;
+    }
     let Plan {
         scopes,
         mut progress,
