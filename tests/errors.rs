@@ -485,3 +485,28 @@ fn a_missing_stream_is_skipped_but_a_run_where_every_stream_is_refused_fails() {
         run.stderr
     );
 }
+
+#[test]
+fn a_run_that_fails_mid_stream_still_ends_with_a_state_after_its_last_record() {
+    let site = Site::cloud();
+    let config = site.file("config.json", &site.cloud_config());
+    let mut catalog = site.discover(&config);
+    common::select_only(&mut catalog, &["projects", "versions"]);
+    let catalog = site.file("catalog.json", &catalog);
+    // The second project's versions are refused with an error that is not retried, after the
+    // first project's were written.
+    site.sim
+        .sim
+        .push_fault(Fault::status("/project/10001/version", 400).times(10));
+    let run = tap(&[&"--config", &config, &"--catalog", &catalog]);
+    assert_ne!(run.code, 0, "{}", run.stderr);
+    assert!(
+        !run.records("versions").is_empty(),
+        "the first project's versions were written"
+    );
+    let last = run.messages().pop().expect("the run wrote messages");
+    assert_eq!(
+        last["type"], "STATE",
+        "a failed run ends with a STATE after its last RECORD; its last message: {last}"
+    );
+}

@@ -167,6 +167,15 @@ impl<W: Write> Output<'_, W> {
     }
 }
 
+impl<W: Write> Drop for Output<'_, W> {
+    /// A run stopped early (an error, SIGTERM) still ends with a STATE after its last RECORD:
+    /// the bookmarks committed so far, which cover only what was written before them. After a
+    /// STATE with nothing since, the same one again is not written.
+    fn drop(&mut self) {
+        let _ = self.write_state();
+    }
+}
+
 /// What every task needs: the client, the settings, and the shared output.
 struct Run<'a, 'w, W: Write> {
     client: &'a JiraClient,
