@@ -1844,9 +1844,17 @@ fn read_filters(r: &mut Reader<'_>) -> Filters {
 }
 
 fn read_network(r: &mut Reader<'_>) -> Network {
-    let request_timeout = match r.integer("request_timeout") {
-        None | Some(0) => DEFAULT_REQUEST_TIMEOUT_SECS,
-        Some(secs) => secs,
+    // Read as Stitch's tap reads it (`float()`): fractions too, and 0 (`"0.0"`) is the default.
+    let request_timeout = match r.number("request_timeout") {
+        None | Some(0.0) => Duration::from_secs(DEFAULT_REQUEST_TIMEOUT_SECS),
+        Some(secs) => Duration::try_from_secs_f64(secs).unwrap_or_else(|_| {
+            r.problem(
+                "request_timeout",
+                "must be a number of seconds of 0 or more",
+                "",
+            );
+            Duration::from_secs(DEFAULT_REQUEST_TIMEOUT_SECS)
+        }),
     };
     let user_agent = r
         .string("user_agent")
@@ -1869,7 +1877,7 @@ fn read_network(r: &mut Reader<'_>) -> Network {
         );
     }
     Network {
-        request_timeout: Duration::from_secs(request_timeout),
+        request_timeout,
         user_agent,
         ca_bundle,
         client_certificate: read_client_certificate(r),
@@ -1970,13 +1978,19 @@ fn without_userinfo(value: &str) -> String {
     }
 }
 
-/// RFC 3339 with any offset, or a bare date taken as midnight UTC.
+/// RFC 3339 with any offset, a date-time without one taken as UTC (as Stitch's tap reads it), or
+/// a bare date taken as midnight UTC.
 pub fn parse_start_date(s: &str) -> Option<DateTime<Utc>> {
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         return Some(t.with_timezone(&Utc));
     }
     if let Some(t) = crate::timestamp::parse_jira(s) {
         return Some(t);
+    }
+    for format in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"] {
+        if let Ok(t) = chrono::NaiveDateTime::parse_from_str(s, format) {
+            return Some(t.and_utc());
+        }
     }
     NaiveDate::parse_from_str(s, "%Y-%m-%d")
         .ok()

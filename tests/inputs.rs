@@ -336,3 +336,52 @@ fn catalogs_from_meltano_and_stitch_are_still_read() {
     assert_valid_singer_output(&run);
     assert_eq!(run.records("issues").len(), site.sim.sim.issue_count());
 }
+
+/// Stitch's tap reads `request_timeout` with `float()`: fractions and `"0.0"` (the default, 300 s)
+/// are what its own tests and users' configs hold. A config Stitch ran with runs here too.
+#[test]
+fn stitch_request_timeouts_with_fractions_are_accepted() {
+    let site = Site::server();
+    for timeout in [
+        json!(100.5),
+        json!("100.5"),
+        json!("0.0"),
+        json!(0.0),
+        json!("300"),
+    ] {
+        let config = site.file(
+            "config.json",
+            &site.config_with(json!({ "request_timeout": timeout })),
+        );
+        let run = tap(&[&"--config", &config, &"--discover"]);
+        assert_eq!(run.code, 0, "request_timeout {timeout}:\n{}", run.stderr);
+    }
+}
+
+/// Stitch's tap reads `start_date` with dateutil and takes a date-time without an offset as UTC:
+/// such a config syncs the same issues as the same instant written with `Z`.
+#[test]
+fn stitch_start_dates_without_an_offset_are_utc() {
+    let site = Site::cloud();
+    let sync = |start_date: &str| {
+        let config = site.file(
+            "config.json",
+            &site.config_with(json!({ "start_date": start_date })),
+        );
+        let mut catalog = site.discover(&config);
+        common::select_only(&mut catalog, &["issues"]);
+        let catalog = site.file("catalog.json", &catalog);
+        let run = tap(&[&"--config", &config, &"--catalog", &catalog]);
+        assert_eq!(run.code, 0, "start_date {start_date}:\n{}", run.stderr);
+        common::ids(&run.records("issues"))
+    };
+    let expected = sync("2000-01-01T00:00:00Z");
+    assert!(!expected.is_empty());
+    for start_date in [
+        "2000-01-01T00:00:00",
+        "2000-01-01 00:00:00",
+        "2000-01-01T00:00:00.000000",
+    ] {
+        assert_eq!(sync(start_date), expected, "start_date {start_date}");
+    }
+}
