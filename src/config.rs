@@ -1662,6 +1662,11 @@ fn read_site(r: &mut Reader<'_>, allow_http: bool) -> Option<Url> {
                     );
                 }
             }
+            // Stitch's tap puts `https://` before a site given without a scheme; so do we.
+            let base_url = match base_url.contains("://") {
+                true => base_url,
+                false => format!("https://{base_url}"),
+            };
             let url = r.url("base_url", &base_url, allow_http)?;
             // `true` is the default a generated config may carry beside any base_url.
             if encrypted == Some(false) && url.scheme() == "https" {

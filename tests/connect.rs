@@ -205,6 +205,32 @@ fn proxy_urls_the_tap_cannot_use_are_refused_without_their_credentials() {
     assert!(site.sim.sim.requests().is_empty());
 }
 
+/// Stitch's tap puts `https://` before a `base_url` given without a scheme
+/// (`your-domain.atlassian.net`), so its users' configs hold such URLs: they reach the site over
+/// HTTPS here too.
+#[test]
+fn a_stitch_base_url_without_a_scheme_is_reached_over_https() {
+    let site = Site::server();
+    let front = mutual_tls_front(&site.sim.url);
+    let config = json!({"base_url": front.url.trim_start_matches("https://"),
+        "username": creds::USERNAME, "password": creds::PASSWORD,
+        "start_date": "2024-01-01T00:00:00Z", "user_agent": "tap-jira <me@example.com>",
+        "request_timeout": "", "ca_bundle": mtls("ca.pem"),
+        "client_certificate": mtls("client.pem"), "client_key": mtls("client-key.pem")});
+    let path = site.file("config.json", &config);
+    let run = tap(&[&"--config", &path, &"--discover"]);
+    run.assert_success();
+    assert!(!front.handshakes().is_empty(), "reached over TLS");
+    let served = site.sim.sim.requests();
+    assert!(
+        !served.is_empty()
+            && served.iter().all(|r| r.auth
+                == AuthSeen::Basic {
+                    user: creds::USERNAME.into()
+                })
+    );
+}
+
 /// The site behind mutual TLS: the tap shows its certificate, and through a proxy it tunnels.
 #[test]
 fn mutual_tls_with_a_test_ca_reaches_the_site_and_a_missing_certificate_is_named_at_once() {

@@ -49,7 +49,7 @@ fn config_mistakes_each_give_their_message() {
         (
             write(
                 "bad-url.json",
-                r#"{"base_url": "jira.example.com", "personal_access_token": "SECRET-TOKEN-1"}"#,
+                r#"{"base_url": "https://jira example.com", "personal_access_token": "SECRET-TOKEN-1"}"#,
             ),
             "is not a URL",
         ),
