@@ -409,6 +409,56 @@ fn stitch_state_is_read_as_is() {
     assert_eq!(run.records("issues").len(), expected);
 }
 
+/// Stitch's tap searches from the minute of its bookmark, so an edit inside that minute that
+/// Jira's search showed only after its last run is caught by its next one. Continuing from its
+/// state, tap-jira reads back its look-back window as after any run of its own, and the edit is
+/// written (once).
+#[test]
+fn an_edit_the_search_showed_late_is_caught_after_a_stitch_state() {
+    let site = Site::cloud();
+    let first = full_sync(&site, &site.cloud_config());
+    first.assert_success();
+    let issues = first.records("issues");
+    let newest = issues
+        .iter()
+        .map(|i| {
+            chrono::DateTime::parse_from_rfc3339(i["updated"].as_str().unwrap())
+                .unwrap()
+                .to_utc()
+        })
+        .max()
+        .unwrap();
+    let newest_ms = newest.timestamp_millis();
+    assert_ne!(
+        newest_ms % 60_000,
+        0,
+        "the bookmark's minute has room before it"
+    );
+    let late = issues[3]["id"].as_str().unwrap().to_string();
+    assert!(site.sim.sim.set_issue_updated(&late, newest_ms - 1));
+
+    // The state Stitch's tap wrote after that run: its bookmark is the newest issue it wrote.
+    let state = site.file(
+        "stitch-state.json",
+        &json!({"currently_syncing": null, "bookmarks": {"issues": {
+            "updated": newest.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
+            "offset": {"page_num": null}}}}),
+    );
+    let second = site.sync_from(&state);
+    second.assert_success();
+    assert!(
+        ids(&second.records("issues")).contains(&late),
+        "the late edit is written"
+    );
+    let state = site.file("state2.json", &second.last_state());
+    let third = site.sync_from(&state);
+    third.assert_success();
+    assert!(
+        !ids(&third.records("issues")).contains(&late),
+        "written once"
+    );
+}
+
 #[test]
 fn meltano_catalogs_with_every_breadcrumb_selected_are_accepted() {
     let site = Site::cloud();

@@ -47,7 +47,13 @@ impl Plan {
     pub async fn new(client: &JiraClient, state: Option<&Value>, config: &Config) -> Result<Plan> {
         let (start_date, lookback) = (config.start_date, config.lookback);
         let started = Utc::now();
-        let origin = Bookmark::from_state(state, start_date)?;
+        let mut origin = Bookmark::from_state(state, start_date)?;
+        // Stitch's bookmark has no window: nothing says which versions behind it were written, so
+        // the look-back behind it is read again (and written) as after a run of ours. Stitch's tap
+        // itself searched again from the bookmark's minute.
+        if state.is_some_and(|s| s.get("window_start").is_none()) {
+            origin.widen_to(origin.updated - lookback);
+        }
         let saved = saved_partitions(state)?;
         let mut progress = Progress {
             origin: origin.clone(),
