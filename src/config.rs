@@ -433,8 +433,8 @@ pub const SETTINGS: &[Setting] = &[
         ).with_default(Preset::Integer(DEFAULT_LOOKBACK_MINUTES)),
     setting(
             "request_timeout",
-            Kind::Integer,
-            "Seconds to wait for one HTTP response (0 or empty: the default).",
+            Kind::Number,
+            "Seconds to wait for one HTTP response, fractions allowed (0 or empty: the default).",
         ).with_default(Preset::Integer(DEFAULT_REQUEST_TIMEOUT_SECS)),
     setting(
             "page_size",
@@ -2057,7 +2057,8 @@ mod tests {
                 Kind::DateTime => value.as_str().and_then(parse_start_date).is_some(),
                 // The first word, as the parser falls back to.
                 Kind::OneOf(words) => value.as_str() == words.first().copied(),
-                Kind::Number | Kind::Secret | Kind::List => false,
+                Kind::Number => value.is_number(),
+                Kind::Secret | Kind::List => false,
             };
             assert!(typed, "{}: default {value} is not a {:?}", s.name, s.kind);
             for base in bases() {
