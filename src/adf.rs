@@ -22,10 +22,10 @@
 //!   is inline code, so that every row stays on one line.
 //!
 //! Text is escaped so that it reads back as the same text, whatever characters it holds; a bare
-//! `http(s)://` URL in it is written `<url>`, an autolink, because GitHub would link it with
-//! its escapes. Bold, italic and strikethrough use `**`, `*` and `~~`, or `<strong>`, `<em>` and
-//! `<del>` where the characters around a run would keep CommonMark from reading its delimiters
-//! (`a**(b)**c`).
+//! `http(s)://` URL in it is written `<url>`, an autolink, and a `www.` address a link to it
+//! (`[www.x.com](http://www.x.com)`), because GitHub would link them with their escapes. Bold,
+//! italic and strikethrough use `**`, `*` and `~~`, or `<strong>`, `<em>` and `<del>` where the
+//! characters around a run would keep CommonMark from reading its delimiters (`a**(b)**c`).
 //!
 //! Plain text is the same layout without markup: list items keep their `- ` / `1. ` / `- [x] `
 //! prefixes, table cells are joined by ` | ` (one row a line), a panel keeps its label (`Note:`),
@@ -1383,11 +1383,37 @@ fn escape_linking(s: &str) -> String {
 /// escapes and all, so URLs are written as autolinks, inside which nothing is escaped.
 fn escape_linking_into(out: &mut String, s: &str, line: &mut Line) {
     let mut at = 0;
-    while let Some((start, end)) = next_url(s, at) {
+    let mut from = 0;
+    while let Some((start, end)) = next_url(s, from) {
         escape_into(out, s.get(at..start).unwrap_or(""), line);
-        out.push('<');
-        out.push_str(s.get(start..end).unwrap_or(""));
-        out.push('>');
+        at = at.max(start);
+        from = end;
+        let url = s.get(start..end).unwrap_or("");
+        if url.starts_with("www.") {
+            // GitHub links a `www.` address only at the start of a word, as the character
+            // before it in the source says; its escapes would show. It is written as a link.
+            let word_start = out
+                .chars()
+                .next_back()
+                .is_none_or(|c| c.is_whitespace() || matches!(c, '*' | '_' | '~' | '('));
+            if !word_start {
+                from = start + 1;
+                continue;
+            }
+            if out.ends_with('!') {
+                out.pop();
+                out.push_str("\\!");
+            }
+            out.push('[');
+            escape_into(out, url, &mut Line::Mid);
+            out.push_str("](http://");
+            destination_into(out, url);
+            out.push(')');
+        } else {
+            out.push('<');
+            out.push_str(url);
+            out.push('>');
+        }
         *line = Line::Mid;
         at = end;
     }
@@ -1470,11 +1496,19 @@ fn escape_into(out: &mut String, s: &str, line: &mut Line) {
     }
 }
 
-/// Where the next `http://` or `https://` URL in `text` after `from` starts and ends. Like
-/// GitHub's autolinks, it ends before whitespace and `<`, and without trailing punctuation or
-/// unbalanced closing brackets; also before `>`, `"`, `` ` `` and `|`, which an autolink cannot
-/// hold or a table would split at.
+/// Where the next URL in `text` after `from` starts and ends: an `http://` or `https://` one, or
+/// a `www.` address, which GitHub links too.
 fn next_url(text: &str, from: usize) -> Option<(usize, usize)> {
+    let scheme = next_scheme_url(text, from);
+    match (scheme, next_www(text, from)) {
+        (Some((start, _)), Some((www, end))) if www < start => Some((www, end)),
+        (None, www) => www,
+        (scheme, _) => scheme,
+    }
+}
+
+/// Where the next `http://` or `https://` URL in `text` after `from` starts and ends.
+fn next_scheme_url(text: &str, from: usize) -> Option<(usize, usize)> {
     let mut search = from;
     loop {
         let colon = scheme_end(text, search)?;
@@ -1488,43 +1522,69 @@ fn next_url(text: &str, from: usize) -> Option<(usize, usize)> {
         let Some(start) = scheme("https").or_else(|| scheme("http")) else {
             continue;
         };
-        let rest = text.get(search..)?;
-        // An autolink's text decodes entities: one in the URL is left to be escaped.
-        let mut end = search
-            + rest
-                .char_indices()
-                .find(|&(i, c)| {
-                    c.is_whitespace()
-                        || c.is_control()
-                        || matches!(c, '<' | '>' | '"' | '`' | '|')
-                        || (c == '&' && entity_follows(rest.get(i + 1..).unwrap_or("")))
-                })
-                .map_or(rest.len(), |(i, _)| i);
-        let url = text.get(start..end)?;
-        let mut parens = url.matches('(').count() as i64 - url.matches(')').count() as i64;
-        let mut brackets = url.matches('[').count() as i64 - url.matches(']').count() as i64;
-        while let Some(last) = text.get(search..end).and_then(|u| u.chars().next_back()) {
-            let strip = match last {
-                '.' | ',' | ':' | ';' | '!' | '?' | '\'' | '*' | '_' | '~' => true,
-                ')' if parens < 0 => {
-                    parens += 1;
-                    true
-                }
-                ']' if brackets < 0 => {
-                    brackets += 1;
-                    true
-                }
-                _ => false,
-            };
-            if !strip {
-                break;
-            }
-            end -= last.len_utf8();
-        }
+        let end = url_end(text, start, search);
         if end > search {
             return Some((start, end));
         }
     }
+}
+
+/// Where the next `www.` address in `text` after `from` starts and ends: `www.` and a host.
+fn next_www(text: &str, from: usize) -> Option<(usize, usize)> {
+    let b = text.as_bytes();
+    let mut at = from;
+    loop {
+        let start = at + memchr::memmem::find(b.get(at..)?, b"www.")?;
+        let host = start + 4;
+        let end = url_end(text, start, host);
+        if end > host && b.get(host).is_some_and(u8::is_ascii_alphanumeric) {
+            return Some((start, end));
+        }
+        at = start + 1;
+    }
+}
+
+/// Where a URL that starts at `start` ends, looking from `from` on. Like GitHub's autolinks, it
+/// ends before whitespace and `<`, and without trailing punctuation or unbalanced closing
+/// brackets; also before `>`, `"`, `` ` `` and `|`, which an autolink cannot hold or a table
+/// would split at.
+fn url_end(text: &str, start: usize, from: usize) -> usize {
+    let Some(rest) = text.get(from..) else {
+        return from;
+    };
+    // An autolink's text decodes entities: one in the URL is left to be escaped.
+    let mut end = from
+        + rest
+            .char_indices()
+            .find(|&(i, c)| {
+                c.is_whitespace()
+                    || c.is_control()
+                    || matches!(c, '<' | '>' | '"' | '`' | '|')
+                    || (c == '&' && entity_follows(rest.get(i + 1..).unwrap_or("")))
+            })
+            .map_or(rest.len(), |(i, _)| i);
+    let url = text.get(start..end).unwrap_or("");
+    let mut parens = url.matches('(').count() as i64 - url.matches(')').count() as i64;
+    let mut brackets = url.matches('[').count() as i64 - url.matches(']').count() as i64;
+    while let Some(last) = text.get(from..end).and_then(|u| u.chars().next_back()) {
+        let strip = match last {
+            '.' | ',' | ':' | ';' | '!' | '?' | '\'' | '*' | '_' | '~' => true,
+            ')' if parens < 0 => {
+                parens += 1;
+                true
+            }
+            ']' if brackets < 0 => {
+                brackets += 1;
+                true
+            }
+            _ => false,
+        };
+        if !strip {
+            break;
+        }
+        end -= last.len_utf8();
+    }
+    end
 }
 
 /// Where the first `://` in `text` from `from` on starts: found by its colon, which most text

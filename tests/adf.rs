@@ -430,3 +430,29 @@ fn huge_spans_stay_bounded() {
     assert!(markdown.len() < 2_000_000, "{} bytes", markdown.len());
     assert_eq!(plain.lines().count(), 2_000);
 }
+
+/// GitHub links `www.` addresses as they stand in the source, escapes and all: an escape in one
+/// shows as a backslash and breaks the link, as in `www.example.com/\~john`.
+#[test]
+fn www_addresses_keep_their_text_and_their_link() {
+    let text =
+        |s: &str| doc(json!([{"type": "paragraph", "content": [{"type": "text", "text": s}]}]));
+    let [markdown, plain] = both(&text("see www.example.com/~john for details"));
+    assert_eq!(plain, "see www.example.com/~john for details");
+    assert_eq!(
+        markdown,
+        "see [www.example.com/\\~john](http://www.example.com/~john) for details"
+    );
+    let [markdown, _] = both(&text("www.example.com/a*b*c, then"));
+    assert_eq!(
+        markdown,
+        "[www.example.com/a\\*b\\*c](http://www.example.com/a*b*c), then"
+    );
+    // Not at the start of a word, GitHub leaves it alone, and so do the escapes.
+    let [markdown, _] = both(&text("awww.example.com/~x"));
+    assert_eq!(markdown, "awww.example.com/\\~x");
+    // A link's text is not autolinked.
+    let linked = doc(json!([{"type": "paragraph", "content": [{"type": "text",
+        "text": "www.example.com/~john", "marks": [{"type": "link", "attrs": {"href": "https://x"}}]}]}]));
+    assert_eq!(both(&linked)[0], "[www.example.com/\\~john](https://x)");
+}
