@@ -631,7 +631,8 @@ impl Renderer {
             .map(str::trim)
             .filter(|icon| !icon.is_empty() && attr_str(node, "panelType") == Some("custom"));
         let label = match (icon, self.markdown()) {
-            (Some(icon), true) => Cow::Owned(escape_linking(icon)),
+            // The icon opens the quote's first line.
+            (Some(icon), true) => Cow::Owned(escape_line_start(icon)),
             (Some(icon), false) => Cow::Borrowed(icon),
             (None, true) => Cow::Borrowed(markdown_label),
             (None, false) => Cow::Borrowed(plain_label),
@@ -1372,10 +1373,10 @@ enum Line {
     Mid,
 }
 
-/// `s` escaped as text in the middle of a line, outside a link.
-fn escape_linking(s: &str) -> String {
+/// `s` escaped as text at the start of a line, outside a link.
+fn escape_line_start(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
-    escape_linking_into(&mut out, s, &mut Line::Mid);
+    escape_linking_into(&mut out, s, &mut Line::Start);
     out
 }
 

@@ -456,3 +456,24 @@ fn www_addresses_keep_their_text_and_their_link() {
         "text": "www.example.com/~john", "marks": [{"type": "link", "attrs": {"href": "https://x"}}]}]}]));
     assert_eq!(both(&linked)[0], "[www.example.com/\\~john](https://x)");
 }
+
+/// A custom panel's icon opens the first line of its quote: text there that Markdown reads as
+/// the start of a list, a heading or a quote must stay text.
+#[test]
+fn a_custom_panel_icon_stays_text_at_the_start_of_its_line() {
+    for (icon, escaped) in [
+        ("-", "\\-"),
+        ("+", "\\+"),
+        ("1.", "1\\."),
+        ("#", "\\#"),
+        (">", "\\>"),
+    ] {
+        let panel = doc(json!([{"type": "panel",
+            "attrs": {"panelType": "custom", "panelIconText": icon},
+            "content": [{"type": "paragraph", "content": [{"type": "text", "text": "Body"}]}]}]));
+        assert_eq!(
+            both(&panel),
+            [format!("> {escaped} Body"), format!("{icon} Body")]
+        );
+    }
+}
