@@ -1477,7 +1477,8 @@ fn escape_into(out: &mut String, s: &str, line: &mut Line) {
                 !(prev.is_some_and(char::is_alphanumeric)
                     && next.is_some_and(char::is_alphanumeric))
             }
-            (_, '&') => entity_follows(rest.get(1..).unwrap_or("")),
+            // At the end of the text, the next text node may go on with an entity's name.
+            (_, '&') => next.is_none() || entity_follows(rest.get(1..).unwrap_or("")),
             (_, '(' | ':') => at == 0 && after_bracket,
             _ => false,
         };

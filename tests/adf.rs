@@ -477,3 +477,24 @@ fn a_custom_panel_icon_stays_text_at_the_start_of_its_line() {
         );
     }
 }
+
+/// A text node may end in `&` and the next go on with an entity's name: split by a mark that
+/// Markdown drops (a colour, an annotation), `Tom &` and `amp; Jerry` must not read as an
+/// entity, `&amp;`, which shows as `&`.
+#[test]
+fn an_entity_split_across_text_nodes_stays_literal() {
+    let red = json!([{"type": "textColor", "attrs": {"color": "#ff0000"}}]);
+    for (first, second, shown) in [
+        ("Tom &", "amp; Jerry", "Tom &amp; Jerry"),
+        ("x &", "#169; y", "x &#169; y"),
+    ] {
+        let split = doc(json!([{"type": "paragraph", "content": [
+            {"type": "text", "text": first, "marks": red},
+            {"type": "text", "text": second}
+        ]}]));
+        let whole = doc(json!([{"type": "paragraph", "content": [
+            {"type": "text", "text": shown}
+        ]}]));
+        assert_eq!(both(&split), both(&whole), "{first:?} {second:?}");
+    }
+}
