@@ -1467,7 +1467,8 @@ fn escape_into(out: &mut String, s: &str, line: &mut Line) {
             // `---`, `- item`, `===`, and `-:` or `:-`, which would make the line before it
             // a table's header.
             (Line::Start, '-' | '=') => blank_next || next == Some(c) || next == Some(':'),
-            (Line::Start, ':') => next == Some('-'),
+            // At the end of the text, the next text node may go on with `-`.
+            (Line::Start, ':') => next.is_none_or(|n| n == '-'),
             (Line::Start, '+') => blank_next,
             (Line::Start, '>') => true,
             (Line::Digits(_), '.' | ')') => blank_next,

@@ -498,3 +498,22 @@ fn an_entity_split_across_text_nodes_stays_literal() {
         assert_eq!(both(&split), both(&whole), "{first:?} {second:?}");
     }
 }
+
+/// `:` and `-` at the start of a line, in two text nodes (split by a colour), must not make the
+/// line a table's delimiter row, which turns the line before into a table's header.
+#[test]
+fn a_delimiter_row_split_across_text_nodes_stays_text() {
+    let red = json!([{"type": "textColor", "attrs": {"color": "#ff0000"}}]);
+    let split = doc(json!([{"type": "paragraph", "content": [
+        {"type": "text", "text": "a"},
+        {"type": "hardBreak"},
+        {"type": "text", "text": ":", "marks": red},
+        {"type": "text", "text": "-"}
+    ]}]));
+    let whole = doc(json!([{"type": "paragraph", "content": [
+        {"type": "text", "text": "a"},
+        {"type": "hardBreak"},
+        {"type": "text", "text": ":-"}
+    ]}]));
+    assert_eq!(both(&split), both(&whole));
+}
