@@ -302,6 +302,15 @@ fn attr_u64<'t, N: Tree<'t>>(node: N, key: &str) -> Option<u64> {
         .or_else(|| value.as_str()?.trim().parse().ok())
 }
 
+/// A table row's or cell's content; an inline node where a row or a cell belongs (text, in a
+/// malformed table) is its own content, so that its text is kept.
+fn content_or_self<'t, N: Tree<'t>>(node: N) -> impl DoubleEndedIterator<Item = N> {
+    let own = is_inline(node);
+    children(node)
+        .filter(move |_| !own)
+        .chain(own.then_some(node))
+}
+
 fn is_inline<'t, N: Tree<'t>>(node: N) -> bool {
     let k = kind(node);
     INLINE_TYPES.contains(&k)
@@ -775,7 +784,8 @@ impl Renderer {
         if !self.markdown() {
             // A row a line, its cells joined by ` | `; a row of empty cells is left out.
             for row in children(node) {
-                let texts: Vec<String> = children(row).map(|c| cells.cell(c, depth)).collect();
+                let texts: Vec<String> =
+                    content_or_self(row).map(|c| cells.cell(c, depth)).collect();
                 if texts.iter().all(String::is_empty) {
                     continue;
                 }
@@ -850,7 +860,7 @@ impl Renderer {
         let mut covered_until: Vec<u64> = Vec::new();
         for (r, row) in (0u64..).zip(children(node)) {
             let mut line: Vec<String> = Vec::new();
-            for cell in children(row) {
+            for cell in content_or_self(row) {
                 while padding > 0 && covered_until.get(line.len()).is_some_and(|&u| u > r) {
                     line.push(String::new());
                     padding -= 1;
@@ -881,7 +891,7 @@ impl Renderer {
     /// A cell's content on one line.
     fn cell<'t, N: Tree<'t>>(self, cell: N, depth: usize) -> String {
         with_scratch(|text| {
-            self.blocks_into(children(cell), depth, &mut Blocks::new(text, false));
+            self.blocks_into(content_or_self(cell), depth, &mut Blocks::new(text, false));
             let separator = if self.markdown() { "<br>" } else { " " };
             let mut line = String::new();
             for part in text.lines().map(str::trim).filter(|l| !l.is_empty()) {

@@ -517,3 +517,24 @@ fn a_delimiter_row_split_across_text_nodes_stays_text() {
     ]}]));
     assert_eq!(both(&split), both(&whole));
 }
+
+/// Text where a table's row or cell belongs (a document from another app, or a malformed one)
+/// keeps its text, as it does everywhere else.
+#[test]
+fn text_in_place_of_a_table_row_or_cell_is_kept() {
+    let text = |s: &str| json!({"type": "text", "text": s});
+    let cases = [
+        doc(json!([{"type": "table", "content": [text("kept inside")]}])),
+        doc(
+            json!([{"type": "table", "content": [{"type": "tableRow", "content": [text("kept inside")]}]}]),
+        ),
+        doc(
+            json!([{"type": "table", "content": [{"type": "paragraph", "content": [text("kept inside")]}]}]),
+        ),
+    ];
+    for case in &cases {
+        for text in both(case) {
+            assert!(text.contains("kept inside"), "{case} gave {text:?}");
+        }
+    }
+}
