@@ -758,6 +758,11 @@ impl Renderer {
                 self.blocks_into(std::iter::once(child), depth, &mut blocks);
             }
             first_empty.get_or_insert(out.len() == body);
+            // A rule opening the item would make `- ---`, one thematic break.
+            let item = out.get(body..).unwrap_or("");
+            if markdown && marker == "- " && (item == "---" || item.starts_with("---\n")) {
+                out.replace_range(body..body + 3, "***");
+            }
             prefix_lines(out, body, marker, INDENT.get(..width).unwrap_or(INDENT));
             number = number.saturating_add(1).min(MAX_ORDER);
         }

@@ -538,3 +538,16 @@ fn text_in_place_of_a_table_row_or_cell_is_kept() {
         }
     }
 }
+
+/// A rule opening a bullet item: `- ---` is one thematic break, and the item and its list are
+/// gone.
+#[test]
+fn a_rule_opening_a_bullet_item_stays_in_its_item() {
+    let item = doc(
+        json!([{"type": "bulletList", "content": [{"type": "listItem", "content": [
+            {"type": "rule"},
+            {"type": "paragraph", "content": [{"type": "text", "text": "after"}]}
+        ]}]}]),
+    );
+    assert_eq!(both(&item), ["- ***\n\n  after", "- after"]);
+}
