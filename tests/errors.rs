@@ -444,6 +444,28 @@ fn a_wrong_deployment_or_context_path_is_a_clear_error_not_an_empty_success() {
     assert!(run.stderr.contains("context path"), "{}", run.stderr);
 }
 
+/// The Server config the README shows has no `deployment`: the first request is `/serverInfo`,
+/// and a wrong context path (`/jira` where Jira has none, or none where it has one) is a 404
+/// there. It must say to check base_url's context path, as a 404 on `/myself` does, not leave
+/// the user with Jira's bare "null for uri".
+#[test]
+fn a_wrong_context_path_without_a_deployment_setting_is_a_clear_error() {
+    let site = Site::server();
+    site.expect_unserved_paths();
+    let mut config = site.server_config();
+    config["base_url"] = json!(format!("{}/jira", site.sim.url.trim_end_matches('/')));
+    let config = site.file("config.json", &config);
+    let run = tap(&[&"--config", &config, &"--discover"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("/jira/rest/api/2/serverInfo does not exist"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("context path"), "{}", run.stderr);
+}
+
 #[test]
 fn a_missing_stream_is_skipped_but_a_run_where_every_stream_is_refused_fails() {
     let site = Site::cloud();

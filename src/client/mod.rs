@@ -226,9 +226,24 @@ impl JiraClient {
                 tracing::info!(deployment = ?client.deployment, "deployment read from the site's address");
             }
             None => {
-                let info = client
+                // The first request of a site whose deployment is not set: a 404 here is a
+                // base_url whose context path is wrong, as on `/myself`.
+                let info = match client
                     .send_json(ApiRequest::get("rest/api/2/serverInfo"))
-                    .await?;
+                    .await
+                {
+                    Err(Error::Http {
+                        status: 404, url, ..
+                    }) => {
+                        return Err(Error::config(
+                            "base_url",
+                            format!("{url} does not exist"),
+                            "check base_url: a Server/Data Center site may have a context path \
+                             (https://jira.example.com/jira), which base_url must include",
+                        ));
+                    }
+                    info => info?,
+                };
                 client.deployment = detect_deployment(&info);
                 client.deployment_known = true;
                 let version = info.get("version").and_then(Value::as_str).unwrap_or("?");
