@@ -640,3 +640,51 @@ fn two_partitions_side_by_side_share_an_oauth_token_file() {
         run.assert_success();
     }
 }
+
+/// After a few refused passwords Jira Server/Data Center demands a CAPTCHA: every basic-auth
+/// request, with the right password too, is answered 403 with `X-Seraph-LoginReason:
+/// AUTHENTICATION_DENIED` and `X-Authentication-Denied-Reason: CAPTCHA_CHALLENGE;
+/// login-url=…`. Nothing the tap can send lifts it, only a login in a browser: the error must
+/// say so, and where, whether `deployment` is set or read from `/serverInfo` (refused alike).
+#[test]
+fn a_captcha_demanded_by_server_is_named_with_where_to_log_in() {
+    for deployment in [None, Some("server")] {
+        let site = Site::server();
+        let login = format!("{}/login.jsp", site.sim.url.trim_end_matches('/'));
+        site.sim.sim.push_fault(jira_sim::Fault {
+            path_contains: "/rest/".into(),
+            status: 403,
+            body: String::new(),
+            content_type: "text/html;charset=UTF-8".into(),
+            headers: vec![
+                (
+                    "X-Seraph-LoginReason".into(),
+                    "AUTHENTICATION_DENIED".into(),
+                ),
+                (
+                    "X-Authentication-Denied-Reason".into(),
+                    format!("CAPTCHA_CHALLENGE; login-url={login}"),
+                ),
+            ],
+            times: 10,
+        });
+        let mut config = json!({"base_url": site.sim.url, "allow_http": true,
+                                "username": creds::USERNAME, "password": creds::PASSWORD,
+                                "start_date": "2000-01-01T00:00:00Z"});
+        if let Some(deployment) = deployment {
+            config["deployment"] = json!(deployment);
+        }
+        let run = discover_with(&site, config);
+        assert_eq!(run.code, 1, "{deployment:?}: {}", run.stderr);
+        assert!(
+            run.stderr.contains("CAPTCHA") && run.stderr.contains(&login),
+            "{deployment:?}: the error must say Jira demands a CAPTCHA and where to log in:\n{}",
+            run.stderr
+        );
+        assert_eq!(
+            site.sim.sim.requests().len(),
+            1,
+            "{deployment:?}: one refused request, not retried"
+        );
+    }
+}

@@ -544,6 +544,14 @@ impl JiraClient {
         let (status, headers, body, generation) = exchange.await?;
         *status_seen = Some(status);
         self.answered.store(true, Ordering::Relaxed);
+        // Server/DC after too many failed logins: a CAPTCHA only a browser login lifts.
+        if let Some(reason) = headers
+            .get("X-Authentication-Denied-Reason")
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| v.to_ascii_uppercase().contains("CAPTCHA"))
+        {
+            return Err(Failure::Fatal(self.captcha_error(url, status, reason)));
+        }
         if status == 401 {
             return Err(Failure::Unauthorized(generation));
         }
@@ -638,6 +646,27 @@ impl JiraClient {
             Some(fixed) => parse(Received::Text(&fixed)).map_err(invalid),
             None => Err(invalid(e)),
         })
+    }
+
+    /// Jira Server/DC demands a CAPTCHA (`X-Authentication-Denied-Reason: CAPTCHA_CHALLENGE;
+    /// login-url=…`): no request lifts it, so the error says where to log in.
+    fn captcha_error(&self, url: &Url, status: u16, reason: &str) -> Error {
+        let login = reason
+            .split(';')
+            .find_map(|part| part.trim().strip_prefix("login-url="))
+            .map(str::trim)
+            .filter(|login| !login.is_empty());
+        let at = login.map_or_else(String::new, |login| format!(" at {login}"));
+        Error::Auth {
+            method: self.auth.method_name(),
+            endpoint: url.path().to_string(),
+            status,
+            hint: format!(
+                "Jira demands a CAPTCHA after repeated failed logins of this account: log in once \
+                 in a browser{at} and answer it, then run the tap again (a personal_access_token \
+                 is never locked out this way)"
+            ),
+        }
     }
 
     fn auth_error(&self, url: &Url, status: u16) -> Error {
