@@ -90,24 +90,56 @@ pub async fn ids_matching(
     let filter = filters.jql(zone);
     let mut kept = HashSet::new();
     for batch in ids.chunks(ID_BATCH) {
-        let jql = Jql::new()
-            .field_in("id", batch, false)
-            .and(&filter)
-            .render();
-        let fields = ["id", "created", "updated"];
-        let mut found = pin!(search(client, jql, &fields, ID_BATCH as u32));
-        while let Some(page) = found.try_next().await? {
-            for issue in page.items.iter().filter_map(|i| RawObject::parse(i.get())) {
-                let inside = windows_keep(filters, &issue).unwrap_or(!filters.has_windows());
-                if let Some(id) = issue.get("id").and_then(Node::text).and_then(raw::id_text)
-                    && inside
-                {
-                    kept.insert(id);
+        let mut batch = batch.to_vec();
+        // Jira refuses the whole search when one of the ids is gone (an issue deleted since its
+        // rows were listed): that issue keeps nothing, and the rest are asked again.
+        while !batch.is_empty() {
+            match matching(client, &batch, filters, &filter, &mut kept).await {
+                Err(Error::Http {
+                    status: 400,
+                    excerpt,
+                    ..
+                }) if batch.iter().any(|id| named_as_missing(&excerpt, id)) => {
+                    batch.retain(|id| !named_as_missing(&excerpt, id));
+                }
+                result => {
+                    result?;
+                    break;
                 }
             }
         }
     }
     Ok(kept)
+}
+
+/// Adds to `kept` the issues of `batch` the filters keep, by one search.
+async fn matching(
+    client: &JiraClient,
+    batch: &[String],
+    filters: &Filters,
+    filter: &Jql,
+    kept: &mut HashSet<String>,
+) -> Result<()> {
+    let jql = Jql::new().field_in("id", batch, false).and(filter).render();
+    let fields = ["id", "created", "updated"];
+    let mut found = pin!(search(client, jql, &fields, ID_BATCH as u32));
+    while let Some(page) = found.try_next().await? {
+        for issue in page.items.iter().filter_map(|i| RawObject::parse(i.get())) {
+            let inside = windows_keep(filters, &issue).unwrap_or(!filters.has_windows());
+            if let Some(id) = issue.get("id").and_then(Node::text).and_then(raw::id_text)
+                && inside
+            {
+                kept.insert(id);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Whether Jira's refusal of a search names the issue `id` as one that does not exist
+/// ("An issue with key '10040' does not exist for field 'id'.").
+fn named_as_missing(excerpt: &str, id: &str) -> bool {
+    excerpt.contains(&format!("An issue with key '{id}' does not exist"))
 }
 
 /// Whether the filters' windows keep an issue, by its `fields.created` and `fields.updated`;
