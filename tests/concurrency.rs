@@ -5,10 +5,10 @@
 
 mod common;
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use common::{Run, Site, assert_valid_singer_output, select_only};
-use jira_sim::{Deployment, SimConfig};
+use jira_sim::{Deployment, Fault, RequestRecord, SimConfig};
 use serde_json::{Value, json};
 use tap_jira::streams::{Only, PROJECTS_STREAM, STREAMS, Source};
 
@@ -135,5 +135,67 @@ fn a_stream_read_per_parent_alone_uses_the_whole_budget() {
         6,
         "{}: one request per project at once",
         per_project.name
+    );
+}
+
+/// The requests the simulator received within `from..to` after `at`, as lines to show.
+fn received_between(
+    requests: &[RequestRecord],
+    at: Instant,
+    from: Duration,
+    to: Duration,
+) -> Vec<String> {
+    requests
+        .iter()
+        .filter(|r| r.received > at + from && r.received < at + to)
+        .map(|r| {
+            format!(
+                "{:.2}s {} {}",
+                (r.received - at).as_secs_f64(),
+                r.method,
+                r.path
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_pause_jira_asks_for_holds_requests_already_queued_under_max_requests_per_second() {
+    // Under `max_requests_per_second` the requests waiting for a place have each been given
+    // their start time: a 429 that comes meanwhile must hold them too, not only those that ask
+    // for a place after it.
+    let site = Site::new(SimConfig {
+        projects: 2,
+        issues_per_project: 10,
+        ..SimConfig::default()
+    });
+    let config = site.file(
+        "config.json",
+        &site.config_with(json!({"max_requests_per_second": 5, "max_concurrency": 8})),
+    );
+    site.file("catalog.json", &site.discover(&config));
+    // Asked in the middle of the sync, among many requests waiting their turn; the whole site
+    // (`jira-quota-tenant-based`) says to wait 4 s.
+    let refused = "/field/customfield_10001/context";
+    site.sim.sim.push_fault(Fault::rate_limited(refused, 4, 1));
+    site.sim.sim.reset_requests();
+    let run = site.sync_from(&site.file("state.json", &json!({})));
+    run.assert_success();
+    let requests = site.sim.sim.requests();
+    let told = requests
+        .iter()
+        .find(|r| r.status == 429)
+        .expect("the refusal was sent")
+        .received;
+    // Wide margins: the tap learns of the pause a moment after the simulator sent it.
+    let during = received_between(
+        &requests,
+        told,
+        Duration::from_millis(500),
+        Duration::from_millis(3500),
+    );
+    assert!(
+        during.is_empty(),
+        "requests sent while Jira asked for a 4 s pause: {during:?}"
     );
 }

@@ -28,6 +28,8 @@ pub struct RequestRecord {
     /// The request body (for POST), as text.
     pub body: String,
     pub auth: AuthSeen,
+    /// When the request arrived (before the configured latency).
+    pub received: std::time::Instant,
     pub status: u16,
     /// The request's `Accept-Encoding` took gzip.
     pub accepts_gzip: bool,

@@ -66,12 +66,15 @@ impl Limits {
     pub async fn slot(&self, endpoint: &str) -> Slot<'_> {
         // The semaphore is never closed; without a permit the request simply goes.
         let permit = self.permits.acquire().await.ok();
-        // A pause can be extended while a request waits: look again after each wait.
-        while let Some(until) = self.paused_until(endpoint) {
-            tokio::time::sleep_until(until).await;
-        }
-        let paced = self.paced.lock().ok().and_then(|p| *p);
-        if let Some(spacing) = self.spacing.max(paced) {
+        loop {
+            // A pause can be extended while a request waits: look again after each wait.
+            while let Some(until) = self.paused_until(endpoint) {
+                tokio::time::sleep_until(until).await;
+            }
+            let paced = self.paced.lock().ok().and_then(|p| *p);
+            let Some(spacing) = self.spacing.max(paced) else {
+                break;
+            };
             let start = match self.next_start.lock() {
                 Ok(mut next) => {
                     let start = (*next).max(Instant::now());
@@ -81,6 +84,11 @@ impl Limits {
                 Err(_) => Instant::now(),
             };
             tokio::time::sleep_until(start).await;
+            // A pause Jira asked for while this request waited its turn holds it too: it takes
+            // a new turn once the pause is over.
+            if self.paused_until(endpoint).is_none() {
+                break;
+            }
         }
         let now = self.in_flight.fetch_add(1, Ordering::Relaxed) + 1;
         self.peak.fetch_max(now, Ordering::Relaxed);
@@ -294,6 +302,28 @@ mod tests {
         assert!(
             fast.elapsed() <= Duration::from_millis(250),
             "full speed again"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_pause_told_while_a_request_waits_its_turn_holds_it() {
+        let limits = std::sync::Arc::new(Limits::new(4, Some(1.0)));
+        let started = Instant::now();
+        drop(limits.slot("GET /a").await);
+        let queued = {
+            let limits = std::sync::Arc::clone(&limits);
+            tokio::spawn(async move {
+                drop(limits.slot("GET /a").await);
+                Instant::now()
+            })
+        };
+        tokio::time::advance(Duration::from_millis(100)).await;
+        limits.pause(None, started + Duration::from_secs(5));
+        let went = queued.await.unwrap();
+        assert!(
+            went >= started + Duration::from_secs(5),
+            "{:?}",
+            went - started
         );
     }
 

@@ -52,6 +52,8 @@ pub(crate) struct Req {
     pub body: Bytes,
     /// `http://host:port`, as the client addressed the simulator.
     pub origin: String,
+    /// When the request arrived.
+    pub received: Instant,
 }
 
 impl Req {
@@ -190,6 +192,7 @@ pub(crate) async fn handle(State(shared): State<Arc<Shared>>, request: Request) 
         headers: parts.headers,
         body,
         origin: format!("http://{host}"),
+        received: started,
     };
     if req.path.starts_with("/_sim/") {
         // Admin endpoints are for people and tests: not logged, never delayed, limited or faulted.
@@ -319,6 +322,7 @@ fn log(shared: &Shared, req: &Req, auth: AuthSeen, response: &Response) {
             String::new()
         },
         auth,
+        received: req.received,
         status: response.status().as_u16(),
         accepts_gzip: req
             .headers
