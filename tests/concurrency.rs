@@ -199,3 +199,63 @@ fn a_pause_jira_asks_for_holds_requests_already_queued_under_max_requests_per_se
         "requests sent while Jira asked for a 4 s pause: {during:?}"
     );
 }
+
+/// A Cloud 429 for `path`, once: wait `retry_after` seconds; the bucket of `limit` is empty and
+/// full again in `full_in` seconds (`X-RateLimit-Reset`, from now), for this `reason`.
+fn cloud_429(path: &str, retry_after: u64, limit: u64, full_in: i64, reason: &str) -> Fault {
+    let reset = (chrono::Utc::now() + chrono::Duration::seconds(full_in))
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    Fault {
+        headers: vec![
+            ("Retry-After".into(), retry_after.to_string()),
+            ("X-RateLimit-Limit".into(), limit.to_string()),
+            ("X-RateLimit-Remaining".into(), "0".into()),
+            ("X-RateLimit-Reset".into(), reset),
+            ("RateLimit-Reason".into(), reason.into()),
+        ],
+        ..Fault::status(path, 429)
+    }
+}
+
+/// A sync of a small Cloud site whose early `/project/type` request is answered `fault`, and
+/// the time from that refusal to the last request of the sync.
+fn sync_after_a_refusal(fault: Fault) -> (Run, Duration) {
+    let site = Site::new(SimConfig {
+        projects: 2,
+        issues_per_project: 10,
+        ..SimConfig::default()
+    });
+    let config = site.file("config.json", &site.config_with(json!({})));
+    site.file("catalog.json", &site.discover(&config));
+    site.sim.sim.push_fault(fault);
+    site.sim.sim.reset_requests();
+    let run = site.sync_from(&site.file("state.json", &json!({})));
+    run.assert_success();
+    let requests = site.sim.sim.requests();
+    let told = requests
+        .iter()
+        .find(|r| r.status == 429)
+        .expect("the refusal was sent")
+        .received;
+    let last = requests.last().expect("requests were sent").received;
+    eprintln!("{} requests", requests.len());
+    (run, last - told)
+}
+
+#[test]
+fn the_tap_goes_at_full_speed_again_once_jiras_bucket_is_full() {
+    // A quota 429: the bucket of 10 is full again in 3 s. Paced at its refill rate until then
+    // (about 3 a second), the sync's other hundred requests must go at full speed after it,
+    // though no later answer carries rate headers (Cloud sends them with refusals).
+    let (_, took) = sync_after_a_refusal(cloud_429(
+        "/project/type",
+        1,
+        10,
+        3,
+        "jira-quota-tenant-based",
+    ));
+    assert!(
+        took < Duration::from_secs(12),
+        "the sync took {took:?} after the refusal: still paced long after the bucket was full"
+    );
+}

@@ -17,8 +17,9 @@ pub struct Limits {
     max_concurrency: usize,
     /// The least time between two request starts, from `max_requests_per_second`.
     spacing: Option<Duration>,
-    /// The spacing Jira's own rate headers call for while its bucket is nearly empty.
-    paced: Mutex<Option<Duration>>,
+    /// The spacing Jira's own rate headers call for while its bucket is nearly empty, and until
+    /// when the bucket is full again (`None`: until a later answer says it has filled).
+    paced: Mutex<Option<(Duration, Option<Instant>)>>,
     next_start: Mutex<Instant>,
     /// Until when Jira asked everything (`None` key) or one endpoint to wait.
     paused: Mutex<HashMap<Option<String>, Instant>>,
@@ -71,7 +72,7 @@ impl Limits {
             while let Some(until) = self.paused_until(endpoint) {
                 tokio::time::sleep_until(until).await;
             }
-            let paced = self.paced.lock().ok().and_then(|p| *p);
+            let paced = self.pacing();
             let Some(spacing) = self.spacing.max(paced) else {
                 break;
             };
@@ -96,6 +97,19 @@ impl Limits {
             _permit: permit,
             limits: self,
             taken: Instant::now(),
+        }
+    }
+
+    /// The spacing Jira's rate headers call for now: none once the bucket is full again.
+    fn pacing(&self) -> Option<Duration> {
+        let mut paced = self.paced.lock().ok()?;
+        match *paced {
+            Some((_, Some(full_at))) if full_at <= Instant::now() => {
+                *paced = None;
+                None
+            }
+            Some((spacing, _)) => Some(spacing),
+            None => None,
         }
     }
 
@@ -126,7 +140,10 @@ impl Limits {
         if let Ok(mut paced) = self.paced.lock() {
             if remaining <= low {
                 if let Some(spacing) = rate.refill_per_second.and_then(spacing) {
-                    *paced = Some(spacing);
+                    // Cloud sends its rate headers with refusals only: no later answer may say
+                    // that the bucket has filled, so the pacing ends when it is full again.
+                    let full_at = rate.full_in.map(|full_in| Instant::now() + full_in);
+                    *paced = Some((spacing, full_at));
                 }
             } else if remaining > 2.0 * low {
                 *paced = None;
@@ -165,34 +182,54 @@ fn spacing(per_second: f64) -> Option<Duration> {
 pub struct RateHeaders {
     pub remaining: Option<f64>,
     pub refill_per_second: Option<f64>,
+    /// When the bucket is full again, from now (Cloud's `X-RateLimit-Reset`, or the tokens
+    /// missing from `X-RateLimit-Limit` at the refill rate).
+    pub full_in: Option<Duration>,
 }
 
 impl RateHeaders {
     pub fn read<'h>(header: impl Fn(&str) -> Option<&'h str>, now: DateTime<Utc>) -> RateHeaders {
         let number = |name: &str| header(name).and_then(|v| v.trim().parse::<f64>().ok());
         let remaining = number("X-RateLimit-Remaining");
-        let refill_per_second = match (
+        let limit = number("X-RateLimit-Limit");
+        let (refill_per_second, full_in) = match (
             number("X-RateLimit-FillRate"),
             number("X-RateLimit-Interval-Seconds"),
         ) {
-            (Some(fill), Some(interval)) if interval > 0.0 => Some(fill / interval),
+            (Some(fill), Some(interval)) if interval > 0.0 => {
+                let rate = fill / interval;
+                let full_in = match (limit, remaining) {
+                    (Some(limit), Some(remaining)) if rate > 0.0 && remaining < limit => {
+                        Duration::try_from_secs_f64((limit - remaining) / rate).ok()
+                    }
+                    _ => None,
+                };
+                (Some(rate), full_in)
+            }
             _ => {
-                let limit = number("X-RateLimit-Limit");
                 let full_at = header("X-RateLimit-Reset")
                     .and_then(|v| DateTime::parse_from_rfc3339(v.trim()).ok());
                 match (limit, remaining, full_at) {
                     (Some(limit), Some(remaining), Some(full_at)) if remaining < limit => {
                         let seconds =
                             (full_at.with_timezone(&Utc) - now).num_milliseconds() as f64 / 1000.0;
-                        (seconds > 0.0).then(|| (limit - remaining) / seconds)
+                        if seconds > 0.0 {
+                            (
+                                Some((limit - remaining) / seconds),
+                                Some(Duration::from_secs_f64(seconds)),
+                            )
+                        } else {
+                            (None, None)
+                        }
                     }
-                    _ => None,
+                    _ => (None, None),
                 }
             }
         };
         RateHeaders {
             remaining,
             refill_per_second,
+            full_in,
         }
     }
 }
@@ -235,6 +272,7 @@ mod tests {
         limits.observe(&RateHeaders {
             remaining: Some(0.0),
             refill_per_second: Some(1e-300),
+            full_in: None,
         });
         assert_eq!(limits.spacing, Some(MAX_SPACING));
     }
@@ -273,6 +311,7 @@ mod tests {
             ("X-RateLimit-Reset", "2026-01-01T00:00:02Z"),
         ]);
         assert_eq!(cloud.refill_per_second, Some(10.0));
+        assert_eq!(cloud.full_in, Some(Duration::from_secs(2)));
         assert_eq!(read(&[]), RateHeaders::default());
     }
 
@@ -282,6 +321,7 @@ mod tests {
         let low = RateHeaders {
             remaining: Some(1.0),
             refill_per_second: Some(4.0),
+            full_in: None,
         };
         limits.observe(&low);
         let started = Instant::now();
@@ -295,6 +335,7 @@ mod tests {
         limits.observe(&RateHeaders {
             remaining: Some(50.0),
             refill_per_second: Some(4.0),
+            full_in: None,
         });
         let fast = Instant::now();
         drop(limits.slot("GET /a").await);
@@ -324,6 +365,26 @@ mod tests {
             went >= started + Duration::from_secs(5),
             "{:?}",
             went - started
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn pacing_ends_when_the_bucket_is_full_again_without_a_later_header() {
+        let limits = Limits::new(2, None);
+        limits.observe(&RateHeaders {
+            remaining: Some(0.0),
+            refill_per_second: Some(1.0),
+            full_in: Some(Duration::from_secs(3)),
+        });
+        assert_eq!(limits.pacing(), Some(Duration::from_secs(1)));
+        tokio::time::advance(Duration::from_secs(3)).await;
+        let fast = Instant::now();
+        for _ in 0..4 {
+            drop(limits.slot("GET /a").await);
+        }
+        assert!(
+            fast.elapsed() < Duration::from_millis(10),
+            "full speed again"
         );
     }
 
