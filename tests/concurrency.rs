@@ -259,3 +259,15 @@ fn the_tap_goes_at_full_speed_again_once_jiras_bucket_is_full() {
         "the sync took {took:?} after the refusal: still paced long after the bucket was full"
     );
 }
+
+#[test]
+fn a_burst_limit_on_one_endpoint_does_not_pace_the_others() {
+    // Cloud's burst limit is per endpoint: its refusal says that endpoint's bucket of 100 is
+    // empty until 20 s from now. The other endpoints have buckets of their own.
+    let (_, took) =
+        sync_after_a_refusal(cloud_429("/project/type", 1, 100, 20, "jira-burst-based"));
+    assert!(
+        took < Duration::from_secs(10),
+        "the sync took {took:?} after one endpoint's burst refusal: every endpoint was paced"
+    );
+}

@@ -586,7 +586,7 @@ impl JiraClient {
         if retry::is_transient_status(status) {
             let retry_after =
                 header("Retry-After").and_then(|v| retry::parse_retry_after(v, Utc::now()));
-            let burst = header("RateLimit-Reason").is_some_and(|r| r.contains("burst"));
+            let burst = header("RateLimit-Reason").is_some_and(is_burst);
             return Err(Failure::Transient(Outcome::Status {
                 status,
                 retry_after,
@@ -773,9 +773,12 @@ async fn exchange(
     };
     let status = response.status().as_u16();
     let headers = response.headers().clone();
-    // Jira's rate headers pace the requests that follow, before this body is read.
+    // Jira's rate headers pace the requests that follow, before this body is read; those of
+    // Cloud's burst limit are one endpoint's bucket, which its pause (`Retry-After`) slows alone.
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    limits.observe(&limits::RateHeaders::read(header, Utc::now()));
+    if !header("RateLimit-Reason").is_some_and(is_burst) {
+        limits.observe(&limits::RateHeaders::read(header, Utc::now()));
+    }
     // Only a JSON page is split as it arrives: error pages and login pages are read whole.
     let json =
         header(CONTENT_TYPE.as_str()).is_some_and(|t| t.to_ascii_lowercase().contains("json"));
@@ -824,6 +827,11 @@ impl Drop for Exchange {
     fn drop(&mut self) {
         self.0.abort();
     }
+}
+
+/// A `RateLimit-Reason` of Cloud's per-endpoint burst limit (`jira-burst-based`).
+fn is_burst(reason: &str) -> bool {
+    reason.contains("burst")
 }
 
 /// Why one attempt did not produce JSON.
