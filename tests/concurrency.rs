@@ -271,3 +271,49 @@ fn a_burst_limit_on_one_endpoint_does_not_pace_the_others() {
         "the sync took {took:?} after one endpoint's burst refusal: every endpoint was paced"
     );
 }
+
+#[test]
+fn a_burst_limit_on_one_endpoint_does_not_hold_up_the_others() {
+    // The custom fields' contexts are read many at once: one of them is refused by the burst
+    // limit for 8 s. The other contexts wait that long; the other endpoints go on.
+    let site = Site::new(SimConfig {
+        projects: 2,
+        issues_per_project: 10,
+        // Slow enough that the other streams are still being read while the contexts wait.
+        latency_ms: 100,
+        ..SimConfig::default()
+    });
+    let config = site.file("config.json", &site.config_with(json!({})));
+    site.file("catalog.json", &site.discover(&config));
+    site.sim.sim.push_fault(cloud_429(
+        "/customfield_10001/context",
+        8,
+        100,
+        1,
+        "jira-burst-based",
+    ));
+    site.sim.sim.reset_requests();
+    let run = site.sync_from(&site.file("state.json", &json!({})));
+    run.assert_success();
+    let requests = site.sim.sim.requests();
+    let told = requests
+        .iter()
+        .find(|r| r.status == 429)
+        .expect("the refusal was sent")
+        .received;
+    // Other streams go on while the contexts wait (those read after the contexts in their
+    // lane wait with them).
+    let went_on: Vec<String> = received_between(
+        &requests,
+        told,
+        Duration::from_millis(500),
+        Duration::from_secs(7),
+    )
+    .into_iter()
+    .filter(|line| !line.contains("/context"))
+    .collect();
+    assert!(
+        went_on.len() >= 3,
+        "other endpoints held up by one endpoint's burst pause: {went_on:?}"
+    );
+}

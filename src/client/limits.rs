@@ -65,16 +65,21 @@ impl Limits {
     /// Waits for a place: a free slot, the end of any pause that covers `endpoint`, and this
     /// request's turn under the rate.
     pub async fn slot(&self, endpoint: &str) -> Slot<'_> {
-        // The semaphore is never closed; without a permit the request simply goes.
-        let permit = self.permits.acquire().await.ok();
-        loop {
-            // A pause can be extended while a request waits: look again after each wait.
+        let permit = loop {
+            // A pause is waited out without a place: a request to an endpoint Jira's burst limit
+            // paused must not hold a place the other endpoints could use. A pause can be
+            // extended while a request waits: look again after each wait.
             while let Some(until) = self.paused_until(endpoint) {
                 tokio::time::sleep_until(until).await;
             }
+            // The semaphore is never closed; without a permit the request simply goes.
+            let permit = self.permits.acquire().await.ok();
+            if self.paused_until(endpoint).is_some() {
+                continue;
+            }
             let paced = self.pacing();
             let Some(spacing) = self.spacing.max(paced) else {
-                break;
+                break permit;
             };
             let start = match self.next_start.lock() {
                 Ok(mut next) => {
@@ -88,9 +93,9 @@ impl Limits {
             // A pause Jira asked for while this request waited its turn holds it too: it takes
             // a new turn once the pause is over.
             if self.paused_until(endpoint).is_none() {
-                break;
+                break permit;
             }
-        }
+        };
         let now = self.in_flight.fetch_add(1, Ordering::Relaxed) + 1;
         self.peak.fetch_max(now, Ordering::Relaxed);
         Slot {
@@ -386,6 +391,25 @@ mod tests {
             fast.elapsed() < Duration::from_millis(10),
             "full speed again"
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn requests_waiting_out_an_endpoints_pause_leave_the_places_to_others() {
+        let limits = std::sync::Arc::new(Limits::new(1, None));
+        let started = Instant::now();
+        limits.pause(Some("GET /slow"), started + Duration::from_secs(5));
+        let waiting = {
+            let limits = std::sync::Arc::clone(&limits);
+            tokio::spawn(async move { drop(limits.slot("GET /slow").await) })
+        };
+        tokio::time::advance(Duration::from_millis(10)).await;
+        drop(limits.slot("GET /other").await);
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "other endpoints go on"
+        );
+        waiting.await.unwrap();
+        assert!(started.elapsed() >= Duration::from_secs(5));
     }
 
     #[tokio::test(start_paused = true)]
