@@ -135,3 +135,51 @@ fn server_catalog_keys_users_by_key() {
             .contains(&json!("string"))
     );
 }
+
+/// Discovers against `server`, selects `issues` alone and syncs it: the run of the sync.
+fn discover_and_sync_issues(server: &common::hostile::Hostile) -> common::Run {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = dir.path().join("config.json");
+    std::fs::write(&config, server.config(json!({})).to_string()).unwrap();
+    let discovered = common::tap(&[&"--config", &config, &"--discover"]);
+    discovered.assert_success();
+    let mut catalog: Value = serde_json::from_str(&discovered.stdout).unwrap();
+    common::select_only(&mut catalog, &["issues"]);
+    let path = dir.path().join("catalog.json");
+    std::fs::write(&path, catalog.to_string()).unwrap();
+    common::tap(&[&"--config", &config, &"--catalog", &path])
+}
+
+/// Marketplace apps' select lists (Connect issue fields, `schema.type: "option2"`, such as Tempo's
+/// Account and Team) hold Jira's app options, whose ids are numbers: `{"id": 69, "value": …}`.
+#[test]
+fn an_app_select_list_value_matches_the_discovered_schema() {
+    use common::hostile::{Hostile, Reply};
+    let app_field = |id: &str, name: &str, key: &str| {
+        json!({"id": id, "key": id, "name": name, "custom": true, "navigable": true,
+               "schema": {"type": "option2", "customId": id[12..].parse::<u64>().unwrap(),
+                          "custom": format!("com.atlassian.plugins.atlassian-connect-plugin:io.tempo.jira__{key}")}})
+    };
+    let fields = json!([
+        {"id": "summary", "name": "Summary", "schema": {"type": "string", "system": "summary"}},
+        {"id": "updated", "name": "Updated", "schema": {"type": "datetime", "system": "updated"}},
+        app_field("customfield_10100", "Account", "account"),
+        app_field("customfield_10041", "Team", "team"),
+    ]);
+    let page = json!({"issues": [{"id": "10000", "key": "P-1", "fields": {
+        "summary": "s", "created": "2024-04-02T05:28:53.041+0000", "updated": "2024-12-27T16:27:38.301+0000",
+        "customfield_10100": {"id": 69, "value": "FAKTURACNI"},
+        "customfield_10041": {"id": 3, "value": "Platform", "properties": {}}}}], "isLast": true});
+    let server = Hostile::start(move |r| match r.path.as_str() {
+        "/rest/api/3/field" => Some(Reply::Json(fields.clone())),
+        "/rest/api/3/search/jql" => Some(Reply::Json(page.clone())),
+        _ => None,
+    });
+    let run = discover_and_sync_issues(&server);
+    run.assert_success();
+    assert_eq!(
+        run.records("issues")[0]["fields"]["customfield_10100"]["id"],
+        json!(69)
+    );
+    common::assert_valid_singer_output(&run);
+}

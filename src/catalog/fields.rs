@@ -45,6 +45,14 @@ fn option() -> Value {
     }))
 }
 
+/// An app's option (Connect issue fields, `schema.type: "option2"`): Jira's app options are
+/// numbered (`{"id": 69, "value": "Billable"}`), unlike custom field options' string ids.
+fn app_option() -> Value {
+    let mut schema = option();
+    schema["properties"]["id"] = json!({"type": ["null", "integer", "string"]});
+    schema
+}
+
 fn option_with_child() -> Value {
     let mut schema = option();
     schema["properties"]["child"] = option();
@@ -151,7 +159,8 @@ fn value_schema(kind: &str) -> Option<Value> {
         "boolean" => nullable("boolean"),
         "date" => json!({"type": ["null", "string"], "format": "date"}),
         "datetime" => date_time(),
-        "option" | "option2" => option(),
+        "option" => option(),
+        "option2" => app_option(),
         "option-with-child" => option_with_child(),
         "user" => user(),
         "group" => group(),
@@ -194,6 +203,13 @@ mod tests {
         let multi =
             schema_of(json!({"type": "array", "items": "option", "custom": custom("multiselect")}));
         assert_eq!(multi["items"], option());
+        let app = schema_of(
+            json!({"type": "option2", "custom": "com.atlassian.plugins.atlassian-connect-plugin:io.tempo.jira__account"}),
+        );
+        assert_eq!(
+            app["properties"]["id"]["type"],
+            json!(["null", "integer", "string"])
+        );
         let cascading =
             schema_of(json!({"type": "option-with-child", "custom": custom("cascadingselect")}));
         assert_eq!(cascading["properties"]["child"], option());
