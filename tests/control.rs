@@ -906,6 +906,44 @@ fn a_rich_text_field_retyped_to_one_line_text_gets_a_schema_its_values_match() {
     assert_valid_singer_output(&run);
 }
 
+/// Drift puts back a system field the catalog's `issues` schema lacks (a catalog from before the
+/// tap described it, or trimmed by hand): `/field` types Jira's embedded worklog page as
+/// `array` of `worklog`, but Jira sends an object (`{startAt, maxResults, total, worklogs}`).
+#[test]
+fn a_system_field_drift_adds_back_is_typed_as_the_values_jira_sends() {
+    for deployment in [Deployment::Cloud, Deployment::Server] {
+        let site = site_for(deployment);
+        let mut catalog = catalog_hashing(&site, &["issues"], &[]);
+        let issues = catalog["streams"]
+            .as_array_mut()
+            .unwrap()
+            .iter_mut()
+            .find(|s| s["tap_stream_id"] == "issues")
+            .unwrap();
+        let trimmed = ["worklog", "comment", "votes", "watches", "timetracking"];
+        let fields = issues["schema"]["properties"]["fields"]["properties"]
+            .as_object_mut()
+            .unwrap();
+        for id in trimmed {
+            assert!(fields.remove(id).is_some(), "{id}");
+        }
+        issues["metadata"].as_array_mut().unwrap().retain(|m| {
+            !trimmed
+                .iter()
+                .any(|id| m["breadcrumb"] == json!(["properties", "fields", "properties", id]))
+        });
+        let run = sync(&site, site.config_with(json!({})), &catalog);
+        run.assert_success();
+        assert!(
+            run.records("issues")
+                .iter()
+                .any(|i| i["fields"]["worklog"].is_object()),
+            "{deployment}: the worklog page is synced again"
+        );
+        assert_valid_singer_output(&run);
+    }
+}
+
 #[test]
 fn cloud_rich_text_gains_a_markdown_or_plain_rendering_and_server_text_stays_as_it_is() {
     use tap_jira::adf::{TextStyle, render};

@@ -5,7 +5,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::discover::{CUSTOM_TYPE, FIELD_NAME, FIELD_TYPE, SiteFields};
+use super::discover::{CUSTOM_TYPE, FIELD_NAME, FIELD_TYPE, SiteFields, builtin_schema};
 use super::fields::{field_schema, permissive};
 use super::names::{self, Columns, FIELD_ID, FieldNames};
 use super::selection::stream_selected;
@@ -202,6 +202,12 @@ pub fn apply(
         FieldNames::Id => Default::default(),
         FieldNames::Name => new_columns(entry, &known, &appeared),
     };
+    // A system field takes the built-in schema, as in discovery: `/field` does not describe
+    // some of them as Jira sends them (the worklog page, an object, is an `array` of `worklog`).
+    let builtin = StreamDef::find(entry.name()).and_then(|def| builtin_schema(def, text).ok());
+    let builtin_fields = builtin
+        .as_ref()
+        .and_then(|b| b.get("properties")?.get("fields")?.get("properties"));
     for field in appeared {
         let id = field.get("id").and_then(Value::as_str).unwrap_or("");
         let name = field.get("name").and_then(Value::as_str).unwrap_or(id);
@@ -221,7 +227,11 @@ pub fn apply(
         if column != id {
             drift.named.push((id.to_string(), column.to_string()));
         }
-        set_property(entry, column, field_schema(field, text));
+        let schema = builtin_fields
+            .and_then(|b| b.get(id))
+            .cloned()
+            .unwrap_or_else(|| field_schema(field, text));
+        set_property(entry, column, schema);
         let mut metadata = described(field);
         if names == FieldNames::Name {
             metadata.insert(FIELD_ID.into(), json!(id));
