@@ -609,7 +609,17 @@ fn read_as_it_arrives(
                     taken_apart_as_raw_takes_them(got, opening)?;
                 }
             }
-            Err(given_back) => prop_assert_eq!(given_back.as_slice(), body.as_bytes()),
+            // Byte for byte, but for lone surrogate escapes, which come back replaced once any
+            // body had one (`surrogates::checked`), as the whole-body reading replaces them.
+            Err(given_back) => {
+                let replaced = tap_jira::surrogates::replaced(body);
+                let want = replaced.as_deref().unwrap_or(body);
+                prop_assert!(
+                    given_back.as_slice() == body.as_bytes()
+                        || given_back.as_slice() == want.as_bytes(),
+                    "given back otherwise than it came"
+                );
+            }
         }
     }
     Ok(())
