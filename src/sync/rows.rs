@@ -10,7 +10,7 @@ use std::rc::Rc;
 use futures::{Stream, StreamExt, TryStreamExt};
 use serde_json::Value;
 
-use crate::client::{JiraClient, Page, pages};
+use crate::client::{JiraClient, Page, RawRecord, pages};
 use crate::config::Config;
 use crate::error::{Error, Result};
 pub(super) use crate::streams::Bound;
@@ -75,24 +75,43 @@ pub(super) fn walk<'a>(
             def.name != PROJECTS_STREAM
                 || filters.keeps_project(row.get("key").and_then(Value::as_str).unwrap_or(""))
         };
-        let mut on_rows = |bound: &Bound, stamp: &[&str], page: Page<Value>| {
-            let rows = page
-                .items
-                .into_iter()
-                .map(|item| def.shape.row(item, bound, stamp))
-                .filter(|row| in_scope(row) && dedupe.first_time(row))
-                .collect();
+        // A page's records are kept as text and turned into values ROWS_AT_ONCE at a time: a
+        // page of many small records held as values cost twenty times its size.
+        let mut on_rows = |bound: &Bound,
+                           stamp: &[&str],
+                           items: &mut dyn Iterator<Item = Result<Value>>|
+         -> Result<()> {
+            let mut rows = Vec::new();
+            for item in items {
+                let row = def.shape.row(item?, bound, stamp);
+                if in_scope(&row) && dedupe.first_time(&row) {
+                    rows.push(row);
+                }
+                if rows.len() == ROWS_AT_ONCE {
+                    on_page(bound, std::mem::take(&mut rows))?;
+                }
+            }
+            if rows.is_empty() {
+                return Ok(());
+            }
             on_page(bound, rows)
         };
         match def.source {
             Source::Endpoint(endpoint) => {
-                let (request, pagination) = endpoint.on(deployment).unbound(client);
-                let source = pages(client, request, pagination, page_size);
-                each_page(source, |page| on_rows(&Vec::new(), &[], page)).await
+                let endpoint = endpoint.on(deployment);
+                let (request, pagination) = endpoint.unbound(client);
+                let source = pages::<RawRecord>(client, request, pagination, page_size);
+                each_page(source, |page| {
+                    on_rows(&Vec::new(), &[], &mut values(&page, endpoint.path))
+                })
+                .await
             }
             Source::Users => {
                 let source = users::user_pages(client, reader.config.groups.as_deref(), page_size);
-                each_page(source, |page| on_rows(&Vec::new(), &[], page)).await
+                each_page(source, |page| {
+                    on_rows(&Vec::new(), &[], &mut page.items.into_iter().map(Ok))
+                })
+                .await
             }
             Source::PerParent(per) => {
                 let endpoint = per.endpoint.on(deployment);
@@ -108,9 +127,11 @@ pub(super) fn walk<'a>(
                     let bind: Vec<(&str, &str)> =
                         texts.iter().map(|(n, v)| (*n, v.as_str())).collect();
                     match endpoint.request(client, &bind) {
-                        Ok((request, pagination)) => pages(client, request, pagination, page_size)
-                            .map(move |page| (at, page))
-                            .boxed_local(),
+                        Ok((request, pagination)) => {
+                            pages::<RawRecord>(client, request, pagination, page_size)
+                                .map(move |page| (at, page))
+                                .boxed_local()
+                        }
                         Err(e) => futures::stream::once(async move { (at, Err(e)) }).boxed_local(),
                     }
                 });
@@ -123,7 +144,7 @@ pub(super) fn walk<'a>(
                     let bound = &each_parent[at];
                     let e = match page {
                         Ok(page) => {
-                            on_rows(bound, per.stamp, page)?;
+                            on_rows(bound, per.stamp, &mut values(&page, endpoint.path))?;
                             continue;
                         }
                         Err(e) => e,
@@ -154,9 +175,22 @@ pub(super) fn walk<'a>(
     })
 }
 
-async fn each_page(
-    source: impl Stream<Item = Result<Page<Value>>>,
-    mut on_page: impl FnMut(Page<Value>) -> Result<()>,
+/// Rows held as values at once, turned from a page's records kept as text.
+const ROWS_AT_ONCE: usize = 1000;
+
+/// A page's records as values, one at a time.
+fn values<'p>(page: &'p Page, path: &'p str) -> impl Iterator<Item = Result<Value>> + 'p {
+    page.items.iter().map(move |item| {
+        serde_json::from_str(item.get()).map_err(|e| Error::Shape {
+            url: path.to_string(),
+            problem: format!("a record the tap cannot read as JSON: {e}"),
+        })
+    })
+}
+
+async fn each_page<T>(
+    source: impl Stream<Item = Result<Page<T>>>,
+    mut on_page: impl FnMut(Page<T>) -> Result<()>,
 ) -> Result<()> {
     let mut source = pin!(source);
     while let Some(page) = source.try_next().await? {
