@@ -829,3 +829,56 @@ fn a_bare_array_page_of_small_records_costs_about_its_size_in_memory() {
         large.peak_rss_mib
     );
 }
+
+/// A sync of `worklogs` alone, from one `worklog/updated` page that lists `n` worklogs (each
+/// about 8 KB once listed), all at one millisecond.
+fn sync_one_worklog_page(n: u64) -> Bounded {
+    let base = 1_704_067_200_000_u64;
+    let text = "x".repeat(8000);
+    let server = Hostile::start(move |r| match r.path.as_str() {
+        "/rest/api/3/worklog/updated" => {
+            let values: Vec<Value> = (1..=n)
+                .map(|id| json!({"worklogId": id, "updatedTime": base + 5}))
+                .collect();
+            Some(Reply::Json(
+                json!({"values": values, "since": base, "until": base + 5, "lastPage": true}),
+            ))
+        }
+        "/rest/api/3/worklog/list" => {
+            let asked: Value = serde_json::from_str(&r.body).ok()?;
+            let worklogs: Vec<Value> = asked["ids"]
+                .as_array()?
+                .iter()
+                .map(|id| {
+                    json!({"id": id.to_string(), "issueId": "10000", "comment": text,
+                        "started": "2024-01-01T00:00:00.005+0000",
+                        "updated": "2024-01-01T00:00:00.005+0000"})
+                })
+                .collect();
+            Some(Reply::Json(json!(worklogs)))
+        }
+        "/rest/api/3/worklog/deleted" => Some(Reply::Json(
+            json!({"values": [], "since": base, "until": base, "lastPage": true}),
+        )),
+        _ => None,
+    });
+    let run = sync_only(&server, "worklogs", json!({}), Duration::from_secs(60));
+    assert_eq!(run.run.code, 0, "{}", run.run.stderr);
+    assert_eq!(run.run.records("worklogs").len() as u64, n);
+    run
+}
+
+/// A `worklog/updated` page is written a `worklog/list` batch (1,000) at a time, not gathered
+/// whole: Jira lists 1,000 a page, but a server that lists 20,000 on one page had all of them,
+/// 160 MB here, held before the first was written (and a page of millions, without bound).
+#[test]
+fn a_worklog_page_listing_many_worklogs_is_written_in_bounded_memory() {
+    let small = sync_one_worklog_page(2_000);
+    let large = sync_one_worklog_page(20_000);
+    assert!(
+        large.peak_rss_mib < small.peak_rss_mib + 40,
+        "peak RSS {} MiB for 2,000 worklogs, {} MiB for 20,000: the page's worklogs are held whole",
+        small.peak_rss_mib,
+        large.peak_rss_mib
+    );
+}

@@ -123,27 +123,43 @@ pub struct WorklogPage {
     pub bookmark: Bookmark,
 }
 
-/// Pages of worklogs changed since the bookmark, each without those already written, in this run
-/// or before it (Jira repeats a page's last millisecond at the start of the next).
+/// Worklogs changed since the bookmark, a `worklog/list` batch at a time, each without those
+/// already written, in this run or before it (Jira repeats a page's last millisecond at the start
+/// of the next). A page of changes is written batch by batch, never gathered whole: the batches
+/// before its last carry the bookmark from before the page, the last the one that covers it.
 pub fn changed_worklogs(
     client: &JiraClient,
     bookmark: Bookmark,
 ) -> impl Stream<Item = Result<WorklogPage>> + '_ {
     async_stream::try_stream! {
+        let mut before = bookmark.clone();
         let mut pages = pin!(fresh_changes(client, UPDATED, bookmark));
         while let Some((changes, bookmark)) = pages.try_next().await? {
-            let mut worklogs = Vec::with_capacity(changes.len());
-            for batch in changes.chunks(LIST_BATCH) {
+            // A page without changes is one empty batch: its bookmark is still given.
+            let batches: Vec<&[(String, i64)]> = if changes.is_empty() {
+                vec![&[]]
+            } else {
+                changes.chunks(LIST_BATCH).collect()
+            };
+            let last = batches.len() - 1;
+            for (at, batch) in batches.into_iter().enumerate() {
                 let ids: Vec<Value> = batch
                     .iter()
                     .map(|(id, _)| id.parse::<u64>().map_or_else(|_| json!(id), |n| json!(n)))
                     .collect();
-                let list = ApiRequest::post(client.api_path("worklog/list"), json!({"ids": ids}))
-                    .taking_records_apart();
-                worklogs.extend(read_page::<RawRecord>(client, list, None).await?.1);
+                let worklogs = if ids.is_empty() {
+                    Vec::new()
+                } else {
+                    let list = ApiRequest::post(client.api_path("worklog/list"), json!({"ids": ids}))
+                        .taking_records_apart();
+                    read_page::<RawRecord>(client, list, None).await?.1
+                };
+                // Worklogs deleted since they were listed are not in the bodies; they are still
+                // covered.
+                let bookmark = if at == last { bookmark.clone() } else { before.clone() };
+                yield WorklogPage { worklogs, bookmark };
             }
-            // Worklogs deleted since they were listed are not in the bodies; they are still covered.
-            yield WorklogPage { worklogs, bookmark };
+            before = bookmark;
         }
     }
 }
