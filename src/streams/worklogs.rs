@@ -23,6 +23,8 @@ const LIST_BATCH: usize = 1000;
 pub struct Bookmark {
     pub updated: DateTime<Utc>,
     pub at_updated: Vec<String>,
+    /// `at_updated`, to look an id up in: a server may list any number at one millisecond.
+    at_updated_set: HashSet<String>,
 }
 
 impl Bookmark {
@@ -32,6 +34,7 @@ impl Bookmark {
             return Ok(Bookmark {
                 updated: start_date,
                 at_updated: Vec::new(),
+                at_updated_set: HashSet::new(),
             });
         };
         let updated = match value.get("updated") {
@@ -47,13 +50,14 @@ impl Bookmark {
                 ));
             }
         };
-        let at_updated = value
+        let at_updated: Vec<String> = value
             .get("at_updated")
             .and_then(Value::as_array)
             .map(|ids| ids.iter().filter_map(id_text).collect())
             .unwrap_or_default();
         Ok(Bookmark {
             updated,
+            at_updated_set: at_updated.iter().cloned().collect(),
             at_updated,
         })
     }
@@ -68,8 +72,7 @@ impl Bookmark {
 
     fn already_written(&self, id: &str, updated_ms: i64) -> bool {
         updated_ms < self.updated.timestamp_millis()
-            || (updated_ms == self.updated.timestamp_millis()
-                && self.at_updated.iter().any(|seen| seen == id))
+            || (updated_ms == self.updated.timestamp_millis() && self.at_updated_set.contains(id))
     }
 
     /// Notes one written worklog; the bookmark only moves forward.
@@ -80,6 +83,7 @@ impl Bookmark {
                 Some(t) if bookmarkable(t, Utc::now()) => {
                     self.updated = t;
                     self.at_updated = vec![id.to_string()];
+                    self.at_updated_set = HashSet::from([id.to_string()]);
                 }
                 // Written, but a bookmark there would be refused or skip every later change.
                 _ => tracing::warn!(
@@ -89,7 +93,7 @@ impl Bookmark {
                      but the bookmark stays where it was"
                 ),
             }
-        } else if updated_ms == current && !self.at_updated.iter().any(|seen| seen == id) {
+        } else if updated_ms == current && self.at_updated_set.insert(id.to_string()) {
             self.at_updated.push(id.to_string());
         }
     }
@@ -108,6 +112,7 @@ impl Bookmark {
             Some(until) => {
                 self.updated = until;
                 self.at_updated.clear();
+                self.at_updated_set.clear();
                 true
             }
             None => false,
