@@ -920,3 +920,49 @@ fn worklogs_at_one_millisecond_are_checked_in_linear_time() {
         "{quarter:?} for 25,000 worklogs at one millisecond, {whole:?} for 100,000"
     );
 }
+
+/// A sync of `audit_records` alone, whose first page holds `n` small records; with the body's
+/// size in MiB.
+fn sync_audit_records(n: usize) -> (Bounded, u64) {
+    let mut records = String::new();
+    for i in 0..n {
+        if i > 0 {
+            records.push(',');
+        }
+        records.push_str(&format!(
+            r#"{{"id":{i},"summary":"s","created":"2024-06-01T00:00:00.000+0000"}}"#
+        ));
+    }
+    let body = format!(r#"{{"offset":0,"limit":{n},"total":{n},"records":[{records}]}}"#);
+    let mib = (body.len() as u64).div_ceil(1 << 20);
+    let server = Hostile::start(move |r| {
+        (r.path == "/rest/api/3/auditing/record").then(|| Reply::Status {
+            status: 200,
+            headers: vec![("Content-Type", "application/json".into())],
+            body: body.clone(),
+        })
+    });
+    let run = sync_only(
+        &server,
+        "audit_records",
+        json!({"max_response_mb": 32}),
+        Duration::from_secs(60),
+    );
+    assert_eq!(run.run.code, 0, "{}", run.run.stderr);
+    assert_eq!(run.run.records("audit_records").len(), n);
+    (run, mib)
+}
+
+/// The audit log's pages too cost about their size: a page of 200,000 small records (13 MiB),
+/// which a server that ignores `limit` sends, was turned into JSON values whole.
+#[test]
+fn an_audit_log_page_of_small_records_costs_about_its_size_in_memory() {
+    let (small, _) = sync_audit_records(10);
+    let (large, mib) = sync_audit_records(200_000);
+    assert!(
+        large.peak_rss_mib < small.peak_rss_mib + 4 * mib,
+        "peak RSS {} MiB for 10 records, {} MiB for 200,000 ({mib} MiB of JSON)",
+        small.peak_rss_mib,
+        large.peak_rss_mib
+    );
+}

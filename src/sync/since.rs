@@ -10,7 +10,7 @@ use futures::TryStreamExt;
 use serde_json::{Value, json};
 
 use super::{Emitter, Run};
-use crate::client::pages;
+use crate::client::{RawRecord, pages};
 use crate::error::{Error, Result};
 use crate::singer::time_extracted;
 use crate::streams::{Source, StreamDef};
@@ -30,11 +30,14 @@ pub(super) async fn sync<W: Write>(
     let since = bookmark(def, run.bookmark(def.name).as_ref(), run.config.start_date)?;
     tracing::info!(stream = def.name, %since, "reading what was created since the bookmark");
     let client = run.client;
-    let (request, pagination) = endpoint.on(client.deployment()).unbound(client);
+    let endpoint = endpoint.on(client.deployment());
+    let (request, pagination) = endpoint.unbound(client);
     // Jira reads this parameter with its own offset format, not RFC 3339's `Z`.
     let request = request.query(param, format_jira(since));
     let mut newest = since;
-    let mut source = pin!(pages::<Value>(
+    // A page's records are kept as text and read as values one at a time: a page of many small
+    // records turned into values whole cost ten times its size.
+    let mut source = pin!(pages::<RawRecord>(
         client,
         request,
         pagination,
@@ -42,7 +45,11 @@ pub(super) async fn sync<W: Write>(
     ));
     while let Some(page) = source.try_next().await? {
         let extracted = time_extracted(Utc::now());
-        for row in page.items {
+        for record in &page.items {
+            let row: Value = serde_json::from_str(record.get()).map_err(|e| Error::Shape {
+                url: endpoint.path.to_string(),
+                problem: format!("a record the tap cannot read as JSON: {e}"),
+            })?;
             let Some(at) = row.get(key).and_then(Value::as_str).and_then(parse_jira) else {
                 tracing::warn!(
                     stream = def.name,
