@@ -29,8 +29,8 @@ pub use auth::{
 };
 pub use page_reader::{PageReader, SplitBody};
 pub use pages::{
-    List, Page, PageSize, Pagination, Progress, fingerprint, pages, read_page, split_page,
-    split_page_with_serde, split_record,
+    List, Page, PageSize, Pagination, Progress, fingerprint, pages, read_page, read_page_kept,
+    split_page, split_page_with_serde, split_record,
 };
 pub use record::{RawRecord, Scanned};
 pub use retry::{Decision, Outcome, RetryPolicy};

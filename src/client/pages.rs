@@ -339,6 +339,27 @@ pub async fn read_page<T: DeserializeOwned + 'static>(
     Ok((rest, records.into_items(items, &path)?))
 }
 
+/// One request's records under `items`, each turned by `keep` as the page is read (those it gives
+/// `None` for are left out), with the body's other top-level keys; a list that is missing or not
+/// a list is an empty page. The records are never all JSON values at once.
+pub async fn read_page_kept<U>(
+    client: &JiraClient,
+    request: ApiRequest,
+    items: &'static str,
+    keep: impl Fn(&RawRecord) -> Option<U>,
+) -> Result<(Value, Vec<U>)> {
+    client
+        .send_page(request, Some(items), |body| {
+            let SplitBody { rest, items, .. } = split_received(body, Some(items))?;
+            let kept = match items {
+                List::Items(records) => records.iter().filter_map(&keep).collect(),
+                List::Absent | List::NotAList => Vec::new(),
+            };
+            Ok((rest, kept))
+        })
+        .await
+}
+
 /// A body read in one pass: the records as the body has them, the other top-level keys as values.
 struct Body<T> {
     rest: Value,

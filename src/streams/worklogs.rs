@@ -9,8 +9,11 @@ use chrono::{DateTime, Utc};
 use futures::{Stream, TryStreamExt};
 use serde_json::{Value, json};
 
-use crate::client::{ApiRequest, JiraClient, Progress, RawRecord, fingerprint, read_page};
+use crate::client::{
+    ApiRequest, JiraClient, Progress, RawRecord, fingerprint, read_page, read_page_kept,
+};
 use crate::error::{Error, Result};
+use crate::raw;
 use crate::streams::id_text;
 use crate::timestamp::{YEARS, bookmarkable, format_utc, parse_in_range};
 
@@ -255,17 +258,9 @@ fn changes<'a>(
         let mut progress = Progress::patient(MAX_EMPTY_WORKLOG_PAGES);
         loop {
             let request = ApiRequest::get(path.clone()).query("since", since.to_string());
-            let body = client.send_json(request).await?;
-            let rows: Changes = body
-                .get("values")
-                .and_then(Value::as_array)
-                .map(|values| {
-                    values
-                        .iter()
-                        .filter_map(|v| Some((id_text(v.get("worklogId")?)?, v.get("updatedTime")?.as_i64()?)))
-                        .collect()
-                })
-                .unwrap_or_default();
+            // Each row is read where it lies in the page, not as a JSON value: a page of many
+            // rows held as values cost thirteen times its size.
+            let (body, rows) = read_page_kept(client, request, "values", change_of).await?;
             let last_page = body.get("lastPage").and_then(Value::as_bool).unwrap_or(true);
             let until = body.get("until").and_then(Value::as_i64);
             let keys: Vec<String> = rows.iter().map(|(id, at)| format!("{id}@{at}")).collect();
@@ -295,6 +290,15 @@ fn changes<'a>(
             }
         }
     }
+}
+
+/// A row of `/worklog/updated` or `/worklog/deleted`: its `worklogId` (a string or a number) and
+/// its `updatedTime` (an integer).
+fn change_of(row: &RawRecord) -> Option<(String, i64)> {
+    let text = row.get();
+    let id = raw::field(text, "worklogId").and_then(raw::id_text)?;
+    let at = serde_json::from_str::<Value>(raw::field(text, "updatedTime")?).ok()?;
+    Some((id, at.as_i64()?))
 }
 
 #[cfg(test)]
