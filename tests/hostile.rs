@@ -928,9 +928,8 @@ fn worklogs_at_one_millisecond_are_checked_in_linear_time() {
     );
 }
 
-/// A sync of `audit_records` alone, whose first page holds `n` small records; with the body's
-/// size in MiB.
-fn sync_audit_records(n: usize) -> (Bounded, u64) {
+/// An audit log page of `n` small records, none of them a deletion.
+fn audit_page(n: usize) -> String {
     let mut records = String::new();
     for i in 0..n {
         if i > 0 {
@@ -940,7 +939,13 @@ fn sync_audit_records(n: usize) -> (Bounded, u64) {
             r#"{{"id":{i},"summary":"s","created":"2024-06-01T00:00:00.000+0000"}}"#
         ));
     }
-    let body = format!(r#"{{"offset":0,"limit":{n},"total":{n},"records":[{records}]}}"#);
+    format!(r#"{{"offset":0,"limit":{n},"total":{n},"records":[{records}]}}"#)
+}
+
+/// A sync of `audit_records` alone, whose first page holds `n` small records; with the body's
+/// size in MiB.
+fn sync_audit_records(n: usize) -> (Bounded, u64) {
+    let body = audit_page(n);
     let mib = (body.len() as u64).div_ceil(1 << 20);
     let server = Hostile::start(move |r| {
         (r.path == "/rest/api/3/auditing/record").then(|| Reply::Status {
@@ -985,6 +990,45 @@ fn a_worklog_changes_page_costs_about_its_size_in_memory() {
     assert!(
         large.peak_rss_mib < small.peak_rss_mib + 4 * mib,
         "peak RSS {} MiB for 10 worklogs, {} MiB for 300,000 ({mib} MiB of JSON)",
+        small.peak_rss_mib,
+        large.peak_rss_mib
+    );
+}
+
+/// A sync of `issues` (none) that reads deletions from the audit log, whose first page holds `n`
+/// small records; with the body's size in MiB.
+fn sync_deletions_from_the_audit_log(n: usize) -> (Bounded, u64) {
+    let body = audit_page(n);
+    let mib = (body.len() as u64).div_ceil(1 << 20);
+    let server = Hostile::start(move |r| match r.path.as_str() {
+        "/rest/api/3/auditing/record" => Some(Reply::Status {
+            status: 200,
+            headers: vec![("Content-Type", "application/json".into())],
+            body: body.clone(),
+        }),
+        "/rest/api/3/search/jql" => Some(Reply::Json(json!({"issues": [], "isLast": true}))),
+        _ => None,
+    });
+    let run = sync_only(
+        &server,
+        "issues",
+        json!({"max_response_mb": 32, "deleted_issues": "audit"}),
+        Duration::from_secs(60),
+    );
+    assert_eq!(run.run.code, 0, "{}", run.run.stderr);
+    assert!(server.count("/rest/api/3/auditing/record") > 0);
+    (run, mib)
+}
+
+/// The audit log read for deleted issues costs about its pages' size too: a page of 200,000
+/// small records (13 MiB) was turned into JSON values whole.
+#[test]
+fn an_audit_log_page_read_for_deletions_costs_about_its_size_in_memory() {
+    let (small, _) = sync_deletions_from_the_audit_log(10);
+    let (large, mib) = sync_deletions_from_the_audit_log(200_000);
+    assert!(
+        large.peak_rss_mib < small.peak_rss_mib + 4 * mib,
+        "peak RSS {} MiB for 10 records, {} MiB for 200,000 ({mib} MiB of JSON)",
         small.peak_rss_mib,
         large.peak_rss_mib
     );

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::AUDIT_LOG;
 use super::issues::{self, JqlZone};
-use crate::client::{ApiRequest, JiraClient, pages};
+use crate::client::{ApiRequest, JiraClient, RawRecord, pages};
 use crate::error::{Error, Result};
 use crate::jql::{Jql, local_minute_at_or_before};
 use crate::raw::{self, Node, RawObject};
@@ -40,13 +40,20 @@ pub fn audit_pages(
     let (request, pagination) = AUDIT_LOG.unbound(client);
     // Jira reads this parameter with its own offset format, not RFC 3339's `Z`.
     let request = request.query("from", format_jira(since));
-    pages::<Value>(client, request, pagination, 1000).map_ok(move |page| {
+    // A page's records are kept as text and read as values one at a time: a page of many small
+    // records turned into values whole cost ten times its size.
+    pages::<RawRecord>(client, request, pagination, 1000).and_then(move |page| async move {
         let mut out = AuditPage {
             deleted: Vec::new(),
             newest: None,
             unusable: 0,
         };
         for record in &page.items {
+            let record: Value = serde_json::from_str(record.get()).map_err(|e| Error::Shape {
+                url: AUDIT_LOG.path.to_string(),
+                problem: format!("a record the tap cannot read as JSON: {e}"),
+            })?;
+            let record = &record;
             let Some(at) = record
                 .get("created")
                 .and_then(Value::as_str)
@@ -64,7 +71,7 @@ pub fn audit_pages(
                 None => {}
             }
         }
-        out
+        Ok(out)
     })
 }
 
