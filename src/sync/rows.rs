@@ -122,17 +122,20 @@ pub(super) fn walk<'a>(
                 // it. With half the budget, a board's epics (page after page) ran last on half
                 // the slots: an incremental sync of 100,000 issues at 50 ms took 1.39 x its lower
                 // bound, 1.14 x with the whole budget.
-                let per_parent = each_parent.iter().enumerate().map(|(at, bound)| {
-                    let texts = bound_texts(bound);
+                let per_parent = each_parent.map(|bound| {
+                    let bound = Rc::new(bound);
+                    let texts = bound_texts(&bound);
                     let bind: Vec<(&str, &str)> =
                         texts.iter().map(|(n, v)| (*n, v.as_str())).collect();
                     match endpoint.request(client, &bind) {
                         Ok((request, pagination)) => {
                             pages::<RawRecord>(client, request, pagination, page_size)
-                                .map(move |page| (at, page))
+                                .map(move |page| (Rc::clone(&bound), page))
                                 .boxed_local()
                         }
-                        Err(e) => futures::stream::once(async move { (at, Err(e)) }).boxed_local(),
+                        Err(e) => {
+                            futures::stream::once(async move { (bound, Err(e)) }).boxed_local()
+                        }
                     }
                 });
                 let mut all = pin!(
@@ -140,8 +143,8 @@ pub(super) fn walk<'a>(
                         .flatten_unordered(reader.config.max_concurrency)
                 );
                 // A parent's pages end at its first error.
-                while let Some((at, page)) = all.next().await {
-                    let bound = &each_parent[at];
+                while let Some((bound, page)) = all.next().await {
+                    let bound = &*bound;
                     let e = match page {
                         Ok(page) => {
                             on_rows(bound, per.stamp, &mut values(&page, endpoint.path))?;
@@ -234,25 +237,25 @@ fn no_children(e: &Error) -> Option<NoChildren> {
 }
 
 /// The values of every parent record `def` is read for: one parent's records, or every pair of
-/// two parents' records; those its parents' `only` rule out are left out.
+/// two parents' records; those its parents' `only` rule out are left out. Pairs are made as they
+/// are taken, never all held: a site's projects times its roles can be millions.
 async fn parent_values(
     reader: Reader<'_>,
     parents: &mut Parents,
     def: &'static StreamDef,
     per: &PerParent,
-) -> Result<Vec<Bound>> {
-    let mut combined: Vec<Bound> = vec![Vec::new()];
+) -> Result<Box<dyn Iterator<Item = Bound>>> {
+    let mut combined: Box<dyn Iterator<Item = Bound>> = Box::new(std::iter::once(Vec::new()));
     for parent in per.parents {
         let records = records_of(reader, parents, def, parent).await?;
-        combined = combined
-            .iter()
-            .flat_map(|left| {
-                records.iter().filter_map(move |right| {
-                    let bound: Bound = left.iter().chain(right.iter()).cloned().collect();
-                    admits(parent.only, &bound).then_some(bound)
-                })
+        let only = parent.only;
+        combined = Box::new(combined.flat_map(move |left| {
+            let records = Rc::clone(&records);
+            (0..records.len()).filter_map(move |at| {
+                let bound: Bound = left.iter().chain(records[at].iter()).cloned().collect();
+                admits(only, &bound).then_some(bound)
             })
-            .collect();
+        }));
     }
     Ok(combined)
 }
