@@ -154,10 +154,7 @@ pub fn columns(fields: &[Field<'_>], taken: &[(String, bool)]) -> BTreeMap<Strin
     loop {
         let colliding = colliding(fields, &named, &reserved);
         if colliding.is_empty() {
-            return named
-                .into_iter()
-                .map(|(id, name)| (id.to_string(), name))
-                .collect();
+            break;
         }
         let mut moved = false;
         for id in colliding {
@@ -174,13 +171,14 @@ pub fn columns(fields: &[Field<'_>], taken: &[(String, bool)]) -> BTreeMap<Strin
         }
         if !moved {
             // Only ids meeting names taken are left: an id is the column of last resort.
-            return named
-                .into_iter()
-                .map(|(id, name)| (id.to_string(), name))
-                .collect();
+            break;
         }
         first_round = false;
     }
+    named
+        .into_iter()
+        .map(|(id, name)| (id.to_string(), name))
+        .collect()
 }
 
 /// The fields whose current name meets another field's name, a name taken, or a rendering of a
