@@ -49,11 +49,7 @@ pub fn audit_pages(
             unusable: 0,
         };
         for record in &page.items {
-            let record: Value = serde_json::from_str(record.get()).map_err(|e| Error::Shape {
-                url: AUDIT_LOG.path.to_string(),
-                problem: format!("a record the tap cannot read as JSON: {e}"),
-            })?;
-            let record = &record;
+            let record = &record.value(AUDIT_LOG.path)?;
             let Some(at) = record
                 .get("created")
                 .and_then(Value::as_str)

@@ -183,12 +183,7 @@ const ROWS_AT_ONCE: usize = 1000;
 
 /// A page's records as values, one at a time.
 fn values<'p>(page: &'p Page, path: &'p str) -> impl Iterator<Item = Result<Value>> + 'p {
-    page.items.iter().map(move |item| {
-        serde_json::from_str(item.get()).map_err(|e| Error::Shape {
-            url: path.to_string(),
-            problem: format!("a record the tap cannot read as JSON: {e}"),
-        })
-    })
+    page.items.iter().map(move |item| item.value(path))
 }
 
 async fn each_page<T>(

@@ -46,10 +46,7 @@ pub(super) async fn sync<W: Write>(
     while let Some(page) = source.try_next().await? {
         let extracted = time_extracted(Utc::now());
         for record in &page.items {
-            let row: Value = serde_json::from_str(record.get()).map_err(|e| Error::Shape {
-                url: endpoint.path.to_string(),
-                problem: format!("a record the tap cannot read as JSON: {e}"),
-            })?;
+            let row = record.value(endpoint.path)?;
             let Some(at) = row.get(key).and_then(Value::as_str).and_then(parse_jira) else {
                 tracing::warn!(
                     stream = def.name,
