@@ -227,29 +227,37 @@ pub struct Columns {
     by_column: HashMap<String, String>,
 }
 
+/// The column of an issue's `fields` that a metadata breadcrumb names
+/// (`properties/fields/properties/<column>`); `None` for any other breadcrumb.
+pub fn field_column(breadcrumb: &[String]) -> Option<&str> {
+    match breadcrumb {
+        [p, f, p2, column] if p == "properties" && f == "fields" && p2 == "properties" => {
+            Some(column)
+        }
+        _ => None,
+    }
+}
+
 impl Columns {
     /// The renamed fields of a catalog entry's `fields`; `None` when there are none (every
     /// catalog discovered with `custom_field_names: id`, and Stitch's).
     pub fn of(entry: &CatalogEntry) -> Option<Columns> {
         let mut columns = Columns::default();
         for m in &entry.metadata {
-            let [p, f, p2, column] = m.breadcrumb.as_slice() else {
+            let Some(column) = field_column(&m.breadcrumb) else {
                 continue;
             };
-            if p != "properties" || f != "fields" || p2 != "properties" {
-                continue;
-            }
             let Some(id) = m.metadata.get(FIELD_ID).and_then(Value::as_str) else {
                 continue;
             };
             if id == column || columns.by_id.contains_key(id) {
                 continue;
             }
-            let token = Value::from(column.as_str()).to_string();
+            let token = Value::from(column).to_string();
             columns
                 .by_id
-                .insert(id.to_string(), (column.clone(), token));
-            columns.by_column.insert(column.clone(), id.to_string());
+                .insert(id.to_string(), (column.to_string(), token));
+            columns.by_column.insert(column.to_string(), id.to_string());
         }
         (!columns.by_id.is_empty()).then_some(columns)
     }

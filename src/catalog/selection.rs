@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use serde_json::{Map, Value};
 
 use super::discover::{CUSTOM_TYPE, FIELD_NAME, FIELD_TYPE, builtin_schema};
-use super::names::{Columns, FIELD_ID, is_custom};
+use super::names::{Columns, FIELD_ID, field_column, is_custom};
 use super::{Catalog, CatalogEntry, TextForm, type_rich_text};
 use crate::config::Deployment;
 use crate::error::{Error, Result};
@@ -212,12 +212,7 @@ fn textarea_fields(entry: &CatalogEntry) -> Vec<String> {
         .metadata
         .iter()
         .filter(|m| m.metadata.get(CUSTOM_TYPE).and_then(Value::as_str) == Some(TEXTAREA))
-        .filter_map(|m| match m.breadcrumb.as_slice() {
-            [p, f, p2, id] if p == "properties" && f == "fields" && p2 == "properties" => {
-                Some(id.clone())
-            }
-            _ => None,
-        })
+        .filter_map(|m| field_column(&m.breadcrumb).map(String::from))
         .collect()
 }
 
@@ -248,12 +243,9 @@ fn person_fields(catalog: &Catalog, hash: &HashSettings) -> Vec<String> {
         .and_then(Value::as_object);
     let mut names = Vec::new();
     for m in &issues.metadata {
-        let [p, f, p2, column] = m.breadcrumb.as_slice() else {
+        let Some(column) = field_column(&m.breadcrumb) else {
             continue;
         };
-        if p != "properties" || f != "fields" || p2 != "properties" {
-            continue;
-        }
         let id = m
             .metadata
             .get(FIELD_ID)
