@@ -480,9 +480,8 @@ fn create_private(path: &Path) -> std::io::Result<std::fs::File> {
 
 /// The refresh token a token (or config) file holds now; `None` when it cannot be read.
 fn saved_refresh_token(path: &Path) -> Option<String> {
-    let text = std::fs::read_to_string(path).ok()?;
-    let value: Value = serde_json::from_str(text.strip_prefix('\u{feff}').unwrap_or(&text)).ok()?;
-    let token = value.get("refresh_token")?.as_str()?.trim();
+    let saved = crate::input::read_json_object(path, crate::input::TOKEN_FILE).ok()?;
+    let token = saved.get("refresh_token")?.as_str()?.trim();
     (!token.is_empty()).then(|| token.to_string())
 }
 
