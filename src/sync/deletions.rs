@@ -52,7 +52,7 @@ pub(super) async fn starting_point<W: Write>(
         DeletedIssues::Reconcile => {
             let zone = issues::user_time_zone(run.client.myself());
             let now = live_issue_ids(run.client, &run.config.filters.jql(zone), zone).await?;
-            Ok(Some(json!({ "ids": id_runs::encode(&now) })))
+            Ok(Some(json!({ IDS: id_runs::encode(&now) })))
         }
     }
 }
@@ -93,7 +93,7 @@ fn saved_created(saved: Option<&Value>) -> Result<Option<DateTime<Utc>>> {
 }
 
 /// The issue ids the last run listed, under the bookmark's `deleted`.
-const IDS: &str = "ids";
+pub(super) const IDS: &str = "ids";
 
 /// The issue ids a run listed under filters that have changed since (see
 /// `start_over_if_filters_changed`): deleted ones are told from the rest against every issue
@@ -191,7 +191,7 @@ async fn by_reconciling<W: Write>(
     let checked = Utc::now();
     // The issues this run wrote are looked for too: one written and then deleted before the
     // listing is in neither list.
-    let (before, under_other_filters) = match before {
+    let (mut before, under_other_filters) = match before {
         Some(before) => before,
         None if written.is_empty() => {
             tracing::info!(
@@ -202,7 +202,6 @@ async fn by_reconciling<W: Write>(
         }
         None => (Vec::new(), false),
     };
-    let mut before = before;
     if !written.is_empty() {
         before.extend(written);
         before.sort_unstable();

@@ -387,7 +387,10 @@ fn write_chunk<W: Write>(
         if let Some(emitter) = issue_emitter.as_deref_mut() {
             issues::hoist_timestamps(&mut issue);
             emitter.emit_raw(writer, issue, &normalize, &extracted)?;
-            if let (Some(written), Ok(id)) = (written.as_deref_mut(), id.parse::<u64>()) {
+            // Parsed only when reconciling: this runs for every issue.
+            if let Some(written) = written.as_deref_mut()
+                && let Ok(id) = id.parse::<u64>()
+            {
                 written.push(id);
             }
         }

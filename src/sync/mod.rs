@@ -278,7 +278,7 @@ fn start_over_if_filters_changed(state: &mut State, filters: &Filters) {
         let kept = match (def.source, old.get("deleted")) {
             (Source::IssueSearch, Some(deleted)) => {
                 let ids = deleted
-                    .get("ids")
+                    .get(deletions::IDS)
                     .or_else(|| deleted.get(deletions::IDS_UNDER_OTHER_FILTERS));
                 match (deleted.get("created"), ids) {
                     (Some(_), _) => Some(deleted.clone()),
