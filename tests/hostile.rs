@@ -1088,3 +1088,133 @@ fn the_pairs_of_two_parents_are_not_all_held_at_once() {
         large.peak_rss_mib
     );
 }
+
+/// A sync of `issue_comments` alone, of one issue whose embedded comments Jira cut short of the
+/// `n` it has (each about 4 KB), served by the comment endpoint a page at a time.
+fn sync_one_long_comment_thread(n: u64) -> Bounded {
+    let text = "x".repeat(4000);
+    let search = issue_page_with(&format!(
+        r#","comment":{{"comments":[],"maxResults":0,"total":{n},"startAt":0}}"#
+    ));
+    let server = Hostile::start(move |r| match r.path.as_str() {
+        "/rest/api/3/search/jql" => Some(Reply::Status {
+            status: 200,
+            headers: vec![("Content-Type", "application/json".into())],
+            body: search.clone(),
+        }),
+        "/rest/api/3/issue/10000/comment" => {
+            let start = r.param("startAt").unwrap_or(0);
+            let max = r.param("maxResults").unwrap_or(50).min(1000);
+            let end = (start + max).min(n);
+            let comments: Vec<Value> = (start..end)
+                .map(|i| {
+                    json!({"id": (20000 + i).to_string(), "body": text,
+                        "created": "2024-04-02T05:28:53.041+0000",
+                        "updated": "2024-04-02T05:28:53.041+0000"})
+                })
+                .collect();
+            Some(Reply::Json(
+                json!({"startAt": start, "maxResults": max, "total": n,
+                "comments": comments}),
+            ))
+        }
+        _ => None,
+    });
+    let run = sync_only(
+        &server,
+        "issue_comments",
+        json!({}),
+        Duration::from_secs(120),
+    );
+    assert_eq!(run.run.code, 0, "{}", run.run.stderr);
+    let comments = run.run.records("issue_comments");
+    let ids: std::collections::HashSet<&str> =
+        comments.iter().filter_map(|c| c["id"].as_str()).collect();
+    assert_eq!(ids.len() as u64, n, "every comment once");
+    run
+}
+
+/// An issue's list that Jira cut short is read from its endpoint and written a page at a time:
+/// 20,000 comments of one issue (80 MB) were all held before the first was written.
+#[test]
+fn a_long_comment_thread_is_written_a_page_at_a_time() {
+    let small = sync_one_long_comment_thread(2_000);
+    let large = sync_one_long_comment_thread(20_000);
+    assert!(
+        large.peak_rss_mib < small.peak_rss_mib + 40,
+        "peak RSS {} MiB for 2,000 comments, {} MiB for 20,000: the list is held whole",
+        small.peak_rss_mib,
+        large.peak_rss_mib
+    );
+}
+
+/// A sync of `changelogs` alone, of one issue whose embedded changelog Jira cut short of the
+/// `n` histories it has (each about 4 KB), read from Cloud's bulk endpoint, or where the site
+/// has none (`bulk` false: a 404) from the issue's own.
+fn sync_one_long_changelog(n: u64, bulk: bool) -> Bounded {
+    let text = "x".repeat(4000);
+    let history = move |i: u64| {
+        json!({"id": (30000 + i).to_string(), "created": "2024-04-02T05:28:53.041+0000",
+            "items": [{"field": "summary", "fieldtype": "jira", "fieldId": "summary",
+                "from": null, "fromString": text, "to": null, "toString": "b"}]})
+    };
+    let search = format!(
+        r#"{{"issues":[{{"id":"10000","key":"P-1","fields":{{"created":"2024-04-02T05:28:53.041+0000","updated":"2024-12-27T16:27:38.301+0000"}},"changelog":{{"histories":[],"maxResults":0,"total":{n},"startAt":0}}}}],"isLast":true}}"#
+    );
+    let server = Hostile::start(move |r| match r.path.as_str() {
+        "/rest/api/3/search/jql" => Some(Reply::Status {
+            status: 200,
+            headers: vec![("Content-Type", "application/json".into())],
+            body: search.clone(),
+        }),
+        "/rest/api/3/changelog/bulkfetch" if bulk => {
+            let asked: Value = serde_json::from_str(&r.body).ok()?;
+            let start: u64 = asked["nextPageToken"]
+                .as_str()
+                .unwrap_or("0")
+                .parse()
+                .ok()?;
+            let end = (start + 1000).min(n);
+            let histories: Vec<Value> = (start..end).map(&history).collect();
+            let mut page = json!({"issueChangeLogs": [{"issueId": "10000",
+                "changeHistories": histories}]});
+            if end < n {
+                page["nextPageToken"] = json!(end.to_string());
+            }
+            Some(Reply::Json(page))
+        }
+        "/rest/api/3/issue/10000/changelog" => {
+            let start = r.param("startAt").unwrap_or(0);
+            let max = r.param("maxResults").unwrap_or(50).min(1000);
+            let end = (start + max).min(n);
+            let values: Vec<Value> = (start..end).map(&history).collect();
+            Some(Reply::Json(
+                json!({"startAt": start, "maxResults": max, "total": n,
+                "isLast": end >= n, "values": values}),
+            ))
+        }
+        _ => None,
+    });
+    let run = sync_only(&server, "changelogs", json!({}), Duration::from_secs(120));
+    assert_eq!(run.run.code, 0, "{}", run.run.stderr);
+    let histories = run.run.records("changelogs");
+    let ids: std::collections::HashSet<&str> =
+        histories.iter().filter_map(|c| c["id"].as_str()).collect();
+    assert_eq!(ids.len() as u64, n, "every history once");
+    run
+}
+
+/// A long changelog too is written a page at a time, from the bulk endpoint or the issue's own.
+#[test]
+fn a_long_changelog_is_written_a_page_at_a_time() {
+    for bulk in [true, false] {
+        let small = sync_one_long_changelog(2_000, bulk);
+        let large = sync_one_long_changelog(20_000, bulk);
+        assert!(
+            large.peak_rss_mib < small.peak_rss_mib + 40,
+            "bulk {bulk}: peak RSS {} MiB for 2,000 histories, {} MiB for 20,000",
+            small.peak_rss_mib,
+            large.peak_rss_mib
+        );
+    }
+}

@@ -3,6 +3,9 @@
 //! whose embedded changelogs were cut short costs one request instead of one (or more) each.
 
 use std::collections::HashMap;
+use std::pin::pin;
+
+use futures::{Stream, TryStreamExt};
 
 use serde_json::{Value, json};
 
@@ -55,56 +58,75 @@ impl Bulk {
         issue_ids: &[String],
     ) -> Result<HashMap<String, Vec<RawRecord>>> {
         let mut lists: HashMap<String, Vec<RawRecord>> = HashMap::new();
-        let path = client.api_path("changelog/bulkfetch");
-        for batch in issue_ids.chunks(MAX_ISSUES) {
-            let mut token: Option<String> = None;
-            let mut progress = Progress::default();
-            loop {
-                let mut body = json!({"issueIdsOrKeys": batch, "maxResults": PAGE_SIZE});
-                if let Some(token) = &token {
-                    body["nextPageToken"] = json!(token);
-                }
-                let (page, records) = read_page::<RawRecord>(
-                    client,
-                    ApiRequest::post(path.clone(), body),
-                    Some("issueChangeLogs"),
-                )
-                .await?;
-                let changelogs = records
-                    .iter()
-                    .map(IssueChangelog::of)
-                    .collect::<serde_json::Result<Vec<_>>>()
-                    .map_err(|e| Error::Shape {
-                        url: path.clone(),
-                        problem: format!("an issue's changelog could not be read: {e}"),
-                    })?;
-                token = page
-                    .get("nextPageToken")
-                    .and_then(Value::as_str)
-                    .filter(|t| !t.is_empty())
-                    .map(String::from);
-                let histories = changelogs.iter().flat_map(|c| match &c.histories {
-                    List::Items(items) => items.as_slice(),
-                    _ => &[],
-                });
-                let page_print = fingerprint(histories.map(RawRecord::get));
-                // A repeated page's histories are in already.
-                let new = progress.judge(page_print, token.is_some(), &path)?;
-                for changelog in changelogs.into_iter().filter(|_| new) {
-                    let Some(id) = id_text(&changelog.issue_id) else {
-                        continue;
-                    };
-                    if let List::Items(histories) = changelog.histories {
-                        // One issue's histories may continue on the next page.
-                        lists.entry(id).or_default().extend(histories);
-                    }
-                }
-                match &token {
-                    None => break,
-                    Some(t) => progress.next_token(t, &path)?,
-                }
+        let mut pages = pin!(self.pages(client, issue_ids));
+        while let Some(page) = pages.try_next().await? {
+            for (id, items) in page {
+                // One issue's histories may continue on the next page.
+                lists.entry(id).or_default().extend(items);
             }
         }
         Ok(lists)
+    }
+
+    /// The list items of these issues a page at a time, each page's by issue id (an issue's list
+    /// may go on over several pages).
+    pub fn pages<'a>(
+        self,
+        client: &'a JiraClient,
+        issue_ids: &'a [String],
+    ) -> impl Stream<Item = Result<Vec<(String, Vec<RawRecord>)>>> + 'a {
+        let path = client.api_path("changelog/bulkfetch");
+        async_stream::try_stream! {
+            for batch in issue_ids.chunks(MAX_ISSUES) {
+                let mut token: Option<String> = None;
+                let mut progress = Progress::default();
+                loop {
+                    let mut body = json!({"issueIdsOrKeys": batch, "maxResults": PAGE_SIZE});
+                    if let Some(token) = &token {
+                        body["nextPageToken"] = json!(token);
+                    }
+                    let (page, records) = read_page::<RawRecord>(
+                        client,
+                        ApiRequest::post(path.clone(), body),
+                        Some("issueChangeLogs"),
+                    )
+                    .await?;
+                    let changelogs = records
+                        .iter()
+                        .map(IssueChangelog::of)
+                        .collect::<serde_json::Result<Vec<_>>>()
+                        .map_err(|e| Error::Shape {
+                            url: path.clone(),
+                            problem: format!("an issue's changelog could not be read: {e}"),
+                        })?;
+                    token = page
+                        .get("nextPageToken")
+                        .and_then(Value::as_str)
+                        .filter(|t| !t.is_empty())
+                        .map(String::from);
+                    let histories = changelogs.iter().flat_map(|c| match &c.histories {
+                        List::Items(items) => items.as_slice(),
+                        _ => &[],
+                    });
+                    let page_print = fingerprint(histories.map(RawRecord::get));
+                    // A repeated page's histories are in already.
+                    if progress.judge(page_print, token.is_some(), &path)? {
+                        yield changelogs
+                            .into_iter()
+                            .filter_map(|changelog| match changelog.histories {
+                                List::Items(histories) => {
+                                    Some((id_text(&changelog.issue_id)?, histories))
+                                }
+                                _ => None,
+                            })
+                            .collect();
+                    }
+                    match &token {
+                        None => break,
+                        Some(t) => progress.next_token(t, &path)?,
+                    }
+                }
+            }
+        }
     }
 }

@@ -210,7 +210,12 @@ async fn read<W: Write>(
     // The ids of the issues this run writes, when deletions are found by reconciling: one
     // written and then deleted before the ids are listed is in no listing.
     let mut written = (config.deleted_issues == DeletedIssues::Reconcile).then(Vec::new);
-    while let Some((at, chunk)) = prepared.try_next().await? {
+    while let Some((at, mut chunk)) = prepared.try_next().await? {
+        if let Some(long) = chunk.long.take() {
+            let bookmark = progress.bookmark(at);
+            chunk.one_by_one =
+                write_long_lists(run, &chunk, &long, &lists, children, bookmark).await?;
+        }
         // Held while the chunk is written: there is no await until its STATE.
         let mut out = run.out.borrow_mut();
         write_chunk(
@@ -322,11 +327,11 @@ fn write_chunk<W: Write>(
         layouts,
         mut whole,
         mut one_by_one,
+        ..
     } = chunk;
     for (item, scanned) in items.iter().zip(&layouts) {
         let text = item.get();
-        let taken_apart = scanned.as_ref().and_then(|s| s.layout.apply(text));
-        let Some(mut issue) = taken_apart.or_else(|| RawObject::parse(text)) else {
+        let Some(mut issue) = take_apart(text, scanned.as_ref()) else {
             tracing::warn!("skipped an issue that is not a JSON object");
             continue;
         };
@@ -342,15 +347,8 @@ fn write_chunk<W: Write>(
         if !late && bookmark.already_written(&id, updated) {
             continue;
         }
-        let key = issue.get("key").and_then(Node::text).and_then(raw::as_str);
-        let issue_ref = IssueRef {
-            id: &id,
-            id_json: issue
-                .get("id")
-                .and_then(Node::text)
-                .and_then(|token| raw::plain_string_token(token, &id)),
-            key: key.as_deref(),
-        };
+        let key = issue_key(&issue);
+        let issue_ref = issue_ref(&issue, &id, key.as_deref());
         // The date-times of the issue's text, embedded lists included, were found when it was
         // taken apart.
         let normalize = InBase {
@@ -367,22 +365,14 @@ fn write_chunk<W: Write>(
                 .as_mut()
                 .and_then(|lists| lists.remove(&id))
                 .or_else(|| one_by_one.remove(&(at, id.clone())));
-            let Some(mut fetched) = fetched else {
-                hand_out(children, list, embedded, |child, _, item| {
+            match fetched {
+                Some(mut fetched) => {
+                    write_fetched(writer, children, list, &issue_ref, &mut fetched, &extracted)?
+                }
+                None => hand_out(children, list, embedded, |child, _, item| {
                     child.write_item(writer, &issue_ref, item, &normalize, &extracted)
-                })?;
-                continue;
-            };
-            // Each item read from an endpoint is a text of its own, with its own date-times.
-            let (items, texts): (Vec<_>, Vec<_>) = fetched
-                .iter_mut()
-                .filter_map(RawRecord::taken_apart)
-                .map(|(item, text, dates)| (item, (text, dates)))
-                .unzip();
-            hand_out(children, list, items, |child, index, item| {
-                let (text, dates) = &texts[index];
-                child.write_item(writer, &issue_ref, item, &dates.rewriting(text), &extracted)
-            })?;
+                })?,
+            }
         }
         if let Some(emitter) = issue_emitter.as_deref_mut() {
             issues::hoist_timestamps(&mut issue);
@@ -408,6 +398,174 @@ fn write_chunk<W: Write>(
     Ok(())
 }
 
+/// An issue of a search page as an object: by the layout found when its page was read, or
+/// parsed.
+fn take_apart<'t>(text: &'t str, scanned: Option<&Scanned>) -> Option<RawObject<'t>> {
+    scanned
+        .and_then(|s| s.layout.apply(text))
+        .or_else(|| RawObject::parse(text))
+}
+
+fn issue_key<'t>(issue: &RawObject<'t>) -> Option<Cow<'t, str>> {
+    issue.get("key").and_then(Node::text).and_then(raw::as_str)
+}
+
+/// The issue as its children's rows name it.
+fn issue_ref<'a>(issue: &RawObject<'a>, id: &'a str, key: Option<&'a str>) -> IssueRef<'a> {
+    IssueRef {
+        id,
+        id_json: issue
+            .get("id")
+            .and_then(Node::text)
+            .and_then(|token| raw::plain_string_token(token, id)),
+        key,
+    }
+}
+
+/// Items of an issue's list read from an endpoint, written as rows of the children made of it.
+fn write_fetched<W: Write>(
+    writer: &mut SingerWriter<W>,
+    children: &mut [Child<'_>],
+    list: &IssueList,
+    issue: &IssueRef<'_>,
+    fetched: &mut [RawRecord],
+    extracted: &str,
+) -> Result<()> {
+    // Each item read from an endpoint is a text of its own, with its own date-times.
+    let (items, texts): (Vec<_>, Vec<_>) = fetched
+        .iter_mut()
+        .filter_map(RawRecord::taken_apart)
+        .map(|(item, text, dates)| (item, (text, dates)))
+        .unzip();
+    hand_out(children, list, items, |child, index, item| {
+        let (text, dates) = &texts[index];
+        child.write_item(writer, issue, item, &dates.rewriting(text), extracted)
+    })
+}
+
+/// Writes the lists of an issue that needs more read than a chunk holds (its chunk's only
+/// issue), a page at a time as they are read, ahead of the issue. They are returned as read
+/// whole and empty, so nothing is written twice; a list whose endpoint refuses is not, and its
+/// embedded items are written instead.
+async fn write_long_lists<W: Write>(
+    run: &Run<'_, '_, W>,
+    chunk: &Prepared,
+    long: &Wants,
+    lists: &[&'static IssueList],
+    children: &mut [Child<'_>],
+    bookmark: &issues::Bookmark,
+) -> Result<HashMap<(usize, String), Vec<RawRecord>>> {
+    let mut written = HashMap::new();
+    let (Some(item), Some(scanned)) = (chunk.items.first(), chunk.layouts.first()) else {
+        return Ok(written);
+    };
+    // What cannot be read here is skipped, with a warning, when the issue is written.
+    let text = item.get();
+    let Some(issue) = take_apart(text, scanned.as_ref()) else {
+        return Ok(written);
+    };
+    let Some((id, updated)) = issues::cursor_of(&issue) else {
+        return Ok(written);
+    };
+    if bookmark.already_written(&id, updated) {
+        return Ok(written);
+    }
+    let key = issue_key(&issue);
+    let issue = issue_ref(&issue, &id, key.as_deref());
+    let extracted = time_extracted(Utc::now());
+    for (at, list) in lists.iter().enumerate() {
+        if !long.lists.get(at).copied().unwrap_or(false) {
+            continue;
+        }
+        match write_list_pages(run, list, &issue, children, &extracted).await {
+            Ok(()) => {
+                written.insert((at, id.clone()), Vec::new());
+            }
+            Err(
+                e @ Error::Http {
+                    status: 403 | 404, ..
+                },
+            ) => {
+                tracing::warn!(
+                    issue = id,
+                    list = list.name,
+                    "kept the embedded items only: {e}"
+                );
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(written)
+}
+
+/// Reads an issue's whole list, from the bulk endpoint where there is one (and it answers for
+/// the issue) or else from the issue's own, and writes each page's rows as it comes.
+async fn write_list_pages<W: Write>(
+    run: &Run<'_, '_, W>,
+    list: &IssueList,
+    issue: &IssueRef<'_>,
+    children: &mut [Child<'_>],
+    extracted: &str,
+) -> Result<()> {
+    let client = run.client;
+    let deployment = client.deployment();
+    if let Some(bulk) = list.bulk.filter(|b| b.available_on(deployment)) {
+        let ids = [issue.id.to_string()];
+        let mut pages = pin!(bulk.pages(client, &ids));
+        let mut answered = false;
+        loop {
+            match pages.try_next().await {
+                Ok(Some(page)) => {
+                    for (_, mut items) in page.into_iter().filter(|(id, _)| id == issue.id) {
+                        answered = true;
+                        let mut out = run.out.borrow_mut();
+                        write_fetched(out.writer, children, list, issue, &mut items, extracted)?;
+                    }
+                }
+                Ok(None) => break,
+                // An older site without the bulk endpoint: the issue's own is read.
+                Err(
+                    e @ Error::Http {
+                        status: 400 | 403 | 404 | 405,
+                        ..
+                    },
+                ) if !answered => {
+                    tracing::warn!(
+                        list = list.name,
+                        "bulk endpoint refused, reading issue by issue: {e}"
+                    );
+                    break;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        if answered {
+            return Ok(());
+        }
+    }
+    let Some(rest) = list.rest else {
+        return Ok(());
+    };
+    let (request, pagination) = rest
+        .endpoint
+        .on(deployment)
+        .request(client, &[("issueId", issue.id)])?;
+    let request = request.taking_records_apart();
+    let mut pages = pin!(pages(client, request, pagination, CHILD_PAGE_SIZE));
+    while let Some(mut page) = pages.try_next().await? {
+        let mut out = run.out.borrow_mut();
+        write_fetched(
+            out.writer,
+            children,
+            list,
+            issue,
+            &mut page.items,
+            extracted,
+        )?;
+    }
+    Ok(())
+}
+
 /// Lists of JSON texts, by issue id.
 type Lists = HashMap<String, Vec<RawRecord>>;
 
@@ -420,6 +578,9 @@ struct Prepared {
     whole: Vec<Option<Lists>>,
     /// The lists read issue by issue, by list and issue id.
     one_by_one: HashMap<(usize, String), Vec<RawRecord>>,
+    /// The lists of an issue that needs more read than a chunk holds: read when it is written,
+    /// and written a page at a time.
+    long: Option<Wants>,
 }
 
 /// Child records a chunk of a search page is expected to bring, by the counts its issues carry:
@@ -545,8 +706,19 @@ async fn prepare(
     let Chunk {
         items,
         layouts,
-        wants,
+        mut wants,
     } = chunk;
+    if let [issue] = wants.as_slice()
+        && issue.records > CHUNK_RECORDS
+    {
+        return Ok(Prepared {
+            items,
+            layouts,
+            whole: lists.iter().map(|_| None).collect(),
+            one_by_one: HashMap::new(),
+            long: wants.pop(),
+        });
+    }
     let (whole, mut one_by_one) = futures::try_join!(
         bulk_lists(client, lists, &wants),
         rest_lists(client, config, lists, &wants, |at| !in_bulk(lists[at])),
@@ -582,6 +754,7 @@ async fn prepare(
         layouts,
         whole,
         one_by_one,
+        long: None,
     })
 }
 
