@@ -688,3 +688,34 @@ fn a_captcha_demanded_by_server_is_named_with_where_to_log_in() {
         );
     }
 }
+
+/// A run killed while saving the rotated token (a second Ctrl-C, an OOM kill) leaves the
+/// temporary file it was writing beside the config. In a container the tap is pid 1 on every
+/// run, so the next run has the same pid as the one killed: that leftover must not stop it.
+#[test]
+fn a_temp_file_left_by_a_killed_run_of_the_same_pid_does_not_stop_the_next() {
+    let site = Site::cloud();
+    let config = site.file("config.json", &oauth_config(&site));
+    // `exec` keeps the shell's pid (`$$`): the tap runs as the pid whose leftover is there.
+    let mut command = std::process::Command::new("sh");
+    for name in tap_jira::client::PROXY_VARIABLES {
+        command.env_remove(name);
+    }
+    let output = command
+        .arg("-c")
+        .arg(r#"printf '{"refresh_token": "half-writ' > "$1/.config.json.$$.tmp" && exec "$2" --config "$1/config.json" --discover"#)
+        .arg("sh")
+        .arg(site.dir.path())
+        .arg(env!("CARGO_BIN_EXE_tap-jira"))
+        .env_remove("RUST_LOG")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let saved: Value = serde_json::from_str(&std::fs::read_to_string(&config).unwrap()).unwrap();
+    assert_eq!(
+        saved["refresh_token"],
+        json!(site.sim.sim.current_refresh_token())
+    );
+}

@@ -540,12 +540,16 @@ impl TokenFileTurn {
     }
 }
 
+/// A name beside `path` no other run holds: the pid alone is not enough, since a run killed while
+/// saving leaves its file behind and a container's tap has the same pid (1) every time.
 fn sibling_temp_path(path: &Path) -> PathBuf {
+    use rand::RngExt;
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "config.json".into());
-    path.with_file_name(format!(".{name}.{}.tmp", std::process::id()))
+    let nonce: u64 = rand::rng().random();
+    path.with_file_name(format!(".{name}.{}.{nonce:016x}.tmp", std::process::id()))
 }
 
 #[cfg(test)]
