@@ -69,6 +69,9 @@ fn main() -> ExitCode {
             Ok(signum) = stop => Err(signum),
         }
     });
+    // A refresh the run left under way saves the refresh token it rotates before anything ends
+    // (within the signal's grace period).
+    runtime.block_on(tap_jira::client::finish_refreshes());
     let outcome = match outcome {
         Ok(outcome) => outcome,
         Err(signum) => {

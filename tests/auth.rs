@@ -2,6 +2,8 @@
 
 mod common;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use common::{Site, tap};
@@ -717,5 +719,100 @@ fn a_temp_file_left_by_a_killed_run_of_the_same_pid_does_not_stop_the_next() {
     assert_eq!(
         saved["refresh_token"],
         json!(site.sim.sim.current_refresh_token())
+    );
+}
+
+/// A token endpoint in front of the simulator's: each request is passed on at once (the
+/// simulator rotates the refresh token then), its answer held back for `delay`. `rotated` is
+/// set once the simulator has answered.
+fn slow_token_endpoint(site: &Site, delay: Duration, rotated: Arc<AtomicBool>) -> String {
+    use std::io::{Read, Write};
+    /// The client's connection, with what is written to it kept back.
+    struct HeldBack {
+        stream: std::net::TcpStream,
+        answer: Vec<u8>,
+    }
+    impl Read for HeldBack {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            self.stream.read(buf)
+        }
+    }
+    impl Write for HeldBack {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.answer.extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let upstream = site.sim.url.trim_start_matches("http://").to_string();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let (upstream, rotated) = (upstream.clone(), Arc::clone(&rotated));
+            std::thread::spawn(move || {
+                let mut client = HeldBack {
+                    stream,
+                    answer: Vec::new(),
+                };
+                let head = jira_sim::proxy::Head::read(&mut client.stream)?;
+                jira_sim::proxy::relay(&mut client, head, &upstream)?;
+                rotated.store(true, Ordering::SeqCst);
+                std::thread::sleep(delay);
+                client.stream.write_all(&client.answer)
+            });
+        }
+    });
+    url
+}
+
+/// Meltano and schedulers stop a run with SIGTERM. One that arrives while a refresh is under
+/// way, after the token endpoint rotated the refresh token but before its answer is in, must
+/// not lose the new token: the old one no longer works, and the user would have to authorize
+/// again. The refresh is let finish (within the grace period) and its token saved.
+#[test]
+fn sigterm_during_a_refresh_still_saves_the_rotated_refresh_token() {
+    let site = Site::cloud();
+    let rotated = Arc::new(AtomicBool::new(false));
+    let endpoint = slow_token_endpoint(&site, Duration::from_secs(3), Arc::clone(&rotated));
+    let mut config = oauth_config(&site);
+    config["oauth_token_url"] = json!(format!("{endpoint}/oauth/token"));
+    let config = site.file("config.json", &config);
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_tap-jira"));
+    for name in tap_jira::client::PROXY_VARIABLES {
+        command.env_remove(name);
+    }
+    let child = command
+        .args([
+            "--config".as_ref(),
+            config.as_os_str(),
+            "--discover".as_ref(),
+        ])
+        .env_remove("RUST_LOG")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while !rotated.load(Ordering::SeqCst) {
+        assert!(started.elapsed() < Duration::from_secs(30), "no refresh");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // SAFETY: sends a signal to the child this test spawned.
+    assert_eq!(
+        unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) },
+        0
+    );
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(143), "{stderr}");
+    let saved: Value = serde_json::from_str(&std::fs::read_to_string(&config).unwrap()).unwrap();
+    assert_eq!(
+        saved["refresh_token"],
+        json!(site.sim.sim.current_refresh_token()),
+        "the rotated refresh token is saved: {stderr}"
     );
 }

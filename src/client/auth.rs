@@ -3,11 +3,12 @@
 //! written back, atomically, to the config file it came from: losing it would lock the user out.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 use serde_json::Value;
-use tokio::sync::Mutex;
+use tokio::sync::{Mutex, RwLock};
 
 use crate::config::{Auth, Deployment, OAuthClient, OAuthConfig, OAuthProvider};
 use crate::error::{Error, Result};
@@ -20,9 +21,13 @@ const EXPIRY_MARGIN: Duration = Duration::from_secs(120);
 /// A token answer is a few hundred bytes: more is not a token endpoint.
 const MAX_TOKEN_ANSWER_BYTES: u64 = 1 << 20;
 
+/// Held (shared) by every refresh under way; `finish_refreshes` takes it for good.
+static REFRESHES: RwLock<()> = RwLock::const_new(());
+
 pub struct Authenticator {
     auth: Auth,
-    oauth: Option<Mutex<OAuthSession>>,
+    /// Shared with the task each refresh runs in.
+    oauth: Option<Arc<Mutex<OAuthSession>>>,
 }
 
 struct OAuthSession {
@@ -46,12 +51,12 @@ struct TokenResponse {
 impl Authenticator {
     pub fn new(auth: Auth) -> Self {
         let oauth = match &auth {
-            Auth::OAuth(o) => Some(Mutex::new(OAuthSession {
+            Auth::OAuth(o) => Some(Arc::new(Mutex::new(OAuthSession {
                 access_token: o.access_token.clone(),
                 refresh_at: None,
                 refresh_token: o.refresh_token.clone(),
                 generation: 0,
-            })),
+            }))),
             _ => None,
         };
         Authenticator { auth, oauth }
@@ -79,20 +84,13 @@ impl Authenticator {
                 let Some(session) = &self.oauth else {
                     return Err(Error::OAuth("no OAuth session".into()));
                 };
-                let mut session = session.lock().await;
-                let fresh = match (&session.access_token, session.refresh_at) {
-                    (None, _) => false,
-                    (Some(_), None) => true,
-                    (Some(_), Some(at)) => Instant::now() < at,
+                let usable = session.lock().await.usable();
+                let (token, generation) = match usable {
+                    Some(usable) => usable,
+                    // Unless another request refreshed it while this one waited for the lock.
+                    None => refresh_apart(http, config, session, |s| s.usable().is_none()).await?,
                 };
-                if !fresh {
-                    refresh(http, config, &mut session).await?;
-                }
-                let token = session
-                    .access_token
-                    .clone()
-                    .unwrap_or_else(|| Secret::new(""));
-                (request.bearer_auth(token.expose()), session.generation)
+                (request.bearer_auth(token.expose()), generation)
             }
         })
     }
@@ -142,12 +140,52 @@ impl Authenticator {
         let (Auth::OAuth(config), Some(session)) = (&self.auth, &self.oauth) else {
             return Ok(false);
         };
-        let mut session = session.lock().await;
-        if session.generation == generation {
-            refresh(http, config, &mut session).await?;
-        }
+        refresh_apart(http, config, session, move |s| s.generation == generation).await?;
         Ok(true)
     }
+}
+
+impl OAuthSession {
+    /// The access token and its generation, unless there is none or it is due for a refresh.
+    fn usable(&self) -> Option<(Secret, u64)> {
+        let token = self.access_token.clone()?;
+        let fresh = self.refresh_at.is_none_or(|at| Instant::now() < at);
+        fresh.then_some((token, self.generation))
+    }
+}
+
+/// Refreshes the session if `due` says it still needs it once the lock is held, in a task of its
+/// own: a request given up halfway (its stream stopped, SIGTERM) must not take down a refresh
+/// whose endpoint may already have rotated the refresh token, which would then be lost. Gives
+/// the session's access token and generation.
+async fn refresh_apart(
+    http: &reqwest::Client,
+    config: &OAuthConfig,
+    session: &Arc<Mutex<OAuthSession>>,
+    due: impl FnOnce(&OAuthSession) -> bool + Send + 'static,
+) -> Result<(Secret, u64)> {
+    let (http, config, session) = (http.clone(), config.clone(), Arc::clone(session));
+    let task = tokio::spawn(async move {
+        let _under_way = REFRESHES.read().await;
+        let mut session = session.lock().await;
+        if due(&session) {
+            refresh(&http, &config, &mut session).await?;
+        }
+        let token = session
+            .access_token
+            .clone()
+            .unwrap_or_else(|| Secret::new(""));
+        Ok((token, session.generation))
+    });
+    task.await
+        .map_err(|e| Error::Internal(format!("an OAuth refresh stopped: {e}")))?
+}
+
+/// Waits for the refreshes under way (their new refresh tokens saved), then keeps any other from
+/// starting: for the end of the process, which would drop them halfway.
+pub async fn finish_refreshes() {
+    // Never given back: the process is ending.
+    std::mem::forget(REFRESHES.write().await);
 }
 
 async fn refresh(

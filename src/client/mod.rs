@@ -24,8 +24,8 @@ use serde_json::Value;
 use url::Url;
 
 pub use auth::{
-    AccessibleSite, Tokens, accessible_sites, check_token_file_writable, exchange_code, save_keys,
-    save_refresh_token,
+    AccessibleSite, Tokens, accessible_sites, check_token_file_writable, exchange_code,
+    finish_refreshes, save_keys, save_refresh_token,
 };
 pub use page_reader::{PageReader, SplitBody};
 pub use pages::{
