@@ -717,3 +717,52 @@ fn an_issue_deleted_while_its_worklogs_are_filtered_fails_nothing() {
         assert_eq!(written, expected, "{deployment:?}");
     }
 }
+
+/// Jira cuts a `board` page, its `total` and `isLast` over every board, and only then leaves
+/// out the boards the account may not see: a page comes short, or empty, and still is not the
+/// last. The tap reads through them: every board it may see arrives once, with its children.
+#[test]
+fn board_pages_thinned_by_hidden_boards_are_read_through() {
+    // Boards 3 and 6 of the seven hidden; pages of one board (Jira's hold 50) make each an
+    // empty page that is not the last, pages of two a short one.
+    for page_size in [1, 2] {
+        let site = Site::new(SimConfig {
+            hidden_boards_every: 3,
+            ..SimConfig::default()
+        });
+        let streams = ["boards", "board_configurations", "epics"];
+        let mut catalog = prepare(&site, Some(&streams));
+        select(&mut catalog, Some(&streams));
+        let mut config = config_for(&site);
+        config["page_size"] = json!(page_size);
+        site.file("config.json", &config);
+        let run = sync(&site);
+        run.assert_success();
+        assert_valid_singer_output(&run);
+        let boards: Vec<u64> = run
+            .records("boards")
+            .iter()
+            .map(|b| b["id"].as_u64().unwrap())
+            .collect();
+        assert_eq!(boards, [1, 2, 4, 5, 7], "page size {page_size}");
+        for stream in streams {
+            assert_eq!(
+                run.records(stream).len(),
+                site.sim.sim.expected_records(stream, None).unwrap(),
+                "page size {page_size}: {stream}"
+            );
+        }
+    }
+    // An account that sees no board: seven empty pages, none the last, and nothing missing.
+    let site = Site::new(SimConfig {
+        hidden_boards_every: 1,
+        ..SimConfig::default()
+    });
+    prepare(&site, Some(&["boards"]));
+    let mut config = config_for(&site);
+    config["page_size"] = json!(1);
+    site.file("config.json", &config);
+    let run = sync(&site);
+    run.assert_success();
+    assert!(run.records("boards").is_empty());
+}

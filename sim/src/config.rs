@@ -107,6 +107,11 @@ pub struct SimConfig {
     /// the page's rows, `until` and `lastPage` are chosen, as Jira does, so pages come short
     /// or empty though not last. Time spent still counts it. 0: every worklog is visible.
     pub hidden_worklogs_every: u64,
+    /// Every board whose id is a multiple of this has a saved filter not shared with the
+    /// account, which sees it nowhere: `board/{id}` and what is under it answer 404, and
+    /// `board` cuts a page, its `total` and `isLast` over every board and only then drops the
+    /// hidden ones, as Jira does, so pages come short or empty though not last. 0: none.
+    pub hidden_boards_every: u64,
     /// Most rows a `worklog/updated` or `worklog/deleted` page holds (Jira: 1000); fewer let a
     /// small site page (0 counts as 1). `worklog/list` takes 1000 ids whatever this is.
     pub worklog_page_size: usize,
@@ -138,6 +143,7 @@ impl Default for SimConfig {
             worklogs_mean: None,
             histories_mean: None,
             hidden_worklogs_every: 0,
+            hidden_boards_every: 0,
             worklog_page_size: 1000,
             chaos: Chaos::default(),
             gzip: false,

@@ -229,7 +229,8 @@ impl Sim {
     /// With `issue_ids` (ids or keys), per-issue streams count only those issues' children and
     /// `issues` counts those that exist; site-wide streams ignore it. `None` means every issue.
     /// Deleted issues and worklogs count nowhere (a deleted issue's links are gone from the
-    /// other end too), nor do hidden worklogs ([`SimConfig::hidden_worklogs_every`]); run-time
+    /// other end too), nor do hidden worklogs ([`SimConfig::hidden_worklogs_every`]) or the
+    /// hidden boards' rows ([`SimConfig::hidden_boards_every`]); run-time
     /// audit records and custom fields count.
     pub fn expected_records(&self, stream: &str, issue_ids: Option<&[String]>) -> Option<usize> {
         use site::reference::{
@@ -345,7 +346,7 @@ impl Sim {
                 .map(|l| l.members.len())
                 .sum(),
             "application_roles" => application_roles(cloud, cfg.jira_software).len(),
-            "boards" | "board_configurations" => agile(&|| site.boards.len()),
+            "boards" | "board_configurations" => agile(&|| site.visible_boards().count()),
             "sprints" => agile(&|| site.distinct_board_sprints().len()),
             "sprint_issues" => agile(&|| {
                 site.distinct_board_sprints()
@@ -353,13 +354,14 @@ impl Sim {
                     .map(|s| site.sprint_issues(s).len())
                     .sum()
             }),
-            "board_issues" => {
-                agile(&|| site.boards.iter().map(|b| site.board_issues(b).len()).sum())
-            }
+            "board_issues" => agile(&|| {
+                site.visible_boards()
+                    .map(|b| site.board_issues(b).len())
+                    .sum()
+            }),
             "epics" => agile(&|| {
                 let mut epics: Vec<usize> = site
-                    .boards
-                    .iter()
+                    .visible_boards()
                     .flat_map(|b| site.board_epics(b))
                     .collect();
                 epics.sort_unstable();

@@ -95,6 +95,11 @@ struct Args {
     /// Jira does (pages come short or empty though not last). 0 for none.
     #[arg(long, value_name = "N", default_value_t = 0)]
     hidden_worklogs_every: u64,
+    /// Every board whose id is a multiple of N has a filter not shared with the account: it
+    /// is hidden everywhere, and left out of `board` pages after they are cut, as Jira does
+    /// (pages come short or empty though not last). 0 for none.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    hidden_boards_every: u64,
     /// Most rows a `worklog/updated` or `worklog/deleted` page holds (Jira: 1000).
     #[arg(long, value_name = "ROWS", default_value_t = SimConfig::default().worklog_page_size)]
     worklog_page_size: usize,
@@ -263,6 +268,7 @@ async fn main() -> std::io::Result<()> {
         worklogs_mean: args.worklogs_mean,
         histories_mean: args.histories_mean,
         hidden_worklogs_every: args.hidden_worklogs_every,
+        hidden_boards_every: args.hidden_boards_every,
         worklog_page_size: args.worklog_page_size,
         chaos: Chaos {
             server_errors: args.server_error_rate,

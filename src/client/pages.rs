@@ -25,7 +25,9 @@ pub enum Pagination {
     /// The body is a single object: one record.
     One,
     /// `startAt`/`maxResults`, ending on `isLast`, on `startAt + n >= total`, or on an empty page —
-    /// never on a short page, since Jira caps pages below what was asked.
+    /// never on a short page, since Jira caps pages below what was asked. A page that says it is
+    /// not the last is followed from past its `maxResults`, empty or short (the agile API leaves
+    /// out what the account may not see after cutting the page).
     Offset { items: Option<&'static str> },
     /// `offset`/`limit` (the audit log), ending like `Offset`.
     OffsetLimit { items: &'static str },
@@ -137,7 +139,16 @@ pub fn pages<T: DeserializeOwned + 'static>(
                 warn_if_cut_short(&body.rest, items.len(), &path);
             }
             let next = next_cursor(pagination, &cursor, &body.rest, items.len() as u64);
-            let new = progress.judge(fingerprint, next.is_some(), &path)?;
+            // An empty offset page that points further moved past its whole cut (see
+            // `next_cursor`): Jira left out every row of it, which is not a stall.
+            let emptied = items.is_empty()
+                && next.is_some()
+                && matches!(pagination, Pagination::Offset { .. } | Pagination::OffsetLimit { .. })
+                && matches!(body.rest.get("isLast"), Some(Value::Bool(false)));
+            let new = match emptied {
+                true => progress.emptied(&path).map(|()| false)?,
+                false => progress.judge(fingerprint, next.is_some(), &path)?,
+            };
             if new {
                 yield Page { items };
             }
@@ -178,6 +189,10 @@ fn warn_if_cut_short(rest: &Value, listed: usize, path: &str) {
 /// `startAt`, or hands out fresh tokens for empty pages, would otherwise be paged forever.
 const MAX_STALLED_PAGES: u32 = 3;
 
+/// Offset pages in a row emptied of what the account may not see before a pager gives up:
+/// 10,000 hidden boards in pages of 50, and a server that says `isLast: false` for ever stops.
+const MAX_EMPTIED_PAGES: u32 = 200;
+
 /// Whether paging moves on. A page that repeats the records of any page before is not passed on
 /// (its records were), and counts as stalled, like an empty page that still points further: a
 /// server that cycles through two pages is stopped as one that repeats one.
@@ -190,6 +205,8 @@ pub struct Progress {
     stalled: u32,
     /// Stalled pages in a row that end paging.
     patience: u32,
+    /// Emptied pages in a row (`emptied`).
+    emptied: u32,
 }
 
 impl Default for Progress {
@@ -207,7 +224,25 @@ impl Progress {
             tokens: HashSet::new(),
             stalled: 0,
             patience,
+            emptied: 0,
         }
+    }
+
+    /// Takes an offset page that says it is not the last but holds nothing: Jira left out every
+    /// row of it. Fails once too many came in a row.
+    pub fn emptied(&mut self, path: &str) -> Result<()> {
+        self.emptied += 1;
+        if self.emptied < MAX_EMPTIED_PAGES {
+            return Ok(());
+        }
+        Err(Error::Shape {
+            url: path.to_string(),
+            problem: format!(
+                "paging does not advance: {} empty pages in a row that are not the last; \
+                 stopping instead of looping",
+                self.emptied
+            ),
+        })
     }
 
     /// Takes one page by its `fingerprint` (`None`: no records) and whether paging goes on after
@@ -216,6 +251,7 @@ impl Progress {
         let new = fingerprint.is_some_and(|f| self.seen.insert(f));
         if new {
             self.stalled = 0;
+            self.emptied = 0;
         } else if more {
             self.stalled += 1;
             if self.stalled >= self.patience {
@@ -665,8 +701,16 @@ fn next_cursor(pagination: Pagination, cursor: &Cursor, body: &Value, n: u64) ->
             };
             let is_last = body.get("isLast").and_then(Value::as_bool);
             let total = body.get("total").and_then(Value::as_u64);
-            let done = n == 0 || is_last == Some(true) || total.is_some_and(|t| start + n >= t);
-            (!done).then_some(Cursor::Offset(start + n))
+            // A page that says it is not the last was cut from `maxResults` rows before Jira left
+            // out those the account may not see (boards): it may come short, or empty, and the
+            // next one starts past the whole cut.
+            let step = match (is_last, body.get("maxResults").and_then(Value::as_u64)) {
+                (Some(false), Some(cut)) => n.max(cut),
+                _ => n,
+            };
+            let done =
+                step == 0 || is_last == Some(true) || total.is_some_and(|t| start + step >= t);
+            (!done).then_some(Cursor::Offset(start + step))
         }
         Pagination::Token { .. } => {
             let token = body
@@ -708,6 +752,25 @@ mod tests {
         assert_eq!(next(p, 200, json!({"total": 250}), 50), None);
         assert_eq!(next(p, 0, json!({"isLast": true}), 10), None);
         assert_eq!(next(p, 0, json!({"isLast": false}), 10), Some(10));
+        assert_eq!(
+            next(p, 50, json!({"isLast": false, "maxResults": 50}), 0),
+            Some(100),
+            "a page emptied of what the account may not see is not the end"
+        );
+        assert_eq!(
+            next(
+                p,
+                50,
+                json!({"isLast": false, "maxResults": 50, "total": 120}),
+                20
+            ),
+            Some(100),
+            "nor does the next page start inside it"
+        );
+        assert_eq!(
+            next(p, 0, json!({"maxResults": 50, "total": 250}), 37),
+            Some(37)
+        );
         assert_eq!(
             next(Pagination::Offset { items: None }, 5, json!([]), 0),
             None,

@@ -1,6 +1,8 @@
 //! Jira Software's REST API below `/rest/agile/1.0/`: boards, a board's configuration,
 //! sprints (kanban boards answer 400), issues and epics, and a sprint and its issues. Pages hold
-//! 50 at most. Sprint and epic pages carry `isLast` but no `total`, as Jira's do.
+//! 50 at most. Sprint and epic pages carry `isLast` but no `total`, as Jira's do. Boards the
+//! account may not see (`SimConfig::hidden_boards_every`) answer 404, and leave a board page
+//! only after it is cut, as Jira's do.
 
 use axum::response::Response;
 use serde_json::{Value, json};
@@ -23,15 +25,17 @@ const NO_BOARD: &str = "Board does not exist or you do not have permission to se
 const NO_SPRINT: &str = "The requested sprint cannot be viewed because it either does not exist or you do not have permission to view it.";
 pub(crate) const NO_SPRINTS: &str = "The board does not support sprints";
 
-/// An agile page: `{maxResults, startAt, total?, isLast, values}`.
+/// An agile page: `{maxResults, startAt, total?, isLast, values}`; `cut` is how many items the
+/// page was cut with, before any were left out.
 fn page(
     values: Vec<Value>,
+    cut: usize,
     start_at: usize,
     max_results: usize,
     total: usize,
     with_total: bool,
 ) -> Response {
-    let is_last = start_at + values.len() >= total;
+    let is_last = start_at + cut >= total;
     ok(&object([
         ("maxResults", Some(json!(max_results))),
         ("startAt", Some(json!(start_at))),
@@ -43,7 +47,8 @@ fn page(
 
 fn paged<T>(call: &Call, items: &[T], with_total: bool, render: impl Fn(&T) -> Value) -> Response {
     let (values, start_at, max_results) = call.slice(items, CAP, CAP, render);
-    page(values, start_at, max_results, items.len(), with_total)
+    let cut = values.len();
+    page(values, cut, start_at, max_results, items.len(), with_total)
 }
 
 fn find_board<'s>(site: &'s Site, id: &str) -> Result<&'s Board, Rejection> {
@@ -146,7 +151,16 @@ pub(crate) fn boards(call: &Call) -> Response {
         .filter(|b| b.name.to_lowercase().contains(&name))
         .filter(|b| project.is_none_or(|p| p == Some(b.project)))
         .collect();
-    paged(call, &list, true, |b| board_json(&ctx, b))
+    // The page, its `total` and `isLast` are cut over every board; the boards the account may
+    // not see leave only then, so a page comes short or empty though not last.
+    let (values, start_at, max_results) =
+        call.slice(&list, CAP, CAP, |b| match site.board_hidden(b) {
+            true => Value::Null,
+            false => board_json(&ctx, b),
+        });
+    let cut = values.len();
+    let values = values.into_iter().filter(|v| !v.is_null()).collect();
+    page(values, cut, start_at, max_results, list.len(), true)
 }
 
 /// `GET board/{id}`.

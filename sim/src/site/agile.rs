@@ -88,8 +88,22 @@ pub(crate) fn generate(projects: &[Project]) -> Vec<Board> {
 }
 
 impl Site {
+    /// A board the account may see, by id.
     pub fn board(&self, id: u64) -> Option<&Board> {
-        self.boards.iter().find(|b| b.id == id)
+        self.boards
+            .iter()
+            .find(|b| b.id == id && !self.board_hidden(b))
+    }
+
+    /// Whether the board's filter is not shared with the account
+    /// (`SimConfig::hidden_boards_every`): Jira shows it to the account nowhere.
+    pub fn board_hidden(&self, board: &Board) -> bool {
+        self.hidden_boards_every != 0 && board.id.is_multiple_of(self.hidden_boards_every)
+    }
+
+    /// The boards the account may see.
+    pub fn visible_boards(&self) -> impl Iterator<Item = &Board> {
+        self.boards.iter().filter(|b| !self.board_hidden(b))
     }
 
     /// A sprint by id, with the index of its project.
@@ -167,8 +181,7 @@ impl Site {
     /// Sprints of the site, each once (the rows of the `sprints` stream).
     pub fn distinct_board_sprints(&self) -> Vec<u64> {
         let mut ids: Vec<u64> = self
-            .boards
-            .iter()
+            .visible_boards()
             .flat_map(|b| b.sprints.iter().copied())
             .collect();
         ids.sort_unstable();

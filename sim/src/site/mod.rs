@@ -49,6 +49,8 @@ pub(crate) struct Site {
     pub shape: Shape,
     /// Worklogs whose id is a multiple of this are hidden from the account (0: none).
     hidden_worklogs_every: u64,
+    /// Boards whose id is a multiple of this are hidden from the account (0: none).
+    hidden_boards_every: u64,
     /// How many times issues were touched: seeds the choice of the next ones.
     touches: u64,
     /// Every worklog, ordered as `worklog/updated` lists them; built on first use and again
@@ -143,6 +145,7 @@ impl Site {
             version: 0,
             shape: Shape::of(cfg),
             hidden_worklogs_every: cfg.hidden_worklogs_every,
+            hidden_boards_every: cfg.hidden_boards_every,
             touches: 0,
             worklog_index: OnceLock::new(),
             deleted_worklogs: HashSet::new(),

@@ -342,12 +342,12 @@ impl Site {
         ]
     }
 
-    /// Saved filters: each board's, then a few personal ones.
+    /// Saved filters: each board's (but a hidden board's, not shared with the account), then a
+    /// few personal ones.
     pub fn filters(&self) -> Vec<Filter> {
         let humans = self.people.humans;
         let mut list: Vec<Filter> = self
-            .boards
-            .iter()
+            .visible_boards()
             .map(|board| {
                 let project = &self.projects[board.project];
                 let types = if board.issue_types.is_some() {
