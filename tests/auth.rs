@@ -816,3 +816,28 @@ fn sigterm_during_a_refresh_still_saves_the_rotated_refresh_token() {
         "the rotated refresh token is saved: {stderr}"
     );
 }
+
+/// RFC 6749 makes `expires_in` a number, but some token endpoints send it as a string
+/// (`"3600"`). The answer still carries the rotated refresh token, and the one sent is spent:
+/// refused for a field the tap can do without, the new token was never saved and the user was
+/// locked out.
+#[test]
+fn a_token_answer_with_expires_in_as_a_string_keeps_its_rotated_refresh_token() {
+    let site = Site::new(SimConfig {
+        expires_in_as_string: true,
+        ..SimConfig::default()
+    });
+    let config = site.file("config.json", &oauth_config(&site));
+    let run = tap(&[&"--config", &config, &"--discover"]);
+    let rotated = site.sim.sim.current_refresh_token();
+    assert_ne!(rotated, creds::INITIAL_REFRESH_TOKEN, "the token was spent");
+    let saved: Value = serde_json::from_str(&std::fs::read_to_string(&config).unwrap()).unwrap();
+    assert_eq!(
+        saved["refresh_token"],
+        json!(rotated),
+        "the rotated refresh token was lost (exit {}):\n{}",
+        run.code,
+        run.stderr
+    );
+    run.assert_success();
+}

@@ -67,6 +67,9 @@ pub struct SimConfig {
     pub max_page_size: usize,
     /// Lifetime of OAuth access tokens, in seconds.
     pub access_token_ttl_secs: u64,
+    /// Token answers give `expires_in` as a string (`"3600"`), as some OAuth servers do (Azure
+    /// AD's v1 endpoint); Atlassian's give a number.
+    pub expires_in_as_string: bool,
     /// Every issue whose index `i` (0-based, across projects) has `i % busy_every ==
     /// busy_every / 2` is "busy": about 60 comments, 45 worklogs and 130 change histories, more
     /// than Jira embeds in an issue. 0 means no busy issues. Per issue on average (busy ones
@@ -135,6 +138,7 @@ impl Default for SimConfig {
             latency_ms: 0,
             max_page_size: 100,
             access_token_ttl_secs: 3600,
+            expires_in_as_string: false,
             busy_every: 20,
             jira_software: true,
             admin: true,

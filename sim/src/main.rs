@@ -51,6 +51,9 @@ struct Args {
     /// Lifetime of OAuth access tokens, in seconds.
     #[arg(long, default_value_t = SimConfig::default().access_token_ttl_secs)]
     access_token_ttl_secs: u64,
+    /// Give `expires_in` in token answers as a string (`"3600"`), as some OAuth servers do.
+    #[arg(long)]
+    expires_in_as_string: bool,
     /// Every n-th issue is busy (about 60 comments, 45 worklogs, 130 histories); 0 for none.
     /// Per issue on average, 20 gives about 4.5 comments, 3.2 worklogs and 8 histories; 40
     /// about 3, 2 and 5.
@@ -260,6 +263,7 @@ async fn main() -> std::io::Result<()> {
         latency_ms: args.latency_ms,
         max_page_size: args.max_page_size,
         access_token_ttl_secs: args.access_token_ttl_secs,
+        expires_in_as_string: args.expires_in_as_string,
         busy_every: args.busy_every,
         jira_software: !args.no_jira_software,
         admin: !args.not_admin,

@@ -6,7 +6,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use serde::Deserialize;
 use serde_json::Value;
 use tokio::sync::{Mutex, RwLock};
 
@@ -39,13 +38,42 @@ struct OAuthSession {
     generation: u64,
 }
 
-#[derive(Deserialize)]
+/// A token endpoint's answer to a grant, read leniently: the rotated refresh token it carries
+/// must be saved even when another field is not what the tap expects.
 struct TokenResponse {
-    access_token: String,
-    #[serde(default)]
+    /// Absent from an answer that is not a token after all: a failure, once the refresh token
+    /// is saved.
+    access_token: Option<String>,
     refresh_token: Option<String>,
-    #[serde(default)]
     expires_in: Option<u64>,
+}
+
+impl TokenResponse {
+    fn parse(text: &str) -> std::result::Result<TokenResponse, serde_json::Error> {
+        let answer: serde_json::Map<String, Value> = serde_json::from_str(text)?;
+        let text_of = |key: &str| {
+            answer
+                .get(key)
+                .and_then(Value::as_str)
+                .filter(|s| !s.trim().is_empty())
+                .map(|s| s.trim().to_string())
+        };
+        // A number in RFC 6749, but a string (`"3600"`) or a fraction from some endpoints;
+        // without it the token is refreshed when the site refuses it.
+        let seconds = match answer.get("expires_in") {
+            Some(Value::Number(n)) => n.as_f64(),
+            Some(Value::String(s)) => s.trim().parse::<f64>().ok(),
+            _ => None,
+        };
+        let expires_in = seconds
+            .filter(|s| s.is_finite() && *s >= 0.0)
+            .map(|s| s as u64);
+        Ok(TokenResponse {
+            access_token: text_of("access_token"),
+            refresh_token: text_of("refresh_token"),
+            expires_in,
+        })
+    }
 }
 
 impl Authenticator {
@@ -231,12 +259,7 @@ async fn refresh(
         }
         Err(TokenFailure::Failed(why)) => return Err(Error::OAuth(why)),
     };
-    session.access_token = Some(Secret::new(token.access_token));
-    session.refresh_at = token.expires_in.and_then(|secs| {
-        let life = Duration::from_secs(secs);
-        Instant::now().checked_add(life - EXPIRY_MARGIN.min(life / 3))
-    });
-    session.generation += 1;
+    // The old refresh token is spent: the new one is saved before anything else may fail.
     if let Some(rotated) = token
         .refresh_token
         .filter(|t| t != session.refresh_token.expose())
@@ -253,6 +276,18 @@ async fn refresh(
             ),
         }
     }
+    let access_token = token.access_token.ok_or_else(|| {
+        Error::OAuth(format!(
+            "unexpected answer from {}: no access_token",
+            config.client.token_url
+        ))
+    })?;
+    session.access_token = Some(Secret::new(access_token));
+    session.refresh_at = token.expires_in.and_then(|secs| {
+        let life = Duration::from_secs(secs);
+        Instant::now().checked_add(life - EXPIRY_MARGIN.min(life / 3))
+    });
+    session.generation += 1;
     Ok(())
 }
 
@@ -271,10 +306,18 @@ pub async fn exchange_code(
         ("redirect_uri", redirect_uri),
     ];
     match request_tokens(http, client, &grant).await {
-        Ok(token) => Ok(Tokens {
-            access_token: Secret::new(token.access_token),
-            refresh_token: token.refresh_token.map(Secret::new),
+        Ok(TokenResponse {
+            access_token: Some(access_token),
+            refresh_token,
+            ..
+        }) => Ok(Tokens {
+            access_token: Secret::new(access_token),
+            refresh_token: refresh_token.map(Secret::new),
         }),
+        Ok(_) => Err(Error::Authorize(format!(
+            "unexpected answer from {}: no access_token",
+            client.token_url
+        ))),
         Err(TokenFailure::Refused(why)) => Err(Error::Authorize(format!(
             "{why}. A code works once and for a few minutes: run `tap-jira authorize` again; and \
              check oauth_client_id, oauth_client_secret and oauth_redirect_uri (the one registered \
@@ -378,13 +421,15 @@ async fn request_tokens(
             client.token_url
         )));
     }
-    let token: TokenResponse = serde_json::from_str(&text).map_err(|e| {
+    let token = TokenResponse::parse(&text).map_err(|e| {
         TokenFailure::Failed(format!("unexpected answer from {}: {e}", client.token_url))
     })?;
     // Learned at run time: from now on blanked out of whatever the tap prints, like the config's.
-    crate::secret::register(&token.access_token);
-    if let Some(rotated) = &token.refresh_token {
-        crate::secret::register(rotated);
+    for secret in [&token.access_token, &token.refresh_token]
+        .into_iter()
+        .flatten()
+    {
+        crate::secret::register(secret);
     }
     Ok(token)
 }
@@ -594,6 +639,33 @@ fn sibling_temp_path(path: &Path) -> PathBuf {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn token_answers_are_read_leniently() {
+        let read = |text: &str| {
+            let t = TokenResponse::parse(text).unwrap();
+            (t.access_token, t.refresh_token, t.expires_in)
+        };
+        let tokens = |expires_in| (Some("a".to_string()), Some("r".to_string()), expires_in);
+        for (expires_in, seconds) in [
+            ("3600", Some(3600)),
+            ("\"3600\"", Some(3600)),
+            ("3599.7", Some(3599)),
+            ("\"soon\"", None),
+            ("-1", None),
+            ("null", None),
+        ] {
+            let text = format!(
+                r#"{{"access_token": "a", "refresh_token": "r", "expires_in": {expires_in}}}"#
+            );
+            assert_eq!(read(&text), tokens(seconds), "{expires_in}");
+        }
+        assert_eq!(
+            read(r#"{"refresh_token": "r", "access_token": 7}"#),
+            (None, Some("r".into()), None)
+        );
+        assert!(TokenResponse::parse("[]").is_err());
+    }
 
     #[test]
     fn saving_keeps_other_keys() {
