@@ -841,3 +841,67 @@ fn a_token_answer_with_expires_in_as_a_string_keeps_its_rotated_refresh_token() 
     );
     run.assert_success();
 }
+
+/// A token file or config file that is a symbolic link (kept in a shared or managed directory,
+/// linked into each project): the rotated refresh token is written to the file the link names,
+/// and the link stays. Renamed over the link, it replaced the link with a file of its own and
+/// left the spent token in the target, which the next run through another link was refused.
+#[test]
+fn a_symlinked_token_file_or_config_keeps_the_rotated_refresh_token_in_its_target() {
+    for linked in ["oauth_token_file", "config"] {
+        let site = Site::cloud();
+        let shared = site.dir.path().join("shared");
+        std::fs::create_dir(&shared).unwrap();
+        let mut config = oauth_config(&site);
+        let (link, target) = match linked {
+            "oauth_token_file" => {
+                let target = shared.join("tokens.json");
+                let tokens = json!({"refresh_token": creds::INITIAL_REFRESH_TOKEN});
+                std::fs::write(&target, tokens.to_string()).unwrap();
+                let link = site.dir.path().join("tokens.json");
+                config["oauth_token_file"] = json!(link);
+                (link, target)
+            }
+            _ => {
+                let target = shared.join("config.json");
+                std::fs::write(&target, config.to_string()).unwrap();
+                (site.dir.path().join("config.json"), target)
+            }
+        };
+        // Relative, as `ln -s shared/tokens.json` makes it.
+        let relative = target.strip_prefix(site.dir.path()).unwrap();
+        std::os::unix::fs::symlink(relative, &link).unwrap();
+        let config = match linked {
+            "oauth_token_file" => site.file("config.json", &config),
+            _ => link.clone(),
+        };
+
+        let run = tap(&[&"--config", &config, &"--discover"]);
+        run.assert_success();
+        let rotated = site.sim.sim.current_refresh_token();
+        assert_ne!(
+            rotated,
+            creds::INITIAL_REFRESH_TOKEN,
+            "{linked}: the token was spent"
+        );
+        let saved: Value =
+            serde_json::from_str(&std::fs::read_to_string(&target).unwrap()).unwrap();
+        assert_eq!(
+            saved["refresh_token"],
+            json!(rotated),
+            "{linked}: the file the link names still holds the spent token:\n{}",
+            run.stderr
+        );
+        assert!(
+            std::fs::symlink_metadata(&link).unwrap().is_symlink(),
+            "{linked}: the link was replaced by a file"
+        );
+        if linked == "config" {
+            assert_eq!(
+                saved["cloud_id"],
+                json!(creds::CLOUD_ID),
+                "the other keys are kept"
+            );
+        }
+    }
+}

@@ -485,7 +485,7 @@ async fn post_with_retries(
 /// Fails unless the rotated refresh token could be saved to `path`: checked before any request,
 /// since a refresh spends the old token and a token that cannot be saved locks the user out.
 pub fn check_token_file_writable(path: &Path) -> Result<()> {
-    let temp = sibling_temp_path(path);
+    let temp = sibling_temp_path(&through_links(path));
     create_private(&temp)
         .and_then(|_| std::fs::remove_file(&temp))
         .map_err(|e| {
@@ -512,6 +512,10 @@ pub fn save_keys(path: &Path, keys: &[(&str, &str)]) -> Result<()> {
             path.display()
         ))
     };
+    // Renamed over a link, the new file would replace the link and leave the spent token in the
+    // file it names, where another path (or the link made again) still reads it.
+    let target = through_links(path);
+    let path = target.as_path();
     // A token file the tap has not written yet starts empty.
     let mut config: serde_json::Map<String, Value> = match std::fs::read_to_string(path) {
         // A byte-order mark is read past, as when the file was loaded.
@@ -548,6 +552,23 @@ pub fn save_keys(path: &Path, keys: &[(&str, &str)]) -> Result<()> {
     })
 }
 
+/// The file `path` names once symbolic links are followed: where a new version of it must be
+/// written. A link to nowhere yet gives the file it would name.
+fn through_links(path: &Path) -> PathBuf {
+    let mut path = path.to_path_buf();
+    // As many links as the kernel follows (ELOOP beyond): past them, opening the file fails.
+    for _ in 0..40 {
+        let Ok(target) = std::fs::read_link(&path) else {
+            break;
+        };
+        path = match path.parent() {
+            Some(dir) => dir.join(target),
+            None => target,
+        };
+    }
+    path
+}
+
 /// A new file for secrets: readable by its owner only from the start, and never an existing file
 /// or a link someone planted at that name.
 fn create_private(path: &Path) -> std::io::Result<std::fs::File> {
@@ -580,6 +601,8 @@ impl TokenFileTurn {
     #[cfg(unix)]
     async fn take(path: &Path) -> Result<TokenFileTurn> {
         use std::os::fd::AsRawFd;
+        // Beside the file itself, so runs that reach it through different links share the lock.
+        let path = &through_links(path);
         let name = path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
