@@ -1760,12 +1760,17 @@ fn saved_refresh_token(r: &mut Reader<'_>, path: &Path) -> Option<Secret> {
         return None;
     }
     match read_json_object(path, input::TOKEN_FILE) {
-        Ok(saved) => match saved.get("refresh_token") {
-            Some(Value::String(token)) if !token.is_empty() => {
+        // Trimmed like the config's, and as the refresh reads the file again.
+        Ok(saved) => match saved
+            .get("refresh_token")
+            .and_then(Value::as_str)
+            .map(str::trim)
+        {
+            Some(token) if !token.is_empty() => {
                 // Not in the config, so not registered with it: a token endpoint that echoes
                 // the request must not print it.
                 crate::secret::register(token);
-                Some(Secret::new(token.clone()))
+                Some(Secret::new(token.to_string()))
             }
             _ => {
                 r.problem(

@@ -905,3 +905,24 @@ fn a_symlinked_token_file_or_config_keeps_the_rotated_refresh_token_in_its_targe
         }
     }
 }
+
+/// A refresh token saved in `oauth_token_file` with a trailing newline (written by hand, `echo`,
+/// a secrets tool) is read trimmed, as in the config: read untrimmed at start and trimmed before
+/// the refresh, the two differed, and the log said another run had rotated the token.
+#[test]
+fn a_token_file_refresh_token_with_a_trailing_newline_is_not_taken_for_another_runs() {
+    let site = Site::cloud();
+    let token_file = site.file(
+        "tokens.json",
+        &json!({"refresh_token": format!("{}\n", creds::INITIAL_REFRESH_TOKEN)}),
+    );
+    let mut config = oauth_config(&site);
+    config["oauth_token_file"] = json!(token_file);
+    let run = discover_with(&site, config);
+    run.assert_success();
+    assert!(
+        !run.stderr.contains("another run"),
+        "no other run rotated the token:\n{}",
+        run.stderr
+    );
+}
