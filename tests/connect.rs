@@ -514,3 +514,39 @@ fn an_unresolvable_proxy_is_not_blamed_on_base_url() {
         "the error names base_url, not the proxy: {error}"
     );
 }
+
+/// The proxy logged is the one the requests take. An empty `HTTP_PROXY` (set to turn a proxy
+/// off) is passed over for `ALL_PROXY`, which the requests then take: the log said nothing.
+/// Under CGI (`REQUEST_METHOD` set) the environment's proxies are ignored, as a request's
+/// `Proxy:` header could set them: the log named one the requests did not take.
+#[test]
+fn the_proxy_logged_is_the_one_the_requests_take() {
+    let site = Site::server();
+    let proxy = spawn_proxy();
+    let config = site.file("config.json", &site.server_config());
+    for (env, proxied) in [
+        (
+            vec![("HTTP_PROXY", ""), ("ALL_PROXY", proxy.url.as_str())],
+            true,
+        ),
+        (
+            vec![
+                ("HTTP_PROXY", proxy.url.as_str()),
+                ("REQUEST_METHOD", "GET"),
+            ],
+            false,
+        ),
+    ] {
+        let before = proxy.requests().len();
+        let run = tap_with_env(&[&"--config", &config, &"--discover"], &env);
+        run.assert_success();
+        let went_through = proxy.requests().len() > before;
+        assert_eq!(went_through, proxied, "{env:?}");
+        let logged = run.stderr.contains(&format!("proxy={}/", proxy.url));
+        assert_eq!(
+            logged, proxied,
+            "{env:?}: the requests went through the proxy: {went_through}; the log:\n{}",
+            run.stderr
+        );
+    }
+}

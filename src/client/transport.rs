@@ -136,17 +136,33 @@ fn log_proxy(config: &Network, destination: &Url) {
     let (proxy, from) = match &config.proxy_url {
         Some(proxy) => (proxy.expose().to_string(), "proxy_url"),
         None => {
-            let https = destination.scheme() == "https";
-            let found = PROXY_VARIABLES
-                .iter()
-                .filter(|name| https || !name.eq_ignore_ascii_case("https_proxy"))
-                .filter(|name| !https || !name.eq_ignore_ascii_case("http_proxy"))
-                .find_map(|name| Some((std::env::var(name).ok()?, *name)))
-                .filter(|(value, _)| !value.trim().is_empty());
-            match found {
-                Some((value, name)) => (value, name),
-                None => return,
+            let specific: &[&'static str] = match destination.scheme() {
+                "https" => &["HTTPS_PROXY", "https_proxy"],
+                _ => &["HTTP_PROXY", "http_proxy"],
+            };
+            // As reqwest reads them: the first of each pair that is set, empty or not; one that
+            // is no proxy (empty, to turn it off) gives way to ALL_PROXY.
+            let first_set = |names: &[&'static str]| {
+                names
+                    .iter()
+                    .find_map(|name| Some((std::env::var(name).ok()?, *name)))
+            };
+            let found = [specific, &["ALL_PROXY", "all_proxy"]]
+                .into_iter()
+                .filter_map(first_set)
+                .find(|(value, _)| proxy_url(value).is_some());
+            let Some((value, name)) = found else {
+                return;
+            };
+            // Under CGI a request's `Proxy:` header becomes HTTP_PROXY: reqwest takes none of them.
+            if std::env::var_os("REQUEST_METHOD").is_some() {
+                tracing::info!(
+                    ignored = name,
+                    "REQUEST_METHOD is set (as under CGI): the proxy variables are not used"
+                );
+                return;
             }
+            (value, name)
         }
     };
     tracing::info!(
