@@ -1218,3 +1218,40 @@ fn a_long_changelog_is_written_a_page_at_a_time() {
         );
     }
 }
+
+/// An issue hidden or deleted between its search page and its long list keeps what its search
+/// page embedded: the endpoint's 404 is not the run's end.
+#[test]
+fn a_long_list_whose_endpoint_404s_keeps_the_embedded_items() {
+    let embedded: Vec<Value> = (0..3)
+        .map(|i| {
+            json!({"id": (20000 + i).to_string(), "body": "x",
+            "created": "2024-04-02T05:28:53.041+0000", "updated": "2024-04-02T05:28:53.041+0000"})
+        })
+        .collect();
+    let search = issue_page_with(&format!(
+        r#","comment":{{"comments":{},"maxResults":3,"total":5000,"startAt":0}}"#,
+        json!(embedded)
+    ));
+    let server = Hostile::start(move |r| {
+        (r.path == "/rest/api/3/search/jql").then(|| Reply::Status {
+            status: 200,
+            headers: vec![("Content-Type", "application/json".into())],
+            body: search.clone(),
+        })
+    });
+    let run = sync_only(
+        &server,
+        "issue_comments",
+        json!({}),
+        Duration::from_secs(60),
+    );
+    assert_eq!(run.run.code, 0, "{}", run.run.stderr);
+    assert_eq!(run.run.records("issue_comments").len(), 3);
+    assert!(
+        run.run.stderr.contains("kept the embedded items only"),
+        "{}",
+        run.run.stderr
+    );
+    assert_eq!(server.count("/rest/api/3/issue/10000/comment"), 1);
+}

@@ -58,7 +58,7 @@ impl Bulk {
         issue_ids: &[String],
     ) -> Result<HashMap<String, Vec<RawRecord>>> {
         let mut lists: HashMap<String, Vec<RawRecord>> = HashMap::new();
-        let mut pages = pin!(self.pages(client, issue_ids));
+        let mut pages = pin!(self.pages(client, issue_ids.to_vec()));
         while let Some(page) = pages.try_next().await? {
             for (id, items) in page {
                 // One issue's histories may continue on the next page.
@@ -70,11 +70,11 @@ impl Bulk {
 
     /// The list items of these issues a page at a time, each page's by issue id (an issue's list
     /// may go on over several pages).
-    pub fn pages<'a>(
+    pub fn pages(
         self,
-        client: &'a JiraClient,
-        issue_ids: &'a [String],
-    ) -> impl Stream<Item = Result<Vec<(String, Vec<RawRecord>)>>> + 'a {
+        client: &JiraClient,
+        issue_ids: Vec<String>,
+    ) -> impl Stream<Item = Result<Vec<(String, Vec<RawRecord>)>>> + '_ {
         let path = client.api_path("changelog/bulkfetch");
         async_stream::try_stream! {
             for batch in issue_ids.chunks(MAX_ISSUES) {

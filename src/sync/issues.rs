@@ -7,10 +7,10 @@ use std::borrow::Cow;
 use std::cell::Cell;
 use std::collections::HashMap;
 use std::io::Write;
-use std::pin::pin;
+use std::pin::{Pin, pin};
 
 use chrono::Utc;
-use futures::{StreamExt, TryStreamExt};
+use futures::{Stream, StreamExt, TryStreamExt};
 use serde_json::Value;
 
 use super::state::split_deleted;
@@ -211,10 +211,11 @@ async fn read<W: Write>(
     // written and then deleted before the ids are listed is in no listing.
     let mut written = (config.deleted_issues == DeletedIssues::Reconcile).then(Vec::new);
     while let Some((at, mut chunk)) = prepared.try_next().await? {
-        if let Some(long) = chunk.long.take() {
+        let long = std::mem::take(&mut chunk.long);
+        if !long.is_empty() {
             let bookmark = progress.bookmark(at);
             chunk.one_by_one =
-                write_long_lists(run, &chunk, &long, &lists, children, bookmark).await?;
+                write_long_lists(run, &chunk, long, &lists, children, bookmark).await?;
         }
         // Held while the chunk is written: there is no await until its STATE.
         let mut out = run.out.borrow_mut();
@@ -310,7 +311,7 @@ impl Oddities {
 #[allow(clippy::too_many_arguments)]
 fn write_chunk<W: Write>(
     writer: &mut SingerWriter<W>,
-    chunk: Prepared,
+    chunk: Prepared<'_>,
     lists: &[&'static IssueList],
     mut issue_emitter: Option<&mut Emitter<'_>>,
     children: &mut [Child<'_>],
@@ -443,14 +444,80 @@ fn write_fetched<W: Write>(
     })
 }
 
-/// Writes the lists of an issue that needs more read than a chunk holds (its chunk's only
-/// issue), a page at a time as they are read, ahead of the issue. They are returned as read
-/// whole and empty, so nothing is written twice; a list whose endpoint refuses is not, and its
-/// embedded items are written instead.
+/// Pages of one issue's list, read as they are asked for.
+type ListPages<'c> = Pin<Box<dyn Stream<Item = Result<Vec<RawRecord>>> + 'c>>;
+
+/// A list of an issue that needs more read than a chunk holds (its chunk's only issue): its first
+/// page is read with the chunk, so lists that fit a page wait for nothing when written; the rest
+/// is read a page at a time as the issue is written.
+struct LongList<'c> {
+    at: usize,
+    opened: Result<(Vec<RawRecord>, ListPages<'c>)>,
+}
+
+/// Opens an issue's list: from the bulk endpoint where there is one and it answers for the
+/// issue, or else from the issue's own. Its first page, and the pages after it.
+async fn open_list<'c>(
+    client: &'c JiraClient,
+    list: &IssueList,
+    id: &str,
+) -> Result<(Vec<RawRecord>, ListPages<'c>)> {
+    let deployment = client.deployment();
+    if let Some(bulk) = list.bulk.filter(|b| b.available_on(deployment)) {
+        let wanted = id.to_string();
+        let mut pages = Box::pin(
+            bulk.pages(client, vec![id.to_string()])
+                .map_ok(move |page| {
+                    page.into_iter()
+                        .find(|(id, _)| *id == wanted)
+                        .map(|(_, items)| items)
+                }),
+        );
+        match pages.try_next().await {
+            Ok(Some(Some(first))) => {
+                // One issue's histories may go on over the next pages.
+                let rest = pages.map_ok(Option::unwrap_or_default);
+                return Ok((first, Box::pin(rest)));
+            }
+            // Left out (hidden or deleted since the search): the issue's own endpoint says so.
+            Ok(_) => {}
+            // An older site without the bulk endpoint.
+            Err(
+                e @ Error::Http {
+                    status: 400 | 403 | 404 | 405,
+                    ..
+                },
+            ) => {
+                tracing::warn!(
+                    list = list.name,
+                    "bulk endpoint refused, reading issue by issue: {e}"
+                );
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    let Some(rest) = list.rest else {
+        return Ok((Vec::new(), Box::pin(futures::stream::empty())));
+    };
+    let (request, pagination) = rest
+        .endpoint
+        .on(deployment)
+        .request(client, &[("issueId", id)])?;
+    let request = request.taking_records_apart();
+    let mut pages = Box::pin(
+        pages(client, request, pagination, CHILD_PAGE_SIZE).map_ok(|page: Page| page.items),
+    );
+    let first = pages.try_next().await?.unwrap_or_default();
+    Ok((first, pages))
+}
+
+/// Writes the long lists of an issue, a page at a time as they are read, ahead of the issue.
+/// They are returned as read whole and empty, so nothing is written twice; a list whose endpoint
+/// refuses is not, and its embedded items are written instead.
 async fn write_long_lists<W: Write>(
     run: &Run<'_, '_, W>,
-    chunk: &Prepared,
-    long: &Wants,
+    chunk: &Prepared<'_>,
+    long: Vec<LongList<'_>>,
     lists: &[&'static IssueList],
     children: &mut [Child<'_>],
     bookmark: &issues::Bookmark,
@@ -473,11 +540,22 @@ async fn write_long_lists<W: Write>(
     let key = issue_key(&issue);
     let issue = issue_ref(&issue, &id, key.as_deref());
     let extracted = time_extracted(Utc::now());
-    for (at, list) in lists.iter().enumerate() {
-        if !long.lists.get(at).copied().unwrap_or(false) {
-            continue;
-        }
-        match write_list_pages(run, list, &issue, children, &extracted).await {
+    for LongList { at, opened } in long {
+        let Some(list) = lists.get(at) else { continue };
+        let whole = async {
+            let (mut page, mut rest) = opened?;
+            loop {
+                {
+                    let mut out = run.out.borrow_mut();
+                    write_fetched(out.writer, children, list, &issue, &mut page, &extracted)?;
+                }
+                match rest.try_next().await? {
+                    Some(next) => page = next,
+                    None => return Ok(()),
+                }
+            }
+        };
+        match whole.await {
             Ok(()) => {
                 written.insert((at, id.clone()), Vec::new());
             }
@@ -498,79 +576,11 @@ async fn write_long_lists<W: Write>(
     Ok(written)
 }
 
-/// Reads an issue's whole list, from the bulk endpoint where there is one (and it answers for
-/// the issue) or else from the issue's own, and writes each page's rows as it comes.
-async fn write_list_pages<W: Write>(
-    run: &Run<'_, '_, W>,
-    list: &IssueList,
-    issue: &IssueRef<'_>,
-    children: &mut [Child<'_>],
-    extracted: &str,
-) -> Result<()> {
-    let client = run.client;
-    let deployment = client.deployment();
-    if let Some(bulk) = list.bulk.filter(|b| b.available_on(deployment)) {
-        let ids = [issue.id.to_string()];
-        let mut pages = pin!(bulk.pages(client, &ids));
-        let mut answered = false;
-        loop {
-            match pages.try_next().await {
-                Ok(Some(page)) => {
-                    for (_, mut items) in page.into_iter().filter(|(id, _)| id == issue.id) {
-                        answered = true;
-                        let mut out = run.out.borrow_mut();
-                        write_fetched(out.writer, children, list, issue, &mut items, extracted)?;
-                    }
-                }
-                Ok(None) => break,
-                // An older site without the bulk endpoint: the issue's own is read.
-                Err(
-                    e @ Error::Http {
-                        status: 400 | 403 | 404 | 405,
-                        ..
-                    },
-                ) if !answered => {
-                    tracing::warn!(
-                        list = list.name,
-                        "bulk endpoint refused, reading issue by issue: {e}"
-                    );
-                    break;
-                }
-                Err(e) => return Err(e),
-            }
-        }
-        if answered {
-            return Ok(());
-        }
-    }
-    let Some(rest) = list.rest else {
-        return Ok(());
-    };
-    let (request, pagination) = rest
-        .endpoint
-        .on(deployment)
-        .request(client, &[("issueId", issue.id)])?;
-    let request = request.taking_records_apart();
-    let mut pages = pin!(pages(client, request, pagination, CHILD_PAGE_SIZE));
-    while let Some(mut page) = pages.try_next().await? {
-        let mut out = run.out.borrow_mut();
-        write_fetched(
-            out.writer,
-            children,
-            list,
-            issue,
-            &mut page.items,
-            extracted,
-        )?;
-    }
-    Ok(())
-}
-
 /// Lists of JSON texts, by issue id.
 type Lists = HashMap<String, Vec<RawRecord>>;
 
 /// A chunk with the whole lists its issues need beyond what was embedded.
-struct Prepared {
+struct Prepared<'c> {
     items: Vec<RawRecord>,
     /// Per item, how it was taken apart to see what it needs, so it is not scanned again.
     layouts: Vec<Option<Scanned>>,
@@ -578,9 +588,8 @@ struct Prepared {
     whole: Vec<Option<Lists>>,
     /// The lists read issue by issue, by list and issue id.
     one_by_one: HashMap<(usize, String), Vec<RawRecord>>,
-    /// The lists of an issue that needs more read than a chunk holds: read when it is written,
-    /// and written a page at a time.
-    long: Option<Wants>,
+    /// The lists of an issue that needs more read than a chunk holds, written a page at a time.
+    long: Vec<LongList<'c>>,
 }
 
 /// Child records a chunk of a search page is expected to bring, by the counts its issues carry:
@@ -695,28 +704,36 @@ impl Wants {
 
 /// Reads what the chunk's issues need beyond what was embedded: the bulk endpoints and the
 /// per-issue endpoints at once, and per issue what a refused bulk endpoint did not give.
-async fn prepare(
-    client: &JiraClient,
+async fn prepare<'c>(
+    client: &'c JiraClient,
     config: &Config,
     lists: &[&'static IssueList],
     chunk: Chunk,
-) -> Result<Prepared> {
+) -> Result<Prepared<'c>> {
     let deployment = client.deployment();
     let in_bulk = |list: &IssueList| list.bulk.is_some_and(|b| b.available_on(deployment));
     let Chunk {
         items,
         layouts,
-        mut wants,
+        wants,
     } = chunk;
     if let [issue] = wants.as_slice()
         && issue.records > CHUNK_RECORDS
     {
+        let opening = lists
+            .iter()
+            .enumerate()
+            .filter(|(at, _)| issue.lists.get(*at).copied().unwrap_or(false))
+            .map(|(at, list)| async move {
+                let opened = open_list(client, list, &issue.id).await;
+                LongList { at, opened }
+            });
         return Ok(Prepared {
+            long: futures::future::join_all(opening).await,
             items,
             layouts,
             whole: lists.iter().map(|_| None).collect(),
             one_by_one: HashMap::new(),
-            long: wants.pop(),
         });
     }
     let (whole, mut one_by_one) = futures::try_join!(
@@ -754,7 +771,7 @@ async fn prepare(
         layouts,
         whole,
         one_by_one,
-        long: None,
+        long: Vec::new(),
     })
 }
 
