@@ -153,9 +153,19 @@ impl Window {
             .map(|(_, updated)| *updated)
             .filter(|t| crate::timestamp::in_range(*t))
             .max();
+        // The rows before the page are no newer than its first: when that one is older than a
+        // new query's start, the page holds every row of the new query read so far. A start
+        // further back (an hour, inside a repeated DST hour) was read past by earlier pages:
+        // the query goes on where it is rather than count too few rows and read them again.
+        let first = items
+            .first()
+            .and_then(cursor_of)
+            .map(|(_, updated)| updated);
+        let covered = |w: &Window| start == 0 || first.is_some_and(|t| t < w.starts_at);
         let moved = newest
             .map(|t| Window::starting_at(t, zone))
-            .filter(|w| w.starts_at > self.starts_at);
+            .filter(|w| w.starts_at > self.starts_at)
+            .filter(|w| !zone.slack.is_zero() || covered(w));
         match moved {
             Some(mut next) => {
                 // The page's tail in the new minute opens the new query: those rows are read.
@@ -256,6 +266,25 @@ mod tests {
         // Four rows moving still leaves the last row read among the re-read ones.
         w.advance(0, &result[..20], UTC);
         assert!(!w.rows_moved(reread, &result[19..]));
+    }
+
+    #[test]
+    fn a_minute_earlier_pages_read_past_opens_no_new_query() {
+        // 08:00Z-09:00Z is the first pass of 01:00-02:00 in Los Angeles on 2024-11-03: a query
+        // restarted there begins an hour back, at rows the earlier pages read.
+        let zone = JqlZone {
+            tz: "America/Los_Angeles".parse().unwrap(),
+            slack: Duration::zero(),
+        };
+        let mut w = Window::starting_at(parse_jira("2024-11-03T06:00:00Z").unwrap(), zone);
+        let at = |m: u32| format!("2024-11-03T08:{m:02}:30.000+0000");
+        let result: Vec<RawRecord> = (0..40).map(|m| issue(&format!("m{m}"), &at(m))).collect();
+        w.advance(0, &result[..10], zone);
+        let (start, reread) = w.next_request();
+        let page = &result[start as usize..start as usize + reread as usize + 10];
+        w.advance(start, page, zone);
+        assert_eq!(w.next_request(), (15, 5), "{w:?}");
+        assert!(!w.rows_moved(5, &result[15..]));
     }
 
     #[test]
