@@ -752,3 +752,46 @@ fn a_server_sync_through_a_repeated_dst_hour_reads_every_issue_once() {
     assert_valid_singer_output(&run);
     assert_eq!(ids(&run.records("issues")), moved);
 }
+
+/// Inside the second pass of a repeated DST hour (PST, 09:00Z-10:00Z in Los Angeles) a Server
+/// search restarted at the newest issue's minute names a local time with two meanings, and Jira
+/// may read it as the first, an hour earlier: the rows the search has in front of it are then
+/// not the few the tap counted, and it must not read the hour again at every page.
+#[test]
+fn a_server_sync_through_the_second_pass_of_a_repeated_dst_hour_reads_every_issue_once() {
+    let site = Site::new(SimConfig {
+        deployment: Deployment::Server,
+        projects: 1,
+        issues_per_project: 130,
+        busy_every: 0,
+        time_zone: "America/Los_Angeles".into(),
+        ..SimConfig::default()
+    });
+    let config = site.file("config.json", &site.server_config());
+    let mut catalog = site.discover(&config);
+    common::select_only(&mut catalog, &["issues"]);
+    let catalog = site.file("catalog.json", &catalog);
+    let first = tap(&[&"--config", &config, &"--catalog", &catalog]);
+    first.assert_success();
+    let state = site.file("state.json", &first.last_state());
+    // One issue a minute through the second pass of two repeated hours (PST, after the clocks
+    // went back), after the bookmark.
+    let mut moved = Vec::new();
+    for (at, id) in ids(&first.records("issues"))
+        .into_iter()
+        .take(120)
+        .enumerate()
+    {
+        let year = if at < 60 { "2025-11-02" } else { "2026-11-01" };
+        let t =
+            chrono::DateTime::parse_from_rfc3339(&format!("{year}T09:{:02}:30Z", at % 60)).unwrap();
+        assert!(site.sim.sim.set_issue_updated(&id, t.timestamp_millis()));
+        moved.push(id);
+    }
+    moved.sort();
+    site.file("config.json", &site.config_with(json!({"page_size": 1})));
+    let run = site.sync_from(&state);
+    run.assert_success();
+    assert_valid_singer_output(&run);
+    assert_eq!(ids(&run.records("issues")), moved);
+}

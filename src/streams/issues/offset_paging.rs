@@ -165,7 +165,15 @@ impl Window {
         let moved = newest
             .map(|t| Window::starting_at(t, zone))
             .filter(|w| w.starts_at > self.starts_at)
-            .filter(|w| !zone.slack.is_zero() || covered(w));
+            .filter(|w| !zone.slack.is_zero() || covered(w))
+            // A local minute a DST change repeats may be read as either of its instants: what
+            // the new query holds ahead of the page is not known, so the query goes on.
+            .filter(|w| {
+                zone.tz
+                    .from_local_datetime(&w.local_minute)
+                    .single()
+                    .is_some()
+            });
         match moved {
             Some(mut next) => {
                 // The page's tail in the new minute opens the new query: those rows are read.
@@ -190,7 +198,8 @@ fn cursor_of(item: &RawRecord) -> Option<(String, DateTime<Utc>)> {
 }
 
 fn instant_of(local_minute: NaiveDateTime, tz: Tz) -> DateTime<Utc> {
-    // In a repeated DST hour Jira may read the later meaning; counting from it only re-reads.
+    // In a repeated DST hour Jira may read either meaning; a window moves to no such minute,
+    // and the first one's rows are counted from its start, whichever it is.
     tz.from_local_datetime(&local_minute)
         .latest()
         .map_or_else(|| local_minute.and_utc(), |t| t.with_timezone(&Utc))
