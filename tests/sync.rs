@@ -795,3 +795,54 @@ fn a_server_sync_through_the_second_pass_of_a_repeated_dst_hour_reads_every_issu
     assert_valid_singer_output(&run);
     assert_eq!(ids(&run.records("issues")), moved);
 }
+
+/// When Jira does not say the user's zone, a Server search restarted at the newest issue's
+/// minute starts 14 hours earlier and counts nothing as read: it must not do so at every page,
+/// or each page reads again every issue of the 14 hours before it.
+#[test]
+fn an_unknown_user_time_zone_does_not_read_busy_hours_again_at_every_page_on_server() {
+    let site = Site::new(SimConfig {
+        deployment: Deployment::Server,
+        projects: 1,
+        issues_per_project: 130,
+        busy_every: 0,
+        ..SimConfig::default()
+    });
+    let config = site.file("config.json", &site.server_config());
+    let mut catalog = site.discover(&config);
+    common::select_only(&mut catalog, &["issues"]);
+    let catalog = site.file("catalog.json", &catalog);
+    let first = tap(&[&"--config", &config, &"--catalog", &catalog]);
+    first.assert_success();
+    let state = site.file("state.json", &first.last_state());
+    // An issue a minute for two hours, after the bookmark.
+    let mut moved = Vec::new();
+    for (at, id) in ids(&first.records("issues"))
+        .into_iter()
+        .take(120)
+        .enumerate()
+    {
+        let t = chrono::DateTime::parse_from_rfc3339("2026-01-15T10:00:30Z").unwrap()
+            + chrono::Duration::minutes(at as i64);
+        assert!(site.sim.sim.set_issue_updated(&id, t.timestamp_millis()));
+        moved.push(id);
+    }
+    moved.sort();
+    site.sim.sim.push_fault(jira_sim::Fault {
+        path_contains: "/myself".into(),
+        status: 200,
+        body: r#"{"name": "sim.admin", "key": "JIRAUSER10000", "displayName": "Sim Admin"}"#.into(),
+        content_type: "application/json".into(),
+        headers: vec![],
+        times: 1,
+    });
+    site.file("config.json", &site.config_with(json!({"page_size": 5})));
+    site.sim.sim.reset_requests();
+    let run = site.sync_from(&state);
+    run.assert_success();
+    assert!(run.stderr.contains("time zone is unknown"));
+    assert_eq!(ids(&run.records("issues")), moved);
+    let searches = site.sim.sim.request_counts()["POST /rest/api/2/search"];
+    // 120 issues at 5 a page, and the pages of the 14 hours before the bookmark read once more.
+    assert!(searches < 80, "{searches} searches");
+}

@@ -161,11 +161,14 @@ impl Window {
             .first()
             .and_then(cursor_of)
             .map(|(_, updated)| updated);
-        let covered = |w: &Window| start == 0 || first.is_some_and(|t| t < w.starts_at);
+        // With an unknown zone Jira may read the new minute up to the slack earlier: a move is
+        // made only when the rows it reads again are this page's, not the slack's every row.
+        let covered =
+            |w: &Window| start == 0 || first.is_some_and(|t| t < w.starts_at - zone.slack);
         let moved = newest
             .map(|t| Window::starting_at(t, zone))
             .filter(|w| w.starts_at > self.starts_at)
-            .filter(|w| !zone.slack.is_zero() || covered(w))
+            .filter(covered)
             // A local minute a DST change repeats may be read as either of its instants: what
             // the new query holds ahead of the page is not known, so the query goes on.
             .filter(|w| {
