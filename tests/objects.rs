@@ -1,6 +1,6 @@
 //! The streams beyond issues: parents read once however many children are selected, the agile
-//! streams on a site without Jira Software, the audit log without admin rights, and kanban
-//! boards that have no sprints.
+//! streams on a site without Jira Software, the audit log without admin rights, kanban boards
+//! that have no sprints, and streams whose every parent object Jira refuses.
 
 mod common;
 
@@ -8,7 +8,7 @@ use common::{Run, Site, assert_valid_singer_output};
 use jira_sim::{Deployment, SimConfig};
 use serde_json::{Value, json};
 use tap_jira::config::Deployment as TapDeployment;
-use tap_jira::streams::{STREAMS, Source};
+use tap_jira::streams::{Replication, STREAMS, Source, StreamDef, streams_on};
 
 fn config_for(site: &Site) -> Value {
     match site.sim.sim.config().deployment {
@@ -201,4 +201,56 @@ fn audit_records_since_the_bookmark_only() {
         again.records("audit_records").len(),
         created.iter().filter(|c| **c > middle).count()
     );
+}
+
+/// Activations of `stream`'s versions in a run's output.
+fn activations(run: &Run, stream: &str) -> usize {
+    run.messages()
+        .iter()
+        .filter(|m| m["type"] == "ACTIVATE_VERSION" && m["stream"] == stream)
+        .count()
+}
+
+/// An account without the permission a stream read per parent needs (Administer Jira for
+/// custom field contexts, Administer Projects for project roles) is refused every parent's
+/// request. Nothing was read, so no version may be activated: a target that honours
+/// ACTIVATE_VERSION would empty the table the runs before filled.
+#[test]
+fn a_stream_whose_every_parent_is_refused_activates_no_version() {
+    let site = Site::cloud();
+    let per_parent: Vec<&StreamDef> = streams_on(TapDeployment::Cloud)
+        .filter(|s| s.replication == Replication::Full)
+        .filter(|s| matches!(s.source, Source::PerParent(_)))
+        .collect();
+    assert!(per_parent.len() > 10, "{}", per_parent.len());
+    let mut names: Vec<&str> = per_parent.iter().map(|s| s.name).collect();
+    names.push("statuses");
+    let first = sync_only(&site, &names);
+    first.assert_success();
+    for def in &per_parent {
+        assert!(!first.records(def.name).is_empty(), "{}", def.name);
+        assert!(activations(&first, def.name) > 0, "{}", def.name);
+    }
+    for def in &per_parent {
+        let Source::PerParent(per) = def.source else {
+            continue;
+        };
+        let path = per.endpoint.on(TapDeployment::Cloud).path;
+        site.sim
+            .sim
+            .push_fault(jira_sim::Fault::status(&format!("/{path}$"), 403).times(100_000));
+    }
+    let again = site.sync_from(&site.file("state.json", &first.last_state()));
+    again.assert_success();
+    assert!(!again.records("statuses").is_empty());
+    for def in &per_parent {
+        assert!(again.records(def.name).is_empty(), "{}", def.name);
+        assert_eq!(
+            activations(&again, def.name),
+            0,
+            "{}: a pass that read nothing activates nothing\n{}",
+            def.name,
+            again.stderr
+        );
+    }
 }

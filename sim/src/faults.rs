@@ -3,7 +3,8 @@
 
 /// The next `times` requests whose path contains `path_contains` get this response instead of
 /// the real one; a `path_contains` ending in `$` matches only paths that end with it
-/// (`/rest/api/3/field$` is not `/rest/api/3/fieldconfiguration`).
+/// (`/rest/api/3/field$` is not `/rest/api/3/fieldconfiguration`), and a `{name}` in it matches
+/// any one path segment (`/project/{id}/version$`: every project's versions).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Fault {
     pub path_contains: String,
@@ -98,13 +99,10 @@ impl FaultQueue {
 
     /// The fault for this path, if one is due; uses up one of its `times`.
     pub fn take(&mut self, path: &str) -> Option<Fault> {
-        let position =
-            self.pending
-                .iter()
-                .position(|f| match f.path_contains.strip_suffix('$') {
-                    Some(end) => path.ends_with(end),
-                    None => path.contains(&f.path_contains),
-                })?;
+        let position = self
+            .pending
+            .iter()
+            .position(|f| matches(&f.path_contains, path))?;
         let fault = &mut self.pending[position];
         fault.times -= 1;
         let fired = fault.clone();
@@ -112,6 +110,42 @@ impl FaultQueue {
             self.pending.remove(position);
         }
         Some(fired)
+    }
+}
+
+/// Whether `path` contains `pattern` (ends with it, when it ends in `$`), a `{name}` in the pattern
+/// standing for any one segment.
+fn matches(pattern: &str, path: &str) -> bool {
+    let (pattern, anchored) = match pattern.strip_suffix('$') {
+        Some(pattern) => (pattern, true),
+        None => (pattern, false),
+    };
+    if !pattern.contains('{') {
+        return match anchored {
+            true => path.ends_with(pattern),
+            false => path.contains(pattern),
+        };
+    }
+    (0..=path.len())
+        .filter(|at| path.is_char_boundary(*at))
+        .any(|at| matches_at(pattern, &path[at..], anchored))
+}
+
+/// Whether `path` starts with `pattern` (is all of it, when `anchored`).
+fn matches_at(pattern: &str, path: &str, anchored: bool) -> bool {
+    match pattern.split_once('{') {
+        None => match anchored {
+            true => path == pattern,
+            false => path.starts_with(pattern),
+        },
+        Some((literal, rest)) => {
+            let Some(path) = path.strip_prefix(literal) else {
+                return false;
+            };
+            let rest = rest.split_once('}').map_or("", |(_, rest)| rest);
+            let segment = path.find('/').unwrap_or(path.len());
+            segment > 0 && matches_at(rest, &path[segment..], anchored)
+        }
     }
 }
 
@@ -136,5 +170,26 @@ mod tests {
         );
         assert!(queue.take("/rest/api/3/search/jql").is_some());
         assert!(queue.take("/rest/api/3/search/jql").is_none());
+    }
+
+    #[test]
+    fn a_placeholder_matches_one_segment() {
+        let mut queue = FaultQueue::default();
+        queue.push(Fault::status("/issuesecurityschemes/{schemeId}$", 403).times(9));
+        assert!(queue.take("/rest/api/3/issuesecurityschemes").is_none());
+        assert!(queue.take("/rest/api/3/issuesecurityschemes/").is_none());
+        assert!(
+            queue
+                .take("/rest/api/3/issuesecurityschemes/level/member")
+                .is_none()
+        );
+        assert!(
+            queue
+                .take("/rest/api/3/issuesecurityschemes/10000")
+                .is_some()
+        );
+        queue.push(Fault::status("/project/{id}/role/{id}$", 403));
+        assert!(queue.take("/rest/api/3/project/10000/role").is_none());
+        assert!(queue.take("/rest/api/3/project/10000/role/10002").is_some());
     }
 }

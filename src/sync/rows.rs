@@ -142,11 +142,15 @@ pub(super) fn walk<'a>(
                     futures::stream::iter(per_parent)
                         .flatten_unordered(reader.config.max_concurrency)
                 );
+                // Whether Jira answered for any parent, and its last refusal.
+                let mut answered = false;
+                let mut refusal: Option<Error> = None;
                 // A parent's pages end at its first error.
                 while let Some((bound, page)) = all.next().await {
                     let bound = &*bound;
                     let e = match page {
                         Ok(page) => {
+                            answered = true;
                             on_rows(bound, per.stamp, &mut values(&page, endpoint.path))?;
                             continue;
                         }
@@ -157,15 +161,22 @@ pub(super) fn walk<'a>(
                         Some(NoChildren::Refused) => {
                             tracing::warn!(stream = def.name, parent = ?texts, "skipped: {e}");
                             *parents.refused.entry(def.name).or_default() += 1;
+                            refusal = Some(e);
                         }
                         Some(NoChildren::NoneOfItsKind) => {
+                            answered = true;
                             tracing::debug!(stream = def.name, parent = ?texts, "none: {e}");
                             *parents.childless.entry(def.name).or_default() += 1;
                         }
                         None => return Err(e),
                     }
                 }
-                Ok(())
+                // Every parent refused is the stream refused (the account lacks what it needs),
+                // not a stream without rows: a pass that read nothing must not be activated.
+                match (answered, refusal) {
+                    (false, Some(e)) => Err(e),
+                    _ => Ok(()),
+                }
             }
             Source::IssueSearch
             | Source::IssueChild { .. }
