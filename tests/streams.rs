@@ -766,3 +766,40 @@ fn board_pages_thinned_by_hidden_boards_are_read_through() {
     run.assert_success();
     assert!(run.records("boards").is_empty());
 }
+
+/// A one-page list that holds fewer records than its `total` (Server's groups picker past
+/// `jira.ajax.autocomplete.limit`) is a pass that did not read every row: activating its version
+/// would delete from the target the groups Jira left out this time, and their members.
+#[test]
+fn a_list_cut_short_of_its_total_activates_no_version() {
+    let site = Site::server();
+    prepare(&site, Some(&["groups", "group_members"]));
+    let first = sync(&site);
+    first.assert_success();
+    let groups = first.records("groups");
+    assert!(groups.len() > 1, "{groups:?}");
+    for stream in ["groups", "group_members"] {
+        assert!(activations(&first, stream) > 0, "{stream}");
+    }
+    // Jira lists all but the last group, and says how many there are.
+    let shown = &groups[..groups.len() - 1];
+    let body = json!({"header": format!("Showing {} of {} matching groups", shown.len(), groups.len()),
+                      "total": groups.len(), "groups": shown});
+    site.sim.sim.push_fault(jira_sim::Fault {
+        path_contains: "groups/picker".into(),
+        status: 200,
+        body: body.to_string(),
+        ..jira_sim::Fault::default()
+    });
+    let again = site.sync_from(&site.file("state.json", &first.last_state()));
+    again.assert_success();
+    assert_eq!(again.records("groups").len(), shown.len());
+    assert!(!again.records("group_members").is_empty());
+    for stream in ["groups", "group_members"] {
+        assert_eq!(
+            activations(&again, stream),
+            0,
+            "{stream}: a pass cut short activates nothing"
+        );
+    }
+}

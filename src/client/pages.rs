@@ -40,6 +40,9 @@ pub enum Pagination {
 #[derive(Debug)]
 pub struct Page<T = RawRecord> {
     pub items: Vec<T>,
+    /// The list holds fewer records than the total beside it and has no further pages: the rest
+    /// cannot be read.
+    pub cut_short: bool,
 }
 
 enum Cursor {
@@ -121,7 +124,7 @@ pub fn pages<T: DeserializeOwned + 'static>(
             }
             if pagination == Pagination::One {
                 let body = client.send_with(request, |body| serde_json::from_str(body)).await?;
-                yield Page { items: vec![body] };
+                yield Page { items: vec![body], cut_short: false };
                 break;
             }
             let path = request.path.clone();
@@ -135,9 +138,8 @@ pub fn pages<T: DeserializeOwned + 'static>(
                 .await?;
             size.after(bytes);
             let items = body.items.into_items(key, &path)?;
-            if matches!(pagination, Pagination::Single { .. }) {
-                warn_if_cut_short(&body.rest, items.len(), &path);
-            }
+            let cut_short = matches!(pagination, Pagination::Single { .. })
+                && warn_if_cut_short(&body.rest, items.len(), &path);
             let next = next_cursor(pagination, &cursor, &body.rest, items.len() as u64);
             // An empty offset page that points further moved past its whole cut (see
             // `next_cursor`): Jira left out every row of it, which is not a stall.
@@ -150,7 +152,7 @@ pub fn pages<T: DeserializeOwned + 'static>(
                 false => progress.judge(fingerprint, next.is_some(), &path)?,
             };
             if new {
-                yield Page { items };
+                yield Page { items, cut_short };
             }
             match next {
                 None => break,
@@ -166,23 +168,25 @@ pub fn pages<T: DeserializeOwned + 'static>(
 
 /// A list of one page that holds fewer records than the `total` beside it: the rest cannot be
 /// paged to, so they are missing, and the log says so. Server's groups picker is such a list,
-/// capped by a system property whatever `maxResults` asks.
-fn warn_if_cut_short(rest: &Value, listed: usize, path: &str) {
-    if let Some(total) = rest
+/// capped by a system property whatever `maxResults` asks. Says whether it was cut short.
+fn warn_if_cut_short(rest: &Value, listed: usize, path: &str) -> bool {
+    let Some(total) = rest
         .get("total")
         .and_then(Value::as_u64)
         .filter(|total| *total > listed as u64)
-    {
-        tracing::warn!(
-            endpoint = path,
-            listed,
-            total,
-            "Jira listed fewer records than the total it gives, and this list has no further \
+    else {
+        return false;
+    };
+    tracing::warn!(
+        endpoint = path,
+        listed,
+        total,
+        "Jira listed fewer records than the total it gives, and this list has no further \
              pages: the rest are missing (Server's groups picker lists at most \
              `jira.ajax.autocomplete.limit` groups, 20 by default: raise that system property \
              to list every group)"
-        );
-    }
+    );
+    true
 }
 
 /// Pages in a row that bring nothing new before a pager gives up: a server that ignores

@@ -73,7 +73,7 @@ pub fn user_pages<'a>(
                                 None => true,
                             })
                             .collect();
-                        yield Page { items };
+                        yield Page { items, cut_short: false };
                     }
                 }
             }

@@ -59,7 +59,16 @@ pub(super) async fn sync<W: Write>(
     if is_parent {
         run.parents.store(name, children_bind);
     }
-    if !partial {
+    // A pass that read less than Jira has would delete the rest from the target.
+    let short = run.parents.short.contains(name);
+    if short && !partial {
+        tracing::warn!(
+            stream = name,
+            "the pass read less than Jira has: its version is not activated, so the target keeps \
+             the rows it left out"
+        );
+    }
+    if !partial && !short {
         run.write(&Message::ActivateVersion {
             stream: name,
             version,

@@ -973,6 +973,7 @@ mod tests {
                 .enumerate()
                 .map(|(id, total)| issue(id as u32, *total))
                 .collect(),
+            cut_short: false,
         };
         let opening = Opening::to(["/fields", "/fields/comment"]);
         let chunks = chunks(&[&COMMENTS], &opening, page, &Filters::default());

@@ -26,6 +26,9 @@ pub(super) struct Parents {
     /// Per stream, the parent objects of a kind that has no such children (a kanban board's
     /// sprints): nothing is missing, so they are counted, not warned of.
     pub childless: BTreeMap<&'static str, u64>,
+    /// The streams whose pass read less than Jira has: a list cut short of its total, or a
+    /// parent's. Their versions are not activated.
+    pub short: HashSet<&'static str>,
 }
 
 impl Parents {
@@ -101,7 +104,11 @@ pub(super) fn walk<'a>(
                 let endpoint = endpoint.on(deployment);
                 let (request, pagination) = endpoint.unbound(client);
                 let source = pages::<RawRecord>(client, request, pagination, page_size);
+                let short = &mut parents.short;
                 each_page(source, |page| {
+                    if page.cut_short {
+                        short.insert(def.name);
+                    }
                     on_rows(&Vec::new(), &[], &mut values(&page, endpoint.path))
                 })
                 .await
@@ -116,6 +123,9 @@ pub(super) fn walk<'a>(
             Source::PerParent(per) => {
                 let endpoint = per.endpoint.on(deployment);
                 let each_parent = parent_values(reader, parents, def, per).await?;
+                if per.parents.iter().any(|p| parents.short.contains(p.stream)) {
+                    parents.short.insert(def.name);
+                }
                 // As many parents are read at once as the budget allows (the client's fair
                 // queue shares it with the issue family and the other lanes), each parent's
                 // pages in order: a parent with many pages does not hold up the parents after
@@ -151,6 +161,9 @@ pub(super) fn walk<'a>(
                     let e = match page {
                         Ok(page) => {
                             answered = true;
+                            if page.cut_short {
+                                parents.short.insert(def.name);
+                            }
                             on_rows(bound, per.stamp, &mut values(&page, endpoint.path))?;
                             continue;
                         }

@@ -91,7 +91,7 @@ pub(super) fn server_pages<'a>(
             if window.starts_at != before {
                 progress = Progress::default();
             }
-            yield Page { items };
+            yield Page { items, cut_short: false };
             if last {
                 break;
             }
