@@ -315,3 +315,60 @@ fn an_issue_deleted_while_a_first_sync_was_stopped_is_reported_from_the_audit_lo
 fn an_issue_deleted_while_a_first_sync_was_stopped_is_reported_by_reconciling() {
     deletion_between_a_stopped_first_sync_and_its_resumption_is_reported("reconcile");
 }
+
+/// A first sync of `worklogs` stopped after it wrote some worklogs but before the STATE that
+/// covers them, then resumed from the STATE before them: a worklog it wrote and that was deleted
+/// in between is reported deleted by the resumed run.
+#[test]
+fn a_worklog_deleted_while_a_first_sync_was_stopped_before_its_first_state_is_reported() {
+    let site = Site::new(SimConfig {
+        worklog_page_size: 5,
+        ..SimConfig::default()
+    });
+    site.sim.sim.set_worklog_settling_ms(0);
+    let config = site.file("config.json", &site.config_with(json!({})));
+    let mut catalog = site.discover(&config);
+    common::select_only(&mut catalog, &["worklogs"]);
+    site.file("catalog.json", &catalog);
+    let whole = tap(&[
+        &"--config",
+        &config,
+        &"--catalog",
+        &site.dir.path().join("catalog.json"),
+    ]);
+    whole.assert_success();
+    // A run killed after the first worklogs were printed, before the STATE that follows them,
+    // resumes from the last STATE before them.
+    let messages = whole.messages();
+    let first = messages
+        .iter()
+        .position(|m| m["type"] == "RECORD" && m["stream"] == "worklogs")
+        .expect("worklogs are written");
+    let stopped_at = messages[..first]
+        .iter()
+        .rev()
+        .find(|m| m["type"] == "STATE")
+        .expect("a STATE comes before the first worklog")["value"]
+        .clone();
+    let written = &messages[first]["record"];
+    let gone = site
+        .sim
+        .sim
+        .delete_issue(written["issueId"].as_str().unwrap())
+        .expect("the worklog's issue is deleted");
+    std::thread::sleep(Duration::from_millis(5));
+    let resumed = site.sync_from(&site.file("state.json", &stopped_at));
+    resumed.assert_success();
+    let reported = resumed
+        .records("worklogs")
+        .into_iter()
+        .filter(|w| w["id"] == written["id"] && w["_sdc_deleted_at"].is_string())
+        .count();
+    assert_eq!(
+        reported, 1,
+        "worklog {} (of issue {}) was written after the STATE the run resumed from, by a run \
+         stopped before its next, then deleted; its deletion is never reported. Resumed from \
+         {stopped_at}",
+        written["id"], gone.id
+    );
+}

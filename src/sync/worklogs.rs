@@ -28,7 +28,18 @@ pub(super) async fn sync<W: Write>(
     // Deletions are followed from the first sync on: before it there was nothing to delete.
     let deleted = match &deleted {
         Some(value) => Bookmark::from_state(Some(value), run.config.start_date)?,
-        None => Bookmark::from_state(None, Utc::now())?,
+        None => {
+            let from_now = Bookmark::from_state(None, Utc::now())?;
+            // In the state before the first worklog is written: a first sync stopped half way
+            // and resumed later must report the worklogs it wrote that went in between.
+            let mut value = match &saved {
+                Some(_) => bookmark.to_value(),
+                None => json!({}),
+            };
+            value["deleted"] = from_now.to_value();
+            run.commit_bookmark(name, value)?;
+            from_now
+        }
     };
     tracing::info!(since = %bookmark.updated, "reading worklogs changed since the bookmark");
     let mut last = bookmark.clone();
