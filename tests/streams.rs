@@ -488,6 +488,53 @@ fn worklogs_across_pages_are_written_once_each() {
     assert_eq!(unique.len(), worklogs.len(), "a worklog written twice");
 }
 
+/// Worklogs deleted together (a bulk delete, an issue or project deleted) share one deletion
+/// millisecond. When more of them than a page holds share it, the page holds all of them and
+/// points past that millisecond (`nextPage`, `since` a millisecond after `until`): the tap paged
+/// again from `until`, met the same page, and failed every run from then on.
+#[test]
+fn more_deletions_at_one_millisecond_than_a_page_holds_are_read_past() {
+    let site = Site::new(SimConfig {
+        worklog_page_size: 3,
+        ..SimConfig::default()
+    });
+    site.sim.sim.set_worklog_settling_ms(0);
+    prepare(&site, Some(&["worklogs"]));
+    let first = sync(&site);
+    first.assert_success();
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    let mut deleted: BTreeSet<String> = site
+        .sim
+        .sim
+        .delete_worklogs(5)
+        .iter()
+        .map(|d| d.worklog_id.to_string())
+        .collect();
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    deleted.extend(
+        site.sim
+            .sim
+            .delete_worklogs(1)
+            .iter()
+            .map(|d| d.worklog_id.to_string()),
+    );
+    assert_eq!(deleted.len(), 6);
+    let state = site.file("state.json", &first.last_state());
+    let second = site.sync_from(&state);
+    second.assert_success();
+    let reported: BTreeSet<String> = second
+        .records("worklogs")
+        .iter()
+        .filter(|w| w["_sdc_deleted_at"].is_string())
+        .map(|w| w["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(reported, deleted);
+    let state = site.file("state.json", &second.last_state());
+    let third = site.sync_from(&state);
+    third.assert_success();
+    assert!(third.records("worklogs").is_empty(), "nothing new");
+}
+
 /// Jira cuts a `/worklog/updated` page, its `until` and `lastPage` over every worklog, and only
 /// then leaves out those the account may not see: pages come short, or empty, and still point
 /// further. The tap reads through them: every worklog it may see arrives once, no hidden one,

@@ -263,13 +263,20 @@ fn changes<'a>(
             let (body, rows) = read_page_kept(client, request, "values", change_of).await?;
             let last_page = body.get("lastPage").and_then(Value::as_bool).unwrap_or(true);
             let until = body.get("until").and_then(Value::as_i64);
+            let past_until = body.get("nextPage").and_then(Value::as_str).and_then(since_of);
             let keys: Vec<String> = rows.iter().map(|(id, at)| format!("{id}@{at}")).collect();
             let stalled = progress
                 .judge(fingerprint(keys.iter().map(String::as_str)), !last_page, &path)
                 .err();
+            // Where the next page starts, after `until` (whose millisecond's rows come again)...
             let next = match until {
                 Some(until) if !last_page => {
-                    if until < since || !seen_pages.insert(until) {
+                    // ...or a millisecond past it, when the page holds every row of that one.
+                    let next = match past_until {
+                        Some(past) if until.checked_add(1) == Some(past) => past,
+                        _ => until,
+                    };
+                    if until < since || !seen_pages.insert(next) {
                         Err(Error::Shape {
                             url: path.clone(),
                             problem: format!(
@@ -278,18 +285,25 @@ fn changes<'a>(
                             ),
                         })?;
                     }
-                    Some(until)
+                    Some((until, next))
                 }
                 _ => None,
             };
             let stop = stalled.is_some();
-            yield ChangesPage { rows, until: next, stalled };
+            yield ChangesPage { rows, until: next.map(|(until, _)| until), stalled };
             match next {
-                Some(next) if !stop => since = next,
+                Some((_, next)) if !stop => since = next,
                 _ => break,
             }
         }
     }
+}
+
+/// The `since` of a page's `nextPage` link.
+fn since_of(next_page: &str) -> Option<i64> {
+    let url = url::Url::parse(next_page).ok()?;
+    let (_, since) = url.query_pairs().find(|(key, _)| key == "since")?;
+    since.parse().ok()
 }
 
 /// A row of `/worklog/updated` or `/worklog/deleted`: its `worklogId` (a string or a number) and
