@@ -248,10 +248,14 @@ fn a_run_after_a_partitioned_sync_killed_early_loses_no_edit_made_during_the_par
     );
 }
 
-/// A first sync stopped after some issues were written, then resumed from its last STATE: an
+/// A first sync stopped after some issues were written, then resumed from its last STATE (the
+/// first that covers issues, or with `before_its_first_state` the one before the first issue): an
 /// issue it wrote and that was deleted in between is reported deleted by the resumed run, in
 /// each mode that follows deletions.
-fn deletion_between_a_stopped_first_sync_and_its_resumption_is_reported(mode: &str) {
+fn deletion_between_a_stopped_first_sync_and_its_resumption_is_reported(
+    mode: &str,
+    before_its_first_state: bool,
+) {
     let site = Site::new(SimConfig {
         admin: mode == "audit",
         ..SimConfig::default()
@@ -270,19 +274,32 @@ fn deletion_between_a_stopped_first_sync_and_its_resumption_is_reported(mode: &s
         &site.dir.path().join("catalog.json"),
     ]);
     whole.assert_success();
-    // The first STATE that covers issues: where a run killed just after it resumes.
+    // The first STATE after the first issue: where a run killed just after it resumes.
     let messages = whole.messages();
-    let at = messages
+    let first = messages
         .iter()
-        .position(|m| m["type"] == "STATE" && m["value"]["bookmarks"]["issues"].is_object())
-        .expect("a STATE covers issues");
+        .position(|m| m["type"] == "RECORD" && m["stream"] == "issues")
+        .expect("issues are written");
+    let at = first
+        + messages[first..]
+            .iter()
+            .position(|m| m["type"] == "STATE")
+            .expect("a STATE covers issues");
     let written: Vec<String> = messages[..at]
         .iter()
         .filter(|m| m["type"] == "RECORD" && m["stream"] == "issues")
         .map(|m| m["record"]["id"].as_str().unwrap().to_string())
         .collect();
-    assert!(!written.is_empty(), "issues come before that STATE");
-    let stopped_at = messages[at]["value"].clone();
+    let stopped_at = if before_its_first_state {
+        messages[..first]
+            .iter()
+            .rev()
+            .find(|m| m["type"] == "STATE")
+            .expect("a STATE comes before the first issue")["value"]
+            .clone()
+    } else {
+        messages[at]["value"].clone()
+    };
 
     let gone = site
         .sim
@@ -300,20 +317,30 @@ fn deletion_between_a_stopped_first_sync_and_its_resumption_is_reported(mode: &s
     assert_eq!(
         reported.len(),
         1,
-        "{mode}: issue {} was written before the STATE the run resumed from, then deleted; \
-         its deletion is never reported. Resumed from {stopped_at}",
+        "{mode}: issue {} was written by the stopped run, then deleted; its deletion is never \
+         reported. Resumed from {stopped_at}",
         gone.id
     );
 }
 
 #[test]
 fn an_issue_deleted_while_a_first_sync_was_stopped_is_reported_from_the_audit_log() {
-    deletion_between_a_stopped_first_sync_and_its_resumption_is_reported("audit");
+    for before_its_first_state in [false, true] {
+        deletion_between_a_stopped_first_sync_and_its_resumption_is_reported(
+            "audit",
+            before_its_first_state,
+        );
+    }
 }
 
 #[test]
 fn an_issue_deleted_while_a_first_sync_was_stopped_is_reported_by_reconciling() {
-    deletion_between_a_stopped_first_sync_and_its_resumption_is_reported("reconcile");
+    for before_its_first_state in [false, true] {
+        deletion_between_a_stopped_first_sync_and_its_resumption_is_reported(
+            "reconcile",
+            before_its_first_state,
+        );
+    }
 }
 
 /// A first sync of `worklogs` stopped after it wrote some worklogs but before the STATE that

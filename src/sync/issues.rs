@@ -146,13 +146,22 @@ async fn read<W: Write>(
     let (saved, mut deleted) = split_deleted(run.bookmark(bookmark_name));
     // Deletions are followed from before the first issue is written: a first sync stopped half
     // way and resumed later must report the issues it wrote that went in between.
-    if deleted.is_none() && issue_emitter.is_some() {
+    let deletions_start = deleted.is_none() && issue_emitter.is_some();
+    if deletions_start {
         deleted = deletions::starting_point(run, started).await?;
     }
     let Plan {
         scopes,
         mut progress,
     } = Plan::new(client, saved.as_ref(), config).await?;
+    // In the state before the first issue, not only with its chunk's STATE: a run killed before
+    // that STATE resumes from here.
+    if deletions_start && deleted.is_some() {
+        run.commit_bookmark(
+            bookmark_name,
+            with_deleted(progress.to_value(), deleted.as_ref()),
+        )?;
+    }
     let zone = issues::user_time_zone(client.myself());
     let filter = &config.filters.jql(zone);
     let froms: Vec<_> = (0..scopes.len())
