@@ -38,17 +38,17 @@ pub(super) async fn sync<W: Write>(
     }
 }
 
-/// What the bookmark's `deleted` is before a sync that has none yet (a first sync, or one after
-/// the filters changed) writes its first issue: the audit log from `started` on, or the ids Jira
-/// has now. Kept in every STATE of the search, it makes a run resumed from any of them report
+/// What the bookmark's `deleted` is before a sync that has none yet (a first sync, one after the
+/// filters changed, or one from Stitch's state) writes its first issue: the audit log from `from`
+/// on, or the ids Jira has now. Kept in every STATE of the search, it makes a run resumed from any of them report
 /// the issues written before it that went in between.
 pub(super) async fn starting_point<W: Write>(
     run: &Run<'_, '_, W>,
-    started: DateTime<Utc>,
+    from: DateTime<Utc>,
 ) -> Result<Option<Value>> {
     match run.config.deleted_issues {
         DeletedIssues::Off => Ok(None),
-        DeletedIssues::Audit => Ok(Some(json!({ "created": format_utc(started) }))),
+        DeletedIssues::Audit => Ok(Some(json!({ "created": format_utc(from) }))),
         DeletedIssues::Reconcile => {
             let zone = issues::user_time_zone(run.client.myself());
             let now = live_issue_ids(run.client, &run.config.filters.jql(zone), zone).await?;

@@ -148,7 +148,14 @@ async fn read<W: Write>(
     // way and resumed later must report the issues it wrote that went in between.
     let deletions_start = deleted.is_none() && issue_emitter.is_some();
     if deletions_start {
-        deleted = deletions::starting_point(run, started).await?;
+        // A bookmark without deletions (Stitch's tap reports none) read every change up to its
+        // time: the audit log is read from there, so no deletion since its last run is lost.
+        let read_up_to = saved
+            .as_ref()
+            .and_then(|s| s.get("updated"))
+            .and_then(Value::as_str)
+            .and_then(crate::timestamp::parse_jira);
+        deleted = deletions::starting_point(run, read_up_to.unwrap_or(started)).await?;
     }
     let Plan {
         scopes,

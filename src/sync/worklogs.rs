@@ -25,20 +25,26 @@ pub(super) async fn sync<W: Write>(
     let name = emitter.name();
     let (saved, deleted) = split_deleted(run.bookmark(name));
     let bookmark = Bookmark::from_state(saved.as_ref(), run.config.start_date)?;
-    // Deletions are followed from the first sync on: before it there was nothing to delete.
+    // Deletions are followed from the first sync on: before it there was nothing to delete. A
+    // bookmark without them (Stitch's tap reports none) has read every change up to its time:
+    // deletions are followed from there, so none made since its last run is lost.
     let deleted = match &deleted {
         Some(value) => Bookmark::from_state(Some(value), run.config.start_date)?,
         None => {
-            let from_now = Bookmark::from_state(None, Utc::now())?;
+            let since = match &saved {
+                Some(_) => bookmark.updated,
+                None => Utc::now(),
+            };
+            let from_since = Bookmark::from_state(None, since)?;
             // In the state before the first worklog is written: a first sync stopped half way
             // and resumed later must report the worklogs it wrote that went in between.
             let mut value = match &saved {
                 Some(_) => bookmark.to_value(),
                 None => json!({}),
             };
-            value["deleted"] = from_now.to_value();
+            value["deleted"] = from_since.to_value();
             run.commit_bookmark(name, value)?;
-            from_now
+            from_since
         }
     };
     tracing::info!(since = %bookmark.updated, "reading worklogs changed since the bookmark");
