@@ -676,6 +676,24 @@ fn server_users_beyond_the_data_center_10_search_cap_are_not_silently_dropped() 
         run.run.code,
         run.run.stderr
     );
+    // Nor is the pass activated after its records (a first sync's opening one creates the
+    // table): a target honouring ACTIVATE_VERSION would delete the users the search could not
+    // list.
+    let messages: Vec<Value> = run
+        .run
+        .stdout
+        .lines()
+        .filter_map(|line| serde_json::from_str(line).ok())
+        .collect();
+    let is_user = |m: &Value| m["type"] == "RECORD" && m["stream"] == "users";
+    let first_user = messages.iter().position(is_user).unwrap_or(messages.len());
+    let activated = messages[first_user..]
+        .iter()
+        .any(|m| m["type"] == "ACTIVATE_VERSION" && m["stream"] == "users");
+    assert!(
+        users == USERS as usize || !activated,
+        "{users} of {USERS} users listed, and the users table activated"
+    );
 }
 
 /// One page of one issue whose `description` is the JSON text `description`.

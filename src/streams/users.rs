@@ -38,9 +38,12 @@ pub fn user_pages<'a>(
                 if client.deployment() == Deployment::Server && listed == DATA_CENTER_10_CAP {
                     tracing::warn!(
                         "/user/search listed {listed} users, the most Jira Data Center 10 lists \
-                         whatever the paging: the site may have more; set `groups` to read the \
-                         users by group membership, which is paged without that limit"
+                         whatever the paging: the site may have more, so the pass is not \
+                         activated; set `groups` to read the users by group membership, which \
+                         is paged without that limit"
                     );
+                    // The pass may lack users: it must not be activated.
+                    yield Page { items: Vec::new(), cut_short: true };
                 }
             }
             Some(groups) => {

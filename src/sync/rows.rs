@@ -115,7 +115,11 @@ pub(super) fn walk<'a>(
             }
             Source::Users => {
                 let source = users::user_pages(client, reader.config.groups.as_deref(), page_size);
+                let short = &mut parents.short;
                 each_page(source, |page| {
+                    if page.cut_short {
+                        short.insert(def.name);
+                    }
                     on_rows(&Vec::new(), &[], &mut page.items.into_iter().map(Ok))
                 })
                 .await
