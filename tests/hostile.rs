@@ -1110,10 +1110,17 @@ fn the_pairs_of_two_parents_are_not_all_held_at_once() {
 /// A sync of `issue_comments` alone, of one issue whose embedded comments Jira cut short of the
 /// `n` it has (each about 4 KB), served by the comment endpoint a page at a time.
 fn sync_one_long_comment_thread(n: u64) -> Bounded {
+    sync_long_comment_thread_after("", n)
+}
+
+/// As `sync_one_long_comment_thread`, with the issues of `before` (JSON texts, each followed by
+/// a comma) ahead of the long one on its search page.
+fn sync_long_comment_thread_after(before: &str, n: u64) -> Bounded {
     let text = "x".repeat(4000);
     let search = issue_page_with(&format!(
         r#","comment":{{"comments":[],"maxResults":0,"total":{n},"startAt":0}}"#
-    ));
+    ))
+    .replacen(r#"{"issues":["#, &format!(r#"{{"issues":[{before}"#), 1);
     let server = Hostile::start(move |r| match r.path.as_str() {
         "/rest/api/3/search/jql" => Some(Reply::Status {
             status: 200,
@@ -1272,4 +1279,29 @@ fn a_long_list_whose_endpoint_404s_keeps_the_embedded_items() {
         run.run.stderr
     );
     assert_eq!(server.count("/rest/api/3/issue/10000/comment"), 1);
+}
+
+/// An issue of a search page with no comment cut short, ahead of one with 20,000: the long
+/// thread is still written a page at a time (it shared a chunk with the issue before it, and
+/// was read whole).
+#[test]
+fn a_long_comment_thread_after_an_issue_that_needs_nothing_is_written_a_page_at_a_time() {
+    let before = r#"{"id":"10001","key":"P-2","fields":{"created":"2024-04-02T05:28:53.041+0000","updated":"2024-12-27T16:27:38.301+0000","comment":{"comments":[],"maxResults":0,"total":0,"startAt":0}}},"#;
+    let small = sync_long_comment_thread_after(before, 2_000);
+    let large = sync_long_comment_thread_after(before, 20_000);
+    assert!(
+        large.peak_rss_mib < small.peak_rss_mib + 40,
+        "peak RSS {} MiB for 2,000 comments, {} MiB for 20,000: the list is held whole",
+        small.peak_rss_mib,
+        large.peak_rss_mib
+    );
+}
+
+/// An issue Jira sent without an id, ahead of one with a long comment thread: the long thread is
+/// written whole (its pages were read for the issue before it, which has none, and the long
+/// issue kept only what was embedded).
+#[test]
+fn a_long_comment_thread_after_an_issue_without_id_is_written_whole() {
+    let before = r#"{"key":"P-2","fields":{"created":"2024-04-02T05:28:53.041+0000","updated":"2024-12-27T16:27:38.301+0000"}},"#;
+    sync_long_comment_thread_after(before, 1_500);
 }

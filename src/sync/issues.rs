@@ -640,7 +640,9 @@ fn chunks(
         let scanned = item.take_scanned();
         let (wants, layout) = Wants::of(lists, opening, &item, scanned);
         let needs = wants.as_ref().map_or(0, |w| w.records);
-        if records > 0 && records.saturating_add(needs) > CHUNK_RECORDS {
+        // Issues that need nothing read do not make room for one that needs more than a chunk:
+        // that one is read and written alone, a page at a time.
+        if !chunk.items.is_empty() && records.saturating_add(needs) > CHUNK_RECORDS {
             all.push(std::mem::take(&mut chunk));
             records = 0;
         }
@@ -982,7 +984,7 @@ mod tests {
 
     #[test]
     fn a_page_of_busy_issues_is_split_into_chunks_of_about_a_thousand_records() {
-        let sizes = [0, 5, 750, 300, 999, 0, 1500, 2];
+        let sizes = [0, 5, 750, 300, 999, 0, 1500, 2, 0, 0, 1001];
         let page = Page {
             items: sizes
                 .iter()
@@ -1004,7 +1006,8 @@ mod tests {
                 vec!["3"],
                 vec!["4", "5"],
                 vec!["6"],
-                vec!["7"]
+                vec!["7", "8", "9"],
+                vec!["10"]
             ]
         );
     }
