@@ -1305,3 +1305,71 @@ fn a_long_comment_thread_after_an_issue_without_id_is_written_whole() {
     let before = r#"{"key":"P-2","fields":{"created":"2024-04-02T05:28:53.041+0000","updated":"2024-12-27T16:27:38.301+0000"}},"#;
     sync_long_comment_thread_after(before, 1_500);
 }
+
+/// A search page whose second issue came back out of `updated` order, hours older than the first
+/// (a search index catching up), each with 600 comments Jira cut short, or 1,500: the late issue
+/// is written with its comments, though the two fill a chunk each (it was judged written by the
+/// issue of the chunk before, and never written, nor read again by the next run).
+#[test]
+fn an_issue_out_of_order_in_a_chunk_of_its_own_is_written() {
+    for n in [600, 1_500] {
+        sync_late_issue_in_a_chunk_of_its_own(n);
+    }
+}
+
+fn sync_late_issue_in_a_chunk_of_its_own(n: u64) {
+    let comments = move |issue: u64| {
+        (0..n)
+            .map(|i| {
+                json!({"id": (issue * 1000 + i).to_string(), "body": "x",
+                "created": "2024-04-02T05:28:53.041+0000", "updated": "2024-04-02T05:28:53.041+0000"})
+            })
+            .collect::<Vec<Value>>()
+    };
+    let issue = |id: u64, updated: &str| {
+        json!({"id": id.to_string(), "key": format!("P-{id}"), "fields": {
+            "created": "2024-04-02T05:28:53.041+0000", "updated": updated,
+            "comment": {"comments": [], "maxResults": 0, "total": n, "startAt": 0}}})
+    };
+    let search = json!({"issues": [issue(10000, "2024-12-27T16:27:38.301+0000"),
+        issue(10001, "2024-12-27T10:00:00.000+0000")], "isLast": true})
+    .to_string();
+    let server = Hostile::start(move |r| {
+        let id = match r.path.as_str() {
+            "/rest/api/3/search/jql" => {
+                return Some(Reply::Status {
+                    status: 200,
+                    headers: vec![("Content-Type", "application/json".into())],
+                    body: search.clone(),
+                });
+            }
+            "/rest/api/3/issue/10000/comment" => 10000,
+            "/rest/api/3/issue/10001/comment" => 10001,
+            _ => return None,
+        };
+        let start = r.param("startAt").unwrap_or(0);
+        let page: Vec<Value> = comments(id)
+            .into_iter()
+            .skip(start as usize)
+            .take(1000)
+            .collect();
+        Some(Reply::Json(
+            json!({"startAt": start, "maxResults": 1000, "total": n, "comments": page}),
+        ))
+    });
+    let run = sync_only(
+        &server,
+        "issue_comments",
+        json!({}),
+        Duration::from_secs(60),
+    );
+    assert_eq!(run.run.code, 0, "{}", run.run.stderr);
+    let written = run.run.records("issue_comments");
+    let of_late = written.iter().filter(|c| c["issueId"] == "10001").count();
+    assert_eq!(
+        (written.len(), of_late),
+        (2 * n as usize, n as usize),
+        "{}",
+        run.run.stderr
+    );
+}

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::pin::{Pin, pin};
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use futures::{Stream, StreamExt, TryStreamExt};
 use serde_json::Value;
 
@@ -25,7 +25,7 @@ use crate::singer::{SingerWriter, time_extracted};
 use crate::streams::children::IssueRef;
 use crate::streams::issues::{self, IssueQuery, Plan};
 use crate::streams::{Ask, Endpoint, IssueList, Rows, Source, When};
-use crate::timestamp::{DateSpans, normalize_json};
+use crate::timestamp::{DateSpans, normalize_json, parse_jira};
 
 /// Chunks of search pages whose children are fetched at once, across the searches that run
 /// together: two per search, so each search reads its next page while a chunk's children are
@@ -338,14 +338,15 @@ fn write_chunk<W: Write>(
 ) -> Result<()> {
     let now = Utc::now();
     let extracted = time_extracted(now);
-    let mut newest_on_page = None;
     let Prepared {
         items,
         layouts,
         mut whole,
         mut one_by_one,
+        newest_before,
         ..
     } = chunk;
+    let mut newest_on_page = newest_before;
     for (item, scanned) in items.iter().zip(&layouts) {
         let text = item.get();
         let Some(mut issue) = take_apart(text, scanned.as_ref()) else {
@@ -356,11 +357,8 @@ fn write_chunk<W: Write>(
             tracing::warn!("skipped an issue without id or fields.updated");
             continue;
         };
-        // Only an issue older than one before it on the same page is out of order: a Server
-        // search restarts at a minute already read, and rows read again are not late.
-        let out_of_order = newest_on_page.is_some_and(|newest| updated < newest);
+        let late = arrived_late(bookmark, &id, updated, newest_on_page);
         newest_on_page = newest_on_page.max(Some(updated));
-        let late = out_of_order && bookmark.arrived_late(&id, updated);
         if !late && bookmark.already_written(&id, updated) {
             continue;
         }
@@ -413,6 +411,19 @@ fn write_chunk<W: Write>(
         }
     }
     Ok(())
+}
+
+/// Whether an issue came back out of `updated` order behind the window, to be written though the
+/// window says it was: only an issue older than one before it on the same page (`newest`, the
+/// chunks before its own included) is out of order, as a Server search restarts at a minute
+/// already read, and rows read again are not late.
+fn arrived_late(
+    bookmark: &issues::Bookmark,
+    id: &str,
+    updated: DateTime<Utc>,
+    newest: Option<DateTime<Utc>>,
+) -> bool {
+    newest.is_some_and(|newest| updated < newest) && bookmark.arrived_late(id, updated)
 }
 
 /// An issue of a search page as an object: by the layout found when its page was read, or
@@ -550,7 +561,8 @@ async fn write_long_lists<W: Write>(
     let Some((id, updated)) = issues::cursor_of(&issue) else {
         return Ok(written);
     };
-    if bookmark.already_written(&id, updated) {
+    let late = arrived_late(bookmark, &id, updated, chunk.newest_before);
+    if !late && bookmark.already_written(&id, updated) {
         return Ok(written);
     }
     let key = issue_key(&issue);
@@ -606,6 +618,8 @@ struct Prepared<'c> {
     one_by_one: HashMap<(usize, String), Vec<RawRecord>>,
     /// The lists of an issue that needs more read than a chunk holds, written a page at a time.
     long: Vec<LongList<'c>>,
+    /// The newest `updated` of the issues before the chunk on its page.
+    newest_before: Option<DateTime<Utc>>,
 }
 
 /// Child records a chunk of a search page is expected to bring, by the counts its issues carry:
@@ -620,6 +634,8 @@ struct Chunk {
     items: Vec<RawRecord>,
     layouts: Vec<Option<Scanned>>,
     wants: Vec<Wants>,
+    /// The newest `updated` of the issues before the chunk on its page.
+    newest_before: Option<DateTime<Utc>>,
 }
 
 /// Splits a search page into chunks whose issues need at most CHUNK_RECORDS items read from the
@@ -633,6 +649,8 @@ fn chunks(
     let mut all = Vec::new();
     let mut chunk = Chunk::default();
     let mut records: u64 = 0;
+    // The newest `updated` of the page so far, for telling issues out of order past a chunk.
+    let mut newest = None;
     for mut item in page.items {
         if filters.has_windows() && !in_windows(filters, &item) {
             continue;
@@ -645,7 +663,9 @@ fn chunks(
         if !chunk.items.is_empty() && records.saturating_add(needs) > CHUNK_RECORDS {
             all.push(std::mem::take(&mut chunk));
             records = 0;
+            chunk.newest_before = newest;
         }
+        newest = newest.max(wants.as_ref().and_then(|w| w.updated));
         records = records.saturating_add(needs);
         chunk.items.push(item);
         chunk.layouts.push(layout);
@@ -673,6 +693,8 @@ struct Wants {
     id: String,
     lists: Vec<bool>,
     records: u64,
+    /// Its `fields.updated`, where it has one.
+    updated: Option<DateTime<Utc>>,
 }
 
 impl Wants {
@@ -714,6 +736,10 @@ impl Wants {
                     lists: items.iter().map(Option::is_some).collect(),
                     // Totals are Jira's word: they may be anything.
                     records: items.iter().flatten().fold(0, |a, b| a.saturating_add(*b)),
+                    updated: issue
+                        .pointer("/fields/updated")
+                        .and_then(raw::as_str)
+                        .and_then(|t| parse_jira(&t)),
                 }
             });
         (wants, scanned)
@@ -734,6 +760,7 @@ async fn prepare<'c>(
         items,
         layouts,
         wants,
+        newest_before,
     } = chunk;
     if let [issue] = wants.as_slice()
         && issue.records > CHUNK_RECORDS
@@ -752,6 +779,7 @@ async fn prepare<'c>(
             layouts,
             whole: lists.iter().map(|_| None).collect(),
             one_by_one: HashMap::new(),
+            newest_before,
         });
     }
     let (whole, mut one_by_one) = futures::try_join!(
@@ -777,6 +805,7 @@ async fn prepare<'c>(
                 id: issue.id.clone(),
                 lists: left,
                 records: issue.records,
+                updated: issue.updated,
             })
         })
         .collect();
@@ -790,6 +819,7 @@ async fn prepare<'c>(
         whole,
         one_by_one,
         long: Vec::new(),
+        newest_before,
     })
 }
 
