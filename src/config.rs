@@ -1960,21 +1960,35 @@ fn read_groups(r: &mut Reader<'_>) -> Option<Vec<String>> {
     let groups: Vec<String> = match r.raw.values.get("groups") {
         None | Some(Value::Null) => return None,
         Some(Value::String(s)) => s.split(',').map(|g| g.trim().to_string()).collect(),
-        Some(Value::Array(items)) => items
-            .iter()
-            .filter_map(|v| v.as_str().map(|s| s.trim().to_string()))
-            .collect(),
-        Some(_) => {
-            r.problem(
-                "groups",
-                "must be group names, as a list or comma-separated",
-                "e.g. \"jira-users, jira-administrators\"",
-            );
-            return None;
+        // A name of digits is a number in a list Meltano writes (`groups: [1234]`): that group.
+        Some(Value::Array(items)) => {
+            let names: Option<Vec<String>> = items
+                .iter()
+                .map(|v| match v {
+                    Value::String(s) => Some(s.trim().to_string()),
+                    Value::Number(n) if n.is_u64() || n.is_i64() => Some(n.to_string()),
+                    _ => None,
+                })
+                .collect();
+            match names {
+                Some(names) => names,
+                None => return groups_refused(r),
+            }
         }
+        Some(_) => return groups_refused(r),
     };
     let groups: Vec<String> = groups.into_iter().filter(|g| !g.is_empty()).collect();
     (!groups.is_empty()).then_some(groups)
+}
+
+/// `groups` holds something other than names: reported, and no group read (never every user).
+fn groups_refused(r: &mut Reader<'_>) -> Option<Vec<String>> {
+    r.problem(
+        "groups",
+        "must be group names, as a list or comma-separated",
+        "e.g. \"jira-users, jira-administrators\"",
+    );
+    None
 }
 
 /// A URL as typed, with any `user:password@` replaced, for messages.

@@ -519,6 +519,31 @@ fn users_from_configured_groups_once_each_like_stitch() {
     );
 }
 
+/// Meltano writes `groups` as its `array` kind holds it: `meltano config set tap-jira groups
+/// '[1234]'` (or `groups: [1234]` in meltano.yml) gives the tap a number. A group named by digits
+/// is still a group: `users` holds its members (here none, and a warning), never every user.
+#[test]
+fn groups_named_by_digits_as_meltano_writes_them_still_choose_the_users() {
+    let site = Site::cloud();
+    let mut config = site.cloud_config();
+    config["groups"] = json!([1234]);
+    let config = site.file("config.json", &config);
+    let mut catalog = site.discover(&config);
+    common::select_only(&mut catalog, &["users"]);
+    let catalog = site.file("catalog.json", &catalog);
+    let run = tap(&[&"--config", &config, &"--catalog", &catalog]);
+    run.assert_success();
+    let users = run.records("users").len();
+    assert_eq!(users, 0, "{users} users: the site's, not the group's");
+    assert!(run.stderr.contains("1234"), "the unknown group is named");
+    let counts = site.sim.sim.request_counts();
+    assert!(
+        counts.keys().any(|k| k.ends_with("/group/member"))
+            && !counts.keys().any(|k| k.ends_with("/users/search")),
+        "{counts:?}"
+    );
+}
+
 /// People keep working while a sync pages: an issue already read is edited, leaves its place in
 /// `ORDER BY updated` and every later row moves up. No issue may be skipped for it.
 #[test]
