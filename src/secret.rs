@@ -79,10 +79,15 @@ pub fn register_basic(user: &str, password: &str) {
 /// settings, the Basic-auth forms of user and password, and whatever a URL carries in its
 /// query or user info (`?token=…`).
 pub fn register_config(raw: &crate::config::RawConfig) {
+    // As the config reads them: a number is its text (`username: 104233` in meltano.yml).
     let string = |key: &str| {
         raw.values()
             .find(|(k, _)| *k == key)
-            .and_then(|(_, v)| v.as_str())
+            .and_then(|(_, v)| match v {
+                serde_json::Value::String(s) => Some(s.clone()),
+                serde_json::Value::Number(n) => Some(n.to_string()),
+                _ => None,
+            })
     };
     for (key, value) in raw.values() {
         let Some(text) = value.as_str() else {
@@ -120,12 +125,18 @@ pub fn register_config(raw: &crate::config::RawConfig) {
         }
     }
     // The user as written and as the config reads it (trimmed): the header carries the latter.
-    let users = [string("email"), string("username")].into_iter().flatten();
-    for user in users.flat_map(|user| [user, user.trim()]) {
-        for password in [string("api_token"), string("password")]
-            .into_iter()
-            .flatten()
-            .flat_map(|password| [password, password.trim()])
+    let users: Vec<String> = [string("email"), string("username")]
+        .into_iter()
+        .flatten()
+        .collect();
+    let passwords: Vec<String> = [string("api_token"), string("password")]
+        .into_iter()
+        .flatten()
+        .collect();
+    for user in users.iter().flat_map(|user| [user.as_str(), user.trim()]) {
+        for password in passwords
+            .iter()
+            .flat_map(|password| [password.as_str(), password.trim()])
         {
             register_basic(user, password);
         }

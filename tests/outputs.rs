@@ -293,6 +293,24 @@ fn an_echoed_personal_access_token_and_password_are_redacted() {
     assert_never_printed(&run, &[creds::PASSWORD, &basic]);
 }
 
+/// A user name of digits as meltano.yml holds it unquoted (`username: 104233`, a number, which
+/// the tap reads as the name): the Basic header a server echoes is redacted all the same.
+#[test]
+fn an_echoed_basic_header_of_a_username_of_digits_is_redacted() {
+    let site = Site::server();
+    let config = site.file(
+        "config.json",
+        &json!({"base_url": site.sim.url, "allow_http": true, "username": 104233,
+                "password": creds::PASSWORD, "start_date": "2000-01-01T00:00:00Z"}),
+    );
+    let basic = base64(&format!("104233:{}", creds::PASSWORD));
+    let text = format!("header Basic {basic}");
+    site.sim.sim.push_fault(echo("/rest/api/2/", 400, &text));
+    let run = tap(&[&"--config", &config, &"--discover"]);
+    assert!(run.stderr.contains("ECHO-MARK"), "{}", run.stderr);
+    assert_never_printed(&run, &[creds::PASSWORD, &basic]);
+}
+
 fn oauth_config(site: &Site) -> Value {
     json!({
         "oauth_client_id": creds::OAUTH_CLIENT_ID,
