@@ -15,6 +15,18 @@ use crate::timestamp::normalize;
 /// The catalog metadata key that asks for a field to be hashed.
 pub const HASH_METADATA: &str = "tap-jira.hash";
 
+/// The same without its dot: Meltano's `metadata` extra splits keys at dots, so it can only pass
+/// this one.
+pub const HASH_METADATA_DOTLESS: &str = "tap-jira-hash";
+
+/// Whether a breadcrumb's metadata asks for its field to be hashed, by either key.
+pub fn marked(metadata: &serde_json::Map<String, Value>) -> bool {
+    [HASH_METADATA, HASH_METADATA_DOTLESS].iter().any(|key| {
+        matches!(metadata.get(*key), Some(Value::Bool(true)))
+            || matches!(metadata.get(*key), Some(Value::String(s)) if s == "true")
+    })
+}
+
 /// What `hash_pii` hashes: these keys at any depth, in every stream (users' emails and names
 /// wherever a user appears: reporter, assignee, comment authors, user custom fields, `users`;
 /// Server's workflows name their last editor by display name). Changes of a person's field

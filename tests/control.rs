@@ -94,6 +94,40 @@ fn is_hash(value: &Value) -> bool {
         .is_some_and(|s| s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
+/// Meltano's `metadata` extra splits its keys at dots, so `tap-jira.hash` never reaches the
+/// catalog it writes: the same key without its dot, `tap-jira-hash`, hashes as well.
+#[test]
+fn a_field_marked_with_the_dotless_key_meltano_can_pass_is_hashed() {
+    let site = site_for(Deployment::Cloud);
+    let mut catalog = catalog_hashing(&site, &["issues"], &[]);
+    let summary = json!(["properties", "fields", "properties", "summary"]);
+    let clear = sync(&site, site.config_with(json!({})), &catalog);
+    clear.assert_success();
+    for stream in catalog["streams"].as_array_mut().unwrap() {
+        if stream["tap_stream_id"] == "issues" {
+            let metadata = stream["metadata"].as_array_mut().unwrap();
+            let m = metadata
+                .iter_mut()
+                .find(|m| m["breadcrumb"] == summary)
+                .expect("summary is in the catalog");
+            m["metadata"]["tap-jira-hash"] = json!(true);
+        }
+    }
+    let hashed = sync(
+        &site,
+        site.config_with(json!({"hash_salt": SALT})),
+        &catalog,
+    );
+    hashed.assert_success();
+    let clear = by_id(clear.records("issues"));
+    let hashed = by_id(hashed.records("issues"));
+    assert!(!hashed.is_empty());
+    for (id, issue) in &hashed {
+        let expected = hash(&clear[id]["fields"]["summary"]);
+        assert_eq!(issue["fields"]["summary"], expected, "issue {id}");
+    }
+}
+
 #[test]
 fn fields_marked_in_the_catalog_leave_as_stable_salted_hashes_on_both_deployments() {
     for deployment in [Deployment::Cloud, Deployment::Server] {

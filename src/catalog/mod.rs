@@ -31,6 +31,10 @@ pub const METADATA_KEYS: &[(&str, &str)] = &[
          on every record, at any depth",
     ),
     (
+        crate::hashing::HASH_METADATA_DOTLESS,
+        "the same, spelt without a dot for Meltano's `metadata` extra (which splits keys at dots)",
+    ),
+    (
         discover::FIELD_NAME,
         "written by discovery on each `issues` → `fields` property: the field's display name",
     ),

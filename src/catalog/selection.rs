@@ -283,10 +283,10 @@ fn hashing_of(
     person_fields: &[String],
 ) -> Result<Option<Hashing>> {
     let mut masks = Masks::new(hash.pii).with_person_fields(person_fields.to_vec());
-    let marked = entry.metadata.iter().filter(|m| {
-        matches!(m.metadata.get(HASH_METADATA), Some(Value::Bool(true)))
-            || matches!(m.metadata.get(HASH_METADATA), Some(Value::String(s)) if s == "true")
-    });
+    let marked = entry
+        .metadata
+        .iter()
+        .filter(|m| crate::hashing::marked(&m.metadata));
     let stream = entry.name();
     let mut copies: Vec<(&str, String)> = Vec::new();
     for m in marked {

@@ -40,6 +40,7 @@ export MELTANO_SEND_ANONYMOUS_USAGE_STATS=false MELTANO_CLI_DISABLE_VERSION_CHEC
 # The tap's pip_url, and the simulated site (credentials from the environment, as a user would).
 export TAP_JIRA_SOURCE="$repo"
 export TAP_JIRA_BASE_URL="$url" TAP_JIRA_EMAIL=sim-user@example.com TAP_JIRA_API_TOKEN=sim-api-token
+export TAP_JIRA_HASH_SALT=meltano-example-salt
 
 step "add tap-jira from meltano/tap-jira.yml"
 "$meltano" add --plugin-type extractor tap-jira --from-ref "$repo/meltano/tap-jira.yml" \
@@ -85,6 +86,9 @@ for issue in issues:
     # select: issues.key, issues.fields.status, issues.fields.summary (and the keys).
     assert set(issue) == {"id", "key", "updated", "fields"}, issue
     assert set(issue["fields"]) <= {"status", "summary"}, issue
+    # metadata: the summary hashed (a 64-digit hex SHA-256).
+    summary = issue["fields"]["summary"]
+    assert len(summary) == 64 and all(c in "0123456789abcdef" for c in summary), issue
     status = issue["fields"]["status"]
     assert status["name"] and status["statusCategory"]["key"], f"status not whole: {issue}"
 PY
