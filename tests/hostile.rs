@@ -1373,3 +1373,45 @@ fn sync_late_issue_in_a_chunk_of_its_own(n: u64) {
         run.run.stderr
     );
 }
+
+/// An issue deleted while its long list is read: what was read is written once; the embedded
+/// items, among those already written, are not written again.
+#[test]
+fn a_long_list_refused_after_its_first_page_writes_nothing_twice() {
+    let comment = |i: u64| {
+        json!({"id": (20000 + i).to_string(), "body": "x",
+            "created": "2024-04-02T05:28:53.041+0000", "updated": "2024-04-02T05:28:53.041+0000"})
+    };
+    let embedded: Vec<Value> = (0..3).map(comment).collect();
+    let search = issue_page_with(&format!(
+        r#","comment":{{"comments":{},"maxResults":3,"total":5000,"startAt":0}}"#,
+        json!(embedded)
+    ));
+    let server = Hostile::start(move |r| match r.path.as_str() {
+        "/rest/api/3/search/jql" => Some(Reply::Status {
+            status: 200,
+            headers: vec![("Content-Type", "application/json".into())],
+            body: search.clone(),
+        }),
+        "/rest/api/3/issue/10000/comment" if r.param("startAt") == Some(0) => {
+            let max = r.param("maxResults").unwrap_or(50).min(1000);
+            let comments: Vec<Value> = (0..max).map(comment).collect();
+            Some(Reply::Json(
+                json!({"startAt": 0, "maxResults": max, "total": 5000,
+                "comments": comments}),
+            ))
+        }
+        _ => None,
+    });
+    let run = sync_only(
+        &server,
+        "issue_comments",
+        json!({}),
+        Duration::from_secs(60),
+    );
+    assert_eq!(run.run.code, 0, "{}", run.run.stderr);
+    let comments = run.run.records("issue_comments");
+    let ids: std::collections::HashSet<&str> =
+        comments.iter().filter_map(|c| c["id"].as_str()).collect();
+    assert_eq!(ids.len(), comments.len(), "comments written twice");
+}

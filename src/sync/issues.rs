@@ -570,6 +570,7 @@ async fn write_long_lists<W: Write>(
     let extracted = time_extracted(Utc::now());
     for LongList { at, opened } in long {
         let Some(list) = lists.get(at) else { continue };
+        let mut pages_written = false;
         let whole = async {
             let (mut page, mut rest) = opened?;
             loop {
@@ -577,6 +578,7 @@ async fn write_long_lists<W: Write>(
                     let mut out = run.out.borrow_mut();
                     write_fetched(out.writer, children, list, &issue, &mut page, &extracted)?;
                 }
+                pages_written = true;
                 match rest.try_next().await? {
                     Some(next) => page = next,
                     None => return Ok(()),
@@ -585,6 +587,20 @@ async fn write_long_lists<W: Write>(
         };
         match whole.await {
             Ok(()) => {
+                written.insert((at, id.clone()), Vec::new());
+            }
+            // Hidden or deleted while its pages were read: those written stand, and the
+            // embedded items, among them, are not written again.
+            Err(
+                e @ Error::Http {
+                    status: 403 | 404, ..
+                },
+            ) if pages_written => {
+                tracing::warn!(
+                    issue = id,
+                    list = list.name,
+                    "the rest of the list could not be read: {e}"
+                );
                 written.insert((at, id.clone()), Vec::new());
             }
             Err(
