@@ -213,7 +213,14 @@ fn meltano_definition() -> Value {
             if s.is_secret() {
                 m["sensitive"] = json!(true);
             }
-            m["description"] = json!(s.description);
+            m["description"] = match s.kind {
+                // Meltano reads an `array` setting from the environment as JSON only.
+                Kind::List => json!(format!(
+                    "{} Through Meltano's environment variables, a JSON array (`[\"A\", \"B\"]`).",
+                    s.description
+                )),
+                _ => json!(s.description),
+            };
             m
         })
         .collect();
