@@ -1529,6 +1529,38 @@ fn without_audit_permission_deletions_are_one_warning_and_with_filters_only_kept
     }
 }
 
+/// A project whose key was changed in Jira is still the project a filter names by its old key:
+/// Jira resolves the old key in JQL, so its issues are still synced, and the audit log names a
+/// deleted issue by its new key. That deletion is of a kept project, and is reported.
+#[test]
+fn deletions_in_a_kept_project_whose_key_changed_are_reported() {
+    let site = Site::cloud();
+    let catalog = catalog_hashing(&site, &["issues"], &[]);
+    let config = site.config_with(json!({"deleted_issues": "audit", "projects": ["OPS"]}));
+    let first = sync(&site, config, &catalog);
+    first.assert_success();
+    let written = first.records("issues");
+    assert!(written.iter().all(|i| project_of(i) == "OPS"));
+    let id = written[0]["id"].as_str().unwrap().to_string();
+
+    site.sim.sim.rename_project_key("OPS", "PLAT");
+    let gone = site.sim.sim.delete_issue(&id).unwrap();
+    assert!(gone.key.starts_with("PLAT-"), "{gone:?}");
+    let next = site.sync_from(&site.file("state.json", &first.last_state()));
+    next.assert_success();
+    // Its sub-tasks, if any, went with it.
+    let expected: BTreeSet<String> = site
+        .sim
+        .sim
+        .deleted_issues()
+        .into_iter()
+        .map(|d| d.id)
+        .collect();
+    assert!(expected.contains(&id));
+    let reported: BTreeSet<String> = deletions(&next, "issues").into_keys().collect();
+    assert_eq!(reported, expected, "{}", next.stderr);
+}
+
 /// A project filter naming a key the site does not have (a typo, or a project deleted or hidden
 /// since the config was written): Jira refuses every search that names it. A run that exits 0
 /// must have synced the issues of the projects that are there; it may not leave them out without

@@ -468,6 +468,17 @@ impl Sim {
             .and_then(|mut deleted| deleted.pop())
     }
 
+    /// Gives a project (by key or id) a new key: its issues' keys change, their `updated` does
+    /// not, and the old keys still resolve (paths, JQL). Panics when there is no such project.
+    pub fn rename_project_key(&self, id_or_key: &str, new_key: &str) {
+        assert!(
+            self.shared
+                .site_mut()
+                .rename_project_key(id_or_key, new_key),
+            "the simulated site has no project '{id_or_key}'"
+        );
+    }
+
     /// Every issue deleted so far, in the order they went.
     pub fn deleted_issues(&self) -> Vec<DeletedIssue> {
         self.shared.site().deleted_issues.clone()

@@ -223,10 +223,30 @@ impl Site {
             .filter(|&i| self.issues[i].is_live())
     }
 
+    /// By its key, or by a key it had before it was renamed (Jira resolves those too).
     fn find_project_by_key(&self, key: &str) -> Option<usize> {
         self.projects
             .iter()
             .position(|p| p.key.eq_ignore_ascii_case(key))
+            .or_else(|| {
+                self.projects
+                    .iter()
+                    .position(|p| p.former_keys.iter().any(|k| k.eq_ignore_ascii_case(key)))
+            })
+    }
+
+    /// Gives the project with this key or id a new key, as Jira's project settings do: its
+    /// issues' keys change with it, and nothing's `updated` does; the old key still resolves to
+    /// the project, and the old issue keys to the issues. False when there is no such project.
+    pub fn rename_project_key(&mut self, id_or_key: &str, new_key: &str) -> bool {
+        let Some(project) = self.find_project(id_or_key) else {
+            return false;
+        };
+        let project = &mut self.projects[project];
+        let old = std::mem::replace(&mut project.key, new_key.to_string());
+        project.former_keys.push(old);
+        self.version += 1;
+        true
     }
 
     /// Finds a project by id or key, as Jira paths and JQL accept both.

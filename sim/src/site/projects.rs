@@ -68,6 +68,9 @@ pub(crate) struct Sprint {
 pub(crate) struct Project {
     pub id: u64,
     pub key: String,
+    /// Keys the project had before it was renamed: Jira still resolves them, in paths, issue
+    /// keys and JQL, to the project.
+    pub former_keys: Vec<String>,
     pub name: String,
     pub description: String,
     /// Index into the site's users.
@@ -147,6 +150,7 @@ fn project(seed: u64, i: usize, humans: usize) -> Project {
     Project {
         id,
         key,
+        former_keys: Vec::new(),
         name,
         description: words::sentence(&mut rng),
         lead: rng.random_range(0..humans.max(1)),
