@@ -21,6 +21,57 @@ use crate::raw::{Node, RawObject, WriteText, key_name, push_json_string};
 /// What joins the keys of a path into a column name, as the SDK and the SQL targets join them.
 pub const SEPARATOR: &str = "__";
 
+/// The longest column name PostgreSQL keeps whole, in bytes: it cuts a longer one, and a target
+/// that looks for the whole name among the table's columns then adds it again and fails.
+pub const MAX_COLUMN_LEN: usize = 63;
+
+/// The column name of the path `keys`: the keys joined with `__`, shortened to
+/// [`MAX_COLUMN_LEN`] by the rule of the SDK and of `pipelinewise-target-postgres`'s own
+/// flattening: while the name is too long, each key in turn, from the first, becomes the
+/// capitals of its camel case (`projectRole` → `pr`), or its first three characters when that
+/// leaves one (`holder` → `hol`). (The SDK shortens names of 255 bytes or more, pipelinewise
+/// those of 63 or more; a name of 63 that PostgreSQL keeps is kept.)
+pub fn column_name(keys: &[&str]) -> String {
+    let joined = |keys: &[String]| keys.join(SEPARATOR);
+    let mut keys: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
+    let mut reduced = 0;
+    while joined(&keys).len() > MAX_COLUMN_LEN && reduced < keys.len() {
+        let key = &keys[reduced];
+        let capitals: String = camelize(key)
+            .chars()
+            .filter(|c| !c.is_ascii_lowercase())
+            .collect();
+        keys[reduced] = if capitals.chars().count() > 1 {
+            capitals.to_lowercase()
+        } else {
+            key.chars().take(3).collect::<String>().to_lowercase()
+        };
+        reduced += 1;
+    }
+    joined(&keys)
+}
+
+/// `inflection.camelize`: the first character and each one after an underscore in capitals,
+/// those underscores dropped (`project_role` → `ProjectRole`; a last underscore stays).
+fn camelize(key: &str) -> String {
+    let mut out = String::with_capacity(key.len());
+    let mut chars = key.chars();
+    if let Some(first) = chars.next() {
+        out.extend(first.to_uppercase());
+    }
+    while let Some(c) = chars.next() {
+        if c != '_' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some(next) => out.extend(next.to_uppercase()),
+            None => out.push('_'),
+        }
+    }
+    out
+}
+
 /// The most columns one stream may add beyond its SCHEMA in a run. Each costs a SCHEMA message,
 /// and PostgreSQL allows 1,600 columns to a table: keys past this are written without a column
 /// of their own in the SCHEMA (a site that makes up keys record by record gets no new SCHEMA for
@@ -45,8 +96,8 @@ pub struct Flattener {
 /// The columns that one object of the record becomes.
 #[derive(Debug, Clone, Default)]
 struct Level {
-    /// The names of this object's columns start with it: `fields__status__` (empty at the top).
-    prefix: String,
+    /// The keys leading to this object: `fields`, `status` (none at the top).
+    path: Vec<String>,
     /// By key of the object.
     columns: HashMap<String, Column>,
 }
@@ -104,7 +155,7 @@ impl Flattener {
     /// paths would give one column name (a key holding `__`), naming it.
     pub fn new(schema: &Value, max_depth: usize) -> Result<Flattener, String> {
         let mut columns = Map::new();
-        let root = level(schema, String::new(), max_depth, &mut columns)?;
+        let root = level(schema, Vec::new(), max_depth, &mut columns)?;
         let declared = columns.keys().cloned().collect();
         let mut flat = schema.clone();
         if let Some(object) = flat.as_object_mut() {
@@ -121,23 +172,23 @@ impl Flattener {
 /// The columns of the object `schema` describes, declaring each in `columns`.
 fn level(
     schema: &Value,
-    prefix: String,
+    path: Vec<String>,
     depth_left: usize,
     columns: &mut Map<String, Value>,
 ) -> Result<Level, String> {
     let mut level = Level {
-        prefix,
+        path,
         columns: HashMap::new(),
     };
     let Some(properties) = schema.get("properties").and_then(Value::as_object) else {
         return Ok(level);
     };
     for (name, property) in properties {
-        let column = format!("{}{name}", level.prefix);
+        let column = level.column_name(name);
         let kind = match (shape(property), depth_left) {
             (Shape::Object, 1..) => Kind::Object(self::level(
                 property,
-                format!("{column}{SEPARATOR}"),
+                level.path.iter().cloned().chain([name.clone()]).collect(),
                 depth_left - 1,
                 columns,
             )?),
@@ -156,11 +207,21 @@ fn level(
     Ok(level)
 }
 
+impl Level {
+    /// The column of this object's key `name`.
+    fn column_name(&self, name: &str) -> String {
+        let mut keys: Vec<&str> = self.path.iter().map(String::as_str).collect();
+        keys.push(name);
+        column_name(&keys)
+    }
+}
+
 fn declare(columns: &mut Map<String, Value>, column: &str, schema: Value) -> Result<(), String> {
     if columns.insert(column.to_string(), schema).is_some() {
         return Err(format!(
-            "flattening gives two values the column name `{column}` (a key holds `{SEPARATOR}`); \
-             deselect one of them or lower flattening_max_depth"
+            "flattening gives two values the column name `{column}` (a key holds `{SEPARATOR}`, or \
+             names shortened to {MAX_COLUMN_LEN} bytes meet); deselect one of them or lower \
+             flattening_max_depth"
         ));
     }
     Ok(())
@@ -279,12 +340,12 @@ impl<T: WriteText> Writer<'_, '_, T> {
                         Some(text) => match RawObject::parse(text) {
                             Some(object) => self.level(inner, &object),
                             // Not an object, though the schema says so: kept, as what was found.
-                            None => self.found(&level.prefix, &name, node),
+                            None => self.found(level, &name, node),
                         },
-                        None => self.found(&level.prefix, &name, node),
+                        None => self.found(level, &name, node),
                     },
                 },
-                None => self.found(&level.prefix, &name, node),
+                None => self.found(level, &name, node),
             }
         }
     }
@@ -315,8 +376,8 @@ impl<T: WriteText> Writer<'_, '_, T> {
 
     /// A key the schema does not declare: a JSON-text column of its own, declared in the SCHEMA
     /// sent again, unless a declared column has its name.
-    fn found(&mut self, prefix: &str, name: &str, node: &Node<'_>) {
-        let column = format!("{prefix}{name}");
+    fn found(&mut self, level: &Level, name: &str, node: &Node<'_>) {
+        let column = level.column_name(name);
         let records = &mut *self.records;
         match records.seen.get(&column) {
             Some(true) => {}
@@ -462,6 +523,48 @@ mod tests {
         let schema = records.grown().unwrap();
         assert_eq!(schema["properties"]["fields__x"], json_text_schema());
         assert!(records.grown().is_none(), "declared once");
+    }
+
+    #[test]
+    fn long_column_names_are_shortened_as_pipelinewise_shortens_them() {
+        // Each expected name is what pipelinewise-target-postgres's `flatten_key` gives.
+        for (path, name) in [
+            (
+                &[
+                    "holder",
+                    "projectRole",
+                    "scope",
+                    "project",
+                    "projectCategory",
+                    "description",
+                ][..],
+                "hol__projectRole__scope__project__projectCategory__description",
+            ),
+            (
+                &[
+                    "fields",
+                    "customer_impact_assessment_for_the_quarterly_regulatory_review",
+                    "value",
+                ],
+                "fie__ciaftqrr__value",
+            ),
+            (&["fields", "status", "name"], "fields__status__name"),
+            (&[&"a".repeat(70)], "aaa"),
+            (&["x_", "max-results", &"b".repeat(60)], "x___m-__bbb"),
+        ] {
+            assert_eq!(column_name(path), name);
+            assert!(name.len() < MAX_COLUMN_LEN);
+        }
+        // PostgreSQL keeps 63 bytes: such a name is left as it is.
+        let whole = [
+            "fields",
+            "issuetype",
+            "scope",
+            "project",
+            "projectCategory",
+            "description",
+        ];
+        assert_eq!(column_name(&whole).len(), MAX_COLUMN_LEN);
     }
 
     #[test]

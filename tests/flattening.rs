@@ -13,7 +13,7 @@ use common::{Run, Site, assert_valid_singer_output, tap};
 use jira_sim::{Deployment, SimConfig};
 use serde_json::{Map, Value, json};
 use tap_jira::config::Deployment as TapDeployment;
-use tap_jira::flatten::SEPARATOR;
+use tap_jira::flatten::{SEPARATOR, column_name};
 use tap_jira::streams::streams_on;
 
 const SALT: &str = "a-long-random-test-salt";
@@ -134,12 +134,18 @@ fn assert_flat(stream: &str, record: &Map<String, Value>, schema: &Value, depth:
 }
 
 /// The flattened record put back into its nesting, with the unflattened one as the guide: a
-/// column's path is its name split on `__`, and a string where the unflattened record holds
-/// something other than a string is JSON text, read back.
+/// column's path is the path of the unflattened record whose column name it is (a name too
+/// long for PostgreSQL is shortened), else its name split on `__`; and a string where the
+/// unflattened record holds something other than a string is JSON text, read back.
 fn unflatten(flat: &Value, original: &Value) -> Value {
+    let mut names = HashMap::new();
+    column_paths(original, &mut Vec::new(), &mut names);
     let mut out = Value::Object(Map::new());
     for (column, value) in flat.as_object().unwrap() {
-        let path: Vec<&str> = column.split(SEPARATOR).collect();
+        let path: Vec<&str> = match names.get(column) {
+            Some(path) => path.iter().map(String::as_str).collect(),
+            None => column.split(SEPARATOR).collect(),
+        };
         let was = path.iter().try_fold(original, |at, key| at.get(key));
         let value = match (value, was) {
             (Value::String(text), Some(was)) if !was.is_string() && !was.is_null() => {
@@ -160,6 +166,17 @@ fn unflatten(flat: &Value, original: &Value) -> Value {
         at.as_object_mut().unwrap().insert(last.to_string(), value);
     }
     out
+}
+
+/// Every path through the objects of `value`, by the column name it has flattened.
+fn column_paths(value: &Value, path: &mut Vec<String>, names: &mut HashMap<String, Vec<String>>) {
+    for (key, inner) in value.as_object().into_iter().flatten() {
+        path.push(key.clone());
+        let keys: Vec<&str> = path.iter().map(String::as_str).collect();
+        names.insert(column_name(&keys), path.clone());
+        column_paths(inner, path, names);
+        path.pop();
+    }
 }
 
 /// Objects without their nulls and empty objects: what flattening cannot say apart (a null or
@@ -338,4 +355,43 @@ fn flattening_needs_a_depth_and_is_off_by_default() {
     }
     let run = sync(&site, &extra, &catalog);
     assert!(run.records("issues")[0]["fields"].is_object());
+}
+
+/// PostgreSQL keeps 63 bytes of an identifier and cuts the rest: meltanolabs-target-postgres
+/// creates the cut column, then misses the whole name among the table's columns and adds it
+/// again ("column … already exists"), so a load fails on its first record. Every column the tap
+/// flattens fits, on every stream of both deployments flattened as deep as they go
+/// (`permission_grants` → `holder` → `projectRole` → `scope` → `project` → `projectCategory`),
+/// and a custom field with a long display name under `custom_field_names: name`.
+#[test]
+fn every_flattened_column_name_fits_a_postgresql_identifier() {
+    use jira_sim::CustomFieldType;
+    for deployment in [Deployment::Cloud, Deployment::Server] {
+        let site = site_for(deployment);
+        site.sim.sim.add_custom_field(
+            "Customer impact assessment for the quarterly regulatory review",
+            CustomFieldType::Select,
+        );
+        let extra = json!({"custom_field_names": "name"});
+        let catalog = discover_all(&site, &extra);
+        let run = sync(&site, &with_flattening(&extra, 64), &catalog);
+        let mut long = Vec::new();
+        for message in run.messages() {
+            if message["type"] != "SCHEMA" {
+                continue;
+            }
+            let stream = message["stream"].as_str().unwrap().to_string();
+            for column in message["schema"]["properties"].as_object().unwrap().keys() {
+                if column.len() > 63 {
+                    long.push(format!("{stream}.{column}"));
+                }
+            }
+        }
+        long.sort();
+        long.dedup();
+        assert!(
+            long.is_empty(),
+            "{deployment}: column names PostgreSQL would cut: {long:#?}"
+        );
+    }
 }
