@@ -154,7 +154,7 @@ async fn read<W: Write>(
             .as_ref()
             .and_then(|s| s.get("updated"))
             .and_then(Value::as_str)
-            .and_then(crate::timestamp::parse_jira);
+            .and_then(parse_jira);
         deleted = deletions::starting_point(run, read_up_to.unwrap_or(started)).await?;
     }
     let Plan {
@@ -540,7 +540,7 @@ async fn open_list<'c>(
 
 /// Writes the long lists of an issue, a page at a time as they are read, ahead of the issue.
 /// They are returned as read whole and empty, so nothing is written twice; a list whose endpoint
-/// refuses is not, and its embedded items are written instead.
+/// refuses before its first page is not, and its embedded items are written instead.
 async fn write_long_lists<W: Write>(
     run: &Run<'_, '_, W>,
     chunk: &Prepared<'_>,
@@ -589,30 +589,22 @@ async fn write_long_lists<W: Write>(
             Ok(()) => {
                 written.insert((at, id.clone()), Vec::new());
             }
-            // Hidden or deleted while its pages were read: those written stand, and the
-            // embedded items, among them, are not written again.
-            Err(
-                e @ Error::Http {
-                    status: 403 | 404, ..
-                },
-            ) if pages_written => {
-                tracing::warn!(
-                    issue = id,
-                    list = list.name,
-                    "the rest of the list could not be read: {e}"
-                );
-                written.insert((at, id.clone()), Vec::new());
-            }
+            // Hidden or deleted since the search.
             Err(
                 e @ Error::Http {
                     status: 403 | 404, ..
                 },
             ) => {
-                tracing::warn!(
-                    issue = id,
-                    list = list.name,
-                    "kept the embedded items only: {e}"
-                );
+                if pages_written {
+                    // The pages written stand; the embedded items, among them, are not written
+                    // again.
+                    let why = "the rest of the list could not be read";
+                    tracing::warn!(issue = id, list = list.name, "{why}: {e}");
+                    written.insert((at, id.clone()), Vec::new());
+                } else {
+                    let why = "kept the embedded items only";
+                    tracing::warn!(issue = id, list = list.name, "{why}: {e}");
+                }
             }
             Err(e) => return Err(e),
         }
