@@ -735,12 +735,9 @@ fn an_unknown_user_time_zone_loses_nothing_on_server() {
     assert_eq!(seen.len(), site.sim.sim.issue_count());
 }
 
-/// In Los Angeles 01:00-02:00 happens twice when DST ends (08:00Z-10:00Z). Inside the first
-/// pass, a Server search restarted at the newest issue's minute steps back an hour, to a minute
-/// whose rows earlier pages read too: a site no one edits must be read straight through, not
-/// read again from that minute at every page until the sync gives up on rows "moving".
-#[test]
-fn a_server_sync_through_a_repeated_dst_hour_reads_every_issue_once() {
+/// A Server sync, one issue a minute after the bookmark through the hour from `utc_hour`:00Z of
+/// two days the clocks go back in Los Angeles, reads every issue once.
+fn server_sync_through_a_repeated_dst_hour_reads_every_issue_once(utc_hour: u32) {
     let site = Site::new(SimConfig {
         deployment: Deployment::Server,
         projects: 1,
@@ -756,8 +753,6 @@ fn a_server_sync_through_a_repeated_dst_hour_reads_every_issue_once() {
     let first = tap(&[&"--config", &config, &"--catalog", &catalog]);
     first.assert_success();
     let state = site.file("state.json", &first.last_state());
-    // One issue a minute through the first pass of two repeated hours (PDT, before the clocks
-    // go back), after the bookmark.
     let mut moved = Vec::new();
     for (at, id) in ids(&first.records("issues"))
         .into_iter()
@@ -765,8 +760,11 @@ fn a_server_sync_through_a_repeated_dst_hour_reads_every_issue_once() {
         .enumerate()
     {
         let year = if at < 60 { "2025-11-02" } else { "2026-11-01" };
-        let t =
-            chrono::DateTime::parse_from_rfc3339(&format!("{year}T08:{:02}:30Z", at % 60)).unwrap();
+        let t = chrono::DateTime::parse_from_rfc3339(&format!(
+            "{year}T{utc_hour:02}:{:02}:30Z",
+            at % 60
+        ))
+        .unwrap();
         assert!(site.sim.sim.set_issue_updated(&id, t.timestamp_millis()));
         moved.push(id);
     }
@@ -778,47 +776,22 @@ fn a_server_sync_through_a_repeated_dst_hour_reads_every_issue_once() {
     assert_eq!(ids(&run.records("issues")), moved);
 }
 
+/// In Los Angeles 01:00-02:00 happens twice when DST ends (08:00Z-10:00Z). Inside the first
+/// pass (PDT), a Server search restarted at the newest issue's minute steps back an hour, to a
+/// minute whose rows earlier pages read too: a site no one edits must be read straight through,
+/// not read again from that minute at every page until the sync gives up on rows "moving".
+#[test]
+fn a_server_sync_through_a_repeated_dst_hour_reads_every_issue_once() {
+    server_sync_through_a_repeated_dst_hour_reads_every_issue_once(8);
+}
+
 /// Inside the second pass of a repeated DST hour (PST, 09:00Z-10:00Z in Los Angeles) a Server
 /// search restarted at the newest issue's minute names a local time with two meanings, and Jira
 /// may read it as the first, an hour earlier: the rows the search has in front of it are then
 /// not the few the tap counted, and it must not read the hour again at every page.
 #[test]
 fn a_server_sync_through_the_second_pass_of_a_repeated_dst_hour_reads_every_issue_once() {
-    let site = Site::new(SimConfig {
-        deployment: Deployment::Server,
-        projects: 1,
-        issues_per_project: 130,
-        busy_every: 0,
-        time_zone: "America/Los_Angeles".into(),
-        ..SimConfig::default()
-    });
-    let config = site.file("config.json", &site.server_config());
-    let mut catalog = site.discover(&config);
-    common::select_only(&mut catalog, &["issues"]);
-    let catalog = site.file("catalog.json", &catalog);
-    let first = tap(&[&"--config", &config, &"--catalog", &catalog]);
-    first.assert_success();
-    let state = site.file("state.json", &first.last_state());
-    // One issue a minute through the second pass of two repeated hours (PST, after the clocks
-    // went back), after the bookmark.
-    let mut moved = Vec::new();
-    for (at, id) in ids(&first.records("issues"))
-        .into_iter()
-        .take(120)
-        .enumerate()
-    {
-        let year = if at < 60 { "2025-11-02" } else { "2026-11-01" };
-        let t =
-            chrono::DateTime::parse_from_rfc3339(&format!("{year}T09:{:02}:30Z", at % 60)).unwrap();
-        assert!(site.sim.sim.set_issue_updated(&id, t.timestamp_millis()));
-        moved.push(id);
-    }
-    moved.sort();
-    site.file("config.json", &site.config_with(json!({"page_size": 1})));
-    let run = site.sync_from(&state);
-    run.assert_success();
-    assert_valid_singer_output(&run);
-    assert_eq!(ids(&run.records("issues")), moved);
+    server_sync_through_a_repeated_dst_hour_reads_every_issue_once(9);
 }
 
 /// When Jira does not say the user's zone, a Server search restarted at the newest issue's

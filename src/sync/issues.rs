@@ -508,18 +508,7 @@ async fn open_list<'c>(
             }
             // Left out (hidden or deleted since the search): the issue's own endpoint says so.
             Ok(_) => {}
-            // An older site without the bulk endpoint.
-            Err(
-                e @ Error::Http {
-                    status: 400 | 403 | 404 | 405,
-                    ..
-                },
-            ) => {
-                tracing::warn!(
-                    list = list.name,
-                    "bulk endpoint refused, reading issue by issue: {e}"
-                );
-            }
+            Err(e) if bulk_refused(&e, list) => {}
             Err(e) => return Err(e),
         }
     }
@@ -857,23 +846,30 @@ async fn bulk_lists(
         }
         match bulk.fetch(client, &wanted).await {
             Ok(found) => out.push(Some(found)),
-            // An older site without the bulk endpoint: the issues are read one by one.
-            Err(
-                e @ Error::Http {
-                    status: 400 | 403 | 404 | 405,
-                    ..
-                },
-            ) => {
-                tracing::warn!(
-                    list = list.name,
-                    "bulk endpoint refused, reading issue by issue: {e}"
-                );
-                out.push(None);
-            }
+            Err(e) if bulk_refused(&e, list) => out.push(None),
             Err(e) => return Err(e),
         }
     }
     Ok(out)
+}
+
+/// Whether a bulk endpoint refused (an older site without it): its issues are then read one by
+/// one. Says so in the log.
+fn bulk_refused(e: &Error, list: &IssueList) -> bool {
+    let refused = matches!(
+        e,
+        Error::Http {
+            status: 400 | 403 | 404 | 405,
+            ..
+        }
+    );
+    if refused {
+        tracing::warn!(
+            list = list.name,
+            "bulk endpoint refused, reading issue by issue: {e}"
+        );
+    }
+    refused
 }
 
 /// The lists the selected children are made from, each once (changelogs and field history share one).
