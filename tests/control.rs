@@ -1360,6 +1360,72 @@ fn issues_deleted_before_a_change_of_filters_are_still_reported_when_reconciling
     }
 }
 
+/// An issue Jira hides for a while (its project archived or in the trash, or issue security
+/// that keeps the account out) answers 404 and is reported deleted; shown again with its
+/// `updated` unchanged, no incremental search returns it, so the run that finds its id back in
+/// the listing writes it again: the target gets the row back. A run with no id back pays nothing.
+#[test]
+fn an_issue_hidden_and_shown_again_is_written_again_when_reconciling() {
+    for deployment in [Deployment::Cloud, Deployment::Server] {
+        let site = Site::new(SimConfig {
+            deployment,
+            admin: false,
+            ..SimConfig::default()
+        });
+        let catalog = catalog_hashing(&site, &["issues"], &[]);
+        let config = site.config_with(json!({"deleted_issues": "reconcile"}));
+        let first = sync(&site, config, &catalog);
+        first.assert_success();
+        let issues = first.records("issues");
+        let id = issues[issues.len() / 2]["id"].as_str().unwrap().to_string();
+
+        assert!(site.sim.sim.hide_issue(&id));
+        let hidden = site.sync_from(&site.file("state.json", &first.last_state()));
+        hidden.assert_success();
+        assert_eq!(
+            deletions(&hidden, "issues").into_keys().collect::<Vec<_>>(),
+            vec![id.clone()],
+            "{deployment}: a hidden issue answers 404, as a deleted one"
+        );
+
+        assert!(site.sim.sim.show_issue(&id));
+        let shown = site.sync_from(&site.file("state.json", &hidden.last_state()));
+        shown.assert_success();
+        assert_valid_singer_output(&shown);
+        let back: Vec<Value> = shown
+            .records("issues")
+            .into_iter()
+            .filter(|r| r["id"] == json!(id))
+            .collect();
+        assert_eq!(
+            back.len(),
+            1,
+            "{deployment}: the issue is written again once"
+        );
+        assert!(
+            back[0].get("_sdc_deleted_at").is_none_or(Value::is_null),
+            "{deployment}: as a live row"
+        );
+        assert!(deletions(&shown, "issues").is_empty(), "{deployment}");
+
+        site.sim.sim.reset_requests();
+        let again = site.sync_from(&site.file("state.json", &shown.last_state()));
+        again.assert_success();
+        assert!(
+            again.records("issues").is_empty(),
+            "{deployment}: written once"
+        );
+        assert!(
+            site.sim
+                .sim
+                .requests()
+                .iter()
+                .all(|r| !r.body.contains(&format!("\\\"{id}\\\""))),
+            "{deployment}: no search for ids when none came back"
+        );
+    }
+}
+
 /// An issue created since the last run, written by this run's search and deleted before the
 /// run lists the ids Jira has, is in neither run's list: it is still reported, since the run wrote
 /// it.

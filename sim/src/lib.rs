@@ -479,6 +479,19 @@ impl Sim {
         );
     }
 
+    /// Hides the issue with this id for a while, as archiving its project, putting it in the
+    /// trash or issue security does: gone from every answer (404 on `GET /issue/{id}`, absent
+    /// from searches) until [`Sim::show_issue`]. False when there is no such live issue.
+    pub fn hide_issue(&self, id: &str) -> bool {
+        self.shared.site_mut().hide_issue(id)
+    }
+
+    /// Shows again an issue [`Sim::hide_issue`] hid, as it was: its `updated` unchanged, so an
+    /// incremental search does not return it. False when it is not hidden.
+    pub fn show_issue(&self, id: &str) -> bool {
+        self.shared.site_mut().show_issue(id)
+    }
+
     /// Every issue deleted so far, in the order they went.
     pub fn deleted_issues(&self) -> Vec<DeletedIssue> {
         self.shared.site().deleted_issues.clone()

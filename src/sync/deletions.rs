@@ -25,22 +25,34 @@ use crate::streams::deletions::{
 use crate::streams::issues;
 use crate::timestamp::{format_utc, parse_jira};
 
-/// Emits the issues deleted since `saved` (the bookmark's `deleted`), and returns what the
-/// bookmark's `deleted` becomes: `None` when deletions are not tracked. `started` is when this
-/// run began: on the first run, deletions are looked for from then on. `written` holds the ids
-/// of the issues this run wrote (when reconciling).
+/// What the deletions found beyond the records they emitted.
+pub(super) struct Found {
+    /// What the bookmark's `deleted` becomes: `None` when deletions are not tracked.
+    pub deleted: Option<Value>,
+    /// Issues back in the listing that this run did not write, to be written again before
+    /// `deleted` is kept: it lists them, and the next run would not look at them again.
+    pub back: Vec<u64>,
+}
+
+/// Emits the issues deleted since `saved` (the bookmark's `deleted`), and returns what was
+/// found. `started` is when this run began: on the first run, deletions are looked for from
+/// then on. `written` holds the ids of the issues this run wrote (when reconciling).
 pub(super) async fn sync<W: Write>(
     run: &Run<'_, '_, W>,
     emitter: &mut Emitter<'_>,
     saved: Option<&Value>,
     started: DateTime<Utc>,
     written: Vec<u64>,
-) -> Result<Option<Value>> {
-    match run.config.deleted_issues {
-        DeletedIssues::Off => Ok(None),
-        DeletedIssues::Audit => from_audit_log(run, emitter, saved, started).await,
-        DeletedIssues::Reconcile => by_reconciling(run, emitter, saved, written).await,
-    }
+) -> Result<Found> {
+    let deleted = match run.config.deleted_issues {
+        DeletedIssues::Off => None,
+        DeletedIssues::Audit => from_audit_log(run, emitter, saved, started).await?,
+        DeletedIssues::Reconcile => return by_reconciling(run, emitter, saved, written).await,
+    };
+    Ok(Found {
+        deleted,
+        back: Vec::new(),
+    })
 }
 
 /// What the bookmark's `deleted` is before a sync that has none yet (a first sync, one after the
@@ -229,7 +241,7 @@ async fn by_reconciling<W: Write>(
     emitter: &mut Emitter<'_>,
     saved: Option<&Value>,
     written: Vec<u64>,
-) -> Result<Option<Value>> {
+) -> Result<Found> {
     let saved_ids = |key| saved.and_then(|d| d.get(key)).map(|value| (key, value));
     let before = match saved_ids(IDS).or_else(|| saved_ids(IDS_UNDER_OTHER_FILTERS)) {
         None => None,
@@ -247,22 +259,34 @@ async fn by_reconciling<W: Write>(
     let checked = Utc::now();
     // The issues this run wrote are looked for too: one written and then deleted before the
     // listing is in neither list.
-    let (mut before, under_other_filters) = match before {
-        Some(before) => before,
+    let (mut before, under_other_filters, listed_before) = match before {
+        Some((before, under_other_filters)) => (before, under_other_filters, true),
         None if written.is_empty() => {
             tracing::info!(
                 issues = now.len(),
                 "listed the issue ids; the next run reports those that went"
             );
-            return Ok(Some(json!({ IDS: id_runs::encode(&now) })));
+            return Ok(Found {
+                deleted: Some(json!({ IDS: id_runs::encode(&now) })),
+                back: Vec::new(),
+            });
         }
-        None => (Vec::new(), false),
+        None => (Vec::new(), false, false),
     };
     if !written.is_empty() {
         before.extend(written);
         before.sort_unstable();
         before.dedup();
     }
+    // An issue hidden for a while (its project archived or in the trash, issue security) answers
+    // 404 and was reported deleted; shown again with its `updated` unchanged, no incremental
+    // search returns it, and only its id coming back tells. Under other filters the search
+    // started over, and wrote what the new ones keep.
+    let back = if listed_before && !under_other_filters {
+        id_runs::missing(&now, &before)
+    } else {
+        Vec::new()
+    };
     // Ids listed under other filters are looked for among every issue Jira has: those the new
     // filters leave out are not gone.
     let missing = if under_other_filters && !filters.is_empty() {
@@ -276,6 +300,7 @@ async fn by_reconciling<W: Write>(
         issues = now.len(),
         missing = missing.len(),
         deleted = gone.len(),
+        back = back.len(),
         "reconciled the issue ids with the last run's"
     );
     // An issue still there that the listing missed (a deletion moved it past a page's end while
@@ -308,5 +333,8 @@ async fn by_reconciling<W: Write>(
         let record = json!({"id": id.to_string(), "_sdc_deleted_at": format_utc(checked)});
         out.emit(emitter, record, None, &extracted)?;
     }
-    Ok(Some(json!({ IDS: id_runs::encode(&now) })))
+    Ok(Found {
+        deleted: Some(json!({ IDS: id_runs::encode(&now) })),
+        back,
+    })
 }

@@ -260,9 +260,70 @@ async fn read<W: Write>(
     };
     if let Some(emitter) = issue_emitter {
         let written = written.unwrap_or_default();
-        deleted = deletions::sync(run, emitter, deleted.as_ref(), started, written).await?;
+        let found = deletions::sync(run, emitter, deleted.as_ref(), started, written).await?;
+        // Written before the state lists them: a run stopped in between finds them back again.
+        if !found.back.is_empty() {
+            write_again(run, emitter, children, &lists, &query, &found.back).await?;
+        }
+        deleted = found.deleted;
     }
     run.commit_bookmark(bookmark_name, with_deleted(searched, deleted.as_ref()))
+}
+
+/// Writes again, with their children, the issues whose ids came back to the listing (see
+/// `deletions::Found`): read by id, apart from the search by `updated`, so the search's bookmark
+/// neither skips them nor moves.
+async fn write_again<W: Write>(
+    run: &Run<'_, '_, W>,
+    issue_emitter: &mut Emitter<'_>,
+    children: &mut [Child<'_>],
+    lists: &[&'static IssueList],
+    query: &IssueQuery,
+    back: &[u64],
+) -> Result<()> {
+    let client = run.client;
+    let config = run.config;
+    let filter = config.filters.jql(issues::user_time_zone(client.myself()));
+    let ids: Vec<String> = back.iter().map(u64::to_string).collect();
+    let mut odd = Oddities::default();
+    let mut pages = pin!(issues::issues_with_ids(
+        client,
+        &ids,
+        &filter,
+        query,
+        config.page_size
+    ));
+    while let Some(page) = pages.try_next().await? {
+        // Each page is in `updated` order, but not after the one before: a bookmark of its own
+        // skips nothing.
+        let mut bookmark = issues::Bookmark::starting_at(DateTime::UNIX_EPOCH);
+        for chunk in chunks(lists, &query.opening, page, &config.filters) {
+            let mut chunk = prepare(client, config, lists, chunk).await?;
+            let long = std::mem::take(&mut chunk.long);
+            if !long.is_empty() {
+                chunk.one_by_one =
+                    write_long_lists(run, &chunk, long, lists, children, &bookmark).await?;
+            }
+            let mut out = run.out.borrow_mut();
+            write_chunk(
+                out.writer,
+                chunk,
+                lists,
+                Some(&mut *issue_emitter),
+                children,
+                &mut bookmark,
+                config,
+                &mut odd,
+                None,
+            )?;
+        }
+    }
+    odd.report();
+    tracing::info!(
+        issues = back.len(),
+        "wrote again the issues whose ids came back to the listing"
+    );
+    Ok(())
 }
 
 /// The search's bookmark with the deletions' beside it.

@@ -59,6 +59,10 @@ pub(crate) struct Issue {
     /// ids and seeds of every other issue's children stay as they were, but is gone from
     /// every answer.
     pub deleted: Option<i64>,
+    /// Hidden for a while (its project archived or in the trash, or a security level it has
+    /// lifted only later): gone from every answer, as a deleted issue is, until shown again
+    /// with everything it had, `updated` included (see `hiding`).
+    pub hidden: bool,
 }
 
 impl Issue {
@@ -67,7 +71,7 @@ impl Issue {
     }
 
     pub fn is_live(&self) -> bool {
-        self.deleted.is_none()
+        self.deleted.is_none() && !self.hidden
     }
 }
 
@@ -206,6 +210,7 @@ fn generated_issue(seed: u64, slot: Slot, busy: bool, family: &Family, people: &
         quiet: false,
         security: None,
         deleted: None,
+        hidden: false,
     }
 }
 
@@ -294,5 +299,6 @@ pub(crate) fn new_issue(index: usize, project: u32, number: u32, reporter: u32, 
         quiet: true,
         security: None,
         deleted: None,
+        hidden: false,
     }
 }

@@ -8,6 +8,7 @@ pub(crate) mod agile;
 pub(crate) mod deletion;
 pub(crate) mod drift;
 pub(crate) mod fields;
+pub(crate) mod hiding;
 pub(crate) mod issues;
 pub(crate) mod people;
 pub(crate) mod projects;

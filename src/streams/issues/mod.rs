@@ -79,6 +79,82 @@ pub fn issue_pages<'a>(
     }
 }
 
+/// Pages of the issues `ids` the filter keeps, bringing what `query` asks, by one search a
+/// hundred ids (a JQL well within Jira's length limits), each batch in `updated` order: for
+/// issues read apart from the search by `updated`. An id Jira no longer has is left out.
+pub fn issues_with_ids<'a>(
+    client: &'a JiraClient,
+    ids: &'a [String],
+    filter: &'a Jql,
+    query: &'a IssueQuery,
+    page_size: u32,
+) -> impl Stream<Item = Result<Page>> + 'a {
+    async_stream::try_stream! {
+        for batch in ids.chunks(ID_BATCH) {
+            let mut batch = batch.to_vec();
+            // Jira refuses the whole search when one of the ids is gone (deleted or hidden
+            // again since it was listed): the rest are asked again.
+            'batch: while !batch.is_empty() {
+                // In `updated` order, as the caller writes a search's pages.
+                let jql = Jql::new()
+                    .field_in("id", &batch, false)
+                    .and(filter)
+                    .order_by("updated", Order::Asc)
+                    .order_by("key", Order::Asc)
+                    .render();
+                let mut found = pin!(search_bringing(client, jql, query, page_size));
+                let mut first = true;
+                loop {
+                    match found.try_next().await {
+                        Ok(Some(page)) => {
+                            first = false;
+                            yield page;
+                        }
+                        Ok(None) => break 'batch,
+                        Err(Error::Http { status: 400, excerpt, .. })
+                            if first && batch.iter().any(|id| named_as_missing(&excerpt, id)) =>
+                        {
+                            batch.retain(|id| !named_as_missing(&excerpt, id));
+                            continue 'batch;
+                        }
+                        Err(e) => Err(e)?,
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Pages of a search for `jql` bringing what `query` asks, on either deployment.
+fn search_bringing<'a>(
+    client: &'a JiraClient,
+    jql: String,
+    query: &'a IssueQuery,
+    page_size: u32,
+) -> impl Stream<Item = Result<Page>> + 'a {
+    let mut body = json!({"jql": jql, "fields": query.fields});
+    let (path, pagination) = match client.deployment() {
+        Deployment::Cloud => {
+            if !query.expand.is_empty() {
+                // `/search/jql` takes expansions as one comma-separated string.
+                body["expand"] = json!(query.expand.join(","));
+            }
+            ("search/jql", Pagination::Token { items: "issues" })
+        }
+        Deployment::Server => {
+            if !query.expand.is_empty() {
+                body["expand"] = json!(query.expand);
+            }
+            let pagination = Pagination::Offset {
+                items: Some("issues"),
+            };
+            ("search", pagination)
+        }
+    };
+    let request = ApiRequest::post(client.api_path(path), body).taking_apart(query.opening.clone());
+    pages(client, request, pagination, page_size)
+}
+
 /// Which of the issues `ids` the filters keep, by one search a hundred ids: for rows read apart
 /// from the issue search, such as worklogs, that belong to an issue.
 pub async fn ids_matching(
