@@ -6,7 +6,7 @@ use chrono::{DateTime, Datelike, NaiveDate, SecondsFormat, Timelike, Utc};
 use memchr::{memchr2, memchr3};
 use serde_json::Value;
 
-use crate::raw::{InBase, StringValue, span_in, string_end};
+use crate::raw::{InBase, StringValue, push_json_string, span_in, string_end};
 
 /// Parses any timestamp Jira sends: RFC 3339, or its own offset without a colon.
 pub fn parse_jira(s: &str) -> Option<DateTime<Utc>> {
@@ -114,10 +114,21 @@ pub fn format_jira(t: DateTime<Utc>) -> String {
 }
 
 /// Whether `t` can be written in RFC 3339 (four-digit years): a "never" date of 9999-12-31 west
-/// of UTC is in year 10000 there, and is left as Jira wrote it rather than written in a form no
-/// date-time reader takes.
+/// of UTC is in year 10000 there, and keeps its own offset (see [`in_its_offset`]) rather than
+/// being written in a form no date-time reader takes.
 fn writable(t: &DateTime<Utc>) -> bool {
     (0..=9999).contains(&t.year())
+}
+
+/// A date-time of Jira's that cannot be written in UTC, in its own offset as RFC 3339 writes it:
+/// Jira's offset without a colon (`-0500`) takes one (`-05:00`). `None` when it has one already.
+fn in_its_offset(s: &str) -> Option<String> {
+    let cut = s.len().checked_sub(2)?;
+    let offset = s.as_bytes().get(cut.checked_sub(3)?..)?;
+    if !matches!(offset[0], b'+' | b'-') || !offset[1..].iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    Some(format!("{}:{}", s.get(..cut)?, s.get(cut..)?))
 }
 
 /// The one format timestamps leave the tap in.
@@ -170,9 +181,13 @@ pub fn normalize(value: &mut Value) {
     match value {
         Value::String(s) => {
             if has_offset_to_normalize(s)
-                && let Some(t) = parse_jira(s).filter(writable)
+                && let Some(t) = parse_jira(s)
             {
-                *s = format_utc(t);
+                if writable(&t) {
+                    *s = format_utc(t);
+                } else if let Some(kept) = in_its_offset(s) {
+                    *s = kept;
+                }
             }
         }
         Value::Array(items) => items.iter_mut().for_each(normalize),
@@ -282,6 +297,8 @@ enum UtcText {
     /// Of Jira's usual shape (`jira_shape_in_utc`).
     Shaped(UtcFields),
     Parsed(DateTime<Utc>),
+    /// Beyond year 9999 in UTC: in its own offset (`in_its_offset`).
+    Kept(String),
 }
 
 impl UtcText {
@@ -291,7 +308,9 @@ impl UtcText {
         if !escaped && let Some(fields) = jira_shape_in_utc(content.as_bytes()) {
             return Some(UtcText::Shaped(fields));
         }
-        to_normalize(token, escaped).map(UtcText::Parsed)
+        to_normalize(token, escaped)
+            .map(UtcText::Parsed)
+            .or_else(|| kept_in_its_offset(token, escaped).map(UtcText::Kept))
     }
 
     /// Appends the date-time as a JSON string; `token` is the one `of` was given.
@@ -311,6 +330,7 @@ impl UtcText {
                 push_utc(out, *t);
                 out.push('"');
             }
+            UtcText::Kept(text) => push_json_string(out, text),
         }
     }
 }
@@ -439,6 +459,23 @@ fn days_in_month(year: i32, month: i32) -> i32 {
         4 | 6 | 9 | 11 => 30,
         _ => 31,
     }
+}
+
+/// What a JSON string token (quotes included) holding a date-time beyond year 9999 in UTC
+/// becomes: the date-time in its own offset (`in_its_offset`).
+fn kept_in_its_offset(token: &str, escaped: bool) -> Option<String> {
+    let content = token.get(1..token.len().saturating_sub(1))?;
+    let decoded;
+    let s = if escaped {
+        decoded = serde_json::from_str::<String>(token).ok()?;
+        decoded.as_str()
+    } else {
+        content
+    };
+    if !has_offset_to_normalize(s) || parse_jira(s).is_none_or(|t| writable(&t)) {
+        return None;
+    }
+    in_its_offset(s)
 }
 
 /// The date-time a JSON string token (quotes included) holds, when it is one to normalise.
@@ -617,9 +654,26 @@ mod tests {
         // Finer than a millisecond (Jira sends milliseconds): kept, not cut to three digits.
         let t = parse_jira("2024-01-31T13:05:00.123456+0000").unwrap();
         assert_eq!(format_utc(t), "2024-01-31T13:05:00.123456Z");
-        // A year RFC 3339 cannot write is left as Jira wrote it; spaces are no date-time's.
+        // A year RFC 3339 cannot write in UTC keeps its offset, with the colon RFC 3339 asks for.
+        for (s, kept) in [
+            (
+                "9999-12-31T23:00:00.000-0500",
+                "9999-12-31T23:00:00.000-05:00",
+            ),
+            (
+                "9999-12-31T23:00:00.000-05:00",
+                "9999-12-31T23:00:00.000-05:00",
+            ),
+        ] {
+            let mut value = json!(s);
+            normalize(&mut value);
+            assert_eq!(value, json!(kept));
+            let mut text = String::new();
+            normalize_json(&json!({"at": s}).to_string(), &mut text);
+            assert_eq!(text, json!({"at": kept}).to_string());
+        }
+        // Spaces are no date-time's.
         for s in [
-            "9999-12-31T23:00:00.000-0500",
             "2024-01-31T 3:05:00.000+0000",
             "2024-01-31T13:05:00.000 +0000",
         ] {

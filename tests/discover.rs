@@ -183,3 +183,34 @@ fn an_app_select_list_value_matches_the_discovered_schema() {
     );
     common::assert_valid_singer_output(&run);
 }
+
+/// A Date Time Picker set to a "never" date (31/Dec/9999 11:59 PM) reads, west of UTC, as a
+/// date-time in year 10000 in UTC: RFC 3339 cannot write it there, so it keeps its own offset,
+/// which Jira writes without a colon (`-0500`) and RFC 3339 only with one (`-05:00`).
+#[test]
+fn a_never_date_time_west_of_utc_matches_the_discovered_schema() {
+    use common::hostile::{Hostile, Reply};
+    let fields = json!([
+        {"id": "summary", "name": "Summary", "schema": {"type": "string", "system": "summary"}},
+        {"id": "updated", "name": "Updated", "schema": {"type": "datetime", "system": "updated"}},
+        {"id": "customfield_10040", "key": "customfield_10040", "name": "Retire after",
+         "custom": true, "navigable": true,
+         "schema": {"type": "datetime", "customId": 10040,
+                    "custom": "com.atlassian.jira.plugin.system.customfieldtypes:datetime"}},
+    ]);
+    let page = json!({"issues": [{"id": "10000", "key": "P-1", "fields": {
+        "summary": "s", "created": "2024-04-02T05:28:53.041-0500", "updated": "2024-12-27T16:27:38.301-0500",
+        "customfield_10040": "9999-12-31T23:59:00.000-0500"}}], "isLast": true});
+    let server = Hostile::start(move |r| match r.path.as_str() {
+        "/rest/api/3/field" => Some(Reply::Json(fields.clone())),
+        "/rest/api/3/search/jql" => Some(Reply::Json(page.clone())),
+        _ => None,
+    });
+    let run = discover_and_sync_issues(&server);
+    run.assert_success();
+    common::assert_valid_singer_output(&run);
+    assert_eq!(
+        run.records("issues")[0]["fields"]["customfield_10040"],
+        json!("9999-12-31T23:59:00.000-05:00")
+    );
+}
