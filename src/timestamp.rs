@@ -465,6 +465,9 @@ fn days_in_month(year: i32, month: i32) -> i32 {
 /// becomes: the date-time in its own offset (`in_its_offset`).
 fn kept_in_its_offset(token: &str, escaped: bool) -> Option<String> {
     let content = token.get(1..token.len().saturating_sub(1))?;
+    if !may_be_date_time(content, escaped) {
+        return None;
+    }
     let decoded;
     let s = if escaped {
         decoded = serde_json::from_str::<String>(token).ok()?;
