@@ -57,8 +57,8 @@ pub(super) async fn sync<W: Write>(
 
 /// What the bookmark's `deleted` is before a sync that has none yet (a first sync, one after the
 /// filters changed, or one from Stitch's state) writes its first issue: the audit log from `from`
-/// on, or the ids Jira has now. Kept in every STATE of the search, it makes a run resumed from any of them report
-/// the issues written before it that went in between.
+/// on, or the ids Jira has now. Kept in every STATE of the search, it makes a run resumed from
+/// any of them report the issues written before it that went in between.
 pub(super) async fn starting_point<W: Write>(
     run: &Run<'_, '_, W>,
     from: DateTime<Utc>,
