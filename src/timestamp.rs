@@ -2,6 +2,8 @@
 //! (`2024-01-31T21:05:00.000Z`) that targets need, in records built as values or passed through
 //! as JSON text.
 
+use std::borrow::Cow;
+
 use chrono::{DateTime, Datelike, NaiveDate, SecondsFormat, Timelike, Utc};
 use memchr::{memchr2, memchr3};
 use serde_json::Value;
@@ -308,9 +310,12 @@ impl UtcText {
         if !escaped && let Some(fields) = jira_shape_in_utc(content.as_bytes()) {
             return Some(UtcText::Shaped(fields));
         }
-        to_normalize(token, escaped)
-            .map(UtcText::Parsed)
-            .or_else(|| kept_in_its_offset(token, escaped).map(UtcText::Kept))
+        let s = offset_date_time_text(token, escaped)?;
+        let t = parse_jira(&s)?;
+        match writable(&t) {
+            true => Some(UtcText::Parsed(t)),
+            false => in_its_offset(&s).map(UtcText::Kept),
+        }
     }
 
     /// Appends the date-time as a JSON string; `token` is the one `of` was given.
@@ -378,7 +383,7 @@ impl UtcFields {
 /// Jira's usual shape, `YYYY-MM-DDTHH:MM:SS.mmm±hhmm` (or `±hh:mm`), in UTC, by integer
 /// arithmetic alone: nearly every date-time of a sync has this shape, and chrono's calendar
 /// made each cost a thousand instructions. `None` for anything else (another shape, a value out
-/// of range, a year beyond 0000–9999 once in UTC), which `to_normalize` decides.
+/// of range, a year beyond 0000–9999 once in UTC), which `UtcText::of` decides.
 fn jira_shape_in_utc(b: &[u8]) -> Option<UtcFields> {
     let offset = match b.len() {
         28 => b.get(24..28)?,
@@ -461,43 +466,18 @@ fn days_in_month(year: i32, month: i32) -> i32 {
     }
 }
 
-/// What a JSON string token (quotes included) holding a date-time beyond year 9999 in UTC
-/// becomes: the date-time in its own offset (`in_its_offset`).
-fn kept_in_its_offset(token: &str, escaped: bool) -> Option<String> {
+/// The text of a JSON string token (quotes included) that may be a date-time with an offset to
+/// normalise, decoded when it has escapes.
+fn offset_date_time_text(token: &str, escaped: bool) -> Option<Cow<'_, str>> {
     let content = token.get(1..token.len().saturating_sub(1))?;
     if !may_be_date_time(content, escaped) {
         return None;
     }
-    let decoded;
-    let s = if escaped {
-        decoded = serde_json::from_str::<String>(token).ok()?;
-        decoded.as_str()
-    } else {
-        content
+    let s = match escaped {
+        true => Cow::Owned(serde_json::from_str::<String>(token).ok()?),
+        false => Cow::Borrowed(content),
     };
-    if !has_offset_to_normalize(s) || parse_jira(s).is_none_or(|t| writable(&t)) {
-        return None;
-    }
-    in_its_offset(s)
-}
-
-/// The date-time a JSON string token (quotes included) holds, when it is one to normalise.
-fn to_normalize(token: &str, escaped: bool) -> Option<DateTime<Utc>> {
-    let content = token.get(1..token.len() - 1)?;
-    if !may_be_date_time(content, escaped) {
-        return None;
-    }
-    let decoded;
-    let s = if escaped {
-        decoded = serde_json::from_str::<String>(token).ok()?;
-        decoded.as_str()
-    } else {
-        content
-    };
-    if !has_offset_to_normalize(s) {
-        return None;
-    }
-    parse_jira(s).filter(writable)
+    has_offset_to_normalize(&s).then_some(s)
 }
 
 /// Whether a string's `content` (as written, between its quotes) may hold a date-time to
@@ -531,6 +511,12 @@ fn has_offset_to_normalize(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The date-time a JSON string token (quotes included) holds, when it is one to normalise
+    /// to UTC (`UtcText::of` without its fast path).
+    fn to_normalize(token: &str, escaped: bool) -> Option<DateTime<Utc>> {
+        parse_jira(&offset_date_time_text(token, escaped)?).filter(writable)
+    }
     use serde_json::json;
 
     #[test]
