@@ -226,27 +226,18 @@ async fn read<W: Write>(
     // The ids of the issues this run writes, when deletions are found by reconciling: one
     // written and then deleted before the ids are listed is in no listing.
     let mut written = (config.deleted_issues == DeletedIssues::Reconcile).then(Vec::new);
-    while let Some((at, mut chunk)) = prepared.try_next().await? {
-        let long = std::mem::take(&mut chunk.long);
-        if !long.is_empty() {
-            let bookmark = progress.bookmark(at);
-            chunk.one_by_one =
-                write_long_lists(run, &chunk, long, &lists, children, bookmark).await?;
-        }
-        // Held while the chunk is written: there is no await until its STATE.
-        let mut out = run.out.borrow_mut();
-        write_chunk(
-            out.writer,
+    while let Some((at, chunk)) = prepared.try_next().await? {
+        write_prepared(
+            run,
             chunk,
             &lists,
             issue_emitter.as_deref_mut(),
             children,
             progress.bookmark(at),
-            config,
             &mut odd,
             written.as_mut(),
-        )?;
-        drop(out);
+        )
+        .await?;
         run.commit_bookmark(
             bookmark_name,
             with_deleted(progress.to_value(), deleted.as_ref()),
@@ -298,24 +289,18 @@ async fn write_again<W: Write>(
         // skips nothing.
         let mut bookmark = issues::Bookmark::starting_at(DateTime::UNIX_EPOCH);
         for chunk in chunks(lists, &query.opening, page, &config.filters) {
-            let mut chunk = prepare(client, config, lists, chunk).await?;
-            let long = std::mem::take(&mut chunk.long);
-            if !long.is_empty() {
-                chunk.one_by_one =
-                    write_long_lists(run, &chunk, long, lists, children, &bookmark).await?;
-            }
-            let mut out = run.out.borrow_mut();
-            write_chunk(
-                out.writer,
+            let chunk = prepare(client, config, lists, chunk).await?;
+            write_prepared(
+                run,
                 chunk,
                 lists,
                 Some(&mut *issue_emitter),
                 children,
                 &mut bookmark,
-                config,
                 &mut odd,
                 None,
-            )?;
+            )
+            .await?;
         }
     }
     odd.report();
@@ -381,6 +366,37 @@ impl Oddities {
             );
         }
     }
+}
+
+/// Writes a prepared chunk: the long lists of its issue a page at a time as they are read, then
+/// the rest of it (`write_chunk`), which holds the output with no await until its STATE.
+#[allow(clippy::too_many_arguments)]
+async fn write_prepared<W: Write>(
+    run: &Run<'_, '_, W>,
+    mut chunk: Prepared<'_>,
+    lists: &[&'static IssueList],
+    issue_emitter: Option<&mut Emitter<'_>>,
+    children: &mut [Child<'_>],
+    bookmark: &mut issues::Bookmark,
+    odd: &mut Oddities,
+    written: Option<&mut Vec<u64>>,
+) -> Result<()> {
+    let long = std::mem::take(&mut chunk.long);
+    if !long.is_empty() {
+        chunk.one_by_one = write_long_lists(run, &chunk, long, lists, children, bookmark).await?;
+    }
+    let mut out = run.out.borrow_mut();
+    write_chunk(
+        out.writer,
+        chunk,
+        lists,
+        issue_emitter,
+        children,
+        bookmark,
+        run.config,
+        odd,
+        written,
+    )
 }
 
 /// Writes a chunk's issues not written before, in search order: each issue's children, then the
