@@ -362,6 +362,44 @@ fn a_selected_child_takes_its_list_out_of_the_issue_record() {
     }
 }
 
+/// An issue embeds at most 20 worklogs; `worklogs` has them all. With `worklogs` selected, issue
+/// records leave `fields.worklog` out and the search does not ask for it, as Stitch's tap does;
+/// without it, they carry what Jira embeds.
+#[test]
+fn issue_records_leave_worklogs_to_the_worklogs_stream() {
+    let site = site_for(Deployment::Cloud);
+    for (only, embedded) in [
+        (&["issues", "worklogs"][..], false),
+        (&["issues"][..], true),
+    ] {
+        prepare(&site, Some(only));
+        let run = sync(&site);
+        run.assert_success();
+        let issues = run.records("issues");
+        assert_eq!(issues.len(), site.sim.sim.issue_count());
+        let with_worklog = issues
+            .iter()
+            .filter(|i| i.pointer("/fields/worklog/worklogs").is_some())
+            .count();
+        let expected = if embedded { issues.len() } else { 0 };
+        assert_eq!(with_worklog, expected, "{only:?}");
+        assert!(
+            issues
+                .iter()
+                .all(|i| i.pointer("/fields/summary").is_some())
+        );
+    }
+    let asked = site.first_search_body();
+    assert!(
+        !asked["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f == "worklog"),
+        "{asked}"
+    );
+}
+
 #[test]
 fn an_incremental_run_emits_exactly_the_changed_issues_children() {
     for deployment in [Deployment::Cloud, Deployment::Server] {

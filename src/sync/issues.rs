@@ -95,6 +95,7 @@ pub(super) async fn sync_family<W: Write>(
     run: &mut Run<'_, '_, W>,
     issues: Option<&SelectedStream>,
     children: &[&SelectedStream],
+    worklogs_apart: bool,
 ) -> (Vec<(&'static str, u64)>, Result<()>) {
     let mut issue_emitter = issues.map(Emitter::new);
     let mut child_streams: Vec<Child> = children
@@ -108,7 +109,13 @@ pub(super) async fn sync_family<W: Write>(
             _ => None,
         })
         .collect();
-    let result = read(run, issue_emitter.as_mut(), &mut child_streams).await;
+    let result = read(
+        run,
+        issue_emitter.as_mut(),
+        &mut child_streams,
+        worklogs_apart,
+    )
+    .await;
     let counts = issue_emitter
         .iter()
         .chain(child_streams.iter().map(|c| &c.emitter))
@@ -121,6 +128,7 @@ async fn read<W: Write>(
     run: &mut Run<'_, '_, W>,
     mut issue_emitter: Option<&mut Emitter<'_>>,
     children: &mut [Child<'_>],
+    worklogs_apart: bool,
 ) -> Result<()> {
     // The search is bookmarked under the issues stream, whether or not it is emitted.
     let bookmark_name = issue_emitter
@@ -139,7 +147,11 @@ async fn read<W: Write>(
         child.emitter.write_schema(run.out.borrow_mut().writer)?;
     }
     let lists = distinct_lists(children);
-    let query = issue_query(issue_emitter.as_deref().map(|e| e.stream), &lists);
+    let query = issue_query(
+        issue_emitter.as_deref().map(|e| e.stream),
+        &lists,
+        worklogs_apart,
+    );
     let client = run.client;
     let config = run.config;
     let started = Utc::now();
@@ -949,6 +961,9 @@ fn bulk_refused(e: &Error, list: &IssueList) -> bool {
     refused
 }
 
+/// The issue field embedding an issue's first 20 worklogs.
+const WORKLOG_FIELD: &str = "worklog";
+
 /// The lists the selected children are made from, each once (changelogs and field history share one).
 fn distinct_lists(children: &[Child<'_>]) -> Vec<&'static IssueList> {
     let mut lists: Vec<&'static IssueList> = Vec::new();
@@ -960,12 +975,23 @@ fn distinct_lists(children: &[Child<'_>]) -> Vec<&'static IssueList> {
     lists
 }
 
-/// What the search must bring: the issue fields selected, plus what each child list needs.
-fn issue_query(issues: Option<&SelectedStream>, lists: &[&'static IssueList]) -> IssueQuery {
+/// What the search must bring: the issue fields selected, plus what each child list needs, less
+/// the worklogs `worklogs` has whole when `worklogs_apart`.
+fn issue_query(
+    issues: Option<&SelectedStream>,
+    lists: &[&'static IssueList],
+    worklogs_apart: bool,
+) -> IssueQuery {
     let mut fields = match issues {
         Some(stream) => requested_fields(stream),
         None => vec!["updated".into(), "created".into()],
     };
+    if worklogs_apart {
+        fields.retain(|f| f != WORKLOG_FIELD);
+        if fields.iter().any(|f| f == "*all") {
+            fields.push(format!("-{WORKLOG_FIELD}"));
+        }
+    }
     let mut expand: Vec<String> = Vec::new();
     let add = |list: &mut Vec<String>, name: &str| {
         if !list.iter().any(|f| f == name || f == "*all") {

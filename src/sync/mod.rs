@@ -47,6 +47,9 @@ enum Task<'a> {
     IssueFamily {
         issues: Option<&'a SelectedStream>,
         children: Vec<&'a SelectedStream>,
+        /// `worklogs` is selected: it has every worklog, where an issue embeds at most 20, so
+        /// issue records leave `fields.worklog` out (as Stitch's tap always does).
+        worklogs_apart: bool,
     },
 }
 
@@ -54,9 +57,9 @@ impl Task<'_> {
     fn names(&self) -> Vec<&'static str> {
         match self {
             Task::Stream(s) => vec![s.def.name],
-            Task::IssueFamily { issues, children } => {
-                issues.iter().chain(children).map(|s| s.def.name).collect()
-            }
+            Task::IssueFamily {
+                issues, children, ..
+            } => issues.iter().chain(children).map(|s| s.def.name).collect(),
         }
     }
 }
@@ -78,10 +81,16 @@ fn plan(streams: &[SelectedStream]) -> Vec<Task<'_>> {
             tasks.push(Task::IssueFamily {
                 issues: None,
                 children: Vec::new(),
+                worklogs_apart: streams
+                    .iter()
+                    .any(|s| matches!(s.def.source, Source::WorklogUpdates)),
             });
             tasks.len() - 1
         });
-        if let Task::IssueFamily { issues, children } = &mut tasks[at] {
+        if let Task::IssueFamily {
+            issues, children, ..
+        } = &mut tasks[at]
+        {
             match stream.def.source {
                 Source::IssueSearch => *issues = Some(stream),
                 _ => children.push(stream),
@@ -389,9 +398,11 @@ async fn run_tasks<W: Write>(
                 let result = sync_stream(&mut run, &mut emitter).await;
                 (vec![(emitter.name(), emitter.count)], result)
             }
-            Task::IssueFamily { issues, children } => {
-                issues::sync_family(&mut run, *issues, children).await
-            }
+            Task::IssueFamily {
+                issues,
+                children,
+                worklogs_apart,
+            } => issues::sync_family(&mut run, *issues, children, *worklogs_apart).await,
         };
         for (name, count) in &counts {
             summary.records.insert(name, *count);
