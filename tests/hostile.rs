@@ -1244,6 +1244,69 @@ fn a_long_changelog_is_written_a_page_at_a_time() {
     }
 }
 
+/// Cloud's bulk endpoint answers a long changelog's first page, then refuses (a token that lost
+/// a permission, a site that turned it off): the rest is read from the issue's own endpoint, as
+/// when it refuses the first page, and every history is written once.
+#[test]
+fn a_long_changelog_whose_bulk_read_is_refused_after_its_first_page_goes_on_issue_by_issue() {
+    let n: u64 = 2_500;
+    let history = |i: u64| {
+        json!({"id": (30000 + i).to_string(), "created": "2024-04-02T05:28:53.041+0000",
+            "items": [{"field": "summary", "fieldtype": "jira", "fieldId": "summary",
+                "from": null, "fromString": "a", "to": null, "toString": "b"}]})
+    };
+    let search = format!(
+        r#"{{"issues":[{{"id":"10000","key":"P-1","fields":{{"created":"2024-04-02T05:28:53.041+0000","updated":"2024-12-27T16:27:38.301+0000"}},"changelog":{{"histories":[],"maxResults":0,"total":{n},"startAt":0}}}}],"isLast":true}}"#
+    );
+    for status in [400, 403, 404] {
+        let search = search.clone();
+        let server = Hostile::start(move |r| match r.path.as_str() {
+            "/rest/api/3/search/jql" => Some(Reply::Status {
+                status: 200,
+                headers: vec![("Content-Type", "application/json".into())],
+                body: search.clone(),
+            }),
+            "/rest/api/3/changelog/bulkfetch" => {
+                let asked: Value = serde_json::from_str(&r.body).ok()?;
+                if asked.get("nextPageToken").is_some() {
+                    return Some(Reply::Status {
+                        status,
+                        headers: vec![("Content-Type", "application/json".into())],
+                        body: r#"{"errorMessages":["You do not have permission to perform this operation."],"errors":{}}"#.into(),
+                    });
+                }
+                let histories: Vec<Value> = (0..1000).map(history).collect();
+                Some(Reply::Json(json!({"issueChangeLogs": [{"issueId": "10000",
+                    "changeHistories": histories}], "nextPageToken": "1000"})))
+            }
+            "/rest/api/3/issue/10000/changelog" => {
+                let start = r.param("startAt").unwrap_or(0);
+                let max = r.param("maxResults").unwrap_or(50).min(1000);
+                let end = (start + max).min(n);
+                let values: Vec<Value> = (start..end).map(history).collect();
+                Some(Reply::Json(
+                    json!({"startAt": start, "maxResults": max, "total": n,
+                    "isLast": end >= n, "values": values}),
+                ))
+            }
+            _ => None,
+        });
+        let run = sync_only(&server, "changelogs", json!({}), Duration::from_secs(120));
+        assert_eq!(run.run.code, 0, "{status}: {}", run.run.stderr);
+        let histories = run.run.records("changelogs");
+        let ids: std::collections::HashSet<&str> =
+            histories.iter().filter_map(|c| c["id"].as_str()).collect();
+        assert_eq!(ids.len() as u64, n, "{status}: every history");
+        assert_eq!(histories.len() as u64, n, "{status}: each once");
+        assert!(
+            run.run.stderr.contains("bulk endpoint refused"),
+            "{status}: {}",
+            run.run.stderr
+        );
+        assert!(server.count("/rest/api/3/issue/10000/changelog") > 0);
+    }
+}
+
 /// An issue hidden or deleted between its search page and its long list keeps what its search
 /// page embedded: the endpoint's 404 is not the run's end.
 #[test]

@@ -5,7 +5,7 @@
 
 use std::borrow::Cow;
 use std::cell::Cell;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::Write;
 use std::pin::{Pin, pin};
 
@@ -575,7 +575,7 @@ struct LongList<'c> {
 /// issue, or else from the issue's own. Its first page, and the pages after it.
 async fn open_list<'c>(
     client: &'c JiraClient,
-    list: &IssueList,
+    list: &'static IssueList,
     id: &str,
 ) -> Result<(Vec<RawRecord>, ListPages<'c>)> {
     let deployment = client.deployment();
@@ -592,8 +592,9 @@ async fn open_list<'c>(
         match pages.try_next().await {
             Ok(Some(Some(first))) => {
                 // One issue's histories may go on over the next pages.
-                let rest = pages.map_ok(Option::unwrap_or_default);
-                return Ok((first, Box::pin(rest)));
+                let rest = Box::pin(pages.map_ok(Option::unwrap_or_default));
+                let rest = bulk_then_own(client, list, id.to_string(), &first, rest);
+                return Ok((first, rest));
             }
             // Left out (hidden or deleted since the search): the issue's own endpoint says so.
             Ok(_) => {}
@@ -601,19 +602,59 @@ async fn open_list<'c>(
             Err(e) => return Err(e),
         }
     }
+    let mut pages = own_pages(client, list, id)?;
+    let first = pages.try_next().await?.unwrap_or_default();
+    Ok((first, pages))
+}
+
+/// The pages of an issue's list from the issue's own endpoint (none where there is none).
+fn own_pages<'c>(client: &'c JiraClient, list: &IssueList, id: &str) -> Result<ListPages<'c>> {
     let Some(rest) = list.rest else {
-        return Ok((Vec::new(), Box::pin(futures::stream::empty())));
+        return Ok(Box::pin(futures::stream::empty()));
     };
     let (request, pagination) = rest
         .endpoint
-        .on(deployment)
+        .on(client.deployment())
         .request(client, &[("issueId", id)])?;
     let request = request.taking_records_apart();
-    let mut pages = Box::pin(
+    Ok(Box::pin(
         pages(client, request, pagination, CHILD_PAGE_SIZE).map_ok(|page: Page| page.items),
-    );
-    let first = pages.try_next().await?.unwrap_or_default();
-    Ok((first, pages))
+    ))
+}
+
+/// The bulk pages of an issue's list after its first; should the bulk endpoint refuse one (a
+/// token that lost a permission mid-run), the rest from the issue's own endpoint, as when it
+/// refuses the first. The items the bulk pages gave are skipped there, so none is written twice.
+fn bulk_then_own<'c>(
+    client: &'c JiraClient,
+    list: &'static IssueList,
+    id: String,
+    first: &[RawRecord],
+    mut bulk: ListPages<'c>,
+) -> ListPages<'c> {
+    let item_id = |item: &RawRecord| raw::field(item.get(), "id").and_then(raw::id_text);
+    let mut given: HashSet<String> = first.iter().filter_map(item_id).collect();
+    Box::pin(async_stream::try_stream! {
+        let mut refused = false;
+        while !refused {
+            match bulk.try_next().await {
+                Ok(Some(page)) => {
+                    given.extend(page.iter().filter_map(item_id));
+                    yield page;
+                }
+                Ok(None) => break,
+                Err(e) if bulk_refused(&e, list) => refused = true,
+                Err(e) => Err(e)?,
+            }
+        }
+        if refused {
+            let mut own = own_pages(client, list, &id)?;
+            while let Some(mut page) = own.try_next().await? {
+                page.retain(|item| item_id(item).is_none_or(|id| !given.contains(&id)));
+                yield page;
+            }
+        }
+    })
 }
 
 /// Writes the long lists of an issue, a page at a time as they are read, ahead of the issue.
