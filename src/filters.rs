@@ -48,16 +48,9 @@ impl Filters {
         *self == Filters::default()
     }
 
-    /// Whether a project, by key, is synced.
-    /// Whether only some projects are synced.
+    /// Whether only some projects are synced (which, by id: `streams::projects`).
     pub fn narrows_projects(&self) -> bool {
         !self.projects.is_empty() || !self.exclude_projects.is_empty()
-    }
-
-    pub fn keeps_project(&self, key: &str) -> bool {
-        let key = key.to_ascii_uppercase();
-        (self.projects.is_empty() || self.projects.contains(&key))
-            && !self.exclude_projects.contains(&key)
     }
 
     /// Whether issues are judged by when they were created or updated.
@@ -144,8 +137,6 @@ mod tests {
             filters.jql(zone).render(),
             r#"project in ("WEB", "OPS") AND project not in ("OPS") AND created >= "2024/01/31 13:05" AND updated < "2024/03/01 00:01" AND (labels = x OR priority = High)"#
         );
-        assert!(filters.keeps_project("web") && !filters.keeps_project("OPS"));
-        assert!(!filters.keeps_project("HR"));
         let inside = utc("2024-02-01T00:00:00Z");
         assert!(filters.keeps_issue(Some(inside), inside));
         assert!(!filters.keeps_issue(Some(utc("2024-01-31T13:05:10Z")), inside));

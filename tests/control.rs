@@ -1681,3 +1681,77 @@ fn a_project_filter_naming_a_missing_project_never_ends_in_a_silent_empty_sync()
         }
     }
 }
+
+/// A project whose key was changed in Jira is still the project a filter names by its old key
+/// (Jira resolves the old key, in `project/{key}` as in JQL): it is kept, or left out, in
+/// `projects` and in the streams read per project, as its issues are.
+#[test]
+fn a_project_filter_naming_a_renamed_project_by_its_old_key_narrows_project_streams_too() {
+    for deployment in [Deployment::Cloud, Deployment::Server] {
+        let site = site_for(deployment);
+        let catalog = catalog_hashing(&site, &["projects", "versions", "issues"], &[]);
+        site.sim.sim.rename_project_key("OPS", "PLAT");
+        let all = sync(&site, site.config_with(json!({})), &catalog);
+        all.assert_success();
+        let renamed: Vec<String> = all
+            .records("projects")
+            .iter()
+            .filter(|p| p["key"] == "PLAT")
+            .map(|p| p["id"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(renamed.len(), 1, "{deployment}");
+        let renamed = &renamed[0];
+        let of_renamed = |v: &Value| ids_of(std::slice::from_ref(v), "projectId").contains(renamed);
+        assert!(
+            all.records("versions").iter().any(of_renamed),
+            "{deployment}"
+        );
+        for (filter, keeps) in [
+            (json!({"projects": ["ops"]}), true),
+            (json!({"exclude_projects": ["OPS"]}), false),
+        ] {
+            let run = sync(&site, site.config_with(filter.clone()), &catalog);
+            run.assert_success();
+            let wanted = |p: &Value| (p["id"].as_str() == Some(renamed)) == keeps;
+            let expected: BTreeSet<String> = ids_of(
+                &all.records("projects")
+                    .into_iter()
+                    .filter(wanted)
+                    .collect::<Vec<_>>(),
+                "id",
+            );
+            assert!(!expected.is_empty(), "{deployment} {filter}");
+            assert_eq!(
+                ids_of(&run.records("projects"), "id"),
+                expected,
+                "{deployment} {filter}: projects"
+            );
+            let expected_versions: BTreeSet<String> = ids_of(
+                &all.records("versions")
+                    .into_iter()
+                    .filter(|v| of_renamed(v) == keeps)
+                    .collect::<Vec<_>>(),
+                "id",
+            );
+            assert_eq!(
+                ids_of(&run.records("versions"), "id"),
+                expected_versions,
+                "{deployment} {filter}: versions"
+            );
+            // Its issues, as JQL resolves the old key.
+            let expected_issues: BTreeSet<String> = ids_of(
+                &all.records("issues")
+                    .into_iter()
+                    .filter(|i| (project_of(i) == "PLAT") == keeps)
+                    .collect::<Vec<_>>(),
+                "id",
+            );
+            assert!(!expected_issues.is_empty(), "{deployment} {filter}");
+            assert_eq!(
+                ids_of(&run.records("issues"), "id"),
+                expected_issues,
+                "{deployment} {filter}: issues"
+            );
+        }
+    }
+}

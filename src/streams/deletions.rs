@@ -96,23 +96,6 @@ pub fn project_of(key: &str) -> Option<&str> {
     key.rsplit_once('-').map(|(project, _)| project)
 }
 
-/// The id of the project a key names, as Jira resolves it: its current key, or one it had before
-/// it was renamed. `None` when Jira knows no such project (deleted, or hidden from the account),
-/// or the text cannot be a project key.
-pub async fn project_id(client: &JiraClient, key: &str) -> Result<Option<String>> {
-    if key.is_empty() || !key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
-        return Ok(None);
-    }
-    let request = ApiRequest::get(client.api_path(&format!("project/{key}")));
-    match client.send_json(request).await {
-        Ok(project) => Ok(project.get("id").and_then(super::id_text)),
-        Err(Error::Http {
-            status: 403 | 404, ..
-        }) => Ok(None),
-        Err(e) => Err(e),
-    }
-}
-
 /// Every issue id the search `filter` covers, sorted: pages of ids only (Jira gives up to 5000
 /// a page for them). Ids take eight bytes each here.
 pub async fn live_issue_ids(client: &JiraClient, filter: &Jql, zone: JqlZone) -> Result<Vec<u64>> {

@@ -6,6 +6,7 @@ pub mod bulk;
 pub mod children;
 pub mod deletions;
 pub mod issues;
+pub mod projects;
 pub mod shape;
 pub mod users;
 pub mod worklogs;

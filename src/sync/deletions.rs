@@ -3,7 +3,6 @@
 //! was looked at is kept under the issues bookmark's `deleted`: the audit log's newest time, or
 //! the ids Jira had (see `id_runs`).
 
-use std::collections::HashMap;
 use std::io::Write;
 use std::pin::pin;
 
@@ -12,16 +11,12 @@ use futures::TryStreamExt;
 use serde_json::{Value, json};
 
 use super::{Emitter, Run};
-use crate::client::JiraClient;
 use crate::config::DeletedIssues;
 use crate::error::{Error, Result};
-use crate::filters::Filters;
 use crate::id_runs;
 use crate::jql::Jql;
 use crate::singer::time_extracted;
-use crate::streams::deletions::{
-    audit_pages, confirm_gone, live_issue_ids, project_id, project_of,
-};
+use crate::streams::deletions::{audit_pages, confirm_gone, live_issue_ids, project_of};
 use crate::streams::issues;
 use crate::timestamp::{format_utc, parse_jira};
 
@@ -135,7 +130,6 @@ async fn from_audit_log<W: Write>(
     let filters = &run.config.filters;
     let mut newest = since;
     let mut unusable = 0;
-    let mut projects = ProjectIds::default();
     let mut pages = pin!(audit_pages(run.client, since));
     loop {
         let page = match pages.try_next().await {
@@ -166,7 +160,10 @@ async fn from_audit_log<W: Write>(
         for deleted in page.deleted {
             let keep = match deleted.key.as_deref().and_then(project_of) {
                 Some(project) if filters.narrows_projects() => {
-                    projects.keep(run.client, filters, project).await?
+                    // Told apart by id: the log names an issue by its key at the time.
+                    let kept = run.projects.kept(run.client, filters).await?;
+                    let id = run.projects.id(run.client, project).await?;
+                    kept.keeps(id.as_deref(), project)
                 }
                 _ => true,
             };
@@ -192,48 +189,6 @@ async fn from_audit_log<W: Write>(
         );
     }
     Ok(Some(json!({ "created": format_utc(newest) })))
-}
-
-/// Project ids by key, as Jira resolves keys: a project whose key was changed is still named by
-/// its old one, in the filters as in JQL, while the audit log names a deleted issue by its key
-/// at the time. Projects are told apart by id, each key asked about once a run.
-#[derive(Default)]
-struct ProjectIds(HashMap<String, Option<String>>);
-
-impl ProjectIds {
-    async fn id(&mut self, client: &JiraClient, key: &str) -> Result<Option<String>> {
-        let key = key.to_ascii_uppercase();
-        if let Some(id) = self.0.get(&key) {
-            return Ok(id.clone());
-        }
-        let id = project_id(client, &key).await?;
-        self.0.insert(key, id.clone());
-        Ok(id)
-    }
-
-    /// Whether the filters keep the project an issue key names; by key alone when Jira no
-    /// longer knows that project.
-    async fn keep(&mut self, client: &JiraClient, filters: &Filters, key: &str) -> Result<bool> {
-        let Some(id) = self.id(client, key).await? else {
-            return Ok(filters.keeps_project(key));
-        };
-        Ok(
-            (filters.projects.is_empty() || self.any_names(client, &filters.projects, &id).await?)
-                && !self
-                    .any_names(client, &filters.exclude_projects, &id)
-                    .await?,
-        )
-    }
-
-    /// Whether one of `keys` names the project `id`.
-    async fn any_names(&mut self, client: &JiraClient, keys: &[String], id: &str) -> Result<bool> {
-        for key in keys {
-            if self.id(client, key).await?.as_deref() == Some(id) {
-                return Ok(true);
-            }
-        }
-        Ok(false)
-    }
 }
 
 async fn by_reconciling<W: Write>(

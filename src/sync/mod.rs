@@ -25,6 +25,7 @@ use crate::error::{Error, Result};
 use crate::filters::Filters;
 use crate::singer::{Message, SingerWriter};
 use crate::streams::issues as issues_search;
+use crate::streams::projects::ProjectIds;
 use crate::streams::{self, Replication, STREAMS, Source, StreamDef};
 use emit::Emitter;
 pub use state::State;
@@ -192,6 +193,8 @@ struct Run<'a, 'w, W: Write> {
     out: &'a RefCell<Output<'w, W>>,
     /// What parents' records bind for their children, read once per run.
     parents: rows::Parents,
+    /// The ids of the projects the filters and the audit log name by key.
+    projects: ProjectIds,
 }
 
 impl<W: Write> Run<'_, '_, W> {
@@ -380,6 +383,7 @@ async fn run_tasks<W: Write>(
         config,
         out,
         parents: rows::Parents::default(),
+        projects: ProjectIds::default(),
     };
     let mut summary = Summary::default();
     for task in tasks {

@@ -14,6 +14,7 @@ use crate::client::{JiraClient, Page, RawRecord, pages};
 use crate::config::Config;
 use crate::error::{Error, Result};
 pub(super) use crate::streams::Bound;
+use crate::streams::projects::ProjectIds;
 use crate::streams::{Only, PROJECTS_STREAM, Parent, PerParent, Source, StreamDef, id_text, users};
 
 /// The parents' values read so far in this run, and the objects Jira listed no children of.
@@ -38,11 +39,12 @@ impl Parents {
     }
 }
 
-/// What reading needs: the client and the settings.
+/// What reading needs: the client, the settings, and the projects' ids known so far.
 #[derive(Clone, Copy)]
 pub(super) struct Reader<'a> {
     pub client: &'a JiraClient,
     pub config: &'a Config,
+    pub projects: &'a ProjectIds,
 }
 
 /// A page of rows, with the values bound from their parents.
@@ -74,9 +76,17 @@ pub(super) fn walk<'a>(
         let mut dedupe = Dedupe::new(def, deployment);
         let filters = &reader.config.filters;
         // Projects the filters leave out are neither emitted nor parents of anything.
+        let kept = if def.name == PROJECTS_STREAM {
+            Some(reader.projects.kept(client, filters).await?)
+        } else {
+            None
+        };
         let in_scope = |row: &Value| {
-            def.name != PROJECTS_STREAM
-                || filters.keeps_project(row.get("key").and_then(Value::as_str).unwrap_or(""))
+            kept.as_ref().is_none_or(|kept| {
+                let id = row.get("id").and_then(id_text);
+                let key = row.get("key").and_then(Value::as_str).unwrap_or("");
+                kept.keeps(id.as_deref(), key)
+            })
         };
         // A page's records are kept as text and turned into values ROWS_AT_ONCE at a time: a
         // page of many small records held as values cost twenty times its size.

@@ -15,6 +15,7 @@ use crate::client::{JiraClient, pages};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::filters::Filters;
+use crate::streams::projects::ProjectIds;
 use crate::streams::{PROJECT_IDS_ENDPOINT, id_text};
 
 /// The state key of the partition of projects the list did not show.
@@ -44,7 +45,12 @@ pub struct Progress {
 impl Plan {
     /// Partitions when there is no bookmark yet, or when the state holds a partitioned sync that
     /// stopped half way; otherwise one search of the site from its bookmark.
-    pub async fn new(client: &JiraClient, state: Option<&Value>, config: &Config) -> Result<Plan> {
+    pub async fn new(
+        client: &JiraClient,
+        state: Option<&Value>,
+        config: &Config,
+        projects: &ProjectIds,
+    ) -> Result<Plan> {
         let (start_date, lookback) = (config.start_date, config.lookback);
         let started = Utc::now();
         let mut origin = Bookmark::from_state(state, start_date)?;
@@ -72,7 +78,7 @@ impl Plan {
         if state.is_some() && saved.is_none() {
             return Ok(one_search(progress));
         }
-        let projects = match project_ids(client, &config.filters).await {
+        let projects = match project_ids(client, &config.filters, projects).await {
             Ok(projects) => projects,
             // Partitions only make the search faster; without the list, one search reads it all
             // from the site's bookmark, which no partition is behind.
@@ -171,19 +177,23 @@ fn saved_partitions(state: Option<&Value>) -> Result<Option<HashMap<String, Book
         .map(Some)
 }
 
-/// The ids of the projects the account may browse.
-/// The ids of the projects the filters keep.
-async fn project_ids(client: &JiraClient, filters: &Filters) -> Result<Vec<String>> {
+/// The ids of the projects the account may browse that the filters keep.
+async fn project_ids(
+    client: &JiraClient,
+    filters: &Filters,
+    projects: &ProjectIds,
+) -> Result<Vec<String>> {
+    let kept = projects.kept(client, filters).await?;
     let (request, pagination) = PROJECT_IDS_ENDPOINT.on(client.deployment()).unbound(client);
     let ids: Vec<Vec<String>> = pages::<Value>(client, request, pagination, PROJECT_PAGE_SIZE)
         .map_ok(|page| {
             page.items
                 .iter()
-                .filter(|project| {
+                .filter_map(|project| {
+                    let id = id_text(project.get("id")?)?;
                     let key = project.get("key").and_then(Value::as_str).unwrap_or("");
-                    filters.keeps_project(key)
+                    kept.keeps(Some(&id), key).then_some(id)
                 })
-                .filter_map(|project| id_text(project.get("id")?))
                 .collect()
         })
         .try_collect()
