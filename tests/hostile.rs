@@ -377,11 +377,13 @@ fn a_token_pager_with_fresh_tokens_and_empty_pages_stops() {
 #[test]
 fn value_pagers_that_ignore_start_at_stop_too() {
     // `values` pages without `isLast` or `total`, the same whatever `startAt` says: projects, and
-    // the members of a configured group.
+    // the members of a configured group. Two projects: a page of one that comes again from one
+    // row before (the last row read, asked again) is a list of one that ends there.
     let server = Hostile::start(|r| match r.path.as_str() {
         "/rest/api/3/project/search" => Some(Reply::Json(json!({
             "startAt": r.param("startAt").unwrap_or(0), "maxResults": 50,
-            "values": [{"id": "10000", "key": "WEB", "name": "Web"}],
+            "values": [{"id": "10000", "key": "WEB", "name": "Web"},
+                       {"id": "10001", "key": "APP", "name": "App"}],
         }))),
         "/rest/api/3/group/member" => Some(Reply::Json(json!({
             "startAt": r.param("startAt").unwrap_or(0), "maxResults": 50,
@@ -395,7 +397,7 @@ fn value_pagers_that_ignore_start_at_stop_too() {
         MAX_RSS_MIB,
         &["rest/api/3/project/search", "paging does not advance"],
     );
-    assert_eq!(run.run.records("projects").len(), 1, "the project once");
+    assert_eq!(run.run.records("projects").len(), 2, "each project once");
 
     let run = sync_only(
         &server,

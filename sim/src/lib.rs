@@ -5,10 +5,11 @@
 //! tokens, OAuth gateway) or Server / Data Center shapes (REST v2, offset search). [`spawn`]
 //! runs it on a background thread for plain `#[test]` functions. Tests steer it with
 //! [`Sim::touch_issues`], [`Sim::add_issues`], [`Sim::delete_issues`],
-//! [`Sim::delete_worklogs`], [`Sim::add_custom_field`] (and its removal, retyping and renaming),
-//! [`Sim::push_fault`] and [`Sim::expire_access_tokens`], check what the client did with
-//! [`Sim::requests`], [`Sim::unserved`] and [`Sim::load_stats`], and what a complete sync holds
-//! with [`Sim::expected_records`] (and who may see an issue with [`Sim::who_may_browse`]).
+//! [`Sim::delete_worklogs`], [`Sim::delete_filters_before_request`],
+//! [`Sim::add_custom_field`] (and its removal, retyping and renaming), [`Sim::push_fault`] and
+//! [`Sim::expire_access_tokens`], check what the client did with [`Sim::requests`],
+//! [`Sim::unserved`] and [`Sim::load_stats`], and what a complete sync holds with
+//! [`Sim::expected_records`] (and who may see an issue with [`Sim::who_may_browse`]).
 //!
 //! What a client can count on:
 //! - Credentials are in [`creds`]. Cloud takes Basic `EMAIL:API_TOKEN` on `/rest/api/{2,3}`
@@ -630,7 +631,7 @@ impl Sim {
             path_contains: path_contains.to_string(),
             requests_before,
             ids,
-            delete: false,
+            change: state::Change::TouchIssues,
         };
         self.shared
             .scheduled
@@ -652,7 +653,29 @@ impl Sim {
             path_contains: path_contains.to_string(),
             requests_before,
             ids,
-            delete: true,
+            change: state::Change::DeleteIssues,
+        };
+        self.shared
+            .scheduled
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(delete);
+    }
+
+    /// Deletes the saved filters with these ids just before answering the request whose path
+    /// contains `path_contains` after `requests_before` such requests: `filter/search` lists
+    /// the rest, each after the deleted ones one place earlier, as Jira does while a sync pages.
+    pub fn delete_filters_before_request(
+        &self,
+        path_contains: &str,
+        requests_before: u32,
+        ids: Vec<String>,
+    ) {
+        let delete = state::ScheduledTouch {
+            path_contains: path_contains.to_string(),
+            requests_before,
+            ids,
+            change: state::Change::DeleteFilters,
         };
         self.shared
             .scheduled

@@ -34,15 +34,22 @@ pub(crate) struct Shared {
 /// before the request.
 const WORKLOG_SETTLING_MS: u64 = 60_000;
 
-/// Issues to change when a given request arrives: how Jira looks to a sync when people keep
-/// working while it pages.
+/// Issues (or saved filters) to change when a given request arrives: how Jira looks to a sync
+/// when people keep working while it pages.
 pub(crate) struct ScheduledTouch {
     pub path_contains: String,
     /// Matching requests still answered before the change happens.
     pub requests_before: u32,
     pub ids: Vec<String>,
-    /// The issues are deleted instead of changed.
-    pub delete: bool,
+    pub change: Change,
+}
+
+/// What a scheduled change does to the objects it names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Change {
+    TouchIssues,
+    DeleteIssues,
+    DeleteFilters,
 }
 
 impl Shared {
@@ -112,7 +119,7 @@ impl Shared {
 
     /// Applies the scheduled changes due before answering a request to `path`.
     pub fn run_scheduled_touches(&self, path: &str) {
-        let due: Vec<(Vec<String>, bool)> = {
+        let due: Vec<(Vec<String>, Change)> = {
             let mut scheduled = self.scheduled.lock().unwrap_or_else(|e| e.into_inner());
             let mut due = Vec::new();
             scheduled.retain_mut(|touch| {
@@ -120,7 +127,7 @@ impl Shared {
                     return true;
                 }
                 if touch.requests_before == 0 {
-                    due.push((std::mem::take(&mut touch.ids), touch.delete));
+                    due.push((std::mem::take(&mut touch.ids), touch.change));
                     return false;
                 }
                 touch.requests_before -= 1;
@@ -128,14 +135,22 @@ impl Shared {
             });
             due
         };
-        for (ids, delete) in due {
+        for (ids, change) in due {
             let mut site = self.site_mut();
-            if delete {
-                for id in &ids {
-                    site.delete_issue(id);
+            match change {
+                Change::TouchIssues => {
+                    site.touch_ids(&ids);
                 }
-            } else {
-                site.touch_ids(&ids);
+                Change::DeleteIssues => {
+                    for id in &ids {
+                        site.delete_issue(id);
+                    }
+                }
+                Change::DeleteFilters => {
+                    let ids = ids.iter().filter_map(|id| id.parse::<u64>().ok());
+                    site.deleted_filters.extend(ids);
+                    site.version += 1;
+                }
             }
         }
     }

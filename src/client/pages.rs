@@ -27,7 +27,8 @@ pub enum Pagination {
     /// `startAt`/`maxResults`, ending on `isLast`, on `startAt + n >= total`, or on an empty page —
     /// never on a short page, since Jira caps pages below what was asked. A page that says it is
     /// not the last is followed from past its `maxResults`, empty or short (the agile API leaves
-    /// out what the account may not see after cutting the page).
+    /// out what the account may not see after cutting the page). A page after a whole one is
+    /// asked from one row before, the last one read, which tells a list that moved (see `pages`).
     Offset { items: Option<&'static str> },
     /// `offset`/`limit` (the audit log), ending like `Offset`.
     OffsetLimit { items: &'static str },
@@ -41,7 +42,8 @@ pub enum Pagination {
 pub struct Page<T = RawRecord> {
     pub items: Vec<T>,
     /// The list holds fewer records than the total beside it and has no further pages: the rest
-    /// cannot be read.
+    /// cannot be read. Or, on a page of no records, an offset list moved while it was paged: a
+    /// row may have been missed.
     pub cut_short: bool,
 }
 
@@ -90,6 +92,12 @@ impl PageSize {
 
 /// Walks every page of `request`. A page is fetched only when the previous one has been consumed,
 /// so memory holds one page at a time.
+///
+/// An offset list that loses a row before the page being read (deleted in Jira meanwhile) moves
+/// every later row one place back: the row at the page boundary falls into the page already read
+/// and is never listed. So the next page is asked from the last row read, which must come first
+/// (and is not passed on twice); when another row does, the list moved and a page `cut_short`
+/// with no records says so (a pass that activates a version would drop the row unread).
 pub fn pages<T: DeserializeOwned + 'static>(
     client: &JiraClient,
     request: ApiRequest,
@@ -100,15 +108,22 @@ pub fn pages<T: DeserializeOwned + 'static>(
         let mut cursor = Cursor::Start;
         let mut progress = Progress::default();
         let mut size = PageSize::new(page_size);
+        // The key of the last row read, when the next page starts right after it.
+        let mut last: Option<u64> = None;
+        let mut moved = false;
         loop {
             let page_size = size.get();
             let mut request = request.clone();
+            let start = match cursor { Cursor::Offset(n) => n, _ => 0 };
+            let overlap = last.filter(|_| start > 0 && matches!(pagination, Pagination::Offset { .. }));
+            // The first row asked for: one before `start` when the last row read is asked again.
+            let from = start - u64::from(overlap.is_some());
             match (&pagination, &cursor) {
                 (Pagination::Single { .. } | Pagination::One, _) => {}
-                (Pagination::Offset { .. }, cursor) => {
-                    let start = match cursor { Cursor::Offset(n) => *n, _ => 0 };
-                    request.set_param("startAt", json!(start));
-                    request.set_param("maxResults", json!(page_size));
+                (Pagination::Offset { .. }, _) => {
+                    request.set_param("startAt", json!(from));
+                    let asked = page_size.saturating_add(u32::from(overlap.is_some()));
+                    request.set_param("maxResults", json!(asked));
                 }
                 (Pagination::OffsetLimit { .. }, cursor) => {
                     let start = match cursor { Cursor::Offset(n) => *n, _ => 0 };
@@ -129,18 +144,47 @@ pub fn pages<T: DeserializeOwned + 'static>(
             }
             let path = request.path.clone();
             let key = body_items_key(pagination);
-            let (bytes, body, fingerprint) = client
+            let (bytes, body, fingerprint, ends) = client
                 .send_page(request, key, |body| {
                     let SplitBody { rest, items, bytes } = split_received(body, key)?;
+                    let ends = match (&pagination, &items) {
+                        (Pagination::Offset { .. }, List::Items(items)) => items
+                            .first()
+                            .zip(items.last())
+                            .map(|(first, last)| (row_key(first.get()), row_key(last.get()))),
+                        _ => None,
+                    };
                     let (items, fingerprint) = fingerprinted(items)?;
-                    Ok((bytes, Body { rest, items }, fingerprint))
+                    Ok((bytes, Body { rest, items }, fingerprint, ends))
                 })
                 .await?;
             size.after(bytes);
-            let items = body.items.into_items(key, &path)?;
+            let mut items = body.items.into_items(key, &path)?;
             let cut_short = matches!(pagination, Pagination::Single { .. })
                 && warn_if_cut_short(&body.rest, items.len(), &path);
-            let next = next_cursor(pagination, &cursor, &body.rest, items.len() as u64);
+            let returned = items.len() as u64;
+            let mut next = next_cursor(pagination, &Cursor::Offset(from), &body.rest, returned);
+            if let Some(read) = overlap {
+                match ends {
+                    Some((first, _)) if first == read => {
+                        items.remove(0);
+                    }
+                    _ if !moved => {
+                        moved = true;
+                        warn_moved(&path);
+                        yield Page { items: Vec::new(), cut_short: true };
+                    }
+                    _ => {}
+                }
+                // Nothing past the rows read: the list ends there.
+                if matches!(next, Some(Cursor::Offset(n)) if n <= start) {
+                    next = None;
+                }
+            }
+            last = match (&next, ends) {
+                (Some(Cursor::Offset(n)), Some((_, key))) if *n == from + returned => Some(key),
+                _ => None,
+            };
             // An empty offset page that points further moved past its whole cut (see
             // `next_cursor`): Jira left out every row of it, which is not a stall.
             let emptied = items.is_empty()
@@ -151,7 +195,7 @@ pub fn pages<T: DeserializeOwned + 'static>(
                 true => progress.emptied(&path).map(|()| false)?,
                 false => progress.judge(fingerprint, next.is_some(), &path)?,
             };
-            if new {
+            if new && !items.is_empty() {
                 yield Page { items, cut_short };
             }
             match next {
@@ -187,6 +231,36 @@ fn warn_if_cut_short(rest: &Value, listed: usize, path: &str) -> bool {
              to list every group)"
     );
     true
+}
+
+/// An offset list whose page did not begin with the last row read: a row before it was deleted
+/// (or one added) while it was paged, and a row may have moved past the page boundary unread.
+fn warn_moved(path: &str) {
+    tracing::warn!(
+        endpoint = path,
+        "the list changed while it was paged (a row before the page being read was deleted or \
+         added): a row may have moved into a page already read and not be listed, so the pass \
+         counts as cut short; the next run reads the list again"
+    );
+}
+
+/// What tells a row of a list from the others, hashed: its `id`, `accountId` or `key` (the first
+/// it has), or all its text. Only compared with the row read last.
+fn row_key(record: &str) -> u64 {
+    #[derive(Deserialize)]
+    struct Keys<'a> {
+        #[serde(borrow)]
+        id: Option<&'a RawValue>,
+        #[serde(borrow, rename = "accountId")]
+        account_id: Option<&'a RawValue>,
+        #[serde(borrow)]
+        key: Option<&'a RawValue>,
+    }
+    let keys = serde_json::from_str::<Keys>(record).ok();
+    let key = keys
+        .and_then(|k| k.id.or(k.account_id).or(k.key))
+        .map_or(record, RawValue::get);
+    foldhash::quality::FixedState::default().hash_one(key)
 }
 
 /// Pages in a row that bring nothing new before a pager gives up: a server that ignores
@@ -780,6 +854,26 @@ mod tests {
             None,
             "empty bare page ends"
         );
+    }
+
+    #[test]
+    fn a_row_is_known_by_its_id_account_id_or_key_or_else_by_all_its_text() {
+        assert_eq!(
+            row_key(r#"{"id": "1", "name": "Web"}"#),
+            row_key(r#"{"name": "Web, renamed", "id": "1"}"#),
+            "a row edited between two pages is the same row"
+        );
+        assert_ne!(row_key(r#"{"id": "1"}"#), row_key(r#"{"id": "2"}"#));
+        assert_eq!(
+            row_key(r#"{"accountId": "a", "displayName": "A"}"#),
+            row_key(r#"{"accountId": "a"}"#)
+        );
+        assert_eq!(
+            row_key(r#"{"key": "K", "x": 1}"#),
+            row_key(r#"{"key": "K"}"#)
+        );
+        assert_ne!(row_key(r#"{"name": "a"}"#), row_key(r#"{"name": "b"}"#));
+        assert_ne!(row_key("1"), row_key("2"), "not an object: by its text");
     }
 
     #[test]

@@ -68,6 +68,7 @@ pub fn user_pages<'a>(
                             }
                             Err(e) => Err(e)?,
                         };
+                        let cut_short = page.cut_short;
                         let items: Vec<Value> = page
                             .items
                             .into_iter()
@@ -76,7 +77,7 @@ pub fn user_pages<'a>(
                                 None => true,
                             })
                             .collect();
-                        yield Page { items, cut_short: false };
+                        yield Page { items, cut_short };
                     }
                 }
             }

@@ -27,8 +27,8 @@ pub(super) struct Parents {
     /// Per stream, the parent objects of a kind that has no such children (a kanban board's
     /// sprints): nothing is missing, so they are counted, not warned of.
     pub childless: BTreeMap<&'static str, u64>,
-    /// The streams whose pass read less than Jira has: a list cut short of its total, or a
-    /// parent's. Their versions are not activated.
+    /// The streams whose pass read less than Jira has: a list cut short of its total, or that
+    /// moved while it was paged, or a parent's. Their versions are not activated.
     pub short: HashSet<&'static str>,
 }
 

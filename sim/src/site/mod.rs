@@ -62,6 +62,8 @@ pub(crate) struct Site {
     pub deleted_worklogs: HashSet<u64>,
     /// The same as `worklog/deleted` lists them: `updated` is the deletion time; ascending.
     pub worklog_deletions: Vec<WorklogEntry>,
+    /// Ids of the saved filters deleted at run time: gone from `filter/search`.
+    pub deleted_filters: HashSet<u64>,
     /// Issues deleted at run time, in the order they went.
     pub deleted_issues: Vec<deletion::DeletedIssue>,
     /// How many times issues or worklogs were picked for deletion: seeds the next choice.
@@ -150,6 +152,7 @@ impl Site {
             touches: 0,
             worklog_index: OnceLock::new(),
             deleted_worklogs: HashSet::new(),
+            deleted_filters: HashSet::new(),
             worklog_deletions: Vec::new(),
             deleted_issues: Vec::new(),
             deletions: 0,

@@ -343,7 +343,7 @@ impl Site {
     }
 
     /// Saved filters: each board's (but a hidden board's, not shared with the account), then a
-    /// few personal ones.
+    /// few personal ones; those deleted at run time left out.
     pub fn filters(&self) -> Vec<Filter> {
         let humans = self.people.humans;
         let mut list: Vec<Filter> = self
@@ -401,6 +401,7 @@ impl Site {
                 shares: vec![Share::Global],
             });
         }
+        list.retain(|f| !self.deleted_filters.contains(&f.id));
         list
     }
 
