@@ -107,6 +107,18 @@ impl Renderings {
         (!at.is_empty()).then_some(Renderings { style, at, objects })
     }
 
+    /// The path of each rendering in a record (`fields`, `description_markdown`).
+    pub fn columns(&self) -> Vec<Vec<String>> {
+        self.at
+            .iter()
+            .map(|(parent, _, sibling)| {
+                let mut path = parent.clone();
+                path.push(serde_json::from_str(sibling).unwrap_or_default());
+                path
+            })
+            .collect()
+    }
+
     /// Declares each rendering beside its rich text.
     pub fn apply_to_schema(&self, schema: &mut Value) {
         for (parent, _, sibling) in &self.at {

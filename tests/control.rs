@@ -1051,6 +1051,80 @@ fn cloud_rich_text_gains_a_markdown_or_plain_rendering_and_server_text_stays_as_
     );
 }
 
+/// A rendering is the text of the document it renders: marked with `tap-jira.hash` (an issue's
+/// `description_markdown`, a comment's `body_markdown`), it leaves hashed, flattened or not, as
+/// the mark and its SCHEMA (a nullable string) say, and never in clear.
+#[test]
+fn a_rendering_marked_for_hashing_leaves_hashed() {
+    let site = Site::cloud();
+    let streams = ["issues", "issue_comments"];
+    let clear = sync(
+        &site,
+        site.config_with(json!({})),
+        &catalog_hashing(&site, &streams, &[]),
+    );
+    clear.assert_success();
+    let catalog = catalog_hashing(
+        &site,
+        &streams,
+        &[
+            (
+                "issues",
+                crumb(&["properties", "fields", "properties", "description_markdown"]),
+            ),
+            ("issue_comments", crumb(&["properties", "body_markdown"])),
+        ],
+    );
+    let (clear_issues, clear_comments) = (
+        by_id(clear.records("issues")),
+        by_id(clear.records("issue_comments")),
+    );
+    for flat in [false, true] {
+        let config = site.config_with(json!({"hash_salt": SALT, "flattening_enabled": flat,
+            "flattening_max_depth": 2}));
+        let run = sync(&site, config, &catalog);
+        run.assert_success();
+        assert_valid_singer_output(&run);
+        let mut rendered = 0;
+        for (id, issue) in by_id(run.records("issues")) {
+            let clear = &clear_issues[&id]["fields"];
+            let (rendering, document) = match flat {
+                true => (
+                    issue.get("fields__description_markdown"),
+                    issue["fields__description"]
+                        .as_str()
+                        .map(|t| serde_json::from_str::<Value>(t).unwrap()),
+                ),
+                false => (
+                    issue["fields"].get("description_markdown"),
+                    Some(issue["fields"]["description"].clone()),
+                ),
+            };
+            assert_eq!(
+                rendering,
+                clear.get("description_markdown").map(hash).as_ref(),
+                "flattened: {flat}"
+            );
+            assert_eq!(
+                document.unwrap_or(Value::Null),
+                clear["description"],
+                "the document is not marked"
+            );
+            rendered += usize::from(rendering.is_some());
+        }
+        assert!(rendered > 0, "the site has descriptions to render");
+        assert_eq!(run.records("issue_comments").len(), clear_comments.len());
+        for comment in run.records("issue_comments") {
+            let clear = &clear_comments[comment["id"].as_str().unwrap()];
+            assert_eq!(
+                comment.get("body_markdown"),
+                clear.get("body_markdown").map(hash).as_ref(),
+                "flattened: {flat}"
+            );
+        }
+    }
+}
+
 /// The rich-text properties of a SCHEMA message or a discovered entry's schema, by stream.
 fn rich_text_types(stream: &str, schema: &Value, textarea: &str) -> Vec<Value> {
     let pointers: Vec<String> = match stream {

@@ -86,6 +86,9 @@ pub struct SelectedStream {
     pub hashing: Option<Hashing>,
     /// Readable renderings added beside rich text, if any.
     pub renderings: Option<Renderings>,
+    /// The renderings marked with `tap-jira.hash` (`description_markdown`), hashed once they are
+    /// added: `hashing` runs before the renderings, so that a hashed document has none.
+    pub hashed_renderings: Option<Hashing>,
     /// Issue fields the catalog names otherwise than their Jira ids, if any.
     pub columns: Option<Columns>,
     /// How records and the SCHEMA are flattened, with `flattening_enabled`.
@@ -181,6 +184,10 @@ pub fn selected_streams(
             if let Some(hashing) = &hashing {
                 hashing.masks.apply_to_schema(&mut schema);
             }
+            let hashed_renderings = renderings
+                .as_ref()
+                .zip(hashing.as_ref())
+                .and_then(|(renderings, hashing)| marked_renderings(entry, renderings, hashing));
             // Last, from the schema as every other step left it: hashed values are strings and
             // renderings sit beside their documents, so both flatten like any other value.
             let flattener = match flatten.map(|depth| Flattener::new(&schema, depth)) {
@@ -199,6 +206,7 @@ pub fn selected_streams(
                 bookmark_properties,
                 hashing,
                 renderings,
+                hashed_renderings,
                 columns: Columns::of(entry),
                 flattener,
             }))
@@ -344,6 +352,31 @@ fn hashing_of(
         ));
     };
     Ok(Some(Hashing { masks, salt }))
+}
+
+/// The hashing of the renderings that the entry's metadata marks, at or inside them, with the
+/// stream's salt; `None` when none is marked.
+fn marked_renderings(
+    entry: &CatalogEntry,
+    renderings: &Renderings,
+    hashing: &Hashing,
+) -> Option<Hashing> {
+    let columns = renderings.columns();
+    let mut masks = Masks::new(false);
+    for m in &entry.metadata {
+        let path = field_path(&m.breadcrumb);
+        let in_rendering = columns.iter().any(|column| {
+            path.len() >= column.len() && path.iter().zip(column).all(|(a, b)| *a == b.as_str())
+        });
+        if in_rendering && crate::hashing::marked(&m.metadata) {
+            // `hashing_of` took every mark already, so `add` takes this one too.
+            masks.add(&m.breadcrumb).ok()?;
+        }
+    }
+    (!masks.is_empty()).then(|| Hashing {
+        masks,
+        salt: hashing.salt.clone(),
+    })
 }
 
 /// Whether `column` is a key property of `def` (on either deployment) or its replication key.

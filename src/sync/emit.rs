@@ -87,6 +87,9 @@ impl<'a> Emitter<'a> {
             if let Some(renderings) = &self.stream.renderings {
                 renderings.apply(map);
             }
+            if let Some(hashing) = &self.stream.hashed_renderings {
+                hashing.apply(map);
+            }
         }
         if self.flat.is_some() {
             // Flattened from text, as the records that pass through as text are; the date-times
@@ -140,6 +143,9 @@ impl<'a> Emitter<'a> {
         }
         if let Some(renderings) = &stream.renderings {
             renderings.apply_raw(&mut record);
+        }
+        if let Some(hashing) = &stream.hashed_renderings {
+            hashing.apply_raw(&mut record);
         }
         self.write(writer, &record, normalize, None, extracted)
     }
