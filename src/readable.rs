@@ -37,6 +37,18 @@ pub enum RenderText {
     None,
 }
 
+impl RenderText {
+    /// What a rendering's name adds to its rich text's (`description_markdown`); `None` when
+    /// nothing is rendered.
+    pub fn suffix(self) -> Option<&'static str> {
+        match self {
+            RenderText::Markdown => Some("markdown"),
+            RenderText::Plain => Some("text"),
+            RenderText::None => None,
+        }
+    }
+}
+
 /// The renderings one stream adds.
 #[derive(Debug, Clone)]
 pub struct Renderings {
@@ -82,11 +94,12 @@ impl Renderings {
         schema: &Value,
         custom: &[String],
     ) -> Option<Renderings> {
-        let (style, suffix) = match render {
-            RenderText::Markdown => (TextStyle::Markdown, "markdown"),
-            RenderText::Plain => (TextStyle::Plain, "text"),
+        let style = match render {
+            RenderText::Markdown => TextStyle::Markdown,
+            RenderText::Plain => TextStyle::Plain,
             RenderText::None => return None,
         };
+        let suffix = render.suffix()?;
         let built_in = RICH_TEXT
             .iter()
             .filter(|(s, _)| *s == stream)

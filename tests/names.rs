@@ -454,3 +454,52 @@ fn a_bad_naming_is_one_config_error_and_about_lists_the_setting() {
             .contains("snake_case")
     );
 }
+
+/// A one-line text field retyped to rich text after discovery gains a rendering: named
+/// `<column>_markdown`, it may be the column of another field the catalog already has ("Notes"
+/// beside "Notes markdown"). That field's values stay in their column, flattened or not, and no
+/// rendering takes its place.
+#[test]
+fn a_field_retyped_to_rich_text_does_not_render_over_a_column_named_like_its_rendering() {
+    let site = Site::cloud();
+    let notes = site
+        .sim
+        .sim
+        .add_custom_field("Notes", CustomFieldType::TextField);
+    site.sim
+        .sim
+        .add_custom_field("Notes markdown", CustomFieldType::TextField);
+    let catalog = discover_selecting(&site, by_name(), &["issues"]);
+    assert_eq!(column_of(&catalog, &notes), "notes");
+    let column = |run: &Run, flat: bool| -> BTreeMap<String, Value> {
+        by_id(run.records("issues"))
+            .into_iter()
+            .map(|(id, issue)| {
+                let value = match flat {
+                    true => issue.get("fields__notes_markdown"),
+                    false => issue["fields"].get("notes_markdown"),
+                };
+                (id, value.cloned().unwrap_or(Value::Null))
+            })
+            .collect()
+    };
+    let before = column(&sync(&site, by_name(), &catalog), false);
+    assert!(
+        before.values().any(Value::is_string),
+        "the site has values of Notes markdown"
+    );
+
+    assert!(
+        site.sim
+            .sim
+            .retype_custom_field(&notes, CustomFieldType::TextArea)
+    );
+    for flat in [false, true] {
+        let mut extra = by_name();
+        extra["flattening_enabled"] = json!(flat);
+        extra["flattening_max_depth"] = json!(2);
+        let run = sync(&site, extra, &catalog);
+        assert!(run.stderr.contains(notes.as_str()), "{}", run.stderr);
+        assert_eq!(column(&run, flat), before, "flattened: {flat}");
+    }
+}

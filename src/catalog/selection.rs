@@ -177,7 +177,8 @@ pub fn selected_streams(
                 TextForm::Adf => render,
                 TextForm::Wiki => RenderText::None,
             };
-            let renderings = Renderings::new(render, def.name, &schema, &textareas);
+            let rendered = rendered_fields(entry, &textareas, render);
+            let renderings = Renderings::new(render, def.name, &schema, &rendered);
             if let Some(renderings) = &renderings {
                 renderings.apply_to_schema(&mut schema);
             }
@@ -221,6 +222,36 @@ fn textarea_fields(entry: &CatalogEntry) -> Vec<String> {
         .iter()
         .filter(|m| m.metadata.get(CUSTOM_TYPE).and_then(Value::as_str) == Some(TEXTAREA))
         .filter_map(|m| field_column(&m.breadcrumb).map(String::from))
+        .collect()
+}
+
+/// The rich-text custom fields to render: not one whose rendering would have the name of another
+/// field's column (a field retyped to rich text since discovery, "Notes" beside "Notes markdown"),
+/// which would lose its values to the rendering. `--discover` names the two apart.
+fn rendered_fields(entry: &CatalogEntry, textareas: &[String], render: RenderText) -> Vec<String> {
+    let Some(suffix) = render.suffix() else {
+        return Vec::new();
+    };
+    let columns = entry
+        .schema
+        .pointer("/properties/fields/properties")
+        .and_then(Value::as_object);
+    textareas
+        .iter()
+        .filter(|column| {
+            let rendering = format!("{column}_{suffix}");
+            let taken = columns.is_some_and(|c| c.contains_key(&rendering));
+            if taken {
+                tracing::warn!(
+                    field = %column,
+                    column = %rendering,
+                    "a rich-text field is not rendered: its rendering would take the column of \
+                     another field (run --discover again to name them apart)"
+                );
+            }
+            !taken
+        })
+        .cloned()
         .collect()
 }
 
