@@ -214,3 +214,66 @@ fn a_never_date_time_west_of_utc_matches_the_discovered_schema() {
         json!("9999-12-31T23:59:00.000-05:00")
     );
 }
+
+/// A Project Picker holds the project as the system `project` field does, `projectTypeKey`,
+/// `simplified` and `projectCategory` included: flattened, each takes a column of its own type
+/// declared from the start, not JSON text in a column found in the records.
+#[test]
+fn a_project_picker_flattens_to_the_columns_of_a_project() {
+    let site = Site::cloud();
+    let extra = json!({"flattening_enabled": true, "flattening_max_depth": 3});
+    let config = site.file("config.json", &site.config_with(extra));
+    let mut catalog = site.discover(&config);
+    let picker = metadata_column(
+        stream(&catalog, "issues"),
+        "com.atlassian.jira.plugin.system.customfieldtypes:project",
+    );
+    common::select_only(&mut catalog, &["issues"]);
+    let path = site.file("catalog.json", &catalog);
+    let run = common::tap(&[&"--config", &config, &"--catalog", &path]);
+    run.assert_success();
+    common::assert_valid_singer_output(&run);
+
+    let schemas: Vec<Value> = run
+        .messages()
+        .into_iter()
+        .filter(|m| m["type"] == "SCHEMA" && m["stream"] == "issues")
+        .collect();
+    let columns = &schemas[0]["schema"]["properties"];
+    let column = |key: &str| format!("fields__{picker}__{key}");
+    assert_eq!(
+        columns[column("simplified")]["type"],
+        json!(["null", "boolean"]),
+        "{}",
+        column("simplified")
+    );
+    assert_eq!(
+        columns[column("projectTypeKey")]["type"],
+        json!(["null", "string"])
+    );
+    assert_eq!(
+        columns[column("projectCategory__name")]["type"],
+        json!(["null", "string"])
+    );
+    assert_eq!(schemas.len(), 1, "no column found in the records");
+    let simplified: Vec<Value> = run
+        .records("issues")
+        .iter()
+        .map(|r| r[column("simplified")].clone())
+        .filter(|v| !v.is_null())
+        .collect();
+    assert!(!simplified.is_empty(), "some issues have a project picked");
+    assert!(simplified.iter().all(Value::is_boolean), "{simplified:?}");
+}
+
+/// The column of the `issues` → `fields` property whose custom type is `custom`.
+fn metadata_column(issues: &Value, custom: &str) -> String {
+    issues["metadata"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["metadata"]["tap-jira.custom-type"] == custom)
+        .and_then(|m| m["breadcrumb"][3].as_str())
+        .unwrap_or_else(|| panic!("no field of type {custom}"))
+        .to_string()
+}

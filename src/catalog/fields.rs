@@ -65,13 +65,28 @@ fn group() -> Value {
     )
 }
 
-/// Projects, versions, priorities, statuses, …: objects identified by id and name.
+/// Versions, priorities, statuses, …: objects identified by id and name.
 fn named_object() -> Value {
     object(json!({
         "self": nullable("string"), "id": nullable("string"), "key": nullable("string"),
         "name": nullable("string"), "description": nullable("string"), "iconUrl": nullable("string"),
         "archived": nullable("boolean"), "released": nullable("boolean"),
         "releaseDate": {"type": ["null", "string"], "format": "date"}, "avatarUrls": avatar_urls()
+    }))
+}
+
+/// A project as Jira sends it in an issue's fields (a Project Picker's value as the system
+/// `project`): its type, team-managed flag and category listed, so that flattening gives them
+/// columns of their own types rather than JSON text.
+fn project() -> Value {
+    object(json!({
+        "self": nullable("string"), "id": nullable("string"), "key": nullable("string"),
+        "name": nullable("string"), "projectTypeKey": nullable("string"),
+        "simplified": nullable("boolean"), "avatarUrls": avatar_urls(),
+        "projectCategory": object(json!({
+            "self": nullable("string"), "id": nullable("string"), "name": nullable("string"),
+            "description": nullable("string")
+        }))
     }))
 }
 
@@ -132,7 +147,8 @@ fn custom_type_schema(custom: &str, text: TextForm) -> Option<Value> {
             "multiuserpicker" => array(user()),
             "grouppicker" => group(),
             "multigrouppicker" => array(group()),
-            "version" | "project" => named_object(),
+            "version" => named_object(),
+            "project" => project(),
             "multiversion" => array(named_object()),
             _ => return None,
         });
@@ -164,8 +180,9 @@ fn value_schema(kind: &str) -> Option<Value> {
         "option-with-child" => option_with_child(),
         "user" => user(),
         "group" => group(),
-        "project" | "version" | "priority" | "issuetype" | "status" | "resolution"
-        | "securitylevel" | "component" | "statusCategory" => named_object(),
+        "project" => project(),
+        "version" | "priority" | "issuetype" | "status" | "resolution" | "securitylevel"
+        | "component" | "statusCategory" => named_object(),
         _ => return None,
     })
 }
@@ -220,6 +237,8 @@ mod tests {
             users["items"]["properties"]["accountId"],
             nullable("string")
         );
+        let picked = schema_of(json!({"type": "project", "custom": custom("project")}));
+        assert_eq!(picked["properties"]["simplified"], nullable("boolean"));
         let sprints = schema_of(
             json!({"type": "array", "items": "json", "custom": "com.pyxis.greenhopper.jira:gh-sprint"}),
         );
