@@ -187,7 +187,7 @@ impl Masks {
         if let Some(properties) = schema.get_mut("properties").and_then(Value::as_object_mut) {
             for (key, mask) in &self.at {
                 if let Some(property) = properties.get_mut(key) {
-                    mask.apply_to_schema(property);
+                    mask.apply_to_schema(property, key);
                 }
             }
         }
@@ -258,16 +258,41 @@ impl Mask {
         *node = Node::Owned(value.to_string());
     }
 
-    fn apply_to_schema(&self, schema: &mut Value) {
-        match self {
-            Mask::Whole => *schema = hashed_schema(),
-            Mask::Inside(masks) => masks.apply_to_schema(schema),
-            Mask::Items(mask) => {
-                if let Some(items) = schema.get_mut("items") {
-                    mask.apply_to_schema(items);
-                }
+    /// Types what this mask hashes, in the schema of the property `key`.
+    fn apply_to_schema(&self, schema: &mut Value, key: &str) {
+        let into = match self {
+            Mask::Whole => None,
+            Mask::Inside(masks) if may_be(schema, "object") => {
+                return masks.apply_to_schema(schema);
             }
+            Mask::Items(mask) if may_be(schema, "array") => {
+                if let Some(items) = schema.get_mut("items") {
+                    mask.apply_to_schema(items, key);
+                }
+                return;
+            }
+            Mask::Inside(_) => Some("properties"),
+            Mask::Items(_) => Some("items"),
+        };
+        // A breadcrumb into a shape the field does not have: `apply` hashes such a value whole.
+        if let Some(into) = into {
+            tracing::warn!(
+                field = key,
+                "a tap-jira.hash breadcrumb goes into its `{into}`, which it does not have: the \
+                 whole field is hashed (see its schema for the breadcrumb of a part)"
+            );
         }
+        *schema = hashed_schema();
+    }
+}
+
+/// Whether a schema lets its value be of JSON type `kind`: one with no `type` (`{}`, `anyOf`)
+/// may be anything.
+fn may_be(schema: &Value, kind: &str) -> bool {
+    match schema.get("type") {
+        Some(Value::String(t)) => t == kind,
+        Some(Value::Array(types)) => types.iter().any(|t| t == kind),
+        _ => true,
     }
 }
 

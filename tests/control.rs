@@ -365,6 +365,66 @@ fn a_column_copied_from_a_hashed_field_is_hashed_with_it() {
     );
 }
 
+/// A mark whose breadcrumb describes another shape than the field has (`properties/value` on a
+/// multi-select, which is a list; `items` on an object): the whole field is hashed, so nothing of
+/// it leaks, and the SCHEMA types it as the hash it is.
+#[test]
+fn a_hash_mark_of_another_shape_hashes_the_whole_field_as_the_schema_says() {
+    let site = Site::cloud();
+    let discovered = catalog_hashing(&site, &["issues"], &[]);
+    let issues = discovered["streams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["tap_stream_id"] == "issues")
+        .unwrap();
+    // A list of options: a multi-select custom field.
+    let (list, _) = issues["schema"]["properties"]["fields"]["properties"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .find(|(id, schema)| {
+            id.starts_with("customfield_") && schema.pointer("/items/properties/value").is_some()
+        })
+        .expect("the site has a multi-select field");
+    let marks = [
+        (list.as_str(), vec!["properties", "value"]),
+        ("status", vec!["items", "properties", "name"]),
+    ];
+    let hashed: Vec<(&str, Vec<String>)> = marks
+        .iter()
+        .map(|(field, inner)| {
+            let mut parts = vec!["properties", "fields", "properties", field];
+            parts.extend(inner.iter().copied());
+            ("issues", crumb(&parts))
+        })
+        .collect();
+    let catalog = catalog_hashing(&site, &["issues"], &hashed);
+    let run = sync(
+        &site,
+        site.config_with(json!({"hash_salt": SALT})),
+        &catalog,
+    );
+    run.assert_success();
+    assert_valid_singer_output(&run);
+    let issues = run.records("issues");
+    for (field, _) in &marks {
+        let set: Vec<&Value> = issues
+            .iter()
+            .map(|i| &i["fields"][*field])
+            .filter(|v| !v.is_null())
+            .collect();
+        assert!(!set.is_empty(), "{field}");
+        assert!(set.iter().all(|v| is_hash(v)), "{field}: {set:?}");
+        assert!(
+            run.stderr.contains(&format!("field=\"{field}\""))
+                || run.stderr.contains(&format!("field={field}")),
+            "the log says {field} is hashed whole: {}",
+            run.stderr
+        );
+    }
+}
+
 #[test]
 fn hashing_a_key_or_without_a_salt_is_refused_before_any_request() {
     let site = Site::cloud();
