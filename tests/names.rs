@@ -503,3 +503,25 @@ fn a_field_retyped_to_rich_text_does_not_render_over_a_column_named_like_its_ren
         assert_eq!(column(&run, flat), before, "flattened: {flat}");
     }
 }
+
+/// Letters with a diacritic past Latin-1 and Latin Extended-A (Romanian's comma below,
+/// Vietnamese's horn and stacked marks) lose it, as `é` does, rather than becoming gaps.
+#[test]
+fn names_with_romanian_and_vietnamese_letters_keep_their_base_letters() {
+    let site = Site::cloud();
+    let sim = &site.sim.sim;
+    let meeting = sim.add_custom_field("Ședință", CustomFieldType::Float);
+    let assignee = sim.add_custom_field("Người thực hiện", CustomFieldType::TextField);
+    let names = discover_selecting(&site, by_name(), &["issues"]);
+    assert_eq!(column_of(&names, &meeting), "sedinta");
+    assert_eq!(column_of(&names, &assignee), "nguoi_thuc_hien");
+
+    let run = sync(&site, by_name(), &names);
+    let issues = run.records("issues");
+    assert!(issues.iter().any(|i| i["fields"]["sedinta"].is_number()));
+    assert!(
+        issues
+            .iter()
+            .any(|i| i["fields"]["nguoi_thuc_hien"].is_string())
+    );
+}

@@ -7,6 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde_json::{Map, Value};
+use unicode_normalization::char::{decompose_canonical, is_combining_mark};
 
 use super::CatalogEntry;
 use crate::raw::RawObject;
@@ -32,9 +33,9 @@ pub fn is_custom(id: &str) -> bool {
 /// The suffixes of the renderings added beside rich text (`description_markdown`).
 const RENDERINGS: [&str; 2] = ["markdown", "text"];
 
-/// The snake_case of a display name: ASCII letters (lowercased) and digits are kept, accented
-/// Latin letters lose their accents (`é` → `e`, `ß` → `ss`, `æ` → `ae`), and every run of other
-/// characters becomes one `_`, none at either end. A result starting with a digit gets `field_`
+/// The snake_case of a display name: ASCII letters (lowercased) and digits are kept, Latin
+/// letters lose their diacritics (`é` → `e`, `ș` → `s`, `ờ` → `o`, `ß` → `ss`, `æ` → `ae`), and
+/// every run of other characters becomes one `_`, none at either end. A result starting with a digit gets `field_`
 /// before it; an empty result (a name with no letter or digit of the Latin alphabet) stays
 /// empty, and the caller keeps the field's id.
 pub fn snake(name: &str) -> String {
@@ -68,34 +69,65 @@ pub fn snake(name: &str) -> String {
     out
 }
 
-/// The ASCII spelling of a lowercase Latin letter with a diacritic (Latin-1 and Latin
-/// Extended-A); `None` for anything else.
+/// The ASCII spelling of a lowercase Latin letter with a diacritic: the letter its canonical
+/// decomposition starts with, once the combining marks after it are dropped (`ș` is `s` and a
+/// comma below, `ờ` is `o`, a horn and a grave accent, `ǽ` is `æ` and an acute), so that every
+/// such letter of Unicode is spelled, not only those of a table. `None` for anything else:
+/// letters of other scripts decompose too (`ё` into a Cyrillic `е`), and stay gaps.
 fn latin(c: char) -> Option<&'static str> {
+    spelled(c).or_else(|| {
+        let (mut base, mut marks, mut other) = (None, 0, false);
+        decompose_canonical(c, |d| match base {
+            None => base = Some(d),
+            Some(_) if is_combining_mark(d) => marks += 1,
+            Some(_) => other = true,
+        });
+        // `c` itself when it does not decompose; a lone letter when it is another's alias
+        // (the Kelvin sign is `K`), which stays what it was.
+        let base = base.filter(|_| marks > 0 && !other)?;
+        match LETTERS.find(base) {
+            Some(i) => LETTERS.get(i..=i),
+            None => spelled(base),
+        }
+    })
+}
+
+/// The base letters a decomposition may start with, to be lent as `&'static str`.
+const LETTERS: &str = "abcdefghijklmnopqrstuvwxyz";
+
+/// The ASCII spelling of the lowercase Latin letters that do not decompose into a letter and
+/// marks (`ß`, `æ`, `ø`, `đ`, `ł`, digraphs, letters with a stroke), and of the common ones of
+/// Latin-1 and Latin Extended-A that do, found without decomposing them.
+fn spelled(c: char) -> Option<&'static str> {
     Some(match c {
-        'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'ā' | 'ă' | 'ą' => "a",
+        'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'ā' | 'ă' | 'ą' | 'ⱥ' => "a",
         'æ' => "ae",
-        'ç' | 'ć' | 'ĉ' | 'ċ' | 'č' => "c",
+        'ƀ' => "b",
+        'ç' | 'ć' | 'ĉ' | 'ċ' | 'č' | 'ȼ' => "c",
         'ď' | 'đ' | 'ð' => "d",
-        'è' | 'é' | 'ê' | 'ë' | 'ē' | 'ĕ' | 'ė' | 'ę' | 'ě' => "e",
-        'ĝ' | 'ğ' | 'ġ' | 'ģ' => "g",
+        'ǆ' | 'ǳ' => "dz",
+        'è' | 'é' | 'ê' | 'ë' | 'ē' | 'ĕ' | 'ė' | 'ę' | 'ě' | 'ɇ' => "e",
+        'ĝ' | 'ğ' | 'ġ' | 'ģ' | 'ǥ' => "g",
         'ĥ' | 'ħ' => "h",
-        'ì' | 'í' | 'î' | 'ï' | 'ĩ' | 'ī' | 'ĭ' | 'į' | 'ı' => "i",
+        'ì' | 'í' | 'î' | 'ï' | 'ĩ' | 'ī' | 'ĭ' | 'į' | 'ı' | 'ɨ' => "i",
         'ĳ' => "ij",
-        'ĵ' => "j",
+        'ĵ' | 'ɉ' => "j",
         'ķ' | 'ĸ' => "k",
-        'ĺ' | 'ļ' | 'ľ' | 'ŀ' | 'ł' => "l",
+        'ĺ' | 'ļ' | 'ľ' | 'ŀ' | 'ł' | 'ƚ' => "l",
+        'ǉ' => "lj",
         'ñ' | 'ń' | 'ņ' | 'ň' | 'ŉ' | 'ŋ' => "n",
+        'ǌ' => "nj",
         'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' | 'ō' | 'ŏ' | 'ő' => "o",
         'œ' => "oe",
-        'ŕ' | 'ŗ' | 'ř' => "r",
+        'ŕ' | 'ŗ' | 'ř' | 'ɍ' => "r",
         'ś' | 'ŝ' | 'ş' | 'š' | 'ſ' => "s",
         'ß' => "ss",
-        'ţ' | 'ť' | 'ŧ' => "t",
+        'ţ' | 'ť' | 'ŧ' | 'ⱦ' => "t",
         'þ' => "th",
-        'ù' | 'ú' | 'û' | 'ü' | 'ũ' | 'ū' | 'ŭ' | 'ů' | 'ű' | 'ų' => "u",
+        'ù' | 'ú' | 'û' | 'ü' | 'ũ' | 'ū' | 'ŭ' | 'ů' | 'ű' | 'ų' | 'ʉ' => "u",
         'ŵ' => "w",
-        'ý' | 'ÿ' | 'ŷ' => "y",
-        'ź' | 'ż' | 'ž' => "z",
+        'ý' | 'ÿ' | 'ŷ' | 'ɏ' => "y",
+        'ź' | 'ż' | 'ž' | 'ƶ' => "z",
         _ => return None,
     })
 }
@@ -318,6 +350,41 @@ mod tests {
         ] {
             assert_eq!(snake(name), snake_name, "{name:?}");
         }
+    }
+
+    #[test]
+    fn latin_letters_with_any_diacritic_lose_it_and_other_scripts_stay_gaps() {
+        let mut wrong = Vec::new();
+        for (name, snake_name) in [
+            // Romanian comma below, Vietnamese horns and stacked marks: past Latin Extended-A.
+            ("Ședință", "sedinta"),
+            ("ȘEDINȚĂ", "sedinta"),
+            ("Người thực hiện", "nguoi_thuc_hien"),
+            ("Ước tính (giờ)", "uoc_tinh_gio"),
+            ("Tiếng Việt", "tieng_viet"),
+            ("Ǆemal ǅ Ǳ ǈ Ǌ", "dzemal_dz_dz_lj_nj"),
+            ("Ǻ ǽ ǿ", "a_ae_o"),
+            ("Ángström Å", "angstrom_a"),
+            // Letters that do not decompose.
+            ("Straße Æble Øre", "strasse_aeble_ore"),
+            ("Đường Łódź", "duong_lodz"),
+            ("Œuvre Þing", "oeuvre_thing"),
+            ("Ƀ ƀ Ɨ ɨ Ƶ ƶ Ǥ ǥ", "b_b_i_i_z_z_g_g"),
+            // Already spelled out: unchanged.
+            ("Ĳssel ŉ ſ", "ijssel_n_s"),
+            // Other scripts and symbols stay gaps, as before.
+            ("Дата ёлки", ""),
+            ("Σύνοψη", ""),
+            ("Team 한국어 日本", "team"),
+            // The Kelvin sign lowercases to `k`; `≠` is `=` with a stroke, `²` a compatibility 2.
+            ("Temperature (\u{212a}) ≠ m²", "temperature_k_m"),
+            ("ＡＢＣ ①", ""),
+        ] {
+            if snake(name) != snake_name {
+                wrong.push(format!("{name:?} → {:?}, not {snake_name:?}", snake(name)));
+            }
+        }
+        assert!(wrong.is_empty(), "{wrong:#?}");
     }
 
     fn field<'a>(id: &'a str, name: &'a str) -> Field<'a> {
