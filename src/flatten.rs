@@ -11,10 +11,14 @@
 //! text. An object that is null has no columns written. A key the schema does not declare inside
 //! a flattened object (Jira adds keys over time) gets a JSON-text column of its own, declared by
 //! the SCHEMA sent again before the first record that has it: no value is left behind.
+//!
+//! Two paths whose names meet (two long names shortened alike, or a key holding `__`) are told
+//! apart by a hash of each whole path ([`told_apart`]); every other name is left as it is.
 
 use std::collections::{HashMap, HashSet};
 
 use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha256};
 
 use crate::raw::{Node, RawObject, WriteText, key_name, push_json_string};
 
@@ -49,6 +53,32 @@ pub fn column_name(keys: &[&str]) -> String {
         reduced += 1;
     }
     joined(&keys)
+}
+
+/// The hex digits of a path's hash that [`told_apart`] appends: 32 bits, so two paths of one
+/// stream whose names meet are all but never given one hash.
+const HASH_DIGITS: usize = 8;
+
+/// The column name of the path `keys` when another path of the stream has the same
+/// [`column_name`] (two long custom field names shortened alike, "… assessment tier" and "…
+/// assessment team", or a key holding `__`): that name, cut to leave room, then `_` and the
+/// first hex digits of the SHA-256 of the whole path. The hash is of the path alone, so each
+/// path gets one name every run, whatever the order fields come in, within [`MAX_COLUMN_LEN`].
+pub fn told_apart(keys: &[&str]) -> String {
+    let name = column_name(keys);
+    let mut end = name.len().min(MAX_COLUMN_LEN - 1 - HASH_DIGITS);
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    // A cut before `_` would make the suffix look like a path level of its own (`__`).
+    let mut out = name[..end].trim_end_matches('_').to_string();
+    out.push('_');
+    // The path as a JSON list: `["a__b"]` and `["a", "b"]` hash apart.
+    let digest = Sha256::digest(Value::from(keys).to_string());
+    for byte in digest.iter().take(HASH_DIGITS / 2) {
+        out.push_str(&format!("{byte:02x}"));
+    }
+    out
 }
 
 /// `inflection.camelize`: the first character and each one after an underscore in capitals,
@@ -91,6 +121,8 @@ pub struct Flattener {
     root: Level,
     /// Every column `schema` declares: a key found in a record may not take one's name.
     declared: HashSet<String>,
+    /// The names that several paths of `schema` would have: each of those paths is told apart.
+    crowded: HashSet<String>,
 }
 
 /// The columns that one object of the record becomes.
@@ -151,79 +183,108 @@ fn shape(schema: &Value) -> Shape {
 
 impl Flattener {
     /// The flattening of a stream whose SCHEMA is `schema`, down to `max_depth` levels of objects
-    /// below the top (0: the top-level columns only, every object as JSON text). Fails when two
-    /// paths would give one column name (a key holding `__`), naming it.
+    /// below the top (0: the top-level columns only, every object as JSON text). Paths whose
+    /// names meet are told apart ([`told_apart`]), all of them: which one came first is not
+    /// known, and a column must not take another field's values from one run to the next. Fails
+    /// only when a name told apart still meets another, naming it.
     pub fn new(schema: &Value, max_depth: usize) -> Result<Flattener, String> {
-        let mut columns = Map::new();
-        let root = level(schema, Vec::new(), max_depth, &mut columns)?;
-        let declared = columns.keys().cloned().collect();
+        let mut crowded = HashSet::new();
+        let mut columns = Vec::new();
+        let mut root = level(schema, Vec::new(), max_depth, &crowded, &mut columns);
+        let mut counts: HashMap<&str, usize> = HashMap::new();
+        for (column, _) in &columns {
+            *counts.entry(column).or_default() += 1;
+        }
+        crowded.extend(
+            counts
+                .into_iter()
+                .filter(|&(_, count)| count > 1)
+                .map(|(column, _)| column.to_string()),
+        );
+        if !crowded.is_empty() {
+            columns.clear();
+            root = level(schema, Vec::new(), max_depth, &crowded, &mut columns);
+        }
+        let mut properties = Map::new();
+        for (column, schema) in columns {
+            declare(&mut properties, column, schema)?;
+        }
+        let declared = properties.keys().cloned().collect();
         let mut flat = schema.clone();
         if let Some(object) = flat.as_object_mut() {
-            object.insert("properties".into(), Value::Object(columns));
+            object.insert("properties".into(), Value::Object(properties));
         }
         Ok(Flattener {
             schema: flat,
             root,
             declared,
+            crowded,
         })
     }
 }
 
-/// The columns of the object `schema` describes, declaring each in `columns`.
+/// The columns of the object `schema` describes, each pushed to `columns` with its schema; a
+/// path whose name is `crowded` is told apart.
 fn level(
     schema: &Value,
     path: Vec<String>,
     depth_left: usize,
-    columns: &mut Map<String, Value>,
-) -> Result<Level, String> {
+    crowded: &HashSet<String>,
+    columns: &mut Vec<(String, Value)>,
+) -> Level {
     let mut level = Level {
         path,
         columns: HashMap::new(),
     };
     let Some(properties) = schema.get("properties").and_then(Value::as_object) else {
-        return Ok(level);
+        return level;
     };
     for (name, property) in properties {
-        let column = level.column_name(name);
+        let keys = level.keys(name);
+        let mut column = column_name(&keys);
+        if crowded.contains(&column) {
+            column = told_apart(&keys);
+        }
         let kind = match (shape(property), depth_left) {
             (Shape::Object, 1..) => Kind::Object(self::level(
                 property,
                 level.path.iter().cloned().chain([name.clone()]).collect(),
                 depth_left - 1,
+                crowded,
                 columns,
-            )?),
+            )),
             (Shape::Scalar, _) => {
-                declare(columns, &column, property.clone())?;
+                columns.push((column.clone(), property.clone()));
                 Kind::Plain
             }
             (Shape::Object | Shape::Json, _) => {
-                declare(columns, &column, json_text_schema())?;
+                columns.push((column.clone(), json_text_schema()));
                 Kind::Json
             }
         };
         let token = Value::from(column).to_string();
         level.columns.insert(name.clone(), Column { token, kind });
     }
-    Ok(level)
+    level
 }
 
 impl Level {
-    /// The column of this object's key `name`.
-    fn column_name(&self, name: &str) -> String {
+    /// The path of this object's key `name`.
+    fn keys<'a>(&'a self, name: &'a str) -> Vec<&'a str> {
         let mut keys: Vec<&str> = self.path.iter().map(String::as_str).collect();
         keys.push(name);
-        column_name(&keys)
+        keys
     }
 }
 
-fn declare(columns: &mut Map<String, Value>, column: &str, schema: Value) -> Result<(), String> {
-    if columns.insert(column.to_string(), schema).is_some() {
+fn declare(columns: &mut Map<String, Value>, column: String, schema: Value) -> Result<(), String> {
+    if columns.contains_key(&column) {
         return Err(format!(
-            "flattening gives two values the column name `{column}` (a key holds `{SEPARATOR}`, or \
-             names shortened to {MAX_COLUMN_LEN} bytes meet); deselect one of them or lower \
-             flattening_max_depth"
+            "flattening gives two values the column name `{column}`: a name told apart by the \
+             hash of its path meets another column's; deselect one of them"
         ));
     }
+    columns.insert(column, schema);
     Ok(())
 }
 
@@ -236,8 +297,11 @@ pub struct FlatRecords<'f> {
     grown: Option<Value>,
     /// Found columns not yet declared in `grown`.
     pending: Vec<String>,
-    /// Found names: given a column (`true`), or left out because a declared column has the name.
-    seen: HashMap<String, bool>,
+    /// Found paths, by their keys as a JSON list: the column each was given, or none when it was
+    /// left out (its names taken).
+    seen: HashMap<String, Option<String>>,
+    /// The columns given to found paths.
+    given: HashSet<String>,
     /// Whether the warning that no more columns are added was given.
     full: bool,
     /// A value's JSON text before it is written as a string.
@@ -251,6 +315,7 @@ impl<'f> FlatRecords<'f> {
             grown: None,
             pending: Vec::new(),
             seen: HashMap::new(),
+            given: HashSet::new(),
             full: false,
             scratch: String::new(),
         }
@@ -375,45 +440,60 @@ impl<T: WriteText> Writer<'_, '_, T> {
     }
 
     /// A key the schema does not declare: a JSON-text column of its own, declared in the SCHEMA
-    /// sent again, unless a declared column has its name.
+    /// sent again. When a declared column or an earlier found one has its name, that one keeps
+    /// it (the SCHEMA is sent) and this key is told apart; left out if that name is taken too.
     fn found(&mut self, level: &Level, name: &str, node: &Node<'_>) {
-        let column = level.column_name(name);
+        let keys = level.keys(name);
+        let path = Value::from(keys.as_slice()).to_string();
         let records = &mut *self.records;
-        match records.seen.get(&column) {
-            Some(true) => {}
-            Some(false) => return,
-            None if records.flattener.declared.contains(&column) => {
-                tracing::warn!(
-                    stream = self.stream,
-                    column,
-                    "flattening: a key the schema does not declare would take the name of a \
-                     declared column; its values are left out"
-                );
-                records.seen.insert(column, false);
-                return;
-            }
-            None if records.seen.len() >= MAX_FOUND_COLUMNS => {
-                if !records.full {
-                    records.full = true;
+        let column = match records.seen.get(&path) {
+            Some(Some(column)) => column.clone(),
+            Some(None) => return,
+            None => {
+                let flattener = records.flattener;
+                let taken = |column: &String| {
+                    flattener.declared.contains(column) || records.given.contains(column)
+                };
+                let plain = column_name(&keys);
+                let column = if flattener.crowded.contains(&plain) || taken(&plain) {
+                    Some(told_apart(&keys)).filter(|column| !taken(column))
+                } else {
+                    Some(plain)
+                };
+                let Some(column) = column else {
                     tracing::warn!(
                         stream = self.stream,
-                        limit = MAX_FOUND_COLUMNS,
-                        "flattening: keys the schema does not declare are written without a \
-                         column in the SCHEMA past this many (targets may leave them out); run \
-                         --discover again or lower flattening_max_depth"
+                        path,
+                        "flattening: a key the schema does not declare would take the name of \
+                         another column, even told apart by its hash; its values are left out"
                     );
+                    records.seen.insert(path, None);
+                    return;
+                };
+                if records.seen.len() >= MAX_FOUND_COLUMNS {
+                    if !records.full {
+                        records.full = true;
+                        tracing::warn!(
+                            stream = self.stream,
+                            limit = MAX_FOUND_COLUMNS,
+                            "flattening: keys the schema does not declare are written without a \
+                             column in the SCHEMA past this many (targets may leave them out); \
+                             run --discover again or lower flattening_max_depth"
+                        );
+                    }
+                } else {
+                    tracing::info!(
+                        stream = self.stream,
+                        column,
+                        "flattening: a key the schema does not declare gets a column of JSON text"
+                    );
+                    records.seen.insert(path, Some(column.clone()));
+                    records.given.insert(column.clone());
+                    records.pending.push(column.clone());
                 }
+                column
             }
-            None => {
-                tracing::info!(
-                    stream = self.stream,
-                    column,
-                    "flattening: a key the schema does not declare gets a column of JSON text"
-                );
-                records.seen.insert(column.clone(), true);
-                records.pending.push(column.clone());
-            }
-        }
+        };
         self.column(&Value::from(column).to_string());
         self.json_text(node);
     }
@@ -507,7 +587,7 @@ mod tests {
     }
 
     #[test]
-    fn found_columns_are_declared_once_and_never_take_a_declared_name() {
+    fn found_columns_are_declared_once_and_told_apart_from_a_declared_name() {
         let flattener = Flattener::new(&schema(), 2).unwrap();
         let mut records = FlatRecords::new(&flattener);
         let mut out = String::new();
@@ -519,10 +599,105 @@ mod tests {
             let record = RawObject::parse(text).unwrap();
             records.write("issues", &record, &mut out, &as_it_came);
         }
-        assert_eq!(out, r#"{"id":"2","fields__x":"2"}"#);
+        // The declared column keeps its name; the found key is told apart from it.
+        let apart = told_apart(&["fields", "status__name"]);
+        assert_eq!(
+            out,
+            format!(
+                r#"{{"id":"2","fields__x":"2",{}:"taken"}}"#,
+                Value::from(apart.clone())
+            )
+        );
         let schema = records.grown().unwrap();
         assert_eq!(schema["properties"]["fields__x"], json_text_schema());
+        assert_eq!(schema["properties"][&apart], json_text_schema());
         assert!(records.grown().is_none(), "declared once");
+    }
+
+    #[test]
+    fn found_keys_shortened_alike_get_columns_of_their_own() {
+        let flattener = Flattener::new(&schema(), 2).unwrap();
+        let mut records = FlatRecords::new(&flattener);
+        let tier = "quarterly_regulatory_review_customer_impact_assessment_tier";
+        let team = "quarterly_regulatory_review_customer_impact_assessment_team";
+        let mut out = String::new();
+        let text = format!(r#"{{"id":"1","fields":{{"{tier}":1,"{team}":2}}}}"#);
+        records.write(
+            "issues",
+            &RawObject::parse(&text).unwrap(),
+            &mut out,
+            &as_it_came,
+        );
+        let record: Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(
+            record,
+            json!({"id": "1", "fie__qrrciat": "1", told_apart(&["fields", team]): "2"})
+        );
+    }
+
+    #[test]
+    fn names_that_meet_are_all_told_apart_by_their_paths() {
+        let tier = "quarterly_regulatory_review_customer_impact_assessment_tier";
+        let team = "quarterly_regulatory_review_customer_impact_assessment_team";
+        let option = json!({"type": ["null", "object"], "properties": {
+            "id": {"type": "string"}, "value": {"type": "string"}}});
+        let fields = |order: &[&str]| {
+            let mut properties = Map::new();
+            for key in order {
+                properties.insert(key.to_string(), option.clone());
+            }
+            properties.insert("summary".into(), json!({"type": "string"}));
+            json!({"properties": {"fields": {"type": "object", "properties": properties}}})
+        };
+        let one = Flattener::new(&fields(&[tier, team]), 2).unwrap().schema;
+        let other = Flattener::new(&fields(&[team, tier]), 2).unwrap().schema;
+        let columns = |schema: &Value| -> Vec<String> {
+            let mut columns: Vec<String> = schema["properties"]
+                .as_object()
+                .unwrap()
+                .keys()
+                .cloned()
+                .collect();
+            columns.sort();
+            columns
+        };
+        assert_eq!(columns(&one), columns(&other), "whatever the order");
+        let mut expected: Vec<String> = [tier, team]
+            .iter()
+            .flat_map(|f| ["id", "value"].map(|k| told_apart(&["fields", f, k])))
+            .chain(["fields__summary".to_string()])
+            .collect();
+        expected.sort();
+        assert_eq!(columns(&one), expected);
+        // Alone, a field keeps the name it has always had.
+        let alone = Flattener::new(&fields(&[tier]), 2).unwrap().schema;
+        assert!(alone["properties"].get("fie__qrrciat__id").is_some());
+        let apart = told_apart(&["fields", tier, "id"]);
+        assert!(apart.starts_with("fie__qrrciat__id_"), "{apart}");
+        // Column names are public: the hash may never change (as the README says).
+        assert_eq!(
+            told_apart(&["fields", tier, "value"]),
+            "fie__qrrciat__value_eafd813e"
+        );
+        assert_eq!(apart.len(), "fie__qrrciat__id_".len() + HASH_DIGITS);
+        // A long name is cut to leave room for the hash.
+        let whole = [
+            "fields",
+            "issuetype",
+            "scope",
+            "project",
+            "projectCategory",
+            "description",
+        ];
+        let long = told_apart(&whole);
+        assert_eq!(long.len(), MAX_COLUMN_LEN);
+        assert!(
+            long.starts_with(&column_name(&whole)[..MAX_COLUMN_LEN - 9]),
+            "{long}"
+        );
+        assert_eq!(long, told_apart(&whole), "stable");
+        let accents = told_apart(&["é".repeat(40).as_str()]);
+        assert!(accents.len() <= MAX_COLUMN_LEN, "{accents}");
     }
 
     #[test]
@@ -568,11 +743,25 @@ mod tests {
     }
 
     #[test]
-    fn two_paths_to_one_column_name_are_refused() {
+    fn a_key_holding_the_separator_and_a_path_are_told_apart() {
         let schema = json!({"properties": {"a__b": {"type": "string"},
             "a": {"type": "object", "properties": {"b": {"type": "string"}}}}});
-        let e = Flattener::new(&schema, 1).unwrap_err();
-        assert!(e.contains("`a__b`"), "{e}");
+        let flat = Flattener::new(&schema, 1).unwrap().schema;
+        let mut columns: Vec<&String> = flat["properties"].as_object().unwrap().keys().collect();
+        columns.sort();
+        let mut expected = [told_apart(&["a__b"]), told_apart(&["a", "b"])];
+        expected.sort();
+        assert_eq!(columns, expected.iter().collect::<Vec<_>>());
+        assert_ne!(expected[0], expected[1]);
         assert!(Flattener::new(&schema, 0).is_ok());
+    }
+
+    #[test]
+    fn a_name_told_apart_that_meets_another_is_refused() {
+        let apart = told_apart(&["a", "b"]);
+        let schema = json!({"properties": {"a__b": {"type": "string"}, &apart: {"type": "string"},
+            "a": {"type": "object", "properties": {"b": {"type": "string"}}}}});
+        let e = Flattener::new(&schema, 1).unwrap_err();
+        assert!(e.contains(&format!("`{apart}`")), "{e}");
     }
 }

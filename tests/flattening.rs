@@ -395,3 +395,115 @@ fn every_flattened_column_name_fits_a_postgresql_identifier() {
         );
     }
 }
+
+/// The catalog discovered with `extra` config keys, `issues` alone selected.
+fn discover_issues(site: &Site, extra: &Value) -> Value {
+    let mut catalog = discover_all(site, extra);
+    for stream in catalog["streams"].as_array_mut().unwrap() {
+        let issues = stream["tap_stream_id"] == "issues";
+        for m in stream["metadata"].as_array_mut().unwrap() {
+            if m["breadcrumb"] == json!([]) {
+                m["metadata"]["selected"] = json!(issues);
+            }
+        }
+    }
+    catalog
+}
+
+/// The columns of the last `issues` SCHEMA of `run`.
+fn issue_columns(run: &Run) -> Vec<String> {
+    let schema = run
+        .messages()
+        .into_iter()
+        .rfind(|m| m["type"] == "SCHEMA" && m["stream"] == "issues")
+        .expect("an issues SCHEMA");
+    schema["schema"]["properties"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect()
+}
+
+/// Two custom fields whose long display names have the same initials ("… tier", then "… team"
+/// added by a Jira admin) shorten to one column name, `fie__qrrciat__id`. The sync goes on: from
+/// the catalog saved before the second field (which drift adds) and from one discovered after
+/// it, in either order of the fields, each field's values have columns of their own, named alike
+/// in every run, no longer than 63 bytes; every column that did not meet another keeps its name.
+#[test]
+fn long_names_shortened_alike_get_columns_of_their_own_the_same_every_run() {
+    use jira_sim::CustomFieldType;
+    const TIER: &str = "Quarterly regulatory review customer impact assessment tier";
+    const TEAM: &str = "Quarterly regulatory review customer impact assessment team";
+    const SHORT: &str = "fie__qrrciat__";
+    for deployment in [Deployment::Cloud, Deployment::Server] {
+        let site = site_for(deployment);
+        let extra = json!({"custom_field_names": "name"});
+        let flat = with_flattening(&extra, 64);
+        site.sim.sim.add_custom_field(TIER, CustomFieldType::Select);
+        let saved = discover_issues(&site, &extra);
+        let before = issue_columns(&sync(&site, &flat, &saved));
+        assert!(
+            before.contains(&format!("{SHORT}id")),
+            "{deployment}: {before:?}"
+        );
+
+        site.sim.sim.add_custom_field(TEAM, CustomFieldType::Select);
+        let fresh = discover_issues(&site, &extra);
+        let mut reversed = fresh.clone();
+        for stream in reversed["streams"].as_array_mut().unwrap() {
+            if let Some(Value::Object(fields)) =
+                stream.pointer_mut("/schema/properties/fields/properties")
+            {
+                *fields = std::mem::take(fields).into_iter().rev().collect();
+            }
+        }
+        let plain = records_by_key(&sync(&site, &extra, &fresh), None);
+        let plain = &plain["issues"];
+        let (tier, team) = (
+            "quarterly_regulatory_review_customer_impact_assessment_tier",
+            "quarterly_regulatory_review_customer_impact_assessment_team",
+        );
+        let mut named = Vec::new();
+        for (label, catalog) in [
+            ("saved", &saved),
+            ("fresh", &fresh),
+            ("reversed", &reversed),
+        ] {
+            let run = sync(&site, &flat, catalog);
+            let columns = issue_columns(&run);
+            let long: Vec<_> = columns.iter().filter(|c| c.len() > 63).collect();
+            assert!(long.is_empty(), "{deployment}, {label}: {long:?}");
+            let kept: Vec<_> = before.iter().filter(|c| !c.starts_with(SHORT)).collect();
+            let lost: Vec<_> = kept.iter().filter(|c| !columns.contains(c)).collect();
+            assert!(lost.is_empty(), "{deployment}, {label}: renamed {lost:?}");
+            // The column holding each field's option id in every record that has one.
+            let flat_records = &records_by_key(&run, Some(64))["issues"];
+            let mut holding = Vec::new();
+            for field in [tier, team] {
+                let mut candidates: Vec<&String> = columns.iter().collect();
+                let mut values = 0;
+                for (key, record) in plain {
+                    let Some(id) = record["fields"][field].get("id") else {
+                        continue;
+                    };
+                    values += 1;
+                    candidates.retain(|c| flat_records[key].get(c.as_str()) == Some(id));
+                }
+                assert!(values > 0, "{deployment}: no values of {field}");
+                assert_eq!(
+                    candidates.len(),
+                    1,
+                    "{deployment}, {label}: {field}: {candidates:?}"
+                );
+                holding.push(candidates[0].clone());
+            }
+            assert_ne!(holding[0], holding[1], "{deployment}, {label}");
+            named.push(holding);
+        }
+        assert!(
+            named.windows(2).all(|w| w[0] == w[1]),
+            "{deployment}: names differ between runs: {named:?}"
+        );
+    }
+}
