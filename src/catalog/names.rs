@@ -35,9 +35,9 @@ const RENDERINGS: [&str; 2] = ["markdown", "text"];
 
 /// The snake_case of a display name: ASCII letters (lowercased) and digits are kept, Latin
 /// letters lose their diacritics (`é` → `e`, `ș` → `s`, `ờ` → `o`, `ß` → `ss`, `æ` → `ae`), and
-/// every run of other characters becomes one `_`, none at either end. A result starting with a digit gets `field_`
-/// before it; an empty result (a name with no letter or digit of the Latin alphabet) stays
-/// empty, and the caller keeps the field's id.
+/// every run of other characters becomes one `_`, none at either end. A result starting with a
+/// digit gets `field_` before it; an empty result (a name with no letter or digit of the Latin
+/// alphabet) stays empty, and the caller keeps the field's id.
 pub fn snake(name: &str) -> String {
     let mut out = String::with_capacity(name.len());
     let mut gap = false;
