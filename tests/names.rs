@@ -525,3 +525,77 @@ fn names_with_romanian_and_vietnamese_letters_keep_their_base_letters() {
             .any(|i| i["fields"]["nguoi_thuc_hien"].is_string())
     );
 }
+
+/// Targets fold column names to one case (Snowflake upper-cases unquoted names,
+/// pipelinewise-target-postgres and target-redshift lower-case them, BigQuery ignores case), so a
+/// custom field "Fixversions" under `fixversions` beside the system `fixVersions` is one column
+/// there: a target fails on it, or one field's values overwrite the other's.
+#[test]
+fn a_name_equal_to_a_system_field_but_for_case_gets_the_id_after_it() {
+    fn assert_unique_ignoring_case<'k>(keys: impl Iterator<Item = &'k String>, what: &str) {
+        let mut seen: BTreeMap<String, &String> = BTreeMap::new();
+        for key in keys {
+            if let Some(other) = seen.insert(key.to_lowercase(), key) {
+                panic!("{what}: {other} and {key} are one column ignoring case");
+            }
+        }
+    }
+    for deployment in [Deployment::Cloud, Deployment::Server] {
+        let site = site_for(deployment);
+        let sim = &site.sim.sim;
+        let fix = sim.add_custom_field("Fixversions", CustomFieldType::Float);
+        let viewed = sim.add_custom_field("LastViewed", CustomFieldType::TextField);
+        let ids = discover_selecting(&site, json!({}), &["issues"]);
+        let names = discover_selecting(&site, by_name(), &["issues"]);
+        let schema = fields_schema(&names);
+        assert!(schema.contains_key("fixVersions") && schema.contains_key("lastViewed"));
+        assert_unique_ignoring_case(schema.keys(), &format!("{deployment} catalog"));
+        assert_eq!(column_of(&names, &fix), format!("fixversions_{fix}"));
+        assert_eq!(column_of(&names, &viewed), format!("lastviewed_{viewed}"));
+        // Names that meet nothing stay as they were.
+        assert_eq!(column_of(&names, "fixVersions"), "fixVersions");
+        assert!(schema.contains_key("story_points"), "{deployment}");
+
+        // Each field's values land in its own column.
+        let by_ids = by_id(sync(&site, json!({}), &ids).records("issues"));
+        let run = sync(&site, by_name(), &names);
+        let emitted = emitted_fields_schema(&run);
+        assert_unique_ignoring_case(
+            emitted.as_object().unwrap().keys(),
+            &format!("{deployment} SCHEMA"),
+        );
+        let (fix_column, viewed_column) = (column_of(&names, &fix), column_of(&names, &viewed));
+        let mut valued = 0;
+        for (id, issue) in by_id(run.records("issues")) {
+            let (got, expected) = (&issue["fields"], &by_ids[&id]["fields"]);
+            assert_unique_ignoring_case(
+                got.as_object().unwrap().keys(),
+                &format!("{deployment} issue {id}"),
+            );
+            assert_eq!(got[&fix_column], expected[&fix], "{deployment}: {id}");
+            assert_eq!(got[&viewed_column], expected[&viewed], "{deployment}: {id}");
+            assert_eq!(
+                got["fixVersions"], expected["fixVersions"],
+                "{deployment}: {id}"
+            );
+            assert_eq!(
+                got["lastViewed"], expected["lastViewed"],
+                "{deployment}: {id}"
+            );
+            valued += got[&fix_column].is_number() as usize;
+        }
+        assert!(valued > 10, "{deployment}: {valued} values of Fixversions");
+
+        // Flattened, each is a column of its own too.
+        let mut extra = by_name();
+        extra["flattening_enabled"] = json!(true);
+        extra["flattening_max_depth"] = json!(2);
+        let run = sync(&site, extra, &names);
+        for issue in run.records("issues") {
+            assert_unique_ignoring_case(
+                issue.as_object().unwrap().keys(),
+                &format!("{deployment} flattened"),
+            );
+        }
+    }
+}

@@ -160,17 +160,20 @@ impl<'a> Field<'a> {
 /// Names for `fields` (custom fields), by id. `taken` are the names already in use in `fields`
 /// (system fields, built-in properties, columns of an earlier discovery), each with whether it is
 /// rich text. A field takes the snake_case of its display name, or its id when that is empty.
-/// Fields whose names collide (with each other, with a name taken, or with a rendering of rich
-/// text) all take their id after it (`team_customfield_10001`); a name that still collides is
-/// replaced by the id alone, until no two columns, renderings included, share a name. The outcome
-/// does not depend on the order of `fields`.
+/// Fields whose names collide ignoring case (with each other, with a name taken such as
+/// `fixVersions`, or with a rendering of rich text) all take their id after it
+/// (`team_customfield_10001`); a name that still collides is replaced by the id alone, until no
+/// two columns, renderings included, share a name in any case. The outcome does not depend on
+/// the order of `fields`.
 pub fn columns(fields: &[Field<'_>], taken: &[(String, bool)]) -> BTreeMap<String, String> {
+    // Folded: warehouses and targets fold names to one case, so `fixversions` meets `fixVersions`.
     let mut reserved: BTreeSet<String> = BTreeSet::new();
     for (name, rich_text) in taken {
-        reserved.insert(name.clone());
+        let name = fold(name);
         if *rich_text {
-            reserved.extend(renderings(name));
+            reserved.extend(renderings(&name));
         }
+        reserved.insert(name);
     }
     let mut named: BTreeMap<&str, String> = fields
         .iter()
@@ -214,26 +217,27 @@ pub fn columns(fields: &[Field<'_>], taken: &[(String, bool)]) -> BTreeMap<Strin
 }
 
 /// The fields whose current name meets another field's name, a name taken, or a rendering of a
-/// rich-text field; and the rich-text fields whose renderings meet a name taken. A field named
-/// like a rendering moves on, not the rich-text field.
+/// rich-text field, ignoring case; and the rich-text fields whose renderings meet a name taken.
+/// A field named like a rendering moves on, not the rich-text field. `reserved` is folded.
 fn colliding<'a>(
     fields: &[Field<'a>],
     named: &BTreeMap<&'a str, String>,
     reserved: &BTreeSet<String>,
 ) -> BTreeSet<&'a str> {
+    let folded: BTreeMap<&str, String> = named.iter().map(|(id, n)| (*id, fold(n))).collect();
     let mut count: HashMap<&str, usize> = HashMap::new();
-    for name in named.values() {
+    for name in folded.values() {
         *count.entry(name).or_default() += 1;
     }
     let rendered: BTreeSet<String> = fields
         .iter()
         .filter(|f| f.rich_text)
-        .flat_map(|f| renderings(&named[f.id]))
+        .flat_map(|f| renderings(&folded[f.id]))
         .collect();
     fields
         .iter()
         .filter(|f| {
-            let name = &named[f.id];
+            let name = &folded[f.id];
             count[name.as_str()] > 1
                 || reserved.contains(name)
                 || rendered.contains(name)
@@ -241,6 +245,12 @@ fn colliding<'a>(
         })
         .map(|f| f.id)
         .collect()
+}
+
+/// A name as a target that folds case sees it: two names equal once folded are one column in
+/// Snowflake (upper case), PostgreSQL and Redshift targets (lower case) and BigQuery.
+fn fold(name: &str) -> String {
+    name.to_lowercase()
 }
 
 fn renderings(name: &str) -> impl Iterator<Item = String> + '_ {
@@ -489,6 +499,40 @@ mod tests {
         assert_eq!(named["customfield_4"], "customfield_4");
         assert_eq!(named["customfield_5"], "customfield_5");
         assert_eq!(named["customfield_6"], "customfield_6");
+    }
+
+    /// Warehouses fold unquoted names to one case (Snowflake to upper, PostgreSQL targets to
+    /// lower), so `lastviewed` beside the system `lastViewed` would be one column.
+    #[test]
+    fn names_equal_ignoring_case_collide_and_the_rest_stay() {
+        let notes = Field {
+            id: "customfield_5",
+            name: "Notes",
+            rich_text: true,
+        };
+        let fields = [
+            field("customfield_1", "Lastviewed"),
+            field("customfield_2", "FixVersions"),
+            field("customfield_3", "Fix Versions"),
+            field("customfield_4", "Status category"),
+            notes,
+        ];
+        let taken: Vec<(String, bool)> = ["lastViewed", "fixVersions", "statusCategory"]
+            .into_iter()
+            .map(|n| (n.to_string(), false))
+            .chain([("Notes_Text".to_string(), false)])
+            .collect();
+        let named = columns(&fields, &taken);
+        assert_eq!(named["customfield_1"], "lastviewed_customfield_1");
+        assert_eq!(named["customfield_2"], "fixversions_customfield_2");
+        assert_eq!(named["customfield_3"], "fix_versions");
+        assert_eq!(named["customfield_4"], "status_category");
+        assert_eq!(named["customfield_5"], "notes_customfield_5");
+        let mut all: Vec<String> = taken.iter().map(|(n, _)| n.clone()).collect();
+        all.extend(named.values().cloned());
+        all.extend(renderings(&named["customfield_5"]));
+        let folded: BTreeSet<String> = all.iter().map(|n| n.to_lowercase()).collect();
+        assert_eq!(folded.len(), all.len(), "{all:?}");
     }
 
     fn entry(metadata: Value) -> CatalogEntry {
