@@ -627,17 +627,12 @@ impl Sim {
         requests_before: u32,
         ids: Vec<String>,
     ) {
-        let touch = state::ScheduledTouch {
-            path_contains: path_contains.to_string(),
+        self.schedule(
+            path_contains,
             requests_before,
             ids,
-            change: state::Change::TouchIssues,
-        };
-        self.shared
-            .scheduled
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(touch);
+            state::Change::TouchIssues,
+        );
     }
 
     /// Deletes the issues with these ids just before answering the request whose path
@@ -649,17 +644,12 @@ impl Sim {
         requests_before: u32,
         ids: Vec<String>,
     ) {
-        let delete = state::ScheduledTouch {
-            path_contains: path_contains.to_string(),
+        self.schedule(
+            path_contains,
             requests_before,
             ids,
-            change: state::Change::DeleteIssues,
-        };
-        self.shared
-            .scheduled
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(delete);
+            state::Change::DeleteIssues,
+        );
     }
 
     /// Deletes the saved filters with these ids just before answering the request whose path
@@ -671,17 +661,34 @@ impl Sim {
         requests_before: u32,
         ids: Vec<String>,
     ) {
-        let delete = state::ScheduledTouch {
+        self.schedule(
+            path_contains,
+            requests_before,
+            ids,
+            state::Change::DeleteFilters,
+        );
+    }
+
+    /// Makes `change` to the rows `ids` just before answering the request whose path contains
+    /// `path_contains` after `requests_before` such requests.
+    fn schedule(
+        &self,
+        path_contains: &str,
+        requests_before: u32,
+        ids: Vec<String>,
+        change: state::Change,
+    ) {
+        let scheduled = state::ScheduledTouch {
             path_contains: path_contains.to_string(),
             requests_before,
             ids,
-            change: state::Change::DeleteFilters,
+            change,
         };
         self.shared
             .scheduled
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .push(delete);
+            .push(scheduled);
     }
 
     /// Answers the next `fault.times` requests whose path contains `fault.path_contains` with
