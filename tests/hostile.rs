@@ -170,6 +170,38 @@ fn an_offset_pager_that_ignores_start_at_stops_without_duplicates() {
 }
 
 #[test]
+fn an_offset_pager_that_ignores_start_at_but_honours_max_results_stops_without_duplicates() {
+    // A bare array of 150 users that always starts at the first, whatever `startAt` says, and
+    // gives as many as `maxResults` asks: a page asked from the last row read, one larger, is the
+    // first page again with one more user, not a page moved on.
+    let server = Hostile::start(|r| {
+        (r.path == "/rest/api/3/users/search").then(|| {
+            let max = r.param("maxResults").unwrap_or(50).min(150) as u32;
+            Reply::Json(json!((0..max).map(user).collect::<Vec<_>>()))
+        })
+    });
+    let run = sync_only(&server, "users", json!({}), Duration::from_secs(30));
+    run.assert_failed_cleanly(
+        Duration::from_secs(20),
+        MAX_RSS_MIB,
+        &["rest/api/3/users/search", "paging does not advance"],
+    );
+    let ids: Vec<Value> = run
+        .run
+        .records("users")
+        .iter()
+        .map(|u| u["accountId"].clone())
+        .collect();
+    let unique: std::collections::BTreeSet<String> = ids.iter().map(Value::to_string).collect();
+    assert_eq!(
+        unique.len(),
+        ids.len(),
+        "each user once: {} written",
+        ids.len()
+    );
+}
+
+#[test]
 fn pagers_that_cycle_through_pages_stop_without_duplicates() {
     // Two pages of users in turn, forever, by `startAt` (no total).
     let server = Hostile::start(|r| match r.path.as_str() {

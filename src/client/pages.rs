@@ -110,6 +110,8 @@ pub fn pages<T: DeserializeOwned + 'static>(
         let mut size = PageSize::new(page_size);
         // The key of the last row read, when the next page starts right after it.
         let mut last: Option<u64> = None;
+        // The key of the first row of the page before.
+        let mut first_before: Option<u64> = None;
         let mut moved = false;
         loop {
             let page_size = size.get();
@@ -164,11 +166,15 @@ pub fn pages<T: DeserializeOwned + 'static>(
                 && warn_if_cut_short(&body.rest, items.len(), &path);
             let returned = items.len() as u64;
             let mut next = next_cursor(pagination, &Cursor::Offset(from), &body.rest, returned);
+            // The page begins where the one before did: the server ignored `startAt` and repeats
+            // rows passed on already, one more of them than before, so no fingerprint matches.
+            let mut repeated = false;
             if let Some(read) = overlap {
                 match ends {
                     Some((first, _)) if first == read => {
                         items.remove(0);
                     }
+                    Some((first, _)) if first_before == Some(first) => repeated = true,
                     _ if !moved => {
                         moved = true;
                         warn_moved(&path);
@@ -181,6 +187,7 @@ pub fn pages<T: DeserializeOwned + 'static>(
                     next = None;
                 }
             }
+            first_before = ends.map(|(first, _)| first);
             last = match (&next, ends) {
                 (Some(Cursor::Offset(n)), Some((_, key))) if *n == from + returned => Some(key),
                 _ => None,
@@ -193,7 +200,7 @@ pub fn pages<T: DeserializeOwned + 'static>(
                 && matches!(body.rest.get("isLast"), Some(Value::Bool(false)));
             let new = match emptied {
                 true => progress.emptied(&path).map(|()| false)?,
-                false => progress.judge(fingerprint, next.is_some(), &path)?,
+                false => progress.judge(fingerprint.filter(|_| !repeated), next.is_some(), &path)?,
             };
             if new && !items.is_empty() {
                 yield Page { items, cut_short };
