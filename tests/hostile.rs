@@ -172,8 +172,8 @@ fn an_offset_pager_that_ignores_start_at_stops_without_duplicates() {
 #[test]
 fn an_offset_pager_that_ignores_start_at_but_honours_max_results_stops_without_duplicates() {
     // A bare array of 150 users that always starts at the first, whatever `startAt` says, and
-    // gives as many as `maxResults` asks: a page asked from the last row read, one larger, is the
-    // first page again with one more user, not a page moved on.
+    // gives as many as `maxResults` asks: a page asked from the last row read is the first page
+    // again, not a page moved on.
     let server = Hostile::start(|r| {
         (r.path == "/rest/api/3/users/search").then(|| {
             let max = r.param("maxResults").unwrap_or(50).min(150) as u32;

@@ -124,7 +124,13 @@ pub fn pages<T: DeserializeOwned + 'static>(
                 (Pagination::Single { .. } | Pagination::One, _) => {}
                 (Pagination::Offset { .. }, _) => {
                     request.set_param("startAt", json!(from));
-                    let asked = page_size.saturating_add(u32::from(overlap.is_some()));
+                    // Never above the page size: an endpoint may refuse more than its maximum
+                    // (`group/member` 50) rather than cap it. At least two, so a page brings a
+                    // row beside the one read again.
+                    let asked = match overlap {
+                        Some(_) => page_size.max(2),
+                        None => page_size,
+                    };
                     request.set_param("maxResults", json!(asked));
                 }
                 (Pagination::OffsetLimit { .. }, cursor) => {
@@ -167,7 +173,7 @@ pub fn pages<T: DeserializeOwned + 'static>(
             let returned = items.len() as u64;
             let mut next = next_cursor(pagination, &Cursor::Offset(from), &body.rest, returned);
             // The page begins where the one before did: the server ignored `startAt` and repeats
-            // rows passed on already, one more of them than before, so no fingerprint matches.
+            // rows passed on already, a repeat whatever its fingerprint says.
             let mut repeated = false;
             if let Some(read) = overlap {
                 match ends {

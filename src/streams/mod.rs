@@ -889,11 +889,17 @@ pub static STREAMS: &[StreamDef] = &[
             &["id"],
             everywhere_with(
                 "filter/search",
-                &[(
-                    "expand",
-                    "description,owner,jql,viewUrl,searchUrl,favourite,favouritedCount,\
-                     sharePermissions,editPermissions",
-                )],
+                &[
+                    (
+                        "expand",
+                        "description,owner,jql,viewUrl,searchUrl,favourite,favouritedCount,\
+                         sharePermissions,editPermissions",
+                    ),
+                    // Jira's default order is by name, which filters of different owners
+                    // share: ties broken apart from one page to the next would look like a
+                    // list that moved (`client::pages`).
+                    ("orderBy", "id"),
+                ],
                 VALUES,
             ),
         )
