@@ -491,3 +491,72 @@ fn an_issue_deleted_after_stitchs_last_run_is_reported_by_the_first_run_from_its
          never reported"
     );
 }
+
+/// An incremental run with `deleted_issues: reconcile` that wrote a new issue (created since the
+/// last run listed the ids) and was stopped after the STATE covering it, before its last STATE:
+/// the issue, deleted before the run that resumes from there, is reported deleted by that run.
+#[test]
+fn an_issue_created_written_by_a_stopped_run_and_then_deleted_is_reported_by_reconciling() {
+    let site = Site::new(SimConfig::default());
+    let config = site.file(
+        "config.json",
+        &site.config_with(json!({"deleted_issues": "reconcile"})),
+    );
+    let mut catalog = site.discover(&config);
+    common::select_only(&mut catalog, &["issues"]);
+    site.file("catalog.json", &catalog);
+    let first = tap(&[
+        &"--config",
+        &config,
+        &"--catalog",
+        &site.dir.path().join("catalog.json"),
+    ]);
+    first.assert_success();
+    let issues = first.records("issues");
+    let key = issues[0]["key"].as_str().expect("an issue key");
+    let project = key.split('-').next().expect("a project key");
+    let created = site.sim.sim.add_issues(project, 1).remove(0);
+    std::thread::sleep(Duration::from_millis(5));
+
+    // The next run writes the new issue; it is stopped just after the STATE that covers it.
+    let second = site.sync_from(&site.file("state.json", &first.last_state()));
+    second.assert_success();
+    let messages = second.messages();
+    let written = messages
+        .iter()
+        .position(|m| {
+            m["type"] == "RECORD" && m["stream"] == "issues" && m["record"]["id"] == created
+        })
+        .expect("the second run writes the new issue");
+    let cut = written
+        + messages[written..]
+            .iter()
+            .position(|m| m["type"] == "STATE")
+            .expect("a STATE covers the new issue");
+    let stopped_at = messages[cut]["value"].clone();
+    assert_ne!(
+        stopped_at,
+        second.last_state(),
+        "the run is stopped before its last STATE"
+    );
+
+    let gone = site
+        .sim
+        .sim
+        .delete_issue(&created)
+        .expect("the new issue is deleted");
+    std::thread::sleep(Duration::from_millis(5));
+    let resumed = site.sync_from(&site.file("state.json", &stopped_at));
+    resumed.assert_success();
+    let reported = resumed
+        .records("issues")
+        .into_iter()
+        .filter(|r| r["id"] == json!(gone.id) && r["_sdc_deleted_at"].is_string())
+        .count();
+    assert_eq!(
+        reported, 1,
+        "issue {} was created, written by a run stopped after the STATE covering it, then \
+         deleted; its deletion is never reported. Resumed from {stopped_at}",
+        gone.id
+    );
+}

@@ -112,6 +112,58 @@ pub(super) const IDS: &str = "ids";
 /// Jira has, not against those the new filters keep.
 pub(super) const IDS_UNDER_OTHER_FILTERS: &str = "ids_under_other_filters";
 
+/// The ids a reconciling search's STATEs list under `deleted`, with the issues written since that
+/// the listing lacks (created after it): the run's own list of what it wrote dies with a run
+/// stopped after such a STATE, and one of them deleted before the run that resumes would be in
+/// neither that run's list nor Jira's, its deletion never reported.
+pub(super) struct Listing {
+    key: &'static str,
+    ids: Vec<u64>,
+    /// How many of the ids written were looked for already.
+    looked_at: usize,
+}
+
+impl Listing {
+    /// The ids `deleted` lists, when reconciling.
+    pub(super) fn of(deleted: Option<&Value>, mode: DeletedIssues) -> Option<Listing> {
+        if mode != DeletedIssues::Reconcile {
+            return None;
+        }
+        let deleted = deleted?;
+        [IDS, IDS_UNDER_OTHER_FILTERS].into_iter().find_map(|key| {
+            let ids = deleted.get(key)?.as_str().and_then(id_runs::decode)?;
+            Some(Listing {
+                key,
+                ids,
+                looked_at: 0,
+            })
+        })
+    }
+
+    /// Adds to `deleted` the ids of `written` it lacks (those written since the last call are
+    /// looked for); `deleted` is written out again only when some were.
+    pub(super) fn add(&mut self, written: &[u64], deleted: &mut Value) {
+        let since = written.get(self.looked_at..).unwrap_or_default();
+        self.looked_at = written.len();
+        let mut new: Vec<u64> = since
+            .iter()
+            .filter(|id| self.ids.binary_search(id).is_err())
+            .copied()
+            .collect();
+        if new.is_empty() {
+            return;
+        }
+        // Two sorted runs, merged in one pass by the stable sort.
+        new.sort_unstable();
+        self.ids.extend(new);
+        self.ids.sort();
+        self.ids.dedup();
+        if let Value::Object(map) = deleted {
+            map.insert(self.key.into(), json!(id_runs::encode(&self.ids)));
+        }
+    }
+}
+
 fn ids_error() -> Error {
     Error::State(
         "bookmarks.issues.deleted.ids is not a list of issue id runs; remove it to \

@@ -238,6 +238,7 @@ async fn read<W: Write>(
     // The ids of the issues this run writes, when deletions are found by reconciling: one
     // written and then deleted before the ids are listed is in no listing.
     let mut written = (config.deleted_issues == DeletedIssues::Reconcile).then(Vec::new);
+    let mut listing = deletions::Listing::of(deleted.as_ref(), config.deleted_issues);
     while let Some((at, chunk)) = prepared.try_next().await? {
         write_prepared(
             run,
@@ -250,6 +251,11 @@ async fn read<W: Write>(
             written.as_mut(),
         )
         .await?;
+        if let (Some(listing), Some(written), Some(deleted)) =
+            (listing.as_mut(), written.as_ref(), deleted.as_mut())
+        {
+            listing.add(written, deleted);
+        }
         run.commit_bookmark(
             bookmark_name,
             with_deleted(progress.to_value(), deleted.as_ref()),
