@@ -124,9 +124,9 @@ pub fn pages<T: DeserializeOwned + 'static>(
                 (Pagination::Single { .. } | Pagination::One, _) => {}
                 (Pagination::Offset { .. }, _) => {
                     request.set_param("startAt", json!(from));
-                    // Never above the page size: an endpoint may refuse more than its maximum
-                    // (`group/member` 50) rather than cap it. At least two, so a page brings a
-                    // row beside the one read again.
+                    // The page size, not one more: an endpoint may refuse more than its maximum
+                    // (`group/member` 50) rather than cap it. Two for a page size of one, so a
+                    // page brings a row beside the one read again.
                     let asked = match overlap {
                         Some(_) => page_size.max(2),
                         None => page_size,
