@@ -1512,3 +1512,73 @@ fn a_long_list_refused_after_its_first_page_writes_nothing_twice() {
         comments.iter().filter_map(|c| c["id"].as_str()).collect();
     assert_eq!(ids.len(), comments.len(), "comments written twice");
 }
+
+/// Two comments of an issue, first on its list, are deleted in Jira after the first page of the
+/// list was read: every later comment moves two places back, so one that still exists slips into
+/// the page already read. Every comment that still exists is written, once, whether the list is
+/// read whole with its chunk (150 comments) or written a page at a time (1,500).
+#[test]
+fn comments_deleted_while_their_list_is_paged_lose_no_other_comment() {
+    for n in [150, 1_500] {
+        sync_comments_deleted_after_the_first_page(n);
+    }
+}
+
+fn sync_comments_deleted_after_the_first_page(n: u64) {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let search = issue_page_with(&format!(
+        r#","comment":{{"comments":[],"maxResults":0,"total":{n},"startAt":0}}"#
+    ));
+    let deleted = Arc::new(AtomicBool::new(false));
+    let server = Hostile::start(move |r| match r.path.as_str() {
+        "/rest/api/3/search/jql" => Some(Reply::Status {
+            status: 200,
+            headers: vec![("Content-Type", "application/json".into())],
+            body: search.clone(),
+        }),
+        "/rest/api/3/issue/10000/comment" => {
+            // The first two comments are gone once the first page was answered.
+            let first = if deleted.swap(true, Ordering::SeqCst) {
+                2
+            } else {
+                0
+            };
+            let total = n - first;
+            let start = r.param("startAt").unwrap_or(0);
+            let max = r.param("maxResults").unwrap_or(50).min(100);
+            let comments: Vec<Value> = (first + start..(first + start + max).min(n))
+                .map(|i| {
+                    json!({"id": (20000 + i).to_string(), "body": "x",
+                        "created": "2024-04-02T05:28:53.041+0000",
+                        "updated": "2024-04-02T05:28:53.041+0000"})
+                })
+                .collect();
+            Some(Reply::Json(
+                json!({"startAt": start, "maxResults": max, "total": total,
+                "comments": comments}),
+            ))
+        }
+        _ => None,
+    });
+    let run = sync_only(
+        &server,
+        "issue_comments",
+        json!({}),
+        Duration::from_secs(60),
+    );
+    assert_eq!(run.run.code, 0, "{n}: {}", run.run.stderr);
+    let comments = run.run.records("issue_comments");
+    let ids: Vec<&str> = comments.iter().filter_map(|c| c["id"].as_str()).collect();
+    let unique: std::collections::HashSet<&str> = ids.iter().copied().collect();
+    assert_eq!(unique.len(), ids.len(), "{n}: comments written twice");
+    let missing: Vec<String> = (2..n)
+        .map(|i| (20000 + i).to_string())
+        .filter(|id| !unique.contains(id.as_str()))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "{n}: comments that still exist were not written: {missing:?}\n{}",
+        run.run.stderr
+    );
+}

@@ -47,6 +47,13 @@ pub struct Page<T = RawRecord> {
     pub cut_short: bool,
 }
 
+impl<T> Page<T> {
+    /// The page says an offset list moved while it was paged: a row may have been missed.
+    pub fn moved(&self) -> bool {
+        self.cut_short && self.items.is_empty()
+    }
+}
+
 enum Cursor {
     Start,
     Offset(u64),
@@ -248,12 +255,12 @@ fn warn_if_cut_short(rest: &Value, listed: usize, path: &str) -> bool {
 
 /// An offset list whose page did not begin with the last row read: a row before it was deleted
 /// (or one added) while it was paged, and a row may have moved past the page boundary unread.
+/// What the reader does about it, it says.
 fn warn_moved(path: &str) {
     tracing::warn!(
         endpoint = path,
         "the list changed while it was paged (a row before the page being read was deleted or \
-         added): a row may have moved into a page already read and not be listed, so the pass \
-         counts as cut short; the next run reads the list again"
+         added): a row may have moved into a page already read and not be listed"
     );
 }
 

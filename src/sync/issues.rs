@@ -16,7 +16,7 @@ use serde_json::Value;
 use super::state::split_deleted;
 use super::{Emitter, Run, deletions};
 use crate::catalog::SelectedStream;
-use crate::client::{JiraClient, Page, RawRecord, Scanned, pages};
+use crate::client::{ApiRequest, JiraClient, Page, Pagination, RawRecord, Scanned, pages};
 use crate::config::{Config, DeletedIssues};
 use crate::error::{Error, Result};
 use crate::filters::Filters;
@@ -39,6 +39,11 @@ const SEARCHES_AT_ONCE: usize = 3;
 /// Page size asked of child endpoints: Jira caps it (Cloud at 5000, Server lower), and the caps
 /// are followed.
 const CHILD_PAGE_SIZE: u32 = 1000;
+
+/// Reads of an issue's list that moves while it is paged (a row before a page deleted or added in
+/// Jira meanwhile, which may slip a row into a page already read), each from the start, before
+/// what was read is kept.
+const LIST_READS: u32 = 3;
 
 /// A selected child stream and the list it is made from.
 struct Child<'a> {
@@ -613,7 +618,9 @@ async fn open_list<'c>(
     Ok((first, pages))
 }
 
-/// The pages of an issue's list from the issue's own endpoint (none where there is none).
+/// The pages of an issue's list from the issue's own endpoint (none where there is none). A list
+/// that moves while it is paged is read again from the start, and the items passed on already
+/// are skipped: their ids are kept, for this list only, as it is read.
 fn own_pages<'c>(client: &'c JiraClient, list: &IssueList, id: &str) -> Result<ListPages<'c>> {
     let Some(rest) = list.rest else {
         return Ok(Box::pin(futures::stream::empty()));
@@ -623,9 +630,96 @@ fn own_pages<'c>(client: &'c JiraClient, list: &IssueList, id: &str) -> Result<L
         .on(client.deployment())
         .request(client, &[("issueId", id)])?;
     let request = request.taking_records_apart();
-    Ok(Box::pin(
-        pages(client, request, pagination, CHILD_PAGE_SIZE).map_ok(|page: Page| page.items),
-    ))
+    let (name, id) = (list.name, id.to_string());
+    Ok(Box::pin(async_stream::try_stream! {
+        let mut given: HashSet<String> = HashSet::new();
+        let mut read = 1;
+        loop {
+            let mut pages = pin!(pages::<RawRecord>(
+                client,
+                request.clone(),
+                pagination,
+                CHILD_PAGE_SIZE
+            ));
+            let mut again = false;
+            while let Some(page) = pages.try_next().await? {
+                again = page.moved() && read_again(read, &id, name);
+                if again {
+                    break;
+                }
+                let mut items = page.items;
+                if read > 1 {
+                    items.retain(|item| item_id(item).is_none_or(|id| !given.contains(&id)));
+                }
+                given.extend(items.iter().filter_map(item_id));
+                if !items.is_empty() {
+                    yield items;
+                }
+            }
+            if !again {
+                break;
+            }
+            read += 1;
+        }
+    }))
+}
+
+/// An issue's whole list from its endpoint. A list that moves while it is paged is read again from
+/// the start.
+async fn whole_list(
+    client: &JiraClient,
+    request: ApiRequest,
+    pagination: Pagination,
+    id: &str,
+    name: &str,
+) -> Result<Vec<RawRecord>> {
+    let mut read = 1;
+    loop {
+        let mut pages = pin!(pages::<RawRecord>(
+            client,
+            request.clone(),
+            pagination,
+            CHILD_PAGE_SIZE
+        ));
+        let mut items = Vec::new();
+        let mut again = false;
+        while let Some(page) = pages.try_next().await? {
+            again = page.moved() && read_again(read, id, name);
+            if again {
+                break;
+            }
+            items.extend(page.items);
+        }
+        if !again {
+            return Ok(items);
+        }
+        read += 1;
+    }
+}
+
+/// Whether an issue's list that moved on its `read`th read is read again from the start; the
+/// last read is kept as it is, with a warning.
+fn read_again(read: u32, id: &str, name: &str) -> bool {
+    if read < LIST_READS {
+        tracing::debug!(
+            issue = id,
+            list = name,
+            "reading the list again from its start"
+        );
+        return true;
+    }
+    tracing::warn!(
+        issue = id,
+        list = name,
+        "the list changed each of the {LIST_READS} times it was read: kept as read, and a row \
+         may be missing until the issue changes again"
+    );
+    false
+}
+
+/// An item's `id`, which tells it from the others of its list.
+fn item_id(item: &RawRecord) -> Option<String> {
+    raw::field(item.get(), "id").and_then(raw::id_text)
 }
 
 /// The bulk pages of an issue's list after its first; should the bulk endpoint refuse one (a
@@ -638,7 +732,6 @@ fn bulk_then_own<'c>(
     first: &[RawRecord],
     mut bulk: ListPages<'c>,
 ) -> ListPages<'c> {
-    let item_id = |item: &RawRecord| raw::field(item.get(), "id").and_then(raw::id_text);
     let mut given: HashSet<String> = first.iter().filter_map(item_id).collect();
     Box::pin(async_stream::try_stream! {
         let mut refused = false;
@@ -1091,10 +1184,7 @@ async fn rest_lists(
         let request = request.taking_records_apart();
         // Jira does not say which slice it embedded (the changelog is "most recent first" on
         // some versions): the whole list is read again rather than stitched.
-        let whole: Result<Vec<RawRecord>> = pages(client, request, pagination, CHILD_PAGE_SIZE)
-            .map_ok(|page| page.items)
-            .try_concat()
-            .await;
+        let whole = whole_list(client, request, pagination, &id, lists[at].name).await;
         match whole {
             Ok(items) => Ok(Some(((at, id), items))),
             Err(
