@@ -19,8 +19,14 @@ trap cleanup EXIT
 start_sim() {
   target/release/jira-sim "$@" > "$work/sim.out" 2> "$work/sim.err" &
   sim_pid=$!
-  for _ in $(seq 100); do [ -s "$work/sim.out" ] && break; sleep 0.1; done
+  # A large site, or a busy machine, takes the simulator a while to build.
+  for _ in $(seq 1200); do [ -s "$work/sim.out" ] && break; sleep 0.1; done
   url=$(head -1 "$work/sim.out")
+  if [ -z "$url" ]; then
+    echo "the simulator did not start within 2 minutes:" >&2
+    tail -5 "$work/sim.err" >&2
+    exit 1
+  fi
   local credentials='"email": "sim-user@example.com", "api_token": "sim-api-token"'
   case " $* " in
     *" --deployment server "*) credentials='"personal_access_token": "sim-personal-access-token"' ;;
