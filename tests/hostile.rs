@@ -730,6 +730,57 @@ fn server_users_beyond_the_data_center_10_search_cap_are_not_silently_dropped() 
     );
 }
 
+/// Jira Server and Data Center before 10 list at most the first 1000 users of
+/// `/rest/api/2/user/search` whatever `startAt` says (JRASERVER-29069). A site of 1500 users:
+/// the tap cannot list more than 1000 that way, and says so rather than activate a pass that
+/// lacks a third of them.
+#[test]
+fn server_users_beyond_the_user_search_cap_of_1000_are_not_silently_dropped() {
+    const USERS: u64 = 1500;
+    const CAP: u64 = 1000;
+    let server = Hostile::start(|r| match r.path.as_str() {
+        "/rest/api/2/user/search" => {
+            let start = r.param("startAt").unwrap_or(0);
+            let max = r.param("maxResults").unwrap_or(50).min(CAP);
+            let end = (start + max).min(CAP).min(USERS);
+            let page: Vec<Value> = (start..end.max(start))
+                .map(|n| server_user(n as u32))
+                .collect();
+            Some(Reply::Json(json!(page)))
+        }
+        _ => None,
+    });
+    let run = sync_only(
+        &server,
+        "users",
+        json!({"deployment": "server"}),
+        Duration::from_secs(60),
+    );
+    let users = run.run.records("users").len();
+    assert_eq!(users, CAP as usize, "{}", run.run.stderr);
+    let messages: Vec<Value> = run
+        .run
+        .stdout
+        .lines()
+        .filter_map(|line| serde_json::from_str(line).ok())
+        .collect();
+    let is_user = |m: &Value| m["type"] == "RECORD" && m["stream"] == "users";
+    let first_user = messages.iter().position(is_user).unwrap_or(messages.len());
+    let activated = messages[first_user..]
+        .iter()
+        .any(|m| m["type"] == "ACTIVATE_VERSION" && m["stream"] == "users");
+    assert!(
+        !activated,
+        "{users} of {USERS} users listed, and the users table activated:\n{}",
+        run.run.stderr
+    );
+    assert!(
+        run.run.stderr.contains("WARN") && run.run.stderr.contains("/user/search listed 1000"),
+        "nothing said of the cap:\n{}",
+        run.run.stderr
+    );
+}
+
 /// One page of one issue whose `description` is the JSON text `description`.
 fn issue_page(description: &str) -> String {
     issue_page_with(&format!(r#","summary":"s","description":{description}"#))

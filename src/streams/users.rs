@@ -10,9 +10,10 @@ use crate::client::{ApiRequest, JiraClient, Page, Pagination, pages};
 use crate::config::Deployment;
 use crate::error::{Error, Result};
 
-/// The most users Jira Data Center 10's `/user/search` gives, whatever `startAt` and
-/// `maxResults` say (JRASERVER-78520).
-const DATA_CENTER_10_CAP: usize = 100;
+/// The most users `/user/search` gives, whatever `startAt` and `maxResults` say: its first 1000
+/// on Server and Data Center up to 8.5 at least (JRASERVER-65089), its first 100 on Data Center
+/// 10 (JRASERVER-78520). A listing of exactly that many may lack users.
+const USER_SEARCH_CAPS: [usize; 2] = [100, 1000];
 
 pub fn user_pages<'a>(
     client: &'a JiraClient,
@@ -35,12 +36,12 @@ pub fn user_pages<'a>(
                     listed += page.items.len();
                     yield page;
                 }
-                if client.deployment() == Deployment::Server && listed == DATA_CENTER_10_CAP {
+                if client.deployment() == Deployment::Server && USER_SEARCH_CAPS.contains(&listed) {
                     tracing::warn!(
-                        "/user/search listed {listed} users, the most Jira Data Center 10 lists \
-                         whatever the paging: the site may have more, so the pass is not \
-                         activated; set `groups` to read the users by group membership, which \
-                         is paged without that limit"
+                        "/user/search listed {listed} users, the most Jira Server and Data Center \
+                         list whatever the paging (1000; 100 on Data Center 10): the site may \
+                         have more, so the pass is not activated; set `groups` to read the \
+                         users by group membership, which is paged without that limit"
                     );
                     // The pass may lack users: it must not be activated.
                     yield Page { items: Vec::new(), cut_short: true };
