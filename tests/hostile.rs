@@ -677,6 +677,73 @@ fn server_user(n: u32) -> Value {
            "name": format!("u{n}"), "displayName": format!("User {n}"), "active": true, "timeZone": "UTC"})
 }
 
+/// Jira Data Center pages a search no deeper than its search platform's window: a page that
+/// reaches past the 10,000th row (`startAt` plus the page) is refused with a 500, "Search limit
+/// exceeded" (Atlassian's KB "Handling JQL REST API searching exceeding max_result_window").
+/// `deleted_issues: reconcile` lists every issue id: on a site of 10,500 issues, it must not page
+/// that deep.
+#[test]
+fn a_reconcile_listing_of_more_issues_than_the_data_center_search_window_completes() {
+    const ISSUES: u64 = 10_500;
+    const WINDOW: u64 = 10_000;
+    // Issue i is created 10 s after the one before, from 2024-01-01 00:00 UTC.
+    let base = chrono::DateTime::parse_from_rfc3339("2024-01-01T00:00:00Z")
+        .unwrap()
+        .timestamp();
+    let server = Hostile::start(move |r| {
+        if r.path != "/rest/api/2/search" {
+            return None;
+        }
+        let body: Value = serde_json::from_str(&r.body).unwrap_or_default();
+        let jql = body["jql"].as_str().unwrap_or("");
+        let start = r.param("startAt").unwrap_or(0);
+        let Some(at) = jql.find("created >= \"") else {
+            // The issue search: nothing was updated.
+            return Some(Reply::Json(
+                json!({"startAt": start, "maxResults": 50, "total": 0, "issues": []}),
+            ));
+        };
+        let minute = &jql[at + 12..at + 28];
+        let from = chrono::NaiveDateTime::parse_from_str(minute, "%Y/%m/%d %H:%M")
+            .map_or(i64::MIN, |t| t.and_utc().timestamp());
+        let max = r.param("maxResults").unwrap_or(50).min(1000);
+        if start + max > WINDOW {
+            return Some(Reply::Status {
+                status: 500,
+                headers: vec![("Content-Type", "application/json".into())],
+                body:
+                    json!({"errorMessages": [format!("Search limit exceeded. We couldn't complete \
+                    your search because it requests {} results which exceeded the search platform \
+                    limit of {WINDOW}.", start + max)], "errors": {}})
+                    .to_string(),
+            });
+        }
+        // In order of creation, which is also the order of ids.
+        let created = |i: u64| base + 10 * i as i64;
+        let hits: Vec<u64> = (0..ISSUES).filter(|i| created(*i) >= from).collect();
+        let page: Vec<Value> = hits
+            .iter()
+            .skip(start as usize)
+            .take(max as usize)
+            .map(|i| {
+                let at = chrono::DateTime::from_timestamp(created(*i), 0).unwrap();
+                json!({"id": (10001 + i).to_string(), "key": format!("P-{}", i + 1),
+                       "fields": {"created": at.format("%Y-%m-%dT%H:%M:%S.000+0000").to_string()}})
+            })
+            .collect();
+        Some(Reply::Json(
+            json!({"startAt": start, "maxResults": max, "total": hits.len(), "issues": page}),
+        ))
+    });
+    let run = sync_only(
+        &server,
+        "issues",
+        json!({"deployment": "server", "deleted_issues": "reconcile", "max_retries": 1}),
+        Duration::from_secs(120),
+    );
+    assert_eq!(run.run.code, 0, "{}", run.run.stderr);
+}
+
 /// Jira Data Center 10 limits `/rest/api/2/user/search` to the first 100 results whatever
 /// `startAt` says (JRASERVER-78520, "not a bug"). A site of 150 users: the tap cannot list more
 /// than 100 that way, and says so, with what to do, rather than end as if it had them all.

@@ -3,15 +3,16 @@
 
 use std::pin::pin;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
 use futures::{Stream, StreamExt, TryStreamExt};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use super::AUDIT_LOG;
 use super::issues::{self, JqlZone};
-use crate::client::{ApiRequest, JiraClient, RawRecord, pages};
+use crate::client::{ApiRequest, JiraClient, Progress, RawRecord, fingerprint, pages, read_page};
+use crate::config::Deployment;
 use crate::error::{Error, Result};
-use crate::jql::{Jql, local_minute_at_or_before};
+use crate::jql::{Jql, Order, local_minute_at_or_before};
 use crate::raw::{self, Node, RawObject};
 use crate::timestamp::{format_jira, parse_jira};
 
@@ -101,27 +102,92 @@ pub fn project_of(key: &str) -> Option<&str> {
 pub async fn live_issue_ids(client: &JiraClient, filter: &Jql, zone: JqlZone) -> Result<Vec<u64>> {
     // Cloud refuses a search without a restriction; this one holds every issue.
     let since_ever = local_minute_at_or_before(DateTime::UNIX_EPOCH, zone.tz);
-    let jql = Jql::new()
-        .and(filter)
-        .at_or_after("created", since_ever)
-        .render();
     let mut ids = Vec::new();
-    let mut found = pin!(issues::search(client, jql, &["id"], 5000));
-    while let Some(page) = found.try_next().await? {
-        for issue in page.items.iter().filter_map(|i| RawObject::parse(i.get())) {
-            if let Some(id) = issue
-                .get("id")
-                .and_then(Node::text)
-                .and_then(raw::id_text)
-                .and_then(|id| id.parse::<u64>().ok())
-            {
-                ids.push(id);
-            }
+    if client.deployment() == Deployment::Server {
+        server_issue_ids(client, filter, zone, since_ever, &mut ids).await?;
+    } else {
+        let jql = Jql::new()
+            .and(filter)
+            .at_or_after("created", since_ever)
+            .render();
+        let mut found = pin!(issues::search(client, jql, &["id"], 5000));
+        while let Some(page) = found.try_next().await? {
+            ids.extend(page.items.iter().filter_map(|i| issue_id(i.get())));
         }
     }
     ids.sort_unstable();
     ids.dedup();
     Ok(ids)
+}
+
+/// Issues a Server/DC listing page asks for: the most Jira gives a page.
+const SERVER_LISTING_PAGE: u64 = 1000;
+
+/// Adds the ids of the issues `filter` covers, in order of creation. Data Center refuses a page
+/// past its search platform's window (10,000 rows: "Search limit exceeded"), so each query starts
+/// again at the minute of the newest issue read, its offsets staying within a page or two; the
+/// rows read again are dropped with the other repeats.
+async fn server_issue_ids(
+    client: &JiraClient,
+    filter: &Jql,
+    zone: JqlZone,
+    mut from: NaiveDateTime,
+    ids: &mut Vec<u64>,
+) -> Result<()> {
+    let path = client.api_path("search");
+    let mut start = 0u64;
+    let mut progress = Progress::default();
+    loop {
+        let jql = Jql::new()
+            .and(filter)
+            .at_or_after("created", from)
+            .order_by("created", Order::Asc)
+            .order_by("key", Order::Asc)
+            .render();
+        let body = json!({"jql": jql, "fields": ["id", "created"], "startAt": start,
+                          "maxResults": SERVER_LISTING_PAGE});
+        let request = ApiRequest::post(path.clone(), body);
+        let (response, items) = read_page::<RawRecord>(client, request, Some("issues")).await?;
+        let mut newest: Option<DateTime<Utc>> = None;
+        for item in &items {
+            ids.extend(issue_id(item.get()));
+            let created = RawObject::parse(item.get())
+                .and_then(|issue| issue.pointer("/fields/created").and_then(raw::as_str))
+                .and_then(|t| parse_jira(&t));
+            newest = newest.max(created);
+        }
+        let n = items.len() as u64;
+        let last = n == 0
+            || response
+                .get("total")
+                .and_then(Value::as_u64)
+                .is_some_and(|total| start + n >= total);
+        progress.judge(fingerprint(items.iter().map(RawRecord::get)), !last, &path)?;
+        if last {
+            return Ok(());
+        }
+        // A local minute a DST change repeats may be read as its later instant, past rows not
+        // yet read: the query goes on by offset.
+        let next = newest
+            .map(|t| local_minute_at_or_before(t - zone.slack, zone.tz))
+            .filter(|minute| zone.tz.from_local_datetime(minute).single().is_some());
+        match next {
+            Some(minute) if minute > from => {
+                from = minute;
+                start = 0;
+            }
+            _ => start += n,
+        }
+    }
+}
+
+/// An issue's numeric id, from its JSON text.
+fn issue_id(text: &str) -> Option<u64> {
+    RawObject::parse(text)?
+        .get("id")
+        .and_then(Node::text)
+        .and_then(raw::id_text)
+        .and_then(|id| id.parse::<u64>().ok())
 }
 
 /// Requests asking after vanished ids at once.
