@@ -798,7 +798,7 @@ fn server_users_beyond_the_data_center_10_search_cap_are_not_silently_dropped() 
 }
 
 /// Jira Server and Data Center before 10 list at most the first 1000 users of
-/// `/rest/api/2/user/search` whatever `startAt` says (JRASERVER-29069). A site of 1500 users:
+/// `/rest/api/2/user/search` whatever `startAt` says (JRASERVER-65089). A site of 1500 users:
 /// the tap cannot list more than 1000 that way, and says so rather than activate a pass that
 /// lacks a third of them.
 #[test]
