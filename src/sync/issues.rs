@@ -630,9 +630,54 @@ fn own_pages<'c>(client: &'c JiraClient, list: &IssueList, id: &str) -> Result<L
         .on(client.deployment())
         .request(client, &[("issueId", id)])?;
     let request = request.taking_records_apart();
-    let (name, id) = (list.name, id.to_string());
-    Ok(Box::pin(async_stream::try_stream! {
-        let mut given: HashSet<String> = HashSet::new();
+    let mut given: HashSet<String> = HashSet::new();
+    let reads = list_reads(client, request, pagination, id.to_string(), list.name);
+    Ok(Box::pin(reads.try_filter_map(move |(read, mut items)| {
+        if read > 1 {
+            items.retain(|item| item_id(item).is_none_or(|id| !given.contains(&id)));
+        }
+        given.extend(items.iter().filter_map(item_id));
+        futures::future::ready(Ok((!items.is_empty()).then_some(items)))
+    })))
+}
+
+/// An issue's whole list from its endpoint. A list that moves while it is paged is read again from
+/// the start, and only the last read is kept.
+async fn whole_list(
+    client: &JiraClient,
+    request: ApiRequest,
+    pagination: Pagination,
+    id: &str,
+    name: &'static str,
+) -> Result<Vec<RawRecord>> {
+    let mut reads = pin!(list_reads(
+        client,
+        request,
+        pagination,
+        id.to_string(),
+        name
+    ));
+    let (mut items, mut at) = (Vec::new(), 1);
+    while let Some((read, page)) = reads.try_next().await? {
+        if read != at {
+            items.clear();
+            at = read;
+        }
+        items.extend(page);
+    }
+    Ok(items)
+}
+
+/// The pages of an issue's list from its endpoint, each with the read it belongs to (1, 2, …): a
+/// list that moves while it is paged is read again from the start, up to `LIST_READS` times.
+fn list_reads<'c>(
+    client: &'c JiraClient,
+    request: ApiRequest,
+    pagination: Pagination,
+    id: String,
+    name: &'static str,
+) -> impl Stream<Item = Result<(u32, Vec<RawRecord>)>> + 'c {
+    async_stream::try_stream! {
         let mut read = 1;
         loop {
             let mut pages = pin!(pages::<RawRecord>(
@@ -647,53 +692,13 @@ fn own_pages<'c>(client: &'c JiraClient, list: &IssueList, id: &str) -> Result<L
                 if again {
                     break;
                 }
-                let mut items = page.items;
-                if read > 1 {
-                    items.retain(|item| item_id(item).is_none_or(|id| !given.contains(&id)));
-                }
-                given.extend(items.iter().filter_map(item_id));
-                if !items.is_empty() {
-                    yield items;
-                }
+                yield (read, page.items);
             }
             if !again {
                 break;
             }
             read += 1;
         }
-    }))
-}
-
-/// An issue's whole list from its endpoint. A list that moves while it is paged is read again from
-/// the start.
-async fn whole_list(
-    client: &JiraClient,
-    request: ApiRequest,
-    pagination: Pagination,
-    id: &str,
-    name: &str,
-) -> Result<Vec<RawRecord>> {
-    let mut read = 1;
-    loop {
-        let mut pages = pin!(pages::<RawRecord>(
-            client,
-            request.clone(),
-            pagination,
-            CHILD_PAGE_SIZE
-        ));
-        let mut items = Vec::new();
-        let mut again = false;
-        while let Some(page) = pages.try_next().await? {
-            again = page.moved() && read_again(read, id, name);
-            if again {
-                break;
-            }
-            items.extend(page.items);
-        }
-        if !again {
-            return Ok(items);
-        }
-        read += 1;
     }
 }
 
