@@ -18,6 +18,7 @@ use crate::jql::Jql;
 use crate::singer::time_extracted;
 use crate::streams::deletions::{audit_pages, confirm_gone, live_issue_ids, project_of};
 use crate::streams::issues;
+use crate::streams::projects::KeptProjects;
 use crate::timestamp::{format_utc, parse_jira};
 
 /// What the deletions found beyond the records they emitted.
@@ -182,6 +183,8 @@ async fn from_audit_log<W: Write>(
     let filters = &run.config.filters;
     let mut newest = since;
     let mut unusable = 0;
+    // The projects the filters keep, resolved at the first deletion that needs them.
+    let mut kept_projects: Option<KeptProjects> = None;
     let mut pages = pin!(audit_pages(run.client, since));
     loop {
         let page = match pages.try_next().await {
@@ -213,9 +216,13 @@ async fn from_audit_log<W: Write>(
             let keep = match deleted.key.as_deref().and_then(project_of) {
                 Some(project) if filters.narrows_projects() => {
                     // Told apart by id: the log names an issue by its key at the time.
-                    let kept = run.projects.kept(run.client, filters).await?;
+                    if kept_projects.is_none() {
+                        kept_projects = Some(run.projects.kept(run.client, filters).await?);
+                    }
                     let id = run.projects.id(run.client, project).await?;
-                    kept.keeps(id.as_deref(), project)
+                    kept_projects
+                        .as_ref()
+                        .is_some_and(|kept| kept.keeps(id.as_deref(), project))
                 }
                 _ => true,
             };
