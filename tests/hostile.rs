@@ -119,6 +119,39 @@ fn a_retry_after_of_days_fails_at_once() {
     assert_eq!(server.count(MYSELF), 1, "no wait, no second attempt");
 }
 
+/// Rate headers only pace the requests that follow: a bucket they say fills again in more
+/// seconds than a clock can hold (a limit of 10^20 tokens at ten a second) is a bucket that
+/// does not fill while the tap runs, not a crash on an answer that came back whole.
+#[test]
+fn rate_headers_of_a_bucket_that_never_fills_do_not_end_the_run() {
+    let server = Hostile::start(|r| {
+        (r.path == MYSELF).then(|| Reply::Status {
+            status: 200,
+            headers: vec![
+                ("Content-Type", "application/json".into()),
+                ("X-RateLimit-Limit", "100000000000000000000".into()),
+                ("X-RateLimit-Remaining", "0".into()),
+                ("X-RateLimit-FillRate", "10".into()),
+                ("X-RateLimit-Interval-Seconds", "1".into()),
+            ],
+            body: json!({
+                "accountId": "5b10a2844c20165700ede21g", "displayName": "Hostile",
+                "timeZone": "UTC", "active": true,
+            })
+            .to_string(),
+        })
+    });
+    let run = discover(&server, json!({}), Duration::from_secs(60));
+    let stderr = &run.run.stderr;
+    assert!(!stderr.contains("panicked"), "the tap panicked:\n{stderr}");
+    assert_eq!(run.run.code, 0, "{stderr}");
+    let catalog: Value = serde_json::from_str(&run.run.stdout).expect("a catalog");
+    assert!(
+        catalog["streams"].as_array().is_some_and(|s| !s.is_empty()),
+        "{stderr}"
+    );
+}
+
 /// Discovers against `server`, selects only `stream`, and syncs it.
 fn sync_only(server: &Hostile, stream: &str, extra: Value, limit: Duration) -> Bounded {
     let dir = tempfile::tempdir().expect("temp dir");

@@ -146,8 +146,11 @@ impl Limits {
             if remaining <= low {
                 if let Some(spacing) = rate.refill_per_second.and_then(spacing) {
                     // Cloud sends its rate headers with refusals only: no later answer may say
-                    // that the bucket has filled, so the pacing ends when it is full again.
-                    let full_at = rate.full_in.map(|full_in| Instant::now() + full_in);
+                    // that the bucket has filled, so the pacing ends when it is full again. A
+                    // time past what the clock can hold is never, as far as this run goes.
+                    let full_at = rate
+                        .full_in
+                        .and_then(|full_in| Instant::now().checked_add(full_in));
                     *paced = Some((spacing, full_at));
                 }
             } else if remaining > 2.0 * low {
