@@ -254,3 +254,48 @@ fn a_stream_whose_every_parent_is_refused_activates_no_version() {
         );
     }
 }
+
+/// One project's versions refused (the account lost Browse Projects on it, or a project-level
+/// permission the endpoint wants) while the others' are read: the pass read less than Jira has.
+/// Activating its version would make a target that honours ACTIVATE_VERSION delete that
+/// project's versions, which earlier runs had loaded and Jira still has.
+#[test]
+fn a_stream_with_one_parent_refused_activates_no_version() {
+    let site = Site::cloud();
+    let first = sync_only(&site, &["projects", "versions"]);
+    first.assert_success();
+    let all = first.records("versions");
+    let refused: Vec<&Value> = all.iter().filter(|v| v["projectId"] == 10001).collect();
+    assert!(!refused.is_empty() && refused.len() < all.len());
+    assert_eq!(
+        activations(&first, "versions"),
+        2,
+        "first ever, and complete"
+    );
+
+    site.sim
+        .sim
+        .push_fault(jira_sim::Fault::status("/project/10001/version", 403).times(100));
+    let again = site.sync_from(&site.file("state.json", &first.last_state()));
+    again.assert_success();
+    assert_valid_singer_output(&again);
+    assert_eq!(
+        again.records("versions").len(),
+        all.len() - refused.len(),
+        "the other projects' versions are read"
+    );
+    assert_eq!(
+        activations(&again, "versions"),
+        0,
+        "a pass without one project's versions activates nothing\n{}",
+        again.stderr
+    );
+    assert!(
+        again
+            .stderr
+            .lines()
+            .any(|l| l.contains("WARN") && l.contains("versions") && l.contains("not activated")),
+        "a warning says the version is not activated: {}",
+        again.stderr
+    );
+}

@@ -28,7 +28,8 @@ pub(super) struct Parents {
     /// sprints): nothing is missing, so they are counted, not warned of.
     pub childless: BTreeMap<&'static str, u64>,
     /// The streams whose pass read less than Jira has: a list cut short of its total, or that
-    /// moved while it was paged, or a parent's. Their versions are not activated.
+    /// moved while it was paged, or with a parent object refused, or a parent's. Their versions
+    /// are not activated.
     pub short: HashSet<&'static str>,
 }
 
@@ -188,6 +189,10 @@ pub(super) fn walk<'a>(
                         Some(NoChildren::Refused) => {
                             tracing::warn!(stream = def.name, parent = ?texts, "skipped: {e}");
                             *parents.refused.entry(def.name).or_default() += 1;
+                            // Hidden is not gone: activating the pass would delete the rows
+                            // earlier runs read of this parent. A parent deleted in Jira is
+                            // not listed next run, whose pass then drops its rows.
+                            parents.short.insert(def.name);
                             refusal = Some(e);
                         }
                         Some(NoChildren::NoneOfItsKind) => {
