@@ -1492,6 +1492,23 @@ fn a_long_changelog_whose_bulk_read_is_refused_after_its_first_page_goes_on_issu
     }
 }
 
+/// A list the search embeds none of (voters), refused for an issue hidden since its search page,
+/// is said to be skipped for that issue, not to keep embedded items it never had.
+#[test]
+fn a_list_with_nothing_embedded_whose_endpoint_404s_is_skipped_for_that_issue() {
+    let server = serve_issue_page(issue_page_with(r#","votes":{"votes":2,"hasVoted":false}"#));
+    let run = sync_only(&server, "issue_votes", json!({}), Duration::from_secs(60));
+    assert_eq!(run.run.code, 0, "{}", run.run.stderr);
+    assert!(run.run.records("issue_votes").is_empty());
+    assert!(
+        run.run.stderr.contains("skipped this issue's list")
+            && !run.run.stderr.contains("embedded"),
+        "{}",
+        run.run.stderr
+    );
+    assert_eq!(server.count("/rest/api/3/issue/10000/votes"), 1);
+}
+
 /// An issue hidden or deleted between its search page and its long list keeps what its search
 /// page embedded: the endpoint's 404 is not the run's end.
 #[test]

@@ -825,14 +825,23 @@ async fn write_long_lists<W: Write>(
                     tracing::warn!(issue = id, list = list.name, "{why}: {e}");
                     written.insert((at, id.clone()), Vec::new());
                 } else {
-                    let why = "kept the embedded items only";
-                    tracing::warn!(issue = id, list = list.name, "{why}: {e}");
+                    tracing::warn!(issue = id, list = list.name, "{}: {e}", unread(list));
                 }
             }
             Err(e) => return Err(e),
         }
     }
     Ok(written)
+}
+
+/// What a warning says of an issue's list Jira refused to read: the items its search embedded
+/// are written, where it embeds any (votes, watchers and remote links it embeds none of).
+fn unread(list: &IssueList) -> &'static str {
+    if list.embedded.is_some() {
+        "kept the embedded items only"
+    } else {
+        "skipped this issue's list"
+    }
 }
 
 /// Lists of JSON texts, by issue id.
@@ -1200,7 +1209,8 @@ async fn rest_lists(
                 tracing::warn!(
                     issue = id,
                     list = lists[at].name,
-                    "kept the embedded items only: {e}"
+                    "{}: {e}",
+                    unread(lists[at])
                 );
                 Ok(None)
             }
