@@ -619,6 +619,39 @@ fn an_edit_the_search_showed_late_is_caught_by_the_lookback_window() {
     assert_eq!(third.records("issues").len(), 0, "written once");
 }
 
+/// An issue whose `updated` is ahead of the clock the next edits are stamped by (imported with
+/// dates in a zone east of Jira's, or edited on a Data Center node whose clock runs ahead) is
+/// written, and the edits made before that time comes are still found.
+#[test]
+fn an_issue_dated_hours_ahead_does_not_hide_the_edits_made_until_then() {
+    let site = Site::cloud();
+    let first = full_sync(&site, &site.cloud_config());
+    first.assert_success();
+    let ahead = first.records("issues")[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let in_two_hours = chrono::Utc::now().timestamp_millis() + 2 * 3_600_000;
+    assert!(site.sim.sim.set_issue_updated(&ahead, in_two_hours));
+
+    let state = site.file("state.json", &first.last_state());
+    let second = site.sync_from(&state);
+    second.assert_success();
+    assert_eq!(ids(&second.records("issues")), std::slice::from_ref(&ahead));
+
+    let mut touched = site.sim.sim.touch_issues(3);
+    touched.retain(|id| *id != ahead);
+    touched.sort();
+    let state = site.file("state2.json", &second.last_state());
+    let third = site.sync_from(&state);
+    third.assert_success();
+    assert_eq!(
+        ids(&third.records("issues")),
+        touched,
+        "the edits made since, and not the issue from the future again"
+    );
+}
+
 #[test]
 fn a_stitch_catalog_with_open_issue_fields_gets_every_field() {
     let site = Site::cloud();

@@ -34,6 +34,9 @@ pub struct Bookmark {
     /// The window's start when this run began: what is older was written by an earlier run.
     /// Not saved; a state read back starts from its `window_start`.
     read_from: DateTime<Utc>,
+    /// When this run's search began: the window moves no further than the look-back behind it
+    /// (see `record`). Not saved.
+    began: Option<DateTime<Utc>>,
 }
 
 impl Bookmark {
@@ -47,7 +50,15 @@ impl Bookmark {
             overflowed: false,
             remember_from: None,
             read_from: t,
+            began: None,
         }
+    }
+
+    /// The window stops at the look-back behind `t`, when the search began, however far ahead
+    /// a version it writes is dated.
+    pub fn began_at(mut self, t: DateTime<Utc>) -> Bookmark {
+        self.began = Some(t);
+        self
     }
 
     /// Keeps the versions written from `t` on, for `fold`.
@@ -194,7 +205,11 @@ impl Bookmark {
         let at = self.seen.partition_point(|(t, _)| *t <= updated);
         self.seen.insert(at, (updated, id.to_string()));
         self.by_id.insert(id.to_string(), updated);
-        self.window_start = self.window_start.max(updated - lookback);
+        // A version dated after the search began (imported with dates in a zone east of Jira's,
+        // edited on a node whose clock runs ahead) says nothing of the edits stamped before its
+        // time that are still to come: the window claims no more than the search could read.
+        let claimed = self.began.map_or(updated, |began| updated.min(began));
+        self.window_start = self.window_start.max(claimed - lookback);
         let keep_from = self.remember_from.unwrap_or(self.window_start);
         while let Some((t, _)) = self.seen.front() {
             let outside = *t < self.window_start.min(keep_from);
@@ -308,6 +323,18 @@ mod tests {
             b.already_written("0", utc("2024-05-01T10:06:59Z")),
             "before the window: written"
         );
+    }
+
+    #[test]
+    fn a_version_dated_after_the_search_began_moves_the_window_no_further() {
+        let lookback = Duration::minutes(5);
+        let began = utc("2024-05-01T10:00:00Z");
+        let mut b = Bookmark::starting_at(utc("2024-05-01T09:00:00Z")).began_at(began);
+        b.record("1", utc("2024-05-01T12:00:00Z"), lookback);
+        assert_eq!(b.updated, utc("2024-05-01T12:00:00Z"));
+        assert_eq!(b.window_start, utc("2024-05-01T09:55:00Z"));
+        assert!(b.already_written("1", utc("2024-05-01T12:00:00Z")));
+        assert!(!b.already_written("2", utc("2024-05-01T10:30:00Z")));
     }
 
     #[test]

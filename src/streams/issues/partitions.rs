@@ -69,7 +69,7 @@ impl Plan {
             lookback,
         };
         let one_search = |mut progress: Progress| {
-            progress.bookmarks.push(origin.clone());
+            progress.bookmarks.push(origin.clone().began_at(started));
             Plan {
                 scopes: vec![Scope::Site],
                 progress,
@@ -101,7 +101,7 @@ impl Plan {
             progress.keys.push(key.to_string());
             progress
                 .bookmarks
-                .push(bookmark.remember_from(started - lookback));
+                .push(bookmark.remember_from(started - lookback).began_at(started));
             scopes.push(scope);
         };
         for id in &projects {
