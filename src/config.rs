@@ -1662,10 +1662,19 @@ fn read_site(r: &mut Reader<'_>, allow_http: bool) -> Option<Url> {
                     );
                 }
             }
-            // Stitch's tap puts `https://` before a site given without a scheme; so do we.
-            let base_url = match base_url.contains("://") {
-                true => base_url,
-                false => format!("https://{base_url}"),
+            // Stitch's tap puts `https://` before a site given without a scheme, and in place of
+            // `http://`: its users' configs reach an https site either way. So do we; only
+            // `allow_http` means plain http.
+            let base_url = match base_url.split_once("://") {
+                None => format!("https://{base_url}"),
+                Some((scheme, site)) if scheme.eq_ignore_ascii_case("http") && !allow_http => {
+                    tracing::warn!(
+                        "base_url is http://; it is reached over https://, as Stitch's tap does \
+                         (set allow_http: true for plain http)"
+                    );
+                    format!("https://{site}")
+                }
+                Some(_) => base_url,
             };
             let url = r.url("base_url", &base_url, allow_http)?;
             // `true` is the default a generated config may carry beside any base_url.
@@ -2277,10 +2286,24 @@ mod tests {
     }
 
     #[test]
-    fn refuses_http_unless_allowed() {
-        let e = problems(json!({"base_url": "http://x.example", "username": "u", "password": "p"}));
+    fn sends_nothing_over_http_unless_allowed() {
+        // Stitch's tap reached an http:// base_url over https, and so do we.
+        let c = config(json!({"base_url": "http://x.example", "username": "u", "password": "p"}));
+        assert_eq!(
+            c.unwrap().site.known_root().unwrap().as_str(),
+            "https://x.example/"
+        );
+        let c = config(
+            json!({"base_url": "http://x.example", "username": "u", "password": "p", "allow_http": true}),
+        );
+        assert_eq!(
+            c.unwrap().site.known_root().unwrap().as_str(),
+            "http://x.example/"
+        );
+        let e = problems(
+            json!({"host": "x.example", "use_encrypted_endpoints": false, "username": "u", "password": "p"}),
+        );
         assert!(e.contains("allow_http"), "{e}");
-        assert!(config(json!({"base_url": "http://x.example", "username": "u", "password": "p", "allow_http": true})).is_ok());
     }
 
     #[test]

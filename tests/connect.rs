@@ -231,6 +231,26 @@ fn a_stitch_base_url_without_a_scheme_is_reached_over_https() {
     );
 }
 
+/// Stitch's tap replaces a `base_url`'s `http://` with `https://`, so a Stitch user's config may
+/// say `http://` for a site it always reached over HTTPS: without `allow_http`, it is reached over
+/// HTTPS here too, not refused.
+#[test]
+fn a_stitch_base_url_with_http_is_reached_over_https() {
+    let site = Site::server();
+    let front = mutual_tls_front(&site.sim.url);
+    let base_url = front.url.replacen("https://", "http://", 1);
+    let config = json!({"base_url": base_url,
+        "username": creds::USERNAME, "password": creds::PASSWORD,
+        "start_date": "2024-01-01T00:00:00Z", "user_agent": "tap-jira <me@example.com>",
+        "ca_bundle": mtls("ca.pem"), "client_certificate": mtls("client.pem"),
+        "client_key": mtls("client-key.pem")});
+    let path = site.file("config.json", &config);
+    let run = tap(&[&"--config", &path, &"--discover"]);
+    run.assert_success();
+    assert!(!front.handshakes().is_empty(), "reached over TLS");
+    assert!(!site.sim.sim.requests().is_empty());
+}
+
 /// The site behind mutual TLS: the tap shows its certificate, and through a proxy it tunnels.
 #[test]
 fn mutual_tls_with_a_test_ca_reaches_the_site_and_a_missing_certificate_is_named_at_once() {

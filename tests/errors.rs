@@ -42,7 +42,7 @@ fn config_mistakes_each_give_their_message() {
         (
             write(
                 "http.json",
-                r#"{"base_url": "http://jira.example.com", "personal_access_token": "SECRET-TOKEN-1"}"#,
+                r#"{"host": "jira.example.com", "use_encrypted_endpoints": false, "personal_access_token": "SECRET-TOKEN-1"}"#,
             ),
             "allow_http",
         ),
