@@ -2012,7 +2012,8 @@ fn without_userinfo(value: &str) -> String {
 }
 
 /// RFC 3339 with any offset, a date-time without one taken as UTC (as Stitch's tap reads it), or
-/// a bare date taken as midnight UTC.
+/// a bare date taken as midnight UTC. Seconds may be left out, as dateutil (Stitch's reader)
+/// allows.
 pub fn parse_start_date(s: &str) -> Option<DateTime<Utc>> {
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         return Some(t.with_timezone(&Utc));
@@ -2020,7 +2021,17 @@ pub fn parse_start_date(s: &str) -> Option<DateTime<Utc>> {
     if let Some(t) = crate::timestamp::parse_jira(s) {
         return Some(t);
     }
-    for format in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"] {
+    for format in ["%Y-%m-%dT%H:%M%#z", "%Y-%m-%d %H:%M%#z"] {
+        if let Ok(t) = DateTime::parse_from_str(s, format) {
+            return Some(t.with_timezone(&Utc));
+        }
+    }
+    for format in [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M",
+    ] {
         if let Ok(t) = chrono::NaiveDateTime::parse_from_str(s, format) {
             return Some(t.and_utc());
         }
@@ -2283,6 +2294,16 @@ mod tests {
             "https://jira.example.com:8443/jira/"
         );
         assert!(matches!(c.auth, Auth::Pat { .. }));
+    }
+
+    #[test]
+    fn reads_start_dates_without_seconds() {
+        let at = |s: &str| parse_start_date(s).map(|t| t.to_rfc3339());
+        let utc = Some("2024-05-01T10:30:00+00:00".to_string());
+        for s in ["2024-05-01T10:30", "2024-05-01 10:30", "2024-05-01T10:30Z"] {
+            assert_eq!(at(s), utc, "{s}");
+        }
+        assert_eq!(at("2024-05-01T12:30+02:00"), utc);
     }
 
     #[test]
