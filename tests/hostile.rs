@@ -777,6 +777,92 @@ fn a_reconcile_listing_of_more_issues_than_the_data_center_search_window_complet
     assert_eq!(run.run.code, 0, "{}", run.run.stderr);
 }
 
+/// The agile API's issue lists are the same search on Data Center (the board's filter, ANDed
+/// with the `jql` parameter, whose `ORDER BY` replaces the board's order): a board of 10,500
+/// issues is refused past the 10,000th row like `/search`. `board_issues` must list the whole
+/// board, or else not activate a pass that would delete from the target the rows it never read,
+/// and say so; not fail the sync, nor end short as if the board were whole.
+#[test]
+fn a_board_of_more_issues_than_the_data_center_search_window_is_listed_whole_or_not_activated() {
+    const ISSUES: u64 = 10_500;
+    const WINDOW: u64 = 10_000;
+    // Issue i is created 10 s after the one before, from 2024-01-01 00:00 UTC.
+    let base = chrono::DateTime::parse_from_rfc3339("2024-01-01T00:00:00Z")
+        .unwrap()
+        .timestamp();
+    let server = Hostile::start(move |r| match r.path.as_str() {
+        "/rest/agile/1.0/board" => Some(Reply::Json(json!({
+            "startAt": 0, "maxResults": 50, "total": 1, "isLast": true,
+            "values": [{"id": 1, "name": "Everything", "type": "kanban"}],
+        }))),
+        "/rest/agile/1.0/board/1/issue" => {
+            let jql = r.query.get("jql").map_or("", String::as_str);
+            let start = r.param("startAt").unwrap_or(0);
+            let max = r.param("maxResults").unwrap_or(50).min(1000);
+            if start + max > WINDOW {
+                return Some(Reply::Status {
+                    status: 500,
+                    headers: vec![("Content-Type", "application/json".into())],
+                    body: json!({"errorMessages": [format!("Search limit exceeded. We couldn't \
+                        complete your search because it requests {} results which exceeded the \
+                        search platform limit of {WINDOW}.", start + max)], "errors": {}})
+                    .to_string(),
+                });
+            }
+            let created = |i: u64| base + 10 * i as i64;
+            let from = jql.find("created >= \"").map_or(i64::MIN, |at| {
+                chrono::NaiveDateTime::parse_from_str(&jql[at + 12..at + 28], "%Y/%m/%d %H:%M")
+                    .map_or(i64::MIN, |t| t.and_utc().timestamp())
+            });
+            let mut hits: Vec<u64> = (0..ISSUES).filter(|i| created(*i) >= from).collect();
+            // The board's own order is its rank (here the newest first), unless the JQL orders.
+            if !jql.contains("ORDER BY created") {
+                hits.reverse();
+            }
+            let page: Vec<Value> = hits
+                .iter()
+                .skip(start as usize)
+                .take(max as usize)
+                .map(|i| {
+                    let at = chrono::DateTime::from_timestamp(created(*i), 0).unwrap();
+                    json!({"id": (10001 + i).to_string(), "key": format!("P-{}", i + 1),
+                           "fields": {"created": at.format("%Y-%m-%dT%H:%M:%S.000+0000").to_string()}})
+                })
+                .collect();
+            Some(Reply::Json(
+                json!({"startAt": start, "maxResults": max, "total": hits.len(), "issues": page}),
+            ))
+        }
+        _ => None,
+    });
+    let run = sync_only(
+        &server,
+        "board_issues",
+        json!({"deployment": "server", "max_retries": 1}),
+        Duration::from_secs(120),
+    );
+    assert_eq!(run.run.code, 0, "{}", run.run.stderr);
+    let listed: std::collections::HashSet<String> = run
+        .run
+        .records("board_issues")
+        .iter()
+        .filter_map(|r| r["issueId"].as_str().map(String::from))
+        .collect();
+    let messages = run.run.messages();
+    let is_row = |m: &Value| m["type"] == "RECORD" && m["stream"] == "board_issues";
+    let first_row = messages.iter().position(is_row).unwrap_or(messages.len());
+    let activated = messages[first_row..]
+        .iter()
+        .any(|m| m["type"] == "ACTIVATE_VERSION" && m["stream"] == "board_issues");
+    let whole = listed.len() as u64 == ISSUES;
+    assert!(
+        whole || (!activated && run.run.stderr.contains("WARN")),
+        "the board has {ISSUES} issues; the tap listed {} and activated the pass: {activated}\n{}",
+        listed.len(),
+        run.run.stderr
+    );
+}
+
 /// Jira Data Center 10 limits `/rest/api/2/user/search` to the first 100 results whatever
 /// `startAt` says (JRASERVER-78520, "not a bug"). A site of 150 users: the tap cannot list more
 /// than 100 that way, and says so, with what to do, rather than end as if it had them all.

@@ -299,3 +299,55 @@ fn a_stream_with_one_parent_refused_activates_no_version() {
         again.stderr
     );
 }
+
+/// Server/DC reads a board's and a sprint's issues in windows of creation dates (the `jql`
+/// parameter `created >= "…" ORDER BY created ASC, key ASC`, each query from the newest issue's
+/// minute). Boards and sprints of several pages must list each of their issues exactly once:
+/// not re-read a page, nor skip one.
+#[test]
+fn server_board_and_sprint_issues_of_several_pages_are_listed_each_once() {
+    const PAGE: usize = 7;
+    let site = Site::new(SimConfig {
+        deployment: Deployment::Server,
+        issues_per_project: 60,
+        ..SimConfig::default()
+    });
+    let config = site.file("config.json", &site.config_with(json!({"page_size": PAGE})));
+    let mut catalog = site.discover(&config);
+    let names = ["board_issues", "sprint_issues"];
+    common::select_only(&mut catalog, &names);
+    site.file("catalog.json", &catalog);
+    let run = site.sync_from(&site.file("state.json", &json!({})));
+    run.assert_success();
+    for (name, parent) in [("board_issues", "boardId"), ("sprint_issues", "sprintId")] {
+        let records = run.records(name);
+        let mut per_parent: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+        for r in &records {
+            per_parent
+                .entry(r[parent].to_string())
+                .or_default()
+                .push(r["issueId"].to_string());
+        }
+        let longest = per_parent.values().map(Vec::len).max().unwrap_or(0);
+        assert!(
+            longest > 2 * PAGE,
+            "{name}: a list of several pages ({longest})"
+        );
+        for (id, issues) in &mut per_parent {
+            let listed = issues.len();
+            issues.sort();
+            issues.dedup();
+            assert_eq!(
+                issues.len(),
+                listed,
+                "{name} of {id}: an issue listed twice"
+            );
+        }
+        assert_eq!(
+            records.len(),
+            site.sim.sim.expected_records(name, None).unwrap(),
+            "{name}: every issue of every list\n{}",
+            run.stderr
+        );
+    }
+}

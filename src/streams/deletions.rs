@@ -182,7 +182,7 @@ async fn server_issue_ids(
 }
 
 /// An issue's numeric id, from its JSON text.
-fn issue_id(text: &str) -> Option<u64> {
+pub(super) fn issue_id(text: &str) -> Option<u64> {
     RawObject::parse(text)?
         .get("id")
         .and_then(Node::text)

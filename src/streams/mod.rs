@@ -2,6 +2,7 @@
 //! (name, schema, keys, replication) and where its records come from (source, parent). The sync
 //! engine is driven by it; adding a stream touches this table, one schema file and a test.
 
+pub mod agile;
 pub mod bulk;
 pub mod children;
 pub mod deletions;

@@ -11,11 +11,13 @@ use futures::{Stream, StreamExt, TryStreamExt};
 use serde_json::Value;
 
 use crate::client::{JiraClient, Page, RawRecord, pages};
-use crate::config::Config;
+use crate::config::{Config, Deployment};
 use crate::error::{Error, Result};
 pub(super) use crate::streams::Bound;
 use crate::streams::projects::ProjectIds;
-use crate::streams::{Only, PROJECTS_STREAM, Parent, PerParent, Source, StreamDef, id_text, users};
+use crate::streams::{
+    Only, PROJECTS_STREAM, Parent, PerParent, Source, StreamDef, agile, id_text, users,
+};
 
 /// The parents' values read so far in this run, and the objects Jira listed no children of.
 #[derive(Debug, Default)]
@@ -153,6 +155,15 @@ pub(super) fn walk<'a>(
                     let bind: Vec<(&str, &str)> =
                         texts.iter().map(|(n, v)| (*n, v.as_str())).collect();
                     match endpoint.request(client, &bind) {
+                        // Data Center refuses offsets past its search window: read by dates.
+                        Ok((request, pagination))
+                            if deployment == Deployment::Server
+                                && agile::is_issue_list(endpoint.path, pagination) =>
+                        {
+                            agile::server_issue_list_pages(client, request, page_size)
+                                .map(move |page| (Rc::clone(&bound), page))
+                                .boxed_local()
+                        }
                         Ok((request, pagination)) => {
                             pages::<RawRecord>(client, request, pagination, page_size)
                                 .map(move |page| (Rc::clone(&bound), page))

@@ -1,5 +1,6 @@
 //! Jira Software's REST API below `/rest/agile/1.0/`: boards, a board's configuration,
-//! sprints (kanban boards answer 400), issues and epics, and a sprint and its issues. Pages hold
+//! sprints (kanban boards answer 400), issues and epics, and a sprint and its issues. The issue
+//! lists honour `jql` as `/search` reads it (ANDed, its ORDER BY replacing the board's). Pages hold
 //! 50 at most. Sprint and epic pages carry `isLast` but no `total`, as Jira's do. Boards the
 //! account may not see (`SimConfig::hidden_boards_every`) answer 404, and leave a board page
 //! only after it is cut, as Jira's do.
@@ -7,8 +8,9 @@
 use axum::response::Response;
 use serde_json::{Value, json};
 
-use super::Call;
 use super::respond::{Rejection, Reply, ok};
+use super::{Call, search};
+use crate::jql::SortRow;
 use crate::render::issue::issue;
 use crate::render::{Ctx, object};
 use crate::select::{self, DefaultFields, Expand};
@@ -311,11 +313,25 @@ fn issue_page(call: &Call, site: &Site, all: &[usize]) -> Response {
     }))
 }
 
-/// `GET board/{id}/issue`: every issue of the board, in key order.
+/// The issues of `all` that the `jql` parameter keeps: Jira ANDs it with the board's filter, and
+/// its ORDER BY replaces the board's order.
+fn with_jql(call: &Call, site: &Site, mut all: Vec<usize>) -> Result<Vec<usize>, Rejection> {
+    let Some(text) = call.req.param("jql") else {
+        return Ok(all);
+    };
+    let plan = search::plan(site, text, false)?;
+    all.retain(|&i| plan.matches(site, i));
+    if plan.is_ordered() {
+        all.sort_by(|&a, &b| plan.compare(&SortRow::of(site, a), &SortRow::of(site, b)));
+    }
+    Ok(all)
+}
+
+/// `GET board/{id}/issue?jql=`: the issues of the board, in key order unless `jql` orders them.
 pub(crate) fn board_issues(call: &Call, id: &str) -> Reply {
     let site = call.shared.site();
     let board = find_board(&site, id)?;
-    let all = site.board_issues(board);
+    let all = with_jql(call, &site, site.board_issues(board))?;
     Ok(issue_page(call, &site, &all))
 }
 
@@ -335,10 +351,11 @@ pub(crate) fn sprint(call: &Call, id: &str) -> Reply {
     Ok(ok(&sprint_json(&ctx, sprint)))
 }
 
-/// `GET sprint/{id}/issue`: the issues whose Sprint field holds the sprint, in key order.
+/// `GET sprint/{id}/issue?jql=`: the issues whose Sprint field holds the sprint, in key order
+/// unless `jql` orders them.
 pub(crate) fn sprint_issues(call: &Call, id: &str) -> Reply {
     let site = call.shared.site();
     let sprint = find_sprint(&site, id)?;
-    let all = site.sprint_issues(sprint.id);
+    let all = with_jql(call, &site, site.sprint_issues(sprint.id))?;
     Ok(issue_page(call, &site, &all))
 }

@@ -78,7 +78,11 @@ fn input(call: &Call) -> Result<SearchInput, Rejection> {
 }
 
 /// Parses and binds the JQL; a Jira 400 otherwise.
-fn plan(site: &Site, jql_text: &str, bounded_only: bool) -> Result<jql::Plan, Rejection> {
+pub(super) fn plan(
+    site: &Site,
+    jql_text: &str,
+    bounded_only: bool,
+) -> Result<jql::Plan, Rejection> {
     let query = jql::parse(jql_text, site.tz).map_err(|message| Rejection::new(400, message))?;
     if bounded_only && !query.is_bounded() {
         return Err(Rejection::new(400, UNBOUNDED));

@@ -17,6 +17,8 @@ enum Bound {
 pub(crate) struct Plan {
     clauses: Vec<Bound>,
     order: Vec<SortKey>,
+    /// Whether the query had an ORDER BY (else `order` is Jira's default).
+    ordered: bool,
 }
 
 /// What issues are ordered by. Built from an issue, or from a page token's last position.
@@ -106,10 +108,19 @@ pub(crate) fn bind(query: &Query, site: &Site) -> Result<Plan, Vec<String>> {
     } else {
         query.order.clone()
     };
-    Ok(Plan { clauses, order })
+    Ok(Plan {
+        clauses,
+        order,
+        ordered: !query.order.is_empty(),
+    })
 }
 
 impl Plan {
+    /// Whether the query has its own ORDER BY.
+    pub fn is_ordered(&self) -> bool {
+        self.ordered
+    }
+
     pub fn matches(&self, site: &Site, index: usize) -> bool {
         let issue = &site.issues[index];
         self.clauses.iter().all(|clause| match clause {
