@@ -151,3 +151,34 @@ fn a_parent_object_selected_alone_the_meltano_way_is_kept_whole() {
         assert!(issue.get("key").is_none(), "not selected: {issue}");
     }
 }
+
+/// Meltano reuses its cached catalog, so a custom field created in Jira since is one the catalog
+/// lacks: with `select: [issues.fields]` it comes back from drift beside every other field,
+/// not alone.
+#[test]
+fn a_field_that_appeared_since_discovery_keeps_a_parent_selected_alone_whole() {
+    let site = Site::cloud();
+    let config = site.file("config.json", &site.cloud_config());
+    let mut catalog = site.discover(&config);
+    meltano_select(&mut catalog, &["issues.fields"]);
+    let added = site
+        .sim
+        .sim
+        .add_custom_field("Drift Score", jira_sim::CustomFieldType::Float);
+    let path = site.file("catalog.json", &catalog);
+    let run = tap(&[&"--config", &config, &"--catalog", &path]);
+    run.assert_success();
+    assert_valid_singer_output(&run);
+    assert!(run.stderr.contains(added.as_str()), "{}", run.stderr);
+    let issues = run.records("issues");
+    assert!(!issues.is_empty());
+    for issue in &issues {
+        let fields = issue["fields"].as_object().unwrap();
+        assert!(fields.len() > 10, "every field of the issue: {issue}");
+        assert!(fields["status"]["name"].is_string(), "{issue}");
+    }
+    assert!(
+        issues.iter().any(|i| i["fields"][&added].is_number()),
+        "the new field is synced too"
+    );
+}

@@ -8,7 +8,7 @@ use serde_json::{Map, Value, json};
 use super::discover::{CUSTOM_TYPE, FIELD_NAME, FIELD_TYPE, SiteFields, builtin_schema};
 use super::fields::{field_schema, permissive};
 use super::names::{self, Columns, FIELD_ID, FieldNames};
-use super::selection::stream_selected;
+use super::selection::{selects_inside, stream_selected};
 use super::{Catalog, CatalogEntry, MetadataEntry, TextForm};
 use crate::client::JiraClient;
 use crate::error::{Error, Result};
@@ -198,6 +198,10 @@ pub fn apply(
             }
         }
     }
+    // With no field selected, `fields` is kept whole (Meltano's `select: [issues.fields]` marks
+    // every field `selected: false`): a new field selected by default would narrow it to itself,
+    // so it is left unselected and comes with the others.
+    let kept_whole = !selects_inside(entry, &["properties", "fields"].map(String::from));
     let named = match names {
         FieldNames::Id => Default::default(),
         FieldNames::Name => new_columns(entry, &known, &appeared),
@@ -233,6 +237,9 @@ pub fn apply(
             .unwrap_or_else(|| field_schema(field, text));
         set_property(entry, column, schema);
         let mut metadata = described(field);
+        if kept_whole {
+            metadata.insert("selected".into(), json!(false));
+        }
         if names == FieldNames::Name {
             metadata.insert(FIELD_ID.into(), json!(id));
         }

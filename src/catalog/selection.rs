@@ -505,6 +505,25 @@ pub(super) fn stream_selected(entry: &CatalogEntry) -> bool {
         .unwrap_or(false)
 }
 
+/// Whether the catalog selects any property of the object at `breadcrumb`, as `build` reads it.
+pub(super) fn selects_inside(entry: &CatalogEntry, breadcrumb: &[String]) -> bool {
+    let index = MetadataIndex::new(entry);
+    let pointer: String = breadcrumb
+        .iter()
+        .map(|part| format!("/{}", part.replace('~', "~0").replace('/', "~1")))
+        .collect();
+    let properties = entry
+        .schema
+        .pointer(&pointer)
+        .and_then(|object| object.get("properties"))
+        .and_then(Value::as_object);
+    properties.into_iter().flatten().any(|(name, sub)| {
+        let mut path = breadcrumb.to_vec();
+        path.extend(["properties".to_string(), name.clone()]);
+        index.selected(&path, sub)
+    })
+}
+
 struct MetadataIndex<'a> {
     by_breadcrumb: BTreeMap<&'a [String], &'a Map<String, Value>>,
 }
