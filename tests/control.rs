@@ -1889,3 +1889,48 @@ fn a_project_filter_naming_a_renamed_project_by_its_old_key_narrows_project_stre
         }
     }
 }
+
+/// A catalog asking for another replication method or key (Meltano's `metadata` extra) is told
+/// that each stream keeps its own, and the run goes on as it would: incremental, from the state.
+#[test]
+fn a_replication_method_asked_by_the_catalog_is_answered_with_a_warning() {
+    let site = site_for(Deployment::Cloud);
+    let mut catalog = catalog_hashing(&site, &["issues", "projects"], &[]);
+    for stream in catalog["streams"].as_array_mut().unwrap() {
+        let name = stream["tap_stream_id"].as_str().unwrap().to_string();
+        for m in stream["metadata"].as_array_mut().unwrap() {
+            if m["breadcrumb"] == json!([]) {
+                match name.as_str() {
+                    "issues" => {
+                        m["metadata"]["replication-method"] = json!("FULL_TABLE");
+                        m["metadata"]["replication-key"] = json!("created");
+                    }
+                    _ => m["metadata"]["replication-method"] = json!("FULL_TABLE"),
+                }
+            }
+        }
+    }
+    let run = sync(&site, site.config_with(json!({})), &catalog);
+    run.assert_success();
+    assert_valid_singer_output(&run);
+    let warned = |needle: &str| {
+        run.stderr
+            .lines()
+            .any(|l| l.contains("WARN") && l.contains("issues") && l.contains(needle))
+    };
+    assert!(warned("replication-method FULL_TABLE"), "{}", run.stderr);
+    assert!(warned("replication-key created"), "{}", run.stderr);
+    assert!(
+        !run.stderr
+            .lines()
+            .any(|l| l.contains("WARN") && l.contains("projects")),
+        "projects asked for its own method: {}",
+        run.stderr
+    );
+    assert!(!run.records("issues").is_empty());
+    assert!(
+        run.last_state()["bookmarks"]["issues"]["updated"].is_string(),
+        "still incremental: {}",
+        run.last_state()
+    );
+}

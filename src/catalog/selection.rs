@@ -130,6 +130,7 @@ pub fn selected_streams(
             if !stream_selected(entry) {
                 return None;
             }
+            warn_of_replication_asked(entry, def);
             let key_properties: Vec<String> = def
                 .keys
                 .for_deployment(deployment)
@@ -503,6 +504,30 @@ pub(super) fn stream_selected(entry: &CatalogEntry) -> bool {
         .or_else(|| entry.schema.get("selected").and_then(Value::as_bool))
         .or_else(|| flag("selected-by-default"))
         .unwrap_or(false)
+}
+
+/// A catalog may ask for another replication method or key (Meltano's `metadata` extra, Stitch's
+/// UI); each stream's are fixed (`forced-replication-method`), so the run says it keeps its own
+/// rather than leave the user thinking a full table or a different bookmark was read.
+fn warn_of_replication_asked(entry: &CatalogEntry, def: &StreamDef) {
+    let m = entry.metadata_at(&[]);
+    let asked = |key: &str| m.and_then(|m| m.get(key)).and_then(Value::as_str);
+    let method = def.replication.method();
+    if let Some(other) = asked("replication-method").filter(|a| !a.eq_ignore_ascii_case(method)) {
+        tracing::warn!(
+            stream = def.name,
+            "the catalog asks for replication-method {other}; this stream replicates {method} \
+             (for a full re-read, run without state: `meltano run --full-refresh`)"
+        );
+    }
+    let key = def.replication.key();
+    if let Some(other) = asked("replication-key").filter(|a| Some(*a) != key) {
+        tracing::warn!(
+            stream = def.name,
+            "the catalog asks for replication-key {other}; this stream's is {}",
+            key.unwrap_or("none (it has no replication key)")
+        );
+    }
 }
 
 /// Whether the catalog selects any property of the object at `breadcrumb`, as `build` reads it.
