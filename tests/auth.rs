@@ -926,3 +926,49 @@ fn a_token_file_refresh_token_with_a_trailing_newline_is_not_taken_for_another_r
         run.stderr
     );
 }
+
+/// An access token that dies while requests are in flight, and a token endpoint that is down
+/// (503 on every try): each refused request waited for the refresh under way, then, the token
+/// still the old one, tried the refresh again itself, each with its own retries. The failing
+/// endpoint was asked once per request in flight, the exit held back until every one had
+/// given up. One refresh (with its retries) fails them all.
+#[test]
+fn a_refresh_that_fails_is_tried_once_not_once_per_request_in_flight() {
+    let site = Site::new(SimConfig {
+        latency_ms: 300,
+        ..SimConfig::default()
+    });
+    let mut config = oauth_config(&site);
+    config["page_size"] = json!(5);
+    let config = site.file("config.json", &config);
+    let run = std::thread::scope(|s| {
+        let run = s.spawn(|| tap(&[&"--config", &config]));
+        // Mid-run, with requests in flight: every access token dies, the endpoint goes down.
+        let started = Instant::now();
+        while site.sim.sim.requests().len() < 12 {
+            assert!(started.elapsed() < Duration::from_secs(60), "no requests");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        site.sim.sim.push_fault(jira_sim::Fault {
+            times: 1000,
+            ..jira_sim::Fault::status("/oauth/token", 503)
+        });
+        site.sim.sim.expire_access_tokens();
+        run.join().unwrap()
+    });
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("OAuth token refresh failed") && run.stderr.contains("unavailable"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains(creds::OAUTH_CLIENT_SECRET));
+    let refused = site
+        .sim
+        .sim
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/oauth/token" && r.status == 503)
+        .count();
+    assert_eq!(refused, 4, "one refresh and its retries: {}", run.stderr);
+}

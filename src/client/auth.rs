@@ -36,6 +36,9 @@ struct OAuthSession {
     refresh_token: Secret,
     /// Bumped on every refresh, so concurrent 401s trigger one refresh, not one each.
     generation: u64,
+    /// Why the last refresh failed, after its own retries: the requests that waited for it fail
+    /// with it too, rather than each asking the endpoint again (and holding up the exit).
+    failed: Option<String>,
 }
 
 /// A token endpoint's answer to a grant, read leniently: the rotated refresh token it carries
@@ -84,6 +87,7 @@ impl Authenticator {
                 refresh_at: None,
                 refresh_token: o.refresh_token.clone(),
                 generation: 0,
+                failed: None,
             }))),
             _ => None,
         };
@@ -176,6 +180,10 @@ impl Authenticator {
 impl OAuthSession {
     /// The access token and its generation, unless there is none or it is due for a refresh.
     fn usable(&self) -> Option<(Secret, u64)> {
+        // After a failed refresh the token is known dead: the request gets the failure instead.
+        if self.failed.is_some() {
+            return None;
+        }
         let token = self.access_token.clone()?;
         let fresh = self.refresh_at.is_none_or(|at| Instant::now() < at);
         fresh.then_some((token, self.generation))
@@ -196,8 +204,18 @@ async fn refresh_apart(
     let task = tokio::spawn(async move {
         let _under_way = REFRESHES.read().await;
         let mut session = session.lock().await;
+        if let Some(why) = &session.failed {
+            return Err(Error::OAuth(why.clone()));
+        }
         if due(&session) {
-            refresh(&http, &config, &mut session).await?;
+            match refresh(&http, &config, &mut session).await {
+                Ok(()) => {}
+                Err(Error::OAuth(why)) => {
+                    session.failed = Some(why.clone());
+                    return Err(Error::OAuth(why));
+                }
+                Err(e) => return Err(e),
+            }
         }
         let token = session
             .access_token
