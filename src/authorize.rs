@@ -173,7 +173,7 @@ fn save(file: &TokenFile, refresh_token: &Secret, cloud_id: Option<&String>) -> 
     if let (TokenFile::Config(_), Some(id)) = (file, cloud_id) {
         keys.push(("cloud_id", id.as_str()));
     }
-    client::save_keys(file.path(), &keys)?;
+    client::save_keys(file, &keys)?;
     let saved = match (file, cloud_id) {
         (TokenFile::Config(_), Some(id)) => format!("the refresh token and cloud_id {id}"),
         _ => "the refresh token".to_string(),

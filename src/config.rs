@@ -704,8 +704,9 @@ pub struct OAuthConfig {
     pub client: OAuthClient,
     pub refresh_token: Secret,
     pub access_token: Option<Secret>,
-    /// The config file that holds `refresh_token`: the rotated token is written back there.
-    pub refresh_token_file: Option<PathBuf>,
+    /// The file that holds `refresh_token` (`oauth_token_file`, or the config file): the
+    /// rotated token is written back there.
+    pub refresh_token_file: Option<TokenFile>,
 }
 
 /// Where the tap sends its requests.
@@ -1526,7 +1527,10 @@ fn read_auth(
             client: read_oauth_client(r, chosen, site, allow_http)?,
             refresh_token: refresh_token?,
             access_token,
-            refresh_token_file: token_file.or_else(|| r.raw.origin.get("refresh_token").cloned()),
+            refresh_token_file: token_file.map(TokenFile::Own).or_else(|| {
+                let origin = r.raw.origin.get("refresh_token");
+                origin.cloned().map(TokenFile::Config)
+            }),
         })),
     }
 }

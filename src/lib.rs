@@ -79,9 +79,9 @@ pub async fn run(cli: &Cli, out: impl Write) -> Result<()> {
     }
 
     if let config::Auth::OAuth(oauth) = &config.auth
-        && let Some(path) = &oauth.refresh_token_file
+        && let Some(file) = &oauth.refresh_token_file
     {
-        client::check_token_file_writable(path)?;
+        client::check_token_file_writable(file.path())?;
     }
     let reads_fields = cli.discover || catalog.as_ref().is_none_or(catalog::compares_fields);
     let (client, fields) = connect(&config, reads_fields).await?;

@@ -972,3 +972,28 @@ fn a_refresh_that_fails_is_tried_once_not_once_per_request_in_flight() {
         .count();
     assert_eq!(refused, 4, "one refresh and its retries: {}", run.stderr);
 }
+
+/// README: with `oauth_token_file` "the tap keeps the newest refresh token there (readable by
+/// its owner only)". A token file written by hand (`echo … > tokens.json`, mode 644 under the
+/// usual umask) kept its mode, so every rotated refresh token was readable by every user.
+#[test]
+fn a_token_file_written_by_hand_is_private_once_the_tap_rotates_its_token() {
+    use std::os::unix::fs::PermissionsExt;
+    let site = Site::cloud();
+    let token_file = site.file(
+        "tokens.json",
+        &json!({"refresh_token": creds::INITIAL_REFRESH_TOKEN}),
+    );
+    std::fs::set_permissions(&token_file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let mut config = oauth_config(&site);
+    config["oauth_token_file"] = json!(token_file);
+    discover_with(&site, config).assert_success();
+    let saved: Value =
+        serde_json::from_str(&std::fs::read_to_string(&token_file).unwrap()).unwrap();
+    assert_eq!(
+        saved["refresh_token"],
+        json!(site.sim.sim.current_refresh_token())
+    );
+    let mode = std::fs::metadata(&token_file).unwrap().permissions().mode();
+    assert_eq!(mode & 0o077, 0, "the token file is private: {mode:o}");
+}

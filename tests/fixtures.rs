@@ -11,6 +11,7 @@ use tap_jira::catalog::{CatalogEntry, FieldNames, TextForm, build_entry};
 use tap_jira::client::detect_deployment;
 use tap_jira::config::{
     Auth, CloudId, Config, DEFAULT_PAGE_SIZE, Deployment, OAuthProvider, RawConfig, RichText, Site,
+    TokenFile,
 };
 use tap_jira::raw::RawObject;
 use tap_jira::streams::StreamDef;
@@ -123,7 +124,7 @@ fn cloud_oauth_sample_goes_through_the_gateway_and_remembers_its_file() {
         panic!("expected OAuth 2.0, got {:?}", config.auth)
     };
     assert_eq!(
-        oauth.refresh_token_file.as_deref(),
+        oauth.refresh_token_file.as_ref().map(TokenFile::path),
         Some(fixture("config/cloud-oauth.json").as_path()),
         "the rotated refresh token is written back to the file it came from"
     );

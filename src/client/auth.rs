@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use tokio::sync::{Mutex, RwLock};
 
-use crate::config::{Auth, Deployment, OAuthClient, OAuthConfig, OAuthProvider};
+use crate::config::{Auth, Deployment, OAuthClient, OAuthConfig, OAuthProvider, TokenFile};
 use crate::error::{Error, Result};
 use crate::secret::Secret;
 
@@ -241,13 +241,13 @@ async fn refresh(
 ) -> Result<()> {
     // Runs that share a token file (partitions side by side) take turns: each spends the token
     // the last one saved, not the one it read at its start, which the other may have spent.
-    let _turn = match &config.refresh_token_file {
-        Some(path) => Some(TokenFileTurn::take(path).await?),
+    let token_file = config.refresh_token_file.as_ref();
+    let _turn = match token_file {
+        Some(file) => Some(TokenFileTurn::take(file.path()).await?),
         None => None,
     };
-    if let Some(saved) = config
-        .refresh_token_file
-        .as_deref()
+    if let Some(saved) = token_file
+        .map(TokenFile::path)
         .and_then(saved_refresh_token)
         && saved != session.refresh_token.expose()
     {
@@ -265,10 +265,8 @@ async fn refresh(
     let token = match request_tokens(http, &config.client, &grant).await {
         Ok(token) => token,
         Err(TokenFailure::Refused(why)) => {
-            let source = config
-                .refresh_token_file
-                .as_ref()
-                .map(|f| format!(" (the refresh token was read from {})", f.display()))
+            let source = token_file
+                .map(|f| format!(" (the refresh token was read from {})", f.path().display()))
                 .unwrap_or_default();
             return Err(Error::OAuth(format!(
                 "{why}. Check oauth_client_id and oauth_client_secret; if the refresh token was used \
@@ -283,10 +281,10 @@ async fn refresh(
         .filter(|t| t != session.refresh_token.expose())
     {
         session.refresh_token = Secret::new(rotated);
-        match &config.refresh_token_file {
-            Some(path) => {
-                save_refresh_token(path, &session.refresh_token)?;
-                tracing::info!(file = %path.display(), "OAuth refresh token rotated; the new one is saved to the config file");
+        match token_file {
+            Some(file) => {
+                save_refresh_token(file, &session.refresh_token)?;
+                tracing::info!(file = %file.path().display(), "OAuth refresh token rotated; the new one is saved to the config file");
             }
             None => tracing::warn!(
                 "OAuth refresh token rotated but it did not come from a config file, so it cannot be saved; \
@@ -516,13 +514,14 @@ pub fn check_token_file_writable(path: &Path) -> Result<()> {
 }
 
 /// Replaces `refresh_token` in the JSON file, keeping every other key.
-pub fn save_refresh_token(path: &Path, token: &Secret) -> Result<()> {
-    save_keys(path, &[("refresh_token", token.expose())])
+pub fn save_refresh_token(file: &TokenFile, token: &Secret) -> Result<()> {
+    save_keys(file, &[("refresh_token", token.expose())])
 }
 
 /// Sets `keys` in the JSON file, keeping every other key: write a sibling file, flush it to disk,
 /// then rename it over the original, so a crash leaves the old file or the new one.
-pub fn save_keys(path: &Path, keys: &[(&str, &str)]) -> Result<()> {
+pub fn save_keys(file: &TokenFile, keys: &[(&str, &str)]) -> Result<()> {
+    let path = file.path();
     let fail = |e: &dyn std::fmt::Display| {
         Error::OAuth(format!(
             "could not save the new refresh token to {}: {e}. The one in that file no longer works: \
@@ -550,12 +549,16 @@ pub fn save_keys(path: &Path, keys: &[(&str, &str)]) -> Result<()> {
     let temp = sibling_temp_path(path);
     let write = || -> std::io::Result<()> {
         use std::io::Write;
-        let mut file = create_private(&temp)?;
-        if let Ok(meta) = std::fs::metadata(path) {
-            file.set_permissions(meta.permissions())?;
+        let mut written = create_private(&temp)?;
+        // A config file keeps its mode; a token file stays readable by its owner only, as
+        // created, whatever mode it was written with by hand.
+        if let TokenFile::Config(_) = file
+            && let Ok(meta) = std::fs::metadata(path)
+        {
+            written.set_permissions(meta.permissions())?;
         }
-        file.write_all(rendered.as_bytes())?;
-        file.sync_all()?;
+        written.write_all(rendered.as_bytes())?;
+        written.sync_all()?;
         std::fs::rename(&temp, path)?;
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
             && let Ok(dir) = std::fs::File::open(dir)
@@ -717,7 +720,7 @@ mod tests {
             r#"{"cloud_id": "c", "refresh_token": "old", "start_date": "2024-01-01"}"#,
         )
         .unwrap();
-        save_refresh_token(&path, &Secret::new("new")).unwrap();
+        save_refresh_token(&TokenFile::Config(path.clone()), &Secret::new("new")).unwrap();
         let saved: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
         assert_eq!(
             saved,
