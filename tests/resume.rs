@@ -560,3 +560,41 @@ fn an_issue_created_written_by_a_stopped_run_and_then_deleted_is_reported_by_rec
         gone.id
     );
 }
+
+/// A sync of a child stream alone reads the issues without writing them, and moves the issues
+/// bookmark. `issues` selected later must still get every issue, not only those updated since.
+#[test]
+fn issues_selected_after_runs_of_their_children_alone_are_all_written() {
+    let site = Site::new(SimConfig {
+        issues_per_project: 20,
+        ..SimConfig::default()
+    });
+    let config = site.file("config.json", &site.config_with(json!({})));
+    let discovered = site.discover(&config);
+    let mut children = discovered.clone();
+    common::select_only(&mut children, &["issue_comments"]);
+    site.file("catalog.json", &children);
+    let first = site.sync_from(&site.file("state.json", &json!({})));
+    first.assert_success();
+    assert!(first.records("issues").is_empty());
+    assert!(!first.records("issue_comments").is_empty());
+
+    let mut both = discovered;
+    common::select_only(&mut both, &["issues", "issue_comments"]);
+    site.file("catalog.json", &both);
+    let second = site.sync_from(&site.file("state.json", &first.last_state()));
+    second.assert_success();
+    assert_eq!(
+        common::ids(&second.records("issues")).len(),
+        site.sim.sim.issue_count(),
+        "issues newly selected are all written"
+    );
+    // The run that wrote them leaves a bookmark that says so: the next reads only what changed.
+    let third = site.sync_from(&site.file("state.json", &second.last_state()));
+    third.assert_success();
+    assert!(
+        third.records("issues").len() < site.sim.sim.issue_count(),
+        "{} issues written again",
+        third.records("issues").len()
+    );
+}

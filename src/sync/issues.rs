@@ -161,6 +161,26 @@ async fn read<W: Write>(
     let config = run.config;
     let started = Utc::now();
     let (saved, mut deleted) = split_deleted(run.bookmark(bookmark_name));
+    // A search that wrote no issue records says nothing of which were written: `issues`, selected
+    // since, is read from start_date, not from where its children got to.
+    let left_out = issue_emitter.is_none();
+    let saved = match saved {
+        Some(saved) if !left_out && saved.get(ISSUES_LEFT_OUT) == Some(&Value::Bool(true)) => {
+            tracing::warn!(
+                "the issues bookmark was moved by runs without the `issues` stream: its issues \
+                 are synced from start_date"
+            );
+            None
+        }
+        saved => saved,
+    };
+    let with_deleted = |searched, deleted: Option<&Value>| {
+        let mut bookmark = with_deleted(searched, deleted);
+        if let (Value::Object(map), true) = (&mut bookmark, left_out) {
+            map.insert(ISSUES_LEFT_OUT.into(), Value::Bool(true));
+        }
+        bookmark
+    };
     // Deletions are followed from before the first issue is written: a first sync stopped half
     // way and resumed later must report the issues it wrote that went in between.
     let deletions_start = deleted.is_none() && issue_emitter.is_some();
@@ -333,6 +353,9 @@ async fn write_again<W: Write>(
     );
     Ok(())
 }
+
+/// Marks an issues bookmark moved by a search that wrote only children (`issues` not selected).
+const ISSUES_LEFT_OUT: &str = "issues_left_out";
 
 /// The search's bookmark with the deletions' beside it.
 pub(super) fn with_deleted(mut searched: Value, deleted: Option<&Value>) -> Value {
