@@ -20,13 +20,19 @@ fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
     if cli.about {
-        // A closed pipe (`--about | head`) is not an error worth reporting.
-        let _ = writeln!(
-            std::io::stdout().lock(),
-            "{}",
-            tap_jira::about::render(cli.format)
-        );
-        return ExitCode::SUCCESS;
+        let mut stdout = std::io::stdout().lock();
+        let written = writeln!(stdout, "{}", tap_jira::about::render(cli.format))
+            .and_then(|()| stdout.flush());
+        return match written {
+            // A closed pipe (`--about | head`) is not an error worth reporting.
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+            // A full disk is: Meltano would read the settings from an empty file.
+            Err(e) => {
+                tracing::error!("writing output: {e}");
+                ExitCode::FAILURE
+            }
+        };
     }
     // reqwest is built without a default TLS provider; install ring's before the first client.
     let _ = rustls::crypto::ring::default_provider().install_default();

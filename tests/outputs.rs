@@ -136,6 +136,24 @@ fn sigterm_stops_with_143_and_leaves_only_whole_messages() {
     );
 }
 
+/// `--about` into a file on a full disk (here `/dev/full`): Meltano reads the settings from it, so
+/// nothing written is a failure, said on stderr, not an empty success.
+#[cfg(target_os = "linux")]
+#[test]
+fn about_to_a_full_disk_fails_and_says_why() {
+    let output = Command::new(env!("CARGO_BIN_EXE_tap-jira"))
+        .args(["--about", "--format", "json"])
+        .env_remove("RUST_LOG")
+        .stdout(std::fs::File::create("/dev/full").expect("/dev/full"))
+        .stderr(Stdio::piped())
+        .output()
+        .expect("the tap binary runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("No space left on device"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
 // `F_GETPIPE_SZ` is Linux's, as is the tap's own pipe enlarging.
 #[cfg(target_os = "linux")]
 #[test]
