@@ -1636,8 +1636,9 @@ fn entity_follows(rest: &str) -> bool {
 /// other way round, or it could pair with the outer run. Delimiters of other runs next to it
 /// join its delimiter run, so the characters that count are the ones past them, unless those
 /// delimiters turn into HTML tags: both must pass. Where readers differ, the cautious reading:
-/// a symbol outside ASCII may or may not be punctuation (the spec's versions disagree), and
-/// GitHub's parser does not count `~` as punctuation.
+/// a symbol outside ASCII may or may not be punctuation (the spec's versions disagree), a line
+/// separator whitespace (GitHub's parser says not), and GitHub's parser does not count `~` as
+/// punctuation.
 fn delimits(out: &str, run: &Run) -> bool {
     let len = run.delimiter.len();
     let d = if run.delimiter.starts_with('~') {
@@ -1649,7 +1650,14 @@ fn delimits(out: &str, run: &Run) -> bool {
     let first = char_after(out, run.open + len, d);
     let last = char_before(out, run.close, d);
     let after = char_after(out, run.close + len, d);
-    let space = |c: Option<char>| c.is_none_or(char::is_whitespace);
+    // Whitespace to every reader: CommonMark's is Rust's less the vertical tab, U+0085 and the
+    // line and paragraph separators.
+    let space = |c: Option<char>| {
+        c.is_none_or(|c| {
+            c.is_whitespace() && !matches!(c, '\u{b}' | '\u{85}' | '\u{2028}' | '\u{2029}')
+        })
+    };
+    let maybe_space = |c: Option<char>| c.is_none_or(char::is_whitespace);
     let punct = |c: Option<char>| c.is_some_and(|c| c.is_ascii_punctuation() && c != '~');
     // Neither whitespace nor punctuation in any reading: letters and digits, mostly.
     let word = |c: Option<char>| {
@@ -1659,7 +1667,7 @@ fn delimits(out: &str, run: &Run) -> bool {
     };
     // Left-flanking for certain, and not for certain, with `b` before the delimiter and `a`
     // after it; right-flanking is left-flanking seen from the other side.
-    let left = |b, a| !space(a) && (word(a) || space(b) || punct(b));
+    let left = |b, a| !maybe_space(a) && (word(a) || space(b) || punct(b));
     let not_left = |b, a| space(a) || (punct(a) && word(b));
     let all = |bs: [Option<char>; 2],
                as_: [Option<char>; 2],
@@ -2190,6 +2198,21 @@ mod tests {
             ("!", &[]),
         ]);
         assert_eq!(md(doc), "**bold *both***!");
+    }
+
+    /// CommonMark counts tabs, line breaks and the spaces (Zs) as whitespace, not the line and
+    /// paragraph separators: `**` between one and punctuation is not read as a delimiter.
+    #[test]
+    fn separators_are_not_whitespace_to_delimiters() {
+        let doc = marked(&[
+            ("Note:\u{2028}", &[]),
+            ("\"Done\"", &["strong"]),
+            ("\u{2029}next", &[]),
+        ]);
+        assert_eq!(
+            md(doc),
+            "Note:\u{2028}<strong>\"Done\"</strong>\u{2029}next"
+        );
     }
 
     #[test]

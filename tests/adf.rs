@@ -551,3 +551,23 @@ fn a_rule_opening_a_bullet_item_stays_in_its_item() {
     );
     assert_eq!(both(&item), ["- ***\n\n  after", "- after"]);
 }
+
+/// A line separator (U+2028, pasted from some editors) beside bold text that starts with
+/// punctuation: CommonMark does not count it as whitespace, so `**` there would show as it is.
+#[test]
+fn bold_beside_a_line_separator_stays_bold() {
+    let bold = json!([{"type": "strong"}]);
+    let case = doc(json!([{"type": "paragraph", "content": [
+        {"type": "text", "text": "Status:\u{2028}"},
+        {"type": "text", "text": "(done)", "marks": bold}
+    ]}]));
+    for rendered in [both(&case), both_from_text(&case)] {
+        assert_eq!(
+            rendered,
+            [
+                "Status:\u{2028}<strong>(done)</strong>",
+                "Status:\u{2028}(done)"
+            ]
+        );
+    }
+}
