@@ -174,7 +174,8 @@ async fn read<W: Write>(
         }
         saved => saved,
     };
-    let with_deleted = |searched, deleted: Option<&Value>| {
+    // The bookmark as saved: the deletions' beside it, and the mark of a search that wrote no issue.
+    let saved_as = |searched, deleted: Option<&Value>| {
         let mut bookmark = with_deleted(searched, deleted);
         if let (Value::Object(map), true) = (&mut bookmark, left_out) {
             map.insert(ISSUES_LEFT_OUT.into(), Value::Bool(true));
@@ -203,7 +204,7 @@ async fn read<W: Write>(
     if deletions_start && deleted.is_some() {
         run.commit_bookmark(
             bookmark_name,
-            with_deleted(progress.to_value(), deleted.as_ref()),
+            saved_as(progress.to_value(), deleted.as_ref()),
         )?;
     }
     let zone = issues::user_time_zone(client.myself());
@@ -283,7 +284,7 @@ async fn read<W: Write>(
         }
         run.commit_bookmark(
             bookmark_name,
-            with_deleted(progress.to_value(), deleted.as_ref()),
+            saved_as(progress.to_value(), deleted.as_ref()),
         )?;
     }
     odd.report();
@@ -301,7 +302,7 @@ async fn read<W: Write>(
         }
         deleted = found.deleted;
     }
-    run.commit_bookmark(bookmark_name, with_deleted(searched, deleted.as_ref()))
+    run.commit_bookmark(bookmark_name, saved_as(searched, deleted.as_ref()))
 }
 
 /// Writes again, with their children, the issues whose ids came back to the listing (see
