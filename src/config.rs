@@ -11,7 +11,7 @@ use url::Url;
 
 use crate::catalog::{DriftPolicy, FieldNames};
 use crate::error::{ConfigProblem, Error, Result};
-use crate::filters::{Filters, Window};
+use crate::filters::{Filters, Window, is_project_key};
 use crate::hashing::HashSettings;
 use crate::input::{self, read_json_object};
 use crate::readable::RenderText;
@@ -1803,17 +1803,12 @@ fn saved_refresh_token(r: &mut Reader<'_>, path: &Path) -> Option<Secret> {
 
 fn read_filters(r: &mut Reader<'_>) -> Filters {
     let mut keys = |key: &str| -> Vec<String> {
-        match r.raw.values.get(key) {
+        let named: Vec<String> = match r.raw.values.get(key) {
             None | Some(Value::Null) => Vec::new(),
-            Some(Value::String(s)) => s
-                .split(',')
-                .map(|k| k.trim().to_ascii_uppercase())
-                .filter(|k| !k.is_empty())
-                .collect(),
+            Some(Value::String(s)) => s.split(',').map(|k| k.trim().to_string()).collect(),
             Some(Value::Array(items)) if items.iter().all(Value::is_string) => items
                 .iter()
-                .filter_map(|k| k.as_str().map(|k| k.trim().to_ascii_uppercase()))
-                .filter(|k| !k.is_empty())
+                .filter_map(|k| k.as_str().map(|k| k.trim().to_string()))
                 .collect(),
             Some(_) => {
                 r.problem(
@@ -1823,7 +1818,18 @@ fn read_filters(r: &mut Reader<'_>) -> Filters {
                 );
                 Vec::new()
             }
+        };
+        let named: Vec<String> = named.into_iter().filter(|k| !k.is_empty()).collect();
+        // JQL takes a project's name as well as its key, the project streams do not: a name
+        // would narrow the issues alone.
+        for text in named.iter().filter(|k| !is_project_key(k)) {
+            r.problem(
+                key,
+                format!("`{text}` is not a project key"),
+                "name projects by key (letters, digits and `_`, e.g. WEB) or by id, not by name",
+            );
         }
+        named.iter().map(|k| k.to_ascii_uppercase()).collect()
     };
     let projects = keys("projects");
     let exclude_projects = keys("exclude_projects");

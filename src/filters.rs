@@ -11,6 +11,13 @@ use crate::jql::{Jql, local_minute_after, local_minute_at_or_before};
 use crate::streams::issues::JqlZone;
 use crate::timestamp::format_utc;
 
+/// Whether `text` can name a project as `project/{key}` does: a key (letters, digits and `_`,
+/// as Jira allows them) or an id. JQL takes a project's name too; the project streams, told
+/// apart by key and id, do not.
+pub fn is_project_key(text: &str) -> bool {
+    !text.is_empty() && text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Filters {
     /// Project keys to keep (all when empty), upper-cased.

@@ -1890,6 +1890,66 @@ fn a_project_filter_naming_a_renamed_project_by_its_old_key_narrows_project_stre
     }
 }
 
+/// A project named in a filter by its name ("Platform Ops") rather than its key: JQL resolves a
+/// name as it does a key, so the issues obey it, while the project streams match keys and ids.
+/// Such a filter must either be refused before anything is synced, or narrow every stream alike:
+/// never leave out a project's issues and still write its `projects` and `versions` rows (or the
+/// other way round).
+#[test]
+fn a_project_filter_naming_a_project_by_its_name_never_narrows_only_the_issues() {
+    for deployment in [Deployment::Cloud, Deployment::Server] {
+        let site = site_for(deployment);
+        let catalog = catalog_hashing(&site, &["projects", "versions", "issues"], &[]);
+        let all = sync(&site, site.config_with(json!({})), &catalog);
+        all.assert_success();
+        let ops = all
+            .records("projects")
+            .into_iter()
+            .find(|p| p["key"] == "OPS")
+            .unwrap();
+        let (ops_id, name) = (
+            ops["id"].as_str().unwrap(),
+            ops["name"].as_str().unwrap().trim(),
+        );
+        for (filter, keeps) in [
+            (json!({"exclude_projects": [name]}), false),
+            (json!({"projects": [name]}), true),
+        ] {
+            let run = sync(&site, site.config_with(filter.clone()), &catalog);
+            if run.code != 0 {
+                assert!(
+                    run.stdout.is_empty()
+                        && run.stderr.contains("projects")
+                        && run.stderr.contains(name),
+                    "{deployment} {filter}: a refusal names the setting and the text: {}",
+                    run.stderr
+                );
+                continue;
+            }
+            let issues_of_ops = run
+                .records("issues")
+                .iter()
+                .filter(|i| project_of(i) == "OPS")
+                .count();
+            let projects_of_ops = run
+                .records("projects")
+                .iter()
+                .filter(|p| p["id"] == ops_id)
+                .count();
+            let versions_of_ops = run
+                .records("versions")
+                .iter()
+                .filter(|v| ids_of(std::slice::from_ref(*v), "projectId").contains(ops_id))
+                .count();
+            assert_eq!(
+                (issues_of_ops > 0, projects_of_ops > 0, versions_of_ops > 0),
+                (keeps, keeps, keeps),
+                "{deployment} {filter}: OPS's issues, its project row and its versions"
+            );
+        }
+    }
+}
+
 /// A catalog asking for another replication method or key (Meltano's `metadata` extra) is told
 /// that each stream keeps its own, and the run goes on as it would: incremental, from the state.
 #[test]

@@ -7,13 +7,13 @@ use std::collections::HashMap;
 
 use crate::client::{ApiRequest, JiraClient};
 use crate::error::{Error, Result};
-use crate::filters::Filters;
+use crate::filters::{Filters, is_project_key};
 
 /// The id of the project a key names, as Jira resolves it: its current key, or one it had before
 /// it was renamed. `None` when Jira knows no such project (deleted, or hidden from the account),
 /// or the text cannot be a project key.
 pub async fn project_id(client: &JiraClient, key: &str) -> Result<Option<String>> {
-    if key.is_empty() || !key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+    if !is_project_key(key) {
         return Ok(None);
     }
     let request = ApiRequest::get(client.api_path(&format!("project/{key}")));
