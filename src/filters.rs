@@ -11,11 +11,11 @@ use crate::jql::{Jql, local_minute_after, local_minute_at_or_before};
 use crate::streams::issues::JqlZone;
 use crate::timestamp::format_utc;
 
-/// Whether `text` can name a project as `project/{key}` does: a key (letters, digits and `_`,
-/// as Jira allows them) or an id. JQL takes a project's name too; the project streams, told
-/// apart by key and id, do not.
+/// Whether `text` can name a project as `project/{key}` does: a key (letters, digits and `_`;
+/// a site's key pattern may allow letters beyond ASCII) or an id. JQL takes a project's name
+/// too; the project streams, told apart by key and id, do not.
 pub fn is_project_key(text: &str) -> bool {
-    !text.is_empty() && text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    !text.is_empty() && text.chars().all(|c| c.is_alphanumeric() || c == '_')
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
