@@ -710,6 +710,48 @@ fn server_user(n: u32) -> Value {
            "name": format!("u{n}"), "displayName": format!("User {n}"), "active": true, "timeZone": "UTC"})
 }
 
+/// A Data Center search of this many issues, issue i created 10 s after the one before from
+/// 2024-01-01 00:00 UTC, refused past its 10,000th row.
+const WINDOWED_ISSUES: u64 = 10_500;
+const SEARCH_WINDOW: u64 = 10_000;
+
+fn windowed_created(i: u64) -> i64 {
+    1_704_067_200 + 10 * i as i64
+}
+
+/// The minute of the JQL's `created >= "…"` clause, as a Unix time; the start of time without one.
+fn created_from(jql: &str) -> i64 {
+    jql.find("created >= \"").map_or(i64::MIN, |at| {
+        chrono::NaiveDateTime::parse_from_str(&jql[at + 12..at + 28], "%Y/%m/%d %H:%M")
+            .map_or(i64::MIN, |t| t.and_utc().timestamp())
+    })
+}
+
+/// The page of `hits` from `start`, or Data Center's refusal of a page past its window.
+fn windowed_page(hits: &[u64], start: u64, max: u64) -> Reply {
+    if start + max > SEARCH_WINDOW {
+        return Reply::Status {
+            status: 500,
+            headers: vec![("Content-Type", "application/json".into())],
+            body: json!({"errorMessages": [format!("Search limit exceeded. We couldn't complete \
+                your search because it requests {} results which exceeded the search platform \
+                limit of {SEARCH_WINDOW}.", start + max)], "errors": {}})
+            .to_string(),
+        };
+    }
+    let page: Vec<Value> = hits
+        .iter()
+        .skip(start as usize)
+        .take(max as usize)
+        .map(|i| {
+            let at = chrono::DateTime::from_timestamp(windowed_created(*i), 0).unwrap();
+            json!({"id": (10001 + i).to_string(), "key": format!("P-{}", i + 1),
+                   "fields": {"created": at.format("%Y-%m-%dT%H:%M:%S.000+0000").to_string()}})
+        })
+        .collect();
+    Reply::Json(json!({"startAt": start, "maxResults": max, "total": hits.len(), "issues": page}))
+}
+
 /// Jira Data Center pages a search no deeper than its search platform's window: a page that
 /// reaches past the 10,000th row (`startAt` plus the page) is refused with a 500, "Search limit
 /// exceeded" (Atlassian's KB "Handling JQL REST API searching exceeding max_result_window").
@@ -717,12 +759,6 @@ fn server_user(n: u32) -> Value {
 /// that deep.
 #[test]
 fn a_reconcile_listing_of_more_issues_than_the_data_center_search_window_completes() {
-    const ISSUES: u64 = 10_500;
-    const WINDOW: u64 = 10_000;
-    // Issue i is created 10 s after the one before, from 2024-01-01 00:00 UTC.
-    let base = chrono::DateTime::parse_from_rfc3339("2024-01-01T00:00:00Z")
-        .unwrap()
-        .timestamp();
     let server = Hostile::start(move |r| {
         if r.path != "/rest/api/2/search" {
             return None;
@@ -730,43 +766,18 @@ fn a_reconcile_listing_of_more_issues_than_the_data_center_search_window_complet
         let body: Value = serde_json::from_str(&r.body).unwrap_or_default();
         let jql = body["jql"].as_str().unwrap_or("");
         let start = r.param("startAt").unwrap_or(0);
-        let Some(at) = jql.find("created >= \"") else {
+        if !jql.contains("created >= \"") {
             // The issue search: nothing was updated.
             return Some(Reply::Json(
                 json!({"startAt": start, "maxResults": 50, "total": 0, "issues": []}),
             ));
-        };
-        let minute = &jql[at + 12..at + 28];
-        let from = chrono::NaiveDateTime::parse_from_str(minute, "%Y/%m/%d %H:%M")
-            .map_or(i64::MIN, |t| t.and_utc().timestamp());
-        let max = r.param("maxResults").unwrap_or(50).min(1000);
-        if start + max > WINDOW {
-            return Some(Reply::Status {
-                status: 500,
-                headers: vec![("Content-Type", "application/json".into())],
-                body:
-                    json!({"errorMessages": [format!("Search limit exceeded. We couldn't complete \
-                    your search because it requests {} results which exceeded the search platform \
-                    limit of {WINDOW}.", start + max)], "errors": {}})
-                    .to_string(),
-            });
         }
+        let max = r.param("maxResults").unwrap_or(50).min(1000);
         // In order of creation, which is also the order of ids.
-        let created = |i: u64| base + 10 * i as i64;
-        let hits: Vec<u64> = (0..ISSUES).filter(|i| created(*i) >= from).collect();
-        let page: Vec<Value> = hits
-            .iter()
-            .skip(start as usize)
-            .take(max as usize)
-            .map(|i| {
-                let at = chrono::DateTime::from_timestamp(created(*i), 0).unwrap();
-                json!({"id": (10001 + i).to_string(), "key": format!("P-{}", i + 1),
-                       "fields": {"created": at.format("%Y-%m-%dT%H:%M:%S.000+0000").to_string()}})
-            })
+        let hits: Vec<u64> = (0..WINDOWED_ISSUES)
+            .filter(|i| windowed_created(*i) >= created_from(jql))
             .collect();
-        Some(Reply::Json(
-            json!({"startAt": start, "maxResults": max, "total": hits.len(), "issues": page}),
-        ))
+        Some(windowed_page(&hits, start, max))
     });
     let run = sync_only(
         &server,
@@ -784,12 +795,6 @@ fn a_reconcile_listing_of_more_issues_than_the_data_center_search_window_complet
 /// and say so; not fail the sync, nor end short as if the board were whole.
 #[test]
 fn a_board_of_more_issues_than_the_data_center_search_window_is_listed_whole_or_not_activated() {
-    const ISSUES: u64 = 10_500;
-    const WINDOW: u64 = 10_000;
-    // Issue i is created 10 s after the one before, from 2024-01-01 00:00 UTC.
-    let base = chrono::DateTime::parse_from_rfc3339("2024-01-01T00:00:00Z")
-        .unwrap()
-        .timestamp();
     let server = Hostile::start(move |r| match r.path.as_str() {
         "/rest/agile/1.0/board" => Some(Reply::Json(json!({
             "startAt": 0, "maxResults": 50, "total": 1, "isLast": true,
@@ -799,39 +804,14 @@ fn a_board_of_more_issues_than_the_data_center_search_window_is_listed_whole_or_
             let jql = r.query.get("jql").map_or("", String::as_str);
             let start = r.param("startAt").unwrap_or(0);
             let max = r.param("maxResults").unwrap_or(50).min(1000);
-            if start + max > WINDOW {
-                return Some(Reply::Status {
-                    status: 500,
-                    headers: vec![("Content-Type", "application/json".into())],
-                    body: json!({"errorMessages": [format!("Search limit exceeded. We couldn't \
-                        complete your search because it requests {} results which exceeded the \
-                        search platform limit of {WINDOW}.", start + max)], "errors": {}})
-                    .to_string(),
-                });
-            }
-            let created = |i: u64| base + 10 * i as i64;
-            let from = jql.find("created >= \"").map_or(i64::MIN, |at| {
-                chrono::NaiveDateTime::parse_from_str(&jql[at + 12..at + 28], "%Y/%m/%d %H:%M")
-                    .map_or(i64::MIN, |t| t.and_utc().timestamp())
-            });
-            let mut hits: Vec<u64> = (0..ISSUES).filter(|i| created(*i) >= from).collect();
+            let mut hits: Vec<u64> = (0..WINDOWED_ISSUES)
+                .filter(|i| windowed_created(*i) >= created_from(jql))
+                .collect();
             // The board's own order is its rank (here the newest first), unless the JQL orders.
             if !jql.contains("ORDER BY created") {
                 hits.reverse();
             }
-            let page: Vec<Value> = hits
-                .iter()
-                .skip(start as usize)
-                .take(max as usize)
-                .map(|i| {
-                    let at = chrono::DateTime::from_timestamp(created(*i), 0).unwrap();
-                    json!({"id": (10001 + i).to_string(), "key": format!("P-{}", i + 1),
-                           "fields": {"created": at.format("%Y-%m-%dT%H:%M:%S.000+0000").to_string()}})
-                })
-                .collect();
-            Some(Reply::Json(
-                json!({"startAt": start, "maxResults": max, "total": hits.len(), "issues": page}),
-            ))
+            Some(windowed_page(&hits, start, max))
         }
         _ => None,
     });
@@ -854,10 +834,10 @@ fn a_board_of_more_issues_than_the_data_center_search_window_is_listed_whole_or_
     let activated = messages[first_row..]
         .iter()
         .any(|m| m["type"] == "ACTIVATE_VERSION" && m["stream"] == "board_issues");
-    let whole = listed.len() as u64 == ISSUES;
+    let whole = listed.len() as u64 == WINDOWED_ISSUES;
     assert!(
         whole || (!activated && run.run.stderr.contains("WARN")),
-        "the board has {ISSUES} issues; the tap listed {} and activated the pass: {activated}\n{}",
+        "the board has {WINDOWED_ISSUES} issues; the tap listed {} and activated the pass: {activated}\n{}",
         listed.len(),
         run.run.stderr
     );
