@@ -16,6 +16,7 @@
 //!   there) or else its id; an external image is `![alt](url)`;
 //! - a status is its text in brackets (`[IN REVIEW]`), a date `YYYY-MM-DD` in UTC, a mention
 //!   `@Name`, an emoji its character (or its short name), a card a link to its URL;
+//! - a link on content that shows nothing (a space, a line break) has its URL as its text;
 //! - underline is `<u>…</u>`, sub- and superscript `<sub>`/`<sup>`; colours, alignment,
 //!   indentation, borders, breakout, annotations and the other presentational marks are dropped;
 //! - inside a table cell, line breaks and the breaks between blocks are `<br>` and a code block
@@ -931,7 +932,10 @@ impl Renderer {
                     }
                 }
             }
-            "hardBreak" => w.line_break(),
+            "hardBreak" => {
+                w.blank(&marks);
+                w.line_break();
+            }
             "status" if self.markdown() => {
                 let text = attr_str(node, "text").map(str::trim);
                 if let Some(text) = text.filter(|t| !t.is_empty()) {
@@ -941,12 +945,16 @@ impl Renderer {
                         raw.push(']');
                         w.atom(&marks, raw);
                     });
+                } else {
+                    w.blank(&marks);
                 }
             }
             "mention" | "emoji" | "date" | "status" | "placeholder" | "inlineExtension"
             | "extension" => with_scratch(|text| {
                 if label_into(text, node) {
                     w.text(&marks, text);
+                } else {
+                    w.blank(&marks);
                 }
             }),
             "inlineCard" | "blockCard" | "embedCard" => self.card(w, node, &marks),
@@ -1757,6 +1765,9 @@ struct Inline<'t> {
     /// and the text.
     code: Option<Marks<'t>>,
     code_text: String,
+    /// A link on content that showed nothing (a space, a line break): written with its URL as
+    /// its text, unless the content after it goes on in the link.
+    bare: Option<Mark<'t>>,
 }
 
 /// The buffers of a finished `Inline`, which the next one on the thread writes in: most
@@ -1816,6 +1827,7 @@ impl<'t> Inline<'t> {
             },
             code: None,
             code_text: spare.code_text,
+            bare: None,
         }
     }
 
@@ -1844,6 +1856,7 @@ impl<'t> Inline<'t> {
         let core = text.trim();
         if core.is_empty() {
             self.space(text);
+            self.blank(marks);
             return;
         }
         let start = text.len() - text.trim_start().len();
@@ -1890,8 +1903,54 @@ impl<'t> Inline<'t> {
         };
     }
 
+    /// After content that shows nothing: a link on it would leave no trace, so it is held for
+    /// `write_bare`.
+    fn blank(&mut self, marks: &[Mark<'t>]) {
+        let link = marks.iter().find(|m| matches!(m, Mark::Link(_)));
+        let Some(&link) = link.filter(|l| self.markdown && !self.open.iter().any(|(m, _)| m == *l))
+        else {
+            return;
+        };
+        if self.bare != Some(link) {
+            self.flush_code();
+            self.write_bare();
+            self.bare = Some(link);
+        }
+    }
+
+    /// The held link, with its URL as its text (as a card without a name), set apart by spaces,
+    /// or before the line break it was on.
+    fn write_bare(&mut self) {
+        let Some(link @ Mark::Link(href)) = self.bare.take() else {
+            return;
+        };
+        let breaks = match self.gap {
+            Gap::Breaks(n) => Some(n),
+            _ => None,
+        };
+        if breaks.is_some() || (matches!(self.gap, Gap::None) && !self.out.is_empty()) {
+            self.space.clear();
+            self.space.push(' ');
+            self.gap = Gap::Space;
+        }
+        self.begin(&[link]);
+        escape_into(&mut self.out, href, &mut self.line);
+        self.close_last();
+        self.space.clear();
+        self.space.push(' ');
+        self.gap = breaks.map_or(Gap::Space, Gap::Breaks);
+    }
+
     /// Before content: closes the marks it does not have, writes the gap, opens its new marks.
     fn begin(&mut self, marks: &[Mark<'t>]) {
+        // A held link goes on in this content, or is written before it.
+        if let Some(link) = self.bare {
+            if marks.contains(&link) {
+                self.bare = None;
+            } else {
+                self.write_bare();
+            }
+        }
         let keep = self
             .open
             .iter()
@@ -1999,6 +2058,8 @@ impl<'t> Inline<'t> {
                 self.begin(&marks);
                 code_span_into(&mut self.out, &self.code_text, self.in_table);
                 self.line = Line::Mid;
+            } else {
+                self.blank(&marks);
             }
             self.code_text.clear();
         }
@@ -2007,6 +2068,7 @@ impl<'t> Inline<'t> {
     /// Appends the run to `out`.
     fn finish_into(mut self, out: &mut String) {
         self.flush_code();
+        self.write_bare();
         while !self.open.is_empty() {
             self.close_last();
         }
@@ -2220,6 +2282,55 @@ mod tests {
         let doc = json!([{"type": "paragraph", "content": [{"type": "text", "text": "a]: b",
             "marks": [{"type": "code"}, {"type": "link", "attrs": {"href": "https://x"}}]}]}]);
         assert_eq!(md(doc), "[a\\]: b](https://x)");
+    }
+
+    /// A link whose text shows nothing (a space, no text, a line break, empty code, an atom
+    /// without a label) keeps its URL, written as its text as a card without a name is.
+    #[test]
+    fn a_link_on_no_text_keeps_its_url() {
+        let link = |href: &str| json!([{"type": "link", "attrs": {"href": href}}]);
+        let x = link("https://example.com/x");
+        let shown = "[https://example.com/x](https://example.com/x)";
+        let para = |content: Value| md(json!([{"type": "paragraph", "content": content}]));
+        let plain = |s: &str| json!({"type": "text", "text": s});
+        let linked = |s: &str| json!({"type": "text", "text": s, "marks": x});
+        assert_eq!(
+            para(json!([plain("a"), linked(" "), plain("b")])),
+            format!("a {shown} b")
+        );
+        for alone in [
+            linked(" "),
+            linked(""),
+            linked("\n"),
+            json!({"type": "text", "text": "",
+                "marks": [{"type": "code"}, {"type": "link", "attrs": {"href": "https://example.com/x"}}]}),
+            json!({"type": "status", "attrs": {"text": ""}, "marks": x}),
+        ] {
+            assert_eq!(para(json!([alone])), shown, "{alone}");
+        }
+        assert_eq!(
+            para(json!([plain("a"), {"type": "hardBreak", "marks": x}, plain("b")])),
+            format!("a {shown}\\\nb")
+        );
+        assert_eq!(
+            para(json!([{"type": "text", "text": " ", "marks": link("https://e.com/a b(c)<d>")}])),
+            "[https://e.com/a b(c)\\<d>](https://e.com/a%20b\\(c\\)%3Cd%3E)"
+        );
+        // A blank that is part of a link's text stays in it, as before.
+        assert_eq!(
+            para(json!([
+                linked(" "),
+                linked("go"),
+                linked(" "),
+                linked("on"),
+                linked(" ")
+            ])),
+            "[go on](https://example.com/x)"
+        );
+        assert_eq!(
+            para(json!([plain("a "), linked(" "), linked("go")])),
+            "a  [go](https://example.com/x)"
+        );
     }
 
     #[test]

@@ -571,3 +571,27 @@ fn bold_beside_a_line_separator_stays_bold() {
         );
     }
 }
+
+/// A link on a space between words or on a line break kept no trace of its URL; it is written
+/// with its URL as its text. Plain text leaves links out, as ever.
+#[test]
+fn a_link_on_a_blank_keeps_its_url() {
+    let link = json!([{"type": "link", "attrs": {"href": "https://example.com/x"}}]);
+    let case = doc(json!([{"type": "paragraph", "content": [
+        {"type": "text", "text": "see"},
+        {"type": "text", "text": " ", "marks": link},
+        {"type": "text", "text": "there"},
+        {"type": "hardBreak", "marks": link},
+        {"type": "text", "text": "end"}
+    ]}]));
+    let shown = "[https://example.com/x](https://example.com/x)";
+    for rendered in [both(&case), both_from_text(&case)] {
+        assert_eq!(
+            rendered,
+            [
+                format!("see {shown} there {shown}\\\nend"),
+                "see there\nend".to_owned()
+            ]
+        );
+    }
+}
