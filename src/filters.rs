@@ -110,6 +110,35 @@ impl Filters {
             "jql": self.jql,
         })
     }
+
+    /// Whether a state's filters (`to_value` of an earlier run; `None`: no filters) are these.
+    /// The project lists are sets: another order, case or a repeat names the same projects,
+    /// and must not make a large site be read again from `start_date`.
+    pub fn same_as_saved(&self, saved: Option<&Value>) -> bool {
+        let now = (!self.is_empty()).then(|| self.to_value());
+        now.as_ref().map(projects_as_sets) == saved.map(projects_as_sets)
+    }
+}
+
+/// `value` with its project lists sorted, upper-cased and without repeats, to compare.
+fn projects_as_sets(value: &Value) -> Value {
+    let mut value = value.clone();
+    for list in ["projects", "exclude_projects"] {
+        if let Some(Value::Array(keys)) = value.get_mut(list) {
+            // Keys are upper-cased when read, ASCII only: a key beyond ASCII may differ in case.
+            let mut set: Vec<Value> = keys
+                .iter()
+                .map(|k| match k {
+                    Value::String(k) => Value::String(k.to_uppercase()),
+                    other => other.clone(),
+                })
+                .collect();
+            set.sort_by_key(|k| k.to_string());
+            set.dedup();
+            *keys = set;
+        }
+    }
+    value
 }
 
 #[cfg(test)]
@@ -152,5 +181,23 @@ mod tests {
             "no created date: not known to be inside"
         );
         assert!(!filters.keeps_issue(Some(inside), utc("2024-03-01T00:00:00Z")));
+    }
+
+    #[test]
+    fn project_lists_are_compared_as_sets() {
+        let filters = |projects: &[&str], excluded: &[&str]| Filters {
+            projects: projects.iter().map(|k| k.to_string()).collect(),
+            exclude_projects: excluded.iter().map(|k| k.to_string()).collect(),
+            ..Filters::default()
+        };
+        let saved = filters(&["WEB", "OPS", "éQUIPE"], &["SEC", "DATA"]).to_value();
+        assert!(
+            filters(&["OPS", "ÉQUIPE", "WEB", "OPS"], &["DATA", "SEC"]).same_as_saved(Some(&saved))
+        );
+        assert!(!filters(&["OPS", "WEB"], &["DATA", "SEC"]).same_as_saved(Some(&saved)));
+        assert!(!filters(&["OPS", "WEB", "ÉQUIPE"], &["DATA"]).same_as_saved(Some(&saved)));
+        assert!(!filters(&["OPS"], &[]).same_as_saved(None));
+        assert!(Filters::default().same_as_saved(None));
+        assert!(!Filters::default().same_as_saved(Some(&saved)));
     }
 }

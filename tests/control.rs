@@ -749,6 +749,45 @@ fn a_change_of_filters_syncs_the_narrowed_streams_again() {
     assert!(again.records("issues").is_empty() && !again.stderr.contains("the filters differ"));
 }
 
+#[test]
+fn reordered_or_recased_project_filters_are_the_same_filters() {
+    // The lists are sets: the order or case they are written in names the same projects, and a
+    // state written with them in another order goes on from its bookmarks.
+    let site = Site::new(SimConfig {
+        projects: 5,
+        ..SimConfig::default()
+    });
+    let catalog = catalog_hashing(&site, &["issues", "worklogs"], &[]);
+    let first = sync(
+        &site,
+        site.config_with(
+            json!({"projects": ["WEB", "OPS", "MOB"], "exclude_projects": ["DATA", "SEC"]}),
+        ),
+        &catalog,
+    );
+    first.assert_success();
+    assert!(!first.records("issues").is_empty() && !first.records("worklogs").is_empty());
+    let state = first.last_state();
+    assert_eq!(state["filters"]["projects"], json!(["WEB", "OPS", "MOB"]));
+    for reordered in [
+        json!({"projects": ["OPS", "MOB", "WEB"], "exclude_projects": ["DATA", "SEC"]}),
+        json!({"projects": ["WEB", "OPS", "MOB"], "exclude_projects": ["SEC", "DATA"]}),
+        json!({"projects": "mob, web, Ops", "exclude_projects": ["sec", "data"]}),
+    ] {
+        let again = sync_from_state(&site, site.config_with(reordered.clone()), &catalog, &state);
+        again.assert_success();
+        assert!(
+            !again.stderr.contains("the filters differ"),
+            "{reordered}: {}",
+            again.stderr
+        );
+        assert!(
+            again.records("issues").is_empty() && again.records("worklogs").is_empty(),
+            "{reordered}: an incremental run with nothing new"
+        );
+    }
+}
+
 fn sync_from_state(site: &Site, config: Value, catalog: &Value, state: &Value) -> Run {
     site.file("config.json", &config);
     site.file("catalog.json", catalog);

@@ -270,10 +270,11 @@ pub async fn run<W: Write>(
 /// The streams the filters narrow that keep a bookmark: a sync made with other filters covered
 /// other issues, so they start over (their children are bookmarked with the issues).
 fn start_over_if_filters_changed(state: &mut State, filters: &Filters) {
-    let now = (!filters.is_empty()).then(|| filters.to_value());
-    if state.filters() == now.as_ref() {
+    // Compared as sets: a state keeps the lists in the order it was written with.
+    if filters.same_as_saved(state.filters()) {
         return;
     }
+    let now = (!filters.is_empty()).then(|| filters.to_value());
     let narrowed = STREAMS
         .iter()
         .filter(|def| matches!(def.source, Source::IssueSearch | Source::WorklogUpdates));
