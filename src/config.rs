@@ -14,6 +14,7 @@ use crate::error::{ConfigProblem, Error, Result};
 use crate::filters::{Filters, Window, is_project_key};
 use crate::hashing::HashSettings;
 use crate::input::{self, read_json_object};
+use crate::jql::has_order_by;
 use crate::readable::RenderText;
 use crate::secret::Secret;
 
@@ -1853,10 +1854,7 @@ fn read_filters(r: &mut Reader<'_>) -> Filters {
     let created = window("created");
     let updated = window("updated");
     let jql = r.string("jql");
-    if jql
-        .as_deref()
-        .is_some_and(|j| j.to_ascii_lowercase().contains("order by"))
-    {
+    if jql.as_deref().is_some_and(has_order_by) {
         r.problem(
             "jql",
             "has an ORDER BY",
@@ -2418,5 +2416,36 @@ mod tests {
     fn secrets_stay_out_of_debug_output() {
         let c = config(json!({"base_url": "https://x.atlassian.net", "email": "a@b.c", "api_token": "SECRET-123"})).unwrap();
         assert!(!format!("{c:?}").contains("SECRET-123"));
+    }
+
+    #[test]
+    fn an_order_by_in_jql_is_found_outside_quotes_with_any_whitespace() {
+        let [base, _] = bases();
+        for ordered in [
+            "project = WEB ORDER BY key",
+            "project = WEB order by key",
+            "project = WEB ORDER  BY key",
+            "project = WEB ORDER\nBY key",
+            "project = WEB\tOrder\r\n\tby key",
+            "ORDER BY created",
+            "summary ~ \"order by\" ORDER BY key",
+            "summary ~ 'it\\'s' order by key",
+            "project = WEB ORDER BY",
+        ] {
+            let e = problems(with(&base, "jql", json!(ordered)));
+            assert!(e.contains("ORDER BY"), "{ordered:?}: {e}");
+        }
+        for valid in [
+            "summary ~ \"order by\"",
+            "summary ~ 'ORDER  BY'",
+            "summary ~ \"say \\\"order by\\\" twice\"",
+            "summary ~ 'it\\'s order by'",
+            "labels = reorder AND labels = by",
+            "labels = order_by",
+            "\"Order by\" = x",
+        ] {
+            let c = config(with(&base, "jql", json!(valid)));
+            assert!(c.is_ok(), "{valid:?}: {c:?}");
+        }
     }
 }

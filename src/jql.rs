@@ -90,6 +90,44 @@ impl Jql {
     }
 }
 
+/// Whether `jql` has an `ORDER BY` clause: the two words in any case, any whitespace (a newline)
+/// between them, outside quoted strings (`summary ~ "order by"` is a value, and valid).
+pub fn has_order_by(jql: &str) -> bool {
+    // Unquoted words in order; a quoted string or an operator is an empty word between them.
+    let mut words: Vec<String> = Vec::new();
+    let mut word = String::new();
+    let mut chars = jql.chars();
+    while let Some(c) = chars.next() {
+        let quote = c == '"' || c == '\'';
+        if !(c.is_whitespace() || quote || "=!<>~(),".contains(c)) {
+            word.push(c);
+            continue;
+        }
+        if !word.is_empty() {
+            words.push(std::mem::take(&mut word));
+        }
+        if quote {
+            // To the closing quote; a backslash escapes the character after it.
+            while let Some(inside) = chars.next() {
+                match inside {
+                    '\\' => {
+                        chars.next();
+                    }
+                    _ if inside == c => break,
+                    _ => {}
+                }
+            }
+        }
+        if !c.is_whitespace() {
+            words.push(String::new());
+        }
+    }
+    words.push(word);
+    words
+        .windows(2)
+        .any(|w| w[0].eq_ignore_ascii_case("order") && w[1].eq_ignore_ascii_case("by"))
+}
+
 /// The latest local minute, in `tz`, that is certainly not after `t` however Jira resolves it.
 /// JQL dates are minute-granular and read in the user's zone; in the hour a DST change repeats,
 /// a local time has two meanings, so step back an hour to a minute whose both meanings are safe.
