@@ -1905,7 +1905,17 @@ impl<'t> Inline<'t> {
 
     /// After content that shows nothing: a link on it would leave no trace, so it is held for
     /// `write_bare`.
+    #[inline]
     fn blank(&mut self, marks: &[Mark<'t>]) {
+        if marks.iter().any(|m| matches!(m, Mark::Link(_))) {
+            self.hold_link(marks);
+        }
+    }
+
+    /// `blank` for content under a link: seldom met, kept out of the path every text takes.
+    #[cold]
+    #[inline(never)]
+    fn hold_link(&mut self, marks: &[Mark<'t>]) {
         let link = marks.iter().find(|m| matches!(m, Mark::Link(_)));
         let Some(&link) = link.filter(|l| self.markdown && !self.open.iter().any(|(m, _)| m == *l))
         else {
@@ -1915,6 +1925,19 @@ impl<'t> Inline<'t> {
             self.flush_code();
             self.write_bare();
             self.bare = Some(link);
+        }
+    }
+
+    /// Before content, a held link: it goes on in this content, or is written before it.
+    #[cold]
+    #[inline(never)]
+    fn settle_bare(&mut self, marks: &[Mark<'t>]) {
+        if let Some(link) = self.bare {
+            if marks.contains(&link) {
+                self.bare = None;
+            } else {
+                self.write_bare();
+            }
         }
     }
 
@@ -1943,13 +1966,8 @@ impl<'t> Inline<'t> {
 
     /// Before content: closes the marks it does not have, writes the gap, opens its new marks.
     fn begin(&mut self, marks: &[Mark<'t>]) {
-        // A held link goes on in this content, or is written before it.
-        if let Some(link) = self.bare {
-            if marks.contains(&link) {
-                self.bare = None;
-            } else {
-                self.write_bare();
-            }
+        if self.bare.is_some() {
+            self.settle_bare(marks);
         }
         let keep = self
             .open
