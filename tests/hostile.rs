@@ -953,6 +953,18 @@ fn issue_page(description: &str) -> String {
 }
 
 /// One page of one issue with `fields` (`,"key":value…`) among its fields.
+/// Comment `i` of issue 10000 (id `20000 + i`), with `body`.
+fn comment(i: u64, body: &str) -> Value {
+    json!({"id": (20000 + i).to_string(), "body": body,
+        "created": "2024-04-02T05:28:53.041+0000", "updated": "2024-04-02T05:28:53.041+0000"})
+}
+
+/// A page of `/issue/{id}/comment` holding the comments `ids`, as asked from `start`.
+fn comment_page(ids: std::ops::Range<u64>, body: &str, start: u64, max: u64, total: u64) -> Reply {
+    let comments: Vec<Value> = ids.map(|i| comment(i, body)).collect();
+    Reply::Json(json!({"startAt": start, "maxResults": max, "total": total, "comments": comments}))
+}
+
 fn issue_page_with(fields: &str) -> String {
     format!(
         r#"{{"issues":[{{"id":"10000","key":"P-1","fields":{{"created":"2024-04-02T05:28:53.041+0000","updated":"2024-12-27T16:27:38.301+0000"{fields}}}}}],"isLast":true}}"#
@@ -1381,17 +1393,12 @@ fn sync_long_comment_thread_after(before: &str, n: u64) -> Bounded {
         "/rest/api/3/issue/10000/comment" => {
             let start = r.param("startAt").unwrap_or(0);
             let max = r.param("maxResults").unwrap_or(50).min(1000);
-            let end = (start + max).min(n);
-            let comments: Vec<Value> = (start..end)
-                .map(|i| {
-                    json!({"id": (20000 + i).to_string(), "body": text,
-                        "created": "2024-04-02T05:28:53.041+0000",
-                        "updated": "2024-04-02T05:28:53.041+0000"})
-                })
-                .collect();
-            Some(Reply::Json(
-                json!({"startAt": start, "maxResults": max, "total": n,
-                "comments": comments}),
+            Some(comment_page(
+                start..(start + max).min(n),
+                &text,
+                start,
+                max,
+                n,
             ))
         }
         _ => None,
@@ -1579,12 +1586,7 @@ fn a_list_with_nothing_embedded_whose_endpoint_404s_is_skipped_for_that_issue() 
 /// page embedded: the endpoint's 404 is not the run's end.
 #[test]
 fn a_long_list_whose_endpoint_404s_keeps_the_embedded_items() {
-    let embedded: Vec<Value> = (0..3)
-        .map(|i| {
-            json!({"id": (20000 + i).to_string(), "body": "x",
-            "created": "2024-04-02T05:28:53.041+0000", "updated": "2024-04-02T05:28:53.041+0000"})
-        })
-        .collect();
+    let embedded: Vec<Value> = (0..3).map(|i| comment(i, "x")).collect();
     let search = issue_page_with(&format!(
         r#","comment":{{"comments":{},"maxResults":3,"total":5000,"startAt":0}}"#,
         json!(embedded)
@@ -1709,11 +1711,7 @@ fn sync_late_issue_in_a_chunk_of_its_own(n: u64) {
 /// items, among those already written, are not written again.
 #[test]
 fn a_long_list_refused_after_its_first_page_writes_nothing_twice() {
-    let comment = |i: u64| {
-        json!({"id": (20000 + i).to_string(), "body": "x",
-            "created": "2024-04-02T05:28:53.041+0000", "updated": "2024-04-02T05:28:53.041+0000"})
-    };
-    let embedded: Vec<Value> = (0..3).map(comment).collect();
+    let embedded: Vec<Value> = (0..3).map(|i| comment(i, "x")).collect();
     let search = issue_page_with(&format!(
         r#","comment":{{"comments":{},"maxResults":3,"total":5000,"startAt":0}}"#,
         json!(embedded)
@@ -1726,11 +1724,7 @@ fn a_long_list_refused_after_its_first_page_writes_nothing_twice() {
         }),
         "/rest/api/3/issue/10000/comment" if r.param("startAt") == Some(0) => {
             let max = r.param("maxResults").unwrap_or(50).min(1000);
-            let comments: Vec<Value> = (0..max).map(comment).collect();
-            Some(Reply::Json(
-                json!({"startAt": 0, "maxResults": max, "total": 5000,
-                "comments": comments}),
-            ))
+            Some(comment_page(0..max, "x", 0, max, 5000))
         }
         _ => None,
     });
@@ -1781,17 +1775,8 @@ fn sync_comments_deleted_after_the_first_page(n: u64) {
             let total = n - first;
             let start = r.param("startAt").unwrap_or(0);
             let max = r.param("maxResults").unwrap_or(50).min(100);
-            let comments: Vec<Value> = (first + start..(first + start + max).min(n))
-                .map(|i| {
-                    json!({"id": (20000 + i).to_string(), "body": "x",
-                        "created": "2024-04-02T05:28:53.041+0000",
-                        "updated": "2024-04-02T05:28:53.041+0000"})
-                })
-                .collect();
-            Some(Reply::Json(
-                json!({"startAt": start, "maxResults": max, "total": total,
-                "comments": comments}),
-            ))
+            let ids = first + start..(first + start + max).min(n);
+            Some(comment_page(ids, "x", start, max, total))
         }
         _ => None,
     });
