@@ -1837,6 +1837,19 @@ fn a_project_filter_naming_a_missing_project_never_ends_in_a_silent_empty_sync()
                         "{deployment} {filter}: a failure names the project: {}",
                         run.stderr
                     );
+                    // With JQL of the user's own beside it, the failure still blames the
+                    // project filter, not the JQL, which is fine.
+                    let mut with_jql = filter.clone();
+                    with_jql["jql"] = json!("issuetype = Bug");
+                    let run = sync(&site, site.config_with(with_jql), &catalog);
+                    let setting = filter.as_object().unwrap().keys().next().unwrap();
+                    assert!(
+                        run.code != 0
+                            && run.stderr.contains(&format!("`{setting}`"))
+                            && !run.stderr.contains("config `jql`"),
+                        "{deployment} {filter}: {}",
+                        run.stderr
+                    );
                     break;
                 }
                 if attempt == 0 {
@@ -1929,62 +1942,68 @@ fn a_project_filter_naming_a_renamed_project_by_its_old_key_narrows_project_stre
     }
 }
 
-/// A project named in a filter by its name ("Platform Ops") rather than its key: JQL resolves a
-/// name as it does a key, so the issues obey it, while the project streams match keys and ids.
-/// Such a filter must either be refused before anything is synced, or narrow every stream alike:
-/// never leave out a project's issues and still write its `projects` and `versions` rows (or the
-/// other way round).
+/// A project named in a filter by its name ("Platform Ops", or "Security", a name of one word
+/// that could be a key) rather than its key: JQL resolves a name as it does a key, so the issues
+/// obey it, while the project streams match keys and ids. Such a filter must either be refused
+/// before anything is synced, or narrow every stream alike: never leave out a project's issues
+/// and still write its `projects` and `versions` rows (or the other way round).
 #[test]
 fn a_project_filter_naming_a_project_by_its_name_never_narrows_only_the_issues() {
     for deployment in [Deployment::Cloud, Deployment::Server] {
-        let site = site_for(deployment);
+        let site = Site::new(SimConfig {
+            deployment,
+            projects: 5,
+            issues_per_project: 8,
+            ..SimConfig::default()
+        });
         let catalog = catalog_hashing(&site, &["projects", "versions", "issues"], &[]);
         let all = sync(&site, site.config_with(json!({})), &catalog);
         all.assert_success();
-        let ops = all
-            .records("projects")
-            .into_iter()
-            .find(|p| p["key"] == "OPS")
-            .unwrap();
-        let (ops_id, name) = (
-            ops["id"].as_str().unwrap(),
-            ops["name"].as_str().unwrap().trim(),
-        );
-        for (filter, keeps) in [
-            (json!({"exclude_projects": [name]}), false),
-            (json!({"projects": [name]}), true),
-        ] {
-            let run = sync(&site, site.config_with(filter.clone()), &catalog);
-            if run.code != 0 {
-                assert!(
-                    run.stdout.is_empty()
-                        && run.stderr.contains("projects")
-                        && run.stderr.contains(name),
-                    "{deployment} {filter}: a refusal names the setting and the text: {}",
-                    run.stderr
-                );
-                continue;
-            }
-            let issues_of_ops = run
-                .records("issues")
-                .iter()
-                .filter(|i| project_of(i) == "OPS")
-                .count();
-            let projects_of_ops = run
+        for key in ["OPS", "SEC"] {
+            let project = all
                 .records("projects")
-                .iter()
-                .filter(|p| p["id"] == ops_id)
-                .count();
-            let versions_of_ops = run
-                .records("versions")
-                .iter()
-                .filter(|v| ids_of(std::slice::from_ref(*v), "projectId").contains(ops_id))
-                .count();
-            assert_eq!(
-                (issues_of_ops > 0, projects_of_ops > 0, versions_of_ops > 0),
-                (keeps, keeps, keeps),
-                "{deployment} {filter}: OPS's issues, its project row and its versions"
+                .into_iter()
+                .find(|p| p["key"] == key)
+                .unwrap();
+            let (id, name) = (
+                project["id"].as_str().unwrap(),
+                project["name"].as_str().unwrap().trim(),
             );
+            for setting in ["exclude_projects", "projects"] {
+                let filter = json!({ setting: [name] });
+                let run = sync(&site, site.config_with(filter.clone()), &catalog);
+                if run.code != 0 {
+                    assert!(
+                        run.stdout.is_empty()
+                            && run.stderr.contains(setting)
+                            && run.stderr.contains(name),
+                        "{deployment} {filter}: a refusal names the setting and the text: {}",
+                        run.stderr
+                    );
+                    continue;
+                }
+                let keeps = setting == "projects";
+                let issues_of = run
+                    .records("issues")
+                    .iter()
+                    .filter(|i| project_of(i) == key)
+                    .count();
+                let projects_of = run
+                    .records("projects")
+                    .iter()
+                    .filter(|p| p["id"] == id)
+                    .count();
+                let versions_of = run
+                    .records("versions")
+                    .iter()
+                    .filter(|v| ids_of(std::slice::from_ref(*v), "projectId").contains(id))
+                    .count();
+                assert_eq!(
+                    (issues_of > 0, projects_of > 0, versions_of > 0),
+                    (keeps, keeps, keeps),
+                    "{deployment} {filter}: {key}'s issues, its project row and its versions"
+                );
+            }
         }
     }
 }

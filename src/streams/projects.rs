@@ -4,10 +4,18 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::pin::pin;
 
-use crate::client::{ApiRequest, JiraClient};
+use futures::TryStreamExt;
+use serde_json::Value;
+
+use super::PROJECT_IDS_ENDPOINT;
+use crate::client::{ApiRequest, JiraClient, pages};
 use crate::error::{Error, Result};
 use crate::filters::{Filters, is_project_key};
+
+/// Projects listed per request, looking for one by its name.
+const PROJECT_PAGE_SIZE: u32 = 100;
 
 /// The id of the project a key names, as Jira resolves it: its current key, or one it had before
 /// it was renamed. `None` when Jira knows no such project (deleted, or hidden from the account),
@@ -49,6 +57,25 @@ impl ProjectIds {
         })
     }
 
+    /// Stops the run, before anything is written, when a project filter names a project Jira
+    /// does not resolve by key or id. JQL takes a project's name too: a name (one word passes
+    /// for a key) would narrow the issues and not the project streams. And a project Jira does
+    /// not know makes it refuse every search, which is better said of the setting than of
+    /// the search.
+    pub async fn check_filters(&self, client: &JiraClient, filters: &Filters) -> Result<()> {
+        for (setting, keys) in [
+            ("projects", &filters.projects),
+            ("exclude_projects", &filters.exclude_projects),
+        ] {
+            for key in keys {
+                if self.id(client, key).await?.is_none() {
+                    return Err(unresolved(client, setting, key).await?);
+                }
+            }
+        }
+        Ok(())
+    }
+
     async fn named(&self, client: &JiraClient, keys: &[String]) -> Result<Named> {
         let mut ids = Vec::with_capacity(keys.len());
         for key in keys {
@@ -59,6 +86,44 @@ impl ProjectIds {
             ids,
         })
     }
+}
+
+/// Why `text` of the filter `setting` names no project: it is a project's name (found in the
+/// project list, as JQL would find it), or names none the account may browse.
+async fn unresolved(client: &JiraClient, setting: &str, text: &str) -> Result<Error> {
+    let (request, pagination) = PROJECT_IDS_ENDPOINT.on(client.deployment()).unbound(client);
+    let mut listed = pin!(pages::<Value>(
+        client,
+        request,
+        pagination,
+        PROJECT_PAGE_SIZE
+    ));
+    while let Some(page) = listed.try_next().await? {
+        let named = page.items.iter().find(|project| {
+            project
+                .get("name")
+                .and_then(Value::as_str)
+                .is_some_and(|name| name.trim().to_lowercase() == text.to_lowercase())
+        });
+        if let Some(project) = named {
+            let key = project.get("key").and_then(Value::as_str).unwrap_or("");
+            let name = project.get("name").and_then(Value::as_str).unwrap_or("");
+            return Ok(Error::config(
+                setting,
+                format!(
+                    "`{text}` is the name of project {key} (\"{}\"), not a key",
+                    name.trim()
+                ),
+                format!("name projects by key or id, here \"{key}\""),
+            ));
+        }
+    }
+    Ok(Error::config(
+        setting,
+        format!("Jira knows no project `{text}`, by key or id, that this account may browse"),
+        "check the key, which begins each of its issues' keys, and the account's Browse \
+         projects permission; remove a project that was deleted",
+    ))
 }
 
 /// The projects the filters keep: by id, or by current key for a key Jira did not resolve.

@@ -42,7 +42,7 @@ pub(super) async fn sync<W: Write>(
     let reader = Reader {
         client: run.client,
         config: run.config,
-        projects: &run.projects,
+        projects: run.projects,
     };
     let out = run.out;
     let mut on_page = |bound: &Bound, rows: Vec<Value>| {

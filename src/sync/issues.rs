@@ -198,7 +198,7 @@ async fn read<W: Write>(
     let Plan {
         scopes,
         mut progress,
-    } = Plan::new(client, saved.as_ref(), config, &run.projects).await?;
+    } = Plan::new(client, saved.as_ref(), config, run.projects).await?;
     // In the state before the first issue, not only with its chunk's STATE: a run killed before
     // that STATE resumes from here.
     if deletions_start && deleted.is_some() {

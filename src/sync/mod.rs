@@ -193,8 +193,8 @@ struct Run<'a, 'w, W: Write> {
     out: &'a RefCell<Output<'w, W>>,
     /// What parents' records bind for their children, read once per run.
     parents: rows::Parents,
-    /// The ids of the projects the filters and the audit log name by key.
-    projects: ProjectIds,
+    /// The ids of the projects the filters and the audit log name by key, asked once a run.
+    projects: &'a ProjectIds,
 }
 
 impl<W: Write> Run<'_, '_, W> {
@@ -229,6 +229,10 @@ pub async fn run<W: Write>(
         config.render_text,
         config.flattening,
     )?;
+    // Asked before the JQL is checked: Jira's refusal of a search naming a project it does not
+    // know would otherwise be put down to the JQL.
+    let projects = ProjectIds::default();
+    projects.check_filters(client, &config.filters).await?;
     if config.filters.jql.is_some() {
         let zone = issues_search::user_time_zone(client.myself());
         issues_search::check_filter(client, &config.filters.jql(zone)).await?;
@@ -246,7 +250,7 @@ pub async fn run<W: Write>(
     let summaries = futures::future::try_join_all(
         lanes
             .into_iter()
-            .map(|tasks| run_tasks(client, config, &out, tasks)),
+            .map(|tasks| run_tasks(client, config, &out, &projects, tasks)),
     )
     .await?;
     let mut summary = Summary::default();
@@ -377,6 +381,7 @@ async fn run_tasks<W: Write>(
     client: &JiraClient,
     config: &Config,
     out: &RefCell<Output<'_, W>>,
+    projects: &ProjectIds,
     tasks: Vec<Task<'_>>,
 ) -> Result<Summary> {
     let mut run = Run {
@@ -384,7 +389,7 @@ async fn run_tasks<W: Write>(
         config,
         out,
         parents: rows::Parents::default(),
-        projects: ProjectIds::default(),
+        projects,
     };
     let mut summary = Summary::default();
     for task in tasks {
