@@ -537,3 +537,37 @@ fn a_run_that_fails_mid_stream_still_ends_with_a_state_after_its_last_record() {
         "a failed run ends with a STATE after its last RECORD; its last message: {last}"
     );
 }
+
+/// RFC 9110 lets `Retry-After` be an HTTP date in any of its three forms, and a recipient must
+/// read all three. Only the first (`Sun, 06 Nov 1994 08:49:37 GMT`) was read: a 429 dated in the
+/// obsolete RFC 850 form was retried at the tap's own backoff (half a second), before the time
+/// the server gave.
+#[test]
+fn a_retry_after_date_in_the_rfc_850_form_is_waited_for() {
+    let site = Site::cloud();
+    let config = site.file("config.json", &site.cloud_config());
+    // Whole seconds: three to four ahead, two or more by the time the request comes.
+    let at = chrono::Utc::now() + chrono::Duration::seconds(4);
+    site.sim.sim.push_fault(Fault {
+        headers: vec![(
+            "Retry-After".into(),
+            at.format("%A, %d-%b-%y %H:%M:%S GMT").to_string(),
+        )],
+        ..Fault::status("/myself", 429)
+    });
+    let run = tap(&[&"--config", &config, &"--discover"]);
+    run.assert_success();
+    let asked: Vec<_> = site
+        .sim
+        .sim
+        .requests()
+        .into_iter()
+        .filter(|r| r.path.ends_with("/myself"))
+        .collect();
+    assert!(asked.len() >= 2 && asked[0].status == 429, "{asked:?}");
+    let waited = asked[1].received - asked[0].received;
+    assert!(
+        waited >= std::time::Duration::from_millis(1500),
+        "retried after {waited:?}, not at the time Retry-After gave"
+    );
+}

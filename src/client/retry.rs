@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, NaiveDateTime, Utc};
 
 /// What a failed attempt looked like.
 #[derive(Debug, Clone, PartialEq)]
@@ -149,10 +149,35 @@ pub fn parse_retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
         // Capped only so that any number fits a Duration: a long wait is judged by the caller.
         return (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs.min(1e12)));
     }
-    let at = DateTime::parse_from_rfc2822(value)
-        .ok()?
-        .with_timezone(&Utc);
+    let at = parse_http_date(value, now)?;
     Some((at - now).to_std().unwrap_or(Duration::ZERO))
+}
+
+/// An HTTP date in any of the three forms a recipient must accept (RFC 9110 §5.6.7): IMF-fixdate
+/// (`Sun, 06 Nov 1994 08:49:37 GMT`), the obsolete RFC 850 form (`Sunday, 06-Nov-94 08:49:37 GMT`)
+/// and asctime (`Sun Nov  6 08:49:37 1994`), all in UTC.
+fn parse_http_date(value: &str, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    if let Ok(at) = DateTime::parse_from_rfc2822(value) {
+        return Some(at.with_timezone(&Utc));
+    }
+    // The weekday is left out of the obsolete forms: it only repeats the date, and in the RFC 850
+    // form it is checked against the century the two-digit year has before that is settled.
+    if let Some((_, rest)) = value.split_once(", ")
+        && let Ok(at) = NaiveDateTime::parse_from_str(rest.trim(), "%d-%b-%y %H:%M:%S GMT")
+    {
+        // The two-digit year is of this century, unless that is more than 50 years ahead: then
+        // of the one before (not chrono's fixed 1970–2069).
+        let now = now.naive_utc();
+        let years = |at: NaiveDateTime, by: i32| at.with_year(at.year() + by);
+        let mut at = years(at, now.year() / 100 * 100 - at.year() / 100 * 100)?;
+        if at > years(now, 50)? {
+            at = years(at, -100)?;
+        }
+        return Some(at.and_utc());
+    }
+    let (_, rest) = value.split_once(' ')?;
+    let at = NaiveDateTime::parse_from_str(rest.trim(), "%b %e %H:%M:%S %Y").ok()?;
+    Some(at.and_utc())
 }
 
 #[cfg(test)]
@@ -269,5 +294,42 @@ mod tests {
             Some(Duration::from_secs(30))
         );
         assert_eq!(parse_retry_after("soon", now), None);
+    }
+
+    #[test]
+    fn reads_all_three_http_date_forms() {
+        // RFC 9110 §5.6.7: IMF-fixdate, the obsolete RFC 850 form and asctime, all the same time.
+        let now = DateTime::parse_from_rfc3339("1994-11-06T08:49:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        for date in [
+            "Sun, 06 Nov 1994 08:49:37 GMT",
+            "Sunday, 06-Nov-94 08:49:37 GMT",
+            "Sun Nov  6 08:49:37 1994",
+        ] {
+            assert_eq!(
+                parse_retry_after(date, now),
+                Some(Duration::from_secs(37)),
+                "{date}"
+            );
+        }
+        // A two-digit year more than 50 years ahead is of the century before.
+        let now = DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(
+            parse_retry_after("Thursday, 01-Jan-26 00:00:10 GMT", now),
+            Some(Duration::from_secs(10))
+        );
+        assert_eq!(
+            parse_retry_after("Saturday, 01-Jan-77 00:00:10 GMT", now),
+            Some(Duration::ZERO),
+            "1977, long past"
+        );
+        assert_eq!(
+            parse_retry_after("Wednesday, 01-Jan-76 00:00:00 GMT", now),
+            Some(Duration::from_secs(50 * 365 * 86400 + 12 * 86400)),
+            "2076, 50 years ahead"
+        );
     }
 }
