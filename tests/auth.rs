@@ -997,3 +997,33 @@ fn a_token_file_written_by_hand_is_private_once_the_tap_rotates_its_token() {
     let mode = std::fs::metadata(&token_file).unwrap().permissions().mode();
     assert_eq!(mode & 0o077, 0, "the token file is private: {mode:o}");
 }
+
+/// A token endpoint that is busy (429) says with `Retry-After` when to ask again: the refresh
+/// asked again after its own second instead, early, and when the endpoint asked for more than the
+/// 7 s of its three retries the run failed, though the endpoint would have answered in time.
+#[test]
+fn a_refresh_refused_with_retry_after_waits_as_told_then_succeeds() {
+    let site = Site::cloud();
+    site.sim.sim.push_fault(jira_sim::Fault {
+        headers: vec![("Retry-After".into(), "3".into())],
+        ..jira_sim::Fault::status("/oauth/token", 429)
+    });
+    let run = discover_with(&site, oauth_config(&site));
+    run.assert_success();
+    let asked: Vec<_> = site
+        .sim
+        .sim
+        .requests()
+        .into_iter()
+        .filter(|r| r.path == "/oauth/token")
+        .collect();
+    assert!(
+        asked.len() == 2 && asked[0].status == 429 && asked[1].status == 200,
+        "{asked:?}"
+    );
+    let waited = asked[1].received - asked[0].received;
+    assert!(
+        waited >= Duration::from_millis(2500),
+        "asked again after {waited:?}, not the 3 s Retry-After gave"
+    );
+}

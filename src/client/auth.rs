@@ -39,6 +39,8 @@ struct OAuthSession {
     /// Why the last refresh failed, after its own retries: the requests that waited for it fail
     /// with it too, rather than each asking the endpoint again (and holding up the exit).
     failed: Option<String>,
+    /// `retry_budget_seconds`: bounds the waits the token endpoint asks for, as Jira's.
+    retry_budget: Duration,
 }
 
 /// A token endpoint's answer to a grant, read leniently: the rotated refresh token it carries
@@ -80,7 +82,7 @@ impl TokenResponse {
 }
 
 impl Authenticator {
-    pub fn new(auth: Auth) -> Self {
+    pub fn new(auth: Auth, retry_budget: Duration) -> Self {
         let oauth = match &auth {
             Auth::OAuth(o) => Some(Arc::new(Mutex::new(OAuthSession {
                 access_token: o.access_token.clone(),
@@ -88,6 +90,7 @@ impl Authenticator {
                 refresh_token: o.refresh_token.clone(),
                 generation: 0,
                 failed: None,
+                retry_budget,
             }))),
             _ => None,
         };
@@ -262,7 +265,7 @@ async fn refresh(
         ("client_secret", config.client.client_secret.expose()),
         ("refresh_token", session.refresh_token.expose()),
     ];
-    let token = match request_tokens(http, &config.client, &grant).await {
+    let token = match request_tokens(http, &config.client, &grant, session.retry_budget).await {
         Ok(token) => token,
         Err(TokenFailure::Refused(why)) => {
             let source = token_file
@@ -321,7 +324,8 @@ pub async fn exchange_code(
         ("code", code),
         ("redirect_uri", redirect_uri),
     ];
-    match request_tokens(http, client, &grant).await {
+    // A person is waiting, with no retry budget of a run: the longest wait Jira may ask for.
+    match request_tokens(http, client, &grant, super::retry::MAX_RETRY_AFTER).await {
         Ok(TokenResponse {
             access_token: Some(access_token),
             refresh_token,
@@ -415,8 +419,9 @@ async fn request_tokens(
     http: &reqwest::Client,
     client: &OAuthClient,
     grant: &[(&str, &str)],
+    budget: Duration,
 ) -> Result<TokenResponse, TokenFailure> {
-    let (status, text) = post_with_retries(http, client, grant)
+    let (status, text) = post_with_retries(http, client, grant, budget)
         .await
         .map_err(TokenFailure::Failed)?;
     if !status.is_success() {
@@ -451,13 +456,17 @@ async fn request_tokens(
 }
 
 /// The token request, retried a few times when the token endpoint is briefly unavailable: the
-/// grant is only spent when an answer comes back, so retrying is safe. Fails with what went wrong.
+/// grant is only spent when an answer comes back, so retrying is safe. A wait the endpoint asks
+/// for (`Retry-After`) is kept to, within `budget` as Jira's are. Fails with what went wrong.
 async fn post_with_retries(
     http: &reqwest::Client,
     client: &OAuthClient,
     params: &[(&str, &str)],
+    budget: Duration,
 ) -> Result<(reqwest::StatusCode, String), String> {
-    let mut wait = Duration::from_secs(1);
+    use super::retry::{MAX_RETRY_AFTER, MIN_ASKED_WAIT, parse_retry_after};
+    let started = Instant::now();
+    let mut backoff = Duration::from_secs(1);
     for attempt in 1..=4 {
         let request = http
             .post(client.token_url.clone())
@@ -474,7 +483,7 @@ async fn post_with_retries(
             OAuthProvider::DataCenter => request.form(params),
         };
         let sent = request.send().await;
-        let transient = match sent {
+        let (transient, asked) = match sent {
             Ok(response) if !super::retry::is_transient_status(response.status().as_u16()) => {
                 let status = response.status();
                 let body = super::body::read_limited(response, MAX_TOKEN_ANSWER_BYTES)
@@ -482,18 +491,43 @@ async fn post_with_retries(
                     .unwrap_or_default();
                 return Ok((status, String::from_utf8_lossy(&body).into_owned()));
             }
-            Ok(response) => format!("HTTP {}", response.status().as_u16()),
-            Err(e) => e.without_url().to_string(),
+            Ok(response) => {
+                let asked = response
+                    .headers()
+                    .get(reqwest::header::RETRY_AFTER)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| parse_retry_after(v, chrono::Utc::now()))
+                    .filter(|wait| *wait >= MIN_ASKED_WAIT);
+                (format!("HTTP {}", response.status().as_u16()), asked)
+            }
+            Err(e) => (e.without_url().to_string(), None),
         };
         if attempt == 4 {
             return Err(format!("{} unavailable: {transient}", client.token_url));
         }
+        let wait = match asked {
+            Some(asked) => {
+                let left = budget.saturating_sub(started.elapsed());
+                // Asking earlier would only be refused again.
+                if asked > left {
+                    return Err(format!(
+                        "{} unavailable: {transient} with Retry-After of {}s, more than the {}s \
+                         left to retry",
+                        client.token_url,
+                        asked.as_secs(),
+                        left.as_secs()
+                    ));
+                }
+                asked.min(MAX_RETRY_AFTER)
+            }
+            None => backoff,
+        };
         tracing::warn!(
             "OAuth token endpoint: {transient}; retrying in {}s",
             wait.as_secs()
         );
         tokio::time::sleep(wait).await;
-        wait *= 2;
+        backoff *= 2;
     }
     Err(format!("{} unavailable", client.token_url))
 }

@@ -328,7 +328,10 @@ impl JiraClient {
         Ok(JiraClient {
             http,
             base,
-            auth: Arc::new(auth::Authenticator::new(config.auth.clone())),
+            auth: Arc::new(auth::Authenticator::new(
+                config.auth.clone(),
+                config.retry_budget,
+            )),
             policy: RetryPolicy::new(config.max_retries, config.retry_budget),
             deployment,
             deployment_known: false,

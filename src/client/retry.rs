@@ -37,7 +37,10 @@ pub enum Decision {
 }
 
 /// The shortest `Retry-After` taken as Jira asking for a pause.
-const MIN_ASKED_WAIT: Duration = Duration::from_secs(1);
+pub const MIN_ASKED_WAIT: Duration = Duration::from_secs(1);
+
+/// A `Retry-After` longer than this is cut to it.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(600);
 
 #[derive(Debug, Clone)]
 pub struct RetryPolicy {
@@ -57,7 +60,7 @@ impl RetryPolicy {
             budget,
             base_backoff: Duration::from_millis(500),
             max_backoff: Duration::from_secs(60),
-            max_retry_after: Duration::from_secs(600),
+            max_retry_after: MAX_RETRY_AFTER,
         }
     }
 
