@@ -685,6 +685,48 @@ fn a_stitch_catalog_with_open_issue_fields_gets_every_field() {
     );
 }
 
+/// Stitch's tap drops from `fields` only what the catalog marks `"selected": false`, keeping the
+/// fields its open schema (`patternProperties`) takes without listing them. A Stitch catalog that
+/// deselects `fields.lastViewed` (a date that moves whenever someone opens the issue) still gets
+/// every other field.
+#[test]
+fn a_stitch_catalog_deselecting_one_issue_field_keeps_the_others() {
+    let site = Site::cloud();
+    let config = site.file("config.json", &site.cloud_config());
+    let mut catalog = site.discover(&config);
+    for stream in catalog["streams"].as_array_mut().unwrap() {
+        if stream["tap_stream_id"] == "issues" {
+            // Stitch's issues.json types four fields and leaves the rest open.
+            let date = json!({"type": ["null", "string"], "format": "date-time"});
+            stream["schema"]["properties"]["fields"] = json!({
+                "type": ["null", "object"],
+                "properties": {"updated": date, "created": date, "lastViewed": date},
+                "patternProperties": {".+": {}}
+            });
+            let metadata = stream["metadata"].as_array_mut().unwrap();
+            metadata.retain(|m| m["breadcrumb"].as_array().unwrap().len() <= 2);
+            metadata.push(json!({
+                "breadcrumb": ["properties", "fields", "properties", "lastViewed"],
+                "metadata": {"inclusion": "available", "selected": false}
+            }));
+        }
+    }
+    let catalog = site.file("catalog.json", &catalog);
+    let run = tap(&[&"--config", &config, &"--properties", &catalog]);
+    run.assert_success();
+    assert_valid_singer_output(&run);
+    let issues = run.records("issues");
+    assert!(!issues.is_empty());
+    for issue in &issues {
+        let fields = &issue["fields"];
+        assert!(
+            fields["summary"].is_string() && fields["status"].is_object(),
+            "the fields not deselected are kept: {fields}"
+        );
+        assert!(fields.get("lastViewed").is_none(), "{fields}");
+    }
+}
+
 /// A bulk edit while a Server sync reads a busy minute: more rows leave the minute than a page
 /// reads again, so `startAt` alone would jump past rows. The tap notices and reads the minute again.
 #[test]

@@ -1,7 +1,7 @@
 //! The one place that decides what is selected: streams, and fields at any depth, from Singer
 //! metadata (`selected`, `inclusion`, `selected-by-default`) or legacy `selected` flags in schemas.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde_json::{Map, Value};
 
@@ -23,11 +23,25 @@ pub struct Projection {
     /// Looked up for every key of every record: hashed with foldhash, not SipHash, which
     /// guards against keys chosen to collide (these are the catalog's own).
     keep: HashMap<String, Option<Projection>, foldhash::fast::FixedState>,
+    /// An open object (`patternProperties`, as Stitch's `fields`): the keys its schema does not
+    /// list are kept too, as Stitch's tap keeps them, and only the deselected ones are dropped.
+    open: bool,
+    /// In an open object, the listed keys the catalog deselected.
+    dropped: HashSet<String, foldhash::fast::FixedState>,
 }
 
 impl Projection {
+    /// Whether `key` survives (`None` if not), and the projection inside it, if any.
+    fn kept(&self, key: &str) -> Option<Option<&Projection>> {
+        match self.keep.get(key) {
+            Some(inner) => Some(inner.as_ref()),
+            None if self.open && !self.dropped.contains(key) => Some(None),
+            None => None,
+        }
+    }
+
     pub fn apply(&self, record: &mut Map<String, Value>) {
-        record.retain(|key, value| match self.keep.get(key) {
+        record.retain(|key, value| match self.kept(key) {
             None => false,
             Some(None) => true,
             Some(Some(inner)) => {
@@ -42,7 +56,7 @@ impl Projection {
     /// `apply` on JSON text taken apart: objects are taken apart only where something inside
     /// them is dropped.
     pub fn apply_raw(&self, record: &mut RawObject<'_>) {
-        record.retain(|key, value| match self.keep.get(key) {
+        record.retain(|key, value| match self.kept(key) {
             None => false,
             Some(None) => true,
             Some(Some(inner)) => {
@@ -57,7 +71,7 @@ impl Projection {
     /// Narrows a schema to the same properties the records will have.
     pub fn apply_to_schema(&self, schema: &mut Value) {
         if let Some(properties) = schema.get_mut("properties").and_then(Value::as_object_mut) {
-            properties.retain(|key, sub| match self.keep.get(key) {
+            properties.retain(|key, sub| match self.kept(key) {
                 None => false,
                 Some(None) => true,
                 Some(Some(inner)) => {
@@ -69,7 +83,7 @@ impl Projection {
     }
 
     pub fn keeps(&self, key: &str) -> bool {
-        self.keep.contains_key(key)
+        self.kept(key).is_some()
     }
 }
 
@@ -593,6 +607,10 @@ fn build(
     let Some(properties) = schema.get("properties").and_then(Value::as_object) else {
         return (projection, true);
     };
+    projection.open = schema.get("patternProperties").is_some()
+        || schema
+            .get("additionalProperties")
+            .is_some_and(|a| a.as_bool() != Some(false));
     for (name, sub) in properties {
         path.push("properties".into());
         path.push(name.clone());
@@ -608,6 +626,9 @@ fn build(
             complete &= whole;
         } else {
             complete = false;
+            if projection.open {
+                projection.dropped.insert(name.clone());
+            }
         }
         path.truncate(path.len() - 2);
     }
