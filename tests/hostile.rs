@@ -154,6 +154,17 @@ fn rate_headers_of_a_bucket_that_never_fills_do_not_end_the_run() {
 
 /// Discovers against `server`, selects only `stream`, and syncs it.
 fn sync_only(server: &Hostile, stream: &str, extra: Value, limit: Duration) -> Bounded {
+    sync_only_from(server, stream, extra, None, limit)
+}
+
+/// `sync_only`, from `state` when given.
+fn sync_only_from(
+    server: &Hostile,
+    stream: &str,
+    extra: Value,
+    state: Option<&Value>,
+    limit: Duration,
+) -> Bounded {
     let dir = tempfile::tempdir().expect("temp dir");
     let config = write(&dir, "config.json", &server.config(extra));
     let discovered = run_bounded(&[&"--config", &config, &"--discover"], limit);
@@ -173,7 +184,23 @@ fn sync_only(server: &Hostile, stream: &str, extra: Value, limit: Duration) -> B
         }
     }
     let catalog = write(&dir, "catalog.json", &catalog);
-    run_bounded(&[&"--config", &config, &"--catalog", &catalog], limit)
+    match state {
+        Some(state) => {
+            let state = write(&dir, "state.json", state);
+            run_bounded(
+                &[
+                    &"--config",
+                    &config,
+                    &"--catalog",
+                    &catalog,
+                    &"--state",
+                    &state,
+                ],
+                limit,
+            )
+        }
+        None => run_bounded(&[&"--config", &config, &"--catalog", &catalog], limit),
+    }
 }
 
 fn user(n: u32) -> Value {
@@ -1800,4 +1827,58 @@ fn sync_comments_deleted_after_the_first_page(n: u64) {
         "{n}: comments that still exist were not written: {missing:?}\n{}",
         run.run.stderr
     );
+}
+
+fn priority(n: u64) -> Value {
+    json!({"id": n.to_string(), "name": format!("P{n}"), "statusColor": "#ff0000"})
+}
+
+#[test]
+fn a_page_without_its_list_does_not_activate_a_version_that_deletes_the_table() {
+    // A 200 answer of `priority/search` without `values` (a proxy, a misconfigured app, a glitch):
+    // Jira's page beans always carry their list, `[]` when empty, so this is no page of it. The
+    // target holds the priorities of an earlier pass (its version in the state): activating this
+    // pass would delete them all.
+    // The body answered for a page from `startAt`.
+    type Answer = fn(u64) -> Value;
+    let pages: [(&str, Answer); 3] = [
+        ("an empty object", |_| json!({})),
+        (
+            "offsets and no list",
+            |start| json!({"startAt": start, "maxResults": 2}),
+        ),
+        ("a later page without its list", |start| match start {
+            0 => json!({"startAt": 0, "maxResults": 2, "total": 4, "isLast": false,
+                        "values": [priority(1), priority(2)]}),
+            _ => json!({"startAt": start, "maxResults": 2}),
+        }),
+    ];
+    let state = json!({"bookmarks": {"priorities": {"version": 1}}});
+    for (case, page) in pages {
+        let server = Hostile::start(move |r| {
+            (r.path == "/rest/api/3/priority/search")
+                .then(|| Reply::Json(page(r.param("startAt").unwrap_or(0))))
+        });
+        let run = sync_only_from(
+            &server,
+            "priorities",
+            json!({}),
+            Some(&state),
+            Duration::from_secs(60),
+        );
+        let stderr = &run.run.stderr;
+        assert!(
+            !run.run
+                .messages()
+                .iter()
+                .any(|m| m["type"] == "ACTIVATE_VERSION" && m["stream"] == "priorities"),
+            "{case}: a pass that read no list must not be activated:\n{stderr}"
+        );
+        assert!(
+            stderr
+                .lines()
+                .any(|l| l.contains("priority/search") && l.contains("`values`")),
+            "{case}: the log says the list is missing:\n{stderr}"
+        );
+    }
 }

@@ -162,6 +162,11 @@ pub fn pages<T: DeserializeOwned + 'static>(
             let (bytes, body, fingerprint, ends) = client
                 .send_page(request, key, |body| {
                     let SplitBody { rest, items, bytes } = split_received(body, key)?;
+                    if let (List::Absent, Some(key)) = (&items, key_always_sent(pagination)) {
+                        return Err(serde::de::Error::custom(format!(
+                            "the page has no list under `{key}` (Jira sends `[]` for none)"
+                        )));
+                    }
                     let ends = match (&pagination, &items) {
                         (Pagination::Offset { .. }, List::Items(items)) => items
                             .first()
@@ -445,6 +450,20 @@ fn typed<T: DeserializeOwned + 'static>(items: Vec<RawRecord>) -> serde_json::Re
                 .collect(),
             Err(_) => Err(serde::de::Error::custom("records of an unexpected type")),
         },
+    }
+}
+
+/// The list's key when every page has it: Jira's offset pages (page beans, searches, comments,
+/// worklogs, the audit log) send `[]` for none. A 200 body without it (a proxy's or an app's
+/// `{}`, a glitch) is broken, retried, then an error: taken for an empty page it ended the pass,
+/// which was then activated and the rest of the table deleted from the target. An unpaged
+/// object may leave its list out (votes and watchers the account may not see), and whether
+/// `search/jql` does on no issues is not known: those are read as empty, as before.
+fn key_always_sent(pagination: Pagination) -> Option<&'static str> {
+    match pagination {
+        Pagination::Offset { items } => items,
+        Pagination::OffsetLimit { items } => Some(items),
+        Pagination::Single { .. } | Pagination::One | Pagination::Token { .. } => None,
     }
 }
 
