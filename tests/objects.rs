@@ -203,6 +203,32 @@ fn audit_records_since_the_bookmark_only() {
     );
 }
 
+/// `start_date` is inclusive, for the audit log as for issues and worklogs: a first sync from
+/// the instant an audit record was created writes that record.
+#[test]
+fn a_first_sync_of_audit_records_writes_the_one_created_at_start_date() {
+    let site = Site::cloud();
+    let whole = sync_only(&site, &["audit_records"]);
+    whole.assert_success();
+    let all = whole.records("audit_records");
+    let oldest = all
+        .iter()
+        .filter_map(|r| r["created"].as_str())
+        .min()
+        .unwrap()
+        .to_string();
+    let mut config = config_for(&site);
+    config["start_date"] = json!(oldest);
+    site.file("config.json", &config);
+    let first = site.sync_from(&site.file("state.json", &json!({})));
+    first.assert_success();
+    assert_eq!(
+        first.records("audit_records").len(),
+        all.len(),
+        "the record created at start_date ({oldest}) is left out"
+    );
+}
+
 /// Activations of `stream`'s versions in a run's output.
 fn activations(run: &Run, stream: &str) -> usize {
     run.messages()

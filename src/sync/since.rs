@@ -27,7 +27,8 @@ pub(super) async fn sync<W: Write>(
             def.name
         )));
     };
-    let since = bookmark(def, run.bookmark(def.name).as_ref(), run.config.start_date)?;
+    let saved = run.bookmark(def.name);
+    let since = bookmark(def, saved.as_ref(), run.config.start_date)?;
     tracing::info!(stream = def.name, %since, "reading what was created since the bookmark");
     let client = run.client;
     let endpoint = endpoint.on(client.deployment());
@@ -54,8 +55,9 @@ pub(super) async fn sync<W: Write>(
                 );
                 continue;
             };
-            // `from` is inclusive: what sits at the bookmark was written last run.
-            if at <= since {
+            // `from` is inclusive: what sits at the bookmark was written last run. `start_date`
+            // is inclusive too: a first run writes what was created at it.
+            if at < since || (at == since && saved.is_some()) {
                 continue;
             }
             // A row from the far future is written, but would stop the bookmark there.
