@@ -598,3 +598,34 @@ fn issues_selected_after_runs_of_their_children_alone_are_all_written() {
         third.records("issues").len()
     );
 }
+
+/// Meltano's state backends (a local directory, S3, GCS, Azure) keep a state as
+/// `{"completed": {"singer_state": …}, "partial": …}`. Such a file passed with `--state` (Meltano's
+/// `state` extra copies it as it is) must resume from its bookmarks, as Meltano itself would,
+/// not be taken for an empty state and read the whole site again.
+#[test]
+fn a_state_from_meltanos_state_backend_resumes_from_its_bookmarks() {
+    let site = Site::new(SimConfig {
+        issues_per_project: 20,
+        ..SimConfig::default()
+    });
+    let config = site.file("config.json", &site.config_with(json!({})));
+    let mut catalog = site.discover(&config);
+    common::select_only(&mut catalog, &["issues"]);
+    site.file("catalog.json", &catalog);
+    let first = site.sync_from(&site.file("state.json", &json!({})));
+    first.assert_success();
+    let saved = first.last_state();
+    let stored = json!({"completed": {"singer_state": saved}, "partial": {}});
+    let again = site.sync_from(&site.file("state.json", &stored));
+    again.assert_success();
+    assert!(
+        again.records("issues").len() < site.sim.sim.issue_count(),
+        "{} issues written again from Meltano's stored state",
+        again.records("issues").len()
+    );
+    assert_eq!(
+        again.last_state()["bookmarks"]["issues"]["updated"],
+        saved["bookmarks"]["issues"]["updated"]
+    );
+}

@@ -31,8 +31,19 @@ impl State {
         State::from_object(object)
     }
 
-    /// Accepts the state itself, Meltano's `{"singer_state": …}` wrapper, or a STATE message line.
+    /// Accepts the state itself, Meltano's `{"singer_state": …}` wrapper, what Meltano's state
+    /// backends store (`{"completed": …, "partial": …}`), or a STATE message line.
     pub fn from_object(mut object: Map<String, Value>) -> Result<State> {
+        // Read as Meltano reads it: the partial state (a run that failed) over the completed one.
+        if object.keys().all(|k| k == "completed" || k == "partial")
+            && let Some(Value::Object(completed)) = object.get("completed")
+        {
+            let mut merged = completed.clone();
+            if let Some(Value::Object(partial)) = object.get("partial") {
+                merge(&mut merged, partial.clone());
+            }
+            object = merged;
+        }
         for wrapper in ["singer_state", "value"] {
             if object.len() <= 2
                 && let Some(Value::Object(inner)) = object.get(wrapper)
@@ -108,6 +119,19 @@ impl State {
     }
 }
 
+/// Meltano's merge of a partial state onto a completed one: objects key by key, anything else
+/// replaced.
+fn merge(into: &mut Map<String, Value>, from: Map<String, Value>) {
+    for (key, value) in from {
+        match (into.get_mut(&key), value) {
+            (Some(Value::Object(old)), Value::Object(new)) => merge(old, new),
+            (_, value) => {
+                into.insert(key, value);
+            }
+        }
+    }
+}
+
 /// A top-level key that belongs inside a state or under its `bookmarks`.
 fn misplaced(key: &str) -> bool {
     ["singer_state", "value"].contains(&key) || crate::streams::StreamDef::find(key).is_some()
@@ -150,6 +174,16 @@ mod tests {
         );
         let e = state(json!({"singer_state": {"bookmarks": {}}, "a": 1, "b": 2})).unwrap_err();
         assert!(e.to_string().contains("`singer_state`"), "{e}");
+        let stored = state(json!({
+            "completed": {"singer_state": {"bookmarks": {"issues": {"updated": "a"},
+                "worklogs": {"updated": "b", "at_updated": ["1"]}}}},
+            "partial": {"singer_state": {"bookmarks": {"worklogs": {"updated": "c"}}}}}))
+        .unwrap();
+        assert_eq!(
+            stored.to_value(),
+            json!({"bookmarks": {"issues": {"updated": "a"},
+                "worklogs": {"updated": "c", "at_updated": ["1"]}}})
+        );
         assert!(state(json!({})).is_ok());
         assert!(state(json!({"currently_syncing": null, "x-tool": 1})).is_ok());
     }
