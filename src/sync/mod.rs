@@ -238,7 +238,7 @@ pub async fn run<W: Write>(
         issues_search::check_filter(client, &config.filters.jql(zone)).await?;
     }
     let mut state = state;
-    start_over_if_filters_changed(&mut state, &config.filters);
+    start_over_if_filters_changed(&mut state, &config.filters, config.deleted_issues);
     if streams.is_empty() {
         tracing::warn!("no stream is selected in the catalog; nothing to sync");
     }
@@ -273,7 +273,7 @@ pub async fn run<W: Write>(
 
 /// The streams the filters narrow that keep a bookmark: a sync made with other filters covered
 /// other issues, so they start over (their children are bookmarked with the issues).
-fn start_over_if_filters_changed(state: &mut State, filters: &Filters) {
+fn start_over_if_filters_changed(state: &mut State, filters: &Filters, deletions: DeletedIssues) {
     // Compared as sets: a state keeps the lists in the order it was written with.
     if filters.same_as_saved(state.filters()) {
         return;
@@ -305,7 +305,17 @@ fn start_over_if_filters_changed(state: &mut State, filters: &Filters) {
                     (None, None) => None,
                 }
             }
-            (_, deleted) => deleted.cloned(),
+            (_, Some(deleted)) => Some(deleted.clone()),
+            // A bookmark without deletions (Stitch's, or one written with `deleted_issues: off`)
+            // read every change up to its `updated`: deletions are followed from there, as when
+            // the filters stay, or those made since its last run would never be reported.
+            (Source::WorklogUpdates, None) => old
+                .get("updated")
+                .map(|updated| serde_json::json!({ "updated": updated })),
+            (Source::IssueSearch, None) if deletions == DeletedIssues::Audit => old
+                .get("updated")
+                .map(|updated| serde_json::json!({ "created": updated })),
+            (_, None) => None,
         };
         if let Some(deleted) = kept {
             state.set_bookmark(def.name, serde_json::json!({ "deleted": deleted }));
