@@ -920,3 +920,70 @@ fn an_unknown_user_time_zone_does_not_read_busy_hours_again_at_every_page_on_ser
     // 120 issues at 5 a page, and the pages of the 14 hours before the bookmark read once more.
     assert!(searches < 80, "{searches} searches");
 }
+
+/// A users-only sync of a Server / Data Center site of `users` users that reports `version`.
+fn server_users_sync(version: [u32; 3], users: usize) -> (Site, common::Run) {
+    let site = Site::new(SimConfig {
+        deployment: Deployment::Server,
+        server_version: version,
+        users,
+        ..SimConfig::default()
+    });
+    let config = site.file("config.json", &site.server_config());
+    let mut catalog = site.discover(&config);
+    common::select_only(&mut catalog, &["users"]);
+    let catalog = site.file("catalog.json", &catalog);
+    let run = tap(&[&"--config", &config, &"--catalog", &catalog]);
+    (site, run)
+}
+
+/// Whether the `users` pass was activated after its records (the first sync's opening
+/// ACTIVATE_VERSION only creates the table).
+fn users_activated(run: &common::Run) -> bool {
+    let messages = run.messages();
+    let is_user = |m: &Value| m["type"] == "RECORD" && m["stream"] == "users";
+    let first_user = messages.iter().position(is_user).unwrap_or(messages.len());
+    messages[first_user..]
+        .iter()
+        .any(|m| m["type"] == "ACTIVATE_VERSION" && m["stream"] == "users")
+}
+
+/// Data Center 10 lists at most 100 users through `/user/search`, but 10.3 and 11 list every
+/// user through `/user/list`, paged by a cursor: a site of 250 users has all of them read, each
+/// once, and the pass activated.
+#[test]
+fn data_center_10_3_lists_every_user_past_the_user_search_cap() {
+    let (site, run) = server_users_sync([10, 3, 0], 250);
+    run.assert_success();
+    assert_valid_singer_output(&run);
+    let users = run.records("users");
+    let mut keys: Vec<&str> = users.iter().filter_map(|u| u["key"].as_str()).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    assert_eq!(users.len(), site.sim.sim.user_count(), "{}", run.stderr);
+    assert_eq!(keys.len(), users.len(), "each user once");
+    assert!(
+        users_activated(&run),
+        "every user read, yet the pass is not activated"
+    );
+    assert!(!run.stderr.contains("WARN"), "{}", run.stderr);
+}
+
+/// Before 10.3 Data Center has no `/user/list` (404): users are listed through `/user/search`,
+/// which stops at 100, and the tap says so and does not activate the pass, as before.
+#[test]
+fn data_center_before_10_3_still_warns_of_the_user_search_cap() {
+    let (site, run) = server_users_sync([10, 2, 0], 250);
+    run.assert_success();
+    assert_eq!(run.records("users").len(), 100, "{}", run.stderr);
+    assert!(
+        !users_activated(&run),
+        "100 of 250 users, and the pass activated"
+    );
+    assert!(
+        run.stderr.contains("WARN") && run.stderr.contains("/user/search listed 100"),
+        "nothing said of the cap:\n{}",
+        run.stderr
+    );
+    assert!(site.sim.sim.user_count() > 100);
+}

@@ -57,6 +57,11 @@ pub struct SimConfig {
     pub issues_per_project: usize,
     /// Human users (at least 1). Cloud adds one app user and one inactive "Former user".
     pub users: usize,
+    /// The Server / Data Center version `serverInfo` reports (`versionNumbers`). It decides
+    /// how users are listed: `user/search` gives at most its first 1000 users (100 from 10.0),
+    /// and `user/list`, which pages through them all by a cursor, exists from 10.3 (answering
+    /// 404 before). Ignored on Cloud.
+    pub server_version: [u32; 3],
     /// Numbered custom fields added after the built-in ones, cycling through the field types.
     pub extra_custom_fields: usize,
     /// IANA time zone of the authenticated user (`/myself`), in which JQL dates are read.
@@ -133,6 +138,7 @@ impl Default for SimConfig {
             projects: 3,
             issues_per_project: 20,
             users: 12,
+            server_version: [9, 12, 15],
             extra_custom_fields: 0,
             time_zone: "America/Los_Angeles".to_string(),
             latency_ms: 0,

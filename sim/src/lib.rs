@@ -172,8 +172,9 @@ impl Sim {
         self.shared.site().projects.len()
     }
 
-    /// Records `/users/search` (Cloud: humans, the app user and the former user) or
-    /// `/user/search?username=.` (Server) returns in total.
+    /// Users on the site: what `/users/search` (Cloud: humans, the app user and the former
+    /// user) or `/user/list` (Server) returns in total; `/user/search?username=.` lists at
+    /// most the first 1000 of them (100 from Data Center 10).
     pub fn user_count(&self) -> usize {
         self.shared.site().users().len()
     }

@@ -36,6 +36,10 @@ struct Args {
     /// Human users (Cloud adds an app user and a former user).
     #[arg(long, default_value_t = SimConfig::default().users)]
     users: usize,
+    /// The Server / Data Center version `serverInfo` reports (`10.3.0`): from 10.0
+    /// `user/search` lists 100 users at most (1000 before), from 10.3 `user/list` lists them all.
+    #[arg(long, default_value = "9.12.15", value_parser = parse_version)]
+    server_version: [u32; 3],
     /// Extra numbered custom fields, cycling through the field types.
     #[arg(long, default_value_t = 0)]
     extra_custom_fields: usize,
@@ -125,6 +129,22 @@ struct Args {
 
 fn parse_deployment(text: &str) -> Result<Deployment, String> {
     text.parse()
+}
+
+fn parse_version(text: &str) -> Result<[u32; 3], String> {
+    let mut numbers = text.trim().split('.').map(|n| n.parse::<u32>().ok());
+    match (
+        numbers.next(),
+        numbers.next(),
+        numbers.next(),
+        numbers.next(),
+    ) {
+        (Some(Some(major)), Some(Some(minor)), None, None) => Ok([major, minor, 0]),
+        (Some(Some(major)), Some(Some(minor)), Some(Some(patch)), None) => {
+            Ok([major, minor, patch])
+        }
+        _ => Err(format!("'{text}' is not a version such as 10.3.0")),
+    }
 }
 
 fn parse_number(text: &str) -> Result<f64, String> {
@@ -258,6 +278,7 @@ async fn main() -> std::io::Result<()> {
         projects: args.projects,
         issues_per_project: args.issues_per_project,
         users: args.users,
+        server_version: args.server_version,
         extra_custom_fields: args.extra_custom_fields,
         time_zone: args.time_zone,
         latency_ms: args.latency_ms,

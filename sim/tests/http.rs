@@ -414,6 +414,63 @@ fn server_answers_v2_with_offsets_usernames_and_wiki_markup() {
     assert!(users.iter().any(|u| u.get("emailAddress").is_none()));
 }
 
+/// Data Center 10.3 lists every user through `user/list`, a cursor leading from page to page,
+/// while `user/search` stops at 100; before 10.3 `user/list` answers 404.
+#[test]
+fn data_center_lists_users_by_cursor_from_10_3_and_searches_only_100() {
+    let sim = spawn(SimConfig {
+        deployment: Deployment::Server,
+        server_version: [10, 3, 0],
+        users: 130,
+        ..SimConfig::default()
+    });
+    let fetch = |path: &str| {
+        server(client().get(format!("{}{path}", sim.url)))
+            .send()
+            .unwrap()
+    };
+    let info = body(fetch("/rest/api/2/serverInfo"));
+    assert_eq!(info["versionNumbers"], json!([10, 3, 0]));
+    let searched = body(fetch(
+        "/rest/api/2/user/search?username=.&startAt=50&maxResults=100",
+    ));
+    assert_eq!(searched.as_array().unwrap().len(), 50, "the first 100 only");
+    let mut keys = HashSet::new();
+    let mut path = "/rest/api/2/user/list?maxResults=50".to_string();
+    let mut pages = 0;
+    loop {
+        let page = body(fetch(&path));
+        pages += 1;
+        for user in page["values"].as_array().unwrap() {
+            assert!(
+                keys.insert(user["key"].as_str().unwrap().to_string()),
+                "a user twice"
+            );
+        }
+        if page["isLast"] == json!(true) {
+            assert!(page.get("nextCursor").is_none());
+            break;
+        }
+        let cursor = page["nextCursor"].as_str().unwrap();
+        path = format!("/rest/api/2/user/list?cursor={cursor}&maxResults=50");
+    }
+    assert_eq!((keys.len(), pages), (sim.sim.user_count(), 3));
+
+    let older = spawn(SimConfig {
+        deployment: Deployment::Server,
+        server_version: [10, 2, 1],
+        ..SimConfig::default()
+    });
+    let list = server(client().get(format!("{}/rest/api/2/user/list", older.url)))
+        .send()
+        .unwrap();
+    assert_eq!(list.status(), 404);
+    assert!(
+        older.sim.unserved().is_empty(),
+        "a 404 Jira gives, not a missing route"
+    );
+}
+
 #[test]
 fn faults_replace_answers_then_stop() {
     let sim = spawn(SimConfig::default());

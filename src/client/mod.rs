@@ -182,6 +182,9 @@ pub struct JiraClient {
     deployment: Deployment,
     /// False until the config or /serverInfo said which deployment this is.
     deployment_known: bool,
+    /// The site's version (major, minor) from /serverInfo's `versionNumbers`, when it was asked:
+    /// not when the config sets `deployment`.
+    version: Option<(u64, u64)>,
     /// Config `rich_text`: on Cloud, `wiki` reads through REST v2.
     rich_text: RichText,
     /// The account the tap runs as (`/myself`): proves the base URL and credentials, and gives the
@@ -246,6 +249,7 @@ impl JiraClient {
                 };
                 client.deployment = detect_deployment(&info);
                 client.deployment_known = true;
+                client.version = version_numbers(&info);
                 let version = info.get("version").and_then(Value::as_str).unwrap_or("?");
                 tracing::info!(deployment = ?client.deployment, version, "detected the Jira deployment from /serverInfo");
             }
@@ -335,6 +339,7 @@ impl JiraClient {
             policy: RetryPolicy::new(config.max_retries, config.retry_budget),
             deployment,
             deployment_known: false,
+            version: None,
             rich_text: config.rich_text,
             myself: Value::Null,
             limits: Arc::new(limits::Limits::new(
@@ -350,6 +355,11 @@ impl JiraClient {
 
     pub fn deployment(&self) -> Deployment {
         self.deployment
+    }
+
+    /// The site's version (major, minor), when /serverInfo was read (see `open`).
+    pub fn version(&self) -> Option<(u64, u64)> {
+        self.version
     }
 
     /// `/myself`, as read when connecting.
@@ -887,6 +897,13 @@ pub fn detect_deployment(server_info: &Value) -> Deployment {
     }
 }
 
+/// `versionNumbers`' major and minor: `[10, 3, 1]` is (10, 3).
+fn version_numbers(server_info: &Value) -> Option<(u64, u64)> {
+    let numbers = server_info.get("versionNumbers")?;
+    let number = |i: usize| numbers.get(i).and_then(Value::as_u64);
+    number(0).zip(number(1))
+}
+
 /// The URL as shown in messages: no credentials, no query (JQL can be long).
 fn display_url(url: &Url) -> String {
     let mut shown = url.clone();
@@ -1082,5 +1099,16 @@ mod tests {
             detect_deployment(&json!({"version": "4.2"})),
             Deployment::Server
         );
+    }
+
+    #[test]
+    fn reads_the_major_and_minor_version() {
+        let version = |info: Value| version_numbers(&info);
+        assert_eq!(
+            version(json!({"versionNumbers": [10, 3, 1]})),
+            Some((10, 3))
+        );
+        assert_eq!(version(json!({"versionNumbers": [9]})), None);
+        assert_eq!(version(json!({"version": "10.3.1"})), None);
     }
 }

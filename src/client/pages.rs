@@ -34,6 +34,8 @@ pub enum Pagination {
     OffsetLimit { items: &'static str },
     /// `nextPageToken`, ending when the token is absent or `isLast` is true.
     Token { items: &'static str },
+    /// `cursor`, given as `nextCursor` (Data Center's `user/list`), ending like `Token`.
+    Cursor { items: &'static str },
 }
 
 /// One page of records: as JSON text by default, so a page held costs about its size in the
@@ -145,10 +147,10 @@ pub fn pages<T: DeserializeOwned + 'static>(
                     request.set_param("offset", json!(start));
                     request.set_param("limit", json!(page_size));
                 }
-                (Pagination::Token { .. }, cursor) => {
+                (Pagination::Token { .. } | Pagination::Cursor { .. }, cursor) => {
                     request.set_param("maxResults", json!(page_size));
                     if let Cursor::Token(token) = cursor {
-                        request.set_param("nextPageToken", json!(token));
+                        request.set_param(token_keys(pagination).0, json!(token));
                     }
                 }
             }
@@ -381,8 +383,8 @@ impl Progress {
         }
         Err(Error::Shape {
             url: path.to_string(),
-            problem: "Jira returned a nextPageToken it had already returned; stopping instead of \
-                      looping"
+            problem: "Jira returned a nextPageToken (or nextCursor) it had already returned; \
+                      stopping instead of looping"
                 .into(),
         })
     }
@@ -458,11 +460,12 @@ fn typed<T: DeserializeOwned + 'static>(items: Vec<RawRecord>) -> serde_json::Re
 /// `{}`, a glitch) is broken, retried, then an error: taken for an empty page it ended the pass,
 /// which was then activated and the rest of the table deleted from the target. An unpaged
 /// object may leave its list out (votes and watchers the account may not see), and whether
-/// `search/jql` does on no issues is not known: those are read as empty, as before.
+/// `search/jql` does on no issues is not known: those are read as empty, as before. Data
+/// Center's `user/list` always lists someone: the account reading it.
 fn key_always_sent(pagination: Pagination) -> Option<&'static str> {
     match pagination {
         Pagination::Offset { items } => items,
-        Pagination::OffsetLimit { items } => Some(items),
+        Pagination::OffsetLimit { items } | Pagination::Cursor { items } => Some(items),
         Pagination::Single { .. } | Pagination::One | Pagination::Token { .. } => None,
     }
 }
@@ -470,8 +473,19 @@ fn key_always_sent(pagination: Pagination) -> Option<&'static str> {
 fn body_items_key(pagination: Pagination) -> Option<&'static str> {
     match pagination {
         Pagination::Single { items } | Pagination::Offset { items } => items,
-        Pagination::Token { items } | Pagination::OffsetLimit { items } => Some(items),
+        Pagination::Token { items }
+        | Pagination::Cursor { items }
+        | Pagination::OffsetLimit { items } => Some(items),
         Pagination::One => None,
+    }
+}
+
+/// The query parameter that asks a token list for its next page, and the body key that gives
+/// the token.
+fn token_keys(pagination: Pagination) -> (&'static str, &'static str) {
+    match pagination {
+        Pagination::Cursor { .. } => ("cursor", "nextCursor"),
+        _ => ("nextPageToken", "nextPageToken"),
     }
 }
 
@@ -829,9 +843,9 @@ fn next_cursor(pagination: Pagination, cursor: &Cursor, body: &Value, n: u64) ->
                 step == 0 || is_last == Some(true) || total.is_some_and(|t| start + step >= t);
             (!done).then_some(Cursor::Offset(start + step))
         }
-        Pagination::Token { .. } => {
+        Pagination::Token { .. } | Pagination::Cursor { .. } => {
             let token = body
-                .get("nextPageToken")
+                .get(token_keys(pagination).1)
                 .and_then(Value::as_str)
                 .filter(|t| !t.is_empty());
             let is_last = body.get("isLast").and_then(Value::as_bool) == Some(true);
@@ -946,6 +960,24 @@ mod tests {
         );
         assert_eq!(token(json!({"nextPageToken": "a=", "isLast": true})), None);
         assert_eq!(token(json!({"isLast": false})), None);
+    }
+
+    #[test]
+    fn cursor_follows_next_cursor_not_next_page_token() {
+        let p = Pagination::Cursor { items: "values" };
+        let cursor = |body: Value| match next_cursor(p, &Cursor::Start, &body, 1) {
+            Some(Cursor::Token(t)) => Some(t),
+            _ => None,
+        };
+        assert_eq!(
+            cursor(json!({"nextCursor": "2000", "isLast": false})),
+            Some("2000".into())
+        );
+        assert_eq!(cursor(json!({"nextCursor": "2000", "isLast": true})), None);
+        assert_eq!(
+            cursor(json!({"nextPageToken": "a=", "isLast": false})),
+            None
+        );
     }
 
     #[test]

@@ -15,6 +15,13 @@ use crate::error::{Error, Result};
 /// 10 (JRASERVER-78520). A listing of exactly that many may lack users.
 const USER_SEARCH_CAPS: [usize; 2] = [100, 1000];
 
+/// Whether a Server/Data Center site of `version` may have `/user/list`, which lists every user
+/// (Data Center 10.3 and 11 on). A site whose version was not read (`deployment` set in config)
+/// is asked too: older ones answer 404.
+fn may_list_users(version: Option<(u64, u64)>) -> bool {
+    version.is_none_or(|version| version >= (10, 3))
+}
+
 pub fn user_pages<'a>(
     client: &'a JiraClient,
     groups: Option<&'a [String]>,
@@ -23,9 +30,39 @@ pub fn user_pages<'a>(
     async_stream::try_stream! {
         match groups {
             None => {
+                // `/user/list` pages through every user by a cursor; where it is missing (404:
+                // it gives none otherwise, not even for a cursor it never gave), only the
+                // capped `/user/search` is left.
+                let mut listed_all = false;
+                if client.deployment() == Deployment::Server && may_list_users(client.version()) {
+                    let request = ApiRequest::get(client.api_path("user/list"));
+                    let mut all = std::pin::pin!(pages(client, request, Pagination::Cursor { items: "values" }, page_size.max(100)));
+                    let mut read = false;
+                    loop {
+                        match all.try_next().await {
+                            Ok(Some(page)) => {
+                                read = true;
+                                yield page;
+                            }
+                            Ok(None) => {
+                                listed_all = true;
+                                break;
+                            }
+                            Err(Error::Http { status: 404, .. }) if !read => {
+                                tracing::info!("/user/list is not there (Data Center before 10.3): users are read through /user/search");
+                                break;
+                            }
+                            Err(e) => Err(e)?,
+                        }
+                    }
+                }
+                if listed_all {
+                    return;
+                }
                 let request = match client.deployment() {
                     Deployment::Cloud => ApiRequest::get(client.api_path("users/search")),
-                    // Server/DC lists users only through a search; "." matches every user name.
+                    // Before 10.3, Server/DC lists users only through a search; "." matches every
+                    // user name.
                     Deployment::Server => ApiRequest::get(client.api_path("user/search"))
                         .query("username", ".")
                         .query("includeInactive", "true"),
@@ -83,5 +120,19 @@ pub fn user_pages<'a>(
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_list_is_asked_from_data_center_10_3_or_when_the_version_is_unknown() {
+        assert!(may_list_users(Some((10, 3))));
+        assert!(may_list_users(Some((11, 0))));
+        assert!(may_list_users(None));
+        assert!(!may_list_users(Some((10, 2))));
+        assert!(!may_list_users(Some((9, 12))));
     }
 }

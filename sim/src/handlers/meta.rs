@@ -36,14 +36,16 @@ pub(crate) fn server_info(call: &Call) -> Response {
             "defaultLocale": { "locale": "en_US" },
         })
     } else {
+        let [major, minor, patch] = call.shared.cfg.server_version;
+        let build = u64::from(major) * 1_000_000 + u64::from(minor) * 10_000 + u64::from(patch);
         json!({
             "baseUrl": call.req.origin,
-            "version": "9.12.15",
-            "versionNumbers": [9, 12, 15],
+            "version": format!("{major}.{minor}.{patch}"),
+            "versionNumbers": [major, minor, patch],
             "deploymentType": "Server",
-            "buildNumber": 9_120_015,
+            "buildNumber": build,
             "buildDate": "2024-11-06T00:00:00.000+0000",
-            "databaseBuildNumber": 9_120_015,
+            "databaseBuildNumber": build,
             "serverTime": now,
             "scmInfo": "4d9c4bd7a744d02f6fd1c40b1e7bc5cff95adbdc",
             "serverTitle": "Jira Simulator",

@@ -515,6 +515,7 @@ fn api(shared: &Shared, req: &Req, version: &str, rest: &[&str], base: String) -
         ["role"] if get => reference::roles(&call),
         ["users", "search"] | ["users"] if get && cloud => users::cloud_list(&call),
         ["user", "search"] if get && !cloud => users::server_search(&call),
+        ["user", "list"] if get && !cloud => users::server_list(&call),
         ["user"] if get => users::one(&call),
         ["group", "member"] if get => users::group_member(&call),
         ["group", "bulk"] if get && cloud => users::group_bulk(&call),

@@ -1,11 +1,11 @@
-//! Users and groups: Cloud's `users/search`, Server's `user/search`, one `user`, the paged
-//! members of a group, and the group lists (Cloud's `group/bulk`, Server's `groups/picker`).
+//! Users and groups: Cloud's `users/search`, Server's `user/search` and `user/list`, one
+//! `user`, the paged members of a group, and the group lists (Cloud's `group/bulk`, Server's `groups/picker`).
 
 use axum::response::Response;
 use serde_json::{Value, json};
 
 use super::Call;
-use super::respond::{error1, ok, page_bean};
+use super::respond::{error1, not_found, ok, page_bean};
 use crate::render::{user, user_listing};
 use crate::site::people::Email;
 
@@ -23,7 +23,8 @@ pub(crate) fn cloud_list(call: &Call) -> Response {
 }
 
 /// Server: `GET user/search?username=.`: users whose name, display name or email contain the
-/// text; `.` matches everyone.
+/// text; `.` matches everyone. Only the first 1000 matches are ever listed, 100 from Data
+/// Center 10, whatever `startAt` and `maxResults` say (JRASERVER-65089, JRASERVER-78520).
 pub(crate) fn server_search(call: &Call) -> Response {
     let Some(wanted) = call.req.param("username") else {
         return error1(400, "The username query parameter was not provided");
@@ -46,11 +47,55 @@ pub(crate) fn server_search(call: &Call) -> Response {
                 || u.display_name.to_lowercase().contains(&wanted)
                 || email.contains(&wanted)
         })
+        .take(user_search_cap(call.shared.cfg.server_version))
         .skip(start_at)
         .take(max_results)
         .map(|(i, _)| user_listing(&ctx, i))
         .collect();
     ok(&Value::Array(users))
+}
+
+/// The most users `user/search` lists on a Server / Data Center of `version`.
+fn user_search_cap(version: [u32; 3]) -> usize {
+    if version[0] >= 10 { 100 } else { 1000 }
+}
+
+/// Server: `GET user/list?cursor=&maxResults=` (Data Center 10.3 and 11; 404 before): every
+/// user, active or not, in pages of `maxResults` (2000 by default) led by a cursor, without a
+/// total: `{"self", "maxResults", "isLast", "nextCursor", "nextPage", "values"}`, the last two
+/// only while there is more. The cursor is opaque to the client; here the index of the next
+/// user. A cursor it never gave is no 404: it lists nothing more.
+pub(crate) fn server_list(call: &Call) -> Response {
+    let [major, minor, _] = call.shared.cfg.server_version;
+    if (major, minor) < (10, 3) {
+        return not_found(&call.req.uri());
+    }
+    let site = call.shared.site();
+    let ctx = call.ctx(&site);
+    let total = site.users().len();
+    let start = match call.req.param("cursor") {
+        None => 0,
+        Some(cursor) => cursor.trim().parse::<usize>().unwrap_or(total).min(total),
+    };
+    let max_results = call
+        .req
+        .number("maxResults")
+        .map_or(2000, |m| m.clamp(1, 2000) as usize);
+    let end = (start + max_results).min(total);
+    let values: Vec<Value> = (start..end).map(|i| user_listing(&ctx, i)).collect();
+    let self_url = ctx.rest(&format!("user/list?maxResults={max_results}"));
+    let mut page = json!({
+        "self": self_url,
+        "maxResults": max_results,
+        "isLast": end >= total,
+        "values": values,
+    });
+    if end < total {
+        page["nextCursor"] = json!(end.to_string());
+        page["nextPage"] =
+            json!(ctx.rest(&format!("user/list?cursor={end}&maxResults={max_results}")));
+    }
+    ok(&page)
 }
 
 /// `GET user?accountId=` (Cloud) or `user?username=` / `user?key=` (Server).
