@@ -244,7 +244,7 @@ impl PageReader {
     }
 
     /// The body as it came: the skeleton with the records back in their places, then what was
-    /// not taken apart.
+    /// not taken apart (lone surrogate escapes replaced throughout, once any body had one).
     pub fn into_body(self) -> Vec<u8> {
         let mut body = Vec::with_capacity(self.received);
         let mut from = 0;
@@ -255,7 +255,12 @@ impl PageReader {
         }
         body.extend_from_slice(&self.skeleton[from..]);
         body.extend_from_slice(&self.window[self.taken..]);
-        body
+        // The records taken had their lone surrogate escapes replaced (`surrogates::checked`):
+        // the rest is replaced alike, or the body would come back half in each form.
+        match String::from_utf8(body) {
+            Ok(text) => crate::surrogates::checked(text).into_bytes(),
+            Err(e) => e.into_bytes(),
+        }
     }
 
     /// Takes apart what the window holds, as far as it goes.
