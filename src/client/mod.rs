@@ -30,7 +30,7 @@ pub use auth::{
 pub use page_reader::{PageReader, SplitBody};
 pub use pages::{
     List, Page, PageSize, Pagination, Progress, fingerprint, pages, read_page, read_page_kept,
-    split_page, split_page_with_serde, split_record,
+    split_page, split_page_with_serde, split_record, warn_moved,
 };
 pub use record::{RawRecord, Scanned};
 pub use retry::{Decision, Outcome, RetryPolicy};

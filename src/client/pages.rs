@@ -263,7 +263,7 @@ fn warn_if_cut_short(rest: &Value, listed: usize, path: &str) -> bool {
 /// An offset list whose page did not begin with the last row read: a row before it was deleted
 /// (or one added) while it was paged, and a row may have moved past the page boundary unread.
 /// What the reader does about it, it says.
-fn warn_moved(path: &str) {
+pub fn warn_moved(path: &str) {
     tracing::warn!(
         endpoint = path,
         "the list changed while it was paged (a row before the page being read was deleted or \

@@ -11,6 +11,7 @@ use super::deletions::issue_id;
 use super::issues::user_time_zone;
 use crate::client::{
     ApiRequest, JiraClient, Page, Pagination, Progress, RawRecord, fingerprint, read_page,
+    warn_moved,
 };
 use crate::error::Result;
 use crate::jql::{Jql, Order, local_minute_at_or_before};
@@ -46,7 +47,15 @@ pub fn server_issue_list_pages(
         let mut progress = Progress::default();
         // The ids read in the current window, with their creation instants.
         let mut listed: HashMap<u64, Option<DateTime<Utc>>> = HashMap::new();
+        // The id of the last row read, when the next page goes on by offset after it.
+        let mut last_read: Option<u64> = None;
+        let mut moved = false;
         loop {
+            // Within a window, a row deleted before `start` moves the later ones a place back:
+            // the page is asked from the last row read, which must come first again, as
+            // `pages` does.
+            let overlap = last_read.filter(|_| start > 0);
+            let asked_from = start - u64::from(overlap.is_some());
             let jql = Jql::new()
                 .at_or_after("created", from)
                 .order_by("created", Order::Asc)
@@ -55,8 +64,9 @@ pub fn server_issue_list_pages(
             let mut asked = request.clone();
             asked.set_param("jql", json!(jql));
             asked.set_param("fields", json!("key,created"));
-            asked.set_param("startAt", json!(start));
-            asked.set_param("maxResults", json!(page_size));
+            asked.set_param("startAt", json!(asked_from));
+            let asked_size = if overlap.is_some() { page_size.max(2) } else { page_size };
+            asked.set_param("maxResults", json!(asked_size));
             let (response, items) = read_page::<RawRecord>(client, asked, Some("issues")).await?;
             let n = items.len() as u64;
             // Past a page cut before what the account may not see was left out (`isLast: false`).
@@ -70,7 +80,18 @@ pub fn server_issue_list_pages(
                 || response
                     .get("total")
                     .and_then(Value::as_u64)
-                    .is_some_and(|total| start + step >= total);
+                    .is_some_and(|total| asked_from + step >= total);
+            if let Some(read) = overlap
+                && items.first().and_then(|item| issue_id(item.get())) != Some(read)
+                && !moved
+            {
+                // A row may have moved into a page already read: the pass must not be activated.
+                moved = true;
+                warn_moved(&path);
+                yield Page { items: Vec::new(), cut_short: true };
+            }
+            let whole = step == n;
+            let last_id = items.last().and_then(|item| issue_id(item.get()));
             progress.judge(fingerprint(items.iter().map(RawRecord::get)), !last, &path)?;
             let mut newest: Option<DateTime<Utc>> = None;
             let mut fresh = Vec::new();
@@ -102,8 +123,14 @@ pub fn server_issue_list_pages(
                     // it) can be read again: the others' ids are forgotten.
                     let since = at.with_timezone(&Utc) - zone.slack;
                     listed.retain(|_, created| created.is_none_or(|t| t >= since));
+                    last_read = None;
                 }
-                _ => start += step,
+                _ => {
+                    start = asked_from + step;
+                    // Past a page cut before rows were left out, the last row read is not
+                    // the one before `start`.
+                    last_read = last_id.filter(|_| whole);
+                }
             }
         }
     }
