@@ -134,11 +134,7 @@ impl Masks {
     /// Hashes what the masks name in a record built as a value; date-times must already be as
     /// emitted.
     pub fn apply(&self, record: &mut Map<String, Value>, salt: &Secret) {
-        for (key, mask) in &self.at {
-            if let Some(value) = record.get_mut(key) {
-                mask.apply(value, salt);
-            }
-        }
+        self.apply_marks(record, salt, self.anywhere);
         if !self.anywhere.is_empty() {
             let pii = Pii {
                 keys: self.anywhere,
@@ -151,9 +147,26 @@ impl Masks {
         }
     }
 
+    /// The masks alone, but not at `pii_keys`: `hash_pii` hashes those from their clear value
+    /// (a mark there too hashed them twice, a hash that joins no other).
+    fn apply_marks(&self, record: &mut Map<String, Value>, salt: &Secret, pii_keys: &[&str]) {
+        for (key, mask) in &self.at {
+            if let Some(value) = record.get_mut(key)
+                && !pii_keys.contains(&key.as_str())
+            {
+                mask.apply(value, salt, pii_keys);
+            }
+        }
+    }
+
     /// `apply` on a record that is JSON text taken apart: only the entries masked are read as
     /// values (and written back with their date-times as emitted).
     pub fn apply_raw(&self, record: &mut RawObject<'_>, salt: &Secret) {
+        self.apply_raw_within(record, salt, self.anywhere);
+    }
+
+    /// `apply_raw`, the masks not at `pii_keys` (as `apply_marks`).
+    fn apply_raw_within(&self, record: &mut RawObject<'_>, salt: &Secret, pii_keys: &[&str]) {
         let anywhere = self.anywhere;
         let pii = Pii {
             keys: anywhere,
@@ -162,8 +175,10 @@ impl Masks {
         // A field history row is itself a change.
         let user_change = !anywhere.is_empty() && pii.is_user_change_raw(record);
         record.retain(|key, node| {
-            if let Some(mask) = self.at.get(key) {
-                mask.apply_node(node, salt);
+            if let Some(mask) = self.at.get(key)
+                && !pii_keys.contains(&key)
+            {
+                mask.apply_node(node, salt, pii_keys);
             }
             if user_change && CHANGE_NAMES.contains(&key) && !node.is_null() {
                 *node = Node::Owned(Value::String(digest(&node_value(node), salt)).to_string());
@@ -230,31 +245,34 @@ impl Mask {
         }
     }
 
-    fn apply(&self, value: &mut Value, salt: &Secret) {
+    /// Hashes what the mask names in `value`, but for what `hash_pii` hashes (`pii_keys`).
+    fn apply(&self, value: &mut Value, salt: &Secret, pii_keys: &[&str]) {
         match (self, value) {
             (_, Value::Null) => {}
             (Mask::Whole, value) => *value = Value::String(digest(value, salt)),
-            (Mask::Inside(masks), Value::Object(map)) => masks.apply(map, salt),
+            (Mask::Inside(masks), Value::Object(map)) => masks.apply_marks(map, salt, pii_keys),
             (Mask::Items(mask), Value::Array(items)) => {
-                items.iter_mut().for_each(|item| mask.apply(item, salt));
+                items
+                    .iter_mut()
+                    .for_each(|item| mask.apply(item, salt, pii_keys));
             }
             // The value is not the shape the breadcrumb describes: nothing of it may leak.
             (_, value) => *value = Value::String(digest(value, salt)),
         }
     }
 
-    fn apply_node(&self, node: &mut Node<'_>, salt: &Secret) {
+    fn apply_node(&self, node: &mut Node<'_>, salt: &Secret, pii_keys: &[&str]) {
         if node.is_null() {
             return;
         }
         if let Mask::Inside(masks) = self
             && let Some(object) = node.object_mut()
         {
-            masks.apply_raw(object, salt);
+            masks.apply_raw_within(object, salt, pii_keys);
             return;
         }
         let mut value = node_value(node);
-        self.apply(&mut value, salt);
+        self.apply(&mut value, salt, pii_keys);
         *node = Node::Owned(value.to_string());
     }
 

@@ -300,6 +300,66 @@ fn hash_pii_leaves_no_email_or_display_name_in_clear_in_any_stream() {
     }
 }
 
+/// A field both marked with `tap-jira.hash` and named by `hash_pii` (the README's own example,
+/// the reporter's email, with `hash_pii` on) is hashed once, as the README's digest says: hashed
+/// twice, it no longer joins the same person's email hashed elsewhere (`users`, the assignee).
+#[test]
+fn a_marked_field_hash_pii_also_names_is_hashed_once() {
+    let site = site_for(Deployment::Cloud);
+    let streams = ["issues", "users"];
+    let clear = sync(
+        &site,
+        site.config_with(json!({})),
+        &catalog_hashing(&site, &streams, &[]),
+    );
+    clear.assert_success();
+    let catalog = catalog_hashing(
+        &site,
+        &streams,
+        &[
+            (
+                "issues",
+                crumb(&[
+                    "properties",
+                    "fields",
+                    "properties",
+                    "reporter",
+                    "properties",
+                    "emailAddress",
+                ]),
+            ),
+            ("users", crumb(&["properties", "emailAddress"])),
+        ],
+    );
+    let config = site.config_with(json!({"hash_salt": SALT, "hash_pii": true}));
+    let hashed = sync(&site, config, &catalog);
+    hashed.assert_success();
+    assert_valid_singer_output(&hashed);
+    let mut compared = 0;
+    let clear_issues = by_id(clear.records("issues"));
+    for (id, issue) in by_id(hashed.records("issues")) {
+        let clear = &clear_issues[&id]["fields"]["reporter"]["emailAddress"];
+        assert_eq!(
+            issue["fields"]["reporter"]["emailAddress"],
+            hash(clear),
+            "issue {id}"
+        );
+        compared += usize::from(!clear.is_null());
+    }
+    let key = |u: &Value| u["accountId"].as_str().unwrap().to_string();
+    let clear_users: BTreeMap<String, Value> = clear
+        .records("users")
+        .into_iter()
+        .map(|u| (key(&u), u))
+        .collect();
+    for user in hashed.records("users") {
+        let clear = &clear_users[&key(&user)]["emailAddress"];
+        assert_eq!(user["emailAddress"], hash(clear), "user {}", key(&user));
+        compared += usize::from(!clear.is_null());
+    }
+    assert!(compared > 0, "the site has emails to hash");
+}
+
 #[test]
 fn a_column_copied_from_a_hashed_field_is_hashed_with_it() {
     for deployment in [Deployment::Cloud, Deployment::Server] {
