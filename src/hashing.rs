@@ -134,12 +134,9 @@ impl Masks {
     /// Hashes what the masks name in a record built as a value; date-times must already be as
     /// emitted.
     pub fn apply(&self, record: &mut Map<String, Value>, salt: &Secret) {
-        self.apply_marks(record, salt, self.anywhere);
+        let pii = self.pii();
+        self.apply_marks(record, salt, &pii);
         if !self.anywhere.is_empty() {
-            let pii = Pii {
-                keys: self.anywhere,
-                person_fields: &self.person_fields,
-            };
             pii.hash_user_change(record, salt);
             for (key, value) in record.iter_mut() {
                 pii.hash_keys_anywhere(key, value, salt);
@@ -147,38 +144,53 @@ impl Masks {
         }
     }
 
-    /// The masks alone, but not at `pii_keys`: `hash_pii` hashes those from their clear value
-    /// (a mark there too hashed them twice, a hash that joins no other).
-    fn apply_marks(&self, record: &mut Map<String, Value>, salt: &Secret, pii_keys: &[&str]) {
+    fn pii(&self) -> Pii<'_> {
+        Pii {
+            keys: self.anywhere,
+            person_fields: &self.person_fields,
+        }
+    }
+
+    /// The masks alone, but not where `pii` hashes: `hash_pii` hashes those values from their
+    /// clear value (a mark there too hashed them twice, a hash that joins no other).
+    fn apply_marks(&self, record: &mut Map<String, Value>, salt: &Secret, pii: &Pii<'_>) {
+        let change = self.left_to_pii(pii, |pii| pii.is_user_change(record));
         for (key, mask) in &self.at {
             if let Some(value) = record.get_mut(key)
-                && !pii_keys.contains(&key.as_str())
+                && !pii.hashes(key, change)
             {
-                mask.apply(value, salt, pii_keys);
+                mask.apply(value, salt, pii);
             }
         }
+    }
+
+    /// Whether `hash_pii` hashes the names of this object as a change of a person's field, as
+    /// `is_change` tells before the masks. A mark on the field a change names may change what
+    /// `hash_pii` then takes it for: with one, every mark is applied.
+    fn left_to_pii(&self, pii: &Pii<'_>, is_change: impl FnOnce(&Pii<'_>) -> bool) -> bool {
+        !pii.keys.is_empty()
+            && !FIELD_KEYS.iter().any(|key| self.at.contains_key(*key))
+            && is_change(pii)
     }
 
     /// `apply` on a record that is JSON text taken apart: only the entries masked are read as
     /// values (and written back with their date-times as emitted).
     pub fn apply_raw(&self, record: &mut RawObject<'_>, salt: &Secret) {
-        self.apply_raw_within(record, salt, self.anywhere);
+        self.apply_raw_within(record, salt, &self.pii());
     }
 
-    /// `apply_raw`, the masks not at `pii_keys` (as `apply_marks`).
-    fn apply_raw_within(&self, record: &mut RawObject<'_>, salt: &Secret, pii_keys: &[&str]) {
+    /// `apply_raw`, the masks not where `marks_pii` hashes (as `apply_marks`).
+    fn apply_raw_within(&self, record: &mut RawObject<'_>, salt: &Secret, marks_pii: &Pii<'_>) {
         let anywhere = self.anywhere;
-        let pii = Pii {
-            keys: anywhere,
-            person_fields: &self.person_fields,
-        };
+        let pii = self.pii();
         // A field history row is itself a change.
         let user_change = !anywhere.is_empty() && pii.is_user_change_raw(record);
+        let change = self.left_to_pii(marks_pii, |pii| pii.is_user_change_raw(record));
         record.retain(|key, node| {
             if let Some(mask) = self.at.get(key)
-                && !pii_keys.contains(&key)
+                && !marks_pii.hashes(key, change)
             {
-                mask.apply_node(node, salt, pii_keys);
+                mask.apply_node(node, salt, marks_pii);
             }
             if user_change && CHANGE_NAMES.contains(&key) && !node.is_null() {
                 *node = Node::Owned(Value::String(digest(&node_value(node), salt)).to_string());
@@ -245,34 +257,34 @@ impl Mask {
         }
     }
 
-    /// Hashes what the mask names in `value`, but for what `hash_pii` hashes (`pii_keys`).
-    fn apply(&self, value: &mut Value, salt: &Secret, pii_keys: &[&str]) {
+    /// Hashes what the mask names in `value`, but for what `hash_pii` hashes (`pii`).
+    fn apply(&self, value: &mut Value, salt: &Secret, pii: &Pii<'_>) {
         match (self, value) {
             (_, Value::Null) => {}
             (Mask::Whole, value) => *value = Value::String(digest(value, salt)),
-            (Mask::Inside(masks), Value::Object(map)) => masks.apply_marks(map, salt, pii_keys),
+            (Mask::Inside(masks), Value::Object(map)) => masks.apply_marks(map, salt, pii),
             (Mask::Items(mask), Value::Array(items)) => {
                 items
                     .iter_mut()
-                    .for_each(|item| mask.apply(item, salt, pii_keys));
+                    .for_each(|item| mask.apply(item, salt, pii));
             }
             // The value is not the shape the breadcrumb describes: nothing of it may leak.
             (_, value) => *value = Value::String(digest(value, salt)),
         }
     }
 
-    fn apply_node(&self, node: &mut Node<'_>, salt: &Secret, pii_keys: &[&str]) {
+    fn apply_node(&self, node: &mut Node<'_>, salt: &Secret, pii: &Pii<'_>) {
         if node.is_null() {
             return;
         }
         if let Mask::Inside(masks) = self
             && let Some(object) = node.object_mut()
         {
-            masks.apply_raw_within(object, salt, pii_keys);
+            masks.apply_raw_within(object, salt, pii);
             return;
         }
         let mut value = node_value(node);
-        self.apply(&mut value, salt, pii_keys);
+        self.apply(&mut value, salt, pii);
         *node = Node::Owned(value.to_string());
     }
 
@@ -418,6 +430,12 @@ impl Pii<'_> {
                     .and_then(Value::as_str)
                     .is_some_and(|name| self.is_person_field(name))
             })
+    }
+
+    /// Whether `hash_pii` hashes the value at `key` of an object, `change` telling whether that
+    /// object is a change of a person's field.
+    fn hashes(&self, key: &str, change: bool) -> bool {
+        self.keys.contains(&key) || (change && CHANGE_NAMES.contains(&key))
     }
 
     fn is_person_field(&self, name: &str) -> bool {

@@ -360,6 +360,50 @@ fn a_marked_field_hash_pii_also_names_is_hashed_once() {
     assert!(compared > 0, "the site has emails to hash");
 }
 
+/// The same for the names a change of a person's field holds: a changelog item's `fromString`
+/// and `toString` marked, with `hash_pii` on, are hashed once; an item of another field keeps
+/// the mark's hash alone.
+#[test]
+fn a_marked_change_of_a_person_field_is_hashed_once_with_hash_pii() {
+    let site = site_for(Deployment::Cloud);
+    let streams = ["changelogs"];
+    let clear = sync(
+        &site,
+        site.config_with(json!({})),
+        &catalog_hashing(&site, &streams, &[]),
+    );
+    clear.assert_success();
+    let item = |key: &str| crumb(&["properties", "items", "items", "properties", key]);
+    let catalog = catalog_hashing(
+        &site,
+        &streams,
+        &[
+            ("changelogs", item("fromString")),
+            ("changelogs", item("toString")),
+        ],
+    );
+    let config = site.config_with(json!({"hash_salt": SALT, "hash_pii": true}));
+    let hashed = sync(&site, config, &catalog);
+    hashed.assert_success();
+    assert_valid_singer_output(&hashed);
+    let clear_histories = by_id(clear.records("changelogs"));
+    let mut people = 0;
+    for (id, history) in by_id(hashed.records("changelogs")) {
+        let clear_items = clear_histories[&id]["items"].as_array().unwrap();
+        for (clear, item) in clear_items.iter().zip(history["items"].as_array().unwrap()) {
+            for key in ["fromString", "toString"] {
+                assert_eq!(
+                    item[key],
+                    hash(&clear[key]),
+                    "history {id}: {key} of {clear}"
+                );
+            }
+            people += usize::from(clear["fieldId"] == "assignee" && clear["toString"].is_string());
+        }
+    }
+    assert!(people > 0, "the site has changes of assignee");
+}
+
 #[test]
 fn a_column_copied_from_a_hashed_field_is_hashed_with_it() {
     for deployment in [Deployment::Cloud, Deployment::Server] {
