@@ -1882,3 +1882,68 @@ fn a_page_without_its_list_does_not_activate_a_version_that_deletes_the_table() 
         );
     }
 }
+
+#[test]
+fn an_unpaged_list_without_its_key_does_not_activate_a_version_that_deletes_the_table() {
+    // A 200 answer of `{}` (a proxy, a misconfigured app, a glitch) where Jira's unpaged object
+    // always carries its list, `[]` when empty: read as an empty list, the pass was activated
+    // and the target deleted every row the earlier pass (its version in the state) wrote.
+    // The stream, the path answered `{}`, the missing key, and what else is answered.
+    // A path answered as Jira would, and its answer.
+    type Other = Option<(&'static str, Value)>;
+    let scheme = json!({"permissionSchemes": [{"id": 10000, "name": "Default"}]});
+    let cases: [(&str, &str, &str, Other); 3] = [
+        (
+            "issue_link_types",
+            "/rest/api/3/issueLinkType",
+            "issueLinkTypes",
+            None,
+        ),
+        (
+            "permission_schemes",
+            "/rest/api/3/permissionscheme",
+            "permissionSchemes",
+            None,
+        ),
+        (
+            "permission_grants",
+            "/rest/api/3/permissionscheme/10000/permission",
+            "permissions",
+            Some(("/rest/api/3/permissionscheme", scheme)),
+        ),
+    ];
+    for (stream, path, key, other) in cases {
+        let server = Hostile::start(move |r| {
+            if r.path == path {
+                return Some(Reply::Json(json!({})));
+            }
+            other
+                .as_ref()
+                .filter(|(p, _)| r.path == *p)
+                .map(|(_, body)| Reply::Json(body.clone()))
+        });
+        let state = json!({"bookmarks": {stream: {"version": 1}}});
+        let run = sync_only_from(
+            &server,
+            stream,
+            json!({}),
+            Some(&state),
+            Duration::from_secs(60),
+        );
+        let stderr = &run.run.stderr;
+        assert!(
+            !run.run
+                .messages()
+                .iter()
+                .any(|m| m["type"] == "ACTIVATE_VERSION" && m["stream"] == stream),
+            "{stream}: a pass that read no list must not be activated:\n{stderr}"
+        );
+        let tail = path.trim_start_matches("/rest/api/3/");
+        assert!(
+            stderr
+                .lines()
+                .any(|l| l.contains(tail) && l.contains(&format!("`{key}`"))),
+            "{stream}: the log says the list is missing:\n{stderr}"
+        );
+    }
+}

@@ -20,8 +20,13 @@ use crate::error::{Error, Result};
 /// with `/`), or the body is a bare array when `None`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pagination {
-    /// One response holds everything.
+    /// One response holds everything; an object may leave its list out (an issue's voters and
+    /// watchers the account may not see): read as empty.
     Single { items: Option<&'static str> },
+    /// One response holds everything, under a key the object always has (`[]` for none): link
+    /// types, Server's groups picker, permission schemes and grants, security schemes and levels,
+    /// a role's actors.
+    Object { items: &'static str },
     /// The body is a single object: one record.
     One,
     /// `startAt`/`maxResults`, ending on `isLast`, on `startAt + n >= total`, or on an empty page —
@@ -130,7 +135,7 @@ pub fn pages<T: DeserializeOwned + 'static>(
             // The first row asked for: one before `start` when the last row read is asked again.
             let from = start - u64::from(overlap.is_some());
             match (&pagination, &cursor) {
-                (Pagination::Single { .. } | Pagination::One, _) => {}
+                (Pagination::Single { .. } | Pagination::Object { .. } | Pagination::One, _) => {}
                 (Pagination::Offset { .. }, _) => {
                     request.set_param("startAt", json!(from));
                     // The page size, not one more: an endpoint may refuse more than its maximum
@@ -182,7 +187,7 @@ pub fn pages<T: DeserializeOwned + 'static>(
                 .await?;
             size.after(bytes);
             let mut items = body.items.into_items(key, &path)?;
-            let cut_short = matches!(pagination, Pagination::Single { .. })
+            let cut_short = matches!(pagination, Pagination::Single { .. } | Pagination::Object { .. })
                 && warn_if_cut_short(&body.rest, items.len(), &path);
             let returned = items.len() as u64;
             let mut next = next_cursor(pagination, &Cursor::Offset(from), &body.rest, returned);
@@ -456,16 +461,19 @@ fn typed<T: DeserializeOwned + 'static>(items: Vec<RawRecord>) -> serde_json::Re
 }
 
 /// The list's key when every page has it: Jira's offset pages (page beans, searches, comments,
-/// worklogs, the audit log) send `[]` for none. A 200 body without it (a proxy's or an app's
-/// `{}`, a glitch) is broken, retried, then an error: taken for an empty page it ended the pass,
-/// which was then activated and the rest of the table deleted from the target. An unpaged
-/// object may leave its list out (votes and watchers the account may not see), and whether
-/// `search/jql` does on no issues is not known: those are read as empty, as before. Data
-/// Center's `user/list` always lists someone: the account reading it.
+/// worklogs, the audit log) send `[]` for none, and so do the unpaged objects of `Object`. A 200
+/// body without it (a proxy's or an app's `{}`, a glitch) is broken, retried, then an error:
+/// taken for an empty page it ended the pass, which was then activated and the rest of the table
+/// deleted from the target. Other unpaged objects may leave their list out (votes and watchers
+/// the account may not see), and whether `search/jql` does on no issues is not known: those are
+/// read as empty, as before. Data Center's `user/list` always lists someone: the account
+/// reading it.
 fn key_always_sent(pagination: Pagination) -> Option<&'static str> {
     match pagination {
         Pagination::Offset { items } => items,
-        Pagination::OffsetLimit { items } | Pagination::Cursor { items } => Some(items),
+        Pagination::Object { items }
+        | Pagination::OffsetLimit { items }
+        | Pagination::Cursor { items } => Some(items),
         Pagination::Single { .. } | Pagination::One | Pagination::Token { .. } => None,
     }
 }
@@ -473,7 +481,8 @@ fn key_always_sent(pagination: Pagination) -> Option<&'static str> {
 fn body_items_key(pagination: Pagination) -> Option<&'static str> {
     match pagination {
         Pagination::Single { items } | Pagination::Offset { items } => items,
-        Pagination::Token { items }
+        Pagination::Object { items }
+        | Pagination::Token { items }
         | Pagination::Cursor { items }
         | Pagination::OffsetLimit { items } => Some(items),
         Pagination::One => None,
@@ -824,7 +833,7 @@ impl<T> BodySeed<'_, T> {
 
 fn next_cursor(pagination: Pagination, cursor: &Cursor, body: &Value, n: u64) -> Option<Cursor> {
     match pagination {
-        Pagination::Single { .. } | Pagination::One => None,
+        Pagination::Single { .. } | Pagination::Object { .. } | Pagination::One => None,
         Pagination::Offset { .. } | Pagination::OffsetLimit { .. } => {
             let start = match cursor {
                 Cursor::Offset(s) => *s,

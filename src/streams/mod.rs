@@ -380,9 +380,10 @@ const fn issue_child(
 
 const ONE: Pagination = Pagination::One;
 
-/// Under a key of the response object, unpaged.
+/// Under a key of the response object, unpaged, which Jira always sends (`[]` for none): a body
+/// without it is no answer of the endpoint, not an empty list (see `Pagination::Object`).
 const fn under(key: &'static str) -> Pagination {
-    Pagination::Single { items: Some(key) }
+    Pagination::Object { items: key }
 }
 
 /// What Jira asks of the account or the site for some streams, named when it refuses them.
