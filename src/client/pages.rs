@@ -24,8 +24,7 @@ pub enum Pagination {
     /// watchers the account may not see): read as empty.
     Single { items: Option<&'static str> },
     /// One response holds everything, under a key the object always has (`[]` for none): link
-    /// types, Server's groups picker, permission schemes and grants, security schemes and levels,
-    /// a role's actors.
+    /// types, Server's groups picker, permission schemes and grants, security schemes.
     Object { items: &'static str },
     /// The body is a single object: one record.
     One,

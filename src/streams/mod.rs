@@ -386,6 +386,12 @@ const fn under(key: &'static str) -> Pagination {
     Pagination::Object { items: key }
 }
 
+/// Under a key of an object read for its list (a role's actors, a scheme's levels): Jira may
+/// leave an empty one out, as no answer shows it does not, so a body without it reads as none.
+const fn property(key: &'static str) -> Pagination {
+    Pagination::Single { items: Some(key) }
+}
+
 /// What Jira asks of the account or the site for some streams, named when it refuses them.
 const ADMIN: Option<&str> = Some("the account needs the Administer Jira global permission");
 const SOFTWARE: Option<&str> = Some("the site needs Jira Software (the agile API)");
@@ -1009,7 +1015,7 @@ pub static STREAMS: &[StreamDef] = &[
             Source::PerParent(&PerParent {
                 endpoint: PerDeployment::same(endpoint(
                     "project/{projectId}/role/{roleId}",
-                    under("actors"),
+                    property("actors"),
                 )),
                 stamp: &["projectId", "roleId"],
                 ..PROJECT_ROLE
@@ -1073,7 +1079,7 @@ pub static STREAMS: &[StreamDef] = &[
                 parents: &[SECURITY_SCHEMES],
                 endpoint: PerDeployment::same(endpoint(
                     "issuesecurityschemes/{schemeId}",
-                    under("levels"),
+                    property("levels"),
                 )),
                 stamp: &["schemeId"],
             }),
