@@ -1067,6 +1067,23 @@ fn a_lone_surrogate_in_a_reference_stream_is_not_fatal() {
     assert_eq!(names, vec![json!("Done \u{fffd}"), json!("ok")]);
 }
 
+/// A number beyond what a double holds (`1e400`) is valid JSON syntax, but serde_json, Go's
+/// `encoding/json` and other strict readers refuse it. A reference list read whole refused it;
+/// an issue, split as its page arrived, wrote it as it came: a line strict targets refuse.
+#[test]
+fn a_number_beyond_a_double_in_an_issue_is_refused_as_in_a_list_read_whole() {
+    let server = serve_issue_page(issue_page_with(r#","customfield_10001":1e400"#));
+    let run = sync_only(&server, "issues", json!({}), Duration::from_secs(60));
+    assert_strict_json_lines(&run);
+    assert!(run.run.records("issues").is_empty(), "{}", run.run.stdout);
+    assert_ne!(run.run.code, 0, "{}", run.run.stderr);
+    assert!(
+        run.last_error().contains("number out of range"),
+        "{}",
+        run.run.stderr
+    );
+}
+
 /// Date-times at the edges: finer than a millisecond (kept, not cut), a "never" date that is in
 /// year 10000 in UTC (in its own offset, with the colon RFC 3339 asks for: RFC 3339 has four-digit
 /// years), and text with spaces that chrono's parser would have read as one (left alone).

@@ -591,6 +591,12 @@ pub fn split_page_with_serde(
     items: Option<&str>,
 ) -> serde_json::Result<(Value, List<RawRecord>)> {
     let Body { rest, items } = read_body::<&RawValue>(body, items)?;
+    // Records pass through as text: one serde_json would refuse as a value must not go out.
+    if split::has_number_out_of_range(body) {
+        return Err(serde::de::Error::custom(
+            "a number out of range (past a double's)",
+        ));
+    }
     let records = match items {
         List::Items(items) => List::Items(
             items

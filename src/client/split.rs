@@ -506,8 +506,36 @@ fn number(b: &[u8], at: usize) -> Option<usize> {
             return None;
         }
         i = end;
+    } else if i - at <= MAX_PLAIN_DIGITS {
+        return Some(i);
     }
-    Some(i)
+    // Past a double's range (`1e400`) serde_json, and strict readers after the tap, refuse it.
+    let text = std::str::from_utf8(b.get(at..i)?).ok()?;
+    text.parse::<f64>().ok()?.is_finite().then_some(i)
+}
+
+/// Digits a number without an exponent may have and still be within a double's range.
+const MAX_PLAIN_DIGITS: usize = 300;
+
+/// Whether valid JSON `text` holds a number past a double's range, which serde_json reads as
+/// `RawValue` without a word but refuses as a value.
+pub(super) fn has_number_out_of_range(text: &str) -> bool {
+    let b = text.as_bytes();
+    let mut at = 0;
+    while let Some(&byte) = b.get(at) {
+        at = match byte {
+            b'"' => match string(b, at) {
+                Some(end) => end,
+                None => return false,
+            },
+            b'-' | b'0'..=b'9' => match number(b, at) {
+                Some(end) => end,
+                None => return true,
+            },
+            _ => at + 1,
+        };
+    }
+    false
 }
 
 fn digits(b: &[u8], mut at: usize) -> usize {
@@ -558,6 +586,36 @@ fn escape_end(b: &[u8], at: usize) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn numbers_past_a_doubles_range_are_refused_as_serde_json_refuses_them() {
+        for huge in [
+            "1e400",
+            "-2E+308",
+            &"9".repeat(400),
+            &format!("{}.5e10", "1".repeat(300)),
+        ] {
+            assert!(serde_json::from_str::<Value>(huge).is_err(), "{huge}");
+            assert_eq!(number(huge.as_bytes(), 0), None, "{huge}");
+            assert!(has_number_out_of_range(&format!(
+                r#"{{"a":"1e400","b":[{huge}]}}"#
+            )));
+        }
+        for fine in [
+            "1e308",
+            "-0",
+            "1e-400",
+            "0e999999",
+            &"9".repeat(300),
+            "1.5E+3",
+        ] {
+            assert!(serde_json::from_str::<Value>(fine).is_ok(), "{fine}");
+            assert_eq!(number(fine.as_bytes(), 0), Some(fine.len()), "{fine}");
+            assert!(!has_number_out_of_range(&format!(
+                r#"{{"a":"1e400","b":[{fine}]}}"#
+            )));
+        }
+    }
     use serde::de::IgnoredAny;
 
     /// Checked here exactly when serde_json accepts it, for values that do not need serde.
