@@ -586,6 +586,7 @@ fn escape_end(b: &[u8], at: usize) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde::de::IgnoredAny;
 
     #[test]
     fn numbers_past_a_doubles_range_are_refused_as_serde_json_refuses_them() {
@@ -616,7 +617,6 @@ mod tests {
             )));
         }
     }
-    use serde::de::IgnoredAny;
 
     /// Checked here exactly when serde_json accepts it, for values that do not need serde.
     fn agrees(text: &str) {
