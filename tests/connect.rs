@@ -570,3 +570,42 @@ fn the_proxy_logged_is_the_one_the_requests_take() {
         );
     }
 }
+
+/// A proxy variable whose password holds an `@` as typed (`http://u:s3cret@tail@proxy:3128`):
+/// reqwest cuts the credentials at the first `@`, so the proxy got a wrong password and the
+/// debug log named the rest of it as the proxy's user. It is refused before any request, with
+/// how to write it.
+#[test]
+fn a_proxy_variable_with_an_at_sign_in_its_password_is_refused_without_it() {
+    let site = Site::server();
+    let proxy = spawn_proxy();
+    let config = site.file("config.json", &site.server_config());
+    let with_at = proxy
+        .url
+        .replace("http://", "http://tap-user:s3cret@tail-secret-77@");
+    let run = tap_with_env(
+        &[
+            &"--config",
+            &config,
+            &"--discover",
+            &"--log-level",
+            &"debug",
+        ],
+        &[("HTTP_PROXY", &with_at)],
+    );
+    assert!(
+        !run.stderr.contains("tail-secret-77") && !run.stderr.contains("s3cret"),
+        "part of the proxy's password was printed:\n{}",
+        run.stderr
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let errors: Vec<&str> = run.stderr.lines().filter(|l| l.contains("ERROR")).collect();
+    assert_eq!(errors.len(), 1, "one clear line:\n{}", run.stderr);
+    assert!(
+        errors[0].contains("HTTP_PROXY") && errors[0].contains("%40"),
+        "{}",
+        errors[0]
+    );
+    assert!(proxy.requests().is_empty(), "refused before any request");
+    assert!(site.sim.sim.requests().is_empty());
+}

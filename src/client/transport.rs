@@ -28,6 +28,7 @@ pub const PROXY_VARIABLES: &[&str] = &[
 /// them, all go the same way (through the same proxy, with the same certificates).
 /// `destination` is where the first requests go: the proxy logged is the one for its scheme.
 pub fn http_client(config: &Network, destination: &Url) -> Result<reqwest::Client> {
+    check_proxy_variables()?;
     let mut headers = HeaderMap::new();
     headers.insert("Accept", HeaderValue::from_static("application/json"));
     // English error strings, so messages can be matched and read.
@@ -78,6 +79,31 @@ pub fn http_client(config: &Network, destination: &Url) -> Result<reqwest::Clien
             "",
         )
     })
+}
+
+/// A proxy variable whose user name or password holds an `@` as typed
+/// (`http://u:p@ss@proxy:3128`): reqwest cuts the credentials at the first `@`, so the proxy
+/// gets a wrong password and reqwest's debug log names the rest of it as the proxy's user.
+/// `proxy_url` has no such problem (it is read as a URL, cut at the last `@`).
+fn check_proxy_variables() -> Result<()> {
+    for name in PROXY_VARIABLES {
+        let Ok(value) = std::env::var(name) else {
+            continue;
+        };
+        let rest = value
+            .split_once("://")
+            .map_or(value.as_str(), |(_, rest)| rest);
+        let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+        if authority.matches('@').count() > 1 {
+            return Err(Error::config(
+                *name,
+                "has an `@` in its user name or password, which would send the proxy a wrong \
+                 password",
+                "write that `@` as %40: http://user:p%40ss@proxy:3128",
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Each certificate of a CA bundle as rustls will take it: reqwest reads the PEM blocks, but a
