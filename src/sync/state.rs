@@ -51,6 +51,24 @@ impl State {
                 object = inner.clone();
             }
         }
+        // A config file given as the state (`--state config.json`) would read as no bookmarks,
+        // and every STATE would carry its keys, credentials among them, to stdout.
+        let settings: Vec<String> = object
+            .keys()
+            .filter(|key| {
+                crate::config::SETTINGS
+                    .iter()
+                    .any(|s| s.name == key.as_str())
+            })
+            .map(|key| format!("`{key}`"))
+            .collect();
+        if !settings.is_empty() {
+            return Err(Error::State(format!(
+                "holds config settings ({}), not bookmarks: pass the state the tap wrote (the \
+                 value of its last STATE message), not a config file",
+                settings.join(", ")
+            )));
+        }
         match object.get("bookmarks") {
             Some(Value::Object(bookmarks)) => {
                 // `"issues": "2024-…"` would be read as no bookmark at all.
