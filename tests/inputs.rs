@@ -420,3 +420,29 @@ fn a_config_given_as_the_state_is_refused_without_printing_it() {
         "refused before any request"
     );
 }
+
+/// The catalog given as the state too (`--catalog catalog.json --state catalog.json`) was read as a
+/// state without bookmarks: a full sync from `start_date`, exit 0, and every STATE on stdout
+/// carried the whole catalog.
+#[test]
+fn a_catalog_given_as_the_state_is_refused() {
+    let site = Site::server();
+    let config = site.file("config.json", &site.server_config());
+    let mut catalog = site.discover(&config);
+    common::select_only(&mut catalog, &["projects"]);
+    let catalog = site.file("catalog.json", &catalog);
+    site.sim.sim.reset_requests();
+    let run = tap(&[
+        &"--config",
+        &config,
+        &"--catalog",
+        &catalog,
+        &"--state",
+        &catalog,
+    ]);
+    assert_refused(&run, "state: ");
+    assert!(
+        site.sim.sim.requests().is_empty(),
+        "refused before any request"
+    );
+}

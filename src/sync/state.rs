@@ -69,6 +69,15 @@ impl State {
                 settings.join(", ")
             )));
         }
+        // The catalog given as the state too: read as no bookmarks, and written whole in every
+        // STATE.
+        if object.get("streams").is_some_and(Value::is_array) {
+            return Err(Error::State(
+                "holds a catalog's `streams`, not bookmarks: pass the state the tap wrote (the \
+                 value of its last STATE message) with --state, the catalog with --catalog"
+                    .into(),
+            ));
+        }
         match object.get("bookmarks") {
             Some(Value::Object(bookmarks)) => {
                 // `"issues": "2024-…"` would be read as no bookmark at all.
