@@ -1807,9 +1807,14 @@ fn read_filters(r: &mut Reader<'_>) -> Filters {
         let named: Vec<String> = match r.raw.values.get(key) {
             None | Some(Value::Null) => Vec::new(),
             Some(Value::String(s)) => s.split(',').map(|k| k.trim().to_string()).collect(),
-            Some(Value::Array(items)) if items.iter().all(Value::is_string) => items
+            // An id is a number in a list Meltano writes (`projects: [10000]`): that project.
+            Some(Value::Array(items)) if items.iter().all(is_key_or_id) => items
                 .iter()
-                .filter_map(|k| k.as_str().map(|k| k.trim().to_string()))
+                .filter_map(|k| match k {
+                    Value::String(k) => Some(k.trim().to_string()),
+                    Value::Number(n) => Some(n.to_string()),
+                    _ => None,
+                })
                 .collect(),
             Some(_) => {
                 r.problem(
@@ -1868,6 +1873,11 @@ fn read_filters(r: &mut Reader<'_>) -> Filters {
         updated,
         jql,
     }
+}
+
+/// A project as a filter list may name it: a key or id as text, or an id as a whole number.
+fn is_key_or_id(item: &Value) -> bool {
+    item.is_string() || item.is_u64()
 }
 
 fn read_network(r: &mut Reader<'_>) -> Network {

@@ -544,6 +544,37 @@ fn groups_named_by_digits_as_meltano_writes_them_still_choose_the_users() {
     );
 }
 
+/// A project named by its id in `projects`, as Meltano writes an `array` of digits
+/// (`projects: [10000]` in meltano.yml), was refused as not being project keys, though the id
+/// as text is read. It narrows the sync to that project, as `["10000"]` does.
+#[test]
+fn projects_named_by_ids_as_meltano_writes_them_narrow_the_sync() {
+    let site = Site::server();
+    let config = site.file("config.json", &site.server_config());
+    let mut catalog = site.discover(&config);
+    common::select_only(&mut catalog, &["projects"]);
+    let catalog = site.file("catalog.json", &catalog);
+    let whole = tap(&[&"--config", &config, &"--catalog", &catalog]);
+    whole.assert_success();
+    let id = whole.records("projects")[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let number: u64 = id.parse().unwrap();
+    let config = site.file(
+        "by-id.json",
+        &site.config_with(json!({"projects": [number]})),
+    );
+    let run = tap(&[&"--config", &config, &"--catalog", &catalog]);
+    run.assert_success();
+    let ids: Vec<Value> = run
+        .records("projects")
+        .iter()
+        .map(|p| p["id"].clone())
+        .collect();
+    assert_eq!(ids, vec![json!(id)]);
+}
+
 /// People keep working while a sync pages: an issue already read is edited, leaves its place in
 /// `ORDER BY updated` and every later row moves up. No issue may be skipped for it.
 #[test]
