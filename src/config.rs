@@ -1292,7 +1292,8 @@ fn read_flattening(r: &mut Reader<'_>) -> Option<usize> {
     if !r.boolean("flattening_enabled").unwrap_or(false) {
         return None;
     }
-    if depth.is_none() {
+    // A depth given but not a number is already reported as such.
+    if depth.is_none() && !r.given("flattening_max_depth") {
         r.problem(
             "flattening_max_depth",
             "is required when flattening_enabled is true",

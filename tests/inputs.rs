@@ -446,3 +446,21 @@ fn a_catalog_given_as_the_state_is_refused() {
         "refused before any request"
     );
 }
+
+/// A `flattening_max_depth` that is no whole number was reported twice: as what it is, and as
+/// missing ("is required when flattening_enabled is true"), though it was given.
+#[test]
+fn a_flattening_depth_that_is_no_number_is_one_line() {
+    let site = Site::server();
+    for depth in [json!(-1), json!("two"), json!(2.5)] {
+        let config = site.file(
+            "config.json",
+            &site.config_with(json!({"flattening_enabled": true, "flattening_max_depth": depth})),
+        );
+        let run = tap(&[&"--config", &config, &"--discover"]);
+        assert_refused(
+            &run,
+            "config `flattening_max_depth`: must be a whole number",
+        );
+    }
+}
