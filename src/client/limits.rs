@@ -184,6 +184,11 @@ fn spacing(per_second: f64) -> Option<Duration> {
     Some(Duration::try_from_secs_f64(1.0 / per_second).map_or(MAX_SPACING, |d| d.min(MAX_SPACING)))
 }
 
+/// The furthest `X-RateLimit-Reset` taken at its word: Jira Cloud's quotas are counted over an
+/// hour at most. One further off is a broken header or a clock an hour behind the site's, and
+/// paced by, it held every later request of the run 100 s apart.
+const MAX_RESET_SECONDS: f64 = 3600.0;
+
 /// What Jira's rate-limit headers say: tokens left, and how fast they come back — Data Center
 /// gives the fill rate, Cloud the instant the bucket is full again.
 #[derive(Debug, Default, PartialEq)]
@@ -221,7 +226,7 @@ impl RateHeaders {
                     (Some(limit), Some(remaining), Some(full_at)) if remaining < limit => {
                         let seconds =
                             (full_at.with_timezone(&Utc) - now).num_milliseconds() as f64 / 1000.0;
-                        if seconds > 0.0 {
+                        if seconds > 0.0 && seconds <= MAX_RESET_SECONDS {
                             (
                                 Some((limit - remaining) / seconds),
                                 Some(Duration::from_secs_f64(seconds)),
@@ -320,6 +325,17 @@ mod tests {
         ]);
         assert_eq!(cloud.refill_per_second, Some(10.0));
         assert_eq!(cloud.full_in, Some(Duration::from_secs(2)));
+        // A reset past Jira's longest window (a broken header, or a clock an hour or more
+        // behind the site's) paces nothing: taken at its word, it held every later request of
+        // the run 100 s apart, without a word. Retry-After still stands.
+        for far in ["2099-01-01T00:00:00Z", "2026-01-01T01:00:01Z"] {
+            let pairs = [
+                ("X-RateLimit-Remaining", "0"),
+                ("X-RateLimit-Limit", "20"),
+                ("X-RateLimit-Reset", far),
+            ];
+            assert_eq!(read(&pairs).refill_per_second, None, "{far}");
+        }
         assert_eq!(read(&[]), RateHeaders::default());
     }
 
