@@ -1371,7 +1371,7 @@ mod tests {
     }
 
     #[test]
-    fn the_readme_stream_table_lists_every_stream_with_its_keys() {
+    fn the_readme_stream_table_lists_every_stream_with_its_keys_and_replication() {
         let readme = include_str!("../../README.md");
         let (_, streams_section) = readme
             .split_once("## Streams")
@@ -1397,6 +1397,30 @@ mod tests {
                     stream.name
                 );
             }
+            let replication = match stream.replication {
+                Replication::Full => "full table".to_string(),
+                Replication::Incremental { key } => format!("incremental on `{key}`"),
+                Replication::WithParent => "with its issue".to_string(),
+            };
+            assert_eq!(
+                row.split('|').nth(4).map(str::trim),
+                Some(replication.as_str()),
+                "README row of {}: its replication",
+                stream.name
+            );
+        }
+        // And no row names a stream the tap does not have (rows of other tables there name a
+        // setting's values: `deleted_issues`' table).
+        for row in streams_section
+            .lines()
+            .filter(|line| line.starts_with("| `"))
+        {
+            let name = row.split('`').nth(1).unwrap_or_default();
+            let other_table = ["deleted_issues", "audit", "reconcile", "off"].contains(&name);
+            assert!(
+                other_table || StreamDef::find(name).is_some(),
+                "README's stream table has a row for {name}, which is no stream"
+            );
         }
     }
 }
