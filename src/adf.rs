@@ -23,10 +23,11 @@
 //!   is inline code, so that every row stays on one line.
 //!
 //! Text is escaped so that it reads back as the same text, whatever characters it holds; a bare
-//! `http(s)://` URL in it is written `<url>`, an autolink, and a `www.` address a link to it
-//! (`[www.x.com](http://www.x.com)`), because GitHub would link them with their escapes. Bold,
-//! italic and strikethrough use `**`, `*` and `~~`, or `<strong>`, `<em>` and `<del>` where the
-//! characters around a run would keep CommonMark from reading its delimiters (`a**(b)**c`).
+//! `http(s)://` or `ftp://` URL in it is written `<url>`, an autolink, and a `www.` address a
+//! link to it (`[www.x.com](http://www.x.com)`), because GitHub would link them with their
+//! escapes. Bold, italic and strikethrough use `**`, `*` and `~~`, or `<strong>`, `<em>` and
+//! `<del>` where the characters around a run would keep CommonMark from reading its delimiters
+//! (`a**(b)**c`).
 //!
 //! Plain text is the same layout without markup: list items keep their `- ` / `1. ` / `- [x] `
 //! prefixes, table cells are joined by ` | ` (one row a line), a panel keeps its label (`Note:`),
@@ -1522,8 +1523,8 @@ fn escape_into(out: &mut String, s: &str, line: &mut Line) {
     }
 }
 
-/// Where the next URL in `text` after `from` starts and ends: an `http://` or `https://` one, or
-/// a `www.` address, which GitHub links too.
+/// Where the next URL in `text` after `from` starts and ends: an `http://`, `https://` or
+/// `ftp://` one, or a `www.` address, which GitHub links too.
 fn next_url(text: &str, from: usize) -> Option<(usize, usize)> {
     let scheme = next_scheme_url(text, from);
     match (scheme, next_www(text, from)) {
@@ -1533,7 +1534,8 @@ fn next_url(text: &str, from: usize) -> Option<(usize, usize)> {
     }
 }
 
-/// Where the next `http://` or `https://` URL in `text` after `from` starts and ends.
+/// Where the next `http://`, `https://` or `ftp://` URL in `text` after `from` starts and ends:
+/// the schemes GitHub links bare.
 fn next_scheme_url(text: &str, from: usize) -> Option<(usize, usize)> {
     let mut search = from;
     loop {
@@ -1545,7 +1547,10 @@ fn next_scheme_url(text: &str, from: usize) -> Option<(usize, usize)> {
                     .is_some_and(|s| s.eq_ignore_ascii_case(name))
             })
         };
-        let Some(start) = scheme("https").or_else(|| scheme("http")) else {
+        let Some(start) = scheme("https")
+            .or_else(|| scheme("http"))
+            .or_else(|| scheme("ftp"))
+        else {
             continue;
         };
         let end = url_end(text, start, search);
@@ -2250,8 +2255,8 @@ mod tests {
             "see <https://x.com/_layouts/a~b_(c)>). or <HTTP://y.org/*x>\\*, then"
         );
         assert_eq!(
-            md(json!([text("http:// alone, ftp://x")])),
-            "http:// alone, ftp://x"
+            md(json!([text("http:// alone, ftp://x, ssh://x")])),
+            "http:// alone, <ftp://x>, ssh://x"
         );
     }
 

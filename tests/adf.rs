@@ -457,6 +457,23 @@ fn www_addresses_keep_their_text_and_their_link() {
     assert_eq!(both(&linked)[0], "[www.example.com/\\~john](https://x)");
 }
 
+/// GitHub links `ftp://` addresses as it does `http(s)://` ones, as they stand in the source:
+/// an escape in one (`ftp://host/\~john`) shows as a backslash and breaks the link.
+#[test]
+fn ftp_addresses_keep_their_text_and_their_link() {
+    let case = doc(json!([{"type": "paragraph", "content": [{"type": "text",
+        "text": "get ftp://ftp.example.com/~john/my_file_.tar.gz, or FTP://x.org/*"}]}]));
+    for rendered in [both(&case), both_from_text(&case)] {
+        assert_eq!(
+            rendered,
+            [
+                "get <ftp://ftp.example.com/~john/my_file_.tar.gz>, or <FTP://x.org/>\\*",
+                "get ftp://ftp.example.com/~john/my_file_.tar.gz, or FTP://x.org/*"
+            ]
+        );
+    }
+}
+
 /// A custom panel's icon opens the first line of its quote: text there that Markdown reads as
 /// the start of a list, a heading or a quote must stay text.
 #[test]
