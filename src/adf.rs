@@ -612,9 +612,10 @@ impl Renderer {
             return Shape::Other;
         }
         let level = attr_u64(node, "level").unwrap_or(1).clamp(1, 6) as usize;
-        // `#`s at the end, after a space, would be read as the heading's closing sequence.
+        // `#`s at the end, after a space or a tab, would be read as the heading's closing
+        // sequence.
         let before = text.trim_end_matches('#');
-        if before.len() < text.len() && (before.is_empty() || before.ends_with(' ')) {
+        if before.len() < text.len() && (before.is_empty() || before.ends_with([' ', '\t'])) {
             out.insert(start + before.len(), '\\');
         }
         out.insert(start, ' ');

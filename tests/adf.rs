@@ -474,6 +474,25 @@ fn ftp_addresses_keep_their_text_and_their_link() {
     }
 }
 
+/// `#`s ending a heading after a tab (text pasted from a spreadsheet) are its closing sequence
+/// to CommonMark, as after a space, and were dropped from it: they must stay text.
+#[test]
+fn a_heading_ending_in_hashes_after_a_tab_keeps_them() {
+    let text = |s: &str| json!({"type": "text", "text": s});
+    for (content, hashes) in [
+        (json!([text("Items\t#")]), "#"),
+        (json!([text("Items\t"), text("##")]), "##"),
+    ] {
+        let case = doc(json!([{"type": "heading", "attrs": {"level": 2}, "content": content}]));
+        for rendered in [both(&case), both_from_text(&case)] {
+            assert_eq!(
+                rendered,
+                [format!("## Items\t\\{hashes}"), format!("Items\t{hashes}")]
+            );
+        }
+    }
+}
+
 /// A custom panel's icon opens the first line of its quote: text there that Markdown reads as
 /// the start of a list, a heading or a quote must stay text.
 #[test]
