@@ -1569,7 +1569,12 @@ fn next_www(text: &str, from: usize) -> Option<(usize, usize)> {
         let start = at + memchr::memmem::find(b.get(at..)?, b"www.")?;
         let host = start + 4;
         let end = url_end(text, start, host);
-        if end > host && b.get(host).is_some_and(u8::is_ascii_alphanumeric) {
+        // A host's letters may be of any script: GitHub links `www.ärzte.de` too.
+        let named = text
+            .get(host..)
+            .and_then(|h| h.chars().next())
+            .is_some_and(char::is_alphanumeric);
+        if end > host && named {
             return Some((start, end));
         }
         at = start + 1;

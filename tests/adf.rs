@@ -457,6 +457,23 @@ fn www_addresses_keep_their_text_and_their_link() {
     assert_eq!(both(&linked)[0], "[www.example.com/\\~john](https://x)");
 }
 
+/// GitHub links a `www.` address whose host starts with a letter outside ASCII (`www.ärzte.de`)
+/// as it does any other, escapes and all.
+#[test]
+fn a_www_address_with_a_host_beyond_ascii_keeps_its_text_and_its_link() {
+    let case = doc(json!([{"type": "paragraph", "content": [{"type": "text",
+        "text": "Termine: www.ärzte-köln.de/_praxis/~team, bitte"}]}]));
+    for rendered in [both(&case), both_from_text(&case)] {
+        assert_eq!(
+            rendered,
+            [
+                "Termine: [www.ärzte-köln.de/\\_praxis/\\~team](http://www.ärzte-köln.de/_praxis/~team), bitte",
+                "Termine: www.ärzte-köln.de/_praxis/~team, bitte"
+            ]
+        );
+    }
+}
+
 /// GitHub links `ftp://` addresses as it does `http(s)://` ones, as they stand in the source:
 /// an escape in one (`ftp://host/\~john`) shows as a backslash and breaks the link.
 #[test]
