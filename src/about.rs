@@ -107,8 +107,9 @@ fn auth_required_sets() -> Vec<Value> {
     AuthType::all()
         .map(|(word, method)| {
             let mut set = json!({"title": word, "description": method.meaning()});
-            let (alone, alternatives): (Vec<&[&str]>, Vec<&[&str]>) =
-                method.needs().iter().partition(|need| need.len() == 1);
+            let (alone, alternatives): (Vec<&[&str]>, Vec<&[&str]>) = config_needs(method)
+                .into_iter()
+                .partition(|need| need.len() == 1);
             set["required"] = alone.iter().map(|need| json!(need[0])).collect();
             if !alternatives.is_empty() {
                 set["allOf"] = alternatives
@@ -123,6 +124,17 @@ fn auth_required_sets() -> Vec<Value> {
             set
         })
         .collect()
+}
+
+/// What a config must give for `method`: its needs, and `auth_type` itself for a method the
+/// keys alone do not point to (without it, a scoped token's keys are read as an API token's).
+fn config_needs(method: AuthType) -> Vec<&'static [&'static str]> {
+    let named: &[&[&str]] = if method.is_inferred() {
+        &[]
+    } else {
+        &[&["auth_type"]]
+    };
+    named.iter().chain(method.needs()).copied().collect()
 }
 
 /// Every set of keys that satisfies a method's needs, one key picked from each (Meltano's
@@ -233,7 +245,7 @@ fn meltano_definition() -> Value {
         "pip_url": PIP_URL,
         "capabilities": CAPABILITIES,
         "settings_group_validation": AuthType::all()
-            .flat_map(|(_, method)| key_sets(method.needs()))
+            .flat_map(|(_, method)| key_sets(&config_needs(method)))
             .collect::<Vec<_>>(),
         "settings": settings,
     })

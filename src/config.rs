@@ -229,6 +229,12 @@ impl AuthType {
         }
     }
 
+    /// Whether the keys present point to this method when `auth_type` is absent: a scoped
+    /// token's keys read as an API token's, so a config must name it.
+    pub fn is_inferred(self) -> bool {
+        self != AuthType::ScopedToken
+    }
+
     /// The method in a sentence: "… is required for API token auth".
     pub fn name(self) -> &'static str {
         match self {

@@ -3,6 +3,7 @@
 
 mod common;
 
+use common::hostile::{Hostile, Reply};
 use common::{Site, tap};
 use serde_json::{Map, Value, json};
 
@@ -269,6 +270,78 @@ fn the_committed_meltano_definition_is_what_the_tap_generates() {
         "- name: start_date\n  label: Start date\n  kind: date_iso8601\n",
     ] {
         assert!(generated.contains(expected), "lacks {expected:?}");
+    }
+}
+
+/// `meltano config list` shows each `settings_group_validation` set as one that is enough: a
+/// config of exactly one set's settings (beside where the server is) must be read, not refused
+/// as missing a setting, and no set is shown twice.
+#[test]
+fn every_meltano_settings_group_is_a_config_the_tap_reads() {
+    const CLOUD_ID: &str = "5a1e7c3d-0b2f-4c6d-9e8f-1a2b3c4d5e6f";
+    let definition = about("meltano");
+    let groups: Vec<Vec<&str>> = definition
+        .lines()
+        .skip_while(|l| *l != "settings_group_validation:")
+        .skip(1)
+        .map_while(|l| l.strip_prefix("- [")?.strip_suffix(']'))
+        .map(|l| l.split(", ").collect())
+        .collect();
+    assert!(groups.len() >= 6, "{definition}");
+    for (i, group) in groups.iter().enumerate() {
+        assert!(!groups[..i].contains(group), "{group:?} is listed twice");
+    }
+    // A Cloud site answering what discovery asks, directly or through the gateway (OAuth's
+    // token endpoint with a token): whatever stops the run then, it is not the config.
+    let server = Hostile::start(|r| {
+        let path = r.path.as_str();
+        if path.ends_with("/oauth/token") {
+            Some(Reply::Json(
+                json!({"access_token": "a", "refresh_token": "r2", "expires_in": 3600}),
+            ))
+        } else if path.ends_with("/myself") {
+            Some(Reply::Json(
+                json!({"accountId": "5b10a2844c20165700ede21g", "timeZone": "UTC"}),
+            ))
+        } else if path == "/_edge/tenant_info" {
+            Some(Reply::Json(json!({"cloudId": CLOUD_ID})))
+        } else if path.ends_with("/serverInfo") {
+            Some(Reply::Json(
+                json!({"deploymentType": "Cloud", "version": "1001.0.0"}),
+            ))
+        } else {
+            path.ends_with("/field").then(|| Reply::Json(json!([])))
+        }
+    });
+    let port = server.url.trim_end_matches('/').rsplit(':').next().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    for group in &groups {
+        let mut config = json!({"allow_http": true, "max_retries": 0, "retry_budget_seconds": 5,
+            "oauth_gateway_url": server.url,
+            "oauth_token_url": format!("{}oauth/token", server.url)});
+        for key in group {
+            config[*key] = match *key {
+                "base_url" => json!(server.url),
+                "host" => {
+                    config["port"] = json!(port.parse::<u16>().unwrap());
+                    config["use_encrypted_endpoints"] = json!(false);
+                    json!("127.0.0.1")
+                }
+                "cloud_id" => json!(CLOUD_ID),
+                "email" => json!("a@example.com"),
+                // The one method the tap never infers from the keys given.
+                "auth_type" => json!("scoped_token"),
+                _ => json!(format!("{key}-value")),
+            };
+        }
+        let path = dir.path().join("config.json");
+        std::fs::write(&path, config.to_string()).unwrap();
+        let run = tap(&[&"--config", &path, &"--discover"]);
+        assert!(
+            !run.stderr.contains("ERROR config"),
+            "Meltano says {group:?} is enough; the tap refused it:\n{}",
+            run.stderr
+        );
     }
 }
 
