@@ -48,15 +48,10 @@ pub struct Cli {
     #[arg(long, value_name = "LEVEL", global = true)]
     pub log_level: Option<String>,
 
-    /// Log lines as text, or as one JSON object per line.
-    #[arg(
-        long,
-        value_enum,
-        env = "TAP_JIRA_LOG_FORMAT",
-        default_value = "text",
-        global = true
-    )]
-    pub log_format: LogFormat,
+    /// Log lines as text, or as one JSON object per line [default: TAP_JIRA_LOG_FORMAT, else
+    /// text].
+    #[arg(long, value_enum, ignore_case = true, global = true)]
+    pub log_format: Option<LogFormat>,
 }
 
 /// What the tap does besides a Singer run.
@@ -77,6 +72,20 @@ pub enum LogFormat {
 impl Cli {
     pub fn catalog_path(&self) -> Option<&PathBuf> {
         self.catalog.as_ref().or(self.properties.as_ref())
+    }
+}
+
+/// `--log-format`, or else `TAP_JIRA_LOG_FORMAT` in any case, or else text. An empty variable
+/// is unset: Meltano passes a plugin's `env` entry whose own variable is unset as "".
+pub fn log_format(flag: Option<LogFormat>, env: Option<&str>) -> Result<LogFormat, String> {
+    if let Some(format) = flag {
+        return Ok(format);
+    }
+    match env.map(str::trim).filter(|word| !word.is_empty()) {
+        None => Ok(LogFormat::Text),
+        Some(word) => clap::ValueEnum::from_str(word, true).map_err(|_| {
+            format!("TAP_JIRA_LOG_FORMAT `{word}` is not a log format; use text or json")
+        }),
     }
 }
 

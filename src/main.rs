@@ -15,7 +15,15 @@ fn main() -> ExitCode {
     std::panic::set_hook(Box::new(|info| {
         tap_jira::logging::write_line(&format!("tap-jira panicked: {info}"));
     }));
-    if let Err(problem) = init_logging(cli.log_level.as_deref(), cli.log_format) {
+    let env = std::env::var("TAP_JIRA_LOG_FORMAT").ok();
+    let (format, format_problem) = match tap_jira::cli::log_format(cli.log_format, env.as_deref()) {
+        Ok(format) => (format, None),
+        // Refused in text, the default, so the refusal itself is seen.
+        Err(problem) => (LogFormat::Text, Some(problem)),
+    };
+    let logging = init_logging(cli.log_level.as_deref(), format)
+        .and_then(|()| format_problem.map_or(Ok(()), Err));
+    if let Err(problem) = logging {
         tracing::error!("{problem}");
         return ExitCode::FAILURE;
     }

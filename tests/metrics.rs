@@ -7,7 +7,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::process::{Command, Stdio};
 
-use common::{Site, tap};
+use common::{Site, tap, tap_with_env};
 use jira_sim::{Deployment, SimConfig};
 use serde_json::{Value, json};
 
@@ -103,6 +103,36 @@ fn a_long_sync_reports_progress_with_an_estimate_where_jira_gives_a_total() {
             .any(|l| l.contains("of=240") && l.contains("done=") && l.contains("left=")),
         "no estimate: {progress:#?}"
     );
+}
+
+/// Meltano gives a plugin's `env` entry `TAP_JIRA_LOG_FORMAT: ${LOG_FORMAT}` as an empty string
+/// when `LOG_FORMAT` is unset: that is no format asked for, as an empty `RUST_LOG` is no level.
+/// The word is read in any case, as `--log-level`'s are.
+#[test]
+fn an_empty_log_format_variable_is_the_default_and_its_word_is_read_in_any_case() {
+    let site = Site::cloud();
+    let config = site.file("config.json", &site.cloud_config());
+    let empty = tap_with_env(
+        &[&"--config", &config, &"--discover"],
+        &[("TAP_JIRA_LOG_FORMAT", "")],
+    );
+    empty.assert_success();
+    assert!(
+        empty.stderr.contains(" INFO "),
+        "text logs: {}",
+        empty.stderr
+    );
+    let upper = tap_with_env(
+        &[&"--config", &config, &"--discover"],
+        &[("TAP_JIRA_LOG_FORMAT", "JSON")],
+    );
+    upper.assert_success();
+    for line in upper.stderr.lines() {
+        assert!(
+            serde_json::from_str::<Value>(line).is_ok(),
+            "not a JSON log line: {line}"
+        );
+    }
 }
 
 #[test]
