@@ -1027,3 +1027,34 @@ fn a_refresh_refused_with_retry_after_waits_as_told_then_succeeds() {
         "asked again after {waited:?}, not the 3 s Retry-After gave"
     );
 }
+
+/// A personal access token Jira refuses has most likely expired or been revoked (Data Center
+/// tokens carry an expiry date): the message names the token and says so, whether or not the
+/// config sets `deployment`, and does not send the user after a password or a CAPTCHA, which
+/// a token never meets.
+#[test]
+fn a_refused_personal_access_token_is_named_and_said_to_have_maybe_expired() {
+    for deployment in [None, Some("server")] {
+        let site = Site::server();
+        let mut config = site.server_config();
+        config["personal_access_token"] = json!("expired-pat-value");
+        if let Some(deployment) = deployment {
+            config["deployment"] = json!(deployment);
+        }
+        let run = discover_with(&site, config);
+        assert_eq!(run.code, 1, "{deployment:?}: {}", run.stderr);
+        let failure = run
+            .stderr
+            .lines()
+            .find(|l| l.contains("authentication failed: HTTP 401"))
+            .unwrap_or_else(|| panic!("{deployment:?}: {}", run.stderr));
+        assert!(
+            failure.contains("personal_access_token") && failure.contains("expired"),
+            "{deployment:?}: {failure}"
+        );
+        for elsewhere in ["password", "CAPTCHA", "api_token"] {
+            assert!(!failure.contains(elsewhere), "{deployment:?}: {failure}");
+        }
+        assert!(!run.stderr.contains("expired-pat-value") && run.stdout.is_empty());
+    }
+}

@@ -153,6 +153,13 @@ impl Authenticator {
                  tap goes there, reading the cloud id from base_url. Passwords and personal access \
                  tokens do not work on Cloud"
             }
+            // Only Server/Data Center issues these tokens, and they expire: a refusal is seldom
+            // a wrong method, and never a CAPTCHA (a token counts no failed login).
+            (Auth::Pat { .. }, None | Some(Deployment::Server)) => {
+                "check personal_access_token: Jira refuses one that expired or was revoked (its \
+                 owner sees both under Profile > Personal Access Tokens) or that was made on \
+                 another site; create a new one there"
+            }
             (_, None) => {
                 "check the credentials: Cloud wants email + api_token (or OAuth 2.0); Server/Data \
                  Center wants a personal_access_token or username + password"
