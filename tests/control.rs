@@ -1582,6 +1582,43 @@ fn deletions_made_while_the_audit_log_was_refused_are_reported_once_it_answers_a
     );
 }
 
+/// A state written while reconciling keeps no place in the audit log: switching to `audit` (the
+/// account was given Administer Jira) reads the log from the bookmark's `updated`, as from a
+/// state without deletions, so the issues deleted since the last run are reported, also when the
+/// filters change with it.
+#[test]
+fn issues_deleted_before_a_switch_from_reconcile_to_audit_are_reported() {
+    for filters in [json!({}), json!({"updated_after": "2001-01-01T00:00:00Z"})] {
+        let site = Site::new(SimConfig::default());
+        let catalog = catalog_hashing(&site, &["issues"], &[]);
+        let reconcile = site.config_with(json!({"deleted_issues": "reconcile"}));
+        let first = sync(&site, reconcile, &catalog);
+        first.assert_success();
+        assert!(first.last_state()["bookmarks"]["issues"]["deleted"]["ids"].is_string());
+
+        site.sim.sim.delete_issues(2);
+        let deleted: BTreeSet<String> = site
+            .sim
+            .sim
+            .deleted_issues()
+            .into_iter()
+            .map(|d| d.id)
+            .collect();
+        let mut audit = site.config_with(json!({"deleted_issues": "audit"}));
+        for (key, value) in filters.as_object().unwrap() {
+            audit[key] = value.clone();
+        }
+        let next = sync_from_state(&site, audit, &catalog, &first.last_state());
+        next.assert_success();
+        let reported: BTreeSet<String> = deletions(&next, "issues").into_keys().collect();
+        assert_eq!(reported, deleted, "{filters}");
+        assert!(
+            next.last_state()["bookmarks"]["issues"]["deleted"]["created"].is_string(),
+            "{filters}"
+        );
+    }
+}
+
 /// Issue ids listed under other filters still tell which issues went: those Jira answers 404 for
 /// are deleted whatever the filters, so a change of filters loses no deletion in between, as it
 /// loses none read from the audit log or `worklog/deleted`.

@@ -70,6 +70,22 @@ pub(super) async fn starting_point<W: Write>(
     }
 }
 
+/// Whether `deleted` holds the place `mode` goes on from. One written under another mode holds
+/// none (listed ids say nothing of where the audit log was read): deletions are then followed as
+/// from a state without them, or those since the last run would never be reported.
+pub(super) fn has_place(deleted: Option<&Value>, mode: DeletedIssues) -> bool {
+    let Some(deleted) = deleted else {
+        return false;
+    };
+    match mode {
+        DeletedIssues::Off => true,
+        DeletedIssues::Audit => deleted.get("created").is_some(),
+        DeletedIssues::Reconcile => [IDS, IDS_UNDER_OTHER_FILTERS]
+            .into_iter()
+            .any(|key| deleted.get(key).is_some()),
+    }
+}
+
 /// Checks what `mode` will read of the bookmark's `deleted` before anything is synced: a
 /// damaged one stops the run at once, not after the issue search.
 pub(super) fn check(saved: Option<&Value>, mode: DeletedIssues) -> Result<()> {

@@ -184,7 +184,8 @@ async fn read<W: Write>(
     };
     // Deletions are followed from before the first issue is written: a first sync stopped half
     // way and resumed later must report the issues it wrote that went in between.
-    let deletions_start = deleted.is_none() && issue_emitter.is_some();
+    let deletions_start =
+        !deletions::has_place(deleted.as_ref(), config.deleted_issues) && issue_emitter.is_some();
     if deletions_start {
         // A bookmark without deletions (Stitch's tap reports none) read every change up to its
         // time: the audit log is read from there, so no deletion since its last run is lost.

@@ -299,6 +299,11 @@ fn start_over_if_filters_changed(state: &mut State, filters: &Filters, deletions
                     .or_else(|| deleted.get(deletions::IDS_UNDER_OTHER_FILTERS));
                 match (deleted.get("created"), ids) {
                     (Some(_), _) => Some(deleted.clone()),
+                    // Ids listed while reconciling hold no place in the audit log: it is read
+                    // from the bookmark's `updated`, as for one without deletions (below).
+                    (None, _) if deletions == DeletedIssues::Audit => old
+                        .get("updated")
+                        .map(|updated| serde_json::json!({ "created": updated })),
                     (None, Some(ids)) => {
                         Some(serde_json::json!({ deletions::IDS_UNDER_OTHER_FILTERS: ids.clone() }))
                     }
