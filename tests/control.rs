@@ -1822,6 +1822,9 @@ fn a_damaged_deletions_bookmark_stops_the_run_before_any_record() {
         ("reconcile", json!({"ids": "0.100000000000"}), "deleted.ids"),
         ("reconcile", json!({"ids": "5,x"}), "deleted.ids"),
         ("audit", json!({"created": "yesterday"}), "deleted.created"),
+        // The ids or the time put in place of the object that holds them.
+        ("reconcile", json!("10000.499,2,2"), "deleted"),
+        ("audit", json!("2024-01-01T00:00:00Z"), "deleted"),
     ] {
         let config = site.config_with(json!({"deleted_issues": mode}));
         site.file("config.json", &config);

@@ -89,6 +89,15 @@ pub(super) fn has_place(deleted: Option<&Value>, mode: DeletedIssues) -> bool {
 /// Checks what `mode` will read of the bookmark's `deleted` before anything is synced: a
 /// damaged one stops the run at once, not after the issue search.
 pub(super) fn check(saved: Option<&Value>, mode: DeletedIssues) -> Result<()> {
+    // Ids or a time put in its place (a state edited by hand) would be read as no place at all:
+    // deletions followed from now on, those since the last run never reported.
+    if mode != DeletedIssues::Off && saved.is_some_and(|d| !d.is_object() && !d.is_null()) {
+        return Err(Error::State(
+            "bookmarks.issues.deleted is not an object (`{\"ids\": …}` or `{\"created\": …}`); \
+             remove it to look for deletions from now on"
+                .into(),
+        ));
+    }
     match mode {
         DeletedIssues::Off => {}
         DeletedIssues::Audit => {
