@@ -1851,6 +1851,30 @@ fn a_damaged_deletions_bookmark_stops_the_run_before_any_record() {
     run.assert_success();
 }
 
+/// A damaged place in `worklog/deleted` is named as such, and removing it alone is the remedy:
+/// deletions are then followed from the changes' bookmark, which a full sync from start_date
+/// (removing the whole bookmark) would throw away.
+#[test]
+fn a_damaged_worklog_deletions_bookmark_is_named_and_not_the_whole_bookmark() {
+    let site = Site::cloud();
+    let catalog = catalog_hashing(&site, &["worklogs"], &[]);
+    site.file("catalog.json", &catalog);
+    site.file("config.json", &site.config_with(json!({})));
+    for deleted in [json!({"updated": "yesterday"}), json!({"since": 5})] {
+        let state = json!({"bookmarks": {"worklogs": {
+            "updated": "2024-01-01T00:00:00Z", "deleted": deleted}}});
+        let run = site.sync_from(&site.file("state.json", &state));
+        assert_ne!(run.code, 0, "{deleted}");
+        assert!(run.record_counts().is_empty(), "{deleted}");
+        let last = run.stderr.lines().last().unwrap_or_default();
+        assert!(
+            last.contains("bookmarks.worklogs.deleted")
+                && !last.contains("remove bookmarks.worklogs "),
+            "{deleted}: {last}"
+        );
+    }
+}
+
 #[test]
 fn without_audit_permission_deletions_are_one_warning_and_with_filters_only_kept_projects() {
     let site = Site::new(SimConfig {

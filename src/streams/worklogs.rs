@@ -33,6 +33,32 @@ pub struct Bookmark {
 impl Bookmark {
     /// Reads our state or Stitch's (`{"updated": "…+00:00"}`); starts at `start_date` when none.
     pub fn from_state(value: Option<&Value>, start_date: DateTime<Utc>) -> Result<Bookmark> {
+        Self::read(
+            value,
+            start_date,
+            "bookmarks.worklogs",
+            "start from start_date",
+        )
+    }
+
+    /// Reads the deletions' place, under `deleted`. Without it they are followed from the
+    /// changes' bookmark: removing the whole bookmark would sync every worklog again.
+    pub fn deleted_from_state(value: &Value, start_date: DateTime<Utc>) -> Result<Bookmark> {
+        Self::read(
+            Some(value),
+            start_date,
+            "bookmarks.worklogs.deleted",
+            "follow deletions from bookmarks.worklogs.updated",
+        )
+    }
+
+    /// `at` names the bookmark in errors, and `remedy` what removing it does.
+    fn read(
+        value: Option<&Value>,
+        start_date: DateTime<Utc>,
+        at: &str,
+        remedy: &str,
+    ) -> Result<Bookmark> {
         let Some(value) = value else {
             return Ok(Bookmark {
                 updated: start_date,
@@ -42,15 +68,12 @@ impl Bookmark {
         };
         let updated = match value.get("updated") {
             Some(Value::String(s)) => parse_in_range(s).map_err(|problem| {
-                Error::State(format!(
-                    "bookmarks.worklogs.updated {problem}; remove bookmarks.worklogs to start from start_date"
-                ))
+                Error::State(format!("{at}.updated {problem}; remove {at} to {remedy}"))
             })?,
             _ => {
-                return Err(Error::State(
-                    "bookmarks.worklogs has no `updated` timestamp; remove it to start from start_date"
-                        .into(),
-                ));
+                return Err(Error::State(format!(
+                    "{at} has no `updated` timestamp; remove it to {remedy}"
+                )));
             }
         };
         let at_updated: Vec<String> = value

@@ -118,7 +118,7 @@ pub fn check_state(
                 let (changed, deleted) = state::split_deleted(state.bookmark(def.name).cloned());
                 streams::worklogs::Bookmark::from_state(changed.as_ref(), start_date)?;
                 if let Some(deleted) = &deleted {
-                    streams::worklogs::Bookmark::from_state(Some(deleted), start_date)?;
+                    streams::worklogs::Bookmark::deleted_from_state(deleted, start_date)?;
                 }
             }
             Source::Since { .. } => {

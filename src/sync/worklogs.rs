@@ -29,7 +29,7 @@ pub(super) async fn sync<W: Write>(
     // bookmark without them (Stitch's tap reports none) has read every change up to its time:
     // deletions are followed from there, so none made since its last run is lost.
     let deleted = match &deleted {
-        Some(value) => Bookmark::from_state(Some(value), run.config.start_date)?,
+        Some(value) => Bookmark::deleted_from_state(value, run.config.start_date)?,
         None => {
             let since = match &saved {
                 Some(_) => bookmark.updated,
