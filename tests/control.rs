@@ -1544,6 +1544,16 @@ fn deleted_issues_become_records_with_sdc_deleted_at_from_the_audit_log_or_by_re
     }
 }
 
+/// The ids of the issues the simulator has deleted so far.
+fn deleted_ids(site: &Site) -> BTreeSet<String> {
+    site.sim
+        .sim
+        .deleted_issues()
+        .into_iter()
+        .map(|d| d.id)
+        .collect()
+}
+
 /// A run that finds the audit log refused (the account lost *Administer Jira* for a while, or the
 /// gateway answered 404 once) cannot read deletions; the next run that can read the log goes on
 /// from where the last one that read it stopped, so deletions made in between are reported.
@@ -1557,13 +1567,7 @@ fn deletions_made_while_the_audit_log_was_refused_are_reported_once_it_answers_a
     assert!(first.last_state()["bookmarks"]["issues"]["deleted"]["created"].is_string());
 
     site.sim.sim.delete_issues(2);
-    let deleted: BTreeSet<String> = site
-        .sim
-        .sim
-        .deleted_issues()
-        .into_iter()
-        .map(|d| d.id)
-        .collect();
+    let deleted = deleted_ids(&site);
     site.sim
         .sim
         .push_fault(jira_sim::Fault::status("/auditing/record", 403));
@@ -1597,13 +1601,7 @@ fn issues_deleted_before_a_switch_from_reconcile_to_audit_are_reported() {
         assert!(first.last_state()["bookmarks"]["issues"]["deleted"]["ids"].is_string());
 
         site.sim.sim.delete_issues(2);
-        let deleted: BTreeSet<String> = site
-            .sim
-            .sim
-            .deleted_issues()
-            .into_iter()
-            .map(|d| d.id)
-            .collect();
+        let deleted = deleted_ids(&site);
         let mut audit = site.config_with(json!({"deleted_issues": "audit"}));
         for (key, value) in filters.as_object().unwrap() {
             audit[key] = value.clone();
@@ -1956,13 +1954,7 @@ fn deletions_in_a_kept_project_whose_key_changed_are_reported() {
     let next = site.sync_from(&site.file("state.json", &first.last_state()));
     next.assert_success();
     // Its sub-tasks, if any, went with it.
-    let expected: BTreeSet<String> = site
-        .sim
-        .sim
-        .deleted_issues()
-        .into_iter()
-        .map(|d| d.id)
-        .collect();
+    let expected = deleted_ids(&site);
     assert!(expected.contains(&id));
     let reported: BTreeSet<String> = deletions(&next, "issues").into_keys().collect();
     assert_eq!(reported, expected, "{}", next.stderr);
