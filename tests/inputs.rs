@@ -390,61 +390,38 @@ fn stitch_start_dates_without_an_offset_are_utc() {
     }
 }
 
-/// The config file given as the state (`--state config.json`, a slip of the shell) was read as a
-/// state with no bookmarks: a full sync from `start_date`, exit 0, and every STATE on stdout
-/// carried the config's keys, the token among them, into the state the runner stores.
+/// The config file given as the state (`--state config.json`, a slip of the shell), or the
+/// catalog, was read as a state with no bookmarks: a full sync from `start_date`, exit 0, and
+/// every STATE on stdout carried the config's keys (the token among them) or the whole catalog
+/// into the state the runner stores.
 #[test]
-fn a_config_given_as_the_state_is_refused_without_printing_it() {
+fn a_config_or_catalog_given_as_the_state_is_refused_without_printing_it() {
     let site = Site::server();
     let config = site.file("config.json", &site.server_config());
     let mut catalog = site.discover(&config);
     common::select_only(&mut catalog, &["projects"]);
     let catalog = site.file("catalog.json", &catalog);
-    site.sim.sim.reset_requests();
-    let run = tap(&[
-        &"--config",
-        &config,
-        &"--catalog",
-        &catalog,
-        &"--state",
-        &config,
-    ]);
-    assert!(
-        !run.stdout.contains(jira_sim::creds::PAT),
-        "the token went to stdout:\n{}",
-        run.stdout
-    );
-    assert_refused(&run, "personal_access_token");
-    assert!(
-        site.sim.sim.requests().is_empty(),
-        "refused before any request"
-    );
-}
-
-/// The catalog given as the state too (`--catalog catalog.json --state catalog.json`) was read as a
-/// state without bookmarks: a full sync from `start_date`, exit 0, and every STATE on stdout
-/// carried the whole catalog.
-#[test]
-fn a_catalog_given_as_the_state_is_refused() {
-    let site = Site::server();
-    let config = site.file("config.json", &site.server_config());
-    let mut catalog = site.discover(&config);
-    common::select_only(&mut catalog, &["projects"]);
-    let catalog = site.file("catalog.json", &catalog);
-    site.sim.sim.reset_requests();
-    let run = tap(&[
-        &"--config",
-        &config,
-        &"--catalog",
-        &catalog,
-        &"--state",
-        &catalog,
-    ]);
-    assert_refused(&run, "state: ");
-    assert!(
-        site.sim.sim.requests().is_empty(),
-        "refused before any request"
-    );
+    for (state, named) in [(&config, "personal_access_token"), (&catalog, "state: ")] {
+        site.sim.sim.reset_requests();
+        let run = tap(&[
+            &"--config",
+            &config,
+            &"--catalog",
+            &catalog,
+            &"--state",
+            state,
+        ]);
+        assert!(
+            !run.stdout.contains(jira_sim::creds::PAT),
+            "the token went to stdout:\n{}",
+            run.stdout
+        );
+        assert_refused(&run, named);
+        assert!(
+            site.sim.sim.requests().is_empty(),
+            "refused before any request"
+        );
+    }
 }
 
 /// A `flattening_max_depth` that is no whole number was reported twice: as what it is, and as
