@@ -4,7 +4,7 @@
 mod common;
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use common::hostile::{Bounded, Hostile, Reply, run_bounded};
@@ -184,9 +184,20 @@ fn sync_only_from(
         }
     }
     let catalog = write(&dir, "catalog.json", &catalog);
+    sync_files(&dir, &config, &catalog, state, limit)
+}
+
+/// A sync of the config and catalog written in `dir`, from `state` when given (written there).
+fn sync_files(
+    dir: &tempfile::TempDir,
+    config: &Path,
+    catalog: &Path,
+    state: Option<&Value>,
+    limit: Duration,
+) -> Bounded {
     match state {
         Some(state) => {
-            let state = write(&dir, "state.json", state);
+            let state = write(dir, "state.json", state);
             run_bounded(
                 &[
                     &"--config",
@@ -684,23 +695,7 @@ fn an_issue_skipped_by_a_shifting_reconcile_listing_still_has_its_deletion_repor
     let catalog = write(&dir, "catalog.json", &catalog);
     let sync = |state: Option<&Value>| {
         *pages_served.lock().unwrap() = 0;
-        let run = match state {
-            None => run_bounded(&[&"--config", &config, &"--catalog", &catalog], limit),
-            Some(state) => {
-                let state = write(&dir, "state.json", state);
-                run_bounded(
-                    &[
-                        &"--config",
-                        &config,
-                        &"--catalog",
-                        &catalog,
-                        &"--state",
-                        &state,
-                    ],
-                    limit,
-                )
-            }
-        };
+        let run = sync_files(&dir, &config, &catalog, state, limit);
         assert_eq!(run.run.code, 0, "{}", run.run.stderr);
         run
     };
