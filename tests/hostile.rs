@@ -152,6 +152,13 @@ fn rate_headers_of_a_bucket_that_never_fills_do_not_end_the_run() {
     );
 }
 
+/// Whether `messages` hold an ACTIVATE_VERSION of `stream`.
+fn activates(messages: &[Value], stream: &str) -> bool {
+    messages
+        .iter()
+        .any(|m| m["type"] == "ACTIVATE_VERSION" && m["stream"] == stream)
+}
+
 /// Discovers against `server`, selects only `stream`, and syncs it.
 fn sync_only(server: &Hostile, stream: &str, extra: Value, limit: Duration) -> Bounded {
     sync_only_from(server, stream, extra, None, limit)
@@ -853,9 +860,7 @@ fn a_board_of_more_issues_than_the_data_center_search_window_is_listed_whole_or_
     let messages = run.run.messages();
     let is_row = |m: &Value| m["type"] == "RECORD" && m["stream"] == "board_issues";
     let first_row = messages.iter().position(is_row).unwrap_or(messages.len());
-    let activated = messages[first_row..]
-        .iter()
-        .any(|m| m["type"] == "ACTIVATE_VERSION" && m["stream"] == "board_issues");
+    let activated = activates(&messages[first_row..], "board_issues");
     let whole = listed.len() as u64 == WINDOWED_ISSUES;
     assert!(
         whole || (!activated && run.run.stderr.contains("WARN")),
@@ -909,9 +914,7 @@ fn server_users_beyond_the_data_center_10_search_cap_are_not_silently_dropped() 
         .collect();
     let is_user = |m: &Value| m["type"] == "RECORD" && m["stream"] == "users";
     let first_user = messages.iter().position(is_user).unwrap_or(messages.len());
-    let activated = messages[first_user..]
-        .iter()
-        .any(|m| m["type"] == "ACTIVATE_VERSION" && m["stream"] == "users");
+    let activated = activates(&messages[first_user..], "users");
     assert!(
         users == USERS as usize || !activated,
         "{users} of {USERS} users listed, and the users table activated"
@@ -954,9 +957,7 @@ fn server_users_beyond_the_user_search_cap_of_1000_are_not_silently_dropped() {
         .collect();
     let is_user = |m: &Value| m["type"] == "RECORD" && m["stream"] == "users";
     let first_user = messages.iter().position(is_user).unwrap_or(messages.len());
-    let activated = messages[first_user..]
-        .iter()
-        .any(|m| m["type"] == "ACTIVATE_VERSION" && m["stream"] == "users");
+    let activated = activates(&messages[first_user..], "users");
     assert!(
         !activated,
         "{users} of {USERS} users listed, and the users table activated:\n{}",
@@ -1880,10 +1881,7 @@ fn a_page_without_its_list_does_not_activate_a_version_that_deletes_the_table() 
         );
         let stderr = &run.run.stderr;
         assert!(
-            !run.run
-                .messages()
-                .iter()
-                .any(|m| m["type"] == "ACTIVATE_VERSION" && m["stream"] == "priorities"),
+            !activates(&run.run.messages(), "priorities"),
             "{case}: a pass that read no list must not be activated:\n{stderr}"
         );
         assert!(
@@ -1944,10 +1942,7 @@ fn an_unpaged_list_without_its_key_does_not_activate_a_version_that_deletes_the_
         );
         let stderr = &run.run.stderr;
         assert!(
-            !run.run
-                .messages()
-                .iter()
-                .any(|m| m["type"] == "ACTIVATE_VERSION" && m["stream"] == stream),
+            !activates(&run.run.messages(), stream),
             "{stream}: a pass that read no list must not be activated:\n{stderr}"
         );
         let tail = path.trim_start_matches("/rest/api/3/");
