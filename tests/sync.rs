@@ -1000,21 +1000,38 @@ fn data_center_10_3_lists_every_user_past_the_user_search_cap() {
     assert!(!run.stderr.contains("WARN"), "{}", run.stderr);
 }
 
-/// Before 10.3 Data Center has no `/user/list` (404): users are listed through `/user/search`,
-/// which stops at 100, and the tap says so and does not activate the pass, as before.
+/// Before 10.3 Data Center has no `/user/list` (404), and `/user/search` stops at 100 users
+/// (Data Center 10.0 to 10.2). Searched by username prefix, `a`, `b`, … and a prefix that
+/// reaches the cap once more letter by letter, a site of 250 users has all of them read, each
+/// once (a user matches several prefixes: by name, email and display name), and the pass
+/// activated.
 #[test]
-fn data_center_before_10_3_still_warns_of_the_user_search_cap() {
-    let (site, run) = server_users_sync([10, 2, 0], 250);
+fn data_center_before_10_3_reads_every_user_past_the_user_search_cap_by_prefix() {
+    let (site, run) = server_users_sync([10, 0, 0], 250);
     run.assert_success();
-    assert_eq!(run.records("users").len(), 100, "{}", run.stderr);
+    assert_valid_singer_output(&run);
+    let users = run.records("users");
+    let mut keys: Vec<&str> = users.iter().filter_map(|u| u["key"].as_str()).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    assert_eq!(users.len(), site.sim.sim.user_count(), "{}", run.stderr);
+    assert_eq!(keys.len(), users.len(), "each user once");
     assert!(
-        !users_activated(&run),
-        "100 of 250 users, and the pass activated"
+        users_activated(&run),
+        "every user read, yet the pass is not activated"
     );
-    assert!(
-        run.stderr.contains("WARN") && run.stderr.contains("/user/search listed 100"),
-        "nothing said of the cap:\n{}",
-        run.stderr
-    );
-    assert!(site.sim.sim.user_count() > 100);
+    assert!(!run.stderr.contains("WARN"), "{}", run.stderr);
+    // Said at info, and no more than needed: `.` (everyone), 36 first characters, and 40 more
+    // for each prefix that reaches the cap: with everyone at example.com, `e` to `example` and
+    // `c` to `com` do (Jira matches each word of an email).
+    let searches: u64 = run
+        .stderr
+        .split("users read through ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no count of the searches:\n{}", run.stderr));
+    assert!(searches < 500, "{searches} searches");
+    let requests = site.sim.sim.request_counts()["GET /rest/api/2/user/search"];
+    assert!(requests < 2 * searches, "{requests} requests");
 }

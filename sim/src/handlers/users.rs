@@ -22,9 +22,13 @@ pub(crate) fn cloud_list(call: &Call) -> Response {
     ok(&Value::Array(users))
 }
 
-/// Server: `GET user/search?username=.`: users whose name, display name or email contain the
-/// text; `.` matches everyone. Only the first 1000 matches are ever listed, 100 from Data
-/// Center 10, whatever `startAt` and `maxResults` say (JRASERVER-65089, JRASERVER-78520).
+/// Server: `GET user/search?username=`: users whose name, email (where shown) or display name,
+/// or a word of one of them, starts with the text, whatever the case: Jira splits them into
+/// words at spaces, `@` and `.` and matches the start of each (`UserMatcherPredicate`,
+/// `UserSearchUtilities`), so `smi` finds `john.smith` and `John Smith`, and `exa` everyone at
+/// `example.com`; `ith` finds neither. `.` matches everyone (JRA-29069). Only the first 1000
+/// matches are ever listed, 100 from Data Center 10, whatever `startAt` and `maxResults` say
+/// (JRASERVER-65089, JRASERVER-78520).
 pub(crate) fn server_search(call: &Call) -> Response {
     let Some(wanted) = call.req.param("username") else {
         return error1(400, "The username query parameter was not provided");
@@ -39,13 +43,13 @@ pub(crate) fn server_search(call: &Call) -> Response {
         .enumerate()
         .filter(|(_, u)| {
             let email = match &u.email {
-                Email::Address(a) => a.to_lowercase(),
-                _ => String::new(),
+                Email::Address(a) => a.as_str(),
+                _ => "",
             };
             wanted == "."
-                || u.name.to_lowercase().contains(&wanted)
-                || u.display_name.to_lowercase().contains(&wanted)
-                || email.contains(&wanted)
+                || [u.name.as_str(), email, u.display_name.as_str()]
+                    .iter()
+                    .any(|part| starts_a_word(part, &wanted))
         })
         .take(user_search_cap(call.shared.cfg.server_version))
         .skip(start_at)
@@ -53,6 +57,16 @@ pub(crate) fn server_search(call: &Call) -> Response {
         .map(|(i, _)| user_listing(&ctx, i))
         .collect();
     ok(&Value::Array(users))
+}
+
+/// Whether `part`, or one of its words (split at whitespace, `@` and `.`), starts with the
+/// lower-case `wanted`, whatever the case.
+fn starts_a_word(part: &str, wanted: &str) -> bool {
+    let part = part.to_lowercase();
+    part.starts_with(wanted)
+        || part
+            .split(|c: char| c.is_whitespace() || c == '@' || c == '.')
+            .any(|word| !word.is_empty() && word.starts_with(wanted))
 }
 
 /// The most users `user/search` lists on a Server / Data Center of `version`.
