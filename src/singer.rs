@@ -5,7 +5,7 @@ use std::io::Write;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::error::Result;
 use crate::raw::push_json_string;
@@ -28,7 +28,7 @@ pub enum Message<'a> {
         time_extracted: &'a str,
     },
     State {
-        value: &'a Value,
+        value: &'a Map<String, Value>,
     },
     ActivateVersion {
         stream: &'a str,
@@ -207,7 +207,7 @@ mod tests {
                 version: 7,
             })
             .unwrap();
-            w.write(&Message::State { value: &json!({}) }).unwrap();
+            w.write(&Message::State { value: &Map::new() }).unwrap();
         }
         let lines: Vec<Value> = String::from_utf8(buf)
             .unwrap()
@@ -267,8 +267,9 @@ mod tests {
         let mut out = Vec::new();
         {
             let mut w = SingerWriter::new(&mut out);
-            let a = json!({"bookmarks": {"issues": {"updated": "2024-01-01T00:00:00Z"}}});
-            let b = json!({"bookmarks": {"issues": {"updated": "2024-01-02T00:00:00Z"}}});
+            let object = |value: Value| value.as_object().cloned().expect("object");
+            let a = object(json!({"bookmarks": {"issues": {"updated": "2024-01-01T00:00:00Z"}}}));
+            let b = object(json!({"bookmarks": {"issues": {"updated": "2024-01-02T00:00:00Z"}}}));
             let record = json!({"id": 1});
             let state = |value| Message::State { value };
             let rec = Message::Record {

@@ -257,6 +257,20 @@ impl DateSpans {
         }
     }
 
+    /// The spans of `text` among its string values `strings` (in text order): counted before
+    /// they are kept, so the list is allocated once, where pushing them one by one grew it
+    /// several times for each record.
+    pub fn of(text: &str, strings: &[StringValue]) -> DateSpans {
+        let content = |s: &StringValue| text.get(s.open + 1..s.close).unwrap_or("");
+        let is_candidate = |s: &&StringValue| may_be_date_time(content(s), s.escaped);
+        let mut dates = DateSpans::new(text);
+        dates.spans = Vec::with_capacity(strings.iter().filter(is_candidate).count());
+        dates
+            .spans
+            .extend(strings.iter().filter(is_candidate).copied());
+        dates
+    }
+
     /// Takes note of a string value of `text` (the text this was made for).
     pub fn see(&mut self, text: &str, string: StringValue) {
         let content = text.get(string.open + 1..string.close).unwrap_or("");

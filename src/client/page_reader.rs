@@ -457,10 +457,7 @@ fn with_known<T>(f: impl FnOnce(&mut Known) -> T) -> T {
 /// A record and what taking it apart found: its layout, and of the string values seen in it
 /// those that are date-times to rewrite.
 fn scanned(record: &str, layout: Layout, strings: &[StringValue]) -> RawRecord {
-    let mut dates = DateSpans::new(record);
-    for string in strings {
-        dates.see(record, *string);
-    }
+    let dates = DateSpans::of(record, strings);
     RawRecord::scanned(record.to_string(), Scanned { layout, dates })
 }
 

@@ -172,7 +172,7 @@ impl<W: Write> Output<'_, W> {
 
     fn write_state(&mut self) -> Result<()> {
         self.writer.write(&Message::State {
-            value: &self.state.to_value(),
+            value: self.state.as_map(),
         })
     }
 }

@@ -144,6 +144,11 @@ impl State {
     pub fn to_value(&self) -> Value {
         Value::Object(self.value.clone())
     }
+
+    /// The state as it is written in a STATE message, not copied.
+    pub fn as_map(&self) -> &Map<String, Value> {
+        &self.value
+    }
 }
 
 /// Meltano's merge of a partial state onto a completed one: objects key by key, anything else
