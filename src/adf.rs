@@ -206,32 +206,10 @@ fn render_tree<'t, N: Tree<'t>>(doc: N, style: TextStyle) -> Option<String> {
     Some(rendered)
 }
 
-/// Each line without its trailing whitespace, and no trailing line break.
+/// The text without the line breaks at its end. Lines keep the whitespace that ends them: only
+/// a line of code has any, and code is verbatim.
 fn tidy(text: &str) -> String {
-    if is_tidy(text) {
-        return text.to_owned();
-    }
-    // Room for the line break after the last line, cut off at the end.
-    let mut out = String::with_capacity(text.len() + 1);
-    for line in text.lines() {
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out.truncate(out.trim_end().len());
-    out
-}
-
-/// Whether `tidy` would leave `text` as it is, as most renderings are: no line ends with
-/// whitespace and the text does not end with a line break.
-fn is_tidy(text: &str) -> bool {
-    let clean_before = |end: usize| {
-        text.get(..end)
-            .and_then(|before| before.chars().next_back())
-            .is_none_or(|c| c == '\n' || !c.is_whitespace())
-    };
-    !text.ends_with('\n')
-        && clean_before(text.len())
-        && memchr::memchr_iter(b'\n', text.as_bytes()).all(clean_before)
+    text.trim_end_matches('\n').to_owned()
 }
 
 /// What the renderer reads of a JSON value: a `&Value`, or a value of a document read from
@@ -566,7 +544,7 @@ impl Renderer {
                             escape_linking_into(out, title, &mut Line::Mid);
                             out.push_str("**");
                         } else {
-                            out.push_str(title);
+                            plain_into(out, title);
                         }
                         Shape::Paragraph
                     });
@@ -645,6 +623,7 @@ impl Renderer {
         let label = match (icon, self.markdown()) {
             // The icon opens the quote's first line.
             (Some(icon), true) => Cow::Owned(escape_line_start(icon)),
+            (Some(icon), false) if icon.contains('\n') => Cow::Owned(plain(icon)),
             (Some(icon), false) => Cow::Borrowed(icon),
             (None, true) => Cow::Borrowed(markdown_label),
             (None, false) => Cow::Borrowed(plain_label),
@@ -1027,7 +1006,7 @@ impl Renderer {
             }
             (Some(url), false) if external => {
                 out.push_str("[image: ");
-                out.push_str(url);
+                plain_into(out, url);
                 out.push(']');
             }
             _ => match (alt.or(id), self.markdown()) {
@@ -1036,7 +1015,7 @@ impl Renderer {
                     if markdown {
                         escape_linking_into(out, name, &mut Line::Mid);
                     } else {
-                        out.push_str(name);
+                        plain_into(out, name);
                     }
                     out.push(']');
                 }
@@ -1110,6 +1089,26 @@ fn date_into<'t, N: Tree<'t>>(out: &mut String, node: N) -> Option<()> {
         None => out.push_str(timestamp.as_str()?),
     }
     Some(())
+}
+
+/// An attribute's text in plain text, as it is but for the whitespace before its line breaks:
+/// only code keeps that.
+fn plain_into(out: &mut String, s: &str) {
+    let mut lines = s.split('\n').peekable();
+    while let Some(line) = lines.next() {
+        if lines.peek().is_some() {
+            out.push_str(line.trim_end());
+            out.push('\n');
+        } else {
+            out.push_str(line);
+        }
+    }
+}
+
+fn plain(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    plain_into(&mut out, s);
+    out
 }
 
 fn code_text<'t, N: Tree<'t>>(node: N) -> String {
