@@ -739,13 +739,19 @@ impl Renderer {
             } else {
                 self.blocks_into(std::iter::once(child), depth, &mut blocks);
             }
-            first_empty.get_or_insert(out.len() == body);
+            let empty = out.len() == body;
+            first_empty.get_or_insert(empty);
             // A rule opening the item would make `- ---`, one thematic break.
             let item = out.get(body..).unwrap_or("");
             if markdown && marker == "- " && (item == "---" || item.starts_with("---\n")) {
                 out.replace_range(body..body + 3, "***");
             }
             prefix_lines(out, body, marker, INDENT.get(..width).unwrap_or(INDENT));
+            // GitHub reads `[ ]` as a task's box only with whitespace after it, which the end
+            // of the document is not.
+            if markdown && tasks && empty {
+                out.push(' ');
+            }
             number = number.saturating_add(1).min(MAX_ORDER);
         }
         // CommonMark lets a list break into a paragraph only if it starts with a non-empty

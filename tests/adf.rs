@@ -284,9 +284,16 @@ fn odd_texts() -> Vec<Option<Value>> {
     ]
 }
 
+/// Whether `line` ends in an empty task, `- [ ] ` (or checked, or `*`).
+fn empty_task(line: &str) -> bool {
+    ["- [ ] ", "- [x] ", "* [ ] ", "* [x] "]
+        .iter()
+        .any(|task| line.ends_with(task))
+}
+
 /// Every node type (and one unknown) with every odd attribute set and content, marks and text
 /// in turn, inside each kind of parent: nothing may panic, and no line may end in whitespace
-/// but a line of code, which is kept as it is.
+/// but a line of code, which is kept as it is, and an empty task's (`- [ ] `).
 #[test]
 fn malformed_documents_do_not_panic() {
     let mut types: Vec<&str> = NODE_TYPES.to_vec();
@@ -325,7 +332,8 @@ fn malformed_documents_do_not_panic() {
                         assert!(!text.ends_with('\n'), "{parent}");
                         let code = |l: &str| *kind == "codeBlock" && l.trim_end().ends_with("*a*");
                         assert!(
-                            text.lines().all(|l| l.trim_end() == l || code(l)),
+                            text.lines()
+                                .all(|l| l.trim_end() == l || code(l) || empty_task(l)),
                             "{parent} gave a line ending in whitespace: {text:?}"
                         );
                         count += 1;
@@ -696,4 +704,43 @@ fn a_code_block_keeps_the_spaces_that_end_its_lines() {
     let plain = "Read me\nnow\n\na\nb c\n\n[attachment: d\ne]\n\n[image: https://f\ng]";
     assert_eq!(both(&attrs)[1], plain);
     assert_eq!(both_from_text(&attrs)[1], plain);
+}
+
+/// A task without content (Jira keeps one made and left empty) lost the space after its box:
+/// `- [ ]` is no task in GitHub's reading, only the text `[ ]`, at the end of the document.
+/// Plain text has no such reading, and no trailing space.
+#[test]
+fn an_empty_task_keeps_its_box() {
+    let task = |state: &str, content: Value| {
+        let mut item = json!({"type": "taskItem", "attrs": {"localId": "1", "state": state}});
+        if !content.is_null() {
+            item["content"] = content;
+        }
+        item
+    };
+    let para = json!([{"type": "text", "text": "b"}]);
+    let cases = [
+        (
+            doc(json!([{"type": "taskList", "content": [task("TODO", Value::Null)]}])),
+            ["- [ ] ", "- [ ]"],
+        ),
+        (
+            doc(json!([{"type": "taskList", "content": [
+                task("DONE", json!([])), task("TODO", para.clone()), task("TODO", json!([]))
+            ]}])),
+            ["- [x] \n- [ ] b\n- [ ] ", "- [x]\n- [ ] b\n- [ ]"],
+        ),
+        (
+            doc(
+                json!([{"type": "blockquote", "content": [{"type": "taskList", "content": [
+                    task("TODO", para), {"type": "taskList", "content": [task("DONE", Value::Null)]}
+                ]}]}]),
+            ),
+            ["> - [ ] b\n>   - [x] ", "- [ ] b\n  - [x]"],
+        ),
+    ];
+    for (case, expected) in cases {
+        assert_eq!(both(&case), expected, "{case}");
+        assert_eq!(both_from_text(&case), expected, "{case}");
+    }
 }
