@@ -25,7 +25,7 @@
 //! Text is escaped so that it reads back as the same text, whatever characters it holds; a bare
 //! `http(s)://` or `ftp://` URL in it is written `<url>`, an autolink, and a `www.` address a
 //! link to it (`[www.x.com](http://www.x.com)`), because GitHub would link them with their
-//! escapes. Bold, italic and strikethrough use `**`, `*` and `~~`, or `<strong>`, `<em>` and
+//! escapes. A URL split across text nodes is one link, in the marks of the node it starts in. Bold, italic and strikethrough use `**`, `*` and `~~`, or `<strong>`, `<em>` and
 //! `<del>` where the characters around a run would keep CommonMark from reading its delimiters
 //! (`a**(b)**c`).
 //!
@@ -939,7 +939,7 @@ impl Renderer {
             "mention" | "emoji" | "date" | "status" | "placeholder" | "inlineExtension"
             | "extension" => with_scratch(|text| {
                 if label_into(text, node) {
-                    w.text(&marks, text);
+                    w.label(&marks, text);
                 } else {
                     w.blank(&marks);
                 }
@@ -1412,9 +1412,12 @@ fn escape_line_start(s: &str) -> String {
 
 /// `escape_into` for text outside a link. GitHub links a bare URL as it stands in the source,
 /// escapes and all, so URLs are written as autolinks, inside which nothing is escaped.
-fn escape_linking_into(out: &mut String, s: &str, line: &mut Line) {
+/// A URL that may go on in the next text node (only characters it would drop follow it) is
+/// returned: where it starts in `s`, and where its link starts in `out`.
+fn escape_linking_into(out: &mut String, s: &str, line: &mut Line) -> Option<UrlTail> {
     let mut at = 0;
     let mut from = 0;
+    let mut last = None;
     while let Some((start, end)) = next_url(s, from) {
         escape_into(out, s.get(at..start).unwrap_or(""), line);
         at = at.max(start);
@@ -1431,16 +1434,19 @@ fn escape_linking_into(out: &mut String, s: &str, line: &mut Line) {
                 from = start + 1;
                 continue;
             }
-            if out.ends_with('!') {
+            let bang = out.ends_with('!');
+            if bang {
                 out.pop();
                 out.push_str("\\!");
             }
+            last = Some((start, end, out.len(), bang));
             out.push('[');
             escape_into(out, url, &mut Line::Mid);
             out.push_str("](http://");
             destination_into(out, url);
             out.push(')');
         } else {
+            last = Some((start, end, out.len(), false));
             out.push('<');
             out.push_str(url);
             out.push('>');
@@ -1449,6 +1455,35 @@ fn escape_linking_into(out: &mut String, s: &str, line: &mut Line) {
         at = end;
     }
     escape_into(out, s.get(at..).unwrap_or(""), line);
+    let (start, end, link, bang) = last?;
+    let dropped = |c: char| {
+        matches!(
+            c,
+            '.' | ',' | ':' | ';' | '!' | '?' | '\'' | '*' | '_' | '~' | ')' | ']'
+        )
+    };
+    let rest = s.get(end..)?;
+    // What the URL dropped, or what it stopped at for an entity's name, which may go on.
+    let name = |n: &str| n.chars().all(|c| c.is_ascii_alphanumeric() || c == '#');
+    let open = rest.chars().all(dropped) || rest.strip_prefix('&').is_some_and(name);
+    open.then_some(UrlTail {
+        start,
+        link,
+        end: out.len(),
+        bang,
+    })
+}
+
+/// A URL written as a link at the end of a text node, which the next text node may go on with.
+#[derive(Debug, Clone, Copy)]
+struct UrlTail {
+    /// Where it starts in its text.
+    start: usize,
+    /// Where its link starts in the output, and where the output ended after the text.
+    link: usize,
+    end: usize,
+    /// A `!` before it was escaped.
+    bang: bool,
 }
 
 /// The bytes `escape_into` looks at: the characters it may escape, and line breaks. All ASCII,
@@ -1784,6 +1819,10 @@ struct Inline<'t> {
     /// A link on content that showed nothing (a space, a line break): written with its URL as
     /// its text, unless the content after it goes on in the link.
     bare: Option<Mark<'t>>,
+    /// A URL that ended the last text written, and its text from its start: the next text
+    /// node may go on with it.
+    url: Option<UrlTail>,
+    url_text: String,
 }
 
 /// The buffers of a finished `Inline`, which the next one on the thread writes in: most
@@ -1794,6 +1833,7 @@ struct Spare {
     runs: Vec<Run>,
     space: String,
     code_text: String,
+    url_text: String,
 }
 
 thread_local! {
@@ -1809,6 +1849,7 @@ impl Spare {
         spare.runs.clear();
         spare.space.clear();
         spare.code_text.clear();
+        spare.url_text.clear();
         spare
     }
 
@@ -1817,6 +1858,7 @@ impl Spare {
         let bytes = self.out.capacity()
             + self.space.capacity()
             + self.code_text.capacity()
+            + self.url_text.capacity()
             + self.runs.capacity() * std::mem::size_of::<Run>();
         if bytes <= MAX_SCRATCH {
             SPARE.set(self);
@@ -1844,6 +1886,8 @@ impl<'t> Inline<'t> {
             code: None,
             code_text: spare.code_text,
             bare: None,
+            url: None,
+            url_text: spare.url_text,
         }
     }
 
@@ -1866,6 +1910,13 @@ impl<'t> Inline<'t> {
         }
     }
 
+    /// An atom's text (a mention's name, an emoji): no URL goes on in it, or from it.
+    fn label(&mut self, marks: &[Mark<'t>], text: &str) {
+        self.url = None;
+        self.text(marks, text);
+        self.url = None;
+    }
+
     /// Text of one line: its edges' whitespace goes to the gap.
     fn words(&mut self, marks: &[Mark<'t>], text: &str) {
         self.flush_code();
@@ -1876,17 +1927,63 @@ impl<'t> Inline<'t> {
             return;
         }
         let start = text.len() - text.trim_start().len();
+        let linked = marks.iter().any(|m| matches!(m, Mark::Link(_)));
+        if let Some(url) = self.url.take()
+            && start == 0
+            && !linked
+            && let Some(taken) = self.continues(url, core)
+        {
+            // What follows the URL, in this text's marks.
+            self.words(marks, text.get(taken..).unwrap_or(""));
+            return;
+        }
         self.space(text.get(..start).unwrap_or(""));
         self.begin(marks);
         if !self.markdown {
             self.out.push_str(core);
-        } else if marks.iter().any(|m| matches!(m, Mark::Link(_))) {
+        } else if linked {
             // Link text is never an autolink: escapes work in it.
             escape_into(&mut self.out, core, &mut self.line);
-        } else {
-            escape_linking_into(&mut self.out, core, &mut self.line);
+        } else if let Some(url) = escape_linking_into(&mut self.out, core, &mut self.line) {
+            self.url_text.clear();
+            self.url_text.push_str(core.get(url.start..).unwrap_or(""));
+            self.url = Some(url);
         }
         self.space(text.get(start + core.len()..).unwrap_or(""));
+    }
+
+    /// Whether the URL that ended the text before goes on in `core`, text right after it (Jira
+    /// splits text where its marks change, or where it was edited): then the URL is written
+    /// again, whole, in the marks of the text it starts in, and the bytes of `core` it took
+    /// are returned.
+    #[cold]
+    #[inline(never)]
+    fn continues(&mut self, url: UrlTail, core: &str) -> Option<usize> {
+        let untouched = matches!(self.gap, Gap::None)
+            && self.bare.is_none()
+            && self.out.len() == url.end
+            && core.starts_with(|c: char| !c.is_whitespace());
+        if !untouched {
+            return None;
+        }
+        let joined = self.url_text.len();
+        self.url_text.push_str(core);
+        let end = match next_url(&self.url_text, 0) {
+            Some((0, end)) if end > joined => end,
+            _ => return None,
+        };
+        self.out.truncate(url.link);
+        if url.bang {
+            // Undone: written again, the link escapes it again.
+            self.out.truncate(url.link.saturating_sub(2));
+            self.out.push('!');
+        }
+        let mut text = std::mem::take(&mut self.url_text);
+        text.truncate(end);
+        let tail = escape_linking_into(&mut self.out, &text, &mut self.line);
+        self.url_text = text;
+        self.url = tail;
+        Some(end - joined)
     }
 
     fn space(&mut self, ws: &str) {
@@ -2131,6 +2228,7 @@ impl<'t> Inline<'t> {
             runs: self.runs,
             space: self.space,
             code_text: self.code_text,
+            url_text: self.url_text,
         }
         .keep();
     }

@@ -744,3 +744,91 @@ fn an_empty_task_keeps_its_box() {
         assert_eq!(both_from_text(&case), expected, "{case}");
     }
 }
+
+/// A URL whose text Jira split across text nodes (a mark on part of it, or an edit in the
+/// middle) was linked up to the split only (`<https://exa>mple.com`), a link to an address
+/// that does not exist. It is one link, whole, in the marks of the node it starts in; text
+/// after it in the other node keeps that node's marks.
+#[test]
+fn a_url_split_across_text_nodes_is_one_link() {
+    let para = |pieces: Value| doc(json!([{"type": "paragraph", "content": pieces}]));
+    let text = |s: &str| json!({"type": "text", "text": s});
+    let bold = |s: &str| json!({"type": "text", "text": s, "marks": [{"type": "strong"}]});
+    let cases = [
+        (
+            para(json!([text("see https://exa"), text("mple.com/b end")])),
+            "see <https://example.com/b> end",
+        ),
+        (
+            para(json!([
+                text("see https://example.com/a"),
+                bold("/b_c"),
+                text(" end")
+            ])),
+            "see <https://example.com/a/b_c> end",
+        ),
+        (
+            para(json!([bold("see https://example.com/a"), text("/b, end")])),
+            "**see <https://example.com/a/b>**, end",
+        ),
+        (
+            para(json!([text("https://x.org/a"), bold("b"), text("c/d. x")])),
+            "<https://x.org/abc/d>. x",
+        ),
+        (
+            para(json!([text("at https://x.org/page."), text("html")])),
+            "at <https://x.org/page.html>",
+        ),
+        (
+            para(json!([text("https://x.org/a"), bold("/b c")])),
+            "<https://x.org/a/b> **c**",
+        ),
+        (
+            para(json!([text("https://x.org/?a=1&b"), text("=2 end")])),
+            "<https://x.org/?a=1&b=2> end",
+        ),
+        (
+            para(json!([text("go to www.exa"), text("mple.com now")])),
+            "go to [www.example.com](http://www.example.com) now",
+        ),
+        // Not one URL: the node after it does not go on with it.
+        (
+            para(json!([text("https://x.org/a"), text(", then")])),
+            "<https://x.org/a>, then",
+        ),
+        (
+            para(json!([text("https://x.org/a"), text(" b")])),
+            "<https://x.org/a> b",
+        ),
+        (
+            para(
+                json!([text("https://x.org/a"), {"type": "text", "text": "/b",
+                "marks": [{"type": "link", "attrs": {"href": "https://y.org"}}]}]),
+            ),
+            "<https://x.org/a>[/b](https://y.org)",
+        ),
+    ];
+    for (case, expected) in cases {
+        let plain: String = case["content"][0]["content"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|n| n["text"].as_str())
+            .collect();
+        let expected = [expected.to_owned(), plain];
+        assert_eq!(both(&case), expected, "{case}");
+        assert_eq!(both_from_text(&case), expected, "{case}");
+    }
+    // A mention or an emoji after a URL is not part of it.
+    let mention = json!({"type": "mention", "attrs": {"id": "1", "text": "@bob"}});
+    let emoji = json!({"type": "emoji", "attrs": {"shortName": ":x:", "text": "x"}});
+    for (atom, shown) in [(mention, "@bob"), (emoji, "x")] {
+        let case = para(json!([text("go https://x.org/a"), atom]));
+        let expected = [
+            format!("go <https://x.org/a>{shown}"),
+            format!("go https://x.org/a{shown}"),
+        ];
+        assert_eq!(both(&case), expected, "{case}");
+        assert_eq!(both_from_text(&case), expected, "{case}");
+    }
+}
