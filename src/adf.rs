@@ -980,7 +980,10 @@ impl Renderer {
             .and_then(Tree::as_str)
             .map(str::trim)
             .filter(|n| !n.is_empty());
+        // Links do not nest: under a link mark, the card is the link's text.
+        let linked = marks.iter().any(|m| matches!(m, Mark::Link(_)));
         match (url, self.markdown()) {
+            (Some(url), true) if linked => w.label(marks, name.unwrap_or(url)),
             (Some(url), true) => with_scratch(|raw| {
                 raw.push('[');
                 escape_into(raw, name.unwrap_or(url), &mut Line::Mid);

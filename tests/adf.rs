@@ -832,3 +832,34 @@ fn a_url_split_across_text_nodes_is_one_link() {
         assert_eq!(both_from_text(&case), expected, "{case}");
     }
 }
+
+/// A card under a link mark was a link inside a link, which CommonMark does not nest: the
+/// outer one's brackets and URL showed as text (`[[x](u)](v)`). Links do not nest: the mark
+/// wins, with the card's name (or URL) as its text.
+#[test]
+fn a_card_under_a_link_is_the_link_s_text() {
+    let link = json!([{"type": "link", "attrs": {"href": "https://y.org"}}]);
+    let para = |attrs: Value| {
+        doc(json!([{"type": "paragraph", "content": [
+            {"type": "text", "text": "see ", "marks": link},
+            {"type": "inlineCard", "attrs": attrs, "marks": link}
+        ]}]))
+    };
+    let cases = [
+        (
+            para(json!({"url": "https://x.org/a"})),
+            [
+                "[see https://x.org/a](https://y.org)",
+                "see https://x.org/a",
+            ],
+        ),
+        (
+            para(json!({"data": {"url": "https://x.org/a", "name": "A [draft]"}})),
+            ["[see A \\[draft\\]](https://y.org)", "see https://x.org/a"],
+        ),
+    ];
+    for (case, expected) in cases {
+        assert_eq!(both(&case), expected, "{case}");
+        assert_eq!(both_from_text(&case), expected, "{case}");
+    }
+}
