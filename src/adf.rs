@@ -739,8 +739,15 @@ impl Renderer {
             } else {
                 self.blocks_into(std::iter::once(child), depth, &mut blocks);
             }
+            let first = blocks.first;
             let empty = out.len() == body;
             first_empty.get_or_insert(empty);
+            // GitHub reads what follows a task's box on its line as the task's text: a block
+            // other than a paragraph goes after it, a blank line apart.
+            let apart = markdown && tasks && !empty && first != Some(Shape::Paragraph);
+            if apart {
+                out.insert_str(body, "\n\n");
+            }
             // A rule opening the item would make `- ---`, one thematic break.
             let item = out.get(body..).unwrap_or("");
             if markdown && marker == "- " && (item == "---" || item.starts_with("---\n")) {
@@ -751,6 +758,8 @@ impl Renderer {
             // of the document is not.
             if markdown && tasks && empty {
                 out.push(' ');
+            } else if apart {
+                out.insert(body + marker.trim_end().len(), ' ');
             }
             number = number.saturating_add(1).min(MAX_ORDER);
         }

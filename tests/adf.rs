@@ -863,3 +863,47 @@ fn a_card_under_a_link_is_the_link_s_text() {
         assert_eq!(both_from_text(&case), expected, "{case}");
     }
 }
+
+/// A task whose first block is not a paragraph (a code block, a heading, a quote, a list, a
+/// rule) had it on the box's line, where GitHub reads it as the task's text: `- [ ] ## h`
+/// shows `## h`, and a code block's fence came apart. The box is a paragraph of its own.
+#[test]
+fn a_task_opening_with_a_block_keeps_the_block() {
+    let p = |s: &str| json!({"type": "paragraph", "content": [{"type": "text", "text": s}]});
+    let blocks = [
+        (
+            json!({"type": "codeBlock", "content": [{"type": "text", "text": "code"}]}),
+            "```\n  code\n  ```",
+            "code",
+        ),
+        (
+            json!({"type": "heading", "attrs": {"level": 2}, "content": [{"type": "text", "text": "h"}]}),
+            "## h",
+            "h",
+        ),
+        (
+            json!({"type": "blockquote", "content": [p("q")]}),
+            "> q",
+            "q",
+        ),
+        (
+            json!({"type": "bulletList", "content": [{"type": "listItem", "content": [p("li")]}]}),
+            "- li",
+            "- li",
+        ),
+        (json!({"type": "rule"}), "---", ""),
+    ];
+    for (block, markdown, plain) in blocks {
+        let case = doc(json!([{"type": "taskList", "content": [
+            {"type": "blockTaskItem", "attrs": {"state": "DONE"}, "content": [block, p("after")]}
+        ]}]));
+        let plain = if plain.is_empty() {
+            "- [x] after".to_owned()
+        } else {
+            format!("- [x] {plain}\n\n  after")
+        };
+        let expected = [format!("- [x] \n\n  {markdown}\n\n  after"), plain];
+        assert_eq!(both(&case), expected, "{case}");
+        assert_eq!(both_from_text(&case), expected, "{case}");
+    }
+}
