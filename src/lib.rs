@@ -68,9 +68,11 @@ pub async fn run(cli: &Cli, out: impl Write) -> Result<()> {
         (false, Some(path)) => Some(Catalog::load(path)?),
         _ => None,
     };
+    // Runners pass `--state` to every invocation; discovery reads no bookmarks, so a state it
+    // cannot read must not stop it.
     let state = match &cli.state {
-        Some(path) => State::load(path)?,
-        None => State::default(),
+        Some(path) if !cli.discover => State::load(path)?,
+        _ => State::default(),
     };
     // A broken bookmark should stop the run before it syncs anything, not halfway.
     sync::check_state(&state, config.start_date, config.deleted_issues)?;

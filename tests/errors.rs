@@ -261,6 +261,28 @@ fn bad_catalog_and_state_files_are_refused_before_any_request() {
     );
 }
 
+/// Runners pass `--state` to every invocation; discovery reads no bookmarks, so no state file,
+/// however broken, stops it.
+#[test]
+fn discovery_ignores_the_state_file() {
+    let site = Site::cloud();
+    let config = site.file("config.json", &site.cloud_config());
+    let dir = site.dir.path();
+    std::fs::write(dir.join("not-json.json"), "not json").unwrap();
+    let wrong_shape = site.file("wrong-shape.json", &json!({"bookmarks": 5}));
+    for state in [
+        dir.join("not-json.json"),
+        wrong_shape,
+        dir.join("missing.json"),
+    ] {
+        let run = tap(&[&"--config", &config, &"--discover", &"--state", &state]);
+        run.assert_success();
+        let catalog: Value = serde_json::from_str(&run.stdout).expect("one JSON catalog");
+        assert!(catalog["streams"].as_array().is_some_and(|s| !s.is_empty()));
+        assert!(error_lines(&run).is_empty(), "{}", run.stderr);
+    }
+}
+
 #[test]
 fn rate_limits_and_server_errors_are_retried() {
     let site = Site::cloud();
