@@ -113,12 +113,24 @@ fn main() -> ExitCode {
     }
 }
 
+/// The certificate verifier logs its own ERROR line for a certificate that does not verify; the
+/// tap reports that failure itself, with what to set, so the verifier is heard only when a
+/// filter names it.
+fn quiet_verifier(directives: &str) -> String {
+    const VERIFIER: &str = "rustls_platform_verifier";
+    if directives.contains(VERIFIER) {
+        directives.to_string()
+    } else {
+        format!("{directives},{VERIFIER}=off")
+    }
+}
+
 /// Sets up logging to stderr; a level word it does not know is refused (at the default level,
 /// so the refusal itself is seen) rather than read as a module name that silences everything.
 fn init_logging(level: Option<&str>, format: LogFormat) -> Result<(), String> {
     let env = std::env::var("RUST_LOG").ok();
     let (filter, problem) = match tap_jira::cli::log_filter(level, env.as_deref()) {
-        Ok(directives) => match EnvFilter::try_new(&directives) {
+        Ok(directives) => match EnvFilter::try_new(quiet_verifier(&directives)) {
             Ok(filter) => (filter, None),
             Err(e) => (
                 EnvFilter::new("info"),

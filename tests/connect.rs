@@ -322,6 +322,22 @@ fn mutual_tls_with_a_test_ca_reaches_the_site_and_a_missing_certificate_is_named
     assert!(site.sim.sim.requests().is_empty());
 }
 
+/// A site whose certificate a private CA signed, without `ca_bundle`: the one line the tap writes
+/// says what to set, and no line of a library's beside it repeats the failure without the fix.
+#[test]
+fn a_certificate_that_does_not_verify_is_one_error_line() {
+    let site = Site::server();
+    let front = mutual_tls_front(&site.sim.url);
+    let config = json!({"base_url": front.url, "personal_access_token": creds::PAT});
+    let path = site.file("config.json", &config);
+    let run = tap(&[&"--config", &path, &"--discover"]);
+    assert_eq!(run.code, 1);
+    assert!(run.stdout.is_empty(), "{}", run.stdout);
+    let errors: Vec<&str> = run.stderr.lines().filter(|l| l.contains("ERROR")).collect();
+    assert_eq!(errors.len(), 1, "one clear line:\n{}", run.stderr);
+    assert!(errors[0].contains("ca_bundle"), "{}", run.stderr);
+}
+
 /// A simulated site answering after 250 ms, so that requests sent together are seen together,
 /// even on a loaded machine.
 fn slow_site(deployment: Deployment) -> Site {
