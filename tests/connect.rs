@@ -338,6 +338,33 @@ fn a_certificate_that_does_not_verify_is_one_error_line() {
     assert!(errors[0].contains("ca_bundle"), "{}", run.stderr);
 }
 
+/// `https://` to a port that answers plain HTTP says the same every time: it fails at once, in
+/// one line naming what to check, rather than being retried for minutes.
+#[test]
+fn https_to_a_plain_http_port_fails_at_once_in_one_line() {
+    let site = Site::server();
+    let base_url = site.sim.url.replacen("http://", "https://", 1);
+    let config = json!({"base_url": base_url, "personal_access_token": creds::PAT});
+    let path = site.file("config.json", &config);
+    let started = Instant::now();
+    let run = tap(&[&"--config", &path, &"--discover"]);
+    assert_eq!(run.code, 1);
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("retrying"), "{}", run.stderr);
+    assert!(run.stdout.is_empty(), "{}", run.stdout);
+    let errors: Vec<&str> = run.stderr.lines().filter(|l| l.contains("ERROR")).collect();
+    assert_eq!(errors.len(), 1, "one clear line:\n{}", run.stderr);
+    assert!(
+        errors[0].contains("base_url") && errors[0].contains("allow_http"),
+        "{}",
+        run.stderr
+    );
+}
+
 /// A simulated site answering after 250 ms, so that requests sent together are seen together,
 /// even on a loaded machine.
 fn slow_site(deployment: Deployment) -> Site {

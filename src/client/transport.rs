@@ -274,6 +274,13 @@ pub fn final_failure(
             "check the host in base_url (and the proxy's, if one is set, and the machine's DNS)",
         ));
     }
+    // rustls reading an HTTP answer (`HTTP/1.1 400`) where a TLS record should be.
+    if text.contains("invalidcontenttype") {
+        return Some((
+            "it does not speak TLS on that port",
+            "check the port in base_url, or write http:// with allow_http if the site has no HTTPS",
+        ));
+    }
     if text.contains("connection refused") {
         return Some((
             "the connection was refused",
@@ -307,6 +314,8 @@ mod tests {
                        address information: Name or service not known";
     const TLS: &str = "error sending request: client error (Connect): invalid peer certificate: \
                        UnknownIssuer";
+    const PLAIN: &str = "error sending request: client error (Connect): received corrupt \
+                         message of type InvalidContentType";
 
     #[test]
     fn what_repeats_itself_fails_at_once_until_the_site_has_answered() {
@@ -315,6 +324,13 @@ mod tests {
         assert!(final_failure(TLS, false).unwrap().1.contains("ca_bundle"));
         assert_eq!(final_failure(REFUSED, true), None);
         assert_eq!(final_failure(DNS, true), None);
+        assert!(
+            final_failure(PLAIN, false)
+                .unwrap()
+                .1
+                .contains("allow_http")
+        );
+        assert_eq!(final_failure(PLAIN, true), None);
         assert!(final_failure(TLS, true).is_some());
         assert_eq!(final_failure("connection reset by peer", false), None);
         assert_eq!(final_failure("operation timed out", false), None);
