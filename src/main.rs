@@ -104,13 +104,32 @@ fn main() -> ExitCode {
             tracing::info!("the target closed its input; stopping");
             ExitCode::SUCCESS
         }
-        Err(e) => {
-            for line in e.to_string().lines() {
-                tracing::error!("{line}");
+        // Each of a config's problems on its own line, as the user fixes them one by one.
+        Err(Error::Config(problems)) => {
+            for problem in &problems {
+                for line in problem.to_string().lines() {
+                    tracing::error!("{line}");
+                }
             }
             ExitCode::FAILURE
         }
+        Err(e) => {
+            tracing::error!("{}", one_line(&e.to_string()));
+            ExitCode::FAILURE
+        }
     }
+}
+
+/// A failure as one line, whatever line breaks the text it quotes (a server's message) holds;
+/// redacted before the lines are joined, which could change a secret spanning them.
+fn one_line(text: &str) -> String {
+    let text = tap_jira::secret::redact(text);
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    lines.join(" ")
 }
 
 /// The certificate verifier logs its own ERROR line for a certificate that does not verify; the

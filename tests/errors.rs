@@ -343,6 +343,37 @@ fn a_forbidden_stream_is_skipped_and_the_sync_goes_on() {
     );
 }
 
+/// Jira's error messages may span lines (a stack trace, a JQL error with its context): the
+/// error is still one line on stderr.
+#[test]
+fn an_error_message_with_line_breaks_is_one_line() {
+    let site = Site::cloud();
+    let config = site.file("config.json", &site.cloud_config());
+    site.sim.sim.push_fault(Fault {
+        path_contains: "/serverInfo".into(),
+        status: 400,
+        body: r#"{"errorMessages":["Bad request:\nthe second line\r\nand a third"],"errors":{}}"#
+            .into(),
+        content_type: "application/json".into(),
+        headers: vec![],
+        times: 1,
+    });
+    let run = tap(&[&"--config", &config, &"--discover"]);
+    assert_eq!(run.code, 1);
+    assert!(run.stdout.is_empty(), "{}", run.stdout);
+    assert_eq!(
+        error_lines(&run).len(),
+        1,
+        "one clear line:\n{}",
+        run.stderr
+    );
+    assert!(
+        error_lines(&run)[0].contains("Bad request: the second line and a third"),
+        "{}",
+        run.stderr
+    );
+}
+
 #[test]
 fn an_html_login_page_is_a_clear_error_not_a_parse_panic() {
     let site = Site::server();
