@@ -107,9 +107,7 @@ fn main() -> ExitCode {
         // Each of a config's problems on its own line, as the user fixes them one by one.
         Err(Error::Config(problems)) => {
             for problem in &problems {
-                for line in problem.to_string().lines() {
-                    tracing::error!("{line}");
-                }
+                tracing::error!("{}", one_line(&problem.to_string()));
             }
             ExitCode::FAILURE
         }
@@ -120,8 +118,9 @@ fn main() -> ExitCode {
     }
 }
 
-/// A failure as one line, whatever line breaks the text it quotes (a server's message) holds;
-/// redacted before the lines are joined, which could change a secret spanning them.
+/// A failure as one line, whatever line breaks the text it quotes (a server's message, a value
+/// from the config) holds; redacted before the lines are joined, which could change a secret
+/// spanning them.
 fn one_line(text: &str) -> String {
     let text = tap_jira::secret::redact(text);
     let lines: Vec<&str> = text

@@ -173,6 +173,33 @@ fn config_mistakes_each_give_their_message() {
     assert!(none.stderr.contains("no config file given"));
 }
 
+/// A value quoted in a config problem may hold a line break (pasted from elsewhere): each problem
+/// is still one line, starting with the setting it names.
+#[test]
+fn config_values_with_line_breaks_are_one_line_per_problem() {
+    let site = Site::cloud();
+    let mut config = site.cloud_config();
+    config["start_date"] = json!("2024-01-01\nT00:00:00Z");
+    config["request_timeout"] = json!("30\r\nseconds");
+    let config = site.file("config.json", &config);
+    let run = tap(&[&"--config", &config, &"--discover"]);
+    assert_eq!(run.code, 1);
+    assert!(run.stdout.is_empty(), "{}", run.stdout);
+    let errors = error_lines(&run);
+    assert_eq!(errors.len(), 2, "a line per problem:\n{}", run.stderr);
+    assert!(
+        errors.iter().all(|l| l.contains("config `")),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        run.stderr.lines().count(),
+        errors.len(),
+        "no line without ERROR:\n{}",
+        run.stderr
+    );
+}
+
 #[test]
 fn later_config_files_override_earlier_ones_and_unknown_keys_warn() {
     let site = Site::cloud();
