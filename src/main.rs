@@ -10,7 +10,12 @@ use tap_jira::cli::{Cli, Command, LogFormat};
 use tap_jira::error::Error;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // `--help` and `--version`, to stdout.
+        Err(e) if !e.use_stderr() => e.exit(),
+        Err(e) => return usage_error(&e),
+    };
     // A panic's message goes through the same redaction, and never fails on a closed stderr.
     std::panic::set_hook(Box::new(|info| {
         tap_jira::logging::write_line(&format!("tap-jira panicked: {info}"));
@@ -116,6 +121,25 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// A command-line mistake as one line (clap's own is several, with the usage between), in the
+/// log format the environment asks for, and clap's exit code for it.
+fn usage_error(e: &clap::Error) -> ExitCode {
+    let env = std::env::var("TAP_JIRA_LOG_FORMAT").ok();
+    let format = tap_jira::cli::log_format(None, env.as_deref()).unwrap_or(LogFormat::Text);
+    // At the default level whatever RUST_LOG says, so the mistake is seen.
+    let _ = init_logging(Some("info"), format);
+    let rendered = e.to_string();
+    // What is wrong, clap's tips and a value's possible values; the usage after them is in --help.
+    let said: Vec<&str> = rendered
+        .lines()
+        .take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more information"))
+        .map(|l| l.trim().trim_start_matches("error: "))
+        .filter(|l| !l.is_empty())
+        .collect();
+    tracing::error!("{}; see `tap-jira --help`", said.join("; "));
+    ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2))
 }
 
 /// A failure as one line, whatever line breaks the text it quotes (a server's message, a value

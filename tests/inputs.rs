@@ -165,6 +165,48 @@ fn log_levels_are_checked_before_anything_else() {
     assert!(!run.stderr.contains(" INFO "), "{}", run.stderr);
 }
 
+/// A mistyped flag or value is one line saying what is wrong and what to type, as every other
+/// refusal is (and a JSON object with `TAP_JIRA_LOG_FORMAT=json`); `--help` is still the help.
+#[test]
+fn command_line_mistakes_are_one_line() {
+    let cases: [(&[&str], &[&str]); 4] = [
+        (&["--confg", "config.json"], &["--confg", "--config"]),
+        (&["--log-format", "xml", "--about"], &["xml", "text, json"]),
+        (&["--config"], &["--config"]),
+        (&["--config", "c.json", "--discover", "extra"], &["extra"]),
+    ];
+    for (args, expected) in cases {
+        let args: Vec<&dyn AsRef<std::ffi::OsStr>> = args
+            .iter()
+            .map(|a| a as &dyn AsRef<std::ffi::OsStr>)
+            .collect();
+        for json in [false, true] {
+            let env: &[(&str, &str)] = if json {
+                &[("TAP_JIRA_LOG_FORMAT", "json")]
+            } else {
+                &[]
+            };
+            let run = common::tap_with_env(&args, env);
+            assert_eq!(run.code, 2, "{}", run.stderr);
+            assert!(run.stdout.is_empty(), "{}", run.stdout);
+            let lines: Vec<&str> = run.stderr.lines().collect();
+            assert_eq!(lines.len(), 1, "one clear line:\n{}", run.stderr);
+            assert!(lines[0].contains("ERROR"), "{}", run.stderr);
+            for word in expected {
+                assert!(lines[0].contains(word), "`{word}` in:\n{}", run.stderr);
+            }
+            assert!(lines[0].contains("--help"), "{}", run.stderr);
+            if json {
+                let line: Value = serde_json::from_str(lines[0]).expect("a JSON log line");
+                assert_eq!(line["level"], "ERROR", "{}", lines[0]);
+            }
+        }
+    }
+    let help = tap(&[&"--help"]);
+    assert_eq!(help.code, 0, "{}", help.stderr);
+    assert!(help.stdout.contains("--discover"), "{}", help.stdout);
+}
+
 #[test]
 fn dates_beyond_four_digit_years_are_refused_in_the_config() {
     let site = Site::cloud();
