@@ -177,6 +177,30 @@ fn a_refused_refresh_token_is_a_clear_error() {
     assert!(!run.stderr.contains("revoked-token"));
 }
 
+/// A token endpoint nothing listens at: the line says why (the connection was refused) and which
+/// setting names it, not only that a request could not be sent.
+#[test]
+fn an_unreachable_token_endpoint_says_why_and_what_to_check() {
+    let site = Site::cloud();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let mut config = oauth_config(&site);
+    config["oauth_token_url"] = json!(format!("http://127.0.0.1:{port}/oauth/token"));
+    let run = discover_with(&site, config);
+    assert_eq!(run.code, 1);
+    assert!(run.stdout.is_empty(), "{}", run.stdout);
+    let errors: Vec<&str> = run.stderr.lines().filter(|l| l.contains("ERROR")).collect();
+    assert_eq!(errors.len(), 1, "one clear line:\n{}", run.stderr);
+    assert!(
+        errors[0].to_lowercase().contains("connection refused"),
+        "{}",
+        run.stderr
+    );
+    assert!(errors[0].contains("oauth_token_url"), "{}", run.stderr);
+    assert!(!run.stderr.contains(creds::OAUTH_CLIENT_SECRET));
+}
+
 #[test]
 fn wrong_credentials_name_the_method_tried() {
     let site = Site::new(SimConfig {

@@ -507,10 +507,15 @@ async fn post_with_retries(
                     .filter(|wait| *wait >= MIN_ASKED_WAIT);
                 (format!("HTTP {}", response.status().as_u16()), asked)
             }
-            Err(e) => (e.without_url().to_string(), None),
+            // With its causes: reqwest's own words are only "error sending request".
+            Err(e) => (super::error_chain(&e.without_url()), None),
         };
         if attempt == 4 {
-            return Err(format!("{} unavailable: {transient}", client.token_url));
+            return Err(format!(
+                "{} unavailable: {transient}; check that this machine reaches it (and the proxy, \
+                 if one is set), or set oauth_token_url to where the token endpoint is",
+                client.token_url
+            ));
         }
         let wait = match asked {
             Some(asked) => {
