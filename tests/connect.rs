@@ -578,6 +578,37 @@ fn an_unresolvable_proxy_is_not_blamed_on_base_url() {
     );
 }
 
+/// An HTTPS site through a proxy that cannot be reached (nothing listens at its port, its host
+/// does not resolve): the line says so, rather than that the proxy refused a tunnel and its
+/// credentials are to be checked.
+#[test]
+fn a_proxy_that_cannot_be_reached_is_not_blamed_on_its_credentials() {
+    let site = Site::server();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let base_url = site.sim.url.replacen("http://", "https://", 1);
+    for (proxy, expected) in [
+        (format!("http://127.0.0.1:{port}"), "refused"),
+        ("http://no-such-proxy.invalid:3128".to_string(), "resolve"),
+    ] {
+        let config = json!({"base_url": base_url, "personal_access_token": creds::PAT,
+            "proxy_url": proxy});
+        let config = site.file("config.json", &config);
+        let run = tap(&[&"--config", &config, &"--discover"]);
+        assert_eq!(run.code, 1);
+        let errors: Vec<&str> = run.stderr.lines().filter(|l| l.contains("ERROR")).collect();
+        assert_eq!(errors.len(), 1, "one clear line:\n{}", run.stderr);
+        assert!(
+            errors[0].contains("proxy") && errors[0].contains(expected),
+            "{proxy}: {}",
+            run.stderr
+        );
+        assert!(!errors[0].contains("credentials"), "{}", run.stderr);
+        assert!(!run.stderr.contains("retrying"), "{}", run.stderr);
+    }
+}
+
 /// The proxy logged is the one the requests take. An empty `HTTP_PROXY` (set to turn a proxy
 /// off) is passed over for `ALL_PROXY`, which the requests then take: the log said nothing.
 /// Under CGI (`REQUEST_METHOD` set) the environment's proxies are ignored, as a request's

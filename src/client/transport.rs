@@ -252,6 +252,24 @@ pub fn final_failure(
             "check that client_certificate is one the site trusts and client_key is its key",
         ));
     }
+    // The proxy itself not reached, for a tunnel: neither its refusal nor base_url's fault.
+    if text.contains("failed to create underlying connection") {
+        if answered_before {
+            return None;
+        }
+        let problem = if text.contains("dns error") || text.contains("failed to lookup address") {
+            "the proxy's host name does not resolve"
+        } else if text.contains("connection refused") {
+            "the proxy refused the connection"
+        } else {
+            "the proxy cannot be reached"
+        };
+        return Some((
+            problem,
+            "check the host and port of proxy_url (or HTTPS_PROXY) and that the proxy is up, \
+             or name the site's host in NO_PROXY",
+        ));
+    }
     if text.contains("tunnel") || text.contains("proxy auth") {
         return Some((
             "the proxy refused to open a tunnel to it",
@@ -314,6 +332,9 @@ mod tests {
                        address information: Name or service not known";
     const TLS: &str = "error sending request: client error (Connect): invalid peer certificate: \
                        UnknownIssuer";
+    const PROXY_DOWN: &str = "error sending request: client error (Connect): tunnel error: \
+                              failed to create underlying connection: tcp connect error: \
+                              Connection refused (os error 111)";
     const PLAIN: &str = "error sending request: client error (Connect): received corrupt \
                          message of type InvalidContentType";
 
@@ -331,6 +352,9 @@ mod tests {
                 .contains("allow_http")
         );
         assert_eq!(final_failure(PLAIN, true), None);
+        let (problem, hint) = final_failure(PROXY_DOWN, false).unwrap();
+        assert!(problem.contains("proxy") && hint.contains("proxy_url"));
+        assert_eq!(final_failure(PROXY_DOWN, true), None);
         assert!(final_failure(TLS, true).is_some());
         assert_eq!(final_failure("connection reset by peer", false), None);
         assert_eq!(final_failure("operation timed out", false), None);
