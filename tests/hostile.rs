@@ -97,6 +97,27 @@ fn a_body_that_trickles_forever_times_out_and_gives_up() {
     );
 }
 
+/// Timing out on every attempt says which setting bounds the wait, so that a site this slow can
+/// be given more time.
+#[test]
+fn timing_out_to_the_end_names_request_timeout() {
+    let server = Hostile::start(|r| {
+        (r.path == MYSELF).then_some(Reply::Trickle {
+            every: Duration::from_millis(100),
+        })
+    });
+    let run = discover(
+        &server,
+        json!({"request_timeout": 1, "max_retries": 1}),
+        Duration::from_secs(30),
+    );
+    run.assert_failed_cleanly(
+        Duration::from_secs(15),
+        MAX_RSS_MIB,
+        &["timed out", "request_timeout"],
+    );
+}
+
 #[test]
 fn a_retry_after_of_days_fails_at_once() {
     let server = Hostile::start(|r| {

@@ -91,7 +91,7 @@ impl RetryPolicy {
         let asked = retry_after.filter(|wait| *wait >= MIN_ASKED_WAIT);
         if retries >= self.max_retries && asked.is_none() {
             return Decision::GiveUp {
-                reason: format!("{reason} (after {} retries)", retries),
+                reason: format!("{reason} (after {} retries){}", retries, fix(outcome)),
             };
         }
         let left = self.budget.saturating_sub(elapsed);
@@ -118,8 +118,9 @@ impl RetryPolicy {
         if elapsed + after > self.budget {
             return Decision::GiveUp {
                 reason: format!(
-                    "{reason} (retry budget of {}s spent)",
-                    self.budget.as_secs()
+                    "{reason} (retry budget of {}s spent){}",
+                    self.budget.as_secs(),
+                    fix(outcome)
                 ),
             };
         }
@@ -133,6 +134,18 @@ impl RetryPolicy {
 
 pub fn is_transient_status(status: u16) -> bool {
     matches!(status, 408 | 429 | 500 | 502 | 503 | 504)
+}
+
+/// What to change when retrying did not help, where a setting can: a site slower to answer than
+/// `request_timeout` allows times out on every attempt alike.
+fn fix(outcome: &Outcome) -> &'static str {
+    match outcome {
+        Outcome::Timeout => {
+            "; raise request_timeout if Jira is this slow to answer, otherwise check the network \
+             between here and the site"
+        }
+        _ => "",
+    }
 }
 
 fn describe(outcome: &Outcome) -> String {
