@@ -123,6 +123,7 @@ pub fn log_filter(flag: Option<&str>, env: Option<&str>) -> Result<String, Strin
     };
     // `RUST_LOG` may hold directives (`tap_jira=debug,reqwest=warn`); a bare word must be a level.
     let mut directives = Vec::new();
+    let mut default_level = false;
     for part in env.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         let directive = match part.rsplit_once('=') {
             Some((target, word)) => {
@@ -133,11 +134,19 @@ pub fn log_filter(flag: Option<&str>, env: Option<&str>) -> Result<String, Strin
                     })?
             }
             None if part.contains(['[', ':']) => part.to_string(),
-            None => level(part)
-                .map(String::from)
-                .ok_or_else(|| format!("RUST_LOG `{part}` is not a log level; {known}"))?,
+            None => {
+                default_level = true;
+                level(part)
+                    .map(String::from)
+                    .ok_or_else(|| format!("RUST_LOG `{part}` is not a log level; {known}"))?
+            }
         };
         directives.push(directive);
+    }
+    // Directives for other crates only (`reqwest=debug`) would turn everything else off, the
+    // tap's errors included: the rest stays at the default level.
+    if !default_level {
+        directives.insert(0, "info".into());
     }
     Ok(directives.join(","))
 }
@@ -160,6 +169,10 @@ mod tests {
         assert!(
             e.contains("--log-level `loud`") && e.contains("warn"),
             "{e}"
+        );
+        assert_eq!(
+            log_filter(None, Some("reqwest=debug")).unwrap(),
+            "info,reqwest=debug"
         );
         assert!(log_filter(None, Some("verbose")).is_err());
         assert!(log_filter(None, Some("tap_jira=noisy")).is_err());

@@ -165,6 +165,32 @@ fn log_levels_are_checked_before_anything_else() {
     assert!(!run.stderr.contains(" INFO "), "{}", run.stderr);
 }
 
+/// RUST_LOG naming only other crates' logs (to watch reqwest's requests) adds them; it does not
+/// silence the tap's own lines, its refusals among them.
+#[test]
+fn rust_log_for_other_crates_keeps_the_taps_errors() {
+    let site = Site::cloud();
+    let broken = site.file("broken.json", &json!([]));
+    for filter in [
+        "reqwest=debug",
+        "hyper_util::client",
+        "h2=warn,rustls=error",
+    ] {
+        let run = common::tap_with_env(
+            &[&"--config", &broken, &"--discover"],
+            &[("RUST_LOG", filter)],
+        );
+        assert_eq!(run.code, 1, "{filter}: {}", run.stderr);
+        let errors = error_lines(&run);
+        assert_eq!(errors.len(), 1, "{filter}: one clear line:\n{}", run.stderr);
+        assert!(
+            errors[0].contains("must hold a JSON object"),
+            "{}",
+            run.stderr
+        );
+    }
+}
+
 /// A mistyped flag or value is one line saying what is wrong and what to type, as every other
 /// refusal is (and a JSON object with `TAP_JIRA_LOG_FORMAT=json`); `--help` is still the help.
 #[test]
