@@ -504,6 +504,59 @@ fn a_stitch_properties_catalog_syncs_every_stream_it_selects() {
     }
 }
 
+/// Stitch's tap types a version's dates as date-times and parses `userReleaseDate` (the date in
+/// the user's format, `29/Aug/24`) back into one, so a Stitch user's `versions` table holds
+/// timestamps in all four columns. From its catalog, they stay date-times: the same day at
+/// midnight UTC, not Jira's `2024-08-29` and `29/Aug/24` text.
+#[test]
+fn a_stitch_catalog_gets_version_dates_as_date_times() {
+    let catalog: Value = serde_json::from_str(include_str!("../fixtures/stitch/properties.json"))
+        .expect("the Stitch catalog fixture is JSON");
+    for deployment in [Deployment::Cloud, Deployment::Server] {
+        let site = site_for(deployment);
+        let config = site.file("config.json", &config_for(&site));
+        let properties = site.file("properties.json", &catalog);
+        let run = tap(&[&"--config", &config, &"--properties", &properties]);
+        run.assert_success();
+        assert_valid_singer_output(&run);
+        let schema = run
+            .messages()
+            .into_iter()
+            .find(|m| m["type"] == "SCHEMA" && m["stream"] == "versions")
+            .expect("a SCHEMA for versions");
+        for name in [
+            "releaseDate",
+            "startDate",
+            "userReleaseDate",
+            "userStartDate",
+        ] {
+            assert_eq!(
+                schema["schema"]["properties"][name]["format"], "date-time",
+                "{deployment}: versions.{name} as Stitch's catalog types it"
+            );
+        }
+        let versions = run.records("versions");
+        let dated: Vec<&Value> = versions
+            .iter()
+            .filter(|v| v.get("releaseDate").is_some())
+            .collect();
+        assert!(!dated.is_empty(), "{deployment}: some versions have a date");
+        for version in dated {
+            for name in ["releaseDate", "userReleaseDate"] {
+                let text = version[name].as_str().unwrap_or_default();
+                let at = chrono::DateTime::parse_from_rfc3339(text).unwrap_or_else(|_| {
+                    panic!("{deployment}: versions.{name} `{text}` is not a date-time")
+                });
+                assert_eq!(at.time(), chrono::NaiveTime::MIN, "{deployment}: {version}");
+            }
+            assert_eq!(
+                version["userReleaseDate"], version["releaseDate"],
+                "{deployment}: the same day"
+            );
+        }
+    }
+}
+
 /// More worklogs than one `/worklog/updated` page: Jira returns the boundary millisecond's
 /// worklogs again on the next page, and none is written twice.
 #[test]

@@ -50,6 +50,12 @@ pub(crate) fn date(ms: i64) -> String {
     utc(ms).format("%Y-%m-%d").to_string()
 }
 
+/// The same date in the user's date format (`23/Feb/24`), as a project's version list repeats
+/// it (`userReleaseDate`).
+pub(crate) fn user_date(ms: i64) -> String {
+    utc(ms).format("%-d/%b/%y").to_string()
+}
+
 /// Parses a timestamp in Jira's format back into epoch milliseconds.
 pub fn parse_timestamp(text: &str) -> Option<i64> {
     DateTime::parse_from_str(text, JIRA_TIMESTAMP)

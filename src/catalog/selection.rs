@@ -107,6 +107,9 @@ pub struct SelectedStream {
     pub columns: Option<Columns>,
     /// How records and the SCHEMA are flattened, with `flattening_enabled`.
     pub flattener: Option<Flattener>,
+    /// Jira dates the catalog types as date-times (Stitch's `versions`), each with the ISO date
+    /// its value is read from.
+    pub date_times: Vec<(&'static str, &'static str)>,
 }
 
 /// The Singer column that marks a record as deleted at the source.
@@ -175,10 +178,12 @@ pub fn selected_streams(
             let mut schema = entry.schema.clone();
             strip_legacy_selected(&mut schema);
             projection.apply_to_schema(&mut schema);
+            let date_times = stitch_date_times(def.name, &schema);
             if let Ok(builtin) = builtin_schema(def, text) {
                 declare_forced(&mut schema, &builtin, &forced);
                 widen(&mut schema, &builtin);
             }
+            keep_date_times(&mut schema, &date_times);
             // What the site sends, whatever the catalog was made from (Stitch's types comment
             // bodies as strings; a Cloud catalog made with `rich_text: wiki` does too).
             let textareas = textarea_fields(entry);
@@ -225,6 +230,7 @@ pub fn selected_streams(
                 hashed_renderings,
                 columns: Columns::of(entry),
                 flattener,
+                date_times,
             }))
         })
         .collect()
@@ -670,6 +676,46 @@ fn widen(theirs: &mut Value, ours: &Value) {
     }
     if let (Some(items), Some(our_items)) = (theirs.get_mut("items"), ours.get("items")) {
         widen(items, our_items);
+    }
+}
+
+/// Jira dates (`2024-08-29`) Stitch's tap typed as date-times, each with the ISO date its value
+/// comes from: `userReleaseDate` is `releaseDate` in the user's format (`29/Aug/24`), which
+/// Stitch's tap parsed back into that day. Its users' tables hold them as timestamps.
+const STITCH_DATE_TIMES: &[(&str, &[(&str, &str)])] = &[(
+    "versions",
+    &[
+        ("releaseDate", "releaseDate"),
+        ("startDate", "startDate"),
+        ("userReleaseDate", "releaseDate"),
+        ("userStartDate", "startDate"),
+    ],
+)];
+
+/// The Stitch dates of stream `name` that the catalog's schema types as date-times.
+fn stitch_date_times(name: &str, schema: &Value) -> Vec<(&'static str, &'static str)> {
+    STITCH_DATE_TIMES
+        .iter()
+        .filter(|(stream, _)| *stream == name)
+        .flat_map(|(_, dates)| dates.iter().copied())
+        .filter(|(property, _)| {
+            schema.pointer(&format!("/properties/{property}/format"))
+                == Some(&Value::from("date-time"))
+        })
+        .collect()
+}
+
+/// Those dates stay date-times in the SCHEMA (`widen` would make them Jira's plain strings): the
+/// records carry them as date-times.
+fn keep_date_times(schema: &mut Value, date_times: &[(&str, &str)]) {
+    let Some(properties) = schema.get_mut("properties").and_then(Value::as_object_mut) else {
+        return;
+    };
+    for (property, _) in date_times {
+        properties.insert(
+            property.to_string(),
+            serde_json::json!({"type": ["null", "string"], "format": "date-time"}),
+        );
     }
 }
 

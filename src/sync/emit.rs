@@ -5,7 +5,8 @@
 use std::io::Write;
 use std::sync::Arc;
 
-use serde_json::Value;
+use chrono::{Datelike, NaiveDate};
+use serde_json::{Map, Value};
 
 use crate::catalog::SelectedStream;
 use crate::error::Result;
@@ -67,6 +68,10 @@ impl<'a> Emitter<'a> {
         };
         if let Some(columns) = &self.stream.columns {
             columns.apply(map);
+        }
+        // Before the projection, which may drop the dates they are read from.
+        if !self.stream.date_times.is_empty() {
+            as_date_times(map, &self.stream.date_times);
         }
         self.stream.projection.apply(map);
         if let Some(missing) = self
@@ -192,4 +197,28 @@ fn schema_message(
         key_properties: &stream.key_properties,
         bookmark_properties: &stream.bookmark_properties,
     })
+}
+
+/// Jira dates a Stitch catalog types as date-times, written as Stitch's tap wrote them: the day at
+/// midnight UTC, read from the ISO date each comes from (`userReleaseDate` from `releaseDate`, as
+/// the user's format, `29/Aug/24`, names no language-free day). A date that is none is null.
+fn as_date_times(map: &mut Map<String, Value>, date_times: &[(&str, &str)]) {
+    let written: Vec<(&str, Value)> = date_times
+        .iter()
+        .filter(|(property, _)| map.contains_key(*property))
+        .map(|(property, source)| {
+            let day = map
+                .get(*source)
+                .and_then(Value::as_str)
+                .and_then(|text| NaiveDate::parse_from_str(text, "%Y-%m-%d").ok())
+                .filter(|day| (1..=9999).contains(&day.year()));
+            let value = day.map_or(Value::Null, |day| {
+                Value::String(format!("{}T00:00:00.000Z", day.format("%Y-%m-%d")))
+            });
+            (*property, value)
+        })
+        .collect();
+    for (property, value) in written {
+        map.insert(property.to_string(), value);
+    }
 }

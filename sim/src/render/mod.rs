@@ -396,9 +396,13 @@ pub(crate) fn component(ctx: &Ctx, component: &Component) -> Value {
     ])
 }
 
-/// A version as its project lists it (`project/{key}/version[s]`): with the project's id.
+/// A version as its project lists it (`project/{key}/version[s]`): with the project's id, and
+/// the release date in the user's format too.
 pub(crate) fn project_version(ctx: &Ctx, project: &Project, v: &Version) -> Value {
     let mut value = version(ctx, v);
+    if let Some(date) = v.release_date {
+        value["userReleaseDate"] = json!(times::user_date(date));
+    }
     value["projectId"] = json!(project.id);
     value
 }
