@@ -5,7 +5,7 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet};
 
 use common::{Run, Site, assert_valid_singer_output, tap};
-use jira_sim::{Deployment, SimConfig};
+use jira_sim::{Deployment, Language, SimConfig};
 use serde_json::{Value, json};
 use tap_jira::hashing::digest;
 use tap_jira::secret::Secret;
@@ -1541,6 +1541,31 @@ fn deleted_issues_become_records_with_sdc_deleted_at_from_the_audit_log_or_by_re
                 assert_eq!(kept.len(), live_before - deleted.len(), "{what}");
             }
         }
+    }
+}
+
+/// Jira writes an audit record's `summary` and `category` in the site's default language: on a
+/// site set up in German an issue's deletion reads "Vorgang gelöscht". Its deletions are found
+/// all the same, and nothing else of the log is taken for one.
+#[test]
+fn issues_deleted_on_a_site_in_another_language_are_found_in_the_audit_log() {
+    for deployment in [Deployment::Cloud, Deployment::Server] {
+        let site = Site::new(SimConfig {
+            deployment,
+            language: Language::German,
+            ..SimConfig::default()
+        });
+        let catalog = catalog_hashing(&site, &["issues"], &[]);
+        let config = site.config_with(json!({"deleted_issues": "audit"}));
+        let first = sync(&site, config, &catalog);
+        first.assert_success();
+        site.sim.sim.delete_issues(3);
+        let deleted = deleted_ids(&site);
+        assert!(deleted.len() >= 3);
+        let next = site.sync_from(&site.file("state.json", &first.last_state()));
+        next.assert_success();
+        let reported: BTreeSet<String> = deletions(&next, "issues").into_keys().collect();
+        assert_eq!(reported, deleted, "{deployment}");
     }
 }
 

@@ -44,6 +44,15 @@ impl FromStr for Deployment {
     }
 }
 
+/// The site's default language: Jira writes an audit record's `summary` and `category` in it
+/// when the record is made, so a site set up in German reads "Vorgang gelöscht".
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Language {
+    #[default]
+    English,
+    German,
+}
+
 /// The shape and size of the simulated site. Everything generated follows from these values.
 #[derive(Clone, Debug)]
 pub struct SimConfig {
@@ -128,6 +137,8 @@ pub struct SimConfig {
     /// Answers gzip-compressed to a client that takes it, as Jira Cloud does (off by default:
     /// compressing costs the simulator CPU that the tap's, on the same cores, would share).
     pub gzip: bool,
+    /// The site's default language, which its issue deletions' audit records are written in.
+    pub language: Language,
 }
 
 impl Default for SimConfig {
@@ -157,6 +168,7 @@ impl Default for SimConfig {
             worklog_page_size: 1000,
             chaos: Chaos::default(),
             gzip: false,
+            language: Language::English,
         }
     }
 }

@@ -118,7 +118,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 pub use chaos::Chaos;
-pub use config::{Deployment, SimConfig};
+pub use config::{Deployment, Language, SimConfig};
 pub use faults::Fault;
 pub use load::LoadStats;
 pub use proxy::{ProxiedRequest, RunningProxy, spawn_proxy};

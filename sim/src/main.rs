@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::Parser;
-use jira_sim::{Chaos, Deployment, Sim, SimConfig};
+use jira_sim::{Chaos, Deployment, Language, Sim, SimConfig};
 
 // The simulator shares the benchmark machine with the tap: glibc's malloc, freeing on other
 // threads than it allocated on, cost it nearly half its CPU.
@@ -66,6 +66,9 @@ struct Args {
     /// Answer gzip-compressed to a client that takes it, as Jira Cloud does.
     #[arg(long)]
     gzip: bool,
+    /// The site's default language is German: issue deletions' audit records are written in it.
+    #[arg(long)]
+    german: bool,
     /// Imitate a site without Jira Software: every `/rest/agile/` path answers 404.
     #[arg(long)]
     no_jira_software: bool,
@@ -303,6 +306,11 @@ async fn main() -> std::io::Result<()> {
             edit_every: args.edit_every,
         },
         gzip: args.gzip,
+        language: if args.german {
+            Language::German
+        } else {
+            Language::English
+        },
     });
     sim.set_worklog_settling_ms(args.worklog_settling_ms);
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.port)).await?;

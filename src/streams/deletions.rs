@@ -30,6 +30,9 @@ pub struct AuditPage {
     pub newest: Option<DateTime<Utc>>,
     /// Deletion records without an issue id to key a record by.
     pub unusable: usize,
+    /// Other records of an issue, which may be its deletion written in the site's language:
+    /// only Jira can tell (`confirm_gone`).
+    pub unconfirmed: Vec<DeletedIssue>,
 }
 
 /// Audit log pages from `since` on (Jira reads `from` inclusively; records at `since` are left
@@ -48,6 +51,7 @@ pub fn audit_pages(
             deleted: Vec::new(),
             newest: None,
             unusable: 0,
+            unconfirmed: Vec::new(),
         };
         for record in &page.items {
             let record = &record.value(AUDIT_LOG.path)?;
@@ -63,8 +67,11 @@ pub fn audit_pages(
             }
             out.newest = out.newest.max(Some(at));
             match deletion_in(record) {
-                Some(Some((id, key))) => out.deleted.push(DeletedIssue { id, key, at }),
-                Some(None) => out.unusable += 1,
+                Some(Audited::Deleted(Some((id, key)))) => {
+                    out.deleted.push(DeletedIssue { id, key, at })
+                }
+                Some(Audited::Deleted(None)) => out.unusable += 1,
+                Some(Audited::Other(id, key)) => out.unconfirmed.push(DeletedIssue { id, key, at }),
                 None => {}
             }
         }
@@ -72,16 +79,26 @@ pub fn audit_pages(
     })
 }
 
-/// Whether an audit record is an issue's deletion (`Some`), and if so the issue's id and key
-/// (`Some(None)` when it names no numeric id). Jira writes `summary` "Issue deleted" with an
-/// `ISSUE` object; some versions type the object `ISSUE_DELETE`.
-fn deletion_in(record: &Value) -> Option<Option<(String, Option<String>)>> {
+/// What an audit record of an issue says of it.
+#[derive(Debug, PartialEq, Eq)]
+enum Audited {
+    /// Its deletion, with the issue's id and key (`None` when it names no numeric id).
+    Deleted(Option<(String, Option<String>)>),
+    /// Something else, or its deletion in another language: Jira writes `summary` and
+    /// `category` in the site's default language ("Vorgang gelöscht"), and only `typeName`
+    /// is the same everywhere.
+    Other(String, Option<String>),
+}
+
+/// What an audit record says of an issue, `None` when it is of something else. Jira writes
+/// `summary` "Issue deleted" with an `ISSUE` object; some versions type the object
+/// `ISSUE_DELETE`.
+fn deletion_in(record: &Value) -> Option<Audited> {
     let object = record.get("objectItem")?;
     let kind = object.get("typeName").and_then(Value::as_str).unwrap_or("");
     let summary = record.get("summary").and_then(Value::as_str).unwrap_or("");
-    let deletion = kind.eq_ignore_ascii_case("ISSUE_DELETE")
-        || (kind.eq_ignore_ascii_case("ISSUE") && summary.eq_ignore_ascii_case("Issue deleted"));
-    if !deletion {
+    let issue = kind.eq_ignore_ascii_case("ISSUE");
+    if !issue && !kind.eq_ignore_ascii_case("ISSUE_DELETE") {
         return None;
     }
     let id = object
@@ -89,7 +106,10 @@ fn deletion_in(record: &Value) -> Option<Option<(String, Option<String>)>> {
         .and_then(super::id_text)
         .filter(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()));
     let key = object.get("name").and_then(Value::as_str).map(String::from);
-    Some(id.map(|id| (id, key)))
+    if !issue || summary.eq_ignore_ascii_case("Issue deleted") {
+        return Some(Audited::Deleted(id.map(|id| (id, key))));
+    }
+    id.map(|id| Audited::Other(id, key))
 }
 
 /// The project key an issue key starts with (`WEB` of `WEB-12`).
@@ -226,7 +246,10 @@ mod tests {
             json!({"summary": summary, "created": "2024-01-01T00:00:00.000+0000",
                    "objectItem": {"id": id, "name": "WEB-12", "typeName": kind}})
         };
-        let found = Some(Some(("10012".to_string(), Some("WEB-12".to_string()))));
+        let found = Some(Audited::Deleted(Some((
+            "10012".to_string(),
+            Some("WEB-12".to_string()),
+        ))));
         assert_eq!(
             deletion_in(&record("Issue deleted", "ISSUE", json!("10012"))),
             found
@@ -237,15 +260,16 @@ mod tests {
         );
         assert_eq!(
             deletion_in(&record("Issue deleted", "ISSUE", json!("WEB-12"))),
-            Some(None)
+            Some(Audited::Deleted(None))
         );
         assert_eq!(
             deletion_in(&record("Workflow updated", "WORKFLOW", json!("1"))),
             None
         );
+        // Perhaps a deletion in another language: Jira is asked.
         assert_eq!(
-            deletion_in(&record("Issue created", "ISSUE", json!("1"))),
-            None
+            deletion_in(&record("Vorgang gelöscht", "ISSUE", json!("1"))),
+            Some(Audited::Other("1".into(), Some("WEB-12".into())))
         );
         assert_eq!(deletion_in(&json!({"summary": "Issue deleted"})), None);
     }

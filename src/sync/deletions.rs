@@ -3,6 +3,7 @@
 //! was looked at is kept under the issues bookmark's `deleted`: the audit log's newest time, or
 //! the ids Jira had (see `id_runs`).
 
+use std::collections::HashSet;
 use std::io::Write;
 use std::pin::pin;
 
@@ -210,6 +211,7 @@ async fn from_audit_log<W: Write>(
     let mut unusable = 0;
     // The projects the filters keep, resolved at the first deletion that needs them.
     let mut kept_projects: Option<KeptProjects> = None;
+    let mut reported: HashSet<String> = HashSet::new();
     let mut pages = pin!(audit_pages(run.client, since));
     loop {
         let page = match pages.try_next().await {
@@ -234,10 +236,31 @@ async fn from_audit_log<W: Write>(
         };
         newest = newest.max(page.newest.unwrap_or(newest));
         unusable += page.unusable;
+        let mut page_deleted = page.deleted;
+        // A record of an issue in a language other than English may be its deletion: the issue
+        // is gone when Jira answers 404 for it.
+        if !page.unconfirmed.is_empty() {
+            let ids: Vec<u64> = page
+                .unconfirmed
+                .iter()
+                .filter(|d| !reported.contains(&d.id))
+                .filter_map(|d| d.id.parse().ok())
+                .collect();
+            let gone = confirm_gone(run.client, ids).await?;
+            page_deleted.extend(
+                page.unconfirmed
+                    .into_iter()
+                    .filter(|d| d.id.parse().is_ok_and(|id| gone.binary_search(&id).is_ok())),
+            );
+        }
         // Only the key tells the project of an issue that is gone; the other filters cannot be
         // judged, so their deletions are reported.
-        let mut kept = Vec::with_capacity(page.deleted.len());
-        for deleted in page.deleted {
+        let mut kept = Vec::with_capacity(page_deleted.len());
+        for deleted in page_deleted {
+            // One issue may have several records: its deletion is reported once.
+            if !reported.insert(deleted.id.clone()) {
+                continue;
+            }
             let keep = match deleted.key.as_deref().and_then(project_of) {
                 Some(project) if filters.narrows_projects() => {
                     // Told apart by id: the log names an issue by its key at the time.

@@ -7,6 +7,7 @@
 use std::mem;
 use std::sync::OnceLock;
 
+use crate::config::Language;
 use crate::rng::{RngExt, stream, topic};
 use crate::site::reference::SUBTASK;
 use crate::site::setup::AuditItem;
@@ -191,14 +192,11 @@ impl Site {
             type_name: "PROJECT",
             parent: None,
         }];
-        self.add_audit_record(
-            "Issue deleted",
-            "issue management",
-            at,
-            object,
-            Vec::new(),
-            associated,
-        );
+        let (summary, category) = match self.language {
+            Language::English => ("Issue deleted", "issue management"),
+            Language::German => ("Vorgang gelöscht", "Vorgangsverwaltung"),
+        };
+        self.add_audit_record(summary, category, at, object, Vec::new(), associated);
     }
 
     /// After deletions: `worklog/deleted` in order, worklog ids listed again, searches rerun.

@@ -21,7 +21,7 @@ use std::sync::OnceLock;
 
 use chrono_tz::Tz;
 
-use crate::config::{Deployment, SimConfig};
+use crate::config::{Deployment, Language, SimConfig};
 use crate::rng::{RngExt, stream, topic};
 use crate::times;
 use fields::FieldDef;
@@ -70,6 +70,8 @@ pub(crate) struct Site {
     deletions: u64,
     /// Number of the next custom field, `customfield_<n>`: Jira never reuses one.
     next_custom_number: u64,
+    /// The language audit records of deletions are written in.
+    pub language: Language,
 }
 
 /// The configured averages of comments, worklogs and histories of the issues that are not
@@ -157,6 +159,7 @@ impl Site {
             deleted_issues: Vec::new(),
             deletions: 0,
             next_custom_number,
+            language: cfg.language,
         }
     }
 
