@@ -1569,6 +1569,32 @@ fn issues_deleted_on_a_site_in_another_language_are_found_in_the_audit_log() {
     }
 }
 
+/// Jira dates its audit records by its own clock. With that clock behind the tap's, an issue the
+/// first sync wrote and deleted soon after has its record dated before the tap's start: the
+/// log must still be read from there.
+#[test]
+fn issues_deleted_after_a_first_sync_on_a_site_whose_clock_is_behind_are_reported() {
+    let site = Site::new(SimConfig {
+        clock_offset_ms: -10 * 60 * 1000,
+        ..SimConfig::default()
+    });
+    let catalog = catalog_hashing(&site, &["issues"], &[]);
+    let config = site.config_with(json!({"deleted_issues": "audit"}));
+    let first = sync(&site, config, &catalog);
+    first.assert_success();
+    site.sim.sim.delete_issues(2);
+    let deleted = deleted_ids(&site);
+    let next = site.sync_from(&site.file("state.json", &first.last_state()));
+    next.assert_success();
+    let reported: BTreeSet<String> = deletions(&next, "issues").into_keys().collect();
+    assert_eq!(
+        reported,
+        deleted,
+        "state after the first sync: {}",
+        first.last_state()["bookmarks"]["issues"]["deleted"]
+    );
+}
+
 /// The ids of the issues the simulator has deleted so far.
 fn deleted_ids(site: &Site) -> BTreeSet<String> {
     site.sim

@@ -139,6 +139,10 @@ pub struct SimConfig {
     pub gzip: bool,
     /// The site's default language, which its issue deletions' audit records are written in.
     pub language: Language,
+    /// How far the site's clock is ahead of the machine's, in milliseconds (negative: behind):
+    /// the times it writes at run time (edits, deletions and their audit records, `serverTime`)
+    /// are shifted by it, as a server whose clock is off writes them.
+    pub clock_offset_ms: i64,
 }
 
 impl Default for SimConfig {
@@ -169,6 +173,7 @@ impl Default for SimConfig {
             chaos: Chaos::default(),
             gzip: false,
             language: Language::English,
+            clock_offset_ms: 0,
         }
     }
 }

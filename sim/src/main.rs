@@ -311,6 +311,7 @@ async fn main() -> std::io::Result<()> {
         } else {
             Language::English
         },
+        clock_offset_ms: 0,
     });
     sim.set_worklog_settling_ms(args.worklog_settling_ms);
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.port)).await?;

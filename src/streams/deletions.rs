@@ -112,6 +112,17 @@ fn deletion_in(record: &Value) -> Option<Audited> {
     id.map(|id| Audited::Other(id, key))
 }
 
+/// Jira's clock now (`serverInfo`'s `serverTime`), which dates its audit records; `None` when
+/// it does not say.
+pub async fn server_time(client: &JiraClient) -> Result<Option<DateTime<Utc>>> {
+    let request = ApiRequest::get(client.api_path("serverInfo"));
+    let info = client.send_json(request).await?;
+    Ok(info
+        .get("serverTime")
+        .and_then(Value::as_str)
+        .and_then(parse_jira))
+}
+
 /// The project key an issue key starts with (`WEB` of `WEB-12`).
 pub fn project_of(key: &str) -> Option<&str> {
     key.rsplit_once('-').map(|(project, _)| project)

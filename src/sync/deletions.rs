@@ -17,7 +17,9 @@ use crate::error::{Error, Result};
 use crate::id_runs;
 use crate::jql::Jql;
 use crate::singer::time_extracted;
-use crate::streams::deletions::{audit_pages, confirm_gone, live_issue_ids, project_of};
+use crate::streams::deletions::{
+    audit_pages, confirm_gone, live_issue_ids, project_of, server_time,
+};
 use crate::streams::issues;
 use crate::streams::projects::KeptProjects;
 use crate::timestamp::{format_utc, parse_jira};
@@ -62,7 +64,13 @@ pub(super) async fn starting_point<W: Write>(
 ) -> Result<Option<Value>> {
     match run.config.deleted_issues {
         DeletedIssues::Off => Ok(None),
-        DeletedIssues::Audit => Ok(Some(json!({ "created": format_utc(from) }))),
+        DeletedIssues::Audit => {
+            // Jira dates its records by its own clock: one behind this machine's would date a
+            // deletion made after `from` before it, and the log is read from Jira's now.
+            let jira_now = server_time(run.client).await?;
+            let from = jira_now.map_or(from, |now| now.min(from));
+            Ok(Some(json!({ "created": format_utc(from) })))
+        }
         DeletedIssues::Reconcile => {
             let zone = issues::user_time_zone(run.client.myself());
             let now = live_issue_ids(run.client, &run.config.filters.jql(zone), zone).await?;

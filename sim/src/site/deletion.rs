@@ -12,7 +12,6 @@ use crate::rng::{RngExt, stream, topic};
 use crate::site::reference::SUBTASK;
 use crate::site::setup::AuditItem;
 use crate::site::{Site, WorklogEntry};
-use crate::times;
 
 /// An issue deleted at run time.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -48,7 +47,7 @@ impl Site {
                     .collect()
             })
             .collect();
-        let now = times::now_ms();
+        let now = self.now_ms();
         let mut deleted = Vec::new();
         let mut project = if projects > 0 {
             rng.random_range(0..projects)
@@ -75,7 +74,7 @@ impl Site {
     /// the sub-tasks first; `None` when there is no such issue (or it is already deleted).
     pub fn delete_issue(&mut self, id_or_key: &str) -> Option<Vec<DeletedIssue>> {
         let index = self.find_issue(id_or_key)?;
-        let deleted = self.delete_index(index, times::now_ms());
+        let deleted = self.delete_index(index, self.now_ms());
         self.after_deletion();
         Some(deleted)
     }
@@ -91,7 +90,7 @@ impl Site {
             let j = rng.random_range(i..pool.len());
             pool.swap(i, j);
         }
-        let now = times::now_ms();
+        let now = self.now_ms();
         let mut deleted = Vec::with_capacity(n);
         for entry in &pool[..n] {
             self.deleted_worklogs.insert(entry.id);

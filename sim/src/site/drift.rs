@@ -7,7 +7,6 @@
 use crate::site::Site;
 use crate::site::fields::{self, Custom, CustomFieldType, FieldDef, Kind};
 use crate::site::setup::AuditItem;
-use crate::times;
 
 /// Why a field cannot be removed or retyped.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -68,7 +67,7 @@ impl Site {
         self.add_audit_record(
             "Custom field created",
             "fields",
-            times::now_ms(),
+            self.now_ms(),
             audit_item(&field),
             changed,
             Vec::new(),
@@ -87,7 +86,7 @@ impl Site {
         self.add_audit_record(
             "Custom field deleted",
             "fields",
-            times::now_ms(),
+            self.now_ms(),
             audit_item(&field),
             Vec::new(),
             Vec::new(),
@@ -129,7 +128,7 @@ impl Site {
         self.add_audit_record(
             "Custom field updated",
             "fields",
-            times::now_ms(),
+            self.now_ms(),
             object,
             changed,
             Vec::new(),
@@ -152,7 +151,7 @@ impl Site {
         self.add_audit_record(
             "Custom field updated",
             "fields",
-            times::now_ms(),
+            self.now_ms(),
             object,
             changed,
             Vec::new(),

@@ -72,6 +72,8 @@ pub(crate) struct Site {
     next_custom_number: u64,
     /// The language audit records of deletions are written in.
     pub language: Language,
+    /// How far the site's clock is ahead of the machine's (ms; `SimConfig::clock_offset_ms`).
+    pub clock_offset_ms: i64,
 }
 
 /// The configured averages of comments, worklogs and histories of the issues that are not
@@ -160,7 +162,13 @@ impl Site {
             deletions: 0,
             next_custom_number,
             language: cfg.language,
+            clock_offset_ms: cfg.clock_offset_ms,
         }
+    }
+
+    /// The site's clock (epoch ms): the machine's, off by `clock_offset_ms`.
+    pub(crate) fn now_ms(&self) -> i64 {
+        times::now_ms().saturating_add(self.clock_offset_ms)
     }
 
     /// Every worklog of the site, ascending by `updated` then id.
@@ -267,7 +275,7 @@ impl Site {
     /// Sets `updated` to now on the issues with these ids (a change made while a sync reads).
     /// Returns how many were found.
     pub fn touch_ids(&mut self, ids: &[String]) -> usize {
-        let now = times::now_ms();
+        let now = self.now_ms();
         let mut found = 0;
         for issue in self
             .issues
@@ -310,7 +318,7 @@ impl Site {
             let j = rng.random_range(i..total);
             order.swap(i, j);
         }
-        let now = times::now_ms();
+        let now = self.now_ms();
         let touched: Vec<String> = order[..n]
             .iter()
             .map(|&index| {
@@ -332,7 +340,7 @@ impl Site {
         for _ in 0..n {
             let index = self.issues.len();
             let number = self.projects[project].issues.len() as u32 + 1;
-            let issue = issues::new_issue(index, project as u32, number, 0, times::now_ms());
+            let issue = issues::new_issue(index, project as u32, number, 0, self.now_ms());
             ids.push(issue.id.to_string());
             self.projects[project].issues.push(index as u32);
             self.issues.push(issue);
