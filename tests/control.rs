@@ -1467,6 +1467,36 @@ fn deleted_worklogs_are_records_with_sdc_deleted_at_once_each() {
     }
 }
 
+/// Jira dates a worklog's deletion by its own clock: with that clock behind the tap's, a worklog
+/// deleted soon after the first sync is listed by `worklog/deleted` before the tap's start.
+#[test]
+fn worklogs_deleted_after_a_first_sync_on_a_site_whose_clock_is_behind_are_reported() {
+    let site = Site::new(SimConfig {
+        clock_offset_ms: -10 * 60 * 1000,
+        ..SimConfig::default()
+    });
+    site.sim.sim.set_worklog_settling_ms(0);
+    let catalog = catalog_hashing(&site, &["worklogs"], &[]);
+    let first = sync(&site, site.config_with(json!({})), &catalog);
+    first.assert_success();
+    let deleted: BTreeSet<String> = site
+        .sim
+        .sim
+        .delete_worklogs(3)
+        .iter()
+        .map(|d| d.worklog_id.to_string())
+        .collect();
+    let next = site.sync_from(&site.file("state.json", &first.last_state()));
+    next.assert_success();
+    let reported: BTreeSet<String> = deletions(&next, "worklogs").into_keys().collect();
+    assert_eq!(
+        reported,
+        deleted,
+        "state after the first sync: {}",
+        first.last_state()["bookmarks"]["worklogs"]
+    );
+}
+
 /// The records of `run` that say their row was deleted, by id; each id once.
 fn deletions(run: &Run, stream: &str) -> BTreeMap<String, Value> {
     let gone: Vec<Value> = run

@@ -14,6 +14,7 @@ use crate::client::RawRecord;
 use crate::error::Result;
 use crate::raw;
 use crate::singer::time_extracted;
+use crate::streams::deletions::server_time;
 use crate::streams::issues;
 use crate::streams::worklogs::{Bookmark, changed_worklogs, deleted_worklogs};
 use crate::timestamp::format_utc;
@@ -33,7 +34,14 @@ pub(super) async fn sync<W: Write>(
         None => {
             let since = match &saved {
                 Some(_) => bookmark.updated,
-                None => Utc::now(),
+                // Jira dates deletions by its own clock: one behind this machine's would date a
+                // deletion made from now on before now.
+                None => {
+                    let now = Utc::now();
+                    server_time(run.client)
+                        .await?
+                        .map_or(now, |jira| jira.min(now))
+                }
             };
             let from_since = Bookmark::from_state(None, since)?;
             // In the state before the first worklog is written: a first sync stopped half way

@@ -13,7 +13,6 @@ use super::respond::{Rejection, Reply, ok};
 use crate::render::issue::worklog;
 use crate::render::object;
 use crate::site::{Site, WorklogEntry};
-use crate::times;
 
 /// Most ids `worklog/list` takes.
 const LIST_MAX: usize = 1000;
@@ -81,7 +80,7 @@ fn changes(
 ) -> Response {
     let since = call.req.number("since").unwrap_or(0);
     let settling = i64::try_from(call.shared.worklog_settling_ms()).unwrap_or(i64::MAX);
-    let cutoff = times::now_ms().saturating_sub(settling);
+    let cutoff = site.now_ms().saturating_sub(settling);
     let ctx = call.ctx(site);
     let start = all.partition_point(|e| e.updated < since);
     // "During the minute preceding the request": up to and with the cutoff millisecond.
