@@ -1625,6 +1625,39 @@ fn issues_deleted_after_a_first_sync_on_a_site_whose_clock_is_behind_are_reporte
     );
 }
 
+/// An audit record dated ahead of Jira's clock (a server whose clock ran fast and was put right,
+/// or a cluster node ahead of the others) must not carry the log's place past the deletions
+/// Jira records after it at its right time, nor be reported again by every run.
+#[test]
+fn an_audit_record_dated_ahead_of_jiras_clock_hides_no_later_deletion() {
+    let site = Site::new(SimConfig::default());
+    let catalog = catalog_hashing(&site, &["issues"], &[]);
+    let config = site.config_with(json!({"deleted_issues": "audit"}));
+    let first = sync(&site, config, &catalog);
+    first.assert_success();
+
+    site.sim.sim.set_clock_offset_ms(60 * 60 * 1000);
+    site.sim.sim.delete_issues(1);
+    site.sim.sim.set_clock_offset_ms(0);
+    let early = deleted_ids(&site);
+    let second = site.sync_from(&site.file("state.json", &first.last_state()));
+    second.assert_success();
+    let reported: BTreeSet<String> = deletions(&second, "issues").into_keys().collect();
+    assert_eq!(reported, early);
+
+    site.sim.sim.delete_issues(1);
+    let later: BTreeSet<String> = deleted_ids(&site).difference(&early).cloned().collect();
+    let third = site.sync_from(&site.file("state.json", &second.last_state()));
+    third.assert_success();
+    let reported: BTreeSet<String> = deletions(&third, "issues").into_keys().collect();
+    assert_eq!(
+        reported,
+        later,
+        "state after the second run: {}",
+        second.last_state()["bookmarks"]["issues"]["deleted"]
+    );
+}
+
 /// The ids of the issues the simulator has deleted so far.
 fn deleted_ids(site: &Site) -> BTreeSet<String> {
     site.sim

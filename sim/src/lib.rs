@@ -451,6 +451,12 @@ impl Sim {
             .unwrap_or_else(|| panic!("the simulated site has no project '{project_key}'"))
     }
 
+    /// Sets how far the site's clock is ahead of the machine's from now on (ms; negative:
+    /// behind), as a server whose clock is corrected does: see `SimConfig::clock_offset_ms`.
+    pub fn set_clock_offset_ms(&self, ms: i64) {
+        self.shared.site_mut().clock_offset_ms = ms;
+    }
+
     /// Deletes `n` issues (fewer when the site runs out): one in each project in turn, from a
     /// project picked by the seed, each an issue without sub-tasks picked by the seed; a given
     /// seed and history of calls deletes the same ones. Their worklogs go to

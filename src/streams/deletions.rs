@@ -1,7 +1,9 @@
 //! Issues deleted from Jira, which no search shows: read from the audit log (administrators
 //! only), or found by listing the ids Jira still has and asking after each one that went.
 
+use std::collections::HashSet;
 use std::pin::pin;
+use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
 use futures::{Stream, StreamExt, TryStreamExt};
@@ -33,49 +35,69 @@ pub struct AuditPage {
     /// Other records of an issue, which may be its deletion written in the site's language:
     /// only Jira can tell (`confirm_gone`).
     pub unconfirmed: Vec<DeletedIssue>,
+    /// Ids of the records dated after `ahead_of` (Jira's time when the log was read).
+    pub ahead: Vec<u64>,
 }
 
 /// Audit log pages from `since` on (Jira reads `from` inclusively; records at `since` are left
-/// out, having been read before).
+/// out, having been read before). Records dated after `ahead_of` have their ids listed
+/// (`AuditPage::ahead`); those among `read` were read by the last run and are skipped.
 pub fn audit_pages(
     client: &JiraClient,
     since: DateTime<Utc>,
+    ahead_of: Option<DateTime<Utc>>,
+    read: HashSet<u64>,
 ) -> impl Stream<Item = Result<AuditPage>> + '_ {
+    let read = Arc::new(read);
     let (request, pagination) = AUDIT_LOG.unbound(client);
     // Jira reads this parameter with its own offset format, not RFC 3339's `Z`.
     let request = request.query("from", format_jira(since));
     // A page's records are kept as text and read as values one at a time: a page of many small
     // records turned into values whole cost ten times its size.
-    pages::<RawRecord>(client, request, pagination, 1000).and_then(move |page| async move {
-        let mut out = AuditPage {
-            deleted: Vec::new(),
-            newest: None,
-            unusable: 0,
-            unconfirmed: Vec::new(),
-        };
-        for record in &page.items {
-            let record = &record.value(AUDIT_LOG.path)?;
-            let Some(at) = record
-                .get("created")
-                .and_then(Value::as_str)
-                .and_then(parse_jira)
-            else {
-                continue;
+    pages::<RawRecord>(client, request, pagination, 1000).and_then(move |page| {
+        let read = Arc::clone(&read);
+        async move {
+            let mut out = AuditPage {
+                deleted: Vec::new(),
+                newest: None,
+                unusable: 0,
+                unconfirmed: Vec::new(),
+                ahead: Vec::new(),
             };
-            if at <= since {
-                continue;
-            }
-            out.newest = out.newest.max(Some(at));
-            match deletion_in(record) {
-                Some(Audited::Deleted(Some((id, key)))) => {
-                    out.deleted.push(DeletedIssue { id, key, at })
+            for record in &page.items {
+                let record = &record.value(AUDIT_LOG.path)?;
+                let Some(at) = record
+                    .get("created")
+                    .and_then(Value::as_str)
+                    .and_then(parse_jira)
+                else {
+                    continue;
+                };
+                if at <= since {
+                    continue;
                 }
-                Some(Audited::Deleted(None)) => out.unusable += 1,
-                Some(Audited::Other(id, key)) => out.unconfirmed.push(DeletedIssue { id, key, at }),
-                None => {}
+                out.newest = out.newest.max(Some(at));
+                if ahead_of.is_some_and(|now| at > now)
+                    && let Some(id) = record.get("id").and_then(Value::as_u64)
+                {
+                    out.ahead.push(id);
+                    if read.contains(&id) {
+                        continue;
+                    }
+                }
+                match deletion_in(record) {
+                    Some(Audited::Deleted(Some((id, key)))) => {
+                        out.deleted.push(DeletedIssue { id, key, at })
+                    }
+                    Some(Audited::Deleted(None)) => out.unusable += 1,
+                    Some(Audited::Other(id, key)) => {
+                        out.unconfirmed.push(DeletedIssue { id, key, at })
+                    }
+                    None => {}
+                }
             }
+            Ok(out)
         }
-        Ok(out)
     })
 }
 

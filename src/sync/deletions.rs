@@ -214,13 +214,24 @@ async fn from_audit_log<W: Write>(
     started: DateTime<Utc>,
 ) -> Result<Option<Value>> {
     let since = saved_created(saved)?.unwrap_or(started);
+    // A record dated after Jira's now (a clock that ran fast and was put right, a cluster node
+    // ahead of the others) must not take the log's place past the records Jira dates rightly
+    // after it: the place stops at Jira's now, and the ids of the records read past it are kept
+    // so that the next run does not report them again.
+    let jira_now = server_time(run.client).await?;
+    let read_ahead: HashSet<u64> = saved
+        .and_then(|d| d.get(AHEAD))
+        .and_then(Value::as_array)
+        .map(|ids| ids.iter().filter_map(Value::as_u64).collect())
+        .unwrap_or_default();
+    let mut ahead: Vec<u64> = Vec::new();
     let filters = &run.config.filters;
     let mut newest = since;
     let mut unusable = 0;
     // The projects the filters keep, resolved at the first deletion that needs them.
     let mut kept_projects: Option<KeptProjects> = None;
     let mut reported: HashSet<String> = HashSet::new();
-    let mut pages = pin!(audit_pages(run.client, since));
+    let mut pages = pin!(audit_pages(run.client, since, jira_now, read_ahead));
     loop {
         let page = match pages.try_next().await {
             Ok(Some(page)) => page,
@@ -244,6 +255,7 @@ async fn from_audit_log<W: Write>(
         };
         newest = newest.max(page.newest.unwrap_or(newest));
         unusable += page.unusable;
+        ahead.extend(page.ahead);
         let mut page_deleted = page.deleted;
         // A record of an issue in a language other than English may be its deletion: the issue
         // is gone when Jira answers 404 for it.
@@ -303,8 +315,21 @@ async fn from_audit_log<W: Write>(
             "audit records of issue deletions named no issue id; those deletions are not reported"
         );
     }
-    Ok(Some(json!({ "created": format_utc(newest) })))
+    let place = match jira_now {
+        Some(now) if newest > now => now,
+        _ => newest,
+    };
+    if ahead.is_empty() || place == newest {
+        return Ok(Some(json!({ "created": format_utc(place) })));
+    }
+    ahead.sort_unstable();
+    ahead.dedup();
+    Ok(Some(json!({ "created": format_utc(place), AHEAD: ahead })))
 }
+
+/// Under the bookmark's `deleted`: the ids of the audit records read that are dated after its
+/// `created` (see `from_audit_log`).
+const AHEAD: &str = "read_ahead";
 
 async fn by_reconciling<W: Write>(
     run: &Run<'_, '_, W>,

@@ -21,7 +21,7 @@ pub(crate) fn tenant_info(shared: &Shared) -> Response {
 }
 
 pub(crate) fn server_info(call: &Call) -> Response {
-    let now = times::now_ms().saturating_add(call.shared.cfg.clock_offset_ms);
+    let now = call.shared.site().now_ms();
     let now = times::timestamp(now, Offset::Utc);
     let body = if call.cloud() {
         json!({
