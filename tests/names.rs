@@ -599,3 +599,61 @@ fn a_name_equal_to_a_system_field_but_for_case_gets_the_id_after_it() {
         }
     }
 }
+
+/// A catalog by name lists `story_points`, but a field is just as much named by its Jira id: a
+/// `tap-jira.hash` mark or a `selected: false` given under the id's breadcrumb (the README lets a
+/// mark name a breadcrumb the catalog does not list) holds for the column too, never leaving the
+/// value in clear.
+#[test]
+fn a_renamed_field_marked_or_deselected_by_its_jira_id_is_hashed_or_dropped() {
+    use tap_jira::hashing::digest;
+    use tap_jira::secret::Secret;
+    let site = Site::cloud();
+    let ids = discover_selecting(&site, json!({}), &["issues"]);
+    let mut names = discover_selecting(&site, by_name(), &["issues"]);
+    let columns = ids_by_column(&names);
+    let (story_points_id, budget_id) = (columns["story_points"].clone(), columns["budget"].clone());
+    let entry = names["streams"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|s| s["tap_stream_id"] == "issues")
+        .unwrap();
+    let metadata = entry["metadata"].as_array_mut().unwrap();
+    metadata.push(
+        json!({"breadcrumb": ["properties", "fields", "properties", story_points_id],
+        "metadata": {"tap-jira.hash": true}}),
+    );
+    metadata.push(
+        json!({"breadcrumb": ["properties", "fields", "properties", budget_id],
+        "metadata": {"selected": false}}),
+    );
+
+    let plain = by_id(sync(&site, json!({}), &ids).records("issues"));
+    let run = sync(
+        &site,
+        json!({"custom_field_names": "name", "hash_salt": SALT}),
+        &names,
+    );
+    let schema = emitted_fields_schema(&run);
+    assert_eq!(schema["story_points"], json!({"type": ["null", "string"]}));
+    assert!(schema.get("budget").is_none(), "budget is deselected");
+    let mut hashed = 0;
+    for (id, issue) in by_id(run.records("issues")) {
+        let fields = &issue["fields"];
+        assert!(fields.get("budget").is_none(), "issue {id}: {fields}");
+        assert!(fields.get(&budget_id).is_none() && fields.get(&story_points_id).is_none());
+        match &plain[&id]["fields"][&story_points_id] {
+            Value::Null => assert!(fields["story_points"].is_null()),
+            value => {
+                assert_eq!(
+                    fields["story_points"],
+                    json!(digest(value, &Secret::new(SALT))),
+                    "issue {id}"
+                );
+                hashed += 1;
+            }
+        }
+    }
+    assert!(hashed > 10, "{hashed} hashed");
+}

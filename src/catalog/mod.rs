@@ -127,7 +127,7 @@ impl Catalog {
         };
         let mut entries = Vec::with_capacity(streams.len());
         for (i, stream) in streams.iter().enumerate() {
-            let entry = CatalogEntry::deserialize(stream).map_err(|e| {
+            let mut entry = CatalogEntry::deserialize(stream).map_err(|e| {
                 let name = stream
                     .get("tap_stream_id")
                     .or_else(|| stream.get("stream"))
@@ -168,6 +168,10 @@ impl Catalog {
                     origin
                 ))
             })?;
+            // Metadata under a renamed field's id holds for its column.
+            if entry.name() == "issues" {
+                names::metadata_by_column(&mut entry);
+            }
             entries.push(entry);
         }
         Ok(Catalog { streams: entries })

@@ -336,6 +336,55 @@ impl Columns {
     }
 }
 
+/// Moves the metadata a catalog by name gives under a renamed field's Jira id
+/// (`properties/fields/properties/customfield_10016`, and inside it) to the breadcrumb of its
+/// column: records carry the column, so a `tap-jira.hash` mark or a `selected: false` left under
+/// the id held for nothing and the value left in clear. Where both breadcrumbs have metadata, a
+/// mark or a deselection under either name wins.
+pub fn metadata_by_column(entry: &mut CatalogEntry) {
+    let Some(columns) = Columns::of(entry) else {
+        return;
+    };
+    let under_id = |m: &super::MetadataEntry| match m.breadcrumb.as_slice() {
+        [p, f, p2, id, ..] if p == "properties" && f == "fields" && p2 == "properties" => {
+            columns.column(id).map(String::from)
+        }
+        _ => None,
+    };
+    let (by_id, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut entry.metadata)
+        .into_iter()
+        .partition(|m| under_id(m).is_some());
+    entry.metadata = kept;
+    for mut moved in by_id {
+        if let Some(column) = under_id(&moved) {
+            moved.breadcrumb[3] = column;
+        }
+        let mut merged = false;
+        for m in entry
+            .metadata
+            .iter_mut()
+            .filter(|m| m.breadcrumb == moved.breadcrumb)
+        {
+            merged = true;
+            for (key, value) in &moved.metadata {
+                let wins = match key.as_str() {
+                    "selected" => value == &Value::Bool(false),
+                    crate::hashing::HASH_METADATA | crate::hashing::HASH_METADATA_DOTLESS => {
+                        value == &Value::Bool(true) || value == "true"
+                    }
+                    _ => !m.metadata.contains_key(key),
+                };
+                if wins {
+                    m.metadata.insert(key.clone(), value.clone());
+                }
+            }
+        }
+        if !merged {
+            entry.metadata.push(moved);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
