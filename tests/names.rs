@@ -657,3 +657,45 @@ fn a_renamed_field_marked_or_deselected_by_its_jira_id_is_hashed_or_dropped() {
     }
     assert!(hashed > 10, "{hashed} hashed");
 }
+
+/// A field that appeared since discovery is named by the setting (`risk_score`); a
+/// `tap-jira.hash` mark the catalog gives under its Jira id holds for that column, so the new
+/// field does not arrive in clear.
+#[test]
+fn a_field_that_appeared_since_discovery_marked_by_its_jira_id_is_hashed() {
+    let site = Site::cloud();
+    let mut names = discover_selecting(&site, by_name(), &["issues"]);
+    let risk = site
+        .sim
+        .sim
+        .add_custom_field("Risk Score", CustomFieldType::Float);
+    let entry = names["streams"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|s| s["tap_stream_id"] == "issues")
+        .unwrap();
+    entry["metadata"].as_array_mut().unwrap().push(json!({
+        "breadcrumb": ["properties", "fields", "properties", risk],
+        "metadata": {"tap-jira.hash": true}}));
+    let run = sync(
+        &site,
+        json!({"custom_field_names": "name", "hash_salt": SALT}),
+        &names,
+    );
+    let schema = emitted_fields_schema(&run);
+    assert_eq!(schema["risk_score"], json!({"type": ["null", "string"]}));
+    let mut hashed = 0;
+    for issue in run.records("issues") {
+        let value = &issue["fields"]["risk_score"];
+        assert!(
+            value.is_null()
+                || value
+                    .as_str()
+                    .is_some_and(|s| s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit())),
+            "{value}"
+        );
+        hashed += usize::from(value.is_string());
+    }
+    assert!(hashed > 0, "the new field has values");
+}

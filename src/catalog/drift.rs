@@ -248,6 +248,10 @@ pub fn apply(
             metadata,
         });
     }
+    // Metadata the catalog gives under a new field's id holds for the column it now has.
+    if !drift.named.is_empty() {
+        names::metadata_by_column(entry);
+    }
     drift.disappeared = known
         .keys()
         .map(|column| owner(column))
