@@ -404,6 +404,63 @@ fn a_marked_change_of_a_person_field_is_hashed_once_with_hash_pii() {
     assert!(people > 0, "the site has changes of assignee");
 }
 
+/// An issue record embeds other issues (`fields.parent`, `fields.subtasks`, each link of
+/// `fields.issuelinks`, or the `issue_links` rows they go to) with some of their fields: an issue
+/// field marked for hashing is hashed there too, as it is in those issues' own records, never
+/// left in clear.
+#[test]
+fn a_hashed_issue_field_is_hashed_in_the_other_issues_a_record_embeds() {
+    for deployment in [Deployment::Cloud, Deployment::Server] {
+        let site = site_for(deployment);
+        for streams in [&["issues"][..], &["issues", "issue_links"]] {
+            let catalog = catalog_hashing(
+                &site,
+                streams,
+                &[
+                    (
+                        "issues",
+                        crumb(&["properties", "fields", "properties", "summary"]),
+                    ),
+                    (
+                        "issues",
+                        crumb(&["properties", "fields", "properties", "priority"]),
+                    ),
+                ],
+            );
+            let run = sync(
+                &site,
+                site.config_with(json!({"hash_salt": SALT})),
+                &catalog,
+            );
+            run.assert_success();
+            assert_valid_singer_output(&run);
+            let issues = run.records("issues");
+            assert!(!issues.is_empty());
+            let mut embedded = 0;
+            for stream in streams {
+                for record in run.records(stream) {
+                    for key in ["summary", "priority"] {
+                        let mut values = Vec::new();
+                        values_of(&record, key, &mut values);
+                        for value in &values {
+                            assert!(
+                                value.is_null() || is_hash(value),
+                                "{deployment}, {stream} {}: {key} {value}",
+                                record["id"]
+                            );
+                        }
+                        embedded += values.len();
+                    }
+                }
+            }
+            assert!(
+                embedded > 2 * issues.len(),
+                "{deployment}, {streams:?}: the site embeds other issues"
+            );
+        }
+    }
+}
+
 #[test]
 fn a_column_copied_from_a_hashed_field_is_hashed_with_it() {
     for deployment in [Deployment::Cloud, Deployment::Server] {

@@ -141,6 +141,7 @@ pub fn selected_streams(
         }
     }
     let person_fields = person_fields(catalog, hash);
+    let issue_marks = issue_field_marks(catalog);
     streams_on(deployment)
         .filter_map(|def| {
             let entry = catalog.streams.iter().find(|e| e.name() == def.name)?;
@@ -188,7 +189,7 @@ pub fn selected_streams(
             // bodies as strings; a Cloud catalog made with `rich_text: wiki` does too).
             let textareas = textarea_fields(entry);
             type_rich_text(&mut schema, def.name, &textareas, text);
-            let hashing = match hashing_of(entry, def, hash, &person_fields) {
+            let hashing = match hashing_of(entry, def, hash, &person_fields, &issue_marks) {
                 Ok(hashing) => hashing,
                 Err(e) => return Some(Err(e)),
             };
@@ -281,7 +282,7 @@ fn rendered_fields(entry: &CatalogEntry, textareas: &[String], render: RenderTex
 pub fn check_hashing(catalog: &Catalog, hash: &HashSettings) -> Result<()> {
     for entry in &catalog.streams {
         if let Some(def) = StreamDef::find(entry.name()) {
-            hashing_of(entry, def, hash, &[])?;
+            hashing_of(entry, def, hash, &[], &[])?;
         }
     }
     Ok(())
@@ -334,15 +335,77 @@ fn describes_a_person(schema: &Value) -> bool {
     schema.pointer("/properties/displayName").is_some()
 }
 
+/// Where a record embeds other issues with a few of their fields (`summary`, `status`,
+/// `priority`, `issuetype`), by stream: the path to each embedded issue.
+const EMBEDDED_ISSUES: &[(&str, &[&str])] = &[
+    ("issues", &["properties", "fields", "properties", "parent"]),
+    (
+        "issues",
+        &["properties", "fields", "properties", "subtasks", "items"],
+    ),
+    (
+        "issues",
+        &[
+            "properties",
+            "fields",
+            "properties",
+            "issuelinks",
+            "items",
+            "properties",
+            "outwardIssue",
+        ],
+    ),
+    (
+        "issues",
+        &[
+            "properties",
+            "fields",
+            "properties",
+            "issuelinks",
+            "items",
+            "properties",
+            "inwardIssue",
+        ],
+    ),
+    ("issue_links", &["properties", "outwardIssue"]),
+    ("issue_links", &["properties", "inwardIssue"]),
+];
+
+/// The issue fields the issues entry marks for hashing, as breadcrumbs inside `fields`
+/// (`["properties", "summary"]`): the issues other records embed carry them too, and must not
+/// show them in clear.
+fn issue_field_marks(catalog: &Catalog) -> Vec<Vec<String>> {
+    let Some(issues) = catalog.streams.iter().find(|e| e.name() == "issues") else {
+        return Vec::new();
+    };
+    issues
+        .metadata
+        .iter()
+        .filter(|m| crate::hashing::marked(&m.metadata))
+        .filter(|m| field_column(&m.breadcrumb[..m.breadcrumb.len().min(4)]).is_some())
+        .map(|m| m.breadcrumb[2..].to_vec())
+        .collect()
+}
+
 /// A stream's masks from its `tap-jira.hash` metadata and `hash_pii` (with the site's person
-/// fields), with the salt.
+/// fields), and the issue fields marked (`issue_marks`) in the issues it embeds, with the salt.
 fn hashing_of(
     entry: &CatalogEntry,
     def: &StreamDef,
     hash: &HashSettings,
     person_fields: &[String],
+    issue_marks: &[Vec<String>],
 ) -> Result<Option<Hashing>> {
     let mut masks = Masks::new(hash.pii).with_person_fields(person_fields.to_vec());
+    for (_, at) in EMBEDDED_ISSUES.iter().filter(|(s, _)| *s == def.name) {
+        for mark in issue_marks {
+            let mut breadcrumb: Vec<String> = at.iter().map(|p| p.to_string()).collect();
+            breadcrumb.extend(["properties".to_string(), "fields".to_string()]);
+            breadcrumb.extend(mark.iter().cloned());
+            // Past the longest breadcrumb a mark may have: that mark is refused below anyway.
+            let _ = masks.add(&breadcrumb);
+        }
+    }
     let marked = entry
         .metadata
         .iter()
