@@ -75,6 +75,10 @@ pub struct Masks {
     /// hashed like those of `PERSON_FIELDS` (Server's changelog names them by display name and
     /// carries no account ids).
     person_fields: Vec<String>,
+    /// Issue fields hashed whole, by each name a change gives them (id, display name): the
+    /// values their changes hold are hashed too (an `issue_field_history` row, `items` of a
+    /// changelog).
+    changed_fields: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -97,6 +101,7 @@ impl Masks {
             at: BTreeMap::new(),
             anywhere: if pii { PII_KEYS } else { &[] },
             person_fields: Vec::new(),
+            changed_fields: Vec::new(),
         }
     }
 
@@ -106,8 +111,14 @@ impl Masks {
         self
     }
 
+    /// Also hashes the values of changes of these issue fields (hashed in `issues`).
+    pub fn with_changed_fields(mut self, fields: Vec<String>) -> Masks {
+        self.changed_fields = fields;
+        self
+    }
+
     pub fn is_empty(&self) -> bool {
-        self.at.is_empty() && self.anywhere.is_empty()
+        self.at.is_empty() && self.anywhere.is_empty() && self.changed_fields.is_empty()
     }
 
     /// Hashes the value at a Singer breadcrumb (`properties/fields/properties/reporter`, with
@@ -136,6 +147,15 @@ impl Masks {
     pub fn apply(&self, record: &mut Map<String, Value>, salt: &Secret) {
         let pii = self.pii();
         self.apply_marks(record, salt, &pii);
+        if !self.changed_fields.is_empty() {
+            self.hash_change(record, &self.at, salt, &pii);
+            if let Some(Value::Array(items)) = record.get_mut("items") {
+                let marked = self.marked_in_items();
+                for item in items.iter_mut().filter_map(Value::as_object_mut) {
+                    self.hash_change(item, marked, salt, &pii);
+                }
+            }
+        }
         if !self.anywhere.is_empty() {
             pii.hash_user_change(record, salt);
             for (key, value) in record.iter_mut() {
@@ -177,6 +197,93 @@ impl Masks {
     /// values (and written back with their date-times as emitted).
     pub fn apply_raw(&self, record: &mut RawObject<'_>, salt: &Secret) {
         self.apply_raw_within(record, salt, &self.pii());
+        if !self.changed_fields.is_empty() {
+            self.hash_changes_raw(record, salt);
+        }
+    }
+
+    /// Whether a change, by the names it gives its field, is one of a field hashed whole.
+    fn is_hashed_change(&self, mut names: impl Iterator<Item = String>) -> bool {
+        names.any(|name| {
+            self.changed_fields
+                .iter()
+                .any(|f| f.eq_ignore_ascii_case(&name))
+        })
+    }
+
+    /// The marks inside each of a changelog's `items`, which are hashed as marked.
+    fn marked_in_items(&self) -> &BTreeMap<String, Mask> {
+        static NONE: BTreeMap<String, Mask> = BTreeMap::new();
+        match self.at.get("items") {
+            Some(Mask::Items(inner)) => match inner.as_ref() {
+                Mask::Inside(masks) => &masks.at,
+                _ => &NONE,
+            },
+            _ => &NONE,
+        }
+    }
+
+    /// Hashes the old and new values of `change` when it is a change of a hashed field, but for
+    /// those `marked` hashes, or `hash_pii` hashes from their clear value.
+    fn hash_change(
+        &self,
+        change: &mut Map<String, Value>,
+        marked: &BTreeMap<String, Mask>,
+        salt: &Secret,
+        pii: &Pii<'_>,
+    ) {
+        let names = FIELD_KEYS
+            .iter()
+            .filter_map(|key| change.get(*key).and_then(Value::as_str).map(String::from));
+        if !self.is_hashed_change(names) {
+            return;
+        }
+        let user_change = !pii.keys.is_empty() && pii.is_user_change(change);
+        for key in CHANGE_VALUES {
+            if marked.contains_key(*key) || pii.hashes(key, user_change) {
+                continue;
+            }
+            if let Some(value) = change.get_mut(*key).filter(|v| !v.is_null()) {
+                *value = Value::String(digest(value, salt));
+            }
+        }
+    }
+
+    /// `hash_change` on a record taken apart, itself a change or holding changes in `items`;
+    /// the items are read as values only when they may name a hashed field.
+    fn hash_changes_raw(&self, record: &mut RawObject<'_>, salt: &Secret) {
+        let pii = self.pii();
+        let names = FIELD_KEYS.iter().filter_map(|key| {
+            record
+                .get(key)
+                .and_then(Node::text)
+                .and_then(|text| serde_json::from_str::<String>(text).ok())
+        });
+        let own = self.is_hashed_change(names);
+        let user_change = own && !pii.keys.is_empty() && pii.is_user_change_raw(record);
+        let fields: Vec<&str> = self.changed_fields.iter().map(String::as_str).collect();
+        record.retain(|key, node| {
+            if node.is_null() {
+                return true;
+            }
+            if own
+                && CHANGE_VALUES.contains(&key)
+                && !self.at.contains_key(key)
+                && !pii.hashes(key, user_change)
+            {
+                *node = Node::Owned(Value::String(digest(&node_value(node), salt)).to_string());
+            } else if key == "items" && mentions_value(node, &fields) {
+                let mut value = node_value(node);
+                if let Value::Array(items) = &mut value {
+                    let marked = self.marked_in_items();
+                    for item in items.iter_mut().filter_map(Value::as_object_mut) {
+                        self.hash_change(item, marked, salt, &pii);
+                    }
+                }
+                *node = Node::Owned(value.to_string());
+            }
+            true
+        });
     }
 
     /// `apply_raw`, the masks not where `marks_pii` hashes (as `apply_marks`).
@@ -389,6 +496,30 @@ fn mentions_any(node: &Node<'_>, keys: &[&str]) -> bool {
     };
     keys.iter().any(|key| text.contains(&format!("\"{key}\"")))
 }
+
+/// Whether a node's text may hold one of `values` as a string, ignoring case (a cheap look
+/// before parsing).
+fn mentions_value(node: &Node<'_>, values: &[&str]) -> bool {
+    // An escape (`\u00e9` for `é`) may spell a name otherwise: read it whole.
+    let Some(text) = node.json_text().filter(|text| !text.contains("\\u")) else {
+        return true;
+    };
+    let text = text.to_lowercase();
+    values
+        .iter()
+        .any(|value| text.contains(&Value::from(value.to_lowercase()).to_string()))
+}
+
+/// The old and new values a change holds: ids (`from`, and a person's account), and what Jira
+/// shows (`fromString`).
+const CHANGE_VALUES: &[&str] = &[
+    "from",
+    "fromString",
+    "to",
+    "toString",
+    "tmpFromAccountId",
+    "tmpToAccountId",
+];
 
 /// What a change names its old and new values by: a changelog item (`fromString`), an audit
 /// record's changed value (`changedFrom`). For a person's field, these are names and emails.

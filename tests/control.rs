@@ -461,6 +461,84 @@ fn a_hashed_issue_field_is_hashed_in_the_other_issues_a_record_embeds() {
     }
 }
 
+/// A change of an issue field names its old and new values (`fromString`, `toString`, `from`,
+/// `to`): an issue field marked for hashing has those hashed in `changelogs` and
+/// `issue_field_history`, as they are its values, and the new value's hash is the one the issue
+/// record carries.
+#[test]
+fn the_changes_of_a_hashed_issue_field_are_hashed_in_changelogs_and_field_history() {
+    for deployment in [Deployment::Cloud, Deployment::Server] {
+        let site = site_for(deployment);
+        let streams = ["issues", "changelogs", "issue_field_history"];
+        let summary = crumb(&["properties", "fields", "properties", "summary"]);
+        let clear = sync(
+            &site,
+            site.config_with(json!({})),
+            &catalog_hashing(&site, &streams, &[]),
+        );
+        clear.assert_success();
+        let catalog = catalog_hashing(&site, &streams, &[("issues", summary)]);
+        let run = sync(
+            &site,
+            site.config_with(json!({"hash_salt": SALT})),
+            &catalog,
+        );
+        run.assert_success();
+        assert_valid_singer_output(&run);
+        let is_summary =
+            |change: &Value| change["fieldId"] == "summary" || change["field"] == "summary";
+        let hashed_like = |clear: &Value, hashed: &Value, what: &str| {
+            for key in ["from", "fromString", "to", "toString"] {
+                assert_eq!(hashed[key], hash(&clear[key]), "{deployment}: {what} {key}");
+            }
+        };
+        let by_change = |rows: Vec<Value>| -> BTreeMap<String, Value> {
+            rows.into_iter()
+                .map(|r| (format!("{}/{}", r["historyId"], r["itemIndex"]), r))
+                .collect()
+        };
+        let clear_rows = by_change(clear.records("issue_field_history"));
+        let rows = run.records("issue_field_history");
+        assert_eq!(clear_rows.len(), rows.len());
+        let mut changes = 0;
+        for row in &rows {
+            let clear = &clear_rows[&format!("{}/{}", row["historyId"], row["itemIndex"])];
+            if is_summary(clear) {
+                hashed_like(clear, row, "field history");
+                changes += 1;
+            } else {
+                assert_eq!(clear, row, "{deployment}: other fields stay clear");
+            }
+        }
+        assert!(changes > 0, "{deployment}: the site has changes of summary");
+        let clear_logs = by_id(clear.records("changelogs"));
+        let logs = by_id(run.records("changelogs"));
+        assert_eq!(clear_logs.len(), logs.len());
+        let mut items = 0;
+        for (id, log) in &logs {
+            let clear = clear_logs[id]["items"].as_array().unwrap();
+            for (clear, item) in clear.iter().zip(log["items"].as_array().unwrap()) {
+                if is_summary(clear) {
+                    hashed_like(clear, item, "changelog item");
+                    items += 1;
+                } else {
+                    assert_eq!(clear, item, "{deployment}");
+                }
+            }
+        }
+        assert_eq!(items, changes, "{deployment}");
+        // The new value's hash is the summary's hash: the two still join.
+        let issues = by_id(run.records("issues"));
+        let joined = rows.iter().filter(|row| {
+            is_summary(row)
+                && issues.values().any(|issue| {
+                    issue["id"] == row["issueId"] && issue["fields"]["summary"] == row["toString"]
+                })
+        });
+        assert!(joined.count() > 0, "{deployment}");
+    }
+}
+
 #[test]
 fn a_column_copied_from_a_hashed_field_is_hashed_with_it() {
     for deployment in [Deployment::Cloud, Deployment::Server] {

@@ -142,6 +142,7 @@ pub fn selected_streams(
     }
     let person_fields = person_fields(catalog, hash);
     let issue_marks = issue_field_marks(catalog);
+    let changed_fields = hashed_issue_fields(catalog);
     streams_on(deployment)
         .filter_map(|def| {
             let entry = catalog.streams.iter().find(|e| e.name() == def.name)?;
@@ -189,7 +190,12 @@ pub fn selected_streams(
             // bodies as strings; a Cloud catalog made with `rich_text: wiki` does too).
             let textareas = textarea_fields(entry);
             type_rich_text(&mut schema, def.name, &textareas, text);
-            let hashing = match hashing_of(entry, def, hash, &person_fields, &issue_marks) {
+            let from_issues = FromIssues {
+                person_fields: &person_fields,
+                marks: &issue_marks,
+                changed_fields: &changed_fields,
+            };
+            let hashing = match hashing_of(entry, def, hash, &from_issues) {
                 Ok(hashing) => hashing,
                 Err(e) => return Some(Err(e)),
             };
@@ -282,7 +288,7 @@ fn rendered_fields(entry: &CatalogEntry, textareas: &[String], render: RenderTex
 pub fn check_hashing(catalog: &Catalog, hash: &HashSettings) -> Result<()> {
     for entry in &catalog.streams {
         if let Some(def) = StreamDef::find(entry.name()) {
-            hashing_of(entry, def, hash, &[], &[])?;
+            hashing_of(entry, def, hash, &FromIssues::default())?;
         }
     }
     Ok(())
@@ -387,18 +393,73 @@ fn issue_field_marks(catalog: &Catalog) -> Vec<Vec<String>> {
         .collect()
 }
 
+/// The issue fields the issues entry hashes whole (or each element of), by every name a change
+/// may give them: column, Jira id and display name.
+fn hashed_issue_fields(catalog: &Catalog) -> Vec<String> {
+    let Some(issues) = catalog.streams.iter().find(|e| e.name() == "issues") else {
+        return Vec::new();
+    };
+    let mut names = Vec::new();
+    for m in issues
+        .metadata
+        .iter()
+        .filter(|m| crate::hashing::marked(&m.metadata))
+    {
+        let whole = match m.breadcrumb.get(4..) {
+            Some([]) => true,
+            Some([items]) => items == "items",
+            _ => false,
+        };
+        let Some(column) = field_column(&m.breadcrumb[..m.breadcrumb.len().min(4)]) else {
+            continue;
+        };
+        if !whole {
+            continue;
+        }
+        names.push(column.to_string());
+        let metadata = issues.metadata_at(&m.breadcrumb[..4]);
+        for key in [FIELD_ID, FIELD_NAME] {
+            names.extend(
+                metadata
+                    .and_then(|metadata| metadata.get(key))
+                    .and_then(Value::as_str)
+                    .map(String::from),
+            );
+        }
+    }
+    names
+}
+
+/// What the issues entry says about the hashing of other streams.
+#[derive(Default)]
+struct FromIssues<'a> {
+    /// The site's person fields (`hash_pii`).
+    person_fields: &'a [String],
+    /// The issue fields marked, as breadcrumbs inside `fields`: hashed in the issues a record
+    /// embeds.
+    marks: &'a [Vec<String>],
+    /// The issue fields hashed whole, by name: hashed in the changes that name them.
+    changed_fields: &'a [String],
+}
+
+/// Where a stream holds changes of issue fields, each named by its id and name.
+const CHANGE_STREAMS: &[&str] = &["changelogs", "issue_field_history"];
+
 /// A stream's masks from its `tap-jira.hash` metadata and `hash_pii` (with the site's person
-/// fields), and the issue fields marked (`issue_marks`) in the issues it embeds, with the salt.
+/// fields), and the issue fields marked in the issues it embeds or the changes it holds, with
+/// the salt.
 fn hashing_of(
     entry: &CatalogEntry,
     def: &StreamDef,
     hash: &HashSettings,
-    person_fields: &[String],
-    issue_marks: &[Vec<String>],
+    from_issues: &FromIssues<'_>,
 ) -> Result<Option<Hashing>> {
-    let mut masks = Masks::new(hash.pii).with_person_fields(person_fields.to_vec());
+    let mut masks = Masks::new(hash.pii).with_person_fields(from_issues.person_fields.to_vec());
+    if CHANGE_STREAMS.contains(&def.name) {
+        masks = masks.with_changed_fields(from_issues.changed_fields.to_vec());
+    }
     for (_, at) in EMBEDDED_ISSUES.iter().filter(|(s, _)| *s == def.name) {
-        for mark in issue_marks {
+        for mark in from_issues.marks {
             let mut breadcrumb: Vec<String> = at.iter().map(|p| p.to_string()).collect();
             breadcrumb.extend(["properties".to_string(), "fields".to_string()]);
             breadcrumb.extend(mark.iter().cloned());
