@@ -220,10 +220,13 @@ impl AuthType {
                 &["email"],
                 &["api_token"],
             ],
+            // Data Center's provider checks the redirect URI on every refresh, not only on the
+            // code exchange.
             AuthType::OAuth2Dc => &[
                 SITE,
                 &["oauth_client_id"],
                 &["oauth_client_secret"],
+                &["oauth_redirect_uri"],
                 &["refresh_token"],
             ],
         }
@@ -387,7 +390,8 @@ pub const SETTINGS: &[Setting] = &[
         "oauth_redirect_uri",
         Kind::String,
         "`tap-jira authorize`: the callback URL registered with the OAuth app or incoming link. \
-         The browser is sent there with a code, which you paste back; nothing needs to listen there.",
+         The browser is sent there with a code, which you paste back; nothing needs to listen there. \
+         Data Center (`oauth2_dc`) needs it on every run: its token endpoint checks it on each refresh.",
     ),
     setting(
         "oauth_scopes",
@@ -711,6 +715,9 @@ pub struct OAuthConfig {
     pub client: OAuthClient,
     pub refresh_token: Secret,
     pub access_token: Option<Secret>,
+    /// Data Center: the incoming link's redirect URI, which its provider wants on a refresh too
+    /// (as `tap-jira authorize` sent it).
+    pub redirect_uri: Option<String>,
     /// The file that holds `refresh_token` (`oauth_token_file`, or the config file): the
     /// rotated token is written back there.
     pub refresh_token_file: Option<TokenFile>,
@@ -1417,19 +1424,7 @@ impl Authorization {
             require(&mut r, &needs, "tap-jira authorize", |r, key| r.given(key));
         }
         let client = method.and_then(|m| read_oauth_client(&mut r, m, site.as_ref(), allow_http));
-        let redirect_uri = r.string("oauth_redirect_uri").and_then(|given| {
-            match Url::parse(&given) {
-                Ok(url) if matches!(url.scheme(), "http" | "https") => Some(url),
-                _ => {
-                    r.problem(
-                        "oauth_redirect_uri",
-                        format!("`{}` is not an http(s) URL", without_userinfo(&given)),
-                        "give the callback URL registered with the app, e.g. https://localhost/callback",
-                    );
-                    None
-                }
-            }
-        });
+        let redirect_uri = read_redirect_uri(&mut r);
         let data_center = method == Some(AuthType::OAuth2Dc);
         let scopes = r.string("oauth_scopes").unwrap_or_else(|| {
             match data_center {
@@ -1490,6 +1485,23 @@ impl Authorization {
     }
 }
 
+/// `oauth_redirect_uri`: the callback URL registered with the OAuth client.
+fn read_redirect_uri(r: &mut Reader<'_>) -> Option<Url> {
+    r.string("oauth_redirect_uri").and_then(|given| {
+        match Url::parse(&given) {
+            Ok(url) if matches!(url.scheme(), "http" | "https") => Some(url),
+            _ => {
+                r.problem(
+                    "oauth_redirect_uri",
+                    format!("`{}` is not an http(s) URL", without_userinfo(&given)),
+                    "give the callback URL registered with the app, e.g. https://localhost/callback",
+                );
+                None
+            }
+        }
+    })
+}
+
 /// The credentials of the chosen method, each missing need reported.
 fn read_auth(
     r: &mut Reader<'_>,
@@ -1535,6 +1547,10 @@ fn read_auth(
             client: read_oauth_client(r, chosen, site, allow_http)?,
             refresh_token: refresh_token?,
             access_token,
+            redirect_uri: match chosen {
+                AuthType::OAuth2Dc => Some(read_redirect_uri(r)?.into()),
+                _ => None,
+            },
             refresh_token_file: token_file.map(TokenFile::Own).or_else(|| {
                 let origin = r.raw.origin.get("refresh_token");
                 origin.cloned().map(TokenFile::Config)
@@ -2144,7 +2160,7 @@ mod tests {
         let everything = json!({"auth_type": "basic", "base_url": "https://x.atlassian.net", "email": "a@b.c",
             "api_token": "t", "personal_access_token": "p", "username": "u", "password": "pw",
             "oauth_client_id": "id", "oauth_client_secret": "s", "refresh_token": "r",
-            "cloud_id": "abc"});
+            "cloud_id": "abc", "oauth_redirect_uri": "https://localhost/callback"});
         let mut choices = 0;
         for s in SETTINGS {
             let words = s.kind.words();
@@ -2181,6 +2197,7 @@ mod tests {
         let value = |key: &str| match key {
             "base_url" => json!("https://x.atlassian.net"),
             "host" => json!("x.atlassian.net"),
+            "oauth_redirect_uri" => json!("https://localhost/callback"),
             _ => json!("value-1234"),
         };
         for (word, method) in AuthType::all() {

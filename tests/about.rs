@@ -329,6 +329,7 @@ fn every_meltano_settings_group_is_a_config_the_tap_reads() {
                 }
                 "cloud_id" => json!(CLOUD_ID),
                 "email" => json!("a@example.com"),
+                "oauth_redirect_uri" => json!("https://localhost/callback"),
                 // The one method the tap never infers from the keys given.
                 "auth_type" => json!("scoped_token"),
                 _ => json!(format!("{key}-value")),

@@ -411,12 +411,16 @@ fn a_scoped_token_for_a_site_without_a_cloud_id_is_a_clear_error() {
     );
 }
 
+/// The incoming link's callback: Data Center checks it on every refresh.
+const DATA_CENTER_CALLBACK: &str = "https://localhost/tap-jira/callback";
+
 fn data_center_oauth_config(site: &Site) -> Value {
     json!({
         "base_url": site.sim.url,
         "allow_http": true,
         "oauth_client_id": creds::OAUTH_CLIENT_ID,
         "oauth_client_secret": creds::OAUTH_CLIENT_SECRET,
+        "oauth_redirect_uri": DATA_CENTER_CALLBACK,
         "refresh_token": creds::INITIAL_REFRESH_TOKEN,
         "start_date": "2000-01-01"
     })
@@ -448,6 +452,8 @@ fn data_center_oauth_refreshes_at_the_site_and_its_rotated_token_survives_two_ru
         assert_eq!(form["grant_type"], "refresh_token");
         assert_eq!(form["client_id"], creds::OAUTH_CLIENT_ID);
         assert_eq!(&form["refresh_token"], spent.last().unwrap(), "run {run}");
+        // Data Center's provider refuses a refresh without the link's redirect URI.
+        assert_eq!(form["redirect_uri"], DATA_CENTER_CALLBACK, "run {run}");
         let api = &requests[1..];
         assert!(!api.is_empty());
         assert!(
@@ -509,6 +515,27 @@ fn data_center_oauth_refreshes_at_the_site_and_its_rotated_token_survives_two_ru
                 .iter()
                 .all(|r| answered.iter().any(|a| a.path == r.path)),
         "every refused request is retried with the new token: {seen:?}"
+    );
+}
+
+/// Data Center refuses a refresh without the incoming link's redirect URI (an `invalid_grant`
+/// that names nothing): a config without it is named before any request, not after a refusal.
+#[test]
+fn data_center_oauth_without_the_redirect_uri_names_it_before_any_request() {
+    let site = Site::server();
+    let mut config = data_center_oauth_config(&site);
+    config.as_object_mut().unwrap().remove("oauth_redirect_uri");
+    let run = discover_with(&site, config);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.contains("config `oauth_redirect_uri`"),
+        "{}",
+        run.stderr
+    );
+    assert!(site.sim.sim.requests().is_empty(), "no request went out");
+    assert_eq!(
+        site.sim.sim.current_refresh_token(),
+        creds::INITIAL_REFRESH_TOKEN
     );
 }
 

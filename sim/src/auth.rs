@@ -100,6 +100,9 @@ pub(crate) enum TokenError {
     BadRefreshToken,
     /// Unknown or already used code, or another redirect URI than the code was issued for.
     BadCode,
+    /// Data Center: a refresh without the redirect URI the client was authorised with, or with
+    /// another one (its provider checks it on the refresh grant too).
+    BadRedirect,
 }
 
 /// The OAuth state of the site: live access tokens, the one valid refresh token, and the
@@ -114,6 +117,10 @@ pub(crate) struct OAuthTokens {
     issued: u64,
     seed: u64,
     ttl: Duration,
+    /// Data Center's provider: a refresh must carry the client's redirect URI.
+    refresh_needs_redirect: bool,
+    /// The redirect URI of the last code exchanged, which a Data Center refresh must repeat.
+    redirect: Option<String>,
 }
 
 impl OAuthTokens {
@@ -126,7 +133,15 @@ impl OAuthTokens {
             issued: 0,
             seed,
             ttl: Duration::from_secs(ttl_secs),
+            refresh_needs_redirect: false,
+            redirect: None,
         }
+    }
+
+    /// As Data Center's provider: a refresh grant without the client's `redirect_uri` is refused.
+    pub fn data_center(mut self) -> OAuthTokens {
+        self.refresh_needs_redirect = true;
+        self
     }
 
     pub fn is_valid_access(&self, token: &str) -> bool {
@@ -177,6 +192,13 @@ impl OAuthTokens {
             if request.refresh_token.as_deref() != Some(self.refresh.as_str()) {
                 return Err(TokenError::BadRefreshToken);
             }
+            let redirect = request.redirect_uri.as_deref();
+            if self.refresh_needs_redirect
+                && (redirect.is_none()
+                    || self.redirect.is_some() && self.redirect.as_deref() != redirect)
+            {
+                return Err(TokenError::BadRedirect);
+            }
         } else {
             let issued_for = request
                 .code
@@ -185,6 +207,7 @@ impl OAuthTokens {
             if issued_for.is_none() || issued_for.as_deref() != request.redirect_uri.as_deref() {
                 return Err(TokenError::BadCode);
             }
+            self.redirect = issued_for;
         }
         self.issued += 1;
         let mut rng = stream(self.seed, &[topic::TOKEN, self.issued]);
@@ -357,6 +380,36 @@ mod tests {
             .authorize(creds::OAUTH_CLIENT_ID, "https://cb")
             .unwrap();
         assert_ne!(other, code);
+    }
+
+    #[test]
+    fn a_data_center_refresh_needs_the_redirect_uri() {
+        let mut tokens = OAuthTokens::new(7, 60).data_center();
+        let mut request = refresh_request(creds::INITIAL_REFRESH_TOKEN);
+        assert_eq!(tokens.grant(&request).err(), Some(TokenError::BadRedirect));
+        request.redirect_uri = Some("https://cb".into());
+        let issued = tokens.grant(&request).ok().unwrap();
+        // Once a code was exchanged for one redirect URI, a refresh must repeat that one.
+        let code = tokens
+            .authorize(creds::OAUTH_CLIENT_ID, "https://cb/2")
+            .unwrap();
+        let exchange = TokenRequest {
+            grant_type: Some("authorization_code".into()),
+            client_id: Some(creds::OAUTH_CLIENT_ID.into()),
+            client_secret: Some(creds::OAUTH_CLIENT_SECRET.into()),
+            code: Some(code),
+            redirect_uri: Some("https://cb/2".into()),
+            ..TokenRequest::default()
+        };
+        assert_ne!(
+            issued.refresh_token,
+            tokens.grant(&exchange).ok().unwrap().refresh_token
+        );
+        let mut again = refresh_request(&tokens.current_refresh());
+        again.redirect_uri = Some("https://cb".into());
+        assert_eq!(tokens.grant(&again).err(), Some(TokenError::BadRedirect));
+        again.redirect_uri = Some("https://cb/2".into());
+        assert!(tokens.grant(&again).is_ok());
     }
 
     #[test]

@@ -19,7 +19,9 @@
 //!   Cloud refuses scoped tokens); `GET /_edge/tenant_info` tells anyone the cloud id (404 on
 //!   Server). Server takes Basic `USERNAME:PASSWORD`, `Bearer PAT`, or (Data Center as an OAuth
 //!   2.0 provider) access tokens from `POST /rest/oauth2/latest/token` on `/rest/api/2`, with the
-//!   same client and rotating refresh tokens as Cloud's `/oauth/token`. A person's one-time
+//!   same client and rotating refresh tokens as Cloud's `/oauth/token`; unlike Cloud's, a refresh
+//!   there must carry the client's `redirect_uri` (the one its last code was exchanged for, when
+//!   one was), or it is refused (400 `invalid_grant`). A person's one-time
 //!   authorisation: `GET /authorize` (Cloud) or `/rest/oauth2/latest/authorize` (Data Center)
 //!   redirects at once to `redirect_uri?code=…&state=…`, and the token endpoints exchange that
 //!   code once (`grant_type=authorization_code`, the same `redirect_uri`).

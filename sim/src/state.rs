@@ -5,7 +5,7 @@ use std::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use crate::auth::OAuthTokens;
 use crate::chaos::{Dice, Edit};
-use crate::config::SimConfig;
+use crate::config::{Deployment, SimConfig};
 use crate::faults::FaultQueue;
 use crate::load::{Meter, TokenBucket};
 use crate::requests::RequestLog;
@@ -57,7 +57,13 @@ impl Shared {
         Shared {
             site: RwLock::new(Site::generate(&cfg)),
             results: Mutex::new(ResultCache::default()),
-            oauth: Mutex::new(OAuthTokens::new(cfg.seed, cfg.access_token_ttl_secs)),
+            oauth: Mutex::new({
+                let tokens = OAuthTokens::new(cfg.seed, cfg.access_token_ttl_secs);
+                match cfg.deployment {
+                    Deployment::Cloud => tokens,
+                    Deployment::Server => tokens.data_center(),
+                }
+            }),
             log: Mutex::new(RequestLog::default()),
             faults: Mutex::new(FaultQueue::default()),
             scheduled: Mutex::new(Vec::new()),

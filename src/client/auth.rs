@@ -266,12 +266,17 @@ async fn refresh(
         session.refresh_token = Secret::new(saved);
     }
     tracing::info!("refreshing the OAuth 2.0 access token");
-    let grant = [
+    let mut grant = vec![
         ("grant_type", "refresh_token"),
         ("client_id", config.client.client_id.as_str()),
         ("client_secret", config.client.client_secret.expose()),
         ("refresh_token", session.refresh_token.expose()),
     ];
+    // Data Center's provider refuses a refresh without the link's redirect URI (an invalid_grant
+    // that names nothing), though RFC 6749 does not ask for it.
+    if let Some(redirect_uri) = &config.redirect_uri {
+        grant.push(("redirect_uri", redirect_uri.as_str()));
+    }
     let token = match request_tokens(http, &config.client, &grant, session.retry_budget).await {
         Ok(token) => token,
         Err(TokenFailure::Refused(why)) => {

@@ -88,6 +88,11 @@ pub(crate) fn token(shared: &Shared, req: &Req) -> Response {
             403,
             &json!({ "error": "invalid_grant", "error_description": "Invalid authorization code" }),
         ),
+        // Data Center names nothing: a refresh without the client's redirect URI is a bad grant.
+        Err(TokenError::BadRedirect) => respond_json(
+            400,
+            &json!({ "error": "invalid_grant", "error_description": "Invalid grant" }),
+        ),
     }
 }
 
