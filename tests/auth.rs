@@ -1109,3 +1109,75 @@ fn a_refused_personal_access_token_is_named_and_said_to_have_maybe_expired() {
         assert!(!run.stderr.contains("expired-pat-value") && run.stdout.is_empty());
     }
 }
+
+/// `/myself` needs nothing but a login, so a 403 there is the site refusing these credentials
+/// the API though it knows them (Data Center with basic auth turned off, an account without
+/// access to Jira, a scoped token without its scopes): one line naming the method and what to
+/// check, not a bare `HTTP 403`.
+#[test]
+fn a_403_on_myself_names_the_method_and_what_to_check() {
+    /// A site, its config, what /myself answers, the method named, and what the line must say.
+    type Case = (
+        Site,
+        fn(&Site) -> Value,
+        &'static str,
+        &'static str,
+        &'static [&'static str],
+    );
+    let disabled = r#"{"message":"Basic Authentication has been disabled on this instance."}"#;
+    let cases: [Case; 3] = [
+        (
+            Site::server(),
+            |site| {
+                json!({"base_url": site.sim.url, "allow_http": true, "username": creds::USERNAME,
+                          "password": creds::PASSWORD, "start_date": "2000-01-01"})
+            },
+            disabled,
+            "basic auth",
+            &[
+                "personal_access_token",
+                "Basic Authentication has been disabled",
+            ],
+        ),
+        (
+            Site::server(),
+            |site| site.server_config(),
+            "",
+            "personal access token",
+            &["personal_access_token"],
+        ),
+        (
+            Site::cloud(),
+            scoped_config,
+            r#"{"errorMessages":["You do not have permission to perform this operation."]}"#,
+            "scoped API token",
+            &["read:jira-user"],
+        ),
+    ];
+    for (site, config, body, method, names) in cases {
+        site.sim.sim.push_fault(jira_sim::Fault {
+            path_contains: "/myself".into(),
+            status: 403,
+            body: body.into(),
+            content_type: "application/json".into(),
+            times: 10,
+            ..jira_sim::Fault::default()
+        });
+        let run = discover_with(&site, config(&site));
+        assert_eq!(run.code, 1, "{method}: {}", run.stderr);
+        let errors: Vec<&str> = run.stderr.lines().filter(|l| l.contains("ERROR")).collect();
+        assert_eq!(errors.len(), 1, "{method}: one line:\n{}", run.stderr);
+        assert!(
+            errors[0].contains("authentication failed: HTTP 403")
+                && errors[0].contains(&format!("using {method}")),
+            "{method}: {}",
+            errors[0]
+        );
+        for name in names {
+            assert!(errors[0].contains(name), "{method}: {name}: {}", errors[0]);
+        }
+        for secret in [creds::PASSWORD, creds::PAT, creds::SCOPED_API_TOKEN] {
+            assert!(!run.stderr.contains(secret), "{method}: {}", run.stderr);
+        }
+    }
+}

@@ -176,6 +176,33 @@ impl Authenticator {
         }
     }
 
+    /// What to check when the site knows these credentials but refuses them its API (a 403 on
+    /// `/myself`, which needs nothing but a login).
+    pub fn forbidden_hint(&self, deployment: Option<Deployment>) -> &'static str {
+        match (&self.auth, deployment) {
+            (Auth::ScopedToken { .. }, _) => {
+                "the scoped token needs the read:jira-work and read:jira-user scopes, and its \
+                 account access to Jira on this site; create one with them (or set auth_type: \
+                 api_token for a token without scopes)"
+            }
+            (Auth::Basic { .. }, None | Some(Deployment::Server)) => {
+                "an administrator may have turned basic auth off on this site: use a \
+                 personal_access_token instead (or ask for this account to be allowed), and \
+                 check that the account may use Jira"
+            }
+            (Auth::Pat { .. }, _) => {
+                "the account the personal_access_token belongs to may not use Jira (deactivated, \
+                 or without Jira access): check it with an administrator, or use another \
+                 account's token"
+            }
+            _ => {
+                "the account these credentials belong to has no access to Jira on this site: \
+                 check its product access with a site administrator, or use another account's \
+                 credentials"
+            }
+        }
+    }
+
     /// After a 401: refresh the OAuth token (unless another request already did) and say whether a
     /// retry may succeed. Other methods cannot recover.
     pub async fn recover_from_401(&self, http: &reqwest::Client, generation: u64) -> Result<bool> {

@@ -271,6 +271,25 @@ impl JiraClient {
                 "check base_url (a Server/Data Center context path such as /jira) and `deployment` \
                  (Cloud speaks REST v3, Server/Data Center REST v2)",
             )),
+            // /myself needs only a login: a 403 is these credentials refused the API, and says
+            // what to change with Jira's own words beside it.
+            Err(Error::Http {
+                status: 403,
+                url,
+                excerpt,
+            }) => {
+                let deployment = self.deployment_known.then_some(self.deployment);
+                let hint = self.auth.forbidden_hint(deployment);
+                Err(Error::Auth {
+                    method: self.auth.method_name(),
+                    endpoint: Url::parse(&url).map_or(url, |u| u.path().to_string()),
+                    status: 403,
+                    hint: match excerpt.trim() {
+                        "" => hint.into(),
+                        said => format!("Jira says \"{said}\"; {hint}"),
+                    },
+                })
+            }
             Err(e) => Err(e),
         }
     }
