@@ -175,6 +175,26 @@ fn a_refused_refresh_token_is_a_clear_error() {
         run.stderr
     );
     assert!(!run.stderr.contains("revoked-token"));
+    // Atlassian's invalid_grant is the refresh token, spent or revoked: one line that says to
+    // authorize again, not to check a client id and secret the endpoint took, asked once.
+    let errors: Vec<&str> = run.stderr.lines().filter(|l| l.contains("ERROR")).collect();
+    assert_eq!(errors.len(), 1, "{}", run.stderr);
+    assert!(
+        errors[0].contains("invalid_grant") && errors[0].contains("run `tap-jira authorize"),
+        "{}",
+        errors[0]
+    );
+    assert!(
+        !errors[0].contains("oauth_client_secret") && !errors[0].contains(".."),
+        "{}",
+        errors[0]
+    );
+    let asked = site.sim.sim.requests();
+    assert_eq!(
+        asked.iter().filter(|r| r.path == "/oauth/token").count(),
+        1,
+        "{asked:?}"
+    );
 }
 
 /// A token endpoint nothing listens at: the line says why (the connection was refused) and which

@@ -174,7 +174,7 @@ fn oauth_refresh_tokens_rotate_and_the_gateway_takes_access_tokens() {
 
     let reused = form(creds::INITIAL_REFRESH_TOKEN);
     assert_eq!(reused.status(), 403);
-    assert_eq!(body(reused)["error"], "unauthorized_client");
+    assert_eq!(body(reused)["error"], "invalid_grant");
 
     let resources = client()
         .get(format!("{}/oauth/token/accessible-resources", sim.url))

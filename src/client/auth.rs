@@ -306,13 +306,27 @@ async fn refresh(
     }
     let token = match request_tokens(http, &config.client, &grant, session.retry_budget).await {
         Ok(token) => token,
-        Err(TokenFailure::Refused(why)) => {
+        Err(TokenFailure::Refused { why, bad_grant }) => {
             let source = token_file
                 .map(|f| format!(" (the refresh token was read from {})", f.path().display()))
                 .unwrap_or_default();
+            // invalid_grant is the refresh token itself (the client was taken): only a new
+            // authorisation helps. Data Center says the same of a redirect URI it does not know.
+            let check = match (bad_grant, config.client.provider) {
+                (true, OAuthProvider::Atlassian) => {
+                    "the refresh token was already used (by another run or tool) or revoked"
+                }
+                (true, OAuthProvider::DataCenter) => {
+                    "the refresh token was already used (by another run or tool) or revoked, or \
+                     oauth_redirect_uri is not the incoming link's redirect URL (check it first)"
+                }
+                (false, _) => {
+                    "check oauth_client_id and oauth_client_secret; if they are right, the refresh \
+                     token was used elsewhere or revoked"
+                }
+            };
             return Err(Error::OAuth(format!(
-                "{why}. Check oauth_client_id and oauth_client_secret; if the refresh token was used \
-                 elsewhere or revoked, run `tap-jira authorize --config …` to get a new one{source}"
+                "{why}: {check}; run `tap-jira authorize --config …` to get a new one{source}"
             )));
         }
         Err(TokenFailure::Failed(why)) => return Err(Error::OAuth(why)),
@@ -377,7 +391,7 @@ pub async fn exchange_code(
             "unexpected answer from {}: no access_token",
             client.token_url
         ))),
-        Err(TokenFailure::Refused(why)) => Err(Error::Authorize(format!(
+        Err(TokenFailure::Refused { why, .. }) => Err(Error::Authorize(format!(
             "{why}. A code works once and for a few minutes: run `tap-jira authorize` again; and \
              check oauth_client_id, oauth_client_secret and oauth_redirect_uri (the one registered \
              with the app)"
@@ -447,8 +461,10 @@ pub async fn accessible_sites(
 
 /// Why a token request gave no tokens.
 enum TokenFailure {
-    /// The endpoint answered and said no: `HTTP 403 from …: invalid_grant …`.
-    Refused(String),
+    /// The endpoint answered and said no: `HTTP 403 from …: invalid_grant …`; `bad_grant` when
+    /// it was the grant it refused (`invalid_grant`: a spent, revoked or unknown refresh token or
+    /// code), not the client.
+    Refused { why: String, bad_grant: bool },
     /// No answer, or one that is not a token.
     Failed(String),
 }
@@ -464,22 +480,31 @@ async fn request_tokens(
         .await
         .map_err(TokenFailure::Failed)?;
     if !status.is_success() {
-        let why = serde_json::from_str::<Value>(&text)
-            .ok()
+        let answer = serde_json::from_str::<Value>(&text).ok();
+        let error = answer
+            .as_ref()
+            .and_then(|v| v.get("error")?.as_str())
+            .map(str::trim);
+        let why = answer
+            .as_ref()
             .and_then(|v| {
-                let error = v.get("error")?.as_str()?.to_string();
                 let detail = v
                     .get("error_description")
                     .and_then(Value::as_str)
                     .unwrap_or("");
-                Some(format!("{error} {detail}").trim().to_string())
+                Some(format!("{} {detail}", error?).trim().to_string())
             })
             .unwrap_or_else(|| "no error description".into());
-        return Err(TokenFailure::Refused(format!(
-            "HTTP {} from {}: {why}",
-            status.as_u16(),
-            client.token_url
-        )));
+        return Err(TokenFailure::Refused {
+            // Its own sentence follows: "…refresh token.." otherwise.
+            why: format!(
+                "HTTP {} from {}: {}",
+                status.as_u16(),
+                client.token_url,
+                why.trim_end_matches('.')
+            ),
+            bad_grant: error == Some("invalid_grant"),
+        });
     }
     let token = TokenResponse::parse(&text).map_err(|e| {
         TokenFailure::Failed(format!("unexpected answer from {}: {e}", client.token_url))

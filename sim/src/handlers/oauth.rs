@@ -80,9 +80,10 @@ pub(crate) fn token(shared: &Shared, req: &Req) -> Response {
             401,
             &json!({ "error": "access_denied", "error_description": "Unauthorized" }),
         ),
+        // Atlassian's documented answer to a refresh token already used (rotated away) or revoked.
         Err(TokenError::BadRefreshToken) => respond_json(
             403,
-            &json!({ "error": "unauthorized_client", "error_description": "refresh_token is invalid" }),
+            &json!({ "error": "invalid_grant", "error_description": "Unknown or invalid refresh token." }),
         ),
         Err(TokenError::BadCode) => respond_json(
             403,
