@@ -1201,3 +1201,48 @@ fn a_403_on_myself_names_the_method_and_what_to_check() {
         }
     }
 }
+
+/// An OAuth 2.0 access token refused even fresh from a refresh is not a password or an API token
+/// gone wrong: Cloud answers 401 `scope does not match` to a token without the scopes the tap
+/// needs, and a token stands for the person who authorised it. The line names OAuth's own
+/// settings (the scopes, authorising again), not the other methods' nor a CAPTCHA.
+#[test]
+fn an_oauth_token_refused_after_its_refresh_names_the_scopes_and_authorize() {
+    /// A site, its config, and the method named.
+    type Case = (Site, fn(&Site) -> Value, &'static str);
+    let configs: [Case; 2] = [
+        (Site::cloud(), oauth_config, "OAuth 2.0"),
+        (
+            Site::server(),
+            data_center_oauth_config,
+            "OAuth 2.0 (Data Center)",
+        ),
+    ];
+    for (site, config, method) in configs {
+        site.sim.sim.push_fault(jira_sim::Fault {
+            path_contains: "/myself".into(),
+            status: 401,
+            body: r#"{"code":401,"message":"Unauthorized; scope does not match"}"#.into(),
+            content_type: "application/json".into(),
+            times: 10,
+            ..jira_sim::Fault::default()
+        });
+        let run = discover_with(&site, config(&site));
+        assert_eq!(run.code, 1, "{method}: {}", run.stderr);
+        let errors: Vec<&str> = run.stderr.lines().filter(|l| l.contains("ERROR")).collect();
+        assert_eq!(errors.len(), 1, "{method}: one line:\n{}", run.stderr);
+        let line = errors[0];
+        assert!(
+            line.contains("authentication failed: HTTP 401")
+                && line.contains(&format!("using {method};")),
+            "{method}: {line}"
+        );
+        for says in ["oauth_scopes", "tap-jira authorize"] {
+            assert!(line.contains(says), "{method}: {says}: {line}");
+        }
+        for elsewhere in ["personal_access_token", "password", "CAPTCHA", "api_token"] {
+            assert!(!line.contains(elsewhere), "{method}: {elsewhere}: {line}");
+        }
+        assert!(!run.stderr.contains(creds::OAUTH_CLIENT_SECRET));
+    }
+}

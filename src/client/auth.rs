@@ -160,6 +160,20 @@ impl Authenticator {
                  owner sees both under Profile > Personal Access Tokens) or that was made on \
                  another site; create a new one there"
             }
+            // Refused though just refreshed (a 401 refreshes first): not the refresh token but
+            // what it was granted; Cloud answers `scope does not match`.
+            (Auth::OAuth(oauth), _) => match oauth.client.provider {
+                OAuthProvider::Atlassian => {
+                    "the access token was refused though just refreshed: the app's authorisation \
+                     must grant read:jira-work and read:jira-user (oauth_scopes) on the site of \
+                     cloud_id; run `tap-jira authorize --config …` again to grant them"
+                }
+                OAuthProvider::DataCenter => {
+                    "the access token was refused though just refreshed: the incoming link must \
+                     grant at least READ (oauth_scopes), to a user who may use Jira; run \
+                     `tap-jira authorize --config …` again to grant it"
+                }
+            },
             (_, None) => {
                 "check the credentials: Cloud wants email + api_token (or OAuth 2.0); Server/Data \
                  Center wants a personal_access_token or username + password"
