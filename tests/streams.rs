@@ -579,6 +579,58 @@ fn worklogs_across_pages_are_written_once_each() {
     assert_eq!(unique.len(), worklogs.len(), "a worklog written twice");
 }
 
+/// The schema has a worklog's `properties` (apps such as Tempo keep their data there), but Jira
+/// sends them only with `expand=properties`: the tap never asked, and the column was always empty.
+/// Selected, it is filled; deselected, Jira is not asked for it.
+#[test]
+fn worklog_properties_are_filled_when_selected() {
+    let site = Site::new(SimConfig::default());
+    site.sim.sim.set_worklog_settling_ms(0);
+    let mut catalog = prepare(&site, Some(&["worklogs"]));
+    let run = sync(&site);
+    run.assert_success();
+    assert_valid_singer_output(&run);
+    let worklogs = run.records("worklogs");
+    let with = |w: &&Value| w["properties"].as_array().is_some_and(|p| !p.is_empty());
+    let filled: Vec<&Value> = worklogs.iter().filter(with).collect();
+    assert!(!filled.is_empty(), "no worklog has its properties");
+    assert_eq!(filled[0]["properties"][0]["key"], "sim.billing");
+
+    // Deselected: not asked of Jira, not written.
+    for stream in catalog["streams"].as_array_mut().unwrap() {
+        if stream["tap_stream_id"] != "worklogs" {
+            continue;
+        }
+        for m in stream["metadata"].as_array_mut().unwrap() {
+            if m["breadcrumb"] == json!(["properties", "properties"]) {
+                m["metadata"]["selected"] = json!(false);
+            }
+        }
+    }
+    site.file("catalog.json", &catalog);
+    site.sim.sim.reset_requests();
+    let without = sync(&site);
+    without.assert_success();
+    assert!(
+        without
+            .records("worklogs")
+            .iter()
+            .all(|w| w.get("properties").is_none())
+    );
+    let lists: Vec<String> = site
+        .sim
+        .sim
+        .requests()
+        .into_iter()
+        .filter(|r| r.path.ends_with("/worklog/list"))
+        .map(|r| r.query)
+        .collect();
+    assert!(
+        !lists.is_empty() && lists.iter().all(|q| !q.contains("expand")),
+        "{lists:?}"
+    );
+}
+
 /// Worklogs deleted together (a bulk delete, an issue or project deleted) share one deletion
 /// millisecond. When more of them than a page holds share it, the page holds all of them and
 /// points past that millisecond (`nextPage`, `since` a millisecond after `until`): the tap paged

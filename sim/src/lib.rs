@@ -49,7 +49,8 @@
 //!   boundary millisecond come again on the next page; a page whose 1000 rows all share one
 //!   millisecond grows to hold all of it and the next starts a millisecond later. Worklogs
 //!   updated in the minute before the request are left out, as Jira does.
-//!   [`SimConfig::worklog_page_size`] makes the pages smaller.
+//!   [`SimConfig::worklog_page_size`] makes the pages smaller. `worklog/list` sends a
+//!   worklog's `properties` (an app's on every fourth worklog) only with `expand=properties`.
 //! - With [`SimConfig::hidden_worklogs_every`] some worklogs are restricted to a group the
 //!   account is not in, and it sees them nowhere: not in `worklog/list`, an issue's `worklog`
 //!   field or `issue/{key}/worklog`, nor in [`Sim::expected_records`] ([`Sim::worklogs`] tells

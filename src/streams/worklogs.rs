@@ -158,9 +158,11 @@ pub struct WorklogPage {
 /// already written, in this run or before it (Jira repeats a page's last millisecond at the start
 /// of the next). A page of changes is written batch by batch, never gathered whole: the batches
 /// before its last carry the bookmark from before the page, the last the one that covers it.
+/// `with_properties` asks for each worklog's `properties`, which Jira sends only when asked.
 pub fn changed_worklogs(
     client: &JiraClient,
     bookmark: Bookmark,
+    with_properties: bool,
 ) -> impl Stream<Item = Result<WorklogPage>> + '_ {
     async_stream::try_stream! {
         let mut before = bookmark.clone();
@@ -181,8 +183,12 @@ pub fn changed_worklogs(
                 let worklogs = if ids.is_empty() {
                     Vec::new()
                 } else {
-                    let list = ApiRequest::post(client.api_path("worklog/list"), json!({"ids": ids}))
-                        .taking_records_apart();
+                    let mut list =
+                        ApiRequest::post(client.api_path("worklog/list"), json!({"ids": ids}));
+                    if with_properties {
+                        list = list.query("expand", "properties");
+                    }
+                    let list = list.taking_records_apart();
                     read_page::<RawRecord>(client, list, None).await?.1
                 };
                 // Worklogs deleted since they were listed are not in the bodies; they are still

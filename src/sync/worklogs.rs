@@ -57,7 +57,9 @@ pub(super) async fn sync<W: Write>(
     };
     tracing::info!(since = %bookmark.updated, "reading worklogs changed since the bookmark");
     let mut last = bookmark.clone();
-    let mut pages = pin!(changed_worklogs(run.client, bookmark));
+    // Jira sends a worklog's properties only when asked; they are asked for when selected.
+    let with_properties = emitter.stream.projection.keeps("properties");
+    let mut pages = pin!(changed_worklogs(run.client, bookmark, with_properties));
     let filters = &run.config.filters;
     let zone = issues::user_time_zone(run.client.myself());
     while let Some(mut page) = pages.try_next().await? {

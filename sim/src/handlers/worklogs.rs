@@ -141,15 +141,36 @@ pub(crate) fn list(call: &Call) -> Reply {
     }
     let site = call.shared.site();
     let ctx = call.ctx(&site);
+    // Jira sends a worklog's properties only when asked (`expand=properties`).
+    let with_properties = call
+        .req
+        .param("expand")
+        .is_some_and(|expand| expand.split(',').any(|e| e.trim() == "properties"));
     let mut seen = HashSet::new();
     let worklogs: Vec<Value> = ids
         .iter()
         .filter_map(worklog_id)
         .filter(|id| seen.insert(*id) && !site.worklog_hidden(*id))
         .filter_map(|id| site.worklog_by_id(id))
-        .map(|(index, w)| worklog(&ctx, index, &w))
+        .map(|(index, w)| {
+            let mut body = worklog(&ctx, index, &w);
+            if with_properties {
+                body["properties"] = properties(w.id);
+            }
+            body
+        })
         .collect();
     Ok(ok(&Value::Array(worklogs)))
+}
+
+/// A worklog's properties, as `expand=properties` gives them: an app's (Tempo-like) on every
+/// fourth worklog, none on the others.
+fn properties(id: u64) -> Value {
+    if id.is_multiple_of(4) {
+        json!([{ "key": "sim.billing", "value": { "billable": id.is_multiple_of(8), "account": "OPS" } }])
+    } else {
+        json!([])
+    }
 }
 
 #[cfg(test)]
