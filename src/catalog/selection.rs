@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 
 use super::discover::{CUSTOM_TYPE, FIELD_NAME, FIELD_TYPE, builtin_schema};
 use super::names::{Columns, FIELD_ID, field_column, is_custom};
-use super::{Catalog, CatalogEntry, TextForm, type_rich_text};
+use super::{Catalog, CatalogEntry, MetadataEntry, TextForm, type_rich_text};
 use crate::config::Deployment;
 use crate::error::{Error, Result};
 use crate::flatten::Flattener;
@@ -377,41 +377,42 @@ const EMBEDDED_ISSUES: &[(&str, &[&str])] = &[
     ("issue_links", &["properties", "inwardIssue"]),
 ];
 
+/// The issues entry and its metadata marked for hashing on an issue field (within `fields`), with
+/// that field's column.
+fn issue_field_hash_marks(
+    catalog: &Catalog,
+) -> impl Iterator<Item = (&CatalogEntry, &MetadataEntry, &str)> {
+    let issues = catalog.streams.iter().find(|e| e.name() == "issues");
+    issues.into_iter().flat_map(|issues| {
+        issues
+            .metadata
+            .iter()
+            .filter(|m| crate::hashing::marked(&m.metadata))
+            .filter_map(move |m| {
+                let column = field_column(&m.breadcrumb[..m.breadcrumb.len().min(4)])?;
+                Some((issues, m, column))
+            })
+    })
+}
+
 /// The issue fields the issues entry marks for hashing, as breadcrumbs inside `fields`
 /// (`["properties", "summary"]`): the issues other records embed carry them too, and must not
 /// show them in clear.
 fn issue_field_marks(catalog: &Catalog) -> Vec<Vec<String>> {
-    let Some(issues) = catalog.streams.iter().find(|e| e.name() == "issues") else {
-        return Vec::new();
-    };
-    issues
-        .metadata
-        .iter()
-        .filter(|m| crate::hashing::marked(&m.metadata))
-        .filter(|m| field_column(&m.breadcrumb[..m.breadcrumb.len().min(4)]).is_some())
-        .map(|m| m.breadcrumb[2..].to_vec())
+    issue_field_hash_marks(catalog)
+        .map(|(_, m, _)| m.breadcrumb[2..].to_vec())
         .collect()
 }
 
 /// The issue fields the issues entry hashes whole (or each element of), by every name a change
 /// may give them: column, Jira id and display name.
 fn hashed_issue_fields(catalog: &Catalog) -> Vec<String> {
-    let Some(issues) = catalog.streams.iter().find(|e| e.name() == "issues") else {
-        return Vec::new();
-    };
     let mut names = Vec::new();
-    for m in issues
-        .metadata
-        .iter()
-        .filter(|m| crate::hashing::marked(&m.metadata))
-    {
+    for (issues, m, column) in issue_field_hash_marks(catalog) {
         let whole = match m.breadcrumb.get(4..) {
             Some([]) => true,
             Some([items]) => items == "items",
             _ => false,
-        };
-        let Some(column) = field_column(&m.breadcrumb[..m.breadcrumb.len().min(4)]) else {
-            continue;
         };
         if !whole {
             continue;
