@@ -1,6 +1,6 @@
 //! The command line, in Singer's conventions; flags combine in any order, as Meltano passes them.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Parser;
 
@@ -70,9 +70,28 @@ pub enum LogFormat {
 }
 
 impl Cli {
-    pub fn catalog_path(&self) -> Option<&PathBuf> {
-        self.catalog.as_ref().or(self.properties.as_ref())
+    /// `--catalog`, or its legacy name `--properties`. Both naming different files is refused:
+    /// one of the two would be silently ignored.
+    pub fn catalog_path(&self) -> Result<Option<&PathBuf>, String> {
+        match (&self.catalog, &self.properties) {
+            (Some(catalog), Some(properties)) if !same_file(catalog, properties) => Err(format!(
+                "--catalog {} and --properties {} name different files; give one of them \
+                 (--properties is the legacy name of --catalog)",
+                catalog.display(),
+                properties.display()
+            )),
+            (catalog, properties) => Ok(catalog.as_ref().or(properties.as_ref())),
+        }
     }
+}
+
+/// The same path, or two paths to one file (`./c.json` and `c.json`, a link).
+fn same_file(a: &Path, b: &Path) -> bool {
+    a == b
+        || matches!(
+            (std::fs::canonicalize(a), std::fs::canonicalize(b)),
+            (Ok(a), Ok(b)) if a == b
+        )
 }
 
 /// `--log-format`, or else `TAP_JIRA_LOG_FORMAT` in any case, or else text. An empty variable

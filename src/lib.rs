@@ -64,9 +64,13 @@ pub async fn run(cli: &Cli, out: impl Write) -> Result<()> {
         );
     }
     let config = Config::from_raw(&raw)?;
-    let catalog = match (cli.discover, cli.catalog_path()) {
-        (false, Some(path)) => Some(Catalog::load(path)?),
-        _ => None,
+    // Discovery reads no catalog, as it reads no state.
+    let catalog = match cli.discover {
+        false => match cli.catalog_path().map_err(Error::Catalog)? {
+            Some(path) => Some(Catalog::load(path)?),
+            None => None,
+        },
+        true => None,
     };
     // Runners pass `--state` to every invocation; discovery reads no bookmarks, so a state it
     // cannot read must not stop it.

@@ -509,3 +509,43 @@ fn a_flattening_depth_that_is_no_number_is_one_line() {
         );
     }
 }
+
+/// `--properties` is `--catalog`'s legacy name: two different files named by both would have one
+/// of them silently ignored; the same file twice (a runner passing both) is one catalog.
+#[test]
+fn a_catalog_and_properties_naming_different_files_are_refused() {
+    let site = Site::cloud();
+    let config = site.file("config.json", &site.cloud_config());
+    let mut discovered = site.discover(&config);
+    common::select_only(&mut discovered, &["projects"]);
+    let catalog = site.file("catalog.json", &discovered);
+    common::select_only(&mut discovered, &["users"]);
+    let properties = site.file("properties.json", &discovered);
+    site.sim.sim.reset_requests();
+
+    let run = tap(&[
+        &"--config",
+        &config,
+        &"--catalog",
+        &catalog,
+        &"--properties",
+        &properties,
+    ]);
+    assert_refused(&run, "--catalog");
+    assert!(run.stderr.contains("--properties"), "{}", run.stderr);
+    assert!(
+        site.sim.sim.requests().is_empty(),
+        "refused before any request"
+    );
+
+    let run = tap(&[
+        &"--config",
+        &config,
+        &"--catalog",
+        &catalog,
+        &"--properties",
+        &catalog,
+    ]);
+    run.assert_success();
+    assert!(!run.records("projects").is_empty(), "{}", run.stderr);
+}
