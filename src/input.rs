@@ -41,6 +41,15 @@ pub const TOKEN_FILE: Input = Input {
 
 /// Reads a file that must hold one JSON object.
 pub fn read_json_object(path: &Path, input: Input) -> Result<Map<String, Value>> {
+    read_json_object_if_any(path, input)?.ok_or_else(|| Error::InputFile {
+        what: input.what,
+        path: path.display().to_string(),
+        problem: "is empty; it must hold a JSON object".into(),
+    })
+}
+
+/// Reads a file that holds one JSON object, or nothing but whitespace (`None`).
+pub fn read_json_object_if_any(path: &Path, input: Input) -> Result<Option<Map<String, Value>>> {
     let fail = |problem: String| Error::InputFile {
         what: input.what,
         path: path.display().to_string(),
@@ -48,10 +57,10 @@ pub fn read_json_object(path: &Path, input: Input) -> Result<Map<String, Value>>
     };
     let text = read_text(path, input).map_err(fail)?;
     if text.trim().is_empty() {
-        return Err(fail("is empty; it must hold a JSON object".into()));
+        return Ok(None);
     }
     match serde_json::from_str::<Value>(&text) {
-        Ok(Value::Object(map)) => Ok(map),
+        Ok(Value::Object(map)) => Ok(Some(map)),
         Ok(_) => Err(fail("must hold a JSON object ({...})".into())),
         Err(e) => Err(fail(format!("is not valid JSON: {e}"))),
     }

@@ -549,3 +549,44 @@ fn a_catalog_and_properties_naming_different_files_are_refused() {
     run.assert_success();
     assert!(!run.records("projects").is_empty(), "{}", run.stderr);
 }
+
+/// Schedulers create the state file before the first run (`touch state.json`): empty, or a line
+/// break, is no state yet; anything else that is not JSON is still refused.
+#[test]
+fn an_empty_state_file_is_a_first_sync() {
+    let site = Site::cloud();
+    let config = site.file("config.json", &site.cloud_config());
+    let mut discovered = site.discover(&config);
+    common::select_only(&mut discovered, &["projects"]);
+    let catalog = site.file("catalog.json", &discovered);
+    for (name, text) in [("touched.json", ""), ("blank.json", " \n")] {
+        let state = site.dir.path().join(name);
+        std::fs::write(&state, text).unwrap();
+        let run = tap(&[
+            &"--config",
+            &config,
+            &"--catalog",
+            &catalog,
+            &"--state",
+            &state,
+        ]);
+        run.assert_success();
+        assert!(!run.records("projects").is_empty(), "{}", run.stderr);
+        let said = run
+            .stderr
+            .lines()
+            .find(|l| l.contains("INFO") && l.contains("is empty"));
+        assert!(said.is_some(), "an info line:\n{}", run.stderr);
+    }
+    let state = site.dir.path().join("not-json.json");
+    std::fs::write(&state, "not json").unwrap();
+    let run = tap(&[
+        &"--config",
+        &config,
+        &"--catalog",
+        &catalog,
+        &"--state",
+        &state,
+    ]);
+    assert_refused(&run, "is not valid JSON");
+}

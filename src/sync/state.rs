@@ -27,8 +27,17 @@ pub struct State {
 
 impl State {
     pub fn load(path: &Path) -> Result<State> {
-        let object = crate::input::read_json_object(path, crate::input::STATE)?;
-        State::from_object(object)
+        match crate::input::read_json_object_if_any(path, crate::input::STATE)? {
+            Some(object) => State::from_object(object),
+            // Schedulers create the file before the first run (`touch state.json`).
+            None => {
+                tracing::info!(
+                    path = %path.display(),
+                    "state file is empty: no bookmarks yet, every stream starts from start_date"
+                );
+                Ok(State::default())
+            }
+        }
     }
 
     /// Accepts the state itself, Meltano's `{"singer_state": …}` wrapper, what Meltano's state
