@@ -590,3 +590,49 @@ fn an_empty_state_file_is_a_first_sync() {
     ]);
     assert_refused(&run, "is not valid JSON");
 }
+
+/// A catalog entry of the wrong shape names the stream, the member and what it must be, not
+/// serde's type names.
+#[test]
+fn a_malformed_catalog_entry_says_which_member_and_what_it_must_be() {
+    let site = Site::cloud();
+    let config = site.file("config.json", &site.cloud_config());
+    let cases = [
+        (
+            json!({"streams": [1]}),
+            &[
+                "stream #1 ",
+                "an object with `tap_stream_id`, `schema` and `metadata`",
+            ][..],
+        ),
+        (
+            json!({"streams": [{"tap_stream_id": "issues", "schema": {}, "metadata": "all"}]}),
+            &["stream #1 (issues)", "`metadata`", "a list"][..],
+        ),
+        (
+            json!({"streams": [{"tap_stream_id": "issues", "schema": {},
+                                "metadata": [{"breadcrumb": [], "metadata": {}}, {"metadata": {}}]}]}),
+            &["stream #1 (issues)", "`metadata` #2", "`breadcrumb`"][..],
+        ),
+        (
+            json!({"streams": [{"tap_stream_id": "issues", "schema": {}, "key_properties": "id"}]}),
+            &["stream #1 (issues)", "`key_properties`", "a list"][..],
+        ),
+    ];
+    for (i, (catalog, expected)) in cases.iter().enumerate() {
+        let catalog = site.file(&format!("catalog{i}.json"), catalog);
+        let run = tap(&[&"--config", &config, &"--catalog", &catalog]);
+        assert_refused(&run, expected[0]);
+        for word in *expected {
+            assert!(run.stderr.contains(word), "`{word}` in:\n{}", run.stderr);
+        }
+        for serde_word in [
+            "invalid type",
+            "expected struct",
+            "CatalogEntry",
+            "a sequence",
+        ] {
+            assert!(!run.stderr.contains(serde_word), "{}", run.stderr);
+        }
+    }
+}

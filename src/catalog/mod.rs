@@ -132,8 +132,10 @@ impl Catalog {
                     .get("tap_stream_id")
                     .or_else(|| stream.get("stream"))
                     .and_then(Value::as_str)
-                    .unwrap_or("?");
-                Error::Catalog(format!("stream #{} ({name}) in {}: {e}", i + 1, origin))
+                    .map(|name| format!(" ({name})"))
+                    .unwrap_or_default();
+                let problem = entry_problem(stream).unwrap_or_else(|| e.to_string());
+                Error::Catalog(format!("stream #{}{name} in {}: {problem}", i + 1, origin))
             })?;
             if entry.name().is_empty() {
                 return Err(Error::Catalog(format!(
@@ -175,5 +177,61 @@ impl Catalog {
             entries.push(entry);
         }
         Ok(Catalog { streams: entries })
+    }
+}
+
+/// What is wrong with a stream entry that does not read as one, in a catalog's words rather than
+/// serde's (`expected struct CatalogEntry`); `None` for what it does not foresee.
+fn entry_problem(stream: &Value) -> Option<String> {
+    const ENTRY: &str = "give each stream as an object with `tap_stream_id`, `schema` and \
+                         `metadata`, as `tap-jira --discover` writes it";
+    let Some(entry) = stream.as_object() else {
+        let kind = match stream {
+            Value::Null => "null",
+            Value::Bool(_) => "a boolean",
+            Value::Number(_) => "a number",
+            Value::String(_) => "a string",
+            Value::Array(_) => "a list",
+            Value::Object(_) => "an object",
+        };
+        return Some(format!("is {kind}, not an object; {ENTRY}"));
+    };
+    if !entry.contains_key("schema") {
+        return Some(format!("has no `schema`; {ENTRY}"));
+    }
+    for key in ["tap_stream_id", "stream"] {
+        if entry.get(key).is_some_and(|v| !v.is_string()) {
+            return Some(format!("`{key}` must be a string, the stream's name"));
+        }
+    }
+    for key in ["replication_method", "replication_key"] {
+        if entry
+            .get(key)
+            .is_some_and(|v| !v.is_string() && !v.is_null())
+        {
+            return Some(format!("`{key}` must be a string"));
+        }
+    }
+    if entry.get("key_properties").is_some_and(|keys| {
+        !keys.is_null()
+            && !keys
+                .as_array()
+                .is_some_and(|k| k.iter().all(Value::is_string))
+    }) {
+        return Some("`key_properties` must be a list of column names, e.g. [\"id\"]".into());
+    }
+    let item = "an object with `breadcrumb` (a list of names, [] for the stream) and `metadata` \
+                (an object)";
+    match entry.get("metadata") {
+        None => None,
+        Some(Value::Array(items)) => items
+            .iter()
+            .position(|m| {
+                let breadcrumb = m.get("breadcrumb").and_then(Value::as_array);
+                !(breadcrumb.is_some_and(|b| b.iter().all(Value::is_string))
+                    && m.get("metadata").is_some_and(Value::is_object))
+            })
+            .map(|i| format!("`metadata` #{} must be {item}", i + 1)),
+        Some(_) => Some(format!("`metadata` must be a list, each entry {item}")),
     }
 }
