@@ -974,7 +974,25 @@ impl<'a> Reader<'a> {
 
     /// A non-negative integer, given as a number or a numeric string.
     fn integer(&mut self, key: &str) -> Option<u64> {
-        let parsed = match self.raw.values.get(key) {
+        let parsed = self.whole_number(key)?;
+        if parsed.is_none() {
+            self.problem(key, "must be a whole number of 0 or more", "");
+        }
+        parsed
+    }
+
+    /// A TCP port, 1 to 65535; one check, so `0` and `-1` are told the same.
+    fn port(&mut self, key: &str) -> Option<u64> {
+        let parsed = self.whole_number(key)?.filter(|p| (1..=65535).contains(p));
+        if parsed.is_none() {
+            self.problem(key, "is not a TCP port", "use 1 to 65535");
+        }
+        parsed
+    }
+
+    /// `None` when `key` is not given, `Some(None)` when it is not a whole number of 0 or more.
+    fn whole_number(&self, key: &str) -> Option<Option<u64>> {
+        Some(match self.raw.values.get(key) {
             None | Some(Value::Null) => return None,
             Some(Value::String(s)) if s.trim().is_empty() => return None,
             Some(Value::String(s)) => s.trim().parse::<u64>().ok(),
@@ -984,11 +1002,7 @@ impl<'a> Reader<'a> {
                     .map(|f| f as u64)
             }),
             Some(_) => None,
-        };
-        if parsed.is_none() {
-            self.problem(key, "must be a whole number of 0 or more", "");
-        }
-        parsed
+        })
     }
 
     /// A date setting: RFC 3339 or `YYYY-MM-DD`, in the years a state can hold.
@@ -1665,7 +1679,6 @@ pub fn is_cloud_id(id: &str) -> bool {
 fn read_site(r: &mut Reader<'_>, allow_http: bool) -> Option<Url> {
     let base_url = r.string("base_url");
     let host = r.string("host");
-    let port = r.integer("port");
     let encrypted = r.boolean("use_encrypted_endpoints");
     let context_path = r.string("context_path");
     match (base_url, host) {
@@ -1679,7 +1692,7 @@ fn read_site(r: &mut Reader<'_>, allow_http: bool) -> Option<Url> {
         }
         (Some(base_url), None) => {
             for (key, given) in [
-                ("port", port.is_some()),
+                ("port", r.given("port")),
                 ("context_path", context_path.is_some()),
             ] {
                 if given {
@@ -1716,6 +1729,8 @@ fn read_site(r: &mut Reader<'_>, allow_http: bool) -> Option<Url> {
             Some(url)
         }
         (None, Some(host)) => {
+            // Read here only: beside base_url, the port is told to go in it, whatever its value.
+            let port = r.port("port");
             let encrypted = encrypted.unwrap_or(true);
             url_of_host(
                 r,
@@ -1726,7 +1741,11 @@ fn read_site(r: &mut Reader<'_>, allow_http: bool) -> Option<Url> {
                 allow_http,
             )
         }
-        (None, None) => None,
+        (None, None) => {
+            // Still checked: the site missing is reported with the auth method's needs.
+            r.port("port");
+            None
+        }
     }
 }
 
@@ -1754,10 +1773,6 @@ fn url_of_host(
             format!("`{}` is not a host name", without_userinfo(host)),
             "give the name alone, e.g. jira.example.com; the port goes in `port`, a path in `context_path`",
         );
-        ok = false;
-    }
-    if port.is_some_and(|p| !(1..=65535).contains(&p)) {
-        r.problem("port", "is not a TCP port", "use 1 to 65535");
         ok = false;
     }
     if let Some(path) = context_path

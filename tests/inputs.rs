@@ -636,3 +636,18 @@ fn a_malformed_catalog_entry_says_which_member_and_what_it_must_be() {
         }
     }
 }
+
+/// A port is checked once, with one message: `0` and `-1` are told the same range.
+#[test]
+fn a_port_out_of_range_is_one_message() {
+    let site = Site::cloud();
+    for port in [json!(0), json!(-1), json!("x"), json!(70000)] {
+        let config = json!({"host": "jira.example.com", "port": port,
+                            "personal_access_token": "SECRET-TOKEN-1"});
+        let config = site.file("config.json", &config);
+        let run = tap(&[&"--config", &config, &"--discover"]);
+        assert_refused(&run, "config `port`");
+        assert!(run.stderr.contains("1 to 65535"), "{port}:\n{}", run.stderr);
+        assert!(!run.stderr.contains("0 or more"), "{port}:\n{}", run.stderr);
+    }
+}
