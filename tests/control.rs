@@ -1793,6 +1793,73 @@ fn an_audit_record_dated_ahead_of_jiras_clock_hides_no_later_deletion() {
     );
 }
 
+/// Jira dates its audit records to the millisecond. A deletion in the millisecond the log is
+/// read from (Jira's clock when the first sync began, or a start a state holds to the
+/// nanosecond, as earlier versions wrote it) is reported, and once.
+#[test]
+fn an_issue_deleted_in_the_millisecond_the_audit_log_starts_at_is_reported_once() {
+    let millis = |ms: i64| {
+        chrono::DateTime::from_timestamp_millis(ms)
+            .unwrap()
+            .format("%Y-%m-%dT%H:%M:%S%.3f")
+            .to_string()
+    };
+    // Jira's clock (behind the tap's) reads the deletion's millisecond when the first sync
+    // begins.
+    let site = Site::new(SimConfig {
+        clock_offset_ms: -60 * 60 * 1000,
+        ..SimConfig::default()
+    });
+    let catalog = catalog_hashing(&site, &["issues"], &[]);
+    let config = site.config_with(json!({"deleted_issues": "audit", "deployment": "cloud"}));
+    let gone = site.sim.sim.delete_issues(1);
+    let at = gone[0].deleted_at_ms;
+    site.sim.sim.push_fault(jira_sim::Fault {
+        path_contains: "/serverInfo".into(),
+        status: 200,
+        body: json!({"serverTime": format!("{}+0000", millis(at))}).to_string(),
+        ..jira_sim::Fault::default()
+    });
+    let first = sync(&site, config, &catalog);
+    first.assert_success();
+    let second = site.sync_from(&site.file("state.json", &first.last_state()));
+    second.assert_success();
+    let reported: Vec<String> = [&first, &second]
+        .into_iter()
+        .flat_map(|run| deletions(run, "issues").into_keys())
+        .collect();
+    assert_eq!(
+        reported,
+        vec![gone[0].id.clone()],
+        "from Jira's clock; the first sync's state: {}",
+        first.last_state()["bookmarks"]["issues"]["deleted"]
+    );
+
+    // A start kept to the nanosecond, a deletion later in its millisecond.
+    let site = Site::new(SimConfig::default());
+    let catalog = catalog_hashing(&site, &["issues"], &[]);
+    let config = site.config_with(json!({"deleted_issues": "audit"}));
+    let first = sync(&site, config, &catalog);
+    first.assert_success();
+    let gone = site.sim.sim.delete_issues(1);
+    let mut state = first.last_state();
+    state["bookmarks"]["issues"]["deleted"] =
+        json!({"created": format!("{}400000Z", millis(gone[0].deleted_at_ms))});
+    let second = site.sync_from(&site.file("state.json", &state));
+    second.assert_success();
+    let third = site.sync_from(&site.file("state.json", &second.last_state()));
+    third.assert_success();
+    let reported: Vec<String> = [&second, &third]
+        .into_iter()
+        .flat_map(|run| deletions(run, "issues").into_keys())
+        .collect();
+    assert_eq!(
+        reported,
+        vec![gone[0].id.clone()],
+        "from a state's nanoseconds"
+    );
+}
+
 /// The ids of the issues the simulator has deleted so far.
 fn deleted_ids(site: &Site) -> BTreeSet<String> {
     site.sim

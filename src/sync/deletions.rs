@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use std::io::Write;
 use std::pin::pin;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Timelike, Utc};
 use futures::TryStreamExt;
 use serde_json::{Value, json};
 
@@ -69,7 +69,9 @@ pub(super) async fn starting_point<W: Write>(
             // deletion made after `from` before it, and the log is read from Jira's now.
             let jira_now = server_time(run.client).await?;
             let from = jira_now.map_or(from, |now| now.min(from));
-            Ok(Some(json!({ "created": format_utc(from) })))
+            Ok(Some(
+                json!({ "created": format_utc(before_millisecond_of(from)) }),
+            ))
         }
         DeletedIssues::Reconcile => {
             let zone = issues::user_time_zone(run.client.myself());
@@ -136,7 +138,20 @@ fn saved_created(saved: Option<&Value>) -> Result<Option<DateTime<Utc>>> {
              remove it to look for deletions from now on"
         ))
     })?;
+    // Finer than milliseconds, it is a start an earlier version kept as it was: no record is
+    // dated so, and one in its millisecond may be a deletion after it.
+    if created.nanosecond() % 1_000_000 != 0 {
+        return Ok(Some(before_millisecond_of(created)));
+    }
     Ok(Some(created))
+}
+
+/// The audit log's place for a start at `t`. Jira dates its records to the millisecond and the
+/// log is read after its place: a place in `t`'s millisecond would leave out a deletion made
+/// later in it, which Jira dates at its start.
+fn before_millisecond_of(t: DateTime<Utc>) -> DateTime<Utc> {
+    let within = i64::from(t.nanosecond() % 1_000_000);
+    t - TimeDelta::nanoseconds(within) - TimeDelta::milliseconds(1)
 }
 
 /// The issue ids the last run listed, under the bookmark's `deleted`.
@@ -213,7 +228,10 @@ async fn from_audit_log<W: Write>(
     saved: Option<&Value>,
     started: DateTime<Utc>,
 ) -> Result<Option<Value>> {
-    let since = saved_created(saved)?.unwrap_or(started);
+    let since = match saved_created(saved)? {
+        Some(since) => since,
+        None => before_millisecond_of(started),
+    };
     // A record dated after Jira's now (a clock that ran fast and was put right, a cluster node
     // ahead of the others) must not take the log's place past the records Jira dates rightly
     // after it: the place stops at Jira's now, and the ids of the records read past it are kept
