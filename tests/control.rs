@@ -1933,6 +1933,56 @@ fn issues_deleted_before_a_switch_from_reconcile_to_audit_are_reported() {
     }
 }
 
+/// A state written with `audit` holds no ids to reconcile with: the run that switches to
+/// `reconcile` reads the audit log once more from its place, so the issues deleted since the last
+/// run are reported, once, and the runs after it reconcile.
+#[test]
+fn issues_deleted_before_a_switch_from_audit_to_reconcile_are_reported() {
+    let site = Site::new(SimConfig::default());
+    let catalog = catalog_hashing(&site, &["issues"], &[]);
+    let audit = site.config_with(json!({"deleted_issues": "audit"}));
+    let first = sync(&site, audit, &catalog);
+    first.assert_success();
+    assert!(first.last_state()["bookmarks"]["issues"]["deleted"]["created"].is_string());
+
+    site.sim.sim.delete_issues(2);
+    let deleted = deleted_ids(&site);
+    let reconcile = site.config_with(json!({"deleted_issues": "reconcile"}));
+    let next = sync_from_state(&site, reconcile, &catalog, &first.last_state());
+    next.assert_success();
+    let reported: BTreeSet<String> = deletions(&next, "issues").into_keys().collect();
+    assert_eq!(reported, deleted, "the issues deleted before the switch");
+    let kept = &next.last_state()["bookmarks"]["issues"]["deleted"];
+    assert!(kept["ids"].is_string(), "{kept}");
+
+    site.sim.sim.delete_issues(1);
+    let later: BTreeSet<String> = deleted_ids(&site).difference(&deleted).cloned().collect();
+    let again = site.sync_from(&site.file("state.json", &next.last_state()));
+    again.assert_success();
+    let reported: BTreeSet<String> = deletions(&again, "issues").into_keys().collect();
+    assert_eq!(reported, later, "once each");
+
+    // The log refused at the switch: a warning says the deletions since the last run are not
+    // reported, and the run goes on reconciling.
+    let site = Site::new(SimConfig::default());
+    let audit = site.config_with(json!({"deleted_issues": "audit"}));
+    let first = sync(&site, audit, &catalog);
+    first.assert_success();
+    site.sim.sim.delete_issues(1);
+    site.sim
+        .sim
+        .push_fault(jira_sim::Fault::status("/auditing/record", 403));
+    let reconcile = site.config_with(json!({"deleted_issues": "reconcile"}));
+    let next = sync_from_state(&site, reconcile, &catalog, &first.last_state());
+    next.assert_success();
+    let warned = next
+        .stderr
+        .lines()
+        .any(|l| l.contains("WARN") && l.contains("Administer Jira") && l.contains("reconcile"));
+    assert!(warned, "{}", next.stderr);
+    assert!(next.last_state()["bookmarks"]["issues"]["deleted"]["ids"].is_string());
+}
+
 /// Issue ids listed under other filters still tell which issues went: those Jira answers 404 for
 /// are deleted whatever the filters, so a change of filters loses no deletion in between, as it
 /// loses none read from the audit log or `worklog/deleted`.

@@ -43,10 +43,18 @@ pub(super) async fn sync<W: Write>(
     started: DateTime<Utc>,
     written: Vec<u64>,
 ) -> Result<Found> {
+    let mut reported = HashSet::new();
     let deleted = match run.config.deleted_issues {
         DeletedIssues::Off => None,
-        DeletedIssues::Audit => from_audit_log(run, emitter, saved, started).await?,
-        DeletedIssues::Reconcile => return by_reconciling(run, emitter, saved, written).await,
+        DeletedIssues::Audit => from_audit_log(run, emitter, saved, started, &mut reported).await?,
+        DeletedIssues::Reconcile => {
+            // The run that switches from `audit` has no ids of the last run's: the audit log,
+            // read once more from its place, tells the issues deleted since.
+            if saved_created(saved)?.is_some() {
+                from_audit_log(run, emitter, saved, started, &mut reported).await?;
+            }
+            return by_reconciling(run, emitter, saved, written, &reported).await;
+        }
     };
     Ok(Found {
         deleted,
@@ -61,6 +69,7 @@ pub(super) async fn sync<W: Write>(
 pub(super) async fn starting_point<W: Write>(
     run: &Run<'_, '_, W>,
     from: DateTime<Utc>,
+    saved: Option<&Value>,
 ) -> Result<Option<Value>> {
     match run.config.deleted_issues {
         DeletedIssues::Off => Ok(None),
@@ -76,7 +85,17 @@ pub(super) async fn starting_point<W: Write>(
         DeletedIssues::Reconcile => {
             let zone = issues::user_time_zone(run.client.myself());
             let now = live_issue_ids(run.client, &run.config.filters.jql(zone), zone).await?;
-            Ok(Some(json!({ IDS: id_runs::encode(&now) })))
+            let mut deleted = json!({ IDS: id_runs::encode(&now) });
+            // The audit log's place of a state written with `audit` stays until the end of the
+            // run, which reads the log from there (see `sync`).
+            if let (Value::Object(map), Some(Value::Object(saved))) = (&mut deleted, saved) {
+                for key in ["created", AHEAD] {
+                    if let Some(value) = saved.get(key) {
+                        map.insert(key.into(), value.clone());
+                    }
+                }
+            }
+            Ok(Some(deleted))
         }
     }
 }
@@ -115,6 +134,7 @@ pub(super) fn check(saved: Option<&Value>, mode: DeletedIssues) -> Result<()> {
             saved_created(saved)?;
         }
         DeletedIssues::Reconcile => {
+            saved_created(saved)?;
             for key in [IDS, IDS_UNDER_OTHER_FILTERS] {
                 if let Some(ids) = saved.and_then(|d| d.get(key)) {
                     ids.as_str()
@@ -227,6 +247,7 @@ async fn from_audit_log<W: Write>(
     emitter: &mut Emitter<'_>,
     saved: Option<&Value>,
     started: DateTime<Utc>,
+    reported: &mut HashSet<String>,
 ) -> Result<Option<Value>> {
     let since = match saved_created(saved)? {
         Some(since) => since,
@@ -248,7 +269,6 @@ async fn from_audit_log<W: Write>(
     let mut unusable = 0;
     // The projects the filters keep, resolved at the first deletion that needs them.
     let mut kept_projects: Option<KeptProjects> = None;
-    let mut reported: HashSet<String> = HashSet::new();
     let mut pages = pin!(audit_pages(run.client, since, jira_now, read_ahead));
     loop {
         let page = match pages.try_next().await {
@@ -260,6 +280,16 @@ async fn from_audit_log<W: Write>(
                     ..
                 },
             ) => {
+                if run.config.deleted_issues == DeletedIssues::Reconcile {
+                    tracing::warn!(
+                        since = %format_utc(since),
+                        "issues deleted since the last run with `deleted_issues` `audit` are not \
+                         reported: at the switch to `reconcile` the audit log is read once more, \
+                         which needs the Administer Jira permission ({e}); to report them, run \
+                         once from the state before this run with an account that has it"
+                    );
+                    return Ok(None);
+                }
                 tracing::warn!(
                     "deleted issues are not tracked: the audit log needs the Administer Jira \
                      permission ({e}); set `deleted_issues` to `reconcile` to find them without \
@@ -354,6 +384,7 @@ async fn by_reconciling<W: Write>(
     emitter: &mut Emitter<'_>,
     saved: Option<&Value>,
     written: Vec<u64>,
+    reported: &HashSet<String>,
 ) -> Result<Found> {
     let saved_ids = |key| saved.and_then(|d| d.get(key)).map(|value| (key, value));
     let before = match saved_ids(IDS).or_else(|| saved_ids(IDS_UNDER_OTHER_FILTERS)) {
@@ -442,7 +473,11 @@ async fn by_reconciling<W: Write>(
     }
     let extracted = time_extracted(checked);
     let mut out = run.out.borrow_mut();
-    for id in gone {
+    // Those the audit log reported at a switch from `audit` are not reported twice.
+    for id in gone
+        .into_iter()
+        .filter(|id| !reported.contains(&id.to_string()))
+    {
         let record = json!({"id": id.to_string(), "_sdc_deleted_at": format_utc(checked)});
         out.emit(emitter, record, None, &extracted)?;
     }

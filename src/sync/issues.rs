@@ -194,7 +194,8 @@ async fn read<W: Write>(
             .and_then(|s| s.get("updated"))
             .and_then(Value::as_str)
             .and_then(parse_jira);
-        deleted = deletions::starting_point(run, read_up_to.unwrap_or(started)).await?;
+        deleted =
+            deletions::starting_point(run, read_up_to.unwrap_or(started), deleted.as_ref()).await?;
     }
     let Plan {
         scopes,
