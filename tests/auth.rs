@@ -1246,3 +1246,35 @@ fn an_oauth_token_refused_after_its_refresh_names_the_scopes_and_authorize() {
         assert!(!run.stderr.contains(creds::OAUTH_CLIENT_SECRET));
     }
 }
+
+/// A wrong password on Server/Data Center is refused on `/serverInfo` too, before the tap knows
+/// the deployment: the line names the settings to fix (`username`, `password`) and the CAPTCHA
+/// that more failed logins bring, not every method of every deployment.
+#[test]
+fn a_wrong_password_on_server_names_username_and_password() {
+    let site = Site::server();
+    let config = json!({"base_url": site.sim.url, "allow_http": true, "username": creds::USERNAME,
+                        "password": "wrong-password-value", "start_date": "2000-01-01"});
+    let run = discover_with(&site, config);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let errors: Vec<&str> = run.stderr.lines().filter(|l| l.contains("ERROR")).collect();
+    assert_eq!(errors.len(), 1, "one line:\n{}", run.stderr);
+    let line = errors[0];
+    assert!(
+        line.contains("authentication failed: HTTP 401") && line.contains("serverInfo"),
+        "{line}"
+    );
+    let hint = line
+        .split_once("(username + password); ")
+        .map_or("", |(_, hint)| hint);
+    for says in ["check username and password", "CAPTCHA"] {
+        assert!(hint.contains(says), "{says}: {line}");
+    }
+    assert!(!hint.contains("personal_access_token or"), "{line}");
+    assert!(!run.stderr.contains("wrong-password-value") && run.stdout.is_empty());
+    assert_eq!(
+        site.sim.sim.requests().len(),
+        1,
+        "one failed login, not retried"
+    );
+}

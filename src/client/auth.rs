@@ -160,6 +160,13 @@ impl Authenticator {
                  owner sees both under Profile > Personal Access Tokens) or that was made on \
                  another site; create a new one there"
             }
+            // A password refused on Server/Data Center, or before the deployment is known
+            // (/serverInfo refuses a wrong one too): the settings to fix, and why not to retry.
+            (Auth::Basic { .. }, None | Some(Deployment::Server)) => {
+                "check username and password (on Cloud: the account's email and an API token as \
+                 the password); after several failed logins Server/Data Center demands a CAPTCHA \
+                 in a browser login before it takes the password again"
+            }
             // Refused though just refreshed (a 401 refreshes first): not the refresh token but
             // what it was granted; Cloud answers `scope does not match`.
             (Auth::OAuth(oauth), _) => match oauth.client.provider {
@@ -174,18 +181,9 @@ impl Authenticator {
                      `tap-jira authorize --config …` again to grant it"
                 }
             },
-            (_, None) => {
-                "check the credentials: Cloud wants email + api_token (or OAuth 2.0); Server/Data \
-                 Center wants a personal_access_token or username + password"
-            }
-            (_, Some(Deployment::Cloud)) => {
+            (Auth::Pat { .. }, Some(Deployment::Cloud)) => {
                 "check the credentials: Cloud wants email + api_token (or OAuth 2.0); passwords and \
                  personal access tokens do not work there"
-            }
-            (_, Some(Deployment::Server)) => {
-                "check the credentials: Server/Data Center wants a personal_access_token or \
-                 username + password (after repeated failures Jira may demand a CAPTCHA login in \
-                 the browser first)"
             }
         }
     }
