@@ -1278,3 +1278,33 @@ fn a_wrong_password_on_server_names_username_and_password() {
         "one failed login, not retried"
     );
 }
+
+/// A token answer whose `expires_in` is 0 (some servers' "not said"), negative or a second:
+/// the token is used until Jira refuses it, not refreshed before every request.
+#[test]
+fn an_expires_in_of_zero_or_less_does_not_refresh_before_every_request() {
+    for reported in [0, -30, 1] {
+        let site = Site::new(SimConfig {
+            expires_in_reported: Some(reported),
+            latency_ms: 100,
+            ..SimConfig::default()
+        });
+        let mut config = oauth_config(&site);
+        config["page_size"] = json!(5);
+        let config = site.file("config.json", &config);
+        let run = tap(&[&"--config", &config]);
+        run.assert_success();
+        let requests = site.sim.sim.requests();
+        let refreshes = requests.iter().filter(|r| r.path == "/oauth/token").count();
+        let api = requests.len() - refreshes;
+        assert!(api > 10, "{reported}: a sync of several requests: {api}");
+        assert_eq!(refreshes, 1, "{reported}: one refresh for {api} requests");
+        let saved: Value =
+            serde_json::from_str(&std::fs::read_to_string(&config).unwrap()).unwrap();
+        assert_eq!(
+            saved["refresh_token"],
+            json!(site.sim.sim.current_refresh_token()),
+            "{reported}"
+        );
+    }
+}

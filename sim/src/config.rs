@@ -84,6 +84,9 @@ pub struct SimConfig {
     /// Token answers give `expires_in` as a string (`"3600"`), as some OAuth servers do (Azure
     /// AD's v1 endpoint); Atlassian's give a number.
     pub expires_in_as_string: bool,
+    /// The `expires_in` token answers give instead of the tokens' real lifetime: 0 (some
+    /// servers' "not said"), a negative or a tiny number.
+    pub expires_in_reported: Option<i64>,
     /// Every issue whose index `i` (0-based, across projects) has `i % busy_every ==
     /// busy_every / 2` is "busy": about 60 comments, 45 worklogs and 130 change histories, more
     /// than Jira embeds in an issue. 0 means no busy issues. Per issue on average (busy ones
@@ -160,6 +163,7 @@ impl Default for SimConfig {
             max_page_size: 100,
             access_token_ttl_secs: 3600,
             expires_in_as_string: false,
+            expires_in_reported: None,
             busy_every: 20,
             jira_software: true,
             admin: true,

@@ -58,6 +58,9 @@ struct Args {
     /// Give `expires_in` in token answers as a string (`"3600"`), as some OAuth servers do.
     #[arg(long)]
     expires_in_as_string: bool,
+    /// Give this `expires_in` in token answers (0, negative, tiny) instead of the real lifetime.
+    #[arg(long, allow_hyphen_values = true)]
+    expires_in_reported: Option<i64>,
     /// Every n-th issue is busy (about 60 comments, 45 worklogs, 130 histories); 0 for none.
     /// Per issue on average, 20 gives about 4.5 comments, 3.2 worklogs and 8 histories; 40
     /// about 3, 2 and 5.
@@ -288,6 +291,7 @@ async fn main() -> std::io::Result<()> {
         max_page_size: args.max_page_size,
         access_token_ttl_secs: args.access_token_ttl_secs,
         expires_in_as_string: args.expires_in_as_string,
+        expires_in_reported: args.expires_in_reported,
         busy_every: args.busy_every,
         jira_software: !args.no_jira_software,
         admin: !args.not_admin,

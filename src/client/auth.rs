@@ -17,6 +17,10 @@ use crate::secret::Secret;
 /// a request never races its expiry.
 const EXPIRY_MARGIN: Duration = Duration::from_secs(120);
 
+/// A shorter `expires_in` is no lifetime a request could use (0 is some servers' "not said"):
+/// such a token is used until Jira refuses it, not refreshed before every request.
+const MIN_TOKEN_LIFE: Duration = Duration::from_secs(2);
+
 /// A token answer is a few hundred bytes: more is not a token endpoint.
 const MAX_TOKEN_ANSWER_BYTES: u64 = 1 << 20;
 
@@ -367,10 +371,11 @@ async fn refresh(
         ))
     })?;
     session.access_token = Some(Secret::new(access_token));
-    session.refresh_at = token.expires_in.and_then(|secs| {
-        let life = Duration::from_secs(secs);
-        Instant::now().checked_add(life - EXPIRY_MARGIN.min(life / 3))
-    });
+    session.refresh_at = token
+        .expires_in
+        .map(Duration::from_secs)
+        .filter(|life| *life >= MIN_TOKEN_LIFE)
+        .and_then(|life| Instant::now().checked_add(life - EXPIRY_MARGIN.min(life / 3)));
     session.generation += 1;
     Ok(())
 }

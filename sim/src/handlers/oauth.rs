@@ -64,9 +64,10 @@ pub(crate) fn token(shared: &Shared, req: &Req) -> Response {
             &json!({
                 "access_token": issued.access_token,
                 "refresh_token": issued.refresh_token,
-                "expires_in": match shared.cfg.expires_in_as_string {
-                    true => json!(issued.expires_in.to_string()),
-                    false => json!(issued.expires_in),
+                "expires_in": match (shared.cfg.expires_in_reported, shared.cfg.expires_in_as_string) {
+                    (Some(reported), _) => json!(reported),
+                    (None, true) => json!(issued.expires_in.to_string()),
+                    (None, false) => json!(issued.expires_in),
                 },
                 "scope": SCOPE,
                 "token_type": "Bearer",
