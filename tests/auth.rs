@@ -1308,3 +1308,58 @@ fn an_expires_in_of_zero_or_less_does_not_refresh_before_every_request() {
         );
     }
 }
+
+/// Cloud refusing every access token mid-run (its 401 `scope does not match`): the first 401
+/// refreshes once, and a request refused again with the new token, even one that started after
+/// the refresh, stops the run with the line for a token refused though just refreshed, not with
+/// another refresh.
+#[test]
+fn a_token_refused_again_after_its_refresh_is_not_refreshed_again() {
+    let site = Site::new(SimConfig {
+        latency_ms: 300,
+        ..SimConfig::default()
+    });
+    let mut config = oauth_config(&site);
+    config["page_size"] = json!(5);
+    config["max_concurrency"] = json!(1);
+    let config = site.file("config.json", &config);
+    let run = std::thread::scope(|s| {
+        let run = s.spawn(|| tap(&[&"--config", &config]));
+        // Mid-run, with requests in flight: every access token is refused from now on.
+        let started = Instant::now();
+        while site.sim.sim.requests().len() < 12 {
+            assert!(started.elapsed() < Duration::from_secs(60), "no requests");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        site.sim.sim.push_fault(jira_sim::Fault {
+            path_contains: "/ex/jira/".into(),
+            status: 401,
+            body: r#"{"code":401,"message":"Unauthorized; scope does not match"}"#.into(),
+            content_type: "application/json".into(),
+            times: 1000,
+            ..jira_sim::Fault::default()
+        });
+        run.join().unwrap()
+    });
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let errors: Vec<&str> = run.stderr.lines().filter(|l| l.contains("ERROR")).collect();
+    assert_eq!(errors.len(), 1, "one line:\n{}", run.stderr);
+    assert!(
+        errors[0].contains("authentication failed: HTTP 401")
+            && errors[0].contains("refused though just refreshed"),
+        "{}",
+        errors[0]
+    );
+    let requests = site.sim.sim.requests();
+    let refused = requests.iter().position(|r| r.status == 401).unwrap();
+    let refreshes = requests[refused..]
+        .iter()
+        .filter(|r| r.path == "/oauth/token")
+        .count();
+    assert_eq!(
+        refreshes, 1,
+        "one refresh after the first refusal: {}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains(creds::OAUTH_CLIENT_SECRET));
+}

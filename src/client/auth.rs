@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -31,6 +32,8 @@ pub struct Authenticator {
     auth: Auth,
     /// Shared with the task each refresh runs in.
     oauth: Option<Arc<Mutex<OAuthSession>>>,
+    /// The newest OAuth generation Jira answered a request for (see `accepted`).
+    accepted: AtomicU64,
 }
 
 struct OAuthSession {
@@ -40,6 +43,8 @@ struct OAuthSession {
     refresh_token: Secret,
     /// Bumped on every refresh, so concurrent 401s trigger one refresh, not one each.
     generation: u64,
+    /// The access token was refreshed because Jira refused the one before it.
+    after_refusal: bool,
     /// Why the last refresh failed, after its own retries: the requests that waited for it fail
     /// with it too, rather than each asking the endpoint again (and holding up the exit).
     failed: Option<String>,
@@ -93,12 +98,17 @@ impl Authenticator {
                 refresh_at: None,
                 refresh_token: o.refresh_token.clone(),
                 generation: 0,
+                after_refusal: false,
                 failed: None,
                 retry_budget,
             }))),
             _ => None,
         };
-        Authenticator { auth, oauth }
+        Authenticator {
+            auth,
+            oauth,
+            accepted: AtomicU64::new(0),
+        }
     }
 
     pub fn method_name(&self) -> &'static str {
@@ -127,7 +137,10 @@ impl Authenticator {
                 let (token, generation) = match usable {
                     Some(usable) => usable,
                     // Unless another request refreshed it while this one waited for the lock.
-                    None => refresh_apart(http, config, session, |s| s.usable().is_none()).await?,
+                    None => {
+                        refresh_apart(http, config, session, false, |s| s.usable().is_none())
+                            .await?
+                    }
                 };
                 (request.bearer_auth(token.expose()), generation)
             }
@@ -225,8 +238,27 @@ impl Authenticator {
         let (Auth::OAuth(config), Some(session)) = (&self.auth, &self.oauth) else {
             return Ok(false);
         };
-        refresh_apart(http, config, session, move |s| s.generation == generation).await?;
+        // Refused though refreshed for a refusal, and answered for no request since (this one
+        // may have started after the refresh): another refresh would be refused the same way.
+        let refused_again = {
+            let s = session.lock().await;
+            s.generation == generation
+                && s.after_refusal
+                && self.accepted.load(Ordering::Relaxed) < generation
+        };
+        if refused_again {
+            return Ok(false);
+        }
+        refresh_apart(http, config, session, true, move |s| {
+            s.generation == generation
+        })
+        .await?;
         Ok(true)
+    }
+
+    /// Jira answered a request whose credentials were of OAuth `generation`: that token works.
+    pub fn accepted(&self, generation: u64) {
+        self.accepted.fetch_max(generation, Ordering::Relaxed);
     }
 }
 
@@ -246,11 +278,12 @@ impl OAuthSession {
 /// Refreshes the session if `due` says it still needs it once the lock is held, in a task of its
 /// own: a request given up halfway (its stream stopped, SIGTERM) must not take down a refresh
 /// whose endpoint may already have rotated the refresh token, which would then be lost. Gives
-/// the session's access token and generation.
+/// the session's access token and generation; `after_refusal` when Jira refused the last token.
 async fn refresh_apart(
     http: &reqwest::Client,
     config: &OAuthConfig,
     session: &Arc<Mutex<OAuthSession>>,
+    after_refusal: bool,
     due: impl FnOnce(&OAuthSession) -> bool + Send + 'static,
 ) -> Result<(Secret, u64)> {
     let (http, config, session) = (http.clone(), config.clone(), Arc::clone(session));
@@ -262,7 +295,7 @@ async fn refresh_apart(
         }
         if due(&session) {
             match refresh(&http, &config, &mut session).await {
-                Ok(()) => {}
+                Ok(()) => session.after_refusal = after_refusal,
                 Err(Error::OAuth(why)) => {
                     session.failed = Some(why.clone());
                     return Err(Error::OAuth(why));

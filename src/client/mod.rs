@@ -587,6 +587,9 @@ impl JiraClient {
         if status == 401 {
             return Err(Failure::Unauthorized(generation));
         }
+        if (200..300).contains(&status) {
+            self.auth.accepted(generation);
+        }
         if status == 407 {
             return Err(Failure::Fatal(Error::Unreachable {
                 url: display_url(url),
