@@ -1983,6 +1983,56 @@ fn issues_deleted_before_a_switch_from_audit_to_reconcile_are_reported() {
     assert!(next.last_state()["bookmarks"]["issues"]["deleted"]["ids"].is_string());
 }
 
+/// The run that switches from `audit` to `reconcile`, stopped half way, keeps the ids it listed
+/// under the filters of then: with the filters changed before the next run, that run tells the
+/// deleted issues among them from every issue Jira has, as after a switch run that finished, not
+/// asking Jira one by one for each issue the new filters leave out.
+#[test]
+fn a_stopped_switch_to_reconcile_followed_by_a_change_of_filters_asks_only_for_the_deleted() {
+    let site = Site::new(SimConfig::default());
+    let catalog = catalog_hashing(&site, &["issues"], &[]);
+    let audit = site.config_with(json!({"deleted_issues": "audit"}));
+    let first = sync(&site, audit, &catalog);
+    first.assert_success();
+
+    let reconcile = site.config_with(json!({"deleted_issues": "reconcile"}));
+    let switch = sync_from_state(&site, reconcile, &catalog, &first.last_state());
+    switch.assert_success();
+    // The first STATE with the ids listed at the switch: where a run stopped just after it
+    // resumes, before the audit log is read once more at the end.
+    let stopped_at = switch
+        .states()
+        .into_iter()
+        .find(|s| s["bookmarks"]["issues"]["deleted"]["ids"].is_string())
+        .expect("a STATE lists the ids");
+    assert!(
+        stopped_at["bookmarks"]["issues"]["deleted"]["created"].is_string(),
+        "{stopped_at}"
+    );
+
+    site.sim.sim.delete_issues(2);
+    let deleted = deleted_ids(&site);
+    let mut narrowed = site.config_with(json!({"deleted_issues": "reconcile"}));
+    narrowed["projects"] = json!(["WEB"]);
+    site.sim.sim.reset_requests();
+    let next = sync_from_state(&site, narrowed, &catalog, &stopped_at);
+    next.assert_success();
+    let asked: BTreeSet<String> = site
+        .sim
+        .sim
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "GET")
+        .filter_map(|r| r.path.split("/issue/").nth(1).map(str::to_string))
+        .collect();
+    assert!(
+        asked.is_subset(&deleted),
+        "asked by id for {} issues ({} deleted); resumed from {}",
+        asked.len(),
+        deleted.len(),
+        stopped_at["bookmarks"]["issues"]["deleted"]
+    );
+}
 /// Issue ids listed under other filters still tell which issues went: those Jira answers 404 for
 /// are deleted whatever the filters, so a change of filters loses no deletion in between, as it
 /// loses none read from the audit log or `worklog/deleted`.

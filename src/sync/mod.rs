@@ -298,6 +298,16 @@ fn start_over_if_filters_changed(state: &mut State, filters: &Filters, deletions
                     .get(deletions::IDS)
                     .or_else(|| deleted.get(deletions::IDS_UNDER_OTHER_FILTERS));
                 match (deleted.get("created"), ids) {
+                    // A switch from `audit` stopped half way holds both: the audit log's place
+                    // stays, and the ids were listed under the old filters, as in a finished run.
+                    (Some(_), Some(ids)) if deletions == DeletedIssues::Reconcile => {
+                        let mut kept = deleted.clone();
+                        if let serde_json::Value::Object(map) = &mut kept {
+                            map.remove(deletions::IDS);
+                            map.insert(deletions::IDS_UNDER_OTHER_FILTERS.into(), ids.clone());
+                        }
+                        Some(kept)
+                    }
                     (Some(_), _) => Some(deleted.clone()),
                     // Ids listed while reconciling hold no place in the audit log: it is read
                     // from the bookmark's `updated`, as for one without deletions (below).
