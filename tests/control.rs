@@ -1793,6 +1793,66 @@ fn an_audit_record_dated_ahead_of_jiras_clock_hides_no_later_deletion() {
     );
 }
 
+/// With an audit record dated after Jira's clock, the log's place stops at Jira's clock, to the
+/// millisecond: a deletion Jira records later in that millisecond, after the log was read, is
+/// reported by the next run, and once.
+#[test]
+fn a_deletion_in_the_millisecond_of_jiras_clock_after_a_record_ahead_of_it_is_reported() {
+    let millis = |ms: i64| {
+        chrono::DateTime::from_timestamp_millis(ms)
+            .unwrap()
+            .format("%Y-%m-%dT%H:%M:%S%.3f+0000")
+            .to_string()
+    };
+    // Recorded after the log was read, or read with it.
+    for after_the_read in [true, false] {
+        let site = Site::new(SimConfig::default());
+        let catalog = catalog_hashing(&site, &["issues"], &[]);
+        // Named: the `serverInfo` answered below tells no deployment.
+        let config = site.config_with(json!({"deleted_issues": "audit", "deployment": "cloud"}));
+        let first = sync(&site, config, &catalog);
+        first.assert_success();
+
+        let gone = site.sim.sim.delete_issues(1);
+        let at = gone[0].deleted_at_ms;
+        // Jira's clock reads the deletion's millisecond; the log read then holds a record dated
+        // an hour ahead of it, and the deletion only when it was recorded before the read.
+        site.sim.sim.push_fault(jira_sim::Fault {
+            path_contains: "/serverInfo".into(),
+            status: 200,
+            body: json!({"serverTime": millis(at)}).to_string(),
+            ..jira_sim::Fault::default()
+        });
+        let ahead = json!({"id": 99999, "summary": "User created",
+                           "created": millis(at + 3_600_000), "category": "user management",
+                           "objectItem": {"id": "ug:ahead", "name": "ahead", "typeName": "USER"}});
+        if after_the_read {
+            site.sim.sim.push_fault(jira_sim::Fault {
+                path_contains: "/auditing/record".into(),
+                status: 200,
+                body: json!({"offset": 0, "limit": 1000, "total": 1, "records": [ahead]})
+                    .to_string(),
+                ..jira_sim::Fault::default()
+            });
+        }
+        let second = site.sync_from(&site.file("state.json", &first.last_state()));
+        second.assert_success();
+        // Later, with Jira's clock past that millisecond.
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        let third = site.sync_from(&site.file("state.json", &second.last_state()));
+        third.assert_success();
+        let reported: Vec<String> = [&second, &third]
+            .into_iter()
+            .flat_map(|run| deletions(run, "issues").into_keys())
+            .collect();
+        assert_eq!(
+            reported,
+            vec![gone[0].id.clone()],
+            "recorded after the read: {after_the_read}; state after the second run: {}",
+            second.last_state()["bookmarks"]["issues"]["deleted"]
+        );
+    }
+}
 /// Jira dates its audit records to the millisecond. A deletion in the millisecond the log is
 /// read from (Jira's clock when the first sync began, or a start a state holds to the
 /// nanosecond, as earlier versions wrote it) is reported, and once.

@@ -257,7 +257,9 @@ async fn from_audit_log<W: Write>(
     // ahead of the others) must not take the log's place past the records Jira dates rightly
     // after it: the place stops at Jira's now, and the ids of the records read past it are kept
     // so that the next run does not report them again.
-    let jira_now = server_time(run.client).await?;
+    // Jira's now is to the millisecond, and a deletion recorded later in it would be dated at
+    // its start: the place stops before that millisecond, whose records read are kept by id.
+    let jira_now = server_time(run.client).await?.map(before_millisecond_of);
     let read_ahead: HashSet<u64> = saved
         .and_then(|d| d.get(AHEAD))
         .and_then(Value::as_array)
@@ -363,8 +365,9 @@ async fn from_audit_log<W: Write>(
             "audit records of issue deletions named no issue id; those deletions are not reported"
         );
     }
+    // Never before `since`: the records up to it, read by earlier runs, are not kept by id.
     let place = match jira_now {
-        Some(now) if newest > now => now,
+        Some(now) if newest > now => now.max(since),
         _ => newest,
     };
     if ahead.is_empty() || place == newest {
