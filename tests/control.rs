@@ -1798,12 +1798,7 @@ fn an_audit_record_dated_ahead_of_jiras_clock_hides_no_later_deletion() {
 /// reported by the next run, and once.
 #[test]
 fn a_deletion_in_the_millisecond_of_jiras_clock_after_a_record_ahead_of_it_is_reported() {
-    let millis = |ms: i64| {
-        chrono::DateTime::from_timestamp_millis(ms)
-            .unwrap()
-            .format("%Y-%m-%dT%H:%M:%S%.3f+0000")
-            .to_string()
-    };
+    let millis = |ms: i64| format!("{}+0000", utc_millis(ms));
     // Recorded after the log was read, or read with it.
     for after_the_read in [true, false] {
         let site = Site::new(SimConfig::default());
@@ -1853,17 +1848,13 @@ fn a_deletion_in_the_millisecond_of_jiras_clock_after_a_record_ahead_of_it_is_re
         );
     }
 }
+
 /// Jira dates its audit records to the millisecond. A deletion in the millisecond the log is
 /// read from (Jira's clock when the first sync began, or a start a state holds to the
 /// nanosecond, as earlier versions wrote it) is reported, and once.
 #[test]
 fn an_issue_deleted_in_the_millisecond_the_audit_log_starts_at_is_reported_once() {
-    let millis = |ms: i64| {
-        chrono::DateTime::from_timestamp_millis(ms)
-            .unwrap()
-            .format("%Y-%m-%dT%H:%M:%S%.3f")
-            .to_string()
-    };
+    let millis = utc_millis;
     // Jira's clock (behind the tap's) reads the deletion's millisecond when the first sync
     // begins.
     let site = Site::new(SimConfig {
@@ -2687,4 +2678,13 @@ fn a_replication_method_asked_by_the_catalog_is_answered_with_a_warning() {
         "still incremental: {}",
         run.last_state()
     );
+}
+
+/// A time in milliseconds since the epoch as Jira writes it, to the millisecond, without its
+/// offset (UTC).
+fn utc_millis(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .unwrap()
+        .format("%Y-%m-%dT%H:%M:%S%.3f")
+        .to_string()
 }
