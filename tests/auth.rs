@@ -1015,11 +1015,7 @@ fn a_refresh_that_fails_is_tried_once_not_once_per_request_in_flight() {
     let run = std::thread::scope(|s| {
         let run = s.spawn(|| tap(&[&"--config", &config]));
         // Mid-run, with requests in flight: every access token dies, the endpoint goes down.
-        let started = Instant::now();
-        while site.sim.sim.requests().len() < 12 {
-            assert!(started.elapsed() < Duration::from_secs(60), "no requests");
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        wait_for_requests(&site, 12);
         site.sim.sim.push_fault(jira_sim::Fault {
             times: 1000,
             ..jira_sim::Fault::status("/oauth/token", 503)
@@ -1326,11 +1322,7 @@ fn a_token_refused_again_after_its_refresh_is_not_refreshed_again() {
     let run = std::thread::scope(|s| {
         let run = s.spawn(|| tap(&[&"--config", &config]));
         // Mid-run, with requests in flight: every access token is refused from now on.
-        let started = Instant::now();
-        while site.sim.sim.requests().len() < 12 {
-            assert!(started.elapsed() < Duration::from_secs(60), "no requests");
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        wait_for_requests(&site, 12);
         site.sim.sim.push_fault(jira_sim::Fault {
             path_contains: "/ex/jira/".into(),
             status: 401,
@@ -1362,4 +1354,13 @@ fn a_token_refused_again_after_its_refresh_is_not_refreshed_again() {
         run.stderr
     );
     assert!(!run.stderr.contains(creds::OAUTH_CLIENT_SECRET));
+}
+
+/// Waits until the simulator has had `n` requests (a run under way), a minute at most.
+fn wait_for_requests(site: &Site, n: usize) {
+    let started = Instant::now();
+    while site.sim.sim.requests().len() < n {
+        assert!(started.elapsed() < Duration::from_secs(60), "no requests");
+        std::thread::sleep(Duration::from_millis(10));
+    }
 }
