@@ -14,7 +14,7 @@ use crate::error::{ConfigProblem, Error, Result};
 use crate::filters::{Filters, Window, is_project_key};
 use crate::hashing::HashSettings;
 use crate::input::{self, read_json_object};
-use crate::jql::has_order_by;
+use crate::jql::{has_order_by, parentheses_pair};
 use crate::readable::RenderText;
 use crate::secret::Secret;
 
@@ -1904,6 +1904,13 @@ fn read_filters(r: &mut Reader<'_>) -> Filters {
             "leave ordering to the tap, which reads issues in `updated` order for its bookmark",
         );
     }
+    if jql.as_deref().is_some_and(|jql| !parentheses_pair(jql)) {
+        r.problem(
+            "jql",
+            "has a parenthesis without its pair",
+            "close every `(` after it: the tap ANDs the JQL, in parentheses, with its own clauses",
+        );
+    }
     Filters {
         projects,
         exclude_projects,
@@ -2492,6 +2499,32 @@ mod tests {
             "labels = reorder AND labels = by",
             "labels = order_by",
             "\"Order by\" = x",
+        ] {
+            let c = config(with(&base, "jql", json!(valid)));
+            assert!(c.is_ok(), "{valid:?}: {c:?}");
+        }
+    }
+
+    /// The tap puts `jql` in parentheses before ANDing its own clauses: a `)` that closes them
+    /// early leaves an `OR` outside, where the project, date and `updated >=` clauses bind to its
+    /// last part only (and Jira's check, of the parenthesised text, passes).
+    #[test]
+    fn jql_whose_parentheses_do_not_pair_is_refused() {
+        let [base, _] = bases();
+        for unpaired in [
+            "labels = a) OR (labels = b",
+            "labels = a) OR labels = b",
+            "(labels = a",
+            "labels = a)",
+            "status in (Done",
+        ] {
+            let e = problems(with(&base, "jql", json!(unpaired)));
+            assert!(e.contains("config `jql`"), "{unpaired:?}: {e}");
+        }
+        for valid in [
+            "(labels = a OR labels = b) AND status in (Done, \"In Progress\")",
+            "summary ~ \"a)\" OR summary ~ 'b('",
+            "summary ~ \"say \\\")\\\" twice\"",
         ] {
             let c = config(with(&base, "jql", json!(valid)));
             assert!(c.is_ok(), "{valid:?}: {c:?}");

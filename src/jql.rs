@@ -128,6 +128,37 @@ pub fn has_order_by(jql: &str) -> bool {
         .any(|w| w[0].eq_ignore_ascii_case("order") && w[1].eq_ignore_ascii_case("by"))
 }
 
+/// Whether every `(` of `jql` outside quoted strings is closed, by a `)` after it. The tap puts
+/// the user's JQL in parentheses: one that closed them early (`a = 1) OR (b = 2`) would leave an
+/// `OR` outside, where the tap's project and date clauses bind to its last part only.
+pub fn parentheses_pair(jql: &str) -> bool {
+    let mut depth = 0usize;
+    let mut chars = jql.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' | '\'' => {
+                // To the closing quote; a backslash escapes the character after it.
+                while let Some(inside) = chars.next() {
+                    match inside {
+                        '\\' => {
+                            chars.next();
+                        }
+                        _ if inside == c => break,
+                        _ => {}
+                    }
+                }
+            }
+            '(' => depth += 1,
+            ')' => match depth.checked_sub(1) {
+                Some(outer) => depth = outer,
+                None => return false,
+            },
+            _ => {}
+        }
+    }
+    depth == 0
+}
+
 /// The latest local minute, in `tz`, that is certainly not after `t` however Jira resolves it.
 /// JQL dates are minute-granular and read in the user's zone; in the hour a DST change repeats,
 /// a local time has two meanings, so step back an hour to a minute whose both meanings are safe.
