@@ -9,8 +9,10 @@
 //! unknown shape), and values whose schema allows an object or an array beside other types. In
 //! such a column a string stays as it is, null stays null, and any other value becomes its JSON
 //! text. An object that is null has no columns written. A key the schema does not declare inside
-//! a flattened object (Jira adds keys over time) gets a JSON-text column of its own, declared by
-//! the SCHEMA sent again before the first record that has it: no value is left behind.
+//! a flattened object (Jira adds keys over time), or a value that is not what its schema says
+//! (an object where it says a scalar or an object with properties), gets a JSON-text column of
+//! its own, declared by the SCHEMA sent again before the first record that has it: no value is
+//! left behind.
 //!
 //! Two paths whose names meet (two long names shortened alike, or a key holding `__`) are told
 //! apart by a hash of each whole path ([`told_apart`]); every other name is left as it is.
@@ -366,6 +368,16 @@ impl<'f> FlatRecords<'f> {
     }
 }
 
+/// Whether a value is an object or a list, which no scalar column may hold.
+fn nested(node: &Node<'_>) -> bool {
+    match node {
+        Node::Object(_) | Node::List(_) => true,
+        _ => node
+            .json_text()
+            .is_some_and(|text| text.starts_with(['{', '['])),
+    }
+}
+
 /// One record being written.
 struct Writer<'w, 'f, T> {
     records: &'w mut FlatRecords<'f>,
@@ -381,6 +393,11 @@ impl<T: WriteText> Writer<'_, '_, T> {
         for (key, node) in object.entries() {
             let name = key_name(key);
             match level.columns.get(name.as_ref()) {
+                // An object or a list where the schema says a scalar (a catalog typed otherwise
+                // than the site sends): kept, as what was found, never nested in the column.
+                Some(Column {
+                    kind: Kind::Plain, ..
+                }) if nested(node) => self.found(level, &name, node),
                 Some(Column {
                     token,
                     kind: Kind::Plain,
@@ -584,6 +601,12 @@ mod tests {
         let (record, _, found) = flatten(2, r#"{"id":"1","fields":{"status":[1]}}"#);
         assert_eq!(record, json!({"id": "1", "fields__status": "[1]"}));
         assert_eq!(found, vec!["fields__status"]);
+        // An object where the schema says a scalar: a JSON-text column of its own, the declared
+        // column keeping its name.
+        let (record, _, found) = flatten(2, r#"{"id":"1","fields":{"summary":{"a":1}}}"#);
+        let apart = told_apart(&["fields", "summary"]);
+        assert_eq!(record, json!({"id": "1", &apart: "{\"a\":1}"}));
+        assert_eq!(found, vec![apart]);
     }
 
     #[test]

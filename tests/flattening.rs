@@ -507,3 +507,55 @@ fn long_names_shortened_alike_get_columns_of_their_own_the_same_every_run() {
         );
     }
 }
+
+/// A column typed as text or a number by the catalog (a Meltano `schema:` override, a catalog
+/// typed by another tool) whose field Jira sends as an object: the flattened record still holds
+/// scalars only, every one under a column its SCHEMA declares, and the object is kept as JSON
+/// text, as an object whose schema lists properties is when Jira sends something else.
+#[test]
+fn an_object_where_the_catalog_types_a_scalar_is_kept_as_json_text() {
+    for deployment in [Deployment::Cloud, Deployment::Server] {
+        let site = site_for(deployment);
+        let mut catalog = discover_issues(&site, &json!({}));
+        let issues = catalog["streams"]
+            .as_array_mut()
+            .unwrap()
+            .iter_mut()
+            .find(|s| s["tap_stream_id"] == "issues")
+            .unwrap();
+        let select = issues["metadata"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| {
+                m["metadata"]["tap-jira.custom-type"]
+                    .as_str()
+                    .is_some_and(|t| t.ends_with(":select"))
+            })
+            .map(|m| m["breadcrumb"][3].as_str().unwrap().to_string())
+            .expect("a select field");
+        issues["schema"]["properties"]["fields"]["properties"][&select] =
+            json!({"type": ["null", "string"]});
+
+        let config = site.file("config.json", &site.config_with(json!({})));
+        let path = site.file("catalog.json", &catalog);
+        let plain = tap(&[&"--config", &config, &"--catalog", &path]);
+        plain.assert_success();
+        let options: Vec<Value> = plain
+            .records("issues")
+            .iter()
+            .filter_map(|i| i["fields"].get(&select).filter(|v| v.is_object()).cloned())
+            .collect();
+        assert!(!options.is_empty(), "{deployment}: no values of {select}");
+
+        let run = sync(&site, &with_flattening(&json!({}), 2), &catalog);
+        let flat = records_by_key(&run, Some(2));
+        let kept: Vec<Value> = flat["issues"]
+            .values()
+            .flat_map(|record| record.as_object().unwrap().values())
+            .filter_map(|value| serde_json::from_str::<Value>(value.as_str()?).ok())
+            .filter(|value| options.contains(value))
+            .collect();
+        assert_eq!(kept.len(), options.len(), "{deployment}: every option kept");
+    }
+}
