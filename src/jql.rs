@@ -35,6 +35,12 @@ impl Jql {
         self
     }
 
+    /// `id > n`: issues by their numeric id, for paging by id.
+    pub fn id_after(mut self, id: u64) -> Self {
+        self.clauses.push(format!("id > {id}"));
+        self
+    }
+
     /// The user's own JQL, in parentheses so that its `OR`s stay inside it.
     pub fn users(mut self, jql: &str) -> Self {
         self.clauses.push(format!("({jql})"));

@@ -79,6 +79,12 @@ pub struct SimConfig {
     pub latency_ms: u64,
     /// Largest issue page a search returns, whatever `maxResults` asked for.
     pub max_page_size: usize,
+    /// Server / Data Center only: the deepest row an offset search (`/search`) serves. A page
+    /// reaching past it (`startAt` plus the page, after the `max_page_size` cap) is refused
+    /// with Data Center's 500 "Search limit exceeded" (its search platform's
+    /// `max_result_window`, 10,000 rows; Atlassian's KB "Handling JQL REST API searching
+    /// exceeding max_result_window"). A small window lets a test reach it without 10,000 issues.
+    pub search_window: usize,
     /// Lifetime of OAuth access tokens, in seconds.
     pub access_token_ttl_secs: u64,
     /// Token answers give `expires_in` as a string (`"3600"`), as some OAuth servers do (Azure
@@ -161,6 +167,7 @@ impl Default for SimConfig {
             time_zone: "America/Los_Angeles".to_string(),
             latency_ms: 0,
             max_page_size: 100,
+            search_window: 10_000,
             access_token_ttl_secs: 3600,
             expires_in_as_string: false,
             expires_in_reported: None,

@@ -31,11 +31,14 @@
 //!   window, so a seed always gives the same bytes); only touched or added issues are later.
 //!   A few groups of issues share the exact same `updated` millisecond.
 //! - JQL: clauses joined by `AND` on `project` (`=`, `!=`, `in`, `not in`; key, id or name),
-//!   `key`/`issuekey`/`id` (same operators), `created`/`updated` (`= != > >= < <=` against
+//!   `key`/`issuekey`/`id` (same operators; `id` also `> >= < <=` against a number),
+//!   `created`/`updated` (`= != > >= < <=` against
 //!   `"yyyy/MM/dd HH:mm"`, `"yyyy-MM-dd HH:mm"`, `"yyyy/MM/dd"`, `"yyyy-MM-dd"` read in the
 //!   configured time zone, epoch milliseconds, or `-5d`-style periods), then
 //!   `ORDER BY updated|created|key|id [ASC|DESC], ...`. Without ORDER BY: `key DESC`. Ties are
 //!   broken by issue id. `OR`, parentheses, functions and other fields are refused with a 400.
+//! - Server's offset `/search` refuses a page reaching past [`SimConfig::search_window`] rows
+//!   (`startAt` plus the page; 10,000 by default) with Data Center's 500 "Search limit exceeded".
 //! - `/search/jql` tokens hold the query and the last row's sort values (keyset paging): an
 //!   issue touched mid-sync is seen again at its new place, and no other issue is skipped.
 //! - Busy issues ([`SimConfig::busy_every`], [`Sim::busy_issue_ids`]) have more children than
@@ -445,7 +448,8 @@ impl Sim {
         self.shared.site_mut().touch(n)
     }
 
-    /// Appends `n` new issues, created and updated now, to a project (by key or id). Returns
+    /// Appends `n` new issues, all created and updated at the same instant (now: one minute
+    /// however many, as a bulk import gives), to a project (by key or id). Returns
     /// their ids. Panics when there is no such project.
     pub fn add_issues(&self, project_key: &str, n: usize) -> Vec<String> {
         self.shared

@@ -52,6 +52,10 @@ struct Args {
     /// Largest issue page a search returns.
     #[arg(long, default_value_t = SimConfig::default().max_page_size)]
     max_page_size: usize,
+    /// Server / Data Center: deepest row an offset search serves (`startAt` plus the page);
+    /// a search asking past it is refused, "Search limit exceeded", as Data Center does.
+    #[arg(long, default_value_t = SimConfig::default().search_window)]
+    search_window: usize,
     /// Lifetime of OAuth access tokens, in seconds.
     #[arg(long, default_value_t = SimConfig::default().access_token_ttl_secs)]
     access_token_ttl_secs: u64,
@@ -289,6 +293,7 @@ async fn main() -> std::io::Result<()> {
         time_zone: args.time_zone,
         latency_ms: args.latency_ms,
         max_page_size: args.max_page_size,
+        search_window: args.search_window,
         access_token_ttl_secs: args.access_token_ttl_secs,
         expires_in_as_string: args.expires_in_as_string,
         expires_in_reported: args.expires_in_reported,

@@ -33,6 +33,37 @@ fn get(sim: &RunningSim, path: &str) -> Value {
     body(response)
 }
 
+/// Data Center refuses an offset search whose page reaches past its search window (`startAt`
+/// plus the page), with a 500 "Search limit exceeded"; within the window it answers.
+#[test]
+fn server_search_is_refused_past_the_search_window() {
+    let sim = spawn(SimConfig {
+        deployment: Deployment::Server,
+        search_window: 50,
+        ..SimConfig::default()
+    });
+    let search = |start: u32, max: u32| {
+        server(client().post(format!("{}/rest/api/2/search", sim.url)))
+            .json(&json!({"jql": "id > 0 ORDER BY id", "startAt": start, "maxResults": max}))
+            .send()
+            .unwrap()
+    };
+    let inside = search(40, 10);
+    assert_eq!(inside.status(), 200);
+    assert_eq!(body(inside)["issues"].as_array().unwrap().len(), 10);
+    let past = search(45, 10);
+    assert_eq!(past.status(), 500);
+    let refusal = body(past);
+    assert!(
+        refusal["errorMessages"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("Search limit exceeded."),
+        "{refusal}"
+    );
+    assert_eq!(refusal["errors"], json!({}));
+}
+
 #[test]
 fn cloud_metadata_endpoints_answer_in_jira_shapes() {
     let sim = spawn(SimConfig::default());

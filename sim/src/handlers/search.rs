@@ -179,6 +179,17 @@ pub(crate) fn offset_search(call: &Call) -> Reply {
         .max_results
         .unwrap_or(50)
         .clamp(0, call.shared.cfg.max_page_size as i64) as usize;
+    let window = call.shared.cfg.search_window;
+    if !site.is_cloud() && start_at + max_results > window {
+        return Err(Rejection::new(
+            500,
+            format!(
+                "Search limit exceeded. We couldn't complete your search because it requests {} \
+                 results which exceeded the search platform limit of {window}.",
+                start_at + max_results
+            ),
+        ));
+    }
     let ctx = call.ctx(&site);
     let selection = select::fields(&site, &input.fields, DefaultFields::Navigable);
     let expand = Expand::parse(&input.expand).with_changelog_cap(Some(100));

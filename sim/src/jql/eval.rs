@@ -11,6 +11,7 @@ enum Bound {
     Projects { member: Vec<bool>, negated: bool },
     Issues { member: HashSet<u32>, negated: bool },
     Time { field: TimeField, cmp: Cmp, at: i64 },
+    IdRange { cmp: Cmp, id: u64 },
 }
 
 /// A query resolved against one version of the site.
@@ -98,6 +99,7 @@ pub(crate) fn bind(query: &Query, site: &Site) -> Result<Plan, Vec<String>> {
                 cmp: *cmp,
                 at: *at,
             }),
+            Clause::IdRange { cmp, id } => clauses.push(Bound::IdRange { cmp: *cmp, id: *id }),
         }
     }
     if !errors.is_empty() {
@@ -131,15 +133,9 @@ impl Plan {
                     TimeField::Created => issue.created,
                     TimeField::Updated => issue.updated,
                 };
-                match cmp {
-                    Cmp::Eq => value == *at,
-                    Cmp::Ne => value != *at,
-                    Cmp::Gt => value > *at,
-                    Cmp::Ge => value >= *at,
-                    Cmp::Lt => value < *at,
-                    Cmp::Le => value <= *at,
-                }
+                cmp.holds(value.cmp(at))
             }
+            Bound::IdRange { cmp, id } => cmp.holds(issue.id.cmp(id)),
         })
     }
 
@@ -232,6 +228,10 @@ mod tests {
         let after = run(&site, &format!("updated > {mid}")).unwrap();
         let upto = run(&site, &format!("updated <= {mid}")).unwrap();
         assert_eq!(after.len() + upto.len(), site.issues.len());
+        let first = site.issues[0].id;
+        let above = run(&site, &format!("id > {first} AND id <= {}", first + 2)).unwrap();
+        assert!(above.iter().all(|&i| site.issues[i as usize].id > first));
+        assert_eq!(run(&site, "id > 0").unwrap().len(), site.issues.len());
         let keyed = run(&site, "key in (WEB-3, OPS-1) ORDER BY key").unwrap();
         assert_eq!(
             keyed

@@ -27,6 +27,21 @@ pub(crate) enum Cmp {
     Le,
 }
 
+impl Cmp {
+    /// Whether a value that compares `ordering` to the clause's operand satisfies it.
+    pub fn holds(self, ordering: std::cmp::Ordering) -> bool {
+        use std::cmp::Ordering::{Equal, Greater, Less};
+        match self {
+            Cmp::Eq => ordering == Equal,
+            Cmp::Ne => ordering != Equal,
+            Cmp::Gt => ordering == Greater,
+            Cmp::Ge => ordering != Less,
+            Cmp::Lt => ordering == Less,
+            Cmp::Le => ordering != Greater,
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Clause {
     /// `project = X`, `project != X`, `project in (...)`, `project not in (...)`.
@@ -35,6 +50,8 @@ pub(crate) enum Clause {
     Issue { values: Vec<String>, negated: bool },
     /// `updated >= "2024/01/31 13:05"`; `at` is epoch milliseconds.
     Time { field: TimeField, cmp: Cmp, at: i64 },
+    /// `id > 10042` (also `>=`, `<`, `<=`): issues by their numeric id, which need not exist.
+    IdRange { cmp: Cmp, id: u64 },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -221,6 +238,19 @@ impl Parser {
                     "!=" => (vec![self.value()?], true),
                     "in" => (self.list()?, false),
                     "not in" => (self.list()?, true),
+                    ">" | ">=" | "<" | "<=" if lower == "id" => {
+                        let cmp = match operator.as_str() {
+                            ">" => Cmp::Gt,
+                            ">=" => Cmp::Ge,
+                            "<" => Cmp::Lt,
+                            _ => Cmp::Le,
+                        };
+                        let text = self.value()?;
+                        let id = text.trim().parse::<u64>().map_err(|_| {
+                            format!("The value '{text}' is not a valid issue id for field 'id'.")
+                        })?;
+                        return Ok(Clause::IdRange { cmp, id });
+                    }
                     op => return Err(unsupported(op, &field)),
                 };
                 Ok(if lower == "project" {

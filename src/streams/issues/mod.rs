@@ -19,7 +19,7 @@ use crate::raw::{self, Node, Opening, RawObject};
 use crate::timestamp::parse_jira;
 
 mod bookmark;
-mod offset_paging;
+pub(crate) mod offset_paging;
 mod partitions;
 pub use bookmark::Bookmark;
 pub use partitions::{Plan, Progress};
@@ -292,17 +292,22 @@ pub struct IssueQuery {
 /// `[project …] AND [the user's filters] AND updated >= "<local minute>" ORDER BY updated ASC,
 /// key ASC`.
 fn updated_since_jql(local_minute: NaiveDateTime, scope: &Scope, filter: &Jql) -> String {
-    let jql = match scope {
-        Scope::Site => Jql::new(),
-        Scope::Project(id) => Jql::new().project_in(std::slice::from_ref(id), false),
-        Scope::OtherThan(ids) if ids.is_empty() => Jql::new(),
-        Scope::OtherThan(ids) => Jql::new().project_in(ids, true),
-    };
-    jql.and(filter)
+    scope_jql(scope)
+        .and(filter)
         .at_or_after("updated", local_minute)
         .order_by("updated", Order::Asc)
         .order_by("key", Order::Asc)
         .render()
+}
+
+/// `[project …]`: the issues `scope` covers.
+fn scope_jql(scope: &Scope) -> Jql {
+    match scope {
+        Scope::Site => Jql::new(),
+        Scope::Project(id) => Jql::new().project_in(std::slice::from_ref(id), false),
+        Scope::OtherThan(ids) if ids.is_empty() => Jql::new(),
+        Scope::OtherThan(ids) => Jql::new().project_in(ids, true),
+    }
 }
 
 /// The zone JQL dates are read in, and how far to widen a date bound because of it.

@@ -6,19 +6,27 @@
 //! where it stopped, and checks that the last row read is among those few; when it is not, rows
 //! moved further than that, and the minute is read again from its start. The caller drops rows it
 //! has already written.
+//!
+//! A minute holding more rows than a page (a bulk change or import) would walk `startAt` through
+//! all of them, and Data Center refuses a page past its search window (10,000 rows): such a minute
+//! is listed by id instead, its issues then read in `updated` order by id, and the search goes on
+//! at the next minute.
 
-use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
+use std::pin::pin;
+
+use chrono::{DateTime, Duration, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Tz;
-use futures::Stream;
+use futures::{Stream, TryStreamExt};
 use serde_json::{Value, json};
 
-use super::{IssueQuery, JqlZone, Scope, updated_since_jql};
+use super::{IssueQuery, JqlZone, Scope, issues_with_ids, scope_jql, updated_since_jql};
 use crate::client::{
     ApiRequest, JiraClient, Page, PageSize, Progress, RawRecord, fingerprint, read_page,
 };
 use crate::error::{Error, Result};
-use crate::jql::{Jql, local_minute_at_or_before};
-use crate::raw::RawObject;
+use crate::jql::{Jql, Order, local_minute_at_or_before};
+use crate::raw::{self, Node, RawObject};
+use crate::timestamp::parse_jira;
 
 /// Rows each page reads again, to find the last row read among them.
 const REREAD_ROWS: u64 = 5;
@@ -88,6 +96,9 @@ pub(super) fn server_pages<'a>(
             progress.judge(fresh, !last, &path)?;
             let before = window.starts_at;
             window.advance(start, &items, zone);
+            // A page past the query's first, wholly inside one minute: the minute holds more
+            // rows than a page, which offsets would have to walk through.
+            let crowded = (!last && start > 0).then(|| crowded_minute(&items, zone)).flatten();
             if window.starts_at != before {
                 progress = Progress::default();
             }
@@ -95,6 +106,98 @@ pub(super) fn server_pages<'a>(
             if last {
                 break;
             }
+            if let Some((minute, next)) = crowded {
+                tracing::debug!(%minute, "a minute of more issues than a page; reading it by id");
+                let base = scope_jql(scope).and(filter);
+                let mut listed = minute_by_id(client, &base, "updated", minute, next).await?;
+                // In `updated` order, as the caller writes (and bookmarks) a search's rows.
+                listed.sort_unstable_by_key(|(id, at)| (*at, *id));
+                let ids: Vec<String> = listed.iter().map(|(id, _)| id.to_string()).collect();
+                let ends_at = instant_of(next, zone.tz);
+                for batch in ids.chunks(size.get().max(1) as usize) {
+                    let mut pages = pin!(issues_with_ids(client, batch, filter, query, size.get()));
+                    while let Some(mut page) = pages.try_next().await? {
+                        // An issue edited since it was listed has left the minute: the search
+                        // going on at the next minute brings it in its place, in `updated` order.
+                        page.items.retain(|item| cursor_of(item).is_none_or(|(_, u)| u < ends_at));
+                        yield page;
+                    }
+                }
+                window = Window::at_minute(next, zone);
+                rereads = 0;
+                progress = Progress::default();
+            }
+        }
+    }
+}
+
+/// Ids a page of a minute listed by id asks for (the most Jira gives a page of ids).
+const ID_PAGE: u64 = 1000;
+
+/// The issues whose `field` is in the local minute `[minute, next)` among those `base` covers, with
+/// the instant each holds there, listed in pages of ids (`id > last ORDER BY id`) so that no offset
+/// grows with the minute: Data Center refuses a page past its search window (10,000 rows), and a
+/// bulk change or import can give one minute more issues than that.
+pub(crate) async fn minute_by_id(
+    client: &JiraClient,
+    base: &Jql,
+    field: &'static str,
+    minute: NaiveDateTime,
+    next: NaiveDateTime,
+) -> Result<Vec<(u64, Option<DateTime<Utc>>)>> {
+    let path = client.api_path("search");
+    let pointer = format!("/fields/{field}");
+    // In id order: the last one is where the next page starts.
+    let mut listed: Vec<(u64, Option<DateTime<Utc>>)> = Vec::new();
+    loop {
+        let after = listed.last().map(|(id, _)| *id);
+        let mut jql = base.clone().at_or_after(field, minute).before(field, next);
+        if let Some(after) = after {
+            jql = jql.id_after(after);
+        }
+        let jql = jql.order_by("id", Order::Asc).render();
+        let body =
+            json!({"jql": jql, "fields": ["id", field], "startAt": 0, "maxResults": ID_PAGE});
+        let request = ApiRequest::post(path.clone(), body);
+        let (response, items) = match read_page::<RawRecord>(client, request, Some("issues")).await
+        {
+            // The issue the listing stopped at was deleted since, and Jira refuses to compare
+            // with an id it does not have: go on after the one before it.
+            Err(Error::Http {
+                status: 400,
+                excerpt,
+                ..
+            }) if after.is_some_and(|id| super::named_as_missing(&excerpt, &id.to_string())) => {
+                listed.pop();
+                continue;
+            }
+            page => page?,
+        };
+        for item in &items {
+            let Some(issue) = RawObject::parse(item.get()) else {
+                continue;
+            };
+            let id = issue
+                .get("id")
+                .and_then(Node::text)
+                .and_then(raw::id_text)
+                .and_then(|id| id.parse::<u64>().ok());
+            let at = issue
+                .pointer(&pointer)
+                .and_then(raw::as_str)
+                .and_then(|t| parse_jira(&t));
+            // Ids only grow: one not after the last is a row read before.
+            if let Some(id) = id.filter(|id| listed.last().is_none_or(|(last, _)| id > last)) {
+                listed.push((id, at));
+            }
+        }
+        let total = response.get("total").and_then(Value::as_u64);
+        // The end: Jira's total reached, or a page with no id not listed before (a server
+        // that ignores `id >` ends here too).
+        if listed.last().map(|(id, _)| *id) == after
+            || total.is_some_and(|t| items.len() as u64 >= t)
+        {
+            return Ok(listed);
         }
     }
 }
@@ -113,6 +216,16 @@ struct Window {
 impl Window {
     fn starting_at(t: DateTime<Utc>, zone: JqlZone) -> Window {
         let local_minute = local_minute_at_or_before(t - zone.slack, zone.tz);
+        Window {
+            local_minute,
+            starts_at: instant_of(local_minute, zone.tz),
+            rows_read: 0,
+            last_row: None,
+        }
+    }
+
+    /// A query from the start of a local minute that has one meaning.
+    fn at_minute(local_minute: NaiveDateTime, zone: JqlZone) -> Window {
         Window {
             local_minute,
             starts_at: instant_of(local_minute, zone.tz),
@@ -195,6 +308,24 @@ impl Window {
     }
 }
 
+/// The minute every row of `items` lies in, and the one after; `None` when they are in more than
+/// one, with an unknown zone (Jira reads the minute somewhere else), or when a DST change gives
+/// either minute two meanings.
+fn crowded_minute(items: &[RawRecord], zone: JqlZone) -> Option<(NaiveDateTime, NaiveDateTime)> {
+    let rows: Vec<DateTime<Utc>> = items.iter().filter_map(cursor_of).map(|(_, u)| u).collect();
+    let first = *rows.first()?;
+    let minute = local_minute_at_or_before(first, zone.tz);
+    let next = minute + Duration::minutes(1);
+    let single = |m: &NaiveDateTime| zone.tz.from_local_datetime(m).single().is_some();
+    if !zone.slack.is_zero() || rows.len() != items.len() || !single(&minute) || !single(&next) {
+        return None;
+    }
+    let (starts_at, ends_at) = (instant_of(minute, zone.tz), instant_of(next, zone.tz));
+    rows.iter()
+        .all(|u| starts_at <= *u && *u < ends_at)
+        .then_some((minute, next))
+}
+
 /// The instant a local minute names (it exists: it came from an instant).
 fn cursor_of(item: &RawRecord) -> Option<(String, DateTime<Utc>)> {
     super::cursor_of(&RawObject::parse(item.get())?)
@@ -244,6 +375,23 @@ mod tests {
         assert_eq!(w.local_minute.to_string(), "2024-05-01 10:07:00");
         assert_eq!(w.next_request(), (0, 2));
         assert_eq!(w.last_row.as_deref(), Some("b"));
+    }
+
+    #[test]
+    fn a_page_wholly_inside_one_minute_names_it_crowded() {
+        let page = minute_of(10, "2024-05-01T10:07:40.000+0000");
+        let (minute, next) = crowded_minute(&page, UTC).unwrap();
+        assert_eq!(minute.to_string(), "2024-05-01 10:07:00");
+        assert_eq!(next.to_string(), "2024-05-01 10:08:00");
+        let mut spanning = page.clone();
+        spanning.push(issue("b", "2024-05-01T10:08:00.000+0000"));
+        assert_eq!(crowded_minute(&spanning, UTC), None);
+        let slack = JqlZone {
+            tz: Tz::UTC,
+            slack: Duration::hours(14),
+        };
+        assert_eq!(crowded_minute(&page, slack), None);
+        assert_eq!(crowded_minute(&[], UTC), None);
     }
 
     #[test]
