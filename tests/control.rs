@@ -1709,6 +1709,48 @@ fn deleted_issues_become_records_with_sdc_deleted_at_from_the_audit_log_or_by_re
     }
 }
 
+/// Data Center refuses a search page reaching past its search window (10,000 rows; here 50), and
+/// a bulk import can create more issues than that in one minute: the reconcile listing, which
+/// restarts at the newest issue's creation minute, must still list every id (or a run would take
+/// the ones it missed for deleted), and the deletions among them are reported.
+#[test]
+fn a_reconcile_listing_of_more_issues_created_in_one_minute_than_the_search_window_lists_them_all()
+{
+    let site = Site::new(SimConfig {
+        deployment: Deployment::Server,
+        admin: false,
+        busy_every: 0,
+        max_page_size: 10,
+        search_window: 50,
+        ..SimConfig::default()
+    });
+    // 120 issues created at one instant, after the 60 the site had.
+    let imported = site.sim.sim.add_issues("WEB", 120);
+    let catalog = catalog_hashing(&site, &["issues"], &[]);
+    let config = site.config_with(json!({"deleted_issues": "reconcile", "page_size": 10,
+                                         "max_retries": 1}));
+    let first = sync(&site, config.clone(), &catalog);
+    first.assert_success();
+    let ids = first.last_state()["bookmarks"]["issues"]["deleted"]["ids"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let listed = tap_jira::id_runs::decode(&ids).unwrap();
+    assert_eq!(listed.len(), site.sim.sim.issue_count(), "every id listed");
+    let gone: Vec<String> = [&imported[3], &imported[77]]
+        .into_iter()
+        .filter(|id| site.sim.sim.delete_issue(id).is_some())
+        .cloned()
+        .collect();
+    assert_eq!(gone.len(), 2);
+    let next = sync_from_state(&site, config, &catalog, &first.last_state());
+    next.assert_success();
+    let reported: Vec<String> = deletions(&next, "issues").into_keys().collect();
+    let mut expected = gone;
+    expected.sort();
+    assert_eq!(reported, expected, "exactly the deleted issues");
+}
+
 /// Jira writes an audit record's `summary` and `category` in the site's default language: on a
 /// site set up in German an issue's deletion reads "Vorgang gelöscht". Its deletions are found
 /// all the same, and nothing else of the log is taken for one.

@@ -10,6 +10,7 @@ use futures::{Stream, StreamExt, TryStreamExt};
 use serde_json::{Value, json};
 
 use super::AUDIT_LOG;
+use super::issues::offset_paging::{minute_by_id, one_minute};
 use super::issues::{self, JqlZone};
 use crate::client::{ApiRequest, JiraClient, Progress, RawRecord, fingerprint, pages, read_page};
 use crate::config::Deployment;
@@ -179,7 +180,9 @@ const SERVER_LISTING_PAGE: u64 = 1000;
 /// Adds the ids of the issues `filter` covers, in order of creation. Data Center refuses a page
 /// past its search platform's window (10,000 rows: "Search limit exceeded"), so each query starts
 /// again at the minute of the newest issue read, its offsets staying within a page or two; the
-/// rows read again are dropped with the other repeats.
+/// rows read again are dropped with the other repeats. A minute in which more issues were created
+/// than a page holds (a bulk import) would walk the offsets through all of them: it is listed by
+/// id instead, and the listing goes on at the next minute.
 async fn server_issue_ids(
     client: &JiraClient,
     filter: &Jql,
@@ -202,12 +205,14 @@ async fn server_issue_ids(
         let request = ApiRequest::post(path.clone(), body);
         let (response, items) = read_page::<RawRecord>(client, request, Some("issues")).await?;
         let mut newest: Option<DateTime<Utc>> = None;
+        let mut created_at = Vec::with_capacity(items.len());
         for item in &items {
             ids.extend(issue_id(item.get()));
             let created = RawObject::parse(item.get())
                 .and_then(|issue| issue.pointer("/fields/created").and_then(raw::as_str))
                 .and_then(|t| parse_jira(&t));
             newest = newest.max(created);
+            created_at.extend(created);
         }
         let n = items.len() as u64;
         let last = n == 0
@@ -218,6 +223,18 @@ async fn server_issue_ids(
         progress.judge(fingerprint(items.iter().map(RawRecord::get)), !last, &path)?;
         if last {
             return Ok(());
+        }
+        // A page past the query's first, wholly inside one minute: it holds more issues than a
+        // page, which offsets would have to walk through.
+        let crowded = (start > 0 && created_at.len() == items.len())
+            .then(|| one_minute(&created_at, zone))
+            .flatten();
+        if let Some((minute, next)) = crowded {
+            let listed = minute_by_id(client, filter, "created", minute, next).await?;
+            ids.extend(listed.into_iter().map(|(id, _)| id));
+            from = next;
+            start = 0;
+            continue;
         }
         // A local minute a DST change repeats may be read as its later instant, past rows not
         // yet read: the query goes on by offset.

@@ -313,11 +313,24 @@ impl Window {
 /// either minute two meanings.
 fn crowded_minute(items: &[RawRecord], zone: JqlZone) -> Option<(NaiveDateTime, NaiveDateTime)> {
     let rows: Vec<DateTime<Utc>> = items.iter().filter_map(cursor_of).map(|(_, u)| u).collect();
+    if rows.len() != items.len() {
+        return None;
+    }
+    one_minute(&rows, zone)
+}
+
+/// The local minute every one of `instants` lies in, and the one after; `None` when they are in
+/// more than one (or none), with an unknown zone, or when a DST change gives either minute two
+/// meanings.
+pub(crate) fn one_minute(
+    rows: &[DateTime<Utc>],
+    zone: JqlZone,
+) -> Option<(NaiveDateTime, NaiveDateTime)> {
     let first = *rows.first()?;
     let minute = local_minute_at_or_before(first, zone.tz);
     let next = minute + Duration::minutes(1);
     let single = |m: &NaiveDateTime| zone.tz.from_local_datetime(m).single().is_some();
-    if !zone.slack.is_zero() || rows.len() != items.len() || !single(&minute) || !single(&next) {
+    if !zone.slack.is_zero() || !single(&minute) || !single(&next) {
         return None;
     }
     let (starts_at, ends_at) = (instant_of(minute, zone.tz), instant_of(next, zone.tz));
