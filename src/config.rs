@@ -935,6 +935,8 @@ impl<'a> Reader<'a> {
             None | Some(Value::Null) => None,
             Some(Value::String(s)) if s.is_empty() => None,
             Some(Value::String(s)) => Some(Secret::new(s.clone())),
+            // Digits unquoted in meltano.yml (`password: 20241231`) reach the config as a number.
+            Some(Value::Number(n)) => Some(Secret::new(n.to_string())),
             Some(_) => {
                 self.problem(key, "must be a string", "");
                 None

@@ -90,9 +90,13 @@ pub fn register_config(raw: &crate::config::RawConfig) {
             })
     };
     for (key, value) in raw.values() {
-        let Some(text) = value.as_str() else {
-            continue;
+        // A secret of digits is a number, read as its text (`password: 20241231`).
+        let text = match value {
+            serde_json::Value::String(s) => s.clone(),
+            serde_json::Value::Number(n) => n.to_string(),
+            _ => continue,
         };
+        let text = text.as_str();
         // `hash_salt` never goes over the wire, so no server can echo it; and a refused short
         // salt ("short") would blank words out of the very message that refuses it.
         // A proxy's address is named in the log; only its password is secret (below).

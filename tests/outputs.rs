@@ -329,6 +329,39 @@ fn an_echoed_basic_header_of_a_username_of_digits_is_redacted() {
     assert_never_printed(&run, &[creds::PASSWORD, &basic]);
 }
 
+/// Secrets of digits as meltano.yml holds them unquoted (`password: 20241231`, which Meltano
+/// writes into the config as a number, as it does a user name of digits): read as their text,
+/// as the user name is, and redacted when a server echoes them.
+#[test]
+fn secrets_of_digits_are_read_as_their_text_and_redacted() {
+    let site = Site::server();
+    for (key, config) in [
+        (
+            "personal_access_token",
+            json!({"base_url": site.sim.url, "allow_http": true,
+                   "personal_access_token": 73512094}),
+        ),
+        (
+            "password",
+            json!({"base_url": site.sim.url, "allow_http": true, "username": creds::USERNAME,
+                   "password": 73512094}),
+        ),
+    ] {
+        let config = site.file("config.json", &config);
+        site.sim
+            .sim
+            .push_fault(echo("/rest/api/2/", 400, "credential 73512094"));
+        let run = tap(&[&"--config", &config, &"--discover"]);
+        assert!(
+            !run.stderr.contains(&format!("config `{key}`")),
+            "{key} of digits refused:\n{}",
+            run.stderr
+        );
+        assert!(run.stderr.contains("ECHO-MARK"), "{key}: {}", run.stderr);
+        assert_never_printed(&run, &["73512094"]);
+    }
+}
+
 fn oauth_config(site: &Site) -> Value {
     json!({
         "oauth_client_id": creds::OAUTH_CLIENT_ID,
