@@ -87,6 +87,11 @@ fn setting_schema(s: &Setting) -> Value {
             allowed.push(Value::Null);
             json!({"type": ["string", "null"], "enum": allowed})
         }
+        // Meltano's definition makes these strings (it cannot write its `decimal` kind) and
+        // Stitch's configs hold `request_timeout` as text (`""`: the default): the text of a
+        // number of 0 or more, as the tap reads it.
+        Kind::Number => json!({"type": ["number", "string", "null"],
+            "pattern": r"^\s*(\d+(\.\d*)?|\.\d+)?\s*$"}),
         kind => json!({"type": [kind.json_type(), "null"]}),
     };
     p["title"] = json!(label(s.name));

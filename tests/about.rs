@@ -72,9 +72,10 @@ fn about_json_is_the_sdks_shape_with_typed_settings() {
         assert_eq!(json_type(&properties[name]), [ty], "{name}");
         assert_eq!(properties[name]["default"], default, "{name}");
     }
+    // Or its text, as Meltano writes it.
     assert_eq!(
         json_type(&properties["max_requests_per_second"]),
-        ["number"]
+        ["number", "string"]
     );
     assert!(json_type(&properties["projects"]).contains(&"array"));
     assert_eq!(properties["projects"]["items"]["type"], "string");
@@ -197,9 +198,25 @@ fn the_settings_schema_accepts_every_default_and_refuses_wrong_types() {
         "a port without a host is no site"
     );
 
+    // Meltano's definition makes the settings that take a fraction strings (it cannot write its
+    // `decimal` kind), so Meltano writes their text; Stitch's configs hold `request_timeout` as
+    // text too, `""` and `"0.0"` for the default. The tap reads them all.
+    for (key, text) in [
+        ("request_timeout", "30"),
+        ("request_timeout", "12.5"),
+        ("request_timeout", "0.0"),
+        ("request_timeout", ""),
+        ("max_requests_per_second", "2.5"),
+    ] {
+        let mut config = config.clone();
+        config[key] = json!(text);
+        assert!(validator.is_valid(&config), "{key}: {text:?} refused");
+    }
     for (key, wrong) in [
         ("render_text", json!("fancy")),
         ("page_size", json!(true)),
+        ("max_requests_per_second", json!("fast")),
+        ("request_timeout", json!("-5")),
         ("allow_http", json!("yes")),
         ("start_date", json!("yesterday")),
         ("projects", json!(7)),
