@@ -1,7 +1,8 @@
 //! Schema drift: when a sync runs from a saved catalog, the site's fields (`/field`) are read
 //! again and compared with the catalog's `issues` schema. Fields that appeared are added and
 //! synced (`schema_drift: auto`) or left out (`block`); a field whose type changed has its schema
-//! widened to take both, so neither the sync nor a target breaks on it. Every change is logged.
+//! widened to take both, typed so that SQL targets make a text column for values of different
+//! kinds ([`widened`]). Every change is logged.
 
 use serde_json::{Map, Value, json};
 
@@ -333,7 +334,11 @@ fn set_property(entry: &mut CatalogEntry, id: &str, schema: Value) {
     }
 }
 
-/// A schema that takes the values of both: the union of two plain types, or any value.
+/// A schema that takes the values of both. Types of one kind (or integers and numbers) stay a
+/// union; values of different kinds are typed `anyOf`, `string` first, which SQL targets make a
+/// text column: pipelinewise-target-postgres and target-duckdb make a union holding `number` or
+/// `boolean` a number or boolean column, and one holding `object` a jsonb one, and then refuse
+/// the text. The tap's flattening writes such a value as JSON text.
 fn widened(before: &Value, now: &Value) -> Value {
     let plain = |s: &Value| -> Option<Vec<String>> {
         let object = s.as_object()?;
@@ -346,12 +351,22 @@ fn widened(before: &Value, now: &Value) -> Value {
             _ => None,
         }
     };
+    let text_first = |any: Value| json!({"anyOf": [{"type": "string"}, any]});
     match (plain(before), plain(now)) {
         (Some(mut types), Some(more)) => {
             for t in more {
                 if !types.contains(&t) {
                     types.push(t);
                 }
+            }
+            let kinds: Vec<&str> = types
+                .iter()
+                .map(String::as_str)
+                .filter(|t| *t != "null")
+                .collect();
+            let numbers = kinds.iter().all(|t| matches!(*t, "integer" | "number"));
+            if kinds.len() > 1 && !numbers {
+                return text_first(json!({"type": types}));
             }
             let mut schema = json!({"type": types});
             // A format both agree on still holds.
@@ -360,7 +375,7 @@ fn widened(before: &Value, now: &Value) -> Value {
             }
             schema
         }
-        _ => permissive(),
+        _ => text_first(permissive()),
     }
 }
 
@@ -405,7 +420,7 @@ mod tests {
             let fields = &entry.schema["properties"]["fields"]["properties"];
             assert_eq!(
                 fields["customfield_1"],
-                json!({"type": ["null", "number", "string"]}),
+                json!({"anyOf": [{"type": "string"}, {"type": ["null", "number", "string"]}]}),
                 "widened either way"
             );
             assert_eq!(
@@ -415,6 +430,42 @@ mod tests {
             // The next comparison against the same site finds nothing new to add.
             let again = apply(&mut entry, &now, TextForm::Adf, policy, FieldNames::Id);
             assert_eq!(again.appeared.is_empty(), policy == DriftPolicy::Auto);
+        }
+    }
+
+    #[test]
+    fn values_of_different_kinds_are_typed_text_first_so_sql_targets_make_a_text_column() {
+        let text_first = |any: Value| json!({"anyOf": [{"type": "string"}, any]});
+        let typed = |t: &str| json!({"type": ["null", t]});
+        for (before, now, want) in [
+            (
+                typed("string"),
+                typed("integer"),
+                text_first(json!({"type": ["null", "string", "integer"]})),
+            ),
+            (
+                typed("number"),
+                typed("boolean"),
+                text_first(json!({"type": ["null", "number", "boolean"]})),
+            ),
+            (
+                typed("number"),
+                json!({"type": ["null", "object"], "properties": {"id": {"type": "string"}}}),
+                text_first(permissive()),
+            ),
+            // One kind of value: a column of that kind still takes them all.
+            (
+                typed("integer"),
+                typed("number"),
+                json!({"type": ["null", "integer", "number"]}),
+            ),
+            (
+                json!({"type": ["null", "string"], "format": "date"}),
+                typed("string"),
+                typed("string"),
+            ),
+        ] {
+            assert_eq!(widened(&before, &now), want, "{before} then {now}");
         }
     }
 
@@ -473,7 +524,7 @@ mod tests {
         let fields = &entry.schema["properties"]["fields"]["properties"];
         assert_eq!(
             fields["budget"],
-            json!({"type": ["null", "number", "string"]}),
+            json!({"anyOf": [{"type": "string"}, {"type": ["null", "number", "string"]}]}),
             "the column keeps its name"
         );
         assert_eq!(

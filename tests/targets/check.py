@@ -7,9 +7,11 @@
                                 flattened by the tap, against run1.jsonl: nothing lost
     check.py TARGET DIR own     TARGET's destination after loading run1.jsonl with its own
                                 flattening: what it loses, and that README says why
+    check.py TARGET DIR drift   TARGET's destination after loading drift.jsonl (pipelinewise over
+                                flat.jsonl): every value of the field that changed type
 
 DIR holds run1.jsonl and run2.jsonl (the full and the incremental sync), flat.jsonl, the
-simulator's answers (field.json, deleted-issues.json, deleted-worklogs.json, touched.json) and, for
+simulator's answers (field.json, retyped.json, deleted-issues.json, deleted-worklogs.json, touched.json) and, for
 each target, its config (TARGET.json, TARGET_flat.json, TARGET_own.json, which say where its
 destination is) and what it printed (TARGET-runN.out, TARGET_flat-flat.out, TARGET_own-run1.out).
 """
@@ -275,6 +277,8 @@ def check_flattened(variant, loaded, plain, execute, schema, ident):
 
 
 def main(target, folder, variant=None):
+    if variant == "drift":
+        return main_drift(target, folder)
     if variant is not None:
         return main_flattened(target, folder, variant)
     streams, states = read(folder)
@@ -315,6 +319,30 @@ def main_flattened(target, folder, variant):
         raise SystemExit(f"check.py: no flattening check for {target}")
     schema = config["default_target_schema"]
     return f"{name}: " + check_flattened(variant, loaded, plain, execute, schema, ident)
+
+
+def main_drift(target, folder):
+    """drift.jsonl, a full sync flattened by the tap after the field of retyped.json turned from a
+    number into text: every issue's value of it is in the table, as the tap wrote it. pipelinewise
+    loaded it over flat.jsonl, whose column was made for numbers."""
+    runs = ("flat", "drift") if target == "pipelinewise" else ("drift",)
+    loaded, states = read(folder, runs)
+    name = f"{target}_drift"
+    check_states(folder, name, states, runs)
+    config = json.load(open(f"{folder}/{name}.json"))
+    issues = loaded["issues"]
+    column = "fields__" + answer(folder, "retyped")["added"]["id"]
+    stored = dict(postgres(config)(
+        f'SELECT "id", "{column}" FROM "{config["default_target_schema"]}"."issues"'))
+    assert len(stored) == len(issues.last), f"{name}: {len(stored)} rows, {len(issues.last)} issues"
+    texts = 0
+    for (id,), record in issues.last.items():
+        value = record.get(column)
+        if has_value(value):
+            texts += isinstance(value, str)
+            assert stored[id] == value, f"{name}: issue {id}: {column} {stored[id]!r}, not {value!r}"
+    assert texts, f"{name}: no text in {column}: the check proves nothing"
+    return f"{name}: {len(stored)} rows, {texts} text values of a field that was a number"
 
 
 if __name__ == "__main__":

@@ -9,7 +9,10 @@
 # records deleted or flagged, and rows a full-table stream no longer has deleted or kept, as each
 # target does; the tap's last STATE passed on. Then flattening: a full sync flattened by the tap
 # loads into pipelinewise and duckdb with nothing lost against the unflattened one, and the
-# unflattened sync loaded with the targets' own flattening loses exactly what README says. Run by
+# unflattened sync loaded with the targets' own flattening loses exactly what README says. Last,
+# schema drift: a number field retyped to text after the first run, and a full sync flattened by the
+# tap then, loaded by pipelinewise over the first run's flattened table and by meltanolabs into a
+# table of its own (it never changes a column's type, as README says): every value loaded. Run by
 # .ci/run; installs go to target/targets/.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -24,6 +27,8 @@ venvs=$cache/venvs
 flat_targets=(pipelinewise duckdb)
 declare -A own_flattening_on=([pipelinewise]=cloud [duckdb]=server)
 flat_depth=3
+# Schema drift is loaded on one deployment: the two share the widening.
+drift_on=cloud
 
 # Each load_TARGET below loads stdin, the tap's output of run $1, into the target's destination for
 # $deployment, and prints the states the target passes on. Its config goes to
@@ -35,11 +40,11 @@ flat_depth=3
 # with a column named `version` (server_info): SQLAlchemy takes the bind parameter it calls
 # `version` for that column. A record's own _sdc_deleted_at stays on its row as a flag.
 load_meltanolabs() {
-  cat > "$dir/meltanolabs.json" << JSON
+  cat > "$dir/meltanolabs${variant:-}.json" << JSON
 {"host": "127.0.0.1", "port": $pg_port, "user": "postgres", "password": "unused", "database": "postgres",
- "default_target_schema": "meltanolabs_$deployment", "add_record_metadata": true, "hard_delete": true}
+ "default_target_schema": "meltanolabs${variant:-}_$deployment", "add_record_metadata": true, "hard_delete": true}
 JSON
-  "$venvs/meltanolabs/bin/target-postgres" --config "$dir/meltanolabs.json"
+  "$venvs/meltanolabs/bin/target-postgres" --config "$dir/meltanolabs${variant:-}.json"
 }
 
 # pipelinewise-target-postgres: upserts by key; with add_metadata_columns and hard_delete, deletes
@@ -79,7 +84,8 @@ load_stitch() {
 }
 
 # TARGET RUN... loads the runs of $deployment (run1, run2: the full and the incremental sync;
-# flat: the full sync flattened by the tap), already in $dir, one after the other.
+# flat: the full sync flattened by the tap; drift: a full sync flattened by the tap after a field
+# changed type), already in $dir, one after the other.
 load() {
   local t=$1 run out
   shift
@@ -132,10 +138,14 @@ for deployment in cloud server; do
   # A custom field that only the full sync sees: the second run's `fields` lacks its row, which
   # ACTIVATE_VERSION removes where a target honours it.
   sim_admin POST 'fields?name=Short%20lived&type=textfield' > "$dir/field.json"
+  # A number field that becomes text after the first run: drift widens its schema.
+  sim_admin POST 'fields?name=Retyped&type=float' > "$dir/retyped.json"
   "$tap" --config "$work/config.json" --discover > "$dir/discovered.json" 2> "$dir/discover.err"
   select_defaults "$dir/discovered.json" "$work/catalog.json"
   sync "$dir/run1.jsonl"
   sync "$dir/flat.jsonl" --config "$work/flat.json"
+  sim_admin PUT "fields/$(field_id < "$dir/retyped.json")?type=textfield" > /dev/null
+  if [ "$deployment" = "$drift_on" ]; then sync "$dir/drift.jsonl" --config "$work/flat.json"; fi
   sim_admin POST 'delete-issues?n=4' > "$dir/deleted-issues.json"
   sim_admin POST 'delete-worklogs?n=3' > "$dir/deleted-worklogs.json"
   sim_admin POST 'touch?n=5' > "$dir/touched.json"
@@ -166,6 +176,14 @@ for deployment in cloud server; do
       pids+=($!)
     fi
   done
+  # A column made for numbers by the first run, then text: pipelinewise makes a new column for
+  # the new type; meltanolabs cannot, and loads into a table of its own.
+  if [ "$deployment" = "$drift_on" ]; then
+    variant=_drift load pipelinewise flat drift &
+    pids+=($!)
+    variant=_drift load meltanolabs drift &
+    pids+=($!)
+  fi
 done
 wait_all "${pids[@]}"
 
@@ -185,6 +203,12 @@ for deployment in cloud server; do
       pids+=($!)
     fi
   done
+  if [ "$deployment" = "$drift_on" ]; then
+    for t in pipelinewise meltanolabs; do
+      "$venvs/$t/bin/python" tests/targets/check.py "$t" "$work/$deployment" drift &
+      pids+=($!)
+    done
+  fi
   wait_all "${pids[@]}"
 done
 echo "targets: ok" >&2
