@@ -467,7 +467,9 @@ fn a_server_search_over_a_list_that_repeats_stops() {
         &["rest/api/2/search", "paging does not advance"],
     );
     assert_eq!(run.run.records("issues").len(), 7, "each issue once");
-    assert!(server.count("/rest/api/2/search") <= 12);
+    // Its pages lie in one minute: that minute's id listing and reads by id come on top.
+    let searches = server.count("/rest/api/2/search");
+    assert!(searches <= 16, "{searches} searches");
 }
 
 #[test]
