@@ -228,7 +228,9 @@ async fn server_issue_ids(
         // page, which offsets would have to walk through.
         let crowded = (start > 0 && created_at.len() == items.len())
             .then(|| one_minute(&created_at, zone))
-            .flatten();
+            .flatten()
+            // Only a minute the query reaches, not one listed already and brought again.
+            .filter(|(minute, _)| *minute >= from);
         if let Some((minute, next)) = crowded {
             let listed = minute_by_id(client, filter, "created", minute, next).await?;
             ids.extend(listed.into_iter().map(|(id, _)| id));

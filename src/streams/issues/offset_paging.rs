@@ -95,10 +95,16 @@ pub(super) fn server_pages<'a>(
             let fresh = fingerprint(items.iter().skip(reread as usize).map(RawRecord::get));
             progress.judge(fresh, !last, &path)?;
             let before = window.starts_at;
+            let queried = window.local_minute;
             window.advance(start, &items, zone);
             // A page past the query's first, wholly inside one minute: the minute holds more
-            // rows than a page, which offsets would have to walk through.
-            let crowded = (!last && start > 0).then(|| crowded_minute(&items, zone)).flatten();
+            // rows than a page, which offsets would have to walk through. Only a minute the
+            // query reaches: one listed already, brought again by a server that does not
+            // narrow its search, is left to the progress check.
+            let crowded = (!last && start > 0)
+                .then(|| crowded_minute(&items, zone))
+                .flatten()
+                .filter(|(minute, _)| *minute >= queried);
             if window.starts_at != before {
                 progress = Progress::default();
             }
