@@ -457,6 +457,48 @@ fn an_incremental_run_emits_exactly_the_changed_issues_children() {
     }
 }
 
+/// Issues of the look-back window that the last run wrote are read again by the next one and
+/// skipped as written: the lists Jira cut short of them are not read again either, for nothing.
+#[test]
+fn issues_already_written_have_no_list_read_again() {
+    for deployment in [Deployment::Cloud, Deployment::Server] {
+        let site = Site::new(SimConfig {
+            deployment,
+            issues_per_project: 40,
+            ..SimConfig::default()
+        });
+        prepare(&site, Some(&["issues", "issue_comments", "changelogs"]));
+        let first = sync(&site);
+        first.assert_success();
+        // Busy issues changed since: the next run writes them, with their whole lists.
+        let now = chrono::Utc::now().timestamp_millis();
+        let busy: Vec<String> = site.sim.sim.busy_issue_ids().into_iter().take(3).collect();
+        for id in &busy {
+            assert!(site.sim.sim.set_issue_updated(id, now));
+        }
+        let state = site.file("state.json", &first.last_state());
+        let second = site.sync_from(&state);
+        second.assert_success();
+        assert_eq!(second.records("issues").len(), busy.len(), "{deployment}");
+        // Nothing changed since: the look-back window holds them again, already written.
+        site.sim.sim.reset_requests();
+        let state = site.file("state-2.json", &second.last_state());
+        let third = site.sync_from(&state);
+        third.assert_success();
+        assert!(third.records("issues").is_empty(), "{deployment}");
+        assert!(third.records("issue_comments").is_empty(), "{deployment}");
+        let counts = site.sim.sim.request_counts();
+        let lists: Vec<(&String, &u64)> = counts
+            .iter()
+            .filter(|(k, _)| k.contains("/issue/{id}") || k.ends_with("/changelog/bulkfetch"))
+            .collect();
+        assert!(
+            lists.is_empty(),
+            "{deployment}: lists read again for issues already written: {lists:?}"
+        );
+    }
+}
+
 /// A Stitch user's `--properties` catalog (singer-io tap-jira 2.6.0's shape, `selected` inside
 /// schemas) syncs every stream it selects, under the same names and keys, and every property of a
 /// record is declared in the SCHEMA the tap emits.

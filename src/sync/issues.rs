@@ -222,6 +222,14 @@ async fn read<W: Write>(
         expand = ?query.expand,
         "searching issues"
     );
+    // Each search's bookmark as the run began: the issue versions earlier runs wrote, which the
+    // look-back reads again and skips, need none of their lists read.
+    let written_before: Vec<issues::Bookmark> = (0..scopes.len())
+        .map(|at| progress.bookmark(at).clone())
+        .collect();
+    let written_before = &written_before;
+    let (chunk_lists, opening): (&[&'static IssueList], &[Opening]) = (&lists, &query.opening);
+    let filters = &config.filters;
     // SEARCHES_AT_ONCE searches run together, each with its share of CHUNKS_PREPARED chunks of its
     // pages having their missing children fetched while it goes on; a search's chunks are written
     // in its order. An issue is judged fresh only when its chunk is written (the one before may
@@ -251,8 +259,9 @@ async fn read<W: Write>(
                 })
                 .take_while(|page| futures::future::ready(page.is_some()))
                 .filter_map(futures::future::ready)
-                .map_ok(|page| {
-                    futures::stream::iter(chunks(&lists, &query.opening, page, &config.filters))
+                .map_ok(move |page| {
+                    let before = written_before.get(at);
+                    futures::stream::iter(chunks(chunk_lists, opening, page, filters, before))
                         .map(Ok)
                 })
                 .try_flatten()
@@ -334,7 +343,7 @@ async fn write_again<W: Write>(
         // Each page is in `updated` order, but not after the one before: a bookmark of its own
         // skips nothing.
         let mut bookmark = issues::Bookmark::starting_at(DateTime::UNIX_EPOCH);
-        for chunk in chunks(lists, &query.opening, page, &config.filters) {
+        for chunk in chunks(lists, &query.opening, page, &config.filters, None) {
             let chunk = prepare(client, config, lists, chunk).await?;
             write_prepared(
                 run,
@@ -905,12 +914,14 @@ struct Chunk {
 }
 
 /// Splits a search page into chunks whose issues need at most CHUNK_RECORDS items read from the
-/// child endpoints (an issue needing more is a chunk of its own).
+/// child endpoints (an issue needing more is a chunk of its own). The versions `written_before`
+/// holds are skipped when written: nothing is read for them.
 fn chunks(
     lists: &[&'static IssueList],
     opening: &[Opening],
     page: Page,
     filters: &Filters,
+    written_before: Option<&issues::Bookmark>,
 ) -> Vec<Chunk> {
     let mut all = Vec::new();
     let mut chunk = Chunk::default();
@@ -922,7 +933,13 @@ fn chunks(
             continue;
         }
         let scanned = item.take_scanned();
-        let (wants, layout) = Wants::of(lists, opening, &item, scanned);
+        let (mut wants, layout) = Wants::of(lists, opening, &item, scanned);
+        if let (Some(w), Some(before)) = (wants.as_mut(), written_before)
+            && w.updated.is_some_and(|t| before.already_written(&w.id, t))
+        {
+            w.lists.fill(false);
+            w.records = 0;
+        }
         let needs = wants.as_ref().map_or(0, |w| w.records);
         // Issues that need nothing read do not make room for one that needs more than a chunk:
         // that one is read and written alone, a page at a time.
@@ -1309,7 +1326,7 @@ mod tests {
             cut_short: false,
         };
         let opening = Opening::to(["/fields", "/fields/comment"]);
-        let chunks = chunks(&[&COMMENTS], &opening, page, &Filters::default());
+        let chunks = chunks(&[&COMMENTS], &opening, page, &Filters::default(), None);
         let split: Vec<Vec<&str>> = chunks
             .iter()
             .map(|c| c.wants.iter().map(|w| w.id.as_str()).collect())
