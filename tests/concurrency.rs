@@ -108,7 +108,7 @@ fn a_stream_read_per_parent_alone_uses_the_whole_budget() {
             Source::PerParent(per) => {
                 per.parents.len() == 1
                     && per.parents[0].stream == PROJECTS_STREAM
-                    && matches!(per.parents[0].only, Only::All)
+                    && matches!(per.parents[0].only, Only::All | Only::NotTrue(_))
             }
             _ => false,
         })

@@ -1035,3 +1035,54 @@ fn a_list_cut_short_of_its_total_activates_no_version() {
         );
     }
 }
+
+/// A project archived in Jira (Cloud Premium and Enterprise, Data Center) still exists, read-only,
+/// and may be restored, but the project lists leave it out unless asked: Cloud's `project/search`
+/// lists `live` projects unless `status` says otherwise, Data Center's `project` unless
+/// `includeArchived=true`. A pass that did not ask activates a version without its row, and the
+/// target deletes a project whose issues it still holds.
+#[test]
+fn an_archived_project_keeps_its_row() {
+    for deployment in [Deployment::Cloud, Deployment::Server] {
+        let site = site_for(deployment);
+        prepare(&site, Some(&["projects", "versions"]));
+        let first = sync(&site);
+        first.assert_success();
+        let id = first
+            .records("projects")
+            .into_iter()
+            .find(|p| p["key"] == "OPS")
+            .map(|p| p["id"].clone())
+            .unwrap();
+        site.sim.sim.archive_project("OPS");
+        site.sim.sim.reset_requests();
+        let again = site.sync_from(&site.file("state.json", &first.last_state()));
+        again.assert_success();
+        // Its versions are read as before, of live projects only.
+        let id_text = id.as_str().unwrap();
+        assert!(
+            site.sim
+                .sim
+                .requests()
+                .iter()
+                .all(|r| !r.path.contains(&format!("project/{id_text}/"))),
+            "{deployment}"
+        );
+        assert!(activations(&again, "versions") > 0, "{deployment}");
+        assert_valid_singer_output(&again);
+        assert!(activations(&again, "projects") > 0, "{deployment}");
+        assert_eq!(
+            again.records("projects").len(),
+            first.records("projects").len(),
+            "{deployment}: every project, the archived one too"
+        );
+        let row = again
+            .records("projects")
+            .into_iter()
+            .find(|p| p["id"] == id);
+        assert!(
+            row.is_some_and(|p| p["archived"] == json!(true)),
+            "{deployment}: the archived project is written, as archived"
+        );
+    }
+}

@@ -78,6 +78,10 @@
 //!   parent, its worklogs are listed by `worklog/deleted`. Each deletion adds an audit record
 //!   (`summary` "Issue deleted", `category` "issue management", `objectItem` `{id, name: key,
 //!   typeName: "ISSUE"}`, the project in `associatedItems`). Other issues keep their `updated`.
+//! - An archived project ([`Sim::archive_project`]) is left out of Cloud's `project/search`
+//!   unless `status` asks for `archived` (Jira's default is `live`) and of `project` unless
+//!   `includeArchived=true` (Data Center), as Jira's REST reference says; listed, it is
+//!   `archived: true`. Its issues are hidden apart ([`Sim::hide_issue`]).
 //! - A deleted worklog is gone from its issue (embedded and `issue/{key}/worklog`),
 //!   `worklog/updated` and `worklog/list`, and listed by `worklog/deleted` (paged as
 //!   `worklog/updated`, `updatedTime` the deletion time). Its issue keeps its `updated`.
@@ -491,6 +495,18 @@ impl Sim {
                 .site_mut()
                 .rename_project_key(id_or_key, new_key),
             "the simulated site has no project '{id_or_key}'"
+        );
+    }
+
+    /// Archives a project (by key or id): Cloud's `project/search` leaves it out unless
+    /// `status` asks for `archived` (the default is `live`), Data Center's `project` unless
+    /// `includeArchived=true`; listed, it is `archived: true` (Cloud adds `archivedDate`). Its
+    /// issues stay as they are: [`Sim::hide_issue`] takes them out of the searches. Panics when
+    /// there is no such live project.
+    pub fn archive_project(&self, id_or_key: &str) {
+        assert!(
+            self.shared.site_mut().archive_project(id_or_key),
+            "the simulated site has no live project '{id_or_key}'"
         );
     }
 

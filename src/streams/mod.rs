@@ -173,6 +173,8 @@ pub enum Only {
     All,
     /// The named value is `true`.
     True(&'static str),
+    /// The named value is not `true` (absent, or anything else).
+    NotTrue(&'static str),
     /// The named value is a string ending in one of these.
     EndsWith(&'static str, &'static [&'static str]),
 }
@@ -400,10 +402,12 @@ const SOFTWARE: Option<&str> = Some("the site needs Jira Software (the agile API
 /// `exclude_projects` filters narrow.
 pub const PROJECTS_STREAM: &str = "projects";
 
+// An archived project is a row of `projects` (it still exists, read-only, and may be restored),
+// but its versions, components and roles are read as before: of live projects only.
 const PROJECTS: Parent = Parent {
     stream: PROJECTS_STREAM,
-    binds: &[("projectId", "/id")],
-    only: Only::All,
+    binds: &[("projectId", "/id"), ("archived", "/archived")],
+    only: Only::NotTrue("archived"),
 };
 
 const BOARDS: Parent = Parent {
@@ -538,17 +542,26 @@ pub static STREAMS: &[StreamDef] = &[
         include_str!("../../schemas/projects.json"),
         &["id"],
         Source::Endpoint(PerDeployment {
+            // Archived projects still exist, but the lists leave them out unless asked: without
+            // them the pass's version would delete their rows in the target.
             cloud: Endpoint {
                 path: "project/search",
-                query: &[(
-                    "expand",
-                    "description,lead,issueTypes,url,projectKeys,insight",
-                )],
+                query: &[
+                    (
+                        "expand",
+                        "description,lead,issueTypes,url,projectKeys,insight",
+                    ),
+                    ("status", "live"),
+                    ("status", "archived"),
+                ],
                 pagination: VALUES,
             },
             server: Endpoint {
                 path: "project",
-                query: &[("expand", "description,lead,url,projectKeys")],
+                query: &[
+                    ("expand", "description,lead,url,projectKeys"),
+                    ("includeArchived", "true"),
+                ],
                 pagination: ARRAY,
             },
         }),
@@ -1339,7 +1352,7 @@ mod tests {
                 }
                 match per.parents[0].only {
                     Only::All => {}
-                    Only::True(name) | Only::EndsWith(name, _) => assert!(
+                    Only::True(name) | Only::NotTrue(name) | Only::EndsWith(name, _) => assert!(
                         bound.contains(&name),
                         "{}: filters on unbound {name}",
                         stream.name

@@ -346,6 +346,7 @@ fn admits(only: Only, bound: &Bound) -> bool {
     match only {
         Only::All => true,
         Only::True(name) => value(name) == Some(&Value::Bool(true)),
+        Only::NotTrue(name) => value(name) != Some(&Value::Bool(true)),
         Only::EndsWith(name, ends) => value(name)
             .and_then(Value::as_str)
             .is_some_and(|text| ends.iter().any(|end| text.ends_with(end))),

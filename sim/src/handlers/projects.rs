@@ -110,6 +110,14 @@ fn project_json(ctx: &Ctx, index: usize, expand: &ProjectExpand) -> Value {
             }),
         ),
         ("isPrivate", cloud.then(|| json!(false))),
+        ("archived", project.archived.map(|_| json!(true))),
+        (
+            "archivedDate",
+            project
+                .archived
+                .filter(|_| cloud)
+                .map(|t| json!(times::timestamp(t, Offset::Utc))),
+        ),
         ("properties", cloud.then(|| json!({}))),
         ("insight", insight),
     ])
@@ -121,14 +129,36 @@ pub(crate) fn search(call: &Call) -> Response {
     let ctx = call.ctx(&site);
     let expand = ProjectExpand::from(call);
     let (start_at, max_results) = call.page(50, 50);
-    let total = site.projects.len();
-    let values: Vec<Value> = (start_at.min(total)..total)
-        .take(max_results)
-        .map(|i| project_json(&ctx, i, &expand))
+    // `status` (repeated, or comma-separated) is `live` unless asked otherwise.
+    let status: Vec<String> = call
+        .req
+        .params("status")
+        .iter()
+        .flat_map(|v| v.split(','))
+        .map(|v| v.trim().to_string())
         .collect();
+    let wanted = |archived: bool| {
+        let want = if archived { "archived" } else { "live" };
+        if status.is_empty() {
+            !archived
+        } else {
+            status.iter().any(|s| s == want)
+        }
+    };
+    let listed: Vec<usize> = (0..site.projects.len())
+        .filter(|&i| wanted(site.projects[i].archived.is_some()))
+        .collect();
+    let total = listed.len();
+    let values: Vec<Value> = listed
+        .iter()
+        .skip(start_at)
+        .take(max_results)
+        .map(|&i| project_json(&ctx, i, &expand))
+        .collect();
+    let status_query: String = status.iter().map(|s| format!("&status={s}")).collect();
     page_bean(values, start_at, max_results, total, |start| {
         ctx.rest(&format!(
-            "project/search?startAt={start}&maxResults={max_results}"
+            "project/search?startAt={start}&maxResults={max_results}{status_query}"
         ))
     })
 }
@@ -138,7 +168,9 @@ pub(crate) fn list(call: &Call) -> Response {
     let site = call.shared.site();
     let ctx = call.ctx(&site);
     let expand = ProjectExpand::from(call);
+    let archived_too = call.req.param("includeArchived") == Some("true");
     let all: Vec<Value> = (0..site.projects.len())
+        .filter(|&i| archived_too || site.projects[i].archived.is_none())
         .map(|i| project_json(&ctx, i, &expand))
         .collect();
     ok(&Value::Array(all))

@@ -264,6 +264,25 @@ impl Site {
         true
     }
 
+    /// Archives the project with this key or id, as Jira Cloud (Premium, Enterprise) and Data
+    /// Center do: the project lists leave it out unless asked for archived projects (Cloud's
+    /// `project/search?status=archived`, Data Center's `project?includeArchived=true`), where
+    /// it is `archived: true`. Its issues are not hidden here (`hide_issue` does that). False
+    /// when there is no such project, or it is archived already.
+    pub fn archive_project(&mut self, id_or_key: &str) -> bool {
+        let now = self.now_ms();
+        let Some(project) = self.find_project(id_or_key) else {
+            return false;
+        };
+        let project = &mut self.projects[project];
+        if project.archived.is_some() {
+            return false;
+        }
+        project.archived = Some(now);
+        self.version += 1;
+        true
+    }
+
     /// Finds a project by id or key, as Jira paths and JQL accept both.
     pub fn find_project(&self, id_or_key: &str) -> Option<usize> {
         self.projects

@@ -90,6 +90,8 @@ pub(crate) struct Project {
     pub security_scheme: Option<usize>,
     /// The actors of each project role, parallel to `reference::ROLES`.
     pub role_actors: Vec<Vec<crate::site::access::RoleActor>>,
+    /// When it was archived (epoch ms), `None` while live: see `Site::archive_project`.
+    pub archived: Option<i64>,
 }
 
 pub(crate) fn generate(seed: u64, count: usize, humans: usize) -> Vec<Project> {
@@ -168,5 +170,6 @@ fn project(seed: u64, i: usize, humans: usize) -> Project {
         permission_scheme: 0,
         security_scheme: None,
         role_actors: Vec::new(),
+        archived: None,
     }
 }
