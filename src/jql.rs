@@ -113,16 +113,7 @@ pub fn has_order_by(jql: &str) -> bool {
             words.push(std::mem::take(&mut word));
         }
         if quote {
-            // To the closing quote; a backslash escapes the character after it.
-            while let Some(inside) = chars.next() {
-                match inside {
-                    '\\' => {
-                        chars.next();
-                    }
-                    _ if inside == c => break,
-                    _ => {}
-                }
-            }
+            skip_quoted(&mut chars, c);
         }
         if !c.is_whitespace() {
             words.push(String::new());
@@ -142,18 +133,7 @@ pub fn parentheses_pair(jql: &str) -> bool {
     let mut chars = jql.chars();
     while let Some(c) = chars.next() {
         match c {
-            '"' | '\'' => {
-                // To the closing quote; a backslash escapes the character after it.
-                while let Some(inside) = chars.next() {
-                    match inside {
-                        '\\' => {
-                            chars.next();
-                        }
-                        _ if inside == c => break,
-                        _ => {}
-                    }
-                }
-            }
+            '"' | '\'' => skip_quoted(&mut chars, c),
             '(' => depth += 1,
             ')' => match depth.checked_sub(1) {
                 Some(outer) => depth = outer,
@@ -163,6 +143,20 @@ pub fn parentheses_pair(jql: &str) -> bool {
         }
     }
     depth == 0
+}
+
+/// Moves `chars`, just past an opening `quote`, to just past its closing one; a backslash escapes
+/// the character after it.
+fn skip_quoted(chars: &mut std::str::Chars<'_>, quote: char) {
+    while let Some(inside) = chars.next() {
+        match inside {
+            '\\' => {
+                chars.next();
+            }
+            _ if inside == quote => break,
+            _ => {}
+        }
+    }
 }
 
 /// The latest local minute, in `tz`, that is certainly not after `t` however Jira resolves it.
