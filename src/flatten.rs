@@ -110,6 +110,10 @@ fn camelize(key: &str) -> String {
 /// each).
 const MAX_FOUND_COLUMNS: usize = 500;
 
+/// The most columns PostgreSQL allows a table ("tables can have at most 1600 columns"): a
+/// flattened SCHEMA of more fails the load of its stream in PostgreSQL targets.
+pub const POSTGRES_MAX_COLUMNS: usize = 1600;
+
 /// The schema of a column holding JSON text.
 fn json_text_schema() -> Value {
     json!({"type": ["null", "string"]})
@@ -222,6 +226,11 @@ impl Flattener {
             declared,
             crowded,
         })
+    }
+
+    /// The columns the flattened SCHEMA declares.
+    pub fn columns(&self) -> usize {
+        self.declared.len()
     }
 }
 

@@ -559,3 +559,72 @@ fn an_object_where_the_catalog_types_a_scalar_is_kept_as_json_text() {
         assert_eq!(kept.len(), options.len(), "{deployment}: every option kept");
     }
 }
+
+/// PostgreSQL refuses a table of more than 1,600 columns ("tables can have at most 1600
+/// columns"), so pipelinewise-target-postgres and meltanolabs-target-postgres fail the load of a
+/// flattened `issues` on a site of thousands of custom fields, each at least one column. The
+/// sync says so at its start, in one warning naming the stream, its columns and the ways out,
+/// and goes on as it would have: every record is written, and a SCHEMA that fits (every other
+/// stream, `issues` at depth 0 or with the custom fields deselected) is named in no warning.
+#[test]
+fn a_flattened_schema_of_more_columns_than_postgresql_takes_is_named_in_a_warning() {
+    let site = Site::new(SimConfig {
+        extra_custom_fields: 1700,
+        ..SimConfig::default()
+    });
+    let none = json!({});
+    let warnings = |run: &Run| -> Vec<String> {
+        run.stderr
+            .lines()
+            .filter(|l| l.contains("WARN"))
+            .map(String::from)
+            .collect()
+    };
+    let catalog = discover_all(&site, &none);
+    let plain = records_by_key(&sync(&site, &none, &catalog), None);
+    let run = sync(&site, &with_flattening(&none, 1), &catalog);
+    let columns = issue_columns(&run).len();
+    assert!(columns > 1600, "{columns} columns");
+    let said = warnings(&run);
+    assert_eq!(said.len(), 1, "one warning: {}", run.stderr);
+    for part in [
+        "stream=\"issues\"",
+        &format!("columns={columns}"),
+        "PostgreSQL",
+        "1,600",
+        "deselect",
+        "flattening_max_depth",
+    ] {
+        assert!(said[0].contains(part), "{part} in: {}", said[0]);
+    }
+    assert_nothing_lost(&records_by_key(&run, Some(1)), &plain, "depth 1");
+
+    let run = sync(&site, &with_flattening(&none, 0), &catalog);
+    assert!(issue_columns(&run).len() <= 1600);
+    assert_eq!(warnings(&run), Vec::<String>::new(), "depth 0");
+
+    // The custom fields deselected: depth 1 fits.
+    let mut narrowed = catalog.clone();
+    for stream in narrowed["streams"].as_array_mut().unwrap() {
+        if stream["tap_stream_id"] != "issues" {
+            continue;
+        }
+        let metadata = stream["metadata"].as_array_mut().unwrap();
+        let custom: Vec<Value> = metadata
+            .iter()
+            .filter(|m| {
+                m["breadcrumb"][3]
+                    .as_str()
+                    .is_some_and(|f| f.starts_with("customfield_"))
+            })
+            .map(|m| m["breadcrumb"].clone())
+            .collect();
+        assert!(custom.len() > 1600, "{} custom fields", custom.len());
+        for breadcrumb in custom {
+            set(metadata, breadcrumb, "selected", json!(false));
+        }
+    }
+    let run = sync(&site, &with_flattening(&none, 1), &narrowed);
+    assert!(issue_columns(&run).len() <= 1600);
+    assert_eq!(warnings(&run), Vec::<String>::new(), "deselected");
+}

@@ -23,6 +23,7 @@ use crate::client::{JiraClient, RawRecord};
 use crate::config::{Config, DeletedIssues};
 use crate::error::{Error, Result};
 use crate::filters::Filters;
+use crate::flatten::POSTGRES_MAX_COLUMNS;
 use crate::singer::{Message, SingerWriter};
 use crate::streams::issues as issues_search;
 use crate::streams::projects::ProjectIds;
@@ -214,6 +215,28 @@ impl<W: Write> Run<'_, '_, W> {
     }
 }
 
+/// Names each stream whose flattened SCHEMA has more columns than PostgreSQL allows a table: a
+/// site of thousands of custom fields makes `issues` that wide, and PostgreSQL targets then fail
+/// its load. Only a warning, as other targets take more columns. Counted once, from the SCHEMA.
+fn warn_of_wide_schemas(streams: &[SelectedStream]) {
+    for stream in streams {
+        let Some(flattener) = &stream.flattener else {
+            continue;
+        };
+        let columns = flattener.columns();
+        if columns > POSTGRES_MAX_COLUMNS {
+            tracing::warn!(
+                stream = stream.def.name,
+                columns,
+                "flattening gives this stream's SCHEMA more columns than PostgreSQL targets \
+                 take (a PostgreSQL table has at most 1,600), so they will fail to load it; \
+                 deselect fields in the catalog (custom fields not needed) or set a lower \
+                 flattening_max_depth"
+            );
+        }
+    }
+}
+
 pub async fn run<W: Write>(
     client: &JiraClient,
     config: &Config,
@@ -229,6 +252,7 @@ pub async fn run<W: Write>(
         config.render_text,
         config.flattening,
     )?;
+    warn_of_wide_schemas(&streams);
     // Asked before the JQL is checked: Jira's refusal of a search naming a project it does not
     // know would otherwise be put down to the JQL.
     let projects = ProjectIds::default();
