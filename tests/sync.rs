@@ -793,12 +793,9 @@ fn a_bulk_edit_inside_the_minute_being_read_does_not_skip_rows_on_server() {
     );
 }
 
-/// Data Center refuses a search page reaching past its search window (10,000 rows; here 50), and
-/// a bulk change can give more issues than that one `updated` minute: restarting at the newest
-/// issue's minute keeps no offset small inside it. Every issue is written exactly once.
-#[test]
-fn more_issues_in_one_updated_minute_than_the_data_center_search_window_are_each_written_once() {
-    let site = Site::new(SimConfig {
+/// A Server site of 180 issues whose search pages hold 10 and whose search window is 50 rows.
+fn crowded_server_site() -> Site {
+    Site::new(SimConfig {
         deployment: Deployment::Server,
         projects: 2,
         issues_per_project: 90,
@@ -806,7 +803,15 @@ fn more_issues_in_one_updated_minute_than_the_data_center_search_window_are_each
         max_page_size: 10,
         search_window: 50,
         ..SimConfig::default()
-    });
+    })
+}
+
+/// Data Center refuses a search page reaching past its search window (10,000 rows; here 50), and
+/// a bulk change can give more issues than that one `updated` minute: restarting at the newest
+/// issue's minute keeps no offset small inside it. Every issue is written exactly once.
+#[test]
+fn more_issues_in_one_updated_minute_than_the_data_center_search_window_are_each_written_once() {
+    let site = crowded_server_site();
     // 120 issues share one millisecond, read after the other 60.
     assert_eq!(site.sim.sim.touch_issues(120).len(), 120);
     let config = site.file(
@@ -833,15 +838,7 @@ fn more_issues_in_one_updated_minute_than_the_data_center_search_window_are_each
 /// Issues edited out of the minute while it is read are written once, in their new place.
 #[test]
 fn a_crowded_minute_read_by_id_is_written_in_updated_order_on_server() {
-    let site = Site::new(SimConfig {
-        deployment: Deployment::Server,
-        projects: 2,
-        issues_per_project: 90,
-        busy_every: 0,
-        max_page_size: 10,
-        search_window: 50,
-        ..SimConfig::default()
-    });
+    let site = crowded_server_site();
     // 120 issues in one minute, the higher the id the earlier.
     let mut crowded = site.sim.sim.touch_issues(120);
     crowded.sort_by_key(|id| id.parse::<u64>().unwrap());
