@@ -1286,12 +1286,7 @@ fn a_system_field_drift_adds_back_is_typed_as_the_values_jira_sends() {
     for deployment in [Deployment::Cloud, Deployment::Server] {
         let site = site_for(deployment);
         let mut catalog = catalog_hashing(&site, &["issues"], &[]);
-        let issues = catalog["streams"]
-            .as_array_mut()
-            .unwrap()
-            .iter_mut()
-            .find(|s| s["tap_stream_id"] == "issues")
-            .unwrap();
+        let issues = common::entry_mut(&mut catalog, "issues");
         let trimmed = ["worklog", "comment", "votes", "watches", "timetracking"];
         let fields = issues["schema"]["properties"]["fields"]["properties"]
             .as_object_mut()

@@ -259,12 +259,7 @@ fn flattening_keeps_hashes_renderings_names_and_the_selection() {
         let site = site_for(deployment);
         let extra = json!({"custom_field_names": "name", "hash_salt": SALT, "hash_pii": true});
         let mut catalog = discover_all(&site, &extra);
-        let issues = catalog["streams"]
-            .as_array_mut()
-            .unwrap()
-            .iter_mut()
-            .find(|s| s["tap_stream_id"] == "issues")
-            .unwrap();
+        let issues = common::entry_mut(&mut catalog, "issues");
         let fields = |rest: &[&str]| {
             let mut crumb = vec!["properties", "fields", "properties"];
             crumb.extend(rest);
@@ -517,12 +512,7 @@ fn an_object_where_the_catalog_types_a_scalar_is_kept_as_json_text() {
     for deployment in [Deployment::Cloud, Deployment::Server] {
         let site = site_for(deployment);
         let mut catalog = discover_issues(&site, &json!({}));
-        let issues = catalog["streams"]
-            .as_array_mut()
-            .unwrap()
-            .iter_mut()
-            .find(|s| s["tap_stream_id"] == "issues")
-            .unwrap();
+        let issues = common::entry_mut(&mut catalog, "issues");
         let select = issues["metadata"]
             .as_array()
             .unwrap()

@@ -306,12 +306,7 @@ fn renamed_fields_are_hashed_and_rendered_under_their_names() {
     assert_eq!(story_points, "story_points");
     let story_points_id = ids_by_column(&names)["story_points"].clone();
     let textarea_id = ids_by_column(&names)["acceptance_criteria"].clone();
-    let entry = names["streams"]
-        .as_array_mut()
-        .unwrap()
-        .iter_mut()
-        .find(|s| s["tap_stream_id"] == "issues")
-        .unwrap();
+    let entry = common::entry_mut(&mut names, "issues");
     for m in entry["metadata"].as_array_mut().unwrap() {
         if m["breadcrumb"] == json!(["properties", "fields", "properties", "story_points"]) {
             m["metadata"]["tap-jira.hash"] = json!(true);
@@ -613,12 +608,7 @@ fn a_renamed_field_marked_or_deselected_by_its_jira_id_is_hashed_or_dropped() {
     let mut names = discover_selecting(&site, by_name(), &["issues"]);
     let columns = ids_by_column(&names);
     let (story_points_id, budget_id) = (columns["story_points"].clone(), columns["budget"].clone());
-    let entry = names["streams"]
-        .as_array_mut()
-        .unwrap()
-        .iter_mut()
-        .find(|s| s["tap_stream_id"] == "issues")
-        .unwrap();
+    let entry = common::entry_mut(&mut names, "issues");
     let metadata = entry["metadata"].as_array_mut().unwrap();
     metadata.push(
         json!({"breadcrumb": ["properties", "fields", "properties", story_points_id],
@@ -669,12 +659,7 @@ fn a_field_that_appeared_since_discovery_marked_by_its_jira_id_is_hashed() {
         .sim
         .sim
         .add_custom_field("Risk Score", CustomFieldType::Float);
-    let entry = names["streams"]
-        .as_array_mut()
-        .unwrap()
-        .iter_mut()
-        .find(|s| s["tap_stream_id"] == "issues")
-        .unwrap();
+    let entry = common::entry_mut(&mut names, "issues");
     entry["metadata"].as_array_mut().unwrap().push(json!({
         "breadcrumb": ["properties", "fields", "properties", risk],
         "metadata": {"tap-jira.hash": true}}));

@@ -345,3 +345,13 @@ pub fn record_keys(
     }
     out
 }
+
+/// The catalog entry of `stream`, to change.
+pub fn entry_mut<'a>(catalog: &'a mut Value, stream: &str) -> &'a mut Value {
+    catalog["streams"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|s| s["tap_stream_id"] == stream)
+        .unwrap()
+}
