@@ -240,6 +240,43 @@ fn wrong_credentials_name_the_method_tried() {
     assert!(!run.stderr.contains("wrong-secret-value") && run.stdout.is_empty());
 }
 
+/// The scopes `authorize` asks for by default (read:jira-work, read:jira-user) do not cover the
+/// audit log or the admin streams: Atlassian's gateway answers those endpoints 401 "scope does
+/// not match", the token being good for the rest of the API. They are skipped with a warning,
+/// as a 403 is, and no refresh is spent on them.
+#[test]
+fn an_endpoint_outside_the_oauth_scopes_is_skipped_and_the_sync_goes_on() {
+    let site = Site::cloud();
+    let config = site.file("config.json", &oauth_config(&site));
+    let catalog = site.file("catalog.json", &site.discover(&config));
+    site.sim
+        .sim
+        .push_fault(jira_sim::Fault::scope_mismatch("/auditing/record").times(9));
+    site.sim
+        .sim
+        .push_fault(jira_sim::Fault::scope_mismatch("/field/{fieldId}/context$").times(1000));
+    let refreshes = || {
+        site.sim
+            .sim
+            .requests()
+            .iter()
+            .filter(|r| r.path == "/oauth/token")
+            .count()
+    };
+    let before = refreshes();
+    let run = tap(&[&"--config", &config, &"--catalog", &catalog]);
+    run.assert_success();
+    common::assert_valid_singer_output(&run);
+    assert_eq!(run.records("issues").len(), site.sim.sim.issue_count());
+    assert!(run.records("custom_field_contexts").is_empty());
+    assert!(
+        run.stderr.contains("custom_field_contexts") && run.stderr.contains("scope does not match"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(refreshes() - before, 1, "only the run's first access token");
+}
+
 /// Meltano writes a fresh config file for every run: the rotated token must live elsewhere.
 #[test]
 fn a_token_file_keeps_the_rotated_refresh_token_across_generated_configs() {

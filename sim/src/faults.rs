@@ -64,6 +64,17 @@ impl Fault {
         }
     }
 
+    /// Atlassian's gateway refusing an OAuth 2.0 (or scoped) token the scope an endpoint needs:
+    /// 401 in the gateway's own shape, though the token is good for the rest of the API.
+    pub fn scope_mismatch(path_contains: &str) -> Fault {
+        Fault {
+            path_contains: path_contains.to_string(),
+            status: 401,
+            body: r#"{"code":401,"message":"Unauthorized; scope does not match"}"#.to_string(),
+            ..Fault::default()
+        }
+    }
+
     /// Server's login page served with status 200, as Jira does on some paths when a session
     /// is not accepted: the caller must check the content type.
     pub fn html_login_page(path_contains: &str) -> Fault {

@@ -585,6 +585,22 @@ impl JiraClient {
             return Err(Failure::Fatal(self.captcha_error(url, status, reason)));
         }
         if status == 401 {
+            // Atlassian's gateway refuses a token the scope one endpoint needs (the audit log,
+            // admin lists) with a 401 of its own; the token is good for the rest of the API. No
+            // refresh changes a grant: it is a refusal of this endpoint, as Jira's 403 is.
+            let body = body.into_whole();
+            let excerpt = error_excerpt(&body);
+            if excerpt.contains("scope does not match") {
+                return Err(Failure::Fatal(Error::Http {
+                    status: 403,
+                    url: display_url(url),
+                    excerpt: format!(
+                        "{excerpt} (a 401 from Atlassian's gateway: the token was not granted \
+                         the scope this endpoint needs; with OAuth 2.0, add it to oauth_scopes \
+                         and run `tap-jira authorize` again)"
+                    ),
+                }));
+            }
             return Err(Failure::Unauthorized(generation));
         }
         if (200..300).contains(&status) {
