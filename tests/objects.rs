@@ -229,6 +229,47 @@ fn a_first_sync_of_audit_records_writes_the_one_created_at_start_date() {
     );
 }
 
+/// An audit record dated ahead of Jira's clock (a server whose clock ran fast and was put right,
+/// or a cluster node ahead of the others) must not carry the bookmark past the records Jira dates
+/// rightly after it, nor be written again by every run.
+#[test]
+fn an_audit_record_dated_ahead_of_jiras_clock_hides_no_later_record() {
+    let site = Site::cloud();
+    let first = sync_only(&site, &["audit_records"]);
+    first.assert_success();
+    let deleted = |run: &Run| -> Vec<String> {
+        let records = run.records("audit_records");
+        let ids = records.iter().map(|r| r["objectItem"]["id"].to_string());
+        ids.collect()
+    };
+
+    site.sim.sim.set_clock_offset_ms(60 * 60 * 1000);
+    let ahead = site.sim.sim.delete_issues(1).remove(0);
+    site.sim.sim.set_clock_offset_ms(0);
+    let second = site.sync_from(&site.file("state.json", &first.last_state()));
+    second.assert_success();
+    assert_eq!(deleted(&second), [json!(ahead.id).to_string()]);
+
+    let later = site.sim.sim.delete_issues(1).remove(0);
+    let third = site.sync_from(&site.file("state.json", &second.last_state()));
+    third.assert_success();
+    assert_eq!(
+        deleted(&third),
+        [json!(later.id).to_string()],
+        "the audit record of a deletion after one dated ahead; state after the second run: {}",
+        second.last_state()["bookmarks"]["audit_records"]
+    );
+    // The record dated ahead is still ahead of the bookmark: kept by id from run to run.
+    let fourth = site.sync_from(&site.file("state.json", &third.last_state()));
+    fourth.assert_success();
+    assert_eq!(
+        deleted(&fourth),
+        Vec::<String>::new(),
+        "written again; state after the third run: {}",
+        third.last_state()["bookmarks"]["audit_records"]
+    );
+}
+
 /// Activations of `stream`'s versions in a run's output.
 fn activations(run: &Run, stream: &str) -> usize {
     run.messages()

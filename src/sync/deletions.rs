@@ -169,7 +169,7 @@ fn saved_created(saved: Option<&Value>) -> Result<Option<DateTime<Utc>>> {
 /// The audit log's place for a start at `t`. Jira dates its records to the millisecond and the
 /// log is read after its place: a place in `t`'s millisecond would leave out a deletion made
 /// later in it, which Jira dates at its start.
-fn before_millisecond_of(t: DateTime<Utc>) -> DateTime<Utc> {
+pub(super) fn before_millisecond_of(t: DateTime<Utc>) -> DateTime<Utc> {
     let within = i64::from(t.nanosecond() % 1_000_000);
     t - TimeDelta::nanoseconds(within) - TimeDelta::milliseconds(1)
 }
