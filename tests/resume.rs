@@ -1,7 +1,9 @@
-//! Crash and resume: a concurrent sync of the issues, every child of issues and the worklogs is
-//! killed (SIGKILL) at many points, each rerun starting from the last complete STATE the killed run
-//! printed, until a run finishes. Every record of an uninterrupted sync must be among what the
-//! killed runs printed: a kill may repeat records, never lose one.
+//! Crash and resume: a concurrent sync of every incremental stream (the issues and every child of
+//! them, the worklogs, the audit log) is killed (SIGKILL) at many points, and the site edited
+//! before each rerun, which starts from the last complete STATE the killed run printed, until a
+//! run finishes. Every record of an uninterrupted sync afterwards, at its version, must be among
+//! what the killed runs printed, and every deletion of a record they printed reported: a kill
+//! may repeat records, never lose one.
 
 mod common;
 
@@ -10,17 +12,57 @@ use std::io::Read;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Site, record_keys, tap};
+use common::{Site, tap};
 use jira_sim::SimConfig;
 use serde_json::{Value, json};
-use tap_jira::streams::STREAMS;
+use tap_jira::streams::{STREAMS, StreamDef};
 
-/// The issue family and the worklogs, found by walking the stream table.
+/// Every stream the table marks incremental (its own bookmark, or its parent's).
 fn selected(name: &str) -> bool {
-    STREAMS.iter().any(|def| {
-        def.name == name
-            && (name == "issues" || name == "worklogs" || def.source.parent() == Some("issues"))
-    })
+    StreamDef::find(name).is_some_and(|def| def.replication.method() == "INCREMENTAL")
+}
+
+/// Each record printed, as `(stream, key, version)`: the version is the stream's replication key
+/// (`updated`, `created`) where it has one, so an edited record counts only at its new version.
+/// Deletions (`_sdc_deleted_at`) are left out: they have no version of a live record.
+fn record_versions(lines: &[Value], keys: &mut BTreeMap<String, Vec<String>>) -> Versions {
+    let mut out = Versions::new();
+    for message in lines {
+        let stream = message["stream"].as_str().unwrap_or_default().to_string();
+        match message["type"].as_str() {
+            Some("SCHEMA") => {
+                let declared = message["key_properties"].as_array().unwrap();
+                let names = declared.iter().map(|k| k.as_str().unwrap().to_string());
+                keys.insert(stream, names.collect());
+            }
+            Some("RECORD") if message["record"]["_sdc_deleted_at"].is_string() => {}
+            Some("RECORD") => {
+                let record = &message["record"];
+                let key: Vec<String> = keys[&stream]
+                    .iter()
+                    .map(|k| record[k].to_string())
+                    .collect();
+                let version = StreamDef::find(&stream)
+                    .and_then(|def| def.replication.key())
+                    .map_or(String::new(), |at| record[at].to_string());
+                out.insert((stream, key.join("|"), version));
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+type Versions = BTreeSet<(String, String, String)>;
+
+/// The ids of the deletions printed for `stream`.
+fn deletions(lines: &[Value], stream: &str) -> BTreeSet<String> {
+    lines
+        .iter()
+        .filter(|m| m["type"] == "RECORD" && m["stream"] == stream)
+        .filter(|m| m["record"]["_sdc_deleted_at"].is_string())
+        .map(|m| m["record"]["id"].to_string())
+        .collect()
 }
 
 /// Runs the tap from `state` for at most `for_ms`, then kills it. The complete lines it printed
@@ -79,11 +121,14 @@ fn run_killed(site: &Site, state: Option<&Value>, for_ms: u64) -> (Vec<Value>, b
 
 #[test]
 fn a_sync_killed_at_many_points_and_resumed_each_time_loses_no_record() {
+    // An administrator, for the audit log (a stream, and where issue deletions are read).
     let site = Site::new(SimConfig {
-        issues_per_project: 60,
+        issues_per_project: 30,
         latency_ms: 3,
+        admin: true,
         ..SimConfig::default()
     });
+    site.sim.sim.set_worklog_settling_ms(0);
     site.file("config.json", &site.config_with(json!({})));
     let mut catalog = site.discover(&site.dir.path().join("config.json"));
     for stream in catalog["streams"].as_array_mut().unwrap() {
@@ -96,16 +141,7 @@ fn a_sync_killed_at_many_points_and_resumed_each_time_loses_no_record() {
     }
     let catalog_path = site.file("catalog.json", &catalog);
     let config_path = site.dir.path().join("config.json");
-
-    let whole = tap(&[&"--config", &config_path, &"--catalog", &catalog_path]);
-    whole.assert_success();
-    let mut keys = BTreeMap::new();
-    let expected = record_keys(&whole.messages(), &mut keys);
-    let streams: BTreeSet<&str> = expected.iter().map(|(s, _)| s.as_str()).collect();
-    assert!(
-        streams.len() >= 8,
-        "the issue family and worklogs: {streams:?}"
-    );
+    let incremental = STREAMS.iter().filter(|def| selected(def.name)).count();
 
     // Kill points spread over the run, from the first requests to late in it; seeded, so a
     // failure can be replayed.
@@ -116,8 +152,7 @@ fn a_sync_killed_at_many_points_and_resumed_each_time_loses_no_record() {
             .wrapping_add(1_442_695_040_888_963_407);
         (seed >> 33) % below
     };
-    let mut printed = BTreeSet::new();
-    let mut keys = BTreeMap::new();
+    let mut lines = Vec::new();
     let mut state: Option<Value> = None;
     let mut kills = 0;
     for attempt in 0.. {
@@ -125,22 +160,80 @@ fn a_sync_killed_at_many_points_and_resumed_each_time_loses_no_record() {
         // Later attempts get longer, faster and faster, so the sync ends even on a loaded
         // machine (a debug build under CI load needs seconds for what takes 300 ms here).
         let window = 40 + next(160) + 10 * attempt + attempt * attempt;
-        let (lines, finished) = run_killed(&site, state.as_ref(), window);
-        printed.extend(record_keys(&lines, &mut keys));
-        if let Some(last) = lines.iter().rev().find(|m| m["type"] == "STATE") {
+        let (printed, finished) = run_killed(&site, state.as_ref(), window);
+        if let Some(last) = printed.iter().rev().find(|m| m["type"] == "STATE") {
             state = Some(last["value"].clone());
         }
+        lines.extend(printed);
         if finished {
             break;
         }
         kills += 1;
+        // Someone edits the site before the rerun: an issue changes (a new changelog entry), a
+        // new one appears, an issue goes (with its worklogs, and an audit record), or a worklog.
+        let sim = &site.sim.sim;
+        match next(4) {
+            0 => drop(sim.touch_issues(2)),
+            1 => drop(sim.add_issues("WEB", 1)),
+            2 => drop(sim.delete_issues(1)),
+            _ => drop(sim.delete_worklogs(2)),
+        }
+        std::thread::sleep(Duration::from_millis(2));
     }
     assert!(kills >= 10, "killed only {kills} times");
+
+    // What an uninterrupted sync reads from the site as the edits left it.
+    let whole = tap(&[&"--config", &config_path, &"--catalog", &catalog_path]);
+    whole.assert_success();
+    let expected = record_versions(&whole.messages(), &mut BTreeMap::new());
+    let streams: BTreeSet<&str> = expected.iter().map(|(s, _, _)| s.as_str()).collect();
+    assert_eq!(
+        streams.len(),
+        incremental,
+        "every incremental stream has records to lose: {streams:?}"
+    );
+    let printed = record_versions(&lines, &mut BTreeMap::new());
     let lost: Vec<_> = expected.difference(&printed).take(10).collect();
     assert!(
         lost.is_empty(),
-        "after {kills} kills, records never printed: {lost:?}"
+        "after {kills} kills and edits, records (stream, key, version) never printed: {lost:?}"
     );
+
+    // Every issue and worklog the killed runs printed and that went since is reported gone.
+    let written = |stream: &str| -> BTreeSet<String> {
+        printed
+            .iter()
+            .filter(|(s, _, _)| s == stream)
+            .map(|(_, key, _)| key.clone())
+            .collect()
+    };
+    let gone_issues: BTreeSet<String> = site
+        .sim
+        .sim
+        .deleted_issues()
+        .iter()
+        .map(|d| json!(d.id).to_string())
+        .collect();
+    let gone_worklogs: BTreeSet<String> = site
+        .sim
+        .sim
+        .deleted_worklogs()
+        .iter()
+        .map(|d| json!(d.worklog_id.to_string()).to_string())
+        .collect();
+    for (stream, gone) in [("issues", gone_issues), ("worklogs", gone_worklogs)] {
+        assert!(!gone.is_empty(), "the edits deleted {stream}");
+        let reported = deletions(&lines, stream);
+        let written = written(stream);
+        let unreported: Vec<_> = gone
+            .intersection(&written)
+            .filter(|id| !reported.contains(*id))
+            .collect();
+        assert!(
+            unreported.is_empty(),
+            "{stream} printed by killed runs, then deleted, never reported deleted: {unreported:?}"
+        );
+    }
 }
 
 /// A first sync reads its partitions one after another; an issue edited after its partition was
