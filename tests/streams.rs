@@ -499,6 +499,113 @@ fn issues_already_written_have_no_list_read_again() {
     }
 }
 
+/// Each Server/DC search page reads again the last rows of the page before, and skips them as
+/// written: the lists Jira cut short of those rows are not read again for nothing. An issue edited
+/// while the sync pages comes back as a new version, and is written with its lists whole again.
+#[test]
+fn rows_a_server_page_reads_again_have_no_list_read_again() {
+    let site = Site::new(SimConfig {
+        deployment: Deployment::Server,
+        projects: 1,
+        issues_per_project: 30,
+        // Every issue busy: each has its comments and changelogs cut short in the search.
+        busy_every: 1,
+        ..SimConfig::default()
+    });
+    let streams = ["issues", "issue_comments", "changelogs"];
+    prepare(&site, Some(&streams));
+    let synced_in_pages_of = |page_size: u32| {
+        let mut config = config_for(&site);
+        config["page_size"] = json!(page_size);
+        site.file("config.json", &config);
+        site.sim.sim.reset_requests();
+        let run = sync(&site);
+        run.assert_success();
+        let lists: BTreeMap<String, u64> = site
+            .sim
+            .sim
+            .request_counts()
+            .into_iter()
+            .filter(|(k, _)| k.contains("/issue/{id}") || k.ends_with("/bulkfetch"))
+            .collect();
+        (run, lists)
+    };
+    // One page: no row is read twice.
+    let (whole, read_once) = synced_in_pages_of(1000);
+    assert!(
+        !read_once.is_empty(),
+        "the lists are cut short in the search"
+    );
+    // Pages of seven: every page reads again at least the last row of the one before.
+    let (paged, read) = synced_in_pages_of(7);
+    assert_eq!(read, read_once, "lists read again for rows already written");
+    for stream in streams {
+        assert_eq!(paged.records(stream), whole.records(stream), "{stream}");
+    }
+
+    // Two issues of the first pages edited before the third (the first search is of the
+    // projects the site has not, a partition of none): written again, lists whole.
+    let order: Vec<String> = whole
+        .records("issues")
+        .iter()
+        .map(|i| i["id"].as_str().unwrap().to_string())
+        .collect();
+    let edited = vec![order[2].clone(), order[9].clone()];
+    site.sim
+        .sim
+        .touch_issues_before_request("/rest/api/2/search", 3, edited.clone());
+    // Each time an issue is written, its lists are whole: the ids written, with repeats. (An
+    // edit adds a change history: the changelogs of an issue written twice are not twice its
+    // latest.)
+    let written_whole = |run: &Run| {
+        let written = ids(&run.records("issues"));
+        for id in &order {
+            let times = written.iter().filter(|w| *w == id).count();
+            let lists: &[&str] = match times {
+                1 => &["issue_comments", "changelogs"],
+                _ => &["issue_comments"],
+            };
+            for &stream in lists {
+                let items = run
+                    .records(stream)
+                    .iter()
+                    .filter(|r| r["issueId"] == json!(id))
+                    .count();
+                let each = site
+                    .sim
+                    .sim
+                    .expected_records(stream, Some(std::slice::from_ref(id)));
+                assert_eq!(Some(items), each.map(|n| n * times), "{stream} of {id}");
+            }
+        }
+        written
+    };
+    let (run, _) = synced_in_pages_of(7);
+    let written = written_whole(&run);
+    for id in &order {
+        let times = written.iter().filter(|w| *w == id).count();
+        let again = if edited.contains(id) { 2 } else { 1 };
+        assert_eq!(times, again, "issue {id} written");
+    }
+
+    // Issues dated days ahead move no bookmark: one a page reads again is written again, and
+    // its lists are read for it then.
+    let later = chrono::Utc::now().timestamp_millis() + 2 * 86_400_000;
+    for (i, id) in order[20..].iter().enumerate() {
+        assert!(
+            site.sim
+                .sim
+                .set_issue_updated(id, later + i as i64 * 60_000)
+        );
+    }
+    let (run, _) = synced_in_pages_of(7);
+    let written = written_whole(&run);
+    assert!(
+        written.len() > order.len(),
+        "no issue read again: {written:?}"
+    );
+}
+
 /// A Stitch user's `--properties` catalog (singer-io tap-jira 2.6.0's shape, `selected` inside
 /// schemas) syncs every stream it selects, under the same names and keys, and every property of a
 /// record is declared in the SCHEMA the tap emits.

@@ -223,7 +223,8 @@ async fn read<W: Write>(
         "searching issues"
     );
     // Each search's bookmark as the run began: the issue versions earlier runs wrote, which the
-    // look-back reads again and skips, need none of their lists read.
+    // look-back reads again and skips, need none of their lists read. Nor do those of a Server
+    // search's page before, whose last rows the next page reads again.
     let written_before: Vec<issues::Bookmark> = (0..scopes.len())
         .map(|at| progress.bookmark(at).clone())
         .collect();
@@ -259,10 +260,22 @@ async fn read<W: Write>(
                 })
                 .take_while(|page| futures::future::ready(page.is_some()))
                 .filter_map(futures::future::ready)
-                .map_ok(move |page| {
-                    let before = written_before.get(at);
-                    futures::stream::iter(chunks(chunk_lists, opening, page, filters, before))
-                        .map(Ok)
+                .map_ok({
+                    let mut page_before: HashMap<String, DateTime<Utc>> = HashMap::new();
+                    move |page| {
+                        let before = written_before.get(at);
+                        let written = |id: &str, t: DateTime<Utc>| {
+                            page_before.get(id) == Some(&t)
+                                || before.is_some_and(|b| b.already_written(id, t))
+                        };
+                        let chunks = chunks(chunk_lists, opening, page, filters, written);
+                        page_before = chunks
+                            .iter()
+                            .flat_map(|c| &c.wants)
+                            .filter_map(|w| Some((w.id.clone(), w.updated?)))
+                            .collect();
+                        futures::stream::iter(chunks).map(Ok)
+                    }
                 })
                 .try_flatten()
                 .map_ok(|chunk| prepare(client, config, &lists, chunk))
@@ -343,7 +356,7 @@ async fn write_again<W: Write>(
         // Each page is in `updated` order, but not after the one before: a bookmark of its own
         // skips nothing.
         let mut bookmark = issues::Bookmark::starting_at(DateTime::UNIX_EPOCH);
-        for chunk in chunks(lists, &query.opening, page, &config.filters, None) {
+        for chunk in chunks(lists, &query.opening, page, &config.filters, |_, _| false) {
             let chunk = prepare(client, config, lists, chunk).await?;
             write_prepared(
                 run,
@@ -427,7 +440,9 @@ impl Oddities {
 }
 
 /// Writes a prepared chunk: the long lists of its issue a page at a time as they are read, then
-/// the rest of it (`write_chunk`), which holds the output with no await until its STATE.
+/// the rest of it (`write_chunk`), which holds the output with no await until its STATE. The
+/// issues judged written when it was made whose version the bookmark does not hold have their
+/// lists read first.
 #[allow(clippy::too_many_arguments)]
 async fn write_prepared<W: Write>(
     run: &Run<'_, '_, W>,
@@ -442,6 +457,25 @@ async fn write_prepared<W: Write>(
     let long = std::mem::take(&mut chunk.long);
     if !long.is_empty() {
         chunk.one_by_one = write_long_lists(run, &chunk, long, lists, children, bookmark).await?;
+    }
+    // An issue skipped as written that the bookmark does not hold (written out of `updated`
+    // order, or dated where no bookmark goes) is written again: its lists are read now.
+    let unwritten: Vec<Wants> = std::mem::take(&mut chunk.skipped)
+        .into_iter()
+        .filter(|w| {
+            w.updated.is_some_and(|t| {
+                !bookmark.already_written(&w.id, t) || bookmark.arrived_late(&w.id, t)
+            })
+        })
+        .collect();
+    if !unwritten.is_empty() {
+        let (whole, one_by_one) = read_lists(run.client, run.config, lists, &unwritten).await?;
+        for (at, found) in whole.into_iter().enumerate() {
+            if let (Some(found), Some(mine)) = (found, chunk.whole.get_mut(at)) {
+                mine.get_or_insert_with(HashMap::new).extend(found);
+            }
+        }
+        chunk.one_by_one.extend(one_by_one);
     }
     let mut out = run.out.borrow_mut();
     write_chunk(
@@ -895,6 +929,8 @@ struct Prepared<'c> {
     long: Vec<LongList<'c>>,
     /// The newest `updated` of the issues before the chunk on its page.
     newest_before: Option<DateTime<Utc>>,
+    /// What the issues judged written would have needed read (see `Chunk::skipped`).
+    skipped: Vec<Wants>,
 }
 
 /// Child records a chunk of a search page is expected to bring, by the counts its issues carry:
@@ -911,17 +947,20 @@ struct Chunk {
     wants: Vec<Wants>,
     /// The newest `updated` of the issues before the chunk on its page.
     newest_before: Option<DateTime<Utc>>,
+    /// What the issues judged written when the chunk was made would need read: checked with the
+    /// bookmark when the chunk is written.
+    skipped: Vec<Wants>,
 }
 
 /// Splits a search page into chunks whose issues need at most CHUNK_RECORDS items read from the
-/// child endpoints (an issue needing more is a chunk of its own). The versions `written_before`
-/// holds are skipped when written: nothing is read for them.
+/// child endpoints (an issue needing more is a chunk of its own). The versions `written` says were
+/// written are skipped when written: nothing is read for them.
 fn chunks(
     lists: &[&'static IssueList],
     opening: &[Opening],
     page: Page,
     filters: &Filters,
-    written_before: Option<&issues::Bookmark>,
+    written: impl Fn(&str, DateTime<Utc>) -> bool,
 ) -> Vec<Chunk> {
     let mut all = Vec::new();
     let mut chunk = Chunk::default();
@@ -934,11 +973,16 @@ fn chunks(
         }
         let scanned = item.take_scanned();
         let (mut wants, layout) = Wants::of(lists, opening, &item, scanned);
-        if let (Some(w), Some(before)) = (wants.as_mut(), written_before)
-            && w.updated.is_some_and(|t| before.already_written(&w.id, t))
+        if let Some(w) = wants.as_mut()
+            && w.lists.contains(&true)
+            && w.updated.is_some_and(|t| written(&w.id, t))
         {
-            w.lists.fill(false);
-            w.records = 0;
+            chunk.skipped.push(Wants {
+                id: w.id.clone(),
+                lists: std::mem::replace(&mut w.lists, vec![false; lists.len()]),
+                records: std::mem::take(&mut w.records),
+                updated: w.updated,
+            });
         }
         let needs = wants.as_ref().map_or(0, |w| w.records);
         // Issues that need nothing read do not make room for one that needs more than a chunk:
@@ -1029,21 +1073,19 @@ impl Wants {
     }
 }
 
-/// Reads what the chunk's issues need beyond what was embedded: the bulk endpoints and the
-/// per-issue endpoints at once, and per issue what a refused bulk endpoint did not give.
+/// Reads what the chunk's issues need beyond what was embedded (`read_lists`).
 async fn prepare<'c>(
     client: &'c JiraClient,
     config: &Config,
     lists: &[&'static IssueList],
     chunk: Chunk,
 ) -> Result<Prepared<'c>> {
-    let deployment = client.deployment();
-    let in_bulk = |list: &IssueList| list.bulk.is_some_and(|b| b.available_on(deployment));
     let Chunk {
         items,
         layouts,
         wants,
         newest_before,
+        skipped,
     } = chunk;
     if let [issue] = wants.as_slice()
         && issue.records > CHUNK_RECORDS
@@ -1063,11 +1105,34 @@ async fn prepare<'c>(
             whole: lists.iter().map(|_| None).collect(),
             one_by_one: HashMap::new(),
             newest_before,
+            skipped,
         });
     }
+    let (whole, one_by_one) = read_lists(client, config, lists, &wants).await?;
+    Ok(Prepared {
+        items,
+        layouts,
+        whole,
+        one_by_one,
+        long: Vec::new(),
+        newest_before,
+        skipped,
+    })
+}
+
+/// The whole lists the issues need beyond what was embedded: the bulk endpoints and the
+/// per-issue endpoints at once, and per issue what a refused bulk endpoint did not give.
+async fn read_lists(
+    client: &JiraClient,
+    config: &Config,
+    lists: &[&'static IssueList],
+    wants: &[Wants],
+) -> Result<(Vec<Option<Lists>>, HashMap<(usize, String), Vec<RawRecord>>)> {
+    let deployment = client.deployment();
+    let in_bulk = |list: &IssueList| list.bulk.is_some_and(|b| b.available_on(deployment));
     let (whole, mut one_by_one) = futures::try_join!(
-        bulk_lists(client, lists, &wants),
-        rest_lists(client, config, lists, &wants, |at| !in_bulk(lists[at])),
+        bulk_lists(client, lists, wants),
+        rest_lists(client, config, lists, wants, |at| !in_bulk(lists[at])),
     )?;
     // What a bulk endpoint refused, or answered without (an issue hidden or deleted since the
     // search, or one Jira left out), is read issue by issue: a list cut short is never kept
@@ -1096,14 +1161,7 @@ async fn prepare<'c>(
         let in_bulk_at = |at: usize| in_bulk(lists[at]);
         one_by_one.extend(rest_lists(client, config, lists, &unanswered, in_bulk_at).await?);
     }
-    Ok(Prepared {
-        items,
-        layouts,
-        whole,
-        one_by_one,
-        long: Vec::new(),
-        newest_before,
-    })
+    Ok((whole, one_by_one))
 }
 
 /// For each list with a bulk endpoint on this deployment, the whole lists of the chunk's issues
@@ -1326,7 +1384,9 @@ mod tests {
             cut_short: false,
         };
         let opening = Opening::to(["/fields", "/fields/comment"]);
-        let chunks = chunks(&[&COMMENTS], &opening, page, &Filters::default(), None);
+        let chunks = chunks(&[&COMMENTS], &opening, page, &Filters::default(), |_, _| {
+            false
+        });
         let split: Vec<Vec<&str>> = chunks
             .iter()
             .map(|c| c.wants.iter().map(|w| w.id.as_str()).collect())
