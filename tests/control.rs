@@ -1746,6 +1746,98 @@ fn a_reconcile_listing_of_more_issues_created_in_one_minute_than_the_search_wind
     assert_eq!(reported, expected, "exactly the deleted issues");
 }
 
+/// Jira refuses JQL comparing `id` with an issue that does not exist. The reconcile listing lists
+/// a crowded minute by id, each page after the last id listed: when that issue is deleted before
+/// the next page, the listing goes on after the one before it, and the deletion is reported.
+#[test]
+fn a_reconcile_listing_by_id_goes_on_when_the_last_issue_listed_is_deleted() {
+    let crowded_site = || {
+        let site = Site::new(SimConfig {
+            deployment: Deployment::Server,
+            admin: false,
+            busy_every: 0,
+            max_page_size: 10,
+            search_window: 50,
+            id_ranges_need_an_issue: true,
+            ..SimConfig::default()
+        });
+        // 120 issues created at one instant, after the 60 the site had.
+        site.sim.sim.add_issues("WEB", 120);
+        site
+    };
+    let (twin, site) = (crowded_site(), crowded_site());
+    let catalog = catalog_hashing(&site, &["issues"], &[]);
+    let config = site.config_with(json!({"deleted_issues": "reconcile", "page_size": 10,
+                                         "max_retries": 1}));
+    let twin_config = twin.config_with(json!({"deleted_issues": "reconcile", "page_size": 10,
+                                              "max_retries": 1}));
+    // The twin tells which issue the second run's listing last goes on after, and when.
+    let first = sync(&twin, twin_config.clone(), &catalog);
+    first.assert_success();
+    twin.sim.sim.reset_requests();
+    sync_from_state(&twin, twin_config, &catalog, &first.last_state()).assert_success();
+    let searches: Vec<String> = twin
+        .sim
+        .sim
+        .requests()
+        .into_iter()
+        .filter(|r| r.path.contains("/rest/api/2/search"))
+        .map(|r| r.body)
+        .collect();
+    let (before, last_listed) = searches
+        .iter()
+        .enumerate()
+        .rev()
+        .find_map(|(k, body)| {
+            let jql = serde_json::from_str::<Value>(body).ok()?["jql"]
+                .as_str()?
+                .to_string();
+            let after = jql
+                .split("id > ")
+                .nth(1)
+                .filter(|_| jql.contains("created >="))?;
+            let id: String = after.chars().take_while(char::is_ascii_digit).collect();
+            Some((k as u32, id))
+        })
+        .expect("the reconcile listing went on after an issue");
+
+    let first = sync(&site, config.clone(), &catalog);
+    first.assert_success();
+    site.sim.sim.reset_requests();
+    site.sim.sim.delete_issues_before_request(
+        "/rest/api/2/search",
+        before,
+        vec![last_listed.clone()],
+    );
+    let next = sync_from_state(&site, config, &catalog, &first.last_state());
+    next.assert_success();
+    let refused = format!("id > {last_listed} ");
+    assert!(
+        site.sim
+            .sim
+            .requests()
+            .iter()
+            .any(|r| r.status == 400 && r.body.contains(&refused)),
+        "Jira refused the page after the deleted issue"
+    );
+    let reported: Vec<String> = deletions(&next, "issues").into_keys().collect();
+    assert_eq!(
+        reported,
+        [last_listed.as_str()],
+        "exactly the deleted issue"
+    );
+    let ids = next.last_state()["bookmarks"]["issues"]["deleted"]["ids"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let listed = tap_jira::id_runs::decode(&ids).unwrap();
+    assert_eq!(
+        listed.len(),
+        site.sim.sim.issue_count(),
+        "every other id listed"
+    );
+}
+
 /// Jira writes an audit record's `summary` and `category` in the site's default language: on a
 /// site set up in German an issue's deletion reads "Vorgang gelöscht". Its deletions are found
 /// all the same, and nothing else of the log is taken for one.

@@ -802,6 +802,8 @@ fn crowded_server_site() -> Site {
         busy_every: 0,
         max_page_size: 10,
         search_window: 50,
+        // As Jira: `id > N` is refused once issue N is deleted.
+        id_ranges_need_an_issue: true,
         ..SimConfig::default()
     })
 }
@@ -885,6 +887,110 @@ fn a_crowded_minute_read_by_id_is_written_in_updated_order_on_server() {
     assert!(
         updated.windows(2).all(|w| w[0] <= w[1]),
         "written in updated order"
+    );
+}
+
+/// The crowded-minute sync of the tests above: issues only, pages of 10, from an old bookmark.
+fn crowded_minute_sync(site: &Site) -> common::Run {
+    let config = site.file(
+        "config.json",
+        &site.config_with(json!({"page_size": 10, "max_retries": 1})),
+    );
+    let mut catalog = site.discover(&config);
+    common::select_only(&mut catalog, &["issues"]);
+    site.file("catalog.json", &catalog);
+    let state = json!({"bookmarks": {"issues": {"updated": "2000-01-01T00:00:00Z"}}});
+    site.sync_from(&site.file("state.json", &state))
+}
+
+/// Where a listing by id last goes on after an issue (`id > N`): the number of `/search`
+/// requests before that one, and N. The minute's first issues were read before it was listed by
+/// id; its last were not.
+fn last_page_after_an_id(sim: &jira_sim::Sim) -> (u32, String) {
+    let searches: Vec<String> = sim
+        .requests()
+        .into_iter()
+        .filter(|r| r.path.contains("/rest/api/2/search"))
+        .map(|r| r.body)
+        .collect();
+    searches
+        .iter()
+        .enumerate()
+        .rev()
+        .find_map(|(k, body)| {
+            let body: Value = serde_json::from_str(body).ok()?;
+            let after = body["jql"].as_str()?.split("id > ").nth(1)?;
+            let id: String = after.chars().take_while(char::is_ascii_digit).collect();
+            Some((k as u32, id))
+        })
+        .expect("a listing by id went on after an issue")
+}
+
+/// Jira refuses JQL comparing `id` with an issue that does not exist. A crowded minute is listed
+/// by id, each page after the last id listed: when that issue is deleted before the next page,
+/// the listing goes on after the one before it. Every other issue is written once, and the
+/// deleted one not at all.
+#[test]
+fn a_crowded_minute_listed_by_id_goes_on_when_the_last_issue_listed_is_deleted_on_server() {
+    // 120 issues in one minute, the higher the id the later: the search reads the minute's first
+    // ids before it lists the minute by id, and its last ones only by id.
+    let crowded_site = || {
+        let site = crowded_server_site();
+        let mut crowded = site.sim.sim.touch_issues(120);
+        crowded.sort_by_key(|id| id.parse::<u64>().unwrap());
+        let minute = chrono::DateTime::parse_from_rfc3339("2026-01-15T10:00:00Z").unwrap();
+        for (k, id) in crowded.iter().enumerate() {
+            let at = minute + chrono::Duration::milliseconds(400 * k as i64);
+            assert!(site.sim.sim.set_issue_updated(id, at.timestamp_millis()));
+        }
+        (site, crowded)
+    };
+    // A twin site tells which issue the listing's last page starts after, and when.
+    let (twin, twin_crowded) = crowded_site();
+    crowded_minute_sync(&twin).assert_success();
+    let (before, last_listed) = last_page_after_an_id(&twin.sim.sim);
+    let (site, crowded) = crowded_site();
+    assert_eq!(crowded, twin_crowded, "the twin reads the same site");
+    assert!(crowded.contains(&last_listed), "in the crowded minute");
+    site.sim.sim.delete_issues_before_request(
+        "/rest/api/2/search",
+        before,
+        vec![last_listed.clone()],
+    );
+    let run = crowded_minute_sync(&site);
+    run.assert_success();
+    assert_valid_singer_output(&run);
+    let refused = format!("id > {last_listed} ");
+    assert!(
+        site.sim
+            .sim
+            .requests()
+            .iter()
+            .any(|r| r.status == 400 && r.body.contains(&refused)),
+        "Jira refused the page after the deleted issue"
+    );
+    // The audit log reports the deleted issue: a record of its deletion, not of the issue.
+    let (gone, issues): (Vec<Value>, Vec<Value>) = run
+        .records("issues")
+        .into_iter()
+        .partition(|r| r.get("_sdc_deleted_at").is_some());
+    assert_eq!(
+        ids(&gone),
+        [last_listed.as_str()],
+        "the deletion is reported"
+    );
+    let written = ids(&issues);
+    let mut distinct = written.clone();
+    distinct.dedup();
+    assert_eq!(written, distinct, "each once");
+    assert!(
+        !written.contains(&last_listed),
+        "the deleted issue is not written"
+    );
+    assert_eq!(
+        distinct.len(),
+        site.sim.sim.issue_count(),
+        "every other issue"
     );
 }
 

@@ -85,6 +85,10 @@ pub struct SimConfig {
     /// `max_result_window`, 10,000 rows; Atlassian's KB "Handling JQL REST API searching
     /// exceeding max_result_window"). A small window lets a test reach it without 10,000 issues.
     pub search_window: usize,
+    /// JQL comparing `id` with `>`, `>=`, `<` or `<=` to an id no issue has (one deleted since)
+    /// is refused, 400 "An issue with key 'N' does not exist for field 'id'.", as Jira refuses
+    /// `key = X` for a missing issue. Off: any number is taken, as a bound.
+    pub id_ranges_need_an_issue: bool,
     /// Lifetime of OAuth access tokens, in seconds.
     pub access_token_ttl_secs: u64,
     /// Token answers give `expires_in` as a string (`"3600"`), as some OAuth servers do (Azure
@@ -168,6 +172,7 @@ impl Default for SimConfig {
             latency_ms: 0,
             max_page_size: 100,
             search_window: 10_000,
+            id_ranges_need_an_issue: false,
             access_token_ttl_secs: 3600,
             expires_in_as_string: false,
             expires_in_reported: None,

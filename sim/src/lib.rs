@@ -31,7 +31,8 @@
 //!   window, so a seed always gives the same bytes); only touched or added issues are later.
 //!   A few groups of issues share the exact same `updated` millisecond.
 //! - JQL: clauses joined by `AND` on `project` (`=`, `!=`, `in`, `not in`; key, id or name),
-//!   `key`/`issuekey`/`id` (same operators; `id` also `> >= < <=` against a number),
+//!   `key`/`issuekey`/`id` (same operators; `id` also `> >= < <=` against a number, or with
+//!   [`SimConfig::id_ranges_need_an_issue`] only an existing issue's id, as Jira),
 //!   `created`/`updated` (`= != > >= < <=` against
 //!   `"yyyy/MM/dd HH:mm"`, `"yyyy-MM-dd HH:mm"`, `"yyyy/MM/dd"`, `"yyyy-MM-dd"` read in the
 //!   configured time zone, epoch milliseconds, or `-5d`-style periods), then

@@ -56,6 +56,10 @@ struct Args {
     /// a search asking past it is refused, "Search limit exceeded", as Data Center does.
     #[arg(long, default_value_t = SimConfig::default().search_window)]
     search_window: usize,
+    /// Refuse JQL comparing `id` (`>`, `>=`, `<`, `<=`) to an id no issue has, 400 "An issue
+    /// with key 'N' does not exist for field 'id'.", as Jira does for a deleted issue.
+    #[arg(long)]
+    id_ranges_need_an_issue: bool,
     /// Lifetime of OAuth access tokens, in seconds.
     #[arg(long, default_value_t = SimConfig::default().access_token_ttl_secs)]
     access_token_ttl_secs: u64,
@@ -294,6 +298,7 @@ async fn main() -> std::io::Result<()> {
         latency_ms: args.latency_ms,
         max_page_size: args.max_page_size,
         search_window: args.search_window,
+        id_ranges_need_an_issue: args.id_ranges_need_an_issue,
         access_token_ttl_secs: args.access_token_ttl_secs,
         expires_in_as_string: args.expires_in_as_string,
         expires_in_reported: args.expires_in_reported,

@@ -99,7 +99,14 @@ pub(crate) fn bind(query: &Query, site: &Site) -> Result<Plan, Vec<String>> {
                 cmp: *cmp,
                 at: *at,
             }),
-            Clause::IdRange { cmp, id } => clauses.push(Bound::IdRange { cmp: *cmp, id: *id }),
+            Clause::IdRange { cmp, id } => {
+                if site.id_ranges_need_an_issue && site.find_issue(&id.to_string()).is_none() {
+                    errors.push(format!(
+                        "An issue with key '{id}' does not exist for field 'id'."
+                    ));
+                }
+                clauses.push(Bound::IdRange { cmp: *cmp, id: *id });
+            }
         }
     }
     if !errors.is_empty() {
@@ -240,5 +247,29 @@ mod tests {
                 .collect::<Vec<_>>(),
             ["OPS-1", "WEB-3"]
         );
+    }
+
+    #[test]
+    fn an_id_range_from_a_missing_issue_is_refused_when_configured() {
+        let mut site = Site::generate(&SimConfig {
+            id_ranges_need_an_issue: true,
+            ..SimConfig::default()
+        });
+        let first = site.issues[0].id;
+        assert_eq!(
+            run(&site, &format!("id > {first}")).unwrap().len(),
+            site.issues.len() - 1
+        );
+        assert!(site.delete_issue(&first.to_string()).is_some());
+        for op in [">", ">=", "<", "<="] {
+            assert_eq!(
+                run(&site, &format!("id {op} {first} ORDER BY id")).unwrap_err(),
+                [format!(
+                    "An issue with key '{first}' does not exist for field 'id'."
+                )]
+            );
+        }
+        site.id_ranges_need_an_issue = false;
+        assert!(run(&site, &format!("id > {first}")).is_ok());
     }
 }

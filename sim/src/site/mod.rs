@@ -74,6 +74,9 @@ pub(crate) struct Site {
     pub language: Language,
     /// How far the site's clock is ahead of the machine's (ms; `SimConfig::clock_offset_ms`).
     pub clock_offset_ms: i64,
+    /// JQL's `id > N` (and `>=`, `<`, `<=`) is refused when no issue has id N
+    /// (`SimConfig::id_ranges_need_an_issue`).
+    pub id_ranges_need_an_issue: bool,
 }
 
 /// The configured averages of comments, worklogs and histories of the issues that are not
@@ -163,6 +166,7 @@ impl Site {
             next_custom_number,
             language: cfg.language,
             clock_offset_ms: cfg.clock_offset_ms,
+            id_ranges_need_an_issue: cfg.id_ranges_need_an_issue,
         }
     }
 
