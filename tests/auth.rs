@@ -277,6 +277,29 @@ fn an_endpoint_outside_the_oauth_scopes_is_skipped_and_the_sync_goes_on() {
     assert_eq!(refreshes() - before, 1, "only the run's first access token");
 }
 
+/// A token whose authorisation lacks `read:jira-work` (oauth_scopes set without it, or granular
+/// scopes that miss one) is refused the issue search itself with the gateway's 401 "scope does
+/// not match" (raycast/extensions#11212). Skipped like an admin stream, the issues and every
+/// issue stream were left out and the run exited 0: a scheduled sync that reads nothing,
+/// reported as a success. The tap cannot do without these scopes: the run fails saying so.
+#[test]
+fn the_issue_search_refused_for_the_token_scopes_fails_the_run() {
+    let site = Site::cloud();
+    site.sim
+        .sim
+        .push_fault(jira_sim::Fault::scope_mismatch("/search/jql").times(1000));
+    let config = site.file("config.json", &oauth_config(&site));
+    let run = tap(&[&"--config", &config]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.records("issues").is_empty());
+    let errors: Vec<&str> = run.stderr.lines().filter(|l| l.contains("ERROR")).collect();
+    assert_eq!(errors.len(), 1, "one line:\n{}", run.stderr);
+    for says in ["scope does not match", "oauth_scopes", "tap-jira authorize"] {
+        assert!(errors[0].contains(says), "{says}: {}", errors[0]);
+    }
+    assert!(!run.stderr.contains(creds::OAUTH_CLIENT_SECRET));
+}
+
 /// Meltano writes a fresh config file for every run: the rotated token must live elsewhere.
 #[test]
 fn a_token_file_keeps_the_rotated_refresh_token_across_generated_configs() {
@@ -925,6 +948,95 @@ fn sigterm_during_a_refresh_still_saves_the_rotated_refresh_token() {
     );
 }
 
+/// A token endpoint in front of the simulator's whose first answer breaks off halfway (a proxy or
+/// load balancer dropping the connection): the simulator has rotated the refresh token by then.
+/// Atlassian takes the refresh token just spent again for a short while (its reuse window): the
+/// next request is given the answer that broke off, whole; later ones are passed on.
+fn token_endpoint_breaking_off_once(site: &Site) -> String {
+    use std::io::{Read, Write};
+    /// The client's connection, with what is written to it kept.
+    struct Kept {
+        stream: std::net::TcpStream,
+        answer: Vec<u8>,
+    }
+    impl Read for Kept {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            self.stream.read(buf)
+        }
+    }
+    impl Write for Kept {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.answer.extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let upstream = site.sim.url.trim_start_matches("http://").to_string();
+    std::thread::spawn(move || {
+        let mut broken: Option<Vec<u8>> = None;
+        for (n, stream) in listener.incoming().flatten().enumerate() {
+            let mut client = Kept {
+                stream,
+                answer: Vec::new(),
+            };
+            let Ok(head) = jira_sim::proxy::Head::read(&mut client.stream) else {
+                continue;
+            };
+            match (n, broken.take()) {
+                (0, _) => {
+                    if jira_sim::proxy::relay(&mut client, head, &upstream).is_err() {
+                        continue;
+                    }
+                    let answer = std::mem::take(&mut client.answer);
+                    let end = answer.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+                    let half = end + (answer.len() - end) / 2;
+                    let _ = client.stream.write_all(&answer[..half]);
+                    broken = Some(answer);
+                }
+                (_, Some(answer)) => {
+                    // The request's body is read (and dropped) before the answer.
+                    let _ = jira_sim::proxy::relay(&mut client, head, &upstream);
+                    let _ = client.stream.write_all(&answer);
+                }
+                (_, None) => {
+                    if jira_sim::proxy::relay(&mut client, head, &upstream).is_ok() {
+                        let _ = client.stream.write_all(&client.answer);
+                    }
+                }
+            }
+        }
+    });
+    url
+}
+
+/// A token answer that breaks off has already spent the refresh token, and carried the new one
+/// the tap never read: the refresh failed at once ("unexpected answer … EOF while parsing"), the
+/// sync with it, and the refresh token in the config was spent. A refresh that got no answer
+/// is retried (within Atlassian's reuse window the spent token is taken again); one whose
+/// answer broke off is retried the same way, and the token it gives saved.
+#[test]
+fn a_token_answer_that_breaks_off_is_retried_and_the_rotated_token_saved() {
+    let site = Site::cloud();
+    let endpoint = token_endpoint_breaking_off_once(&site);
+    let mut config = oauth_config(&site);
+    config["oauth_token_url"] = json!(format!("{endpoint}/oauth/token"));
+    let config = site.file("config.json", &config);
+    let run = tap(&[&"--config", &config, &"--discover"]);
+    run.assert_success();
+    let saved: Value = serde_json::from_str(&std::fs::read_to_string(&config).unwrap()).unwrap();
+    assert_eq!(
+        saved["refresh_token"],
+        json!(site.sim.sim.current_refresh_token()),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains(creds::OAUTH_CLIENT_SECRET));
+}
+
 /// RFC 6749 makes `expires_in` a number, but some token endpoints send it as a string
 /// (`"3600"`). The answer still carries the rotated refresh token, and the one sent is spent:
 /// refused for a field the tap can do without, the new token was never saved and the user was
@@ -1342,7 +1454,8 @@ fn an_expires_in_of_zero_or_less_does_not_refresh_before_every_request() {
     }
 }
 
-/// Cloud refusing every access token mid-run (its 401 `scope does not match`): the first 401
+/// Cloud's gateway refusing every access token mid-run (its 401 `Client must be authenticated`;
+/// a `scope does not match` refuses one endpoint, not the token, and is not refreshed): the first 401
 /// refreshes once, and a request refused again with the new token, even one that started after
 /// the refresh, stops the run with the line for a token refused though just refreshed, not with
 /// another refresh.
@@ -1363,7 +1476,7 @@ fn a_token_refused_again_after_its_refresh_is_not_refreshed_again() {
         site.sim.sim.push_fault(jira_sim::Fault {
             path_contains: "/ex/jira/".into(),
             status: 401,
-            body: r#"{"code":401,"message":"Unauthorized; scope does not match"}"#.into(),
+            body: r#"{"message":"Client must be authenticated to access this resource.","status-code":401}"#.into(),
             content_type: "application/json".into(),
             times: 1000,
             ..jira_sim::Fault::default()

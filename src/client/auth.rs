@@ -569,8 +569,9 @@ async fn request_tokens(
     Ok(token)
 }
 
-/// The token request, retried a few times when the token endpoint is briefly unavailable: the
-/// grant is only spent when an answer comes back, so retrying is safe. A wait the endpoint asks
+/// The token request, retried a few times when the token endpoint is briefly unavailable or its
+/// answer is lost on the way: the grant may then be spent, but Atlassian takes a refresh token
+/// again for a short while after rotating it, so retrying is safe. A wait the endpoint asks
 /// for (`Retry-After`) is kept to, within `budget` as Jira's are. Fails with what went wrong.
 async fn post_with_retries(
     http: &reqwest::Client,
@@ -599,11 +600,17 @@ async fn post_with_retries(
         let sent = request.send().await;
         let (transient, asked) = match sent {
             Ok(response) if !super::retry::is_transient_status(response.status().as_u16()) => {
+                use super::body::BodyError;
                 let status = response.status();
-                let body = super::body::read_limited(response, MAX_TOKEN_ANSWER_BYTES)
-                    .await
-                    .unwrap_or_default();
-                return Ok((status, String::from_utf8_lossy(&body).into_owned()));
+                match super::body::read_limited(response, MAX_TOKEN_ANSWER_BYTES).await {
+                    Ok(body) => {
+                        return Ok((status, String::from_utf8_lossy(&body).into_owned()));
+                    }
+                    // An answer cut off carried tokens never read: asked again like no answer.
+                    Err(BodyError::Broken(e)) => (format!("the answer broke off: {e}"), None),
+                    Err(BodyError::Timeout) => ("the answer timed out".to_string(), None),
+                    Err(BodyError::TooLarge) => return Ok((status, String::new())),
+                }
             }
             Ok(response) => {
                 let asked = response

@@ -271,6 +271,18 @@ impl JiraClient {
                 "check base_url (a Server/Data Center context path such as /jira) and `deployment` \
                  (Cloud speaks REST v3, Server/Data Center REST v2)",
             )),
+            // The gateway's 401 for the token's scopes (`read:jira-user`): not the account's
+            // access to check, but the grant to widen, which the refusal says how.
+            Err(Error::Http {
+                status: 403,
+                url,
+                excerpt,
+            }) if excerpt.contains(SCOPE_REFUSAL) => Err(Error::Auth {
+                method: self.auth.method_name(),
+                endpoint: Url::parse(&url).map_or(url, |u| u.path().to_string()),
+                status: 401,
+                hint: excerpt,
+            }),
             // /myself needs only a login: a 403 is these credentials refused the API, and says
             // what to change with Jira's own words beside it.
             Err(Error::Http {
@@ -590,7 +602,7 @@ impl JiraClient {
             // refresh changes a grant: it is a refusal of this endpoint, as Jira's 403 is.
             let body = body.into_whole();
             let excerpt = error_excerpt(&body);
-            if excerpt.contains("scope does not match") {
+            if excerpt.contains(SCOPE_REFUSAL) {
                 return Err(Failure::Fatal(Error::Http {
                     status: 403,
                     url: display_url(url),
@@ -913,6 +925,14 @@ fn is_cloud_address(url: &Url) -> bool {
             .iter()
             .any(|domain| host.ends_with(domain))
     })
+}
+
+/// What Atlassian's gateway says when it refuses a token the scope an endpoint needs.
+const SCOPE_REFUSAL: &str = "scope does not match";
+
+/// An endpoint Atlassian's gateway refused for the token's scopes (see `attempt`).
+pub fn is_scope_refusal(e: &Error) -> bool {
+    matches!(e, Error::Http { status: 403, excerpt, .. } if excerpt.contains(SCOPE_REFUSAL))
 }
 
 /// `deploymentType`, with fallbacks for old servers that do not send it (Cloud versions start at 1000).
