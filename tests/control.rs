@@ -1627,6 +1627,40 @@ fn worklogs_deleted_after_a_first_sync_on_a_site_whose_clock_is_behind_are_repor
     );
 }
 
+/// A worklogs bookmark past Jira's clock (kept from before the clock was put back) hides none of
+/// the changes Jira dates after the next run.
+#[test]
+fn a_worklogs_bookmark_past_jiras_clock_hides_no_later_deletion() {
+    let site = Site::new(SimConfig::default());
+    site.sim.sim.set_worklog_settling_ms(0);
+    let catalog = catalog_hashing(&site, &["worklogs"], &[]);
+    let first = sync(&site, site.config_with(json!({})), &catalog);
+    first.assert_success();
+    let mut state = first.last_state();
+    let in_an_hour = (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339();
+    state["bookmarks"]["worklogs"] =
+        json!({"updated": in_an_hour, "deleted": {"updated": in_an_hour}});
+    let second = site.sync_from(&site.file("state.json", &state));
+    second.assert_success();
+
+    let deleted: BTreeSet<String> = site
+        .sim
+        .sim
+        .delete_worklogs(3)
+        .iter()
+        .map(|d| d.worklog_id.to_string())
+        .collect();
+    let third = site.sync_from(&site.file("state.json", &second.last_state()));
+    third.assert_success();
+    let reported: BTreeSet<String> = deletions(&third, "worklogs").into_keys().collect();
+    assert_eq!(
+        reported,
+        deleted,
+        "state after the second run: {}",
+        second.last_state()["bookmarks"]["worklogs"]
+    );
+}
+
 /// The records of `run` that say their row was deleted, by id; each id once.
 fn deletions(run: &Run, stream: &str) -> BTreeMap<String, Value> {
     let gone: Vec<Value> = run
@@ -1945,6 +1979,8 @@ fn a_deletion_in_the_millisecond_of_jiras_clock_after_a_record_ahead_of_it_is_re
             path_contains: "/serverInfo".into(),
             status: 200,
             body: json!({"serverTime": millis(at)}).to_string(),
+            // Asked when the search begins, and when the log is read.
+            times: 2,
             ..jira_sim::Fault::default()
         });
         let ahead = json!({"id": 99999, "summary": "User created",
@@ -1976,6 +2012,37 @@ fn a_deletion_in_the_millisecond_of_jiras_clock_after_a_record_ahead_of_it_is_re
             second.last_state()["bookmarks"]["issues"]["deleted"]
         );
     }
+}
+
+/// The audit log's place past Jira's clock (carried there by a record dated ahead, as versions
+/// before the place stopped at Jira's clock let it be, or kept from before Jira's clock was put
+/// back) hides none of the deletions Jira records after the next run.
+#[test]
+fn an_audit_log_place_past_jiras_clock_hides_no_later_deletion() {
+    let site = Site::new(SimConfig::default());
+    let catalog = catalog_hashing(&site, &["issues"], &[]);
+    let first = sync(
+        &site,
+        site.config_with(json!({"deleted_issues": "audit"})),
+        &catalog,
+    );
+    first.assert_success();
+    let mut state = first.last_state();
+    let in_an_hour = chrono::Utc::now() + chrono::Duration::hours(1);
+    state["bookmarks"]["issues"]["deleted"] = json!({"created": in_an_hour.to_rfc3339()});
+    let second = site.sync_from(&site.file("state.json", &state));
+    second.assert_success();
+
+    let gone = site.sim.sim.delete_issues(1);
+    let third = site.sync_from(&site.file("state.json", &second.last_state()));
+    third.assert_success();
+    let reported: Vec<String> = deletions(&third, "issues").into_keys().collect();
+    assert_eq!(
+        reported,
+        vec![gone[0].id.clone()],
+        "state after the second run: {}",
+        second.last_state()["bookmarks"]["issues"]["deleted"]
+    );
 }
 
 /// Jira dates its audit records to the millisecond. A deletion in the millisecond the log is

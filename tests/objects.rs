@@ -270,6 +270,36 @@ fn an_audit_record_dated_ahead_of_jiras_clock_hides_no_later_record() {
     );
 }
 
+/// A bookmark past Jira's clock (carried there by a record dated ahead, as versions before the
+/// bookmark stopped at Jira's clock let it be, or kept from before Jira's clock was put back)
+/// hides none of the records Jira dates after the next run.
+#[test]
+fn an_audit_bookmark_past_jiras_clock_hides_no_later_record() {
+    let site = Site::cloud();
+    let first = sync_only(&site, &["audit_records"]);
+    first.assert_success();
+    let mut state = first.last_state();
+    let in_an_hour = chrono::Utc::now() + chrono::Duration::hours(1);
+    state["bookmarks"]["audit_records"] = json!({"created": in_an_hour.to_rfc3339()});
+    let second = site.sync_from(&site.file("state.json", &state));
+    second.assert_success();
+
+    let later = site.sim.sim.delete_issues(1).remove(0);
+    let third = site.sync_from(&site.file("state.json", &second.last_state()));
+    third.assert_success();
+    let records = third.records("audit_records");
+    let ids: Vec<String> = records
+        .iter()
+        .map(|r| r["objectItem"]["id"].to_string())
+        .collect();
+    assert_eq!(
+        ids,
+        [json!(later.id).to_string()],
+        "state after the second run: {}",
+        second.last_state()["bookmarks"]["audit_records"]
+    );
+}
+
 /// Activations of `stream`'s versions in a run's output.
 fn activations(run: &Run, stream: &str) -> usize {
     run.messages()

@@ -409,6 +409,55 @@ fn stitch_state_is_read_as_is() {
     assert_eq!(run.records("issues").len(), expected);
 }
 
+/// Stitch's bookmark is the newest `updated` its tap wrote, which may be an issue's dated ahead of
+/// Jira's clock: the look-back read from it stops at Jira's clock, or the edits Jira stamps before
+/// that time are never synced.
+#[test]
+fn a_stitch_bookmark_dated_ahead_of_jiras_clock_hides_no_later_edit() {
+    let site = Site::cloud();
+    let first = full_sync(&site, &site.cloud_config());
+    first.assert_success();
+    let in_an_hour = chrono::Utc::now() + chrono::Duration::hours(1);
+    let state = site.file(
+        "stitch-state.json",
+        &json!({"bookmarks": {"issues": {
+            "updated": in_an_hour.format("%Y-%m-%dT%H:%M:%S+00:00").to_string(),
+            "offset": {"page_num": null}}}}),
+    );
+    let mut touched = site.sim.sim.touch_issues(3);
+    touched.sort();
+    let run = site.sync_from(&state);
+    run.assert_success();
+    assert_eq!(ids(&run.records("issues")), touched);
+}
+
+/// A `start_date` ahead of Jira's clock is where the bookmarks stay until then: no run writes
+/// what Jira dates before it.
+#[test]
+fn a_start_date_ahead_of_jiras_clock_holds_every_bookmark_there() {
+    let site = Site::cloud();
+    let mut config = site.cloud_config();
+    config["start_date"] = json!((chrono::Utc::now() + chrono::Duration::days(1)).to_rfc3339());
+    let config = site.file("config.json", &config);
+    let mut catalog = site.discover(&config);
+    common::select_only(&mut catalog, &["issues", "worklogs", "audit_records"]);
+    site.file("catalog.json", &catalog);
+    let first = site.sync_from(&site.file("state.json", &json!({})));
+    first.assert_success();
+
+    site.sim.sim.touch_issues(3);
+    let second = site.sync_from(&site.file("state.json", &first.last_state()));
+    second.assert_success();
+    assert_eq!(
+        second.records("issues").len(),
+        0,
+        "state after the first run: {}",
+        first.last_state()
+    );
+    assert_eq!(second.records("worklogs").len(), 0);
+    assert_eq!(second.records("audit_records").len(), 0);
+}
+
 /// Stitch's tap searches from the minute of its bookmark, so an edit inside that minute that
 /// Jira's search showed only after its last run is caught by its next one. Continuing from its
 /// state, tap-jira reads back its look-back window as after any run of its own, and the edit is
@@ -680,6 +729,42 @@ fn an_issue_dated_hours_ahead_does_not_hide_the_edits_made_until_then() {
         ids(&third.records("issues")),
         touched,
         "the edits made since, and not the issue from the future again"
+    );
+}
+
+/// Jira's clock behind this machine's (a server set wrong): when the search began is Jira's time,
+/// not this machine's, or an issue dated ahead of Jira moves the window past the edits Jira
+/// stamps next.
+#[test]
+fn an_issue_dated_ahead_of_a_jira_clock_behind_this_machines_hides_no_later_edit() {
+    let site = Site::cloud();
+    site.sim.sim.set_clock_offset_ms(-2 * 3_600_000);
+    let first = full_sync(&site, &site.cloud_config());
+    first.assert_success();
+    let ahead = first.records("issues")[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // An hour ahead of Jira's clock, an hour behind this machine's.
+    let jira_in_an_hour = chrono::Utc::now().timestamp_millis() - 3_600_000;
+    assert!(site.sim.sim.set_issue_updated(&ahead, jira_in_an_hour));
+
+    let state = site.file("state.json", &first.last_state());
+    let second = site.sync_from(&state);
+    second.assert_success();
+    assert_eq!(ids(&second.records("issues")), std::slice::from_ref(&ahead));
+
+    let mut touched = site.sim.sim.touch_issues(3);
+    touched.retain(|id| *id != ahead);
+    touched.sort();
+    let state = site.file("state2.json", &second.last_state());
+    let third = site.sync_from(&state);
+    third.assert_success();
+    assert_eq!(
+        ids(&third.records("issues")),
+        touched,
+        "the edits Jira stamped since; state after the second run: {}",
+        second.last_state()["bookmarks"]["issues"]
     );
 }
 

@@ -88,6 +88,19 @@ impl Bookmark {
         })
     }
 
+    /// The bookmark, or `t` when it is past it: the worklogs at its millisecond are forgotten, and
+    /// what is listed again from `t` is written again.
+    pub fn at_most(self, t: DateTime<Utc>) -> Bookmark {
+        if self.updated <= t {
+            return self;
+        }
+        Bookmark {
+            updated: t,
+            at_updated: Vec::new(),
+            at_updated_set: HashSet::new(),
+        }
+    }
+
     pub fn to_value(&self) -> Value {
         let mut value = json!({"updated": format_utc(self.updated)});
         if !self.at_updated.is_empty() {

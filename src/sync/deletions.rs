@@ -260,6 +260,13 @@ async fn from_audit_log<W: Write>(
     // Jira's now is to the millisecond, and a deletion recorded later in it would be dated at
     // its start: the place stops before that millisecond, whose records read are kept by id.
     let jira_now = server_time(run.client).await?.map(before_millisecond_of);
+    // A place past Jira's clock (carried there by a record dated ahead, as earlier versions let
+    // it be, or kept from before the clock was put back) would hide every deletion Jira records
+    // until then: the log is read from Jira's clock.
+    let since = match jira_now {
+        Some(now) if since > now => now,
+        _ => since,
+    };
     let read_ahead: HashSet<u64> = saved
         .and_then(|d| d.get(AHEAD))
         .and_then(Value::as_array)

@@ -33,7 +33,6 @@ pub(super) async fn sync<W: Write>(
     };
     let saved = run.bookmark(def.name);
     let since = bookmark(def, saved.as_ref(), run.config.start_date)?;
-    tracing::info!(stream = def.name, %since, "reading what was created since the bookmark");
     let client = run.client;
     // A record dated after Jira's now (a clock that ran fast and was put right, a cluster node
     // ahead of the others) must not take the bookmark past the records Jira dates rightly after
@@ -41,6 +40,14 @@ pub(super) async fn sync<W: Write>(
     // bookmark. The bookmark stops before Jira's millisecond, and the ids of the records written
     // past it are kept, so that the next run does not write them again.
     let jira_now = server_time(client).await?.map(before_millisecond_of);
+    // A bookmark past Jira's clock (carried there by a record dated ahead, as earlier versions let
+    // it be, or kept from before the clock was put back) would hide every record Jira dates until
+    // then: the read starts at Jira's clock (or at `start_date`, when that is ahead of it).
+    let since = match jira_now {
+        Some(now) if saved.is_some() && since > now => now.max(run.config.start_date),
+        _ => since,
+    };
+    tracing::info!(stream = def.name, %since, "reading what was created since the bookmark");
     let read_ahead: HashSet<String> = saved
         .as_ref()
         .and_then(|b| b.get(AHEAD))

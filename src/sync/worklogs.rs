@@ -26,11 +26,25 @@ pub(super) async fn sync<W: Write>(
     let name = emitter.name();
     let (saved, deleted) = split_deleted(run.bookmark(name));
     let bookmark = Bookmark::from_state(saved.as_ref(), run.config.start_date)?;
+    // A bookmark past Jira's clock (kept from before the clock was put back) would hide every
+    // change Jira dates until then: the changes are read from Jira's clock (or from `start_date`,
+    // when that is ahead of it).
+    let jira_now = match (&saved, &deleted) {
+        (None, None) => None,
+        _ => server_time(run.client)
+            .await?
+            .map(|now| now.max(run.config.start_date)),
+    };
+    let at_most = |b: Bookmark| match jira_now {
+        Some(t) => b.at_most(t),
+        None => b,
+    };
+    let bookmark = at_most(bookmark);
     // Deletions are followed from the first sync on: before it there was nothing to delete. A
     // bookmark without them (Stitch's tap reports none) has read every change up to its time:
     // deletions are followed from there, so none made since its last run is lost.
     let deleted = match &deleted {
-        Some(value) => Bookmark::deleted_from_state(value, run.config.start_date)?,
+        Some(value) => at_most(Bookmark::deleted_from_state(value, run.config.start_date)?),
         None => {
             let since = match &saved {
                 Some(_) => bookmark.updated,

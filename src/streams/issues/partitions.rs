@@ -15,6 +15,7 @@ use crate::client::{JiraClient, pages};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::filters::Filters;
+use crate::streams::deletions::server_time;
 use crate::streams::projects::ProjectIds;
 use crate::streams::{PROJECT_IDS_ENDPOINT, id_text};
 
@@ -52,7 +53,19 @@ impl Plan {
         projects: &ProjectIds,
     ) -> Result<Plan> {
         let (start_date, lookback) = (config.start_date, config.lookback);
-        let started = Utc::now();
+        // Jira stamps the edits to come by its own clock: a window stopped by this machine's,
+        // ahead of Jira's, would pass over the edits Jira stamps before this machine's now.
+        // A site that does not answer leaves this machine's, as before it was asked.
+        let now = Utc::now();
+        let jira_now = match server_time(client).await {
+            Ok(jira_now) => jira_now,
+            Err(e @ Error::Http { .. }) => {
+                tracing::warn!("Jira's clock is unknown, so this machine's is used: {e}");
+                None
+            }
+            Err(e) => return Err(e),
+        };
+        let started = jira_now.map_or(now, |jira| jira.min(now));
         let mut origin = Bookmark::from_state(state, start_date)?;
         // Stitch's bookmark has no window: nothing says which versions behind it were written, so
         // the look-back behind it is read again (and written) as after a run of ours. Stitch's tap
@@ -60,6 +73,16 @@ impl Plan {
         if state.is_some_and(|s| s.get("window_start").is_none()) {
             origin.widen_to(origin.updated - lookback);
         }
+        // No search read past Jira's clock: a window beyond it was carried there by an issue
+        // dated ahead (Stitch's bookmark, or one an earlier version wrote), and the edits Jira
+        // stamps until then are read from the look-back behind its clock.
+        // (Never before `start_date`, which may be ahead of it.)
+        let unread = |bookmark: &mut Bookmark| {
+            if let (Some(jira_now), Some(_)) = (jira_now, state) {
+                bookmark.widen_to((jira_now - lookback).max(start_date));
+            }
+        };
+        unread(&mut origin);
         let saved = saved_partitions(state)?;
         let mut progress = Progress {
             origin: origin.clone(),
@@ -97,7 +120,8 @@ impl Plan {
         let mut saved = saved.unwrap_or_default();
         let mut scopes = Vec::with_capacity(projects.len() + 1);
         let mut start = |key: &str, scope: Scope, saved: Option<Bookmark>| {
-            let bookmark = saved.unwrap_or_else(|| origin.clone());
+            let mut bookmark = saved.unwrap_or_else(|| origin.clone());
+            unread(&mut bookmark);
             progress.keys.push(key.to_string());
             progress
                 .bookmarks
