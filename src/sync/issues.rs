@@ -396,8 +396,7 @@ pub(super) fn with_deleted(mut searched: Value, deleted: Option<&Value>) -> Valu
 fn project_vanished(e: &Error, scope: &issues::Scope) -> bool {
     let ids: &[String] = match scope {
         issues::Scope::Site => return false,
-        issues::Scope::Project(id) => std::slice::from_ref(id),
-        issues::Scope::OtherThan(ids) => ids,
+        issues::Scope::Projects(ids) | issues::Scope::OtherThan(ids) => ids,
     };
     matches!(e, Error::Http { status: 400, excerpt, .. }
     if ids.iter().any(|id| {

@@ -34,8 +34,8 @@ pub fn jql_from(from: DateTime<Utc>, tz: Tz, scope: &Scope, filter: &Jql) -> Str
 pub enum Scope {
     /// Every issue the account may browse.
     Site,
-    /// The issues of one project, by id.
-    Project(String),
+    /// The issues of these projects, by id.
+    Projects(Vec<String>),
     /// The issues of every project but these: projects created after the list was read, and any
     /// the project list does not show.
     OtherThan(Vec<String>),
@@ -304,7 +304,7 @@ fn updated_since_jql(local_minute: NaiveDateTime, scope: &Scope, filter: &Jql) -
 fn scope_jql(scope: &Scope) -> Jql {
     match scope {
         Scope::Site => Jql::new(),
-        Scope::Project(id) => Jql::new().project_in(std::slice::from_ref(id), false),
+        Scope::Projects(ids) => Jql::new().project_in(ids, false),
         Scope::OtherThan(ids) if ids.is_empty() => Jql::new(),
         Scope::OtherThan(ids) => Jql::new().project_in(ids, true),
     }

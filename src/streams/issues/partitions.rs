@@ -1,10 +1,10 @@
-//! A first sync reads the issues project by project: one search per project, several at once, and
-//! one for the issues of any project the list does not show, each with its own bookmark. Once every
-//! partition is read to its end they fold into one bookmark, and later runs search the whole site
-//! with one query (few issues change between runs). A sync stopped half way resumes each partition
-//! where it stopped.
+//! A first sync reads the issues project by project: one search per project (a site of many
+//! projects packs them into `PARTITIONS` searches), several at once, and one for the issues of any
+//! project the list does not show, each with its own bookmark. Once every partition is read to its
+//! end they fold into one bookmark, and later runs search the whole site with one query (few issues
+//! change between runs). A sync stopped half way resumes each partition where it stopped.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Duration, Utc};
 use futures::TryStreamExt;
@@ -24,6 +24,18 @@ const OTHER_PROJECTS: &str = "*";
 
 /// Projects listed per request.
 const PROJECT_PAGE_SIZE: u32 = 100;
+
+/// Listed projects a first sync searches one by one, at most: a site of more packs them into this
+/// many searches (more past `MAX_PROJECTS_PER_SEARCH` each), as most projects of a large site are
+/// small or empty, and a search and a bookmark in every STATE for each would cost far more than
+/// its issues. Enough for the last searches of a run to end near together.
+const PARTITIONS: usize = 32;
+
+/// Projects one search names, at most (`project in (…)`): a JQL well within Jira's length limits.
+const MAX_PROJECTS_PER_SEARCH: usize = 100;
+
+/// Separates the projects of a partition in its state key (`10000,10001`; one project's is its id).
+const KEY_SEPARATOR: &str = ",";
 
 /// The searches of a run, each with the bookmark it starts from.
 pub struct Plan {
@@ -118,29 +130,63 @@ impl Plan {
             Err(e) => return Err(e),
         };
         let mut saved = saved.unwrap_or_default();
-        let mut scopes = Vec::with_capacity(projects.len() + 1);
-        let mut start = |key: &str, scope: Scope, saved: Option<Bookmark>| {
+        let mut scopes = Vec::new();
+        let mut start = |key: String, scope: Scope, saved: Option<Bookmark>| {
             let mut bookmark = saved.unwrap_or_else(|| origin.clone());
             unread(&mut bookmark);
-            progress.keys.push(key.to_string());
+            progress.keys.push(key);
             progress
                 .bookmarks
                 .push(bookmark.remember_from(started - lookback).began_at(started));
             scopes.push(scope);
         };
-        for id in &projects {
-            let bookmark = saved.remove(id);
-            start(id, Scope::Project(id.clone()), bookmark);
-        }
-        // A project read in an earlier run but no longer listed has its issues searched with the
-        // other projects' now, from where its own search had got to if that is earlier.
         let mut other = saved
             .remove(OTHER_PROJECTS)
             .unwrap_or_else(|| origin.clone());
-        for gone in saved.values() {
-            other.widen_to(gone.window_start);
+        // The partitions of a sync stopped half way go on from their bookmarks, each with the
+        // projects of it still listed (an earlier version's are of one project each); a project
+        // read in an earlier run but no longer listed has its issues searched with the other
+        // projects' now, from where its own search had got to if that is earlier.
+        let listed: HashSet<&str> = projects.iter().map(String::as_str).collect();
+        let mut resumed: Vec<(Vec<String>, Bookmark)> = Vec::new();
+        let mut placed: HashSet<&str> = HashSet::new();
+        let mut keys: Vec<&String> = saved.keys().collect();
+        keys.sort();
+        for key in keys {
+            let mut ids = Vec::new();
+            for id in key.split(KEY_SEPARATOR) {
+                if !listed.contains(id) {
+                    other.widen_to(saved[key].window_start);
+                } else if placed.insert(id) {
+                    ids.push(id.to_string());
+                }
+            }
+            if !ids.is_empty() {
+                resumed.push((ids, saved[key].clone()));
+            }
         }
-        start(OTHER_PROJECTS, Scope::OtherThan(projects), Some(other));
+        let fresh: Vec<String> = projects
+            .iter()
+            .filter(|id| !placed.contains(id.as_str()))
+            .cloned()
+            .collect();
+        let per_search = fresh
+            .len()
+            .div_ceil(PARTITIONS)
+            .clamp(1, MAX_PROJECTS_PER_SEARCH);
+        let packed = fresh.chunks(per_search).map(|ids| (ids.to_vec(), None));
+        for (ids, bookmark) in resumed
+            .into_iter()
+            .map(|(ids, b)| (ids, Some(b)))
+            .chain(packed)
+        {
+            start(ids.join(KEY_SEPARATOR), Scope::Projects(ids), bookmark);
+        }
+        start(
+            OTHER_PROJECTS.to_string(),
+            Scope::OtherThan(projects),
+            Some(other),
+        );
         Ok(Plan { scopes, progress })
     }
 }
