@@ -853,30 +853,34 @@ fn a_temp_file_left_by_a_killed_run_of_the_same_pid_does_not_stop_the_next() {
     );
 }
 
+/// A client's connection to a token endpoint in front of the simulator's, with what is written
+/// to it kept back, to be sent as the endpoint chooses.
+struct HeldBack {
+    stream: std::net::TcpStream,
+    answer: Vec<u8>,
+}
+
+impl std::io::Read for HeldBack {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.stream.read(buf)
+    }
+}
+
+impl std::io::Write for HeldBack {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.answer.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// A token endpoint in front of the simulator's: each request is passed on at once (the
 /// simulator rotates the refresh token then), its answer held back for `delay`. `rotated` is
 /// set once the simulator has answered.
 fn slow_token_endpoint(site: &Site, delay: Duration, rotated: Arc<AtomicBool>) -> String {
-    use std::io::{Read, Write};
-    /// The client's connection, with what is written to it kept back.
-    struct HeldBack {
-        stream: std::net::TcpStream,
-        answer: Vec<u8>,
-    }
-    impl Read for HeldBack {
-        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-            self.stream.read(buf)
-        }
-    }
-    impl Write for HeldBack {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.answer.extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
+    use std::io::Write;
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let upstream = site.sim.url.trim_start_matches("http://").to_string();
@@ -953,33 +957,14 @@ fn sigterm_during_a_refresh_still_saves_the_rotated_refresh_token() {
 /// Atlassian takes the refresh token just spent again for a short while (its reuse window): the
 /// next request is given the answer that broke off, whole; later ones are passed on.
 fn token_endpoint_breaking_off_once(site: &Site) -> String {
-    use std::io::{Read, Write};
-    /// The client's connection, with what is written to it kept.
-    struct Kept {
-        stream: std::net::TcpStream,
-        answer: Vec<u8>,
-    }
-    impl Read for Kept {
-        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-            self.stream.read(buf)
-        }
-    }
-    impl Write for Kept {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.answer.extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
+    use std::io::Write;
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let upstream = site.sim.url.trim_start_matches("http://").to_string();
     std::thread::spawn(move || {
         let mut broken: Option<Vec<u8>> = None;
         for (n, stream) in listener.incoming().flatten().enumerate() {
-            let mut client = Kept {
+            let mut client = HeldBack {
                 stream,
                 answer: Vec::new(),
             };

@@ -1609,22 +1609,7 @@ fn worklogs_deleted_after_a_first_sync_on_a_site_whose_clock_is_behind_are_repor
     let catalog = catalog_hashing(&site, &["worklogs"], &[]);
     let first = sync(&site, site.config_with(json!({})), &catalog);
     first.assert_success();
-    let deleted: BTreeSet<String> = site
-        .sim
-        .sim
-        .delete_worklogs(3)
-        .iter()
-        .map(|d| d.worklog_id.to_string())
-        .collect();
-    let next = site.sync_from(&site.file("state.json", &first.last_state()));
-    next.assert_success();
-    let reported: BTreeSet<String> = deletions(&next, "worklogs").into_keys().collect();
-    assert_eq!(
-        reported,
-        deleted,
-        "state after the first sync: {}",
-        first.last_state()["bookmarks"]["worklogs"]
-    );
+    three_worklogs_deleted_are_reported_after(&site, &first);
 }
 
 /// A worklogs bookmark past Jira's clock (kept from before the clock was put back) hides none of
@@ -1643,6 +1628,11 @@ fn a_worklogs_bookmark_past_jiras_clock_hides_no_later_deletion() {
     let second = site.sync_from(&site.file("state.json", &state));
     second.assert_success();
 
+    three_worklogs_deleted_are_reported_after(&site, &second);
+}
+
+/// Three worklogs deleted after `before` are each reported deleted by the sync from its state.
+fn three_worklogs_deleted_are_reported_after(site: &Site, before: &Run) {
     let deleted: BTreeSet<String> = site
         .sim
         .sim
@@ -1650,14 +1640,14 @@ fn a_worklogs_bookmark_past_jiras_clock_hides_no_later_deletion() {
         .iter()
         .map(|d| d.worklog_id.to_string())
         .collect();
-    let third = site.sync_from(&site.file("state.json", &second.last_state()));
-    third.assert_success();
-    let reported: BTreeSet<String> = deletions(&third, "worklogs").into_keys().collect();
+    let next = site.sync_from(&site.file("state.json", &before.last_state()));
+    next.assert_success();
+    let reported: BTreeSet<String> = deletions(&next, "worklogs").into_keys().collect();
     assert_eq!(
         reported,
         deleted,
-        "state after the second run: {}",
-        second.last_state()["bookmarks"]["worklogs"]
+        "state before: {}",
+        before.last_state()["bookmarks"]["worklogs"]
     );
 }
 
