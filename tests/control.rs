@@ -1800,30 +1800,7 @@ fn a_reconcile_listing_by_id_goes_on_when_the_last_issue_listed_is_deleted() {
     first.assert_success();
     twin.sim.sim.reset_requests();
     sync_from_state(&twin, twin_config, &catalog, &first.last_state()).assert_success();
-    let searches: Vec<String> = twin
-        .sim
-        .sim
-        .requests()
-        .into_iter()
-        .filter(|r| r.path.contains("/rest/api/2/search"))
-        .map(|r| r.body)
-        .collect();
-    let (before, last_listed) = searches
-        .iter()
-        .enumerate()
-        .rev()
-        .find_map(|(k, body)| {
-            let jql = serde_json::from_str::<Value>(body).ok()?["jql"]
-                .as_str()?
-                .to_string();
-            let after = jql
-                .split("id > ")
-                .nth(1)
-                .filter(|_| jql.contains("created >="))?;
-            let id: String = after.chars().take_while(char::is_ascii_digit).collect();
-            Some((k as u32, id))
-        })
-        .expect("the reconcile listing went on after an issue");
+    let (before, last_listed) = common::last_page_after_an_id(&twin.sim.sim, "created >=");
 
     let first = sync(&site, config.clone(), &catalog);
     first.assert_success();
@@ -1835,13 +1812,8 @@ fn a_reconcile_listing_by_id_goes_on_when_the_last_issue_listed_is_deleted() {
     );
     let next = sync_from_state(&site, config, &catalog, &first.last_state());
     next.assert_success();
-    let refused = format!("id > {last_listed} ");
     assert!(
-        site.sim
-            .sim
-            .requests()
-            .iter()
-            .any(|r| r.status == 400 && r.body.contains(&refused)),
+        common::refused(&site.sim.sim, &format!("id > {last_listed} ")),
         "Jira refused the page after the deleted issue"
     );
     let reported: Vec<String> = deletions(&next, "issues").into_keys().collect();

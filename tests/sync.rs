@@ -892,15 +892,7 @@ fn more_issues_in_one_updated_minute_than_the_data_center_search_window_are_each
     let site = crowded_server_site();
     // 120 issues share one millisecond, read after the other 60.
     assert_eq!(site.sim.sim.touch_issues(120).len(), 120);
-    let config = site.file(
-        "config.json",
-        &site.config_with(json!({"page_size": 10, "max_retries": 1})),
-    );
-    let mut catalog = site.discover(&config);
-    common::select_only(&mut catalog, &["issues"]);
-    site.file("catalog.json", &catalog);
-    let state = json!({"bookmarks": {"issues": {"updated": "2000-01-01T00:00:00Z"}}});
-    let run = site.sync_from(&site.file("state.json", &state));
+    let run = crowded_minute_sync(&site);
     run.assert_success();
     assert_valid_singer_output(&run);
     let written = ids(&run.records("issues"));
@@ -979,29 +971,6 @@ fn crowded_minute_sync(site: &Site) -> common::Run {
     site.sync_from(&site.file("state.json", &state))
 }
 
-/// Where a listing by id last goes on after an issue (`id > N`): the number of `/search`
-/// requests before that one, and N. The minute's first issues were read before it was listed by
-/// id; its last were not.
-fn last_page_after_an_id(sim: &jira_sim::Sim) -> (u32, String) {
-    let searches: Vec<String> = sim
-        .requests()
-        .into_iter()
-        .filter(|r| r.path.contains("/rest/api/2/search"))
-        .map(|r| r.body)
-        .collect();
-    searches
-        .iter()
-        .enumerate()
-        .rev()
-        .find_map(|(k, body)| {
-            let body: Value = serde_json::from_str(body).ok()?;
-            let after = body["jql"].as_str()?.split("id > ").nth(1)?;
-            let id: String = after.chars().take_while(char::is_ascii_digit).collect();
-            Some((k as u32, id))
-        })
-        .expect("a listing by id went on after an issue")
-}
-
 /// Jira refuses JQL comparing `id` with an issue that does not exist. A crowded minute is listed
 /// by id, each page after the last id listed: when that issue is deleted before the next page,
 /// the listing goes on after the one before it. Every other issue is written once, and the
@@ -1024,7 +993,7 @@ fn a_crowded_minute_listed_by_id_goes_on_when_the_last_issue_listed_is_deleted_o
     // A twin site tells which issue the listing's last page starts after, and when.
     let (twin, twin_crowded) = crowded_site();
     crowded_minute_sync(&twin).assert_success();
-    let (before, last_listed) = last_page_after_an_id(&twin.sim.sim);
+    let (before, last_listed) = common::last_page_after_an_id(&twin.sim.sim, "");
     let (site, crowded) = crowded_site();
     assert_eq!(crowded, twin_crowded, "the twin reads the same site");
     assert!(crowded.contains(&last_listed), "in the crowded minute");
@@ -1036,13 +1005,8 @@ fn a_crowded_minute_listed_by_id_goes_on_when_the_last_issue_listed_is_deleted_o
     let run = crowded_minute_sync(&site);
     run.assert_success();
     assert_valid_singer_output(&run);
-    let refused = format!("id > {last_listed} ");
     assert!(
-        site.sim
-            .sim
-            .requests()
-            .iter()
-            .any(|r| r.status == 400 && r.body.contains(&refused)),
+        common::refused(&site.sim.sim, &format!("id > {last_listed} ")),
         "Jira refused the page after the deleted issue"
     );
     // The audit log reports the deleted issue: a record of its deletion, not of the issue.

@@ -291,6 +291,36 @@ pub fn assert_valid_singer_output(run: &Run) {
     );
 }
 
+/// Where a listing by id last goes on after an issue (`id > N`) in a search whose JQL has
+/// `also`: the number of `/rest/api/2/search` requests before that one, and N.
+pub fn last_page_after_an_id(sim: &jira_sim::Sim, also: &str) -> (u32, String) {
+    let searches: Vec<String> = sim
+        .requests()
+        .into_iter()
+        .filter(|r| r.path.contains("/rest/api/2/search"))
+        .map(|r| r.body)
+        .collect();
+    searches
+        .iter()
+        .enumerate()
+        .rev()
+        .find_map(|(k, body)| {
+            let body: Value = serde_json::from_str(body).ok()?;
+            let jql = body["jql"].as_str()?;
+            let after = jql.split("id > ").nth(1).filter(|_| jql.contains(also))?;
+            let id: String = after.chars().take_while(char::is_ascii_digit).collect();
+            Some((k as u32, id))
+        })
+        .expect("a listing by id went on after an issue")
+}
+
+/// Whether Jira refused (400) a request whose body has `part`.
+pub fn refused(sim: &jira_sim::Sim, part: &str) -> bool {
+    sim.requests()
+        .iter()
+        .any(|r| r.status == 400 && r.body.contains(part))
+}
+
 /// Selects `streams` in a catalog and deselects every other (stream-level metadata only).
 pub fn select_only(catalog: &mut Value, streams: &[&str]) {
     for stream in catalog["streams"].as_array_mut().unwrap() {
