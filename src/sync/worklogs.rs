@@ -26,17 +26,12 @@ pub(super) async fn sync<W: Write>(
     let name = emitter.name();
     let (saved, deleted) = split_deleted(run.bookmark(name));
     let bookmark = Bookmark::from_state(saved.as_ref(), run.config.start_date)?;
-    // A bookmark past Jira's clock (kept from before the clock was put back) would hide every
-    // change Jira dates until then: the changes are read from Jira's clock (or from `start_date`,
-    // when that is ahead of it).
-    let jira_now = match (&saved, &deleted) {
-        (None, None) => None,
-        _ => server_time(run.client)
-            .await?
-            .map(|now| now.max(run.config.start_date)),
-    };
+    // Jira's clock, read once: a bookmark past it (kept from before the clock was put back)
+    // would hide every change Jira dates until then, so the changes are read from it (or from
+    // `start_date`, when that is ahead of it); and a first sync follows deletions from it.
+    let jira_now = server_time(run.client).await?;
     let at_most = |b: Bookmark| match jira_now {
-        Some(t) => b.at_most(t),
+        Some(t) => b.at_most(t.max(run.config.start_date)),
         None => b,
     };
     let bookmark = at_most(bookmark);
@@ -52,9 +47,7 @@ pub(super) async fn sync<W: Write>(
                 // deletion made from now on before now.
                 None => {
                     let now = Utc::now();
-                    server_time(run.client)
-                        .await?
-                        .map_or(now, |jira| jira.min(now))
+                    jira_now.map_or(now, |jira| jira.min(now))
                 }
             };
             let from_since = Bookmark::from_state(None, since)?;
