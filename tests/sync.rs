@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{Run, Site, assert_valid_singer_output, ids, tap};
+use common::{Site, assert_valid_singer_output, ids, tap};
 use jira_sim::{Deployment, SimConfig};
 use serde_json::{Value, json};
 
@@ -705,21 +705,23 @@ fn an_edit_the_search_showed_late_is_caught_by_the_lookback_window() {
 #[test]
 fn an_issue_dated_hours_ahead_does_not_hide_the_edits_made_until_then() {
     let site = Site::cloud();
-    let first = full_sync(&site, &site.cloud_config());
+    let in_two_hours = chrono::Utc::now().timestamp_millis() + 2 * 3_600_000;
+    edits_after_an_issue_dated_at_are_synced(&site, in_two_hours);
+}
+
+/// After a full sync, one of its issues is dated `at` (ms, ahead of Jira's clock): the next sync
+/// writes that issue alone, and the one after it the edits made since: not that issue again, and
+/// none of the edits hidden behind it.
+fn edits_after_an_issue_dated_at_are_synced(site: &Site, at: i64) {
+    let first = full_sync(site, &site.cloud_config());
     first.assert_success();
     let ahead = first.records("issues")[0]["id"]
         .as_str()
         .unwrap()
         .to_string();
-    let in_two_hours = chrono::Utc::now().timestamp_millis() + 2 * 3_600_000;
-    assert!(site.sim.sim.set_issue_updated(&ahead, in_two_hours));
+    assert!(site.sim.sim.set_issue_updated(&ahead, at));
+    let ahead = ahead.as_str();
 
-    edits_after_the_issue_ahead_are_synced(&site, &first, &ahead);
-}
-
-/// After `first`, a sync writes the issue dated ahead alone, and the next one the edits made
-/// since: not that issue again, and none of the edits hidden behind it.
-fn edits_after_the_issue_ahead_are_synced(site: &Site, first: &Run, ahead: &str) {
     let state = site.file("state.json", &first.last_state());
     let second = site.sync_from(&state);
     second.assert_success();
@@ -746,17 +748,9 @@ fn edits_after_the_issue_ahead_are_synced(site: &Site, first: &Run, ahead: &str)
 fn an_issue_dated_ahead_of_a_jira_clock_behind_this_machines_hides_no_later_edit() {
     let site = Site::cloud();
     site.sim.sim.set_clock_offset_ms(-2 * 3_600_000);
-    let first = full_sync(&site, &site.cloud_config());
-    first.assert_success();
-    let ahead = first.records("issues")[0]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
     // An hour ahead of Jira's clock, an hour behind this machine's.
     let jira_in_an_hour = chrono::Utc::now().timestamp_millis() - 3_600_000;
-    assert!(site.sim.sim.set_issue_updated(&ahead, jira_in_an_hour));
-
-    edits_after_the_issue_ahead_are_synced(&site, &first, &ahead);
+    edits_after_an_issue_dated_at_are_synced(&site, jira_in_an_hour);
 }
 
 #[test]
