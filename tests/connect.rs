@@ -497,8 +497,9 @@ fn synced_records(site: &Site) -> Vec<String> {
     run.assert_success();
     let mut records: Vec<String> = run
         .messages()
-        .into_iter()
+        .iter()
         .filter(|m| m["type"] == "RECORD")
+        .cloned()
         .map(|mut m| {
             let message = m.as_object_mut().unwrap();
             message.remove("time_extracted");

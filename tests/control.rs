@@ -212,7 +212,7 @@ fn fields_marked_in_the_catalog_leave_as_stable_salted_hashes_on_both_deployment
         // The SCHEMA types each hashed value as a nullable string.
         let schema = hashed
             .messages()
-            .into_iter()
+            .iter()
             .find(|m| m["type"] == "SCHEMA" && m["stream"] == "issues")
             .unwrap();
         let fields = &schema["schema"]["properties"]["fields"]["properties"];
@@ -247,7 +247,7 @@ fn hash_pii_leaves_no_email_or_display_name_in_clear_in_any_stream() {
         clear.assert_success();
         let mut emails = Vec::new();
         for message in clear.messages() {
-            values_of(&message, "emailAddress", &mut emails);
+            values_of(message, "emailAddress", &mut emails);
         }
         let emails: BTreeSet<String> = emails
             .iter()
@@ -1163,7 +1163,7 @@ fn custom_field_of_type(catalog: &Value, kind: &str) -> String {
 
 fn issues_schema(run: &Run) -> Value {
     run.messages()
-        .into_iter()
+        .iter()
         .find(|m| m["type"] == "SCHEMA" && m["stream"] == "issues")
         .unwrap()["schema"]["properties"]["fields"]["properties"]
         .clone()

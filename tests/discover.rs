@@ -236,8 +236,9 @@ fn a_project_picker_flattens_to_the_columns_of_a_project() {
 
     let schemas: Vec<Value> = run
         .messages()
-        .into_iter()
+        .iter()
         .filter(|m| m["type"] == "SCHEMA" && m["stream"] == "issues")
+        .cloned()
         .collect();
     let columns = &schemas[0]["schema"]["properties"];
     let column = |key: &str| format!("fields__{picker}__{key}");

@@ -611,7 +611,7 @@ fn a_run_that_fails_mid_stream_still_ends_with_a_state_after_its_last_record() {
         !run.records("versions").is_empty(),
         "the first project's versions were written"
     );
-    let last = run.messages().pop().expect("the run wrote messages");
+    let last = run.messages().last().expect("the run wrote messages");
     assert_eq!(
         last["type"], "STATE",
         "a failed run ends with a STATE after its last RECORD; its last message: {last}"

@@ -40,8 +40,8 @@ struct Printed {
 impl Printed {
     fn add(&mut self, run: &Run) {
         let messages = run.messages();
-        self.records.extend(record_keys(&messages, &mut self.keys));
-        for m in &messages {
+        self.records.extend(record_keys(messages, &mut self.keys));
+        for m in messages {
             if m["type"] == "RECORD" && m["stream"] == "issues" {
                 let id = m["record"]["id"].as_str().unwrap_or_default().to_string();
                 let updated = m["record"]["fields"]["updated"]

@@ -281,7 +281,7 @@ fn flattening_keeps_hashes_renderings_names_and_the_selection() {
 
         let schema = run
             .messages()
-            .into_iter()
+            .iter()
             .rfind(|m| m["type"] == "SCHEMA" && m["stream"] == "issues")
             .unwrap()["schema"]["properties"]
             .clone();
@@ -409,7 +409,7 @@ fn discover_issues(site: &Site, extra: &Value) -> Value {
 fn issue_columns(run: &Run) -> Vec<String> {
     let schema = run
         .messages()
-        .into_iter()
+        .iter()
         .rfind(|m| m["type"] == "SCHEMA" && m["stream"] == "issues")
         .expect("an issues SCHEMA");
     schema["schema"]["properties"]

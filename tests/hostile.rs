@@ -1904,7 +1904,7 @@ fn a_page_without_its_list_does_not_activate_a_version_that_deletes_the_table() 
         );
         let stderr = &run.run.stderr;
         assert!(
-            !activates(&run.run.messages(), "priorities"),
+            !activates(run.run.messages(), "priorities"),
             "{case}: a pass that read no list must not be activated:\n{stderr}"
         );
         assert!(
@@ -1965,7 +1965,7 @@ fn an_unpaged_list_without_its_key_does_not_activate_a_version_that_deletes_the_
         );
         let stderr = &run.run.stderr;
         assert!(
-            !activates(&run.run.messages(), stream),
+            !activates(run.run.messages(), stream),
             "{stream}: a pass that read no list must not be activated:\n{stderr}"
         );
         let tail = path.trim_start_matches("/rest/api/3/");

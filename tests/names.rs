@@ -90,7 +90,7 @@ fn fields_schema(catalog: &Value) -> &Map<String, Value> {
 
 fn emitted_fields_schema(run: &Run) -> Value {
     run.messages()
-        .into_iter()
+        .iter()
         .find(|m| m["type"] == "SCHEMA" && m["stream"] == "issues")
         .unwrap()["schema"]["properties"]["fields"]["properties"]
         .clone()

@@ -32,11 +32,11 @@ fn partitions_add_up_to_the_whole(deployment: Deployment) {
     );
     let runs = [tap(&[&"--config", &one]), tap(&[&"--config", &rest])];
     let mut keys = BTreeMap::new();
-    let expected = record_keys(&whole.messages(), &mut keys);
+    let expected = record_keys(whole.messages(), &mut keys);
     let mut union = BTreeSet::new();
     for run in &runs {
         run.assert_success();
-        union.extend(record_keys(&run.messages(), &mut keys));
+        union.extend(record_keys(run.messages(), &mut keys));
     }
     assert_eq!(
         union.difference(&expected).take(5).collect::<Vec<_>>(),
@@ -52,7 +52,7 @@ fn partitions_add_up_to_the_whole(deployment: Deployment) {
     // one partition after the other: no partition's activation drops the other's rows.
     let mut table = BTreeMap::new();
     for run in &runs {
-        into_versioning_target(&run.messages(), &mut keys, &mut table);
+        into_versioning_target(run.messages(), &mut keys, &mut table);
     }
     let held: BTreeSet<(String, String)> = table.into_keys().collect();
     assert_eq!(

@@ -185,7 +185,7 @@ fn a_sync_killed_at_many_points_and_resumed_each_time_loses_no_record() {
     // What an uninterrupted sync reads from the site as the edits left it.
     let whole = tap(&[&"--config", &config_path, &"--catalog", &catalog_path]);
     whole.assert_success();
-    let expected = record_versions(&whole.messages(), &mut BTreeMap::new());
+    let expected = record_versions(whole.messages(), &mut BTreeMap::new());
     let streams: BTreeSet<&str> = expected.iter().map(|(s, _, _)| s.as_str()).collect();
     assert_eq!(
         streams.len(),

@@ -626,9 +626,9 @@ fn a_stitch_properties_catalog_syncs_every_stream_it_selects() {
         assert_valid_singer_output(&run);
         let schemas: BTreeMap<String, Value> = run
             .messages()
-            .into_iter()
+            .iter()
             .filter(|m| m["type"] == "SCHEMA")
-            .map(|m| (m["stream"].as_str().unwrap().to_string(), m))
+            .map(|m| (m["stream"].as_str().unwrap().to_string(), m.clone()))
             .collect();
         for entry in catalog["streams"].as_array().unwrap() {
             let name = entry["tap_stream_id"].as_str().unwrap();
@@ -674,7 +674,7 @@ fn a_stitch_catalog_gets_version_dates_as_date_times() {
         assert_valid_singer_output(&run);
         let schema = run
             .messages()
-            .into_iter()
+            .iter()
             .find(|m| m["type"] == "SCHEMA" && m["stream"] == "versions")
             .expect("a SCHEMA for versions");
         for name in [

@@ -268,7 +268,7 @@ fn catalog_selection_is_honoured_in_records_schema_and_request() {
     }
     let schema = run
         .messages()
-        .into_iter()
+        .iter()
         .find(|m| m["type"] == "SCHEMA")
         .unwrap();
     assert!(

@@ -363,11 +363,11 @@ pub fn run_bounded(args: &[&dyn AsRef<std::ffi::OsStr>], limit: Duration) -> Bou
         -1
     };
     Bounded {
-        run: Run {
+        run: Run::new(
             code,
-            stdout: stdout.join().unwrap_or_default(),
-            stderr: stderr.join().unwrap_or_default(),
-        },
+            stdout.join().unwrap_or_default(),
+            stderr.join().unwrap_or_default(),
+        ),
         elapsed: started.elapsed(),
         peak_rss_mib: peak_kib(usage.ru_maxrss as u64, seen_peak_kib) / 1024,
     }

@@ -8,6 +8,7 @@ pub mod tls;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::OnceLock;
 
 use jira_sim::{Deployment, RunningSim, SimConfig, creds};
 use serde_json::{Value, json};
@@ -18,9 +19,21 @@ pub struct Run {
     pub code: i32,
     pub stdout: String,
     pub stderr: String,
+    /// stdout parsed once: tests read a run's messages many times, and parsing them again each
+    /// time (unoptimised, in a test build) was most of the suite's CPU.
+    messages: OnceLock<Vec<Value>>,
 }
 
 impl Run {
+    pub fn new(code: i32, stdout: String, stderr: String) -> Run {
+        Run {
+            code,
+            stdout,
+            stderr,
+            messages: OnceLock::new(),
+        }
+    }
+
     /// RECORD messages per stream.
     pub fn record_counts(&self) -> BTreeMap<String, u64> {
         let mut counts = BTreeMap::new();
@@ -35,19 +48,21 @@ impl Run {
     }
 
     /// stdout as Singer messages; fails the test on a line that is not JSON.
-    pub fn messages(&self) -> Vec<Value> {
-        self.stdout
-            .lines()
-            .map(|line| {
-                serde_json::from_str(line)
-                    .unwrap_or_else(|e| panic!("stdout line is not JSON ({e}): {line}"))
-            })
-            .collect()
+    pub fn messages(&self) -> &[Value] {
+        self.messages.get_or_init(|| {
+            self.stdout
+                .lines()
+                .map(|line| {
+                    serde_json::from_str(line)
+                        .unwrap_or_else(|e| panic!("stdout line is not JSON ({e}): {line}"))
+                })
+                .collect()
+        })
     }
 
     pub fn records(&self, stream: &str) -> Vec<Value> {
         self.messages()
-            .into_iter()
+            .iter()
             .filter(|m| m["type"] == "RECORD" && m["stream"] == stream)
             .map(|m| m["record"].clone())
             .collect()
@@ -55,7 +70,7 @@ impl Run {
 
     pub fn states(&self) -> Vec<Value> {
         self.messages()
-            .into_iter()
+            .iter()
             .filter(|m| m["type"] == "STATE")
             .map(|m| m["value"].clone())
             .collect()
@@ -100,11 +115,11 @@ pub fn tap_with_env(args: &[&dyn AsRef<std::ffi::OsStr>], env: &[(&str, &str)]) 
         .stdin(Stdio::null())
         .output()
         .expect("the tap binary runs");
-    Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8(output.stdout).expect("stdout is UTF-8"),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
+    Run::new(
+        output.status.code().unwrap_or(-1),
+        String::from_utf8(output.stdout).expect("stdout is UTF-8"),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
 }
 
 /// A simulator plus a scratch directory for the config, catalog and state files. When it is
@@ -217,7 +232,7 @@ impl Site {
 pub fn assert_valid_singer_output(run: &Run) {
     let messages = run.messages();
     let mut validators: HashMap<String, (jsonschema::Validator, Vec<String>)> = HashMap::new();
-    for message in &messages {
+    for message in messages {
         let stream = message["stream"].as_str().unwrap_or("").to_string();
         match message["type"].as_str() {
             Some("SCHEMA") => {
