@@ -173,9 +173,13 @@ fn a_pause_jira_asks_for_holds_requests_already_queued_under_max_requests_per_se
         "config.json",
         &site.config_with(json!({"max_requests_per_second": 5, "max_concurrency": 8})),
     );
-    site.file("catalog.json", &site.discover(&config));
-    // Asked in the middle of the sync, among many requests waiting their turn; the whole site
-    // (`jira-quota-tenant-based`) says to wait 4 s.
+    // One request per custom field, all ready at once: at 5 a second, the turns of the eight
+    // in flight span more than a second.
+    let mut catalog = site.discover(&config);
+    select_only(&mut catalog, &["custom_field_contexts"]);
+    site.file("catalog.json", &catalog);
+    // Asked among many requests waiting their turn; the whole site (`jira-quota-tenant-based`)
+    // says to wait 4 s.
     let refused = "/field/customfield_10001/context";
     site.sim.sim.push_fault(Fault::rate_limited(refused, 4, 1));
     site.sim.sim.reset_requests();

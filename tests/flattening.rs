@@ -558,8 +558,11 @@ fn an_object_where_the_catalog_types_a_scalar_is_kept_as_json_text() {
 /// stream, `issues` at depth 0 or with the custom fields deselected) is named in no warning.
 #[test]
 fn a_flattened_schema_of_more_columns_than_postgresql_takes_is_named_in_a_warning() {
+    // Few issues: the columns come from the fields Jira lists, whatever the number of issues.
     let site = Site::new(SimConfig {
         extra_custom_fields: 1700,
+        projects: 1,
+        issues_per_project: 10,
         ..SimConfig::default()
     });
     let none = json!({});
@@ -589,6 +592,9 @@ fn a_flattened_schema_of_more_columns_than_postgresql_takes_is_named_in_a_warnin
     }
     assert_nothing_lost(&records_by_key(&run, Some(1)), &plain, "depth 1");
 
+    // The runs below check `issues` alone: the run above found no other stream to warn of.
+    let mut catalog = catalog;
+    common::select_only(&mut catalog, &["issues"]);
     let run = sync(&site, &with_flattening(&none, 0), &catalog);
     assert!(issue_columns(&run).len() <= 1600);
     assert_eq!(warnings(&run), Vec::<String>::new(), "depth 0");

@@ -134,7 +134,7 @@ pub use faults::Fault;
 pub use load::LoadStats;
 pub use proxy::{ProxiedRequest, RunningProxy, spawn_proxy};
 pub use requests::{AuthSeen, RequestRecord};
-pub use server::{RunningSim, spawn};
+pub use server::{RunningSim, no_delay, spawn};
 pub use site::ListedWorklog;
 pub use site::deletion::{DeletedIssue, DeletedWorklog};
 pub use site::fields::CustomFieldType;

@@ -6,6 +6,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use axum::serve::ListenerExt;
 use clap::Parser;
 use jira_sim::{Chaos, Deployment, Language, Sim, SimConfig};
 
@@ -343,7 +344,7 @@ async fn main() -> std::io::Result<()> {
     stdout.flush()?;
     drop(stdout);
     let signal = tokio::select! {
-        served = axum::serve(listener, sim.router()) => {
+        served = axum::serve(listener.tap_io(jira_sim::no_delay), sim.router()) => {
             served?;
             None
         }

@@ -209,8 +209,10 @@ pub fn relay(client: &mut (impl Read + Write), head: Head, upstream: &str) -> io
     }
     request.push_str("Connection: close\r\n\r\n");
     let mut upstream = TcpStream::connect(upstream)?;
-    upstream.write_all(request.as_bytes())?;
-    upstream.write_all(&body)?;
+    // Head and body in one write: a second small write waits for the delayed ACK of the first.
+    let mut request = request.into_bytes();
+    request.extend_from_slice(&body);
+    upstream.write_all(&request)?;
     let mut answer = Vec::new();
     upstream.read_to_end(&mut answer)?;
     client.write_all(&closing(answer))?;
