@@ -66,19 +66,27 @@ enum Cursor {
     Token(String),
 }
 
-/// A page body above this is heavy: the next page is asked half as large.
+/// A page body above this is heavy: the next page is asked smaller, to about half of it.
 const HEAVY_PAGE_BYTES: usize = 4 << 20;
 
-/// Fewest records a page is asked for however heavy the pages before.
-const SMALLEST_PAGE: u32 = 20;
+/// What a field is taken to cost in an issue before any page has been read: more than a field
+/// Jira leaves empty (`"customfield_10123":null`), less than most it fills.
+const FIELD_BYTES: usize = 100;
 
-/// The page size to ask for: the configured one, halved after a heavy page (busy issues carry
-/// long lists, and pages are held while their children are read) and grown back after light
-/// ones, so a run of heavy pages costs the memory of a few light ones.
+/// The page size to ask for: the configured one, cut after a heavy page to what would have kept
+/// it near half of `HEAVY_PAGE_BYTES` (busy issues carry long lists, a site with thousands of
+/// custom fields gives issues of a megabyte, and pages are held while their children are read),
+/// and grown back after light ones, so a run of heavy pages costs the memory of a few light ones.
 #[derive(Debug, Clone, Copy)]
 pub struct PageSize {
     largest: u32,
     now: u32,
+}
+
+impl From<u32> for PageSize {
+    fn from(largest: u32) -> PageSize {
+        PageSize::new(largest)
+    }
 }
 
 impl PageSize {
@@ -89,14 +97,32 @@ impl PageSize {
         }
     }
 
+    /// For records of `fields` fields each: the first page is asked no larger than such records
+    /// would fill at `FIELD_BYTES` a field, so that a site of thousands of custom fields does not
+    /// send a first page of a hundred megabytes.
+    pub fn for_fields(largest: u32, fields: usize) -> PageSize {
+        let fit = HEAVY_PAGE_BYTES / 2 / (fields.max(1) * FIELD_BYTES);
+        PageSize {
+            largest,
+            now: largest.min(fit.max(1).try_into().unwrap_or(u32::MAX)),
+        }
+    }
+
     pub fn get(&self) -> u32 {
         self.now
     }
 
-    /// Takes the size of the page just read into account.
-    pub fn after(&mut self, bytes: usize) {
+    /// Takes the page just read, `bytes` long with `records` records, into account.
+    pub fn after(&mut self, bytes: usize, records: usize) {
         if bytes > HEAVY_PAGE_BYTES {
-            self.now = (self.now / 2).max(SMALLEST_PAGE.min(self.largest));
+            self.now = match bytes.checked_div(records) {
+                Some(each) => {
+                    let fit = HEAVY_PAGE_BYTES / 2 / each.max(1);
+                    fit.clamp(1, self.largest.max(1) as usize) as u32
+                }
+                // Heavy with no record in it: what weighs is not the rows.
+                None => (self.now / 2).max(1),
+            };
         } else if bytes < HEAVY_PAGE_BYTES / 4 {
             self.now = self.now.saturating_mul(2).min(self.largest);
         }
@@ -115,12 +141,12 @@ pub fn pages<T: DeserializeOwned + 'static>(
     client: &JiraClient,
     request: ApiRequest,
     pagination: Pagination,
-    page_size: u32,
+    page_size: impl Into<PageSize>,
 ) -> impl Stream<Item = Result<Page<T>>> + '_ {
+    let mut size = page_size.into();
     async_stream::try_stream! {
         let mut cursor = Cursor::Start;
         let mut progress = Progress::default();
-        let mut size = PageSize::new(page_size);
         // The key of the last row read, when the next page starts right after it.
         let mut last: Option<u64> = None;
         // The key of the first row of the page before.
@@ -184,8 +210,8 @@ pub fn pages<T: DeserializeOwned + 'static>(
                     Ok((bytes, Body { rest, items }, fingerprint, ends))
                 })
                 .await?;
-            size.after(bytes);
             let mut items = body.items.into_items(key, &path)?;
+            size.after(bytes, items.len());
             let cut_short = matches!(pagination, Pagination::Single { .. } | Pagination::Object { .. })
                 && warn_if_cut_short(&body.rest, items.len(), &path);
             let returned = items.len() as u64;
@@ -946,19 +972,39 @@ mod tests {
     #[test]
     fn heavy_pages_make_the_next_ones_smaller_until_pages_are_light_again() {
         let mut size = PageSize::new(100);
-        size.after(HEAVY_PAGE_BYTES + 1);
-        assert_eq!(size.get(), 50);
-        for _ in 0..5 {
-            size.after(HEAVY_PAGE_BYTES * 3);
+        // 100 records of 60 KB: the next page asks what fills about 2 MiB.
+        size.after(100 * 60_000, 100);
+        assert_eq!(size.get(), 34);
+        // Records of 1.5 MB each (thousands of custom fields): one a page.
+        size.after(34 * 1_500_000, 34);
+        assert_eq!(size.get(), 1);
+        size.after(HEAVY_PAGE_BYTES * 3, 1);
+        assert_eq!(size.get(), 1, "never below one record");
+        size.after(HEAVY_PAGE_BYTES / 2, 1);
+        assert_eq!(size.get(), 1, "a middling page keeps the size");
+        for expected in [2, 4, 8, 16, 32, 64, 100, 100] {
+            size.after(1000, 1);
+            assert_eq!(size.get(), expected, "never above what was configured");
         }
-        assert_eq!(size.get(), SMALLEST_PAGE);
-        size.after(HEAVY_PAGE_BYTES / 2);
-        assert_eq!(size.get(), SMALLEST_PAGE, "a middling page keeps the size");
-        size.after(1000);
-        size.after(1000);
-        assert_eq!(size.get(), 80);
-        size.after(1000);
-        assert_eq!(size.get(), 100, "never above what was configured");
+        // A heavy page without records halves the size.
+        size.after(HEAVY_PAGE_BYTES * 2, 0);
+        assert_eq!(size.get(), 50);
+    }
+
+    #[test]
+    fn the_first_page_of_records_of_many_fields_is_asked_smaller() {
+        assert_eq!(PageSize::for_fields(100, 120).get(), 100);
+        assert_eq!(PageSize::for_fields(100, 1_000).get(), 20);
+        assert_eq!(PageSize::for_fields(100, 5_000).get(), 4);
+        assert_eq!(PageSize::for_fields(100, 100_000).get(), 1);
+        assert_eq!(PageSize::for_fields(50, 0).get(), 50);
+        let mut size = PageSize::for_fields(100, 5_000);
+        size.after(1000, 4);
+        assert_eq!(
+            size.get(),
+            8,
+            "grown back after light pages, up to what was configured"
+        );
     }
 
     #[test]

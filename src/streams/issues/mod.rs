@@ -10,7 +10,7 @@ use chrono_tz::Tz;
 use futures::{Stream, TryStreamExt};
 use serde_json::{Value, json};
 
-use crate::client::{ApiRequest, JiraClient, Page, Pagination, pages};
+use crate::client::{ApiRequest, JiraClient, Page, PageSize, Pagination, pages};
 use crate::config::Deployment;
 use crate::error::{Error, Result};
 use crate::filters::Filters;
@@ -64,7 +64,8 @@ pub fn issue_pages<'a>(
                 }
                 let request = ApiRequest::post(client.api_path("search/jql"), body)
                     .taking_apart(query.opening.clone());
-                let mut all = pin!(pages(client, request, Pagination::Token { items: "issues" }, page_size));
+                let size = query.page_size(page_size);
+                let mut all = pin!(pages(client, request, Pagination::Token { items: "issues" }, size));
                 while let Some(page) = all.try_next().await? {
                     yield page;
                 }
@@ -152,7 +153,7 @@ fn search_bringing<'a>(
         }
     };
     let request = ApiRequest::post(client.api_path(path), body).taking_apart(query.opening.clone());
-    pages(client, request, pagination, page_size)
+    pages(client, request, pagination, query.page_size(page_size))
 }
 
 /// Which of the issues `ids` the filters keep, by one search a hundred ids: for rows read apart
@@ -287,6 +288,14 @@ pub struct IssueQuery {
     pub expand: Vec<String>,
     /// The objects of each issue taken apart as its page is checked (`ApiRequest::taking_apart`).
     pub opening: Arc<[Opening]>,
+}
+
+impl IssueQuery {
+    /// Pages of at most `largest` issues, the first asked smaller when many fields are: a site
+    /// of thousands of custom fields gives issues of up to a megabyte.
+    fn page_size(&self, largest: u32) -> PageSize {
+        PageSize::for_fields(largest, self.fields.len())
+    }
 }
 
 /// `[project …] AND [the user's filters] AND updated >= "<local minute>" ORDER BY updated ASC,

@@ -20,9 +20,7 @@ use futures::{Stream, TryStreamExt};
 use serde_json::{Value, json};
 
 use super::{IssueQuery, JqlZone, Scope, issues_with_ids, scope_jql, updated_since_jql};
-use crate::client::{
-    ApiRequest, JiraClient, Page, PageSize, Progress, RawRecord, fingerprint, read_page,
-};
+use crate::client::{ApiRequest, JiraClient, Page, Progress, RawRecord, fingerprint, read_page};
 use crate::error::{Error, Result};
 use crate::jql::{Jql, Order, local_minute_at_or_before};
 use crate::raw::{self, Node, RawObject};
@@ -47,7 +45,7 @@ pub(super) fn server_pages<'a>(
         let path = client.api_path("search");
         let mut window = Window::starting_at(from, zone);
         let mut rereads = 0u32;
-        let mut size = PageSize::new(page_size);
+        let mut size = query.page_size(page_size);
         let mut first_page = true;
         // The rows each page brought beyond those read again, within one reading of a window: a
         // server that honours `startAt` over a list that repeats, with a total always ahead,
@@ -68,7 +66,7 @@ pub(super) fn server_pages<'a>(
             }
             let request = ApiRequest::post(path.clone(), body).taking_apart(query.opening.clone());
             let (response, items) = read_page::<RawRecord>(client, request, Some("issues")).await?;
-            size.after(items.iter().map(|item| item.get().len()).sum());
+            size.after(items.iter().map(|item| item.get().len()).sum(), items.len());
             let total = response.get("total").and_then(Value::as_u64);
             if first_page {
                 // What this search will give, as far as Jira knows: for the progress estimate.
