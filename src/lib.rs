@@ -103,14 +103,14 @@ pub async fn run(cli: &Cli, out: impl Write) -> Result<()> {
                 fields,
             )
             .await?;
-            sync(&client, &config, &catalog, state, &mut writer).await
+            sync(&client, &config, catalog, state, &mut writer).await
         }
         None => {
             tracing::info!(
                 "no catalog given: discovering, then syncing every stream selected by default"
             );
             let catalog = catalog::discover(&client, config.custom_field_names, fields).await?;
-            sync(&client, &config, &catalog, state, &mut writer).await
+            sync(&client, &config, catalog, state, &mut writer).await
         }
     };
     log_requests(&client);
@@ -150,7 +150,7 @@ async fn discover(
 async fn sync(
     client: &JiraClient,
     config: &Config,
-    catalog: &Catalog,
+    catalog: Catalog,
     state: State,
     writer: &mut SingerWriter<impl Write>,
 ) -> Result<()> {

@@ -729,7 +729,7 @@ proptest! {
         doc in tree_case(|c| &c.catalogs)
     ) {
         let Value::Object(object) = doc else { return Ok(()) };
-        if let Ok(catalog) = Catalog::from_object(&object, "fuzz") {
+        if let Ok(catalog) = Catalog::from_object(object, "fuzz") {
             for deployment in [Deployment::Cloud, Deployment::Server] {
                 let _ = selected_streams(
                     &catalog,

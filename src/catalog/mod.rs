@@ -110,13 +110,15 @@ impl Catalog {
     /// Reads a catalog given with `--catalog` or `--properties`.
     pub fn load(path: &Path) -> Result<Catalog> {
         let object = crate::input::read_json_object(path, crate::input::CATALOG)?;
-        Catalog::from_object(&object, &path.display().to_string())
+        Catalog::from_object(object, &path.display().to_string())
     }
 
     /// A catalog from its JSON; `origin` names where it came from in errors. Refuses what it
-    /// would misread (a stream twice, flags that are not booleans).
-    pub fn from_object(object: &Map<String, Value>, origin: &str) -> Result<Catalog> {
-        let streams = match object.get("streams") {
+    /// would misread (a stream twice, flags that are not booleans). Each stream's JSON is
+    /// taken apart into its entry, not copied: a site of thousands of custom fields gives a
+    /// catalog of tens of megabytes.
+    pub fn from_object(mut object: Map<String, Value>, origin: &str) -> Result<Catalog> {
+        let streams = match object.remove("streams") {
             Some(Value::Array(streams)) => streams,
             _ => {
                 return Err(Error::Catalog(format!(
@@ -126,17 +128,21 @@ impl Catalog {
             }
         };
         let mut entries = Vec::with_capacity(streams.len());
-        for (i, stream) in streams.iter().enumerate() {
-            let mut entry = CatalogEntry::deserialize(stream).map_err(|e| {
-                let name = stream
-                    .get("tap_stream_id")
-                    .or_else(|| stream.get("stream"))
-                    .and_then(Value::as_str)
-                    .map(|name| format!(" ({name})"))
-                    .unwrap_or_default();
-                let problem = entry_problem(stream).unwrap_or_else(|| e.to_string());
+        for (i, stream) in streams.into_iter().enumerate() {
+            let name = stream
+                .get("tap_stream_id")
+                .or_else(|| stream.get("stream"))
+                .and_then(Value::as_str)
+                .map(|name| format!(" ({name})"))
+                .unwrap_or_default();
+            let failed = |problem: String| {
                 Error::Catalog(format!("stream #{}{name} in {}: {problem}", i + 1, origin))
-            })?;
+            };
+            // What `entry_problem` finds, the entry would not read as: told in a catalog's words.
+            if let Some(problem) = entry_problem(&stream) {
+                return Err(failed(problem));
+            }
+            let mut entry = CatalogEntry::deserialize(stream).map_err(|e| failed(e.to_string()))?;
             if entry.name().is_empty() {
                 return Err(Error::Catalog(format!(
                     "stream #{} in {} has neither `tap_stream_id` nor `stream`",
@@ -181,7 +187,8 @@ impl Catalog {
 }
 
 /// What is wrong with a stream entry that does not read as one, in a catalog's words rather than
-/// serde's (`expected struct CatalogEntry`); `None` for what it does not foresee.
+/// serde's (`expected struct CatalogEntry`); `None` for what it does not foresee. An entry it
+/// finds wrong never reads as a `CatalogEntry`.
 fn entry_problem(stream: &Value) -> Option<String> {
     const ENTRY: &str = "give each stream as an object with `tap_stream_id`, `schema` and \
                          `metadata`, as `tap-jira --discover` writes it";
