@@ -69,7 +69,10 @@ pub fn read_json_object_if_any(path: &Path, input: Input) -> Result<Option<Map<S
 /// The file's text, its UTF-8 byte-order mark removed; the problem otherwise.
 fn read_text(path: &Path, input: Input) -> std::result::Result<String, String> {
     let file = open(path)?;
-    let mut bytes = Vec::new();
+    // As large as the file says it is (a pipe says 0): grown by doubling, the text of a catalog
+    // of tens of megabytes would take up to twice its size.
+    let size = file.metadata().map_or(0, |m| m.len()).min(input.limit + 1);
+    let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
     // Read one byte past the bound: a file whose size lies (or a pipe) is still cut off.
     file.take(input.limit + 1)
         .read_to_end(&mut bytes)

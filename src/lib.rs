@@ -142,8 +142,7 @@ async fn discover(
     writer: &mut SingerWriter<impl Write>,
 ) -> Result<()> {
     let catalog = catalog::discover(client, config.custom_field_names, fields).await?;
-    let text = serde_json::to_string_pretty(&catalog).map_err(std::io::Error::from)?;
-    writer.write_raw_line(&text)?;
+    writer.write_document(&catalog)?;
     writer.flush()
 }
 

@@ -127,10 +127,17 @@ impl<W: Write> SingerWriter<W> {
         self.end_line()
     }
 
-    /// A line that is not a Singer message: the discovered catalog.
-    pub fn write_raw_line(&mut self, line: &str) -> Result<()> {
-        self.queued.push_str(line);
-        self.end_line()
+    /// A line that is not a Singer message: the discovered catalog, laid out for reading. It is
+    /// written as it is serialised, not held as text: a site of thousands of custom fields gives
+    /// one of tens of megabytes.
+    pub fn write_document(&mut self, document: &impl Serialize) -> Result<()> {
+        self.write_queued()?;
+        self.last_state = None;
+        let mut out = std::io::BufWriter::with_capacity(BUFFER, &mut self.sink);
+        serde_json::to_writer_pretty(&mut out, document).map_err(std::io::Error::from)?;
+        out.write_all(b"\n")?;
+        out.flush()?;
+        Ok(())
     }
 
     pub fn flush(&mut self) -> Result<()> {
@@ -154,7 +161,7 @@ impl<W: Write> SingerWriter<W> {
             let written = self.sink.write_all(self.queued.as_bytes());
             // Sent or not, these lines are done: a retry could only repeat part of them.
             self.queued.clear();
-            // A huge line (a discovered catalog) is not kept around.
+            // A huge line (an issue of thousands of fields) is not kept around.
             if self.queued.capacity() > 4 * BUFFER {
                 self.queued = String::with_capacity(BUFFER);
             }
