@@ -259,3 +259,40 @@ fn a_state_of_one_partition_per_project_resumes_where_each_stopped() {
     let end = &resumed.last_state()["bookmarks"]["issues"];
     assert!(end.get("partitions").is_none(), "{end}");
 }
+
+/// A Data Center site of thousands of custom fields gives issues of most of a megabyte: the
+/// search asks for them a few at a time from its first page on, where it asked 100 (and each page
+/// after, reading again the row it ended on, at least four new rows for that one where the
+/// configured size allows: `PageSize::at_least`).
+#[test]
+fn a_server_site_of_thousands_of_fields_is_searched_in_small_pages() {
+    let site = Site::new(SimConfig {
+        deployment: Deployment::Server,
+        projects: 1,
+        issues_per_project: 30,
+        extra_custom_fields: 3_000,
+        ..SimConfig::default()
+    });
+    let config = site.file("config.json", &site.config_with(json!({})));
+    let mut catalog = site.discover(&config);
+    select_only(&mut catalog, &["issues"]);
+    site.file("catalog.json", &catalog);
+    let run = site.sync_from(&site.file("state.json", &json!({})));
+    run.assert_success();
+    assert_eq!(ids(&run.records("issues")).len(), 30);
+    let asked: Vec<u64> = site
+        .sim
+        .sim
+        .requests()
+        .into_iter()
+        .filter(|r| r.path.ends_with("/rest/api/2/search") && r.body.contains("updated >="))
+        .filter_map(|r| {
+            let body: Value = serde_json::from_str(&r.body).ok()?;
+            body["maxResults"].as_u64()
+        })
+        .collect();
+    assert!(
+        asked.iter().all(|rows| (5..=8).contains(rows)),
+        "pages of issues of most of a megabyte are asked a few at a time: {asked:?}"
+    );
+}

@@ -112,6 +112,11 @@ impl PageSize {
         self.now
     }
 
+    /// The size to ask for, at least `rows` where the configured size allows that many.
+    pub fn at_least(&self, rows: u64) -> u64 {
+        u64::from(self.now).max(rows.min(u64::from(self.largest)))
+    }
+
     /// Takes the page just read, `bytes` long with `records` records, into account.
     pub fn after(&mut self, bytes: usize, records: usize) {
         if bytes > HEAVY_PAGE_BYTES {
@@ -989,6 +994,21 @@ mod tests {
         // A heavy page without records halves the size.
         size.after(HEAVY_PAGE_BYTES * 2, 0);
         assert_eq!(size.get(), 50);
+    }
+
+    #[test]
+    fn a_floor_holds_within_the_configured_size() {
+        let mut size = PageSize::new(100);
+        size.after(10 << 20, 2);
+        assert_eq!(
+            (size.get(), size.at_least(4), size.at_least(500)),
+            (1, 4, 100)
+        );
+        assert_eq!(
+            PageSize::new(2).at_least(4),
+            2,
+            "never above what was configured"
+        );
     }
 
     #[test]

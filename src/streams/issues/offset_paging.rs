@@ -29,6 +29,11 @@ use crate::timestamp::parse_jira;
 /// Rows each page reads again, to find the last row read among them.
 const REREAD_ROWS: u64 = 5;
 
+/// A page brings at least this many new rows for each row it reads again (where the configured
+/// page size allows): rows read again cost as much as new ones, and pages of heavy issues (a
+/// site of thousands of custom fields) are asked a row or two at a time.
+const NEW_ROWS_PER_REREAD: u64 = 4;
+
 /// Times a sync may go back to a minute's start because rows moved, before it gives up.
 const MAX_REREADS: u32 = 100;
 
@@ -59,7 +64,7 @@ pub(super) fn server_pages<'a>(
                 "startAt": start,
                 // The rows read again come on top of the page's new ones: a page of no more
                 // rows than those would bring nothing new, which reads as the end.
-                "maxResults": u64::from(size.get()) + reread,
+                "maxResults": size.at_least(NEW_ROWS_PER_REREAD * reread) + reread,
             });
             if !query.expand.is_empty() {
                 body["expand"] = json!(query.expand);
