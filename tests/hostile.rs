@@ -1255,6 +1255,49 @@ fn issues_of_thousands_of_fields_are_read_in_pages_of_bounded_size() {
     );
 }
 
+/// A token without the scope one list needs (`read:comment:jira`) is refused by Atlassian's
+/// gateway for every issue alike: the endpoint is asked a request at a time once, not once an
+/// issue, and the log says so once; the issues' embedded comments are still written.
+#[test]
+fn an_endpoint_refused_for_the_tokens_scopes_is_not_asked_again() {
+    let issue = |i: u64| {
+        let at = format!("2024-04-02T05:{:02}:53.041+0000", i);
+        json!({"id": (10_000 + i).to_string(), "key": format!("P-{i}"), "fields": {
+            "created": at, "updated": at,
+            "comment": {"comments": [comment(i, "embedded")], "maxResults": 1, "total": 5,
+                "startAt": 0}}})
+    };
+    let search = json!({"issues": (0..40).map(issue).collect::<Vec<_>>(), "isLast": true});
+    let server = Hostile::start(move |r| {
+        if r.path == "/rest/api/3/search/jql" {
+            return Some(Reply::Json(search.clone()));
+        }
+        (r.path.starts_with("/rest/api/3/issue/") && r.path.ends_with("/comment")).then(|| {
+            Reply::Status {
+                status: 401,
+                headers: vec![("Content-Type", "application/json".into())],
+                body: r#"{"code":401,"message":"Unauthorized; scope does not match"}"#.into(),
+            }
+        })
+    });
+    let run = sync_only(
+        &server,
+        "issue_comments",
+        json!({"max_concurrency": 2}),
+        Duration::from_secs(60),
+    );
+    assert_eq!(run.run.code, 0, "{}", run.run.stderr);
+    assert_eq!(run.run.records("issue_comments").len(), 40);
+    let asked = server
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with("/comment"))
+        .count();
+    assert!(asked <= 2, "asked {asked} times for 40 issues' comments");
+    let told = run.run.stderr.matches("scope does not match").count();
+    assert_eq!(told, 1, "{}", run.run.stderr);
+}
+
 /// A sync of `worklogs` alone, from one `worklog/updated` page that lists `n` worklogs (each
 /// about 8 KB once listed), all at one millisecond.
 fn sync_one_worklog_page(n: u64) -> Bounded {

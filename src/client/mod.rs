@@ -195,6 +195,9 @@ pub struct JiraClient {
     /// `max_response_mb`, in bytes: no body is read past it.
     max_response_bytes: u64,
     stats: Mutex<BTreeMap<String, EndpointStats>>,
+    /// Endpoints (as `ApiRequest::label` names them) Atlassian's gateway refused for the token's
+    /// scopes, with its words: a grant covers every object or none, so they are not asked again.
+    scope_refused: Mutex<BTreeMap<String, String>>,
     /// Whether the site has answered any request yet (see `transport`).
     answered: AtomicBool,
     /// Set once `/myself` answered: the credentials work, so a later login page is a hiccup,
@@ -379,6 +382,7 @@ impl JiraClient {
             )),
             max_response_bytes: config.max_response_bytes,
             stats: Mutex::new(BTreeMap::new()),
+            scope_refused: Mutex::new(BTreeMap::new()),
             answered: AtomicBool::new(false),
             proven: AtomicBool::new(false),
         })
@@ -463,6 +467,13 @@ impl JiraClient {
     ) -> Result<T> {
         let url = self.url(&request)?;
         let label = request.label();
+        if let Some(excerpt) = self.refused_for_scope(&label) {
+            return Err(Error::Http {
+                status: 403,
+                url: display_url(&url),
+                excerpt,
+            });
+        }
         let started = Instant::now();
         // Retries that count against `max_retries`: a wait Jira asked for with `Retry-After` is
         // flow control, bounded by the retry budget alone.
@@ -482,7 +493,10 @@ impl JiraClient {
             crate::metrics::request_timed(&label, elapsed, status, result.is_ok());
             let outcome = match result {
                 Ok(value) => return Ok(value),
-                Err(Failure::Fatal(e)) => return Err(e),
+                Err(Failure::Fatal(e)) => {
+                    self.remember_scope_refusal(&label, &e);
+                    return Err(e);
+                }
                 Err(Failure::Unauthorized(generation)) => {
                     if !refreshed && self.auth.recover_from_401(&self.http, generation).await? {
                         refreshed = true;
@@ -747,6 +761,31 @@ impl JiraClient {
             url: request.path.clone(),
             problem: format!("cannot build a URL: {e}"),
         })
+    }
+
+    /// What the gateway said when it refused `label` for the token's scopes earlier this run.
+    fn refused_for_scope(&self, label: &str) -> Option<String> {
+        self.scope_refused.lock().ok()?.get(label).cloned()
+    }
+
+    /// Keeps a refusal for the token's scopes, saying once that the endpoint is not asked again:
+    /// a token without `read:comment:jira` would otherwise be refused once for every issue.
+    fn remember_scope_refusal(&self, label: &str, e: &Error) {
+        let Error::Http { excerpt, .. } = e else {
+            return;
+        };
+        if !is_scope_refusal(e) {
+            return;
+        }
+        let Ok(mut refused) = self.scope_refused.lock() else {
+            return;
+        };
+        if refused.insert(label.to_string(), excerpt.clone()).is_none() {
+            tracing::warn!(
+                endpoint = label,
+                "refused for the token's scopes; not asked again this run: {excerpt}"
+            );
+        }
     }
 
     fn record(&self, label: &str, elapsed: Duration, failed: bool) {

@@ -889,17 +889,26 @@ async fn write_long_lists<W: Write>(
                 if pages_written {
                     // The pages written stand; the embedded items, among them, are not written
                     // again.
-                    let why = "the rest of the list could not be read";
-                    tracing::warn!(issue = id, list = list.name, "{why}: {e}");
+                    warn_unread(&e, &id, list, "the rest of the list could not be read");
                     written.insert((at, id.clone()), Vec::new());
                 } else {
-                    tracing::warn!(issue = id, list = list.name, "{}: {e}", unread(list));
+                    warn_unread(&e, &id, list, unread(list));
                 }
             }
             Err(e) => return Err(e),
         }
     }
     Ok(written)
+}
+
+/// Warns that an issue's list could not be read, `what` was done instead; for a refusal for the
+/// token's scopes, which the client told once for every issue, only in the debug log.
+fn warn_unread(e: &Error, issue: &str, list: &IssueList, what: &str) {
+    if crate::client::is_scope_refusal(e) {
+        tracing::debug!(issue, list = list.name, "{what}: {e}");
+    } else {
+        tracing::warn!(issue, list = list.name, "{what}: {e}");
+    }
 }
 
 /// What a warning says of an issue's list Jira refused to read: the items its search embedded
@@ -1306,12 +1315,7 @@ async fn rest_lists(
                     status: 403 | 404, ..
                 },
             ) => {
-                tracing::warn!(
-                    issue = id,
-                    list = lists[at].name,
-                    "{}: {e}",
-                    unread(lists[at])
-                );
+                warn_unread(&e, &id, lists[at], unread(lists[at]));
                 Ok(None)
             }
             Err(e) => Err(e),
