@@ -76,7 +76,8 @@ const FIELD_BYTES: usize = 100;
 /// The page size to ask for: the configured one, cut after a heavy page to what would have kept
 /// it near half of `HEAVY_PAGE_BYTES` (busy issues carry long lists, a site with thousands of
 /// custom fields gives issues of a megabyte, and pages are held while their children are read),
-/// and grown back after light ones, so a run of heavy pages costs the memory of a few light ones.
+/// and grown back after light ones to what would fill three quarters of it, so a run of heavy
+/// pages costs the memory of a few light ones, and light pages are not asked many times over.
 #[derive(Debug, Clone, Copy)]
 pub struct PageSize {
     largest: u32,
@@ -119,17 +120,21 @@ impl PageSize {
 
     /// Takes the page just read, `bytes` long with `records` records, into account.
     pub fn after(&mut self, bytes: usize, records: usize) {
-        if bytes > HEAVY_PAGE_BYTES {
-            self.now = match bytes.checked_div(records) {
-                Some(each) => {
-                    let fit = HEAVY_PAGE_BYTES / 2 / each.max(1);
-                    fit.clamp(1, self.largest.max(1) as usize) as u32
-                }
-                // Heavy with no record in it: what weighs is not the rows.
-                None => (self.now / 2).max(1),
-            };
-        } else if bytes < HEAVY_PAGE_BYTES / 4 {
-            self.now = self.now.saturating_mul(2).min(self.largest);
+        let fit = |target: usize, each: usize| {
+            (target / each.max(1)).clamp(1, self.largest.max(1) as usize) as u32
+        };
+        match bytes.checked_div(records) {
+            Some(each) if bytes > HEAVY_PAGE_BYTES => self.now = fit(HEAVY_PAGE_BYTES / 2, each),
+            Some(each) if bytes < HEAVY_PAGE_BYTES / 2 => {
+                self.now = self.now.max(fit(HEAVY_PAGE_BYTES / 4 * 3, each));
+            }
+            Some(_) => {}
+            // No record in it: what weighs is not the rows.
+            None if bytes > HEAVY_PAGE_BYTES => self.now = (self.now / 2).max(1),
+            None if bytes < HEAVY_PAGE_BYTES / 4 => {
+                self.now = self.now.saturating_mul(2).min(self.largest);
+            }
+            None => {}
         }
     }
 }
@@ -985,15 +990,26 @@ mod tests {
         assert_eq!(size.get(), 1);
         size.after(HEAVY_PAGE_BYTES * 3, 1);
         assert_eq!(size.get(), 1, "never below one record");
-        size.after(HEAVY_PAGE_BYTES / 2, 1);
+        size.after(HEAVY_PAGE_BYTES * 3 / 4, 1);
         assert_eq!(size.get(), 1, "a middling page keeps the size");
-        for expected in [2, 4, 8, 16, 32, 64, 100, 100] {
-            size.after(1000, 1);
-            assert_eq!(size.get(), expected, "never above what was configured");
-        }
-        // A heavy page without records halves the size.
+        // Records of 100 KB again: as many as fill 3 MiB.
+        size.after(100_000, 1);
+        assert_eq!(size.get(), 31);
+        size.after(1000, 31);
+        assert_eq!(size.get(), 100, "never above what was configured");
+        size.after(100 * 30_000, 100);
+        assert_eq!(size.get(), 100, "a middling page keeps the size");
+    }
+
+    #[test]
+    fn pages_without_records_halve_or_double() {
+        let mut size = PageSize::new(100);
         size.after(HEAVY_PAGE_BYTES * 2, 0);
         assert_eq!(size.get(), 50);
+        size.after(HEAVY_PAGE_BYTES / 2, 0);
+        assert_eq!(size.get(), 50);
+        size.after(10, 0);
+        assert_eq!(size.get(), 100);
     }
 
     #[test]
@@ -1018,12 +1034,14 @@ mod tests {
         assert_eq!(PageSize::for_fields(100, 5_000).get(), 4);
         assert_eq!(PageSize::for_fields(100, 100_000).get(), 1);
         assert_eq!(PageSize::for_fields(50, 0).get(), 50);
-        let mut size = PageSize::for_fields(100, 5_000);
-        size.after(1000, 4);
+        // A first page of 20 issues of 1,000 fields, most of them empty (40 KB an issue): the
+        // next ones are as large as fill 3 MiB.
+        let mut size = PageSize::for_fields(100, 1_000);
+        size.after(20 * 40_000, 20);
         assert_eq!(
             size.get(),
-            8,
-            "grown back after light pages, up to what was configured"
+            78,
+            "grown after a light page, up to what was configured"
         );
     }
 
