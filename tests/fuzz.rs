@@ -732,7 +732,7 @@ proptest! {
         if let Ok(catalog) = Catalog::from_object(object, "fuzz") {
             for deployment in [Deployment::Cloud, Deployment::Server] {
                 let _ = selected_streams(
-                    &catalog,
+                    catalog.clone(),
                     deployment,
                     TextForm::Adf,
                     &HashSettings::default(),

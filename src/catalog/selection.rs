@@ -117,9 +117,10 @@ pub const DELETED_AT: &str = "_sdc_deleted_at";
 
 /// The selected streams in the tap's stream order. Streams the tap does not know are named in a
 /// warning and skipped, so a catalog from another tap version still runs. `flatten` is the
-/// flattening depth, when flattening is on.
+/// flattening depth, when flattening is on. Each selected stream takes its entry's schema, not a
+/// copy of it: at thousands of custom fields the `issues` schema is tens of megabytes.
 pub fn selected_streams(
-    catalog: &Catalog,
+    mut catalog: Catalog,
     deployment: Deployment,
     text: TextForm,
     hash: &HashSettings,
@@ -140,12 +141,12 @@ pub fn selected_streams(
             Some(_) => {}
         }
     }
-    let person_fields = person_fields(catalog, hash);
-    let issue_marks = issue_field_marks(catalog);
-    let changed_fields = hashed_issue_fields(catalog);
+    let person_fields = person_fields(&catalog, hash);
+    let issue_marks = issue_field_marks(&catalog);
+    let changed_fields = hashed_issue_fields(&catalog);
     streams_on(deployment)
         .filter_map(|def| {
-            let entry = catalog.streams.iter().find(|e| e.name() == def.name)?;
+            let entry = catalog.streams.iter_mut().find(|e| e.name() == def.name)?;
             if !stream_selected(entry) {
                 return None;
             }
@@ -177,7 +178,15 @@ pub fn selected_streams(
             for key in &forced {
                 projection.keep.entry(key.to_string()).or_insert(None);
             }
-            let mut schema = entry.schema.clone();
+            // What reads the entry's schema reads it before the schema is taken.
+            let textareas = textarea_fields(entry);
+            // ADF gets a rendering; wiki markup is readable as it is.
+            let render = match text {
+                TextForm::Adf => render,
+                TextForm::Wiki => RenderText::None,
+            };
+            let rendered = rendered_fields(entry, &textareas, render);
+            let mut schema = std::mem::take(&mut entry.schema);
             strip_legacy_selected(&mut schema);
             projection.apply_to_schema(&mut schema);
             let date_times = stitch_date_times(def.name, &schema);
@@ -188,7 +197,6 @@ pub fn selected_streams(
             keep_date_times(&mut schema, &date_times);
             // What the site sends, whatever the catalog was made from (Stitch's types comment
             // bodies as strings; a Cloud catalog made with `rich_text: wiki` does too).
-            let textareas = textarea_fields(entry);
             type_rich_text(&mut schema, def.name, &textareas, text);
             let from_issues = FromIssues {
                 person_fields: &person_fields,
@@ -199,12 +207,6 @@ pub fn selected_streams(
                 Ok(hashing) => hashing,
                 Err(e) => return Some(Err(e)),
             };
-            // ADF gets a rendering; wiki markup is readable as it is.
-            let render = match text {
-                TextForm::Adf => render,
-                TextForm::Wiki => RenderText::None,
-            };
-            let rendered = rendered_fields(entry, &textareas, render);
             let renderings = Renderings::new(render, def.name, &schema, &rendered);
             if let Some(renderings) = &renderings {
                 renderings.apply_to_schema(&mut schema);
@@ -899,7 +901,7 @@ mod tests {
     /// The selection alone: no hashing, no renderings.
     fn plain_selection(catalog: &Catalog) -> Vec<SelectedStream> {
         selected_streams(
-            catalog,
+            catalog.clone(),
             Deployment::Cloud,
             TextForm::Adf,
             &HashSettings::default(),
@@ -1082,7 +1084,7 @@ mod tests {
             pii: false,
         };
         let streams = selected_streams(
-            &c,
+            c.clone(),
             Deployment::Cloud,
             TextForm::Adf,
             &hash,

@@ -237,8 +237,8 @@ fn warn_of_wide_schemas(streams: &[SelectedStream]) {
     }
 }
 
-/// Syncs the streams `catalog` selects. The catalog is let go once they are read from it: a
-/// site of thousands of custom fields gives one of tens of megabytes.
+/// Syncs the streams `catalog` selects. The catalog is taken apart into them, not kept: a site
+/// of thousands of custom fields gives one of tens of megabytes.
 pub async fn run<W: Write>(
     client: &JiraClient,
     config: &Config,
@@ -247,14 +247,13 @@ pub async fn run<W: Write>(
     writer: &mut SingerWriter<W>,
 ) -> Result<Summary> {
     let streams = selected_streams(
-        &catalog,
+        catalog,
         client.deployment(),
         client.text_form(),
         &config.hashing,
         config.render_text,
         config.flattening,
     )?;
-    drop(catalog);
     warn_of_wide_schemas(&streams);
     // Asked before the JQL is checked: Jira's refusal of a search naming a project it does not
     // know would otherwise be put down to the JQL.
