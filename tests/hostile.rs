@@ -1236,7 +1236,7 @@ fn sync_issues_of_many_fields(n: u64, fields: u64) -> (Bounded, Vec<u64>) {
 
 /// A site of thousands of custom fields gives issues of a megabyte: a first page of a hundred
 /// was 100 MB held at once, and the page size, halved after each heavy page down to 20, kept
-/// pages at 20 MB or more (a sync of 200 such issues peaked at 348 MiB). The first page is now
+/// pages at 20 MB or more (a sync of 200 such issues peaked at 340 MiB). The first page is now
 /// asked as small as the fields asked for suggest, and later ones as small as the issues read
 /// show, down to one issue.
 #[test]
