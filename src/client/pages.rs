@@ -102,10 +102,10 @@ impl PageSize {
     /// would fill at `FIELD_BYTES` a field, so that a site of thousands of custom fields does not
     /// send a first page of a hundred megabytes.
     pub fn for_fields(largest: u32, fields: usize) -> PageSize {
-        let fit = HEAVY_PAGE_BYTES / 2 / (fields.max(1) * FIELD_BYTES);
+        let each = fields.saturating_mul(FIELD_BYTES);
         PageSize {
             largest,
-            now: largest.min(fit.max(1).try_into().unwrap_or(u32::MAX)),
+            now: fitting(HEAVY_PAGE_BYTES / 2, each, largest),
         }
     }
 
@@ -120,9 +120,7 @@ impl PageSize {
 
     /// Takes the page just read, `bytes` long with `records` records, into account.
     pub fn after(&mut self, bytes: usize, records: usize) {
-        let fit = |target: usize, each: usize| {
-            (target / each.max(1)).clamp(1, self.largest.max(1) as usize) as u32
-        };
+        let fit = |target: usize, each: usize| fitting(target, each, self.largest);
         match bytes.checked_div(records) {
             Some(each) if bytes > HEAVY_PAGE_BYTES => self.now = fit(HEAVY_PAGE_BYTES / 2, each),
             Some(each) if bytes < HEAVY_PAGE_BYTES / 2 => {
@@ -137,6 +135,11 @@ impl PageSize {
             None => {}
         }
     }
+}
+
+/// How many records of `each` bytes fill `target` bytes: one at least, `largest` at most.
+fn fitting(target: usize, each: usize, largest: u32) -> u32 {
+    (target / each.max(1)).clamp(1, largest.max(1) as usize) as u32
 }
 
 /// Walks every page of `request`. A page is fetched only when the previous one has been consumed,
