@@ -314,11 +314,8 @@ fn new_columns(
 fn field_metadata(entry: &CatalogEntry) -> HashMap<String, usize> {
     let mut at = HashMap::new();
     for (i, m) in entry.metadata.iter().enumerate() {
-        if let [properties, fields, inner, column] = m.breadcrumb.as_slice()
-            && [properties, fields, inner].map(String::as_str)
-                == ["properties", "fields", "properties"]
-        {
-            at.entry(column.clone()).or_insert(i);
+        if let Some(column) = names::field_column(&m.breadcrumb) {
+            at.entry(column.to_string()).or_insert(i);
         }
     }
     at
