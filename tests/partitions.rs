@@ -122,12 +122,17 @@ fn two_partitioned_server_runs_give_exactly_the_records_of_one_whole_run() {
 /// A site of `projects` projects of `per_project` issues each, with only `issues` selected: its
 /// config and catalog written to the site's directory.
 fn many_projects(deployment: Deployment, projects: usize, per_project: usize) -> Site {
-    let site = Site::new(SimConfig {
+    issues_only(SimConfig {
         deployment,
         projects,
         issues_per_project: per_project,
         ..SimConfig::default()
-    });
+    })
+}
+
+/// A site of `config`, with a config and a catalog selecting `issues` alone in its directory.
+fn issues_only(config: SimConfig) -> Site {
+    let site = Site::new(config);
     let config = site.file("config.json", &site.config_with(json!({})));
     let mut catalog = site.discover(&config);
     select_only(&mut catalog, &["issues"]);
@@ -266,17 +271,13 @@ fn a_state_of_one_partition_per_project_resumes_where_each_stopped() {
 /// configured size allows: `PageSize::at_least`).
 #[test]
 fn a_server_site_of_thousands_of_fields_is_searched_in_small_pages() {
-    let site = Site::new(SimConfig {
+    let site = issues_only(SimConfig {
         deployment: Deployment::Server,
         projects: 1,
         issues_per_project: 30,
         extra_custom_fields: 3_000,
         ..SimConfig::default()
     });
-    let config = site.file("config.json", &site.config_with(json!({})));
-    let mut catalog = site.discover(&config);
-    select_only(&mut catalog, &["issues"]);
-    site.file("catalog.json", &catalog);
     let run = site.sync_from(&site.file("state.json", &json!({})));
     run.assert_success();
     assert_eq!(ids(&run.records("issues")).len(), 30);
