@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde_json::Value;
-use tap_jira::catalog::{CatalogEntry, FieldNames, TextForm, build_entry};
+use tap_jira::catalog::{CatalogEntry, FieldNames, SiteField, TextForm, build_entry};
 use tap_jira::client::detect_deployment;
 use tap_jira::config::{
     Auth, CloudId, Config, DEFAULT_PAGE_SIZE, Deployment, OAuthProvider, RawConfig, RichText, Site,
@@ -200,12 +200,18 @@ fn site_fields(relative: &str) -> Vec<Value> {
     }
 }
 
+/// The `issues` entry discovered from these `/field` entries, each read from its text as the
+/// tap reads it.
 fn issues_entry(fields: &[Value], deployment: Deployment) -> CatalogEntry {
+    let fields: Vec<SiteField> = fields
+        .iter()
+        .map(|field| serde_json::from_str(&field.to_string()).unwrap())
+        .collect();
     build_entry(
         StreamDef::find("issues").unwrap(),
         deployment,
         TextForm::of(deployment, RichText::Adf),
-        fields,
+        &fields,
         FieldNames::Id,
     )
     .unwrap()

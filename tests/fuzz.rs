@@ -17,7 +17,7 @@ use proptest::prelude::*;
 use serde_json::{Map, Value, json};
 
 use tap_jira::adf::{self, TextStyle};
-use tap_jira::catalog::{Catalog, TextForm, field_schema, selected_streams};
+use tap_jira::catalog::{Catalog, SiteField, TextForm, field_schema, selected_streams};
 use tap_jira::client::{List, PageReader, RawRecord, SplitBody, split_page, split_page_with_serde};
 use tap_jira::config::Deployment;
 use tap_jira::hashing::HashSettings;
@@ -694,10 +694,14 @@ proptest! {
 
     #[test]
     fn field_lists_with_hostile_values_are_typed_without_panic(doc in tree_case(|c| &c.jira)) {
-        for field in doc.as_array().into_iter().flatten() {
+        for entry in doc.as_array().into_iter().flatten() {
+            // Read from its text as `/field` is: any JSON reads, what is not as expected as absent.
+            let field: SiteField = serde_json::from_str(&entry.to_string())
+                .map_err(|e| TestCaseError::fail(format!("{entry} not read: {e}")))?;
+            prop_assert_eq!(field.id(), entry.get("id").and_then(Value::as_str));
             for form in [TextForm::Adf, TextForm::Wiki] {
-                let schema = field_schema(field, form);
-                prop_assert!(schema.is_object(), "{field} typed as {schema}");
+                let schema = field_schema(&field, form);
+                prop_assert!(schema.is_object(), "{entry} typed as {schema}");
             }
         }
     }

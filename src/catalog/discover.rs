@@ -6,6 +6,7 @@ use serde_json::{Map, Value, json};
 
 use super::fields::field_schema;
 use super::names::{self, FIELD_ID, FieldNames};
+use super::site::SiteField;
 use super::{Catalog, CatalogEntry, MetadataEntry, TextForm, type_rich_text};
 use crate::client::{JiraClient, pages};
 use crate::config::Deployment;
@@ -34,7 +35,7 @@ pub async fn discover(
 }
 
 /// The site's fields: read already (beside `/myself`, while connecting), or not yet.
-pub struct SiteFields(Option<Result<Vec<Value>>>);
+pub struct SiteFields(Option<Result<Vec<SiteField>>>);
 
 impl SiteFields {
     pub fn unread() -> SiteFields {
@@ -48,7 +49,7 @@ impl SiteFields {
 
     /// The fields, read now if they were not, or if they were refused before `/myself` had
     /// proven the credentials: a refusal or a login page then, a hiccup to retry after it.
-    pub async fn get(self, client: &JiraClient) -> Result<Vec<Value>> {
+    pub async fn get(self, client: &JiraClient) -> Result<Vec<SiteField>> {
         match self.0 {
             Some(Err(Error::Auth { .. } | Error::NotJson { .. })) | None => {
                 fetch_fields(client).await
@@ -59,9 +60,9 @@ impl SiteFields {
 }
 
 /// Every field of the site (`/field`), system and custom.
-async fn fetch_fields(client: &JiraClient) -> Result<Vec<Value>> {
+async fn fetch_fields(client: &JiraClient) -> Result<Vec<SiteField>> {
     let (request, pagination) = FIELDS_ENDPOINT.unbound(client);
-    let pages: Vec<_> = pages::<Value>(client, request, pagination, 1000)
+    let pages: Vec<_> = pages::<SiteField>(client, request, pagination, 1000)
         .try_collect()
         .await?;
     Ok(pages.into_iter().flat_map(|p| p.items).collect())
@@ -72,7 +73,7 @@ pub fn build_entry(
     def: &StreamDef,
     deployment: Deployment,
     text: TextForm,
-    fields: &[Value],
+    fields: &[SiteField],
     names: FieldNames,
 ) -> Result<CatalogEntry> {
     let mut schema = builtin_schema(def, text)?;
@@ -155,6 +156,20 @@ fn property_metadata(automatic: bool) -> Map<String, Value> {
     m
 }
 
+/// Adds what the site says of a field to its metadata: its display name, Jira type and custom
+/// type key.
+pub(super) fn describe(field: &SiteField, m: &mut Map<String, Value>) {
+    for (key, text) in [
+        (FIELD_NAME, field.name()),
+        (FIELD_TYPE, field.kind()),
+        (CUSTOM_TYPE, field.custom_type()),
+    ] {
+        if let Some(text) = text {
+            m.insert(key.into(), json!(text));
+        }
+    }
+}
+
 /// Adds one property per site field to `fields` (keeping the richer built-in schema of system
 /// fields) and returns their metadata, which carries each field's display name and Jira type.
 /// With `FieldNames::Name`, custom fields are named after their display names (see
@@ -162,7 +177,7 @@ fn property_metadata(automatic: bool) -> Map<String, Value> {
 fn add_site_fields(
     schema: &mut Value,
     text: TextForm,
-    fields: &[Value],
+    fields: &[SiteField],
     names: FieldNames,
 ) -> Vec<MetadataEntry> {
     let Some(properties) = schema
@@ -178,7 +193,7 @@ fn add_site_fields(
     let mut metadata: Vec<MetadataEntry> = Vec::new();
     let mut described: Map<String, Value> = Map::new();
     for field in fields {
-        let Some(id) = field.get("id").and_then(Value::as_str) else {
+        let Some(id) = field.id() else {
             continue;
         };
         let key = columns.get(id).map_or(id, String::as_str);
@@ -189,15 +204,7 @@ fn add_site_fields(
         if names == FieldNames::Name {
             m.insert(FIELD_ID.into(), json!(id));
         }
-        if let Some(name) = field.get("name").and_then(Value::as_str) {
-            m.insert(FIELD_NAME.into(), json!(name));
-        }
-        if let Some(kind) = field.pointer("/schema/type").and_then(Value::as_str) {
-            m.insert(FIELD_TYPE.into(), json!(kind));
-        }
-        if let Some(custom) = field.pointer("/schema/custom").and_then(Value::as_str) {
-            m.insert(CUSTOM_TYPE.into(), json!(custom));
-        }
+        describe(field, &mut m);
         described.insert(key.to_string(), Value::Object(m));
     }
     for id in properties.keys() {
@@ -222,15 +229,12 @@ fn add_site_fields(
 /// system fields, which keep their ids.
 fn custom_columns(
     properties: &Map<String, Value>,
-    fields: &[Value],
+    fields: &[SiteField],
 ) -> std::collections::BTreeMap<String, String> {
-    fn id_of(field: &Value) -> Option<&str> {
-        field.get("id").and_then(Value::as_str)
-    }
     let mut taken: Vec<(String, bool)> = properties
         .keys()
         .map(String::as_str)
-        .chain(fields.iter().filter_map(id_of))
+        .chain(fields.iter().filter_map(SiteField::id))
         .filter(|id| !names::is_custom(id))
         .map(|id| (id.to_string(), readable::is_issue_rich_text(id)))
         .collect();
@@ -250,7 +254,7 @@ mod tests {
             def,
             Deployment::Cloud,
             TextForm::Adf,
-            fields.as_array().unwrap(),
+            &serde_json::from_value::<Vec<SiteField>>(fields.clone()).unwrap(),
             FieldNames::Id,
         )
         .unwrap()
@@ -299,7 +303,7 @@ mod tests {
             def,
             Deployment::Cloud,
             TextForm::Adf,
-            fields.as_array().unwrap(),
+            &serde_json::from_value::<Vec<SiteField>>(fields.clone()).unwrap(),
             FieldNames::Name,
         )
         .unwrap();

@@ -8,10 +8,11 @@ use std::collections::{HashMap, HashSet};
 
 use serde_json::{Map, Value, json};
 
-use super::discover::{CUSTOM_TYPE, FIELD_NAME, FIELD_TYPE, SiteFields, builtin_schema};
+use super::discover::{CUSTOM_TYPE, FIELD_TYPE, SiteFields, builtin_schema, describe};
 use super::fields::{field_schema, permissive};
 use super::names::{self, Columns, FIELD_ID, FieldNames};
 use super::selection::{selects_inside, stream_selected};
+use super::site::SiteField;
 use super::{Catalog, CatalogEntry, MetadataEntry, TextForm};
 use crate::client::JiraClient;
 use crate::error::{Error, Result};
@@ -130,7 +131,7 @@ fn fields_of(entry: &CatalogEntry) -> Option<&Map<String, Value>> {
 /// The comparison and the change to the entry, without a server.
 pub fn apply(
     entry: &mut CatalogEntry,
-    site: &[Value],
+    site: &[SiteField],
     text: TextForm,
     policy: DriftPolicy,
     names: FieldNames,
@@ -153,9 +154,9 @@ pub fn apply(
     let columns = Columns::of(entry).unwrap_or_default();
     let owner = |column: &str| columns.id_of(column).unwrap_or(column).to_string();
     let mut site_ids = HashSet::with_capacity(site.len());
-    let mut appeared: Vec<&Value> = Vec::new();
+    let mut appeared: Vec<&SiteField> = Vec::new();
     for field in site {
-        let Some(id) = field.get("id").and_then(Value::as_str) else {
+        let Some(id) = field.id() else {
             continue;
         };
         site_ids.insert(id.to_string());
@@ -173,8 +174,8 @@ pub fn apply(
             (get(FIELD_TYPE), get(CUSTOM_TYPE))
         });
         let current = (
-            text_at(field, "/schema/type"),
-            text_at(field, "/schema/custom"),
+            field.kind().unwrap_or("").to_string(),
+            field.custom_type().unwrap_or("").to_string(),
         );
         if let Some(recorded) = recorded
             && !recorded.0.is_empty()
@@ -219,8 +220,8 @@ pub fn apply(
         .as_ref()
         .and_then(|b| b.get("properties")?.get("fields")?.get("properties"));
     for field in appeared {
-        let id = field.get("id").and_then(Value::as_str).unwrap_or("");
-        let name = field.get("name").and_then(Value::as_str).unwrap_or(id);
+        let id = field.id().unwrap_or("");
+        let name = field.name().unwrap_or(id);
         drift.appeared.push((id.to_string(), name.to_string()));
         if policy == DriftPolicy::Block {
             continue;
@@ -272,11 +273,8 @@ fn new_columns(
     entry: &CatalogEntry,
     known: &[String],
     metadata_of: &HashMap<String, usize>,
-    appeared: &[&Value],
+    appeared: &[&SiteField],
 ) -> std::collections::BTreeMap<String, String> {
-    fn id_of<'v>(field: &&'v Value) -> Option<&'v str> {
-        field.get("id").and_then(Value::as_str)
-    }
     let textarea = |metadata: Option<&Map<String, Value>>| {
         metadata
             .and_then(|m| m.get(CUSTOM_TYPE))
@@ -296,7 +294,7 @@ fn new_columns(
     taken.extend(
         appeared
             .iter()
-            .filter_map(id_of)
+            .filter_map(|field| field.id())
             .filter(|id| !names::is_custom(id))
             .map(|id| (id.to_string(), readable::is_issue_rich_text(id))),
     );
@@ -321,27 +319,11 @@ fn field_metadata(entry: &CatalogEntry) -> HashMap<String, usize> {
     at
 }
 
-fn text_at(field: &Value, pointer: &str) -> String {
-    field
-        .pointer(pointer)
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_string()
-}
-
-fn described(field: &Value) -> Map<String, Value> {
+fn described(field: &SiteField) -> Map<String, Value> {
     let mut m = Map::new();
     m.insert("inclusion".into(), json!("available"));
     m.insert("selected-by-default".into(), json!(true));
-    for (key, pointer) in [
-        (FIELD_NAME, "/name"),
-        (FIELD_TYPE, "/schema/type"),
-        (CUSTOM_TYPE, "/schema/custom"),
-    ] {
-        if let Some(text) = field.pointer(pointer).and_then(Value::as_str) {
-            m.insert(key.into(), json!(text));
-        }
-    }
+    describe(field, &mut m);
     m
 }
 
@@ -406,9 +388,8 @@ mod tests {
     use crate::catalog::build_entry;
     use crate::config::Deployment;
 
-    fn field(id: &str, kind: &str, custom: &str) -> Value {
-        json!({"id": id, "name": id, "custom": true,
-               "schema": {"type": kind, "custom": format!("com.atlassian.jira.plugin.system.customfieldtypes:{custom}")}})
+    fn field(id: &str, kind: &str, custom: &str) -> SiteField {
+        named(id, id, kind, custom)
     }
 
     #[test]
@@ -518,10 +499,10 @@ mod tests {
         }
     }
 
-    fn named(id: &str, name: &str, kind: &str, custom: &str) -> Value {
-        let mut f = field(id, kind, custom);
-        f["name"] = json!(name);
-        f
+    fn named(id: &str, name: &str, kind: &str, custom: &str) -> SiteField {
+        serde_json::from_value(json!({"id": id, "name": name, "custom": true,
+               "schema": {"type": kind, "custom": format!("com.atlassian.jira.plugin.system.customfieldtypes:{custom}")}}))
+        .unwrap()
     }
 
     #[test]

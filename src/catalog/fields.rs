@@ -4,6 +4,7 @@
 use serde_json::{Value, json};
 
 use super::TextForm;
+use super::site::SiteField;
 
 /// Any JSON value: for fields whose shape Jira does not declare.
 pub fn permissive() -> Value {
@@ -105,13 +106,13 @@ fn sprint() -> Value {
 const CUSTOM_PREFIX: &str = "com.atlassian.jira.plugin.system.customfieldtypes:";
 
 /// The schema of one field's value, from its `/field` entry.
-pub fn field_schema(field: &Value, text: TextForm) -> Value {
-    let Some(schema) = field.get("schema").filter(|s| s.is_object()) else {
+pub fn field_schema(field: &SiteField, text: TextForm) -> Value {
+    let Some(schema) = &field.schema else {
         return permissive();
     };
-    let kind = schema.get("type").and_then(Value::as_str).unwrap_or("");
-    let custom = schema.get("custom").and_then(Value::as_str).unwrap_or("");
-    let system = schema.get("system").and_then(Value::as_str).unwrap_or("");
+    let kind = schema.kind.as_deref().unwrap_or("");
+    let custom = schema.custom.as_deref().unwrap_or("");
+    let system = schema.system.as_deref().unwrap_or("");
 
     // The custom type says what the values look like more reliably than `schema.type`: old Servers
     // declare select lists and radio buttons as "string" and send option objects.
@@ -122,7 +123,7 @@ pub fn field_schema(field: &Value, text: TextForm) -> Value {
         return text.schema();
     }
     if kind == "array" {
-        let items = schema.get("items").and_then(Value::as_str).unwrap_or("");
+        let items = schema.items.as_deref().unwrap_or("");
         let items = value_schema(items).unwrap_or_else(permissive);
         return json!({"type": ["null", "array"], "items": items});
     }
@@ -191,9 +192,13 @@ fn value_schema(kind: &str) -> Option<Value> {
 mod tests {
     use super::*;
 
+    fn site_field(entry: Value) -> SiteField {
+        serde_json::from_value(entry).unwrap()
+    }
+
     fn schema_of(field_schema_json: Value) -> Value {
         field_schema(
-            &json!({"id": "customfield_1", "schema": field_schema_json}),
+            &site_field(json!({"id": "customfield_1", "schema": field_schema_json})),
             TextForm::Adf,
         )
     }
@@ -264,7 +269,7 @@ mod tests {
         );
         assert_eq!(schema_of(json!({"type": "any"})), permissive());
         assert_eq!(
-            field_schema(&json!({"id": "parent"}), TextForm::Adf),
+            field_schema(&site_field(json!({"id": "parent"})), TextForm::Adf),
             permissive()
         );
         assert_eq!(
@@ -275,8 +280,9 @@ mod tests {
 
     #[test]
     fn rich_text_is_typed_by_what_the_site_sends() {
-        let description =
-            json!({"id": "description", "schema": {"type": "string", "system": "description"}});
+        let description = site_field(
+            json!({"id": "description", "schema": {"type": "string", "system": "description"}}),
+        );
         assert_eq!(
             field_schema(&description, TextForm::Wiki),
             nullable("string")

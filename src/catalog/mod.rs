@@ -7,6 +7,7 @@ mod fields;
 mod names;
 mod rich_text;
 mod selection;
+mod site;
 
 use std::path::Path;
 
@@ -19,6 +20,7 @@ pub use fields::field_schema;
 pub use names::{Columns, FIELD_ID, FieldNames, snake};
 pub use rich_text::{TextForm, type_rich_text};
 pub use selection::{Projection, SelectedStream, check_hashing, selected_streams};
+pub use site::SiteField;
 
 use crate::error::{Error, Result};
 

@@ -10,6 +10,7 @@ use serde_json::{Map, Value};
 use unicode_normalization::char::{decompose_canonical, is_combining_mark};
 
 use super::CatalogEntry;
+use super::site::SiteField;
 use crate::raw::RawObject;
 
 /// The metadata key holding a field's Jira id, beside `tap-jira.field-name`.
@@ -143,16 +144,12 @@ pub struct Field<'a> {
 
 impl<'a> Field<'a> {
     /// The custom field a `/field` entry describes; `None` for a system field.
-    pub fn of(field: &'a Value) -> Option<Field<'a>> {
-        let id = field
-            .get("id")
-            .and_then(Value::as_str)
-            .filter(|id| is_custom(id))?;
+    pub fn of(field: &'a SiteField) -> Option<Field<'a>> {
+        let id = field.id().filter(|id| is_custom(id))?;
         Some(Field {
             id,
-            name: field.get("name").and_then(Value::as_str).unwrap_or(""),
-            rich_text: field.pointer("/schema/custom").and_then(Value::as_str)
-                == Some(crate::readable::TEXTAREA),
+            name: field.name().unwrap_or(""),
+            rich_text: field.custom_type() == Some(crate::readable::TEXTAREA),
         })
     }
 }
