@@ -59,7 +59,7 @@ pub fn read_json_object_if_any(path: &Path, input: Input) -> Result<Option<Map<S
     if text.trim().is_empty() {
         return Ok(None);
     }
-    match serde_json::from_str::<Value>(&text) {
+    match crate::compact::from_str(&text) {
         Ok(Value::Object(map)) => Ok(Some(map)),
         Ok(_) => Err(fail("must hold a JSON object ({...})".into())),
         Err(e) => Err(fail(format!("is not valid JSON: {e}"))),

@@ -8,6 +8,7 @@ pub mod authorize;
 pub mod catalog;
 pub mod cli;
 pub mod client;
+pub mod compact;
 pub mod config;
 pub mod error;
 pub mod filters;

@@ -87,6 +87,7 @@ pub struct CatalogEntry {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct MetadataEntry {
     pub breadcrumb: Vec<String>,
+    #[serde(deserialize_with = "crate::compact::object")]
     pub metadata: Map<String, Value>,
 }
 
@@ -130,7 +131,7 @@ impl Catalog {
             }
         };
         let mut entries = Vec::with_capacity(streams.len());
-        for (i, stream) in streams.into_iter().enumerate() {
+        for (i, mut stream) in streams.into_iter().enumerate() {
             let name = stream
                 .get("tap_stream_id")
                 .or_else(|| stream.get("stream"))
@@ -144,7 +145,14 @@ impl Catalog {
             if let Some(problem) = entry_problem(&stream) {
                 return Err(failed(problem));
             }
+            // The schema, most of a catalog, is moved into the entry: read through serde, it
+            // would be built again beside itself. `entry_problem` saw that there is one.
+            let schema = stream
+                .get_mut("schema")
+                .map(std::mem::take)
+                .unwrap_or_default();
             let mut entry = CatalogEntry::deserialize(stream).map_err(|e| failed(e.to_string()))?;
+            entry.schema = schema;
             if entry.name().is_empty() {
                 return Err(Error::Catalog(format!(
                     "stream #{} in {} has neither `tap_stream_id` nor `stream`",
