@@ -28,6 +28,24 @@ pub fn object<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Map<String, 
     }
 }
 
+/// The value built again in no more room than it needs: for values built by the tap and held,
+/// such as the schemas discovery gives each of a site's fields.
+pub fn tighten(value: Value) -> Value {
+    match value {
+        Value::Object(object) => Value::Object(tighten_object(object)),
+        Value::Array(items) => Value::Array(items.into_iter().map(tighten).collect()),
+        other => other,
+    }
+}
+
+/// `tighten`, for an object.
+pub fn tighten_object(object: Map<String, Value>) -> Map<String, Value> {
+    object
+        .into_iter()
+        .map(|(key, value)| (key, tighten(value)))
+        .collect()
+}
+
 struct Compact(Value);
 
 impl<'de> Deserialize<'de> for Compact {
@@ -138,5 +156,15 @@ mod tests {
             };
             assert_eq!(list.capacity(), 3);
         }
+    }
+
+    #[test]
+    fn a_value_tightened_is_the_same_value_in_exact_room() {
+        let mut list = Vec::with_capacity(10);
+        list.push(serde_json::json!({"type": ["null", "object"], "properties": {"id": {}}}));
+        let built = Value::Array(list);
+        let tight = tighten(built.clone());
+        assert_eq!(tight.to_string(), built.to_string());
+        assert_eq!(tight.as_array().unwrap().capacity(), 1);
     }
 }

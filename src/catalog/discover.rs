@@ -9,6 +9,7 @@ use super::names::{self, FIELD_ID, FieldNames};
 use super::site::SiteField;
 use super::{Catalog, CatalogEntry, MetadataEntry, TextForm, type_rich_text};
 use crate::client::{JiraClient, pages};
+use crate::compact::{tighten, tighten_object};
 use crate::config::Deployment;
 use crate::error::{Error, Result};
 use crate::readable;
@@ -197,15 +198,16 @@ fn add_site_fields(
             continue;
         };
         let key = columns.get(id).map_or(id, String::as_str);
+        // Tightened: a large site has 20,000, each held until the catalog is written.
         if !properties.contains_key(key) {
-            properties.insert(key.to_string(), field_schema(field, text));
+            properties.insert(key.to_string(), tighten(field_schema(field, text)));
         }
         let mut m = property_metadata(false);
         if names == FieldNames::Name {
             m.insert(FIELD_ID.into(), json!(id));
         }
         describe(field, &mut m);
-        described.insert(key.to_string(), Value::Object(m));
+        described.insert(key.to_string(), Value::Object(tighten_object(m)));
     }
     for id in properties.keys() {
         let m = match described.remove(id) {
