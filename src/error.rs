@@ -65,6 +65,12 @@ pub enum Error {
         excerpt: String,
     },
 
+    /// Atlassian's gateway refused the token the scope one endpoint needs (its 401 "scope does
+    /// not match"): a refusal of that endpoint, as Jira's 403 is, not of the token. The excerpt
+    /// says which scope to add, and how.
+    #[error("HTTP 401 from {url}: {excerpt}")]
+    ScopeRefused { url: String, excerpt: String },
+
     /// A 2xx answer that is not JSON (a login page, a proxy's error page).
     #[error("{url} answered {content_type} where JSON was expected: {hint}")]
     NotJson {
@@ -128,6 +134,18 @@ impl Error {
             problem: problem.into(),
             hint: hint.into(),
         }])
+    }
+
+    /// Whether Jira keeps what was asked from these credentials: refused (403, or the token's
+    /// scopes) or hidden as absent (404). What the account may not see is skipped, not an error.
+    pub fn is_not_shown(&self) -> bool {
+        matches!(
+            self,
+            Error::Http {
+                status: 403 | 404,
+                ..
+            } | Error::ScopeRefused { .. }
+        )
     }
 }
 

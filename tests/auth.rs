@@ -277,6 +277,45 @@ fn an_endpoint_outside_the_oauth_scopes_is_skipped_and_the_sync_goes_on() {
     assert_eq!(refreshes() - before, 1, "only the run's first access token");
 }
 
+/// Wherever a 403 is skipped, so is an endpoint refused for the token's scopes: the site's fields
+/// (the catalog is synced as it is), the project list (the issues are read in one search), the
+/// changelog's bulk endpoint (read issue by issue instead). The run goes on and writes every
+/// issue and every changelog entry.
+#[test]
+fn endpoints_refused_for_the_token_scopes_are_skipped_where_a_403_is() {
+    let site = Site::cloud();
+    let config = site.file("config.json", &oauth_config(&site));
+    let catalog = site.file("catalog.json", &site.discover(&config));
+    for path in ["/field$", "/project/search", "/changelog/bulkfetch"] {
+        site.sim
+            .sim
+            .push_fault(jira_sim::Fault::scope_mismatch(path).times(1000));
+    }
+    let run = tap(&[&"--config", &config, &"--catalog", &catalog]);
+    run.assert_success();
+    common::assert_valid_singer_output(&run);
+    assert_eq!(run.records("issues").len(), site.sim.sim.issue_count());
+    let changelogs = site.sim.sim.expected_records("changelogs", None);
+    assert_eq!(Some(run.records("changelogs").len()), changelogs);
+    let refused = |path: &str| {
+        site.sim
+            .sim
+            .requests()
+            .iter()
+            .any(|r| r.path.ends_with(path) && r.status == 401)
+    };
+    for path in ["/field", "/project/search", "/changelog/bulkfetch"] {
+        assert!(refused(path), "{path} was not asked");
+    }
+    for says in [
+        "could not read the site's fields",
+        "could not list the projects",
+        "bulk endpoint refused",
+    ] {
+        assert!(run.stderr.contains(says), "{says}: {}", run.stderr);
+    }
+}
+
 /// A token whose authorisation lacks `read:jira-work` (oauth_scopes set without it, or granular
 /// scopes that miss one) is refused the issue search itself with the gateway's 401 "scope does
 /// not match" (raycast/extensions#11212). Skipped like an admin stream, the issues and every

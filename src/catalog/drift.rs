@@ -66,9 +66,10 @@ pub async fn reconcile(
         Ok(site) => site,
         // The `fields` stream may be refused while issues are not: sync as the catalog says.
         Err(
-            e @ Error::Http {
+            e @ (Error::Http {
                 status: 400..=499, ..
-            },
+            }
+            | Error::ScopeRefused { .. }),
         ) => {
             tracing::warn!("could not read the site's fields to compare with the catalog: {e}");
             return Ok(());

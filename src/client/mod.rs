@@ -276,11 +276,7 @@ impl JiraClient {
             )),
             // The gateway's 401 for the token's scopes (`read:jira-user`): not the account's
             // access to check, but the grant to widen, which the refusal says how.
-            Err(Error::Http {
-                status: 403,
-                url,
-                excerpt,
-            }) if excerpt.contains(SCOPE_REFUSAL) => Err(Error::Auth {
+            Err(Error::ScopeRefused { url, excerpt }) => Err(Error::Auth {
                 method: self.auth.method_name(),
                 endpoint: Url::parse(&url).map_or(url, |u| u.path().to_string()),
                 status: 401,
@@ -468,8 +464,7 @@ impl JiraClient {
         let url = self.url(&request)?;
         let label = request.label();
         if let Some(excerpt) = self.refused_for_scope(&label) {
-            return Err(Error::Http {
-                status: 403,
+            return Err(Error::ScopeRefused {
                 url: display_url(&url),
                 excerpt,
             });
@@ -617,11 +612,10 @@ impl JiraClient {
             let body = body.into_whole();
             let excerpt = error_excerpt(&body);
             if excerpt.contains(SCOPE_REFUSAL) {
-                return Err(Failure::Fatal(Error::Http {
-                    status: 403,
+                return Err(Failure::Fatal(Error::ScopeRefused {
                     url: display_url(url),
                     excerpt: format!(
-                        "{excerpt} (a 401 from Atlassian's gateway: the token was not granted \
+                        "{excerpt} (Atlassian's gateway: the token was not granted \
                          the scope this endpoint needs; with OAuth 2.0, add it to oauth_scopes \
                          and run `tap-jira authorize` again)"
                     ),
@@ -771,12 +765,9 @@ impl JiraClient {
     /// Keeps a refusal for the token's scopes, saying once that the endpoint is not asked again:
     /// a token without `read:comment:jira` would otherwise be refused once for every issue.
     fn remember_scope_refusal(&self, label: &str, e: &Error) {
-        let Error::Http { excerpt, .. } = e else {
+        let Error::ScopeRefused { excerpt, .. } = e else {
             return;
         };
-        if !is_scope_refusal(e) {
-            return;
-        }
         let Ok(mut refused) = self.scope_refused.lock() else {
             return;
         };
@@ -968,11 +959,6 @@ fn is_cloud_address(url: &Url) -> bool {
 
 /// What Atlassian's gateway says when it refuses a token the scope an endpoint needs.
 const SCOPE_REFUSAL: &str = "scope does not match";
-
-/// An endpoint Atlassian's gateway refused for the token's scopes (see `attempt`).
-pub fn is_scope_refusal(e: &Error) -> bool {
-    matches!(e, Error::Http { status: 403, excerpt, .. } if excerpt.contains(SCOPE_REFUSAL))
-}
 
 /// `deploymentType`, with fallbacks for old servers that do not send it (Cloud versions start at 1000).
 pub fn detect_deployment(server_info: &Value) -> Deployment {

@@ -27,9 +27,7 @@ pub async fn project_id(client: &JiraClient, key: &str) -> Result<Option<String>
     let request = ApiRequest::get(client.api_path(&format!("project/{key}")));
     match client.send_json(request).await {
         Ok(project) => Ok(project.get("id").and_then(super::id_text)),
-        Err(Error::Http {
-            status: 403 | 404, ..
-        }) => Ok(None),
+        Err(e) if e.is_not_shown() => Ok(None),
         Err(e) => Err(e),
     }
 }

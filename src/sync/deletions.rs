@@ -284,10 +284,11 @@ async fn from_audit_log<W: Write>(
             Ok(Some(page)) => page,
             Ok(None) => break,
             Err(
-                e @ Error::Http {
+                e @ (Error::Http {
                     status: 401 | 403 | 404,
                     ..
-                },
+                }
+                | Error::ScopeRefused { .. }),
             ) => {
                 if run.config.deleted_issues == DeletedIssues::Reconcile {
                     tracing::warn!(

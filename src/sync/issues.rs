@@ -872,7 +872,7 @@ async fn write_long_lists<W: Write>(
                 pages_written = true;
                 match rest.try_next().await? {
                     Some(next) => page = next,
-                    None => return Ok(()),
+                    None => return Ok::<(), Error>(()),
                 }
             }
         };
@@ -881,11 +881,7 @@ async fn write_long_lists<W: Write>(
                 written.insert((at, id.clone()), Vec::new());
             }
             // Hidden or deleted since the search.
-            Err(
-                e @ Error::Http {
-                    status: 403 | 404, ..
-                },
-            ) => {
+            Err(e) if e.is_not_shown() => {
                 if pages_written {
                     // The pages written stand; the embedded items, among them, are not written
                     // again.
@@ -904,7 +900,7 @@ async fn write_long_lists<W: Write>(
 /// Warns that an issue's list could not be read, `what` was done instead; for a refusal for the
 /// token's scopes, which the client told once for every issue, only in the debug log.
 fn warn_unread(e: &Error, issue: &str, list: &IssueList, what: &str) {
-    if crate::client::is_scope_refusal(e) {
+    if matches!(e, Error::ScopeRefused { .. }) {
         tracing::debug!(issue, list = list.name, "{what}: {e}");
     } else {
         tracing::warn!(issue, list = list.name, "{what}: {e}");
@@ -1213,7 +1209,7 @@ fn bulk_refused(e: &Error, list: &IssueList) -> bool {
         Error::Http {
             status: 400 | 403 | 404 | 405,
             ..
-        }
+        } | Error::ScopeRefused { .. }
     );
     if refused {
         tracing::warn!(
@@ -1310,11 +1306,7 @@ async fn rest_lists(
         let whole = whole_list(client, request, pagination, &id, lists[at].name).await;
         match whole {
             Ok(items) => Ok(Some(((at, id), items))),
-            Err(
-                e @ Error::Http {
-                    status: 403 | 404, ..
-                },
-            ) => {
+            Err(e) if e.is_not_shown() => {
                 warn_unread(&e, &id, lists[at], unread(lists[at]));
                 Ok(None)
             }

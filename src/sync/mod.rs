@@ -477,12 +477,10 @@ async fn run_tasks<W: Write>(
             }
             // Jira hides what the account may not see: skip that task, say so, go on. Not the
             // issues refused for the token's scopes: every run would read nothing, and exit 0.
-            Err(
-                e @ Error::Http {
-                    status: 403 | 404, ..
-                },
-            ) if !(matches!(task, Task::IssueFamily { .. })
-                && crate::client::is_scope_refusal(&e)) =>
+            Err(e)
+                if e.is_not_shown()
+                    && !(matches!(task, Task::IssueFamily { .. })
+                        && matches!(e, Error::ScopeRefused { .. })) =>
             {
                 for name in names {
                     let why = match StreamDef::find(name).and_then(|def| def.needs) {

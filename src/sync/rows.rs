@@ -269,9 +269,7 @@ enum NoChildren {
 
 fn no_children(e: &Error) -> Option<NoChildren> {
     match e {
-        Error::Http {
-            status: 403 | 404, ..
-        } => Some(NoChildren::Refused),
+        e if e.is_not_shown() => Some(NoChildren::Refused),
         Error::Http {
             status: 400,
             excerpt,

@@ -71,7 +71,7 @@ impl Plan {
         let now = Utc::now();
         let jira_now = match server_time(client).await {
             Ok(jira_now) => jira_now,
-            Err(e @ Error::Http { .. }) => {
+            Err(e @ (Error::Http { .. } | Error::ScopeRefused { .. })) => {
                 tracing::warn!("Jira's clock is unknown, so this machine's is used: {e}");
                 None
             }
@@ -117,11 +117,7 @@ impl Plan {
             Ok(projects) => projects,
             // Partitions only make the search faster; without the list, one search reads it all
             // from the site's bookmark, which no partition is behind.
-            Err(
-                e @ Error::Http {
-                    status: 403 | 404, ..
-                },
-            ) => {
+            Err(e) if e.is_not_shown() => {
                 tracing::warn!(
                     "could not list the projects, so the issues are read in one search: {e}"
                 );
