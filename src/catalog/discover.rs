@@ -147,7 +147,7 @@ pub(super) fn builtin_schema(def: &StreamDef, text: TextForm) -> Result<Value> {
     Ok(schema)
 }
 
-fn property_metadata(automatic: bool) -> Map<String, Value> {
+pub(super) fn property_metadata(automatic: bool) -> Map<String, Value> {
     let mut m = Map::new();
     m.insert(
         "inclusion".into(),

@@ -8,7 +8,9 @@ use std::collections::{HashMap, HashSet};
 
 use serde_json::{Map, Value, json};
 
-use super::discover::{CUSTOM_TYPE, FIELD_TYPE, SiteFields, builtin_schema, describe};
+use super::discover::{
+    CUSTOM_TYPE, FIELD_TYPE, SiteFields, builtin_schema, describe, property_metadata,
+};
 use super::fields::{field_schema, permissive};
 use super::names::{self, Columns, FIELD_ID, FieldNames};
 use super::selection::{selects_inside, stream_selected};
@@ -321,9 +323,7 @@ fn field_metadata(entry: &CatalogEntry) -> HashMap<String, usize> {
 }
 
 fn described(field: &SiteField) -> Map<String, Value> {
-    let mut m = Map::new();
-    m.insert("inclusion".into(), json!("available"));
-    m.insert("selected-by-default".into(), json!(true));
+    let mut m = property_metadata(false);
     describe(field, &mut m);
     m
 }
