@@ -878,7 +878,7 @@ fn a_temp_file_left_by_a_killed_run_of_the_same_pid_does_not_stop_the_next() {
         .arg(r#"printf '{"refresh_token": "half-writ' > "$1/.config.json.$$.tmp" && exec "$2" --config "$1/config.json" --discover"#)
         .arg("sh")
         .arg(site.dir.path())
-        .arg(env!("CARGO_BIN_EXE_tap-jira"))
+        .arg(common::tap_binary())
         .env_remove("RUST_LOG")
         .stdin(std::process::Stdio::null())
         .output()
@@ -954,7 +954,7 @@ fn sigterm_during_a_refresh_still_saves_the_rotated_refresh_token() {
     let mut config = oauth_config(&site);
     config["oauth_token_url"] = json!(format!("{endpoint}/oauth/token"));
     let config = site.file("config.json", &config);
-    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_tap-jira"));
+    let mut command = std::process::Command::new(common::tap_binary());
     for name in tap_jira::client::PROXY_VARIABLES {
         command.env_remove(name);
     }

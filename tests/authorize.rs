@@ -20,7 +20,7 @@ const CALLBACK: &str = "https://tap.example.com/callback";
 /// Runs `tap-jira authorize --config config`; when it prints the address to open, `person` is
 /// given it and returns the line to paste. The exit code and stderr.
 fn authorize(config: &Path, person: impl FnOnce(&str) -> String) -> (i32, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tap-jira"))
+    let mut child = Command::new(common::tap_binary())
         .args(["authorize", "--config"])
         .arg(config)
         .env_remove("RUST_LOG")

@@ -457,7 +457,7 @@ fn a_target_that_stops_reading_is_not_a_failure() {
         ..Default::default()
     });
     let config = site.file("config.json", &site.cloud_config());
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tap-jira"))
+    let mut child = std::process::Command::new(common::tap_binary())
         .args(["--config".as_ref(), config.as_os_str()])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())

@@ -90,7 +90,7 @@ fn directories_and_fifos_without_a_writer_are_refused() {
 #[test]
 fn a_config_piped_to_dev_stdin_works() {
     let site = Site::cloud();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tap-jira"))
+    let mut child = Command::new(common::tap_binary())
         .args(["--config", "/dev/stdin", "--discover"])
         .env_remove("RUST_LOG")
         .stdin(Stdio::piped())

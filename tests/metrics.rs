@@ -143,7 +143,7 @@ fn logs_come_as_json_lines_with_the_flag_or_the_variable() {
         &site.config_with(json!({"progress_interval_seconds": 0})),
     );
     let flag = tap(&[&"--config", &config, &"--log-format", &"json"]);
-    let by_env = Command::new(env!("CARGO_BIN_EXE_tap-jira"))
+    let by_env = Command::new(common::tap_binary())
         .args(["--config".as_ref(), config.as_os_str()])
         .env("TAP_JIRA_LOG_FORMAT", "json")
         .env_remove("RUST_LOG")

@@ -13,7 +13,7 @@ use jira_sim::{Deployment, Fault, SimConfig, creds};
 use serde_json::{Value, json};
 
 fn spawn_tap(args: &[&std::ffi::OsStr]) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_tap-jira"))
+    Command::new(common::tap_binary())
         .args(args)
         .env_remove("RUST_LOG")
         .stdin(Stdio::null())
@@ -141,7 +141,7 @@ fn sigterm_stops_with_143_and_leaves_only_whole_messages() {
 #[cfg(target_os = "linux")]
 #[test]
 fn about_to_a_full_disk_fails_and_says_why() {
-    let output = Command::new(env!("CARGO_BIN_EXE_tap-jira"))
+    let output = Command::new(common::tap_binary())
         .args(["--about", "--format", "json"])
         .env_remove("RUST_LOG")
         .stdout(std::fs::File::create("/dev/full").expect("/dev/full"))

@@ -308,7 +308,7 @@ impl Bounded {
 #[allow(clippy::zombie_processes)]
 pub fn run_bounded(args: &[&dyn AsRef<std::ffi::OsStr>], limit: Duration) -> Bounded {
     let started = Instant::now();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tap-jira"))
+    let mut child = Command::new(super::tap_binary())
         .args(args.iter().map(|a| a.as_ref()))
         .env_remove("RUST_LOG")
         .stdin(Stdio::null())
